@@ -1,0 +1,180 @@
+//! Omniroute's message bus.
+//!
+//! Parts talk through a [`Bus`]: durable streams with shared, explicitly
+//! acknowledged consumers (JetStream semantics) for work that must not be
+//! lost, and fan-out subscriptions for live notifications.
+//!
+//! # Layout
+//! - [`topology`]: every subject, stream and durable consumer, declared once.
+//! - [`subject`]: NATS-style subject matching (`*`, `>`).
+//! - [`embedded`]: the in-process implementation, durable on local disk.
+//! - [`conformance`]: the suite every implementation must pass.
+
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+use std::pin::Pin;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::Stream;
+
+pub mod conformance;
+pub mod embedded;
+pub mod subject;
+pub mod topology;
+
+pub use embedded::EmbeddedBus;
+pub use topology::ConsumerSpec;
+
+/// Header carrying the W3C trace context of the publisher.
+pub const TRACEPARENT: &str = "traceparent";
+
+/// A message on the bus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Where it was published, e.g. `omni.inbound.chat`.
+    pub subject: String,
+    /// Headers, e.g. [`TRACEPARENT`].
+    pub headers: BTreeMap<String, String>,
+    /// Protobuf-encoded payload.
+    pub payload: Bytes,
+}
+
+impl Message {
+    /// A message with no headers.
+    pub fn new(subject: impl Into<String>, payload: impl Into<Bytes>) -> Self {
+        Self {
+            subject: subject.into(),
+            headers: BTreeMap::new(),
+            payload: payload.into(),
+        }
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.insert(name.into(), value.into());
+        self
+    }
+}
+
+/// What the bus said about a durable publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublishAck {
+    /// The message id was seen within the deduplication window; nothing new was stored.
+    pub duplicate: bool,
+}
+
+/// Why a bus operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// The bus cannot be reached or cannot store now; retry later.
+    #[error("bus unavailable: {0}")]
+    Unavailable(String),
+    /// No stream captures this subject.
+    #[error("no stream captures subject {0:?}")]
+    NoStream(String),
+    /// The consumer is not declared in the topology.
+    #[error("unknown consumer {0:?}")]
+    UnknownConsumer(String),
+    /// The message is larger than the bus accepts.
+    #[error("message of {size} bytes exceeds the bus limit of {limit} bytes")]
+    TooLarge {
+        /// The message size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The bus was closed.
+    #[error("bus closed")]
+    Closed,
+}
+
+/// A stream of items from the bus; ends when the bus closes.
+pub type BusStream<T> = Pin<Box<dyn Stream<Item = T> + Send + 'static>>;
+
+/// Settles one delivery. Implementations are bus-specific.
+#[async_trait]
+pub trait Acker: Send + Sync {
+    /// The effect is durable: never deliver again.
+    async fn ack(&self) -> Result<(), BusError>;
+    /// Not processed: deliver again after `delay`.
+    async fn nak(&self, delay: Duration) -> Result<(), BusError>;
+    /// Still working: extend the ack deadline.
+    async fn in_progress(&self) -> Result<(), BusError>;
+}
+
+/// A message delivered to a durable consumer, to be acked once its effect is durable.
+pub struct Delivery {
+    /// The message.
+    pub message: Message,
+    /// 1 for the first delivery, more for redeliveries.
+    pub attempt: u32,
+    acker: Box<dyn Acker>,
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("message", &self.message)
+            .field("attempt", &self.attempt)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Delivery {
+    /// Wraps a message and the acker that settles it.
+    pub fn new(message: Message, attempt: u32, acker: Box<dyn Acker>) -> Self {
+        Self {
+            message,
+            attempt,
+            acker,
+        }
+    }
+
+    /// The effect is durable: never deliver again.
+    pub async fn ack(self) -> Result<(), BusError> {
+        self.acker.ack().await
+    }
+
+    /// Not processed: deliver again after `delay`.
+    pub async fn nak(self, delay: Duration) -> Result<(), BusError> {
+        self.acker.nak(delay).await
+    }
+
+    /// Still working: extend the ack deadline.
+    pub async fn in_progress(&self) -> Result<(), BusError> {
+        self.acker.in_progress().await
+    }
+}
+
+/// The message bus every part talks through.
+///
+/// Durable messages go to the stream that captures their subject (see
+/// [`topology::STREAMS`]); each declared consumer gets every message of its
+/// filter once, shared among all processes that consume it by the same name,
+/// and redelivered until acked. Every published message, durable or not, is
+/// also seen by fan-out subscribers whose filter matches.
+#[async_trait]
+pub trait Bus: Send + Sync + 'static {
+    /// Stores `message` durably, then returns. With `msg_id`, a second
+    /// publish of the same id within the deduplication window (two minutes)
+    /// stores nothing and reports `duplicate`.
+    async fn publish(&self, message: Message, msg_id: Option<&str>) -> Result<PublishAck, BusError>;
+
+    /// Fan-out only, not stored: subscribers connected now see it.
+    async fn notify(&self, message: Message) -> Result<(), BusError>;
+
+    /// Receives from the durable consumer `spec`. Several receivers of the
+    /// same consumer share its messages (each message goes to one of them).
+    async fn consume(&self, spec: &ConsumerSpec) -> Result<BusStream<Delivery>, BusError>;
+
+    /// Receives every message, durable or not, whose subject matches
+    /// `filter` from now on. A subscriber too slow to keep up loses messages
+    /// (logged), as with NATS core subscriptions.
+    async fn subscribe(&self, filter: &str) -> Result<BusStream<Message>, BusError>;
+
+    /// Stops delivering, flushes, and releases resources; streams end.
+    async fn close(&self);
+}

@@ -1,0 +1,148 @@
+//! Every subject, stream and durable consumer of Omniroute, in one place.
+//!
+//! | subject | stream | consumers | payload (`omni.events.v1`) |
+//! |---|---|---|---|
+//! | `omni.inbound.<channel>` | `OMNI_INBOUND` | `context-inbound` | `InboundMessage` |
+//! | `omni.routing.request` | `OMNI_ROUTING` | `router-requests` | `RoutingRequest` |
+//! | `omni.routing.release` | `OMNI_ROUTING` | `router-requests` | `RoutingRelease` |
+//! | `omni.assignment.created` | `OMNI_ASSIGNMENT` | `context-assignments` | `Assignment` |
+//! | `omni.outbound.<channel>` | `OMNI_OUTBOUND` | `<channel>-outbound` | `OutboundMessage` |
+//! | `omni.conversation.event.<id>` | none (fan-out) | | `ConversationEvent` |
+
+use std::time::Duration;
+
+use omni_core::Channel;
+
+/// A durable stream and the subjects it captures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamSpec {
+    /// Stream name.
+    pub name: &'static str,
+    /// Subject filters it captures.
+    pub subjects: &'static [&'static str],
+}
+
+/// A durable consumer: a named cursor on a stream, shared by replicas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsumerSpec {
+    /// Durable consumer name.
+    pub name: &'static str,
+    /// The stream it reads.
+    pub stream: &'static str,
+    /// The subjects it takes from that stream.
+    pub filter: &'static str,
+    /// How long a delivery may stay unacked before it is delivered again.
+    pub ack_wait: Duration,
+    /// Unacked deliveries in flight at most, across all receivers.
+    pub max_ack_pending: usize,
+}
+
+/// Customer messages from every adapter.
+pub const INBOUND: StreamSpec = StreamSpec {
+    name: "OMNI_INBOUND",
+    subjects: &["omni.inbound.>"],
+};
+
+/// Routing requests and releases.
+pub const ROUTING: StreamSpec = StreamSpec {
+    name: "OMNI_ROUTING",
+    subjects: &["omni.routing.>"],
+};
+
+/// Assignments made by the router.
+pub const ASSIGNMENT: StreamSpec = StreamSpec {
+    name: "OMNI_ASSIGNMENT",
+    subjects: &["omni.assignment.>"],
+};
+
+/// Messages for customers, per channel.
+pub const OUTBOUND: StreamSpec = StreamSpec {
+    name: "OMNI_OUTBOUND",
+    subjects: &["omni.outbound.>"],
+};
+
+/// Every durable stream.
+pub const STREAMS: &[StreamSpec] = &[INBOUND, ROUTING, ASSIGNMENT, OUTBOUND];
+
+const ACK_WAIT: Duration = Duration::from_secs(30);
+
+/// The context service's intake of customer messages.
+pub const CONTEXT_INBOUND: ConsumerSpec = ConsumerSpec {
+    name: "context-inbound",
+    stream: INBOUND.name,
+    filter: "omni.inbound.>",
+    ack_wait: ACK_WAIT,
+    max_ack_pending: 256,
+};
+
+/// The context service's record of assignments.
+pub const CONTEXT_ASSIGNMENTS: ConsumerSpec = ConsumerSpec {
+    name: "context-assignments",
+    stream: ASSIGNMENT.name,
+    filter: "omni.assignment.created",
+    ack_wait: ACK_WAIT,
+    max_ack_pending: 256,
+};
+
+/// The router's intake of routing requests and releases.
+pub const ROUTER_REQUESTS: ConsumerSpec = ConsumerSpec {
+    name: "router-requests",
+    stream: ROUTING.name,
+    filter: "omni.routing.*",
+    ack_wait: ACK_WAIT,
+    max_ack_pending: 1024,
+};
+
+/// The chat adapter's outbound deliveries.
+pub const CHAT_OUTBOUND: ConsumerSpec = ConsumerSpec {
+    name: "chat-outbound",
+    stream: OUTBOUND.name,
+    filter: "omni.outbound.chat",
+    ack_wait: ACK_WAIT,
+    max_ack_pending: 256,
+};
+
+/// Every durable consumer.
+pub const CONSUMERS: &[ConsumerSpec] = &[
+    CONTEXT_INBOUND,
+    CONTEXT_ASSIGNMENTS,
+    ROUTER_REQUESTS,
+    CHAT_OUTBOUND,
+];
+
+/// Subject names.
+pub mod subjects {
+    use super::Channel;
+
+    /// Routing requests.
+    pub const ROUTING_REQUEST: &str = "omni.routing.request";
+    /// Conversations that no longer need an agent.
+    pub const ROUTING_RELEASE: &str = "omni.routing.release";
+    /// Assignments made by the router.
+    pub const ASSIGNMENT_CREATED: &str = "omni.assignment.created";
+
+    /// A customer message on `channel`.
+    pub fn inbound(channel: Channel) -> String {
+        format!("omni.inbound.{channel}")
+    }
+
+    /// A message for a customer on `channel`.
+    pub fn outbound(channel: Channel) -> String {
+        format!("omni.outbound.{channel}")
+    }
+
+    /// Live events of one conversation.
+    pub fn conversation_event(conversation_id: &str) -> String {
+        format!("omni.conversation.event.{conversation_id}")
+    }
+
+    /// Live events of every conversation.
+    pub const CONVERSATION_EVENTS: &str = "omni.conversation.event.>";
+}
+
+/// The stream that captures `subject`, if any.
+pub fn stream_for(subject: &str) -> Option<&'static StreamSpec> {
+    STREAMS
+        .iter()
+        .find(|s| s.subjects.iter().any(|f| crate::subject::matches(f, subject)))
+}

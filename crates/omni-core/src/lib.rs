@@ -1,0 +1,29 @@
+//! Omniroute's domain types, shared by every part, and its configuration.
+//!
+//! These types carry no protocol or storage concerns: generated protobuf
+//! types convert to and from them in `omni-proto`.
+//!
+//! # Layout
+//! - [`ids`]: typed identifiers.
+//! - [`channel`]: the channels a customer can use.
+//! - [`identity`]: how a customer is known on a channel.
+//! - [`message`]: inbound messages in canonical form and stored timeline entries.
+//! - [`conversation`]: conversations and customers.
+//! - [`config`]: the configuration file, its defaults and validation.
+//! - [`time`]: wall-clock milliseconds.
+
+#![forbid(unsafe_code)]
+
+pub mod channel;
+pub mod config;
+pub mod conversation;
+pub mod identity;
+pub mod ids;
+pub mod message;
+pub mod time;
+
+pub use channel::Channel;
+pub use conversation::{Conversation, ConversationStatus, Customer};
+pub use identity::Identity;
+pub use ids::{AgentId, ConversationId, CustomerId, MessageId, QueueId};
+pub use message::{DeliveryStatus, Direction, InboundMessage, StoredMessage};
