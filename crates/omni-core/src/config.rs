@@ -113,6 +113,9 @@ pub struct RoutingConfig {
     pub offer_timeout_secs: u64,
     /// Offers in a row an agent lets time out before being set away.
     pub max_consecutive_misses: u32,
+    /// Seconds an agent who declined or missed a conversation's offer is not
+    /// offered that conversation again (others are, meanwhile).
+    pub decline_cooldown_secs: u64,
 }
 
 /// Chat adapter settings.
@@ -206,6 +209,7 @@ impl Default for RoutingConfig {
         Self {
             offer_timeout_secs: 20,
             max_consecutive_misses: 3,
+            decline_cooldown_secs: 30,
         }
     }
 }

@@ -11,6 +11,7 @@
 //! - [`conversation`]: conversations and customers.
 //! - [`config`]: the configuration file, its defaults and validation.
 //! - [`time`]: wall-clock milliseconds.
+//! - [`trace`]: W3C trace context propagation.
 
 #![forbid(unsafe_code)]
 
@@ -21,6 +22,7 @@ pub mod identity;
 pub mod ids;
 pub mod message;
 pub mod time;
+pub mod trace;
 
 pub use channel::Channel;
 pub use conversation::{Conversation, ConversationStatus, Customer};

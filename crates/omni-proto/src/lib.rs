@@ -11,31 +11,50 @@
 
 #![forbid(unsafe_code)]
 
+/// Generated code, nested as the proto packages are (`omni.<area>.v1`).
+#[allow(missing_docs, clippy::all, clippy::pedantic)]
+pub mod omni {
+    /// `omni.common.*`
+    pub mod common {
+        /// `omni.common.v1`
+        pub mod v1 {
+            tonic::include_proto!("omni.common.v1");
+        }
+    }
+    /// `omni.events.*`
+    pub mod events {
+        /// `omni.events.v1`
+        pub mod v1 {
+            tonic::include_proto!("omni.events.v1");
+        }
+    }
+    /// `omni.context.*`
+    pub mod context {
+        /// `omni.context.v1`
+        pub mod v1 {
+            tonic::include_proto!("omni.context.v1");
+        }
+    }
+    /// `omni.routing.*`
+    pub mod routing {
+        /// `omni.routing.v1`
+        pub mod v1 {
+            tonic::include_proto!("omni.routing.v1");
+        }
+    }
+}
+
 /// `omni.common.v1`: shared messages (identities, messages, conversations).
-pub mod common {
-    #![allow(missing_docs, clippy::all)]
-    tonic::include_proto!("omni.common.v1");
-}
-
-/// `omni.events.v1`: bus event payloads.
-pub mod events {
-    #![allow(missing_docs, clippy::all)]
-    tonic::include_proto!("omni.events.v1");
-}
-
+pub use omni::common::v1 as common;
 /// `omni.context.v1`: the context service.
-pub mod context {
-    #![allow(missing_docs, clippy::all)]
-    tonic::include_proto!("omni.context.v1");
-}
-
+pub use omni::context::v1 as context;
+/// `omni.events.v1`: bus event payloads.
+pub use omni::events::v1 as events;
 /// `omni.routing.v1`: the router service.
-pub mod routing {
-    #![allow(missing_docs, clippy::all)]
-    tonic::include_proto!("omni.routing.v1");
-}
+pub use omni::routing::v1 as routing;
 
 pub mod convert;
+pub mod view;
 
 /// Encoded `FileDescriptorSet` of every Omniroute proto, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/omni_descriptor.bin"));

@@ -1,1 +1,54 @@
-//! placeholder until the routing core lands
+//! Omniroute's routing core: a deterministic state machine that decides which
+//! agent gets which contact.
+//!
+//! The engine does no I/O, reads no clock and draws no random numbers. The
+//! router service feeds it [`Event`]s together with the current time and
+//! carries out the [`Effect`]s it returns (publishing offers, persisting
+//! assignments, notifying agents). The same engine runs in the service, in
+//! property tests, in benchmarks and in the simulator, so a sequence of events
+//! always produces the same decisions.
+//!
+//! The rules it keeps after every event:
+//! - no agent holds more than its capacity on any channel, or in total
+//!   (assignments plus live offers);
+//! - a contact has at most one live offer;
+//! - work-conserving: no waiting contact has an eligible agent;
+//! - higher queue priority first, then older contacts (declined and timed-out
+//!   contacts keep their original age).
+//!
+//! # Layout
+//! - [`config`] holds [`EngineConfig`]: timeouts and thresholds.
+//! - [`agent`] holds agents: [`AgentSpec`], [`Presence`], capacity, [`AgentView`].
+//! - [`queue`] holds queues: [`QueueSpec`], [`QueueView`].
+//! - [`contact`] holds contacts and their routing order: [`ContactView`].
+//! - [`offer`] holds [`Offer`]s, their ids and expiry.
+//! - [`event`] holds what goes in ([`Event`]) and what comes out ([`Effect`]).
+//! - `select` (internal) decides which eligible agent wins a contact, and
+//!   names the rule that decided it.
+//! - [`explain`] keeps the bounded per-conversation decision log
+//!   ([`DecisionRecord`]).
+//! - [`engine`] holds the [`Engine`] that ties them together and runs matching.
+//! - [`error`] holds [`EngineError`].
+
+#![forbid(unsafe_code)]
+
+pub mod agent;
+pub mod config;
+pub mod contact;
+pub mod engine;
+pub mod error;
+pub mod event;
+pub mod explain;
+pub mod offer;
+pub mod queue;
+mod select;
+
+pub use agent::{AgentSpec, AgentView, Presence};
+pub use config::EngineConfig;
+pub use contact::{ContactState, ContactView};
+pub use engine::Engine;
+pub use error::EngineError;
+pub use event::{Effect, Event};
+pub use explain::DecisionRecord;
+pub use offer::{Offer, RescindReason};
+pub use queue::{QueueSpec, QueueView};

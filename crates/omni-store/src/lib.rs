@@ -15,8 +15,8 @@
 use async_trait::async_trait;
 use omni_core::time::Millis;
 use omni_core::{
-    AgentId, Channel, Conversation, ConversationId, Customer, CustomerId, DeliveryStatus,
-    Identity, InboundMessage, MessageId, QueueId, StoredMessage,
+    AgentId, Channel, Conversation, ConversationId, Customer, CustomerId, DeliveryStatus, Identity,
+    InboundMessage, MessageId, QueueId, StoredMessage,
 };
 use serde::{Deserialize, Serialize};
 
@@ -136,7 +136,11 @@ pub trait ContextStore: Send + Sync + 'static {
     ) -> Result<Conversation, StoreError>;
 
     /// Marks the conversation resolved. Resolving twice is not an error.
-    async fn resolve(&self, conversation_id: &ConversationId, at_ms: Millis) -> Result<Conversation, StoreError>;
+    async fn resolve(
+        &self,
+        conversation_id: &ConversationId,
+        at_ms: Millis,
+    ) -> Result<Conversation, StoreError>;
 
     /// One conversation.
     async fn conversation(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError>;
@@ -145,10 +149,16 @@ pub trait ContextStore: Send + Sync + 'static {
     async fn customer(&self, id: &CustomerId) -> Result<Option<Customer>, StoreError>;
 
     /// The customer known by `identity`, if any.
-    async fn customer_by_identity(&self, identity: &Identity) -> Result<Option<CustomerId>, StoreError>;
+    async fn customer_by_identity(
+        &self,
+        identity: &Identity,
+    ) -> Result<Option<CustomerId>, StoreError>;
 
     /// The customer's most recent conversation, open or not.
-    async fn latest_conversation(&self, customer: &CustomerId) -> Result<Option<Conversation>, StoreError>;
+    async fn latest_conversation(
+        &self,
+        customer: &CustomerId,
+    ) -> Result<Option<Conversation>, StoreError>;
 
     /// Up to `limit` messages with seq greater than `after_seq`, oldest first.
     async fn messages(

@@ -1,0 +1,176 @@
+//! The chat adapter's state: connected pages by visitor, inbound publishing
+//! and conversation history.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use omni_bus::topology::subjects;
+use omni_bus::{Bus, BusError, Message, TRACEPARENT};
+use omni_core::config::Config;
+use omni_core::time::now_ms;
+use omni_core::trace::TraceContext;
+use omni_core::{Channel, Identity, InboundMessage};
+use omni_proto::context::context_service_client::ContextServiceClient;
+use omni_proto::context::{FindConversationRequest, ListMessagesRequest};
+use omni_proto::events as ev;
+use omni_proto::view::MessageView;
+use omni_proto::common as pb;
+use prost::Message as _;
+use tokio::sync::mpsc;
+use tonic::transport::Channel as GrpcChannel;
+use tracing::{info, warn};
+
+use crate::protocol::ServerFrame;
+
+/// Messages of history sent in a `welcome`.
+pub const HISTORY_IN_WELCOME: u64 = 200;
+
+/// Where frames for one connected page go.
+pub type FrameSender = mpsc::Sender<ServerFrame>;
+
+/// The chat adapter.
+pub struct ChatAdapter {
+    bus: Arc<dyn Bus>,
+    context: ContextServiceClient<GrpcChannel>,
+    config: Arc<Config>,
+    agent_names: HashMap<String, String>,
+    connections: Mutex<HashMap<String, Vec<(u64, FrameSender)>>>,
+    next_connection: AtomicU64,
+}
+
+impl ChatAdapter {
+    /// An adapter publishing to `bus` and reading history from the context
+    /// service at `context`.
+    pub fn new(bus: Arc<dyn Bus>, context: GrpcChannel, config: Arc<Config>) -> Arc<Self> {
+        let agent_names = config
+            .agents
+            .iter()
+            .map(|a| (a.id.clone(), a.name.clone().unwrap_or_else(|| a.id.clone())))
+            .collect();
+        Arc::new(Self {
+            bus,
+            context: ContextServiceClient::new(context),
+            config,
+            agent_names,
+            connections: Mutex::new(HashMap::new()),
+            next_connection: AtomicU64::new(1),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The display name of an agent id.
+    pub fn agent_name(&self, id: &str) -> Option<String> {
+        self.agent_names.get(id).cloned()
+    }
+
+    /// Registers a connected page of `visitor`; returns its handle.
+    pub fn connect(&self, visitor: &str, frames: FrameSender) -> u64 {
+        let id = self.next_connection.fetch_add(1, Ordering::Relaxed);
+        self.lock().entry(visitor.to_owned()).or_default().push((id, frames));
+        id
+    }
+
+    /// Forgets a connected page.
+    pub fn disconnect(&self, visitor: &str, connection: u64) {
+        let mut connections = self.lock();
+        if let Some(list) = connections.get_mut(visitor) {
+            list.retain(|(id, _)| *id != connection);
+            if list.is_empty() {
+                connections.remove(visitor);
+            }
+        }
+    }
+
+    /// Sends a frame to every page of `visitor`; returns how many got it.
+    pub fn push(&self, visitor: &str, frame: &ServerFrame) -> usize {
+        let senders: Vec<FrameSender> = self
+            .lock()
+            .get(visitor)
+            .map(|l| l.iter().map(|(_, s)| s.clone()).collect())
+            .unwrap_or_default();
+        senders.iter().filter(|s| s.try_send(frame.clone()).is_ok()).count()
+    }
+
+    /// Connected pages, for metrics and tests.
+    pub fn connection_count(&self) -> usize {
+        self.lock().values().map(Vec::len).sum()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<(u64, FrameSender)>>> {
+        self.connections.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Publishes a customer message durably; returns once the bus has it.
+    pub async fn accept(
+        &self,
+        visitor: &str,
+        client_id: &str,
+        text: &str,
+        name: Option<&str>,
+        topic: Option<&str>,
+    ) -> Result<(), BusError> {
+        let trace = TraceContext::new_root();
+        let message = InboundMessage {
+            idempotency_key: format!("chat:{visitor}:{client_id}"),
+            channel: Channel::Chat,
+            from: Identity::ChatVisitor(visitor.to_owned()),
+            text: text.to_owned(),
+            received_at_ms: now_ms(),
+            topic: topic.map(str::to_owned),
+            display_name: name.map(str::to_owned),
+        };
+        let payload = ev::InboundMessage::from(&message).encode_to_vec();
+        let msg = Message::new(subjects::inbound(Channel::Chat), payload).with_header(TRACEPARENT, trace.to_string());
+        let ack = self.bus.publish(msg, Some(&message.idempotency_key)).await?;
+        info!(
+            trace_id = %trace.trace_id_hex(),
+            visitor = %visitor,
+            key = %message.idempotency_key,
+            duplicate = ack.duplicate,
+            "chat message accepted"
+        );
+        Ok(())
+    }
+
+    /// The visitor's current conversation and its latest messages. `Ok(None)`
+    /// for a visitor with no conversation yet.
+    pub async fn history(&self, visitor: &str) -> Result<Option<(String, Vec<MessageView>)>, tonic::Status> {
+        let mut client = self.context.clone();
+        let found = client
+            .find_conversation(FindConversationRequest {
+                identity: Some(pb::Identity::from(&Identity::ChatVisitor(visitor.to_owned()))),
+            })
+            .await;
+        let conversation = match found {
+            Ok(r) => match r.into_inner().conversation {
+                Some(c) => c,
+                None => return Ok(None),
+            },
+            Err(status) if status.code() == tonic::Code::NotFound => return Ok(None),
+            Err(status) => {
+                warn!(visitor = %visitor, error = %status, "history unavailable");
+                return Err(status);
+            }
+        };
+        let after_seq = conversation.message_count.saturating_sub(HISTORY_IN_WELCOME);
+        let page = client
+            .list_messages(ListMessagesRequest {
+                conversation_id: conversation.id.clone(),
+                after_seq,
+                limit: HISTORY_IN_WELCOME as u32,
+            })
+            .await?
+            .into_inner();
+        let history = page
+            .messages
+            .iter()
+            .map(|m| MessageView::new(m, |id| self.agent_name(id)))
+            .collect();
+        Ok(Some((conversation.id, history)))
+    }
+}

@@ -1,0 +1,26 @@
+//! The web chat adapter: serves the customer chat page and speaks its
+//! WebSocket protocol, turning each customer message into the canonical
+//! inbound form on the bus, and pushing agents' replies back to the page.
+//!
+//! A customer message is acknowledged to the page (`ack`) only once it is
+//! durably on the bus. Replies come from the durable `chat-outbound`
+//! consumer; a customer who is not connected finds them in the history the
+//! page receives on its next `welcome`.
+//!
+//! # Layout
+//! - [`protocol`]: the JSON frames, both directions, and their limits.
+//! - [`adapter`]: connection registry, inbound publishing, history.
+//! - [`socket`]: one WebSocket connection's read and write loops.
+//! - [`outbound`]: the consumer that delivers replies to connected customers.
+//! - [`server`]: the HTTP routes and `serve(listener, shutdown)`.
+
+#![forbid(unsafe_code)]
+
+pub mod adapter;
+pub mod outbound;
+pub mod protocol;
+pub mod server;
+pub mod socket;
+
+pub use adapter::ChatAdapter;
+pub use server::serve;

@@ -1,0 +1,52 @@
+//! Delivers agents' replies to connected chat pages.
+//!
+//! Consumes `chat-outbound`. A reply for a visitor with no open page is
+//! acked all the same: it is in the conversation's history, which the page
+//! receives in its next `welcome`.
+
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use omni_bus::topology::CHAT_OUTBOUND;
+use omni_bus::{Bus, BusError};
+use omni_proto::common::identity::Kind;
+use omni_proto::events as ev;
+use omni_proto::view::MessageView;
+use prost::Message as _;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, warn};
+
+use crate::ChatAdapter;
+use crate::protocol::ServerFrame;
+
+/// Runs until `shutdown`.
+pub async fn run(adapter: Arc<ChatAdapter>, bus: Arc<dyn Bus>, shutdown: CancellationToken) -> Result<(), BusError> {
+    let mut deliveries = bus.consume(&CHAT_OUTBOUND).await?;
+    loop {
+        let delivery = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            next = deliveries.next() => match next {
+                Some(d) => d,
+                None => break,
+            },
+        };
+        match ev::OutboundMessage::decode(delivery.message.payload.as_ref()) {
+            Ok(ev::OutboundMessage {
+                message: Some(message),
+                to: Some(to),
+            }) => match to.kind {
+                Some(Kind::ChatVisitor(visitor)) => {
+                    let view = MessageView::new(&message, |id| adapter.agent_name(id));
+                    let pages = adapter.push(&visitor, &ServerFrame::Message { message: view });
+                    debug!(visitor = %visitor, message_id = %message.id, pages, "reply pushed");
+                }
+                _ => error!(message_id = %message.id, "chat reply without a chat visitor recipient dropped"),
+            },
+            Ok(_) | Err(_) => error!(subject = %delivery.message.subject, "undecodable chat reply dropped"),
+        }
+        if let Err(e) = delivery.ack().await {
+            warn!(error = %e, "could not ack chat reply; it will be delivered again");
+        }
+    }
+    Ok(())
+}

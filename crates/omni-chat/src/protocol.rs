@@ -1,0 +1,133 @@
+//! The chat page's WebSocket protocol: JSON text frames, both directions.
+//!
+//! | direction | frame |
+//! |---|---|
+//! | page → server | `{"type":"hello","visitor":null\|"v_…","name":…,"topic":…}` first |
+//! | page → server | `{"type":"message","client_id":"…","text":"…"}` |
+//! | server → page | `{"type":"welcome","visitor":"v_…","conversation_id":…,"history":[…]}` |
+//! | server → page | `{"type":"ack","client_id":"…"}` once the message is durably accepted |
+//! | server → page | `{"type":"message","message":{…}}` an agent's reply |
+//! | server → page | `{"type":"error","code":"…","message":"…","client_id":…}` |
+//!
+//! Error codes: `bad_frame` (not JSON, unknown type, missing field, binary
+//! frame), `not_ready` (message before hello), `empty`, `too_large` (text
+//! over `chat.max_text_bytes`), `bad_client_id`, `unavailable` (the bus
+//! could not accept it now; resend with the same `client_id`). A frame over
+//! `chat.max_frame_bytes` closes the connection with code 1009.
+
+use omni_proto::view::MessageView;
+use serde::{Deserialize, Serialize};
+
+/// Longest `client_id` accepted.
+pub const MAX_CLIENT_ID: usize = 64;
+
+/// A frame from the page.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// Opens the session; must come first.
+    Hello {
+        /// A visitor id issued before, to continue as that visitor.
+        #[serde(default)]
+        visitor: Option<String>,
+        /// A name the customer gave.
+        #[serde(default)]
+        name: Option<String>,
+        /// The topic the customer picked (maps to a queue).
+        #[serde(default)]
+        topic: Option<String>,
+    },
+    /// A customer message.
+    Message {
+        /// The page's id for it; resending with the same id is idempotent.
+        client_id: String,
+        /// The text.
+        text: String,
+    },
+}
+
+/// A frame to the page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// The session is open.
+    Welcome {
+        /// The visitor id to keep and present next time.
+        visitor: String,
+        /// The customer's current conversation, if any.
+        conversation_id: Option<String>,
+        /// Its latest messages, oldest first.
+        history: Vec<MessageView>,
+    },
+    /// The message with this client id is durably accepted.
+    Ack {
+        /// The page's id for the message.
+        client_id: String,
+    },
+    /// A message for the customer.
+    Message {
+        /// The message.
+        message: MessageView,
+    },
+    /// Something was wrong; the connection stays open.
+    Error {
+        /// Machine-readable code.
+        code: &'static str,
+        /// Human-readable explanation.
+        message: String,
+        /// The message it concerns, if any.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+    },
+}
+
+impl ServerFrame {
+    /// An error frame.
+    pub fn error(code: &'static str, message: impl Into<String>, client_id: Option<String>) -> Self {
+        ServerFrame::Error {
+            code,
+            message: message.into(),
+            client_id,
+        }
+    }
+}
+
+/// A new visitor id: `v_` and 32 hex digits, unguessable (it is the
+/// visitor's only credential).
+pub fn new_visitor_id() -> String {
+    format!("v_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Whether `id` has the form of an issued visitor id.
+pub fn is_visitor_id(id: &str) -> bool {
+    id.strip_prefix("v_")
+        .is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_frames() {
+        let hello: ClientFrame = serde_json::from_str(r#"{"type":"hello","visitor":null,"topic":"sales"}"#).unwrap();
+        assert_eq!(
+            hello,
+            ClientFrame::Hello {
+                visitor: None,
+                name: None,
+                topic: Some("sales".into())
+            }
+        );
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"message","text":"hi"}"#).is_err());
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"shout"}"#).is_err());
+    }
+
+    #[test]
+    fn visitor_ids() {
+        let id = new_visitor_id();
+        assert!(is_visitor_id(&id), "{id}");
+        assert!(!is_visitor_id("v_123"));
+        assert!(!is_visitor_id("someone-else"));
+    }
+}

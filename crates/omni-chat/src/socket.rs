@@ -1,0 +1,223 @@
+//! One chat page's WebSocket connection: a read loop that validates and
+//! accepts frames, and a write loop that sends frames and the closing
+//! handshake.
+
+use std::sync::Arc;
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::ChatAdapter;
+use crate::protocol::{ClientFrame, MAX_CLIENT_ID, ServerFrame, is_visitor_id, new_visitor_id};
+
+/// Close code for a frame over the size limit (RFC 6455 "message too big").
+const CLOSE_TOO_BIG: u16 = 1009;
+/// Close code when the server shuts down ("going away").
+const CLOSE_GOING_AWAY: u16 = 1001;
+/// Longest display name kept.
+const MAX_NAME_CHARS: usize = 100;
+
+struct Session {
+    visitor: String,
+    name: Option<String>,
+    topic: Option<String>,
+    connection: u64,
+}
+
+/// Serves one connection until the page leaves or `shutdown`.
+pub async fn handle(adapter: Arc<ChatAdapter>, socket: WebSocket, shutdown: CancellationToken) {
+    let (mut sink, mut stream) = socket.split();
+    let (frames, mut outgoing) = mpsc::channel::<ServerFrame>(64);
+    let (close_tx, mut close_rx) = oneshot::channel::<(u16, &'static str)>();
+    let writer_shutdown = shutdown.clone();
+    let writer = tokio::spawn(async move {
+        let close = loop {
+            tokio::select! {
+                frame = outgoing.recv() => match frame {
+                    Some(frame) => {
+                        let Ok(text) = serde_json::to_string(&frame) else { continue };
+                        if sink.send(WsMessage::Text(text.into())).await.is_err() {
+                            return;
+                        }
+                    }
+                    None => break None,
+                },
+                close = &mut close_rx => break close.ok(),
+                _ = writer_shutdown.cancelled() => break Some((CLOSE_GOING_AWAY, "server shutting down")),
+            }
+        };
+        if let Some((code, reason)) = close {
+            let _ = sink
+                .send(WsMessage::Close(Some(CloseFrame {
+                    code,
+                    reason: reason.into(),
+                })))
+                .await;
+        }
+        let _ = sink.close().await;
+    });
+
+    let mut session: Option<Session> = None;
+    let mut close_tx = Some(close_tx);
+    loop {
+        let next = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            next = stream.next() => next,
+        };
+        match next {
+            None | Some(Ok(WsMessage::Close(_))) => break,
+            Some(Err(e)) => {
+                // axum reports an over-limit frame as an error; the page is told why.
+                warn!(error = %e, "chat websocket closed on a protocol error");
+                if let Some(tx) = close_tx.take() {
+                    let _ = tx.send((CLOSE_TOO_BIG, "frame too large or malformed"));
+                }
+                break;
+            }
+            Some(Ok(WsMessage::Binary(_))) => {
+                warn!("binary chat frame rejected");
+                let _ = frames
+                    .send(ServerFrame::error(
+                        "bad_frame",
+                        "binary frames are not supported; send JSON text frames",
+                        None,
+                    ))
+                    .await;
+            }
+            Some(Ok(WsMessage::Text(text))) => {
+                on_text(&adapter, &frames, &mut session, text.as_str()).await;
+            }
+            Some(Ok(_)) => {}
+        }
+    }
+    if let Some(s) = &session {
+        adapter.disconnect(&s.visitor, s.connection);
+        debug!(visitor = %s.visitor, "chat page disconnected");
+    }
+    drop(frames);
+    let _ = writer.await;
+}
+
+async fn on_text(
+    adapter: &ChatAdapter,
+    frames: &mpsc::Sender<ServerFrame>,
+    session: &mut Option<Session>,
+    text: &str,
+) {
+    let frame: ClientFrame = match serde_json::from_str(text) {
+        Ok(f) => f,
+        Err(e) => {
+            warn!(error = %e, "malformed chat frame rejected");
+            let _ = frames
+                .send(ServerFrame::error("bad_frame", format!("malformed frame: {e}"), None))
+                .await;
+            return;
+        }
+    };
+    match frame {
+        ClientFrame::Hello { visitor, name, topic } => {
+            if session.is_some() {
+                let _ = frames
+                    .send(ServerFrame::error("bad_frame", "hello was already received", None))
+                    .await;
+                return;
+            }
+            let visitor = match visitor {
+                Some(v) if is_visitor_id(&v) => v,
+                Some(v) => {
+                    warn!(presented = %v.chars().take(40).collect::<String>(), "unknown visitor id form; issuing a new one");
+                    new_visitor_id()
+                }
+                None => new_visitor_id(),
+            };
+            let name = name
+                .map(|n| n.trim().chars().take(MAX_NAME_CHARS).collect::<String>())
+                .filter(|n| !n.is_empty());
+            let topic = topic.filter(|t| adapter.config().context.topics.contains_key(t));
+            let connection = adapter.connect(&visitor, frames.clone());
+            let (conversation_id, history) = match adapter.history(&visitor).await {
+                Ok(Some((id, history))) => (Some(id), history),
+                Ok(None) => (None, Vec::new()),
+                Err(_) => {
+                    let _ = frames
+                        .send(ServerFrame::error(
+                            "unavailable",
+                            "your earlier messages cannot be shown right now; new messages are still accepted",
+                            None,
+                        ))
+                        .await;
+                    (None, Vec::new())
+                }
+            };
+            info!(visitor = %visitor, returning = conversation_id.is_some(), "chat page connected");
+            let _ = frames
+                .send(ServerFrame::Welcome {
+                    visitor: visitor.clone(),
+                    conversation_id,
+                    history,
+                })
+                .await;
+            *session = Some(Session {
+                visitor,
+                name,
+                topic,
+                connection,
+            });
+        }
+        ClientFrame::Message { client_id, text } => {
+            let Some(s) = session.as_ref() else {
+                let _ = frames
+                    .send(ServerFrame::error("not_ready", "send hello first", Some(client_id)))
+                    .await;
+                return;
+            };
+            if let Some(reply) = validate(adapter, &client_id, &text) {
+                warn!(visitor = %s.visitor, code = reply.0, "chat message rejected");
+                let client_id = (!client_id.is_empty() && client_id.len() <= MAX_CLIENT_ID).then_some(client_id);
+                let _ = frames.send(ServerFrame::error(reply.0, reply.1, client_id)).await;
+                return;
+            }
+            let frame = match adapter
+                .accept(&s.visitor, &client_id, text.trim(), s.name.as_deref(), s.topic.as_deref())
+                .await
+            {
+                Ok(()) => ServerFrame::Ack { client_id },
+                Err(e) => {
+                    warn!(visitor = %s.visitor, error = %e, "chat message not accepted");
+                    ServerFrame::error(
+                        "unavailable",
+                        "the message could not be accepted right now; it will be resent",
+                        Some(client_id),
+                    )
+                }
+            };
+            let _ = frames.send(frame).await;
+        }
+    }
+}
+
+fn validate(adapter: &ChatAdapter, client_id: &str, text: &str) -> Option<(&'static str, String)> {
+    let limit = adapter.config().chat.max_text_bytes;
+    if client_id.is_empty()
+        || client_id.len() > MAX_CLIENT_ID
+        || !client_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Some((
+            "bad_client_id",
+            format!("client_id must be 1-{MAX_CLIENT_ID} characters of letters, digits, '-' or '_'"),
+        ));
+    }
+    if text.trim().is_empty() {
+        return Some(("empty", "the message is empty".into()));
+    }
+    if text.len() > limit {
+        return Some((
+            "too_large",
+            format!("the message is {} bytes; the limit is {limit} bytes", text.len()),
+        ));
+    }
+    None
+}

@@ -1,0 +1,134 @@
+//! The durable bus consumers that feed the context service: customer
+//! messages from every adapter, and the router's assignments.
+//!
+//! A delivery is acked only after its effect is in the store. A payload that
+//! cannot be decoded is logged with its subject and trace id and acked, so it
+//! cannot block the stream; a store or bus outage naks it for redelivery.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use omni_bus::topology::{CONTEXT_ASSIGNMENTS, CONTEXT_INBOUND};
+use omni_bus::{BusError, Delivery, TRACEPARENT};
+use omni_core::trace::TraceContext;
+use omni_core::{AgentId, ConversationId, InboundMessage};
+use omni_proto::events as ev;
+use prost::Message as _;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, warn};
+
+use crate::{ContextError, ContextService};
+
+/// The trace context a delivery carries, or a new one.
+pub fn trace_of(delivery: &Delivery) -> TraceContext {
+    delivery
+        .message
+        .headers
+        .get(TRACEPARENT)
+        .and_then(|h| TraceContext::parse(h))
+        .unwrap_or_else(TraceContext::new_root)
+}
+
+/// Consumes customer messages until `shutdown`.
+pub async fn run_inbound(service: Arc<ContextService>, shutdown: CancellationToken) -> Result<(), BusError> {
+    let mut deliveries = service.bus().consume(&CONTEXT_INBOUND).await?;
+    loop {
+        let delivery = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            next = deliveries.next() => match next {
+                Some(d) => d,
+                None => break,
+            },
+        };
+        handle_inbound(&service, delivery).await;
+    }
+    Ok(())
+}
+
+/// Consumes the router's assignments until `shutdown`.
+pub async fn run_assignments(service: Arc<ContextService>, shutdown: CancellationToken) -> Result<(), BusError> {
+    let mut deliveries = service.bus().consume(&CONTEXT_ASSIGNMENTS).await?;
+    loop {
+        let delivery = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            next = deliveries.next() => match next {
+                Some(d) => d,
+                None => break,
+            },
+        };
+        handle_assignment(&service, delivery).await;
+    }
+    Ok(())
+}
+
+async fn handle_inbound(service: &ContextService, delivery: Delivery) {
+    let trace = trace_of(&delivery);
+    let decoded = ev::InboundMessage::decode(delivery.message.payload.as_ref())
+        .map_err(|e| e.to_string())
+        .and_then(|m| InboundMessage::try_from(m).map_err(|e| e.to_string()));
+    let message = match decoded {
+        Ok(m) => m,
+        Err(reason) => {
+            error!(
+                trace_id = %trace.trace_id_hex(),
+                subject = %delivery.message.subject,
+                %reason,
+                "undecodable inbound message dropped from the stream"
+            );
+            settle(delivery, Ok(())).await;
+            return;
+        }
+    };
+    let result = service.ingest(&message, trace).await.map(|_| ());
+    if let Err(e) = &result {
+        warn!(trace_id = %trace.trace_id_hex(), key = %message.idempotency_key, error = %e, attempt = delivery.attempt, "inbound message not stored; will retry");
+    }
+    settle(delivery, result).await;
+}
+
+async fn handle_assignment(service: &ContextService, delivery: Delivery) {
+    let trace = trace_of(&delivery);
+    let assignment = match ev::Assignment::decode(delivery.message.payload.as_ref()) {
+        Ok(a) if !a.conversation_id.is_empty() && !a.agent_id.is_empty() => a,
+        Ok(_) | Err(_) => {
+            error!(trace_id = %trace.trace_id_hex(), "undecodable assignment dropped from the stream");
+            settle(delivery, Ok(())).await;
+            return;
+        }
+    };
+    let result = service
+        .record_assignment(
+            &ConversationId::from(assignment.conversation_id.as_str()),
+            &AgentId::from(assignment.agent_id.as_str()),
+            assignment.at_ms,
+            trace,
+        )
+        .await;
+    let result = match result {
+        // An assignment for a conversation this store never saw cannot become valid later.
+        Err(ContextError::NotFound(what)) => {
+            error!(trace_id = %trace.trace_id_hex(), %what, "assignment for an unknown conversation dropped");
+            Ok(())
+        }
+        other => other,
+    };
+    if let Err(e) = &result {
+        warn!(trace_id = %trace.trace_id_hex(), error = %e, "assignment not recorded; will retry");
+    }
+    settle(delivery, result).await;
+}
+
+/// Acks on success; naks with a backoff that grows with the attempt count.
+async fn settle(delivery: Delivery, result: Result<(), ContextError>) {
+    let outcome = match result {
+        Ok(()) => delivery.ack().await,
+        Err(_) => {
+            let backoff = Duration::from_millis(250u64.saturating_mul(1 << delivery.attempt.min(6)));
+            delivery.nak(backoff).await
+        }
+    };
+    if let Err(e) = outcome {
+        warn!(error = %e, "could not settle delivery; the bus will redeliver it");
+    }
+}

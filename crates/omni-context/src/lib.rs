@@ -1,0 +1,20 @@
+//! The customer-context service: it knows who the customer is, keeps one
+//! conversation per customer across channels, and stores its history.
+//!
+//! # Layout
+//! - [`service`]: the operations (ingest a customer message, record an
+//!   assignment, send an agent's reply, resolve), over a store and a bus.
+//! - [`intake`]: the durable bus consumers that feed the service.
+//! - [`grpc`]: the `omni.context.v1.ContextService` gRPC API.
+//! - [`error`]: the service's error type and its one mapping to gRPC status.
+
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod grpc;
+pub mod intake;
+pub mod service;
+
+pub use error::ContextError;
+pub use grpc::ContextApi;
+pub use service::{ContextService, ContextSettings};

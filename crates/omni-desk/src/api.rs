@@ -1,0 +1,243 @@
+//! The desk's JSON HTTP API (`/api/...`). Every error is
+//! `{"error":"<code>","message":"<text>"}` with a 4xx/5xx status.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use omni_proto::context::{GetConversationRequest, ListMessagesRequest, ResolveConversationRequest, SendMessageRequest};
+use omni_proto::routing::{OfferRequest, Presence, SetPresenceRequest};
+use omni_proto::view::{AgentView, ConversationView, CustomerView, MessageView};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::Desk;
+use crate::desk::traced;
+use crate::error::DeskError;
+
+/// Largest reply the desk accepts, in bytes (the context service's limit).
+pub const MAX_REPLY_BYTES: usize = 16 * 1024;
+
+type ApiResult = Result<Json<Value>, DeskError>;
+
+/// The bearer token of a request.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+}
+
+fn agent_of(desk: &Desk, headers: &HeaderMap) -> Result<String, DeskError> {
+    bearer(headers).ok_or(DeskError::Unauthorized).and_then(|t| desk.agent_of(t))
+}
+
+fn body<T>(payload: Result<Json<T>, JsonRejection>) -> Result<T, DeskError> {
+    payload
+        .map(|Json(v)| v)
+        .map_err(|e| DeskError::BadRequest(format!("invalid JSON body: {}", e.body_text())))
+}
+
+/// `POST /api/session` body.
+#[derive(Debug, Deserialize)]
+pub struct SignIn {
+    agent_id: String,
+}
+
+/// `POST /api/session`: sign in as a configured agent.
+pub async fn sign_in(State(desk): State<Arc<Desk>>, payload: Result<Json<SignIn>, JsonRejection>) -> ApiResult {
+    let req = body(payload)?;
+    let (token, state) = desk.sign_in(&req.agent_id).await?;
+    tracing::info!(agent_id = %state.agent_id, "agent signed in");
+    Ok(Json(json!({ "token": token, "agent": AgentView::from(&state) })))
+}
+
+/// `DELETE /api/session`: sign out (the agent goes offline).
+pub async fn sign_out(State(desk): State<Arc<Desk>>, headers: HeaderMap) -> ApiResult {
+    let token = bearer(&headers).ok_or(DeskError::Unauthorized)?;
+    let agent = desk.sign_out(token).ok_or(DeskError::Unauthorized)?;
+    desk.router()
+        .set_presence(traced(SetPresenceRequest {
+            agent_id: agent.clone(),
+            presence: Presence::Offline as i32,
+            reason: String::new(),
+        }))
+        .await?;
+    tracing::info!(agent_id = %agent, "agent signed out");
+    Ok(Json(json!({ "signed_out": agent })))
+}
+
+/// `GET /api/me`: the agent's state.
+pub async fn me(State(desk): State<Arc<Desk>>, headers: HeaderMap) -> ApiResult {
+    let agent = agent_of(&desk, &headers)?;
+    let state = desk.agent_state(&agent).await?;
+    Ok(Json(json!(AgentView::from(&state))))
+}
+
+/// `PUT /api/presence` body.
+#[derive(Debug, Deserialize)]
+pub struct PresenceBody {
+    presence: String,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `PUT /api/presence`: available, away (with a reason) or offline.
+pub async fn set_presence(
+    State(desk): State<Arc<Desk>>,
+    headers: HeaderMap,
+    payload: Result<Json<PresenceBody>, JsonRejection>,
+) -> ApiResult {
+    let agent = agent_of(&desk, &headers)?;
+    let req = body(payload)?;
+    let presence = match req.presence.as_str() {
+        "available" => Presence::Available,
+        "away" => Presence::Away,
+        "offline" => Presence::Offline,
+        other => {
+            return Err(DeskError::BadRequest(format!(
+                "presence {other:?} is not one of available, away, offline"
+            )));
+        }
+    };
+    let state = desk
+        .router()
+        .set_presence(traced(SetPresenceRequest {
+            agent_id: agent,
+            presence: presence as i32,
+            reason: req.reason.unwrap_or_default(),
+        }))
+        .await?
+        .into_inner();
+    Ok(Json(json!(AgentView::from(&state))))
+}
+
+/// `POST /api/offers/{offer_id}/accept`.
+pub async fn accept(State(desk): State<Arc<Desk>>, headers: HeaderMap, Path(offer_id): Path<String>) -> ApiResult {
+    let agent = agent_of(&desk, &headers)?;
+    let state = desk
+        .router()
+        .accept_offer(traced(OfferRequest {
+            agent_id: agent,
+            offer_id,
+        }))
+        .await?
+        .into_inner();
+    Ok(Json(json!(AgentView::from(&state))))
+}
+
+/// `POST /api/offers/{offer_id}/decline`.
+pub async fn decline(State(desk): State<Arc<Desk>>, headers: HeaderMap, Path(offer_id): Path<String>) -> ApiResult {
+    let agent = agent_of(&desk, &headers)?;
+    let state = desk
+        .router()
+        .decline_offer(traced(OfferRequest {
+            agent_id: agent,
+            offer_id,
+        }))
+        .await?
+        .into_inner();
+    Ok(Json(json!(AgentView::from(&state))))
+}
+
+/// `GET /api/conversations/{id}`: conversation, customer and timeline.
+pub async fn conversation(State(desk): State<Arc<Desk>>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult {
+    let agent = agent_of(&desk, &headers)?;
+    desk.check_access(&agent, &id, false).await?;
+    let mut context = desk.context();
+    let found = context
+        .get_conversation(traced(GetConversationRequest {
+            conversation_id: id.clone(),
+        }))
+        .await?
+        .into_inner();
+    let mut messages = Vec::new();
+    let mut after_seq = 0;
+    // Pages of 500 until the end, capped so one request stays bounded.
+    for _ in 0..20 {
+        let page = context
+            .list_messages(traced(ListMessagesRequest {
+                conversation_id: id.clone(),
+                after_seq,
+                limit: 500,
+            }))
+            .await?
+            .into_inner();
+        messages.extend(page.messages.iter().map(|m| MessageView::new(m, |a| desk.agent_name(a))));
+        if page.next_after_seq == 0 {
+            break;
+        }
+        after_seq = page.next_after_seq;
+    }
+    Ok(Json(json!({
+        "conversation": found.conversation.as_ref().map(ConversationView::from),
+        "customer": found.customer.as_ref().map(CustomerView::from),
+        "messages": messages,
+    })))
+}
+
+/// `POST /api/conversations/{id}/messages` body.
+#[derive(Debug, Deserialize)]
+pub struct Reply {
+    text: String,
+    client_id: String,
+    #[serde(default)]
+    channel: Option<String>,
+}
+
+/// `POST /api/conversations/{id}/messages`: reply to the customer.
+pub async fn reply(
+    State(desk): State<Arc<Desk>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    payload: Result<Json<Reply>, JsonRejection>,
+) -> ApiResult {
+    let agent = agent_of(&desk, &headers)?;
+    let req = body(payload)?;
+    if req.text.trim().is_empty() {
+        return Err(DeskError::BadRequest("text must not be empty".into()));
+    }
+    if req.text.len() > MAX_REPLY_BYTES {
+        return Err(DeskError::BadRequest(format!(
+            "text of {} bytes exceeds the limit of {MAX_REPLY_BYTES} bytes",
+            req.text.len()
+        )));
+    }
+    let channel = match req.channel.as_deref() {
+        None | Some("") => 0,
+        Some(name) => {
+            let channel: omni_core::Channel = name.parse().map_err(|e: omni_core::channel::UnknownChannel| DeskError::BadRequest(e.to_string()))?;
+            omni_proto::common::Channel::from(channel) as i32
+        }
+    };
+    desk.check_access(&agent, &id, true).await?;
+    let message = desk
+        .context()
+        .send_message(traced(SendMessageRequest {
+            conversation_id: id,
+            agent_id: agent,
+            text: req.text,
+            idempotency_key: req.client_id,
+            channel,
+        }))
+        .await?
+        .into_inner();
+    Ok(Json(json!(MessageView::new(&message, |a| desk.agent_name(a)))))
+}
+
+/// `POST /api/conversations/{id}/resolve`.
+pub async fn resolve(State(desk): State<Arc<Desk>>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult {
+    let agent = agent_of(&desk, &headers)?;
+    desk.check_access(&agent, &id, true).await?;
+    let conversation = desk
+        .context()
+        .resolve_conversation(traced(ResolveConversationRequest {
+            conversation_id: id,
+            agent_id: agent,
+        }))
+        .await?
+        .into_inner();
+    Ok(Json(json!(ConversationView::from(&conversation))))
+}

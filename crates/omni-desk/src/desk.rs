@@ -1,0 +1,109 @@
+//! Desk sessions and the gRPC clients of the context and router services.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use omni_core::trace::TraceContext;
+use omni_proto::context::context_service_client::ContextServiceClient;
+use omni_proto::routing::router_service_client::RouterServiceClient;
+use omni_proto::routing::{AgentState, GetAgentRequest};
+use tonic::transport::Channel;
+
+use crate::error::DeskError;
+
+/// The desk: who is signed in, and how to reach the services.
+pub struct Desk {
+    context: ContextServiceClient<Channel>,
+    router: RouterServiceClient<Channel>,
+    sessions: Mutex<HashMap<String, String>>,
+    agent_names: HashMap<String, String>,
+}
+
+impl Desk {
+    /// A desk over the context and router services. `agent_names` maps agent
+    /// ids to display names for message views.
+    pub fn new(context: Channel, router: Channel, agent_names: HashMap<String, String>) -> Self {
+        Self {
+            context: ContextServiceClient::new(context),
+            router: RouterServiceClient::new(router),
+            sessions: Mutex::new(HashMap::new()),
+            agent_names,
+        }
+    }
+
+    /// A context service client.
+    pub fn context(&self) -> ContextServiceClient<Channel> {
+        self.context.clone()
+    }
+
+    /// A router service client.
+    pub fn router(&self) -> RouterServiceClient<Channel> {
+        self.router.clone()
+    }
+
+    /// An agent's display name.
+    pub fn agent_name(&self, id: &str) -> Option<String> {
+        self.agent_names.get(id).cloned()
+    }
+
+    /// Signs an agent in; returns the session token and the agent's state.
+    pub async fn sign_in(&self, agent_id: &str) -> Result<(String, AgentState), DeskError> {
+        let agent_id = agent_id.trim();
+        if agent_id.is_empty() {
+            return Err(DeskError::BadRequest("agent_id is required".into()));
+        }
+        let state = self.agent_state(agent_id).await.map_err(|e| match e {
+            DeskError::Backend(s) if s.code() == tonic::Code::NotFound => DeskError::UnknownAgent(agent_id.to_owned()),
+            other => other,
+        })?;
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        self.lock().insert(token.clone(), agent_id.to_owned());
+        Ok((token, state))
+    }
+
+    /// Ends a session.
+    pub fn sign_out(&self, token: &str) -> Option<String> {
+        self.lock().remove(token)
+    }
+
+    /// The agent a token belongs to.
+    pub fn agent_of(&self, token: &str) -> Result<String, DeskError> {
+        self.lock().get(token).cloned().ok_or(DeskError::Unauthorized)
+    }
+
+    /// The agent's state from the router.
+    pub async fn agent_state(&self, agent_id: &str) -> Result<AgentState, DeskError> {
+        Ok(self
+            .router()
+            .get_agent(traced(GetAgentRequest {
+                agent_id: agent_id.to_owned(),
+            }))
+            .await?
+            .into_inner())
+    }
+
+    /// Fails unless the conversation is assigned or offered to the agent.
+    pub async fn check_access(&self, agent_id: &str, conversation_id: &str, assigned_only: bool) -> Result<(), DeskError> {
+        let state = self.agent_state(agent_id).await?;
+        let assigned = state.assigned.iter().any(|c| c == conversation_id);
+        let offered = state.offers.iter().any(|o| o.conversation_id == conversation_id);
+        if assigned || (!assigned_only && offered) {
+            Ok(())
+        } else {
+            Err(DeskError::NotYours(conversation_id.to_owned()))
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A gRPC request carrying a new trace context in its `traceparent` metadata.
+pub fn traced<T>(message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    if let Ok(value) = TraceContext::new_root().to_string().parse() {
+        request.metadata_mut().insert("traceparent", value);
+    }
+    request
+}

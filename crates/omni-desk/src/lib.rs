@@ -1,0 +1,20 @@
+//! The agent desk: the agent's page and the HTTP/WebSocket API behind it,
+//! over the context and router gRPC services.
+//!
+//! # Layout
+//! - [`desk`]: sessions and the gRPC clients.
+//! - [`api`]: the JSON HTTP routes.
+//! - [`events`]: the live event WebSocket, merging router and context streams.
+//! - [`error`]: the one mapping of errors to HTTP status and JSON body.
+//! - [`server`]: `serve(listener, shutdown)`.
+
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod desk;
+pub mod error;
+pub mod events;
+pub mod server;
+
+pub use desk::Desk;
+pub use server::serve;

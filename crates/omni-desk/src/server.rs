@@ -1,0 +1,73 @@
+//! The desk's HTTP routes and `serve(listener, shutdown)`.
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /` | the agent page |
+//! | `POST /api/session` | sign in `{"agent_id"}` → `{"token","agent"}` |
+//! | `DELETE /api/session` | sign out (goes offline) |
+//! | `GET /api/me` | the agent's state |
+//! | `PUT /api/presence` | `{"presence":"available\|away\|offline","reason"}` |
+//! | `POST /api/offers/{offer_id}/accept` / `decline` | settle an offer |
+//! | `GET /api/conversations/{id}` | conversation, customer, timeline |
+//! | `POST /api/conversations/{id}/messages` | reply `{"text","client_id","channel"?}` |
+//! | `POST /api/conversations/{id}/resolve` | resolve |
+//! | `GET /api/events?token=` | live events (WebSocket) |
+//! | `GET /healthz` | liveness |
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post, put};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::{Desk, api, events};
+
+const DESK_PAGE: &str = include_str!("../assets/desk.html");
+
+/// Largest request body, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The routes, for embedding or testing.
+pub fn routes(desk: Arc<Desk>, shutdown: CancellationToken) -> Router {
+    let api = Router::new()
+        .route("/api/session", post(api::sign_in).delete(api::sign_out))
+        .route("/api/me", get(api::me))
+        .route("/api/presence", put(api::set_presence))
+        .route("/api/offers/{offer_id}/accept", post(api::accept))
+        .route("/api/offers/{offer_id}/decline", post(api::decline))
+        .route("/api/conversations/{id}", get(api::conversation))
+        .route("/api/conversations/{id}/messages", post(api::reply))
+        .route("/api/conversations/{id}/resolve", post(api::resolve))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::GATEWAY_TIMEOUT,
+            Duration::from_secs(15),
+        ))
+        .with_state(desk.clone());
+    let events = Router::new()
+        .route("/api/events", get(events::upgrade))
+        .with_state((desk, shutdown));
+    Router::new()
+        .route("/", get(page))
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(api)
+        .merge(events)
+        .fallback(|| async { crate::error::DeskError::NoRoute })
+}
+
+async fn page() -> Response {
+    ([(header::CACHE_CONTROL, "no-cache")], Html(DESK_PAGE)).into_response()
+}
+
+/// Serves on an already bound `listener` until `shutdown`.
+pub async fn serve(listener: TcpListener, desk: Arc<Desk>, shutdown: CancellationToken) -> std::io::Result<()> {
+    axum::serve(listener, routes(desk, shutdown.clone()))
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+}

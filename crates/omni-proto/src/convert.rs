@@ -1,0 +1,284 @@
+//! Conversions between generated protobuf types and `omni-core` domain types.
+//!
+//! Domain to proto is infallible (`From`); proto to domain validates
+//! (`TryFrom`) and names the offending field in [`ProtoError`].
+
+use omni_core::{
+    AgentId, Channel, Conversation, ConversationStatus, Customer, DeliveryStatus, Direction,
+    Identity, InboundMessage, StoredMessage,
+};
+
+use crate::{common as pb, events as ev};
+
+/// A protobuf message that does not make a valid domain value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtoError {
+    /// The field, e.g. `from`.
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub reason: &'static str,
+}
+
+impl std::fmt::Display for ProtoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "field {}: {}", self.field, self.reason)
+    }
+}
+
+impl std::error::Error for ProtoError {}
+
+fn missing(field: &'static str) -> ProtoError {
+    ProtoError {
+        field,
+        reason: "required",
+    }
+}
+
+impl From<Channel> for pb::Channel {
+    fn from(c: Channel) -> Self {
+        match c {
+            Channel::Chat => pb::Channel::Chat,
+            Channel::Email => pb::Channel::Email,
+            Channel::Sms => pb::Channel::Sms,
+        }
+    }
+}
+
+/// The domain channel of a proto channel value; `None` when unspecified or unknown.
+pub fn channel_from_i32(value: i32) -> Option<Channel> {
+    match pb::Channel::try_from(value).ok()? {
+        pb::Channel::Chat => Some(Channel::Chat),
+        pb::Channel::Email => Some(Channel::Email),
+        pb::Channel::Sms => Some(Channel::Sms),
+        pb::Channel::Unspecified => None,
+    }
+}
+
+fn channel_field(value: i32, field: &'static str) -> Result<Channel, ProtoError> {
+    channel_from_i32(value).ok_or(ProtoError {
+        field,
+        reason: "must be chat, email or sms",
+    })
+}
+
+impl From<&Identity> for pb::Identity {
+    fn from(i: &Identity) -> Self {
+        use pb::identity::Kind;
+        let kind = match i {
+            Identity::ChatVisitor(v) => Kind::ChatVisitor(v.clone()),
+            Identity::Email(v) => Kind::Email(v.clone()),
+            Identity::Phone(v) => Kind::Phone(v.clone()),
+        };
+        pb::Identity { kind: Some(kind) }
+    }
+}
+
+impl TryFrom<pb::Identity> for Identity {
+    type Error = ProtoError;
+
+    fn try_from(i: pb::Identity) -> Result<Self, ProtoError> {
+        use pb::identity::Kind;
+        let identity = match i.kind.ok_or(missing("identity"))? {
+            Kind::ChatVisitor(v) => Identity::ChatVisitor(v),
+            Kind::Email(v) => Identity::Email(v),
+            Kind::Phone(v) => Identity::Phone(v),
+        };
+        if identity.value().is_empty() {
+            return Err(ProtoError {
+                field: "identity",
+                reason: "must not be empty",
+            });
+        }
+        Ok(identity)
+    }
+}
+
+impl From<&InboundMessage> for ev::InboundMessage {
+    fn from(m: &InboundMessage) -> Self {
+        ev::InboundMessage {
+            idempotency_key: m.idempotency_key.clone(),
+            channel: pb::Channel::from(m.channel) as i32,
+            from: Some((&m.from).into()),
+            text: m.text.clone(),
+            received_at_ms: m.received_at_ms,
+            topic: m.topic.clone().unwrap_or_default(),
+            display_name: m.display_name.clone().unwrap_or_default(),
+        }
+    }
+}
+
+impl TryFrom<ev::InboundMessage> for InboundMessage {
+    type Error = ProtoError;
+
+    fn try_from(m: ev::InboundMessage) -> Result<Self, ProtoError> {
+        if m.idempotency_key.is_empty() {
+            return Err(missing("idempotency_key"));
+        }
+        Ok(InboundMessage {
+            idempotency_key: m.idempotency_key,
+            channel: channel_field(m.channel, "channel")?,
+            from: m.from.ok_or(missing("from"))?.try_into()?,
+            text: m.text,
+            received_at_ms: m.received_at_ms,
+            topic: non_empty(m.topic),
+            display_name: non_empty(m.display_name),
+        })
+    }
+}
+
+fn non_empty(s: String) -> Option<String> {
+    if s.is_empty() { None } else { Some(s) }
+}
+
+impl From<Direction> for pb::Direction {
+    fn from(d: Direction) -> Self {
+        match d {
+            Direction::Inbound => pb::Direction::Inbound,
+            Direction::Outbound => pb::Direction::Outbound,
+        }
+    }
+}
+
+impl From<DeliveryStatus> for pb::DeliveryStatus {
+    fn from(d: DeliveryStatus) -> Self {
+        match d {
+            DeliveryStatus::Received => pb::DeliveryStatus::Received,
+            DeliveryStatus::Queued => pb::DeliveryStatus::Queued,
+            DeliveryStatus::Sent => pb::DeliveryStatus::Sent,
+            DeliveryStatus::Delivered => pb::DeliveryStatus::Delivered,
+            DeliveryStatus::Failed => pb::DeliveryStatus::Failed,
+        }
+    }
+}
+
+impl From<&StoredMessage> for pb::Message {
+    fn from(m: &StoredMessage) -> Self {
+        pb::Message {
+            id: m.id.to_string(),
+            conversation_id: m.conversation_id.to_string(),
+            seq: m.seq,
+            direction: pb::Direction::from(m.direction) as i32,
+            channel: pb::Channel::from(m.channel) as i32,
+            agent_id: m.agent_id.as_ref().map(AgentId::to_string).unwrap_or_default(),
+            text: m.text.clone(),
+            at_ms: m.at_ms,
+            delivery: pb::DeliveryStatus::from(m.delivery) as i32,
+            idempotency_key: m.idempotency_key.clone(),
+        }
+    }
+}
+
+impl TryFrom<pb::Message> for StoredMessage {
+    type Error = ProtoError;
+
+    fn try_from(m: pb::Message) -> Result<Self, ProtoError> {
+        let direction = match pb::Direction::try_from(m.direction) {
+            Ok(pb::Direction::Inbound) => Direction::Inbound,
+            Ok(pb::Direction::Outbound) => Direction::Outbound,
+            _ => {
+                return Err(ProtoError {
+                    field: "direction",
+                    reason: "must be inbound or outbound",
+                });
+            }
+        };
+        let delivery = match pb::DeliveryStatus::try_from(m.delivery) {
+            Ok(pb::DeliveryStatus::Received) => DeliveryStatus::Received,
+            Ok(pb::DeliveryStatus::Queued) => DeliveryStatus::Queued,
+            Ok(pb::DeliveryStatus::Sent) => DeliveryStatus::Sent,
+            Ok(pb::DeliveryStatus::Delivered) => DeliveryStatus::Delivered,
+            Ok(pb::DeliveryStatus::Failed) => DeliveryStatus::Failed,
+            _ => {
+                return Err(ProtoError {
+                    field: "delivery",
+                    reason: "unknown status",
+                });
+            }
+        };
+        if m.id.is_empty() {
+            return Err(missing("id"));
+        }
+        Ok(StoredMessage {
+            id: m.id.into(),
+            conversation_id: m.conversation_id.into(),
+            seq: m.seq,
+            direction,
+            channel: channel_field(m.channel, "channel")?,
+            agent_id: non_empty(m.agent_id).map(AgentId::from),
+            text: m.text,
+            at_ms: m.at_ms,
+            delivery,
+            idempotency_key: m.idempotency_key,
+        })
+    }
+}
+
+impl From<ConversationStatus> for pb::ConversationStatus {
+    fn from(s: ConversationStatus) -> Self {
+        match s {
+            ConversationStatus::Queued => pb::ConversationStatus::Queued,
+            ConversationStatus::Assigned => pb::ConversationStatus::Assigned,
+            ConversationStatus::Resolved => pb::ConversationStatus::Resolved,
+        }
+    }
+}
+
+impl From<&Conversation> for pb::Conversation {
+    fn from(c: &Conversation) -> Self {
+        pb::Conversation {
+            id: c.id.to_string(),
+            customer_id: c.customer_id.to_string(),
+            status: pb::ConversationStatus::from(c.status) as i32,
+            queue: c.queue.to_string(),
+            last_channel: pb::Channel::from(c.last_channel) as i32,
+            created_at_ms: c.created_at_ms,
+            updated_at_ms: c.updated_at_ms,
+            assigned_agent: c.assigned_agent.as_ref().map(AgentId::to_string).unwrap_or_default(),
+            last_agent: c.last_agent.as_ref().map(AgentId::to_string).unwrap_or_default(),
+            message_count: c.message_count,
+            queued_at_ms: c.queued_at_ms.unwrap_or(0),
+        }
+    }
+}
+
+impl From<&Customer> for pb::Customer {
+    fn from(c: &Customer) -> Self {
+        pb::Customer {
+            id: c.id.to_string(),
+            identities: c.identities.iter().map(pb::Identity::from).collect(),
+            display_name: c.display_name.clone().unwrap_or_default(),
+            created_at_ms: c.created_at_ms,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inbound_round_trips() {
+        let m = InboundMessage {
+            idempotency_key: "chat:v1:c1".into(),
+            channel: Channel::Chat,
+            from: Identity::ChatVisitor("v1".into()),
+            text: "hello".into(),
+            received_at_ms: 42,
+            topic: Some("sales".into()),
+            display_name: None,
+        };
+        let back = InboundMessage::try_from(ev::InboundMessage::from(&m)).unwrap();
+        assert_eq!(back, m);
+    }
+
+    #[test]
+    fn inbound_without_sender_names_the_field() {
+        let err = InboundMessage::try_from(ev::InboundMessage {
+            idempotency_key: "k".into(),
+            channel: pb::Channel::Chat as i32,
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(err.field, "from");
+    }
+}

@@ -1,0 +1,256 @@
+//! JSON views of proto types, as the browser pages and the desk's HTTP API
+//! show them. One shape per type, shared by the chat adapter and the desk.
+
+use serde::Serialize;
+
+use crate::convert::channel_from_i32;
+use crate::{common as pb, routing as rpb};
+
+/// A timeline message.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MessageView {
+    /// Message id.
+    pub id: String,
+    /// Conversation id.
+    pub conversation_id: String,
+    /// Position in the timeline.
+    pub seq: u64,
+    /// `inbound` (customer) or `outbound` (agent).
+    pub direction: &'static str,
+    /// `chat`, `email` or `sms`.
+    pub channel: &'static str,
+    /// Text.
+    pub text: String,
+    /// Milliseconds since the epoch.
+    pub at_ms: i64,
+    /// Agent id, for outbound messages.
+    pub agent_id: Option<String>,
+    /// Agent display name, for outbound messages.
+    pub agent_name: Option<String>,
+    /// `received`, `queued`, `sent`, `delivered` or `failed`.
+    pub delivery: &'static str,
+    /// The chat client's own id for a message it sent, so it can match its pending bubble.
+    pub client_id: Option<String>,
+}
+
+impl MessageView {
+    /// The view of `m`; `agent_name` resolves agent ids to names.
+    pub fn new(m: &pb::Message, agent_name: impl Fn(&str) -> Option<String>) -> Self {
+        let agent_id = (!m.agent_id.is_empty()).then(|| m.agent_id.clone());
+        Self {
+            id: m.id.clone(),
+            conversation_id: m.conversation_id.clone(),
+            seq: m.seq,
+            direction: match pb::Direction::try_from(m.direction) {
+                Ok(pb::Direction::Outbound) => "outbound",
+                _ => "inbound",
+            },
+            channel: channel_name(m.channel),
+            text: m.text.clone(),
+            at_ms: m.at_ms,
+            agent_name: agent_id.as_deref().and_then(agent_name),
+            agent_id,
+            delivery: match pb::DeliveryStatus::try_from(m.delivery) {
+                Ok(pb::DeliveryStatus::Queued) => "queued",
+                Ok(pb::DeliveryStatus::Sent) => "sent",
+                Ok(pb::DeliveryStatus::Delivered) => "delivered",
+                Ok(pb::DeliveryStatus::Failed) => "failed",
+                _ => "received",
+            },
+            client_id: m
+                .idempotency_key
+                .strip_prefix("chat:")
+                .and_then(|rest| rest.split_once(':'))
+                .map(|(_, client)| client.to_owned()),
+        }
+    }
+}
+
+fn channel_name(value: i32) -> &'static str {
+    channel_from_i32(value).map(|c| c.as_str()).unwrap_or("unknown")
+}
+
+/// A conversation.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ConversationView {
+    /// Conversation id.
+    pub id: String,
+    /// Customer id.
+    pub customer_id: String,
+    /// `queued`, `assigned` or `resolved`.
+    pub status: &'static str,
+    /// Queue id.
+    pub queue: String,
+    /// Channel the customer used last.
+    pub last_channel: &'static str,
+    /// Agent handling it.
+    pub assigned_agent: Option<String>,
+    /// Agent who handled it last.
+    pub last_agent: Option<String>,
+    /// Opened at, ms since the epoch.
+    pub created_at_ms: i64,
+    /// Last change, ms since the epoch.
+    pub updated_at_ms: i64,
+    /// Number of messages.
+    pub message_count: u64,
+}
+
+impl From<&pb::Conversation> for ConversationView {
+    fn from(c: &pb::Conversation) -> Self {
+        Self {
+            id: c.id.clone(),
+            customer_id: c.customer_id.clone(),
+            status: match pb::ConversationStatus::try_from(c.status) {
+                Ok(pb::ConversationStatus::Assigned) => "assigned",
+                Ok(pb::ConversationStatus::Resolved) => "resolved",
+                _ => "queued",
+            },
+            queue: c.queue.clone(),
+            last_channel: channel_name(c.last_channel),
+            assigned_agent: (!c.assigned_agent.is_empty()).then(|| c.assigned_agent.clone()),
+            last_agent: (!c.last_agent.is_empty()).then(|| c.last_agent.clone()),
+            created_at_ms: c.created_at_ms,
+            updated_at_ms: c.updated_at_ms,
+            message_count: c.message_count,
+        }
+    }
+}
+
+/// One identity of a customer.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct IdentityView {
+    /// `chat_visitor`, `email` or `phone`.
+    pub kind: &'static str,
+    /// The address, number or visitor id.
+    pub value: String,
+}
+
+/// A customer.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CustomerView {
+    /// Customer id.
+    pub id: String,
+    /// Name the customer gave.
+    pub display_name: Option<String>,
+    /// Every identity.
+    pub identities: Vec<IdentityView>,
+}
+
+impl From<&pb::Customer> for CustomerView {
+    fn from(c: &pb::Customer) -> Self {
+        use pb::identity::Kind;
+        Self {
+            id: c.id.clone(),
+            display_name: (!c.display_name.is_empty()).then(|| c.display_name.clone()),
+            identities: c
+                .identities
+                .iter()
+                .filter_map(|i| {
+                    i.kind.as_ref().map(|k| match k {
+                        Kind::ChatVisitor(v) => IdentityView {
+                            kind: "chat_visitor",
+                            value: v.clone(),
+                        },
+                        Kind::Email(v) => IdentityView {
+                            kind: "email",
+                            value: v.clone(),
+                        },
+                        Kind::Phone(v) => IdentityView {
+                            kind: "phone",
+                            value: v.clone(),
+                        },
+                    })
+                })
+                .collect(),
+        }
+    }
+}
+
+/// An offer to an agent.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct OfferView {
+    /// Offer id.
+    pub offer_id: String,
+    /// Conversation offered.
+    pub conversation_id: String,
+    /// Agent offered to.
+    pub agent_id: String,
+    /// Queue it came from.
+    pub queue: String,
+    /// Channel.
+    pub channel: &'static str,
+    /// Deadline to accept, ms since the epoch.
+    pub expires_at_ms: i64,
+}
+
+impl From<&rpb::Offer> for OfferView {
+    fn from(o: &rpb::Offer) -> Self {
+        Self {
+            offer_id: o.offer_id.clone(),
+            conversation_id: o.conversation_id.clone(),
+            agent_id: o.agent_id.clone(),
+            queue: o.queue.clone(),
+            channel: channel_name(o.channel),
+            expires_at_ms: o.expires_at_ms,
+        }
+    }
+}
+
+/// Used and total capacity on one channel.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LoadView {
+    /// Channel.
+    pub channel: &'static str,
+    /// Conversations held.
+    pub used: u32,
+    /// Capacity.
+    pub capacity: u32,
+}
+
+/// An agent's state.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AgentView {
+    /// Agent id.
+    pub agent_id: String,
+    /// Display name.
+    pub name: String,
+    /// `available`, `away` or `offline`.
+    pub presence: &'static str,
+    /// Why away, if set.
+    pub away_reason: Option<String>,
+    /// Load per channel.
+    pub load: Vec<LoadView>,
+    /// Live offers.
+    pub offers: Vec<OfferView>,
+    /// Conversations assigned.
+    pub assigned: Vec<String>,
+    /// Skills and proficiency.
+    pub skills: std::collections::BTreeMap<String, u32>,
+}
+
+impl From<&rpb::AgentState> for AgentView {
+    fn from(a: &rpb::AgentState) -> Self {
+        Self {
+            agent_id: a.agent_id.clone(),
+            name: a.name.clone(),
+            presence: match rpb::Presence::try_from(a.presence) {
+                Ok(rpb::Presence::Available) => "available",
+                Ok(rpb::Presence::Away) => "away",
+                _ => "offline",
+            },
+            away_reason: (!a.away_reason.is_empty()).then(|| a.away_reason.clone()),
+            load: a
+                .load
+                .iter()
+                .map(|l| LoadView {
+                    channel: channel_name(l.channel),
+                    used: l.used,
+                    capacity: l.capacity,
+                })
+                .collect(),
+            offers: a.offers.iter().map(OfferView::from).collect(),
+            assigned: a.assigned.clone(),
+            skills: a.skills.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+        }
+    }
+}

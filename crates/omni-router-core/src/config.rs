@@ -1,0 +1,77 @@
+//! The engine's settings: offer timeout, miss threshold, decline cooldown and
+//! the epoch that keeps offer ids unique across restarts.
+
+use omni_core::config::RoutingConfig;
+use omni_core::time::Millis;
+
+/// Settings of an [`Engine`](crate::Engine).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// How long an agent has to accept an offer. An offer expires at
+    /// `offered_at + offer_timeout_ms`; zero or less expires at the next tick.
+    pub offer_timeout_ms: Millis,
+    /// Offers in a row an agent lets time out before the engine sets them
+    /// away. Zero disables the rule.
+    pub max_consecutive_misses: u32,
+    /// How long an agent who declined a contact, or let its offer time out,
+    /// is not offered that same contact again. Zero or less disables it.
+    pub decline_cooldown_ms: Millis,
+    /// Distinguishes offer ids across process restarts: offer ids are
+    /// `off_{epoch:x}_{counter}`. Use a value that differs per start, such
+    /// as the start time.
+    pub epoch: u64,
+}
+
+impl EngineConfig {
+    /// The settings from the `[routing]` configuration section.
+    pub fn from_config(routing: &RoutingConfig, epoch: u64) -> Self {
+        Self {
+            offer_timeout_ms: secs_to_ms(routing.offer_timeout_secs),
+            max_consecutive_misses: routing.max_consecutive_misses,
+            decline_cooldown_ms: secs_to_ms(routing.decline_cooldown_secs),
+            epoch,
+        }
+    }
+}
+
+fn secs_to_ms(secs: u64) -> Millis {
+    Millis::try_from(secs.saturating_mul(1000)).unwrap_or(Millis::MAX)
+}
+
+impl Default for EngineConfig {
+    /// The defaults of the configuration file, epoch 0.
+    fn default() -> Self {
+        Self::from_config(&RoutingConfig::default(), 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn converts_seconds_to_milliseconds() {
+        let routing = RoutingConfig {
+            offer_timeout_secs: 15,
+            max_consecutive_misses: 2,
+            decline_cooldown_secs: 45,
+        };
+        let config = EngineConfig::from_config(&routing, 7);
+        assert_eq!(config.offer_timeout_ms, 15_000);
+        assert_eq!(config.max_consecutive_misses, 2);
+        assert_eq!(config.decline_cooldown_ms, 45_000);
+        assert_eq!(config.epoch, 7);
+    }
+
+    #[test]
+    fn huge_timeout_saturates_instead_of_overflowing() {
+        let routing = RoutingConfig {
+            offer_timeout_secs: u64::MAX,
+            ..RoutingConfig::default()
+        };
+        assert_eq!(
+            EngineConfig::from_config(&routing, 0).offer_timeout_ms,
+            Millis::MAX
+        );
+    }
+}

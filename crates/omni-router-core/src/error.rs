@@ -1,0 +1,44 @@
+//! Why the engine refused an event. A refused event changes nothing.
+
+use omni_core::time::Millis;
+use omni_core::{AgentId, ConversationId, QueueId};
+
+/// Why [`Engine::apply`](crate::Engine::apply) refused an event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    /// No agent has this id.
+    #[error("unknown agent {0}")]
+    UnknownAgent(AgentId),
+    /// No queue has this id.
+    #[error("unknown queue {0}")]
+    UnknownQueue(QueueId),
+    /// The conversation is not in the engine (never arrived, or released).
+    #[error("unknown contact {0}")]
+    UnknownContact(ConversationId),
+    /// No live offer has this id: it never existed, or was already accepted,
+    /// declined, rescinded or timed out.
+    #[error("unknown offer {0}")]
+    UnknownOffer(String),
+    /// The offer's time ran out; the next tick rescinds it.
+    #[error("offer {offer_id} expired at {expires_at_ms}")]
+    OfferExpired {
+        /// The offer.
+        offer_id: String,
+        /// When it expired.
+        expires_at_ms: Millis,
+    },
+    /// The offer belongs to another agent.
+    #[error("offer {offer_id} is for agent {offered_to}, not {agent_id}")]
+    OfferNotForAgent {
+        /// The offer.
+        offer_id: String,
+        /// The agent who tried to settle it.
+        agent_id: AgentId,
+        /// The agent it was offered to.
+        offered_to: AgentId,
+    },
+    /// The conversation is already queued, offered or assigned; a redelivered
+    /// request can be treated as done.
+    #[error("contact {0} is already routed")]
+    DuplicateContact(ConversationId),
+}

@@ -1,0 +1,521 @@
+//! Property tests: random event sequences against the router invariants,
+//! checked after every step by an oracle written against the public views.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet};
+
+use omni_core::time::Millis;
+use omni_core::{AgentId, Channel, ConversationId, QueueId};
+use omni_router_core::{
+    AgentSpec, AgentView, ContactState, ContactView, Effect, Engine, EngineConfig, Event, Offer,
+    Presence, QueueSpec, QueueView,
+};
+use proptest::prelude::*;
+use proptest::sample::Index;
+
+const AGENTS: [&str; 4] = ["a", "b", "c", "d"];
+const QUEUES: [&str; 4] = ["q0", "q1", "q2", "q3"];
+
+fn engine() -> Engine {
+    let config = EngineConfig {
+        offer_timeout_ms: 5_000,
+        max_consecutive_misses: 2,
+        decline_cooldown_ms: 3_000,
+        epoch: 9,
+    };
+    let agents = vec![
+        AgentSpec::new("a")
+            .with_skill("s", 7)
+            .with_skill("t", 3)
+            .with_capacity(Channel::Chat, 2)
+            .with_capacity(Channel::Email, 1),
+        AgentSpec::new("b")
+            .with_skill("s", 4)
+            .with_capacity(Channel::Chat, 1)
+            .with_capacity(Channel::Email, 2)
+            .with_capacity(Channel::Sms, 1)
+            .with_total(2),
+        AgentSpec::new("c")
+            .with_skill("t", 8)
+            .with_capacity(Channel::Chat, 3)
+            .with_capacity(Channel::Sms, 2),
+        AgentSpec::new("d")
+            .with_capacity(Channel::Chat, 1)
+            .with_capacity(Channel::Email, 1)
+            .with_capacity(Channel::Sms, 1)
+            .with_total(1),
+    ];
+    let queues = vec![
+        QueueSpec::new("q0"),
+        QueueSpec::new("q1")
+            .with_priority(2)
+            .with_requirement("s", 5),
+        QueueSpec::new("q2")
+            .with_priority(2)
+            .with_requirement("t", 2),
+        QueueSpec::new("q3")
+            .with_priority(1)
+            .with_requirement("s", 1),
+    ];
+    Engine::new(config, agents, queues)
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Arrive {
+        queue: usize,
+        channel: usize,
+        age_ms: Millis,
+        preferred: Option<usize>,
+        restored: bool,
+    },
+    Presence {
+        agent: usize,
+        kind: u8,
+    },
+    Accept(Index),
+    Decline(Index),
+    /// Settle a live offer as a possibly different agent.
+    AcceptAs(Index, usize),
+    /// Accept an offer id seen earlier, most likely settled by now.
+    AcceptStale(Index),
+    Release(Index),
+    ReleaseUnknown,
+    Duplicate(Index),
+    /// Advance time and tick.
+    Advance(Millis),
+    /// Advance time without a tick: offers and cooldowns may lapse unnoticed.
+    Wait(Millis),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        5 => (0..4usize, 0..3usize, 0..10_000i64, prop::option::of(0..4usize), any::<bool>())
+            .prop_map(|(queue, channel, age_ms, preferred, restored)| Op::Arrive {
+                queue,
+                channel,
+                age_ms,
+                preferred,
+                restored,
+            }),
+        3 => (0..4usize, 0..3u8).prop_map(|(agent, kind)| Op::Presence { agent, kind }),
+        3 => any::<Index>().prop_map(Op::Accept),
+        2 => any::<Index>().prop_map(Op::Decline),
+        1 => (any::<Index>(), 0..4usize).prop_map(|(i, a)| Op::AcceptAs(i, a)),
+        1 => any::<Index>().prop_map(Op::AcceptStale),
+        2 => any::<Index>().prop_map(Op::Release),
+        1 => Just(Op::ReleaseUnknown),
+        1 => any::<Index>().prop_map(Op::Duplicate),
+        3 => (0..8_000i64).prop_map(Op::Advance),
+        1 => (0..8_000i64).prop_map(Op::Wait),
+    ]
+}
+
+/// Everything observable, to check that a refused event changed nothing.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    agents: Vec<AgentView>,
+    queues: Vec<QueueView>,
+    contacts: Vec<Option<ContactView>>,
+    waiting: Vec<ConversationId>,
+    deadline: Option<Millis>,
+}
+
+struct Harness {
+    engine: Engine,
+    now: Millis,
+    next_id: u32,
+    /// Every conversation id ever used, in order.
+    ids: Vec<ConversationId>,
+    /// Every offer ever made.
+    seen_offers: Vec<Offer>,
+}
+
+impl Harness {
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            agents: self.engine.agents(),
+            queues: self.engine.queues(self.now),
+            contacts: self.ids.iter().map(|id| self.engine.contact(id)).collect(),
+            waiting: self.engine.waiting(),
+            deadline: self.engine.next_deadline(),
+        }
+    }
+
+    fn live_offers(&self) -> Vec<Offer> {
+        self.engine
+            .agents()
+            .into_iter()
+            .flat_map(|a| a.offers)
+            .collect()
+    }
+
+    fn present(&self) -> Vec<ConversationId> {
+        self.ids
+            .iter()
+            .filter(|id| self.engine.contact(id).is_some())
+            .cloned()
+            .collect()
+    }
+
+    /// The event for `op`, or `None` when it has nothing to act on.
+    fn event(&mut self, op: &Op) -> Option<Event> {
+        Some(match op {
+            Op::Arrive {
+                queue,
+                channel,
+                age_ms,
+                preferred,
+                restored,
+            } => {
+                self.next_id += 1;
+                let id = ConversationId::from(format!("c{:03}", self.next_id));
+                self.ids.push(id.clone());
+                let (queue, channel) = (QueueId::from(QUEUES[*queue]), Channel::ALL[*channel]);
+                let queued_at_ms = self.now - age_ms;
+                let preferred_agent = preferred.map(|i| AgentId::from(AGENTS[i]));
+                if *restored {
+                    Event::ContactRestored {
+                        customer_id: format!("cus_{id}").into(),
+                        conversation_id: id,
+                        queue,
+                        channel,
+                        queued_at_ms,
+                        preferred_agent,
+                        assigned_agent: None,
+                    }
+                } else {
+                    Event::ContactArrived {
+                        customer_id: format!("cus_{id}").into(),
+                        conversation_id: id,
+                        queue,
+                        channel,
+                        queued_at_ms,
+                        preferred_agent,
+                    }
+                }
+            }
+            Op::Presence { agent, kind } => Event::SetPresence {
+                agent_id: AGENTS[*agent].into(),
+                presence: match kind {
+                    0 => Presence::Available,
+                    1 => Presence::Away { reason: None },
+                    _ => Presence::Offline,
+                },
+            },
+            Op::Accept(i) | Op::Decline(i) | Op::AcceptAs(i, _) => {
+                let live = self.live_offers();
+                if live.is_empty() {
+                    return None;
+                }
+                let offer = live[i.index(live.len())].clone();
+                match op {
+                    Op::Accept(_) => Event::Accept {
+                        agent_id: offer.agent_id,
+                        offer_id: offer.offer_id,
+                    },
+                    Op::Decline(_) => Event::Decline {
+                        agent_id: offer.agent_id,
+                        offer_id: offer.offer_id,
+                    },
+                    Op::AcceptAs(_, agent) => Event::Accept {
+                        agent_id: AGENTS[*agent].into(),
+                        offer_id: offer.offer_id,
+                    },
+                    _ => return None,
+                }
+            }
+            Op::AcceptStale(i) => {
+                if self.seen_offers.is_empty() {
+                    return None;
+                }
+                let offer = self.seen_offers[i.index(self.seen_offers.len())].clone();
+                Event::Accept {
+                    agent_id: offer.agent_id,
+                    offer_id: offer.offer_id,
+                }
+            }
+            Op::Release(i) => {
+                let present = self.present();
+                if present.is_empty() {
+                    return None;
+                }
+                Event::ContactReleased {
+                    conversation_id: present[i.index(present.len())].clone(),
+                }
+            }
+            Op::ReleaseUnknown => Event::ContactReleased {
+                conversation_id: "nobody".into(),
+            },
+            Op::Duplicate(i) => {
+                let present = self.present();
+                if present.is_empty() {
+                    return None;
+                }
+                Event::ContactArrived {
+                    conversation_id: present[i.index(present.len())].clone(),
+                    customer_id: "cus_dup".into(),
+                    queue: "q0".into(),
+                    channel: Channel::Chat,
+                    queued_at_ms: self.now,
+                    preferred_agent: None,
+                }
+            }
+            Op::Advance(ms) => {
+                self.now += ms;
+                Event::Tick
+            }
+            Op::Wait(ms) => {
+                self.now += ms;
+                return None;
+            }
+        })
+    }
+}
+
+/// Routing order: higher priority first, then older, then id.
+type Key = (Reverse<u32>, Millis, ConversationId);
+
+fn key(contact: &ContactView, queues: &BTreeMap<QueueId, QueueView>) -> Key {
+    (
+        Reverse(queues[&contact.queue].priority),
+        contact.queued_at_ms,
+        contact.id.clone(),
+    )
+}
+
+/// Whether `agent`, holding `offers` live, may be offered `contact` at `now`,
+/// according to the documented rules.
+fn eligible(
+    agent: &AgentView,
+    offers: &[&Offer],
+    contact: &ContactView,
+    queue: &QueueView,
+    now: Millis,
+) -> bool {
+    let i = contact.channel.index();
+    let offered_on = offers
+        .iter()
+        .filter(|o| o.channel == contact.channel)
+        .count() as u32;
+    let used_total: u32 = agent.load.iter().sum::<u32>() + offers.len() as u32;
+    agent.presence == Presence::Available
+        && queue
+            .requirements
+            .iter()
+            .all(|(skill, min)| agent.skills.get(skill).is_some_and(|p| p >= min))
+        && agent.load[i] + offered_on < agent.capacity[i]
+        && agent.total.is_none_or(|t| used_total < t)
+        && contact
+            .excluded
+            .get(&agent.id)
+            .is_none_or(|until| *until <= now)
+}
+
+fn check(h: &Harness, event: &Event, effects: &[Effect]) {
+    let now = h.now;
+    let agents = h.engine.agents();
+    let queues: BTreeMap<QueueId, QueueView> = h
+        .engine
+        .queues(now)
+        .into_iter()
+        .map(|q| (q.id.clone(), q))
+        .collect();
+    let contacts: BTreeMap<ConversationId, ContactView> = h
+        .ids
+        .iter()
+        .filter_map(|id| h.engine.contact(id))
+        .map(|c| (c.id.clone(), c))
+        .collect();
+
+    // Capacity, per channel and in total (no restored assignments here).
+    for agent in &agents {
+        for channel in Channel::ALL {
+            let i = channel.index();
+            let offered = agent.offers.iter().filter(|o| o.channel == channel).count() as u32;
+            assert!(
+                agent.load[i] + offered <= agent.capacity[i],
+                "{} over capacity on {channel}: {agent:?}",
+                agent.id
+            );
+        }
+        if let Some(total) = agent.total {
+            let used = agent.load.iter().sum::<u32>() + agent.offers.len() as u32;
+            assert!(used <= total, "{} over its total: {agent:?}", agent.id);
+        }
+        if agent.presence != Presence::Available {
+            assert!(
+                agent.offers.is_empty(),
+                "{} unavailable with offers",
+                agent.id
+            );
+        }
+    }
+
+    // One live offer per conversation, consistent between agents and contacts.
+    let mut offer_of: BTreeMap<ConversationId, &Offer> = BTreeMap::new();
+    for agent in &agents {
+        for offer in &agent.offers {
+            assert_eq!(offer.agent_id, agent.id);
+            let previous = offer_of.insert(offer.conversation_id.clone(), offer);
+            assert!(
+                previous.is_none(),
+                "two live offers for {}",
+                offer.conversation_id
+            );
+            let queue = &queues[&offer.queue];
+            assert!(
+                queue
+                    .requirements
+                    .iter()
+                    .all(|(s, m)| agent.skills.get(s).is_some_and(|p| p >= m)),
+                "{} lacks the skills for {offer:?}",
+                agent.id
+            );
+            if matches!(event, Event::Tick) {
+                assert!(offer.expires_at_ms > now, "expired offer survived a tick");
+            }
+        }
+    }
+    for contact in contacts.values() {
+        match &contact.state {
+            ContactState::Offered(offer) => {
+                assert_eq!(offer_of.get(&contact.id), Some(&offer));
+            }
+            ContactState::Waiting => assert!(!offer_of.contains_key(&contact.id)),
+            ContactState::Assigned(agent) => {
+                assert!(!offer_of.contains_key(&contact.id));
+                let view = agents.iter().find(|a| a.id == *agent).unwrap();
+                assert!(view.assigned.contains(&contact.id));
+            }
+        }
+    }
+    for agent in &agents {
+        let mut load = [0u32; 3];
+        for id in &agent.assigned {
+            load[contacts[id].channel.index()] += 1;
+        }
+        assert_eq!(
+            load, agent.load,
+            "{}'s load disagrees with its assignments",
+            agent.id
+        );
+    }
+
+    // The waiting order is the documented one.
+    let waiting: Vec<&ContactView> = contacts
+        .values()
+        .filter(|c| c.state == ContactState::Waiting)
+        .collect();
+    let mut expected: Vec<Key> = waiting.iter().map(|c| key(c, &queues)).collect();
+    expected.sort();
+    let expected: Vec<ConversationId> = expected.into_iter().map(|k| k.2).collect();
+    assert_eq!(h.engine.waiting(), expected);
+    for queue in queues.values() {
+        let n = waiting.iter().filter(|c| c.queue == queue.id).count() as u32;
+        assert_eq!(queue.waiting, n, "queue {} count", queue.id);
+    }
+
+    // Work-conserving: nobody waits while an eligible agent has room.
+    for contact in &waiting {
+        for agent in &agents {
+            let offers: Vec<&Offer> = agent.offers.iter().collect();
+            assert!(
+                !eligible(agent, &offers, contact, &queues[&contact.queue], now),
+                "{} waits while {} is eligible",
+                contact.id,
+                agent.id
+            );
+        }
+    }
+
+    // Order: a contact still waiting had no eligible agent at its turn, i.e.
+    // before the offers this step made to contacts ranked after it.
+    let made: Vec<&Offer> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Offered(offer) => Some(offer),
+            _ => None,
+        })
+        .collect();
+    for offer in &made {
+        let contact = &contacts[&offer.conversation_id];
+        assert!(
+            contact
+                .excluded
+                .get(&offer.agent_id)
+                .is_none_or(|u| *u <= now),
+            "offered to an agent in cooldown"
+        );
+    }
+    for w in &waiting {
+        let w_key = key(w, &queues);
+        for agent in &agents {
+            let before_later: Vec<&Offer> = agent
+                .offers
+                .iter()
+                .filter(|o| {
+                    !made.iter().any(|m| {
+                        m.offer_id == o.offer_id
+                            && key(&contacts[&m.conversation_id], &queues) > w_key
+                    })
+                })
+                .collect();
+            assert!(
+                !eligible(agent, &before_later, w, &queues[&w.queue], now),
+                "{} was passed over for a lower-ranked contact on {}",
+                w.id,
+                agent.id
+            );
+        }
+    }
+
+    if let (Event::Tick, Some(deadline)) = (event, h.engine.next_deadline()) {
+        assert!(deadline > now, "a tick left work due at {deadline}");
+    }
+}
+
+fn run(ops: &[Op]) {
+    let mut h = Harness {
+        engine: engine(),
+        now: 1_000_000,
+        next_id: 0,
+        ids: Vec::new(),
+        seen_offers: Vec::new(),
+    };
+    for op in ops {
+        let Some(event) = h.event(op) else {
+            continue;
+        };
+        let before = h.snapshot();
+        match h.engine.apply(h.now, event.clone()) {
+            Ok(effects) => {
+                h.seen_offers.extend(effects.iter().filter_map(|e| match e {
+                    Effect::Offered(offer) => Some(offer.clone()),
+                    _ => None,
+                }));
+                check(&h, &event, &effects);
+            }
+            Err(err) => {
+                assert_eq!(
+                    h.snapshot(),
+                    before,
+                    "{event:?} failed with {err} but changed state"
+                );
+            }
+        }
+        h.now += 1;
+    }
+    // Every conversation that ever arrived is accounted for exactly once.
+    let states: BTreeSet<_> = h.present().into_iter().collect();
+    assert!(states.len() <= h.ids.len());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn router_invariants_hold_after_every_event(ops in prop::collection::vec(op(), 1..120)) {
+        run(&ops);
+    }
+}

@@ -1,0 +1,6 @@
+//! The routing engine's behavior, through its public API: scenarios for each
+//! rule, and property tests of the invariants over random event sequences.
+
+mod invariants;
+mod scenarios;
+mod support;

@@ -1,0 +1,200 @@
+//! The `omni.routing.v1.RouterService` gRPC API.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures_util::{Stream, StreamExt};
+use omni_core::AgentId;
+use omni_core::ConversationId;
+use omni_core::time::now_ms;
+use omni_proto::common as cpb;
+use omni_proto::routing::router_service_server::{RouterService as RouterGrpc, RouterServiceServer};
+use omni_proto::routing::*;
+use omni_router_core::{AgentView, EngineError, Event, Offer as CoreOffer, Presence as CorePresence};
+use tokio_stream::wrappers::BroadcastStream;
+use tonic::{Request, Response, Status};
+use tracing::warn;
+
+use crate::{RouterError, RouterShell};
+
+/// The gRPC face of a [`RouterShell`].
+#[derive(Clone)]
+pub struct RouterApi {
+    shell: Arc<RouterShell>,
+}
+
+impl RouterApi {
+    /// An API over `shell`.
+    pub fn new(shell: Arc<RouterShell>) -> Self {
+        Self { shell }
+    }
+
+    /// The tonic service, ready to add to a server.
+    pub fn into_server(self) -> RouterServiceServer<Self> {
+        RouterServiceServer::new(self)
+    }
+
+    fn state(&self, agent: &AgentId) -> Result<AgentState, Status> {
+        self.shell
+            .with_engine(|e| e.agent(agent).map(|v| agent_state(&v)))
+            .ok_or_else(|| RouterError::from(EngineError::UnknownAgent(agent.clone())).into())
+    }
+}
+
+/// An offer in its proto form.
+pub fn offer_to_pb(offer: &CoreOffer) -> Offer {
+    Offer {
+        offer_id: offer.offer_id.clone(),
+        conversation_id: offer.conversation_id.to_string(),
+        agent_id: offer.agent_id.to_string(),
+        queue: offer.queue.to_string(),
+        channel: cpb::Channel::from(offer.channel) as i32,
+        expires_at_ms: offer.expires_at_ms,
+    }
+}
+
+/// An agent's state in its proto form.
+pub fn agent_state(view: &AgentView) -> AgentState {
+    let (presence, away_reason) = match &view.presence {
+        CorePresence::Available => (Presence::Available, String::new()),
+        CorePresence::Away { reason } => (Presence::Away, reason.clone().unwrap_or_default()),
+        CorePresence::Offline => (Presence::Offline, String::new()),
+    };
+    AgentState {
+        agent_id: view.id.to_string(),
+        name: view.name.clone(),
+        presence: presence as i32,
+        away_reason,
+        load: omni_core::Channel::ALL
+            .iter()
+            .filter(|c| view.capacity[c.index()] > 0)
+            .map(|c| ChannelLoad {
+                channel: cpb::Channel::from(*c) as i32,
+                used: view.load[c.index()],
+                capacity: view.capacity[c.index()],
+            })
+            .collect(),
+        offers: view.offers.iter().map(offer_to_pb).collect(),
+        assigned: view.assigned.iter().map(ToString::to_string).collect(),
+        skills: view.skills.iter().map(|(k, v)| (k.clone(), u32::from(*v))).collect(),
+    }
+}
+
+fn agent_id(value: &str) -> Result<AgentId, Status> {
+    if value.is_empty() {
+        Err(RouterError::InvalidArgument("agent_id is required".into()).into())
+    } else {
+        Ok(AgentId::from(value))
+    }
+}
+
+type AgentEventStream = Pin<Box<dyn Stream<Item = Result<AgentEvent, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl RouterGrpc for RouterApi {
+    async fn list_agents(&self, _: Request<ListAgentsRequest>) -> Result<Response<ListAgentsResponse>, Status> {
+        let agents = self.shell.with_engine(|e| e.agents().iter().map(agent_state).collect());
+        Ok(Response::new(ListAgentsResponse { agents }))
+    }
+
+    async fn get_agent(&self, request: Request<GetAgentRequest>) -> Result<Response<AgentState>, Status> {
+        let agent = agent_id(&request.get_ref().agent_id)?;
+        Ok(Response::new(self.state(&agent)?))
+    }
+
+    async fn set_presence(&self, request: Request<SetPresenceRequest>) -> Result<Response<AgentState>, Status> {
+        let req = request.into_inner();
+        let agent = agent_id(&req.agent_id)?;
+        let presence = match Presence::try_from(req.presence) {
+            Ok(Presence::Available) => CorePresence::Available,
+            Ok(Presence::Away) => CorePresence::Away {
+                reason: if req.reason.is_empty() { None } else { Some(req.reason) },
+            },
+            Ok(Presence::Offline) => CorePresence::Offline,
+            _ => return Err(RouterError::InvalidArgument("presence must be available, away or offline".into()).into()),
+        };
+        self.shell.set_presence(&agent, presence).await?;
+        Ok(Response::new(self.state(&agent)?))
+    }
+
+    async fn accept_offer(&self, request: Request<OfferRequest>) -> Result<Response<AgentState>, Status> {
+        let req = request.into_inner();
+        let agent = agent_id(&req.agent_id)?;
+        self.shell
+            .apply(Event::Accept {
+                agent_id: agent.clone(),
+                offer_id: req.offer_id,
+            })
+            .await?;
+        Ok(Response::new(self.state(&agent)?))
+    }
+
+    async fn decline_offer(&self, request: Request<OfferRequest>) -> Result<Response<AgentState>, Status> {
+        let req = request.into_inner();
+        let agent = agent_id(&req.agent_id)?;
+        self.shell
+            .apply(Event::Decline {
+                agent_id: agent.clone(),
+                offer_id: req.offer_id,
+            })
+            .await?;
+        Ok(Response::new(self.state(&agent)?))
+    }
+
+    async fn list_queues(&self, _: Request<ListQueuesRequest>) -> Result<Response<ListQueuesResponse>, Status> {
+        let queues = self.shell.with_engine(|e| {
+            e.queues(now_ms())
+                .into_iter()
+                .map(|q| QueueState {
+                    queue: q.id.to_string(),
+                    priority: q.priority,
+                    waiting: q.waiting,
+                    longest_wait_ms: q.longest_wait_ms,
+                    requirements: q.requirements.iter().map(|(k, v)| (k.clone(), u32::from(*v))).collect(),
+                })
+                .collect()
+        });
+        Ok(Response::new(ListQueuesResponse { queues }))
+    }
+
+    async fn explain_conversation(&self, request: Request<ExplainRequest>) -> Result<Response<ExplainResponse>, Status> {
+        let id = ConversationId::from(request.get_ref().conversation_id.as_str());
+        let decisions = self.shell.with_engine(|e| {
+            e.explain(&id)
+                .into_iter()
+                .map(|d| Decision {
+                    at_ms: d.at_ms,
+                    summary: d.summary,
+                })
+                .collect()
+        });
+        Ok(Response::new(ExplainResponse { decisions }))
+    }
+
+    type WatchAgentStream = AgentEventStream;
+
+    async fn watch_agent(&self, request: Request<WatchAgentRequest>) -> Result<Response<Self::WatchAgentStream>, Status> {
+        let agent = agent_id(&request.get_ref().agent_id)?;
+        // Subscribe before reading the state so no event falls in between.
+        let live = BroadcastStream::new(self.shell.subscribe());
+        let first = AgentEvent {
+            agent_id: agent.to_string(),
+            kind: Some(agent_event::Kind::State(self.state(&agent)?)),
+        };
+        let wanted = agent.to_string();
+        let live = live.filter_map(move |item| {
+            let out = match item {
+                Ok(event) if event.agent_id == wanted => Some(Ok(event)),
+                Ok(_) => None,
+                Err(e) => {
+                    // The watcher fell behind: tell it to resync rather than skip silently.
+                    warn!(agent_id = %wanted, error = %e, "agent watcher lagged");
+                    Some(Err(Status::data_loss("agent event stream lagged; reconnect to resync")))
+                }
+            };
+            std::future::ready(out)
+        });
+        let stream = futures_util::stream::once(std::future::ready(Ok(first))).chain(live);
+        Ok(Response::new(Box::pin(stream)))
+    }
+}

@@ -1,0 +1,102 @@
+//! The durable consumer of routing requests and releases.
+//!
+//! A request is acked once the contact is recorded in the store and held by
+//! the engine; a release once the contact is gone from both. Redeliveries
+//! are harmless: the shell treats a contact it already holds as done.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use omni_bus::topology::{ROUTER_REQUESTS, subjects};
+use omni_bus::{BusError, Delivery, TRACEPARENT};
+use omni_core::trace::TraceContext;
+use omni_core::{AgentId, ConversationId, CustomerId, QueueId};
+use omni_proto::convert::channel_from_i32;
+use omni_proto::events as ev;
+use omni_store::ContactRecord;
+use prost::Message as _;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, warn};
+
+use crate::RouterShell;
+
+/// Consumes routing requests and releases until `shutdown`.
+pub async fn run(shell: Arc<RouterShell>, bus: Arc<dyn omni_bus::Bus>, shutdown: CancellationToken) -> Result<(), BusError> {
+    let mut deliveries = bus.consume(&ROUTER_REQUESTS).await?;
+    loop {
+        let delivery = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            next = deliveries.next() => match next {
+                Some(d) => d,
+                None => break,
+            },
+        };
+        handle(&shell, delivery).await;
+    }
+    Ok(())
+}
+
+async fn handle(shell: &RouterShell, delivery: Delivery) {
+    let trace = delivery
+        .message
+        .headers
+        .get(TRACEPARENT)
+        .and_then(|h| TraceContext::parse(h))
+        .unwrap_or_else(TraceContext::new_root);
+    let subject = delivery.message.subject.clone();
+    let result = match subject.as_str() {
+        subjects::ROUTING_REQUEST => match decode_request(&delivery) {
+            Ok(record) => shell.arrive(record).await,
+            Err(reason) => {
+                error!(trace_id = %trace.trace_id_hex(), %subject, %reason, "undecodable routing request dropped from the stream");
+                Ok(())
+            }
+        },
+        subjects::ROUTING_RELEASE => match ev::RoutingRelease::decode(delivery.message.payload.as_ref()) {
+            Ok(r) if !r.conversation_id.is_empty() => {
+                shell.release(&ConversationId::from(r.conversation_id.as_str())).await
+            }
+            _ => {
+                error!(trace_id = %trace.trace_id_hex(), %subject, "undecodable routing release dropped from the stream");
+                Ok(())
+            }
+        },
+        other => {
+            error!(trace_id = %trace.trace_id_hex(), subject = %other, "unexpected subject on the routing stream dropped");
+            Ok(())
+        }
+    };
+    let outcome = match result {
+        Ok(()) => delivery.ack().await,
+        Err(e) => {
+            warn!(trace_id = %trace.trace_id_hex(), %subject, error = %e, "routing message not processed; will retry");
+            let backoff = Duration::from_millis(250u64.saturating_mul(1 << delivery.attempt.min(6)));
+            delivery.nak(backoff).await
+        }
+    };
+    if let Err(e) = outcome {
+        warn!(error = %e, "could not settle delivery; the bus will redeliver it");
+    }
+}
+
+fn decode_request(delivery: &Delivery) -> Result<ContactRecord, String> {
+    let r = ev::RoutingRequest::decode(delivery.message.payload.as_ref()).map_err(|e| e.to_string())?;
+    if r.conversation_id.is_empty() || r.queue.is_empty() {
+        return Err("conversation_id and queue are required".into());
+    }
+    let channel = channel_from_i32(r.channel).ok_or_else(|| format!("unknown channel {}", r.channel))?;
+    Ok(ContactRecord {
+        conversation_id: ConversationId::from(r.conversation_id.as_str()),
+        customer_id: CustomerId::from(r.customer_id.as_str()),
+        queue: QueueId::from(r.queue.as_str()),
+        channel,
+        queued_at_ms: r.queued_at_ms,
+        preferred_agent: if r.preferred_agent.is_empty() {
+            None
+        } else {
+            Some(AgentId::from(r.preferred_agent.as_str()))
+        },
+        assigned_agent: None,
+    })
+}

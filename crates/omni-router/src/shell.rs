@@ -1,0 +1,362 @@
+//! The engine behind a lock, effect execution, the offer timer and restart
+//! recovery.
+//!
+//! The lock is a plain mutex held only while the engine computes (no I/O
+//! under it); effects are carried out after it is released.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use omni_bus::topology::subjects;
+use omni_bus::{Bus, Message, TRACEPARENT};
+use omni_core::config::Config;
+use omni_core::time::now_ms;
+use omni_core::trace::TraceContext;
+use omni_core::{AgentId, ConversationId};
+use omni_proto::{events as ev, routing as pb};
+use omni_router_core::{AgentSpec, Effect, Engine, EngineConfig, EngineError, Event, Presence, QueueSpec};
+use omni_store::{ContactRecord, PresenceRecord, RouterStore};
+use prost::Message as _;
+use tokio::sync::{Notify, broadcast};
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use crate::RouterError;
+use crate::grpc::{agent_state, offer_to_pb};
+
+/// The router: engine, persistence and notifications.
+pub struct RouterShell {
+    engine: Mutex<Engine>,
+    contacts: Mutex<HashMap<ConversationId, ContactRecord>>,
+    store: Arc<dyn RouterStore>,
+    bus: Arc<dyn Bus>,
+    events: broadcast::Sender<pb::AgentEvent>,
+    wake: Notify,
+}
+
+impl RouterShell {
+    /// Builds the engine from the configuration and restores the contacts
+    /// and presence recorded before the last stop.
+    pub async fn start(
+        config: &Config,
+        store: Arc<dyn RouterStore>,
+        bus: Arc<dyn Bus>,
+    ) -> Result<Arc<Self>, RouterError> {
+        let epoch = now_ms().max(0) as u64;
+        let engine = Engine::new(
+            EngineConfig::from_config(&config.routing, epoch),
+            config.agents.iter().map(AgentSpec::from).collect(),
+            config.queues.iter().map(QueueSpec::from).collect(),
+        );
+        let (events, _) = broadcast::channel(1024);
+        let shell = Arc::new(Self {
+            engine: Mutex::new(engine),
+            contacts: Mutex::new(HashMap::new()),
+            store,
+            bus,
+            events,
+            wake: Notify::new(),
+        });
+        shell.restore().await?;
+        Ok(shell)
+    }
+
+    async fn restore(&self) -> Result<(), RouterError> {
+        let contacts = self.store.contacts().await?;
+        let presences = self.store.presences().await?;
+        let (mut queued, mut assigned) = (0usize, 0usize);
+        for c in contacts {
+            let event = Event::ContactRestored {
+                conversation_id: c.conversation_id.clone(),
+                customer_id: c.customer_id.clone(),
+                queue: c.queue.clone(),
+                channel: c.channel,
+                queued_at_ms: c.queued_at_ms,
+                preferred_agent: c.preferred_agent.clone(),
+                assigned_agent: c.assigned_agent.clone(),
+            };
+            if c.assigned_agent.is_some() {
+                assigned += 1;
+            } else {
+                queued += 1;
+            }
+            self.lock_contacts().insert(c.conversation_id.clone(), c.clone());
+            match self.apply(event).await {
+                Ok(()) => {}
+                Err(RouterError::Engine(e)) => {
+                    warn!(conversation_id = %c.conversation_id, error = %e, "stored contact not restored")
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        for p in presences {
+            let Some(presence) = presence_from_record(&p) else {
+                warn!(agent_id = %p.agent_id, presence = %p.presence, "unknown stored presence ignored");
+                continue;
+            };
+            if let Err(e) = self
+                .apply(Event::SetPresence {
+                    agent_id: p.agent_id.clone(),
+                    presence,
+                })
+                .await
+            {
+                warn!(agent_id = %p.agent_id, error = %e, "stored presence not restored");
+            }
+        }
+        info!(queued, assigned, "router state restored");
+        Ok(())
+    }
+
+    fn lock_engine(&self) -> MutexGuard<'_, Engine> {
+        // A panic while holding the lock cannot leave the engine half-updated
+        // in a way later events could not handle: take it over.
+        self.engine.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock_contacts(&self) -> MutexGuard<'_, HashMap<ConversationId, ContactRecord>> {
+        self.contacts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Live agent events (offers, rescinded offers, assignments, state).
+    pub fn subscribe(&self) -> broadcast::Receiver<pb::AgentEvent> {
+        self.events.subscribe()
+    }
+
+    /// Runs `f` with the engine locked (reads only).
+    pub fn with_engine<T>(&self, f: impl FnOnce(&Engine) -> T) -> T {
+        f(&self.lock_engine())
+    }
+
+    /// Applies one event and carries out its effects.
+    pub async fn apply(&self, event: Event) -> Result<(), RouterError> {
+        let effects = {
+            let mut engine = self.lock_engine();
+            engine.apply(now_ms(), event)?
+        };
+        self.execute(effects).await;
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// A new contact to route: recorded durably, then given to the engine.
+    /// A contact the engine already holds is a redelivery: nothing to do.
+    pub async fn arrive(&self, record: ContactRecord) -> Result<(), RouterError> {
+        if self.lock_contacts().contains_key(&record.conversation_id) {
+            return Ok(());
+        }
+        self.store.put_contact(&record).await?;
+        self.lock_contacts().insert(record.conversation_id.clone(), record.clone());
+        let event = Event::ContactArrived {
+            conversation_id: record.conversation_id.clone(),
+            customer_id: record.customer_id.clone(),
+            queue: record.queue.clone(),
+            channel: record.channel,
+            queued_at_ms: record.queued_at_ms,
+            preferred_agent: record.preferred_agent.clone(),
+        };
+        match self.apply(event).await {
+            Err(RouterError::Engine(EngineError::DuplicateContact(_))) => Ok(()),
+            Err(RouterError::Engine(e @ EngineError::UnknownQueue(_))) => {
+                // Nothing can route it until the queue exists; keep no record.
+                self.lock_contacts().remove(&record.conversation_id);
+                self.store.remove_contact(&record.conversation_id).await?;
+                error!(conversation_id = %record.conversation_id, error = %e, "contact cannot be routed");
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    /// The conversation no longer needs an agent.
+    pub async fn release(&self, conversation_id: &ConversationId) -> Result<(), RouterError> {
+        let known = self.lock_contacts().contains_key(conversation_id);
+        if known {
+            self.apply(Event::ContactReleased {
+                conversation_id: conversation_id.clone(),
+            })
+            .await
+            .or_else(|e| match e {
+                RouterError::Engine(_) => Ok(()),
+                other => Err(other),
+            })?;
+        }
+        self.store.remove_contact(conversation_id).await?;
+        self.lock_contacts().remove(conversation_id);
+        Ok(())
+    }
+
+    /// Sets an agent's presence, durably.
+    pub async fn set_presence(&self, agent_id: &AgentId, presence: Presence) -> Result<(), RouterError> {
+        if self.lock_engine().agent(agent_id).is_none() {
+            return Err(EngineError::UnknownAgent(agent_id.clone()).into());
+        }
+        self.store.put_presence(&presence_record(agent_id, &presence)).await?;
+        self.apply(Event::SetPresence {
+            agent_id: agent_id.clone(),
+            presence,
+        })
+        .await
+    }
+
+    async fn execute(&self, effects: Vec<Effect>) {
+        let mut touched = BTreeSet::new();
+        for effect in effects {
+            match effect {
+                Effect::Offered(offer) => {
+                    info!(conversation_id = %offer.conversation_id, agent_id = %offer.agent_id, offer_id = %offer.offer_id, "offered");
+                    touched.insert(offer.agent_id.clone());
+                    self.send(&offer.agent_id, pb::agent_event::Kind::Offered(offer_to_pb(&offer)));
+                }
+                Effect::OfferRescinded { offer, reason } => {
+                    info!(conversation_id = %offer.conversation_id, agent_id = %offer.agent_id, reason = reason.as_str(), "offer rescinded");
+                    touched.insert(offer.agent_id.clone());
+                    self.send(
+                        &offer.agent_id,
+                        pb::agent_event::Kind::Rescinded(pb::OfferRescinded {
+                            offer_id: offer.offer_id.clone(),
+                            conversation_id: offer.conversation_id.to_string(),
+                            reason: reason.as_str().to_owned(),
+                        }),
+                    );
+                }
+                Effect::Assigned {
+                    conversation_id,
+                    agent_id,
+                    offer_id,
+                } => {
+                    info!(%conversation_id, %agent_id, "assigned");
+                    touched.insert(agent_id.clone());
+                    self.record_assignment(&conversation_id, &agent_id).await;
+                    self.send(
+                        &agent_id,
+                        pb::agent_event::Kind::Assigned(pb::Assigned {
+                            conversation_id: conversation_id.to_string(),
+                            offer_id,
+                        }),
+                    );
+                }
+                Effect::Queued { .. } => {}
+                Effect::Removed { conversation_id } => {
+                    let record = self.lock_contacts().remove(&conversation_id);
+                    if let Some(agent) = record.and_then(|r| r.assigned_agent) {
+                        touched.insert(agent.clone());
+                        self.send(
+                            &agent,
+                            pb::agent_event::Kind::Released(pb::Released {
+                                conversation_id: conversation_id.to_string(),
+                            }),
+                        );
+                    }
+                }
+                Effect::PresenceChanged { agent_id, presence } => {
+                    info!(%agent_id, ?presence, "presence changed by the router");
+                    touched.insert(agent_id.clone());
+                    if let Err(e) = self.store.put_presence(&presence_record(&agent_id, &presence)).await {
+                        error!(%agent_id, error = %e, "presence change not stored");
+                    }
+                }
+            }
+        }
+        for agent in touched {
+            let state = self.lock_engine().agent(&agent).map(|view| agent_state(&view));
+            if let Some(state) = state {
+                self.send(&agent, pb::agent_event::Kind::State(state));
+            }
+        }
+    }
+
+    /// Records the assignment durably and tells the context service. Retries
+    /// a bounded number of times; the publish is deduplicated by id.
+    async fn record_assignment(&self, conversation_id: &ConversationId, agent_id: &AgentId) {
+        let at_ms = now_ms();
+        let record = {
+            let mut contacts = self.lock_contacts();
+            contacts.get_mut(conversation_id).map(|r| {
+                r.assigned_agent = Some(agent_id.clone());
+                r.clone()
+            })
+        };
+        let assignment = ev::Assignment {
+            conversation_id: conversation_id.to_string(),
+            agent_id: agent_id.to_string(),
+            at_ms,
+        };
+        let msg = Message::new(subjects::ASSIGNMENT_CREATED, assignment.encode_to_vec())
+            .with_header(TRACEPARENT, TraceContext::new_root().to_string());
+        let id = format!("assign:{conversation_id}:{agent_id}:{at_ms}");
+        for attempt in 1..=5u32 {
+            let stored = match &record {
+                Some(r) => self.store.put_contact(r).await.map_err(RouterError::from),
+                None => Ok(()),
+            };
+            let result = match stored {
+                Ok(()) => self.bus.publish(msg.clone(), Some(&id)).await.map(|_| ()).map_err(RouterError::from),
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(()) => return,
+                Err(e) => {
+                    warn!(%conversation_id, %agent_id, attempt, error = %e, "assignment not recorded yet; retrying");
+                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+                }
+            }
+        }
+        error!(%conversation_id, %agent_id, "assignment could not be recorded; the desk has it, the timeline does not");
+    }
+
+    fn send(&self, agent: &AgentId, kind: pb::agent_event::Kind) {
+        // No receiver means no desk is watching: not an error.
+        let _ = self.events.send(pb::AgentEvent {
+            agent_id: agent.to_string(),
+            kind: Some(kind),
+        });
+    }
+
+    /// Wakes the engine when an offer or cooldown falls due, until `shutdown`.
+    pub async fn run_timer(self: Arc<Self>, shutdown: CancellationToken) {
+        loop {
+            let deadline = self.lock_engine().next_deadline();
+            let sleep = match deadline {
+                Some(at) => Duration::from_millis((at - now_ms()).max(0) as u64),
+                None => Duration::from_secs(3600),
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = self.wake.notified() => continue,
+                _ = tokio::time::sleep(sleep) => {}
+            }
+            if deadline.is_some_and(|at| at <= now_ms())
+                && let Err(e) = self.apply(Event::Tick).await
+            {
+                warn!(error = %e, "timer tick failed");
+            }
+        }
+    }
+}
+
+fn presence_record(agent_id: &AgentId, presence: &Presence) -> PresenceRecord {
+    let (name, reason) = match presence {
+        Presence::Available => ("available", None),
+        Presence::Away { reason } => ("away", reason.clone()),
+        Presence::Offline => ("offline", None),
+    };
+    PresenceRecord {
+        agent_id: agent_id.clone(),
+        presence: name.to_owned(),
+        reason,
+        at_ms: now_ms(),
+    }
+}
+
+fn presence_from_record(record: &PresenceRecord) -> Option<Presence> {
+    match record.presence.as_str() {
+        "available" => Some(Presence::Available),
+        "away" => Some(Presence::Away {
+            reason: record.reason.clone(),
+        }),
+        "offline" => Some(Presence::Offline),
+        _ => None,
+    }
+}

@@ -1,0 +1,86 @@
+//! Throughput of the embedded store: `cargo bench -p omni-store`.
+//!
+//! Prints ingests per second, one caller at a time and with many callers,
+//! and history page reads per second. Every ingest is a durable commit, so
+//! the figures mostly measure the disk's fsync.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use omni_core::{Channel, Identity, InboundMessage, QueueId};
+use omni_store::{ContextStore, ContinuityPolicy, EmbeddedStore};
+
+const POLICY: ContinuityPolicy = ContinuityPolicy {
+    reopen_window_ms: 600_000,
+};
+
+fn message(customer: usize, n: usize) -> InboundMessage {
+    InboundMessage {
+        idempotency_key: format!("bench-{customer}-{n}"),
+        channel: Channel::Chat,
+        from: Identity::ChatVisitor(format!("bench-{customer}")),
+        text: format!("message {n} from customer {customer}"),
+        received_at_ms: 1_700_000_000_000 + n as i64,
+        topic: None,
+        display_name: None,
+    }
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let store = EmbeddedStore::open(&dir.path().join("store.redb"))?;
+    let queue = QueueId::from("que_bench");
+
+    let n = 1_000;
+    let start = Instant::now();
+    for i in 0..n {
+        store.ingest(&message(0, i), &queue, POLICY).await?;
+    }
+    report("ingest, 1 caller", n, start);
+
+    let callers = 16;
+    let per_caller = 100;
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for c in 1..=callers {
+        let store = Arc::clone(&store);
+        let queue = queue.clone();
+        tasks.spawn(async move {
+            for i in 0..per_caller {
+                store.ingest(&message(c, i), &queue, POLICY).await?;
+            }
+            Ok::<_, omni_store::StoreError>(())
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        joined??;
+    }
+    report(
+        &format!("ingest, {callers} callers"),
+        callers * per_caller,
+        start,
+    );
+
+    let conversation = store
+        .ingest(&message(0, 0), &queue, POLICY)
+        .await?
+        .conversation
+        .id;
+    let reads = 2_000;
+    let start = Instant::now();
+    for i in 0..reads {
+        let page = store.messages(&conversation, (i % 900) as u64, 100).await?;
+        std::hint::black_box(page);
+    }
+    report("history page of 100", reads, start);
+    Ok(())
+}
+
+fn report(what: &str, ops: usize, start: Instant) {
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{what:<24} {ops:>6} ops in {secs:>6.2}s = {:>8.0} ops/s",
+        ops as f64 / secs
+    );
+}

@@ -1,0 +1,87 @@
+//! The store conformance suite against the embedded (redb) store, plus the
+//! embedded store's own failure modes.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use omni_store::conformance::{self, StoreFactory};
+use omni_store::{EmbeddedStore, StoreError};
+
+/// One store file in its own temporary directory.
+struct Embedded {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Embedded {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("data").join("store.redb");
+        Self { _dir: dir, path }
+    }
+}
+
+#[async_trait]
+impl StoreFactory for Embedded {
+    type Store = EmbeddedStore;
+
+    async fn open(&self) -> Result<Arc<EmbeddedStore>, StoreError> {
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || EmbeddedStore::open(&path))
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?
+    }
+}
+
+macro_rules! checks {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                conformance::$name(&Embedded::new()).await;
+            }
+        )*
+    };
+}
+
+checks!(
+    first_message_opens_then_continues,
+    duplicate_message_is_stored_once,
+    resolved_conversation_reopens_within_window,
+    outbound_messages_continue_the_timeline,
+    assign_and_resolve_follow_the_status_rules,
+    history_pages_without_gaps,
+    data_survives_reopen,
+    concurrent_ingests_are_serialized,
+    router_state_round_trips,
+    open_conversations_exclude_resolved,
+);
+
+#[tokio::test]
+async fn all_checks_pass_on_one_shared_store() {
+    conformance::run_all(&Embedded::new()).await;
+}
+
+#[test]
+fn a_store_open_elsewhere_is_unavailable_and_named() {
+    let factory = Embedded::new();
+    let _first = EmbeddedStore::open(&factory.path).expect("first open");
+    let err = EmbeddedStore::open(&factory.path).expect_err("second open of the same file");
+    let message = err.to_string();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(
+        message.contains(&factory.path.display().to_string()),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_store_is_unavailable() {
+    let factory = Embedded::new();
+    std::fs::create_dir_all(factory.path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&factory.path, vec![0x5a; 64 * 1024]).expect("write junk");
+    let err = EmbeddedStore::open(&factory.path).expect_err("junk file");
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(err.to_string().contains("store.redb"), "{err}");
+}

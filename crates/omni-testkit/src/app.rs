@@ -1,0 +1,114 @@
+//! The app under test.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use omni::{Listeners, Running, embedded};
+use omni_core::config::Config;
+use tokio::net::TcpListener;
+
+/// The sample configuration shipped in the repository.
+pub fn sample_config_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/omniroute.toml")
+}
+
+/// The sample configuration with `data_dir` set; offer timeouts and
+/// cooldowns shortened so tests do not wait long.
+pub fn test_config(data_dir: &Path) -> anyhow::Result<Config> {
+    let path = sample_config_path();
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut config = Config::parse(&text).map_err(anyhow::Error::msg)?;
+    config.data_dir = data_dir.to_owned();
+    config.routing.offer_timeout_secs = 2;
+    config.routing.decline_cooldown_secs = 1;
+    config.validate()?;
+    Ok(config)
+}
+
+/// The embedded app on free ports, with a temporary data directory that
+/// outlives restarts and is removed on drop.
+pub struct TestApp {
+    data: tempfile::TempDir,
+    config: Config,
+    running: Option<Running>,
+}
+
+impl TestApp {
+    /// Starts the app with the test configuration.
+    pub async fn start() -> anyhow::Result<Self> {
+        let data = tempfile::tempdir()?;
+        let config = test_config(data.path())?;
+        Self::start_with(data, config).await
+    }
+
+    /// Starts the app with `config` (its `data_dir` should be inside `data`).
+    pub async fn start_with(data: tempfile::TempDir, config: Config) -> anyhow::Result<Self> {
+        let running = launch(&config).await?;
+        Ok(Self {
+            data,
+            config,
+            running: Some(running),
+        })
+    }
+
+    fn running(&self) -> &Running {
+        // Only `restart` takes it out, and puts it back before returning.
+        self.running.as_ref().expect("app is running")
+    }
+
+    /// Base URL of the web chat, e.g. `http://127.0.0.1:41234`.
+    pub fn chat_url(&self) -> String {
+        format!("http://{}", self.running().chat)
+    }
+
+    /// WebSocket URL of the web chat.
+    pub fn chat_ws_url(&self) -> String {
+        format!("ws://{}/ws", self.running().chat)
+    }
+
+    /// Base URL of the agent desk.
+    pub fn desk_url(&self) -> String {
+        format!("http://{}", self.running().desk)
+    }
+
+    /// WebSocket URL of the desk's events, for a session token.
+    pub fn desk_events_url(&self, token: &str) -> String {
+        format!("ws://{}/api/events?token={token}", self.running().desk)
+    }
+
+    /// URL of the gRPC server.
+    pub fn grpc_url(&self) -> String {
+        format!("http://{}", self.running().grpc)
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        self.data.path()
+    }
+
+    /// Stops gracefully and starts again on the same data (new ports).
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await;
+        }
+        self.running = Some(launch(&self.config).await?);
+        Ok(())
+    }
+
+    /// Stops gracefully.
+    pub async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await;
+        }
+    }
+}
+
+async fn launch(config: &Config) -> anyhow::Result<Running> {
+    let loopback = |_| async { TcpListener::bind("127.0.0.1:0").await };
+    let listeners = Listeners {
+        grpc: loopback(()).await?,
+        chat: loopback(()).await?,
+        desk: loopback(()).await?,
+    };
+    embedded::start(config.clone(), listeners).await
+}

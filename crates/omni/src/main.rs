@@ -1,0 +1,125 @@
+//! `omni`: runs Omniroute. With no subcommand, every part in one process.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use omni::{Listeners, embedded};
+use omni_core::config::Config;
+
+/// Omniroute: an omnichannel conversation router for contact centers.
+#[derive(Debug, Parser)]
+#[command(name = "omni", version, about)]
+struct Cli {
+    /// Configuration file.
+    #[arg(long, short, env = "OMNI_CONFIG", default_value = "config/omniroute.toml", global = true)]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Every part in one process with the embedded bus and store (the default).
+    Run,
+    /// Loads and validates the configuration, prints a summary, and exits.
+    CheckConfig,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env: BTreeMap<String, String> = std::env::vars().filter(|(k, _)| k.starts_with("OMNI_")).collect();
+    omni_telemetry::init(&omni_telemetry::LogOptions::from_env(&env));
+    let config = match Config::load(&cli.config, &env) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("omni: {e}");
+            eprintln!("omni: pass --config PATH or set OMNI_CONFIG; see the README's configuration reference");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command.unwrap_or(Command::Run) {
+        Command::CheckConfig => {
+            println!(
+                "{}: ok ({} queues, {} agents, data in {})",
+                cli.config.display(),
+                config.queues.len(),
+                config.agents.len(),
+                config.data_dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Run => {
+            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("omni: cannot start the async runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(run(config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("omni: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let data_dir = config.data_dir.clone();
+    let listeners = Listeners::bind(&config).await?;
+    let running = embedded::start(config, listeners).await?;
+    println!(
+        "omniroute ready in {:.2} s (embedded mode, data in {})\n  web chat    http://{}/\n  agent desk  http://{}/\n  gRPC API    {} (context, router, health, reflection)\nPress Ctrl+C to stop.",
+        started.elapsed().as_secs_f64(),
+        data_dir.display(),
+        running.chat,
+        running.desk,
+        running.grpc,
+    );
+    let failed = tokio::select! {
+        _ = shutdown_signal() => false,
+        _ = running.failed() => true,
+    };
+    println!("omniroute stopping...");
+    tokio::select! {
+        _ = running.shutdown() => {}
+        _ = shutdown_signal() => {
+            eprintln!("omni: second signal, exiting without waiting");
+            std::process::exit(130);
+        }
+    }
+    if failed {
+        anyhow::bail!("a part failed; see the log above");
+    }
+    println!("omniroute stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

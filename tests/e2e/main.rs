@@ -1,0 +1,8 @@
+//! End-to-end tests: the embedded app on free ports, driven over the chat
+//! WebSocket, the desk's HTTP API and event WebSocket, and gRPC, as a
+//! customer's browser, an agent's browser and an operator's tools would.
+
+mod bad_input;
+mod chat_flow;
+mod grpc;
+mod support;
