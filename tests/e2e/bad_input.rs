@@ -25,11 +25,15 @@ async fn chat_rejects_bad_frames_precisely() -> anyhow::Result<()> {
     assert_eq!(socket.recv_type("error").await?["code"], "bad_frame");
     socket.send(&json!({ "type": "shout" })).await?;
     assert_eq!(socket.recv_type("error").await?["code"], "bad_frame");
-    socket.send_raw(Message::Binary(vec![1u8, 2, 3].into())).await?;
+    socket
+        .send_raw(Message::Binary(vec![1u8, 2, 3].into()))
+        .await?;
     assert_eq!(socket.recv_type("error").await?["code"], "bad_frame");
 
     // After hello: empty, over the text limit, a bad client id.
-    socket.send(&json!({ "type": "hello", "visitor": null })).await?;
+    socket
+        .send(&json!({ "type": "hello", "visitor": null }))
+        .await?;
     socket.recv_type("welcome").await?;
     socket
         .send(&json!({ "type": "message", "client_id": "c2", "text": "   " }))
@@ -81,10 +85,16 @@ async fn desk_errors_are_json_with_precise_status() -> anyhow::Result<()> {
     let app = TestApp::start().await?;
     let desk = HttpClient::new(app.desk_url());
 
-    let r = desk.post("/api/session", &json!({ "agent_id": "mallory" })).await?;
+    let r = desk
+        .post("/api/session", &json!({ "agent_id": "mallory" }))
+        .await?;
     assert_eq!(r.status, 404);
     assert_eq!(r.body["error"], "unknown_agent");
-    assert!(r.body["message"].as_str().is_some_and(|m| m.contains("mallory")));
+    assert!(
+        r.body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("mallory"))
+    );
 
     let r = desk.get("/api/me").await?;
     assert_eq!(r.status, 401);
@@ -93,7 +103,11 @@ async fn desk_errors_are_json_with_precise_status() -> anyhow::Result<()> {
     assert_eq!(r.status, 401);
 
     let r = desk
-        .send_raw(hyper::Method::POST, "/api/session", b"{\"agent_id\":".to_vec())
+        .send_raw(
+            hyper::Method::POST,
+            "/api/session",
+            b"{\"agent_id\":".to_vec(),
+        )
         .await?;
     assert_eq!(r.status, 400);
     assert_eq!(r.body["error"], "bad_request");
@@ -104,14 +118,20 @@ async fn desk_errors_are_json_with_precise_status() -> anyhow::Result<()> {
 
     // An offer accepted after it timed out: 409, and the agent holds nothing.
     let mut emma = Agent::sign_in(&app, "emma").await?;
-    let r = emma.api.put("/api/presence", &json!({ "presence": "busy" })).await?;
+    let r = emma
+        .api
+        .put("/api/presence", &json!({ "presence": "busy" }))
+        .await?;
     assert_eq!(r.status, 400);
     let (mut c, _) = Customer::open(&app, None, "support").await?;
     c.say("my order is late").await?;
     let (offer, conv) = emma.next_offer().await?;
     let rescinded = emma.events.recv_type("offer_rescinded").await?;
     assert_eq!(rescinded["reason"], "timeout");
-    let r = emma.api.post(&format!("/api/offers/{offer}/accept"), &json!({})).await?;
+    let r = emma
+        .api
+        .post(&format!("/api/offers/{offer}/accept"), &json!({}))
+        .await?;
     assert_eq!(r.status, 409, "{}", r.body);
     assert_eq!(r.body["error"], "offer_expired");
 

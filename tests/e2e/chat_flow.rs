@@ -21,21 +21,34 @@ async fn chat_conversation_end_to_end_with_restart() -> anyhow::Result<()> {
     let (offer, conv1) = alice.next_offer().await?;
 
     // Alice declines: the offer moves to bob, who accepts.
-    let r = alice.api.post(&format!("/api/offers/{offer}/decline"), &json!({})).await?;
+    let r = alice
+        .api
+        .post(&format!("/api/offers/{offer}/decline"), &json!({}))
+        .await?;
     assert_eq!(r.status, 200, "{}", r.body);
     let rescinded = alice.events.recv_type("offer_rescinded").await?;
     assert_eq!(rescinded["reason"], "declined");
     let (offer, conv) = bob.next_offer().await?;
     assert_eq!(conv, conv1);
-    let r = bob.api.post(&format!("/api/offers/{offer}/accept"), &json!({})).await?;
+    let r = bob
+        .api
+        .post(&format!("/api/offers/{offer}/accept"), &json!({}))
+        .await?;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert!(r.body["assigned"].as_array().is_some_and(|a| a.contains(&json!(conv1))));
+    assert!(
+        r.body["assigned"]
+            .as_array()
+            .is_some_and(|a| a.contains(&json!(conv1)))
+    );
     bob.events.recv_type("assigned").await?;
 
     // Bob reads the conversation and replies; the reply reaches the customer live.
     let r = bob.api.get(&format!("/api/conversations/{conv1}")).await?;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(texts(&r.body["messages"]), ["Hi, I'd like to upgrade my plan"]);
+    assert_eq!(
+        texts(&r.body["messages"]),
+        ["Hi, I'd like to upgrade my plan"]
+    );
     assert_eq!(r.body["customer"]["identities"][0]["kind"], "chat_visitor");
     assert_eq!(r.body["customer"]["display_name"], "Jo Customer");
     let r = bob
@@ -55,7 +68,9 @@ async fn chat_conversation_end_to_end_with_restart() -> anyhow::Result<()> {
     jo.say("The premium one").await?;
     let live = bob
         .events
-        .recv_until("jo's message", |f| f["type"] == "message" && f["message"]["direction"] == "inbound")
+        .recv_until("jo's message", |f| {
+            f["type"] == "message" && f["message"]["direction"] == "inbound"
+        })
         .await?;
     assert_eq!(live["message"]["text"], "The premium one");
 
@@ -67,20 +82,32 @@ async fn chat_conversation_end_to_end_with_restart() -> anyhow::Result<()> {
     assert_eq!(rescinded["reason"], "timeout");
     let (offer, conv) = bob.next_offer().await?;
     assert_eq!(conv, conv2);
-    let r = bob.api.post(&format!("/api/offers/{offer}/accept"), &json!({})).await?;
+    let r = bob
+        .api
+        .post(&format!("/api/offers/{offer}/accept"), &json!({}))
+        .await?;
     assert_eq!(r.status, 200, "{}", r.body);
 
     // Bob resolves the first conversation; the customer writes again within
     // the reopen window: the same conversation reopens and goes back to bob,
     // who handled it last.
-    let r = bob.api.post(&format!("/api/conversations/{conv1}/resolve"), &json!({})).await?;
+    let r = bob
+        .api
+        .post(&format!("/api/conversations/{conv1}/resolve"), &json!({}))
+        .await?;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["status"], "resolved");
     bob.events.recv_type("released").await?;
     jo.say("One more thing: can I pay yearly?").await?;
     let (offer, conv) = bob.next_offer().await?;
-    assert_eq!(conv, conv1, "a message after resolve reopens the same conversation");
-    let r = bob.api.post(&format!("/api/offers/{offer}/accept"), &json!({})).await?;
+    assert_eq!(
+        conv, conv1,
+        "a message after resolve reopens the same conversation"
+    );
+    let r = bob
+        .api
+        .post(&format!("/api/offers/{offer}/accept"), &json!({}))
+        .await?;
     assert_eq!(r.status, 200, "{}", r.body);
 
     // Graceful restart on the same data: history, customers and assignments remain.
@@ -102,7 +129,11 @@ async fn chat_conversation_end_to_end_with_restart() -> anyhow::Result<()> {
     let mut bob = Agent::sign_in(&app, "bob").await?;
     let me = bob.api.get("/api/me").await?;
     let assigned = me.body["assigned"].as_array().cloned().unwrap_or_default();
-    assert!(assigned.contains(&json!(conv1)) && assigned.contains(&json!(conv2)), "{}", me.body);
+    assert!(
+        assigned.contains(&json!(conv1)) && assigned.contains(&json!(conv2)),
+        "{}",
+        me.body
+    );
     let r = bob.api.get(&format!("/api/conversations/{conv2}")).await?;
     assert_eq!(texts(&r.body["messages"]), ["Do you ship to Norway?"]);
 
@@ -134,7 +165,10 @@ async fn support_topic_routes_by_skill_and_capacity() -> anyhow::Result<()> {
         c.say(&format!("support question {i}")).await?;
         if i < 2 {
             let (offer, conv) = dmitri.next_offer().await?;
-            let r = dmitri.api.post(&format!("/api/offers/{offer}/accept"), &json!({})).await?;
+            let r = dmitri
+                .api
+                .post(&format!("/api/offers/{offer}/accept"), &json!({}))
+                .await?;
             assert_eq!(r.status, 200, "{}", r.body);
             conversations.push(conv);
         }
@@ -143,7 +177,10 @@ async fn support_topic_routes_by_skill_and_capacity() -> anyhow::Result<()> {
     // At chat capacity, the third waits; when dmitri resolves one, it is offered.
     let r = dmitri
         .api
-        .post(&format!("/api/conversations/{}/resolve", conversations[0]), &json!({}))
+        .post(
+            &format!("/api/conversations/{}/resolve", conversations[0]),
+            &json!({}),
+        )
         .await?;
     assert_eq!(r.status, 200, "{}", r.body);
     let (_, third) = dmitri.next_offer().await?;

@@ -11,9 +11,15 @@ use tonic_health::pb::health_client::HealthClient;
 #[tokio::test]
 async fn health_and_router_api() -> anyhow::Result<()> {
     let app = TestApp::start().await?;
-    let channel = tonic::transport::Endpoint::from_shared(app.grpc_url())?.connect().await?;
+    let channel = tonic::transport::Endpoint::from_shared(app.grpc_url())?
+        .connect()
+        .await?;
     let mut health = HealthClient::new(channel.clone());
-    for service in ["", "omni.context.v1.ContextService", "omni.routing.v1.RouterService"] {
+    for service in [
+        "",
+        "omni.context.v1.ContextService",
+        "omni.routing.v1.RouterService",
+    ] {
         let status = health
             .check(HealthCheckRequest {
                 service: service.into(),
@@ -24,10 +30,18 @@ async fn health_and_router_api() -> anyhow::Result<()> {
         assert_eq!(status, ServingStatus::Serving as i32, "service {service:?}");
     }
     let mut router = RouterServiceClient::new(channel);
-    let agents = router.list_agents(ListAgentsRequest {}).await?.into_inner().agents;
+    let agents = router
+        .list_agents(ListAgentsRequest {})
+        .await?
+        .into_inner()
+        .agents;
     let ids: Vec<_> = agents.iter().map(|a| a.agent_id.as_str()).collect();
     assert_eq!(ids, ["alice", "bob", "carmen", "dmitri", "emma"]);
-    let queues = router.list_queues(ListQueuesRequest {}).await?.into_inner().queues;
+    let queues = router
+        .list_queues(ListQueuesRequest {})
+        .await?
+        .into_inner()
+        .queues;
     assert_eq!(queues.len(), 2);
     let unknown = router
         .get_agent(omni_proto::routing::GetAgentRequest {

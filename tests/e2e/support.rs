@@ -14,15 +14,26 @@ impl Agent {
     /// Signs in, opens the event socket, goes available.
     pub async fn sign_in(app: &TestApp, id: &str) -> anyhow::Result<Self> {
         let desk = HttpClient::new(app.desk_url());
-        let r = desk.post("/api/session", &json!({ "agent_id": id })).await?;
+        let r = desk
+            .post("/api/session", &json!({ "agent_id": id }))
+            .await?;
         anyhow::ensure!(r.status == 200, "sign in {id}: {} {}", r.status, r.body);
         let token = r.body["token"].as_str().unwrap_or_default().to_owned();
         let api = desk.with_token(&token);
         let mut events = JsonSocket::connect(&app.desk_events_url(&token)).await?;
         let first = events.recv_type("state").await?;
-        anyhow::ensure!(first["agent"]["agent_id"] == id, "first event is the agent's state: {first}");
-        let r = api.put("/api/presence", &json!({ "presence": "available" })).await?;
-        anyhow::ensure!(r.status == 200 && r.body["presence"] == "available", "available: {}", r.body);
+        anyhow::ensure!(
+            first["agent"]["agent_id"] == id,
+            "first event is the agent's state: {first}"
+        );
+        let r = api
+            .put("/api/presence", &json!({ "presence": "available" }))
+            .await?;
+        anyhow::ensure!(
+            r.status == 200 && r.body["presence"] == "available",
+            "available: {}",
+            r.body
+        );
         Ok(Self {
             id: id.to_owned(),
             api,
@@ -34,10 +45,17 @@ impl Agent {
     pub async fn next_offer(&mut self) -> anyhow::Result<(String, String)> {
         let frame = self.events.recv_type("offer").await?;
         let offer = &frame["offer"];
-        anyhow::ensure!(offer["agent_id"] == self.id.as_str(), "offer for {}: {frame}", self.id);
+        anyhow::ensure!(
+            offer["agent_id"] == self.id.as_str(),
+            "offer for {}: {frame}",
+            self.id
+        );
         Ok((
             offer["offer_id"].as_str().unwrap_or_default().to_owned(),
-            offer["conversation_id"].as_str().unwrap_or_default().to_owned(),
+            offer["conversation_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
         ))
     }
 }
@@ -51,15 +69,29 @@ pub struct Customer {
 
 impl Customer {
     /// Opens the chat and says hello (as a new or returning visitor).
-    pub async fn open(app: &TestApp, visitor: Option<&str>, topic: &str) -> anyhow::Result<(Self, Value)> {
+    pub async fn open(
+        app: &TestApp,
+        visitor: Option<&str>,
+        topic: &str,
+    ) -> anyhow::Result<(Self, Value)> {
         let mut socket = JsonSocket::connect(&app.chat_ws_url()).await?;
         socket
             .send(&json!({ "type": "hello", "visitor": visitor, "name": "Jo Customer", "topic": topic }))
             .await?;
         let welcome = socket.recv_type("welcome").await?;
         let visitor = welcome["visitor"].as_str().unwrap_or_default().to_owned();
-        anyhow::ensure!(visitor.starts_with("v_"), "welcome has a visitor id: {welcome}");
-        Ok((Self { socket, visitor, next: 0 }, welcome))
+        anyhow::ensure!(
+            visitor.starts_with("v_"),
+            "welcome has a visitor id: {welcome}"
+        );
+        Ok((
+            Self {
+                socket,
+                visitor,
+                next: 0,
+            },
+            welcome,
+        ))
     }
 
     /// Sends a message and waits for its ack.
@@ -70,7 +102,10 @@ impl Customer {
             .send(&json!({ "type": "message", "client_id": client_id, "text": text }))
             .await?;
         let ack = self.socket.recv_type("ack").await?;
-        anyhow::ensure!(ack["client_id"] == client_id.as_str(), "ack for {client_id}: {ack}");
+        anyhow::ensure!(
+            ack["client_id"] == client_id.as_str(),
+            "ack for {client_id}: {ack}"
+        );
         Ok(())
     }
 }
@@ -79,6 +114,10 @@ impl Customer {
 pub fn texts(messages: &Value) -> Vec<String> {
     messages
         .as_array()
-        .map(|a| a.iter().filter_map(|m| m["text"].as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|m| m["text"].as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }

@@ -161,7 +161,8 @@ pub trait Bus: Send + Sync + 'static {
     /// Stores `message` durably, then returns. With `msg_id`, a second
     /// publish of the same id within the deduplication window (two minutes)
     /// stores nothing and reports `duplicate`.
-    async fn publish(&self, message: Message, msg_id: Option<&str>) -> Result<PublishAck, BusError>;
+    async fn publish(&self, message: Message, msg_id: Option<&str>)
+    -> Result<PublishAck, BusError>;
 
     /// Fan-out only, not stored: subscribers connected now see it.
     async fn notify(&self, message: Message) -> Result<(), BusError>;

@@ -142,7 +142,9 @@ pub mod subjects {
 
 /// The stream that captures `subject`, if any.
 pub fn stream_for(subject: &str) -> Option<&'static StreamSpec> {
-    STREAMS
-        .iter()
-        .find(|s| s.subjects.iter().any(|f| crate::subject::matches(f, subject)))
+    STREAMS.iter().find(|s| {
+        s.subjects
+            .iter()
+            .any(|f| crate::subject::matches(f, subject))
+    })
 }

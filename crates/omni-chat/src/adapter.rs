@@ -11,11 +11,11 @@ use omni_core::config::Config;
 use omni_core::time::now_ms;
 use omni_core::trace::TraceContext;
 use omni_core::{Channel, Identity, InboundMessage};
+use omni_proto::common as pb;
 use omni_proto::context::context_service_client::ContextServiceClient;
 use omni_proto::context::{FindConversationRequest, ListMessagesRequest};
 use omni_proto::events as ev;
 use omni_proto::view::MessageView;
-use omni_proto::common as pb;
 use prost::Message as _;
 use tokio::sync::mpsc;
 use tonic::transport::Channel as GrpcChannel;
@@ -71,7 +71,10 @@ impl ChatAdapter {
     /// Registers a connected page of `visitor`; returns its handle.
     pub fn connect(&self, visitor: &str, frames: FrameSender) -> u64 {
         let id = self.next_connection.fetch_add(1, Ordering::Relaxed);
-        self.lock().entry(visitor.to_owned()).or_default().push((id, frames));
+        self.lock()
+            .entry(visitor.to_owned())
+            .or_default()
+            .push((id, frames));
         id
     }
 
@@ -93,7 +96,10 @@ impl ChatAdapter {
             .get(visitor)
             .map(|l| l.iter().map(|(_, s)| s.clone()).collect())
             .unwrap_or_default();
-        senders.iter().filter(|s| s.try_send(frame.clone()).is_ok()).count()
+        senders
+            .iter()
+            .filter(|s| s.try_send(frame.clone()).is_ok())
+            .count()
     }
 
     /// Connected pages, for metrics and tests.
@@ -125,8 +131,12 @@ impl ChatAdapter {
             display_name: name.map(str::to_owned),
         };
         let payload = ev::InboundMessage::from(&message).encode_to_vec();
-        let msg = Message::new(subjects::inbound(Channel::Chat), payload).with_header(TRACEPARENT, trace.to_string());
-        let ack = self.bus.publish(msg, Some(&message.idempotency_key)).await?;
+        let msg = Message::new(subjects::inbound(Channel::Chat), payload)
+            .with_header(TRACEPARENT, trace.to_string());
+        let ack = self
+            .bus
+            .publish(msg, Some(&message.idempotency_key))
+            .await?;
         info!(
             trace_id = %trace.trace_id_hex(),
             visitor = %visitor,
@@ -139,11 +149,16 @@ impl ChatAdapter {
 
     /// The visitor's current conversation and its latest messages. `Ok(None)`
     /// for a visitor with no conversation yet.
-    pub async fn history(&self, visitor: &str) -> Result<Option<(String, Vec<MessageView>)>, tonic::Status> {
+    pub async fn history(
+        &self,
+        visitor: &str,
+    ) -> Result<Option<(String, Vec<MessageView>)>, tonic::Status> {
         let mut client = self.context.clone();
         let found = client
             .find_conversation(FindConversationRequest {
-                identity: Some(pb::Identity::from(&Identity::ChatVisitor(visitor.to_owned()))),
+                identity: Some(pb::Identity::from(&Identity::ChatVisitor(
+                    visitor.to_owned(),
+                ))),
             })
             .await;
         let conversation = match found {
@@ -157,7 +172,9 @@ impl ChatAdapter {
                 return Err(status);
             }
         };
-        let after_seq = conversation.message_count.saturating_sub(HISTORY_IN_WELCOME);
+        let after_seq = conversation
+            .message_count
+            .saturating_sub(HISTORY_IN_WELCOME);
         let page = client
             .list_messages(ListMessagesRequest {
                 conversation_id: conversation.id.clone(),

@@ -20,7 +20,11 @@ use crate::ChatAdapter;
 use crate::protocol::ServerFrame;
 
 /// Runs until `shutdown`.
-pub async fn run(adapter: Arc<ChatAdapter>, bus: Arc<dyn Bus>, shutdown: CancellationToken) -> Result<(), BusError> {
+pub async fn run(
+    adapter: Arc<ChatAdapter>,
+    bus: Arc<dyn Bus>,
+    shutdown: CancellationToken,
+) -> Result<(), BusError> {
     let mut deliveries = bus.consume(&CHAT_OUTBOUND).await?;
     loop {
         let delivery = tokio::select! {
@@ -40,9 +44,13 @@ pub async fn run(adapter: Arc<ChatAdapter>, bus: Arc<dyn Bus>, shutdown: Cancell
                     let pages = adapter.push(&visitor, &ServerFrame::Message { message: view });
                     debug!(visitor = %visitor, message_id = %message.id, pages, "reply pushed");
                 }
-                _ => error!(message_id = %message.id, "chat reply without a chat visitor recipient dropped"),
+                _ => {
+                    error!(message_id = %message.id, "chat reply without a chat visitor recipient dropped")
+                }
             },
-            Ok(_) | Err(_) => error!(subject = %delivery.message.subject, "undecodable chat reply dropped"),
+            Ok(_) | Err(_) => {
+                error!(subject = %delivery.message.subject, "undecodable chat reply dropped")
+            }
         }
         if let Err(e) = delivery.ack().await {
             warn!(error = %e, "could not ack chat reply; it will be delivered again");

@@ -83,7 +83,11 @@ pub enum ServerFrame {
 
 impl ServerFrame {
     /// An error frame.
-    pub fn error(code: &'static str, message: impl Into<String>, client_id: Option<String>) -> Self {
+    pub fn error(
+        code: &'static str,
+        message: impl Into<String>,
+        client_id: Option<String>,
+    ) -> Self {
         ServerFrame::Error {
             code,
             message: message.into(),
@@ -100,8 +104,12 @@ pub fn new_visitor_id() -> String {
 
 /// Whether `id` has the form of an issued visitor id.
 pub fn is_visitor_id(id: &str) -> bool {
-    id.strip_prefix("v_")
-        .is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+    id.strip_prefix("v_").is_some_and(|hex| {
+        hex.len() == 32
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    })
 }
 
 #[cfg(test)]
@@ -110,7 +118,8 @@ mod tests {
 
     #[test]
     fn parses_frames() {
-        let hello: ClientFrame = serde_json::from_str(r#"{"type":"hello","visitor":null,"topic":"sales"}"#).unwrap();
+        let hello: ClientFrame =
+            serde_json::from_str(r#"{"type":"hello","visitor":null,"topic":"sales"}"#).unwrap();
         assert_eq!(
             hello,
             ClientFrame::Hello {

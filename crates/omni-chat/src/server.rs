@@ -43,7 +43,11 @@ async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Respons
 
 /// Serves on an already bound `listener` until `shutdown`; open WebSockets
 /// are closed with code 1001.
-pub async fn serve(listener: TcpListener, adapter: Arc<ChatAdapter>, shutdown: CancellationToken) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    adapter: Arc<ChatAdapter>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
     let app = routes(adapter, shutdown.clone());
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.cancelled_owned())

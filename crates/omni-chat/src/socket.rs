@@ -112,16 +112,28 @@ async fn on_text(
         Err(e) => {
             warn!(error = %e, "malformed chat frame rejected");
             let _ = frames
-                .send(ServerFrame::error("bad_frame", format!("malformed frame: {e}"), None))
+                .send(ServerFrame::error(
+                    "bad_frame",
+                    format!("malformed frame: {e}"),
+                    None,
+                ))
                 .await;
             return;
         }
     };
     match frame {
-        ClientFrame::Hello { visitor, name, topic } => {
+        ClientFrame::Hello {
+            visitor,
+            name,
+            topic,
+        } => {
             if session.is_some() {
                 let _ = frames
-                    .send(ServerFrame::error("bad_frame", "hello was already received", None))
+                    .send(ServerFrame::error(
+                        "bad_frame",
+                        "hello was already received",
+                        None,
+                    ))
                     .await;
                 return;
             }
@@ -170,18 +182,31 @@ async fn on_text(
         ClientFrame::Message { client_id, text } => {
             let Some(s) = session.as_ref() else {
                 let _ = frames
-                    .send(ServerFrame::error("not_ready", "send hello first", Some(client_id)))
+                    .send(ServerFrame::error(
+                        "not_ready",
+                        "send hello first",
+                        Some(client_id),
+                    ))
                     .await;
                 return;
             };
             if let Some(reply) = validate(adapter, &client_id, &text) {
                 warn!(visitor = %s.visitor, code = reply.0, "chat message rejected");
-                let client_id = (!client_id.is_empty() && client_id.len() <= MAX_CLIENT_ID).then_some(client_id);
-                let _ = frames.send(ServerFrame::error(reply.0, reply.1, client_id)).await;
+                let client_id = (!client_id.is_empty() && client_id.len() <= MAX_CLIENT_ID)
+                    .then_some(client_id);
+                let _ = frames
+                    .send(ServerFrame::error(reply.0, reply.1, client_id))
+                    .await;
                 return;
             }
             let frame = match adapter
-                .accept(&s.visitor, &client_id, text.trim(), s.name.as_deref(), s.topic.as_deref())
+                .accept(
+                    &s.visitor,
+                    &client_id,
+                    text.trim(),
+                    s.name.as_deref(),
+                    s.topic.as_deref(),
+                )
                 .await
             {
                 Ok(()) => ServerFrame::Ack { client_id },
@@ -189,7 +214,7 @@ async fn on_text(
                     warn!(visitor = %s.visitor, error = %e, "chat message not accepted");
                     ServerFrame::error(
                         "unavailable",
-                        "the message could not be accepted right now; it will be resent",
+                        "the message could not be accepted right now; send it again (same client_id)",
                         Some(client_id),
                     )
                 }
@@ -203,11 +228,15 @@ fn validate(adapter: &ChatAdapter, client_id: &str, text: &str) -> Option<(&'sta
     let limit = adapter.config().chat.max_text_bytes;
     if client_id.is_empty()
         || client_id.len() > MAX_CLIENT_ID
-        || !client_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        || !client_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
         return Some((
             "bad_client_id",
-            format!("client_id must be 1-{MAX_CLIENT_ID} characters of letters, digits, '-' or '_'"),
+            format!(
+                "client_id must be 1-{MAX_CLIENT_ID} characters of letters, digits, '-' or '_'"
+            ),
         ));
     }
     if text.trim().is_empty() {
@@ -216,7 +245,10 @@ fn validate(adapter: &ChatAdapter, client_id: &str, text: &str) -> Option<(&'sta
     if text.len() > limit {
         return Some((
             "too_large",
-            format!("the message is {} bytes; the limit is {limit} bytes", text.len()),
+            format!(
+                "the message is {} bytes; the limit is {limit} bytes",
+                text.len()
+            ),
         ));
     }
     None

@@ -7,7 +7,9 @@ use futures_util::{Stream, StreamExt};
 use omni_bus::topology::subjects;
 use omni_core::trace::TraceContext;
 use omni_core::{AgentId, ConversationId, CustomerId, Identity};
-use omni_proto::context::context_service_server::{ContextService as ContextGrpc, ContextServiceServer};
+use omni_proto::context::context_service_server::{
+    ContextService as ContextGrpc, ContextServiceServer,
+};
 use omni_proto::context::*;
 use omni_proto::convert::channel_from_i32;
 use omni_proto::{common as pb, events as ev};
@@ -65,7 +67,10 @@ impl ContextGrpc for ContextApi {
         &self,
         request: Request<GetConversationRequest>,
     ) -> Result<Response<GetConversationResponse>, Status> {
-        let id = ConversationId::from(required(&request.get_ref().conversation_id, "conversation_id")?);
+        let id = ConversationId::from(required(
+            &request.get_ref().conversation_id,
+            "conversation_id",
+        )?);
         let conversation = self.service.conversation(&id).await?;
         let customer = self.service.customer(&conversation.customer_id).await?;
         Ok(Response::new(GetConversationResponse {
@@ -103,23 +108,28 @@ impl ContextGrpc for ContextApi {
         }))
     }
 
-    async fn get_customer(&self, request: Request<GetCustomerRequest>) -> Result<Response<pb::Customer>, Status> {
+    async fn get_customer(
+        &self,
+        request: Request<GetCustomerRequest>,
+    ) -> Result<Response<pb::Customer>, Status> {
         let id = CustomerId::from(required(&request.get_ref().customer_id, "customer_id")?);
         let customer = self.service.customer(&id).await?;
         Ok(Response::new(pb::Customer::from(&customer)))
     }
 
-    async fn send_message(&self, request: Request<SendMessageRequest>) -> Result<Response<pb::Message>, Status> {
+    async fn send_message(
+        &self,
+        request: Request<SendMessageRequest>,
+    ) -> Result<Response<pb::Message>, Status> {
         let trace = trace_of(&request);
         let req = request.into_inner();
         let id = ConversationId::from(required(&req.conversation_id, "conversation_id")?);
         let agent = AgentId::from(required(&req.agent_id, "agent_id")?);
         let channel = match req.channel {
             0 => None,
-            value => Some(
-                channel_from_i32(value)
-                    .ok_or_else(|| ContextError::InvalidArgument(format!("unknown channel {value}")))?,
-            ),
+            value => Some(channel_from_i32(value).ok_or_else(|| {
+                ContextError::InvalidArgument(format!("unknown channel {value}"))
+            })?),
         };
         let message = self
             .service
@@ -133,7 +143,10 @@ impl ContextGrpc for ContextApi {
         request: Request<ResolveConversationRequest>,
     ) -> Result<Response<pb::Conversation>, Status> {
         let trace = trace_of(&request);
-        let id = ConversationId::from(required(&request.get_ref().conversation_id, "conversation_id")?);
+        let id = ConversationId::from(required(
+            &request.get_ref().conversation_id,
+            "conversation_id",
+        )?);
         let conversation = self.service.resolve(&id, trace).await?;
         Ok(Response::new(pb::Conversation::from(&conversation)))
     }
@@ -146,7 +159,9 @@ impl ContextGrpc for ContextApi {
             .into_inner()
             .identity
             .ok_or_else(|| ContextError::InvalidArgument("identity is required".into()))
-            .and_then(|i| Identity::try_from(i).map_err(|e| ContextError::InvalidArgument(e.to_string())))?;
+            .and_then(|i| {
+                Identity::try_from(i).map_err(|e| ContextError::InvalidArgument(e.to_string()))
+            })?;
         let store = self.service.store();
         let customer_id = store
             .customer_by_identity(&identity)
@@ -157,7 +172,9 @@ impl ContextGrpc for ContextApi {
             .latest_conversation(&customer_id)
             .await
             .map_err(ContextError::from)?
-            .ok_or_else(|| ContextError::NotFound(format!("conversation of customer {customer_id}")))?;
+            .ok_or_else(|| {
+                ContextError::NotFound(format!("conversation of customer {customer_id}"))
+            })?;
         let customer = self.service.customer(&customer_id).await?;
         Ok(Response::new(GetConversationResponse {
             conversation: Some(pb::Conversation::from(&conversation)),
@@ -171,7 +188,8 @@ impl ContextGrpc for ContextApi {
         &self,
         request: Request<WatchConversationsRequest>,
     ) -> Result<Response<Self::WatchConversationsStream>, Status> {
-        let wanted: std::collections::HashSet<String> = request.into_inner().conversation_ids.into_iter().collect();
+        let wanted: std::collections::HashSet<String> =
+            request.into_inner().conversation_ids.into_iter().collect();
         let messages = self
             .service
             .bus()

@@ -31,7 +31,10 @@ pub fn trace_of(delivery: &Delivery) -> TraceContext {
 }
 
 /// Consumes customer messages until `shutdown`.
-pub async fn run_inbound(service: Arc<ContextService>, shutdown: CancellationToken) -> Result<(), BusError> {
+pub async fn run_inbound(
+    service: Arc<ContextService>,
+    shutdown: CancellationToken,
+) -> Result<(), BusError> {
     let mut deliveries = service.bus().consume(&CONTEXT_INBOUND).await?;
     loop {
         let delivery = tokio::select! {
@@ -47,7 +50,10 @@ pub async fn run_inbound(service: Arc<ContextService>, shutdown: CancellationTok
 }
 
 /// Consumes the router's assignments until `shutdown`.
-pub async fn run_assignments(service: Arc<ContextService>, shutdown: CancellationToken) -> Result<(), BusError> {
+pub async fn run_assignments(
+    service: Arc<ContextService>,
+    shutdown: CancellationToken,
+) -> Result<(), BusError> {
     let mut deliveries = service.bus().consume(&CONTEXT_ASSIGNMENTS).await?;
     loop {
         let delivery = tokio::select! {
@@ -124,7 +130,8 @@ async fn settle(delivery: Delivery, result: Result<(), ContextError>) {
     let outcome = match result {
         Ok(()) => delivery.ack().await,
         Err(_) => {
-            let backoff = Duration::from_millis(250u64.saturating_mul(1 << delivery.attempt.min(6)));
+            let backoff =
+                Duration::from_millis(250u64.saturating_mul(1 << delivery.attempt.min(6)));
             delivery.nak(backoff).await
         }
     };

@@ -41,7 +41,8 @@ impl ContextSettings {
 
     fn policy(&self) -> ContinuityPolicy {
         ContinuityPolicy {
-            reopen_window_ms: (self.config.context.reopen_window_secs as Millis).saturating_mul(1000),
+            reopen_window_ms: (self.config.context.reopen_window_secs as Millis)
+                .saturating_mul(1000),
         }
     }
 }
@@ -56,7 +57,11 @@ pub struct ContextService {
 impl ContextService {
     /// A service over `store` and `bus`.
     pub fn new(store: Arc<dyn ContextStore>, bus: Arc<dyn Bus>, settings: ContextSettings) -> Self {
-        Self { store, bus, settings }
+        Self {
+            store,
+            bus,
+            settings,
+        }
     }
 
     /// The store, for reads.
@@ -71,9 +76,20 @@ impl ContextService {
 
     /// Adds a customer message to its conversation and, if the conversation
     /// (newly) waits for an agent, asks the router for one. Idempotent.
-    pub async fn ingest(&self, message: &InboundMessage, trace: TraceContext) -> Result<Ingested, ContextError> {
-        let queue = QueueId::from(self.settings.config.queue_for(message.channel, message.topic.as_deref()));
-        let ingested = self.store.ingest(message, &queue, self.settings.policy()).await?;
+    pub async fn ingest(
+        &self,
+        message: &InboundMessage,
+        trace: TraceContext,
+    ) -> Result<Ingested, ContextError> {
+        let queue = QueueId::from(
+            self.settings
+                .config
+                .queue_for(message.channel, message.topic.as_deref()),
+        );
+        let ingested = self
+            .store
+            .ingest(message, &queue, self.settings.policy())
+            .await?;
         let conversation = &ingested.conversation;
         if ingested.duplicate {
             info!(
@@ -106,15 +122,25 @@ impl ContextService {
         Ok(ingested)
     }
 
-    async fn request_routing(&self, conversation: &Conversation, trace: TraceContext) -> Result<(), ContextError> {
-        let queued_at_ms = conversation.queued_at_ms.unwrap_or(conversation.updated_at_ms);
+    async fn request_routing(
+        &self,
+        conversation: &Conversation,
+        trace: TraceContext,
+    ) -> Result<(), ContextError> {
+        let queued_at_ms = conversation
+            .queued_at_ms
+            .unwrap_or(conversation.updated_at_ms);
         let request = ev::RoutingRequest {
             conversation_id: conversation.id.to_string(),
             customer_id: conversation.customer_id.to_string(),
             queue: conversation.queue.to_string(),
             channel: pb::Channel::from(conversation.last_channel) as i32,
             queued_at_ms,
-            preferred_agent: conversation.last_agent.as_ref().map(AgentId::to_string).unwrap_or_default(),
+            preferred_agent: conversation
+                .last_agent
+                .as_ref()
+                .map(AgentId::to_string)
+                .unwrap_or_default(),
         };
         let msg = Message::new(subjects::ROUTING_REQUEST, request.encode_to_vec())
             .with_header(TRACEPARENT, trace.child().to_string());
@@ -145,7 +171,8 @@ impl ContextService {
             }
             Err(StoreError::Conflict(reason)) => {
                 warn!(conversation_id = %conversation_id, agent_id = %agent, %reason, "assignment of a resolved conversation; releasing it");
-                self.release(conversation_id, "resolved", at_ms, trace).await
+                self.release(conversation_id, "resolved", at_ms, trace)
+                    .await
             }
             Err(e) => Err(e.into()),
         }
@@ -181,7 +208,9 @@ impl ContextService {
         trace: TraceContext,
     ) -> Result<StoredMessage, ContextError> {
         if text.trim().is_empty() {
-            return Err(ContextError::InvalidArgument("text must not be empty".into()));
+            return Err(ContextError::InvalidArgument(
+                "text must not be empty".into(),
+            ));
         }
         if text.len() > MAX_REPLY_BYTES {
             return Err(ContextError::InvalidArgument(format!(
@@ -190,7 +219,9 @@ impl ContextService {
             )));
         }
         if idempotency_key.is_empty() || idempotency_key.len() > 128 {
-            return Err(ContextError::InvalidArgument("idempotency_key must be 1-128 bytes".into()));
+            return Err(ContextError::InvalidArgument(
+                "idempotency_key must be 1-128 bytes".into(),
+            ));
         }
         let conversation = self
             .store
@@ -216,7 +247,9 @@ impl ContextService {
         };
         let msg = Message::new(subjects::outbound(channel), outbound.encode_to_vec())
             .with_header(TRACEPARENT, trace.child().to_string());
-        self.bus.publish(msg, Some(&format!("out:{}", message.id))).await?;
+        self.bus
+            .publish(msg, Some(&format!("out:{}", message.id)))
+            .await?;
         info!(
             trace_id = %trace.trace_id_hex(),
             conversation_id = %conversation_id,
@@ -231,7 +264,11 @@ impl ContextService {
 
     /// The customer's identity on `channel`: the one they used last if that
     /// is the channel, else the newest of that kind.
-    async fn recipient(&self, conversation: &Conversation, channel: Channel) -> Result<Identity, ContextError> {
+    async fn recipient(
+        &self,
+        conversation: &Conversation,
+        channel: Channel,
+    ) -> Result<Identity, ContextError> {
         if conversation.last_identity.channel() == channel {
             return Ok(conversation.last_identity.clone());
         }
@@ -242,13 +279,24 @@ impl ContextService {
             .rev()
             .find(|i| i.channel() == channel)
             .cloned()
-            .ok_or_else(|| ContextError::FailedPrecondition(format!("customer {} has no {channel} identity", customer.id)))
+            .ok_or_else(|| {
+                ContextError::FailedPrecondition(format!(
+                    "customer {} has no {channel} identity",
+                    customer.id
+                ))
+            })
     }
 
     /// Resolves the conversation and releases the agent's capacity.
-    pub async fn resolve(&self, conversation_id: &ConversationId, trace: TraceContext) -> Result<Conversation, ContextError> {
+    pub async fn resolve(
+        &self,
+        conversation_id: &ConversationId,
+        trace: TraceContext,
+    ) -> Result<Conversation, ContextError> {
         let conversation = self.store.resolve(conversation_id, now_ms()).await?;
-        let at = conversation.resolved_at_ms.unwrap_or(conversation.updated_at_ms);
+        let at = conversation
+            .resolved_at_ms
+            .unwrap_or(conversation.updated_at_ms);
         self.release(conversation_id, "resolved", at, trace).await?;
         info!(trace_id = %trace.trace_id_hex(), conversation_id = %conversation_id, "conversation resolved");
         self.emit_conversation(&conversation).await;
@@ -274,7 +322,9 @@ impl ContextService {
     async fn emit_message(&self, message: &StoredMessage) {
         let event = ev::ConversationEvent {
             conversation_id: message.conversation_id.to_string(),
-            kind: Some(ev::conversation_event::Kind::Message(pb::Message::from(message))),
+            kind: Some(ev::conversation_event::Kind::Message(pb::Message::from(
+                message,
+            ))),
         };
         self.emit(&message.conversation_id, event).await;
     }
@@ -282,14 +332,19 @@ impl ContextService {
     async fn emit_conversation(&self, conversation: &Conversation) {
         let event = ev::ConversationEvent {
             conversation_id: conversation.id.to_string(),
-            kind: Some(ev::conversation_event::Kind::Updated(pb::Conversation::from(conversation))),
+            kind: Some(ev::conversation_event::Kind::Updated(
+                pb::Conversation::from(conversation),
+            )),
         };
         self.emit(&conversation.id, event).await;
     }
 
     /// Live notifications are best effort: watchers re-read state on reconnect.
     async fn emit(&self, conversation_id: &ConversationId, event: ev::ConversationEvent) {
-        let msg = Message::new(subjects::conversation_event(conversation_id.as_str()), event.encode_to_vec());
+        let msg = Message::new(
+            subjects::conversation_event(conversation_id.as_str()),
+            event.encode_to_vec(),
+        );
         if let Err(e) = self.bus.notify(msg).await {
             warn!(conversation_id = %conversation_id, error = %e, "conversation event not sent");
         }

@@ -249,18 +249,20 @@ impl Config {
     pub fn apply_env(&mut self, env: &BTreeMap<String, String>) -> Result<(), ConfigError> {
         for (name, value) in env {
             let addr = |v: &str| -> Result<SocketAddr, ConfigError> {
-                v.parse().map_err(|e: std::net::AddrParseError| ConfigError::Env {
-                    name: name.clone(),
-                    value: v.to_owned(),
-                    reason: e.to_string(),
-                })
+                v.parse()
+                    .map_err(|e: std::net::AddrParseError| ConfigError::Env {
+                        name: name.clone(),
+                        value: v.to_owned(),
+                        reason: e.to_string(),
+                    })
             };
             let number = |v: &str| -> Result<u64, ConfigError> {
-                v.parse().map_err(|e: std::num::ParseIntError| ConfigError::Env {
-                    name: name.clone(),
-                    value: v.to_owned(),
-                    reason: e.to_string(),
-                })
+                v.parse()
+                    .map_err(|e: std::num::ParseIntError| ConfigError::Env {
+                        name: name.clone(),
+                        value: v.to_owned(),
+                        reason: e.to_string(),
+                    })
             };
             match name.as_str() {
                 "OMNI_DATA_DIR" => self.data_dir = PathBuf::from(value),
@@ -269,8 +271,12 @@ impl Config {
                 "OMNI_LISTEN_DESK" => self.listen.desk = addr(value)?,
                 "OMNI_CONNECT_CONTEXT" => self.connect.context = Some(value.clone()),
                 "OMNI_CONNECT_ROUTER" => self.connect.router = Some(value.clone()),
-                "OMNI_ROUTING_OFFER_TIMEOUT_SECS" => self.routing.offer_timeout_secs = number(value)?,
-                "OMNI_CONTEXT_REOPEN_WINDOW_SECS" => self.context.reopen_window_secs = number(value)?,
+                "OMNI_ROUTING_OFFER_TIMEOUT_SECS" => {
+                    self.routing.offer_timeout_secs = number(value)?
+                }
+                "OMNI_CONTEXT_REOPEN_WINDOW_SECS" => {
+                    self.context.reopen_window_secs = number(value)?
+                }
                 _ => {}
             }
         }
@@ -350,7 +356,10 @@ impl Config {
             return queue;
         }
         // validate() guarantees at least one queue
-        self.queues.first().map(|q| q.id.as_str()).unwrap_or("default")
+        self.queues
+            .first()
+            .map(|q| q.id.as_str())
+            .unwrap_or("default")
     }
 }
 

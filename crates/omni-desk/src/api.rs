@@ -7,7 +7,9 @@ use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
-use omni_proto::context::{GetConversationRequest, ListMessagesRequest, ResolveConversationRequest, SendMessageRequest};
+use omni_proto::context::{
+    GetConversationRequest, ListMessagesRequest, ResolveConversationRequest, SendMessageRequest,
+};
 use omni_proto::routing::{OfferRequest, Presence, SetPresenceRequest};
 use omni_proto::view::{AgentView, ConversationView, CustomerView, MessageView};
 use serde::Deserialize;
@@ -31,7 +33,9 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 fn agent_of(desk: &Desk, headers: &HeaderMap) -> Result<String, DeskError> {
-    bearer(headers).ok_or(DeskError::Unauthorized).and_then(|t| desk.agent_of(t))
+    bearer(headers)
+        .ok_or(DeskError::Unauthorized)
+        .and_then(|t| desk.agent_of(t))
 }
 
 fn body<T>(payload: Result<Json<T>, JsonRejection>) -> Result<T, DeskError> {
@@ -47,11 +51,16 @@ pub struct SignIn {
 }
 
 /// `POST /api/session`: sign in as a configured agent.
-pub async fn sign_in(State(desk): State<Arc<Desk>>, payload: Result<Json<SignIn>, JsonRejection>) -> ApiResult {
+pub async fn sign_in(
+    State(desk): State<Arc<Desk>>,
+    payload: Result<Json<SignIn>, JsonRejection>,
+) -> ApiResult {
     let req = body(payload)?;
     let (token, state) = desk.sign_in(&req.agent_id).await?;
     tracing::info!(agent_id = %state.agent_id, "agent signed in");
-    Ok(Json(json!({ "token": token, "agent": AgentView::from(&state) })))
+    Ok(Json(
+        json!({ "token": token, "agent": AgentView::from(&state) }),
+    ))
 }
 
 /// `DELETE /api/session`: sign out (the agent goes offline).
@@ -115,7 +124,11 @@ pub async fn set_presence(
 }
 
 /// `POST /api/offers/{offer_id}/accept`.
-pub async fn accept(State(desk): State<Arc<Desk>>, headers: HeaderMap, Path(offer_id): Path<String>) -> ApiResult {
+pub async fn accept(
+    State(desk): State<Arc<Desk>>,
+    headers: HeaderMap,
+    Path(offer_id): Path<String>,
+) -> ApiResult {
     let agent = agent_of(&desk, &headers)?;
     let state = desk
         .router()
@@ -129,7 +142,11 @@ pub async fn accept(State(desk): State<Arc<Desk>>, headers: HeaderMap, Path(offe
 }
 
 /// `POST /api/offers/{offer_id}/decline`.
-pub async fn decline(State(desk): State<Arc<Desk>>, headers: HeaderMap, Path(offer_id): Path<String>) -> ApiResult {
+pub async fn decline(
+    State(desk): State<Arc<Desk>>,
+    headers: HeaderMap,
+    Path(offer_id): Path<String>,
+) -> ApiResult {
     let agent = agent_of(&desk, &headers)?;
     let state = desk
         .router()
@@ -143,7 +160,11 @@ pub async fn decline(State(desk): State<Arc<Desk>>, headers: HeaderMap, Path(off
 }
 
 /// `GET /api/conversations/{id}`: conversation, customer and timeline.
-pub async fn conversation(State(desk): State<Arc<Desk>>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult {
+pub async fn conversation(
+    State(desk): State<Arc<Desk>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult {
     let agent = agent_of(&desk, &headers)?;
     desk.check_access(&agent, &id, false).await?;
     let mut context = desk.context();
@@ -165,7 +186,11 @@ pub async fn conversation(State(desk): State<Arc<Desk>>, headers: HeaderMap, Pat
             }))
             .await?
             .into_inner();
-        messages.extend(page.messages.iter().map(|m| MessageView::new(m, |a| desk.agent_name(a))));
+        messages.extend(
+            page.messages
+                .iter()
+                .map(|m| MessageView::new(m, |a| desk.agent_name(a))),
+        );
         if page.next_after_seq == 0 {
             break;
         }
@@ -208,7 +233,11 @@ pub async fn reply(
     let channel = match req.channel.as_deref() {
         None | Some("") => 0,
         Some(name) => {
-            let channel: omni_core::Channel = name.parse().map_err(|e: omni_core::channel::UnknownChannel| DeskError::BadRequest(e.to_string()))?;
+            let channel: omni_core::Channel =
+                name.parse()
+                    .map_err(|e: omni_core::channel::UnknownChannel| {
+                        DeskError::BadRequest(e.to_string())
+                    })?;
             omni_proto::common::Channel::from(channel) as i32
         }
     };
@@ -224,11 +253,17 @@ pub async fn reply(
         }))
         .await?
         .into_inner();
-    Ok(Json(json!(MessageView::new(&message, |a| desk.agent_name(a)))))
+    Ok(Json(json!(
+        MessageView::new(&message, |a| desk.agent_name(a))
+    )))
 }
 
 /// `POST /api/conversations/{id}/resolve`.
-pub async fn resolve(State(desk): State<Arc<Desk>>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult {
+pub async fn resolve(
+    State(desk): State<Arc<Desk>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult {
     let agent = agent_of(&desk, &headers)?;
     desk.check_access(&agent, &id, true).await?;
     let conversation = desk

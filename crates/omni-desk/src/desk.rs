@@ -53,7 +53,9 @@ impl Desk {
             return Err(DeskError::BadRequest("agent_id is required".into()));
         }
         let state = self.agent_state(agent_id).await.map_err(|e| match e {
-            DeskError::Backend(s) if s.code() == tonic::Code::NotFound => DeskError::UnknownAgent(agent_id.to_owned()),
+            DeskError::Backend(s) if s.code() == tonic::Code::NotFound => {
+                DeskError::UnknownAgent(agent_id.to_owned())
+            }
             other => other,
         })?;
         let token = uuid::Uuid::new_v4().simple().to_string();
@@ -68,7 +70,10 @@ impl Desk {
 
     /// The agent a token belongs to.
     pub fn agent_of(&self, token: &str) -> Result<String, DeskError> {
-        self.lock().get(token).cloned().ok_or(DeskError::Unauthorized)
+        self.lock()
+            .get(token)
+            .cloned()
+            .ok_or(DeskError::Unauthorized)
     }
 
     /// The agent's state from the router.
@@ -83,10 +88,18 @@ impl Desk {
     }
 
     /// Fails unless the conversation is assigned or offered to the agent.
-    pub async fn check_access(&self, agent_id: &str, conversation_id: &str, assigned_only: bool) -> Result<(), DeskError> {
+    pub async fn check_access(
+        &self,
+        agent_id: &str,
+        conversation_id: &str,
+        assigned_only: bool,
+    ) -> Result<(), DeskError> {
         let state = self.agent_state(agent_id).await?;
         let assigned = state.assigned.iter().any(|c| c == conversation_id);
-        let offered = state.offers.iter().any(|o| o.conversation_id == conversation_id);
+        let offered = state
+            .offers
+            .iter()
+            .any(|o| o.conversation_id == conversation_id);
         if assigned || (!assigned_only && offered) {
             Ok(())
         } else {

@@ -41,7 +41,9 @@ impl IntoResponse for DeskError {
             DeskError::Backend(s) => match s.code() {
                 Code::NotFound => (StatusCode::NOT_FOUND, "not_found"),
                 Code::InvalidArgument => (StatusCode::BAD_REQUEST, "invalid_argument"),
-                Code::FailedPrecondition if s.message().contains("offer") => (StatusCode::CONFLICT, "offer_expired"),
+                Code::FailedPrecondition if s.message().contains("offer") => {
+                    (StatusCode::CONFLICT, "offer_expired")
+                }
                 Code::FailedPrecondition => (StatusCode::CONFLICT, "conflict"),
                 Code::PermissionDenied => (StatusCode::FORBIDDEN, "forbidden"),
                 Code::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
@@ -52,6 +54,10 @@ impl IntoResponse for DeskError {
         if status.is_server_error() {
             warn!(%status, %message, "desk request failed");
         }
-        (status, Json(serde_json::json!({ "error": code, "message": message }))).into_response()
+        (
+            status,
+            Json(serde_json::json!({ "error": code, "message": message })),
+        )
+            .into_response()
     }
 }

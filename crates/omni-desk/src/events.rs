@@ -48,7 +48,9 @@ async fn run(desk: Arc<Desk>, agent: String, socket: WebSocket, shutdown: Cancel
     let (mut sink, mut incoming) = socket.split();
     let agent_stream = desk
         .router()
-        .watch_agent(traced(WatchAgentRequest { agent_id: agent.clone() }))
+        .watch_agent(traced(WatchAgentRequest {
+            agent_id: agent.clone(),
+        }))
         .await;
     let conversation_stream = desk
         .context()
@@ -89,7 +91,10 @@ async fn run(desk: Arc<Desk>, agent: String, socket: WebSocket, shutdown: Cancel
             },
         };
         if let Some(frame) = frame
-            && sink.send(WsMessage::Text(frame.to_string().into())).await.is_err()
+            && sink
+                .send(WsMessage::Text(frame.to_string().into()))
+                .await
+                .is_err()
         {
             break (1000, "bye");
         }
@@ -111,7 +116,9 @@ fn agent_frame(kind: Option<agent_event::Kind>, assigned: &mut HashSet<String>) 
             *assigned = state.assigned.iter().cloned().collect();
             json!({ "type": "state", "agent": AgentView::from(&state) })
         }
-        agent_event::Kind::Offered(offer) => json!({ "type": "offer", "offer": OfferView::from(&offer) }),
+        agent_event::Kind::Offered(offer) => {
+            json!({ "type": "offer", "offer": OfferView::from(&offer) })
+        }
         agent_event::Kind::Rescinded(r) => json!({
             "type": "offer_rescinded",
             "offer_id": r.offer_id,

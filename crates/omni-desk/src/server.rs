@@ -66,7 +66,11 @@ async fn page() -> Response {
 }
 
 /// Serves on an already bound `listener` until `shutdown`.
-pub async fn serve(listener: TcpListener, desk: Arc<Desk>, shutdown: CancellationToken) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    desk: Arc<Desk>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
     axum::serve(listener, routes(desk, shutdown.clone()))
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await

@@ -159,7 +159,11 @@ impl From<&StoredMessage> for pb::Message {
             seq: m.seq,
             direction: pb::Direction::from(m.direction) as i32,
             channel: pb::Channel::from(m.channel) as i32,
-            agent_id: m.agent_id.as_ref().map(AgentId::to_string).unwrap_or_default(),
+            agent_id: m
+                .agent_id
+                .as_ref()
+                .map(AgentId::to_string)
+                .unwrap_or_default(),
             text: m.text.clone(),
             at_ms: m.at_ms,
             delivery: pb::DeliveryStatus::from(m.delivery) as i32,
@@ -233,8 +237,16 @@ impl From<&Conversation> for pb::Conversation {
             last_channel: pb::Channel::from(c.last_channel) as i32,
             created_at_ms: c.created_at_ms,
             updated_at_ms: c.updated_at_ms,
-            assigned_agent: c.assigned_agent.as_ref().map(AgentId::to_string).unwrap_or_default(),
-            last_agent: c.last_agent.as_ref().map(AgentId::to_string).unwrap_or_default(),
+            assigned_agent: c
+                .assigned_agent
+                .as_ref()
+                .map(AgentId::to_string)
+                .unwrap_or_default(),
+            last_agent: c
+                .last_agent
+                .as_ref()
+                .map(AgentId::to_string)
+                .unwrap_or_default(),
             message_count: c.message_count,
             queued_at_ms: c.queued_at_ms.unwrap_or(0),
         }

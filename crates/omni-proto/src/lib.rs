@@ -57,4 +57,5 @@ pub mod convert;
 pub mod view;
 
 /// Encoded `FileDescriptorSet` of every Omniroute proto, for server reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/omni_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/omni_descriptor.bin"));

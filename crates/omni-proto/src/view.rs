@@ -67,7 +67,9 @@ impl MessageView {
 }
 
 fn channel_name(value: i32) -> &'static str {
-    channel_from_i32(value).map(|c| c.as_str()).unwrap_or("unknown")
+    channel_from_i32(value)
+        .map(|c| c.as_str())
+        .unwrap_or("unknown")
 }
 
 /// A conversation.
@@ -147,9 +149,10 @@ impl From<&pb::Customer> for CustomerView {
                 .iter()
                 .filter_map(|i| {
                     i.kind.as_ref().map(|k| match k {
+                        // The visitor id is the visitor's credential: show only a prefix.
                         Kind::ChatVisitor(v) => IdentityView {
                             kind: "chat_visitor",
-                            value: v.clone(),
+                            value: format!("{}…", v.chars().take(10).collect::<String>()),
                         },
                         Kind::Email(v) => IdentityView {
                             kind: "email",

@@ -32,11 +32,15 @@ impl From<RouterError> for tonic::Status {
     fn from(e: RouterError) -> Self {
         let message = e.to_string();
         match e {
-            RouterError::Engine(
-                EngineError::UnknownAgent(_) | EngineError::UnknownQueue(_),
-            ) => tonic::Status::not_found(message),
-            RouterError::Engine(EngineError::UnknownOffer(_)) => tonic::Status::failed_precondition(message),
-            RouterError::Engine(EngineError::OfferNotForAgent { .. }) => tonic::Status::permission_denied(message),
+            RouterError::Engine(EngineError::UnknownAgent(_) | EngineError::UnknownQueue(_)) => {
+                tonic::Status::not_found(message)
+            }
+            RouterError::Engine(EngineError::UnknownOffer(_)) => {
+                tonic::Status::failed_precondition(message)
+            }
+            RouterError::Engine(EngineError::OfferNotForAgent { .. }) => {
+                tonic::Status::permission_denied(message)
+            }
             RouterError::Engine(_) => tonic::Status::failed_precondition(message),
             RouterError::InvalidArgument(_) => tonic::Status::invalid_argument(message),
             RouterError::Unavailable(_) => tonic::Status::unavailable(message),

@@ -8,9 +8,13 @@ use omni_core::AgentId;
 use omni_core::ConversationId;
 use omni_core::time::now_ms;
 use omni_proto::common as cpb;
-use omni_proto::routing::router_service_server::{RouterService as RouterGrpc, RouterServiceServer};
+use omni_proto::routing::router_service_server::{
+    RouterService as RouterGrpc, RouterServiceServer,
+};
 use omni_proto::routing::*;
-use omni_router_core::{AgentView, EngineError, Event, Offer as CoreOffer, Presence as CorePresence};
+use omni_router_core::{
+    AgentView, EngineError, Event, Offer as CoreOffer, Presence as CorePresence,
+};
 use tokio_stream::wrappers::BroadcastStream;
 use tonic::{Request, Response, Status};
 use tracing::warn;
@@ -76,7 +80,11 @@ pub fn agent_state(view: &AgentView) -> AgentState {
             .collect(),
         offers: view.offers.iter().map(offer_to_pb).collect(),
         assigned: view.assigned.iter().map(ToString::to_string).collect(),
-        skills: view.skills.iter().map(|(k, v)| (k.clone(), u32::from(*v))).collect(),
+        skills: view
+            .skills
+            .iter()
+            .map(|(k, v)| (k.clone(), u32::from(*v)))
+            .collect(),
     }
 }
 
@@ -92,32 +100,55 @@ type AgentEventStream = Pin<Box<dyn Stream<Item = Result<AgentEvent, Status>> + 
 
 #[tonic::async_trait]
 impl RouterGrpc for RouterApi {
-    async fn list_agents(&self, _: Request<ListAgentsRequest>) -> Result<Response<ListAgentsResponse>, Status> {
-        let agents = self.shell.with_engine(|e| e.agents().iter().map(agent_state).collect());
+    async fn list_agents(
+        &self,
+        _: Request<ListAgentsRequest>,
+    ) -> Result<Response<ListAgentsResponse>, Status> {
+        let agents = self
+            .shell
+            .with_engine(|e| e.agents().iter().map(agent_state).collect());
         Ok(Response::new(ListAgentsResponse { agents }))
     }
 
-    async fn get_agent(&self, request: Request<GetAgentRequest>) -> Result<Response<AgentState>, Status> {
+    async fn get_agent(
+        &self,
+        request: Request<GetAgentRequest>,
+    ) -> Result<Response<AgentState>, Status> {
         let agent = agent_id(&request.get_ref().agent_id)?;
         Ok(Response::new(self.state(&agent)?))
     }
 
-    async fn set_presence(&self, request: Request<SetPresenceRequest>) -> Result<Response<AgentState>, Status> {
+    async fn set_presence(
+        &self,
+        request: Request<SetPresenceRequest>,
+    ) -> Result<Response<AgentState>, Status> {
         let req = request.into_inner();
         let agent = agent_id(&req.agent_id)?;
         let presence = match Presence::try_from(req.presence) {
             Ok(Presence::Available) => CorePresence::Available,
             Ok(Presence::Away) => CorePresence::Away {
-                reason: if req.reason.is_empty() { None } else { Some(req.reason) },
+                reason: if req.reason.is_empty() {
+                    None
+                } else {
+                    Some(req.reason)
+                },
             },
             Ok(Presence::Offline) => CorePresence::Offline,
-            _ => return Err(RouterError::InvalidArgument("presence must be available, away or offline".into()).into()),
+            _ => {
+                return Err(RouterError::InvalidArgument(
+                    "presence must be available, away or offline".into(),
+                )
+                .into());
+            }
         };
         self.shell.set_presence(&agent, presence).await?;
         Ok(Response::new(self.state(&agent)?))
     }
 
-    async fn accept_offer(&self, request: Request<OfferRequest>) -> Result<Response<AgentState>, Status> {
+    async fn accept_offer(
+        &self,
+        request: Request<OfferRequest>,
+    ) -> Result<Response<AgentState>, Status> {
         let req = request.into_inner();
         let agent = agent_id(&req.agent_id)?;
         self.shell
@@ -129,7 +160,10 @@ impl RouterGrpc for RouterApi {
         Ok(Response::new(self.state(&agent)?))
     }
 
-    async fn decline_offer(&self, request: Request<OfferRequest>) -> Result<Response<AgentState>, Status> {
+    async fn decline_offer(
+        &self,
+        request: Request<OfferRequest>,
+    ) -> Result<Response<AgentState>, Status> {
         let req = request.into_inner();
         let agent = agent_id(&req.agent_id)?;
         self.shell
@@ -141,7 +175,10 @@ impl RouterGrpc for RouterApi {
         Ok(Response::new(self.state(&agent)?))
     }
 
-    async fn list_queues(&self, _: Request<ListQueuesRequest>) -> Result<Response<ListQueuesResponse>, Status> {
+    async fn list_queues(
+        &self,
+        _: Request<ListQueuesRequest>,
+    ) -> Result<Response<ListQueuesResponse>, Status> {
         let queues = self.shell.with_engine(|e| {
             e.queues(now_ms())
                 .into_iter()
@@ -150,14 +187,21 @@ impl RouterGrpc for RouterApi {
                     priority: q.priority,
                     waiting: q.waiting,
                     longest_wait_ms: q.longest_wait_ms,
-                    requirements: q.requirements.iter().map(|(k, v)| (k.clone(), u32::from(*v))).collect(),
+                    requirements: q
+                        .requirements
+                        .iter()
+                        .map(|(k, v)| (k.clone(), u32::from(*v)))
+                        .collect(),
                 })
                 .collect()
         });
         Ok(Response::new(ListQueuesResponse { queues }))
     }
 
-    async fn explain_conversation(&self, request: Request<ExplainRequest>) -> Result<Response<ExplainResponse>, Status> {
+    async fn explain_conversation(
+        &self,
+        request: Request<ExplainRequest>,
+    ) -> Result<Response<ExplainResponse>, Status> {
         let id = ConversationId::from(request.get_ref().conversation_id.as_str());
         let decisions = self.shell.with_engine(|e| {
             e.explain(&id)
@@ -173,7 +217,10 @@ impl RouterGrpc for RouterApi {
 
     type WatchAgentStream = AgentEventStream;
 
-    async fn watch_agent(&self, request: Request<WatchAgentRequest>) -> Result<Response<Self::WatchAgentStream>, Status> {
+    async fn watch_agent(
+        &self,
+        request: Request<WatchAgentRequest>,
+    ) -> Result<Response<Self::WatchAgentStream>, Status> {
         let agent = agent_id(&request.get_ref().agent_id)?;
         // Subscribe before reading the state so no event falls in between.
         let live = BroadcastStream::new(self.shell.subscribe());
@@ -189,7 +236,9 @@ impl RouterGrpc for RouterApi {
                 Err(e) => {
                     // The watcher fell behind: tell it to resync rather than skip silently.
                     warn!(agent_id = %wanted, error = %e, "agent watcher lagged");
-                    Some(Err(Status::data_loss("agent event stream lagged; reconnect to resync")))
+                    Some(Err(Status::data_loss(
+                        "agent event stream lagged; reconnect to resync",
+                    )))
                 }
             };
             std::future::ready(out)

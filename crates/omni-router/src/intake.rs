@@ -22,7 +22,11 @@ use tracing::{error, warn};
 use crate::RouterShell;
 
 /// Consumes routing requests and releases until `shutdown`.
-pub async fn run(shell: Arc<RouterShell>, bus: Arc<dyn omni_bus::Bus>, shutdown: CancellationToken) -> Result<(), BusError> {
+pub async fn run(
+    shell: Arc<RouterShell>,
+    bus: Arc<dyn omni_bus::Bus>,
+    shutdown: CancellationToken,
+) -> Result<(), BusError> {
     let mut deliveries = bus.consume(&ROUTER_REQUESTS).await?;
     loop {
         let delivery = tokio::select! {
@@ -53,15 +57,19 @@ async fn handle(shell: &RouterShell, delivery: Delivery) {
                 Ok(())
             }
         },
-        subjects::ROUTING_RELEASE => match ev::RoutingRelease::decode(delivery.message.payload.as_ref()) {
-            Ok(r) if !r.conversation_id.is_empty() => {
-                shell.release(&ConversationId::from(r.conversation_id.as_str())).await
+        subjects::ROUTING_RELEASE => {
+            match ev::RoutingRelease::decode(delivery.message.payload.as_ref()) {
+                Ok(r) if !r.conversation_id.is_empty() => {
+                    shell
+                        .release(&ConversationId::from(r.conversation_id.as_str()))
+                        .await
+                }
+                _ => {
+                    error!(trace_id = %trace.trace_id_hex(), %subject, "undecodable routing release dropped from the stream");
+                    Ok(())
+                }
             }
-            _ => {
-                error!(trace_id = %trace.trace_id_hex(), %subject, "undecodable routing release dropped from the stream");
-                Ok(())
-            }
-        },
+        }
         other => {
             error!(trace_id = %trace.trace_id_hex(), subject = %other, "unexpected subject on the routing stream dropped");
             Ok(())
@@ -71,7 +79,8 @@ async fn handle(shell: &RouterShell, delivery: Delivery) {
         Ok(()) => delivery.ack().await,
         Err(e) => {
             warn!(trace_id = %trace.trace_id_hex(), %subject, error = %e, "routing message not processed; will retry");
-            let backoff = Duration::from_millis(250u64.saturating_mul(1 << delivery.attempt.min(6)));
+            let backoff =
+                Duration::from_millis(250u64.saturating_mul(1 << delivery.attempt.min(6)));
             delivery.nak(backoff).await
         }
     };
@@ -81,11 +90,13 @@ async fn handle(shell: &RouterShell, delivery: Delivery) {
 }
 
 fn decode_request(delivery: &Delivery) -> Result<ContactRecord, String> {
-    let r = ev::RoutingRequest::decode(delivery.message.payload.as_ref()).map_err(|e| e.to_string())?;
+    let r =
+        ev::RoutingRequest::decode(delivery.message.payload.as_ref()).map_err(|e| e.to_string())?;
     if r.conversation_id.is_empty() || r.queue.is_empty() {
         return Err("conversation_id and queue are required".into());
     }
-    let channel = channel_from_i32(r.channel).ok_or_else(|| format!("unknown channel {}", r.channel))?;
+    let channel =
+        channel_from_i32(r.channel).ok_or_else(|| format!("unknown channel {}", r.channel))?;
     Ok(ContactRecord {
         conversation_id: ConversationId::from(r.conversation_id.as_str()),
         customer_id: CustomerId::from(r.customer_id.as_str()),

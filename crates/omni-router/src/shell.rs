@@ -15,7 +15,9 @@ use omni_core::time::now_ms;
 use omni_core::trace::TraceContext;
 use omni_core::{AgentId, ConversationId};
 use omni_proto::{events as ev, routing as pb};
-use omni_router_core::{AgentSpec, Effect, Engine, EngineConfig, EngineError, Event, Presence, QueueSpec};
+use omni_router_core::{
+    AgentSpec, Effect, Engine, EngineConfig, EngineError, Event, Presence, QueueSpec,
+};
 use omni_store::{ContactRecord, PresenceRecord, RouterStore};
 use prost::Message as _;
 use tokio::sync::{Notify, broadcast};
@@ -81,7 +83,8 @@ impl RouterShell {
             } else {
                 queued += 1;
             }
-            self.lock_contacts().insert(c.conversation_id.clone(), c.clone());
+            self.lock_contacts()
+                .insert(c.conversation_id.clone(), c.clone());
             match self.apply(event).await {
                 Ok(()) => {}
                 Err(RouterError::Engine(e)) => {
@@ -147,7 +150,8 @@ impl RouterShell {
             return Ok(());
         }
         self.store.put_contact(&record).await?;
-        self.lock_contacts().insert(record.conversation_id.clone(), record.clone());
+        self.lock_contacts()
+            .insert(record.conversation_id.clone(), record.clone());
         let event = Event::ContactArrived {
             conversation_id: record.conversation_id.clone(),
             customer_id: record.customer_id.clone(),
@@ -188,11 +192,17 @@ impl RouterShell {
     }
 
     /// Sets an agent's presence, durably.
-    pub async fn set_presence(&self, agent_id: &AgentId, presence: Presence) -> Result<(), RouterError> {
+    pub async fn set_presence(
+        &self,
+        agent_id: &AgentId,
+        presence: Presence,
+    ) -> Result<(), RouterError> {
         if self.lock_engine().agent(agent_id).is_none() {
             return Err(EngineError::UnknownAgent(agent_id.clone()).into());
         }
-        self.store.put_presence(&presence_record(agent_id, &presence)).await?;
+        self.store
+            .put_presence(&presence_record(agent_id, &presence))
+            .await?;
         self.apply(Event::SetPresence {
             agent_id: agent_id.clone(),
             presence,
@@ -207,7 +217,10 @@ impl RouterShell {
                 Effect::Offered(offer) => {
                     info!(conversation_id = %offer.conversation_id, agent_id = %offer.agent_id, offer_id = %offer.offer_id, "offered");
                     touched.insert(offer.agent_id.clone());
-                    self.send(&offer.agent_id, pb::agent_event::Kind::Offered(offer_to_pb(&offer)));
+                    self.send(
+                        &offer.agent_id,
+                        pb::agent_event::Kind::Offered(offer_to_pb(&offer)),
+                    );
                 }
                 Effect::OfferRescinded { offer, reason } => {
                     info!(conversation_id = %offer.conversation_id, agent_id = %offer.agent_id, reason = reason.as_str(), "offer rescinded");
@@ -253,14 +266,21 @@ impl RouterShell {
                 Effect::PresenceChanged { agent_id, presence } => {
                     info!(%agent_id, ?presence, "presence changed by the router");
                     touched.insert(agent_id.clone());
-                    if let Err(e) = self.store.put_presence(&presence_record(&agent_id, &presence)).await {
+                    if let Err(e) = self
+                        .store
+                        .put_presence(&presence_record(&agent_id, &presence))
+                        .await
+                    {
                         error!(%agent_id, error = %e, "presence change not stored");
                     }
                 }
             }
         }
         for agent in touched {
-            let state = self.lock_engine().agent(&agent).map(|view| agent_state(&view));
+            let state = self
+                .lock_engine()
+                .agent(&agent)
+                .map(|view| agent_state(&view));
             if let Some(state) = state {
                 self.send(&agent, pb::agent_event::Kind::State(state));
             }
@@ -292,7 +312,12 @@ impl RouterShell {
                 None => Ok(()),
             };
             let result = match stored {
-                Ok(()) => self.bus.publish(msg.clone(), Some(&id)).await.map(|_| ()).map_err(RouterError::from),
+                Ok(()) => self
+                    .bus
+                    .publish(msg.clone(), Some(&id))
+                    .await
+                    .map(|_| ())
+                    .map_err(RouterError::from),
                 Err(e) => Err(e),
             };
             match result {

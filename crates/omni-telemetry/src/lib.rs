@@ -33,7 +33,8 @@ impl LogOptions {
 /// Installs the global subscriber. A second call (e.g. in tests) is a no-op.
 pub fn init(options: &LogOptions) {
     let base = options.filter.as_deref().unwrap_or("info");
-    let directives = format!("{base},h2=warn,tonic=warn,tower=warn,hyper=warn,hyper_util=warn,tungstenite=warn");
+    let directives =
+        format!("{base},h2=warn,tonic=warn,tower=warn,hyper=warn,hyper_util=warn,tungstenite=warn");
     let filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

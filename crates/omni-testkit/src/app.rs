@@ -16,7 +16,8 @@ pub fn sample_config_path() -> PathBuf {
 /// cooldowns shortened so tests do not wait long.
 pub fn test_config(data_dir: &Path) -> anyhow::Result<Config> {
     let path = sample_config_path();
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let mut config = Config::parse(&text).map_err(anyhow::Error::msg)?;
     config.data_dir = data_dir.to_owned();
     config.routing.offer_timeout_secs = 2;

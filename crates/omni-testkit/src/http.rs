@@ -44,12 +44,27 @@ impl HttpClient {
     }
 
     /// Sends a request with an optional JSON body.
-    pub async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> anyhow::Result<JsonResponse> {
-        self.send_raw(method, path, body.map(|b| b.to_string().into_bytes()).unwrap_or_default()).await
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<JsonResponse> {
+        self.send_raw(
+            method,
+            path,
+            body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
+        )
+        .await
     }
 
     /// Sends a request with a raw body (for malformed-input tests).
-    pub async fn send_raw(&self, method: Method, path: &str, body: Vec<u8>) -> anyhow::Result<JsonResponse> {
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Vec<u8>,
+    ) -> anyhow::Result<JsonResponse> {
         let mut request = Request::builder()
             .method(method)
             .uri(format!("{}{}", self.base, path))
@@ -57,7 +72,10 @@ impl HttpClient {
         if let Some(token) = &self.token {
             request = request.header("authorization", format!("Bearer {token}"));
         }
-        let response = self.client.request(request.body(Full::new(Bytes::from(body)))?).await?;
+        let response = self
+            .client
+            .request(request.body(Full::new(Bytes::from(body)))?)
+            .await?;
         let status = response.status();
         let bytes = response.into_body().collect().await?.to_bytes();
         let body = serde_json::from_slice(&bytes)

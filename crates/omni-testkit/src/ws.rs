@@ -30,13 +30,17 @@ pub struct Closed {
 impl JsonSocket {
     /// Connects to `url`.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        let (inner, _) = connect_async(url).await.with_context(|| format!("connecting to {url}"))?;
+        let (inner, _) = connect_async(url)
+            .await
+            .with_context(|| format!("connecting to {url}"))?;
         Ok(Self { inner })
     }
 
     /// Sends a JSON text frame.
     pub async fn send(&mut self, value: &Value) -> anyhow::Result<()> {
-        self.inner.send(Message::Text(value.to_string().into())).await?;
+        self.inner
+            .send(Message::Text(value.to_string().into()))
+            .await?;
         Ok(())
     }
 
@@ -62,20 +66,32 @@ impl JsonSocket {
             match self.next_frame(left).await? {
                 Ok(v) if v["type"] == kind => return Ok(v),
                 Ok(_) => {}
-                Err(closed) => bail!("socket closed waiting for {kind}: {} {}", closed.code, closed.reason),
+                Err(closed) => bail!(
+                    "socket closed waiting for {kind}: {} {}",
+                    closed.code,
+                    closed.reason
+                ),
             }
         }
     }
 
     /// The next frame matching `pred`, skipping others.
-    pub async fn recv_until(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> anyhow::Result<Value> {
+    pub async fn recv_until(
+        &mut self,
+        what: &str,
+        pred: impl Fn(&Value) -> bool,
+    ) -> anyhow::Result<Value> {
         let deadline = tokio::time::Instant::now() + RECV_TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             match self.next_frame(left).await? {
                 Ok(v) if pred(&v) => return Ok(v),
                 Ok(_) => {}
-                Err(closed) => bail!("socket closed waiting for {what}: {} {}", closed.code, closed.reason),
+                Err(closed) => bail!(
+                    "socket closed waiting for {what}: {} {}",
+                    closed.code,
+                    closed.reason
+                ),
             }
         }
     }
@@ -109,7 +125,9 @@ impl JsonSocket {
                     }));
                 }
                 Some(Ok(Message::Text(text))) => {
-                    return Ok(Ok(serde_json::from_str(text.as_str()).context("non-JSON text frame")?));
+                    return Ok(Ok(
+                        serde_json::from_str(text.as_str()).context("non-JSON text frame")?
+                    ));
                 }
                 Some(Ok(Message::Close(frame))) => {
                     return Ok(Err(frame

@@ -32,9 +32,9 @@ impl Listeners {
     /// Binds the addresses of the configuration, naming the one that failed.
     pub async fn bind(config: &Config) -> anyhow::Result<Self> {
         async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
-            TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("cannot listen for {what} on {addr} (is another process using it?)"))
+            TcpListener::bind(addr).await.with_context(|| {
+                format!("cannot listen for {what} on {addr} (is another process using it?)")
+            })
         }
         Ok(Self {
             grpc: bind(config.listen.grpc, "gRPC").await?,
@@ -67,10 +67,18 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
     let config = Arc::new(config);
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
-    let store = EmbeddedStore::open(&config.data_dir.join("store.redb"))
-        .with_context(|| format!("cannot open the store in {} (is another omni using it?)", config.data_dir.display()))?;
-    let embedded_bus = EmbeddedBus::open(&config.data_dir.join("bus.redb"))
-        .with_context(|| format!("cannot open the bus in {} (is another omni using it?)", config.data_dir.display()))?;
+    let store = EmbeddedStore::open(&config.data_dir.join("store.redb")).with_context(|| {
+        format!(
+            "cannot open the store in {} (is another omni using it?)",
+            config.data_dir.display()
+        )
+    })?;
+    let embedded_bus = EmbeddedBus::open(&config.data_dir.join("bus.redb")).with_context(|| {
+        format!(
+            "cannot open the bus in {} (is another omni using it?)",
+            config.data_dir.display()
+        )
+    })?;
     let bus: Arc<dyn Bus> = embedded_bus.clone();
 
     let grpc_addr = listeners.grpc.local_addr()?;
@@ -81,18 +89,35 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
     let workers = CancellationToken::new();
     let apis = CancellationToken::new();
     let failed = CancellationToken::new();
-    let (ingress_tasks, worker_tasks, api_tasks) = (TaskTracker::new(), TaskTracker::new(), TaskTracker::new());
+    let (ingress_tasks, worker_tasks, api_tasks) =
+        (TaskTracker::new(), TaskTracker::new(), TaskTracker::new());
 
-    let context = Arc::new(ContextService::new(store.clone(), bus.clone(), ContextSettings::new(config.clone())));
+    let context = Arc::new(ContextService::new(
+        store.clone(),
+        bus.clone(),
+        ContextSettings::new(config.clone()),
+    ));
     let router = RouterShell::start(&config, store.clone(), bus.clone())
         .await
         .context("cannot start the router")?;
 
     // APIs first, so the parts that call them find them.
     {
-        let (context, router, token, failed) = (context.clone(), router.clone(), apis.clone(), failed.clone());
+        let (context, router, token, failed) = (
+            context.clone(),
+            router.clone(),
+            apis.clone(),
+            failed.clone(),
+        );
         api_tasks.spawn(async move {
-            if let Err(e) = crate::grpc::serve(listeners.grpc, Some(ContextApi::new(context)), Some(RouterApi::new(router)), token).await {
+            if let Err(e) = crate::grpc::serve(
+                listeners.grpc,
+                Some(ContextApi::new(context)),
+                Some(RouterApi::new(router)),
+                token,
+            )
+            .await
+            {
                 error!(error = %e, "grpc server failed");
                 failed.cancel();
             }
@@ -100,9 +125,21 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
     }
 
     // Workers: bus consumers and timers.
-    worker_tasks.spawn(report(omni_context::intake::run_inbound(context.clone(), workers.clone()), "context inbound", failed.clone()));
-    worker_tasks.spawn(report(omni_context::intake::run_assignments(context.clone(), workers.clone()), "context assignments", failed.clone()));
-    worker_tasks.spawn(report(omni_router::intake::run(router.clone(), bus.clone(), workers.clone()), "router intake", failed.clone()));
+    worker_tasks.spawn(report(
+        omni_context::intake::run_inbound(context.clone(), workers.clone()),
+        "context inbound",
+        failed.clone(),
+    ));
+    worker_tasks.spawn(report(
+        omni_context::intake::run_assignments(context.clone(), workers.clone()),
+        "context assignments",
+        failed.clone(),
+    ));
+    worker_tasks.spawn(report(
+        omni_router::intake::run(router.clone(), bus.clone(), workers.clone()),
+        "router intake",
+        failed.clone(),
+    ));
     worker_tasks.spawn(router.clone().run_timer(workers.clone()));
 
     // Ingress: the chat adapter and the desk.
@@ -111,7 +148,11 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
         .context("invalid gRPC address")?
         .connect_lazy();
     let chat = ChatAdapter::new(bus.clone(), channel.clone(), config.clone());
-    worker_tasks.spawn(report(omni_chat::outbound::run(chat.clone(), bus.clone(), workers.clone()), "chat outbound", failed.clone()));
+    worker_tasks.spawn(report(
+        omni_chat::outbound::run(chat.clone(), bus.clone(), workers.clone()),
+        "chat outbound",
+        failed.clone(),
+    ));
     {
         let (token, failed) = (ingress.clone(), failed.clone());
         ingress_tasks.spawn(async move {

@@ -14,7 +14,13 @@ use omni_core::config::Config;
 #[command(name = "omni", version, about)]
 struct Cli {
     /// Configuration file.
-    #[arg(long, short, env = "OMNI_CONFIG", default_value = "config/omniroute.toml", global = true)]
+    #[arg(
+        long,
+        short,
+        env = "OMNI_CONFIG",
+        default_value = "config/omniroute.toml",
+        global = true
+    )]
     config: PathBuf,
     #[command(subcommand)]
     command: Option<Command>,
@@ -30,13 +36,17 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let env: BTreeMap<String, String> = std::env::vars().filter(|(k, _)| k.starts_with("OMNI_")).collect();
+    let env: BTreeMap<String, String> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("OMNI_"))
+        .collect();
     omni_telemetry::init(&omni_telemetry::LogOptions::from_env(&env));
     let config = match Config::load(&cli.config, &env) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("omni: {e}");
-            eprintln!("omni: pass --config PATH or set OMNI_CONFIG; see the README's configuration reference");
+            eprintln!(
+                "omni: pass --config PATH or set OMNI_CONFIG; see the README's configuration reference"
+            );
             return ExitCode::from(2);
         }
     };
@@ -52,7 +62,10 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Run => {
-            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("omni: cannot start the async runtime: {e}");
