@@ -3,6 +3,7 @@
 //! customer's browser, an agent's browser and an operator's tools would.
 
 mod bad_input;
+mod browser;
 mod chat_flow;
 mod grpc;
 mod support;

@@ -35,7 +35,11 @@ pub async fn handle(adapter: Arc<ChatAdapter>, socket: WebSocket, shutdown: Canc
     let writer_shutdown = shutdown.clone();
     let writer = tokio::spawn(async move {
         let close = loop {
+            // Biased: a pending close must win over the end of the frame channel.
             tokio::select! {
+                biased;
+                close = &mut close_rx => break close.ok(),
+                _ = writer_shutdown.cancelled() => break Some((CLOSE_GOING_AWAY, "server shutting down")),
                 frame = outgoing.recv() => match frame {
                     Some(frame) => {
                         let Ok(text) = serde_json::to_string(&frame) else { continue };
@@ -45,8 +49,6 @@ pub async fn handle(adapter: Arc<ChatAdapter>, socket: WebSocket, shutdown: Canc
                     }
                     None => break None,
                 },
-                close = &mut close_rx => break close.ok(),
-                _ = writer_shutdown.cancelled() => break Some((CLOSE_GOING_AWAY, "server shutting down")),
             }
         };
         if let Some((code, reason)) = close {

@@ -89,8 +89,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let listeners = Listeners::bind(&config).await?;
     let running = embedded::start(config, listeners).await?;
     println!(
-        "omniroute ready in {:.2} s (embedded mode, data in {})\n  web chat    http://{}/\n  agent desk  http://{}/\n  gRPC API    {} (context, router, health, reflection)\nPress Ctrl+C to stop.",
-        started.elapsed().as_secs_f64(),
+        "omniroute ready in {} ms (embedded mode, data in {})\n  web chat    http://{}/\n  agent desk  http://{}/\n  gRPC API    {} (context, router, health, reflection)\nPress Ctrl+C to stop.",
+        started.elapsed().as_millis(),
         data_dir.display(),
         running.chat,
         running.desk,

@@ -1,0 +1,115 @@
+//! The `omni` binary as an operator runs it: configuration errors exit with
+//! a clear message, and a started process stops gracefully on SIGINT.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn omni() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_omni"))
+}
+
+fn sample() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/omniroute.toml")
+}
+
+#[test]
+fn sample_config_checks_out() {
+    let out = omni()
+        .arg("--config")
+        .arg(sample())
+        .arg("check-config")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("ok (2 queues, 5 agents"), "{stdout}");
+}
+
+#[test]
+fn config_errors_exit_2_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("missing.toml", None, "cannot read config file"),
+        (
+            "corrupt.toml",
+            Some("[[queues]\nid = "),
+            "invalid config file",
+        ),
+        (
+            "typo.toml",
+            Some("dat_dir = \"x\"\n[[queues]]\nid = \"q\"\n"),
+            "dat_dir",
+        ),
+        (
+            "range.toml",
+            Some("[[queues]]\nid = \"q\"\n[[agents]]\nid = \"a\"\nskills = { sales = 11 }\n"),
+            "outside 1-10",
+        ),
+        ("empty.toml", Some(""), "at least one queue"),
+    ];
+    for (name, content, expected) in cases {
+        let path = dir.path().join(name);
+        if let Some(content) = content {
+            std::fs::write(&path, content).unwrap();
+        }
+        let out = omni()
+            .arg("--config")
+            .arg(&path)
+            .arg("check-config")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{name}: expected {expected:?} in {stderr}"
+        );
+    }
+}
+
+#[test]
+fn runs_and_stops_gracefully_on_sigint() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = omni()
+        .arg("--config")
+        .arg(sample())
+        .env("OMNI_DATA_DIR", dir.path())
+        .env("OMNI_LISTEN_GRPC", "127.0.0.1:0")
+        .env("OMNI_LISTEN_CHAT", "127.0.0.1:0")
+        .env("OMNI_LISTEN_DESK", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.starts_with("omniroute ready in"), "{first}");
+    let chat = lines.next().unwrap().unwrap();
+    assert!(chat.contains("web chat    http://127.0.0.1:"), "{chat}");
+    let status = Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "omni did not stop within 20 s of SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(exit.success(), "exit {exit:?}: {rest:?}");
+    assert!(rest.iter().any(|l| l == "omniroute stopped"), "{rest:?}");
+    assert!(dir.path().join("store.redb").exists() && dir.path().join("bus.redb").exists());
+}

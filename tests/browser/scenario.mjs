@@ -1,0 +1,109 @@
+// Drives the web chat page and the agent desk in a real Chromium through one
+// conversation: customer writes, agent goes available, accepts the offer,
+// reads, replies (the reply appears in the customer's page), and resolves.
+//
+// Started by the Rust e2e test `browser::chat_page_and_desk_in_chromium`
+// with CHAT_URL, DESK_URL and OMNI_CHROMIUM; SCREENSHOTS=dir saves pictures.
+// Prints one line per step; exits non-zero with the failing step.
+
+import { chromium } from 'playwright-core';
+
+const chatUrl = process.env.CHAT_URL;
+const deskUrl = process.env.DESK_URL;
+const executablePath = process.env.OMNI_CHROMIUM || '/usr/bin/chromium';
+const shots = process.env.SCREENSHOTS;
+const timeout = 15000;
+
+if (!chatUrl || !deskUrl) {
+  console.error('CHAT_URL and DESK_URL are required');
+  process.exit(2);
+}
+
+const browser = await chromium.launch({
+  executablePath,
+  headless: true,
+  args: [
+    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  ],
+});
+
+let step = 'start';
+const log = (s) => { step = s; console.log(`step: ${s}`); };
+
+try {
+  const agentContext = await browser.newContext();
+  const customerContext = await browser.newContext();
+  const desk = await agentContext.newPage();
+  const chat = await customerContext.newPage();
+  for (const [name, page] of [['desk', desk], ['chat', chat]]) {
+    page.on('pageerror', (e) => console.error(`${name} page error: ${e.message}`));
+  }
+
+  log('agent signs in and goes available');
+  await desk.goto(deskUrl);
+  await desk.getByTestId('agent-id-input').fill('alice');
+  await desk.getByTestId('signin-button').click();
+  await desk.getByTestId('agent-name').filter({ hasText: 'Alice' }).waitFor({ timeout });
+  await desk.getByTestId('presence-select').selectOption('available');
+  await desk.waitForFunction(
+    () => document.querySelector('[data-testid="presence-select"]')?.value === 'available',
+    null, { timeout });
+
+  log('an unknown agent sees a clear error');
+  const other = await agentContext.newPage();
+  await other.goto(deskUrl);
+  await other.getByTestId('agent-id-input').fill('mallory');
+  await other.getByTestId('signin-button').click();
+  await other.getByTestId('error-bar').filter({ hasText: 'mallory' }).waitFor({ timeout });
+  await other.close();
+
+  log('customer opens the chat, picks sales and writes');
+  await chat.goto(chatUrl);
+  await chat.getByTestId('name-input').fill('Robin Customer');
+  await chat.getByTestId('topic-select').selectOption('sales');
+  await chat.getByTestId('start-button').click();
+  await chat.getByTestId('chat-input').fill('Hello, can I change my plan?');
+  await chat.getByTestId('chat-input').press('Enter');
+  await chat.locator('[data-testid="chat-message"][data-state="sent"]').first().waitFor({ timeout });
+
+  log('agent sees the offer and accepts');
+  const offer = desk.getByTestId('offer').first();
+  await offer.waitFor({ timeout });
+  await offer.getByTestId('accept-button').click();
+  await desk.getByTestId('conversation-item').first().waitFor({ timeout });
+
+  log('agent reads the conversation');
+  const view = desk.getByTestId('conversation-view');
+  await view.waitFor({ state: 'visible', timeout });
+  await desk.getByTestId('timeline-message').filter({ hasText: 'Hello, can I change my plan?' }).waitFor({ timeout });
+  await desk.getByTestId('customer-name').filter({ hasText: 'Robin Customer' }).waitFor({ timeout });
+  if (shots) await desk.screenshot({ path: `${shots}/desk.png`, fullPage: true });
+
+  log('agent replies; the reply appears in the customer page');
+  await desk.getByTestId('reply-input').fill('Of course! Which plan would you like?');
+  await desk.getByTestId('reply-button').click();
+  await chat.locator('[data-testid="chat-message"][data-direction="outbound"]')
+    .filter({ hasText: 'Of course! Which plan would you like?' }).waitFor({ timeout });
+  if (shots) await chat.screenshot({ path: `${shots}/chat.png`, fullPage: true });
+
+  log('customer answers; the agent sees it live');
+  await chat.getByTestId('chat-input').fill('The premium one, please');
+  await chat.getByTestId('send-button').click();
+  await desk.getByTestId('timeline-message').filter({ hasText: 'The premium one, please' }).waitFor({ timeout });
+
+  log('agent resolves');
+  await desk.getByTestId('resolve-button').click();
+  await desk.locator('[data-testid="conversation-status"][data-status="resolved"]').waitFor({ timeout });
+
+  log('customer reloads: the history is still there');
+  await chat.reload();
+  await chat.locator('[data-testid="chat-message"]').filter({ hasText: 'Of course! Which plan would you like?' }).waitFor({ timeout });
+
+  console.log('browser scenario passed');
+  await browser.close();
+} catch (e) {
+  console.error(`browser scenario failed at step "${step}": ${e.message}`);
+  await browser.close();
+  process.exit(1);
+}
