@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 
 pub mod conformance;
 pub mod embedded;
@@ -146,6 +146,53 @@ impl Delivery {
     /// Still working: extend the ack deadline.
     pub async fn in_progress(&self) -> Result<(), BusError> {
         self.acker.in_progress().await
+    }
+
+    /// Acks after a handled delivery; naks one whose handling failed, to
+    /// come again after [`retry_delay`]. A failure to settle is logged: the
+    /// bus redelivers after the ack wait.
+    pub async fn settle<E>(self, handled: Result<(), E>) {
+        let subject = self.message.subject.clone();
+        let outcome = match handled {
+            Ok(()) => self.ack().await,
+            Err(_) => {
+                let delay = retry_delay(self.attempt);
+                self.nak(delay).await
+            }
+        };
+        if let Err(e) = outcome {
+            tracing::warn!(%subject, error = %e, "could not settle delivery; the bus will redeliver it");
+        }
+    }
+}
+
+/// How long a failed delivery waits before it comes again: 250 ms doubling
+/// with each attempt, at most 16 s.
+pub fn retry_delay(attempt: u32) -> Duration {
+    Duration::from_millis(250u64 << attempt.saturating_sub(1).min(6))
+}
+
+/// Hands each delivery to `handle`, one at a time, until `shutdown`
+/// resolves or the stream ends. A delivery being handled when shutdown
+/// comes is finished first.
+pub async fn drain_until<F, Fut>(
+    mut deliveries: BusStream<Delivery>,
+    shutdown: impl Future<Output = ()>,
+    mut handle: F,
+) where
+    F: FnMut(Delivery) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let delivery = tokio::select! {
+            _ = &mut shutdown => break,
+            next = deliveries.next() => match next {
+                Some(d) => d,
+                None => break,
+            },
+        };
+        handle(delivery).await;
     }
 }
 

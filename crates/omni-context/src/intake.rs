@@ -6,11 +6,9 @@
 //! cannot block the stream; a store or bus outage naks it for redelivery.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use futures_util::StreamExt;
 use omni_bus::topology::{CONTEXT_ASSIGNMENTS, CONTEXT_INBOUND};
-use omni_bus::{BusError, Delivery, TRACEPARENT};
+use omni_bus::{BusError, Delivery, TRACEPARENT, drain_until};
 use omni_core::trace::TraceContext;
 use omni_core::{AgentId, ConversationId, InboundMessage};
 use omni_proto::events as ev;
@@ -35,17 +33,11 @@ pub async fn run_inbound(
     service: Arc<ContextService>,
     shutdown: CancellationToken,
 ) -> Result<(), BusError> {
-    let mut deliveries = service.bus().consume(&CONTEXT_INBOUND).await?;
-    loop {
-        let delivery = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            next = deliveries.next() => match next {
-                Some(d) => d,
-                None => break,
-            },
-        };
-        handle_inbound(&service, delivery).await;
-    }
+    let deliveries = service.bus().consume(&CONTEXT_INBOUND).await?;
+    drain_until(deliveries, shutdown.cancelled(), |d| {
+        handle_inbound(&service, d)
+    })
+    .await;
     Ok(())
 }
 
@@ -54,17 +46,11 @@ pub async fn run_assignments(
     service: Arc<ContextService>,
     shutdown: CancellationToken,
 ) -> Result<(), BusError> {
-    let mut deliveries = service.bus().consume(&CONTEXT_ASSIGNMENTS).await?;
-    loop {
-        let delivery = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            next = deliveries.next() => match next {
-                Some(d) => d,
-                None => break,
-            },
-        };
-        handle_assignment(&service, delivery).await;
-    }
+    let deliveries = service.bus().consume(&CONTEXT_ASSIGNMENTS).await?;
+    drain_until(deliveries, shutdown.cancelled(), |d| {
+        handle_assignment(&service, d)
+    })
+    .await;
     Ok(())
 }
 
@@ -82,7 +68,7 @@ async fn handle_inbound(service: &ContextService, delivery: Delivery) {
                 %reason,
                 "undecodable inbound message dropped from the stream"
             );
-            settle(delivery, Ok(())).await;
+            delivery.settle(Ok::<(), ContextError>(())).await;
             return;
         }
     };
@@ -90,7 +76,7 @@ async fn handle_inbound(service: &ContextService, delivery: Delivery) {
     if let Err(e) = &result {
         warn!(trace_id = %trace.trace_id_hex(), key = %message.idempotency_key, error = %e, attempt = delivery.attempt, "inbound message not stored; will retry");
     }
-    settle(delivery, result).await;
+    delivery.settle(result).await;
 }
 
 async fn handle_assignment(service: &ContextService, delivery: Delivery) {
@@ -99,7 +85,7 @@ async fn handle_assignment(service: &ContextService, delivery: Delivery) {
         Ok(a) if !a.conversation_id.is_empty() && !a.agent_id.is_empty() => a,
         Ok(_) | Err(_) => {
             error!(trace_id = %trace.trace_id_hex(), "undecodable assignment dropped from the stream");
-            settle(delivery, Ok(())).await;
+            delivery.settle(Ok::<(), ContextError>(())).await;
             return;
         }
     };
@@ -122,20 +108,5 @@ async fn handle_assignment(service: &ContextService, delivery: Delivery) {
     if let Err(e) = &result {
         warn!(trace_id = %trace.trace_id_hex(), error = %e, "assignment not recorded; will retry");
     }
-    settle(delivery, result).await;
-}
-
-/// Acks on success; naks with a backoff that grows with the attempt count.
-async fn settle(delivery: Delivery, result: Result<(), ContextError>) {
-    let outcome = match result {
-        Ok(()) => delivery.ack().await,
-        Err(_) => {
-            let backoff =
-                Duration::from_millis(250u64.saturating_mul(1 << delivery.attempt.min(6)));
-            delivery.nak(backoff).await
-        }
-    };
-    if let Err(e) = outcome {
-        warn!(error = %e, "could not settle delivery; the bus will redeliver it");
-    }
+    delivery.settle(result).await;
 }

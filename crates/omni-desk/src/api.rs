@@ -123,39 +123,24 @@ pub async fn set_presence(
     Ok(Json(json!(AgentView::from(&state))))
 }
 
-/// `POST /api/offers/{offer_id}/accept`.
-pub async fn accept(
+/// `POST /api/offers/{offer_id}/{action}`: `accept` or `decline`.
+pub async fn settle_offer(
     State(desk): State<Arc<Desk>>,
     headers: HeaderMap,
-    Path(offer_id): Path<String>,
+    Path((offer_id, action)): Path<(String, String)>,
 ) -> ApiResult {
     let agent = agent_of(&desk, &headers)?;
-    let state = desk
-        .router()
-        .accept_offer(traced(OfferRequest {
-            agent_id: agent,
-            offer_id,
-        }))
-        .await?
-        .into_inner();
-    Ok(Json(json!(AgentView::from(&state))))
-}
-
-/// `POST /api/offers/{offer_id}/decline`.
-pub async fn decline(
-    State(desk): State<Arc<Desk>>,
-    headers: HeaderMap,
-    Path(offer_id): Path<String>,
-) -> ApiResult {
-    let agent = agent_of(&desk, &headers)?;
-    let state = desk
-        .router()
-        .decline_offer(traced(OfferRequest {
-            agent_id: agent,
-            offer_id,
-        }))
-        .await?
-        .into_inner();
+    let request = traced(OfferRequest {
+        agent_id: agent,
+        offer_id,
+    });
+    let mut router = desk.router();
+    let state = match action.as_str() {
+        "accept" => router.accept_offer(request).await?,
+        "decline" => router.decline_offer(request).await?,
+        _ => return Err(DeskError::NoRoute),
+    }
+    .into_inner();
     Ok(Json(json!(AgentView::from(&state))))
 }
 

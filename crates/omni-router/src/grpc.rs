@@ -38,6 +38,28 @@ impl RouterApi {
         RouterServiceServer::new(self)
     }
 
+    async fn settle(
+        &self,
+        req: OfferRequest,
+        accept: bool,
+    ) -> Result<Response<AgentState>, Status> {
+        let agent_id = agent_id(&req.agent_id)?;
+        let offer_id = req.offer_id;
+        let event = if accept {
+            Event::Accept {
+                agent_id: agent_id.clone(),
+                offer_id,
+            }
+        } else {
+            Event::Decline {
+                agent_id: agent_id.clone(),
+                offer_id,
+            }
+        };
+        self.shell.apply(event).await?;
+        Ok(Response::new(self.state(&agent_id)?))
+    }
+
     fn state(&self, agent: &AgentId) -> Result<AgentState, Status> {
         self.shell
             .with_engine(|e| e.agent(agent).map(|v| agent_state(&v)))
@@ -149,30 +171,14 @@ impl RouterGrpc for RouterApi {
         &self,
         request: Request<OfferRequest>,
     ) -> Result<Response<AgentState>, Status> {
-        let req = request.into_inner();
-        let agent = agent_id(&req.agent_id)?;
-        self.shell
-            .apply(Event::Accept {
-                agent_id: agent.clone(),
-                offer_id: req.offer_id,
-            })
-            .await?;
-        Ok(Response::new(self.state(&agent)?))
+        self.settle(request.into_inner(), true).await
     }
 
     async fn decline_offer(
         &self,
         request: Request<OfferRequest>,
     ) -> Result<Response<AgentState>, Status> {
-        let req = request.into_inner();
-        let agent = agent_id(&req.agent_id)?;
-        self.shell
-            .apply(Event::Decline {
-                agent_id: agent.clone(),
-                offer_id: req.offer_id,
-            })
-            .await?;
-        Ok(Response::new(self.state(&agent)?))
+        self.settle(request.into_inner(), false).await
     }
 
     async fn list_queues(

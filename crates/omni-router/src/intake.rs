@@ -5,11 +5,9 @@
 //! are harmless: the shell treats a contact it already holds as done.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use futures_util::StreamExt;
 use omni_bus::topology::{ROUTER_REQUESTS, subjects};
-use omni_bus::{BusError, Delivery, TRACEPARENT};
+use omni_bus::{BusError, Delivery, TRACEPARENT, drain_until};
 use omni_core::trace::TraceContext;
 use omni_core::{AgentId, ConversationId, CustomerId, QueueId};
 use omni_proto::convert::channel_from_i32;
@@ -27,17 +25,8 @@ pub async fn run(
     bus: Arc<dyn omni_bus::Bus>,
     shutdown: CancellationToken,
 ) -> Result<(), BusError> {
-    let mut deliveries = bus.consume(&ROUTER_REQUESTS).await?;
-    loop {
-        let delivery = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            next = deliveries.next() => match next {
-                Some(d) => d,
-                None => break,
-            },
-        };
-        handle(&shell, delivery).await;
-    }
+    let deliveries = bus.consume(&ROUTER_REQUESTS).await?;
+    drain_until(deliveries, shutdown.cancelled(), |d| handle(&shell, d)).await;
     Ok(())
 }
 
@@ -75,18 +64,10 @@ async fn handle(shell: &RouterShell, delivery: Delivery) {
             Ok(())
         }
     };
-    let outcome = match result {
-        Ok(()) => delivery.ack().await,
-        Err(e) => {
-            warn!(trace_id = %trace.trace_id_hex(), %subject, error = %e, "routing message not processed; will retry");
-            let backoff =
-                Duration::from_millis(250u64.saturating_mul(1 << delivery.attempt.min(6)));
-            delivery.nak(backoff).await
-        }
-    };
-    if let Err(e) = outcome {
-        warn!(error = %e, "could not settle delivery; the bus will redeliver it");
+    if let Err(e) = &result {
+        warn!(trace_id = %trace.trace_id_hex(), %subject, error = %e, "routing message not processed; will retry");
     }
+    delivery.settle(result).await;
 }
 
 fn decode_request(delivery: &Delivery) -> Result<ContactRecord, String> {
