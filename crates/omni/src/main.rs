@@ -85,6 +85,7 @@ fn main() -> ExitCode {
 
 async fn run(config: Config) -> anyhow::Result<()> {
     let started = Instant::now();
+    let mut signals = Signals::register()?;
     let data_dir = config.data_dir.clone();
     let listeners = Listeners::bind(&config).await?;
     let running = embedded::start(config, listeners).await?;
@@ -97,13 +98,13 @@ async fn run(config: Config) -> anyhow::Result<()> {
         running.grpc,
     );
     let failed = tokio::select! {
-        _ = shutdown_signal() => false,
+        _ = signals.recv() => false,
         _ = running.failed() => true,
     };
     println!("omniroute stopping...");
     tokio::select! {
         _ = running.shutdown() => {}
-        _ = shutdown_signal() => {
+        _ = signals.recv() => {
             eprintln!("omni: second signal, exiting without waiting");
             std::process::exit(130);
         }
@@ -115,24 +116,36 @@ async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// SIGINT (Ctrl+C) and SIGTERM, registered before the app reports ready so
+/// no early signal is missed.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn register() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(Self {})
     }
-    #[cfg(not(unix))]
-    {
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
     }
 }

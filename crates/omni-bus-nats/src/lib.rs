@@ -1,0 +1,1 @@
+//! NATS JetStream implementation of the bus (in progress).

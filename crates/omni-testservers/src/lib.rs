@@ -1,0 +1,20 @@
+//! Real servers for tests: `nats-server` (JetStream) and `redis-server`,
+//! each on a free loopback port with its own temporary data directory,
+//! stopped on drop. A missing binary is an error that says how to install
+//! it (`scripts/test` installs both from Debian's packages); tests never
+//! skip silently.
+//!
+//! # Layout
+//! - [`nats`]: `NatsServer`.
+//! - [`redis`]: `RedisServer`.
+
+#![forbid(unsafe_code)]
+
+pub mod nats;
+pub mod redis;
+
+/// A free TCP port on 127.0.0.1 (bound and released; small race accepted).
+pub fn free_port() -> std::io::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}

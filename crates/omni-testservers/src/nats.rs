@@ -1,0 +1,1 @@
+//! `NatsServer` (in progress).

@@ -1,0 +1,1 @@
+//! `RedisServer` (in progress).
