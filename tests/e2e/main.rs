@@ -7,3 +7,4 @@ mod browser;
 mod chat_flow;
 mod grpc;
 mod support;
+mod telemetry;

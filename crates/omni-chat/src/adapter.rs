@@ -19,7 +19,7 @@ use omni_proto::view::MessageView;
 use prost::Message as _;
 use tokio::sync::mpsc;
 use tonic::transport::Channel as GrpcChannel;
-use tracing::{info, warn};
+use tracing::{Instrument, info, warn};
 
 use crate::protocol::ServerFrame;
 
@@ -120,7 +120,11 @@ impl ChatAdapter {
         name: Option<&str>,
         topic: Option<&str>,
     ) -> Result<(), BusError> {
-        let trace = TraceContext::new_root();
+        let root = TraceContext::new_root();
+        let span =
+            tracing::info_span!("chat.accept", trace_id = %root.trace_id_hex(), visitor = %visitor);
+        omni_telemetry::continue_trace(&span, &root);
+        let trace = omni_telemetry::outgoing(&span, &root);
         let message = InboundMessage {
             idempotency_key: format!("chat:{visitor}:{client_id}"),
             channel: Channel::Chat,
@@ -136,6 +140,7 @@ impl ChatAdapter {
         let ack = self
             .bus
             .publish(msg, Some(&message.idempotency_key))
+            .instrument(span)
             .await?;
         info!(
             trace_id = %trace.trace_id_hex(),

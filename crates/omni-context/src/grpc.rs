@@ -15,7 +15,7 @@ use omni_proto::convert::channel_from_i32;
 use omni_proto::{common as pb, events as ev};
 use prost::Message as _;
 use tonic::{Request, Response, Status};
-use tracing::warn;
+use tracing::{Instrument, warn};
 
 use crate::{ContextError, ContextService};
 
@@ -131,9 +131,12 @@ impl ContextGrpc for ContextApi {
                 ContextError::InvalidArgument(format!("unknown channel {value}"))
             })?),
         };
+        let span = tracing::info_span!("context.send_message", trace_id = %trace.trace_id_hex(), conversation_id = %id);
+        omni_telemetry::continue_trace(&span, &trace);
         let message = self
             .service
             .send_reply(&id, &agent, &req.text, &req.idempotency_key, channel, trace)
+            .instrument(span)
             .await?;
         Ok(Response::new(pb::Message::from(&message)))
     }
@@ -147,7 +150,9 @@ impl ContextGrpc for ContextApi {
             &request.get_ref().conversation_id,
             "conversation_id",
         )?);
-        let conversation = self.service.resolve(&id, trace).await?;
+        let span = tracing::info_span!("context.resolve", trace_id = %trace.trace_id_hex(), conversation_id = %id);
+        omni_telemetry::continue_trace(&span, &trace);
+        let conversation = self.service.resolve(&id, trace).instrument(span).await?;
         Ok(Response::new(pb::Conversation::from(&conversation)))
     }
 

@@ -14,7 +14,7 @@ use omni_core::{AgentId, ConversationId, InboundMessage};
 use omni_proto::events as ev;
 use prost::Message as _;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, warn};
+use tracing::{Instrument, error, warn};
 
 use crate::{ContextError, ContextService};
 
@@ -56,6 +56,14 @@ pub async fn run_assignments(
 
 async fn handle_inbound(service: &ContextService, delivery: Delivery) {
     let trace = trace_of(&delivery);
+    let span = tracing::info_span!("context.ingest", trace_id = %trace.trace_id_hex(), subject = %delivery.message.subject);
+    omni_telemetry::continue_trace(&span, &trace);
+    handle_inbound_in(service, delivery, trace)
+        .instrument(span)
+        .await
+}
+
+async fn handle_inbound_in(service: &ContextService, delivery: Delivery, trace: TraceContext) {
     let decoded = ev::InboundMessage::decode(delivery.message.payload.as_ref())
         .map_err(|e| e.to_string())
         .and_then(|m| InboundMessage::try_from(m).map_err(|e| e.to_string()));
@@ -81,6 +89,14 @@ async fn handle_inbound(service: &ContextService, delivery: Delivery) {
 
 async fn handle_assignment(service: &ContextService, delivery: Delivery) {
     let trace = trace_of(&delivery);
+    let span = tracing::info_span!("context.assignment", trace_id = %trace.trace_id_hex());
+    omni_telemetry::continue_trace(&span, &trace);
+    handle_assignment_in(service, delivery, trace)
+        .instrument(span)
+        .await
+}
+
+async fn handle_assignment_in(service: &ContextService, delivery: Delivery, trace: TraceContext) {
     let assignment = match ev::Assignment::decode(delivery.message.payload.as_ref()) {
         Ok(a) if !a.conversation_id.is_empty() && !a.agent_id.is_empty() => a,
         Ok(_) | Err(_) => {

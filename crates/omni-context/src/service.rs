@@ -142,8 +142,10 @@ impl ContextService {
                 .map(AgentId::to_string)
                 .unwrap_or_default(),
         };
-        let msg = Message::new(subjects::ROUTING_REQUEST, request.encode_to_vec())
-            .with_header(TRACEPARENT, trace.child().to_string());
+        let msg = Message::new(subjects::ROUTING_REQUEST, request.encode_to_vec()).with_header(
+            TRACEPARENT,
+            omni_telemetry::outgoing(&tracing::Span::current(), &trace).to_string(),
+        );
         let id = format!("route:{}:{}", conversation.id, queued_at_ms);
         self.bus.publish(msg, Some(&id)).await?;
         Ok(())
@@ -189,8 +191,10 @@ impl ContextService {
             conversation_id: conversation_id.to_string(),
             reason: reason.to_owned(),
         };
-        let msg = Message::new(subjects::ROUTING_RELEASE, release.encode_to_vec())
-            .with_header(TRACEPARENT, trace.child().to_string());
+        let msg = Message::new(subjects::ROUTING_RELEASE, release.encode_to_vec()).with_header(
+            TRACEPARENT,
+            omni_telemetry::outgoing(&tracing::Span::current(), &trace).to_string(),
+        );
         let id = format!("release:{conversation_id}:{at_ms}");
         self.bus.publish(msg, Some(&id)).await?;
         Ok(())
@@ -245,8 +249,10 @@ impl ContextService {
             message: Some(pb::Message::from(&message)),
             to: Some(pb::Identity::from(&to)),
         };
-        let msg = Message::new(subjects::outbound(channel), outbound.encode_to_vec())
-            .with_header(TRACEPARENT, trace.child().to_string());
+        let msg = Message::new(subjects::outbound(channel), outbound.encode_to_vec()).with_header(
+            TRACEPARENT,
+            omni_telemetry::outgoing(&tracing::Span::current(), &trace).to_string(),
+        );
         self.bus
             .publish(msg, Some(&format!("out:{}", message.id)))
             .await?;

@@ -15,7 +15,7 @@ use omni_proto::events as ev;
 use omni_store::ContactRecord;
 use prost::Message as _;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, warn};
+use tracing::{Instrument, error, warn};
 
 use crate::RouterShell;
 
@@ -37,6 +37,12 @@ async fn handle(shell: &RouterShell, delivery: Delivery) {
         .get(TRACEPARENT)
         .and_then(|h| TraceContext::parse(h))
         .unwrap_or_else(TraceContext::new_root);
+    let span = tracing::info_span!("router.intake", trace_id = %trace.trace_id_hex(), subject = %delivery.message.subject);
+    omni_telemetry::continue_trace(&span, &trace);
+    handle_in(shell, delivery, trace).instrument(span).await
+}
+
+async fn handle_in(shell: &RouterShell, delivery: Delivery, trace: TraceContext) {
     let subject = delivery.message.subject.clone();
     let result = match subject.as_str() {
         subjects::ROUTING_REQUEST => match decode_request(&delivery) {

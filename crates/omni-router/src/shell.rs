@@ -304,7 +304,11 @@ impl RouterShell {
             at_ms,
         };
         let msg = Message::new(subjects::ASSIGNMENT_CREATED, assignment.encode_to_vec())
-            .with_header(TRACEPARENT, TraceContext::new_root().to_string());
+            .with_header(
+                TRACEPARENT,
+                omni_telemetry::outgoing(&tracing::Span::current(), &TraceContext::new_root())
+                    .to_string(),
+            );
         let id = format!("assign:{conversation_id}:{agent_id}:{at_ms}");
         for attempt in 1..=5u32 {
             let stored = match &record {

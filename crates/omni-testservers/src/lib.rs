@@ -5,8 +5,8 @@
 //! skip silently.
 //!
 //! # Layout
-//! - [`nats`]: `NatsServer`.
-//! - [`redis`]: `RedisServer`.
+//! - [`nats`] starts `nats-server` with JetStream (`NatsServer`).
+//! - [`redis`] starts `redis-server` with AOF on (`RedisServer`).
 
 #![forbid(unsafe_code)]
 

@@ -39,7 +39,6 @@ fn main() -> ExitCode {
     let env: BTreeMap<String, String> = std::env::vars()
         .filter(|(k, _)| k.starts_with("OMNI_"))
         .collect();
-    omni_telemetry::init(&omni_telemetry::LogOptions::from_env(&env));
     let config = match Config::load(&cli.config, &env) {
         Ok(c) => c,
         Err(e) => {
@@ -72,7 +71,8 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match runtime.block_on(run(config)) {
+            let telemetry = omni_telemetry::TelemetryOptions::from_env(&env);
+            match runtime.block_on(run_with_telemetry(config, telemetry)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("omni: {e:#}");
@@ -81,6 +81,18 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Starts telemetry inside the runtime (the OTLP exporter needs it), runs,
+/// then flushes exported spans.
+async fn run_with_telemetry(
+    config: Config,
+    options: omni_telemetry::TelemetryOptions,
+) -> anyhow::Result<()> {
+    let telemetry = omni_telemetry::init(&options)?;
+    let result = run(config).await;
+    telemetry.shutdown().await;
+    result
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
