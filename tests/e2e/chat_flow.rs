@@ -185,6 +185,26 @@ async fn support_topic_routes_by_skill_and_capacity() -> anyhow::Result<()> {
     assert_eq!(r.status, 200, "{}", r.body);
     let (_, third) = dmitri.next_offer().await?;
     assert!(!conversations.contains(&third));
+
+    // Operators see the same story in the Prometheus metrics.
+    let metrics = omni_testkit::HttpClient::new(app.desk_url())
+        .get("/metrics")
+        .await?;
+    assert_eq!(metrics.status, 200);
+    let text = metrics.body.as_str().unwrap_or_default().to_owned();
+    for line in [
+        "omni_inbound_messages_total{channel=\"chat\",result=\"stored\"} 3",
+        "omni_routing_assignments_total 2",
+        "omni_routing_offers_total 3",
+        "omni_queue_waiting{queue=\"support\"} 0",
+        "omni_agents{presence=\"available\"} 1",
+        "omni_chat_connections 3",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in:\n{text}"
+        );
+    }
     app.stop().await;
     Ok(())
 }

@@ -48,14 +48,25 @@ impl ChatAdapter {
             .iter()
             .map(|a| (a.id.clone(), a.name.clone().unwrap_or_else(|| a.id.clone())))
             .collect();
-        Arc::new(Self {
+        let adapter = Arc::new(Self {
             bus,
             context: ContextServiceClient::new(context),
             config,
             agent_names,
             connections: Mutex::new(HashMap::new()),
             next_connection: AtomicU64::new(1),
-        })
+        });
+        let weak = Arc::downgrade(&adapter);
+        omni_telemetry::metrics::gauges("chat", move |out| {
+            if let Some(adapter) = weak.upgrade() {
+                out.push(omni_telemetry::metrics::Sample {
+                    name: "omni_chat_connections",
+                    labels: Vec::new(),
+                    value: adapter.connection_count() as f64,
+                });
+            }
+        });
+        adapter
     }
 
     /// The configuration.

@@ -82,6 +82,10 @@ async fn handle_inbound_in(service: &ContextService, delivery: Delivery, trace: 
     };
     let result = service.ingest(&message, trace).await.map(|_| ());
     if let Err(e) = &result {
+        omni_telemetry::metrics::inc(
+            "omni_inbound_messages_total",
+            &[("channel", message.channel.as_str()), ("result", "failed")],
+        );
         warn!(trace_id = %trace.trace_id_hex(), key = %message.idempotency_key, error = %e, attempt = delivery.attempt, "inbound message not stored; will retry");
     }
     delivery.settle(result).await;

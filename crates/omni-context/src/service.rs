@@ -91,6 +91,15 @@ impl ContextService {
             .ingest(message, &queue, self.settings.policy())
             .await?;
         let conversation = &ingested.conversation;
+        let result = if ingested.duplicate {
+            "duplicate"
+        } else {
+            "stored"
+        };
+        omni_telemetry::metrics::inc(
+            "omni_inbound_messages_total",
+            &[("channel", message.channel.as_str()), ("result", result)],
+        );
         if ingested.duplicate {
             info!(
                 trace_id = %trace.trace_id_hex(),
@@ -256,6 +265,10 @@ impl ContextService {
         self.bus
             .publish(msg, Some(&format!("out:{}", message.id)))
             .await?;
+        omni_telemetry::metrics::inc(
+            "omni_outbound_messages_total",
+            &[("channel", channel.as_str())],
+        );
         info!(
             trace_id = %trace.trace_id_hex(),
             conversation_id = %conversation_id,

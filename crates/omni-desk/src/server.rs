@@ -13,6 +13,7 @@
 //! | `POST /api/conversations/{id}/resolve` | resolve |
 //! | `GET /api/events?token=` | live events (WebSocket) |
 //! | `GET /healthz` | liveness |
+//! | `GET /metrics` | Prometheus metrics of the parts in this process |
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,9 +56,22 @@ pub fn routes(desk: Arc<Desk>, shutdown: CancellationToken) -> Router {
     Router::new()
         .route("/", get(page))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
         .merge(api)
         .merge(events)
         .fallback(|| async { crate::error::DeskError::NoRoute })
+}
+
+/// Prometheus metrics of every part in this process.
+async fn metrics() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        omni_telemetry::metrics::render(),
+    )
+        .into_response()
 }
 
 async fn page() -> Response {

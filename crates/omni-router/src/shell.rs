@@ -4,7 +4,7 @@
 //! The lock is a plain mutex held only while the engine computes (no I/O
 //! under it); effects are carried out after it is released.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -19,6 +19,7 @@ use omni_router_core::{
     AgentSpec, Effect, Engine, EngineConfig, EngineError, Event, Presence, QueueSpec,
 };
 use omni_store::{ContactRecord, PresenceRecord, RouterStore};
+use omni_telemetry::metrics;
 use prost::Message as _;
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
@@ -61,6 +62,12 @@ impl RouterShell {
             wake: Notify::new(),
         });
         shell.restore().await?;
+        let weak = Arc::downgrade(&shell);
+        metrics::gauges("router", move |out| {
+            if let Some(shell) = weak.upgrade() {
+                shell.read_gauges(out);
+            }
+        });
         Ok(shell)
     }
 
@@ -120,6 +127,33 @@ impl RouterShell {
 
     fn lock_contacts(&self) -> MutexGuard<'_, HashMap<ConversationId, ContactRecord>> {
         self.contacts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn read_gauges(&self, out: &mut Vec<metrics::Sample>) {
+        let engine = self.lock_engine();
+        for q in engine.queues(now_ms()) {
+            out.push(metrics::Sample {
+                name: "omni_queue_waiting",
+                labels: vec![("queue", q.id.to_string())],
+                value: f64::from(q.waiting),
+            });
+            out.push(metrics::Sample {
+                name: "omni_queue_longest_wait_seconds",
+                labels: vec![("queue", q.id.to_string())],
+                value: q.longest_wait_ms as f64 / 1000.0,
+            });
+        }
+        let mut presence: BTreeMap<&'static str, u32> = BTreeMap::new();
+        for a in engine.agents() {
+            *presence.entry(a.presence.as_str()).or_default() += 1;
+        }
+        for (name, count) in presence {
+            out.push(metrics::Sample {
+                name: "omni_agents",
+                labels: vec![("presence", name.to_owned())],
+                value: f64::from(count),
+            });
+        }
     }
 
     /// Live agent events (offers, rescinded offers, assignments, state).
@@ -215,6 +249,7 @@ impl RouterShell {
         for effect in effects {
             match effect {
                 Effect::Offered(offer) => {
+                    metrics::inc("omni_routing_offers_total", &[]);
                     info!(conversation_id = %offer.conversation_id, agent_id = %offer.agent_id, offer_id = %offer.offer_id, "offered");
                     touched.insert(offer.agent_id.clone());
                     self.send(
@@ -223,6 +258,10 @@ impl RouterShell {
                     );
                 }
                 Effect::OfferRescinded { offer, reason } => {
+                    metrics::inc(
+                        "omni_routing_offers_rescinded_total",
+                        &[("reason", reason.as_str())],
+                    );
                     info!(conversation_id = %offer.conversation_id, agent_id = %offer.agent_id, reason = reason.as_str(), "offer rescinded");
                     touched.insert(offer.agent_id.clone());
                     self.send(
@@ -239,6 +278,7 @@ impl RouterShell {
                     agent_id,
                     offer_id,
                 } => {
+                    metrics::inc("omni_routing_assignments_total", &[]);
                     info!(%conversation_id, %agent_id, "assigned");
                     touched.insert(agent_id.clone());
                     self.record_assignment(&conversation_id, &agent_id).await;

@@ -16,6 +16,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod metrics;
+
 use std::collections::BTreeMap;
 
 use omni_core::trace::TraceContext;
