@@ -4,7 +4,7 @@
 //! |---|---|
 //! | page → server | `{"type":"hello","visitor":null\|"v_…","name":…,"topic":…}` first |
 //! | page → server | `{"type":"message","client_id":"…","text":"…"}` |
-//! | server → page | `{"type":"welcome","visitor":"v_…","conversation_id":…,"history":[…]}` |
+//! | server → page | `{"type":"welcome","visitor":"v_…","conversation_id":…,"history":[…],"max_text_bytes":4096}` |
 //! | server → page | `{"type":"ack","client_id":"…"}` once the message is durably accepted |
 //! | server → page | `{"type":"message","message":{…}}` an agent's reply |
 //! | server → page | `{"type":"error","code":"…","message":"…","client_id":…}` |
@@ -58,6 +58,8 @@ pub enum ServerFrame {
         conversation_id: Option<String>,
         /// Its latest messages, oldest first.
         history: Vec<MessageView>,
+        /// Largest message text accepted, in bytes.
+        max_text_bytes: usize,
     },
     /// The message with this client id is durably accepted.
     Ack {

@@ -172,6 +172,7 @@ async fn on_text(
                     visitor: visitor.clone(),
                     conversation_id,
                     history,
+                    max_text_bytes: adapter.config().chat.max_text_bytes,
                 })
                 .await;
             *session = Some(Session {
