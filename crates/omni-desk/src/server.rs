@@ -23,7 +23,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post, put};
-use tokio::net::TcpListener;
+use axum::serve::ListenerExt;
+use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tower_http::timeout::TimeoutLayer;
 
@@ -84,7 +85,15 @@ pub async fn serve(
     desk: Arc<Desk>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, routes(desk, shutdown.clone()))
+    axum::serve(listener.tap_io(no_delay), routes(desk, shutdown.clone()))
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
+}
+
+/// Small frames go out at once: without this, Nagle's algorithm and delayed
+/// ACKs hold interactive WebSocket frames for ~40 ms.
+fn no_delay(stream: &mut TcpStream) {
+    if let Err(e) = stream.set_nodelay(true) {
+        tracing::warn!(error = %e, "cannot set TCP_NODELAY");
+    }
 }

@@ -8,7 +8,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// How long a receive waits by default.
 pub const RECV_TIMEOUT: Duration = Duration::from_secs(10);
@@ -30,7 +30,8 @@ pub struct Closed {
 impl JsonSocket {
     /// Connects to `url`.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        let (inner, _) = connect_async(url)
+        // disable_nagle: small frames go out at once, as in a browser.
+        let (inner, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
             .await
             .with_context(|| format!("connecting to {url}"))?;
         Ok(Self { inner })

@@ -146,6 +146,7 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
     let grpc_url = local_url(grpc_addr);
     let channel = tonic::transport::Endpoint::from_shared(grpc_url.clone())
         .context("invalid gRPC address")?
+        .tcp_nodelay(true)
         .connect_lazy();
     let chat = ChatAdapter::new(bus.clone(), channel.clone(), config.clone());
     worker_tasks.spawn(report(

@@ -3,6 +3,7 @@
 //! can discover and call them.
 
 use tokio::net::TcpListener;
+use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 
@@ -35,9 +36,17 @@ pub async fn serve(
             .await;
         routes.add_service(router.into_server());
     }
+    // TCP_NODELAY on every accepted connection: streamed events are small
+    // writes that must not wait ~40 ms for the peer's delayed ACK.
+    let incoming = TcpListenerStream::new(listener).map(|accepted| {
+        accepted.and_then(|stream| {
+            stream.set_nodelay(true)?;
+            Ok(stream)
+        })
+    });
     tonic::transport::Server::builder()
         .add_routes(routes.routes())
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
+        .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
         .await?;
     Ok(())
 }
