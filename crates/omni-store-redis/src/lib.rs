@@ -1,1 +1,71 @@
-//! Redis implementation of the store (in progress).
+//! Omniroute's store on Redis: [`RedisStore`] implements
+//! [`omni_store::ContextStore`] and [`omni_store::RouterStore`] for the
+//! distributed deployment, and passes the same conformance suite as the
+//! embedded store.
+//!
+//! Every read-modify-write operation (`ingest`, `append_outbound`,
+//! `set_delivery`, `assign`, `resolve`) is one Lua script, so Redis runs it
+//! atomically: concurrent ingests for one new identity make one customer and
+//! gap-free seqs, and a script that refuses (not found, conflict, corrupt
+//! record) does all its checks before its first write and leaves nothing half
+//! done. New ids are generated in Rust and passed to the scripts as
+//! candidates, used only when a record is created. Records are JSON in exactly
+//! the shape of the domain types (`serde_json` on the Rust side; the scripts
+//! decode with `cjson` and re-encode integers exactly), so either side reads
+//! what the other wrote; a record that does not decode is
+//! [`omni_store::StoreError::Corrupt`], naming its key. Durability is the
+//! server's: run it with `appendonly yes` and `appendfsync always` for rule 1
+//! (nothing accepted is lost).
+//!
+//! # Layout
+//!
+//! - [`store`]: [`RedisStore`], its connection and the trait implementations.
+//! - `scripts`: the Lua scripts (`src/lua/*.lua`), one per atomic operation.
+//!
+//! Keys, for a store opened with prefix `P` (e.g. `omni`); every key starts
+//! with the hash tag `{P}`:
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `{P}:customer:<customer id>` | string | the [`omni_core::Customer`] JSON |
+//! | `{P}:identity:<identity key>` | string | the customer id known by that identity (`chat:…`, `email:…`, `phone:…`) |
+//! | `{P}:conversation:<conversation id>` | string | the [`omni_core::Conversation`] JSON |
+//! | `{P}:latest:<customer id>` | string | the customer's most recent conversation id |
+//! | `{P}:open` | set | ids of every conversation not resolved |
+//! | `{P}:messages:<conversation id>` | sorted set | the [`omni_core::StoredMessage`] JSONs, scored by seq |
+//! | `{P}:message:<message id>` | string | `<seq> <conversation id>`, for `set_delivery` |
+//! | `{P}:inbound:<idempotency key>` | string | `<seq> <conversation id>` of the inbound message stored under that key (store-wide) |
+//! | `{P}:outbound:<conversation id>` | hash | outbound idempotency key → seq (per conversation) |
+//! | `{P}:contacts` | hash | conversation id → [`omni_store::ContactRecord`] JSON |
+//! | `{P}:presence` | hash | agent id → [`omni_store::PresenceRecord`] JSON |
+//!
+//! A history page is one `ZRANGE … BYSCORE (<after_seq> +inf LIMIT 0 <limit>`:
+//! a conversation is never loaded whole.
+//!
+//! # One hash tag, and why
+//!
+//! A Lua script is atomic only over keys of one Cluster slot. `ingest` must,
+//! in one step, check the store-wide inbound idempotency key, find or create
+//! the customer by identity (before the customer id is known), read the
+//! customer's latest conversation, append to it and keep the store-wide
+//! `open` index; `assign` and `resolve` know only a conversation id and also
+//! keep `open`. Splitting these over per-identity and per-customer tags
+//! would need several scripts with crash windows between them (a key claimed
+//! but its message never stored, an identity pointing at a customer not yet
+//! written) and a sharded `open` index. So every key of one store shares the
+//! tag `{P}`: the store works unchanged on Redis Cluster, but all of it lives
+//! in one slot, so one store scales with one shard; run several prefixes (for
+//! example one per tenant) to spread load. Scripts name `{P}:open` as their
+//! key, so a Cluster client routes them to the slot's node, and build the
+//! other key names from the tag, all in the same slot.
+//!
+//! Numbers in records are integers of magnitude below 2^53 (the scripts run Lua 5.1,
+//! whose numbers are doubles): millisecond timestamps until the year 287396,
+//! seqs and counts.
+
+#![forbid(unsafe_code)]
+
+mod scripts;
+pub mod store;
+
+pub use store::RedisStore;

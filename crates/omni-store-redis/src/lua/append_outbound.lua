@@ -1,0 +1,41 @@
+-- ContextStore::append_outbound. ARGV: 2 conversation id, 3 idempotency key,
+-- 4 agent id, 5 text, 6 channel, 7 written at, 8 candidate message id.
+local conversation_id = ARGV[2]
+local idem = ARGV[3]
+local at = tonumber(ARGV[7])
+
+local function main()
+  local ck = key('conversation', conversation_id)
+  local conversation = load(ck, CONVERSATION)
+  if not conversation then
+    return { 'not_found', 'conversation', conversation_id }
+  end
+  local ok = key('outbound', conversation_id)
+  local seen = redis.call('HGET', ok, idem)
+  if seen then
+    return { 'ok', message_at(conversation_id, tonumber(seen), ok .. '/' .. idem) }
+  end
+
+  local seq = conversation.message_count + 1
+  local message = {
+    id = ARGV[8],
+    conversation_id = conversation_id,
+    seq = seq,
+    direction = 'outbound',
+    channel = ARGV[6],
+    agent_id = ARGV[4],
+    text = ARGV[5],
+    at_ms = at,
+    delivery = 'queued',
+    idempotency_key = idem,
+  }
+  set_message(conversation_id, message)
+  redis.call('SET', key('message', message.id), pointer(seq, conversation_id))
+  redis.call('HSET', ok, idem, int(seq))
+  conversation.updated_at_ms = math.max(conversation.updated_at_ms, at)
+  conversation.message_count = seq
+  put_conversation(conversation)
+  return { 'ok', enc(message) }
+end
+
+return run(main)

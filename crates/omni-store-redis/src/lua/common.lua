@@ -1,0 +1,138 @@
+-- Shared by every script: key names, exact JSON encoding, record loading and
+-- the reply convention. ARGV[1] is the hash tag `{prefix}`; every key a
+-- script touches starts with it, so all of them live in one slot.
+-- A script replies with an array of strings whose first element says how it
+-- went: `ok`, `duplicate`, `not_found` (kind, id), `conflict` (message) or
+-- `corrupt` (key, reason). All reads and checks happen before the first
+-- write, so a script that refuses leaves nothing half done.
+
+local TAG = ARGV[1]
+local NULL = cjson.null
+
+local function key(kind, id)
+  if id == nil then
+    return TAG .. ':' .. kind
+  end
+  return TAG .. ':' .. kind .. ':' .. id
+end
+
+-- Every number in these records is an integer (milliseconds, seqs, counts):
+-- `%.0f` writes it exactly up to 2^53, where cjson's `%.14g` would round.
+local function int(n)
+  return string.format('%.0f', n)
+end
+
+local function enc(v)
+  if v == nil or v == NULL then
+    return 'null'
+  end
+  local t = type(v)
+  if t == 'number' then
+    return int(v)
+  elseif t == 'string' or t == 'boolean' then
+    return cjson.encode(v)
+  elseif t == 'table' then
+    local parts = {}
+    if v[1] ~= nil or next(v) == nil then
+      for i = 1, #v do
+        parts[i] = enc(v[i])
+      end
+      return '[' .. table.concat(parts, ',') .. ']'
+    end
+    local n = 0
+    for k, x in pairs(v) do
+      n = n + 1
+      parts[n] = cjson.encode(tostring(k)) .. ':' .. enc(x)
+    end
+    return '{' .. table.concat(parts, ',') .. '}'
+  end
+  error('cannot encode a ' .. t)
+end
+
+local function corrupt(k, reason)
+  error({ corrupt = true, key = k, reason = reason })
+end
+
+-- The fields a script reads from each record, with their Lua types: a
+-- record without them is refused before anything is written.
+local CUSTOMER = { id = 'string', created_at_ms = 'number' }
+local CONVERSATION = {
+  id = 'string', customer_id = 'string', status = 'string',
+  updated_at_ms = 'number', message_count = 'number',
+}
+local MESSAGE = { id = 'string', seq = 'number', delivery = 'string' }
+
+local function decode(raw, k, shape)
+  local ok, v = pcall(cjson.decode, raw)
+  if not ok or type(v) ~= 'table' then
+    corrupt(k, 'not a JSON object: ' .. tostring(v))
+  end
+  for field, t in pairs(shape) do
+    if type(v[field]) ~= t then
+      corrupt(k, 'field ' .. field .. ' is not a ' .. t)
+    end
+  end
+  return v
+end
+
+-- The record at `k` decoded, and its raw JSON; nil when absent.
+local function load(k, shape)
+  local raw = redis.call('GET', k)
+  if not raw then
+    return nil, nil
+  end
+  return decode(raw, k, shape), raw
+end
+
+local function must(v, k, from)
+  if v == nil or v == false then
+    corrupt(k, 'missing, but referenced by ' .. from)
+  end
+  return v
+end
+
+-- `<seq> <conversation id>`, as stored under `inbound:` and `message:` keys.
+local function pointer(seq, conversation_id)
+  return int(seq) .. ' ' .. conversation_id
+end
+
+local function parse_pointer(raw, k)
+  local seq, id = string.match(raw, '^(%d+) (.+)$')
+  if not seq then
+    corrupt(k, 'not a message pointer: ' .. raw)
+  end
+  return tonumber(seq), id
+end
+
+-- The raw JSON of message `seq` of a conversation.
+local function message_at(conversation_id, seq, from)
+  local k = key('messages', conversation_id)
+  local found = redis.call('ZRANGE', k, int(seq), int(seq), 'BYSCORE')
+  return must(found[1], k .. '/' .. int(seq), from)
+end
+
+local function set_message(conversation_id, message)
+  local k = key('messages', conversation_id)
+  redis.call('ZREMRANGEBYSCORE', k, int(message.seq), int(message.seq))
+  redis.call('ZADD', k, int(message.seq), enc(message))
+end
+
+local function put_conversation(c)
+  redis.call('SET', key('conversation', c.id), enc(c))
+  if c.status == 'resolved' then
+    redis.call('SREM', key('open'), c.id)
+  else
+    redis.call('SADD', key('open'), c.id)
+  end
+end
+
+local function run(main)
+  local ok, res = pcall(main)
+  if ok then
+    return res
+  end
+  if type(res) == 'table' and res.corrupt then
+    return { 'corrupt', res.key, res.reason }
+  end
+  error(res, 0)
+end
