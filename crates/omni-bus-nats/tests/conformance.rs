@@ -1,0 +1,227 @@
+//! The bus conformance suite against a real `nats-server` with JetStream,
+//! plus what is particular to NATS: connecting, and a server restart.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use omni_bus::conformance::{self, BusFactory};
+use omni_bus::topology::{self, ConsumerSpec};
+use omni_bus::{Bus, BusError, BusStream, Delivery, Message};
+use omni_bus_nats::NatsBus;
+use omni_testservers::nats::NatsServer;
+
+/// One `nats-server` for one test; every `open` connects a new client to it,
+/// so a reopened bus sees the same streams and consumers.
+struct Nats {
+    server: NatsServer,
+}
+
+impl Nats {
+    fn start() -> Self {
+        Self {
+            server: NatsServer::start().expect("start nats-server"),
+        }
+    }
+
+    async fn connect(&self) -> Arc<NatsBus> {
+        NatsBus::connect(&self.server.url())
+            .await
+            .expect("connect to nats")
+    }
+}
+
+#[async_trait]
+impl BusFactory for Nats {
+    async fn open(&self) -> Arc<dyn Bus> {
+        self.connect().await
+    }
+}
+
+macro_rules! checks {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                conformance::$name(&Nats::start()).await;
+            }
+        )*
+    };
+}
+
+checks!(
+    publish_then_consume_round_trips,
+    duplicate_publish_is_delivered_once,
+    nak_redelivers_with_next_attempt,
+    unacked_delivery_is_redelivered_after_ack_wait,
+    in_progress_extends_the_ack_wait,
+    receivers_of_one_consumer_share_messages,
+    one_receiver_gets_messages_in_order,
+    unacked_messages_survive_a_restart,
+    subscribers_see_published_and_notified_messages,
+    subject_without_stream_is_refused,
+    oversized_message_is_refused,
+    close_ends_streams,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_checks_pass_on_one_server() {
+    conformance::run_all(&Nats::start()).await;
+}
+
+const STEP: Duration = Duration::from_secs(10);
+
+async fn next(deliveries: &mut BusStream<Delivery>) -> Delivery {
+    tokio::time::timeout(STEP, deliveries.next())
+        .await
+        .expect("a delivery in time")
+        .expect("the stream goes on")
+}
+
+fn text(delivery: &Delivery) -> String {
+    String::from_utf8_lossy(&delivery.message.payload).into_owned()
+}
+
+#[tokio::test]
+async fn connecting_where_nothing_listens_fails_fast_naming_the_url() {
+    let port = omni_testservers::free_port().expect("free port");
+    let url = format!("nats://127.0.0.1:{port}");
+    let started = std::time::Instant::now();
+    let err = NatsBus::connect(&url).await.expect_err("nothing listens");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(matches!(err, BusError::Unavailable(_)), "{err:?}");
+    assert!(err.to_string().contains(&url), "{err}");
+}
+
+#[tokio::test]
+async fn connecting_twice_declares_the_topology_idempotently() {
+    let nats = Nats::start();
+    let first = nats.connect().await;
+    let second = nats.connect().await;
+    first.close().await;
+    second.close().await;
+}
+
+#[tokio::test]
+async fn topology_consumers_collect_before_anyone_consumes() {
+    let nats = Nats::start();
+    let bus = nats.connect().await;
+    bus.publish(Message::new("omni.routing.request", "early"), None)
+        .await
+        .expect("publish");
+    let mut deliveries = bus
+        .consume(&topology::ROUTER_REQUESTS)
+        .await
+        .expect("consume");
+    let got = next(&mut deliveries).await;
+    assert_eq!(text(&got), "early");
+    got.ack().await.expect("ack");
+    bus.close().await;
+}
+
+#[tokio::test]
+async fn a_consumer_on_an_unknown_stream_is_refused() {
+    let nats = Nats::start();
+    let bus = nats.connect().await;
+    let spec = ConsumerSpec {
+        name: "test-unknown",
+        stream: "NOPE",
+        filter: "omni.outbound.test_unknown",
+        ack_wait: Duration::from_secs(30),
+        max_ack_pending: 8,
+    };
+    let result = bus.consume(&spec).await;
+    assert!(
+        matches!(result, Err(BusError::UnknownConsumer(_))),
+        "{:?}",
+        result.err()
+    );
+    bus.close().await;
+}
+
+#[tokio::test]
+async fn publishing_to_a_wildcard_subject_is_refused() {
+    let nats = Nats::start();
+    let bus = nats.connect().await;
+    let result = bus.publish(Message::new("omni.inbound.*", "x"), None).await;
+    assert!(matches!(result, Err(BusError::NoStream(_))), "{result:?}");
+    bus.close().await;
+}
+
+#[tokio::test]
+async fn a_header_nats_cannot_carry_is_an_error_not_a_panic() {
+    let nats = Nats::start();
+    let bus = nats.connect().await;
+    let message = Message::new("omni.inbound.chat", "x").with_header("x-bad", "two\nlines");
+    let result = bus.publish(message, None).await;
+    assert!(
+        matches!(result, Err(BusError::Unavailable(_))),
+        "{result:?}"
+    );
+    bus.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_restart_loses_nothing_and_publishes_fail_while_it_is_down() {
+    let mut nats = Nats::start();
+    let bus = nats.connect().await;
+    let spec = ConsumerSpec {
+        name: "test-restart",
+        stream: topology::OUTBOUND.name,
+        filter: "omni.outbound.test_restart",
+        ack_wait: Duration::from_secs(2),
+        max_ack_pending: 8,
+    };
+    let mut deliveries = bus.consume(&spec).await.expect("consume");
+    bus.publish(Message::new(spec.filter, "before"), Some("id-before"))
+        .await
+        .expect("publish before the restart");
+
+    nats.server.stop().expect("stop nats-server");
+    let down = bus
+        .publish(Message::new(spec.filter, "while down"), None)
+        .await;
+    assert!(matches!(down, Err(BusError::Unavailable(_))), "{down:?}");
+
+    nats.server.restart().expect("start nats-server again");
+    // The client reconnects by itself; publish until it has.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match bus
+            .publish(Message::new(spec.filter, "after"), Some("id-after"))
+            .await
+        {
+            Ok(_) => break,
+            Err(BusError::Unavailable(_)) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("publish after the restart: {e:?}"),
+        }
+    }
+    let again = bus
+        .publish(Message::new(spec.filter, "before"), Some("id-before"))
+        .await
+        .expect("publish a duplicate after the restart");
+    assert!(again.duplicate, "message ids survive a server restart");
+
+    // "while down" was refused; had the client sent it before noticing the
+    // outage, it may be stored all the same (at most once).
+    let mut got = Vec::new();
+    while !got.iter().any(|t| t == "after") {
+        let delivery = next(&mut deliveries).await;
+        got.push(text(&delivery));
+        delivery.ack().await.expect("ack");
+    }
+    got.retain(|t| t != "while down");
+    assert_eq!(
+        got,
+        ["before", "after"],
+        "stored messages survive the restart"
+    );
+    bus.close().await;
+}
