@@ -7,6 +7,7 @@
 //! | `omni.routing.release` | `OMNI_ROUTING` | `router-requests` | `RoutingRelease` |
 //! | `omni.assignment.created` | `OMNI_ASSIGNMENT` | `context-assignments` | `Assignment` |
 //! | `omni.outbound.<channel>` | `OMNI_OUTBOUND` | `<channel>-outbound` | `OutboundMessage` |
+//! | `omni.delivery.<channel>` | `OMNI_DELIVERY` | `context-delivery` | `DeliveryReport` |
 //! | `omni.conversation.event.<id>` | none (fan-out) | | `ConversationEvent` |
 
 use std::time::Duration;
@@ -61,8 +62,14 @@ pub const OUTBOUND: StreamSpec = StreamSpec {
     subjects: &["omni.outbound.>"],
 };
 
+/// What became of outbound messages, reported by the adapters.
+pub const DELIVERY: StreamSpec = StreamSpec {
+    name: "OMNI_DELIVERY",
+    subjects: &["omni.delivery.>"],
+};
+
 /// Every durable stream.
-pub const STREAMS: &[StreamSpec] = &[INBOUND, ROUTING, ASSIGNMENT, OUTBOUND];
+pub const STREAMS: &[StreamSpec] = &[INBOUND, ROUTING, ASSIGNMENT, OUTBOUND, DELIVERY];
 
 const ACK_WAIT: Duration = Duration::from_secs(30);
 
@@ -102,12 +109,42 @@ pub const CHAT_OUTBOUND: ConsumerSpec = ConsumerSpec {
     max_ack_pending: 256,
 };
 
+/// The email adapter's outbound deliveries.
+pub const EMAIL_OUTBOUND: ConsumerSpec = ConsumerSpec {
+    name: "email-outbound",
+    stream: OUTBOUND.name,
+    filter: "omni.outbound.email",
+    ack_wait: ACK_WAIT,
+    max_ack_pending: 64,
+};
+
+/// The SMS adapter's outbound deliveries.
+pub const SMS_OUTBOUND: ConsumerSpec = ConsumerSpec {
+    name: "sms-outbound",
+    stream: OUTBOUND.name,
+    filter: "omni.outbound.sms",
+    ack_wait: ACK_WAIT,
+    max_ack_pending: 64,
+};
+
+/// The context service's record of delivery reports.
+pub const CONTEXT_DELIVERY: ConsumerSpec = ConsumerSpec {
+    name: "context-delivery",
+    stream: DELIVERY.name,
+    filter: "omni.delivery.>",
+    ack_wait: ACK_WAIT,
+    max_ack_pending: 256,
+};
+
 /// Every durable consumer.
 pub const CONSUMERS: &[ConsumerSpec] = &[
     CONTEXT_INBOUND,
     CONTEXT_ASSIGNMENTS,
     ROUTER_REQUESTS,
     CHAT_OUTBOUND,
+    EMAIL_OUTBOUND,
+    SMS_OUTBOUND,
+    CONTEXT_DELIVERY,
 ];
 
 /// Subject names.
@@ -129,6 +166,11 @@ pub mod subjects {
     /// A message for a customer on `channel`.
     pub fn outbound(channel: Channel) -> String {
         format!("omni.outbound.{channel}")
+    }
+
+    /// A delivery report from the adapter of `channel`.
+    pub fn delivery(channel: Channel) -> String {
+        format!("omni.delivery.{channel}")
     }
 
     /// Live events of one conversation.

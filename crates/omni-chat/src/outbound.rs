@@ -42,6 +42,7 @@ fn deliver(adapter: &ChatAdapter, delivery: &Delivery) {
         Ok(ev::OutboundMessage {
             message: Some(message),
             to: Some(to),
+            ..
         }) => match to.kind {
             Some(Kind::ChatVisitor(visitor)) => {
                 let view = MessageView::new(&message, |id| adapter.agent_name(id));

@@ -257,6 +257,7 @@ impl ContextService {
         let outbound = ev::OutboundMessage {
             message: Some(pb::Message::from(&message)),
             to: Some(pb::Identity::from(&to)),
+            email: None,
         };
         let msg = Message::new(subjects::outbound(channel), outbound.encode_to_vec()).with_header(
             TRACEPARENT,

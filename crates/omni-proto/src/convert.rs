@@ -103,6 +103,8 @@ impl From<&InboundMessage> for ev::InboundMessage {
             received_at_ms: m.received_at_ms,
             topic: m.topic.clone().unwrap_or_default(),
             display_name: m.display_name.clone().unwrap_or_default(),
+            email: None,
+            sms: None,
         }
     }
 }
