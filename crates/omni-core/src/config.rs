@@ -57,6 +57,10 @@ pub struct Config {
     pub listen: Listen,
     /// Where parts reach each other's gRPC APIs (distributed mode).
     pub connect: Connect,
+    /// The NATS JetStream server (distributed mode).
+    pub nats: NatsConfig,
+    /// The Redis server (distributed mode).
+    pub redis: RedisConfig,
     /// Context service settings.
     pub context: ContextConfig,
     /// Router settings.
@@ -79,6 +83,44 @@ pub struct Listen {
     pub chat: SocketAddr,
     /// The agent desk page and its HTTP/WebSocket API.
     pub desk: SocketAddr,
+    /// Prometheus `/metrics` and `/healthz` of a distributed part that serves
+    /// no other HTTP (`omni context`, `omni router`).
+    pub metrics: SocketAddr,
+}
+
+/// The NATS JetStream server the distributed parts share.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NatsConfig {
+    /// Server URL, e.g. `nats://nats:4222`.
+    pub url: String,
+}
+
+/// The Redis server the distributed context service and router keep state in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisConfig {
+    /// Server URL, e.g. `redis://redis:6379`.
+    pub url: String,
+    /// Key prefix (and Cluster hash tag): every key is `{prefix}:...`.
+    pub prefix: String,
+}
+
+impl Default for NatsConfig {
+    fn default() -> Self {
+        Self {
+            url: "nats://127.0.0.1:4222".into(),
+        }
+    }
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: "redis://127.0.0.1:6379".into(),
+            prefix: "omni".into(),
+        }
+    }
 }
 
 /// Where a part reaches the gRPC APIs of the others. In embedded mode both
@@ -175,6 +217,8 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             listen: Listen::default(),
             connect: Connect::default(),
+            nats: NatsConfig::default(),
+            redis: RedisConfig::default(),
             context: ContextConfig::default(),
             routing: RoutingConfig::default(),
             chat: ChatConfig::default(),
@@ -190,6 +234,7 @@ impl Default for Listen {
             grpc: SocketAddr::from(([127, 0, 0, 1], 7070)),
             chat: SocketAddr::from(([127, 0, 0, 1], 8080)),
             desk: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            metrics: SocketAddr::from(([127, 0, 0, 1], 9100)),
         }
     }
 }
@@ -269,10 +314,17 @@ impl Config {
                 "OMNI_LISTEN_GRPC" => self.listen.grpc = addr(value)?,
                 "OMNI_LISTEN_CHAT" => self.listen.chat = addr(value)?,
                 "OMNI_LISTEN_DESK" => self.listen.desk = addr(value)?,
+                "OMNI_LISTEN_METRICS" => self.listen.metrics = addr(value)?,
+                "OMNI_NATS_URL" => self.nats.url = value.clone(),
+                "OMNI_REDIS_URL" => self.redis.url = value.clone(),
+                "OMNI_REDIS_PREFIX" => self.redis.prefix = value.clone(),
                 "OMNI_CONNECT_CONTEXT" => self.connect.context = Some(value.clone()),
                 "OMNI_CONNECT_ROUTER" => self.connect.router = Some(value.clone()),
                 "OMNI_ROUTING_OFFER_TIMEOUT_SECS" => {
                     self.routing.offer_timeout_secs = number(value)?
+                }
+                "OMNI_ROUTING_DECLINE_COOLDOWN_SECS" => {
+                    self.routing.decline_cooldown_secs = number(value)?
                 }
                 "OMNI_CONTEXT_REOPEN_WINDOW_SECS" => {
                     self.context.reopen_window_secs = number(value)?
@@ -334,6 +386,17 @@ impl Config {
             if !queue_ids.contains(queue.as_str()) {
                 return invalid(format!("context.topics.{topic}: unknown queue {queue:?}"));
             }
+        }
+        if self.redis.prefix.is_empty()
+            || self
+                .redis
+                .prefix
+                .contains(|c: char| c.is_whitespace() || "{}:".contains(c))
+        {
+            return invalid(format!(
+                "redis.prefix {:?} must be non-empty, without spaces, braces or colons",
+                self.redis.prefix
+            ));
         }
         if self.routing.offer_timeout_secs == 0 {
             return invalid("routing.offer_timeout_secs must be at least 1".into());

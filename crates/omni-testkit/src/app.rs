@@ -3,9 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use omni::{Listeners, Running, embedded};
+use omni::{Listeners, Part, Running, embedded};
 use omni_core::config::Config;
-use tokio::net::TcpListener;
 
 /// The sample configuration shipped in the repository.
 pub fn sample_config_path() -> PathBuf {
@@ -57,24 +56,36 @@ impl TestApp {
         self.running.as_ref().expect("app is running")
     }
 
+    fn chat_addr(&self) -> std::net::SocketAddr {
+        // The embedded app always runs the chat part.
+        self.running()
+            .chat
+            .expect("embedded app serves the web chat")
+    }
+
+    fn desk_addr(&self) -> std::net::SocketAddr {
+        // The embedded app always runs the desk part.
+        self.running().desk.expect("embedded app serves the desk")
+    }
+
     /// Base URL of the web chat, e.g. `http://127.0.0.1:41234`.
     pub fn chat_url(&self) -> String {
-        format!("http://{}", self.running().chat)
+        format!("http://{}", self.chat_addr())
     }
 
     /// WebSocket URL of the web chat.
     pub fn chat_ws_url(&self) -> String {
-        format!("ws://{}/ws", self.running().chat)
+        format!("ws://{}/ws", self.chat_addr())
     }
 
     /// Base URL of the agent desk.
     pub fn desk_url(&self) -> String {
-        format!("http://{}", self.running().desk)
+        format!("http://{}", self.desk_addr())
     }
 
     /// WebSocket URL of the desk's events, for a session token.
     pub fn desk_events_url(&self, token: &str) -> String {
-        format!("ws://{}/api/events?token={token}", self.running().desk)
+        format!("ws://{}/api/events?token={token}", self.desk_addr())
     }
 
     /// URL of the gRPC server.
@@ -105,11 +116,6 @@ impl TestApp {
 }
 
 async fn launch(config: &Config) -> anyhow::Result<Running> {
-    let loopback = |_| async { TcpListener::bind("127.0.0.1:0").await };
-    let listeners = Listeners {
-        grpc: loopback(()).await?,
-        chat: loopback(()).await?,
-        desk: loopback(()).await?,
-    };
+    let listeners = Listeners::loopback(&Part::ALL).await?;
     embedded::start(config.clone(), listeners).await
 }

@@ -44,9 +44,22 @@ pub async fn serve(
             Ok(stream)
         })
     });
-    tonic::transport::Server::builder()
+    let server = tonic::transport::Server::builder()
         .add_routes(routes.routes())
-        .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
-        .await?;
+        .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());
+    // Graceful shutdown waits for open calls, and a watch stream (a desk in
+    // another process) never ends by itself: after a grace period those
+    // streams are cut, and their clients reconnect elsewhere.
+    let grace = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(STREAM_GRACE).await;
+    };
+    tokio::select! {
+        served = server => served?,
+        _ = grace => tracing::info!(grace = ?STREAM_GRACE, "gRPC streams still open at shutdown were closed"),
+    }
     Ok(())
 }
+
+/// How long shutdown waits for open gRPC calls (watch streams) to end.
+const STREAM_GRACE: std::time::Duration = std::time::Duration::from_secs(2);

@@ -4,11 +4,18 @@
 //! - [`embedded`]: every part in one process over the embedded bus and
 //!   store: `start(config, listeners)` returns a handle whose `shutdown`
 //!   stops the parts in order (ingress first, storage last).
+//! - [`distributed`]: one part per process over NATS JetStream and Redis.
+//! - [`parts`]: starts any set of parts over given backends and stops them
+//!   in order; both modes go through it.
 //! - [`grpc`]: the gRPC server with health and reflection.
+//! - [`metrics`]: `/metrics` for parts without an HTTP server of their own.
 
 #![forbid(unsafe_code)]
 
+pub mod distributed;
 pub mod embedded;
 pub mod grpc;
+pub mod metrics;
+pub mod parts;
 
-pub use embedded::{Listeners, Running};
+pub use parts::{Listeners, Part, Running};

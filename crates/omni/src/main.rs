@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
-use omni::{Listeners, embedded};
+use omni::{Listeners, Part, distributed, embedded};
 use omni_core::config::Config;
 
 /// Omniroute: an omnichannel conversation router for contact centers.
@@ -30,6 +30,14 @@ struct Cli {
 enum Command {
     /// Every part in one process with the embedded bus and store (the default).
     Run,
+    /// The context service alone, over NATS and Redis (distributed mode).
+    Context,
+    /// The router alone, over NATS and Redis (distributed mode).
+    Router,
+    /// The web chat adapter alone, over NATS (distributed mode).
+    Chat,
+    /// The agent desk alone, calling the context and router APIs (distributed mode).
+    Desk,
     /// Loads and validates the configuration, prints a summary, and exits.
     CheckConfig,
 }
@@ -60,7 +68,14 @@ fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Command::Run => {
+        command => {
+            let mode = match command {
+                Command::Context => Mode::Distributed(Part::Context),
+                Command::Router => Mode::Distributed(Part::Router),
+                Command::Chat => Mode::Distributed(Part::Chat),
+                Command::Desk => Mode::Distributed(Part::Desk),
+                _ => Mode::Embedded,
+            };
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -72,7 +87,7 @@ fn main() -> ExitCode {
                 }
             };
             let telemetry = omni_telemetry::TelemetryOptions::from_env(&env);
-            match runtime.block_on(run_with_telemetry(config, telemetry)) {
+            match runtime.block_on(run_with_telemetry(config, mode, telemetry)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("omni: {e:#}");
@@ -87,28 +102,74 @@ fn main() -> ExitCode {
 /// then flushes exported spans.
 async fn run_with_telemetry(
     config: Config,
+    mode: Mode,
     options: omni_telemetry::TelemetryOptions,
 ) -> anyhow::Result<()> {
     let telemetry = omni_telemetry::init(&options)?;
-    let result = run(config).await;
+    let result = run(config, mode).await;
     telemetry.shutdown().await;
     result
 }
 
-async fn run(config: Config) -> anyhow::Result<()> {
+/// What `omni` runs.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    /// Every part, embedded bus and store.
+    Embedded,
+    /// One part over NATS and Redis.
+    Distributed(Part),
+}
+
+async fn run(config: Config, mode: Mode) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut signals = Signals::register()?;
     let data_dir = config.data_dir.clone();
-    let listeners = Listeners::bind(&config).await?;
-    let running = embedded::start(config, listeners).await?;
-    println!(
-        "omniroute ready in {} ms (embedded mode, data in {})\n  web chat    http://{}/\n  agent desk  http://{}/\n  gRPC API    {} (context, router, health, reflection)\nPress Ctrl+C to stop.",
-        started.elapsed().as_millis(),
-        data_dir.display(),
-        running.chat,
-        running.desk,
-        running.grpc,
-    );
+    let (nats, redis) = (config.nats.url.clone(), config.redis.url.clone());
+    let running = match mode {
+        Mode::Embedded => {
+            let listeners = Listeners::bind(&config, &Part::ALL).await?;
+            embedded::start(config, listeners).await?
+        }
+        Mode::Distributed(part) => {
+            let listeners = Listeners::bind(&config, &[part]).await?;
+            distributed::start(config, part, listeners).await?
+        }
+    };
+    let ms = started.elapsed().as_millis();
+    match mode {
+        Mode::Embedded => println!(
+            "omniroute ready in {ms} ms (embedded mode, data in {})",
+            data_dir.display()
+        ),
+        Mode::Distributed(part) => {
+            let backends = match part {
+                Part::Context | Part::Router => format!("NATS {nats}, Redis {redis}"),
+                Part::Chat => format!("NATS {nats}"),
+                Part::Desk => "context and router over gRPC".to_owned(),
+            };
+            println!(
+                "omniroute {} ready in {ms} ms (distributed mode: {backends})",
+                part.name()
+            )
+        }
+    }
+    if let Some(chat) = running.chat {
+        println!("  web chat    http://{chat}/");
+    }
+    if let Some(desk) = running.desk {
+        println!("  agent desk  http://{desk}/");
+    }
+    let apis = match mode {
+        Mode::Embedded => "context, router, health, reflection",
+        Mode::Distributed(Part::Context) => "context, health, reflection",
+        Mode::Distributed(Part::Router) => "router, health, reflection",
+        Mode::Distributed(_) => "health, reflection",
+    };
+    println!("  gRPC API    {} ({apis})", running.grpc);
+    if let Some(metrics) = running.metrics {
+        println!("  metrics     http://{metrics}/metrics");
+    }
+    println!("Press Ctrl+C to stop.");
     let failed = tokio::select! {
         _ = signals.recv() => false,
         _ = running.failed() => true,

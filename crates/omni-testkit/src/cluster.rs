@@ -1,0 +1,277 @@
+//! Omniroute in distributed mode for tests: a real `nats-server` (JetStream)
+//! and `redis-server` (AOF) on free ports, and every part as its own `omni`
+//! OS process configured the way an operator would (the sample config file
+//! plus `OMNI_*` environment variables), each on its own free ports.
+//!
+//! Parts can be stopped gracefully (SIGTERM), killed (SIGKILL) and started
+//! again on the same ports. Each part's output goes to `<part>.log` in the
+//! cluster's temporary directory, quoted when a part does not come up.
+//! Everything is killed and removed on drop.
+
+use std::collections::HashMap;
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use omni::Part;
+use omni_testservers::free_port;
+use omni_testservers::nats::NatsServer;
+use omni_testservers::redis::RedisServer;
+
+use crate::Endpoints;
+
+/// How long a part may take to print that it is ready.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a part may take to exit after SIGTERM.
+const STOP_TIMEOUT: Duration = Duration::from_secs(20);
+const POLL: Duration = Duration::from_millis(25);
+const LOG_TAIL_LINES: usize = 30;
+
+/// The ports of one part's process.
+#[derive(Debug, Clone, Copy)]
+pub struct PartPorts {
+    /// gRPC (its API if any, health, reflection).
+    pub grpc: u16,
+    /// Web chat (used by the chat part).
+    pub chat: u16,
+    /// Desk (used by the desk part).
+    pub desk: u16,
+    /// `/metrics` (context and router).
+    pub metrics: u16,
+}
+
+/// nats-server, redis-server and one `omni` process per part.
+pub struct Cluster {
+    /// The NATS server, restartable on its port and store.
+    pub nats: NatsServer,
+    /// The Redis server, restartable on its port and data.
+    pub redis: RedisServer,
+    dir: tempfile::TempDir,
+    binary: PathBuf,
+    config: PathBuf,
+    ports: HashMap<Part, PartPorts>,
+    processes: HashMap<Part, Child>,
+    env: Vec<(String, String)>,
+}
+
+impl Cluster {
+    /// Starts NATS, Redis and every part (context, router, chat, desk) from
+    /// `binary` (the `omni` executable) with the sample configuration, offer
+    /// timeout 2 s and decline cooldown 1 s; returns once every part is ready.
+    pub fn start(binary: &Path) -> anyhow::Result<Self> {
+        Self::start_with_env(binary, &[])
+    }
+
+    /// Like [`Cluster::start`], with extra `OMNI_*` variables for every part.
+    pub fn start_with_env(binary: &Path, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let nats = NatsServer::start().context("starting nats-server")?;
+        let redis = RedisServer::start().context("starting redis-server")?;
+        let dir = tempfile::tempdir()?;
+        let mut ports = HashMap::new();
+        for part in Part::ALL {
+            ports.insert(
+                part,
+                PartPorts {
+                    grpc: free_port()?,
+                    chat: free_port()?,
+                    desk: free_port()?,
+                    metrics: free_port()?,
+                },
+            );
+        }
+        let mut cluster = Self {
+            nats,
+            redis,
+            binary: binary.to_owned(),
+            config: crate::app::sample_config_path(),
+            ports,
+            processes: HashMap::new(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            dir,
+        };
+        for part in Part::ALL {
+            cluster.start_part(part)?;
+        }
+        Ok(cluster)
+    }
+
+    /// The ports of `part`'s process.
+    pub fn ports(&self, part: Part) -> PartPorts {
+        self.ports[&part]
+    }
+
+    /// The gRPC URL of `part`'s process.
+    pub fn grpc_url(&self, part: Part) -> String {
+        format!("http://127.0.0.1:{}", self.ports(part).grpc)
+    }
+
+    /// Where `part`'s output goes.
+    pub fn log_path(&self, part: Part) -> PathBuf {
+        self.dir.path().join(format!("{}.log", part.name()))
+    }
+
+    /// The environment of `part`'s process.
+    fn part_env(&self, part: Part) -> Vec<(String, String)> {
+        let p = self.ports(part);
+        let mut env = vec![
+            ("OMNI_CONFIG", self.config.display().to_string()),
+            (
+                "OMNI_DATA_DIR",
+                self.dir.path().join("data").display().to_string(),
+            ),
+            ("OMNI_LISTEN_GRPC", format!("127.0.0.1:{}", p.grpc)),
+            ("OMNI_LISTEN_CHAT", format!("127.0.0.1:{}", p.chat)),
+            ("OMNI_LISTEN_DESK", format!("127.0.0.1:{}", p.desk)),
+            ("OMNI_LISTEN_METRICS", format!("127.0.0.1:{}", p.metrics)),
+            ("OMNI_NATS_URL", self.nats.url()),
+            ("OMNI_REDIS_URL", self.redis.url()),
+            ("OMNI_CONNECT_CONTEXT", self.grpc_url(Part::Context)),
+            ("OMNI_CONNECT_ROUTER", self.grpc_url(Part::Router)),
+            ("OMNI_ROUTING_OFFER_TIMEOUT_SECS", "2".to_owned()),
+            ("OMNI_ROUTING_DECLINE_COOLDOWN_SECS", "1".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect::<Vec<_>>();
+        env.extend(self.env.iter().cloned());
+        env
+    }
+
+    /// Starts `part`'s process (again, on the same ports) and waits until it
+    /// prints that it is ready.
+    pub fn start_part(&mut self, part: Part) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            !self.processes.contains_key(&part),
+            "{} is already running",
+            part.name()
+        );
+        let log_path = self.log_path(part);
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)?;
+        let offset = log.metadata()?.len();
+        let mut command = Command::new(&self.binary);
+        command
+            .arg(part.name())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("OMNI_")) {
+            command.env_remove(k);
+        }
+        command.envs(self.part_env(part));
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("spawning {} {}", self.binary.display(), part.name()))?;
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            let text = std::fs::read(&log_path).unwrap_or_default();
+            let new = String::from_utf8_lossy(text.get(offset as usize..).unwrap_or_default());
+            if new.contains("ready in") {
+                break;
+            }
+            if let Some(status) = child.try_wait()? {
+                anyhow::bail!(
+                    "omni {} exited ({status}) before it was ready:\n{}",
+                    part.name(),
+                    tail(&new)
+                );
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                anyhow::bail!(
+                    "omni {} not ready within {READY_TIMEOUT:?}:\n{}",
+                    part.name(),
+                    tail(&new)
+                );
+            }
+            std::thread::sleep(POLL);
+        }
+        self.processes.insert(part, child);
+        Ok(())
+    }
+
+    /// SIGKILL: the part dies at once, mid-work.
+    pub fn kill(&mut self, part: Part) -> anyhow::Result<()> {
+        let mut child = self
+            .processes
+            .remove(&part)
+            .with_context(|| format!("{} is not running", part.name()))?;
+        child.kill()?;
+        child.wait()?;
+        Ok(())
+    }
+
+    /// SIGTERM, then waits for a graceful exit; returns its exit status code.
+    pub fn stop(&mut self, part: Part) -> anyhow::Result<Option<i32>> {
+        let mut child = self
+            .processes
+            .remove(&part)
+            .with_context(|| format!("{} is not running", part.name()))?;
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()?;
+        anyhow::ensure!(status.success(), "kill -TERM failed: {status}");
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        loop {
+            if let Some(status) = child.try_wait()? {
+                return Ok(status.code());
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                anyhow::bail!("{} did not stop within {STOP_TIMEOUT:?}", part.name());
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Whether `part`'s process is still alive.
+    pub fn is_running(&mut self, part: Part) -> bool {
+        match self.processes.get_mut(&part) {
+            Some(child) => matches!(child.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// The tail of `part`'s log, for assertion messages.
+    pub fn log_tail(&self, part: Part) -> String {
+        tail(&std::fs::read_to_string(self.log_path(part)).unwrap_or_default())
+    }
+}
+
+impl Endpoints for Cluster {
+    fn chat_ws_url(&self) -> String {
+        format!("ws://127.0.0.1:{}/ws", self.ports(Part::Chat).chat)
+    }
+    fn desk_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ports(Part::Desk).desk)
+    }
+    fn desk_events_url(&self, token: &str) -> String {
+        format!(
+            "ws://127.0.0.1:{}/api/events?token={token}",
+            self.ports(Part::Desk).desk
+        )
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for (_, mut child) in self.processes.drain() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n")
+}

@@ -1,0 +1,57 @@
+//! One part per process over NATS JetStream and Redis: `omni context`,
+//! `omni router`, `omni chat`, `omni desk`.
+//!
+//! At start a part connects to what it needs (NATS for context, router and
+//! chat; Redis for context and router) and exits with a message naming the
+//! server and the setting when one is unreachable. Once running, the
+//! clients reconnect by themselves: while NATS is away, publishes fail
+//! (adapters answer "try again") and consumers resume after the
+//! reconnect; while Redis is away, store calls fail and the bus redelivers
+//! what was not acknowledged.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use omni_bus::Bus;
+use omni_bus_nats::NatsBus;
+use omni_core::config::Config;
+use omni_store_redis::RedisStore;
+
+use crate::parts::{self, Backends, Listeners, Part, Running};
+
+/// Connects to NATS (and Redis when `part` keeps state) and starts `part`.
+pub async fn start(config: Config, part: Part, listeners: Listeners) -> anyhow::Result<Running> {
+    let bus: Option<Arc<dyn Bus>> = match part {
+        Part::Context | Part::Router | Part::Chat => Some(NatsBus::connect(&config.nats.url)
+            .await
+            .with_context(|| {
+                format!(
+                    "omni {}: cannot reach NATS at {} (is nats-server running with JetStream? set nats.url or OMNI_NATS_URL)",
+                    part.name(),
+                    config.nats.url
+                )
+            })?),
+        // The desk uses only the context and router APIs.
+        Part::Desk => None,
+    };
+    let store = match part {
+        Part::Context | Part::Router => Some(
+            RedisStore::connect(&config.redis.url, &config.redis.prefix)
+                .await
+                .with_context(|| {
+                    format!(
+                        "omni {}: cannot reach Redis at {} (is redis-server running? set redis.url or OMNI_REDIS_URL)",
+                        part.name(),
+                        config.redis.url
+                    )
+                })?,
+        ),
+        Part::Chat | Part::Desk => None,
+    };
+    let backends = Backends {
+        bus,
+        context_store: store.clone().map(|s| s as _),
+        router_store: store.map(|s| s as _),
+    };
+    parts::start(Arc::new(config), &[part], backends, listeners).await
+}

@@ -1,0 +1,381 @@
+//! Starts any set of Omniroute's parts over a given bus and store, and stops
+//! them in order. The embedded mode runs every part over the embedded bus
+//! and store; each distributed subcommand runs one part over NATS and Redis.
+//! Both go through [`start`], so there is one code path.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use omni_bus::Bus;
+use omni_chat::ChatAdapter;
+use omni_context::{ContextApi, ContextService, ContextSettings};
+use omni_core::config::Config;
+use omni_desk::Desk;
+use omni_router::{RouterApi, RouterShell};
+use omni_store::{ContextStore, RouterStore};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{error, info};
+
+/// One part of Omniroute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Part {
+    /// Customers, conversations, history: consumes inbound messages, serves
+    /// the context gRPC API.
+    Context,
+    /// Agents, queues, offers: consumes routing requests, serves the router
+    /// gRPC API.
+    Router,
+    /// The web chat page and WebSocket, and chat deliveries.
+    Chat,
+    /// The agent desk page and API (a client of the context and router APIs).
+    Desk,
+}
+
+impl Part {
+    /// Every part, in start order.
+    pub const ALL: [Part; 4] = [Part::Context, Part::Router, Part::Chat, Part::Desk];
+
+    /// The subcommand name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Context => "context",
+            Part::Router => "router",
+            Part::Chat => "chat",
+            Part::Desk => "desk",
+        }
+    }
+}
+
+/// What the parts run on.
+pub struct Backends {
+    /// The bus (embedded or NATS), required by every part but the desk.
+    pub bus: Option<Arc<dyn Bus>>,
+    /// The context store, required by [`Part::Context`].
+    pub context_store: Option<Arc<dyn ContextStore>>,
+    /// The router store, required by [`Part::Router`].
+    pub router_store: Option<Arc<dyn RouterStore>>,
+}
+
+/// Bound listeners. gRPC is always served (at least the health service);
+/// the others only by the parts that use them.
+pub struct Listeners {
+    /// gRPC: the APIs of the parts in this process, health, reflection.
+    pub grpc: TcpListener,
+    /// Web chat page and WebSocket (with [`Part::Chat`]).
+    pub chat: Option<TcpListener>,
+    /// Agent desk page and API (with [`Part::Desk`]).
+    pub desk: Option<TcpListener>,
+    /// `/metrics` and `/healthz` for a process without chat or desk.
+    pub metrics: Option<TcpListener>,
+}
+
+impl Listeners {
+    /// Binds the addresses of the configuration that `parts` need, naming
+    /// the one that failed.
+    pub async fn bind(config: &Config, parts: &[Part]) -> anyhow::Result<Self> {
+        async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+            TcpListener::bind(addr).await.with_context(|| {
+                format!("cannot listen for {what} on {addr} (is another process using it?)")
+            })
+        }
+        let has = |p| parts.contains(&p);
+        Ok(Self {
+            grpc: bind(config.listen.grpc, "gRPC").await?,
+            chat: match has(Part::Chat) {
+                true => Some(bind(config.listen.chat, "web chat").await?),
+                false => None,
+            },
+            desk: match has(Part::Desk) {
+                true => Some(bind(config.listen.desk, "the agent desk").await?),
+                false => None,
+            },
+            metrics: match !has(Part::Chat) && !has(Part::Desk) {
+                true => Some(bind(config.listen.metrics, "metrics").await?),
+                false => None,
+            },
+        })
+    }
+
+    /// Every listener on a free loopback port, for tests.
+    pub async fn loopback(parts: &[Part]) -> std::io::Result<Self> {
+        let any = || TcpListener::bind("127.0.0.1:0");
+        let has = |p| parts.contains(&p);
+        Ok(Self {
+            grpc: any().await?,
+            chat: if has(Part::Chat) {
+                Some(any().await?)
+            } else {
+                None
+            },
+            desk: if has(Part::Desk) {
+                Some(any().await?)
+            } else {
+                None
+            },
+            metrics: if !has(Part::Chat) && !has(Part::Desk) {
+                Some(any().await?)
+            } else {
+                None
+            },
+        })
+    }
+}
+
+/// Running parts.
+pub struct Running {
+    /// Where gRPC listens.
+    pub grpc: SocketAddr,
+    /// Where the web chat listens, if this process runs it.
+    pub chat: Option<SocketAddr>,
+    /// Where the agent desk listens, if this process runs it.
+    pub desk: Option<SocketAddr>,
+    /// Where `/metrics` listens, if this process serves it on its own port.
+    pub metrics: Option<SocketAddr>,
+    ingress: CancellationToken,
+    workers: CancellationToken,
+    apis: CancellationToken,
+    ingress_tasks: TaskTracker,
+    worker_tasks: TaskTracker,
+    api_tasks: TaskTracker,
+    bus: Option<Arc<dyn Bus>>,
+    failed: CancellationToken,
+}
+
+/// Starts `parts` over `backends`. Returns once every server accepts
+/// connections. Parts that call other parts' APIs reach them at
+/// `config.connect`, or at this process's own gRPC listener when the
+/// called part runs here too (or no URL is configured).
+pub async fn start(
+    config: Arc<Config>,
+    parts: &[Part],
+    backends: Backends,
+    listeners: Listeners,
+) -> anyhow::Result<Running> {
+    let has = |p| parts.contains(&p);
+    let bus = backends.bus;
+    let needs_bus = |part: Part| {
+        bus.clone()
+            .with_context(|| format!("the {} needs a bus", part.name()))
+    };
+    let grpc_addr = listeners.grpc.local_addr()?;
+    let chat_addr = listeners
+        .chat
+        .as_ref()
+        .map(|l| l.local_addr())
+        .transpose()?;
+    let desk_addr = listeners
+        .desk
+        .as_ref()
+        .map(|l| l.local_addr())
+        .transpose()?;
+    let metrics_addr = listeners
+        .metrics
+        .as_ref()
+        .map(|l| l.local_addr())
+        .transpose()?;
+
+    let ingress = CancellationToken::new();
+    let workers = CancellationToken::new();
+    let apis = CancellationToken::new();
+    let failed = CancellationToken::new();
+    let (ingress_tasks, worker_tasks, api_tasks) =
+        (TaskTracker::new(), TaskTracker::new(), TaskTracker::new());
+
+    let context = match has(Part::Context) {
+        true => {
+            let store = backends
+                .context_store
+                .context("the context service needs a context store")?;
+            Some(Arc::new(ContextService::new(
+                store,
+                needs_bus(Part::Context)?,
+                ContextSettings::new(config.clone()),
+            )))
+        }
+        false => None,
+    };
+    let router = match has(Part::Router) {
+        true => {
+            let store = backends
+                .router_store
+                .context("the router needs a router store")?;
+            Some(
+                RouterShell::start(&config, store, needs_bus(Part::Router)?)
+                    .await
+                    .context("cannot start the router")?,
+            )
+        }
+        false => None,
+    };
+
+    // APIs first, so the parts that call them find them.
+    {
+        let context_api = context.clone().map(ContextApi::new);
+        let router_api = router.clone().map(RouterApi::new);
+        let (token, failed) = (apis.clone(), failed.clone());
+        let listener = listeners.grpc;
+        api_tasks.spawn(async move {
+            if let Err(e) = crate::grpc::serve(listener, context_api, router_api, token).await {
+                error!(error = %e, "grpc server failed");
+                failed.cancel();
+            }
+        });
+    }
+    if let Some(listener) = listeners.metrics {
+        let (token, failed) = (apis.clone(), failed.clone());
+        api_tasks.spawn(async move {
+            if let Err(e) = crate::metrics::serve(listener, token).await {
+                error!(error = %e, "metrics server failed");
+                failed.cancel();
+            }
+        });
+    }
+
+    // Workers: bus consumers and timers.
+    if let Some(context) = &context {
+        worker_tasks.spawn(report(
+            omni_context::intake::run_inbound(context.clone(), workers.clone()),
+            "context inbound",
+            failed.clone(),
+        ));
+        worker_tasks.spawn(report(
+            omni_context::intake::run_assignments(context.clone(), workers.clone()),
+            "context assignments",
+            failed.clone(),
+        ));
+    }
+    if let Some(router) = &router {
+        worker_tasks.spawn(report(
+            omni_router::intake::run(router.clone(), needs_bus(Part::Router)?, workers.clone()),
+            "router intake",
+            failed.clone(),
+        ));
+        worker_tasks.spawn(router.clone().run_timer(workers.clone()));
+    }
+
+    // Ingress: the chat adapter and the desk.
+    let own = local_url(grpc_addr);
+    let endpoint = |part: Part, configured: &Option<String>| -> anyhow::Result<_> {
+        let url = match (has(part), configured) {
+            (true, _) => own.clone(),
+            (false, Some(url)) => url.clone(),
+            (false, None) => anyhow::bail!(
+                "the {} is not in this process: set connect.{} (or OMNI_CONNECT_{}) to its gRPC URL, e.g. http://{}:7070",
+                part.name(),
+                part.name(),
+                part.name().to_uppercase(),
+                part.name()
+            ),
+        };
+        Ok(tonic::transport::Endpoint::from_shared(url.clone())
+            .with_context(|| format!("invalid gRPC URL {url:?} for the {}", part.name()))?
+            .tcp_nodelay(true)
+            .connect_lazy())
+    };
+    if let Some(listener) = listeners.chat {
+        let context_channel = endpoint(Part::Context, &config.connect.context)?;
+        let bus = needs_bus(Part::Chat)?;
+        let chat = ChatAdapter::new(bus.clone(), context_channel, config.clone());
+        worker_tasks.spawn(report(
+            omni_chat::outbound::run(chat.clone(), bus, workers.clone()),
+            "chat outbound",
+            failed.clone(),
+        ));
+        let (token, failed) = (ingress.clone(), failed.clone());
+        ingress_tasks.spawn(async move {
+            if let Err(e) = omni_chat::serve(listener, chat, token).await {
+                error!(error = %e, "chat server failed");
+                failed.cancel();
+            }
+        });
+    }
+    if let Some(listener) = listeners.desk {
+        let names = config
+            .agents
+            .iter()
+            .map(|a| (a.id.clone(), a.name.clone().unwrap_or_else(|| a.id.clone())))
+            .collect();
+        let desk = Arc::new(Desk::new(
+            endpoint(Part::Context, &config.connect.context)?,
+            endpoint(Part::Router, &config.connect.router)?,
+            names,
+        ));
+        let (token, failed) = (ingress.clone(), failed.clone());
+        ingress_tasks.spawn(async move {
+            if let Err(e) = omni_desk::serve(listener, desk, token).await {
+                error!(error = %e, "desk server failed");
+                failed.cancel();
+            }
+        });
+    }
+    let names: Vec<&str> = parts.iter().map(|p| p.name()).collect();
+    info!(parts = ?names, %grpc_addr, chat = ?chat_addr, desk = ?desk_addr, metrics = ?metrics_addr, "omniroute parts started");
+    Ok(Running {
+        grpc: grpc_addr,
+        chat: chat_addr,
+        desk: desk_addr,
+        metrics: metrics_addr,
+        ingress,
+        workers,
+        apis,
+        ingress_tasks,
+        worker_tasks,
+        api_tasks,
+        bus,
+        failed,
+    })
+}
+
+async fn report<E: std::fmt::Display>(
+    task: impl std::future::Future<Output = Result<(), E>>,
+    what: &'static str,
+    failed: CancellationToken,
+) {
+    if let Err(e) = task.await {
+        error!(error = %e, task = what, "background task failed");
+        failed.cancel();
+    }
+}
+
+/// A URL to reach a listener on this machine (a wildcard address becomes loopback).
+fn local_url(addr: SocketAddr) -> String {
+    let ip = if addr.ip().is_unspecified() {
+        std::net::IpAddr::from([127, 0, 0, 1])
+    } else {
+        addr.ip()
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}
+
+impl Running {
+    /// Resolves when a part failed and the process should stop.
+    pub async fn failed(&self) {
+        self.failed.cancelled().await
+    }
+
+    /// Stops in order: stop taking customer and agent traffic, finish and
+    /// stop the consumers (in-flight messages are settled), stop the APIs,
+    /// then flush and close the bus.
+    pub async fn shutdown(self) {
+        info!("stopping: ingress");
+        self.ingress.cancel();
+        self.ingress_tasks.close();
+        self.ingress_tasks.wait().await;
+        info!("stopping: workers");
+        self.workers.cancel();
+        self.worker_tasks.close();
+        self.worker_tasks.wait().await;
+        info!("stopping: apis");
+        self.apis.cancel();
+        self.api_tasks.close();
+        self.api_tasks.wait().await;
+        if let Some(bus) = self.bus {
+            info!("stopping: bus");
+            bus.close().await;
+        }
+        info!("stopped");
+    }
+}
