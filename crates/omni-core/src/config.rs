@@ -47,6 +47,17 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// `OMNI_` variables read elsewhere than the configuration (the file's
+/// path, logging and trace export); every other `OMNI_` variable must be a
+/// known override, so a misspelt one is an error instead of being ignored.
+pub const NOT_CONFIG_ENV: &[&str] = &[
+    "OMNI_CONFIG",
+    "OMNI_LOG",
+    "OMNI_LOG_FORMAT",
+    "OMNI_OTLP_ENDPOINT",
+    "OMNI_SERVICE_NAME",
+];
+
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -329,6 +340,16 @@ impl Config {
                 "OMNI_CONTEXT_REOPEN_WINDOW_SECS" => {
                     self.context.reopen_window_secs = number(value)?
                 }
+                other if NOT_CONFIG_ENV.contains(&other) => {}
+                other if other.starts_with("OMNI_") => {
+                    return Err(ConfigError::Env {
+                        name: other.to_owned(),
+                        value: value.clone(),
+                        reason:
+                            "not a known OMNI_ variable (see the README's configuration reference)"
+                                .into(),
+                    });
+                }
                 _ => {}
             }
         }
@@ -489,6 +510,14 @@ mod tests {
         let env = BTreeMap::from([("OMNI_LISTEN_CHAT".to_string(), "nine".to_string())]);
         let err = config.apply_env(&env).unwrap_err().to_string();
         assert!(err.contains("OMNI_LISTEN_CHAT"), "{err}");
+        let env = BTreeMap::from([("OMNI_LISTEN_GPRC".to_string(), "127.0.0.1:1".to_string())]);
+        let err = config.apply_env(&env).unwrap_err().to_string();
+        assert!(
+            err.contains("OMNI_LISTEN_GPRC") && err.contains("not a known"),
+            "{err}"
+        );
+        let env = BTreeMap::from([("OMNI_LOG".to_string(), "debug".to_string())]);
+        config.apply_env(&env).unwrap();
     }
 
     #[test]

@@ -61,11 +61,19 @@ impl Cluster {
     /// `binary` (the `omni` executable) with the sample configuration, offer
     /// timeout 2 s and decline cooldown 1 s; returns once every part is ready.
     pub fn start(binary: &Path) -> anyhow::Result<Self> {
-        Self::start_with_env(binary, &[])
+        Self::start_with(
+            binary,
+            &crate::app::sample_config_path(),
+            &[
+                ("OMNI_ROUTING_OFFER_TIMEOUT_SECS", "2"),
+                ("OMNI_ROUTING_DECLINE_COOLDOWN_SECS", "1"),
+            ],
+        )
     }
 
-    /// Like [`Cluster::start`], with extra `OMNI_*` variables for every part.
-    pub fn start_with_env(binary: &Path, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+    /// Starts every part with the configuration file `config` and extra
+    /// `OMNI_*` variables `env` for every part.
+    pub fn start_with(binary: &Path, config: &Path, env: &[(&str, &str)]) -> anyhow::Result<Self> {
         let nats = NatsServer::start().context("starting nats-server")?;
         let redis = RedisServer::start().context("starting redis-server")?;
         let dir = tempfile::tempdir()?;
@@ -85,7 +93,7 @@ impl Cluster {
             nats,
             redis,
             binary: binary.to_owned(),
-            config: crate::app::sample_config_path(),
+            config: config.to_owned(),
             ports,
             processes: HashMap::new(),
             env: env
@@ -132,8 +140,6 @@ impl Cluster {
             ("OMNI_REDIS_URL", self.redis.url()),
             ("OMNI_CONNECT_CONTEXT", self.grpc_url(Part::Context)),
             ("OMNI_CONNECT_ROUTER", self.grpc_url(Part::Router)),
-            ("OMNI_ROUTING_OFFER_TIMEOUT_SECS", "2".to_owned()),
-            ("OMNI_ROUTING_DECLINE_COOLDOWN_SECS", "1".to_owned()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

@@ -10,6 +10,7 @@
 //! - [`cluster`]: `Cluster`, every part as its own `omni` process over a
 //!   real nats-server and redis-server, with kill and restart.
 //! - [`actors`]: a desk agent and a chat customer, for either.
+//! - [`bench`]: the end-to-end measurements shared by the benchmarks.
 //! - [`http`]: a small JSON-over-HTTP client.
 //! - [`ws`]: a JSON WebSocket client with receive timeouts.
 
@@ -17,6 +18,7 @@
 
 pub mod actors;
 pub mod app;
+pub mod bench;
 pub mod cluster;
 pub mod http;
 pub mod ws;

@@ -40,10 +40,23 @@ enum Command {
     Desk,
     /// Loads and validates the configuration, prints a summary, and exits.
     CheckConfig,
+    /// Asks a running part's gRPC health service whether it is serving
+    /// (exit 0) or not (exit 1): a container health check.
+    Probe {
+        /// The part's gRPC address.
+        #[arg(long, default_value = "127.0.0.1:7070")]
+        grpc: String,
+        /// The service to ask about; empty means the whole server.
+        #[arg(long, default_value = "")]
+        service: String,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Probe { grpc, service }) = &cli.command {
+        return probe(grpc, service);
+    }
     let env: BTreeMap<String, String> = std::env::vars()
         .filter(|(k, _)| k.starts_with("OMNI_"))
         .collect();
@@ -58,6 +71,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command.unwrap_or(Command::Run) {
+        Command::Probe { .. } => ExitCode::SUCCESS,
         Command::CheckConfig => {
             println!(
                 "{}: ok ({} queues, {} agents, data in {})",
@@ -187,6 +201,54 @@ async fn run(config: Config, mode: Mode) -> anyhow::Result<()> {
     }
     println!("omniroute stopped");
     Ok(())
+}
+
+/// `omni probe`: one gRPC health check, without loading the configuration.
+fn probe(addr: &str, service: &str) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("omni probe: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let url = if addr.contains("://") {
+        addr.to_owned()
+    } else {
+        format!("http://{addr}")
+    };
+    let check = async {
+        let channel = tonic::transport::Endpoint::from_shared(url.clone())?
+            .connect_timeout(std::time::Duration::from_secs(2))
+            .timeout(std::time::Duration::from_secs(3))
+            .connect()
+            .await?;
+        let response = tonic_health::pb::health_client::HealthClient::new(channel)
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: service.to_owned(),
+            })
+            .await?;
+        anyhow::Ok(response.into_inner().status)
+    };
+    match runtime.block_on(check) {
+        Ok(status)
+            if status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32 =>
+        {
+            println!("{url}: serving");
+            ExitCode::SUCCESS
+        }
+        Ok(status) => {
+            eprintln!("omni probe: {url}: not serving (status {status})");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("omni probe: {url}: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// SIGINT (Ctrl+C) and SIGTERM, registered before the app reports ready so

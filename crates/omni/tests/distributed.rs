@@ -43,6 +43,28 @@ async fn foundation_scenario_across_processes() -> anyhow::Result<()> {
     let cluster = Arc::new(std::sync::Mutex::new(cluster));
     let urls = Urls::of(&cluster.lock().unwrap_or_else(|p| p.into_inner()));
 
+    // Every part answers the gRPC health check a container probe makes.
+    for part in Part::ALL {
+        let port = cluster
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .ports(part)
+            .grpc;
+        let out = std::process::Command::new(binary())
+            .args(["probe", "--grpc", &format!("127.0.0.1:{port}")])
+            .output()?;
+        assert!(out.status.success(), "{} probe: {out:?}", part.name());
+    }
+    let nowhere = omni_testservers::free_port()?;
+    let out = std::process::Command::new(binary())
+        .args(["probe", "--grpc", &format!("127.0.0.1:{nowhere}")])
+        .output()?;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "probe of nothing fails: {out:?}"
+    );
+
     let mut alice = Agent::sign_in(&urls, "alice").await?;
     let mut bob = Agent::sign_in(&urls, "bob").await?;
 

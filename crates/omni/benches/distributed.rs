@@ -1,0 +1,119 @@
+//! End-to-end benchmark, distributed mode: `cargo bench -p omni --bench distributed`.
+//!
+//! Starts a real nats-server (JetStream) and redis-server (AOF,
+//! `appendfsync always`) and every part as its own `omni` process (release
+//! build), all on this machine, then measures over the real protocols
+//! (chat WebSocket in, desk event WebSocket out):
+//! 1. the floors, in the same run: a raw NATS request/reply round trip and a
+//!    raw Redis round trip (PING);
+//! 2. latency from a customer's first message to the agent's offer, one
+//!    message in flight, as p50/p99/p99.9;
+//! 3. sustained inbound throughput from many connected customers, counted
+//!    when the agent's desk has received each message.
+//!
+//! `BENCH_MESSAGES` and `BENCH_CUSTOMERS` change the sizes.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use omni_testkit::Cluster;
+use omni_testkit::bench::{
+    BenchAgent, env_usize, first_message_to_offer, machine, summary, sustained,
+};
+
+/// One agent with room for every conversation; offers never expire.
+const CONFIG: &str = r#"
+[context]
+default_queue = { chat = "support" }
+topics = { sales = "sales", support = "support" }
+
+[routing]
+offer_timeout_secs = 86400
+
+[[queues]]
+id = "sales"
+skills = { sales = 3 }
+
+[[queues]]
+id = "support"
+skills = { support = 2 }
+
+[[agents]]
+id = "bench"
+name = "Bench Agent"
+skills = { sales = 9, support = 9 }
+capacity = { chat = 1000000 }
+"#;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let messages = env_usize("BENCH_MESSAGES", 500);
+    let customers = env_usize("BENCH_CUSTOMERS", 20);
+    println!(
+        "omniroute benchmark (distributed mode: nats-server + redis-server + 4 omni processes, debug={})",
+        cfg!(debug_assertions)
+    );
+    println!("machine: {}", machine());
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("bench.toml");
+    std::fs::write(&config, CONFIG)?;
+    let binary = Path::new(env!("CARGO_BIN_EXE_omni")).to_owned();
+    let cluster =
+        tokio::task::spawn_blocking(move || Cluster::start_with(&binary, &config, &[])).await??;
+
+    // Floors, measured in the same run against the same servers.
+    let nats = async_nats::connect(cluster.nats.url()).await?;
+    let mut echo = nats.subscribe("bench.echo").await?;
+    let responder = nats.clone();
+    let echo_task = tokio::spawn(async move {
+        while let Some(m) = echo.next().await {
+            if let Some(reply) = m.reply {
+                let _ = responder.publish(reply, m.payload).await;
+            }
+        }
+    });
+    let mut floor = Vec::new();
+    for _ in 0..1000 {
+        let start = Instant::now();
+        nats.request("bench.echo", "ping".into()).await?;
+        floor.push(start.elapsed());
+    }
+    let nats_p50 = median(&mut floor);
+    summary("floor: raw NATS request/reply", floor);
+    echo_task.abort();
+    let redis = redis::Client::open(cluster.redis.url())?;
+    let mut conn = redis.get_multiplexed_async_connection().await?;
+    let mut floor = Vec::new();
+    for _ in 0..1000 {
+        let start = Instant::now();
+        let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+        floor.push(start.elapsed());
+    }
+    let redis_p50 = median(&mut floor);
+    summary("floor: raw Redis round trip (PING)", floor);
+
+    let mut agent = BenchAgent::sign_in(&cluster, "bench").await?;
+    let mut latency = first_message_to_offer(&cluster, &mut agent, messages).await?;
+    let p50 = median(&mut latency);
+    summary("first message -> agent offer (1 in flight)", latency);
+    println!(
+        "{:<44} {:.1}x the floors' sum ({:.3} ms)",
+        "p50 against the floors",
+        p50.as_secs_f64() / (nats_p50 + redis_p50).as_secs_f64(),
+        (nats_p50 + redis_p50).as_secs_f64() * 1e3
+    );
+    let (total, secs) = sustained(&cluster, &mut agent, customers, messages).await?;
+    println!(
+        "{:<44} {total} messages from {customers} customers in {secs:.2} s = {:.0} messages/s",
+        "sustained inbound, accepted to agent desk",
+        total as f64 / secs
+    );
+    drop(cluster);
+    Ok(())
+}
+
+fn median(samples: &mut [Duration]) -> Duration {
+    samples.sort();
+    samples.get(samples.len() / 2).copied().unwrap_or_default()
+}
