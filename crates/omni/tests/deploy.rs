@@ -56,13 +56,6 @@ fn subcommands() -> Vec<String> {
         .collect()
 }
 
-fn port_of(addr: &str) -> u64 {
-    addr.rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("{addr} has a port"))
-}
-
 /// Loads `toml` plus `env` with the real loader, as `omni` would.
 fn load(toml: &str, env: &BTreeMap<String, String>) -> Config {
     let dir = tempfile::tempdir().expect("temp dir");
