@@ -46,6 +46,57 @@ impl Agent {
         })
     }
 
+    /// `POST /api/offers/{offer}/accept` or `decline`; fails unless 200.
+    pub async fn settle(&self, offer: &str, action: &str) -> anyhow::Result<Value> {
+        let r = self
+            .api
+            .post(&format!("/api/offers/{offer}/{action}"), &json!({}))
+            .await?;
+        anyhow::ensure!(r.status == 200, "{action} {offer}: {} {}", r.status, r.body);
+        Ok(r.body)
+    }
+
+    /// Replies in a conversation; fails unless 200.
+    pub async fn reply(
+        &self,
+        conversation: &str,
+        text: &str,
+        client_id: &str,
+    ) -> anyhow::Result<Value> {
+        let r = self
+            .api
+            .post(
+                &format!("/api/conversations/{conversation}/messages"),
+                &json!({ "text": text, "client_id": client_id }),
+            )
+            .await?;
+        anyhow::ensure!(
+            r.status == 200,
+            "reply in {conversation}: {} {}",
+            r.status,
+            r.body
+        );
+        Ok(r.body)
+    }
+
+    /// Resolves a conversation; fails unless 200.
+    pub async fn resolve(&self, conversation: &str) -> anyhow::Result<Value> {
+        let r = self
+            .api
+            .post(
+                &format!("/api/conversations/{conversation}/resolve"),
+                &json!({}),
+            )
+            .await?;
+        anyhow::ensure!(
+            r.status == 200,
+            "resolve {conversation}: {} {}",
+            r.status,
+            r.body
+        );
+        Ok(r.body)
+    }
+
     /// Waits for an offer; returns (offer_id, conversation_id).
     pub async fn next_offer(&mut self) -> anyhow::Result<(String, String)> {
         let frame = self.events.recv_type("offer").await?;

@@ -72,28 +72,13 @@ async fn foundation_scenario_across_processes() -> anyhow::Result<()> {
     let (mut jo, _) = Customer::open(&urls, None, "sales").await?;
     jo.say("Hello from the distributed chat").await?;
     let (offer, conv) = alice.next_offer().await?;
-    let r = alice
-        .api
-        .post(&format!("/api/offers/{offer}/decline"), &json!({}))
-        .await?;
-    assert_eq!(r.status, 200, "{}", r.body);
+    alice.settle(&offer, "decline").await?;
     let (offer, conv_b) = bob.next_offer().await?;
     assert_eq!(conv_b, conv);
-    let r = bob
-        .api
-        .post(&format!("/api/offers/{offer}/accept"), &json!({}))
-        .await?;
-    assert_eq!(r.status, 200, "{}", r.body);
+    bob.settle(&offer, "accept").await?;
 
     // Replies cross the processes both ways.
-    let r = bob
-        .api
-        .post(
-            &format!("/api/conversations/{conv}/messages"),
-            &json!({ "text": "Bob here, over NATS", "client_id": "r1" }),
-        )
-        .await?;
-    assert_eq!(r.status, 200, "{}", r.body);
+    bob.reply(&conv, "Bob here, over NATS", "r1").await?;
     let pushed = jo.socket.recv_type("message").await?;
     assert_eq!(pushed["message"]["text"], "Bob here, over NATS");
     jo.say("Thanks Bob").await?;
@@ -128,11 +113,7 @@ async fn foundation_scenario_across_processes() -> anyhow::Result<()> {
         conv2_again, conv2,
         "the queued conversation is offered again"
     );
-    let r = alice
-        .api
-        .post(&format!("/api/offers/{offer2}/accept"), &json!({}))
-        .await?;
-    assert_eq!(r.status, 200, "{}", r.body);
+    alice.settle(&offer2, "accept").await?;
     let me = bob.api.get("/api/me").await?;
     assert!(
         me.body["assigned"]
@@ -169,11 +150,7 @@ async fn foundation_scenario_across_processes() -> anyhow::Result<()> {
 
     // Resolve, then the customer writes again: the conversation reopens and
     // goes back to bob, who handled it.
-    let r = bob
-        .api
-        .post(&format!("/api/conversations/{conv}/resolve"), &json!({}))
-        .await?;
-    assert_eq!(r.status, 200, "{}", r.body);
+    bob.resolve(&conv).await?;
     bob.events.recv_type("released").await?;
     jo.say("One more question").await?;
     let (_, reopened) = bob.next_offer().await?;
