@@ -5,7 +5,8 @@
 //! build), all on this machine, then measures over the real protocols
 //! (chat WebSocket in, desk event WebSocket out):
 //! 1. the floors, in the same run: a raw NATS request/reply round trip and a
-//!    raw Redis round trip (PING);
+//!    raw Redis round trip (PING); and, for reference, one durable Redis
+//!    write (`SET` answered after the AOF fsync), which every ingest pays;
 //! 2. latency from a customer's first message to the agent's offer, one
 //!    message in flight, as p50/p99/p99.9;
 //! 3. sustained inbound throughput from many connected customers, counted
@@ -92,6 +93,19 @@ async fn main() -> anyhow::Result<()> {
     }
     let redis_p50 = median(&mut floor);
     summary("floor: raw Redis round trip (PING)", floor);
+    // Not a floor of the target, but what every ingest pays: a write that
+    // returns only after the AOF fsync (`appendfsync always`).
+    let mut durable = Vec::new();
+    for i in 0..1000 {
+        let start = Instant::now();
+        let _: () = redis::cmd("SET")
+            .arg("bench:durable")
+            .arg(i)
+            .query_async(&mut conn)
+            .await?;
+        durable.push(start.elapsed());
+    }
+    summary("reference: Redis durable write (AOF fsync)", durable);
 
     let mut agent = BenchAgent::sign_in(&cluster, "bench").await?;
     let mut latency = first_message_to_offer(&cluster, &mut agent, messages).await?;
