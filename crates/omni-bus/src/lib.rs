@@ -196,6 +196,68 @@ pub async fn drain_until<F, Fut>(
     }
 }
 
+/// Like [`drain_until`], with up to `lanes` deliveries handled at once:
+/// each delivery goes to the lane `key(delivery) % lanes`, and a lane handles
+/// its deliveries one at a time, in the order the bus gave them. Deliveries
+/// with the same key (the same customer, the same conversation) therefore
+/// keep their order, while different keys proceed in parallel, so a store
+/// round trip per message no longer caps throughput at one per round trip.
+///
+/// At shutdown the lanes finish the deliveries they hold; one waiting to be
+/// handed to a busy lane is left unsettled, for the bus to redeliver.
+pub async fn drain_keyed<K, F, Fut>(
+    mut deliveries: BusStream<Delivery>,
+    shutdown: impl Future<Output = ()>,
+    lanes: usize,
+    key: K,
+    handle: F,
+) where
+    K: Fn(&Delivery) -> u64,
+    F: Fn(Delivery) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    if lanes <= 1 {
+        return drain_until(deliveries, shutdown, handle).await;
+    }
+    let mut workers = tokio::task::JoinSet::new();
+    let senders: Vec<tokio::sync::mpsc::Sender<Delivery>> = (0..lanes)
+        .map(|_| {
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<Delivery>(1);
+            let handle = handle.clone();
+            workers.spawn(async move {
+                while let Some(delivery) = rx.recv().await {
+                    handle(delivery).await;
+                }
+            });
+            tx
+        })
+        .collect();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let delivery = tokio::select! {
+            _ = &mut shutdown => break,
+            next = deliveries.next() => match next {
+                Some(d) => d,
+                None => break,
+            },
+        };
+        let lane = usize::try_from(key(&delivery) % lanes as u64).unwrap_or(0);
+        tokio::select! {
+            _ = &mut shutdown => break,
+            sent = senders[lane].send(delivery) => if sent.is_err() { break },
+        }
+    }
+    drop(senders);
+    while workers.join_next().await.is_some() {}
+}
+
+/// A stable 64-bit hash of `bytes` (FNV-1a), for [`drain_keyed`] keys.
+pub fn key_hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// The message bus every part talks through.
 ///
 /// Durable messages go to the stream that captures their subject (see

@@ -411,3 +411,88 @@ async fn concurrent_publishers_lose_nothing_and_keep_their_own_order() {
     nothing_within(&mut deliveries, Duration::from_millis(300)).await;
     bus.close().await;
 }
+
+#[tokio::test]
+async fn drain_keyed_runs_keys_in_parallel_and_keeps_each_keys_order() {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let store = Embedded::new();
+    let bus = store.open_embedded();
+    let total = 120;
+    for n in 0..total {
+        let key = n % 5;
+        bus.publish(
+            Message::new("omni.inbound.chat", format!("{key}:{n}")),
+            None,
+        )
+        .await
+        .expect("publish");
+    }
+    let seen: Arc<Mutex<Vec<(u64, usize)>>> = Arc::default();
+    let (active, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let done = Arc::new(tokio::sync::Notify::new());
+    let deliveries = bus
+        .consume(&topology::CONTEXT_INBOUND)
+        .await
+        .expect("consume");
+    let parse = |d: &Delivery| -> (u64, usize) {
+        let text = String::from_utf8_lossy(&d.message.payload).into_owned();
+        let (k, n) = text.split_once(':').expect("key:n");
+        (k.parse().expect("key"), n.parse().expect("n"))
+    };
+    let handler = {
+        let (seen, active, peak, done) = (seen.clone(), active.clone(), peak.clone(), done.clone());
+        move |d: Delivery| {
+            let (seen, active, peak, done) =
+                (seen.clone(), active.clone(), peak.clone(), done.clone());
+            async move {
+                let now = active.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                let item = parse(&d);
+                let count = {
+                    let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+                    seen.push(item);
+                    seen.len()
+                };
+                active.fetch_sub(1, Ordering::SeqCst);
+                d.settle(Ok::<(), ()>(())).await;
+                if count == total {
+                    done.notify_one();
+                }
+            }
+        }
+    };
+    let finished = done.clone();
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        omni_bus::drain_keyed(
+            deliveries,
+            finished.notified(),
+            4,
+            move |d| parse(d).0,
+            handler,
+        ),
+    )
+    .await
+    .expect("all handled in time");
+    let seen = seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert_eq!(seen.len(), total, "every delivery handled once");
+    for key in 0..5 {
+        let order: Vec<usize> = seen
+            .iter()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, n)| *n)
+            .collect();
+        assert!(
+            order.windows(2).all(|w| w[0] < w[1]),
+            "key {key} in order: {order:?}"
+        );
+    }
+    assert!(
+        peak.load(Ordering::SeqCst) > 1,
+        "lanes ran at the same time"
+    );
+    bus.close().await;
+}
