@@ -3,11 +3,13 @@
 //! A request is acked once the contact is recorded in the store and held by
 //! the engine; a release once the contact is gone from both. Redeliveries
 //! are harmless: the shell treats a contact it already holds as done.
+//! Messages of different conversations are handled in parallel lanes;
+//! those of one conversation in order.
 
 use std::sync::Arc;
 
 use omni_bus::topology::{ROUTER_REQUESTS, subjects};
-use omni_bus::{BusError, Delivery, TRACEPARENT, drain_until};
+use omni_bus::{BusError, Delivery, TRACEPARENT, drain_keyed, key_hash};
 use omni_core::trace::TraceContext;
 use omni_core::{AgentId, ConversationId, CustomerId, QueueId};
 use omni_proto::convert::channel_from_i32;
@@ -26,8 +28,29 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), BusError> {
     let deliveries = bus.consume(&ROUTER_REQUESTS).await?;
-    drain_until(deliveries, shutdown.cancelled(), |d| handle(&shell, d)).await;
+    drain_keyed(
+        deliveries,
+        shutdown.cancelled(),
+        LANES,
+        conversation_key,
+        move |d| {
+            let shell = shell.clone();
+            async move { handle(&shell, d).await }
+        },
+    )
+    .await;
     Ok(())
+}
+
+/// Routing messages handled at once; those of one conversation stay in order.
+const LANES: usize = 8;
+
+/// Both payloads carry the conversation id as field 1.
+fn conversation_key(delivery: &Delivery) -> u64 {
+    let id = ev::RoutingRelease::decode(delivery.message.payload.as_ref())
+        .map(|r| r.conversation_id)
+        .unwrap_or_default();
+    key_hash(id.as_bytes())
 }
 
 async fn handle(shell: &RouterShell, delivery: Delivery) {
