@@ -45,7 +45,7 @@ mod specs;
 pub mod stats;
 
 pub use erlang::{ErlangA, ErlangC, Model, Prediction};
-pub use report::{GroupReport, OverallReport, QueueReport, Report};
+pub use report::{CSV_COLUMNS, GroupReport, OverallReport, QueueReport, Report};
 pub use scenario::{Scenario, ScenarioError};
 pub use sim::{Progress, SimError, run};
 pub use stats::Estimate;

@@ -220,77 +220,49 @@ impl Report {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
 
-    /// The report as CSV: one row per queue, per group and overall. Empty
-    /// cells where a figure does not apply.
+    /// The report as CSV: one row per queue, per group and overall, with the
+    /// columns of [`CSV_COLUMNS`]. Empty cells where a figure does not apply.
     pub fn to_csv(&self) -> String {
-        let mut out = String::from(
-            "kind,id,channel,agents,offered,answered,abandoned,unresolved,service_level_secs,\
-             service_level,service_level_ci95,asa_secs,asa_secs_ci95,p_wait,p_wait_ci95,\
-             abandon_rate,abandon_rate_ci95,mean_wait_secs,mean_wait_secs_ci95,\
-             occupancy,occupancy_ci95,mean_load,mean_load_ci95,capacity_utilization,\
-             capacity_utilization_ci95,reference_model,reference_service_level,\
-             reference_asa_secs,reference_p_wait,reference_abandon_rate,reference_occupancy\n",
-        );
-        let est = |e: &Option<Estimate>| -> String {
-            match e {
-                Some(e) => format!("{},{}", num(e.value), e.ci95.map(num).unwrap_or_default()),
-                None => ",".to_owned(),
-            }
-        };
+        let mut out = CSV_COLUMNS.join(",");
+        out.push('\n');
         for q in &self.queues {
-            let reference = match &q.reference {
-                Some(p) => format!(
-                    "{},{},{},{},{},{}",
-                    p.model.label(),
-                    num(p.service_level),
-                    num(p.asa_secs),
-                    num(p.p_wait),
-                    num(p.abandon_rate),
-                    num(p.occupancy)
-                ),
-                None => ",,,,,".to_owned(),
-            };
-            let _ = writeln!(
-                out,
-                "queue,{},{},,{},{},{},{},{},{},{},{},{},{},,,,,,,{}",
-                csv_field(&q.id),
-                q.channel.as_str(),
-                q.offered,
-                q.answered,
-                q.abandoned,
-                q.unresolved,
-                num(q.service_level_secs),
-                est(&q.service_level),
-                est(&q.asa_secs),
-                est(&q.p_wait),
-                est(&q.abandon_rate),
-                est(&q.mean_wait_secs),
-                reference
-            );
+            let mut row = CsvRow::new("queue");
+            row.set("id", csv_field(&q.id));
+            row.set("channel", q.channel.as_str().to_owned());
+            row.counts(q.offered, q.answered, q.abandoned, q.unresolved);
+            row.set("service_level_secs", num(q.service_level_secs));
+            row.estimate("service_level", &q.service_level);
+            row.estimate("asa_secs", &q.asa_secs);
+            row.estimate("p_wait", &q.p_wait);
+            row.estimate("abandon_rate", &q.abandon_rate);
+            row.estimate("mean_wait_secs", &q.mean_wait_secs);
+            if let Some(p) = &q.reference {
+                row.set("reference_model", p.model.label().to_owned());
+                row.set("reference_service_level", num(p.service_level));
+                row.set("reference_asa_secs", num(p.asa_secs));
+                row.set("reference_p_wait", num(p.p_wait));
+                row.set("reference_abandon_rate", num(p.abandon_rate));
+                row.set("reference_occupancy", num(p.occupancy));
+            }
+            row.write(&mut out);
         }
         for g in &self.groups {
-            let _ = writeln!(
-                out,
-                "group,{},,{},,,,,,,,,,,,,,,,{},{},{},,,,,,",
-                csv_field(&g.group),
-                g.agents,
-                est(&g.occupancy),
-                est(&g.mean_load),
-                est(&g.capacity_utilization),
-            );
+            let mut row = CsvRow::new("group");
+            row.set("id", csv_field(&g.group));
+            row.set("agents", g.agents.to_string());
+            row.estimate("occupancy", &g.occupancy);
+            row.estimate("mean_load", &g.mean_load);
+            row.estimate("capacity_utilization", &g.capacity_utilization);
+            row.write(&mut out);
         }
         let o = &self.overall;
-        let _ = writeln!(
-            out,
-            "overall,,,{},{},{},{},{},,{},,,,,,,,,{},,,,,,,,,",
-            self.groups.iter().map(|g| u64::from(g.agents)).sum::<u64>(),
-            o.offered,
-            o.answered,
-            o.abandoned,
-            o.unresolved,
-            est(&o.service_level),
-            est(&o.occupancy),
-        );
+        let mut row = CsvRow::new("overall");
+        let agents: u64 = self.groups.iter().map(|g| u64::from(g.agents)).sum();
+        row.set("agents", agents.to_string());
+        row.counts(o.offered, o.answered, o.abandoned, o.unresolved);
+        row.estimate("service_level", &o.service_level);
+        row.estimate("occupancy", &o.occupancy);
+        row.write(&mut out);
         out
     }
 
@@ -310,7 +282,7 @@ impl Report {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "{:<16} {:>9} {:>9} {:>9} {:>17} {:>16} {:>16} {:>16}",
+            "{:<16} {:>9} {:>9} {:>9} {:>24} {:>16} {:>16} {:>16}",
             "queue",
             "offered",
             "answered",
@@ -323,7 +295,7 @@ impl Report {
         for q in &self.queues {
             let _ = writeln!(
                 out,
-                "{:<16} {:>9} {:>9} {:>9} {:>17} {:>16} {:>16} {:>16}",
+                "{:<16} {:>9} {:>9} {:>9} {:>24} {:>16} {:>16} {:>16}",
                 q.id,
                 q.offered,
                 q.answered,
@@ -340,7 +312,7 @@ impl Report {
             if let Some(p) = &q.reference {
                 let _ = writeln!(
                     out,
-                    "{:<16} {:>9} {:>9} {:>9} {:>17} {:>16} {:>16} {:>16}",
+                    "{:<16} {:>9} {:>9} {:>9} {:>24} {:>16} {:>16} {:>16}",
                     format!("  {}", p.model.label()),
                     "",
                     "",
@@ -384,6 +356,83 @@ impl Report {
             pct(&self.overall.occupancy)
         );
         out
+    }
+}
+
+/// The columns of [`Report::to_csv`], in order. `*_ci95` columns hold the
+/// half-width of the 95% confidence interval of the column before them.
+pub const CSV_COLUMNS: [&str; 31] = [
+    "kind",
+    "id",
+    "channel",
+    "agents",
+    "offered",
+    "answered",
+    "abandoned",
+    "unresolved",
+    "service_level_secs",
+    "service_level",
+    "service_level_ci95",
+    "asa_secs",
+    "asa_secs_ci95",
+    "p_wait",
+    "p_wait_ci95",
+    "abandon_rate",
+    "abandon_rate_ci95",
+    "mean_wait_secs",
+    "mean_wait_secs_ci95",
+    "occupancy",
+    "occupancy_ci95",
+    "mean_load",
+    "mean_load_ci95",
+    "capacity_utilization",
+    "capacity_utilization_ci95",
+    "reference_model",
+    "reference_service_level",
+    "reference_asa_secs",
+    "reference_p_wait",
+    "reference_abandon_rate",
+    "reference_occupancy",
+];
+
+/// One CSV row, filled by column name.
+struct CsvRow([String; CSV_COLUMNS.len()]);
+
+impl CsvRow {
+    fn new(kind: &str) -> Self {
+        let mut row = Self(std::array::from_fn(|_| String::new()));
+        row.set("kind", kind.to_owned());
+        row
+    }
+
+    fn set(&mut self, column: &str, value: String) {
+        let index = CSV_COLUMNS.iter().position(|c| *c == column);
+        debug_assert!(index.is_some(), "no CSV column {column}");
+        if let Some(i) = index {
+            self.0[i] = value;
+        }
+    }
+
+    fn counts(&mut self, offered: u64, answered: u64, abandoned: u64, unresolved: u64) {
+        self.set("offered", offered.to_string());
+        self.set("answered", answered.to_string());
+        self.set("abandoned", abandoned.to_string());
+        self.set("unresolved", unresolved.to_string());
+    }
+
+    fn estimate(&mut self, column: &str, estimate: &Option<Estimate>) {
+        if let Some(e) = estimate {
+            self.set(column, num(e.value));
+            self.set(
+                &format!("{column}_ci95"),
+                e.ci95.map(num).unwrap_or_default(),
+            );
+        }
+    }
+
+    fn write(&self, out: &mut String) {
+        out.push_str(&self.0.join(","));
+        out.push('\n');
     }
 }
 

@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand};
 use omni::{Listeners, embedded};
 use omni_core::config::Config;
 
+mod simulate;
+
 /// Omniroute: an omnichannel conversation router for contact centers.
 #[derive(Debug, Parser)]
 #[command(name = "omni", version, about)]
@@ -32,10 +34,17 @@ enum Command {
     Run,
     /// Loads and validates the configuration, prints a summary, and exits.
     CheckConfig,
+    /// Runs a routing scenario in virtual time and reports service level,
+    /// speed of answer, waiting, abandonment and occupancy.
+    Simulate(simulate::SimulateArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A simulation needs a scenario, not the service configuration.
+    if let Some(Command::Simulate(args)) = &cli.command {
+        return simulate::run(args);
+    }
     let env: BTreeMap<String, String> = std::env::vars()
         .filter(|(k, _)| k.starts_with("OMNI_"))
         .collect();
@@ -50,6 +59,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command.unwrap_or(Command::Run) {
+        Command::Simulate(args) => simulate::run(&args),
         Command::CheckConfig => {
             println!(
                 "{}: ok ({} queues, {} agents, data in {})",
