@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand};
 use omni::{Listeners, Part, distributed, embedded};
 use omni_core::config::Config;
 
+mod simulate;
+
 /// Omniroute: an omnichannel conversation router for contact centers.
 #[derive(Debug, Parser)]
 #[command(name = "omni", version, about)]
@@ -50,12 +52,18 @@ enum Command {
         #[arg(long, default_value = "")]
         service: String,
     },
+    /// Runs a routing scenario in virtual time and reports service level,
+    /// speed of answer, waiting, abandonment and occupancy.
+    Simulate(simulate::SimulateArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Probe { grpc, service }) = &cli.command {
-        return probe(grpc, service);
+    // Neither a probe nor a simulation needs the service configuration.
+    match &cli.command {
+        Some(Command::Probe { grpc, service }) => return probe(grpc, service),
+        Some(Command::Simulate(args)) => return simulate::run(args),
+        _ => {}
     }
     let env: BTreeMap<String, String> = std::env::vars()
         .filter(|(k, _)| k.starts_with("OMNI_"))
@@ -71,7 +79,8 @@ fn main() -> ExitCode {
         }
     };
     match cli.command.unwrap_or(Command::Run) {
-        Command::Probe { .. } => ExitCode::SUCCESS,
+        Command::Probe { grpc, service } => probe(&grpc, &service),
+        Command::Simulate(args) => simulate::run(&args),
         Command::CheckConfig => {
             println!(
                 "{}: ok ({} queues, {} agents, data in {})",

@@ -1,0 +1,241 @@
+//! Prints the simulator-versus-formula agreement table of
+//! `docs/simulator.md`: long single-queue runs against Erlang C and Erlang
+//! A, with 95% confidence intervals from batch means, and the simulator's
+//! speed.
+//!
+//! ```sh
+//! cargo run --release -p omni-sim --example agreement
+//! SIM_CONTACTS=1000000 cargo run --release -p omni-sim --example agreement
+//! ```
+//!
+//! `SIM_CONTACTS` (default 4,000,000) is the number of measured contacts per
+//! case; `SIM_SEED` (default 1) the seed of the first case, the next cases
+//! take the following seeds so that their errors are independent.
+
+use std::time::Instant;
+
+use omni_sim::{Estimate, Scenario};
+
+/// One single-queue case.
+struct Case {
+    agents: u32,
+    capacity: u32,
+    load: f64,
+    handle_secs: f64,
+    patience_secs: Option<f64>,
+    threshold_secs: f64,
+}
+
+impl Case {
+    fn label(&self) -> String {
+        let servers = if self.capacity == 1 {
+            format!("{} agents", self.agents)
+        } else {
+            format!("{} agents × {} chats", self.agents, self.capacity)
+        };
+        let patience = match self.patience_secs {
+            Some(p) => format!(", patience {p} s"),
+            None => String::new(),
+        };
+        format!(
+            "{servers}, {} Erl, AHT {} s{patience}",
+            self.load, self.handle_secs
+        )
+    }
+
+    fn scenario(&self, contacts: f64, seed: u64) -> Scenario {
+        let arrivals_per_hour = self.load / self.handle_secs * 3600.0;
+        let patience = match self.patience_secs {
+            Some(mean) => {
+                format!("patience = {{ distribution = \"exponential\", mean_secs = {mean} }}")
+            }
+            None => String::new(),
+        };
+        let text = format!(
+            r#"
+            duration_secs = {duration}
+            warmup_secs = {warmup}
+            seed = {seed}
+            batches = 40
+            [[queues]]
+            id = "q"
+            arrivals_per_hour = {arrivals_per_hour}
+            service_level_secs = {threshold}
+            handle_time = {{ distribution = "exponential", mean_secs = {handle} }}
+            {patience}
+            [[agents]]
+            group = "pool"
+            count = {agents}
+            capacity = {{ chat = {capacity} }}
+            "#,
+            duration = contacts / arrivals_per_hour * 3600.0,
+            warmup = self.handle_secs * 200.0,
+            threshold = self.threshold_secs,
+            handle = self.handle_secs,
+            agents = self.agents,
+            capacity = self.capacity,
+        );
+        match Scenario::parse(&text) {
+            Ok(s) => s,
+            Err(e) => panic!("case {}: {e}", self.label()),
+        }
+    }
+}
+
+fn env_number(name: &str, default: f64) -> f64 {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} must be a number, got {v:?}")),
+        Err(_) => default,
+    }
+}
+
+fn row(measure: &str, unit: Unit, estimate: Option<Estimate>, formula: f64) -> String {
+    let Some(e) = estimate else {
+        return format!("| | {measure} | {} | - | - |", unit.show(formula));
+    };
+    let ci = e.ci95.unwrap_or(f64::NAN);
+    let se = e.std_error.unwrap_or(f64::NAN);
+    format!(
+        "| | {measure} | {} | {} ± {} | {:+.2} |",
+        unit.show(formula),
+        unit.show(e.value),
+        unit.show_plain(ci),
+        (e.value - formula) / se
+    )
+}
+
+#[derive(Clone, Copy)]
+enum Unit {
+    Percent,
+    Seconds,
+}
+
+impl Unit {
+    fn show(self, v: f64) -> String {
+        match self {
+            Unit::Percent => format!("{:.2}%", v * 100.0),
+            Unit::Seconds => format!("{v:.2} s"),
+        }
+    }
+
+    fn show_plain(self, v: f64) -> String {
+        match self {
+            Unit::Percent => format!("{:.2}", v * 100.0),
+            Unit::Seconds => format!("{v:.2}"),
+        }
+    }
+}
+
+fn main() {
+    let contacts = env_number("SIM_CONTACTS", 4_000_000.0);
+    let seed = env_number("SIM_SEED", 1.0) as u64;
+    let cases = [
+        Case {
+            agents: 10,
+            capacity: 1,
+            load: 8.0,
+            handle_secs: 180.0,
+            patience_secs: None,
+            threshold_secs: 20.0,
+        },
+        Case {
+            agents: 50,
+            capacity: 1,
+            load: 45.0,
+            handle_secs: 300.0,
+            patience_secs: None,
+            threshold_secs: 20.0,
+        },
+        Case {
+            agents: 12,
+            capacity: 2,
+            load: 20.0,
+            handle_secs: 300.0,
+            patience_secs: None,
+            threshold_secs: 30.0,
+        },
+        Case {
+            agents: 10,
+            capacity: 1,
+            load: 10.0,
+            handle_secs: 180.0,
+            patience_secs: Some(120.0),
+            threshold_secs: 20.0,
+        },
+        Case {
+            agents: 50,
+            capacity: 1,
+            load: 65.0,
+            handle_secs: 300.0,
+            patience_secs: Some(60.0),
+            threshold_secs: 30.0,
+        },
+        Case {
+            agents: 100,
+            capacity: 1,
+            load: 95.0,
+            handle_secs: 240.0,
+            patience_secs: Some(300.0),
+            threshold_secs: 20.0,
+        },
+    ];
+    println!(
+        "{} measured contacts per case, seeds {seed}-{}, 40 batches; ± is the 95% confidence interval; \"off\" is (simulated - formula) / standard error\n",
+        contacts as u64,
+        seed + cases.len() as u64 - 1
+    );
+    println!("| case | measure | formula | simulated | off (SE) |");
+    println!("|---|---|---|---|---|");
+    let mut speed = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let scenario = case.scenario(contacts, seed + i as u64);
+        let started = Instant::now();
+        let report = match omni_sim::run(&scenario, &mut |_| {}) {
+            Ok(r) => r,
+            Err(e) => panic!("case {}: {e}", case.label()),
+        };
+        let elapsed = started.elapsed().as_secs_f64();
+        speed.push((
+            report.contacts as f64 / elapsed,
+            report.events as f64 / elapsed,
+        ));
+        let q = &report.queues[0];
+        let Some(p) = q.reference else {
+            panic!("case {}: no closed-form reference", case.label());
+        };
+        println!("| {}: **{}** | | | | |", case.label(), p.model.label());
+        println!("{}", row("P(wait)", Unit::Percent, q.p_wait, p.p_wait));
+        println!("{}", row("ASA", Unit::Seconds, q.asa_secs, p.asa_secs));
+        println!(
+            "{}",
+            row(
+                &format!("SL({} s)", case.threshold_secs),
+                Unit::Percent,
+                q.service_level,
+                p.service_level
+            )
+        );
+        if case.patience_secs.is_some() {
+            println!(
+                "{}",
+                row("P(abandon)", Unit::Percent, q.abandon_rate, p.abandon_rate)
+            );
+        }
+        println!(
+            "{}",
+            row(
+                "occupancy",
+                Unit::Percent,
+                report.groups[0].capacity_utilization,
+                p.occupancy
+            )
+        );
+    }
+    let contacts_per_sec = speed.iter().map(|s| s.0).sum::<f64>() / speed.len() as f64;
+    let events_per_sec = speed.iter().map(|s| s.1).sum::<f64>() / speed.len() as f64;
+    println!(
+        "\nspeed: {contacts_per_sec:.0} contacts/s ({events_per_sec:.0} simulator events/s), mean over the cases"
+    );
+}
