@@ -290,7 +290,7 @@ impl Report {
             "service level",
             "ASA",
             "P(wait)",
-            "abandoned"
+            "abandon rate"
         );
         for q in &self.queues {
             let _ = writeln!(
