@@ -505,3 +505,71 @@ mod tests {
         0.633_925_923_396_277_2,
     );
 }
+
+#[cfg(test)]
+mod overload_tests {
+    use super::*;
+
+    #[test]
+    fn erlang_a_handles_overload_in_every_numerical_branch() {
+        // 5,000 agents offered 10,000 Erlangs: the series terms reach e^3000
+        // before scaling. Fluid limit: agents serve nμ, the rest abandons,
+        // so P(abandon) is close to 1 - nμ/λ = 0.5 and nearly everyone waits.
+        let p = ErlangA {
+            agents: 5_000,
+            arrivals_per_sec: 10_000.0 / 300.0,
+            mean_handle_secs: 300.0,
+            mean_patience_secs: 600.0,
+        }
+        .predict(20.0)
+        .expect("valid");
+        assert!((p.abandon_rate - 0.5).abs() < 0.01, "{p:?}");
+        assert!(p.p_wait > 0.999, "{p:?}");
+        assert!(p.service_level >= 0.0 && p.service_level < 0.05, "{p:?}");
+        assert!(p.asa_secs.is_finite() && p.asa_secs > 0.0, "{p:?}");
+        assert!((p.occupancy - 1.0).abs() < 0.01, "{p:?}");
+
+        // Slightly overloaded, with a threshold whose service level needs
+        // both the series and the continued fraction. Reference values from
+        // the same independent 40-digit computation as above.
+        let p = ErlangA {
+            agents: 100,
+            arrivals_per_sec: 110.0 / 300.0,
+            mean_handle_secs: 300.0,
+            mean_patience_secs: 120.0,
+        }
+        .predict(60.0)
+        .expect("valid");
+        assert!((p.p_wait - 0.692_816_287_126_472_3).abs() < 1e-10, "{p:?}");
+        assert!(
+            (p.abandon_rate - 0.106_983_530_128_816_5).abs() < 1e-10,
+            "{p:?}"
+        );
+        assert!((p.asa_secs - 12.671_822_565_025_34).abs() < 1e-8, "{p:?}");
+        assert!(
+            (p.service_level - 0.887_957_100_925_750_2).abs() < 1e-10,
+            "{p:?}"
+        );
+
+        // Twice the work the agents can do: the service level comes from the
+        // continued fraction alone.
+        let p = ErlangA {
+            agents: 10,
+            arrivals_per_sec: 20.0 / 180.0,
+            mean_handle_secs: 180.0,
+            mean_patience_secs: 300.0,
+        }
+        .predict(20.0)
+        .expect("valid");
+        assert!((p.p_wait - 0.999_498_032_633_628_8).abs() < 1e-10, "{p:?}");
+        assert!(
+            (p.abandon_rate - 0.500_041_244_053_468_5).abs() < 1e-10,
+            "{p:?}"
+        );
+        assert!((p.asa_secs - 199.073_373_839_416_9).abs() < 1e-7, "{p:?}");
+        assert!(
+            (p.service_level - 0.001_612_789_749_489_541).abs() < 1e-12,
+            "{p:?}"
+        );
+    }
+}

@@ -26,7 +26,7 @@
 //! - [`sim`] is the event loop around the engine ([`run`], [`Progress`]).
 //! - [`report`] holds the results and their text, JSON and CSV forms.
 //! - [`stats`] computes confidence intervals from batch means.
-//! - [`erlang`] holds Erlang B, C and A; [`reference`] decides which queues
+//! - [`erlang`] holds Erlang B, C and A; [`reference`](mod@reference) decides which queues
 //!   they describe; [`special`] has the gamma functions they need.
 //! - [`rng`] and [`dist`] generate the random numbers (xoshiro256++) and
 //!   durations (exponential, lognormal).

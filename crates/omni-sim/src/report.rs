@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::erlang::Prediction;
 use crate::reference::reference;
 use crate::scenario::Scenario;
-use crate::sim::Tally;
+use crate::sim::{QueueBatch, Tally};
 use crate::stats::{Estimate, Ratio, ratio_estimate};
 
 /// The result of a run.
@@ -112,21 +112,19 @@ impl Report {
             .enumerate()
             .map(|(q, spec)| {
                 let b = &tally.queues[q];
-                let sum = |f: &dyn Fn(&crate::sim::QueueBatch) -> u64| b.iter().map(f).sum::<u64>();
-                let share = |f: &dyn Fn(&crate::sim::QueueBatch) -> f64| {
+                let sum = |f: &dyn Fn(&QueueBatch) -> u64| b.iter().map(f).sum::<u64>();
+                let share = |f: &dyn Fn(&QueueBatch) -> f64| {
                     ratio_estimate(&per_batch(&|i| Ratio {
                         num: f(&b[i]),
                         den: b[i].offered as f64,
                     }))
                 };
-                let secs =
-                    |num: &dyn Fn(&crate::sim::QueueBatch) -> f64,
-                     den: &dyn Fn(&crate::sim::QueueBatch) -> f64| {
-                        ratio_estimate(&per_batch(&|i| Ratio {
-                            num: num(&b[i]) / 1000.0,
-                            den: den(&b[i]),
-                        }))
-                    };
+                let secs = |num: &dyn Fn(&QueueBatch) -> f64, den: &dyn Fn(&QueueBatch) -> f64| {
+                    ratio_estimate(&per_batch(&|i| Ratio {
+                        num: num(&b[i]) / 1000.0,
+                        den: den(&b[i]),
+                    }))
+                };
                 QueueReport {
                     id: spec.id.clone(),
                     channel: spec.channel,
@@ -290,7 +288,7 @@ impl Report {
             "service level",
             "ASA",
             "P(wait)",
-            "abandoned"
+            "abandon rate"
         );
         for q in &self.queues {
             let _ = writeln!(

@@ -89,3 +89,53 @@ fn occupancy_is_the_answered_work_over_the_agents_for_lognormal_handle_times() {
     assert_eq!(report.overall.abandoned, 0);
     assert_eq!(report.overall.answered, report.overall.offered);
 }
+
+#[test]
+fn an_overloaded_queue_without_abandonment_reports_unresolved_contacts() {
+    // One agent, three Erlangs, nobody gives up: the queue only grows. The
+    // run drains for at most another duration and then reports what is
+    // still waiting instead of running forever.
+    let text = r#"
+        duration_secs = 36000
+        seed = 2
+        [[queues]]
+        id = "flooded"
+        arrivals_per_hour = 180
+        handle_time = { distribution = "exponential", mean_secs = 60 }
+        [[agents]]
+        group = "alone"
+        count = 1
+        capacity = { chat = 1 }
+    "#;
+    let scenario = Scenario::parse(text).expect("valid");
+    let report = run(&scenario);
+    let q = &report.queues[0];
+    assert!(
+        q.unresolved > q.offered / 5,
+        "{} of {}",
+        q.unresolved,
+        q.offered
+    );
+    assert_eq!(q.answered + q.unresolved, q.offered);
+    assert!(report.simulated_secs <= 2.0 * scenario.duration_secs + 1.0);
+    assert_eq!(q.reference, None, "Erlang C has no answer above full load");
+    assert!(
+        report
+            .to_text()
+            .contains("still waiting when the run stopped")
+    );
+}
+
+#[test]
+fn progress_runs_forward_to_the_end() {
+    let scenario = Scenario::parse(TWO_QUEUES).expect("valid");
+    let mut seen = Vec::new();
+    let report = omni_sim::run(&scenario, &mut |p| seen.push(p.fraction())).expect("runs");
+    assert!(
+        seen.len() >= 2,
+        "a run of {} events reports progress",
+        report.events
+    );
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    assert_eq!(seen.last(), Some(&1.0));
+}

@@ -26,7 +26,7 @@ fn fully_loaded_queue_with_impatient_customers_agrees_with_erlang_a() {
         handle_secs: 180.0,
         patience_secs: Some(120.0),
         threshold_secs: 20.0,
-        contacts: 600_000.0,
+        contacts: 400_000.0,
         seed: 21,
     };
     let report = run(&setup.scenario());
@@ -71,7 +71,7 @@ fn overloaded_queue_agrees_with_erlang_a() {
         handle_secs: 300.0,
         patience_secs: Some(60.0),
         threshold_secs: 30.0,
-        contacts: 600_000.0,
+        contacts: 400_000.0,
         seed: 22,
     };
     let report = run(&setup.scenario());

@@ -67,7 +67,7 @@ fn agents_holding_two_chats_each_count_as_two_servers() {
         handle_secs: 300.0,
         patience_secs: None,
         threshold_secs: 30.0,
-        contacts: 500_000.0,
+        contacts: 400_000.0,
         seed: 12,
     };
     let report = run(&setup.scenario());
