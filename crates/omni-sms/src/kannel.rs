@@ -69,6 +69,31 @@ pub async fn send(
     }
 }
 
+/// The text of an incoming message from smsbox's `%a` with `coding=%c` and
+/// `charset=%C`: UTF-16BE for coding 2 (UCS-2), UTF-8 when the bytes are,
+/// else ISO-8859-1 (smsbox's charset for the GSM alphabet).
+pub fn decode_text(bytes: &[u8], coding: &str, charset: &str) -> Result<String, String> {
+    let utf16 = coding == "2" || charset.eq_ignore_ascii_case("UTF-16BE");
+    if utf16 {
+        if bytes.len() % 2 != 0 {
+            return Err(format!("a UCS-2 text of {} bytes (odd)", bytes.len()));
+        }
+        let units: Vec<u16> = bytes
+            .chunks_exact(2)
+            .map(|pair| u16::from_be_bytes([pair[0], pair[1]]))
+            .collect();
+        return String::from_utf16(&units)
+            .map_err(|e| format!("a UCS-2 text that is not UTF-16: {e}"));
+    }
+    if coding == "1" {
+        return Err("a binary (8-bit) message has no text".into());
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(text.to_owned()),
+        Err(_) => Ok(bytes.iter().map(|b| char::from(*b)).collect()),
+    }
+}
+
 /// What a Kannel DLR type means for the timeline; `None` for a type that is
 /// not one of the five.
 pub fn status_of(dlr_type: u32) -> Option<DeliveryStatus> {
@@ -84,6 +109,25 @@ pub fn status_of(dlr_type: u32) -> Option<DeliveryStatus> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn texts_decode_by_coding() {
+        assert_eq!(decode_text(b"hello", "0", "").unwrap(), "hello");
+        assert_eq!(
+            decode_text(&[0x04, 0x1f, 0xd8, 0x3d, 0xde, 0x00], "2", "UTF-16BE").unwrap(),
+            "П😀"
+        );
+        assert_eq!(
+            decode_text(&[0x63, 0x61, 0x66, 0xe9], "0", "ISO-8859-1").unwrap(),
+            "café"
+        );
+        assert!(decode_text(&[0x04], "2", "").is_err());
+        assert!(
+            decode_text(&[0xd8, 0x3d], "2", "").is_err(),
+            "lone surrogate"
+        );
+        assert!(decode_text(b"x", "1", "binary").is_err());
+    }
 
     #[test]
     fn dlr_types_map_to_the_timeline() {

@@ -331,11 +331,25 @@ async fn kannel_inbound_inner(
     uri: &axum::http::Uri,
     trace: &TraceContext,
 ) -> Result<(), SmsError> {
-    let query = query_params(uri)?;
+    let raw = uri.query().unwrap_or("").as_bytes();
+    // The text may be UTF-16 (coding 2): decode it as bytes, the rest as UTF-8.
+    let text_bytes = raw_value(raw, "text").unwrap_or_default();
+    let stripped: Vec<u8> = raw
+        .split(|b| *b == b'&')
+        .filter(|pair| !pair.starts_with(b"text=") && *pair != b"text")
+        .collect::<Vec<_>>()
+        .join(&b'&');
+    let query = parse_pairs(&stripped, "query string")?;
     check_kannel_secret(adapter, &query)?;
     let id = required(&query, "id")?;
     let from = phone_or_400(adapter, required(&query, "from")?, "from")?;
     let to = our_number(adapter, lookup(&query, "to").unwrap_or(""));
+    let text = kannel::decode_text(
+        &text_bytes,
+        lookup(&query, "coding").unwrap_or(""),
+        lookup(&query, "charset").unwrap_or(""),
+    )
+    .map_err(|reason| SmsError::bad_request("malformed_text", reason))?;
     adapter
         .accept(
             InboundSms {
@@ -343,13 +357,47 @@ async fn kannel_inbound_inner(
                 provider_message_id: id.to_owned(),
                 from,
                 to,
-                text: lookup(&query, "text").unwrap_or("").to_owned(),
+                text,
                 segments: 0,
             },
             trace,
         )
         .await?;
     Ok(())
+}
+
+/// The percent-decoded bytes of the first `name` parameter of a query.
+fn raw_value(query: &[u8], name: &str) -> Option<Vec<u8>> {
+    query.split(|b| *b == b'&').find_map(|pair| {
+        let (key, value) = match pair.iter().position(|b| *b == b'=') {
+            Some(at) => (&pair[..at], &pair[at + 1..]),
+            None => (pair, &[][..]),
+        };
+        (key == name.as_bytes()).then(|| percent_decode(value))
+    })
+}
+
+fn percent_decode(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < input.len() => {
+                let hex = |b: u8| (b as char).to_digit(16);
+                match (hex(input[i + 1]), hex(input[i + 2])) {
+                    (Some(hi), Some(lo)) => {
+                        out.push((hi * 16 + lo) as u8);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
 }
 
 async fn kannel_dlr(State(adapter): State<Arc<SmsAdapter>>, uri: axum::http::Uri) -> Response {
