@@ -75,7 +75,7 @@ pub async fn send(
 pub fn decode_text(bytes: &[u8], coding: &str, charset: &str) -> Result<String, String> {
     let utf16 = coding == "2" || charset.eq_ignore_ascii_case("UTF-16BE");
     if utf16 {
-        if bytes.len() % 2 != 0 {
+        if !bytes.len().is_multiple_of(2) {
             return Err(format!("a UCS-2 text of {} bytes (odd)", bytes.len()));
         }
         let units: Vec<u16> = bytes
