@@ -688,6 +688,19 @@ mod tests {
     }
 
     #[test]
+    fn the_sample_config_with_its_sms_section_is_valid() {
+        let mut config = Config::parse(include_str!("../../../config/omniroute.toml")).unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.listen.sms.port(), 8082);
+        assert_eq!(config.sms.provider, SmsProvider::Twilio);
+        config.sms.enabled = true;
+        config.sms.twilio.account_sid = "AC1".into();
+        let env = BTreeMap::from([("OMNI_SMS_TWILIO_AUTH_TOKEN".to_string(), "t".to_string())]);
+        config.apply_env(&env).unwrap();
+        config.validate().unwrap();
+    }
+
+    #[test]
     fn missing_file_is_a_read_error() {
         let err = Config::load(Path::new("/nonexistent/omni.toml"), &BTreeMap::new()).unwrap_err();
         assert!(matches!(err, ConfigError::Read { .. }));
