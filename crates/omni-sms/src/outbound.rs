@@ -8,7 +8,6 @@
 //! or answers 5xx/429 gets the message again later (nak with backoff).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use omni_bus::topology::SMS_OUTBOUND;
 use omni_bus::{Bus, BusError, Delivery, TRACEPARENT, drain_until};
@@ -224,9 +223,4 @@ async fn submit(adapter: &SmsAdapter, job: &Job) -> Result<Submitted, SendError>
             .await
         }
     }
-}
-
-/// How long a message waits before it comes again after a transient failure.
-pub fn retry_after(attempt: u32) -> Duration {
-    omni_bus::retry_delay(attempt)
 }

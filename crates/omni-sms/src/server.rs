@@ -447,3 +447,34 @@ async fn kannel_dlr_inner(
     adapter.report(&report, trace).await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_values_keep_non_utf8_bytes() {
+        let query = b"secret=s&text=%04%1F%04%40+x%&id=1&texts=no";
+        assert_eq!(
+            raw_value(query, "text").unwrap(),
+            vec![0x04, 0x1f, 0x04, 0x40, b' ', b'x', b'%']
+        );
+        assert_eq!(raw_value(query, "id").unwrap(), b"1");
+        assert_eq!(raw_value(b"a=%4", "a").unwrap(), b"%4");
+        assert!(raw_value(query, "missing").is_none());
+    }
+
+    #[test]
+    fn refusals_are_json_with_a_code() {
+        let params = parse_pairs(b"a=%FF", "body").unwrap_err();
+        assert_eq!(params.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(params.code(), "malformed_body");
+        assert!(parse_pairs(&[0xff], "body").is_err());
+        assert_eq!(
+            required(&vec![("a".into(), " ".into())], "a")
+                .unwrap_err()
+                .code(),
+            "missing_parameter"
+        );
+    }
+}
