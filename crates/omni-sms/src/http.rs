@@ -1,8 +1,10 @@
 //! A small HTTP/1.1 client for the providers' APIs, on the hyper and rustls
-//! (ring provider) already in the tree: one connection per request, a
-//! whole-exchange timeout, and a cap on the response body.
+//! (ring provider) already in the tree: kept-alive connections reused per
+//! host (a TLS handshake per message would dominate the cost of sending),
+//! a whole-exchange timeout, and a cap on the response body.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,6 +20,10 @@ use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 
 /// Largest response body read from a provider.
 const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+/// Kept-alive connections per host, for the next requests.
+const MAX_IDLE_PER_HOST: usize = 4;
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
 /// Why a request got no HTTP response. Always worth retrying later.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +53,7 @@ pub struct HttpResponse {
 pub struct HttpClient {
     tls: TlsConnector,
     timeout: Duration,
+    idle: Arc<Mutex<HashMap<String, Vec<Sender>>>>,
 }
 
 impl HttpClient {
@@ -67,6 +74,7 @@ impl HttpClient {
         Ok(Self {
             tls: TlsConnector::from(Arc::new(config)),
             timeout,
+            idle: Arc::new(Mutex::new(HashMap::new())),
         })
     }
 
@@ -134,54 +142,188 @@ impl HttpClient {
             .body(Full::new(payload))
             .map_err(|e| HttpError::Url(shown.clone(), e.to_string()))?;
 
+        let key = format!("{}://{host}:{port}", if https { "https" } else { "http" });
+        let mut request = request;
+        // A kept-alive connection first; a request it could not even start
+        // (the server closed it meanwhile) goes on a new one.
+        while let Some(mut sender) = self.idle(&key) {
+            if sender.ready().await.is_err() {
+                continue;
+            }
+            match sender.try_send_request(request).await {
+                Ok(response) => return self.read(&key, sender, response, &shown).await,
+                Err(mut e) => match e.take_message() {
+                    Some(unsent) => request = unsent,
+                    None => return Err(HttpError::Io(shown, e.into_error().to_string())),
+                },
+            }
+        }
         let io_err = |e: &dyn std::fmt::Display| HttpError::Io(shown.clone(), e.to_string());
         let tcp = TcpStream::connect((host.as_str(), port))
             .await
             .map_err(|e| io_err(&e))?;
         let _ = tcp.set_nodelay(true);
-        if https {
+        let mut sender = if https {
             let name = ServerName::try_from(host.clone()).map_err(|e| io_err(&e))?;
             let tls = self.tls.connect(name, tcp).await.map_err(|e| io_err(&e))?;
-            exchange_on(tls, request, &shown).await
+            handshake(tls).await
         } else {
-            exchange_on(tcp, request, &shown).await
+            handshake(tcp).await
         }
+        .map_err(|e| io_err(&e))?;
+        let response = sender.send_request(request).await.map_err(|e| io_err(&e))?;
+        self.read(&key, sender, response, &shown).await
+    }
+
+    /// Reads the whole body, then keeps the connection for the next request.
+    async fn read(
+        &self,
+        key: &str,
+        sender: Sender,
+        response: hyper::Response<hyper::body::Incoming>,
+        shown: &str,
+    ) -> Result<HttpResponse, HttpError> {
+        let status = response.status();
+        let body = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
+            .collect()
+            .await
+            .map_err(|e| HttpError::Io(shown.to_owned(), e.to_string()))?
+            .to_bytes();
+        if !sender.is_closed() {
+            let mut idle = self.lock();
+            let list = idle.entry(key.to_owned()).or_default();
+            if list.len() < MAX_IDLE_PER_HOST {
+                list.push(sender);
+            }
+        }
+        Ok(HttpResponse { status, body })
+    }
+
+    fn idle(&self, key: &str) -> Option<Sender> {
+        let mut idle = self.lock();
+        let list = idle.get_mut(key)?;
+        while let Some(sender) = list.pop() {
+            if !sender.is_closed() {
+                return Some(sender);
+            }
+        }
+        None
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Sender>>> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
-async fn exchange_on<S>(
-    stream: S,
-    request: Request<Full<Bytes>>,
-    shown: &str,
-) -> Result<HttpResponse, HttpError>
+/// Opens an HTTP/1.1 connection on `stream`; its driver runs until the
+/// connection closes or its last sender is dropped.
+async fn handshake<S>(stream: S) -> Result<Sender, hyper::Error>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let io_err = |e: &dyn std::fmt::Display| HttpError::Io(shown.to_owned(), e.to_string());
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| io_err(&e))?;
-    let driver = tokio::spawn(connection);
-    let response = sender.send_request(request).await.map_err(|e| io_err(&e));
-    let result = match response {
-        Ok(response) => {
-            let status = response.status();
-            Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
-                .collect()
-                .await
-                .map(|b| HttpResponse {
-                    status,
-                    body: b.to_bytes(),
-                })
-                .map_err(|e| io_err(&e))
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "provider connection ended");
         }
-        Err(e) => Err(e),
-    };
-    driver.abort();
-    result
+    });
+    Ok(sender)
 }
 
 /// The URL without its query string, which may carry credentials.
 fn redact(url: &str) -> String {
     url.split('?').next().unwrap_or(url).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::Router;
+    use axum::routing::get;
+    use axum::serve::ListenerExt;
+
+    use super::*;
+
+    /// A server counting the connections it accepted; with `close`, it ends
+    /// each connection after one response.
+    async fn server(close: bool) -> (String, Arc<AtomicUsize>) {
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        let app = Router::new().route(
+            "/",
+            get(move || async move {
+                if close {
+                    ([(header::CONNECTION, "close")], "bye")
+                } else {
+                    ([(header::CONNECTION, "keep-alive")], "hi")
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/", listener.local_addr().unwrap());
+        let listener = listener.tap_io(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (base, accepted)
+    }
+
+    #[tokio::test]
+    async fn connections_are_kept_alive_and_replaced_when_closed() {
+        let client = HttpClient::new(Duration::from_secs(5)).unwrap();
+        let (base, accepted) = server(false).await;
+        for _ in 0..3 {
+            let response = client.send(Method::GET, &base, &[], None).await.unwrap();
+            assert_eq!(
+                (response.status, &response.body[..]),
+                (StatusCode::OK, &b"hi"[..])
+            );
+        }
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            1,
+            "one connection for three requests"
+        );
+
+        let (base, accepted) = server(true).await;
+        for _ in 0..3 {
+            let response = client.send(Method::GET, &base, &[], None).await.unwrap();
+            assert_eq!(&response.body[..], b"bye");
+        }
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            3,
+            "a closed connection is not reused"
+        );
+    }
+
+    #[tokio::test]
+    async fn unreachable_and_malformed_urls_are_errors() {
+        let client = HttpClient::new(Duration::from_secs(5)).unwrap();
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let err = client
+            .send(
+                Method::GET,
+                &format!("http://127.0.0.1:{port}/x?password=secret"),
+                &[],
+                None,
+            )
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !err.contains("secret"),
+            "query strings are not logged: {err}"
+        );
+        assert!(matches!(
+            client
+                .send(Method::GET, "ftp://example.com/", &[], None)
+                .await,
+            Err(HttpError::Url(..))
+        ));
+    }
 }
