@@ -3,17 +3,25 @@
 //! Prints, on this machine: signed Twilio webhooks answered per second and
 //! their latency (each one is a signature check, an E.164 parse and a
 //! durable embedded-bus publish, i.e. an fsync), one client at a time and
-//! with several; then the cost of one signature check and one segment count.
+//! with several; replies sent per second through the outbound consumer to a
+//! minimal Twilio-compatible API on loopback (consume, submit, durable
+//! report, ack); then the cost of one signature check and one segment count.
 //! Sizes: `BENCH_REQUESTS` (default 1000), `BENCH_CLIENTS` (default 8).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use hyper::http::{Method, header};
-use omni_bus::{Bus, EmbeddedBus};
+use omni_bus::topology::{CONTEXT_DELIVERY, subjects};
+use omni_bus::{Bus, EmbeddedBus, Message};
+use omni_core::Channel;
 use omni_core::config::{Config, SmsProvider};
+use omni_proto::common as pb;
+use omni_proto::events as ev;
 use omni_sms::SmsAdapter;
 use omni_sms::http::HttpClient;
+use prost::Message as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -104,9 +112,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.sms.public_url = base.clone();
     config.sms.twilio.account_sid = ACCOUNT.into();
     config.sms.twilio.auth_token = TOKEN.into();
+    config.sms.twilio.api_base = fake_twilio().await?;
     let adapter = SmsAdapter::new(bus.clone(), Arc::new(config))?;
     let shutdown = CancellationToken::new();
-    tokio::spawn(omni_sms::serve(listener, adapter, shutdown.clone()));
+    tokio::spawn(omni_sms::serve(listener, adapter.clone(), shutdown.clone()));
+    tokio::spawn(omni_sms::outbound::run(
+        adapter,
+        bus.clone(),
+        shutdown.clone(),
+    ));
     let http = HttpClient::new(Duration::from_secs(10))?;
 
     // Warm-up: the numbering-plan database loads on first use.
@@ -142,6 +156,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         started.elapsed(),
     );
 
+    let mut reports = bus.consume(&CONTEXT_DELIVERY).await?;
+    let started = Instant::now();
+    for n in 0..requests {
+        bus.publish(
+            Message::new(subjects::outbound(Channel::Sms), reply(n).encode_to_vec()),
+            Some(&format!("bench-reply-{n}")),
+        )
+        .await?;
+    }
+    let published = started.elapsed();
+    for _ in 0..requests {
+        let delivery = reports.next().await.ok_or("delivery stream ended")?;
+        let report = ev::DeliveryReport::decode(delivery.message.payload.as_ref())?;
+        assert_eq!(report.status, pb::DeliveryStatus::Queued as i32);
+        delivery.ack().await?;
+    }
+    let total = started.elapsed();
+    println!(
+        "outbound replies via a Twilio-compatible API on loopback: {:.0} replies/s ({} published in {:.0} ms, all reported in {:.0} ms)",
+        requests as f64 / total.as_secs_f64(),
+        requests,
+        published.as_secs_f64() * 1e3,
+        total.as_secs_f64() * 1e3,
+    );
+
     let params: Vec<(String, String)> = (0..12)
         .map(|i| (format!("Param{i}"), format!("value number {i}")))
         .collect();
@@ -175,4 +214,44 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     shutdown.cancel();
     Ok(())
+}
+
+fn reply(n: usize) -> ev::OutboundMessage {
+    ev::OutboundMessage {
+        message: Some(pb::Message {
+            id: format!("bench-{n}"),
+            conversation_id: "conv-bench".into(),
+            text: "Thanks for waiting, your booking is now changed.".into(),
+            ..Default::default()
+        }),
+        to: Some(pb::Identity {
+            kind: Some(pb::identity::Kind::Phone("+14155552671".into())),
+        }),
+        email: None,
+    }
+}
+
+/// A minimal Messages API: 201 with a message resource for every request.
+async fn fake_twilio() -> std::io::Result<String> {
+    use axum::routing::post;
+    let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let app = axum::Router::new().route(
+        "/2010-04-01/Accounts/{account}/Messages.json",
+        post(move || {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            async move {
+                (
+                    hyper::http::StatusCode::CREATED,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    format!(
+                        r#"{{"sid":"SM{n:032x}","status":"queued","error_code":null,"error_message":null}}"#
+                    ),
+                )
+            }
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(base)
 }
