@@ -4,8 +4,9 @@
 //!
 //! The configuration is generated into a temporary directory with the
 //! `get-url` the test gives. Mobile-originated messages given at start are
-//! sent by `fakesmsc` once everything is up; messages Kannel delivers to
-//! the network are read back from `fakesmsc`'s output
+//! sent in order by one short `fakesmsc` run each once everything is up;
+//! then a last `fakesmsc` stays connected, and messages Kannel delivers to
+//! the network are read back from its output
 //! ([`KannelServer::delivered`]). The fake SMSC acknowledges every message
 //! it takes, so DLRs of type 8 (SMSC accepted) and 1 (delivered) follow.
 
@@ -71,7 +72,7 @@ pub struct KannelServer {
 impl KannelServer {
     /// Starts Kannel forwarding every incoming message to `get_url` (Kannel
     /// escapes such as `%p`, `%P`, `%a`, `%I` are expanded), then has
-    /// `fakesmsc` send `mo` at a fifth of a second apart.
+    /// `fakesmsc` send `mo`, in order.
     pub fn start(get_url: &str, mo: &[MoMessage]) -> io::Result<KannelServer> {
         let bearerbox = find(BEARERBOX, "bearerbox")?;
         let smsbox = find(SMSBOX, "smsbox")?;
@@ -110,23 +111,24 @@ impl KannelServer {
         server.children.push(sb);
         server.wait_port(sendsms_port, "smsbox", "smsbox.log")?;
 
-        let mut args: Vec<String> = vec![
-            "-H".into(),
-            "127.0.0.1".into(),
-            "-r".into(),
-            smsc_port.to_string(),
-            "-i".into(),
-            "0.2".into(),
-            "-m".into(),
-            mo.len().to_string(),
-        ];
-        if mo.is_empty() {
-            // fakesmsc wants a message even when it sends none.
-            args.push("0 0 text nothing".into());
+        // fakesmsc picks among its messages at random: one run per message,
+        // in order, each ended once it has sent its one.
+        for (n, message) in mo.iter().enumerate() {
+            let log = server.log(&format!("fakesmsc-mo-{n}.out"));
+            let args = fakesmsc_args(smsc_port, 1, &fakesmsc_line(message));
+            let mut child = spawn(&fakesmsc, &args, &log)?;
+            let sent = wait_for_line(&mut child, &log, "sent message 1");
+            // Best effort: it has sent its message, or we report why not.
+            let _ = child.kill();
+            let _ = child.wait();
+            sent.map_err(|reason| {
+                server.failure("fakesmsc", &reason, &format!("fakesmsc-mo-{n}.out"))
+            })?;
         }
-        args.extend(mo.iter().map(fakesmsc_line));
-        let os_args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
-        let fs = spawn(&fakesmsc, &os_args, &server.log("fakesmsc.out"))?;
+        // The last one stays connected, sends nothing and prints what the
+        // gateway delivers.
+        let args = fakesmsc_args(smsc_port, 0, "0 0 text nothing");
+        let fs = spawn(&fakesmsc, &args, &server.log("fakesmsc.out"))?;
         server.children.push(fs);
         server.wait_smsc_online(admin)?;
         Ok(server)
@@ -290,6 +292,40 @@ omit-empty = true
     )
 }
 
+fn fakesmsc_args(smsc_port: u16, max: usize, line: &str) -> Vec<std::ffi::OsString> {
+    [
+        "-H",
+        "127.0.0.1",
+        "-r",
+        &smsc_port.to_string(),
+        "-i",
+        "0.1",
+        "-m",
+        &max.to_string(),
+        line,
+    ]
+    .iter()
+    .map(std::ffi::OsString::from)
+    .collect()
+}
+
+/// Waits until `log` has a line containing `needle`, or says why not.
+fn wait_for_line(child: &mut Child, log: &Path, needle: &str) -> Result<(), String> {
+    let deadline = Instant::now() + READY_TIMEOUT;
+    loop {
+        if std::fs::read_to_string(log).is_ok_and(|text| text.contains(needle)) {
+            return Ok(());
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("exited ({status}) before {needle:?}"));
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("did not log {needle:?} in time"));
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
 /// One `fakesmsc` message argument: `from to kind data`.
 fn fakesmsc_line(m: &MoMessage) -> String {
     if m.text.is_ascii() && !m.text.contains('%') {
@@ -306,7 +342,7 @@ fn fakesmsc_line(m: &MoMessage) -> String {
     }
 }
 
-fn spawn(binary: &Path, args: &[&std::ffi::OsStr], log: &Path) -> io::Result<Child> {
+fn spawn<A: AsRef<std::ffi::OsStr>>(binary: &Path, args: &[A], log: &Path) -> io::Result<Child> {
     let out = File::create(log)?;
     Command::new(binary)
         .args(args)
