@@ -78,6 +78,8 @@ pub struct Config {
     pub routing: RoutingConfig,
     /// Chat adapter settings.
     pub chat: ChatConfig,
+    /// SMS adapter settings.
+    pub sms: SmsConfig,
     /// Routing queues.
     pub queues: Vec<QueueConfig>,
     /// Agents.
@@ -94,6 +96,8 @@ pub struct Listen {
     pub chat: SocketAddr,
     /// The agent desk page and its HTTP/WebSocket API.
     pub desk: SocketAddr,
+    /// The SMS adapter's webhooks (Twilio, Kannel).
+    pub sms: SocketAddr,
     /// Prometheus `/metrics` and `/healthz` of a distributed part that serves
     /// no other HTTP (`omni context`, `omni router`).
     pub metrics: SocketAddr,
@@ -181,6 +185,101 @@ pub struct ChatConfig {
     pub max_frame_bytes: usize,
 }
 
+/// Which gateway sends outbound SMS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsProvider {
+    /// Twilio's Messages REST API, or any API compatible with it.
+    Twilio,
+    /// A Kannel gateway's `sendsms` HTTP interface.
+    Kannel,
+}
+
+/// SMS adapter settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsConfig {
+    /// Whether this process runs the SMS adapter.
+    pub enabled: bool,
+    /// The gateway outbound messages go through.
+    pub provider: SmsProvider,
+    /// Our number messages are sent from, E.164 (or a national number in
+    /// `default_region`).
+    pub from: String,
+    /// Region (ISO 3166 alpha-2, e.g. `US`) for phone numbers written in
+    /// national format.
+    pub default_region: String,
+    /// The adapter's public base URL as providers reach it (through any
+    /// proxy), e.g. `https://sms.example.com`. Twilio signs requests over
+    /// it, and callback URLs given to providers start with it.
+    pub public_url: String,
+    /// Messages needing more segments than this fail without being sent.
+    pub max_segments: u32,
+    /// Seconds a request to the provider may take before it is retried.
+    pub request_timeout_secs: u64,
+    /// Twilio settings.
+    pub twilio: TwilioConfig,
+    /// Kannel settings.
+    pub kannel: KannelConfig,
+}
+
+/// Twilio settings of the SMS adapter.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TwilioConfig {
+    /// Account SID (`AC...`): webhooks for another account are refused.
+    pub account_sid: String,
+    /// Auth token: signs webhooks and authenticates API calls. Secret: set
+    /// it with `OMNI_SMS_TWILIO_AUTH_TOKEN`.
+    pub auth_token: String,
+    /// Base URL of the Messages API.
+    pub api_base: String,
+}
+
+impl std::fmt::Debug for TwilioConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwilioConfig")
+            .field("account_sid", &self.account_sid)
+            .field("auth_token", &redacted(&self.auth_token))
+            .field("api_base", &self.api_base)
+            .finish()
+    }
+}
+
+/// Kannel settings of the SMS adapter.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KannelConfig {
+    /// smsbox's `sendsms` URL, e.g. `http://127.0.0.1:13013/cgi-bin/sendsms`.
+    pub sendsms_url: String,
+    /// A `sendsms-user` username.
+    pub username: String,
+    /// Its password. Secret: set it with `OMNI_SMS_KANNEL_PASSWORD`.
+    pub password: String,
+    /// The `secret` parameter smsbox's `get-url` and DLR URLs must carry.
+    /// Secret: set it with `OMNI_SMS_KANNEL_SECRET`.
+    pub secret: String,
+    /// Kannel `dlr-mask` asked for on each message (1 delivered, 2 failed,
+    /// 4 buffered, 8 SMSC accepted, 16 SMSC rejected).
+    pub dlr_mask: u8,
+}
+
+impl std::fmt::Debug for KannelConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KannelConfig")
+            .field("sendsms_url", &self.sendsms_url)
+            .field("username", &self.username)
+            .field("password", &redacted(&self.password))
+            .field("secret", &redacted(&self.secret))
+            .field("dlr_mask", &self.dlr_mask)
+            .finish()
+    }
+}
+
+fn redacted(secret: &str) -> &'static str {
+    if secret.is_empty() { "" } else { "<redacted>" }
+}
+
 /// A routing queue.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -233,6 +332,7 @@ impl Default for Config {
             context: ContextConfig::default(),
             routing: RoutingConfig::default(),
             chat: ChatConfig::default(),
+            sms: SmsConfig::default(),
             queues: Vec::new(),
             agents: Vec::new(),
         }
@@ -246,6 +346,7 @@ impl Default for Listen {
             chat: SocketAddr::from(([127, 0, 0, 1], 8080)),
             desk: SocketAddr::from(([127, 0, 0, 1], 8081)),
             metrics: SocketAddr::from(([127, 0, 0, 1], 9100)),
+            sms: SocketAddr::from(([127, 0, 0, 1], 8082)),
         }
     }
 }
@@ -276,6 +377,95 @@ impl Default for ChatConfig {
             max_text_bytes: 4096,
             max_frame_bytes: 64 * 1024,
         }
+    }
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            provider: SmsProvider::Twilio,
+            from: String::new(),
+            default_region: "US".into(),
+            public_url: "http://127.0.0.1:8082".into(),
+            max_segments: 10,
+            request_timeout_secs: 10,
+            twilio: TwilioConfig::default(),
+            kannel: KannelConfig::default(),
+        }
+    }
+}
+
+impl Default for TwilioConfig {
+    fn default() -> Self {
+        Self {
+            account_sid: String::new(),
+            auth_token: String::new(),
+            api_base: "https://api.twilio.com".into(),
+        }
+    }
+}
+
+impl Default for KannelConfig {
+    fn default() -> Self {
+        Self {
+            sendsms_url: "http://127.0.0.1:13013/cgi-bin/sendsms".into(),
+            username: String::new(),
+            password: String::new(),
+            secret: String::new(),
+            dlr_mask: 31,
+        }
+    }
+}
+
+impl SmsConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        if !self.enabled {
+            return Ok(());
+        }
+        if self.from.trim().is_empty() {
+            return invalid("sms.from: the number messages are sent from is required".into());
+        }
+        if self.default_region.len() != 2
+            || !self.default_region.bytes().all(|b| b.is_ascii_uppercase())
+        {
+            return invalid(format!(
+                "sms.default_region {:?} is not an ISO 3166 alpha-2 code such as \"US\"",
+                self.default_region
+            ));
+        }
+        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
+            return invalid(format!(
+                "sms.public_url {:?} must be an http:// or https:// URL",
+                self.public_url
+            ));
+        }
+        if self.max_segments == 0 {
+            return invalid("sms.max_segments must be at least 1".into());
+        }
+        if self.request_timeout_secs == 0 {
+            return invalid("sms.request_timeout_secs must be at least 1".into());
+        }
+        match self.provider {
+            SmsProvider::Twilio => {
+                if self.twilio.account_sid.is_empty() || self.twilio.auth_token.is_empty() {
+                    return invalid("sms.twilio.account_sid and sms.twilio.auth_token are required with provider \"twilio\" (the token via OMNI_SMS_TWILIO_AUTH_TOKEN)".into());
+                }
+            }
+            SmsProvider::Kannel => {
+                if self.kannel.username.is_empty() || self.kannel.secret.is_empty() {
+                    return invalid("sms.kannel.username and sms.kannel.secret are required with provider \"kannel\" (secrets via OMNI_SMS_KANNEL_PASSWORD, OMNI_SMS_KANNEL_SECRET)".into());
+                }
+            }
+        }
+        if self.kannel.dlr_mask > 31 {
+            return invalid(format!(
+                "sms.kannel.dlr_mask {} is outside 0-31",
+                self.kannel.dlr_mask
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -320,6 +510,17 @@ impl Config {
                         reason: e.to_string(),
                     })
             };
+            let flag = |v: &str| -> Result<bool, ConfigError> {
+                match v {
+                    "true" | "1" => Ok(true),
+                    "false" | "0" => Ok(false),
+                    _ => Err(ConfigError::Env {
+                        name: name.clone(),
+                        value: v.to_owned(),
+                        reason: "expected true or false".into(),
+                    }),
+                }
+            };
             match name.as_str() {
                 "OMNI_DATA_DIR" => self.data_dir = PathBuf::from(value),
                 "OMNI_LISTEN_GRPC" => self.listen.grpc = addr(value)?,
@@ -329,6 +530,39 @@ impl Config {
                 "OMNI_NATS_URL" => self.nats.url = value.clone(),
                 "OMNI_REDIS_URL" => self.redis.url = value.clone(),
                 "OMNI_REDIS_PREFIX" => self.redis.prefix = value.clone(),
+                "OMNI_LISTEN_SMS" => self.listen.sms = addr(value)?,
+                "OMNI_SMS_ENABLED" => self.sms.enabled = flag(value)?,
+                "OMNI_SMS_PROVIDER" => {
+                    self.sms.provider = match value.as_str() {
+                        "twilio" => SmsProvider::Twilio,
+                        "kannel" => SmsProvider::Kannel,
+                        _ => {
+                            return Err(ConfigError::Env {
+                                name: name.clone(),
+                                value: value.clone(),
+                                reason: "expected \"twilio\" or \"kannel\"".into(),
+                            });
+                        }
+                    }
+                }
+                "OMNI_SMS_FROM" => self.sms.from = value.clone(),
+                "OMNI_SMS_DEFAULT_REGION" => self.sms.default_region = value.clone(),
+                "OMNI_SMS_PUBLIC_URL" => self.sms.public_url = value.clone(),
+                "OMNI_SMS_MAX_SEGMENTS" => {
+                    self.sms.max_segments =
+                        u32::try_from(number(value)?).map_err(|e| ConfigError::Env {
+                            name: name.clone(),
+                            value: value.clone(),
+                            reason: e.to_string(),
+                        })?
+                }
+                "OMNI_SMS_TWILIO_ACCOUNT_SID" => self.sms.twilio.account_sid = value.clone(),
+                "OMNI_SMS_TWILIO_AUTH_TOKEN" => self.sms.twilio.auth_token = value.clone(),
+                "OMNI_SMS_TWILIO_API_BASE" => self.sms.twilio.api_base = value.clone(),
+                "OMNI_SMS_KANNEL_SENDSMS_URL" => self.sms.kannel.sendsms_url = value.clone(),
+                "OMNI_SMS_KANNEL_USERNAME" => self.sms.kannel.username = value.clone(),
+                "OMNI_SMS_KANNEL_PASSWORD" => self.sms.kannel.password = value.clone(),
+                "OMNI_SMS_KANNEL_SECRET" => self.sms.kannel.secret = value.clone(),
                 "OMNI_CONNECT_CONTEXT" => self.connect.context = Some(value.clone()),
                 "OMNI_CONNECT_ROUTER" => self.connect.router = Some(value.clone()),
                 "OMNI_ROUTING_OFFER_TIMEOUT_SECS" => {
@@ -428,6 +662,7 @@ impl Config {
                 self.chat.max_text_bytes, self.chat.max_frame_bytes
             ));
         }
+        self.sms.validate()?;
         Ok(())
     }
 
@@ -518,6 +753,43 @@ mod tests {
         );
         let env = BTreeMap::from([("OMNI_LOG".to_string(), "debug".to_string())]);
         config.apply_env(&env).unwrap();
+    }
+
+    #[test]
+    fn sms_secrets_come_from_env_and_are_checked() {
+        let mut config = Config::parse(SAMPLE).unwrap();
+        config.sms.enabled = true;
+        config.sms.from = "+15005550006".into();
+        config.sms.twilio.account_sid = "AC123".into();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("auth_token"), "{err}");
+        let env = BTreeMap::from([
+            (
+                "OMNI_SMS_TWILIO_AUTH_TOKEN".to_string(),
+                "s3cret".to_string(),
+            ),
+            ("OMNI_SMS_MAX_SEGMENTS".to_string(), "3".to_string()),
+        ]);
+        config.apply_env(&env).unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.sms.max_segments, 3);
+        assert!(!format!("{config:?}").contains("s3cret"));
+        let env = BTreeMap::from([("OMNI_SMS_PROVIDER".to_string(), "nexmo".to_string())]);
+        let err = config.apply_env(&env).unwrap_err().to_string();
+        assert!(err.contains("OMNI_SMS_PROVIDER"), "{err}");
+    }
+
+    #[test]
+    fn the_sample_config_with_its_sms_section_is_valid() {
+        let mut config = Config::parse(include_str!("../../../config/omniroute.toml")).unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.listen.sms.port(), 8082);
+        assert_eq!(config.sms.provider, SmsProvider::Twilio);
+        config.sms.enabled = true;
+        config.sms.twilio.account_sid = "AC1".into();
+        let env = BTreeMap::from([("OMNI_SMS_TWILIO_AUTH_TOKEN".to_string(), "t".to_string())]);
+        config.apply_env(&env).unwrap();
+        config.validate().unwrap();
     }
 
     #[test]

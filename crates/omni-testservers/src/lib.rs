@@ -1,5 +1,5 @@
-//! Real servers for tests: `nats-server` (JetStream) and `redis-server`,
-//! each on a free loopback port with its own temporary data directory,
+//! Real servers for tests: `nats-server` (JetStream), `redis-server` and
+//! the Kannel SMS gateway, each on a free loopback port with its own temporary data directory,
 //! stopped on drop. A missing binary is an error that says how to install
 //! it (`scripts/test` installs both from Debian's packages); tests never
 //! skip silently.
@@ -7,9 +7,11 @@
 //! # Layout
 //! - [`nats`] starts `nats-server` with JetStream (`NatsServer`).
 //! - [`redis`] starts `redis-server` with AOF on (`RedisServer`).
+//! - [`kannel`] starts Kannel's bearerbox, smsbox and fakesmsc (`KannelServer`).
 
 #![forbid(unsafe_code)]
 
+pub mod kannel;
 pub mod nats;
 pub mod redis;
 

@@ -1,0 +1,233 @@
+//! The SMS adapter's state and its two bus effects: publishing a customer's
+//! text as the canonical inbound message, and publishing delivery reports.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use omni_bus::topology::subjects;
+use omni_bus::{Bus, BusError, Message, PublishAck, TRACEPARENT};
+use omni_core::config::{Config, SmsConfig};
+use omni_core::time::now_ms;
+use omni_core::trace::TraceContext;
+use omni_core::{Channel, DeliveryStatus, Identity, InboundMessage};
+use omni_proto::common as pb;
+use omni_proto::events::{self as ev, OptChange};
+use phonenumber::country::Id;
+use prost::Message as _;
+use tracing::{Instrument, info};
+
+use crate::error::SmsError;
+use crate::http::{HttpClient, HttpError};
+use crate::{keywords, phone};
+
+/// Why the adapter could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// `sms.default_region` is not a region the numbering plan knows.
+    #[error("sms.default_region {0:?} is not a known region")]
+    Region(String),
+    /// The HTTP client could not be built.
+    #[error("cannot build the provider HTTP client: {0}")]
+    Http(#[from] HttpError),
+}
+
+/// A customer's text as a provider handed it over, numbers already in E.164.
+#[derive(Debug, Clone)]
+pub struct InboundSms {
+    /// `twilio` or `kannel`.
+    pub provider: &'static str,
+    /// The provider's id for it (Twilio MessageSid, Kannel's id).
+    pub provider_message_id: String,
+    /// The customer's number.
+    pub from: String,
+    /// Our number it was sent to.
+    pub to: String,
+    /// The text.
+    pub text: String,
+    /// Segments the provider reported; 0 when unknown.
+    pub segments: u32,
+}
+
+/// What became of an outbound message, for `omni.delivery.sms`.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Our message id.
+    pub message_id: String,
+    /// Its conversation.
+    pub conversation_id: String,
+    /// Where it stands.
+    pub status: DeliveryStatus,
+    /// The provider's id, when known.
+    pub provider_message_id: String,
+    /// Why it failed; empty otherwise.
+    pub error: String,
+}
+
+/// The SMS adapter.
+pub struct SmsAdapter {
+    bus: Arc<dyn Bus>,
+    config: Arc<Config>,
+    region: Id,
+    http: HttpClient,
+    opted_out: Mutex<HashSet<String>>,
+}
+
+impl SmsAdapter {
+    /// An adapter publishing to `bus`, configured by `config.sms`.
+    pub fn new(bus: Arc<dyn Bus>, config: Arc<Config>) -> Result<Arc<Self>, SetupError> {
+        let region = phone::region(&config.sms.default_region)
+            .ok_or_else(|| SetupError::Region(config.sms.default_region.clone()))?;
+        let http = HttpClient::new(Duration::from_secs(config.sms.request_timeout_secs))?;
+        let adapter = Arc::new(Self {
+            bus,
+            config,
+            region,
+            http,
+            opted_out: Mutex::new(HashSet::new()),
+        });
+        let weak = Arc::downgrade(&adapter);
+        omni_telemetry::metrics::gauges("sms", move |out| {
+            if let Some(adapter) = weak.upgrade() {
+                out.push(omni_telemetry::metrics::Sample {
+                    name: "omni_sms_opted_out_numbers",
+                    labels: Vec::new(),
+                    value: adapter.lock().len() as f64,
+                });
+            }
+        });
+        Ok(adapter)
+    }
+
+    /// The SMS settings.
+    pub fn config(&self) -> &SmsConfig {
+        &self.config.sms
+    }
+
+    /// The HTTP client for provider APIs.
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    /// `raw` in E.164, resolving national formats in the default region.
+    pub fn e164(&self, raw: &str) -> Result<String, phone::PhoneError> {
+        phone::to_e164(raw, self.region)
+    }
+
+    /// The public URL of `path_and_query` on this adapter, as providers call it.
+    pub fn public_url(&self, path_and_query: &str) -> String {
+        format!(
+            "{}{path_and_query}",
+            self.config.sms.public_url.trim_end_matches('/')
+        )
+    }
+
+    /// Whether `number` (E.164) sent an opt-out keyword, and no opt-in
+    /// since, to this process.
+    pub fn is_opted_out(&self, number: &str) -> bool {
+        self.lock().contains(number)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.opted_out.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Publishes a customer's text durably; returns once the bus has it.
+    /// The idempotency key is `<provider>:<provider message id>`, so a
+    /// provider's retry is stored once.
+    pub async fn accept(
+        &self,
+        sms: InboundSms,
+        trace: &TraceContext,
+    ) -> Result<PublishAck, SmsError> {
+        let span = tracing::info_span!(
+            "sms.accept",
+            trace_id = %trace.trace_id_hex(),
+            provider = sms.provider,
+            from = %sms.from,
+        );
+        omni_telemetry::continue_trace(&span, trace);
+        let outgoing = omni_telemetry::outgoing(&span, trace);
+        let opt = keywords::opt_change(&sms.text);
+        let message = InboundMessage {
+            idempotency_key: format!("{}:{}", sms.provider, sms.provider_message_id),
+            channel: Channel::Sms,
+            from: Identity::Phone(sms.from.clone()),
+            text: sms.text.clone(),
+            received_at_ms: now_ms(),
+            topic: None,
+            display_name: None,
+        };
+        let mut event = ev::InboundMessage::from(&message);
+        event.sms = Some(ev::SmsDetails {
+            provider: sms.provider.to_owned(),
+            provider_message_id: sms.provider_message_id.clone(),
+            to: sms.to.clone(),
+            segments: sms.segments,
+            opt: opt.map_or(OptChange::Unspecified, |o| o) as i32,
+        });
+        let payload = event.encode_to_vec();
+        let msg = Message::new(subjects::inbound(Channel::Sms), payload)
+            .with_header(TRACEPARENT, outgoing.to_string());
+        let ack = self
+            .bus
+            .publish(msg, Some(&message.idempotency_key))
+            .instrument(span)
+            .await?;
+        match opt {
+            Some(OptChange::Out) => {
+                self.lock().insert(sms.from.clone());
+            }
+            Some(OptChange::In) => {
+                self.lock().remove(&sms.from);
+            }
+            _ => {}
+        }
+        omni_telemetry::metrics::inc("omni_sms_inbound_total", &[("provider", sms.provider)]);
+        info!(
+            trace_id = %trace.trace_id_hex(),
+            provider = sms.provider,
+            key = %message.idempotency_key,
+            opt = ?opt,
+            duplicate = ack.duplicate,
+            "sms accepted"
+        );
+        Ok(ack)
+    }
+
+    /// Publishes a delivery report on `omni.delivery.sms`. The same status
+    /// of the same message is stored once (providers retry callbacks).
+    pub async fn report(&self, report: &Report, trace: &TraceContext) -> Result<(), BusError> {
+        let status = pb::DeliveryStatus::from(report.status);
+        let event = ev::DeliveryReport {
+            message_id: report.message_id.clone(),
+            conversation_id: report.conversation_id.clone(),
+            channel: pb::Channel::from(Channel::Sms) as i32,
+            status: status as i32,
+            provider_message_id: report.provider_message_id.clone(),
+            error: report.error.clone(),
+            at_ms: now_ms(),
+        };
+        let key = format!(
+            "sms-delivery:{}:{}",
+            report.message_id,
+            status.as_str_name()
+        );
+        let msg = Message::new(subjects::delivery(Channel::Sms), event.encode_to_vec())
+            .with_header(TRACEPARENT, trace.child().to_string());
+        self.bus.publish(msg, Some(&key)).await?;
+        omni_telemetry::metrics::inc(
+            "omni_sms_delivery_reports_total",
+            &[("status", status.as_str_name())],
+        );
+        info!(
+            trace_id = %trace.trace_id_hex(),
+            message_id = %report.message_id,
+            status = status.as_str_name(),
+            provider_message_id = %report.provider_message_id,
+            error = %report.error,
+            "sms delivery report"
+        );
+        Ok(())
+    }
+}

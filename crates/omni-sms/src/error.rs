@@ -1,0 +1,82 @@
+//! The SMS adapter's errors and their HTTP form, in one place: a status and
+//! `{"error": {"code": "...", "message": "..."}}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use omni_bus::BusError;
+
+/// Why a provider request was refused or could not be taken now.
+#[derive(Debug, thiserror::Error)]
+pub enum SmsError {
+    /// The request is not from the provider (signature, secret, account).
+    #[error("{message}")]
+    Forbidden {
+        /// Machine-readable reason, e.g. `invalid_signature`.
+        code: &'static str,
+        /// What was wrong.
+        message: String,
+    },
+    /// The request is malformed (missing parameter, unparsable number).
+    #[error("{message}")]
+    BadRequest {
+        /// Machine-readable reason, e.g. `invalid_phone_number`.
+        code: &'static str,
+        /// What was wrong.
+        message: String,
+    },
+    /// The bus cannot take the message now; the provider should retry.
+    #[error("cannot accept the message now: {0}")]
+    Unavailable(#[from] BusError),
+}
+
+impl SmsError {
+    /// A 403.
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Forbidden {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A 400.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            SmsError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            SmsError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            SmsError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SmsError::Forbidden { code, .. } | SmsError::BadRequest { code, .. } => code,
+            SmsError::Unavailable(_) => "unavailable",
+        }
+    }
+}
+
+impl IntoResponse for SmsError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({
+            "error": { "code": self.code(), "message": self.to_string() }
+        });
+        let mut response = (self.status(), Json(body)).into_response();
+        if matches!(self, SmsError::Unavailable(_)) {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
+        }
+        response
+    }
+}

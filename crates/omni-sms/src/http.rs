@@ -1,0 +1,329 @@
+//! A small HTTP/1.1 client for the providers' APIs, on the hyper and rustls
+//! (ring provider) already in the tree: kept-alive connections reused per
+//! host (a TLS handshake per message would dominate the cost of sending),
+//! a whole-exchange timeout, and a cap on the response body.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::Request;
+use hyper::http::{HeaderValue, Method, StatusCode, Uri, header};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+
+/// Largest response body read from a provider.
+const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+/// Kept-alive connections per host, for the next requests.
+const MAX_IDLE_PER_HOST: usize = 4;
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+/// Why a request got no HTTP response. Always worth retrying later.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// The URL cannot be requested.
+    #[error("invalid URL {0:?}: {1}")]
+    Url(String, String),
+    /// Connecting, TLS, or the exchange failed.
+    #[error("request to {0} failed: {1}")]
+    Io(String, String),
+    /// No complete response in time.
+    #[error("request to {0} timed out after {1:?}")]
+    Timeout(String, Duration),
+}
+
+/// A complete response.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    /// The status.
+    pub status: StatusCode,
+    /// The body.
+    pub body: Bytes,
+}
+
+/// The client.
+#[derive(Clone)]
+pub struct HttpClient {
+    tls: TlsConnector,
+    timeout: Duration,
+    idle: Arc<Mutex<HashMap<String, Vec<Sender>>>>,
+}
+
+impl HttpClient {
+    /// A client trusting the system's root certificates.
+    pub fn new(timeout: Duration) -> Result<Self, HttpError> {
+        let mut roots = RootCertStore::empty();
+        let found = rustls_native_certs::load_native_certs();
+        for cert in found.certs {
+            // A certificate the store cannot use is skipped, as browsers do.
+            let _ = roots.add(cert);
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| HttpError::Io("tls".into(), e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(Self {
+            tls: TlsConnector::from(Arc::new(config)),
+            timeout,
+            idle: Arc::new(Mutex::new(HashMap::new())),
+        })
+    }
+
+    /// Sends one request and reads the whole response.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(header::HeaderName, String)],
+        body: Option<(&'static str, String)>,
+    ) -> Result<HttpResponse, HttpError> {
+        let shown = redact(url);
+        tokio::time::timeout(self.timeout, self.exchange(method, url, headers, body))
+            .await
+            .map_err(|_| HttpError::Timeout(shown.clone(), self.timeout))?
+    }
+
+    async fn exchange(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(header::HeaderName, String)],
+        body: Option<(&'static str, String)>,
+    ) -> Result<HttpResponse, HttpError> {
+        let shown = redact(url);
+        let uri: Uri = url.parse().map_err(|e: hyper::http::uri::InvalidUri| {
+            HttpError::Url(shown.clone(), e.to_string())
+        })?;
+        let https = match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => return Err(HttpError::Url(shown, "scheme must be http or https".into())),
+        };
+        let host = uri
+            .host()
+            .ok_or_else(|| HttpError::Url(shown.clone(), "no host".into()))?
+            .to_owned();
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let authority = uri
+            .authority()
+            .map(|a| a.as_str().to_owned())
+            .unwrap_or_else(|| host.clone());
+        let path = uri
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_else(|| "/".into());
+
+        let mut request = Request::builder().method(method).uri(path);
+        for (name, value) in headers {
+            let value = HeaderValue::from_str(value)
+                .map_err(|e| HttpError::Url(shown.clone(), format!("header {name}: {e}")))?;
+            request = request.header(name, value);
+        }
+        request = request
+            .header(header::HOST, authority)
+            .header(header::USER_AGENT, "omniroute-sms");
+        let payload = match body {
+            Some((content_type, text)) => {
+                request = request.header(header::CONTENT_TYPE, content_type);
+                Bytes::from(text)
+            }
+            None => Bytes::new(),
+        };
+        let request = request
+            .body(Full::new(payload))
+            .map_err(|e| HttpError::Url(shown.clone(), e.to_string()))?;
+
+        let key = format!("{}://{host}:{port}", if https { "https" } else { "http" });
+        let mut request = request;
+        // A kept-alive connection first; a request it could not even start
+        // (the server closed it meanwhile) goes on a new one.
+        while let Some(mut sender) = self.idle(&key) {
+            if sender.ready().await.is_err() {
+                continue;
+            }
+            match sender.try_send_request(request).await {
+                Ok(response) => return self.read(&key, sender, response, &shown).await,
+                Err(mut e) => match e.take_message() {
+                    Some(unsent) => request = unsent,
+                    None => return Err(HttpError::Io(shown, e.into_error().to_string())),
+                },
+            }
+        }
+        let io_err = |e: &dyn std::fmt::Display| HttpError::Io(shown.clone(), e.to_string());
+        let tcp = TcpStream::connect((host.as_str(), port))
+            .await
+            .map_err(|e| io_err(&e))?;
+        let _ = tcp.set_nodelay(true);
+        let mut sender = if https {
+            let name = ServerName::try_from(host.clone()).map_err(|e| io_err(&e))?;
+            let tls = self.tls.connect(name, tcp).await.map_err(|e| io_err(&e))?;
+            handshake(tls).await
+        } else {
+            handshake(tcp).await
+        }
+        .map_err(|e| io_err(&e))?;
+        let response = sender.send_request(request).await.map_err(|e| io_err(&e))?;
+        self.read(&key, sender, response, &shown).await
+    }
+
+    /// Reads the whole body, then keeps the connection for the next request.
+    async fn read(
+        &self,
+        key: &str,
+        sender: Sender,
+        response: hyper::Response<hyper::body::Incoming>,
+        shown: &str,
+    ) -> Result<HttpResponse, HttpError> {
+        let status = response.status();
+        let body = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
+            .collect()
+            .await
+            .map_err(|e| HttpError::Io(shown.to_owned(), e.to_string()))?
+            .to_bytes();
+        if !sender.is_closed() {
+            let mut idle = self.lock();
+            let list = idle.entry(key.to_owned()).or_default();
+            if list.len() < MAX_IDLE_PER_HOST {
+                list.push(sender);
+            }
+        }
+        Ok(HttpResponse { status, body })
+    }
+
+    fn idle(&self, key: &str) -> Option<Sender> {
+        let mut idle = self.lock();
+        let list = idle.get_mut(key)?;
+        while let Some(sender) = list.pop() {
+            if !sender.is_closed() {
+                return Some(sender);
+            }
+        }
+        None
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Sender>>> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Opens an HTTP/1.1 connection on `stream`; its driver runs until the
+/// connection closes or its last sender is dropped.
+async fn handshake<S>(stream: S) -> Result<Sender, hyper::Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "provider connection ended");
+        }
+    });
+    Ok(sender)
+}
+
+/// The URL without its query string, which may carry credentials.
+fn redact(url: &str) -> String {
+    url.split('?').next().unwrap_or(url).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::Router;
+    use axum::routing::get;
+    use axum::serve::ListenerExt;
+
+    use super::*;
+
+    /// A server counting the connections it accepted; with `close`, it ends
+    /// each connection after one response.
+    async fn server(close: bool) -> (String, Arc<AtomicUsize>) {
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        let app = Router::new().route(
+            "/",
+            get(move || async move {
+                if close {
+                    ([(header::CONNECTION, "close")], "bye")
+                } else {
+                    ([(header::CONNECTION, "keep-alive")], "hi")
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/", listener.local_addr().unwrap());
+        let listener = listener.tap_io(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (base, accepted)
+    }
+
+    #[tokio::test]
+    async fn connections_are_kept_alive_and_replaced_when_closed() {
+        let client = HttpClient::new(Duration::from_secs(5)).unwrap();
+        let (base, accepted) = server(false).await;
+        for _ in 0..3 {
+            let response = client.send(Method::GET, &base, &[], None).await.unwrap();
+            assert_eq!(
+                (response.status, &response.body[..]),
+                (StatusCode::OK, &b"hi"[..])
+            );
+        }
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            1,
+            "one connection for three requests"
+        );
+
+        let (base, accepted) = server(true).await;
+        for _ in 0..3 {
+            let response = client.send(Method::GET, &base, &[], None).await.unwrap();
+            assert_eq!(&response.body[..], b"bye");
+        }
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            3,
+            "a closed connection is not reused"
+        );
+    }
+
+    #[tokio::test]
+    async fn unreachable_and_malformed_urls_are_errors() {
+        let client = HttpClient::new(Duration::from_secs(5)).unwrap();
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let err = client
+            .send(
+                Method::GET,
+                &format!("http://127.0.0.1:{port}/x?password=secret"),
+                &[],
+                None,
+            )
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !err.contains("secret"),
+            "query strings are not logged: {err}"
+        );
+        assert!(matches!(
+            client
+                .send(Method::GET, "ftp://example.com/", &[], None)
+                .await,
+            Err(HttpError::Url(..))
+        ));
+    }
+}

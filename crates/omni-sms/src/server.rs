@@ -1,0 +1,480 @@
+//! The SMS adapter's HTTP routes, called by the providers:
+//!
+//! | route | caller |
+//! |---|---|
+//! | `POST /twilio/sms` | Twilio's incoming-message webhook |
+//! | `POST /twilio/status` | Twilio's status callbacks for outbound messages |
+//! | `GET /kannel/inbound` | Kannel smsbox `get-url` |
+//! | `GET /kannel/dlr` | Kannel delivery reports (`dlr-url`) |
+//! | `GET /healthz` | probes |
+//!
+//! Every refusal is a JSON error with a precise code and a log line that
+//! carries the request's trace id.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::serve::ListenerExt;
+use bytes::Bytes;
+use omni_core::DeliveryStatus;
+use omni_core::trace::TraceContext;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::adapter::{InboundSms, Report};
+use crate::error::SmsError;
+use crate::{SmsAdapter, kannel, signature, twilio};
+
+/// Empty TwiML: Twilio sends no automatic reply.
+pub const EMPTY_TWIML: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>";
+
+/// Twilio's signature header.
+pub const TWILIO_SIGNATURE: &str = "x-twilio-signature";
+
+/// The routes, for embedding or testing.
+pub fn routes(adapter: Arc<SmsAdapter>) -> Router {
+    Router::new()
+        .route("/twilio/sms", post(twilio_sms))
+        .route("/twilio/status", post(twilio_status))
+        .route("/kannel/inbound", get(kannel_inbound))
+        .route("/kannel/dlr", get(kannel_dlr))
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(adapter)
+}
+
+/// Serves on an already bound `listener` until `shutdown`.
+pub async fn serve(
+    listener: TcpListener,
+    adapter: Arc<SmsAdapter>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener.tap_io(no_delay), routes(adapter))
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+}
+
+fn no_delay(stream: &mut TcpStream) {
+    if let Err(e) = stream.set_nodelay(true) {
+        warn!(error = %e, "cannot set TCP_NODELAY");
+    }
+}
+
+/// Logs a refusal with the trace id and turns it into the response.
+fn refuse(route: &'static str, trace: &TraceContext, error: SmsError) -> Response {
+    omni_telemetry::metrics::inc(
+        "omni_sms_refused_total",
+        &[("route", route), ("code", error.code())],
+    );
+    warn!(
+        trace_id = %trace.trace_id_hex(),
+        route,
+        status = error.status().as_u16(),
+        code = error.code(),
+        error = %error,
+        "sms request refused"
+    );
+    error.into_response()
+}
+
+/// Form parameters in order, duplicates kept (the signature covers them all).
+type Params = Vec<(String, String)>;
+
+fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<Params, SmsError> {
+    if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
+        let ok = content_type
+            .to_str()
+            .map(|v| {
+                v.trim_start()
+                    .starts_with("application/x-www-form-urlencoded")
+            })
+            .unwrap_or(false);
+        if !ok {
+            return Err(SmsError::bad_request(
+                "malformed_body",
+                "expected an application/x-www-form-urlencoded body",
+            ));
+        }
+    }
+    parse_pairs(body, "body")
+}
+
+fn parse_pairs(raw: &[u8], what: &str) -> Result<Params, SmsError> {
+    if std::str::from_utf8(raw).is_err() {
+        return Err(SmsError::bad_request(
+            "malformed_body",
+            format!("the {what} is not UTF-8"),
+        ));
+    }
+    let mut params = Params::new();
+    for (name, value) in form_urlencoded::parse(raw) {
+        if matches!(name, std::borrow::Cow::Owned(ref s) if s.contains('\u{FFFD}'))
+            || matches!(value, std::borrow::Cow::Owned(ref s) if s.contains('\u{FFFD}'))
+        {
+            return Err(SmsError::bad_request(
+                "malformed_body",
+                format!("the {what} has a percent-encoded value that is not UTF-8"),
+            ));
+        }
+        params.push((name.into_owned(), value.into_owned()));
+    }
+    Ok(params)
+}
+
+fn lookup<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, SmsError> {
+    match lookup(params, name) {
+        Some(v) if !v.trim().is_empty() => Ok(v),
+        _ => Err(SmsError::bad_request(
+            "missing_parameter",
+            format!("the {name} parameter is missing or empty"),
+        )),
+    }
+}
+
+fn query_params(uri: &axum::http::Uri) -> Result<Params, SmsError> {
+    parse_pairs(uri.query().unwrap_or("").as_bytes(), "query string")
+}
+
+/// Checks Twilio's signature over the public URL and the form, then the account.
+fn check_twilio(
+    adapter: &SmsAdapter,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<(), SmsError> {
+    let twilio = &adapter.config().twilio;
+    let Some(claimed) = headers.get(TWILIO_SIGNATURE) else {
+        return Err(SmsError::forbidden(
+            "missing_signature",
+            "the X-Twilio-Signature header is missing",
+        ));
+    };
+    let claimed = claimed.to_str().unwrap_or("");
+    let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+    let url = adapter.public_url(path);
+    if !signature::verify(&twilio.auth_token, &url, params, claimed) {
+        return Err(SmsError::forbidden(
+            "invalid_signature",
+            format!("the X-Twilio-Signature does not match a request to {url}"),
+        ));
+    }
+    let account = lookup(params, "AccountSid").unwrap_or("");
+    if account != twilio.account_sid {
+        return Err(SmsError::forbidden(
+            "wrong_account",
+            format!("AccountSid {account:?} is not this adapter's account"),
+        ));
+    }
+    Ok(())
+}
+
+fn phone_or_400(adapter: &SmsAdapter, raw: &str, name: &str) -> Result<String, SmsError> {
+    adapter
+        .e164(raw)
+        .map_err(|e| SmsError::bad_request("invalid_phone_number", format!("{name}: {e}")))
+}
+
+/// Our own number as the provider gives it: E.164 when it is one, as given
+/// otherwise (short codes, alphanumeric senders).
+fn our_number(adapter: &SmsAdapter, raw: &str) -> String {
+    adapter.e164(raw).unwrap_or_else(|_| raw.trim().to_owned())
+}
+
+async fn twilio_sms(
+    State(adapter): State<Arc<SmsAdapter>>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let trace = TraceContext::new_root();
+    match twilio_sms_inner(&adapter, &uri, &headers, &body, &trace).await {
+        Ok(()) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+            EMPTY_TWIML,
+        )
+            .into_response(),
+        Err(e) => refuse("twilio_sms", &trace, e),
+    }
+}
+
+async fn twilio_sms_inner(
+    adapter: &SmsAdapter,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    trace: &TraceContext,
+) -> Result<(), SmsError> {
+    let params = parse_form(headers, body)?;
+    check_twilio(adapter, uri, headers, &params)?;
+    let sid = required(&params, "MessageSid")?;
+    let from = phone_or_400(adapter, required(&params, "From")?, "From")?;
+    let to = our_number(adapter, lookup(&params, "To").unwrap_or(""));
+    let segments = match lookup(&params, "NumSegments") {
+        None | Some("") => 0,
+        Some(n) => n.parse().map_err(|_| {
+            SmsError::bad_request(
+                "invalid_parameter",
+                format!("NumSegments {n:?} is not a number"),
+            )
+        })?,
+    };
+    let media: u32 = lookup(&params, "NumMedia")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    if media > 0 {
+        info!(trace_id = %trace.trace_id_hex(), sid, media, "mms media not carried; text only");
+    }
+    adapter
+        .accept(
+            InboundSms {
+                provider: "twilio",
+                provider_message_id: sid.to_owned(),
+                from,
+                to,
+                text: lookup(&params, "Body").unwrap_or("").to_owned(),
+                segments,
+            },
+            trace,
+        )
+        .await?;
+    Ok(())
+}
+
+async fn twilio_status(
+    State(adapter): State<Arc<SmsAdapter>>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let trace = TraceContext::new_root();
+    match twilio_status_inner(&adapter, &uri, &headers, &body, &trace).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => refuse("twilio_status", &trace, e),
+    }
+}
+
+async fn twilio_status_inner(
+    adapter: &SmsAdapter,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    trace: &TraceContext,
+) -> Result<(), SmsError> {
+    let params = parse_form(headers, body)?;
+    check_twilio(adapter, uri, headers, &params)?;
+    let query = query_params(uri)?;
+    let message_id = required(&query, "message_id")?;
+    let sid = required(&params, "MessageSid")?;
+    let state = required(&params, "MessageStatus")?;
+    let Some(status) = twilio::status_of(state) else {
+        info!(trace_id = %trace.trace_id_hex(), message_id, sid, state, "twilio status not reported");
+        return Ok(());
+    };
+    let error = if status == DeliveryStatus::Failed {
+        match lookup(&params, "ErrorCode").filter(|c| !c.is_empty()) {
+            Some(code) => format!("twilio error {code} ({state})"),
+            None => format!("twilio: {state}"),
+        }
+    } else {
+        String::new()
+    };
+    let report = Report {
+        message_id: message_id.to_owned(),
+        conversation_id: lookup(&query, "conversation_id").unwrap_or("").to_owned(),
+        status,
+        provider_message_id: sid.to_owned(),
+        error,
+    };
+    adapter.report(&report, trace).await?;
+    Ok(())
+}
+
+fn check_kannel_secret(adapter: &SmsAdapter, query: &Params) -> Result<(), SmsError> {
+    let expected = adapter.config().kannel.secret.as_bytes();
+    let given = lookup(query, "secret").unwrap_or("").as_bytes();
+    if expected.is_empty() || !constant_time_eq(expected, given) {
+        return Err(SmsError::forbidden(
+            "invalid_secret",
+            "the secret parameter is missing or wrong",
+        ));
+    }
+    Ok(())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn kannel_inbound(State(adapter): State<Arc<SmsAdapter>>, uri: axum::http::Uri) -> Response {
+    let trace = TraceContext::new_root();
+    match kannel_inbound_inner(&adapter, &uri, &trace).await {
+        // An empty body: smsbox sends no reply when `omit-empty = true`.
+        Ok(()) => (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], "").into_response(),
+        Err(e) => refuse("kannel_inbound", &trace, e),
+    }
+}
+
+async fn kannel_inbound_inner(
+    adapter: &SmsAdapter,
+    uri: &axum::http::Uri,
+    trace: &TraceContext,
+) -> Result<(), SmsError> {
+    let raw = uri.query().unwrap_or("").as_bytes();
+    // The text may be UTF-16 (coding 2): decode it as bytes, the rest as UTF-8.
+    let text_bytes = raw_value(raw, "text").unwrap_or_default();
+    let stripped: Vec<u8> = raw
+        .split(|b| *b == b'&')
+        .filter(|pair| !pair.starts_with(b"text=") && *pair != b"text")
+        .collect::<Vec<_>>()
+        .join(&b'&');
+    let query = parse_pairs(&stripped, "query string")?;
+    check_kannel_secret(adapter, &query)?;
+    let id = required(&query, "id")?;
+    let from = phone_or_400(adapter, required(&query, "from")?, "from")?;
+    let to = our_number(adapter, lookup(&query, "to").unwrap_or(""));
+    let text = kannel::decode_text(
+        &text_bytes,
+        lookup(&query, "coding").unwrap_or(""),
+        lookup(&query, "charset").unwrap_or(""),
+    )
+    .map_err(|reason| SmsError::bad_request("malformed_text", reason))?;
+    adapter
+        .accept(
+            InboundSms {
+                provider: "kannel",
+                provider_message_id: id.to_owned(),
+                from,
+                to,
+                text,
+                segments: 0,
+            },
+            trace,
+        )
+        .await?;
+    Ok(())
+}
+
+/// The percent-decoded bytes of the first `name` parameter of a query.
+fn raw_value(query: &[u8], name: &str) -> Option<Vec<u8>> {
+    query.split(|b| *b == b'&').find_map(|pair| {
+        let (key, value) = match pair.iter().position(|b| *b == b'=') {
+            Some(at) => (&pair[..at], &pair[at + 1..]),
+            None => (pair, &[][..]),
+        };
+        (key == name.as_bytes()).then(|| percent_decode(value))
+    })
+}
+
+fn percent_decode(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < input.len() => {
+                let hex = |b: u8| (b as char).to_digit(16);
+                match (hex(input[i + 1]), hex(input[i + 2])) {
+                    (Some(hi), Some(lo)) => {
+                        out.push((hi * 16 + lo) as u8);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
+async fn kannel_dlr(State(adapter): State<Arc<SmsAdapter>>, uri: axum::http::Uri) -> Response {
+    let trace = TraceContext::new_root();
+    match kannel_dlr_inner(&adapter, &uri, &trace).await {
+        Ok(()) => (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], "").into_response(),
+        Err(e) => refuse("kannel_dlr", &trace, e),
+    }
+}
+
+async fn kannel_dlr_inner(
+    adapter: &SmsAdapter,
+    uri: &axum::http::Uri,
+    trace: &TraceContext,
+) -> Result<(), SmsError> {
+    let params = query_params(uri)?;
+    check_kannel_secret(adapter, &params)?;
+    let message_id = required(&params, "message_id")?;
+    let raw_type = required(&params, "type")?;
+    let status = raw_type
+        .parse()
+        .ok()
+        .and_then(kannel::status_of)
+        .ok_or_else(|| {
+            SmsError::bad_request(
+                "invalid_parameter",
+                format!("type {raw_type:?} is not a Kannel DLR type (1, 2, 4, 8, 16)"),
+            )
+        })?;
+    let reply = lookup(&params, "reply").unwrap_or("").trim();
+    let error = if status == DeliveryStatus::Failed {
+        if reply.is_empty() {
+            format!("kannel dlr type {raw_type}")
+        } else {
+            format!("kannel dlr type {raw_type}: {reply}")
+        }
+    } else {
+        String::new()
+    };
+    let report = Report {
+        message_id: message_id.to_owned(),
+        conversation_id: lookup(&params, "conversation_id").unwrap_or("").to_owned(),
+        status,
+        provider_message_id: String::new(),
+        error,
+    };
+    adapter.report(&report, trace).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_values_keep_non_utf8_bytes() {
+        let query = b"secret=s&text=%04%1F%04%40+x%&id=1&texts=no";
+        assert_eq!(
+            raw_value(query, "text").unwrap(),
+            vec![0x04, 0x1f, 0x04, 0x40, b' ', b'x', b'%']
+        );
+        assert_eq!(raw_value(query, "id").unwrap(), b"1");
+        assert_eq!(raw_value(b"a=%4", "a").unwrap(), b"%4");
+        assert!(raw_value(query, "missing").is_none());
+    }
+
+    #[test]
+    fn refusals_are_json_with_a_code() {
+        let params = parse_pairs(b"a=%FF", "body").unwrap_err();
+        assert_eq!(params.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(params.code(), "malformed_body");
+        assert!(parse_pairs(&[0xff], "body").is_err());
+        assert_eq!(
+            required(&vec![("a".into(), " ".into())], "a")
+                .unwrap_err()
+                .code(),
+            "missing_parameter"
+        );
+    }
+}
