@@ -116,6 +116,6 @@ impl TestApp {
 }
 
 async fn launch(config: &Config) -> anyhow::Result<Running> {
-    let listeners = Listeners::loopback(&Part::ALL).await?;
+    let listeners = Listeners::loopback(&Part::embedded(config)).await?;
     embedded::start(config.clone(), listeners).await
 }

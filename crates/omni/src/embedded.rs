@@ -11,7 +11,7 @@ use omni_store::EmbeddedStore;
 use crate::parts::{self, Backends, Listeners, Part, Running};
 
 /// Opens the embedded bus and store in `config.data_dir` and starts every
-/// part. Returns once all servers accept connections.
+/// part ([`Part::embedded`]: the core parts and the enabled adapters). Returns once all servers accept connections.
 pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Running> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
@@ -32,5 +32,6 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
         context_store: Some(store.clone()),
         router_store: Some(store),
     };
-    parts::start(Arc::new(config), &Part::ALL, backends, listeners).await
+    let parts = Part::embedded(&config);
+    parts::start(Arc::new(config), &parts, backends, listeners).await
 }

@@ -40,6 +40,8 @@ enum Command {
     Chat,
     /// The agent desk alone, calling the context and router APIs (distributed mode).
     Desk,
+    /// The SMS adapter alone (Twilio/Kannel webhooks, deliveries), over NATS.
+    Sms,
     /// Loads and validates the configuration, prints a summary, and exits.
     CheckConfig,
     /// Asks a running part's gRPC health service whether it is serving
@@ -97,6 +99,7 @@ fn main() -> ExitCode {
                 Command::Router => Mode::Distributed(Part::Router),
                 Command::Chat => Mode::Distributed(Part::Chat),
                 Command::Desk => Mode::Distributed(Part::Desk),
+                Command::Sms => Mode::Distributed(Part::Sms),
                 _ => Mode::Embedded,
             };
             let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -150,7 +153,7 @@ async fn run(config: Config, mode: Mode) -> anyhow::Result<()> {
     let (nats, redis) = (config.nats.url.clone(), config.redis.url.clone());
     let running = match mode {
         Mode::Embedded => {
-            let listeners = Listeners::bind(&config, &Part::ALL).await?;
+            let listeners = Listeners::bind(&config, &Part::embedded(&config)).await?;
             embedded::start(config, listeners).await?
         }
         Mode::Distributed(part) => {
@@ -167,7 +170,7 @@ async fn run(config: Config, mode: Mode) -> anyhow::Result<()> {
         Mode::Distributed(part) => {
             let backends = match part {
                 Part::Context | Part::Router => format!("NATS {nats}, Redis {redis}"),
-                Part::Chat => format!("NATS {nats}"),
+                Part::Chat | Part::Sms => format!("NATS {nats}"),
                 Part::Desk => "context and router over gRPC".to_owned(),
             };
             println!(
@@ -181,6 +184,9 @@ async fn run(config: Config, mode: Mode) -> anyhow::Result<()> {
     }
     if let Some(desk) = running.desk {
         println!("  agent desk  http://{desk}/");
+    }
+    if let Some(sms) = running.sms {
+        println!("  SMS hooks   http://{sms}/twilio/sms, /kannel/inbound");
     }
     let apis = match mode {
         Mode::Embedded => "context, router, health, reflection",

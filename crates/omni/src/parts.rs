@@ -32,11 +32,23 @@ pub enum Part {
     Chat,
     /// The agent desk page and API (a client of the context and router APIs).
     Desk,
+    /// The SMS adapter: Twilio and Kannel webhooks, SMS deliveries.
+    Sms,
 }
 
 impl Part {
-    /// Every part, in start order.
+    /// The core parts, in start order: what every deployment runs.
     pub const ALL: [Part; 4] = [Part::Context, Part::Router, Part::Chat, Part::Desk];
+
+    /// What the embedded mode runs for `config`: the core parts, plus each
+    /// channel adapter the configuration enables.
+    pub fn embedded(config: &Config) -> Vec<Part> {
+        let mut parts = Part::ALL.to_vec();
+        if config.sms.enabled {
+            parts.push(Part::Sms);
+        }
+        parts
+    }
 
     /// The subcommand name.
     pub fn name(self) -> &'static str {
@@ -45,6 +57,7 @@ impl Part {
             Part::Router => "router",
             Part::Chat => "chat",
             Part::Desk => "desk",
+            Part::Sms => "sms",
         }
     }
 }
@@ -68,6 +81,8 @@ pub struct Listeners {
     pub chat: Option<TcpListener>,
     /// Agent desk page and API (with [`Part::Desk`]).
     pub desk: Option<TcpListener>,
+    /// SMS provider webhooks (with [`Part::Sms`]).
+    pub sms: Option<TcpListener>,
     /// `/metrics` and `/healthz` for a process without chat or desk.
     pub metrics: Option<TcpListener>,
 }
@@ -90,6 +105,10 @@ impl Listeners {
             },
             desk: match has(Part::Desk) {
                 true => Some(bind(config.listen.desk, "the agent desk").await?),
+                false => None,
+            },
+            sms: match has(Part::Sms) {
+                true => Some(bind(config.listen.sms, "SMS webhooks").await?),
                 false => None,
             },
             metrics: match !has(Part::Chat) && !has(Part::Desk) {
@@ -115,6 +134,11 @@ impl Listeners {
             } else {
                 None
             },
+            sms: if has(Part::Sms) {
+                Some(any().await?)
+            } else {
+                None
+            },
             metrics: if !has(Part::Chat) && !has(Part::Desk) {
                 Some(any().await?)
             } else {
@@ -132,6 +156,8 @@ pub struct Running {
     pub chat: Option<SocketAddr>,
     /// Where the agent desk listens, if this process runs it.
     pub desk: Option<SocketAddr>,
+    /// Where the SMS webhooks listen, if this process runs them.
+    pub sms: Option<SocketAddr>,
     /// Where `/metrics` listens, if this process serves it on its own port.
     pub metrics: Option<SocketAddr>,
     ingress: CancellationToken,
@@ -166,6 +192,7 @@ pub async fn start(
         .as_ref()
         .map(|l| l.local_addr())
         .transpose()?;
+    let sms_addr = listeners.sms.as_ref().map(|l| l.local_addr()).transpose()?;
     let desk_addr = listeners
         .desk
         .as_ref()
@@ -311,12 +338,30 @@ pub async fn start(
             }
         });
     }
+    if let Some(listener) = listeners.sms {
+        let bus = needs_bus(Part::Sms)?;
+        let sms = omni_sms::SmsAdapter::new(bus.clone(), config.clone())
+            .context("cannot start the SMS adapter")?;
+        worker_tasks.spawn(report(
+            omni_sms::outbound::run(sms.clone(), bus, workers.clone()),
+            "sms outbound",
+            failed.clone(),
+        ));
+        let (token, failed) = (ingress.clone(), failed.clone());
+        ingress_tasks.spawn(async move {
+            if let Err(e) = omni_sms::serve(listener, sms, token).await {
+                error!(error = %e, "sms server failed");
+                failed.cancel();
+            }
+        });
+    }
     let names: Vec<&str> = parts.iter().map(|p| p.name()).collect();
-    info!(parts = ?names, %grpc_addr, chat = ?chat_addr, desk = ?desk_addr, metrics = ?metrics_addr, "omniroute parts started");
+    info!(parts = ?names, %grpc_addr, chat = ?chat_addr, desk = ?desk_addr, sms = ?sms_addr, metrics = ?metrics_addr, "omniroute parts started");
     Ok(Running {
         grpc: grpc_addr,
         chat: chat_addr,
         desk: desk_addr,
+        sms: sms_addr,
         metrics: metrics_addr,
         ingress,
         workers,
