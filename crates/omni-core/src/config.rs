@@ -63,6 +63,8 @@ pub struct Config {
     pub routing: RoutingConfig,
     /// Chat adapter settings.
     pub chat: ChatConfig,
+    /// Email adapter settings.
+    pub email: EmailConfig,
     /// Routing queues.
     pub queues: Vec<QueueConfig>,
     /// Agents.
@@ -79,6 +81,8 @@ pub struct Listen {
     pub chat: SocketAddr,
     /// The agent desk page and its HTTP/WebSocket API.
     pub desk: SocketAddr,
+    /// The email adapter's SMTP server (inbound mail).
+    pub smtp: SocketAddr,
 }
 
 /// Where a part reaches the gRPC APIs of the others. In embedded mode both
@@ -126,6 +130,72 @@ pub struct ChatConfig {
     pub max_text_bytes: usize,
     /// Largest WebSocket frame, in bytes; larger frames close the connection.
     pub max_frame_bytes: usize,
+}
+
+/// How the email adapter talks to its outbound SMTP relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RelayTls {
+    /// Plain SMTP (a relay on the same host or a trusted network).
+    None,
+    /// Plain connection upgraded with STARTTLS, which must succeed.
+    Starttls,
+    /// TLS from the first byte (SMTPS, usually port 465).
+    Tls,
+}
+
+impl std::str::FromStr for RelayTls {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "none" => Ok(RelayTls::None),
+            "starttls" => Ok(RelayTls::Starttls),
+            "tls" => Ok(RelayTls::Tls),
+            other => Err(format!("{other:?} is not none, starttls or tls")),
+        }
+    }
+}
+
+/// Email adapter settings: the inbound SMTP server and the outbound relay.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailConfig {
+    /// Domains whose mail the SMTP server accepts (case-insensitive); mail
+    /// for any other domain is refused (never an open relay). Conversation
+    /// reply addresses (`reply+<id>@<domain>`) must be at one of them.
+    pub domains: Vec<String>,
+    /// The name the SMTP server gives in its greeting and EHLO reply.
+    pub hostname: String,
+    /// Largest message accepted, in bytes (advertised with SIZE). The bus
+    /// carries at most 1 MiB per message, attachments included.
+    pub max_message_bytes: usize,
+    /// Recipients accepted per message.
+    pub max_recipients: usize,
+    /// Seconds a client may stay silent before the server closes with 421.
+    pub idle_timeout_secs: u64,
+    /// Bad commands in one session before the server closes with 421.
+    pub max_errors: u32,
+    /// Mailbox (full address, lowercase) to the topic its mail goes to,
+    /// e.g. `{ "sales@example.com" = "sales" }`.
+    pub topics: BTreeMap<String, String>,
+    /// Whether sanitized HTML keeps remote images (`<img src="https://...">`).
+    /// Off by default: a remote image tells the sender when an agent reads.
+    pub allow_remote_images: bool,
+    /// The outbound relay, `smtp://host:port`.
+    pub relay: String,
+    /// How to secure the relay connection: `none`, `starttls` or `tls`.
+    pub relay_tls: RelayTls,
+    /// User for SMTP AUTH at the relay; no AUTH when unset.
+    pub relay_user: Option<String>,
+    /// Password for SMTP AUTH at the relay.
+    pub relay_password: Option<String>,
+    /// Seconds one relay command may take.
+    pub relay_timeout_secs: u64,
+    /// The `From` address of outbound mail.
+    pub from: String,
+    /// The display name on outbound mail's `From`, e.g. `Example Support`.
+    pub from_name: Option<String>,
 }
 
 /// A routing queue.
@@ -178,6 +248,7 @@ impl Default for Config {
             context: ContextConfig::default(),
             routing: RoutingConfig::default(),
             chat: ChatConfig::default(),
+            email: EmailConfig::default(),
             queues: Vec::new(),
             agents: Vec::new(),
         }
@@ -190,6 +261,7 @@ impl Default for Listen {
             grpc: SocketAddr::from(([127, 0, 0, 1], 7070)),
             chat: SocketAddr::from(([127, 0, 0, 1], 8080)),
             desk: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            smtp: SocketAddr::from(([127, 0, 0, 1], 2525)),
         }
     }
 }
@@ -220,6 +292,72 @@ impl Default for ChatConfig {
             max_text_bytes: 4096,
             max_frame_bytes: 64 * 1024,
         }
+    }
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        Self {
+            domains: vec!["localhost".to_owned()],
+            hostname: "localhost".to_owned(),
+            max_message_bytes: 1024 * 1024,
+            max_recipients: 50,
+            idle_timeout_secs: 300,
+            max_errors: 10,
+            topics: BTreeMap::new(),
+            allow_remote_images: false,
+            relay: "smtp://127.0.0.1:25".to_owned(),
+            relay_tls: RelayTls::None,
+            relay_user: None,
+            relay_password: None,
+            relay_timeout_secs: 30,
+            from: "support@localhost".to_owned(),
+            from_name: None,
+        }
+    }
+}
+
+impl EmailConfig {
+    /// Whether mail for `address` is ours: its domain is one of
+    /// [`EmailConfig::domains`], compared case-insensitively.
+    pub fn accepts(&self, address: &str) -> bool {
+        match address.rsplit_once('@') {
+            Some((local, domain)) if !local.is_empty() => self
+                .domains
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(domain.trim_end_matches('.'))),
+            _ => false,
+        }
+    }
+
+    /// The topic of mail delivered to `mailbox`, if one is configured.
+    pub fn topic_for(&self, mailbox: &str) -> Option<&str> {
+        self.topics
+            .iter()
+            .find(|(m, _)| m.eq_ignore_ascii_case(mailbox))
+            .map(|(_, t)| t.as_str())
+    }
+
+    /// `host` and `port` of [`EmailConfig::relay`].
+    pub fn relay_host_port(&self) -> Result<(String, u16), String> {
+        let rest = self
+            .relay
+            .strip_prefix("smtp://")
+            .ok_or_else(|| format!("{:?} does not start with smtp://", self.relay))?;
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) => (
+                h,
+                p.parse::<u16>()
+                    .map_err(|_| format!("{:?} has an invalid port", self.relay))?,
+            ),
+            None => (rest, 25),
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if host.is_empty() {
+            return Err(format!("{:?} has no host", self.relay));
+        }
+        Ok((host.to_owned(), port))
     }
 }
 
@@ -269,6 +407,29 @@ impl Config {
                 "OMNI_LISTEN_GRPC" => self.listen.grpc = addr(value)?,
                 "OMNI_LISTEN_CHAT" => self.listen.chat = addr(value)?,
                 "OMNI_LISTEN_DESK" => self.listen.desk = addr(value)?,
+                "OMNI_LISTEN_SMTP" => self.listen.smtp = addr(value)?,
+                "OMNI_EMAIL_DOMAINS" => {
+                    self.email.domains = value
+                        .split(',')
+                        .map(|d| d.trim().to_owned())
+                        .filter(|d| !d.is_empty())
+                        .collect()
+                }
+                "OMNI_EMAIL_HOSTNAME" => self.email.hostname = value.clone(),
+                "OMNI_EMAIL_MAX_MESSAGE_BYTES" => {
+                    self.email.max_message_bytes = number(value)? as usize
+                }
+                "OMNI_EMAIL_RELAY" => self.email.relay = value.clone(),
+                "OMNI_EMAIL_RELAY_TLS" => {
+                    self.email.relay_tls = value.parse().map_err(|reason| ConfigError::Env {
+                        name: name.clone(),
+                        value: value.clone(),
+                        reason,
+                    })?
+                }
+                "OMNI_EMAIL_RELAY_USER" => self.email.relay_user = Some(value.clone()),
+                "OMNI_EMAIL_RELAY_PASSWORD" => self.email.relay_password = Some(value.clone()),
+                "OMNI_EMAIL_FROM" => self.email.from = value.clone(),
                 "OMNI_CONNECT_CONTEXT" => self.connect.context = Some(value.clone()),
                 "OMNI_CONNECT_ROUTER" => self.connect.router = Some(value.clone()),
                 "OMNI_ROUTING_OFFER_TIMEOUT_SECS" => {
@@ -343,6 +504,72 @@ impl Config {
                 "chat.max_text_bytes ({}) must be between 1 and chat.max_frame_bytes ({})",
                 self.chat.max_text_bytes, self.chat.max_frame_bytes
             ));
+        }
+        self.validate_email()
+    }
+
+    fn validate_email(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        let email = &self.email;
+        if email.domains.is_empty() {
+            return invalid("email.domains: at least one domain is required".into());
+        }
+        for d in &email.domains {
+            if d.is_empty() || d.contains('@') || d.contains(char::is_whitespace) {
+                return invalid(format!("email.domains: {d:?} is not a domain name"));
+            }
+        }
+        if email.hostname.is_empty() || email.hostname.contains(char::is_whitespace) {
+            return invalid(format!(
+                "email.hostname: {:?} is not a host name",
+                email.hostname
+            ));
+        }
+        if email.max_message_bytes < 1024 {
+            return invalid(format!(
+                "email.max_message_bytes ({}) must be at least 1024",
+                email.max_message_bytes
+            ));
+        }
+        if email.max_recipients == 0 {
+            return invalid("email.max_recipients must be at least 1".into());
+        }
+        if email.idle_timeout_secs == 0 || email.relay_timeout_secs == 0 {
+            return invalid(
+                "email.idle_timeout_secs and email.relay_timeout_secs must be at least 1".into(),
+            );
+        }
+        if email.max_errors == 0 {
+            return invalid("email.max_errors must be at least 1".into());
+        }
+        if let Err(reason) = email.relay_host_port() {
+            return invalid(format!("email.relay: {reason}"));
+        }
+        if email.relay_user.is_some() != email.relay_password.is_some() {
+            return invalid(
+                "email.relay_user and email.relay_password must be set together".into(),
+            );
+        }
+        match email.from.rsplit_once('@') {
+            Some((local, domain)) if !local.is_empty() && !domain.is_empty() => {}
+            _ => {
+                return invalid(format!(
+                    "email.from: {:?} is not an email address",
+                    email.from
+                ));
+            }
+        }
+        for (mailbox, topic) in &email.topics {
+            if !email.accepts(mailbox) {
+                return invalid(format!(
+                    "email.topics: {mailbox:?} is not an address at one of email.domains"
+                ));
+            }
+            if !self.context.topics.contains_key(topic) {
+                return invalid(format!(
+                    "email.topics.{mailbox}: topic {topic:?} is not in context.topics"
+                ));
+            }
         }
         Ok(())
     }
@@ -426,6 +653,66 @@ mod tests {
         let env = BTreeMap::from([("OMNI_LISTEN_CHAT".to_string(), "nine".to_string())]);
         let err = config.apply_env(&env).unwrap_err().to_string();
         assert!(err.contains("OMNI_LISTEN_CHAT"), "{err}");
+    }
+
+    #[test]
+    fn email_defaults_validate_and_env_overrides() {
+        let mut config = Config::parse(SAMPLE).unwrap();
+        config.validate().unwrap();
+        let env = BTreeMap::from([
+            (
+                "OMNI_EMAIL_DOMAINS".to_string(),
+                "Example.com, help.example.org".to_string(),
+            ),
+            ("OMNI_EMAIL_RELAY_TLS".to_string(), "starttls".to_string()),
+            (
+                "OMNI_EMAIL_RELAY".to_string(),
+                "smtp://mail.example.com:587".to_string(),
+            ),
+        ]);
+        config.apply_env(&env).unwrap();
+        assert_eq!(config.email.domains, ["Example.com", "help.example.org"]);
+        assert_eq!(config.email.relay_tls, RelayTls::Starttls);
+        assert_eq!(
+            config.email.relay_host_port().unwrap(),
+            ("mail.example.com".to_string(), 587)
+        );
+        assert!(config.email.accepts("reply+c_1@EXAMPLE.COM"));
+        assert!(config.email.accepts("x@help.example.org."));
+        assert!(!config.email.accepts("x@evil.com"));
+        assert!(!config.email.accepts("@example.com"));
+        assert!(!config.email.accepts("example.com"));
+        let env = BTreeMap::from([("OMNI_EMAIL_RELAY_TLS".to_string(), "ssl".to_string())]);
+        let err = config.apply_env(&env).unwrap_err().to_string();
+        assert!(err.contains("OMNI_EMAIL_RELAY_TLS"), "{err}");
+    }
+
+    #[test]
+    fn email_section_is_validated() {
+        let mut config = Config::parse(SAMPLE).unwrap();
+        config.email.relay = "http://x".into();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("email.relay"), "{err}");
+        let mut config = Config::parse(SAMPLE).unwrap();
+        config
+            .email
+            .topics
+            .insert("sales@localhost".into(), "nope".into());
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("email.topics") && err.contains("nope"),
+            "{err}"
+        );
+        let mut config = Config::parse(SAMPLE).unwrap();
+        config.email.relay_user = Some("u".into());
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("relay_password"), "{err}");
+        let config = Config::parse(
+            "[email]\ndomains = [\"example.com\"]\nrelay_tls = \"tls\"\n[[queues]]\nid = \"q\"\n",
+        )
+        .unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.email.relay_tls, RelayTls::Tls);
     }
 
     #[test]
