@@ -115,7 +115,7 @@ pub fn parse(raw: &[u8]) -> Result<ParsedEmail, MimeError> {
 
     let texts: Vec<String> = (0..message.text_body_count())
         .filter_map(|i| message.body_text(i))
-        .map(|t| t.trim_end().to_owned())
+        .map(|t| t.replace("\r\n", "\n").trim_end().to_owned())
         .filter(|t| !t.is_empty())
         .collect();
     parsed.text = texts.join("\n\n");

@@ -50,7 +50,8 @@ class Handler:
 
 def authenticate(server, session, envelope, mechanism, auth_data):
     ok = auth_data.login == user.encode() and auth_data.password == password.encode()
-    return AuthResult(success=ok)
+    # handled=False: aiosmtpd then answers 535 5.7.8 itself.
+    return AuthResult(success=ok, handled=False)
 
 def factory():
     if user:
