@@ -14,7 +14,8 @@
 //! stays in step); `503 5.5.1` for commands out of sequence; `501` for
 //! syntax; `500`/`502` for unknown/unimplemented commands; `421` on idle
 //! timeout, after `email.max_errors` errors, when too many clients are
-//! connected, and on shutdown. PIPELINING works because replies are written
+//! connected, and on shutdown. Only `<CRLF>.<CRLF>` ends DATA (a bare-LF
+//! dot line is content), which closes the door to SMTP smuggling. PIPELINING works because replies are written
 //! in command order from a buffered reader. Every rejection is logged with
 //! its reason.
 
@@ -95,8 +96,11 @@ pub async fn serve(
 
 /// One line read from the client.
 enum Line {
-    /// A complete line, CRLF (or bare LF) removed.
-    Complete,
+    /// A complete line, its end removed.
+    Complete {
+        /// Whether it ended with CRLF (else a bare LF).
+        crlf: bool,
+    },
     /// The line was longer than allowed; it was read and discarded.
     TooLong,
     /// The client closed the connection.
@@ -134,13 +138,14 @@ async fn read_line<R: AsyncBufRead + Unpin>(
             break;
         }
     }
-    if buf.last() == Some(&b'\r') {
+    let crlf = buf.last() == Some(&b'\r');
+    if crlf {
         buf.pop();
     }
     Ok(if too_long {
         Line::TooLong
     } else {
-        Line::Complete
+        Line::Complete { crlf }
     })
 }
 
@@ -213,7 +218,7 @@ impl Session {
                     }
                     continue;
                 }
-                Ok(Ok(Line::Complete)) => match std::str::from_utf8(&line) {
+                Ok(Ok(Line::Complete { .. })) => match std::str::from_utf8(&line) {
                     Ok(text) => text.to_owned(),
                     Err(_) => {
                         if self
@@ -419,10 +424,15 @@ impl Session {
                     long_line = true;
                     continue;
                 }
-                Ok(Ok(Line::Complete)) => {}
-            }
-            if line == b"." {
-                break;
+                Ok(Ok(Line::Complete { crlf })) => {
+                    // Only <CRLF>.<CRLF> ends the data: a dot line ended by a
+                    // bare LF is content, so text smuggled behind
+                    // `<LF>.<LF>` by a lenient upstream server cannot be
+                    // read as new commands (SMTP smuggling).
+                    if line == b"." && crlf {
+                        break;
+                    }
+                }
             }
             // Dot-unstuffing (RFC 5321 §4.5.2).
             let content = line.strip_prefix(b".").unwrap_or(&line);
@@ -443,6 +453,7 @@ impl Session {
             rcpt_to: std::mem::take(&mut self.rcpt_to),
         };
         if oversize {
+            count("too_large");
             warn!(peer = %self.peer, limit = max, "smtp message rejected: too large");
             reply(
                 write,
@@ -452,6 +463,7 @@ impl Session {
             return Ok(Next::Continue);
         }
         if long_line {
+            count("rejected");
             warn!(peer = %self.peer, "smtp message rejected: line longer than 1000 octets");
             reply(
                 write,
@@ -462,11 +474,20 @@ impl Session {
         }
         match self.adapter.accept(&envelope, raw).await {
             Ok(accepted) => {
+                count(if accepted.duplicate {
+                    "duplicate"
+                } else {
+                    "accepted"
+                });
                 reply(write, &format!("250 2.0.0 ok <{}>", accepted.key)).await?;
                 Ok(Next::Continue)
             }
             Err(e) => {
                 let response = e.reply();
+                count(match response.as_bytes().first() {
+                    Some(b'4') => "deferred",
+                    _ => "rejected",
+                });
                 warn!(peer = %self.peer, reply = %response, error = %e, "smtp message not accepted");
                 reply(write, &response).await?;
                 Ok(if response.starts_with("421") {
@@ -477,6 +498,11 @@ impl Session {
             }
         }
     }
+}
+
+/// Counts a message that reached the end of DATA, by outcome.
+fn count(result: &str) {
+    omni_telemetry::metrics::inc("omni_email_messages_total", &[("result", result)]);
 }
 
 /// Writes one reply (lines separated by CRLF) and flushes it.

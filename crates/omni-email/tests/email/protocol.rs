@@ -283,3 +283,55 @@ async fn a_closed_bus_answers_421() {
     assert!(reply.starts_with("421 4.3.2"), "{reply}");
     assert!(c.closed().await);
 }
+
+#[tokio::test]
+async fn a_bare_lf_dot_does_not_end_data_so_nothing_is_smuggled() {
+    let server = Server::start().await;
+    let (mut c, _) = Raw::connect(server.port).await;
+    c.start_transaction().await;
+    assert!(c.cmd("DATA").await.starts_with("354"));
+    c.send_bytes(
+        b"From: a@example.com\r\nSubject: one\r\nMessage-ID: <one@x>\r\n\r\nfirst\n.\nMAIL FROM:<ceo@example.com>\r\nRCPT TO:<help@support.test>\r\nDATA\r\nFrom: ceo@example.com\r\nSubject: smuggled\r\n\r\npay now\r\n",
+    )
+    .await;
+    let reply = c.cmd(".").await;
+    assert!(reply.starts_with("250 2.0.0"), "{reply}");
+    assert!(
+        c.cmd("NOOP").await.starts_with("250"),
+        "no replies to smuggled commands"
+    );
+    let got = inbound(&server.bus, 1).await;
+    assert_eq!(got[0].idempotency_key, "one@x");
+    assert!(
+        got[0].text.contains("MAIL FROM:<ceo@example.com>"),
+        "{:?}",
+        got[0].text
+    );
+    assert!(no_more_inbound(&server.bus, Duration::from_millis(300)).await);
+}
+
+#[tokio::test]
+async fn a_message_too_large_for_the_bus_after_decoding_gets_552() {
+    let mut config = support::config();
+    config.email.max_message_bytes = 4 * 1024 * 1024;
+    let server = Server::start_with(config).await;
+    // 1.5 MiB of attachment: within the SMTP limit, over the bus's 1 MiB.
+    let out = smtplib(
+        server.port,
+        r#"
+msg = EmailMessage()
+msg['From'] = 'ann@example.com'
+msg['To'] = 'help@support.test'
+msg['Subject'] = 'big scan'
+msg['Message-ID'] = '<scan@mail.example.com>'
+msg.set_content('Scan attached.')
+msg.add_attachment(bytes(1536 * 1024), maintype='application', subtype='pdf', filename='scan.pdf')
+"#,
+    )
+    .await;
+    assert!(
+        out.starts_with("ERR 552 5.3.4 message too large after decoding"),
+        "{out}"
+    );
+    assert!(no_more_inbound(&server.bus, Duration::from_millis(300)).await);
+}
