@@ -179,6 +179,11 @@ pub struct EmailConfig {
     /// Mailbox (full address, lowercase) to the topic its mail goes to,
     /// e.g. `{ "sales@example.com" = "sales" }`.
     pub topics: BTreeMap<String, String>,
+    /// PEM certificate chain for STARTTLS on the SMTP server; without it
+    /// (and `tls_key`) STARTTLS is not offered.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `tls_cert`.
+    pub tls_key: Option<PathBuf>,
     /// Whether sanitized HTML keeps remote images (`<img src="https://...">`).
     /// Off by default: a remote image tells the sender when an agent reads.
     pub allow_remote_images: bool,
@@ -305,6 +310,8 @@ impl Default for EmailConfig {
             idle_timeout_secs: 300,
             max_errors: 10,
             topics: BTreeMap::new(),
+            tls_cert: None,
+            tls_key: None,
             allow_remote_images: false,
             relay: "smtp://127.0.0.1:25".to_owned(),
             relay_tls: RelayTls::None,
@@ -430,6 +437,8 @@ impl Config {
                 "OMNI_EMAIL_RELAY_USER" => self.email.relay_user = Some(value.clone()),
                 "OMNI_EMAIL_RELAY_PASSWORD" => self.email.relay_password = Some(value.clone()),
                 "OMNI_EMAIL_FROM" => self.email.from = value.clone(),
+                "OMNI_EMAIL_TLS_CERT" => self.email.tls_cert = Some(PathBuf::from(value)),
+                "OMNI_EMAIL_TLS_KEY" => self.email.tls_key = Some(PathBuf::from(value)),
                 "OMNI_CONNECT_CONTEXT" => self.connect.context = Some(value.clone()),
                 "OMNI_CONNECT_ROUTER" => self.connect.router = Some(value.clone()),
                 "OMNI_ROUTING_OFFER_TIMEOUT_SECS" => {
@@ -544,6 +553,9 @@ impl Config {
         }
         if let Err(reason) = email.relay_host_port() {
             return invalid(format!("email.relay: {reason}"));
+        }
+        if email.tls_cert.is_some() != email.tls_key.is_some() {
+            return invalid("email.tls_cert and email.tls_key must be set together".into());
         }
         if email.relay_user.is_some() != email.relay_password.is_some() {
             return invalid(

@@ -32,8 +32,10 @@ pub enum Command {
     Vrfy,
     /// `HELP [string]`.
     Help,
-    /// A command this server knows but does not offer (EXPN, STARTTLS,
-    /// AUTH, BDAT, ETRN, TURN).
+    /// `STARTTLS` (RFC 3207).
+    StartTls,
+    /// A command this server knows but does not offer (EXPN, AUTH, BDAT,
+    /// ETRN, TURN).
     NotImplemented(String),
 }
 
@@ -107,8 +109,9 @@ pub fn parse(line: &str) -> Result<Command, Rejected> {
         "VRFY" if rest.is_empty() => syntax("VRFY <string>"),
         "VRFY" => Ok(Command::Vrfy),
         "HELP" => Ok(Command::Help),
-        v
-        @ ("EXPN" | "STARTTLS" | "AUTH" | "BDAT" | "ETRN" | "TURN" | "SEND" | "SOML" | "SAML") => {
+        "STARTTLS" if !rest.is_empty() => syntax("STARTTLS takes no argument"),
+        "STARTTLS" => Ok(Command::StartTls),
+        v @ ("EXPN" | "AUTH" | "BDAT" | "ETRN" | "TURN" | "SEND" | "SOML" | "SAML") => {
             Ok(Command::NotImplemented(v.to_owned()))
         }
         _ => Err(Rejected("500 5.5.2 command not recognized".to_owned())),
@@ -250,9 +253,10 @@ mod tests {
         assert!(parse("DATA now").unwrap_err().0.starts_with("501"));
         assert_eq!(parse("NOOP hello"), Ok(Command::Noop));
         assert_eq!(parse("VRFY bob"), Ok(Command::Vrfy));
+        assert_eq!(parse("STARTTLS"), Ok(Command::StartTls));
         assert_eq!(
-            parse("STARTTLS"),
-            Ok(Command::NotImplemented("STARTTLS".into()))
+            parse("AUTH PLAIN x"),
+            Ok(Command::NotImplemented("AUTH".into()))
         );
         assert!(parse("FOO bar").unwrap_err().0.starts_with("500"));
         assert!(parse("").unwrap_err().0.starts_with("500"));

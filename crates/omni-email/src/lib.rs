@@ -17,6 +17,7 @@
 //! - [`mime`]: MIME parsing (charsets, encodings, attachments, threading headers).
 //! - [`quote`]: separating new text from quoted text and signatures.
 //! - [`html`]: sanitizing HTML bodies.
+//! - [`tls`]: the certificate for STARTTLS on the SMTP server.
 //! - [`outbound`]: sending replies through the relay, delivery reports.
 
 #![forbid(unsafe_code)]
@@ -28,6 +29,7 @@ pub mod mime;
 pub mod outbound;
 pub mod quote;
 pub mod server;
+pub mod tls;
 
 pub use adapter::EmailAdapter;
 pub use server::serve;

@@ -3,7 +3,7 @@
 //!
 //! | state | accepted commands |
 //! |---|---|
-//! | connected | EHLO, HELO, (RSET, NOOP, VRFY, HELP, QUIT anywhere) |
+//! | connected | EHLO, HELO, STARTTLS (when `email.tls_cert` is set), (RSET, NOOP, VRFY, HELP, QUIT anywhere) |
 //! | greeted | MAIL |
 //! | in a transaction | RCPT (then DATA once a recipient is accepted) |
 //!
@@ -26,6 +26,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
@@ -49,9 +50,10 @@ pub async fn serve(
     adapter: Arc<EmailAdapter>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
+    let tls = crate::tls::acceptor(&adapter.config().email)?;
     let sessions = TaskTracker::new();
     let slots = Arc::new(Semaphore::new(MAX_SESSIONS));
-    info!(addr = %listener.local_addr()?, "smtp server listening");
+    info!(addr = %listener.local_addr()?, starttls = tls.is_some(), "smtp server listening");
     loop {
         let (stream, peer) = tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -70,11 +72,12 @@ pub async fn serve(
         }
         let adapter = adapter.clone();
         let shutdown = shutdown.clone();
+        let tls = tls.clone();
         let permit = slots.clone().try_acquire_owned();
         sessions.spawn(async move {
             match permit {
                 Ok(_permit) => {
-                    if let Err(e) = Session::new(adapter, peer, shutdown).run(stream).await {
+                    if let Err(e) = Session::new(adapter, peer, shutdown, tls).run(stream).await {
                         debug!(%peer, error = %e, "smtp session ended with an i/o error");
                     }
                 }
@@ -153,6 +156,7 @@ async fn read_line<R: AsyncBufRead + Unpin>(
 enum Next {
     Continue,
     Close,
+    StartTls,
 }
 
 struct Session {
@@ -163,11 +167,20 @@ struct Session {
     mail_from: Option<String>,
     rcpt_to: Vec<String>,
     errors: u32,
+    tls: Option<TlsAcceptor>,
+    secure: bool,
 }
 
 impl Session {
-    fn new(adapter: Arc<EmailAdapter>, peer: SocketAddr, shutdown: CancellationToken) -> Self {
+    fn new(
+        adapter: Arc<EmailAdapter>,
+        peer: SocketAddr,
+        shutdown: CancellationToken,
+        tls: Option<TlsAcceptor>,
+    ) -> Self {
         Self {
+            tls,
+            secure: false,
             adapter,
             peer,
             shutdown,
@@ -187,34 +200,72 @@ impl Session {
     }
 
     async fn run(mut self, stream: TcpStream) -> std::io::Result<()> {
-        let (read, mut write) = stream.into_split();
-        let mut reader = BufReader::new(read);
-        let mut line = Vec::with_capacity(MAX_COMMAND_LINE);
         debug!(peer = %self.peer, "smtp session opened");
+        let (read, mut write) = tokio::io::split(stream);
         reply(
             &mut write,
             &format!("220 {} ESMTP Omniroute", self.hostname()),
         )
         .await?;
+        let mut reader = BufReader::new(read);
+        if let Next::Close = self.commands(&mut reader, &mut write).await? {
+            return Ok(());
+        }
+        // STARTTLS was answered 220. Whatever the client sent after it in
+        // plain text is dropped with the buffer, never read as commands
+        // (the STARTTLS command injection class of bugs).
+        let Some(acceptor) = self.tls.clone() else {
+            return Ok(());
+        };
+        let stream = reader.into_inner().unsplit(write);
+        let tls = match tokio::time::timeout(self.idle_timeout(), acceptor.accept(stream)).await {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => {
+                warn!(peer = %self.peer, error = %e, "smtp TLS handshake failed");
+                return Ok(());
+            }
+            Err(_) => {
+                warn!(peer = %self.peer, "smtp TLS handshake timed out");
+                return Ok(());
+            }
+        };
+        // RFC 3207: forget everything from before the handshake.
+        self.secure = true;
+        self.helo = None;
+        self.reset();
+        debug!(peer = %self.peer, "smtp session upgraded to TLS");
+        let (read, mut write) = tokio::io::split(tls);
+        let mut reader = BufReader::new(read);
+        self.commands(&mut reader, &mut write).await.map(drop)
+    }
+
+    /// Serves commands until the session ends ([`Next::Close`]) or STARTTLS
+    /// is accepted ([`Next::StartTls`]).
+    async fn commands<R, W>(&mut self, reader: &mut R, write: &mut W) -> std::io::Result<Next>
+    where
+        R: AsyncBufRead + Unpin,
+        W: AsyncWrite + Unpin,
+    {
+        let mut line = Vec::with_capacity(MAX_COMMAND_LINE);
         loop {
             let read = tokio::select! {
                 _ = self.shutdown.cancelled() => {
-                    reply(&mut write, &format!("421 4.3.2 {} shutting down", self.hostname())).await?;
-                    return Ok(());
+                    reply(write, &format!("421 4.3.2 {} shutting down", self.hostname())).await?;
+                    return Ok(Next::Close);
                 }
-                read = tokio::time::timeout(self.idle_timeout(), read_line(&mut reader, MAX_COMMAND_LINE, &mut line)) => read,
+                read = tokio::time::timeout(self.idle_timeout(), read_line(reader, MAX_COMMAND_LINE, &mut line)) => read,
             };
             let text = match read {
                 Err(_) => {
                     info!(peer = %self.peer, "smtp session closed: idle timeout");
-                    reply(&mut write, "421 4.4.2 idle timeout, closing connection").await?;
-                    return Ok(());
+                    reply(write, "421 4.4.2 idle timeout, closing connection").await?;
+                    return Ok(Next::Close);
                 }
                 Ok(Err(e)) => return Err(e),
-                Ok(Ok(Line::Closed)) => return Ok(()),
+                Ok(Ok(Line::Closed)) => return Ok(Next::Close),
                 Ok(Ok(Line::TooLong)) => {
-                    if self.reject(&mut write, "500 5.5.2 line too long").await? {
-                        return Ok(());
+                    if self.reject(write, "500 5.5.2 line too long").await? {
+                        return Ok(Next::Close);
                     }
                     continue;
                 }
@@ -222,27 +273,27 @@ impl Session {
                     Ok(text) => text.to_owned(),
                     Err(_) => {
                         if self
-                            .reject(&mut write, "500 5.5.2 command is not valid UTF-8")
+                            .reject(write, "500 5.5.2 command is not valid UTF-8")
                             .await?
                         {
-                            return Ok(());
+                            return Ok(Next::Close);
                         }
                         continue;
                     }
                 },
             };
             let next = match command::parse(&text) {
-                Ok(command) => self.execute(command, &mut reader, &mut write).await?,
+                Ok(command) => self.execute(command, reader, write).await?,
                 Err(Rejected(r)) => {
-                    if self.reject(&mut write, &r).await? {
+                    if self.reject(write, &r).await? {
                         Next::Close
                     } else {
                         Next::Continue
                     }
                 }
             };
-            if let Next::Close = next {
-                return Ok(());
+            if let Next::Close | Next::StartTls = next {
+                return Ok(next);
             }
         }
     }
@@ -280,14 +331,17 @@ impl Session {
         let response = match command {
             Command::Ehlo(name) => {
                 self.reset();
-                let lines = [
+                let mut lines = vec![
                     format!("250-{} greets {name}", self.hostname()),
                     format!("250-SIZE {}", email.max_message_bytes),
                     "250-8BITMIME".to_owned(),
                     "250-PIPELINING".to_owned(),
                     "250-SMTPUTF8".to_owned(),
-                    "250 ENHANCEDSTATUSCODES".to_owned(),
                 ];
+                if self.tls.is_some() && !self.secure {
+                    lines.push("250-STARTTLS".to_owned());
+                }
+                lines.push("250 ENHANCEDSTATUSCODES".to_owned());
                 self.helo = Some(name);
                 return reply(write, &lines.join("\r\n"))
                     .await
@@ -363,6 +417,19 @@ impl Session {
             }
             Command::Help => {
                 "214 2.0.0 commands: EHLO HELO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT".to_owned()
+            }
+            Command::StartTls if self.secure => {
+                return self.sequence(write, "503 5.5.1 TLS already active").await;
+            }
+            Command::StartTls if self.tls.is_some() => {
+                self.reset();
+                reply(write, "220 2.0.0 ready to start TLS").await?;
+                return Ok(Next::StartTls);
+            }
+            Command::StartTls => {
+                return self
+                    .sequence(write, "502 5.5.1 STARTTLS not available")
+                    .await;
             }
             Command::NotImplemented(verb) => {
                 let r = format!("502 5.5.1 {verb} not implemented");

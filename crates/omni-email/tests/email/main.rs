@@ -8,4 +8,5 @@ mod inbound;
 mod outbound;
 mod props;
 mod protocol;
+mod starttls;
 mod support;
