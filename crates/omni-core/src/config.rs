@@ -191,6 +191,9 @@ pub struct EmailConfig {
     pub relay: String,
     /// How to secure the relay connection: `none`, `starttls` or `tls`.
     pub relay_tls: RelayTls,
+    /// A PEM CA certificate the relay's certificate may chain to, in
+    /// addition to the system's roots (a private relay CA).
+    pub relay_ca_cert: Option<PathBuf>,
     /// User for SMTP AUTH at the relay; no AUTH when unset.
     pub relay_user: Option<String>,
     /// Password for SMTP AUTH at the relay.
@@ -315,6 +318,7 @@ impl Default for EmailConfig {
             allow_remote_images: false,
             relay: "smtp://127.0.0.1:25".to_owned(),
             relay_tls: RelayTls::None,
+            relay_ca_cert: None,
             relay_user: None,
             relay_password: None,
             relay_timeout_secs: 30,
@@ -437,6 +441,7 @@ impl Config {
                 "OMNI_EMAIL_RELAY_USER" => self.email.relay_user = Some(value.clone()),
                 "OMNI_EMAIL_RELAY_PASSWORD" => self.email.relay_password = Some(value.clone()),
                 "OMNI_EMAIL_FROM" => self.email.from = value.clone(),
+                "OMNI_EMAIL_RELAY_CA_CERT" => self.email.relay_ca_cert = Some(PathBuf::from(value)),
                 "OMNI_EMAIL_TLS_CERT" => self.email.tls_cert = Some(PathBuf::from(value)),
                 "OMNI_EMAIL_TLS_KEY" => self.email.tls_key = Some(PathBuf::from(value)),
                 "OMNI_CONNECT_CONTEXT" => self.connect.context = Some(value.clone()),

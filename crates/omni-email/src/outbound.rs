@@ -26,7 +26,7 @@ use std::time::Duration;
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MessageBuilder};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use omni_bus::topology::{EMAIL_OUTBOUND, subjects};
@@ -59,6 +59,14 @@ pub enum RelayError {
     /// TLS parameters could not be built.
     #[error("email.relay_tls: {0}")]
     Tls(#[from] lettre::transport::smtp::Error),
+    /// `email.relay_ca_cert` cannot be read.
+    #[error("email.relay_ca_cert {path}: {source}")]
+    CaCert {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// What became of one send.
@@ -89,8 +97,8 @@ impl Relay {
             .hello_name(ClientId::Domain(config.hostname.clone()));
         builder = match config.relay_tls {
             RelayTls::None => builder.tls(Tls::None),
-            RelayTls::Starttls => builder.tls(Tls::Required(TlsParameters::new(host)?)),
-            RelayTls::Tls => builder.tls(Tls::Wrapper(TlsParameters::new(host)?)),
+            RelayTls::Starttls => builder.tls(Tls::Required(tls_parameters(config, host)?)),
+            RelayTls::Tls => builder.tls(Tls::Wrapper(tls_parameters(config, host)?)),
         };
         if let (Some(user), Some(password)) = (&config.relay_user, &config.relay_password) {
             builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
@@ -181,6 +189,19 @@ impl Relay {
             .body(message.text.clone())
             .map_err(|e| format!("cannot build the mail: {e}"))
     }
+}
+
+/// TLS for the relay connection: the system's roots plus `relay_ca_cert`.
+fn tls_parameters(config: &EmailConfig, host: String) -> Result<TlsParameters, RelayError> {
+    let mut builder = TlsParameters::builder(host);
+    if let Some(path) = &config.relay_ca_cert {
+        let pem = std::fs::read(path).map_err(|source| RelayError::CaCert {
+            path: path.display().to_string(),
+            source,
+        })?;
+        builder = builder.add_root_certificate(Certificate::from_pem(&pem)?);
+    }
+    Ok(builder.build()?)
 }
 
 /// `<id>`.

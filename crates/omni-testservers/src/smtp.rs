@@ -7,7 +7,8 @@
 //! are refused with `550 5.1.1`, and with `tempfail` with `451 4.3.0`, so
 //! tests can drive a client through permanent and transient failures. With
 //! [`SmtpSink::start_with_auth`] it requires `AUTH PLAIN`/`LOGIN` (allowed
-//! without TLS, for tests) before MAIL.
+//! without TLS, for tests) before MAIL; with [`SinkOptions::tls`] it requires
+//! STARTTLS before MAIL (and AUTH).
 
 use std::io::{self, BufRead, BufReader};
 use std::net::{SocketAddr, TcpStream};
@@ -26,6 +27,12 @@ import asyncio, os, secrets, sys
 from aiosmtpd.smtp import SMTP, AuthResult
 
 port, maildir, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+cert, key = sys.argv[5], sys.argv[6]
+tls = None
+if cert:
+    import ssl
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
 
 class Handler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -54,11 +61,13 @@ def authenticate(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=ok, handled=False)
 
 def factory():
+    options = dict(hostname='sink.test', decode_data=False, enable_SMTPUTF8=True)
     if user:
-        return SMTP(Handler(), hostname='sink.test', decode_data=False,
-                    enable_SMTPUTF8=True, authenticator=authenticate,
-                    auth_required=True, auth_require_tls=False)
-    return SMTP(Handler(), hostname='sink.test', decode_data=False, enable_SMTPUTF8=True)
+        options.update(authenticator=authenticate, auth_required=True,
+                       auth_require_tls=bool(tls))
+    if tls:
+        options.update(tls_context=tls, require_starttls=True)
+    return SMTP(Handler(), **options)
 
 loop = asyncio.new_event_loop()
 asyncio.set_event_loop(loop)
@@ -106,27 +115,41 @@ impl SunkMail {
     }
 }
 
+/// How a sink is set up.
+#[derive(Debug, Clone, Default)]
+pub struct SinkOptions {
+    /// Require AUTH with this user and password.
+    pub auth: Option<(String, String)>,
+    /// Offer and require STARTTLS with this PEM certificate chain and key.
+    pub tls: Option<(PathBuf, PathBuf)>,
+}
+
 /// A running aiosmtpd sink, killed on drop.
 #[derive(Debug)]
 pub struct SmtpSink {
     dir: tempfile::TempDir,
     port: u16,
-    auth: Option<(String, String)>,
+    options: SinkOptions,
     child: Option<Child>,
 }
 
 impl SmtpSink {
     /// Starts a sink that accepts mail without authentication.
     pub fn start() -> io::Result<SmtpSink> {
-        Self::launch(None)
+        Self::start_with(SinkOptions::default())
     }
 
     /// Starts a sink that requires AUTH with `user` and `password`.
     pub fn start_with_auth(user: &str, password: &str) -> io::Result<SmtpSink> {
-        Self::launch(Some((user.to_owned(), password.to_owned())))
+        Self::start_with(SinkOptions {
+            auth: Some((user.to_owned(), password.to_owned())),
+            tls: None,
+        })
     }
 
-    fn launch(auth: Option<(String, String)>) -> io::Result<SmtpSink> {
+    /// Starts a sink set up as `options` says. With TLS, MAIL is refused
+    /// until the client has done STARTTLS, and AUTH is offered only inside TLS.
+    pub fn start_with(options: SinkOptions) -> io::Result<SmtpSink> {
         let dir = tempfile::Builder::new().prefix("omni-smtp-").tempdir()?;
         for sub in ["tmp", "new"] {
             std::fs::create_dir_all(dir.path().join(sub))?;
@@ -134,7 +157,7 @@ impl SmtpSink {
         let mut sink = SmtpSink {
             dir,
             port: 0,
-            auth,
+            options,
             child: None,
         };
         let mut last_error = None;
@@ -212,7 +235,8 @@ impl SmtpSink {
 
     fn spawn(&mut self) -> io::Result<()> {
         let python = find_python()?;
-        let (user, password) = self.auth.clone().unwrap_or_default();
+        let (user, password) = self.options.auth.clone().unwrap_or_default();
+        let (cert, key) = self.options.tls.clone().unwrap_or_default();
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -224,6 +248,8 @@ impl SmtpSink {
             .arg(self.dir.path())
             .arg(user)
             .arg(password)
+            .arg(cert)
+            .arg(key)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

@@ -12,7 +12,7 @@ use omni_email::EmailAdapter;
 use omni_proto::common as pb;
 use omni_proto::common::identity::Kind;
 use omni_proto::events as ev;
-use omni_testservers::smtp::SmtpSink;
+use omni_testservers::smtp::{SinkOptions, SmtpSink};
 use prost::Message as _;
 use tokio_util::sync::CancellationToken;
 
@@ -275,4 +275,53 @@ async fn a_reply_for_a_phone_number_is_reported_failed() {
         "{}",
         reports[0].error
     );
+}
+
+// The sink is read with blocking waits: the consumer needs its own worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_starttls_with_a_private_ca_and_auth() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (ca, cert, key) = support::ca_and_leaf(dir.path());
+    let sink = SmtpSink::start_with(SinkOptions {
+        auth: Some(("omni".into(), "s3cret".into())),
+        tls: Some((cert, key)),
+    })
+    .expect("smtp sink");
+    let mut config = relay_config(&sink);
+    config.email.relay_tls = omni_core::config::RelayTls::Starttls;
+    config.email.relay_ca_cert = Some(ca);
+    config.email.relay_user = Some("omni".into());
+    config.email.relay_password = Some("s3cret".into());
+    let out = Outbound::start(config).await;
+    out.send("m_7", "ann@example.com", threading()).await;
+    let mails = sink
+        .wait_for(1, Duration::from_secs(15))
+        .expect("mail over TLS");
+    assert!(mails[0].authenticated);
+    let reports = delivery_reports(&out.bus, 1).await;
+    assert_eq!(
+        reports[0].status,
+        pb::DeliveryStatus::Sent as i32,
+        "{:?}",
+        reports[0]
+    );
+    assert_eq!(reports[0].provider_message_id, mails[0].queue_id);
+}
+
+#[tokio::test]
+async fn plain_relay_is_refused_by_a_sink_that_requires_starttls() {
+    // The sink refuses MAIL before STARTTLS: with relay_tls = "none" the
+    // relay's 530 is permanent and reported.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_, cert, key) = support::ca_and_leaf(dir.path());
+    let sink = SmtpSink::start_with(SinkOptions {
+        auth: None,
+        tls: Some((cert, key)),
+    })
+    .expect("smtp sink");
+    let out = Outbound::start(relay_config(&sink)).await;
+    out.send("m_8", "ann@example.com", threading()).await;
+    let reports = delivery_reports(&out.bus, 1).await;
+    assert_eq!(reports[0].status, pb::DeliveryStatus::Failed as i32);
+    assert!(reports[0].error.contains("530"), "{}", reports[0].error);
 }
