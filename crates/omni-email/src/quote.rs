@@ -7,9 +7,10 @@
 //!    cuts the text there; it and everything after it is quoted:
 //!    - an attribution line ending in "wrote:" or its equivalent in other
 //!      languages and clients ("a écrit :", "schrieb:", "escribió:",
-//!      "scrisse:", "ha scritto:", "schreef:", "escreveu:", "skrev:", "napisał(a):",
-//!      "kirjoitti:", "написал(а):", ...), also when a client wrapped it
-//!      over two lines (Gmail);
+//!      "ha scritto:", "schreef:", "escreveu:", "skrev:", "napisał(a):",
+//!      "kirjoitti:", "написал(а):", ...), or starting "On"/"Le"/"Am"/...
+//!      with such a verb before the sender ("Am ... schrieb Ann <a@b>:"),
+//!      also when a client wrapped it over two lines (Gmail);
 //!    - Outlook's "-----Original Message-----" line (and its translations),
 //!      or a line of underscores followed by a "From:" header;
 //!    - an Outlook header block: a "From:" line (or "De :", "Von:", ...)

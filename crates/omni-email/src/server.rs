@@ -3,9 +3,13 @@
 //!
 //! | state | accepted commands |
 //! |---|---|
-//! | connected | EHLO, HELO, STARTTLS (when `email.tls_cert` is set), (RSET, NOOP, VRFY, HELP, QUIT anywhere) |
-//! | greeted | MAIL |
+//! | connected | EHLO, HELO, STARTTLS (when `email.tls_cert` is set) |
+//! | greeted | MAIL, STARTTLS |
 //! | in a transaction | RCPT (then DATA once a recipient is accepted) |
+//! | anywhere | RSET, NOOP, VRFY, HELP, QUIT |
+//!
+//! After STARTTLS the session starts over inside TLS (RFC 3207); whatever
+//! the client pipelined behind the command in plain text is discarded.
 //!
 //! Replies: `250` to a message only once it is durably on the bus; `451
 //! 4.3.0` when the bus cannot take it now; `550 5.7.1` for recipients
@@ -15,9 +19,9 @@
 //! syntax; `500`/`502` for unknown/unimplemented commands; `421` on idle
 //! timeout, after `email.max_errors` errors, when too many clients are
 //! connected, and on shutdown. Only `<CRLF>.<CRLF>` ends DATA (a bare-LF
-//! dot line is content), which closes the door to SMTP smuggling. PIPELINING works because replies are written
-//! in command order from a buffered reader. Every rejection is logged with
-//! its reason.
+//! dot line is content), which closes the door to SMTP smuggling.
+//! PIPELINING works because replies are written in command order from a
+//! buffered reader. Every rejection is logged with its reason.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
