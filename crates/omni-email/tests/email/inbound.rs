@@ -351,3 +351,35 @@ msg = b'To: help@support.test\r\nSubject: who am I\r\nMessage-ID: <anon@x>\r\n\r
     assert!(out.starts_with("ERR 550 5.1.7"), "{out}");
     assert!(no_more_inbound(&server.bus, std::time::Duration::from_millis(300)).await);
 }
+
+#[tokio::test]
+async fn html_only_gmail_reply_separates_the_blockquote() {
+    let server = Server::start().await;
+    let out = smtplib(
+        server.port,
+        r#"
+msg = EmailMessage()
+msg['From'] = 'ann@example.com'
+msg['To'] = 'reply+c_7@support.test'
+msg['Subject'] = 'Re: order'
+msg['Message-ID'] = '<g1@mail.gmail.com>'
+msg.set_content('<div dir="ltr">Yes, please send a new one.<br></div><br><div class="gmail_quote"><div dir="ltr" class="gmail_attr">On Mon, Nov 23, 2026 at 10:00 AM Example Support &lt;<a href="mailto:reply+c_7@support.test">reply+c_7@support.test</a>&gt; wrote:<br></div><blockquote class="gmail_quote">Shall we send a replacement?</blockquote></div>', subtype='html')
+"#,
+    )
+    .await;
+    assert!(out.starts_with("OK"), "{out}");
+    let m = &inbound(&server.bus, 1).await[0];
+    assert_eq!(m.text, "Yes, please send a new one.");
+    let e = m.email.as_ref().unwrap();
+    assert!(
+        e.quoted.starts_with("On Mon, Nov 23, 2026"),
+        "{:?}",
+        e.quoted
+    );
+    assert!(
+        e.quoted.contains("Shall we send a replacement?"),
+        "{:?}",
+        e.quoted
+    );
+    assert!(e.html.contains("<blockquote"), "{}", e.html);
+}
