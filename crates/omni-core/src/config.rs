@@ -80,6 +80,8 @@ pub struct Config {
     pub chat: ChatConfig,
     /// SMS adapter settings.
     pub sms: SmsConfig,
+    /// Email adapter settings.
+    pub email: EmailConfig,
     /// Routing queues.
     pub queues: Vec<QueueConfig>,
     /// Agents.
@@ -96,6 +98,8 @@ pub struct Listen {
     pub chat: SocketAddr,
     /// The agent desk page and its HTTP/WebSocket API.
     pub desk: SocketAddr,
+    /// The email adapter's SMTP server (inbound mail).
+    pub smtp: SocketAddr,
     /// The SMS adapter's webhooks (Twilio, Kannel).
     pub sms: SocketAddr,
     /// Prometheus `/metrics` and `/healthz` of a distributed part that serves
@@ -280,6 +284,80 @@ fn redacted(secret: &str) -> &'static str {
     if secret.is_empty() { "" } else { "<redacted>" }
 }
 
+/// How the email adapter talks to its outbound SMTP relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RelayTls {
+    /// Plain SMTP (a relay on the same host or a trusted network).
+    None,
+    /// Plain connection upgraded with STARTTLS, which must succeed.
+    Starttls,
+    /// TLS from the first byte (SMTPS, usually port 465).
+    Tls,
+}
+
+impl std::str::FromStr for RelayTls {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "none" => Ok(RelayTls::None),
+            "starttls" => Ok(RelayTls::Starttls),
+            "tls" => Ok(RelayTls::Tls),
+            other => Err(format!("{other:?} is not none, starttls or tls")),
+        }
+    }
+}
+
+/// Email adapter settings: the inbound SMTP server and the outbound relay.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailConfig {
+    /// Domains whose mail the SMTP server accepts (case-insensitive); mail
+    /// for any other domain is refused (never an open relay). Conversation
+    /// reply addresses (`reply+<id>@<domain>`) must be at one of them.
+    pub domains: Vec<String>,
+    /// The name the SMTP server gives in its greeting and EHLO reply.
+    pub hostname: String,
+    /// Largest message accepted, in bytes (advertised with SIZE). The bus
+    /// carries at most 1 MiB per message, attachments included.
+    pub max_message_bytes: usize,
+    /// Recipients accepted per message.
+    pub max_recipients: usize,
+    /// Seconds a client may stay silent before the server closes with 421.
+    pub idle_timeout_secs: u64,
+    /// Bad commands in one session before the server closes with 421.
+    pub max_errors: u32,
+    /// Mailbox (full address, lowercase) to the topic its mail goes to,
+    /// e.g. `{ "sales@example.com" = "sales" }`.
+    pub topics: BTreeMap<String, String>,
+    /// PEM certificate chain for STARTTLS on the SMTP server; without it
+    /// (and `tls_key`) STARTTLS is not offered.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Whether sanitized HTML keeps remote images (`<img src="https://...">`).
+    /// Off by default: a remote image tells the sender when an agent reads.
+    pub allow_remote_images: bool,
+    /// The outbound relay, `smtp://host:port`.
+    pub relay: String,
+    /// How to secure the relay connection: `none`, `starttls` or `tls`.
+    pub relay_tls: RelayTls,
+    /// A PEM CA certificate the relay's certificate may chain to, in
+    /// addition to the system's roots (a private relay CA).
+    pub relay_ca_cert: Option<PathBuf>,
+    /// User for SMTP AUTH at the relay; no AUTH when unset.
+    pub relay_user: Option<String>,
+    /// Password for SMTP AUTH at the relay.
+    pub relay_password: Option<String>,
+    /// Seconds one relay command may take.
+    pub relay_timeout_secs: u64,
+    /// The `From` address of outbound mail.
+    pub from: String,
+    /// The display name on outbound mail's `From`, e.g. `Example Support`.
+    pub from_name: Option<String>,
+}
+
 /// A routing queue.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -333,6 +411,7 @@ impl Default for Config {
             routing: RoutingConfig::default(),
             chat: ChatConfig::default(),
             sms: SmsConfig::default(),
+            email: EmailConfig::default(),
             queues: Vec::new(),
             agents: Vec::new(),
         }
@@ -347,6 +426,7 @@ impl Default for Listen {
             desk: SocketAddr::from(([127, 0, 0, 1], 8081)),
             metrics: SocketAddr::from(([127, 0, 0, 1], 9100)),
             sms: SocketAddr::from(([127, 0, 0, 1], 8082)),
+            smtp: SocketAddr::from(([127, 0, 0, 1], 2525)),
         }
     }
 }
@@ -392,6 +472,31 @@ impl Default for SmsConfig {
             request_timeout_secs: 10,
             twilio: TwilioConfig::default(),
             kannel: KannelConfig::default(),
+        }
+    }
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        Self {
+            domains: vec!["localhost".to_owned()],
+            hostname: "localhost".to_owned(),
+            max_message_bytes: 1024 * 1024,
+            max_recipients: 50,
+            idle_timeout_secs: 300,
+            max_errors: 10,
+            topics: BTreeMap::new(),
+            tls_cert: None,
+            tls_key: None,
+            allow_remote_images: false,
+            relay: "smtp://127.0.0.1:25".to_owned(),
+            relay_tls: RelayTls::None,
+            relay_ca_cert: None,
+            relay_user: None,
+            relay_password: None,
+            relay_timeout_secs: 30,
+            from: "support@localhost".to_owned(),
+            from_name: None,
         }
     }
 }
@@ -466,6 +571,50 @@ impl SmsConfig {
             ));
         }
         Ok(())
+    }
+}
+
+impl EmailConfig {
+    /// Whether mail for `address` is ours: its domain is one of
+    /// [`EmailConfig::domains`], compared case-insensitively.
+    pub fn accepts(&self, address: &str) -> bool {
+        match address.rsplit_once('@') {
+            Some((local, domain)) if !local.is_empty() => self
+                .domains
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(domain.trim_end_matches('.'))),
+            _ => false,
+        }
+    }
+
+    /// The topic of mail delivered to `mailbox`, if one is configured.
+    pub fn topic_for(&self, mailbox: &str) -> Option<&str> {
+        self.topics
+            .iter()
+            .find(|(m, _)| m.eq_ignore_ascii_case(mailbox))
+            .map(|(_, t)| t.as_str())
+    }
+
+    /// `host` and `port` of [`EmailConfig::relay`].
+    pub fn relay_host_port(&self) -> Result<(String, u16), String> {
+        let rest = self
+            .relay
+            .strip_prefix("smtp://")
+            .ok_or_else(|| format!("{:?} does not start with smtp://", self.relay))?;
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) => (
+                h,
+                p.parse::<u16>()
+                    .map_err(|_| format!("{:?} has an invalid port", self.relay))?,
+            ),
+            None => (rest, 25),
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if host.is_empty() {
+            return Err(format!("{:?} has no host", self.relay));
+        }
+        Ok((host.to_owned(), port))
     }
 }
 
@@ -563,6 +712,32 @@ impl Config {
                 "OMNI_SMS_KANNEL_USERNAME" => self.sms.kannel.username = value.clone(),
                 "OMNI_SMS_KANNEL_PASSWORD" => self.sms.kannel.password = value.clone(),
                 "OMNI_SMS_KANNEL_SECRET" => self.sms.kannel.secret = value.clone(),
+                "OMNI_LISTEN_SMTP" => self.listen.smtp = addr(value)?,
+                "OMNI_EMAIL_DOMAINS" => {
+                    self.email.domains = value
+                        .split(',')
+                        .map(|d| d.trim().to_owned())
+                        .filter(|d| !d.is_empty())
+                        .collect()
+                }
+                "OMNI_EMAIL_HOSTNAME" => self.email.hostname = value.clone(),
+                "OMNI_EMAIL_MAX_MESSAGE_BYTES" => {
+                    self.email.max_message_bytes = number(value)? as usize
+                }
+                "OMNI_EMAIL_RELAY" => self.email.relay = value.clone(),
+                "OMNI_EMAIL_RELAY_TLS" => {
+                    self.email.relay_tls = value.parse().map_err(|reason| ConfigError::Env {
+                        name: name.clone(),
+                        value: value.clone(),
+                        reason,
+                    })?
+                }
+                "OMNI_EMAIL_RELAY_USER" => self.email.relay_user = Some(value.clone()),
+                "OMNI_EMAIL_RELAY_PASSWORD" => self.email.relay_password = Some(value.clone()),
+                "OMNI_EMAIL_FROM" => self.email.from = value.clone(),
+                "OMNI_EMAIL_RELAY_CA_CERT" => self.email.relay_ca_cert = Some(PathBuf::from(value)),
+                "OMNI_EMAIL_TLS_CERT" => self.email.tls_cert = Some(PathBuf::from(value)),
+                "OMNI_EMAIL_TLS_KEY" => self.email.tls_key = Some(PathBuf::from(value)),
                 "OMNI_CONNECT_CONTEXT" => self.connect.context = Some(value.clone()),
                 "OMNI_CONNECT_ROUTER" => self.connect.router = Some(value.clone()),
                 "OMNI_ROUTING_OFFER_TIMEOUT_SECS" => {
@@ -663,6 +838,75 @@ impl Config {
             ));
         }
         self.sms.validate()?;
+        self.validate_email()
+    }
+
+    fn validate_email(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        let email = &self.email;
+        if email.domains.is_empty() {
+            return invalid("email.domains: at least one domain is required".into());
+        }
+        for d in &email.domains {
+            if d.is_empty() || d.contains('@') || d.contains(char::is_whitespace) {
+                return invalid(format!("email.domains: {d:?} is not a domain name"));
+            }
+        }
+        if email.hostname.is_empty() || email.hostname.contains(char::is_whitespace) {
+            return invalid(format!(
+                "email.hostname: {:?} is not a host name",
+                email.hostname
+            ));
+        }
+        if email.max_message_bytes < 1024 {
+            return invalid(format!(
+                "email.max_message_bytes ({}) must be at least 1024",
+                email.max_message_bytes
+            ));
+        }
+        if email.max_recipients == 0 {
+            return invalid("email.max_recipients must be at least 1".into());
+        }
+        if email.idle_timeout_secs == 0 || email.relay_timeout_secs == 0 {
+            return invalid(
+                "email.idle_timeout_secs and email.relay_timeout_secs must be at least 1".into(),
+            );
+        }
+        if email.max_errors == 0 {
+            return invalid("email.max_errors must be at least 1".into());
+        }
+        if let Err(reason) = email.relay_host_port() {
+            return invalid(format!("email.relay: {reason}"));
+        }
+        if email.tls_cert.is_some() != email.tls_key.is_some() {
+            return invalid("email.tls_cert and email.tls_key must be set together".into());
+        }
+        if email.relay_user.is_some() != email.relay_password.is_some() {
+            return invalid(
+                "email.relay_user and email.relay_password must be set together".into(),
+            );
+        }
+        match email.from.rsplit_once('@') {
+            Some((local, domain)) if !local.is_empty() && !domain.is_empty() => {}
+            _ => {
+                return invalid(format!(
+                    "email.from: {:?} is not an email address",
+                    email.from
+                ));
+            }
+        }
+        for (mailbox, topic) in &email.topics {
+            if !email.accepts(mailbox) {
+                return invalid(format!(
+                    "email.topics: {mailbox:?} is not an address at one of email.domains"
+                ));
+            }
+            if !self.context.topics.contains_key(topic) {
+                return invalid(format!(
+                    "email.topics.{mailbox}: topic {topic:?} is not in context.topics"
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -790,6 +1034,66 @@ mod tests {
         let env = BTreeMap::from([("OMNI_SMS_TWILIO_AUTH_TOKEN".to_string(), "t".to_string())]);
         config.apply_env(&env).unwrap();
         config.validate().unwrap();
+    }
+
+    #[test]
+    fn email_defaults_validate_and_env_overrides() {
+        let mut config = Config::parse(SAMPLE).unwrap();
+        config.validate().unwrap();
+        let env = BTreeMap::from([
+            (
+                "OMNI_EMAIL_DOMAINS".to_string(),
+                "Example.com, help.example.org".to_string(),
+            ),
+            ("OMNI_EMAIL_RELAY_TLS".to_string(), "starttls".to_string()),
+            (
+                "OMNI_EMAIL_RELAY".to_string(),
+                "smtp://mail.example.com:587".to_string(),
+            ),
+        ]);
+        config.apply_env(&env).unwrap();
+        assert_eq!(config.email.domains, ["Example.com", "help.example.org"]);
+        assert_eq!(config.email.relay_tls, RelayTls::Starttls);
+        assert_eq!(
+            config.email.relay_host_port().unwrap(),
+            ("mail.example.com".to_string(), 587)
+        );
+        assert!(config.email.accepts("reply+c_1@EXAMPLE.COM"));
+        assert!(config.email.accepts("x@help.example.org."));
+        assert!(!config.email.accepts("x@evil.com"));
+        assert!(!config.email.accepts("@example.com"));
+        assert!(!config.email.accepts("example.com"));
+        let env = BTreeMap::from([("OMNI_EMAIL_RELAY_TLS".to_string(), "ssl".to_string())]);
+        let err = config.apply_env(&env).unwrap_err().to_string();
+        assert!(err.contains("OMNI_EMAIL_RELAY_TLS"), "{err}");
+    }
+
+    #[test]
+    fn email_section_is_validated() {
+        let mut config = Config::parse(SAMPLE).unwrap();
+        config.email.relay = "http://x".into();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("email.relay"), "{err}");
+        let mut config = Config::parse(SAMPLE).unwrap();
+        config
+            .email
+            .topics
+            .insert("sales@localhost".into(), "nope".into());
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("email.topics") && err.contains("nope"),
+            "{err}"
+        );
+        let mut config = Config::parse(SAMPLE).unwrap();
+        config.email.relay_user = Some("u".into());
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("relay_password"), "{err}");
+        let config = Config::parse(
+            "[email]\ndomains = [\"example.com\"]\nrelay_tls = \"tls\"\n[[queues]]\nid = \"q\"\n",
+        )
+        .unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.email.relay_tls, RelayTls::Tls);
     }
 
     #[test]

@@ -1,0 +1,415 @@
+//! Sends agents' replies through the SMTP relay and reports what became of
+//! them.
+//!
+//! Consumes `email-outbound` (`omni.outbound.email`, `OutboundMessage`).
+//! Each reply goes out as a `text/plain` UTF-8 mail with `From` the
+//! configured address, `Reply-To` the conversation's reply address,
+//! `Message-ID`, `In-Reply-To`, `References` and `Subject` as the context
+//! service gave them, so the customer's mail client files it in the
+//! existing thread.
+//!
+//! | relay says | delivery | report on `omni.delivery.email` |
+//! |---|---|---|
+//! | `250` | ack | `SENT`, provider id = the relay's queue id |
+//! | `5xx` | ack | `FAILED`, error = the relay's reply |
+//! | `4xx`, connection refused, timeout, TLS failure | nak, retried with backoff | none until the last attempt |
+//! | still failing after [`MAX_ATTEMPTS`] | ack | `FAILED` |
+//! | undecodable command, recipient not an email address | ack | `FAILED` (when the message id is known) |
+//!
+//! A report that cannot be published is retried a few times; if the bus
+//! still refuses it, the delivery is nak'ed and the mail sent again later
+//! with the same Message-ID (mail clients show one copy).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, MessageBuilder};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use omni_bus::topology::{EMAIL_OUTBOUND, subjects};
+use omni_bus::{Bus, BusError, Delivery, Message, TRACEPARENT, drain_until};
+use omni_core::Channel;
+use omni_core::config::{EmailConfig, RelayTls};
+use omni_core::time::now_ms;
+use omni_core::trace::TraceContext;
+use omni_proto::common as pb;
+use omni_proto::common::identity::Kind;
+use omni_proto::events as ev;
+use prost::Message as _;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, error, info, warn};
+
+use crate::EmailAdapter;
+
+/// Deliveries of one reply before it is given up as failed (about seven
+/// minutes with the bus's backoff, 250 ms doubling to 16 s).
+pub const MAX_ATTEMPTS: u32 = 30;
+/// Attempts at publishing one delivery report before the delivery is nak'ed.
+const REPORT_ATTEMPTS: u32 = 3;
+
+/// Why the relay could not be configured.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// `email.relay` is not `smtp://host:port`.
+    #[error("email.relay: {0}")]
+    Address(String),
+    /// TLS parameters could not be built.
+    #[error("email.relay_tls: {0}")]
+    Tls(#[from] lettre::transport::smtp::Error),
+    /// `email.relay_ca_cert` cannot be read.
+    #[error("email.relay_ca_cert {path}: {source}")]
+    CaCert {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// What became of one send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// The relay took it; its queue id (or its whole reply when it names none).
+    Sent(String),
+    /// The relay refused it for good (5xx), or the command is unusable.
+    Failed(String),
+    /// Try again later: 4xx, connection refused, timeout.
+    Retry(String),
+}
+
+/// The SMTP relay client.
+pub struct Relay {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    hostname: String,
+}
+
+impl Relay {
+    /// A client for `config.relay`, with the TLS mode and credentials configured.
+    pub fn new(config: &EmailConfig) -> Result<Self, RelayError> {
+        let (host, port) = config.relay_host_port().map_err(RelayError::Address)?;
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.clone())
+            .port(port)
+            .timeout(Some(Duration::from_secs(config.relay_timeout_secs)))
+            .hello_name(ClientId::Domain(config.hostname.clone()));
+        builder = match config.relay_tls {
+            RelayTls::None => builder.tls(Tls::None),
+            RelayTls::Starttls => builder.tls(Tls::Required(tls_parameters(config, host)?)),
+            RelayTls::Tls => builder.tls(Tls::Wrapper(tls_parameters(config, host)?)),
+        };
+        if let (Some(user), Some(password)) = (&config.relay_user, &config.relay_password) {
+            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+        }
+        let address: Address = config
+            .from
+            .parse()
+            .map_err(|e| RelayError::Address(format!("email.from {:?}: {e}", config.from)))?;
+        Ok(Self {
+            transport: builder.build(),
+            from: Mailbox::new(config.from_name.clone(), address),
+            hostname: config.hostname.clone(),
+        })
+    }
+
+    /// Sends one outbound message.
+    pub async fn send(&self, outbound: &ev::OutboundMessage) -> SendOutcome {
+        let mail = match self.compose(outbound) {
+            Ok(mail) => mail,
+            Err(reason) => return SendOutcome::Failed(reason),
+        };
+        match self.transport.send(mail).await {
+            Ok(response) => {
+                let text = response.message().collect::<Vec<_>>().join(" ");
+                let queue_id = text
+                    .split_once("queued as ")
+                    .and_then(|(_, rest)| rest.split_whitespace().next())
+                    .map(str::to_owned)
+                    .unwrap_or(text);
+                SendOutcome::Sent(queue_id)
+            }
+            Err(e) if e.is_permanent() => SendOutcome::Failed(e.to_string()),
+            Err(e) => SendOutcome::Retry(e.to_string()),
+        }
+    }
+
+    /// The mail for an outbound message, or why there is none.
+    fn compose(&self, outbound: &ev::OutboundMessage) -> Result<lettre::Message, String> {
+        let message = outbound
+            .message
+            .as_ref()
+            .ok_or("outbound message without a message")?;
+        let to = match outbound.to.as_ref().and_then(|t| t.kind.as_ref()) {
+            Some(Kind::Email(address)) => address,
+            _ => return Err("recipient is not an email address".to_owned()),
+        };
+        let to: Address = to
+            .parse()
+            .map_err(|e| format!("recipient {to:?} is not a valid address: {e}"))?;
+        let threading = outbound.email.clone().unwrap_or_default();
+        let message_id = if threading.message_id.is_empty() {
+            format!("{}@{}", message.id, self.hostname)
+        } else {
+            threading.message_id.clone()
+        };
+        let subject = if threading.subject.trim().is_empty() {
+            "Your conversation with us".to_owned()
+        } else {
+            threading.subject.clone()
+        };
+        let mut builder: MessageBuilder = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(Mailbox::new(None, to))
+            .subject(subject)
+            .message_id(Some(bracket(&message_id)))
+            .date_now();
+        if !threading.reply_to.is_empty() {
+            let reply_to: Address = threading
+                .reply_to
+                .parse()
+                .map_err(|e| format!("reply-to {:?} is invalid: {e}", threading.reply_to))?;
+            builder = builder.reply_to(Mailbox::new(self.from.name.clone(), reply_to));
+        }
+        if !threading.in_reply_to.is_empty() {
+            builder = builder.in_reply_to(bracket(&threading.in_reply_to));
+        }
+        let references: Vec<String> = threading
+            .references
+            .iter()
+            .filter(|r| !r.is_empty())
+            .map(|r| bracket(r))
+            .collect();
+        if !references.is_empty() {
+            builder = builder.references(references.join(" "));
+        }
+        builder
+            .header(ContentType::TEXT_PLAIN)
+            .body(message.text.clone())
+            .map_err(|e| format!("cannot build the mail: {e}"))
+    }
+}
+
+/// TLS for the relay connection: the system's roots plus `relay_ca_cert`.
+fn tls_parameters(config: &EmailConfig, host: String) -> Result<TlsParameters, RelayError> {
+    let mut builder = TlsParameters::builder(host);
+    if let Some(path) = &config.relay_ca_cert {
+        let pem = std::fs::read(path).map_err(|source| RelayError::CaCert {
+            path: path.display().to_string(),
+            source,
+        })?;
+        builder = builder.add_root_certificate(Certificate::from_pem(&pem)?);
+    }
+    Ok(builder.build()?)
+}
+
+/// `<id>`.
+fn bracket(id: &str) -> String {
+    format!(
+        "<{}>",
+        id.trim().trim_start_matches('<').trim_end_matches('>')
+    )
+}
+
+/// Runs the outbound consumer until `shutdown`.
+pub async fn run(
+    adapter: Arc<EmailAdapter>,
+    bus: Arc<dyn Bus>,
+    shutdown: CancellationToken,
+) -> Result<(), BusError> {
+    let relay = Arc::new(Relay::new(&adapter.config().email).map_err(|e| {
+        error!(error = %e, "email relay misconfigured");
+        BusError::Unavailable(e.to_string())
+    })?);
+    let deliveries = bus.consume(&EMAIL_OUTBOUND).await?;
+    info!(relay = %adapter.config().email.relay, "email outbound consumer running");
+    drain_until(deliveries, shutdown.cancelled(), |delivery| {
+        let relay = relay.clone();
+        let bus = bus.clone();
+        async move { handle(&relay, bus.as_ref(), delivery).await }
+    })
+    .await;
+    Ok(())
+}
+
+async fn handle(relay: &Relay, bus: &dyn Bus, delivery: Delivery) {
+    let incoming = delivery
+        .message
+        .headers
+        .get(TRACEPARENT)
+        .and_then(|h| TraceContext::parse(h))
+        .unwrap_or_else(TraceContext::new_root);
+    let span = tracing::info_span!("email.send", trace_id = %incoming.trace_id_hex(), attempt = delivery.attempt);
+    omni_telemetry::continue_trace(&span, &incoming);
+    let trace = omni_telemetry::outgoing(&span, &incoming);
+    let outbound = match ev::OutboundMessage::decode(delivery.message.payload.as_ref()) {
+        Ok(o) => o,
+        Err(e) => {
+            error!(trace_id = %trace.trace_id_hex(), error = %e, "undecodable outbound email dropped");
+            delivery.settle(Ok::<(), ()>(())).await;
+            return;
+        }
+    };
+    let (message_id, conversation_id) = outbound
+        .message
+        .as_ref()
+        .map(|m| (m.id.clone(), m.conversation_id.clone()))
+        .unwrap_or_default();
+    let outcome = relay.send(&outbound).instrument(span.clone()).await;
+    let report =
+        |status: pb::DeliveryStatus, provider_id: String, error: String| ev::DeliveryReport {
+            message_id: message_id.clone(),
+            conversation_id: conversation_id.clone(),
+            channel: pb::Channel::from(Channel::Email) as i32,
+            status: status as i32,
+            provider_message_id: provider_id,
+            error,
+            at_ms: now_ms(),
+        };
+    let report = match outcome {
+        SendOutcome::Sent(queue_id) => {
+            info!(trace_id = %trace.trace_id_hex(), %message_id, %queue_id, "email sent");
+            omni_telemetry::metrics::inc("omni_email_deliveries_total", &[("status", "sent")]);
+            report(pb::DeliveryStatus::Sent, queue_id, String::new())
+        }
+        SendOutcome::Failed(reason) => {
+            warn!(trace_id = %trace.trace_id_hex(), %message_id, %reason, "email failed permanently");
+            omni_telemetry::metrics::inc("omni_email_deliveries_total", &[("status", "failed")]);
+            report(pb::DeliveryStatus::Failed, String::new(), reason)
+        }
+        SendOutcome::Retry(reason) if delivery.attempt >= MAX_ATTEMPTS => {
+            warn!(trace_id = %trace.trace_id_hex(), %message_id, %reason, attempts = delivery.attempt, "email given up after repeated transient failures");
+            omni_telemetry::metrics::inc("omni_email_deliveries_total", &[("status", "failed")]);
+            report(
+                pb::DeliveryStatus::Failed,
+                String::new(),
+                format!("gave up after {} attempts: {reason}", delivery.attempt),
+            )
+        }
+        SendOutcome::Retry(reason) => {
+            warn!(trace_id = %trace.trace_id_hex(), %message_id, %reason, attempt = delivery.attempt, "email relay failed transiently; will retry");
+            omni_telemetry::metrics::inc("omni_email_deliveries_total", &[("status", "retry")]);
+            delivery.settle(Err(reason)).await;
+            return;
+        }
+    };
+    if message_id.is_empty() {
+        // Nothing to attach a report to; the failure is logged above.
+        delivery.settle(Ok::<(), ()>(())).await;
+        return;
+    }
+    let published = publish_report(bus, &report, &trace).await;
+    delivery.settle(published).await;
+}
+
+/// Publishes a delivery report, retrying briefly; its bus message id makes
+/// a repeat harmless.
+async fn publish_report(
+    bus: &dyn Bus,
+    report: &ev::DeliveryReport,
+    trace: &TraceContext,
+) -> Result<(), BusError> {
+    let status = pb::DeliveryStatus::try_from(report.status)
+        .map(|s| s.as_str_name())
+        .unwrap_or("UNKNOWN");
+    let msg_id = format!("email-delivery:{}:{status}", report.message_id);
+    let mut last = None;
+    for attempt in 0..REPORT_ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+        }
+        let msg = Message::new(subjects::delivery(Channel::Email), report.encode_to_vec())
+            .with_header(TRACEPARENT, trace.to_string());
+        match bus.publish(msg, Some(&msg_id)).await {
+            Ok(_) => return Ok(()),
+            Err(e) => {
+                warn!(message_id = %report.message_id, error = %e, "delivery report not published");
+                last = Some(e);
+            }
+        }
+    }
+    Err(last.unwrap_or(BusError::Closed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn relay() -> Relay {
+        let config = EmailConfig {
+            from: "support@support.test".into(),
+            from_name: Some("Example Support".into()),
+            hostname: "mx.support.test".into(),
+            ..EmailConfig::default()
+        };
+        Relay::new(&config).unwrap()
+    }
+
+    fn outbound(to: Kind, threading: Option<ev::EmailOutbound>) -> ev::OutboundMessage {
+        ev::OutboundMessage {
+            message: Some(pb::Message {
+                id: "m_1".into(),
+                conversation_id: "c_1".into(),
+                text: "Your parcel left today.\nRegards".into(),
+                ..Default::default()
+            }),
+            to: Some(pb::Identity { kind: Some(to) }),
+            email: threading,
+        }
+    }
+
+    #[test]
+    fn composes_threading_headers() {
+        let mail = relay()
+            .compose(&outbound(
+                Kind::Email("ann@example.com".into()),
+                Some(ev::EmailOutbound {
+                    message_id: "out1@support.test".into(),
+                    in_reply_to: "m2@mail.example.com".into(),
+                    references: vec!["m1@support.test".into(), "m2@mail.example.com".into()],
+                    subject: "Re: Where is my parcel?".into(),
+                    reply_to: "reply+c_1@support.test".into(),
+                }),
+            ))
+            .unwrap();
+        let text = String::from_utf8(mail.formatted()).unwrap();
+        for header in [
+            "Message-ID: <out1@support.test>",
+            "In-Reply-To: <m2@mail.example.com>",
+            "References: <m1@support.test> <m2@mail.example.com>",
+            "Subject: Re: Where is my parcel?",
+            "Reply-To: \"Example Support\" <reply+c_1@support.test>",
+            "From: \"Example Support\" <support@support.test>",
+            "To: ann@example.com",
+        ] {
+            assert!(text.contains(header), "{header} missing in\n{text}");
+        }
+    }
+
+    #[test]
+    fn unusable_commands_fail_with_a_reason() {
+        let r = relay();
+        let err = r
+            .compose(&outbound(Kind::Phone("+15550100".into()), None))
+            .unwrap_err();
+        assert!(err.contains("not an email address"), "{err}");
+        let err = r
+            .compose(&outbound(Kind::Email("not an address".into()), None))
+            .unwrap_err();
+        assert!(err.contains("not a valid address"), "{err}");
+    }
+
+    #[test]
+    fn missing_threading_gets_a_message_id_and_subject() {
+        let mail = relay()
+            .compose(&outbound(Kind::Email("ann@example.com".into()), None))
+            .unwrap();
+        let text = String::from_utf8(mail.formatted()).unwrap();
+        assert!(text.contains("Message-ID: <m_1@mx.support.test>"), "{text}");
+        assert!(
+            text.contains("Subject: Your conversation with us"),
+            "{text}"
+        );
+    }
+}
