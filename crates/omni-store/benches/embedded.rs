@@ -23,6 +23,8 @@ fn message(customer: usize, n: usize) -> InboundMessage {
         received_at_ms: 1_700_000_000_000 + n as i64,
         topic: None,
         display_name: None,
+        email: None,
+        sms: None,
     }
 }
 
