@@ -1,5 +1,6 @@
 //! The durable bus consumers that feed the context service: customer
-//! messages from every adapter, and the router's assignments.
+//! messages from every adapter, the router's assignments, and the adapters'
+//! delivery reports.
 //!
 //! A delivery is acked only after its effect is in the store. A payload that
 //! cannot be decoded is logged with its subject and trace id and acked, so it
@@ -7,7 +8,7 @@
 
 use std::sync::Arc;
 
-use omni_bus::topology::{CONTEXT_ASSIGNMENTS, CONTEXT_INBOUND};
+use omni_bus::topology::{CONTEXT_ASSIGNMENTS, CONTEXT_DELIVERY, CONTEXT_INBOUND};
 use omni_bus::{BusError, Delivery, TRACEPARENT, drain_until};
 use omni_core::trace::TraceContext;
 use omni_core::{AgentId, ConversationId, InboundMessage};
@@ -52,6 +53,52 @@ pub async fn run_assignments(
     })
     .await;
     Ok(())
+}
+
+/// Consumes delivery reports until `shutdown`; each is acked after the
+/// message's status is in the store.
+pub async fn run_deliveries(
+    service: Arc<ContextService>,
+    shutdown: CancellationToken,
+) -> Result<(), BusError> {
+    let deliveries = service.bus().consume(&CONTEXT_DELIVERY).await?;
+    drain_until(deliveries, shutdown.cancelled(), |d| {
+        handle_delivery_report(&service, d)
+    })
+    .await;
+    Ok(())
+}
+
+async fn handle_delivery_report(service: &ContextService, delivery: Delivery) {
+    let trace = trace_of(&delivery);
+    let span = tracing::info_span!("context.delivery", trace_id = %trace.trace_id_hex(), subject = %delivery.message.subject);
+    omni_telemetry::continue_trace(&span, &trace);
+    async {
+        let report = match ev::DeliveryReport::decode(delivery.message.payload.as_ref()) {
+            Ok(r) => r,
+            Err(e) => {
+                error!(trace_id = %trace.trace_id_hex(), subject = %delivery.message.subject, error = %e, "undecodable delivery report dropped from the stream");
+                delivery.settle(Ok::<(), ContextError>(())).await;
+                return;
+            }
+        };
+        let result = match service.record_delivery(&report).await {
+            Ok(_) => Ok(()),
+            // A report that can never apply (bad status, unknown message) is
+            // logged and acked: redelivering it would not change that.
+            Err(e @ (ContextError::InvalidArgument(_) | ContextError::NotFound(_))) => {
+                error!(trace_id = %trace.trace_id_hex(), message_id = %report.message_id, error = %e, "delivery report dropped");
+                Ok(())
+            }
+            Err(e) => {
+                warn!(trace_id = %trace.trace_id_hex(), message_id = %report.message_id, error = %e, attempt = delivery.attempt, "delivery report not recorded; will retry");
+                Err(e)
+            }
+        };
+        delivery.settle(result).await;
+    }
+    .instrument(span)
+    .await
 }
 
 async fn handle_inbound(service: &ContextService, delivery: Delivery) {
