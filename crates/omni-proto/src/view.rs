@@ -32,8 +32,9 @@ pub struct MessageView {
     /// The chat client's own id for a message it sent, so it can match its pending bubble.
     pub client_id: Option<String>,
     /// Email details: subject, sanitized HTML, quoted text, signature, attachments.
+    /// (Boxed: most messages are not email, and views travel in enums.)
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<EmailJson>,
+    pub email: Option<Box<EmailJson>>,
     /// Why delivery failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -118,23 +119,25 @@ impl MessageView {
                 .strip_prefix("chat:")
                 .and_then(|rest| rest.split_once(':'))
                 .map(|(_, client)| client.to_owned()),
-            email: m.email.as_ref().map(|e| EmailJson {
-                subject: e.subject.clone(),
-                message_id: e.message_id.clone(),
-                html: e.html.clone(),
-                quoted: e.quoted.clone(),
-                signature: e.signature.clone(),
-                attachments: e
-                    .attachments
-                    .iter()
-                    .map(|a| AttachmentJson {
-                        index: a.index,
-                        name: a.name.clone(),
-                        content_type: a.content_type.clone(),
-                        size: a.size,
-                        stored: a.stored,
-                    })
-                    .collect(),
+            email: m.email.as_ref().map(|e| {
+                Box::new(EmailJson {
+                    subject: e.subject.clone(),
+                    message_id: e.message_id.clone(),
+                    html: e.html.clone(),
+                    quoted: e.quoted.clone(),
+                    signature: e.signature.clone(),
+                    attachments: e
+                        .attachments
+                        .iter()
+                        .map(|a| AttachmentJson {
+                            index: a.index,
+                            name: a.name.clone(),
+                            content_type: a.content_type.clone(),
+                            size: a.size,
+                            stored: a.stored,
+                        })
+                        .collect(),
+                })
             }),
             error: (!m.error.is_empty()).then(|| m.error.clone()),
             notice: m.notice.as_ref().and_then(notice_text),
