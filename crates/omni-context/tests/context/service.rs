@@ -1,8 +1,8 @@
 //! The service's rules over a real bus and store.
 
 use futures_util::StreamExt;
+use omni_bus::Message;
 use omni_bus::topology::{EMAIL_OUTBOUND, ROUTER_REQUESTS, SMS_OUTBOUND, subjects};
-use omni_bus::{Bus, Message};
 use omni_context::ContextError;
 use omni_core::trace::TraceContext;
 use omni_core::{
@@ -49,7 +49,16 @@ fn email(
 /// the agent's email reply is threaded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_conversation_across_chat_email_and_sms() {
-    let h = Harness::start(|_| {}).await;
+    across_channels(&Harness::start(|_| {}).await).await;
+}
+
+/// The same on the distributed path: NATS JetStream and Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_conversation_across_channels_on_nats_and_redis() {
+    across_channels(&Harness::start_distributed().await).await;
+}
+
+async fn across_channels(h: &Harness) {
     let mut email_out = h.consume(&EMAIL_OUTBOUND).await;
     let service = &h.service;
     let visitor = Identity::ChatVisitor("v-0123456789abcdef".into());
@@ -312,7 +321,16 @@ async fn sms_opt_out_blocks_sms_replies_until_start() {
 /// reach watchers as conversation events.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivery_reports_from_the_bus_update_the_timeline() {
-    let h = Harness::start(|_| {}).await;
+    delivery_reports(&Harness::start(|_| {}).await).await;
+}
+
+/// The same over NATS JetStream and Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_reports_over_nats_and_redis() {
+    delivery_reports(&Harness::start_distributed().await).await;
+}
+
+async fn delivery_reports(h: &Harness) {
     let mut sms_out = h.consume(&SMS_OUTBOUND).await;
     let service = &h.service;
     let got = service

@@ -6,11 +6,15 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use omni_bus::topology::ConsumerSpec;
 use omni_bus::{Bus, BusStream, Delivery, EmbeddedBus};
+use omni_bus_nats::NatsBus;
 use omni_context::{ContextService, ContextSettings};
 use omni_core::config::Config;
 use omni_core::time::now_ms;
 use omni_core::{Channel, Identity, InboundMessage};
-use omni_store::EmbeddedStore;
+use omni_store::{ContextStore, EmbeddedStore};
+use omni_store_redis::RedisStore;
+use omni_testservers::nats::NatsServer;
+use omni_testservers::redis::RedisServer;
 use tokio_util::sync::CancellationToken;
 
 const CONFIG: &str = r#"
@@ -26,7 +30,9 @@ const CONFIG: &str = r#"
 /// One context service with its consumers running.
 pub struct Harness {
     _dir: tempfile::TempDir,
-    pub bus: Arc<EmbeddedBus>,
+    /// The real servers of the distributed mode, stopped on drop.
+    _servers: Option<(NatsServer, RedisServer)>,
+    pub bus: Arc<dyn Bus>,
     pub service: Arc<ContextService>,
     shutdown: CancellationToken,
 }
@@ -38,8 +44,32 @@ impl Harness {
         let mut config = Config::parse(CONFIG).expect("config");
         tweak(&mut config);
         config.validate().expect("valid config");
-        let bus = EmbeddedBus::open(&dir.path().join("bus.redb")).expect("bus");
-        let store = EmbeddedStore::open(&dir.path().join("store.redb")).expect("store");
+        let bus: Arc<dyn Bus> = EmbeddedBus::open(&dir.path().join("bus.redb")).expect("bus");
+        let store: Arc<dyn ContextStore> =
+            EmbeddedStore::open(&dir.path().join("store.redb")).expect("store");
+        Self::with(dir, None, bus, store, config)
+    }
+
+    /// The distributed mode: a real nats-server and redis-server.
+    pub async fn start_distributed() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = Config::parse(CONFIG).expect("config");
+        let nats = NatsServer::start().expect("start nats-server");
+        let redis = RedisServer::start().expect("start redis-server");
+        let bus: Arc<dyn Bus> = NatsBus::connect(&nats.url()).await.expect("nats");
+        let store: Arc<dyn ContextStore> = RedisStore::connect(&redis.url(), "omni")
+            .await
+            .expect("redis");
+        Self::with(dir, Some((nats, redis)), bus, store, config)
+    }
+
+    fn with(
+        dir: tempfile::TempDir,
+        servers: Option<(NatsServer, RedisServer)>,
+        bus: Arc<dyn Bus>,
+        store: Arc<dyn ContextStore>,
+        config: Config,
+    ) -> Self {
         let service = Arc::new(ContextService::new(
             store,
             bus.clone(),
@@ -56,6 +86,7 @@ impl Harness {
         ));
         Self {
             _dir: dir,
+            _servers: servers,
             bus,
             service,
             shutdown,
