@@ -144,6 +144,8 @@ impl ChatAdapter {
             received_at_ms: now_ms(),
             topic: topic.map(str::to_owned),
             display_name: name.map(str::to_owned),
+            email: None,
+            sms: None,
         };
         let payload = ev::InboundMessage::from(&message).encode_to_vec();
         let msg = Message::new(subjects::inbound(Channel::Chat), payload)

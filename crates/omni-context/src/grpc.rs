@@ -6,7 +6,7 @@ use std::sync::Arc;
 use futures_util::{Stream, StreamExt};
 use omni_bus::topology::subjects;
 use omni_core::trace::TraceContext;
-use omni_core::{AgentId, ConversationId, CustomerId, Identity};
+use omni_core::{AgentId, ConversationId, CustomerId, CustomerUpdate, Identity};
 use omni_proto::context::context_service_server::{
     ContextService as ContextGrpc, ContextServiceServer,
 };
@@ -22,6 +22,9 @@ use crate::{ContextError, ContextService};
 /// Default and largest page of [`ListMessages`](ContextGrpc::list_messages).
 const DEFAULT_PAGE: usize = 100;
 const MAX_PAGE: usize = 500;
+/// Default and largest page of a customer's conversations.
+const DEFAULT_CONVERSATIONS: usize = 50;
+const MAX_CONVERSATIONS: usize = 200;
 
 /// The gRPC face of a [`ContextService`].
 #[derive(Clone)]
@@ -59,6 +62,14 @@ fn required<'a>(value: &'a str, field: &str) -> Result<&'a str, Status> {
     }
 }
 
+fn identity_field(identity: Option<pb::Identity>) -> Result<Identity, ContextError> {
+    identity
+        .ok_or_else(|| ContextError::InvalidArgument("identity is required".into()))
+        .and_then(|i| {
+            Identity::try_from(i).map_err(|e| ContextError::InvalidArgument(e.to_string()))
+        })
+}
+
 type EventStream = Pin<Box<dyn Stream<Item = Result<ev::ConversationEvent, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -74,7 +85,7 @@ impl ContextGrpc for ContextApi {
         let conversation = self.service.conversation(&id).await?;
         let customer = self.service.customer(&conversation.customer_id).await?;
         Ok(Response::new(GetConversationResponse {
-            conversation: Some(pb::Conversation::from(&conversation)),
+            conversation: Some(self.service.conversation_pb(&conversation)),
             customer: Some(pb::Customer::from(&customer)),
         }))
     }
@@ -153,20 +164,16 @@ impl ContextGrpc for ContextApi {
         let span = tracing::info_span!("context.resolve", trace_id = %trace.trace_id_hex(), conversation_id = %id);
         omni_telemetry::continue_trace(&span, &trace);
         let conversation = self.service.resolve(&id, trace).instrument(span).await?;
-        Ok(Response::new(pb::Conversation::from(&conversation)))
+        Ok(Response::new(self.service.conversation_pb(&conversation)))
     }
 
     async fn find_conversation(
         &self,
         request: Request<FindConversationRequest>,
     ) -> Result<Response<GetConversationResponse>, Status> {
-        let identity = request
-            .into_inner()
-            .identity
-            .ok_or_else(|| ContextError::InvalidArgument("identity is required".into()))
-            .and_then(|i| {
-                Identity::try_from(i).map_err(|e| ContextError::InvalidArgument(e.to_string()))
-            })?;
+        let identity = self
+            .service
+            .normalize(&identity_field(request.into_inner().identity)?)?;
         let store = self.service.store();
         let customer_id = store
             .customer_by_identity(&identity)
@@ -182,7 +189,7 @@ impl ContextGrpc for ContextApi {
             })?;
         let customer = self.service.customer(&customer_id).await?;
         Ok(Response::new(GetConversationResponse {
-            conversation: Some(pb::Conversation::from(&conversation)),
+            conversation: Some(self.service.conversation_pb(&conversation)),
             customer: Some(pb::Customer::from(&customer)),
         }))
     }
@@ -213,5 +220,134 @@ impl ContextGrpc for ContextApi {
             std::future::ready(event.map(Ok))
         });
         Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn update_customer(
+        &self,
+        request: Request<UpdateCustomerRequest>,
+    ) -> Result<Response<pb::Customer>, Status> {
+        let req = request.into_inner();
+        let id = CustomerId::from(required(&req.customer_id, "customer_id")?);
+        let update = CustomerUpdate {
+            display_name: req.display_name,
+            language: req.language,
+            tier: req.tier,
+            external_id: req.external_id,
+            attributes: req.attributes.into_iter().collect(),
+        };
+        let customer = self.service.update_customer(&id, &update).await?;
+        Ok(Response::new(pb::Customer::from(&customer)))
+    }
+
+    async fn list_customer_conversations(
+        &self,
+        request: Request<ListCustomerConversationsRequest>,
+    ) -> Result<Response<ListCustomerConversationsResponse>, Status> {
+        let req = request.get_ref();
+        let id = CustomerId::from(required(&req.customer_id, "customer_id")?);
+        let limit = match req.limit as usize {
+            0 => DEFAULT_CONVERSATIONS,
+            n => n.min(MAX_CONVERSATIONS),
+        };
+        let offset = req.offset as usize;
+        let conversations = self
+            .service
+            .customer_conversations(&id, offset, limit)
+            .await?;
+        let next_offset = if conversations.len() == limit {
+            u32::try_from(offset + limit).unwrap_or(u32::MAX)
+        } else {
+            0
+        };
+        Ok(Response::new(ListCustomerConversationsResponse {
+            conversations: conversations
+                .iter()
+                .map(|c| self.service.conversation_pb(c))
+                .collect(),
+            next_offset,
+        }))
+    }
+
+    async fn find_customer(
+        &self,
+        request: Request<FindCustomerRequest>,
+    ) -> Result<Response<pb::Customer>, Status> {
+        let identity = identity_field(request.into_inner().identity)?;
+        let customer = self.service.find_customer(&identity).await?;
+        Ok(Response::new(pb::Customer::from(&customer)))
+    }
+
+    async fn link_identity(
+        &self,
+        request: Request<LinkIdentityRequest>,
+    ) -> Result<Response<LinkIdentityResponse>, Status> {
+        let req = request.into_inner();
+        let id = CustomerId::from(required(&req.customer_id, "customer_id")?);
+        let identity = identity_field(req.identity)?;
+        let linked = self
+            .service
+            .link_identity(&id, &identity, &req.agent_id, &req.evidence, req.verified)
+            .await?;
+        Ok(Response::new(LinkIdentityResponse {
+            customer: Some(pb::Customer::from(&linked.customer)),
+            merge: linked.merge.as_ref().map(pb::MergeRecord::from),
+        }))
+    }
+
+    async fn merge_customers(
+        &self,
+        request: Request<MergeCustomersRequest>,
+    ) -> Result<Response<pb::MergeRecord>, Status> {
+        let req = request.into_inner();
+        let survivor = CustomerId::from(required(&req.survivor_id, "survivor_id")?);
+        let absorbed = CustomerId::from(required(&req.absorbed_id, "absorbed_id")?);
+        let record = self
+            .service
+            .merge_customers(&survivor, &absorbed, &req.agent_id, &req.evidence)
+            .await?;
+        Ok(Response::new(pb::MergeRecord::from(&record)))
+    }
+
+    async fn unmerge_customers(
+        &self,
+        request: Request<UnmergeCustomersRequest>,
+    ) -> Result<Response<UnmergeCustomersResponse>, Status> {
+        let req = request.into_inner();
+        let merge_id = required(&req.merge_id, "merge_id")?;
+        let (survivor, restored) = self
+            .service
+            .unmerge(merge_id, &req.agent_id, &req.reason)
+            .await?;
+        Ok(Response::new(UnmergeCustomersResponse {
+            survivor: Some(pb::Customer::from(&survivor)),
+            restored: Some(pb::Customer::from(&restored)),
+        }))
+    }
+
+    async fn get_merge(
+        &self,
+        request: Request<GetMergeRequest>,
+    ) -> Result<Response<pb::MergeRecord>, Status> {
+        let merge_id = required(&request.get_ref().merge_id, "merge_id")?;
+        let record = self.service.merge_record(merge_id).await?;
+        Ok(Response::new(pb::MergeRecord::from(&record)))
+    }
+
+    async fn get_attachment(
+        &self,
+        request: Request<GetAttachmentRequest>,
+    ) -> Result<Response<ev::Attachment>, Status> {
+        let req = request.get_ref();
+        let id = ConversationId::from(required(&req.conversation_id, "conversation_id")?);
+        if req.seq == 0 || req.index == 0 {
+            return Err(ContextError::InvalidArgument("seq and index start at 1".into()).into());
+        }
+        let attachment = self.service.attachment(&id, req.seq, req.index).await?;
+        Ok(Response::new(ev::Attachment {
+            name: attachment.info.name,
+            content_type: attachment.info.content_type,
+            size: attachment.info.size,
+            content: attachment.content,
+        }))
     }
 }

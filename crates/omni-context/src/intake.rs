@@ -1,5 +1,6 @@
 //! The durable bus consumers that feed the context service: customer
-//! messages from every adapter, and the router's assignments.
+//! messages from every adapter, the router's assignments, and the adapters'
+//! delivery reports.
 //!
 //! A delivery is acked only after its effect is in the store. A payload that
 //! cannot be decoded is logged with its subject and trace id and acked, so it
@@ -7,8 +8,8 @@
 
 use std::sync::Arc;
 
-use omni_bus::topology::{CONTEXT_ASSIGNMENTS, CONTEXT_INBOUND};
-use omni_bus::{BusError, Delivery, TRACEPARENT, drain_until};
+use omni_bus::topology::{CONTEXT_ASSIGNMENTS, CONTEXT_DELIVERY, CONTEXT_INBOUND};
+use omni_bus::{BusError, Delivery, TRACEPARENT, drain_keyed, drain_until, key_hash};
 use omni_core::trace::TraceContext;
 use omni_core::{AgentId, ConversationId, InboundMessage};
 use omni_proto::events as ev;
@@ -28,17 +29,44 @@ pub fn trace_of(delivery: &Delivery) -> TraceContext {
         .unwrap_or_else(TraceContext::new_root)
 }
 
+/// Customer messages handled at once. Messages of one sender go to one
+/// lane and keep their order; different senders proceed in parallel, so
+/// store round trips overlap (Redis pipelines them and batches its fsyncs).
+pub const INBOUND_LANES: usize = 16;
+
 /// Consumes customer messages until `shutdown`.
 pub async fn run_inbound(
     service: Arc<ContextService>,
     shutdown: CancellationToken,
 ) -> Result<(), BusError> {
     let deliveries = service.bus().consume(&CONTEXT_INBOUND).await?;
-    drain_until(deliveries, shutdown.cancelled(), |d| {
-        handle_inbound(&service, d)
-    })
+    drain_keyed(
+        deliveries,
+        shutdown.cancelled(),
+        INBOUND_LANES,
+        sender_key,
+        move |d| {
+            let service = service.clone();
+            async move { handle_inbound(&service, d).await }
+        },
+    )
     .await;
     Ok(())
+}
+
+/// The lane key of a customer message: its sender identity.
+fn sender_key(delivery: &Delivery) -> u64 {
+    let from = ev::InboundMessage::decode(delivery.message.payload.as_ref())
+        .ok()
+        .and_then(|m| m.from)
+        .and_then(|f| f.kind);
+    let sender = match from {
+        Some(omni_proto::common::identity::Kind::ChatVisitor(v)) => v,
+        Some(omni_proto::common::identity::Kind::Email(v)) => v.to_lowercase(),
+        Some(omni_proto::common::identity::Kind::Phone(v)) => v,
+        None => String::new(),
+    };
+    key_hash(sender.as_bytes())
 }
 
 /// Consumes the router's assignments until `shutdown`.
@@ -52,6 +80,52 @@ pub async fn run_assignments(
     })
     .await;
     Ok(())
+}
+
+/// Consumes delivery reports until `shutdown`; each is acked after the
+/// message's status is in the store.
+pub async fn run_deliveries(
+    service: Arc<ContextService>,
+    shutdown: CancellationToken,
+) -> Result<(), BusError> {
+    let deliveries = service.bus().consume(&CONTEXT_DELIVERY).await?;
+    drain_until(deliveries, shutdown.cancelled(), |d| {
+        handle_delivery_report(&service, d)
+    })
+    .await;
+    Ok(())
+}
+
+async fn handle_delivery_report(service: &ContextService, delivery: Delivery) {
+    let trace = trace_of(&delivery);
+    let span = tracing::info_span!("context.delivery", trace_id = %trace.trace_id_hex(), subject = %delivery.message.subject);
+    omni_telemetry::continue_trace(&span, &trace);
+    async {
+        let report = match ev::DeliveryReport::decode(delivery.message.payload.as_ref()) {
+            Ok(r) => r,
+            Err(e) => {
+                error!(trace_id = %trace.trace_id_hex(), subject = %delivery.message.subject, error = %e, "undecodable delivery report dropped from the stream");
+                delivery.settle(Ok::<(), ContextError>(())).await;
+                return;
+            }
+        };
+        let result = match service.record_delivery(&report).await {
+            Ok(_) => Ok(()),
+            // A report that can never apply (bad status, unknown message) is
+            // logged and acked: redelivering it would not change that.
+            Err(e @ (ContextError::InvalidArgument(_) | ContextError::NotFound(_))) => {
+                error!(trace_id = %trace.trace_id_hex(), message_id = %report.message_id, error = %e, "delivery report dropped");
+                Ok(())
+            }
+            Err(e) => {
+                warn!(trace_id = %trace.trace_id_hex(), message_id = %report.message_id, error = %e, attempt = delivery.attempt, "delivery report not recorded; will retry");
+                Err(e)
+            }
+        };
+        delivery.settle(result).await;
+    }
+    .instrument(span)
+    .await
 }
 
 async fn handle_inbound(service: &ContextService, delivery: Delivery) {

@@ -4,16 +4,21 @@
 //! # Layout
 //! - [`service`]: the operations (ingest a customer message, record an
 //!   assignment, send an agent's reply, resolve), over a store and a bus.
+//! - [`customers`]: profiles, linking, merging, unmerging, attachments and
+//!   delivery reports.
+//! - [`threading`]: reply addresses and email threading.
 //! - [`intake`]: the durable bus consumers that feed the service.
 //! - [`grpc`]: the `omni.context.v1.ContextService` gRPC API.
 //! - [`error`]: the service's error type and its one mapping to gRPC status.
 
 #![forbid(unsafe_code)]
 
+pub mod customers;
 pub mod error;
 pub mod grpc;
 pub mod intake;
 pub mod service;
+pub mod threading;
 
 pub use error::ContextError;
 pub use grpc::ContextApi;

@@ -14,11 +14,15 @@ use omni_core::config::Config;
 use omni_core::time::{Millis, now_ms};
 use omni_core::trace::TraceContext;
 use omni_core::{
-    AgentId, Channel, Conversation, ConversationId, ConversationStatus, Customer, Identity,
-    InboundMessage, QueueId, StoredMessage,
+    AgentId, Channel, Conversation, ConversationId, ConversationStatus, Customer, EmailDetails,
+    Identity, IdentityNormalizer, InboundMessage, MessageId, QueueId, StoredMessage,
 };
 use omni_proto::{common as pb, events as ev};
-use omni_store::{ContextStore, ContinuityPolicy, Ingested, NewOutbound, StoreError};
+use omni_store::{
+    ContextStore, ContinuityPolicy, IngestOptions, Ingested, NewOutbound, StoreError,
+};
+
+use crate::threading::{outbound_email, parse_reply_address, referenced_ids, reply_address};
 use prost::Message as _;
 use tracing::{info, warn};
 
@@ -27,16 +31,48 @@ use crate::ContextError;
 /// Largest agent reply, in bytes.
 pub const MAX_REPLY_BYTES: usize = 16 * 1024;
 
+/// Messages read per page when a reply needs the thread's email history.
+const HISTORY_PAGE: usize = 500;
+/// Conversations looked at to find the customer's last agent.
+const STICKY_LOOKBACK: usize = 20;
+
 /// What the context service needs from the configuration.
 #[derive(Debug, Clone)]
 pub struct ContextSettings {
     config: Arc<Config>,
+    normalizer: IdentityNormalizer,
 }
 
 impl ContextSettings {
-    /// Settings from the whole configuration.
+    /// Settings from the whole configuration. An invalid
+    /// `context.default_region` (which `Config::validate` rejects) reads
+    /// phone numbers without a region.
     pub fn new(config: Arc<Config>) -> Self {
-        Self { config }
+        let normalizer = config.context.normalizer().unwrap_or_else(|e| {
+            warn!(error = %e, "phone numbers need a country code");
+            IdentityNormalizer::default()
+        });
+        Self { config, normalizer }
+    }
+
+    /// How raw identities are normalized.
+    pub fn normalizer(&self) -> IdentityNormalizer {
+        self.normalizer
+    }
+
+    /// The domain of reply addresses and outbound Message-IDs.
+    pub fn reply_domain(&self) -> &str {
+        &self.config.context.reply_domain
+    }
+
+    fn options(&self, queue: QueueId) -> IngestOptions {
+        let mut options = IngestOptions::new(queue, self.policy());
+        options.max_attachment_bytes = self.config.context.max_attachment_bytes;
+        options
+    }
+
+    fn sticky_window_ms(&self) -> Millis {
+        (self.config.context.sticky_window_secs as Millis).saturating_mul(1000)
     }
 
     fn policy(&self) -> ContinuityPolicy {
@@ -74,6 +110,42 @@ impl ContextService {
         &self.bus
     }
 
+    /// The settings.
+    pub fn settings(&self) -> &ContextSettings {
+        &self.settings
+    }
+
+    /// The proto view of a conversation, with its reply address.
+    pub fn conversation_pb(&self, conversation: &Conversation) -> pb::Conversation {
+        let mut view = pb::Conversation::from(conversation);
+        view.reply_address = reply_address(&conversation.id, self.settings.reply_domain());
+        view
+    }
+
+    /// The conversation an inbound email continues, with the evidence: see
+    /// [`crate::threading`].
+    async fn email_thread(
+        &self,
+        email: &EmailDetails,
+    ) -> Result<Option<(ConversationId, String)>, ContextError> {
+        if let Some(id) = parse_reply_address(&email.to, self.settings.reply_domain())
+            && self.store.conversation(&id).await?.is_some()
+        {
+            let evidence = format!(
+                "email sent to the conversation's reply address {}",
+                email.to
+            );
+            return Ok(Some((id, evidence)));
+        }
+        for referenced in referenced_ids(email) {
+            if let Some(id) = self.store.conversation_by_email_id(referenced).await? {
+                let evidence = format!("email replying to <{referenced}> of the conversation");
+                return Ok(Some((id, evidence)));
+            }
+        }
+        Ok(None)
+    }
+
     /// Adds a customer message to its conversation and, if the conversation
     /// (newly) waits for an agent, asks the router for one. Idempotent.
     pub async fn ingest(
@@ -86,10 +158,27 @@ impl ContextService {
                 .config
                 .queue_for(message.channel, message.topic.as_deref()),
         );
-        let ingested = self
-            .store
-            .ingest(message, &queue, self.settings.policy())
-            .await?;
+        let mut message = message.clone();
+        match self.settings.normalizer.normalize(&message.from) {
+            Ok(identity) => message.from = identity,
+            // The adapter accepted it: store it under the identity as given
+            // rather than lose it.
+            Err(e) => warn!(
+                trace_id = %trace.trace_id_hex(),
+                key = %message.idempotency_key,
+                error = %e,
+                "sender identity not normalizable; kept as given"
+            ),
+        }
+        let mut options = self.settings.options(queue);
+        if let Some(email) = &message.email
+            && let Some((thread, evidence)) = self.email_thread(email).await?
+        {
+            options.thread = Some(thread);
+            options.thread_evidence = evidence;
+        }
+        let message = &message;
+        let ingested = self.store.ingest_with(message, &options).await?;
         let conversation = &ingested.conversation;
         let result = if ingested.duplicate {
             "duplicate"
@@ -139,14 +228,14 @@ impl ContextService {
         let queued_at_ms = conversation
             .queued_at_ms
             .unwrap_or(conversation.updated_at_ms);
+        let preferred_agent = self.preferred_agent(conversation).await;
         let request = ev::RoutingRequest {
             conversation_id: conversation.id.to_string(),
             customer_id: conversation.customer_id.to_string(),
             queue: conversation.queue.to_string(),
             channel: pb::Channel::from(conversation.last_channel) as i32,
             queued_at_ms,
-            preferred_agent: conversation
-                .last_agent
+            preferred_agent: preferred_agent
                 .as_ref()
                 .map(AgentId::to_string)
                 .unwrap_or_default(),
@@ -158,6 +247,31 @@ impl ContextService {
         let id = format!("route:{}:{}", conversation.id, queued_at_ms);
         self.bus.publish(msg, Some(&id)).await?;
         Ok(())
+    }
+
+    /// The agent who last handled the customer, on any of their
+    /// conversations, if that was within `context.sticky_window_secs`: the
+    /// agent of the conversation handled most recently (its resolve time, or
+    /// its last change while open).
+    pub async fn preferred_agent(&self, conversation: &Conversation) -> Option<AgentId> {
+        let recent = match self
+            .store
+            .customer_conversations(&conversation.customer_id, 0, STICKY_LOOKBACK)
+            .await
+        {
+            Ok(recent) => recent,
+            Err(e) => {
+                warn!(conversation_id = %conversation.id, error = %e, "customer history unavailable; sticky routing uses this conversation only");
+                vec![conversation.clone()]
+            }
+        };
+        let handled_at = |c: &Conversation| c.resolved_at_ms.unwrap_or(c.updated_at_ms);
+        let (agent, at) = recent
+            .iter()
+            .chain(std::iter::once(conversation))
+            .filter_map(|c| c.last_agent.clone().map(|a| (a, handled_at(c))))
+            .max_by_key(|(_, at)| *at)?;
+        (now_ms().saturating_sub(at) <= self.settings.sticky_window_ms()).then_some(agent)
     }
 
     /// Records the router's assignment. If the conversation was resolved in
@@ -242,7 +356,30 @@ impl ContextService {
             .await?
             .ok_or_else(|| ContextError::NotFound(format!("conversation {conversation_id}")))?;
         let channel = channel.unwrap_or(conversation.last_channel);
-        let to = self.recipient(&conversation, channel).await?;
+        let customer = self.customer(&conversation.customer_id).await?;
+        let to = recipient(&conversation, &customer, channel)?;
+        if channel == Channel::Sms
+            && let Some(opt_out) = customer.opt_out(&to)
+        {
+            return Err(ContextError::FailedPrecondition(format!(
+                "customer opted out of SMS on {} ({})",
+                date(opt_out.at_ms),
+                opt_out.keyword
+            )));
+        }
+        let id = MessageId::generate();
+        let email = if channel == Channel::Email {
+            let history = self.history(conversation_id).await?;
+            let domain = self.settings.reply_domain();
+            Some(outbound_email(
+                id.as_str(),
+                &history,
+                reply_address(conversation_id, domain),
+                domain,
+            ))
+        } else {
+            None
+        };
         let message = self
             .store
             .append_outbound(NewOutbound {
@@ -252,12 +389,20 @@ impl ContextService {
                 channel,
                 idempotency_key: format!("reply:{conversation_id}:{idempotency_key}"),
                 at_ms: now_ms(),
+                id,
+                email,
             })
             .await?;
         let outbound = ev::OutboundMessage {
             message: Some(pb::Message::from(&message)),
             to: Some(pb::Identity::from(&to)),
-            email: None,
+            email: message.email.as_ref().map(|e| ev::EmailOutbound {
+                message_id: e.message_id.clone(),
+                in_reply_to: e.in_reply_to.clone().unwrap_or_default(),
+                references: e.references.clone(),
+                subject: e.subject.clone(),
+                reply_to: e.reply_to.clone(),
+            }),
         };
         let msg = Message::new(subjects::outbound(channel), outbound.encode_to_vec()).with_header(
             TRACEPARENT,
@@ -282,29 +427,18 @@ impl ContextService {
         Ok(message)
     }
 
-    /// The customer's identity on `channel`: the one they used last if that
-    /// is the channel, else the newest of that kind.
-    async fn recipient(
-        &self,
-        conversation: &Conversation,
-        channel: Channel,
-    ) -> Result<Identity, ContextError> {
-        if conversation.last_identity.channel() == channel {
-            return Ok(conversation.last_identity.clone());
+    /// Every message of a conversation, oldest first.
+    async fn history(&self, id: &ConversationId) -> Result<Vec<StoredMessage>, ContextError> {
+        let mut out = Vec::new();
+        loop {
+            let after = out.last().map(|m: &StoredMessage| m.seq).unwrap_or(0);
+            let page = self.store.messages(id, after, HISTORY_PAGE).await?;
+            let done = page.len() < HISTORY_PAGE;
+            out.extend(page);
+            if done {
+                return Ok(out);
+            }
         }
-        let customer = self.customer(&conversation.customer_id).await?;
-        customer
-            .identities
-            .iter()
-            .rev()
-            .find(|i| i.channel() == channel)
-            .cloned()
-            .ok_or_else(|| {
-                ContextError::FailedPrecondition(format!(
-                    "customer {} has no {channel} identity",
-                    customer.id
-                ))
-            })
     }
 
     /// Resolves the conversation and releases the agent's capacity.
@@ -339,7 +473,7 @@ impl ContextService {
             .ok_or_else(|| ContextError::NotFound(format!("conversation {id}")))
     }
 
-    async fn emit_message(&self, message: &StoredMessage) {
+    pub(crate) async fn emit_message(&self, message: &StoredMessage) {
         let event = ev::ConversationEvent {
             conversation_id: message.conversation_id.to_string(),
             kind: Some(ev::conversation_event::Kind::Message(pb::Message::from(
@@ -349,11 +483,11 @@ impl ContextService {
         self.emit(&message.conversation_id, event).await;
     }
 
-    async fn emit_conversation(&self, conversation: &Conversation) {
+    pub(crate) async fn emit_conversation(&self, conversation: &Conversation) {
         let event = ev::ConversationEvent {
             conversation_id: conversation.id.to_string(),
             kind: Some(ev::conversation_event::Kind::Updated(
-                pb::Conversation::from(conversation),
+                self.conversation_pb(conversation),
             )),
         };
         self.emit(&conversation.id, event).await;
@@ -371,7 +505,61 @@ impl ContextService {
     }
 }
 
+/// The customer's identity on `channel`: the one used last in the
+/// conversation if it is on that channel and still the customer's, else the
+/// customer's newest identity on that channel.
+fn recipient(
+    conversation: &Conversation,
+    customer: &Customer,
+    channel: Channel,
+) -> Result<Identity, ContextError> {
+    let last = &conversation.last_identity;
+    if last.channel() == channel && customer.identities.contains(last) {
+        return Ok(last.clone());
+    }
+    customer
+        .identities
+        .iter()
+        .rev()
+        .find(|i| i.channel() == channel)
+        .cloned()
+        .ok_or_else(|| {
+            ContextError::FailedPrecondition(format!(
+                "customer {} has no {channel} identity to send to",
+                customer.id
+            ))
+        })
+}
+
+/// `YYYY-MM-DD` (UTC) of a millisecond timestamp.
+pub fn date(at_ms: Millis) -> String {
+    // Howard Hinnant's civil_from_days.
+    let z = at_ms.div_euclid(86_400_000) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
 /// Whether a conversation still needs an agent.
 pub fn is_open(conversation: &Conversation) -> bool {
     conversation.status != ConversationStatus::Resolved
+}
+
+#[cfg(test)]
+mod tests {
+    use super::date;
+
+    #[test]
+    fn dates_are_utc_calendar_days() {
+        assert_eq!(date(0), "1970-01-01");
+        assert_eq!(date(1_700_000_000_000), "2023-11-14");
+        assert_eq!(date(951_782_400_000), "2000-02-29");
+        assert_eq!(date(-86_400_000), "1969-12-31");
+    }
 }

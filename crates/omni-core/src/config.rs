@@ -164,6 +164,32 @@ pub struct ContextConfig {
     pub default_queue: BTreeMap<Channel, String>,
     /// Topic a customer picks (e.g. on the chat page) to queue id.
     pub topics: BTreeMap<String, String>,
+    /// Region (ISO 3166-1 alpha-2, e.g. `US`) national phone numbers are
+    /// read in; without it, phone numbers need a `+` country code.
+    pub default_region: Option<String>,
+    /// Domain of the per-conversation reply addresses
+    /// (`reply+<conversation id>@<reply_domain>`) and of outbound Message-IDs.
+    pub reply_domain: String,
+    /// A returning customer is offered first to the agent who last handled
+    /// them (on any conversation) if that agent handled them within this many
+    /// seconds.
+    pub sticky_window_secs: u64,
+    /// Largest attachment, in bytes, the context store keeps; larger ones are
+    /// recorded (name, type, size) without their content.
+    pub max_attachment_bytes: u64,
+}
+
+impl ContextConfig {
+    /// The identity normalizer for the configured default region.
+    pub fn normalizer(&self) -> Result<crate::IdentityNormalizer, ConfigError> {
+        let region = match &self.default_region {
+            None => None,
+            Some(code) => Some(code.parse::<crate::Region>().map_err(|reason| {
+                ConfigError::Invalid(format!("context.default_region: {reason}"))
+            })?),
+        };
+        Ok(crate::IdentityNormalizer::new(region))
+    }
 }
 
 /// Router settings.
@@ -437,6 +463,10 @@ impl Default for ContextConfig {
             reopen_window_secs: 600,
             default_queue: BTreeMap::new(),
             topics: BTreeMap::new(),
+            default_region: None,
+            reply_domain: "reply.omniroute.invalid".into(),
+            sticky_window_secs: 86_400,
+            max_attachment_bytes: 10 * 1024 * 1024,
         }
     }
 }
@@ -749,6 +779,11 @@ impl Config {
                 "OMNI_CONTEXT_REOPEN_WINDOW_SECS" => {
                     self.context.reopen_window_secs = number(value)?
                 }
+                "OMNI_CONTEXT_DEFAULT_REGION" => self.context.default_region = Some(value.clone()),
+                "OMNI_CONTEXT_REPLY_DOMAIN" => self.context.reply_domain = value.clone(),
+                "OMNI_CONTEXT_STICKY_WINDOW_SECS" => {
+                    self.context.sticky_window_secs = number(value)?
+                }
                 other if NOT_CONFIG_ENV.contains(&other) => {}
                 other if other.starts_with("OMNI_") => {
                     return Err(ConfigError::Env {
@@ -830,6 +865,17 @@ impl Config {
         }
         if self.routing.offer_timeout_secs == 0 {
             return invalid("routing.offer_timeout_secs must be at least 1".into());
+        }
+        self.context.normalizer()?;
+        let domain = &self.context.reply_domain;
+        let domain_ok = domain.contains('.')
+            && domain.split('.').all(|l| {
+                !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        if !domain_ok {
+            return invalid(format!(
+                "context.reply_domain {domain:?} must be an ASCII domain name such as reply.example.com"
+            ));
         }
         if self.chat.max_text_bytes == 0 || self.chat.max_text_bytes > self.chat.max_frame_bytes {
             return invalid(format!(
@@ -956,6 +1002,24 @@ mod tests {
         assert_eq!(config.queue_for(Channel::Chat, Some("nope")), "support");
         assert_eq!(config.queue_for(Channel::Chat, None), "support");
         assert_eq!(config.agents[0].capacity[&Channel::Chat], 3);
+    }
+
+    #[test]
+    fn context_identity_settings_are_validated() {
+        let mut config = Config::parse(SAMPLE).unwrap();
+        config.context.default_region = Some("us".into());
+        config.validate().unwrap();
+        assert_eq!(
+            config.context.normalizer().unwrap().phone("(202) 555-0143"),
+            Ok(crate::Identity::Phone("+12025550143".into()))
+        );
+        config.context.default_region = Some("Atlantis".into());
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("context.default_region"), "{err}");
+        config.context.default_region = None;
+        config.context.reply_domain = "no domain".into();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("context.reply_domain"), "{err}");
     }
 
     #[test]

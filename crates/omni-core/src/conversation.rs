@@ -1,5 +1,7 @@
 //! Conversations and customers.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::time::Millis;
@@ -49,6 +51,9 @@ pub struct Conversation {
 }
 
 /// A customer and every identity they are known by.
+///
+/// Optional collections are left out of the stored record while empty, so
+/// that the record reads the same in every store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Customer {
     /// The customer id.
@@ -59,4 +64,139 @@ pub struct Customer {
     pub display_name: Option<String>,
     /// When the customer was first seen.
     pub created_at_ms: Millis,
+    /// Preferred language (e.g. `de`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Service tier (e.g. `gold`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    /// The customer's id in an external CRM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Free-form key/values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+    /// Identities the customer typed (e.g. a pre-chat email) that nobody has
+    /// verified: shown to agents, never used to find or merge customers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unverified: Vec<Identity>,
+    /// SMS opt-outs, by phone identity key (`phone:+1...`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub opt_outs: BTreeMap<String, OptOut>,
+    /// How each identity came to belong to this customer, by identity key.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub identity_sources: BTreeMap<String, Provenance>,
+    /// Merges into this customer that can still be undone, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merges: Vec<String>,
+    /// Set when this customer was merged into another: the survivor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<CustomerId>,
+}
+
+impl Customer {
+    /// A new customer known by one identity.
+    pub fn new(id: CustomerId, identity: Identity, at_ms: Millis) -> Self {
+        Self {
+            id,
+            identities: vec![identity],
+            display_name: None,
+            created_at_ms: at_ms,
+            language: None,
+            tier: None,
+            external_id: None,
+            attributes: BTreeMap::new(),
+            unverified: Vec::new(),
+            opt_outs: BTreeMap::new(),
+            identity_sources: BTreeMap::new(),
+            merges: Vec::new(),
+            merged_into: None,
+        }
+    }
+
+    /// The SMS opt-out of a phone identity, if the customer opted out.
+    pub fn opt_out(&self, identity: &Identity) -> Option<&OptOut> {
+        self.opt_outs.get(&identity.key())
+    }
+}
+
+/// An SMS opt-out: when, and with which keyword.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptOut {
+    /// When the keyword arrived.
+    pub at_ms: Millis,
+    /// The keyword as sent (e.g. `STOP`).
+    pub keyword: String,
+}
+
+/// Why two records were joined: what, when, by whom, on which evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// When.
+    pub at_ms: Millis,
+    /// Who: an agent id, or `system` for automatic links.
+    pub by: String,
+    /// The evidence, in words (e.g. `agent verified by phone call`,
+    /// `email reply to reply+con_...@...`).
+    pub evidence: String,
+}
+
+/// A partial update of a customer's attributes: `None` leaves a field as it
+/// is, `Some("")` clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerUpdate {
+    /// Display name.
+    pub display_name: Option<String>,
+    /// Preferred language.
+    pub language: Option<String>,
+    /// Service tier.
+    pub tier: Option<String>,
+    /// External CRM id.
+    pub external_id: Option<String>,
+    /// Free-form attributes to set; an empty value removes the key.
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl CustomerUpdate {
+    /// Applies the update to `customer`.
+    pub fn apply(&self, customer: &mut Customer) {
+        fn set(field: &mut Option<String>, value: &Option<String>) {
+            if let Some(v) = value {
+                *field = if v.is_empty() { None } else { Some(v.clone()) };
+            }
+        }
+        set(&mut customer.display_name, &self.display_name);
+        set(&mut customer.language, &self.language);
+        set(&mut customer.tier, &self.tier);
+        set(&mut customer.external_id, &self.external_id);
+        for (k, v) in &self.attributes {
+            if v.is_empty() {
+                customer.attributes.remove(k);
+            } else {
+                customer.attributes.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+/// One merge of a customer into another, with everything needed to undo it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeRecord {
+    /// The merge id.
+    pub id: String,
+    /// The customer that remained.
+    pub survivor: CustomerId,
+    /// The customer merged into it, as it was just before the merge.
+    pub absorbed: Customer,
+    /// The conversations that moved from the absorbed customer.
+    pub conversations: Vec<ConversationId>,
+    /// Attributes of the survivor that were empty and filled from the absorbed
+    /// customer (field name → value), cleared again by unmerge unless changed since.
+    #[serde(default)]
+    pub filled: BTreeMap<String, String>,
+    /// What, when, by whom, on which evidence.
+    pub provenance: Provenance,
+    /// When it was undone, by whom.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undone: Option<Provenance>,
 }

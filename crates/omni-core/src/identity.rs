@@ -1,10 +1,36 @@
-//! How a customer is known on a channel.
+//! How a customer is known on a channel, and how raw addresses become
+//! identities.
+//!
+//! Every identity that enters the system goes through [`IdentityNormalizer`]
+//! first, so two spellings of one address are one identity:
+//!
+//! - **email**: trimmed; the local part is kept exactly as written (RFC 5321
+//!   leaves its case to the receiving host); the domain is IDNA-normalized to
+//!   lowercase ASCII, so `Ana@BÜCHER.example` and `Ana@xn--bcher-kva.example`
+//!   are the same identity `email:Ana@xn--bcher-kva.example`.
+//! - **phone**: parsed with the `phonenumber` library (libphonenumber's
+//!   metadata) and written in E.164 (`+15555550123`); a national number
+//!   (`(202) 555-0143`) is read in the configured default region.
+//! - **chat visitor**: trimmed, 1-128 visible ASCII characters.
+//!
+//! Normalizing a normalized identity returns it unchanged.
 
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
 use crate::Channel;
+
+/// Longest accepted email address, in bytes (RFC 5321 path limit).
+pub const MAX_EMAIL_BYTES: usize = 254;
+/// Longest accepted local part of an email address, in bytes.
+pub const MAX_LOCAL_PART_BYTES: usize = 64;
+/// Longest accepted raw phone number input, in bytes.
+pub const MAX_PHONE_INPUT_BYTES: usize = 64;
+/// Longest accepted chat visitor id, in bytes.
+pub const MAX_VISITOR_BYTES: usize = 128;
 
 /// One identity of a customer. A customer may have many.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -43,10 +69,376 @@ impl Identity {
             Identity::ChatVisitor(v) | Identity::Email(v) | Identity::Phone(v) => v,
         }
     }
+
+    /// The kind's name: `chat_visitor`, `email` or `phone`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Identity::ChatVisitor(_) => "chat_visitor",
+            Identity::Email(_) => "email",
+            Identity::Phone(_) => "phone",
+        }
+    }
 }
 
 impl fmt::Display for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.key())
+    }
+}
+
+/// Why a raw value is not a valid identity.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentityError {
+    /// Not a usable email address.
+    #[error("invalid email address {value:?}: {reason}")]
+    Email {
+        /// The value as given (truncated when very long).
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Not a valid phone number.
+    #[error("invalid phone number {value:?}: {reason}")]
+    Phone {
+        /// The value as given (truncated when very long).
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Not a chat visitor id.
+    #[error("invalid chat visitor id {value:?}: {reason}")]
+    ChatVisitor {
+        /// The value as given (truncated when very long).
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// A region (ISO 3166-1 alpha-2, e.g. `US`, `DE`) whose national number
+/// format phone numbers without a `+` country code are read in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Region(phonenumber::country::Id);
+
+impl FromStr for Region {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let code = s.trim().to_ascii_uppercase();
+        phonenumber::country::Id::from_str(&code)
+            .map(Region)
+            .map_err(|_| format!("unknown region {s:?} (expected an ISO 3166-1 code such as US)"))
+    }
+}
+
+impl Region {
+    /// The region's two-letter code.
+    pub fn code(&self) -> &str {
+        self.0.as_ref()
+    }
+}
+
+/// Turns raw addresses into normalized [`Identity`] values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IdentityNormalizer {
+    default_region: Option<Region>,
+}
+
+impl IdentityNormalizer {
+    /// A normalizer reading national phone numbers in `default_region`;
+    /// without one, phone numbers need a `+` country code.
+    pub fn new(default_region: Option<Region>) -> Self {
+        Self { default_region }
+    }
+
+    /// The configured default region.
+    pub fn default_region(&self) -> Option<Region> {
+        self.default_region
+    }
+
+    /// Normalizes an identity of any kind (see the module docs).
+    pub fn normalize(&self, identity: &Identity) -> Result<Identity, IdentityError> {
+        match identity {
+            Identity::Email(v) => self.email(v),
+            Identity::Phone(v) => self.phone(v),
+            Identity::ChatVisitor(v) => self.chat_visitor(v),
+        }
+    }
+
+    /// An email identity from a raw address.
+    pub fn email(&self, raw: &str) -> Result<Identity, IdentityError> {
+        normalize_email(raw)
+            .map(Identity::Email)
+            .map_err(|reason| IdentityError::Email {
+                value: shown(raw),
+                reason,
+            })
+    }
+
+    /// A phone identity (E.164) from a raw number.
+    pub fn phone(&self, raw: &str) -> Result<Identity, IdentityError> {
+        normalize_phone(raw, self.default_region)
+            .map(Identity::Phone)
+            .map_err(|reason| IdentityError::Phone {
+                value: shown(raw),
+                reason,
+            })
+    }
+
+    /// A chat visitor identity.
+    pub fn chat_visitor(&self, raw: &str) -> Result<Identity, IdentityError> {
+        let v = raw.trim();
+        let reason = if v.is_empty() {
+            Some("must not be empty".to_owned())
+        } else if v.len() > MAX_VISITOR_BYTES {
+            Some(format!("longer than {MAX_VISITOR_BYTES} bytes"))
+        } else if !v.bytes().all(|b| b.is_ascii_graphic()) {
+            Some("only visible ASCII characters are allowed".to_owned())
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => Err(IdentityError::ChatVisitor {
+                value: shown(raw),
+                reason,
+            }),
+            None => Ok(Identity::ChatVisitor(v.to_owned())),
+        }
+    }
+}
+
+/// The value for an error message, cut to a readable length.
+fn shown(raw: &str) -> String {
+    const MAX: usize = 80;
+    if raw.len() <= MAX {
+        return raw.to_owned();
+    }
+    let mut end = MAX;
+    while !raw.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &raw[..end])
+}
+
+fn normalize_email(raw: &str) -> Result<String, String> {
+    let v = raw.trim();
+    if v.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if v.len() > MAX_EMAIL_BYTES * 4 {
+        return Err(format!("longer than {MAX_EMAIL_BYTES} bytes"));
+    }
+    let (local, domain) = v
+        .rsplit_once('@')
+        .ok_or_else(|| "missing @ between local part and domain".to_owned())?;
+    if local.is_empty() {
+        return Err("empty local part".into());
+    }
+    if local.len() > MAX_LOCAL_PART_BYTES {
+        return Err(format!(
+            "local part longer than {MAX_LOCAL_PART_BYTES} bytes"
+        ));
+    }
+    if let Some(c) = local.chars().find(|c| {
+        c.is_whitespace()
+            || c.is_control()
+            || matches!(
+                c,
+                '<' | '>' | '@' | ',' | ';' | '"' | '(' | ')' | '[' | ']' | '\\'
+            )
+    }) {
+        return Err(format!("local part contains {c:?}"));
+    }
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return Err("local part has a misplaced dot".into());
+    }
+    let domain = domain.strip_suffix('.').unwrap_or(domain);
+    if domain.is_empty() {
+        return Err("empty domain".into());
+    }
+    let ascii = idna::domain_to_ascii(domain)
+        .map_err(|_| format!("domain {domain:?} is not a valid internationalized domain name"))?;
+    check_ascii_domain(&ascii)?;
+    let address = format!("{local}@{ascii}");
+    if address.len() > MAX_EMAIL_BYTES {
+        return Err(format!("longer than {MAX_EMAIL_BYTES} bytes"));
+    }
+    Ok(address)
+}
+
+/// A domain after IDNA: lowercase LDH labels, at least two of them.
+fn check_ascii_domain(domain: &str) -> Result<(), String> {
+    if domain.is_empty() || domain.len() > 253 {
+        return Err("domain must be 1-253 bytes".into());
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    if labels.len() < 2 {
+        return Err(format!("domain {domain:?} has no dot"));
+    }
+    for label in labels {
+        let ok = !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !ok {
+            return Err(format!(
+                "domain label {label:?} is not a valid host name label"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn normalize_phone(raw: &str, region: Option<Region>) -> Result<String, String> {
+    let v = raw.trim();
+    if v.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if v.len() > MAX_PHONE_INPUT_BYTES {
+        return Err(format!("longer than {MAX_PHONE_INPUT_BYTES} bytes"));
+    }
+    if !v.starts_with('+') && region.is_none() {
+        return Err("no country code (+...) and no context.default_region configured".into());
+    }
+    // The parser is third-party code fed with customer input: a panic in it
+    // must become a rejected number, not a crashed consumer.
+    let parsed = catch_unwind(AssertUnwindSafe(|| {
+        let number = phonenumber::parse(region.map(|r| r.0), v).map_err(|e| e.to_string())?;
+        if !phonenumber::is_valid(&number) {
+            return Err("not a valid number for its region".to_owned());
+        }
+        Ok(number.format().mode(phonenumber::Mode::E164).to_string())
+    }));
+    match parsed {
+        Ok(result) => result,
+        Err(_) => Err("cannot be parsed".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn us() -> IdentityNormalizer {
+        IdentityNormalizer::new(Some("US".parse().expect("region")))
+    }
+
+    #[test]
+    fn email_domains_are_idna_normalized_and_local_parts_kept() {
+        let n = us();
+        let a = n.email("  Ana@BÜCHER.example ").expect("unicode domain");
+        let b = n
+            .email("Ana@xn--bcher-kva.example")
+            .expect("punycode domain");
+        let c = n
+            .email("Ana@Xn--Bcher-Kva.Example.")
+            .expect("mixed case, root dot");
+        assert_eq!(a, Identity::Email("Ana@xn--bcher-kva.example".into()));
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        assert_ne!(a, n.email("ana@bücher.example").expect("lowercase local"));
+    }
+
+    #[test]
+    fn invalid_emails_are_rejected_with_a_reason() {
+        let n = us();
+        for (raw, reason) in [
+            ("", "must not be empty"),
+            ("ana.example.com", "missing @"),
+            ("@example.com", "empty local part"),
+            ("ana@", "empty domain"),
+            ("ana@localhost", "has no dot"),
+            ("a b@example.com", "local part contains"),
+            ("ana@exa mple.com", "not a valid"),
+            ("ana@-x.example", "not a valid"),
+        ] {
+            let err = n.email(raw).expect_err(raw).to_string();
+            assert!(err.contains(reason), "{raw:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn phone_numbers_become_e164() {
+        let n = us();
+        let want = Identity::Phone("+12025550143".into());
+        assert_eq!(n.phone("(202) 555-0143").expect("national"), want);
+        assert_eq!(n.phone("+1 202-555-0143").expect("international"), want);
+        assert_eq!(n.phone("+12025550143").expect("e164"), want);
+        let de = IdentityNormalizer::new(Some("de".parse().expect("region")));
+        assert_eq!(
+            de.phone("030 1234567").expect("berlin"),
+            Identity::Phone("+49301234567".into())
+        );
+        assert_eq!(de.phone("+12025550143").expect("foreign e164"), want);
+    }
+
+    #[test]
+    fn unparsable_phone_numbers_are_rejected() {
+        let n = us();
+        for raw in ["", "hello", "12", "+999 123", "555-01"] {
+            let err = n.phone(raw).expect_err(raw);
+            assert!(matches!(err, IdentityError::Phone { .. }), "{raw:?}: {err}");
+        }
+        let without_region = IdentityNormalizer::default();
+        let err = without_region
+            .phone("(202) 555-0143")
+            .expect_err("no region");
+        assert!(err.to_string().contains("default_region"), "{err}");
+    }
+
+    #[test]
+    fn unknown_region_is_named() {
+        let err = "ZZZ".parse::<Region>().expect_err("not a region");
+        assert!(err.contains("ZZZ"), "{err}");
+    }
+
+    proptest! {
+        #[test]
+        fn normalizing_never_panics(raw in "\\PC{0,80}") {
+            let n = us();
+            let _ = n.email(&raw);
+            let _ = n.phone(&raw);
+            let _ = n.chat_visitor(&raw);
+        }
+
+        #[test]
+        fn phone_like_input_never_panics(raw in "[+]?[0-9 ()#*.-]{0,30}") {
+            let _ = us().phone(&raw);
+        }
+
+        #[test]
+        fn email_normalization_is_idempotent(
+            local in "[A-Za-z0-9._%+-]{1,20}",
+            domain in "[a-zA-Z0-9äöüÜéß-]{1,15}\\.[a-zA-Z]{2,6}",
+        ) {
+            let n = us();
+            if let Ok(once) = n.email(&format!("{local}@{domain}")) {
+                let twice = n.normalize(&once).expect("a normalized email stays valid");
+                prop_assert_eq!(&once, &twice);
+                // The ASCII case of the domain never matters.
+                let upper = n.email(&format!("{local}@{}", domain.to_ascii_uppercase()));
+                prop_assert_eq!(Ok(once), upper);
+            }
+        }
+
+        #[test]
+        fn phone_normalization_is_idempotent_and_spelling_free(
+            area in 201u32..990, exchange in 200u32..999, line in 0u32..10000,
+        ) {
+            let n = us();
+            let national = format!("({area}) {exchange}-{line:04}");
+            if let Ok(once) = n.phone(&national) {
+                prop_assert_eq!(n.normalize(&once).expect("e164 stays valid"), once.clone());
+                let spaced = format!("+1 {area} {exchange} {line:04}");
+                prop_assert_eq!(n.phone(&spaced).expect("same number"), once.clone());
+                let dotted = format!("{area}.{exchange}.{line:04}");
+                prop_assert_eq!(n.phone(&dotted).expect("same number"), once);
+            }
+        }
     }
 }

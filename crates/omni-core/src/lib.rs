@@ -25,7 +25,12 @@ pub mod time;
 pub mod trace;
 
 pub use channel::Channel;
-pub use conversation::{Conversation, ConversationStatus, Customer};
-pub use identity::Identity;
+pub use conversation::{
+    Conversation, ConversationStatus, Customer, CustomerUpdate, MergeRecord, OptOut, Provenance,
+};
+pub use identity::{Identity, IdentityError, IdentityNormalizer, Region};
 pub use ids::{AgentId, ConversationId, CustomerId, MessageId, QueueId};
-pub use message::{DeliveryStatus, Direction, InboundMessage, StoredMessage};
+pub use message::{
+    Attachment, AttachmentInfo, DeliveryStatus, Direction, EmailDetails, InboundMessage, Notice,
+    OptChange, SmsDetails, StoredEmail, StoredMessage,
+};

@@ -32,13 +32,15 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         .and_then(|v| v.strip_prefix("Bearer "))
 }
 
-fn agent_of(desk: &Desk, headers: &HeaderMap) -> Result<String, DeskError> {
+/// The signed-in agent of a request.
+pub fn agent_of(desk: &Desk, headers: &HeaderMap) -> Result<String, DeskError> {
     bearer(headers)
         .ok_or(DeskError::Unauthorized)
         .and_then(|t| desk.agent_of(t))
 }
 
-fn body<T>(payload: Result<Json<T>, JsonRejection>) -> Result<T, DeskError> {
+/// The JSON body, or a 400 naming what is wrong.
+pub fn body<T>(payload: Result<Json<T>, JsonRejection>) -> Result<T, DeskError> {
     payload
         .map(|Json(v)| v)
         .map_err(|e| DeskError::BadRequest(format!("invalid JSON body: {}", e.body_text())))

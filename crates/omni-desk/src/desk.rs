@@ -24,7 +24,9 @@ impl Desk {
     /// ids to display names for message views.
     pub fn new(context: Channel, router: Channel, agent_names: HashMap<String, String>) -> Self {
         Self {
-            context: ContextServiceClient::new(context),
+            // Attachments come back whole: allow the context store's largest.
+            context: ContextServiceClient::new(context)
+                .max_decoding_message_size(MAX_ATTACHMENT_MESSAGE_BYTES),
             router: RouterServiceClient::new(router),
             sessions: Mutex::new(HashMap::new()),
             agent_names,
@@ -111,6 +113,9 @@ impl Desk {
         self.sessions.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
+
+/// Largest gRPC response the desk reads (an attachment with its content).
+pub const MAX_ATTACHMENT_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
 /// A gRPC request carrying a new trace context in its `traceparent` metadata.
 pub fn traced<T>(message: T) -> tonic::Request<T> {

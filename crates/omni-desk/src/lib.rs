@@ -3,7 +3,8 @@
 //!
 //! # Layout
 //! - [`desk`]: sessions and the gRPC clients.
-//! - [`api`]: the JSON HTTP routes.
+//! - [`api`]: the JSON HTTP routes for sessions, offers and conversations.
+//! - [`customer_api`]: customer profiles, linking, merging, attachments.
 //! - [`events`]: the live event WebSocket, merging router and context streams.
 //! - [`error`]: the one mapping of errors to HTTP status and JSON body.
 //! - [`server`]: `serve(listener, shutdown)`.
@@ -11,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod customer_api;
 pub mod desk;
 pub mod error;
 pub mod events;

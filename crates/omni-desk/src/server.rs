@@ -11,6 +11,13 @@
 //! | `GET /api/conversations/{id}` | conversation, customer, timeline |
 //! | `POST /api/conversations/{id}/messages` | reply `{"text","client_id","channel"?}` |
 //! | `POST /api/conversations/{id}/resolve` | resolve |
+//! | `GET /api/conversations/{id}/customer` | the customer's profile, conversations (`?offset=`) and merges |
+//! | `PUT /api/conversations/{id}/customer` | update attributes `{"display_name","language","tier","external_id","attributes"}` |
+//! | `POST /api/conversations/{id}/customer/identities` | link `{"kind":"email\|phone","value","evidence","verified"}` |
+//! | `POST /api/conversations/{id}/customer/merge` | merge `{"customer_id","evidence"}` into this customer |
+//! | `POST /api/conversations/{id}/customer/unmerge` | undo `{"merge_id","reason"}` |
+//! | `GET /api/conversations/{id}/messages/{seq}/attachments/{index}` | download an attachment |
+//! | `GET /api/customers?email=\|phone=` | find a customer by identity |
 //! | `GET /api/events?token=` | live events (WebSocket) |
 //! | `GET /healthz` | liveness |
 //! | `GET /metrics` | Prometheus metrics of the parts in this process |
@@ -28,7 +35,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::{Desk, api, events};
+use crate::{Desk, api, customer_api, events};
 
 const DESK_PAGE: &str = include_str!("../assets/desk.html");
 
@@ -45,6 +52,27 @@ pub fn routes(desk: Arc<Desk>, shutdown: CancellationToken) -> Router {
         .route("/api/conversations/{id}", get(api::conversation))
         .route("/api/conversations/{id}/messages", post(api::reply))
         .route("/api/conversations/{id}/resolve", post(api::resolve))
+        .route(
+            "/api/conversations/{id}/customer",
+            get(customer_api::get_profile).put(customer_api::update_profile),
+        )
+        .route(
+            "/api/conversations/{id}/customer/identities",
+            post(customer_api::link_identity),
+        )
+        .route(
+            "/api/conversations/{id}/customer/merge",
+            post(customer_api::merge),
+        )
+        .route(
+            "/api/conversations/{id}/customer/unmerge",
+            post(customer_api::unmerge),
+        )
+        .route(
+            "/api/conversations/{id}/messages/{seq}/attachments/{index}",
+            get(customer_api::attachment),
+        )
+        .route("/api/customers", get(customer_api::find))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::GATEWAY_TIMEOUT,

@@ -4,8 +4,9 @@
 //! (`TryFrom`) and names the offending field in [`ProtoError`].
 
 use omni_core::{
-    AgentId, Channel, Conversation, ConversationStatus, Customer, DeliveryStatus, Direction,
-    Identity, InboundMessage, StoredMessage,
+    AgentId, Attachment, AttachmentInfo, Channel, Conversation, ConversationStatus, Customer,
+    DeliveryStatus, Direction, EmailDetails, Identity, InboundMessage, MergeRecord, Notice,
+    OptChange, Provenance, SmsDetails, StoredEmail, StoredMessage,
 };
 
 use crate::{common as pb, events as ev};
@@ -103,8 +104,37 @@ impl From<&InboundMessage> for ev::InboundMessage {
             received_at_ms: m.received_at_ms,
             topic: m.topic.clone().unwrap_or_default(),
             display_name: m.display_name.clone().unwrap_or_default(),
-            email: None,
-            sms: None,
+            email: m.email.as_ref().map(|e| ev::EmailDetails {
+                message_id: e.message_id.clone(),
+                in_reply_to: e.in_reply_to.clone().unwrap_or_default(),
+                references: e.references.clone(),
+                subject: e.subject.clone(),
+                to: e.to.clone(),
+                html: e.html.clone(),
+                quoted: e.quoted.clone(),
+                signature: e.signature.clone(),
+                attachments: e
+                    .attachments
+                    .iter()
+                    .map(|a| ev::Attachment {
+                        name: a.name.clone(),
+                        content_type: a.content_type.clone(),
+                        size: a.content.len() as u64,
+                        content: a.content.clone(),
+                    })
+                    .collect(),
+            }),
+            sms: m.sms.as_ref().map(|s| ev::SmsDetails {
+                provider: s.provider.clone(),
+                provider_message_id: s.provider_message_id.clone(),
+                to: s.to.clone(),
+                segments: 0,
+                opt: match s.opt {
+                    None => ev::OptChange::Unspecified,
+                    Some(OptChange::Out) => ev::OptChange::Out,
+                    Some(OptChange::In) => ev::OptChange::In,
+                } as i32,
+            }),
         }
     }
 }
@@ -124,7 +154,142 @@ impl TryFrom<ev::InboundMessage> for InboundMessage {
             received_at_ms: m.received_at_ms,
             topic: non_empty(m.topic),
             display_name: non_empty(m.display_name),
+            email: m.email.map(|e| EmailDetails {
+                message_id: e.message_id,
+                in_reply_to: non_empty(e.in_reply_to),
+                references: e.references,
+                subject: e.subject,
+                to: e.to,
+                html: e.html,
+                quoted: e.quoted,
+                signature: e.signature,
+                attachments: e
+                    .attachments
+                    .into_iter()
+                    .map(|a| Attachment {
+                        name: a.name,
+                        content_type: a.content_type,
+                        content: a.content,
+                    })
+                    .collect(),
+            }),
+            sms: m.sms.map(|s| SmsDetails {
+                provider: s.provider,
+                provider_message_id: s.provider_message_id,
+                to: s.to,
+                opt: match ev::OptChange::try_from(s.opt) {
+                    Ok(ev::OptChange::Out) => Some(OptChange::Out),
+                    Ok(ev::OptChange::In) => Some(OptChange::In),
+                    _ => None,
+                },
+            }),
         })
+    }
+}
+
+impl From<&StoredEmail> for pb::EmailView {
+    fn from(e: &StoredEmail) -> Self {
+        pb::EmailView {
+            message_id: e.message_id.clone(),
+            in_reply_to: e.in_reply_to.clone().unwrap_or_default(),
+            references: e.references.clone(),
+            subject: e.subject.clone(),
+            html: e.html.clone(),
+            quoted: e.quoted.clone(),
+            signature: e.signature.clone(),
+            attachments: e
+                .attachments
+                .iter()
+                .map(|a| pb::AttachmentInfo {
+                    index: a.index,
+                    name: a.name.clone(),
+                    content_type: a.content_type.clone(),
+                    size: a.size,
+                    stored: a.stored,
+                })
+                .collect(),
+            reply_to: e.reply_to.clone(),
+        }
+    }
+}
+
+impl From<pb::EmailView> for StoredEmail {
+    fn from(e: pb::EmailView) -> Self {
+        StoredEmail {
+            message_id: e.message_id,
+            in_reply_to: non_empty(e.in_reply_to),
+            references: e.references,
+            subject: e.subject,
+            html: e.html,
+            quoted: e.quoted,
+            signature: e.signature,
+            attachments: e
+                .attachments
+                .into_iter()
+                .map(|a| AttachmentInfo {
+                    index: a.index,
+                    name: a.name,
+                    content_type: a.content_type,
+                    size: a.size,
+                    stored: a.stored,
+                })
+                .collect(),
+            reply_to: e.reply_to,
+        }
+    }
+}
+
+impl From<&Notice> for pb::Notice {
+    fn from(n: &Notice) -> Self {
+        use pb::notice::Kind;
+        let kind = match n {
+            Notice::SmsOptOut { phone, keyword } => Kind::SmsOptOut(pb::SmsOptChange {
+                phone: phone.clone(),
+                keyword: keyword.clone(),
+            }),
+            Notice::SmsOptIn { phone, keyword } => Kind::SmsOptIn(pb::SmsOptChange {
+                phone: phone.clone(),
+                keyword: keyword.clone(),
+            }),
+        };
+        pb::Notice { kind: Some(kind) }
+    }
+}
+
+fn notice_from(n: pb::Notice) -> Option<Notice> {
+    use pb::notice::Kind;
+    match n.kind? {
+        Kind::SmsOptOut(c) => Some(Notice::SmsOptOut {
+            phone: c.phone,
+            keyword: c.keyword,
+        }),
+        Kind::SmsOptIn(c) => Some(Notice::SmsOptIn {
+            phone: c.phone,
+            keyword: c.keyword,
+        }),
+    }
+}
+
+impl From<&Provenance> for pb::Provenance {
+    fn from(p: &Provenance) -> Self {
+        pb::Provenance {
+            at_ms: p.at_ms,
+            by: p.by.clone(),
+            evidence: p.evidence.clone(),
+        }
+    }
+}
+
+impl From<&MergeRecord> for pb::MergeRecord {
+    fn from(m: &MergeRecord) -> Self {
+        pb::MergeRecord {
+            id: m.id.clone(),
+            survivor_id: m.survivor.to_string(),
+            absorbed: Some(pb::Customer::from(&m.absorbed)),
+            conversation_ids: m.conversations.iter().map(ToString::to_string).collect(),
+            provenance: Some(pb::Provenance::from(&m.provenance)),
+            undone: m.undone.as_ref().map(pb::Provenance::from),
+        }
     }
 }
 
@@ -170,6 +335,9 @@ impl From<&StoredMessage> for pb::Message {
             at_ms: m.at_ms,
             delivery: pb::DeliveryStatus::from(m.delivery) as i32,
             idempotency_key: m.idempotency_key.clone(),
+            email: m.email.as_ref().map(pb::EmailView::from),
+            error: m.error.clone().unwrap_or_default(),
+            notice: m.notice.as_ref().map(pb::Notice::from),
         }
     }
 }
@@ -215,6 +383,9 @@ impl TryFrom<pb::Message> for StoredMessage {
             at_ms: m.at_ms,
             delivery,
             idempotency_key: m.idempotency_key,
+            email: m.email.map(StoredEmail::from),
+            error: non_empty(m.error),
+            notice: m.notice.and_then(notice_from),
         })
     }
 }
@@ -251,6 +422,9 @@ impl From<&Conversation> for pb::Conversation {
                 .unwrap_or_default(),
             message_count: c.message_count,
             queued_at_ms: c.queued_at_ms.unwrap_or(0),
+            last_identity: Some(pb::Identity::from(&c.last_identity)),
+            // Set by the context service, which knows the reply domain.
+            reply_address: String::new(),
         }
     }
 }
@@ -262,6 +436,40 @@ impl From<&Customer> for pb::Customer {
             identities: c.identities.iter().map(pb::Identity::from).collect(),
             display_name: c.display_name.clone().unwrap_or_default(),
             created_at_ms: c.created_at_ms,
+            language: c.language.clone().unwrap_or_default(),
+            tier: c.tier.clone().unwrap_or_default(),
+            external_id: c.external_id.clone().unwrap_or_default(),
+            attributes: c.attributes.clone().into_iter().collect(),
+            unverified: c.unverified.iter().map(pb::Identity::from).collect(),
+            sms_opt_outs: c
+                .identities
+                .iter()
+                .filter_map(|i| {
+                    c.opt_out(i).map(|o| pb::SmsOptOut {
+                        identity: Some(pb::Identity::from(i)),
+                        at_ms: o.at_ms,
+                        keyword: o.keyword.clone(),
+                    })
+                })
+                .collect(),
+            identity_sources: c
+                .identities
+                .iter()
+                .filter_map(|i| {
+                    c.identity_sources
+                        .get(&i.key())
+                        .map(|p| pb::IdentitySource {
+                            identity: Some(pb::Identity::from(i)),
+                            provenance: Some(pb::Provenance::from(p)),
+                        })
+                })
+                .collect(),
+            merge_ids: c.merges.clone(),
+            merged_into: c
+                .merged_into
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
         }
     }
 }
@@ -280,7 +488,50 @@ mod tests {
             received_at_ms: 42,
             topic: Some("sales".into()),
             display_name: None,
+            email: None,
+            sms: None,
         };
+        let back = InboundMessage::try_from(ev::InboundMessage::from(&m)).unwrap();
+        assert_eq!(back, m);
+    }
+
+    #[test]
+    fn email_and_sms_details_round_trip() {
+        let mut m = InboundMessage {
+            idempotency_key: "<a@b>".into(),
+            channel: Channel::Email,
+            from: Identity::Email("ana@example.com".into()),
+            text: "new".into(),
+            received_at_ms: 7,
+            topic: None,
+            display_name: Some("Ana".into()),
+            email: Some(EmailDetails {
+                message_id: "a@b".into(),
+                in_reply_to: Some("x@y".into()),
+                references: vec!["w@y".into(), "x@y".into()],
+                subject: "Hi".into(),
+                to: "reply+con_1@reply.example".into(),
+                html: "<p>new</p>".into(),
+                quoted: "> old".into(),
+                signature: "-- A".into(),
+                attachments: vec![Attachment {
+                    name: "a.pdf".into(),
+                    content_type: "application/pdf".into(),
+                    content: vec![1, 2, 3],
+                }],
+            }),
+            sms: None,
+        };
+        let back = InboundMessage::try_from(ev::InboundMessage::from(&m)).unwrap();
+        assert_eq!(back, m);
+        m.email = None;
+        m.channel = Channel::Sms;
+        m.sms = Some(SmsDetails {
+            provider: "twilio".into(),
+            provider_message_id: "SM1".into(),
+            to: "+15550001".into(),
+            opt: Some(OptChange::Out),
+        });
         let back = InboundMessage::try_from(ev::InboundMessage::from(&m)).unwrap();
         assert_eq!(back, m);
     }

@@ -31,6 +31,63 @@ pub struct MessageView {
     pub delivery: &'static str,
     /// The chat client's own id for a message it sent, so it can match its pending bubble.
     pub client_id: Option<String>,
+    /// Email details: subject, sanitized HTML, quoted text, signature, attachments.
+    /// (Boxed: most messages are not email, and views travel in enums.)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<Box<EmailJson>>,
+    /// Why delivery failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// An event the message carried, in words (e.g. an SMS opt-out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
+}
+
+/// The email part of a timeline message.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct EmailJson {
+    /// Subject.
+    pub subject: String,
+    /// Message-ID.
+    pub message_id: String,
+    /// Sanitized HTML (empty for plain text).
+    pub html: String,
+    /// Quoted earlier text, separated from the new text.
+    pub quoted: String,
+    /// Signature.
+    pub signature: String,
+    /// Attachments, without content.
+    pub attachments: Vec<AttachmentJson>,
+}
+
+/// An attachment of a timeline message.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AttachmentJson {
+    /// Index, from 1 (download with it).
+    pub index: u32,
+    /// File name.
+    pub name: String,
+    /// MIME type.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Whether the content can be downloaded.
+    pub stored: bool,
+}
+
+/// The notice of a message, in words.
+fn notice_text(n: &pb::Notice) -> Option<String> {
+    use pb::notice::Kind;
+    match n.kind.as_ref()? {
+        Kind::SmsOptOut(c) => Some(format!(
+            "customer opted out of SMS on {} ({})",
+            c.phone, c.keyword
+        )),
+        Kind::SmsOptIn(c) => Some(format!(
+            "customer opted in to SMS again on {} ({})",
+            c.phone, c.keyword
+        )),
+    }
 }
 
 impl MessageView {
@@ -62,6 +119,28 @@ impl MessageView {
                 .strip_prefix("chat:")
                 .and_then(|rest| rest.split_once(':'))
                 .map(|(_, client)| client.to_owned()),
+            email: m.email.as_ref().map(|e| {
+                Box::new(EmailJson {
+                    subject: e.subject.clone(),
+                    message_id: e.message_id.clone(),
+                    html: e.html.clone(),
+                    quoted: e.quoted.clone(),
+                    signature: e.signature.clone(),
+                    attachments: e
+                        .attachments
+                        .iter()
+                        .map(|a| AttachmentJson {
+                            index: a.index,
+                            name: a.name.clone(),
+                            content_type: a.content_type.clone(),
+                            size: a.size,
+                            stored: a.stored,
+                        })
+                        .collect(),
+                })
+            }),
+            error: (!m.error.is_empty()).then(|| m.error.clone()),
+            notice: m.notice.as_ref().and_then(notice_text),
         }
     }
 }
@@ -95,6 +174,8 @@ pub struct ConversationView {
     pub updated_at_ms: i64,
     /// Number of messages.
     pub message_count: u64,
+    /// Email to this address threads into the conversation.
+    pub reply_address: String,
 }
 
 impl From<&pb::Conversation> for ConversationView {
@@ -114,6 +195,7 @@ impl From<&pb::Conversation> for ConversationView {
             created_at_ms: c.created_at_ms,
             updated_at_ms: c.updated_at_ms,
             message_count: c.message_count,
+            reply_address: c.reply_address.clone(),
         }
     }
 }
@@ -127,6 +209,42 @@ pub struct IdentityView {
     pub value: String,
 }
 
+impl IdentityView {
+    /// The view of an identity; `None` when it has no kind.
+    pub fn new(i: &pb::Identity) -> Option<Self> {
+        use pb::identity::Kind;
+        i.kind.as_ref().map(|k| match k {
+            // The visitor id is the visitor's credential: show only a prefix.
+            Kind::ChatVisitor(v) => IdentityView {
+                kind: "chat_visitor",
+                value: format!("{}…", v.chars().take(10).collect::<String>()),
+            },
+            Kind::Email(v) => IdentityView {
+                kind: "email",
+                value: v.clone(),
+            },
+            Kind::Phone(v) => IdentityView {
+                kind: "phone",
+                value: v.clone(),
+            },
+        })
+    }
+}
+
+/// How an identity joined a customer, or an SMS opt-out of one.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct IdentityEventView {
+    /// The identity.
+    pub identity: IdentityView,
+    /// When, ms since the epoch.
+    pub at_ms: i64,
+    /// Who (agent id or `system`), for a link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// The evidence of a link, or the keyword of an opt-out.
+    pub detail: String,
+}
+
 /// A customer.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct CustomerView {
@@ -136,35 +254,65 @@ pub struct CustomerView {
     pub display_name: Option<String>,
     /// Every identity.
     pub identities: Vec<IdentityView>,
+    /// Preferred language.
+    pub language: Option<String>,
+    /// Service tier.
+    pub tier: Option<String>,
+    /// External CRM id.
+    pub external_id: Option<String>,
+    /// Free-form attributes.
+    pub attributes: std::collections::BTreeMap<String, String>,
+    /// Identities the customer typed that nobody verified.
+    pub unverified: Vec<IdentityView>,
+    /// SMS opt-outs (`detail` is the keyword).
+    pub sms_opt_outs: Vec<IdentityEventView>,
+    /// How identities were linked (`detail` is the evidence).
+    pub identity_sources: Vec<IdentityEventView>,
+    /// Merges into this customer that can be undone.
+    pub merge_ids: Vec<String>,
+    /// Set when merged into another customer.
+    pub merged_into: Option<String>,
 }
 
 impl From<&pb::Customer> for CustomerView {
     fn from(c: &pb::Customer) -> Self {
-        use pb::identity::Kind;
+        let text = |s: &str| (!s.is_empty()).then(|| s.to_owned());
         Self {
             id: c.id.clone(),
-            display_name: (!c.display_name.is_empty()).then(|| c.display_name.clone()),
-            identities: c
-                .identities
+            display_name: text(&c.display_name),
+            identities: c.identities.iter().filter_map(IdentityView::new).collect(),
+            language: text(&c.language),
+            tier: text(&c.tier),
+            external_id: text(&c.external_id),
+            attributes: c.attributes.clone().into_iter().collect(),
+            unverified: c.unverified.iter().filter_map(IdentityView::new).collect(),
+            sms_opt_outs: c
+                .sms_opt_outs
                 .iter()
-                .filter_map(|i| {
-                    i.kind.as_ref().map(|k| match k {
-                        // The visitor id is the visitor's credential: show only a prefix.
-                        Kind::ChatVisitor(v) => IdentityView {
-                            kind: "chat_visitor",
-                            value: format!("{}…", v.chars().take(10).collect::<String>()),
-                        },
-                        Kind::Email(v) => IdentityView {
-                            kind: "email",
-                            value: v.clone(),
-                        },
-                        Kind::Phone(v) => IdentityView {
-                            kind: "phone",
-                            value: v.clone(),
-                        },
+                .filter_map(|o| {
+                    Some(IdentityEventView {
+                        identity: IdentityView::new(o.identity.as_ref()?)?,
+                        at_ms: o.at_ms,
+                        by: None,
+                        detail: o.keyword.clone(),
                     })
                 })
                 .collect(),
+            identity_sources: c
+                .identity_sources
+                .iter()
+                .filter_map(|s| {
+                    let p = s.provenance.as_ref()?;
+                    Some(IdentityEventView {
+                        identity: IdentityView::new(s.identity.as_ref()?)?,
+                        at_ms: p.at_ms,
+                        by: Some(p.by.clone()),
+                        detail: p.evidence.clone(),
+                    })
+                })
+                .collect(),
+            merge_ids: c.merge_ids.clone(),
+            merged_into: text(&c.merged_into),
         }
     }
 }

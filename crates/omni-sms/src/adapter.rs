@@ -157,6 +157,9 @@ impl SmsAdapter {
             received_at_ms: now_ms(),
             topic: None,
             display_name: None,
+            // Set on the event below, in the wire form.
+            email: None,
+            sms: None,
         };
         let mut event = ev::InboundMessage::from(&message);
         event.sms = Some(ev::SmsDetails {

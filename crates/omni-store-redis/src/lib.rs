@@ -3,8 +3,9 @@
 //! distributed deployment, and passes the same conformance suite as the
 //! embedded store.
 //!
-//! Every read-modify-write operation (`ingest`, `append_outbound`,
-//! `set_delivery`, `assign`, `resolve`) is one Lua script, so Redis runs it
+//! Every read-modify-write operation on the message path (`ingest`,
+//! `append_outbound`, `set_delivery`, `record_delivery`, `assign`,
+//! `resolve`) is one Lua script, so Redis runs it
 //! atomically: concurrent ingests for one new identity make one customer and
 //! gap-free seqs, and a script that refuses (not found, conflict, corrupt
 //! record) does all its checks before its first write and leaves nothing half
@@ -17,10 +18,18 @@
 //! server's: run it with `appendonly yes` and `appendfsync always` for rule 1
 //! (nothing accepted is lost).
 //!
+//! Linking, merging, unmerging and attribute updates are planned in Rust
+//! (`omni_store::merge`, shared with the embedded store) and written by one
+//! compare-and-set script (`lua/cas.lua`): it writes the plan only if every
+//! record the plan was made from is unchanged, else the operation re-reads
+//! and plans again. A merge racing a message from the same identity is
+//! therefore either before or after it, never interleaved.
+//!
 //! # Layout
 //!
 //! - [`store`]: [`RedisStore`], its connection and the trait implementations.
 //! - `scripts`: the Lua scripts (`src/lua/*.lua`), one per atomic operation.
+//! - `cas`: optimistic transactions over `lua/cas.lua`.
 //!
 //! Keys, for a store opened with prefix `P` (e.g. `omni`); every key starts
 //! with the hash tag `{P}`:
@@ -36,6 +45,10 @@
 //! | `{P}:message:<message id>` | string | `<seq> <conversation id>`, for `set_delivery` |
 //! | `{P}:inbound:<idempotency key>` | string | `<seq> <conversation id>` of the inbound message stored under that key (store-wide) |
 //! | `{P}:outbound:<conversation id>` | hash | outbound idempotency key → seq (per conversation) |
+//! | `{P}:customer_conversations:<customer id>` | sorted set | the customer's conversation ids, scored by creation time |
+//! | `{P}:email_thread:<Message-ID>` | string | the conversation holding that email (inbound or sent) |
+//! | `{P}:attachment:<message id>:<index>` | string | an attachment's content (binary) |
+//! | `{P}:merge:<merge id>` | string | the [`omni_core::MergeRecord`] JSON |
 //! | `{P}:contacts` | hash | conversation id → [`omni_store::ContactRecord`] JSON |
 //! | `{P}:presence` | hash | agent id → [`omni_store::PresenceRecord`] JSON |
 //!
@@ -65,6 +78,7 @@
 
 #![forbid(unsafe_code)]
 
+mod cas;
 mod scripts;
 pub mod store;
 

@@ -13,6 +13,8 @@ pub(crate) struct Scripts {
     pub(crate) set_delivery: Script,
     pub(crate) assign: Script,
     pub(crate) resolve: Script,
+    pub(crate) record_delivery: Script,
+    pub(crate) cas: Script,
 }
 
 impl Scripts {
@@ -24,6 +26,8 @@ impl Scripts {
             set_delivery: with_common(include_str!("lua/set_delivery.lua")),
             assign: with_common(include_str!("lua/assign.lua")),
             resolve: with_common(include_str!("lua/resolve.lua")),
+            record_delivery: with_common(include_str!("lua/record_delivery.lua")),
+            cas: with_common(include_str!("lua/cas.lua")),
         }
     }
 }

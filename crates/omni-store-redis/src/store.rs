@@ -10,17 +10,20 @@ use async_trait::async_trait;
 use omni_core::time::Millis;
 use omni_core::{
     AgentId, Conversation, ConversationId, ConversationStatus, Customer, CustomerId,
-    DeliveryStatus, Identity, InboundMessage, MessageId, QueueId, StoredMessage,
+    CustomerUpdate, DeliveryStatus, Identity, InboundMessage, MergeRecord, MessageId, OptChange,
+    Provenance, StoredMessage,
 };
+use omni_store::merge;
 use omni_store::{
-    ContactRecord, ContextStore, ContinuityPolicy, Ingested, NewOutbound, PresenceRecord,
-    RouterStore, StoreError,
+    ContactRecord, ContextStore, IngestOptions, Ingested, Linked, NewOutbound, PresenceRecord,
+    RouterStore, StoreError, inbound_extras,
 };
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisError, Script};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::cas::{self, Txn};
 use crate::scripts::Scripts;
 
 /// How long `connect` may take before it reports Redis unreachable.
@@ -46,7 +49,7 @@ pub struct RedisStore {
     url: String,
     /// `{prefix}`: the hash tag every key starts with.
     tag: String,
-    scripts: Scripts,
+    pub(crate) scripts: Scripts,
 }
 
 impl fmt::Debug for RedisStore {
@@ -104,7 +107,7 @@ impl RedisStore {
         }))
     }
 
-    fn key(&self, kind: &str, id: &str) -> String {
+    pub(crate) fn key(&self, kind: &str, id: &str) -> String {
         format!("{}:{kind}:{id}", self.tag)
     }
 
@@ -116,7 +119,10 @@ impl RedisStore {
         StoreError::Unavailable(format!("redis at {}: {e}", self.url))
     }
 
-    async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
+    pub(crate) async fn query<T: redis::FromRedisValue>(
+        &self,
+        cmd: &redis::Cmd,
+    ) -> Result<T, StoreError> {
         let mut conn = self.conn.clone();
         cmd.query_async(&mut conn)
             .await
@@ -125,10 +131,20 @@ impl RedisStore {
 
     /// Runs `script` with `args` after the tag and turns its reply (see
     /// `lua/common.lua`) into the fields after the status or an error.
-    async fn run(
+    pub(crate) async fn run(
         &self,
         script: &Script,
         args: &[&str],
+    ) -> Result<(Status, Vec<String>), StoreError> {
+        let bytes: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.run_bytes(script, &bytes).await
+    }
+
+    /// [`RedisStore::run`] with binary arguments (attachment contents).
+    async fn run_bytes(
+        &self,
+        script: &Script,
+        args: &[&[u8]],
     ) -> Result<(Status, Vec<String>), StoreError> {
         let mut invocation = script.prepare_invoke();
         invocation.key(self.index("open")).arg(&self.tag);
@@ -148,10 +164,12 @@ impl RedisStore {
         match status.as_str() {
             "ok" => Ok((Status::Ok, reply)),
             "duplicate" => Ok((Status::Duplicate, reply)),
+            "retry" => Ok((Status::Retry, reply)),
             "not_found" => Err(StoreError::NotFound {
                 kind: match field(0).as_str() {
                     "conversation" => "conversation",
                     "message" => "message",
+                    "customer" => "customer",
                     _ => "record",
                 },
                 id: field(1),
@@ -191,9 +209,11 @@ impl RedisStore {
 
 /// How a script went, when it did not refuse.
 #[derive(Debug, PartialEq, Eq)]
-enum Status {
+pub(crate) enum Status {
     Ok,
     Duplicate,
+    /// A compare-and-set found a record changed since it was read.
+    Retry,
 }
 
 /// `url` without its password, for messages and logs.
@@ -206,14 +226,14 @@ fn redact(url: &str) -> String {
     }
 }
 
-fn decode<T: DeserializeOwned>(key: &str, raw: &str) -> Result<T, StoreError> {
+pub(crate) fn decode<T: DeserializeOwned>(key: &str, raw: &str) -> Result<T, StoreError> {
     serde_json::from_str(raw).map_err(|e| StoreError::Corrupt {
         key: key.to_owned(),
         reason: e.to_string(),
     })
 }
 
-fn encode<T: Serialize>(key: &str, value: &T) -> Result<String, StoreError> {
+pub(crate) fn encode<T: Serialize>(key: &str, value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt {
         key: key.to_owned(),
         reason: format!("cannot encode: {e}"),
@@ -245,11 +265,10 @@ fn reply_json<T: DeserializeOwned>(
 
 #[async_trait]
 impl ContextStore for RedisStore {
-    async fn ingest(
+    async fn ingest_with(
         &self,
         message: &InboundMessage,
-        queue_for_new: &QueueId,
-        policy: ContinuityPolicy,
+        options: &IngestOptions,
     ) -> Result<Ingested, StoreError> {
         let identity = encode("identity", &message.from)?;
         let channel = serde_name(&message.channel)?;
@@ -257,31 +276,76 @@ impl ContextStore for RedisStore {
         let conversation = ConversationId::generate();
         let message_id = MessageId::generate();
         let at = message.received_at_ms.to_string();
-        let window = policy.reopen_window_ms.to_string();
-        let (status, reply) = self
-            .run(
-                &self.scripts.ingest,
-                &[
-                    &message.idempotency_key,
-                    &message.from.key(),
-                    &identity,
-                    &channel,
-                    &message.text,
-                    &at,
-                    message.display_name.as_deref().unwrap_or(""),
-                    if message.display_name.is_some() {
-                        "1"
-                    } else {
-                        "0"
-                    },
-                    queue_for_new.as_str(),
-                    &window,
-                    customer.as_str(),
-                    conversation.as_str(),
-                    message_id.as_str(),
-                ],
-            )
-            .await?;
+        let window = options.policy.reopen_window_ms.to_string();
+        let (email, notice) = inbound_extras(message, options.max_attachment_bytes);
+        let email_json = email
+            .as_ref()
+            .map(|e| encode("email", e))
+            .transpose()?
+            .unwrap_or_default();
+        let notice_json = notice
+            .as_ref()
+            .map(|n| encode("notice", n))
+            .transpose()?
+            .unwrap_or_default();
+        let (opt, keyword) = match message.sms.as_ref().and_then(|s| s.opt) {
+            Some(OptChange::Out) => ("out", message.text.trim()),
+            Some(OptChange::In) => ("in", message.text.trim()),
+            None => ("", ""),
+        };
+        let thread_message_id = email
+            .as_ref()
+            .map(|e| e.message_id.as_str())
+            .unwrap_or_default();
+        let mut indexes = Vec::new();
+        if let (Some(details), Some(email)) = (&message.email, &email) {
+            for (info, attachment) in email.attachments.iter().zip(&details.attachments) {
+                if info.stored {
+                    indexes.push((info.index.to_string(), attachment.content.as_slice()));
+                }
+            }
+        }
+        let thread = options
+            .thread
+            .as_ref()
+            .map(ConversationId::as_str)
+            .unwrap_or_default();
+        let count = indexes.len().to_string();
+        let identity_key = message.from.key();
+        let mut args: Vec<&[u8]> = Vec::with_capacity(21 + 2 * indexes.len());
+        let fixed: [&str; 21] = [
+            &message.idempotency_key,
+            &identity_key,
+            &identity,
+            &channel,
+            &message.text,
+            &at,
+            message.display_name.as_deref().unwrap_or(""),
+            if message.display_name.is_some() {
+                "1"
+            } else {
+                "0"
+            },
+            options.queue_for_new.as_str(),
+            &window,
+            customer.as_str(),
+            conversation.as_str(),
+            message_id.as_str(),
+            thread,
+            &options.thread_evidence,
+            opt,
+            keyword,
+            &email_json,
+            &notice_json,
+            thread_message_id,
+            &count,
+        ];
+        args.extend(fixed.iter().map(|a| a.as_bytes()));
+        for (index, content) in &indexes {
+            args.push(index.as_bytes());
+            args.push(content);
+        }
+        let (status, reply) = self.run_bytes(&self.scripts.ingest, &args).await?;
         let customer: Customer = reply_json(&reply, 0, "customer")?;
         let conversation: Conversation = reply_json(&reply, 1, "conversation")?;
         let message: StoredMessage = reply_json(&reply, 2, "message")?;
@@ -309,10 +373,259 @@ impl ContextStore for RedisStore {
         })
     }
 
+    async fn record_delivery(
+        &self,
+        conversation_id: &ConversationId,
+        message_id: &MessageId,
+        status: DeliveryStatus,
+        error: Option<&str>,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        let status = serde_name(&status)?;
+        let (_, reply) = self
+            .run(
+                &self.scripts.record_delivery,
+                &[
+                    conversation_id.as_str(),
+                    message_id.as_str(),
+                    &status,
+                    error.unwrap_or(""),
+                ],
+            )
+            .await?;
+        if reply.is_empty() {
+            return Ok(None);
+        }
+        reply_json(&reply, 0, "message").map(Some)
+    }
+
+    async fn update_customer(
+        &self,
+        id: &CustomerId,
+        update: &CustomerUpdate,
+    ) -> Result<Customer, StoreError> {
+        for attempt in 0..cas::ATTEMPTS {
+            let mut txn = Txn::new(self);
+            let mut customer = txn.customer(id).await?;
+            merge::check_linkable(&customer)?;
+            update.apply(&mut customer);
+            let key = self.key("customer", id.as_str());
+            txn.set(key.clone(), encode(&key, &customer)?);
+            if txn.commit().await? {
+                return Ok(customer);
+            }
+            cas::backoff(attempt).await;
+        }
+        Err(cas::contended("update_customer"))
+    }
+
+    async fn customer_conversations(
+        &self,
+        id: &CustomerId,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let list = self.key("customer_conversations", id.as_str());
+        let start = i64::try_from(offset).unwrap_or(i64::MAX);
+        let stop = start.saturating_add(i64::try_from(limit).unwrap_or(i64::MAX) - 1);
+        let ids: Vec<String> = self
+            .query(redis::cmd("ZREVRANGE").arg(&list).arg(start).arg(stop))
+            .await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for c in ids {
+            let key = self.key("conversation", &c);
+            match self.get_json(&key).await? {
+                Some(conversation) => out.push(conversation),
+                None => {
+                    return Err(StoreError::Corrupt {
+                        key,
+                        reason: format!("missing, but referenced by {list}"),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn claim_identity(
+        &self,
+        id: &CustomerId,
+        identity: &Identity,
+    ) -> Result<Customer, StoreError> {
+        for attempt in 0..cas::ATTEMPTS {
+            let mut txn = Txn::new(self);
+            let mut customer = txn.customer(id).await?;
+            merge::check_linkable(&customer)?;
+            if customer.identities.contains(identity) || customer.unverified.contains(identity) {
+                return Ok(customer);
+            }
+            customer.unverified.push(identity.clone());
+            let key = self.key("customer", id.as_str());
+            txn.set(key.clone(), encode(&key, &customer)?);
+            if txn.commit().await? {
+                return Ok(customer);
+            }
+            cas::backoff(attempt).await;
+        }
+        Err(cas::contended("claim_identity"))
+    }
+
+    async fn link_identity(
+        &self,
+        id: &CustomerId,
+        identity: &Identity,
+        provenance: &Provenance,
+    ) -> Result<Linked, StoreError> {
+        let identity_key = self.key("identity", &identity.key());
+        for attempt in 0..cas::ATTEMPTS {
+            let mut txn = Txn::new(self);
+            let mut customer = txn.customer(id).await?;
+            merge::check_linkable(&customer)?;
+            let owner = txn.get(identity_key.clone()).await?;
+            let linked = match owner {
+                Some(owner) if owner != id.as_str() => {
+                    let plan = merge::plan_merge(
+                        txn.side(id).await?,
+                        txn.side(&CustomerId::from(owner)).await?,
+                        merge::new_merge_id(),
+                        provenance,
+                    )?;
+                    txn.apply(&plan)?;
+                    Linked {
+                        customer: plan.customers[0].clone(),
+                        merge: plan.record,
+                    }
+                }
+                owner => {
+                    let changed = merge::add_identity(&mut customer, identity, provenance);
+                    if owner.is_none() {
+                        txn.set(identity_key.clone(), id.to_string());
+                    } else if !changed {
+                        return Ok(Linked {
+                            customer,
+                            merge: None,
+                        });
+                    }
+                    let key = self.key("customer", id.as_str());
+                    txn.set(key.clone(), encode(&key, &customer)?);
+                    Linked {
+                        customer,
+                        merge: None,
+                    }
+                }
+            };
+            if txn.commit().await? {
+                return Ok(linked);
+            }
+            cas::backoff(attempt).await;
+        }
+        Err(cas::contended("link_identity"))
+    }
+
+    async fn merge_customers(
+        &self,
+        survivor: &CustomerId,
+        absorbed: &CustomerId,
+        provenance: &Provenance,
+    ) -> Result<MergeRecord, StoreError> {
+        for attempt in 0..cas::ATTEMPTS {
+            let mut txn = Txn::new(self);
+            let survivor_side = txn.side(survivor).await?;
+            let absorbed_side = txn.side(absorbed).await?;
+            // The identities that move must still belong to the absorbed customer.
+            for identity in &absorbed_side.customer.identities {
+                txn.get(self.key("identity", &identity.key())).await?;
+            }
+            let plan = merge::plan_merge(
+                survivor_side,
+                absorbed_side,
+                merge::new_merge_id(),
+                provenance,
+            )?;
+            txn.apply(&plan)?;
+            if txn.commit().await? {
+                return plan
+                    .record
+                    .ok_or_else(|| StoreError::Conflict("merge planned no record".into()));
+            }
+            cas::backoff(attempt).await;
+        }
+        Err(cas::contended("merge_customers"))
+    }
+
+    async fn unmerge(
+        &self,
+        merge_id: &str,
+        provenance: &Provenance,
+    ) -> Result<(Customer, Customer), StoreError> {
+        let record_key = self.key("merge", merge_id);
+        for attempt in 0..cas::ATTEMPTS {
+            let mut txn = Txn::new(self);
+            let raw = txn
+                .get(record_key.clone())
+                .await?
+                .ok_or_else(|| StoreError::NotFound {
+                    kind: "merge",
+                    id: merge_id.to_owned(),
+                })?;
+            let record: MergeRecord = decode(&record_key, &raw)?;
+            let survivor = txn.side(&record.survivor).await?;
+            let tombstone = txn.customer(&record.absorbed.id).await?;
+            txn.get(self.key("latest", record.absorbed.id.as_str()))
+                .await?;
+            let plan = merge::plan_unmerge(record, survivor, &tombstone, provenance)?;
+            txn.apply(&plan)?;
+            let customers = plan.customers.clone();
+            if txn.commit().await? {
+                return match <[Customer; 2]>::try_from(customers) {
+                    Ok([s, a]) => Ok((s, a)),
+                    Err(_) => Err(StoreError::Conflict("unmerge planned no customers".into())),
+                };
+            }
+            cas::backoff(attempt).await;
+        }
+        Err(cas::contended("unmerge"))
+    }
+
+    async fn merge_record(&self, merge_id: &str) -> Result<Option<MergeRecord>, StoreError> {
+        self.get_json(&self.key("merge", merge_id)).await
+    }
+
+    async fn conversation_by_email_id(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<ConversationId>, StoreError> {
+        let id: Option<String> = self
+            .query(redis::cmd("GET").arg(self.key("email_thread", message_id)))
+            .await?;
+        Ok(id.map(ConversationId::from))
+    }
+
+    async fn attachment(
+        &self,
+        message_id: &MessageId,
+        index: u32,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = self.key("attachment", &format!("{message_id}:{index}"));
+        self.query(redis::cmd("GET").arg(key)).await
+    }
+
     async fn append_outbound(&self, message: NewOutbound) -> Result<StoredMessage, StoreError> {
         let channel = serde_name(&message.channel)?;
         let at = message.at_ms.to_string();
-        let id = MessageId::generate();
+        let email_json = message
+            .email
+            .as_ref()
+            .map(|e| encode("email", e))
+            .transpose()?
+            .unwrap_or_default();
+        let thread_message_id = message
+            .email
+            .as_ref()
+            .map(|e| e.message_id.as_str())
+            .unwrap_or_default();
         let (_, reply) = self
             .run(
                 &self.scripts.append_outbound,
@@ -323,7 +636,9 @@ impl ContextStore for RedisStore {
                     &message.text,
                     &channel,
                     &at,
-                    id.as_str(),
+                    message.id.as_str(),
+                    &email_json,
+                    thread_message_id,
                 ],
             )
             .await?;

@@ -61,6 +61,13 @@ checks!(
     concurrent_ingests_are_serialized,
     router_state_round_trips,
     open_conversations_exclude_resolved,
+    customer_profile_lists_conversations,
+    link_identity_adds_or_merges,
+    unmerge_restores_both_customers,
+    concurrent_links_and_merges_are_race_free,
+    email_threads_and_attachments,
+    delivery_reports_move_forward_only,
+    sms_opt_out_and_in,
 );
 
 #[tokio::test]
@@ -114,6 +121,8 @@ async fn data_survives_a_server_restart_and_the_store_reconnects() {
         received_at_ms: at,
         topic: None,
         display_name: Some("Ada".into()),
+        email: None,
+        sms: None,
     };
     let queue = QueueId::from("que_restart");
     let first = store
@@ -184,6 +193,8 @@ fn sms(from: &str, key: &str, text: &str, at: Millis) -> InboundMessage {
         received_at_ms: at,
         topic: None,
         display_name: None,
+        email: None,
+        sms: None,
     }
 }
 

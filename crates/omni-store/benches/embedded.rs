@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use omni_core::{Channel, Identity, InboundMessage, QueueId};
+use omni_core::{Channel, Identity, InboundMessage, Provenance, QueueId};
 use omni_store::{ContextStore, ContinuityPolicy, EmbeddedStore};
 
 const POLICY: ContinuityPolicy = ContinuityPolicy {
@@ -23,6 +23,8 @@ fn message(customer: usize, n: usize) -> InboundMessage {
         received_at_ms: 1_700_000_000_000 + n as i64,
         topic: None,
         display_name: None,
+        email: None,
+        sms: None,
     }
 }
 
@@ -74,6 +76,37 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::hint::black_box(page);
     }
     report("history page of 100", reads, start);
+
+    // Merge and unmerge pairs of customers with a few conversations each:
+    // what an agent's link or undo costs.
+    let pairs = 200;
+    let provenance = Provenance {
+        at_ms: 1,
+        by: "agt_bench".into(),
+        evidence: "bench".into(),
+    };
+    let mut customers = Vec::with_capacity(pairs * 2);
+    for p in 0..pairs * 2 {
+        let first = store
+            .ingest(&message(10_000 + p, 0), &queue, POLICY)
+            .await?;
+        customers.push(first.customer.id);
+    }
+    let start = Instant::now();
+    let mut merges = Vec::with_capacity(pairs);
+    for pair in customers.chunks(2) {
+        merges.push(
+            store
+                .merge_customers(&pair[0], &pair[1], &provenance)
+                .await?,
+        );
+    }
+    report("merge customers", pairs, start);
+    let start = Instant::now();
+    for record in &merges {
+        store.unmerge(&record.id, &provenance).await?;
+    }
+    report("unmerge customers", pairs, start);
     Ok(())
 }
 

@@ -21,6 +21,13 @@ use omni_core::{
 };
 use tokio::task::JoinSet;
 
+mod customers;
+pub use customers::{
+    concurrent_links_and_merges_are_race_free, customer_profile_lists_conversations,
+    delivery_reports_move_forward_only, email_threads_and_attachments,
+    link_identity_adds_or_merges, sms_opt_out_and_in, unmerge_restores_both_customers,
+};
+
 use crate::{
     ContactRecord, ContextStore, ContinuityPolicy, Ingested, NewOutbound, PresenceRecord,
     RouterStore, StoreError,
@@ -59,6 +66,13 @@ pub async fn run_all<F: StoreFactory>(factory: &F) {
     concurrent_ingests_are_serialized(factory).await;
     router_state_round_trips(factory).await;
     open_conversations_exclude_resolved(factory).await;
+    customer_profile_lists_conversations(factory).await;
+    link_identity_adds_or_merges(factory).await;
+    unmerge_restores_both_customers(factory).await;
+    concurrent_links_and_merges_are_race_free(factory).await;
+    email_threads_and_attachments(factory).await;
+    delivery_reports_move_forward_only(factory).await;
+    sms_opt_out_and_in(factory).await;
 }
 
 /// A first message creates the customer and a queued conversation that needs
@@ -355,6 +369,8 @@ pub async fn outbound_messages_continue_the_timeline<F: StoreFactory>(factory: &
         channel: Channel::Email,
         idempotency_key: t.key("out1"),
         at_ms: T0 + 1_000,
+        id: MessageId::generate(),
+        email: None,
     };
     let sent = step("append_outbound", store.append_outbound(reply.clone())).await;
     assert_eq!(sent.seq, 2);
@@ -420,6 +436,8 @@ pub async fn outbound_messages_continue_the_timeline<F: StoreFactory>(factory: &
             channel: Channel::Chat,
             idempotency_key: t.key("out2"),
             at_ms: T0,
+            id: MessageId::generate(),
+            email: None,
         }),
     )
     .await;
@@ -630,6 +648,8 @@ pub async fn data_survives_reopen<F: StoreFactory>(factory: &F) {
         channel: Channel::Chat,
         idempotency_key: t.key("out1"),
         at_ms: T0 + 2,
+        id: MessageId::generate(),
+        email: None,
     };
     let sent = step("append_outbound", store.append_outbound(reply.clone())).await;
     step(
@@ -967,6 +987,8 @@ fn inbound(from: &Identity, key: &str, text: &str, at: Millis) -> InboundMessage
         received_at_ms: at,
         topic: None,
         display_name: None,
+        email: None,
+        sms: None,
     }
 }
 

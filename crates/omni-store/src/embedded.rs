@@ -17,6 +17,10 @@
 //! - `message_ids`: message id → (conversation id, seq)
 //! - `inbound_keys`: inbound idempotency key → (conversation id, seq)
 //! - `outbound_keys`: (conversation id, idempotency key) → seq
+//! - `customer_conversations`: (customer id, created at, conversation id) → `()`
+//! - `email_threads`: email Message-ID → conversation id
+//! - `attachments`: (message id, index) → content
+//! - `merges`: merge id → merge record
 //! - `router_contacts`: conversation id → contact record
 //! - `router_presence`: agent id → presence record
 
@@ -30,18 +34,20 @@ use async_trait::async_trait;
 use omni_core::time::Millis;
 use omni_core::{
     AgentId, Conversation, ConversationId, ConversationStatus, Customer, CustomerId,
-    DeliveryStatus, Direction, Identity, InboundMessage, MessageId, QueueId, StoredMessage,
+    CustomerUpdate, DeliveryStatus, Direction, Identity, InboundMessage, MergeRecord, MessageId,
+    OptChange, OptOut, Provenance, StoredMessage,
 };
 use redb::{
-    Database, DatabaseError, ReadTransaction, ReadableDatabase, ReadableTable, Table,
-    TableDefinition, WriteTransaction,
+    Database, DatabaseError, ReadTransaction, ReadableDatabase, ReadableTable,
+    ReadableTableMetadata, Table, TableDefinition, WriteTransaction,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::merge::{self, Plan, Side};
 use crate::{
-    ContactRecord, ContextStore, ContinuityPolicy, Ingested, NewOutbound, PresenceRecord,
-    RouterStore, StoreError,
+    ContactRecord, ContextStore, IngestOptions, Ingested, Linked, NewOutbound, PresenceRecord,
+    RouterStore, StoreError, inbound_extras,
 };
 
 /// The layout version written into a new file; a file with another version is refused.
@@ -63,6 +69,11 @@ const MESSAGES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("mess
 const MESSAGE_IDS: TableDefinition<&str, Pointer> = TableDefinition::new("message_ids");
 const INBOUND_KEYS: TableDefinition<&str, Pointer> = TableDefinition::new("inbound_keys");
 const OUTBOUND_KEYS: TableDefinition<(&str, &str), u64> = TableDefinition::new("outbound_keys");
+const CUSTOMER_CONVERSATIONS: TableDefinition<(&str, i64, &str), ()> =
+    TableDefinition::new("customer_conversations");
+const EMAIL_THREADS: TableDefinition<&str, &str> = TableDefinition::new("email_threads");
+const ATTACHMENTS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("attachments");
+const MERGES: JsonTable = TableDefinition::new("merges");
 const CONTACTS: JsonTable = TableDefinition::new("router_contacts");
 const PRESENCE: JsonTable = TableDefinition::new("router_presence");
 
@@ -183,7 +194,7 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
                 )));
             }
         }
-        for table in [CUSTOMERS, CONVERSATIONS, CONTACTS, PRESENCE] {
+        for table in [CUSTOMERS, CONVERSATIONS, CONTACTS, PRESENCE, MERGES] {
             txn.open_table(table).map_err(db_err)?;
         }
         txn.open_table(IDENTITIES).map_err(db_err)?;
@@ -193,8 +204,28 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
         txn.open_table(MESSAGE_IDS).map_err(db_err)?;
         txn.open_table(INBOUND_KEYS).map_err(db_err)?;
         txn.open_table(OUTBOUND_KEYS).map_err(db_err)?;
+        txn.open_table(EMAIL_THREADS).map_err(db_err)?;
+        txn.open_table(ATTACHMENTS).map_err(db_err)?;
+        backfill_customer_conversations(&txn)?;
     }
     txn.commit().map_err(db_err)
+}
+
+/// A file written before customers listed their conversations gets the
+/// list built from the conversations once.
+fn backfill_customer_conversations(txn: &WriteTransaction) -> Result<(), StoreError> {
+    let mut index = txn.open_table(CUSTOMER_CONVERSATIONS).map_err(db_err)?;
+    if !index.is_empty().map_err(db_err)? {
+        return Ok(());
+    }
+    let conversations = txn.open_table(CONVERSATIONS).map_err(db_err)?;
+    let all: Vec<Conversation> = scan_json(&conversations, "conversations")?;
+    for c in all {
+        index
+            .insert((c.customer_id.as_str(), c.created_at_ms, c.id.as_str()), ())
+            .map_err(db_err)?;
+    }
+    Ok(())
 }
 
 fn db_err(e: impl fmt::Display) -> StoreError {
@@ -330,6 +361,10 @@ struct Timeline<'t> {
     message_ids: Table<'t, &'static str, Pointer>,
     inbound_keys: Table<'t, &'static str, Pointer>,
     outbound_keys: Table<'t, (&'static str, &'static str), u64>,
+    customer_conversations: Table<'t, (&'static str, i64, &'static str), ()>,
+    email_threads: Table<'t, &'static str, &'static str>,
+    attachments: Table<'t, (&'static str, u32), &'static [u8]>,
+    merges: Table<'t, &'static str, &'static [u8]>,
 }
 
 impl<'t> Timeline<'t> {
@@ -344,7 +379,118 @@ impl<'t> Timeline<'t> {
             message_ids: txn.open_table(MESSAGE_IDS).map_err(db_err)?,
             inbound_keys: txn.open_table(INBOUND_KEYS).map_err(db_err)?,
             outbound_keys: txn.open_table(OUTBOUND_KEYS).map_err(db_err)?,
+            customer_conversations: txn.open_table(CUSTOMER_CONVERSATIONS).map_err(db_err)?,
+            email_threads: txn.open_table(EMAIL_THREADS).map_err(db_err)?,
+            attachments: txn.open_table(ATTACHMENTS).map_err(db_err)?,
+            merges: txn.open_table(MERGES).map_err(db_err)?,
         })
+    }
+
+    fn put_customer(&mut self, customer: &Customer) -> Result<(), StoreError> {
+        put_json(
+            &mut self.customers,
+            "customers",
+            customer.id.as_str(),
+            customer,
+        )
+    }
+
+    fn must_customer(&self, id: &str, from: &str) -> Result<Customer, StoreError> {
+        self.customer(id)?
+            .ok_or_else(|| dangling(format_args!("customers/{id}"), from))
+    }
+
+    /// A customer that must exist, or `NotFound`.
+    fn existing_customer(&self, id: &CustomerId) -> Result<Customer, StoreError> {
+        self.customer(id.as_str())?
+            .ok_or_else(|| not_found("customer", id))
+    }
+
+    /// Every conversation of a customer, oldest first.
+    fn conversations_of(&self, id: &CustomerId) -> Result<Vec<Conversation>, StoreError> {
+        let range = self
+            .customer_conversations
+            .range::<(&str, i64, &str)>((
+                Bound::Included((id.as_str(), i64::MIN, "")),
+                Bound::Included((id.as_str(), i64::MAX, "\u{10ffff}")),
+            ))
+            .map_err(db_err)?;
+        let mut ids = Vec::new();
+        for entry in range {
+            let (key, _) = entry.map_err(db_err)?;
+            ids.push(key.value().2.to_owned());
+        }
+        ids.iter()
+            .map(|c| {
+                self.conversation(c)?.ok_or_else(|| {
+                    dangling(
+                        format_args!("conversations/{c}"),
+                        &format!("customer_conversations/{id}"),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    fn side(&self, id: &CustomerId) -> Result<Side, StoreError> {
+        Ok(Side {
+            customer: self.existing_customer(id)?,
+            conversations: self.conversations_of(id)?,
+        })
+    }
+
+    /// Writes what a link, merge or unmerge planned.
+    fn apply(&mut self, plan: &Plan) -> Result<(), StoreError> {
+        for customer in &plan.customers {
+            self.put_customer(customer)?;
+        }
+        for conversation in &plan.conversations {
+            self.put_conversation(conversation)?;
+        }
+        for (key, owner) in &plan.identities {
+            self.identities
+                .insert(key.as_str(), owner.as_str())
+                .map_err(db_err)?;
+        }
+        for (conversation, created, from, to) in &plan.moved {
+            self.customer_conversations
+                .remove((from.as_str(), *created, conversation.as_str()))
+                .map_err(db_err)?;
+            self.customer_conversations
+                .insert((to.as_str(), *created, conversation.as_str()), ())
+                .map_err(db_err)?;
+        }
+        for (customer, latest) in &plan.latest {
+            match latest {
+                Some(c) => self
+                    .customer_latest
+                    .insert(customer.as_str(), c.as_str())
+                    .map(|_| ()),
+                None => self.customer_latest.remove(customer.as_str()).map(|_| ()),
+            }
+            .map_err(db_err)?;
+        }
+        if let Some(record) = &plan.record {
+            put_json(&mut self.merges, "merges", &record.id, record)?;
+        }
+        Ok(())
+    }
+
+    fn merge(
+        &mut self,
+        survivor: &CustomerId,
+        absorbed: &CustomerId,
+        provenance: &Provenance,
+    ) -> Result<MergeRecord, StoreError> {
+        let plan = merge::plan_merge(
+            self.side(survivor)?,
+            self.side(absorbed)?,
+            merge::new_merge_id(),
+            provenance,
+        )?;
+        self.apply(&plan)?;
+        plan.record
+            .ok_or_else(|| StoreError::Conflict("merge planned no record".into()))
     }
 
     fn conversation(&self, id: &str) -> Result<Option<Conversation>, StoreError> {
@@ -411,63 +557,101 @@ impl<'t> Timeline<'t> {
     fn ingest(
         &mut self,
         message: &InboundMessage,
-        queue_for_new: &QueueId,
-        policy: ContinuityPolicy,
+        options: &IngestOptions,
     ) -> Result<Ingested, StoreError> {
         let key = message.idempotency_key.as_str();
         if let Some((conversation_id, seq)) = get_pointer(&self.inbound_keys, key)? {
             return self.duplicate(&conversation_id, seq, key);
         }
         let at = message.received_at_ms;
+        let policy = options.policy;
+        let within_window = |resolved_at: Option<Millis>| {
+            resolved_at.is_some_and(|r| at.saturating_sub(r) <= policy.reopen_window_ms)
+        };
 
+        let thread = match &options.thread {
+            Some(id) => self.conversation(id.as_str())?,
+            None => None,
+        };
         let identity_key = message.from.key();
-        let (mut customer, mut customer_changed) = match get_str(&self.identities, &identity_key)? {
-            Some(id) => {
-                let customer = self.customer(&id)?.ok_or_else(|| {
-                    dangling(
-                        format_args!("customers/{id}"),
-                        &format!("identities/{identity_key}"),
-                    )
-                })?;
-                (customer, false)
+        let owner = get_str(&self.identities, &identity_key)?;
+        let from_identities = format!("identities/{identity_key}");
+        let (mut customer, mut customer_changed, sender_owned) = match (&owner, &thread) {
+            (Some(id), Some(t)) if t.customer_id.as_str() != id => {
+                // A known sender writing into another customer's thread: the
+                // thread wins, and nobody is merged on that alone.
+                let customer =
+                    self.must_customer(t.customer_id.as_str(), &format!("conversations/{}", t.id))?;
+                (customer, false, false)
             }
-            None => {
-                let customer = Customer {
-                    id: CustomerId::generate(),
-                    identities: vec![message.from.clone()],
-                    display_name: message.display_name.clone(),
-                    created_at_ms: at,
-                };
+            (Some(id), _) => (self.must_customer(id, &from_identities)?, false, true),
+            (None, Some(t)) => {
+                let mut customer =
+                    self.must_customer(t.customer_id.as_str(), &format!("conversations/{}", t.id))?;
+                merge::add_identity(
+                    &mut customer,
+                    &message.from,
+                    &Provenance {
+                        at_ms: at,
+                        by: "system".into(),
+                        evidence: options.thread_evidence.clone(),
+                    },
+                );
                 self.identities
                     .insert(identity_key.as_str(), customer.id.as_str())
                     .map_err(db_err)?;
-                (customer, true)
+                (customer, true, true)
+            }
+            (None, None) => {
+                let mut customer = Customer::new(CustomerId::generate(), message.from.clone(), at);
+                customer.display_name = message.display_name.clone();
+                self.identities
+                    .insert(identity_key.as_str(), customer.id.as_str())
+                    .map_err(db_err)?;
+                (customer, true, true)
             }
         };
-        if customer.display_name.is_none() && message.display_name.is_some() {
-            customer.display_name = message.display_name.clone();
-            customer_changed = true;
+        if sender_owned {
+            if customer.display_name.is_none() && message.display_name.is_some() {
+                customer.display_name = message.display_name.clone();
+                customer_changed = true;
+            }
+            match message.sms.as_ref().and_then(|s| s.opt) {
+                Some(OptChange::Out) => {
+                    customer.opt_outs.insert(
+                        identity_key.clone(),
+                        OptOut {
+                            at_ms: at,
+                            keyword: message.text.trim().to_owned(),
+                        },
+                    );
+                    customer_changed = true;
+                }
+                Some(OptChange::In) => {
+                    customer_changed |= customer.opt_outs.remove(&identity_key).is_some();
+                }
+                None => {}
+            }
         }
         if customer_changed {
-            put_json(
-                &mut self.customers,
-                "customers",
-                customer.id.as_str(),
-                &customer,
-            )?;
+            self.put_customer(&customer)?;
         }
 
-        let latest = match get_str(&self.customer_latest, customer.id.as_str())? {
-            Some(id) => Some(self.conversation(&id)?.ok_or_else(|| {
-                dangling(
-                    format_args!("conversations/{id}"),
-                    &format!("customer_latest/{}", customer.id),
-                )
-            })?),
-            None => None,
-        };
-        let within_window = |resolved_at: Option<Millis>| {
-            resolved_at.is_some_and(|r| at.saturating_sub(r) <= policy.reopen_window_ms)
+        let threaded = thread.filter(|t| {
+            t.customer_id == customer.id
+                && (t.status != ConversationStatus::Resolved || within_window(t.resolved_at_ms))
+        });
+        let latest = match threaded {
+            Some(t) => Some(t),
+            None => match get_str(&self.customer_latest, customer.id.as_str())? {
+                Some(id) => Some(self.conversation(&id)?.ok_or_else(|| {
+                    dangling(
+                        format_args!("conversations/{id}"),
+                        &format!("customer_latest/{}", customer.id),
+                    )
+                })?),
+                None => None,
+            },
         };
         let (mut conversation, opened, reopened) = match latest {
             Some(c) if c.status != ConversationStatus::Resolved => (c, false, false),
@@ -484,7 +668,7 @@ impl<'t> Timeline<'t> {
                     id: ConversationId::generate(),
                     customer_id: customer.id.clone(),
                     status: ConversationStatus::Queued,
-                    queue: queue_for_new.clone(),
+                    queue: options.queue_for_new.clone(),
                     last_channel: message.channel,
                     last_identity: message.from.clone(),
                     created_at_ms: at,
@@ -495,14 +679,19 @@ impl<'t> Timeline<'t> {
                     resolved_at_ms: None,
                     message_count: 0,
                 };
-                self.customer_latest
-                    .insert(customer.id.as_str(), c.id.as_str())
-                    .map_err(db_err)?;
                 self.open.insert(c.id.as_str(), ()).map_err(db_err)?;
+                self.customer_conversations
+                    .insert((customer.id.as_str(), at, c.id.as_str()), ())
+                    .map_err(db_err)?;
                 (c, true, false)
             }
         };
+        // The conversation the customer's next message continues.
+        self.customer_latest
+            .insert(customer.id.as_str(), conversation.id.as_str())
+            .map_err(db_err)?;
 
+        let (email, notice) = inbound_extras(message, options.max_attachment_bytes);
         let stored = StoredMessage {
             id: MessageId::generate(),
             conversation_id: conversation.id.clone(),
@@ -514,7 +703,33 @@ impl<'t> Timeline<'t> {
             at_ms: at,
             delivery: DeliveryStatus::Received,
             idempotency_key: message.idempotency_key.clone(),
+            email,
+            error: None,
+            notice,
         };
+        if let (Some(details), Some(email)) = (&message.email, &stored.email) {
+            for (info, attachment) in email.attachments.iter().zip(&details.attachments) {
+                if info.stored {
+                    self.attachments
+                        .insert(
+                            (stored.id.as_str(), info.index),
+                            attachment.content.as_slice(),
+                        )
+                        .map_err(db_err)?;
+                }
+            }
+            if !email.message_id.is_empty()
+                && self
+                    .email_threads
+                    .get(email.message_id.as_str())
+                    .map_err(db_err)?
+                    .is_none()
+            {
+                self.email_threads
+                    .insert(email.message_id.as_str(), conversation.id.as_str())
+                    .map_err(db_err)?;
+            }
+        }
         self.append(&stored)?;
         self.inbound_keys
             .insert(key, (stored.conversation_id.as_str(), stored.seq))
@@ -556,7 +771,7 @@ impl<'t> Timeline<'t> {
             });
         }
         let stored = StoredMessage {
-            id: MessageId::generate(),
+            id: message.id.clone(),
             conversation_id: message.conversation_id.clone(),
             seq: conversation.message_count + 1,
             direction: Direction::Outbound,
@@ -566,7 +781,17 @@ impl<'t> Timeline<'t> {
             at_ms: message.at_ms,
             delivery: DeliveryStatus::Queued,
             idempotency_key: message.idempotency_key.clone(),
+            email: message.email.clone(),
+            error: None,
+            notice: None,
         };
+        if let Some(email) = &stored.email
+            && !email.message_id.is_empty()
+        {
+            self.email_threads
+                .insert(email.message_id.as_str(), conversation_id)
+                .map_err(db_err)?;
+        }
         self.append(&stored)?;
         self.outbound_keys
             .insert((conversation_id, key), stored.seq)
@@ -604,16 +829,247 @@ fn update_conversation(
 
 #[async_trait]
 impl ContextStore for EmbeddedStore {
-    async fn ingest(
+    async fn ingest_with(
         &self,
         message: &InboundMessage,
-        queue_for_new: &QueueId,
-        policy: ContinuityPolicy,
+        options: &IngestOptions,
     ) -> Result<Ingested, StoreError> {
         let message = message.clone();
-        let queue = queue_for_new.clone();
-        self.write(move |txn| Timeline::open(txn)?.ingest(&message, &queue, policy))
+        let options = options.clone();
+        self.write(move |txn| Timeline::open(txn)?.ingest(&message, &options))
             .await
+    }
+
+    async fn record_delivery(
+        &self,
+        conversation_id: &ConversationId,
+        message_id: &MessageId,
+        status: DeliveryStatus,
+        error: Option<&str>,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        let conversation_id = conversation_id.clone();
+        let message_id = message_id.clone();
+        let error = error.filter(|e| !e.is_empty()).map(str::to_owned);
+        self.write(move |txn| {
+            let message_ids = txn.open_table(MESSAGE_IDS).map_err(db_err)?;
+            let seq = match get_pointer(&message_ids, message_id.as_str())? {
+                Some((owner, seq)) if owner == conversation_id.as_str() => seq,
+                _ => return Err(not_found("message", &message_id)),
+            };
+            let mut messages = txn.open_table(MESSAGES).map_err(db_err)?;
+            let mut message =
+                get_message(&messages, conversation_id.as_str(), seq)?.ok_or_else(|| {
+                    dangling(
+                        format_args!("messages/{conversation_id}/{seq}"),
+                        &format!("message_ids/{message_id}"),
+                    )
+                })?;
+            if status.rank() <= message.delivery.rank() {
+                return Ok(None);
+            }
+            message.delivery = status;
+            message.error = if status == DeliveryStatus::Failed {
+                error
+            } else {
+                None
+            };
+            put_message(&mut messages, &message)?;
+            Ok(Some(message))
+        })
+        .await
+    }
+
+    async fn update_customer(
+        &self,
+        id: &CustomerId,
+        update: &CustomerUpdate,
+    ) -> Result<Customer, StoreError> {
+        let id = id.clone();
+        let update = update.clone();
+        self.write(move |txn| {
+            let mut t = Timeline::open(txn)?;
+            let mut customer = t.existing_customer(&id)?;
+            merge::check_linkable(&customer)?;
+            update.apply(&mut customer);
+            t.put_customer(&customer)?;
+            Ok(customer)
+        })
+        .await
+    }
+
+    async fn customer_conversations(
+        &self,
+        id: &CustomerId,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let id = id.clone();
+        self.read(move |txn| {
+            let index = txn.open_table(CUSTOMER_CONVERSATIONS).map_err(db_err)?;
+            let conversations = txn.open_table(CONVERSATIONS).map_err(db_err)?;
+            let range = index
+                .range::<(&str, i64, &str)>((
+                    Bound::Included((id.as_str(), i64::MIN, "")),
+                    Bound::Included((id.as_str(), i64::MAX, "\u{10ffff}")),
+                ))
+                .map_err(db_err)?;
+            let mut out = Vec::new();
+            for entry in range.rev().skip(offset).take(limit) {
+                let (key, _) = entry.map_err(db_err)?;
+                let c = key.value().2;
+                let conversation =
+                    get_json(&conversations, "conversations", c)?.ok_or_else(|| {
+                        dangling(
+                            format_args!("conversations/{c}"),
+                            &format!("customer_conversations/{id}"),
+                        )
+                    })?;
+                out.push(conversation);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn claim_identity(
+        &self,
+        id: &CustomerId,
+        identity: &Identity,
+    ) -> Result<Customer, StoreError> {
+        let id = id.clone();
+        let identity = identity.clone();
+        self.write(move |txn| {
+            let mut t = Timeline::open(txn)?;
+            let mut customer = t.existing_customer(&id)?;
+            merge::check_linkable(&customer)?;
+            if !customer.identities.contains(&identity) && !customer.unverified.contains(&identity)
+            {
+                customer.unverified.push(identity);
+                t.put_customer(&customer)?;
+            }
+            Ok(customer)
+        })
+        .await
+    }
+
+    async fn link_identity(
+        &self,
+        id: &CustomerId,
+        identity: &Identity,
+        provenance: &Provenance,
+    ) -> Result<Linked, StoreError> {
+        let id = id.clone();
+        let identity = identity.clone();
+        let provenance = provenance.clone();
+        self.write(move |txn| {
+            let mut t = Timeline::open(txn)?;
+            let key = identity.key();
+            let mut customer = t.existing_customer(&id)?;
+            merge::check_linkable(&customer)?;
+            match get_str(&t.identities, &key)? {
+                Some(owner) if owner == id.as_str() => {
+                    if merge::add_identity(&mut customer, &identity, &provenance) {
+                        t.put_customer(&customer)?;
+                    }
+                    Ok(Linked {
+                        customer,
+                        merge: None,
+                    })
+                }
+                Some(owner) => {
+                    let record = t.merge(&id, &CustomerId::from(owner), &provenance)?;
+                    Ok(Linked {
+                        customer: t.existing_customer(&id)?,
+                        merge: Some(record),
+                    })
+                }
+                None => {
+                    merge::add_identity(&mut customer, &identity, &provenance);
+                    t.identities
+                        .insert(key.as_str(), id.as_str())
+                        .map_err(db_err)?;
+                    t.put_customer(&customer)?;
+                    Ok(Linked {
+                        customer,
+                        merge: None,
+                    })
+                }
+            }
+        })
+        .await
+    }
+
+    async fn merge_customers(
+        &self,
+        survivor: &CustomerId,
+        absorbed: &CustomerId,
+        provenance: &Provenance,
+    ) -> Result<MergeRecord, StoreError> {
+        let survivor = survivor.clone();
+        let absorbed = absorbed.clone();
+        let provenance = provenance.clone();
+        self.write(move |txn| Timeline::open(txn)?.merge(&survivor, &absorbed, &provenance))
+            .await
+    }
+
+    async fn unmerge(
+        &self,
+        merge_id: &str,
+        provenance: &Provenance,
+    ) -> Result<(Customer, Customer), StoreError> {
+        let merge_id = merge_id.to_owned();
+        let provenance = provenance.clone();
+        self.write(move |txn| {
+            let mut t = Timeline::open(txn)?;
+            let record: MergeRecord = get_json(&t.merges, "merges", &merge_id)?
+                .ok_or_else(|| not_found("merge", &merge_id))?;
+            let survivor = t.side(&record.survivor)?;
+            let tombstone = t.existing_customer(&record.absorbed.id)?;
+            let plan = merge::plan_unmerge(record, survivor, &tombstone, &provenance)?;
+            t.apply(&plan)?;
+            match <[Customer; 2]>::try_from(plan.customers) {
+                Ok([s, a]) => Ok((s, a)),
+                Err(_) => Err(StoreError::Conflict("unmerge planned no customers".into())),
+            }
+        })
+        .await
+    }
+
+    async fn merge_record(&self, merge_id: &str) -> Result<Option<MergeRecord>, StoreError> {
+        let merge_id = merge_id.to_owned();
+        self.read(move |txn| {
+            let table = txn.open_table(MERGES).map_err(db_err)?;
+            get_json(&table, "merges", &merge_id)
+        })
+        .await
+    }
+
+    async fn conversation_by_email_id(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<ConversationId>, StoreError> {
+        let message_id = message_id.to_owned();
+        self.read(move |txn| {
+            let table = txn.open_table(EMAIL_THREADS).map_err(db_err)?;
+            Ok(get_str(&table, &message_id)?.map(ConversationId::from))
+        })
+        .await
+    }
+
+    async fn attachment(
+        &self,
+        message_id: &MessageId,
+        index: u32,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let message_id = message_id.clone();
+        self.read(move |txn| {
+            let table = txn.open_table(ATTACHMENTS).map_err(db_err)?;
+            Ok(table
+                .get((message_id.as_str(), index))
+                .map_err(db_err)?
+                .map(|g| g.value().to_vec()))
+        })
+        .await
     }
 
     async fn append_outbound(&self, message: NewOutbound) -> Result<StoredMessage, StoreError> {
@@ -864,6 +1320,8 @@ impl RouterStore for EmbeddedStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ContinuityPolicy;
+    use omni_core::QueueId;
 
     fn message(key: &str) -> InboundMessage {
         InboundMessage {
@@ -874,6 +1332,8 @@ mod tests {
             received_at_ms: 1,
             topic: None,
             display_name: None,
+            email: None,
+            sms: None,
         }
     }
 

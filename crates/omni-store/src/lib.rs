@@ -8,6 +8,8 @@
 //!
 //! # Layout
 //! - [`embedded`]: the durable on-disk implementation (redb) used by default.
+//! - [`merge`]: linking, merging and unmerging customers, planned once for
+//!   every implementation from the records involved.
 //! - [`conformance`]: the suite every implementation must pass.
 
 #![forbid(unsafe_code)]
@@ -15,13 +17,15 @@
 use async_trait::async_trait;
 use omni_core::time::Millis;
 use omni_core::{
-    AgentId, Channel, Conversation, ConversationId, Customer, CustomerId, DeliveryStatus, Identity,
-    InboundMessage, MessageId, QueueId, StoredMessage,
+    AgentId, AttachmentInfo, Channel, Conversation, ConversationId, Customer, CustomerId,
+    CustomerUpdate, DeliveryStatus, Identity, InboundMessage, MergeRecord, MessageId, Provenance,
+    QueueId, StoredEmail, StoredMessage,
 };
 use serde::{Deserialize, Serialize};
 
 pub mod conformance;
 pub mod embedded;
+pub mod merge;
 
 pub use embedded::EmbeddedStore;
 
@@ -57,6 +61,101 @@ pub enum StoreError {
 pub struct ContinuityPolicy {
     /// A message this long after resolve (or sooner) reopens the conversation.
     pub reopen_window_ms: Millis,
+}
+
+/// How [`ContextStore::ingest_with`] places a customer message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestOptions {
+    /// The queue a new conversation routes through.
+    pub queue_for_new: QueueId,
+    /// The reopen window.
+    pub policy: ContinuityPolicy,
+    /// The conversation the message threads into (an email to the
+    /// conversation's reply address, or replying to one of its messages). It
+    /// is continued (or reopened within the window) whoever the sender is; a
+    /// sender nobody knows yet becomes an identity of its customer, with
+    /// `thread_evidence` as provenance.
+    pub thread: Option<ConversationId>,
+    /// Why the message belongs to `thread`, in words, for the provenance.
+    pub thread_evidence: String,
+    /// Attachment contents larger than this are not stored (only recorded).
+    pub max_attachment_bytes: u64,
+}
+
+impl IngestOptions {
+    /// Options for a message that continues its sender's conversation.
+    pub fn new(queue_for_new: QueueId, policy: ContinuityPolicy) -> Self {
+        Self {
+            queue_for_new,
+            policy,
+            thread: None,
+            thread_evidence: String::new(),
+            max_attachment_bytes: 10 * 1024 * 1024,
+        }
+    }
+}
+
+/// The attachment infos of an inbound email and which contents are kept.
+pub fn attachment_infos(message: &InboundMessage, max_bytes: u64) -> Vec<AttachmentInfo> {
+    let Some(email) = &message.email else {
+        return Vec::new();
+    };
+    email
+        .attachments
+        .iter()
+        .zip(1u32..)
+        .map(|(a, index)| AttachmentInfo {
+            index,
+            name: a.name.clone(),
+            content_type: a.content_type.clone(),
+            size: a.content.len() as u64,
+            stored: a.content.len() as u64 <= max_bytes,
+        })
+        .collect()
+}
+
+/// What an inbound message stores beside its text: email details (without
+/// attachment contents) and the opt-out notice of an SMS keyword.
+pub fn inbound_extras(
+    message: &InboundMessage,
+    max_attachment_bytes: u64,
+) -> (Option<StoredEmail>, Option<omni_core::Notice>) {
+    let email = message.email.as_ref().map(|e| StoredEmail {
+        message_id: e.message_id.clone(),
+        in_reply_to: e.in_reply_to.clone().filter(|s| !s.is_empty()),
+        references: e.references.clone(),
+        subject: e.subject.clone(),
+        html: e.html.clone(),
+        quoted: e.quoted.clone(),
+        signature: e.signature.clone(),
+        attachments: attachment_infos(message, max_attachment_bytes),
+        reply_to: String::new(),
+    });
+    let notice = match (&message.from, message.sms.as_ref().and_then(|s| s.opt)) {
+        (Identity::Phone(phone), Some(omni_core::OptChange::Out)) => {
+            Some(omni_core::Notice::SmsOptOut {
+                phone: phone.clone(),
+                keyword: message.text.trim().to_owned(),
+            })
+        }
+        (Identity::Phone(phone), Some(omni_core::OptChange::In)) => {
+            Some(omni_core::Notice::SmsOptIn {
+                phone: phone.clone(),
+                keyword: message.text.trim().to_owned(),
+            })
+        }
+        _ => None,
+    };
+    (email, notice)
+}
+
+/// What [`ContextStore::link_identity`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Linked {
+    /// The customer after the link.
+    pub customer: Customer,
+    /// The identity belonged to another customer, merged into this one.
+    pub merge: Option<MergeRecord>,
 }
 
 /// What [`ContextStore::ingest`] did.
@@ -96,6 +195,10 @@ pub struct NewOutbound {
     pub idempotency_key: String,
     /// When it was written.
     pub at_ms: Millis,
+    /// The id the message gets if it is new (a retry keeps the first one's).
+    pub id: MessageId,
+    /// Email threading for the outbound mail, if it goes out by email.
+    pub email: Option<StoredEmail>,
 }
 
 /// Customers, identities, conversations and their timelines.
@@ -111,7 +214,109 @@ pub trait ContextStore: Send + Sync + 'static {
         message: &InboundMessage,
         queue_for_new: &QueueId,
         policy: ContinuityPolicy,
+    ) -> Result<Ingested, StoreError> {
+        self.ingest_with(message, &IngestOptions::new(queue_for_new.clone(), policy))
+            .await
+    }
+
+    /// [`ContextStore::ingest`] with threading: see [`IngestOptions`]. Also,
+    /// atomically with the message: an email's Message-ID is indexed for
+    /// [`ContextStore::conversation_by_email_id`]; its attachments' contents
+    /// up to the size limit are stored for [`ContextStore::attachment`]; a new
+    /// conversation joins the customer's list; an SMS opt-out or opt-in
+    /// keyword updates the customer's opt-outs and marks the message with its
+    /// notice.
+    async fn ingest_with(
+        &self,
+        message: &InboundMessage,
+        options: &IngestOptions,
     ) -> Result<Ingested, StoreError>;
+
+    /// Records a delivery report: moves the message's status forward (never
+    /// back: see [`DeliveryStatus::rank`]) and keeps the error of a failure.
+    /// Returns the updated message, or `None` when the report changed nothing
+    /// (a redelivered or late report). `NotFound` for an unknown message.
+    async fn record_delivery(
+        &self,
+        conversation_id: &ConversationId,
+        message_id: &MessageId,
+        status: DeliveryStatus,
+        error: Option<&str>,
+    ) -> Result<Option<StoredMessage>, StoreError>;
+
+    /// Applies an attribute update; `NotFound` for an unknown customer,
+    /// `Conflict` for one merged into another.
+    async fn update_customer(
+        &self,
+        id: &CustomerId,
+        update: &CustomerUpdate,
+    ) -> Result<Customer, StoreError>;
+
+    /// The customer's conversations, newest first: `limit` of them after
+    /// skipping `offset`.
+    async fn customer_conversations(
+        &self,
+        id: &CustomerId,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<Conversation>, StoreError>;
+
+    /// Records an identity the customer gave but nobody verified (a pre-chat
+    /// form): shown on the profile, never used to find or merge customers.
+    async fn claim_identity(
+        &self,
+        id: &CustomerId,
+        identity: &Identity,
+    ) -> Result<Customer, StoreError>;
+
+    /// Atomically makes `identity` one of the customer's identities. If it
+    /// belongs to another customer, that customer is merged into this one
+    /// (see [`ContextStore::merge_customers`]).
+    async fn link_identity(
+        &self,
+        id: &CustomerId,
+        identity: &Identity,
+        provenance: &Provenance,
+    ) -> Result<Linked, StoreError>;
+
+    /// Atomically merges `absorbed` into `survivor`: identities, attributes
+    /// the survivor lacks, opt-outs and conversations move; the absorbed
+    /// customer remains as a tombstone pointing at the survivor. The returned
+    /// record undoes it ([`ContextStore::unmerge`]).
+    async fn merge_customers(
+        &self,
+        survivor: &CustomerId,
+        absorbed: &CustomerId,
+        provenance: &Provenance,
+    ) -> Result<MergeRecord, StoreError>;
+
+    /// Atomically undoes a merge: the absorbed customer comes back with its
+    /// identities, attributes and the conversations that were its own
+    /// (messages added to them since included). Returns (survivor,
+    /// restored). `Conflict` when already undone or when the survivor was
+    /// merged again since (undo that first).
+    async fn unmerge(
+        &self,
+        merge_id: &str,
+        provenance: &Provenance,
+    ) -> Result<(Customer, Customer), StoreError>;
+
+    /// One merge record.
+    async fn merge_record(&self, merge_id: &str) -> Result<Option<MergeRecord>, StoreError>;
+
+    /// The conversation holding the email with this Message-ID (inbound or
+    /// sent), if any.
+    async fn conversation_by_email_id(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<ConversationId>, StoreError>;
+
+    /// One stored attachment's content, by message id and index (from 1).
+    async fn attachment(
+        &self,
+        message_id: &MessageId,
+        index: u32,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
 
     /// Atomically appends an agent's message (deduplicated by its key: a
     /// retry returns the message stored the first time) with delivery

@@ -56,6 +56,13 @@ checks!(
     concurrent_ingests_are_serialized,
     router_state_round_trips,
     open_conversations_exclude_resolved,
+    customer_profile_lists_conversations,
+    link_identity_adds_or_merges,
+    unmerge_restores_both_customers,
+    concurrent_links_and_merges_are_race_free,
+    email_threads_and_attachments,
+    delivery_reports_move_forward_only,
+    sms_opt_out_and_in,
 );
 
 #[tokio::test]

@@ -273,6 +273,11 @@ pub async fn start(
             "context assignments",
             failed.clone(),
         ));
+        worker_tasks.spawn(report(
+            omni_context::intake::run_deliveries(context.clone(), workers.clone()),
+            "context delivery reports",
+            failed.clone(),
+        ));
     }
     if let Some(router) = &router {
         worker_tasks.spawn(report(

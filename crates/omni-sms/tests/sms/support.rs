@@ -146,6 +146,7 @@ impl App {
                 at_ms: 1,
                 delivery: pb::DeliveryStatus::Queued as i32,
                 idempotency_key: format!("reply:{message_id}"),
+                ..Default::default()
             }),
             to: Some(pb::Identity {
                 kind: Some(pb::identity::Kind::Phone(to.into())),

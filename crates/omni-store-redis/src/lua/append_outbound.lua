@@ -1,5 +1,6 @@
 -- ContextStore::append_outbound. ARGV: 2 conversation id, 3 idempotency key,
--- 4 agent id, 5 text, 6 channel, 7 written at, 8 candidate message id.
+-- 4 agent id, 5 text, 6 channel, 7 written at, 8 candidate message id,
+-- 9 email threading JSON (or empty), 10 its Message-ID to index (or empty).
 local conversation_id = ARGV[2]
 local idem = ARGV[3]
 local at = tonumber(ARGV[7])
@@ -29,6 +30,12 @@ local function main()
     delivery = 'queued',
     idempotency_key = idem,
   }
+  if ARGV[9] ~= '' then
+    message.email = cjson.decode(ARGV[9])
+  end
+  if ARGV[10] ~= '' then
+    redis.call('SET', key('email_thread', ARGV[10]), conversation_id)
+  end
   set_message(conversation_id, message)
   redis.call('SET', key('message', message.id), pointer(seq, conversation_id))
   redis.call('HSET', ok, idem, int(seq))

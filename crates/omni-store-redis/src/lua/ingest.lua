@@ -1,8 +1,12 @@
--- ContextStore::ingest. ARGV: 2 idempotency key, 3 identity key, 4 identity
--- JSON, 5 channel, 6 text, 7 received at, 8 display name, 9 `1` if a display
--- name was given, 10 queue for a new conversation, 11 reopen window,
--- 12 candidate customer id, 13 candidate conversation id, 14 candidate
--- message id. The candidates are used only when something new is created.
+-- ContextStore::ingest_with. ARGV: 2 idempotency key, 3 identity key,
+-- 4 identity JSON, 5 channel, 6 text, 7 received at, 8 display name, 9 `1` if
+-- a display name was given, 10 queue for a new conversation, 11 reopen
+-- window, 12 candidate customer id, 13 candidate conversation id,
+-- 14 candidate message id, 15 thread conversation id (or empty), 16 thread
+-- evidence, 17 opt change (`out`, `in` or empty), 18 opt keyword, 19 email
+-- details JSON (or empty), 20 notice JSON (or empty), 21 Message-ID to index
+-- (or empty), 22 number of attachments to store, then (index, content) pairs.
+-- The candidates are used only when something new is created.
 local idem = ARGV[2]
 local identity_key = ARGV[3]
 local identity = cjson.decode(ARGV[4])
@@ -15,6 +19,40 @@ if ARGV[9] == '1' then
 end
 local queue = ARGV[10]
 local window = tonumber(ARGV[11])
+local thread_id = ARGV[15]
+local opt = ARGV[17]
+
+local function within_window(resolved_at)
+  return type(resolved_at) == 'number' and at - resolved_at <= window
+end
+
+local function same_identity(a, b)
+  return type(a) == 'table' and a.kind == b.kind and a.value == b.value
+end
+
+-- merge::add_identity: the identity joins the customer with its provenance.
+local function add_identity(customer, provenance)
+  if type(customer.unverified) == 'table' then
+    local kept = {}
+    for _, u in ipairs(customer.unverified) do
+      if not same_identity(u, identity) then
+        kept[#kept + 1] = u
+      end
+    end
+    customer.unverified = (#kept > 0) and kept or nil
+  end
+  for _, i in ipairs(customer.identities or {}) do
+    if same_identity(i, identity) then
+      return
+    end
+  end
+  customer.identities = customer.identities or {}
+  customer.identities[#customer.identities + 1] = identity
+  if type(customer.identity_sources) ~= 'table' then
+    customer.identity_sources = {}
+  end
+  customer.identity_sources[identity_key] = provenance
+end
 
 local function main()
   local inbound = key('inbound', idem)
@@ -32,13 +70,28 @@ local function main()
     return { 'duplicate', customer_raw, conversation_raw, message }
   end
 
+  local thread = nil
+  if thread_id ~= '' then
+    thread = load(key('conversation', thread_id), CONVERSATION)
+  end
   local ik = key('identity', identity_key)
-  local customer_id = redis.call('GET', ik)
-  local customer, new_customer, customer_changed
-  if customer_id then
-    local uk = key('customer', customer_id)
+  local owner = redis.call('GET', ik)
+  local customer, customer_changed, new_identity, sender_owned
+  if owner and thread and thread.customer_id ~= owner then
+    -- A known sender writing into another customer's thread: the thread
+    -- wins, and nobody is merged on that alone.
+    local uk = key('customer', thread.customer_id)
+    customer = must(load(uk, CUSTOMER), uk, key('conversation', thread.id))
+    customer_changed, new_identity, sender_owned = false, false, false
+  elseif owner then
+    local uk = key('customer', owner)
     customer = must(load(uk, CUSTOMER), uk, ik)
-    new_customer, customer_changed = false, false
+    customer_changed, new_identity, sender_owned = false, false, true
+  elseif thread then
+    local uk = key('customer', thread.customer_id)
+    customer = must(load(uk, CUSTOMER), uk, key('conversation', thread.id))
+    add_identity(customer, { at_ms = at, by = 'system', evidence = ARGV[16] })
+    customer_changed, new_identity, sender_owned = true, true, true
   else
     customer = {
       id = ARGV[12],
@@ -46,16 +99,35 @@ local function main()
       display_name = display_name,
       created_at_ms = at,
     }
-    new_customer, customer_changed = true, true
+    customer_changed, new_identity, sender_owned = true, true, true
   end
-  if customer.display_name == NULL and display_name ~= NULL then
-    customer.display_name = display_name
-    customer_changed = true
+  if sender_owned then
+    if customer.display_name == NULL and display_name ~= NULL then
+      customer.display_name = display_name
+      customer_changed = true
+    end
+    if opt == 'out' then
+      if type(customer.opt_outs) ~= 'table' then
+        customer.opt_outs = {}
+      end
+      customer.opt_outs[identity_key] = { at_ms = at, keyword = ARGV[18] }
+      customer_changed = true
+    elseif opt == 'in' and type(customer.opt_outs) == 'table'
+        and customer.opt_outs[identity_key] ~= nil then
+      customer.opt_outs[identity_key] = nil
+      if next(customer.opt_outs) == nil then
+        customer.opt_outs = nil
+      end
+      customer_changed = true
+    end
   end
 
   local latest = nil
   local lk = key('latest', customer.id)
-  if not new_customer then
+  if thread and thread.customer_id == customer.id
+      and (thread.status ~= 'resolved' or within_window(thread.resolved_at_ms)) then
+    latest = thread
+  else
     local latest_id = redis.call('GET', lk)
     if latest_id then
       local ck = key('conversation', latest_id)
@@ -66,8 +138,7 @@ local function main()
   local conversation, opened, reopened
   if latest and latest.status ~= 'resolved' then
     conversation, opened, reopened = latest, false, false
-  elseif latest and type(latest.resolved_at_ms) == 'number'
-      and at - latest.resolved_at_ms <= window then
+  elseif latest and within_window(latest.resolved_at_ms) then
     conversation, opened, reopened = latest, false, true
     conversation.status = 'queued'
     conversation.queued_at_ms = at
@@ -92,15 +163,16 @@ local function main()
   end
 
   -- Every check passed: write.
-  if new_customer then
+  if new_identity then
     redis.call('SET', ik, customer.id)
   end
   if customer_changed then
     redis.call('SET', key('customer', customer.id), enc(customer))
   end
   if opened then
-    redis.call('SET', lk, conversation.id)
+    redis.call('ZADD', key('customer_conversations', customer.id), int(at), conversation.id)
   end
+  redis.call('SET', lk, conversation.id)
   local seq = conversation.message_count + 1
   local message = {
     id = ARGV[14],
@@ -114,6 +186,20 @@ local function main()
     delivery = 'received',
     idempotency_key = idem,
   }
+  if ARGV[19] ~= '' then
+    message.email = cjson.decode(ARGV[19])
+  end
+  if ARGV[20] ~= '' then
+    message.notice = cjson.decode(ARGV[20])
+  end
+  if ARGV[21] ~= '' then
+    redis.call('SET', key('email_thread', ARGV[21]), conversation.id, 'NX')
+  end
+  local attachments = tonumber(ARGV[22])
+  for i = 0, attachments - 1 do
+    local index = ARGV[23 + 2 * i]
+    redis.call('SET', key('attachment', message.id .. ':' .. index), ARGV[24 + 2 * i])
+  end
   set_message(conversation.id, message)
   redis.call('SET', key('message', message.id), pointer(seq, conversation.id))
   redis.call('SET', inbound, pointer(seq, conversation.id))
