@@ -194,9 +194,11 @@ impl RouterGrpc for RouterApi {
                     waiting: q.waiting,
                     longest_wait_ms: q.longest_wait_ms,
                     requirements: q
-                        .requirements
-                        .iter()
-                        .map(|(k, v)| (k.clone(), u32::from(*v)))
+                        .requirement
+                        .minimums()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(k, v)| (k, u32::from(v)))
                         .collect(),
                 })
                 .collect()

@@ -47,10 +47,16 @@ impl RouterShell {
         bus: Arc<dyn Bus>,
     ) -> Result<Arc<Self>, RouterError> {
         let epoch = now_ms().max(0) as u64;
+        let queues = config
+            .queues
+            .iter()
+            .map(QueueSpec::try_from)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| RouterError::InvalidArgument(e.to_string()))?;
         let engine = Engine::new(
             EngineConfig::from_config(&config.routing, epoch),
             config.agents.iter().map(AgentSpec::from).collect(),
-            config.queues.iter().map(QueueSpec::from).collect(),
+            queues,
         );
         let (events, _) = broadcast::channel(1024);
         let shell = Arc::new(Self {
@@ -291,6 +297,51 @@ impl RouterShell {
                     );
                 }
                 Effect::Queued { .. } => {}
+                Effect::Requeued {
+                    conversation_id,
+                    queue,
+                    queued_at_ms,
+                } => {
+                    info!(%conversation_id, %queue, "contact moved to another queue");
+                    let record = {
+                        let mut contacts = self.lock_contacts();
+                        contacts.get_mut(&conversation_id).map(|r| {
+                            r.queue = queue.clone();
+                            r.queued_at_ms = queued_at_ms;
+                            r.clone()
+                        })
+                    };
+                    if let Some(record) = record
+                        && let Err(e) = self.store.put_contact(&record).await
+                    {
+                        error!(%conversation_id, error = %e, "queue change not stored; a restart restores the old queue");
+                    }
+                }
+                Effect::Unassigned {
+                    conversation_id,
+                    agent_id,
+                } => {
+                    info!(%conversation_id, %agent_id, "contact transferred away from its agent");
+                    touched.insert(agent_id.clone());
+                    let record = {
+                        let mut contacts = self.lock_contacts();
+                        contacts.get_mut(&conversation_id).map(|r| {
+                            r.assigned_agent = None;
+                            r.clone()
+                        })
+                    };
+                    if let Some(record) = record
+                        && let Err(e) = self.store.put_contact(&record).await
+                    {
+                        error!(%conversation_id, error = %e, "transfer not stored; a restart restores the old assignment");
+                    }
+                    self.send(
+                        &agent_id,
+                        pb::agent_event::Kind::Released(pb::Released {
+                            conversation_id: conversation_id.to_string(),
+                        }),
+                    );
+                }
                 Effect::Removed { conversation_id } => {
                     let record = self.lock_contacts().remove(&conversation_id);
                     if let Some(agent) = record.and_then(|r| r.assigned_agent) {

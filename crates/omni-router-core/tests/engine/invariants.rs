@@ -15,10 +15,11 @@ use proptest::sample::Index;
 
 const AGENTS: [&str; 4] = ["a", "b", "c", "d"];
 const QUEUES: [&str; 4] = ["q0", "q1", "q2", "q3"];
+const OFFER_TIMEOUT_MS: Millis = 5_000;
 
 fn engine() -> Engine {
     let config = EngineConfig {
-        offer_timeout_ms: 5_000,
+        offer_timeout_ms: OFFER_TIMEOUT_MS,
         max_consecutive_misses: 2,
         decline_cooldown_ms: 3_000,
         epoch: 9,
@@ -299,11 +300,9 @@ fn eligible(
         .filter(|o| o.channel == contact.channel)
         .count() as u32;
     let used_total: u32 = agent.load.iter().sum::<u32>() + offers.len() as u32;
+    let (_, requirement) = queue.requirement_at(now - contact.queued_at_ms);
     agent.presence == Presence::Available
-        && queue
-            .requirements
-            .iter()
-            .all(|(skill, min)| agent.skills.get(skill).is_some_and(|p| p >= min))
+        && requirement.matches(&agent.skills, &agent.languages)
         && agent.load[i] + offered_on < agent.capacity[i]
         && agent.total.is_none_or(|t| used_total < t)
         && contact
@@ -363,13 +362,15 @@ fn check(h: &Harness, event: &Event, effects: &[Effect]) {
                 "two live offers for {}",
                 offer.conversation_id
             );
+            // Offers are made under the requirement in force then; it only
+            // widens with time (queue specs here do not change).
             let queue = &queues[&offer.queue];
+            let made_at = offer.expires_at_ms - OFFER_TIMEOUT_MS;
+            let (_, requirement) =
+                queue.requirement_at(made_at - contacts[&offer.conversation_id].queued_at_ms);
             assert!(
-                queue
-                    .requirements
-                    .iter()
-                    .all(|(s, m)| agent.skills.get(s).is_some_and(|p| p >= m)),
-                "{} lacks the skills for {offer:?}",
+                requirement.matches(&agent.skills, &agent.languages),
+                "{} does not meet the requirement for {offer:?}",
                 agent.id
             );
             if matches!(event, Event::Tick) {
