@@ -49,7 +49,7 @@
 //!   admission order.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
 use omni_core::time::Millis;
@@ -64,6 +64,7 @@ use crate::event::{Effect, Event};
 use crate::explain::{
     self, DecisionRecord, Names, OfferRec, Rec, ReleasedLogs, ReleasedWhile, What,
 };
+use crate::hasher::FxMap;
 use crate::index::{self, Interner, NameId, OpenIndex};
 use crate::offer::{LiveOffer, OfferBook, OfferParts, RescindReason};
 use crate::queue::{QueueSpec, QueueStats, QueueView, StepView};
@@ -82,14 +83,14 @@ pub struct Engine {
     skills: Interner,
     langs: Interner,
     agents: Vec<AgentState>,
-    agent_slots: HashMap<AgentId, u32>,
+    agent_slots: FxMap<AgentId, u32>,
     /// Agent slots in id order.
     by_rank: Vec<u32>,
     queues: Vec<QueueState>,
     queue_slots: BTreeMap<QueueId, u32>,
     contacts: Vec<Option<Contact>>,
     free: Vec<u32>,
-    contact_slots: HashMap<ConversationId, u32>,
+    contact_slots: FxMap<ConversationId, u32>,
     next_contact_seq: u64,
     offers: OfferBook,
     /// (ends at, contact slot, agent slot) for every decline/miss cooldown.
@@ -100,6 +101,9 @@ pub struct Engine {
     released: ReleasedLogs,
     dirty_agents: Vec<u32>,
     dirty_contacts: Vec<u32>,
+    /// Contacts with a cooldown entry; while zero, exclusion checks are
+    /// skipped.
+    excluding: u32,
 }
 
 /// An agent inside the engine.
@@ -219,13 +223,13 @@ impl Engine {
             skills: Interner::default(),
             langs: Interner::default(),
             agents: Vec::new(),
-            agent_slots: HashMap::new(),
+            agent_slots: FxMap::default(),
             by_rank: Vec::new(),
             queues: Vec::new(),
             queue_slots: BTreeMap::new(),
             contacts: Vec::new(),
             free: Vec::new(),
-            contact_slots: HashMap::new(),
+            contact_slots: FxMap::default(),
             next_contact_seq: 0,
             offers,
             cooldowns: BTreeSet::new(),
@@ -234,6 +238,7 @@ impl Engine {
             released: ReleasedLogs::default(),
             dirty_agents: Vec::new(),
             dirty_contacts: Vec::new(),
+            excluding: 0,
         };
         for spec in queues {
             engine.put_queue(spec);
@@ -862,6 +867,7 @@ impl Engine {
             starts.push(step.after_ms);
         }
         self.index.grow(self.skills.len(), self.langs.len());
+        self.track(&steps);
         let index_order = select::is_index_order(&spec.selection);
         match self.queue_slots.get(&spec.id).copied() {
             Some(q) => {
@@ -887,6 +893,36 @@ impl Engine {
                 });
                 q
             }
+        }
+    }
+
+    /// Makes the index maintain the sets these requirements' covers use,
+    /// rebuilding it if that adds any.
+    fn track(&mut self, steps: &[Compiled]) {
+        let all = steps
+            .iter()
+            .any(|c| c.covers.is_empty() && c.single.is_none());
+        let langs: Vec<NameId> = steps
+            .iter()
+            .flat_map(|c| c.covers.iter().flatten())
+            .filter_map(|t| match t {
+                Term::Lang(l) => Some(*l),
+                Term::Skill(..) => None,
+            })
+            .filter(|l| !self.index.track_lang[*l as usize])
+            .collect();
+        if (!all || self.index.track_all) && langs.is_empty() {
+            return;
+        }
+        for a in 0..self.agents.len() as u32 {
+            self.unindex(a);
+        }
+        self.index.track_all |= all;
+        for l in langs {
+            self.index.track_lang[l as usize] = true;
+        }
+        for a in 0..self.agents.len() as u32 {
+            self.reindex(a);
         }
     }
 
@@ -1069,9 +1105,14 @@ impl Engine {
         {
             self.cooldowns.pop_first();
             if let Some(contact) = self.contact_mut(c) {
+                let had = !contact.excluded.is_empty();
                 contact.excluded.retain(|(x, u)| !(*x == a && *u == until));
+                let emptied = had && contact.excluded.is_empty();
                 if contact.slot == Slot::Waiting {
                     self.dirty_contacts.push(c);
+                }
+                if emptied {
+                    self.excluding = self.excluding.saturating_sub(1);
                 }
             }
         }
@@ -1204,7 +1245,9 @@ impl Engine {
         a: u32,
         now: Millis,
     ) -> Option<WaitKey> {
-        let usable = |k: &&WaitKey| self.contact_ref(k.2).is_some_and(|c| !c.excludes(a, now));
+        let check = self.excluding > 0;
+        let usable =
+            |k: &&WaitKey| !check || self.contact_ref(k.2).is_some_and(|c| !c.excludes(a, now));
         let all = queue.all_steps();
         if mask & all == all {
             return set.iter().find(usable).copied();
@@ -1520,6 +1563,9 @@ impl Engine {
             now.saturating_sub(contact.queued_at_ms),
         );
         let excluded = contact.excluded.clone();
+        if !excluded.is_empty() {
+            self.excluding = self.excluding.saturating_sub(1);
+        }
         if !matches!(was, ReleasedWhile::Assigned(_)) {
             let queue = &mut self.queues[q];
             queue.stats.abandoned += 1;
@@ -1605,6 +1651,10 @@ impl Engine {
         let Some(live) = self.take_offer(seq) else {
             return;
         };
+        // The offer's room becomes the assignment's: nothing freed.
+        if self.dirty_agents.last() == Some(&a) {
+            self.dirty_agents.pop();
+        }
         let c = live.contact;
         let ch = live.offer.channel.index();
         let agent = &mut self.agents[a as usize];
@@ -1837,7 +1887,7 @@ impl Engine {
             return;
         }
         let until = now.saturating_add(self.config.decline_cooldown_ms);
-        let Some(contact) = self.contact_mut(c) else {
+        let Some(contact) = self.contacts.get_mut(c as usize).and_then(Option::as_mut) else {
             return;
         };
         let old = contact
@@ -1845,6 +1895,9 @@ impl Engine {
             .iter()
             .position(|(x, _)| *x == a)
             .map(|i| contact.excluded.swap_remove(i));
+        if contact.excluded.is_empty() {
+            self.excluding += 1;
+        }
         contact.excluded.push((a, until));
         if let Some((_, old)) = old {
             self.cooldowns.remove(&(old, c, a));

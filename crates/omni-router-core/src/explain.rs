@@ -7,11 +7,12 @@
 //! conversations are kept for the last [`MAX_RELEASED_CONVERSATIONS`]
 //! releases only.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use omni_core::time::Millis;
 use omni_core::{AgentId, ConversationId, QueueId};
 
+use crate::hasher::FxMap;
 use crate::offer::RescindReason;
 use crate::select::{Scores, SelectionRule};
 
@@ -311,7 +312,7 @@ pub(crate) fn push(log: &mut Vec<Rec>, rec: Rec) {
 /// Logs of released conversations, bounded.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ReleasedLogs {
-    logs: HashMap<ConversationId, (u64, Vec<Rec>)>,
+    logs: FxMap<ConversationId, (u64, Vec<Rec>)>,
     /// Releases, oldest first.
     order: VecDeque<(ConversationId, u64)>,
     next: u64,

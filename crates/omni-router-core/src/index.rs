@@ -109,9 +109,14 @@ pub(crate) fn level_range(lo: u8, hi: u8) -> std::ops::RangeInclusive<u128> {
     start..=end
 }
 
-/// Open agents per channel: all of them, by skill, by language.
+/// Open agents per channel: by skill, and (only when some queue needs
+/// them) all of them and by language.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct OpenIndex {
+    /// Maintain `all`: some requirement has no skill or language cover.
+    pub(crate) track_all: bool,
+    /// Maintain `by_lang[l]`: some requirement's cover uses language `l`.
+    pub(crate) track_lang: Vec<bool>,
     pub(crate) all: [BTreeSet<u128>; 3],
     pub(crate) by_skill: Vec<[BTreeSet<u128>; 3]>,
     /// Open agents per skill, channel and level (index 0 unused).
@@ -128,6 +133,7 @@ impl OpenIndex {
         }
         if self.by_lang.len() < langs {
             self.by_lang.resize_with(langs, Default::default);
+            self.track_lang.resize(langs, false);
         }
     }
 
@@ -138,14 +144,18 @@ impl OpenIndex {
         skills: &[(NameId, u8)],
         langs: &[NameId],
     ) {
-        self.all[channel].insert(base);
+        if self.track_all {
+            self.all[channel].insert(base);
+        }
         for (skill, level) in skills {
             let s = *skill as usize;
             self.by_skill[s][channel].insert(skill_key(base, *level));
             self.levels[s][channel][usize::from((*level).min(MAX_LEVEL))] += 1;
         }
         for lang in langs {
-            self.by_lang[*lang as usize][channel].insert(base);
+            if self.track_lang[*lang as usize] {
+                self.by_lang[*lang as usize][channel].insert(base);
+            }
         }
     }
 
@@ -156,7 +166,9 @@ impl OpenIndex {
         skills: &[(NameId, u8)],
         langs: &[NameId],
     ) {
-        self.all[channel].remove(&base);
+        if self.track_all {
+            self.all[channel].remove(&base);
+        }
         for (skill, level) in skills {
             let s = *skill as usize;
             self.by_skill[s][channel].remove(&skill_key(base, *level));
@@ -164,7 +176,9 @@ impl OpenIndex {
             *count = count.saturating_sub(1);
         }
         for lang in langs {
-            self.by_lang[*lang as usize][channel].remove(&base);
+            if self.track_lang[*lang as usize] {
+                self.by_lang[*lang as usize][channel].remove(&base);
+            }
         }
     }
 
@@ -226,6 +240,7 @@ mod tests {
     fn counts_by_level() {
         let mut index = OpenIndex::default();
         index.grow(2, 1);
+        index.track_lang[0] = true;
         index.insert(0, base_key(0, 1, None, 0), &[(0, 3), (1, 8)], &[0]);
         index.insert(0, base_key(0, 1, None, 1), &[(0, 7)], &[]);
         assert_eq!(index.count(0, 0, 1, 10), 2);

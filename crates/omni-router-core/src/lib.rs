@@ -48,6 +48,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod explain;
+mod hasher;
 mod index;
 pub mod offer;
 pub mod queue;

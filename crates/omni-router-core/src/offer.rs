@@ -1,10 +1,12 @@
 //! Offers: a reservation of one agent's capacity for one contact, until it is
 //! accepted, declined, rescinded or expires.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use omni_core::time::Millis;
 use omni_core::{AgentId, Channel, ConversationId, QueueId};
+
+use crate::hasher::FxMap;
 
 /// A contact offered to an agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +71,7 @@ pub(crate) struct OfferBook {
     epoch: u64,
     prefix: String,
     next_seq: u64,
-    by_seq: HashMap<u64, LiveOffer>,
+    by_seq: FxMap<u64, LiveOffer>,
     /// (expires at, sequence): the sequence makes expiry order the creation
     /// order among offers that expire together.
     expiry: BTreeSet<(Millis, u64)>,
@@ -81,7 +83,7 @@ impl OfferBook {
             epoch,
             prefix: format!("off_{epoch:x}_"),
             next_seq: 1,
-            by_seq: HashMap::new(),
+            by_seq: FxMap::default(),
             expiry: BTreeSet::new(),
         }
     }
