@@ -65,24 +65,36 @@ pub(crate) struct Contact {
     pub(crate) queued_at_ms: Millis,
     /// Admission order: the last tie-break of the routing order.
     pub(crate) seq: u64,
-    pub(crate) preferred_agent: Option<AgentId>,
+    pub(crate) preferred_agent: Option<Box<AgentId>>,
     pub(crate) slot: Slot,
     /// The relaxation step in force when last looked at.
     pub(crate) step: u8,
-    /// When its next step or overflow falls due, while waiting.
-    pub(crate) timer: Option<Millis>,
+    /// When its next step or overflow falls due, while waiting;
+    /// [`NO_TIMER`] when none.
+    pub(crate) timer: Millis,
     /// (agent slot, until): agents not offered this contact until then.
-    pub(crate) excluded: Vec<(u32, Millis)>,
+    /// Boxed: most contacts never have one.
+    pub(crate) excluded: Option<Box<Vec<(u32, Millis)>>>,
     pub(crate) log: Vec<Rec>,
+    /// The next contact whose id has the same hash.
+    pub(crate) hash_next: Option<u32>,
 }
 
 impl Contact {
     /// Whether agent `agent` is in this contact's decline/miss cooldown at
     /// `now_ms`.
     pub(crate) fn excludes(&self, agent: u32, now_ms: Millis) -> bool {
-        self.excluded
+        self.exclusions()
             .iter()
             .any(|(a, until)| *a == agent && *until > now_ms)
+    }
+
+    /// (agent slot, until) of every cooldown entry.
+    pub(crate) fn exclusions(&self) -> &[(u32, Millis)] {
+        self.excluded
+            .as_deref()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 
     /// This contact's key in its queue's waiting set.
@@ -90,6 +102,9 @@ impl Contact {
         (self.queued_at_ms, self.seq, slot)
     }
 }
+
+/// [`Contact::timer`] when nothing is due.
+pub(crate) const NO_TIMER: Millis = Millis::MAX;
 
 /// A waiting contact's place in its queue: queued time, admission order,
 /// slot.

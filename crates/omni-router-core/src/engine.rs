@@ -58,7 +58,7 @@ use omni_core::{AgentId, Channel, ConversationId, CustomerId, QueueId};
 use crate::agent::{AgentSpec, AgentView, Presence};
 use crate::compile::{Compiled, Term, level};
 use crate::config::EngineConfig;
-use crate::contact::{Contact, ContactState, ContactView, Slot, WaitKey};
+use crate::contact::{Contact, ContactState, ContactView, NO_TIMER, Slot, WaitKey};
 use crate::error::EngineError;
 use crate::event::{Effect, Event};
 use crate::explain::{
@@ -90,7 +90,9 @@ pub struct Engine {
     queue_slots: BTreeMap<QueueId, u32>,
     contacts: Vec<Option<Contact>>,
     free: Vec<u32>,
-    contact_slots: FxMap<ConversationId, u32>,
+    /// Id hash to the first contact slot with that hash; contacts chain
+    /// on collision (ids are stored once, in the slab).
+    contact_slots: FxMap<u64, u32>,
     next_contact_seq: u64,
     offers: OfferBook,
     /// (ends at, contact slot, agent slot) for every decline/miss cooldown.
@@ -188,6 +190,20 @@ impl QueueState {
     fn all_steps(&self) -> u32 {
         (1u32 << self.steps.len()) - 1
     }
+}
+
+#[cfg(not(test))]
+fn id_hash(id: &ConversationId) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = crate::hasher::FxBuild.build_hasher();
+    hasher.write(id.as_str().as_bytes());
+    hasher.finish()
+}
+
+/// In unit tests every id of a length collides, to exercise the chains.
+#[cfg(test)]
+fn id_hash(id: &ConversationId) -> u64 {
+    id.as_str().len() as u64
 }
 
 /// A waiting contact's place in the routing order: priority, queued time,
@@ -343,7 +359,7 @@ impl Engine {
                 queue,
                 ..
             } => {
-                if self.contact_slots.contains_key(conversation_id) {
+                if self.find(conversation_id).is_some() {
                     return Err(EngineError::DuplicateContact(conversation_id.clone()));
                 }
                 self.known_queue(queue)?;
@@ -354,7 +370,7 @@ impl Engine {
                 assigned_agent,
                 ..
             } => {
-                if self.contact_slots.contains_key(conversation_id) {
+                if self.find(conversation_id).is_some() {
                     return Err(EngineError::DuplicateContact(conversation_id.clone()));
                 }
                 // An assignment restored after a restart keeps its agent's
@@ -637,7 +653,7 @@ impl Engine {
 
     /// One contact, if it is in the engine (waiting, offered or assigned).
     pub fn contact(&self, id: &ConversationId) -> Option<ContactView> {
-        let contact = self.contact_ref(*self.contact_slots.get(id)?)?;
+        let contact = self.contact_ref(self.find(id)?)?;
         let state = match contact.slot {
             Slot::Waiting => ContactState::Waiting,
             Slot::Offered(seq) => match self.offers.get(seq) {
@@ -652,11 +668,11 @@ impl Engine {
             queue: self.queues[contact.queue as usize].spec.id.clone(),
             channel: contact.channel,
             queued_at_ms: contact.queued_at_ms,
-            preferred_agent: contact.preferred_agent.clone(),
+            preferred_agent: contact.preferred_agent.as_deref().cloned(),
             state,
             step: u32::from(contact.step),
             excluded: contact
-                .excluded
+                .exclusions()
                 .iter()
                 .map(|(a, until)| (self.agents[*a as usize].id.clone(), *until))
                 .collect(),
@@ -685,8 +701,8 @@ impl Engine {
     /// The decisions made about a conversation, newest first. Kept for
     /// released conversations too, within bounds (see [`crate::explain`]).
     pub fn explain(&self, id: &ConversationId) -> Vec<DecisionRecord> {
-        let log = match self.contact_slots.get(id) {
-            Some(c) => self.contact_ref(*c).map(|c| c.log.as_slice()),
+        let log = match self.find(id) {
+            Some(c) => self.contact_ref(c).map(|c| c.log.as_slice()),
             None => self.released.get(id),
         };
         log.unwrap_or_default()
@@ -709,10 +725,60 @@ impl Engine {
     }
 
     fn contact_slot(&self, id: &ConversationId) -> Result<u32, EngineError> {
-        self.contact_slots
-            .get(id)
-            .copied()
+        self.find(id)
             .ok_or_else(|| EngineError::UnknownContact(id.clone()))
+    }
+
+    /// The slot of the contact with this id.
+    fn find(&self, id: &ConversationId) -> Option<u32> {
+        let mut slot = self.contact_slots.get(&id_hash(id)).copied();
+        while let Some(c) = slot {
+            let contact = self.contact_ref(c)?;
+            if contact.id == *id {
+                return Some(c);
+            }
+            slot = contact.hash_next;
+        }
+        None
+    }
+
+    /// Makes the contact in slot `c` findable by id.
+    fn link(&mut self, c: u32) {
+        let Some(contact) = self.contact_ref(c) else {
+            return;
+        };
+        let previous = self.contact_slots.insert(id_hash(&contact.id), c);
+        if let Some(contact) = self.contact_mut(c) {
+            contact.hash_next = previous;
+        }
+    }
+
+    /// Makes the contact in slot `c` unfindable (before it leaves the slab).
+    fn unlink(&mut self, c: u32) {
+        let Some(contact) = self.contact_ref(c) else {
+            return;
+        };
+        let (h, next) = (id_hash(&contact.id), contact.hash_next);
+        let Some(head) = self.contact_slots.get(&h).copied() else {
+            return;
+        };
+        if head == c {
+            match next {
+                Some(n) => self.contact_slots.insert(h, n),
+                None => self.contact_slots.remove(&h),
+            };
+            return;
+        }
+        let mut at = head;
+        while let Some(following) = self.contact_ref(at).and_then(|x| x.hash_next) {
+            if following == c {
+                if let Some(prev) = self.contact_mut(at) {
+                    prev.hash_next = next;
+                }
+                return;
+            }
+            at = following;
+        }
     }
 
     fn known_queue(&self, id: &QueueId) -> Result<u32, EngineError> {
@@ -1055,14 +1121,16 @@ impl Engine {
         contact.slot = Slot::Waiting;
         let old_step = contact.step;
         contact.step = step as u8;
-        contact.timer = timer;
+        contact.timer = timer.unwrap_or(NO_TIMER);
         let key = contact.wait_key(c);
         let ch = contact.channel.index();
         self.queues[q as usize].waiting[ch].insert(key);
         if let Some(at) = timer {
             self.timers.insert((at, c));
         }
-        if step as u8 != old_step || (moved && step > 0) {
+        // Step changes show in the offer's record and the queue view; a
+        // record per crossing would cost every waiting contact memory.
+        if moved && step > 0 && step as u8 != old_step {
             self.record(
                 c,
                 now,
@@ -1083,7 +1151,8 @@ impl Engine {
         let key = contact.wait_key(c);
         let ch = contact.channel.index();
         let q = contact.queue as usize;
-        if let Some(at) = contact.timer.take() {
+        let at = std::mem::replace(&mut contact.timer, NO_TIMER);
+        if at != NO_TIMER {
             self.timers.remove(&(at, c));
         }
         self.queues[q].waiting[ch].remove(&key);
@@ -1105,9 +1174,16 @@ impl Engine {
         {
             self.cooldowns.pop_first();
             if let Some(contact) = self.contact_mut(c) {
-                let had = !contact.excluded.is_empty();
-                contact.excluded.retain(|(x, u)| !(*x == a && *u == until));
-                let emptied = had && contact.excluded.is_empty();
+                let emptied = match &mut contact.excluded {
+                    Some(list) => {
+                        list.retain(|(x, u)| !(*x == a && *u == until));
+                        list.is_empty()
+                    }
+                    None => false,
+                };
+                if emptied {
+                    contact.excluded = None;
+                }
                 if contact.slot == Slot::Waiting {
                     self.dirty_contacts.push(c);
                 }
@@ -1313,7 +1389,7 @@ impl Engine {
         let (winner, runner_up, count) = match compiled.single {
             Some((skill, lo, hi)) if queue.index_order => {
                 let mut count = self.index.count(skill, ch, lo, hi);
-                for (x, until) in &contact.excluded {
+                for (x, until) in contact.exclusions() {
                     let agent = &self.agents[*x as usize];
                     let lv = level(&agent.skills, skill);
                     if *until > now && agent.is_open(ch) && (lo..=hi).contains(&lv) {
@@ -1466,12 +1542,13 @@ impl Engine {
             channel: a.channel,
             queued_at_ms: a.queued_at_ms,
             seq,
-            preferred_agent: a.preferred_agent,
+            preferred_agent: a.preferred_agent.map(Box::new),
             slot: Slot::Waiting,
             step: 0,
-            timer: None,
-            excluded: Vec::new(),
+            timer: NO_TIMER,
+            excluded: None,
             log,
+            hash_next: None,
         };
         let c = match self.free.pop() {
             Some(c) => {
@@ -1483,7 +1560,7 @@ impl Engine {
                 (self.contacts.len() - 1) as u32
             }
         };
-        self.contact_slots.insert(a.conversation_id.clone(), c);
+        self.link(c);
         match assigned {
             Some(agent_slot) => {
                 let agent = &mut self.agents[agent_slot as usize];
@@ -1551,7 +1628,7 @@ impl Engine {
     }
 
     fn release(&mut self, now: Millis, id: &ConversationId, fx: &mut Vec<Effect>) {
-        let Some(c) = self.contact_slots.get(id).copied() else {
+        let Some(c) = self.find(id) else {
             return;
         };
         let was = self.detach(c, RescindReason::Released, fx);
@@ -1562,7 +1639,7 @@ impl Engine {
             contact.queue as usize,
             now.saturating_sub(contact.queued_at_ms),
         );
-        let excluded = contact.excluded.clone();
+        let excluded = contact.exclusions().to_vec();
         if !excluded.is_empty() {
             self.excluding = self.excluding.saturating_sub(1);
         }
@@ -1577,8 +1654,8 @@ impl Engine {
             self.cooldowns.remove(&(until, c, a));
         }
         self.record(c, now, What::Released { was });
+        self.unlink(c);
         if let Some(contact) = self.contacts[c as usize].take() {
-            self.contact_slots.remove(&contact.id);
             self.released.keep(contact.id, contact.log);
         }
         self.free.push(c);
@@ -1745,10 +1822,7 @@ impl Engine {
         queue: &QueueId,
         fx: &mut Vec<Effect>,
     ) {
-        let (Some(c), Some(to)) = (
-            self.contact_slots.get(id).copied(),
-            self.queue_slots.get(queue).copied(),
-        ) else {
+        let (Some(c), Some(to)) = (self.find(id), self.queue_slots.get(queue).copied()) else {
             return;
         };
         let was = self.detach(c, RescindReason::Transferred, fx);
@@ -1786,10 +1860,7 @@ impl Engine {
         agent_id: &AgentId,
         fx: &mut Vec<Effect>,
     ) {
-        let (Some(c), Some(a)) = (
-            self.contact_slots.get(id).copied(),
-            self.agent_slots.get(agent_id).copied(),
-        ) else {
+        let (Some(c), Some(a)) = (self.find(id), self.agent_slots.get(agent_id).copied()) else {
             return;
         };
         let was = self.detach(c, RescindReason::Transferred, fx);
@@ -1890,15 +1961,15 @@ impl Engine {
         let Some(contact) = self.contacts.get_mut(c as usize).and_then(Option::as_mut) else {
             return;
         };
-        let old = contact
-            .excluded
-            .iter()
-            .position(|(x, _)| *x == a)
-            .map(|i| contact.excluded.swap_remove(i));
-        if contact.excluded.is_empty() {
+        let list = contact.excluded.get_or_insert_with(Default::default);
+        if list.is_empty() {
             self.excluding += 1;
         }
-        contact.excluded.push((a, until));
+        let old = list
+            .iter()
+            .position(|(x, _)| *x == a)
+            .map(|i| list.swap_remove(i));
+        list.push((a, until));
         if let Some((_, old)) = old {
             self.cooldowns.remove(&(old, c, a));
         }
@@ -1933,7 +2004,7 @@ impl Engine {
             return;
         };
         let cooldown_until = contact
-            .excluded
+            .exclusions()
             .iter()
             .find(|(x, until)| *x == live.agent && *until > now)
             .map(|(_, until)| *until);
@@ -1969,5 +2040,54 @@ impl Names for Engine {
 
     fn offer_id(&self, seq: u64) -> String {
         format!("off_{:x}_{seq}", self.config.epoch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colliding_ids_are_found_and_removed_in_any_order() {
+        let mut engine = Engine::new(
+            EngineConfig::default(),
+            Vec::new(),
+            vec![QueueSpec::new("q")],
+        );
+        let ids: Vec<ConversationId> = (0..20).map(|i| format!("c{i:02}").into()).collect();
+        let arrive = |id: &ConversationId| Event::ContactArrived {
+            conversation_id: id.clone(),
+            customer_id: "cus".into(),
+            queue: "q".into(),
+            channel: Channel::Chat,
+            queued_at_ms: 0,
+            preferred_agent: None,
+        };
+        for id in &ids {
+            engine.apply(0, arrive(id)).unwrap();
+        }
+        // Release from the middle, the head and the tail of the chain.
+        for i in [7, 19, 0, 12, 1] {
+            engine
+                .apply(
+                    1,
+                    Event::ContactReleased {
+                        conversation_id: ids[i].clone(),
+                    },
+                )
+                .unwrap();
+        }
+        for (i, id) in ids.iter().enumerate() {
+            let gone = [7, 19, 0, 12, 1].contains(&i);
+            assert_eq!(engine.contact(id).is_none(), gone, "{id}");
+        }
+        // Slots are reused and still found.
+        engine.apply(2, arrive(&ids[7])).unwrap();
+        assert!(engine.contact(&ids[7]).is_some());
+        assert_eq!(engine.waiting().len(), 16);
+        assert_eq!(
+            engine.apply(3, arrive(&ids[8])),
+            Err(EngineError::DuplicateContact(ids[8].clone()))
+        );
     }
 }
