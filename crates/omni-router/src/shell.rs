@@ -23,7 +23,7 @@ use omni_telemetry::metrics;
 use prost::Message as _;
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info, warn};
+use tracing::{Instrument, error, info, warn};
 
 use crate::RouterError;
 use crate::grpc::{agent_state, offer_to_pb};
@@ -174,11 +174,13 @@ impl RouterShell {
 
     /// Applies one event and carries out its effects.
     pub async fn apply(&self, event: Event) -> Result<(), RouterError> {
+        let span = tracing::info_span!("router.decide", event = event_name(&event));
         let effects = {
+            let _entered = span.enter();
             let mut engine = self.lock_engine();
             engine.apply(now_ms(), event)?
         };
-        self.execute(effects).await;
+        self.execute(effects).instrument(span).await;
         self.wake.notify_one();
         Ok(())
     }
@@ -231,6 +233,34 @@ impl RouterShell {
         Ok(())
     }
 
+    /// Creates or replaces an agent (checked by the caller), effective at
+    /// once.
+    pub async fn upsert_agent(&self, spec: AgentSpec) -> Result<(), RouterError> {
+        let id = spec.id.clone();
+        let effects = self.lock_engine().upsert_agent(now_ms(), spec);
+        info!(agent_id = %id, "agent created or updated");
+        self.execute(effects).await;
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// Creates or replaces a queue, effective at once; refuses an overflow
+    /// to an unknown queue or one that comes back.
+    pub async fn upsert_queue(&self, spec: QueueSpec) -> Result<(), RouterError> {
+        let id = spec.id.clone();
+        let effects = {
+            let mut engine = self.lock_engine();
+            engine
+                .check_queue(&spec)
+                .map_err(|e| RouterError::InvalidArgument(format!("queue: {e}")))?;
+            engine.upsert_queue(now_ms(), spec)
+        };
+        info!(queue = %id, "queue created or updated");
+        self.execute(effects).await;
+        self.wake.notify_one();
+        Ok(())
+    }
+
     /// Sets an agent's presence, durably.
     pub async fn set_presence(
         &self,
@@ -256,7 +286,23 @@ impl RouterShell {
             match effect {
                 Effect::Offered(offer) => {
                     metrics::inc("omni_routing_offers_total", &[]);
-                    info!(conversation_id = %offer.conversation_id, agent_id = %offer.agent_id, offer_id = %offer.offer_id, "offered");
+                    // The decision's explanation, on the trace.
+                    let why = self
+                        .lock_engine()
+                        .explain(&offer.conversation_id)
+                        .into_iter()
+                        .find(|d| d.kind == "offered");
+                    let (eligible, rule, step, score, summary) = match &why {
+                        Some(d) => (
+                            d.eligible.unwrap_or(0),
+                            d.rule.clone().unwrap_or_default(),
+                            d.step.unwrap_or(0),
+                            d.score.unwrap_or(0),
+                            d.summary.clone(),
+                        ),
+                        None => (0, String::new(), 0, 0, String::new()),
+                    };
+                    info!(conversation_id = %offer.conversation_id, agent_id = %offer.agent_id, offer_id = %offer.offer_id, eligible, rule = %rule, step, score, explanation = %summary, "offered");
                     touched.insert(offer.agent_id.clone());
                     self.send(
                         &offer.agent_id,
@@ -453,6 +499,20 @@ impl RouterShell {
                 warn!(error = %e, "timer tick failed");
             }
         }
+    }
+}
+
+fn event_name(event: &Event) -> &'static str {
+    match event {
+        Event::ContactArrived { .. } => "contact_arrived",
+        Event::ContactRestored { .. } => "contact_restored",
+        Event::ContactReleased { .. } => "contact_released",
+        Event::SetPresence { .. } => "set_presence",
+        Event::Accept { .. } => "accept",
+        Event::Decline { .. } => "decline",
+        Event::Tick => "tick",
+        Event::TransferToQueue { .. } => "transfer_to_queue",
+        Event::TransferToAgent { .. } => "transfer_to_agent",
     }
 }
 
