@@ -130,7 +130,7 @@ pub struct ChatConfig {
 }
 
 /// A routing queue.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct QueueConfig {
     /// Queue id, referenced by topics and default queues.
@@ -168,7 +168,7 @@ pub struct QueueConfig {
 
 /// One relaxation step of a queue: after `after_secs` of waiting, either a
 /// new requirement or an overflow to another queue.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct QueueStepConfig {
     /// Seconds of waiting after which the step applies.
@@ -182,7 +182,7 @@ pub struct QueueStepConfig {
 }
 
 /// A service-level target: `percent` answered within `threshold_secs`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceLevelConfig {
     /// Target share, 1-100.
@@ -192,7 +192,7 @@ pub struct ServiceLevelConfig {
 }
 
 /// An agent.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentConfig {
     /// Agent id, used to sign in to the desk.

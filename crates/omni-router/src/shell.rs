@@ -67,6 +67,7 @@ impl RouterShell {
             events,
             wake: Notify::new(),
         });
+        shell.load_admin_changes().await?;
         shell.restore().await?;
         let weak = Arc::downgrade(&shell);
         metrics::gauges("router", move |out| {
@@ -75,6 +76,57 @@ impl RouterShell {
             }
         });
         Ok(shell)
+    }
+
+    /// Applies the agents and queues set through the admin API before the
+    /// last stop, over the configuration file's.
+    async fn load_admin_changes(&self) -> Result<(), RouterError> {
+        let queues = self.store.queue_configs().await?;
+        let agents = self.store.agent_configs().await?;
+        let now = now_ms();
+        let mut engine = self.lock_engine();
+        // Queues may overflow to each other: apply those whose target is
+        // known, until no more can be.
+        let mut pending: Vec<QueueSpec> = Vec::new();
+        for q in &queues {
+            match QueueSpec::try_from(q) {
+                Ok(spec) => pending.push(spec),
+                Err(e) => warn!(queue = %q.id, error = %e, "stored queue ignored"),
+            }
+        }
+        loop {
+            let before = pending.len();
+            pending.retain(|spec| {
+                if engine.check_queue(spec).is_ok() {
+                    engine.upsert_queue(now, spec.clone());
+                    false
+                } else {
+                    true
+                }
+            });
+            if pending.is_empty() || pending.len() == before {
+                break;
+            }
+        }
+        for spec in pending {
+            let why = engine.check_queue(&spec).err().map(|e| e.to_string());
+            warn!(queue = %spec.id, error = ?why, "stored queue ignored");
+        }
+        for a in &agents {
+            let spec = AgentSpec::from(a);
+            match spec.validate() {
+                Ok(()) => {
+                    engine.upsert_agent(now, spec);
+                }
+                Err(e) => warn!(agent_id = %a.id, error = %e, "stored agent ignored"),
+            }
+        }
+        info!(
+            queues = queues.len(),
+            agents = agents.len(),
+            "admin changes applied"
+        );
+        Ok(())
     }
 
     async fn restore(&self) -> Result<(), RouterError> {
@@ -237,6 +289,10 @@ impl RouterShell {
     /// once.
     pub async fn upsert_agent(&self, spec: AgentSpec) -> Result<(), RouterError> {
         let id = spec.id.clone();
+        // Durable first: an acknowledged change survives a restart.
+        self.store
+            .put_agent_config(&crate::admin::agent_to_config(&spec))
+            .await?;
         let effects = self.lock_engine().upsert_agent(now_ms(), spec);
         info!(agent_id = %id, "agent created or updated");
         self.execute(effects).await;
@@ -248,6 +304,13 @@ impl RouterShell {
     /// to an unknown queue or one that comes back.
     pub async fn upsert_queue(&self, spec: QueueSpec) -> Result<(), RouterError> {
         let id = spec.id.clone();
+        self.lock_engine()
+            .check_queue(&spec)
+            .map_err(|e| RouterError::InvalidArgument(format!("queue: {e}")))?;
+        // Durable first: an acknowledged change survives a restart.
+        self.store
+            .put_queue_config(&crate::admin::queue_to_config(&spec))
+            .await?;
         let effects = {
             let mut engine = self.lock_engine();
             engine
