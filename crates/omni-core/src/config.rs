@@ -562,6 +562,41 @@ mod tests {
     }
 
     #[test]
+    fn bad_requirements_name_the_queue_key_and_column() {
+        let config = |queue: &str| {
+            Config::parse(&format!("{queue}\n[[agents]]\nid = \"a\"\n"))
+                .unwrap()
+                .validate()
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            config("[[queues]]\nid = \"q\"\nrequirement = \"billing >= 5 AND lang = \\\"es\\\"\""),
+            Err("invalid configuration: queues.q.requirement: column 23: \"=\" is not an operator; use \"==\"".into())
+        );
+        assert_eq!(
+            config("[[queues]]\nid = \"q\"\nsteps = [{ after_secs = 30, requirement = \"(a\" }]"),
+            Err("invalid configuration: queues.q.steps[0].requirement: column 3: unexpected end; expected \")\"".into())
+        );
+        assert_eq!(
+            config(
+                "[[queues]]\nid = \"q\"\nsteps = [{ after_secs = 30, overflow = \"r\" }]\n[[queues]]\nid = \"r\"\nsteps = [{ after_secs = 30, overflow = \"q\" }]"
+            ),
+            Err("invalid configuration: queues: overflow cycle q -> r -> q".into())
+        );
+        assert!(
+            config("[[queues]]\nid = \"q\"\nsteps = [{ after_secs = 30, overflow = \"x\" }]")
+                .unwrap_err()
+                .contains("overflow to unknown queue \"x\"")
+        );
+        assert!(
+            config("[[queues]]\nid = \"q\"\nskills = { a = 1 }\nrequirement = \"a\"")
+                .unwrap_err()
+                .contains("either skills or requirement")
+        );
+        assert!(config("[[queues]]\nid = \"q\"\nselection = [\"fastest\"]").is_err());
+    }
+
+    #[test]
     fn unknown_key_is_named() {
         let err = Config::parse("dat_dir = \"x\"").unwrap_err();
         assert!(err.contains("dat_dir"), "{err}");
