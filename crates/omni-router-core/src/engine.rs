@@ -222,6 +222,15 @@ struct Admission {
     restored: bool,
 }
 
+/// What [`Engine::check`] looked up, so handlers need not look again.
+#[derive(Debug, Default)]
+struct Found {
+    /// The slot of the contact the event names.
+    contact: Option<u32>,
+    /// The offer's sequence and its agent's slot.
+    offer: Option<(u64, u32)>,
+}
+
 /// The outcome of a selection.
 struct Choice {
     agent: u32,
@@ -279,7 +288,7 @@ impl Engine {
     /// changed.
     pub fn apply(&mut self, now_ms: Millis, event: Event) -> Result<Vec<Effect>, EngineError> {
         let now = now_ms.max(self.now_ms);
-        self.check(now, &event)?;
+        let found = self.check(now, &event)?;
         let mut fx = Vec::new();
         self.now_ms = now;
         self.catch_up(now, &mut fx);
@@ -328,15 +337,13 @@ impl Engine {
                 &mut fx,
             ),
             Event::ContactReleased { conversation_id } => {
-                self.release(now, &conversation_id, &mut fx)
+                self.release(now, found.contact, &conversation_id, &mut fx)
             }
             Event::SetPresence { agent_id, presence } => {
                 self.set_presence(now, &agent_id, presence, &mut fx)
             }
-            Event::Accept { agent_id, offer_id } => self.accept(now, &agent_id, &offer_id, &mut fx),
-            Event::Decline { agent_id, offer_id } => {
-                self.decline(now, &agent_id, &offer_id, &mut fx)
-            }
+            Event::Accept { agent_id, .. } => self.accept(now, found.offer, &agent_id, &mut fx),
+            Event::Decline { .. } => self.decline(now, found.offer, &mut fx),
             Event::Tick => self.tick(now, &mut fx),
             Event::TransferToQueue {
                 conversation_id,
@@ -352,7 +359,8 @@ impl Engine {
     }
 
     /// Checks an event's preconditions without changing anything.
-    fn check(&self, now: Millis, event: &Event) -> Result<(), EngineError> {
+    fn check(&self, now: Millis, event: &Event) -> Result<Found, EngineError> {
+        let mut found = Found::default();
         match event {
             Event::ContactArrived {
                 conversation_id,
@@ -385,13 +393,13 @@ impl Engine {
                 }
             }
             Event::ContactReleased { conversation_id } => {
-                self.contact_slot(conversation_id)?;
+                found.contact = Some(self.contact_slot(conversation_id)?);
             }
             Event::SetPresence { agent_id, .. } => {
                 self.agent_slot(agent_id)?;
             }
             Event::Accept { agent_id, offer_id } | Event::Decline { agent_id, offer_id } => {
-                self.check_offer(now, agent_id, offer_id)?;
+                found.offer = Some(self.check_offer(now, agent_id, offer_id)?);
             }
             Event::Tick => {}
             Event::TransferToQueue {
@@ -420,7 +428,7 @@ impl Engine {
                 }
             }
         }
-        Ok(())
+        Ok(found)
     }
 
     /// The earliest time at which a [`Event::Tick`] would do something (an
@@ -1627,8 +1635,8 @@ impl Engine {
         }
     }
 
-    fn release(&mut self, now: Millis, id: &ConversationId, fx: &mut Vec<Effect>) {
-        let Some(c) = self.find(id) else {
+    fn release(&mut self, now: Millis, c: Option<u32>, id: &ConversationId, fx: &mut Vec<Effect>) {
+        let Some(c) = c else {
             return;
         };
         let was = self.detach(c, RescindReason::Released, fx);
@@ -1721,8 +1729,14 @@ impl Engine {
         Ok((live.seq, a))
     }
 
-    fn accept(&mut self, now: Millis, agent_id: &AgentId, offer_id: &str, fx: &mut Vec<Effect>) {
-        let Ok((seq, a)) = self.check_offer(now, agent_id, offer_id) else {
+    fn accept(
+        &mut self,
+        now: Millis,
+        offer: Option<(u64, u32)>,
+        agent_id: &AgentId,
+        fx: &mut Vec<Effect>,
+    ) {
+        let Some((seq, a)) = offer else {
             return;
         };
         let Some(live) = self.take_offer(seq) else {
@@ -1764,8 +1778,8 @@ impl Engine {
         });
     }
 
-    fn decline(&mut self, now: Millis, agent_id: &AgentId, offer_id: &str, fx: &mut Vec<Effect>) {
-        let Ok((seq, a)) = self.check_offer(now, agent_id, offer_id) else {
+    fn decline(&mut self, now: Millis, offer: Option<(u64, u32)>, fx: &mut Vec<Effect>) {
+        let Some((seq, a)) = offer else {
             return;
         };
         let Some(live) = self.take_offer(seq) else {

@@ -2,6 +2,7 @@
 //! accepted, declined, rescinded or expires.
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 
 use omni_core::time::Millis;
 use omni_core::{AgentId, Channel, ConversationId, QueueId};
@@ -68,7 +69,7 @@ pub(crate) struct LiveOffer {
 /// Every live offer, by sequence and by expiry.
 #[derive(Debug, Clone)]
 pub(crate) struct OfferBook {
-    epoch: u64,
+    /// `off_{epoch:x}_`.
     prefix: String,
     next_seq: u64,
     by_seq: FxMap<u64, LiveOffer>,
@@ -80,7 +81,6 @@ pub(crate) struct OfferBook {
 impl OfferBook {
     pub(crate) fn new(epoch: u64) -> Self {
         Self {
-            epoch,
             prefix: format!("off_{epoch:x}_"),
             next_seq: 1,
             by_seq: FxMap::default(),
@@ -92,8 +92,12 @@ impl OfferBook {
     pub(crate) fn create(&mut self, offer: OfferParts, contact: u32, agent: u32) -> &LiveOffer {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
+        let mut offer_id = String::with_capacity(self.prefix.len() + 20);
+        offer_id.push_str(&self.prefix);
+        // Writing to a String cannot fail.
+        let _ = write!(offer_id, "{seq}");
         let offer = Offer {
-            offer_id: format!("off_{:x}_{seq}", self.epoch),
+            offer_id,
             conversation_id: offer.conversation_id,
             agent_id: offer.agent_id,
             queue: offer.queue,
