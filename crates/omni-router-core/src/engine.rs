@@ -106,6 +106,8 @@ pub struct Engine {
     /// Contacts with a cooldown entry; while zero, exclusion checks are
     /// skipped.
     excluding: u32,
+    /// Reused by matching, to spare an allocation per event.
+    scratch: Vec<RouteKey>,
 }
 
 /// An agent inside the engine.
@@ -194,10 +196,7 @@ impl QueueState {
 
 #[cfg(not(test))]
 fn id_hash(id: &ConversationId) -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = crate::hasher::FxBuild.build_hasher();
-    hasher.write(id.as_str().as_bytes());
-    hasher.finish()
+    explain::id_hash(id)
 }
 
 /// In unit tests every id of a length collides, to exercise the chains.
@@ -264,6 +263,7 @@ impl Engine {
             dirty_agents: Vec::new(),
             dirty_contacts: Vec::new(),
             excluding: 0,
+            scratch: Vec::new(),
         };
         for spec in queues {
             engine.put_queue(spec);
@@ -1237,12 +1237,14 @@ impl Engine {
         let mut agents = std::mem::take(&mut self.dirty_agents);
         agents.sort_unstable_by_key(|a| self.agents[*a as usize].rank);
         agents.dedup();
-        let mut contacts: BTreeSet<RouteKey> = BTreeSet::new();
+        // Dirty contacts in reverse routing order: the best is popped last.
+        let mut contacts = std::mem::take(&mut self.scratch);
+        contacts.clear();
         for c in self.dirty_contacts.drain(..) {
             if let Some(contact) = self.contacts.get(c as usize).and_then(Option::as_ref)
                 && contact.slot == Slot::Waiting
             {
-                contacts.insert((
+                contacts.push((
                     Reverse(self.queues[contact.queue as usize].spec.priority),
                     contact.queued_at_ms,
                     contact.seq,
@@ -1250,6 +1252,8 @@ impl Engine {
                 ));
             }
         }
+        contacts.sort_unstable_by(|a, b| b.cmp(a));
+        contacts.dedup();
         loop {
             let mut from_agents: Option<(RouteKey, u32)> = None;
             agents.retain(|a| {
@@ -1266,14 +1270,16 @@ impl Engine {
                     None => false,
                 }
             });
-            let from_contacts = contacts.first().copied();
+            let from_contacts = contacts.last().copied();
             let (key, agent) = match (from_agents, from_contacts) {
                 (Some((k, a)), Some(d)) if k < d => (k, Some(a)),
                 (_, Some(d)) => (d, None),
                 (Some((k, a)), None) => (k, Some(a)),
                 (None, None) => break,
             };
-            contacts.remove(&key);
+            if contacts.last() == Some(&key) {
+                contacts.pop();
+            }
             let c = key.3;
             match self.select_agent(c, now) {
                 Some(choice) => self.offer(now, c, choice, fx),
@@ -1287,6 +1293,7 @@ impl Engine {
         }
         self.dirty_agents = agents;
         self.dirty_agents.clear();
+        self.scratch = contacts;
     }
 
     /// The best waiting contact agent `a` is eligible for: higher priority,

@@ -7,8 +7,6 @@
 //! conversations are kept for the last [`MAX_RELEASED_CONVERSATIONS`]
 //! releases only.
 
-use std::collections::VecDeque;
-
 use omni_core::time::Millis;
 use omni_core::{AgentId, ConversationId, QueueId};
 
@@ -309,41 +307,69 @@ pub(crate) fn push(log: &mut Vec<Rec>, rec: Rec) {
     log.push(rec);
 }
 
-/// Logs of released conversations, bounded.
+/// Logs of released conversations, bounded: a ring of the last
+/// [`MAX_RELEASED_CONVERSATIONS`] releases, found by the id's hash.
+///
+/// Two ids with the same 64-bit hash would make the older log unreachable
+/// (it only loses an explanation); the ids are compared on every lookup, so
+/// a log is never given for the wrong conversation.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ReleasedLogs {
-    logs: FxMap<ConversationId, (u64, Vec<Rec>)>,
-    /// Releases, oldest first.
-    order: VecDeque<(ConversationId, u64)>,
-    next: u64,
+    ring: Vec<(ConversationId, Vec<Rec>)>,
+    /// Where the next release goes once the ring is full.
+    next: usize,
+    by_hash: FxMap<u64, u32>,
 }
 
 impl ReleasedLogs {
-    /// Keeps the log of a released conversation.
+    /// Keeps the log of a released conversation, forgetting the oldest
+    /// release when full.
     pub(crate) fn keep(&mut self, id: ConversationId, log: Vec<Rec>) {
-        let release = self.next;
-        self.next = self.next.wrapping_add(1);
-        self.order.push_back((id.clone(), release));
-        self.logs.insert(id, (release, log));
-        while self.order.len() > MAX_RELEASED_CONVERSATIONS {
-            let Some((old, release)) = self.order.pop_front() else {
-                break;
-            };
-            // Skip releases superseded by a later reopen and release.
-            if self.logs.get(&old).is_some_and(|(r, _)| *r == release) {
-                self.logs.remove(&old);
+        let hash = id_hash(&id);
+        let at = if self.ring.len() < MAX_RELEASED_CONVERSATIONS {
+            self.ring.push((id, log));
+            self.ring.len() - 1
+        } else {
+            let at = self.next;
+            self.next = (self.next + 1) % MAX_RELEASED_CONVERSATIONS;
+            let (old, _) = std::mem::replace(&mut self.ring[at], (id, log));
+            let old_hash = id_hash(&old);
+            if self.by_hash.get(&old_hash) == Some(&(at as u32)) {
+                self.by_hash.remove(&old_hash);
             }
-        }
+            at
+        };
+        self.by_hash.insert(hash, at as u32);
+    }
+
+    fn position(&self, id: &ConversationId) -> Option<usize> {
+        let at = *self.by_hash.get(&id_hash(id))? as usize;
+        (self.ring.get(at)?.0 == *id).then_some(at)
     }
 
     /// Takes back the log of a conversation routed again.
     pub(crate) fn reopen(&mut self, id: &ConversationId) -> Vec<Rec> {
-        self.logs.remove(id).map(|(_, log)| log).unwrap_or_default()
+        if self.by_hash.is_empty() {
+            return Vec::new();
+        }
+        let Some(at) = self.position(id) else {
+            return Vec::new();
+        };
+        self.by_hash.remove(&id_hash(id));
+        std::mem::take(&mut self.ring[at].1)
     }
 
     pub(crate) fn get(&self, id: &ConversationId) -> Option<&[Rec]> {
-        self.logs.get(id).map(|(_, log)| log.as_slice())
+        self.position(id).map(|at| self.ring[at].1.as_slice())
     }
+}
+
+/// The hash the engine finds conversations by.
+pub(crate) fn id_hash(id: &ConversationId) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = crate::hasher::FxBuild.build_hasher();
+    hasher.write(id.as_str().as_bytes());
+    hasher.finish()
 }
 
 #[cfg(test)]
