@@ -1208,6 +1208,39 @@ impl Engine {
                 continue;
             };
             let from = contact.queue;
+            let queue = &self.queues[from as usize];
+            let age = now.saturating_sub(contact.queued_at_ms);
+            let overflow_due = self.overflow_target(from).is_some()
+                && queue
+                    .spec
+                    .overflow
+                    .as_ref()
+                    .is_some_and(|o| age >= o.after_ms);
+            if !overflow_due {
+                // A step came into force: same queue, same place in it.
+                let step = queue.step_at(age);
+                let next = queue
+                    .starts
+                    .get(step + 1)
+                    .copied()
+                    .into_iter()
+                    .chain(
+                        self.overflow_target(from)
+                            .and(queue.spec.overflow.as_ref().map(|o| o.after_ms)),
+                    )
+                    .min()
+                    .map(|after| contact.queued_at_ms.saturating_add(after));
+                self.timers.pop_first();
+                if let Some(next) = next {
+                    self.timers.insert((next, c));
+                }
+                if let Some(contact) = self.contact_mut(c) {
+                    contact.step = step as u8;
+                    contact.timer = next.unwrap_or(NO_TIMER);
+                }
+                self.dirty_contacts.push(c);
+                continue;
+            }
             self.unlist(c);
             self.timers.remove(&(at, c));
             self.list(now, c);
