@@ -175,6 +175,9 @@ struct QueueState {
     index_order: bool,
     /// Waiting contacts per channel, oldest first.
     waiting: [BTreeSet<WaitKey>; 3],
+    /// The first key of each `waiting` set, kept at hand: an agent freeing
+    /// up usually takes it, without a walk down the tree.
+    oldest: [Option<WaitKey>; 3],
     stats: QueueStats,
     /// A placeholder for restored assignments whose queue is no longer
     /// configured: unlisted, unknown to events, served by nobody.
@@ -962,6 +965,7 @@ impl Engine {
                     starts,
                     index_order,
                     waiting: Default::default(),
+                    oldest: [None; 3],
                     stats: QueueStats::default(),
                     hidden: false,
                 });
@@ -1132,7 +1136,11 @@ impl Engine {
         contact.timer = timer.unwrap_or(NO_TIMER);
         let key = contact.wait_key(c);
         let ch = contact.channel.index();
-        self.queues[q as usize].waiting[ch].insert(key);
+        let queue = &mut self.queues[q as usize];
+        queue.waiting[ch].insert(key);
+        if queue.oldest[ch].is_none_or(|o| key < o) {
+            queue.oldest[ch] = Some(key);
+        }
         if let Some(at) = timer {
             self.timers.insert((at, c));
         }
@@ -1163,7 +1171,11 @@ impl Engine {
         if at != NO_TIMER {
             self.timers.remove(&(at, c));
         }
-        self.queues[q].waiting[ch].remove(&key);
+        let queue = &mut self.queues[q];
+        queue.waiting[ch].remove(&key);
+        if queue.oldest[ch] == Some(key) {
+            queue.oldest[ch] = queue.waiting[ch].first().copied();
+        }
     }
 
     fn overflow_target(&self, q: u32) -> Option<u32> {
@@ -1344,11 +1356,10 @@ impl Engine {
                 if !agent.is_open(ch) {
                     continue;
                 }
-                let set = &queue.waiting[ch];
-                if set.is_empty() {
+                if queue.oldest[ch].is_none() {
                     continue;
                 }
-                if let Some((t, seq, c)) = self.oldest_in_bands(queue, set, *mask, a, now) {
+                if let Some((t, seq, c)) = self.oldest_in_bands(queue, ch, *mask, a, now) {
                     let key = (Reverse(priority), t, seq, c);
                     if best.is_none_or(|b| key < b) {
                         best = Some(key);
@@ -1364,12 +1375,18 @@ impl Engine {
     fn oldest_in_bands(
         &self,
         queue: &QueueState,
-        set: &BTreeSet<WaitKey>,
+        ch: usize,
         mask: u32,
         a: u32,
         now: Millis,
     ) -> Option<WaitKey> {
         let check = self.excluding > 0;
+        let oldest = queue.oldest[ch]?;
+        if !check && mask & (1 << queue.step_at(now.saturating_sub(oldest.0))) != 0 {
+            // The oldest contact is in a band the agent meets.
+            return Some(oldest);
+        }
+        let set = &queue.waiting[ch];
         let usable =
             |k: &&WaitKey| !check || self.contact_ref(k.2).is_some_and(|c| !c.excludes(a, now));
         let all = queue.all_steps();
