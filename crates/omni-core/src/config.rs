@@ -231,6 +231,14 @@ impl QueueConfig {
             }
             Requirement::parse(text).map_err(|e| at("requirement", e.to_string()))?;
         }
+        // The router's limit (omni_router_core::queue::MAX_STEPS), plus an
+        // overflow step.
+        if self.steps.len() > 17 {
+            return Err(at(
+                "steps",
+                "at most 16 relaxation steps and an overflow".into(),
+            ));
+        }
         let mut last = 0;
         for (i, step) in self.steps.iter().enumerate() {
             let key = format!("steps[{i}]");

@@ -67,7 +67,7 @@ use crate::explain::{
 use crate::hasher::FxMap;
 use crate::index::{self, Interner, NameId, OpenIndex};
 use crate::offer::{LiveOffer, OfferBook, OfferParts, RescindReason};
-use crate::queue::{QueueSpec, QueueStats, QueueView, StepView};
+use crate::queue::{MAX_STEPS, QueueSpec, QueueStats, QueueView, StepView};
 use crate::select::{self, Scores, Selection, SelectionRule};
 
 /// The routing engine: a deterministic state machine.
@@ -935,7 +935,9 @@ impl Engine {
             &mut self.langs,
         )];
         let mut starts = vec![Millis::MIN];
-        for step in &spec.steps {
+        // Steps beyond MAX_STEPS are ignored (QueueSpec::validate refuses
+        // them): step masks are 32-bit.
+        for step in spec.steps.iter().take(MAX_STEPS) {
             steps.push(Compiled::new(
                 &step.requirement,
                 &mut self.skills,

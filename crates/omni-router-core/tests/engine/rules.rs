@@ -293,3 +293,16 @@ fn queue_updates_apply_to_waiting_contacts_at_once() {
     let fx = make_available(&mut engine, 4, &["b"]);
     assert_eq!(offered(&fx), [("c1".into(), "b".into())]);
 }
+
+#[test]
+fn steps_beyond_the_limit_are_ignored_not_a_crash() {
+    let mut queue = QueueSpec::new("q");
+    for i in 1..=40 {
+        queue = queue.with_step(i * 1_000, req("x"));
+    }
+    assert!(queue.validate().is_err(), "validation refuses it");
+    let mut engine = Engine::new(config(), vec![agent("a").with_skill("x", 1)], vec![queue]);
+    make_available(&mut engine, 0, &["a"]);
+    let fx = engine.apply(100_000, arrive("c1", "q", Chat, 0)).unwrap();
+    assert_eq!(offered(&fx), [("c1".into(), "a".into())]);
+}
