@@ -66,7 +66,7 @@ use crate::explain::{
 };
 use crate::hasher::FxMap;
 use crate::index::{self, Interner, NameId, OpenIndex};
-use crate::offer::{LiveOffer, OfferBook, OfferParts, RescindReason};
+use crate::offer::{LiveOffer, Offer, OfferBook, RescindReason};
 use crate::queue::{MAX_STEPS, QueueSpec, QueueStats, QueueView, StepView};
 use crate::select::{self, Scores, Selection, SelectionRule};
 
@@ -345,7 +345,9 @@ impl Engine {
             Event::SetPresence { agent_id, presence } => {
                 self.set_presence(now, &agent_id, presence, &mut fx)
             }
-            Event::Accept { agent_id, .. } => self.accept(now, found.offer, &agent_id, &mut fx),
+            Event::Accept { agent_id, offer_id } => {
+                self.accept(now, found.offer, &agent_id, offer_id, &mut fx)
+            }
             Event::Decline { .. } => self.decline(now, found.offer, &mut fx),
             Event::Tick => self.tick(now, &mut fx),
             Event::TransferToQueue {
@@ -668,7 +670,7 @@ impl Engine {
         let state = match contact.slot {
             Slot::Waiting => ContactState::Waiting,
             Slot::Offered(seq) => match self.offers.get(seq) {
-                Some(live) => ContactState::Offered(live.offer.clone()),
+                Some(live) => ContactState::Offered(self.offer_of(live)),
                 None => ContactState::Waiting,
             },
             Slot::Assigned(a) => ContactState::Assigned(self.agents[a as usize].id.clone()),
@@ -839,7 +841,7 @@ impl Engine {
             offers: agent
                 .offers
                 .iter()
-                .filter_map(|seq| self.offers.get(*seq).map(|l| l.offer.clone()))
+                .filter_map(|seq| self.offers.get(*seq).map(|l| self.offer_of(l)))
                 .collect(),
             assigned,
             skills: self.skill_map(agent),
@@ -1560,16 +1562,12 @@ impl Engine {
             return;
         };
         let a = choice.agent;
-        let parts = OfferParts {
-            conversation_id: contact.id.clone(),
-            agent_id: self.agents[a as usize].id.clone(),
-            queue: self.queues[contact.queue as usize].spec.id.clone(),
-            channel: contact.channel,
-            expires_at_ms: now.saturating_add(self.config.offer_timeout_ms),
-        };
         let ch = contact.channel.index();
-        let live = self.offers.create(parts, c, a);
-        let (seq, offer) = (live.seq, live.offer.clone());
+        let expires_at_ms = now.saturating_add(self.config.offer_timeout_ms);
+        let seq = self
+            .offers
+            .create(c, a, contact.queue, contact.channel, expires_at_ms);
+        let offer = self.offers.get(seq).map(|live| self.offer_of(live));
         let agent = &mut self.agents[a as usize];
         agent.offers.push(seq);
         agent.offered[ch] = agent.offered[ch].saturating_add(1);
@@ -1578,7 +1576,9 @@ impl Engine {
             contact.slot = Slot::Offered(seq);
         }
         self.record(c, now, What::Offered(Box::new(choice.rec)));
-        fx.push(Effect::Offered(offer));
+        if let Some(offer) = offer {
+            fx.push(Effect::Offered(offer));
+        }
     }
 
     // ----- events -----
@@ -1676,7 +1676,7 @@ impl Engine {
                 Some(live) => {
                     let agent = live.agent;
                     fx.push(Effect::OfferRescinded {
-                        offer: live.offer,
+                        offer: self.offer_of(&live),
                         reason,
                     });
                     ReleasedWhile::Offered(agent)
@@ -1776,13 +1776,13 @@ impl Engine {
             return Err(EngineError::OfferNotForAgent {
                 offer_id: offer_id.to_owned(),
                 agent_id: agent_id.clone(),
-                offered_to: live.offer.agent_id.clone(),
+                offered_to: self.agents[live.agent as usize].id.clone(),
             });
         }
-        if now >= live.offer.expires_at_ms {
+        if now >= live.expires_at_ms {
             return Err(EngineError::OfferExpired {
                 offer_id: offer_id.to_owned(),
-                expires_at_ms: live.offer.expires_at_ms,
+                expires_at_ms: live.expires_at_ms,
             });
         }
         Ok((live.seq, a))
@@ -1793,6 +1793,7 @@ impl Engine {
         now: Millis,
         offer: Option<(u64, u32)>,
         agent_id: &AgentId,
+        offer_id: String,
         fx: &mut Vec<Effect>,
     ) {
         let Some((seq, a)) = offer else {
@@ -1806,7 +1807,7 @@ impl Engine {
             self.dirty_agents.pop();
         }
         let c = live.contact;
-        let ch = live.offer.channel.index();
+        let ch = live.channel.index();
         let agent = &mut self.agents[a as usize];
         agent.load[ch] = agent.load[ch].saturating_add(1);
         agent.assigned.push(c);
@@ -1831,9 +1832,12 @@ impl Engine {
             },
         );
         fx.push(Effect::Assigned {
-            conversation_id: live.offer.conversation_id,
+            conversation_id: self
+                .contact_ref(c)
+                .map(|x| x.id.clone())
+                .unwrap_or_else(|| ConversationId::from("")),
             agent_id: agent_id.clone(),
-            offer_id: live.offer.offer_id,
+            offer_id,
         });
     }
 
@@ -1998,7 +2002,7 @@ impl Engine {
             let Some(live) = self.offers.get(*seq) else {
                 continue;
             };
-            let ch = live.offer.channel.index();
+            let ch = live.channel.index();
             let skilled = self
                 .contact_ref(live.contact)
                 .is_some_and(|c| self.meets(a, c.queue, self.step_of(c, now)));
@@ -2015,6 +2019,21 @@ impl Engine {
             if let Some(live) = self.take_offer(seq) {
                 self.requeue(now, live, RescindReason::AgentUnavailable, fx);
             }
+        }
+    }
+
+    /// The public form of a live offer.
+    fn offer_of(&self, live: &LiveOffer) -> Offer {
+        Offer {
+            offer_id: self.offers.id(live.seq),
+            conversation_id: self
+                .contact_ref(live.contact)
+                .map(|c| c.id.clone())
+                .unwrap_or_else(|| ConversationId::from("")),
+            agent_id: self.agents[live.agent as usize].id.clone(),
+            queue: self.queues[live.queue as usize].spec.id.clone(),
+            channel: live.channel,
+            expires_at_ms: live.expires_at_ms,
         }
     }
 
@@ -2056,7 +2075,7 @@ impl Engine {
         let a = live.agent;
         let agent = &mut self.agents[a as usize];
         agent.offers.retain(|s| *s != seq);
-        let ch = live.offer.channel.index();
+        let ch = live.channel.index();
         agent.offered[ch] = agent.offered[ch].saturating_sub(1);
         self.reindex(a);
         self.dirty_agents.push(a);
@@ -2093,7 +2112,7 @@ impl Engine {
         );
         self.list(now, c);
         fx.push(Effect::OfferRescinded {
-            offer: live.offer,
+            offer: self.offer_of(&live),
             reason,
         });
         fx.push(Effect::Queued {

@@ -55,15 +55,19 @@ impl RescindReason {
     }
 }
 
-/// A live offer and its creation sequence.
-#[derive(Debug, Clone)]
+/// A live offer, compact: slots instead of ids. The engine builds the
+/// public [`Offer`] when it reports one.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct LiveOffer {
-    pub(crate) offer: Offer,
     pub(crate) seq: u64,
     /// The contact's slot inside the engine.
     pub(crate) contact: u32,
     /// The agent's slot inside the engine.
     pub(crate) agent: u32,
+    /// The queue's slot inside the engine.
+    pub(crate) queue: u32,
+    pub(crate) channel: Channel,
+    pub(crate) expires_at_ms: Millis,
 }
 
 /// Every live offer, by sequence and by expiry.
@@ -89,28 +93,38 @@ impl OfferBook {
     }
 
     /// Creates a live offer and returns its sequence.
-    pub(crate) fn create(&mut self, offer: OfferParts, contact: u32, agent: u32) -> &LiveOffer {
+    pub(crate) fn create(
+        &mut self,
+        contact: u32,
+        agent: u32,
+        queue: u32,
+        channel: Channel,
+        expires_at_ms: Millis,
+    ) -> u64 {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
-        let mut offer_id = String::with_capacity(self.prefix.len() + 20);
-        offer_id.push_str(&self.prefix);
-        // Writing to a String cannot fail.
-        let _ = write!(offer_id, "{seq}");
-        let offer = Offer {
-            offer_id,
-            conversation_id: offer.conversation_id,
-            agent_id: offer.agent_id,
-            queue: offer.queue,
-            channel: offer.channel,
-            expires_at_ms: offer.expires_at_ms,
-        };
-        self.expiry.insert((offer.expires_at_ms, seq));
-        self.by_seq.entry(seq).or_insert(LiveOffer {
-            offer,
+        self.expiry.insert((expires_at_ms, seq));
+        self.by_seq.insert(
             seq,
-            contact,
-            agent,
-        })
+            LiveOffer {
+                seq,
+                contact,
+                agent,
+                queue,
+                channel,
+                expires_at_ms,
+            },
+        );
+        seq
+    }
+
+    /// The id of the offer with sequence `seq`: `off_{epoch:x}_{seq}`.
+    pub(crate) fn id(&self, seq: u64) -> String {
+        let mut id = String::with_capacity(self.prefix.len() + 20);
+        id.push_str(&self.prefix);
+        // Writing to a String cannot fail.
+        let _ = write!(id, "{seq}");
+        id
     }
 
     /// The sequence an offer id names, if it is one of this epoch's.
@@ -124,7 +138,7 @@ impl OfferBook {
 
     pub(crate) fn remove(&mut self, seq: u64) -> Option<LiveOffer> {
         let live = self.by_seq.remove(&seq)?;
-        self.expiry.remove(&(live.offer.expires_at_ms, seq));
+        self.expiry.remove(&(live.expires_at_ms, seq));
         Some(live)
     }
 
@@ -142,37 +156,17 @@ impl OfferBook {
     }
 }
 
-/// What an offer is made of, before it has an id.
-#[derive(Debug, Clone)]
-pub(crate) struct OfferParts {
-    pub(crate) conversation_id: ConversationId,
-    pub(crate) agent_id: AgentId,
-    pub(crate) queue: QueueId,
-    pub(crate) channel: Channel,
-    pub(crate) expires_at_ms: Millis,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parts(c: &str, expires_at_ms: Millis) -> OfferParts {
-        OfferParts {
-            conversation_id: c.into(),
-            agent_id: "x".into(),
-            queue: "q".into(),
-            channel: Channel::Chat,
-            expires_at_ms,
-        }
-    }
-
     #[test]
     fn ids_carry_the_epoch_in_hex_and_expire_in_order() {
         let mut book = OfferBook::new(255);
-        let a = book.create(parts("c1", 500), 0, 0).offer.offer_id.clone();
-        let b = book.create(parts("c2", 100), 1, 0).offer.offer_id.clone();
-        assert_eq!(a, "off_ff_1");
-        assert_eq!(b, "off_ff_2");
+        let a = book.create(0, 0, 0, Channel::Chat, 500);
+        let b = book.create(1, 0, 0, Channel::Chat, 100);
+        assert_eq!(book.id(a), "off_ff_1");
+        assert_eq!(book.id(b), "off_ff_2");
         assert_eq!(book.seq_of("off_ff_2"), Some(2));
         assert_eq!(book.seq_of("off_fe_2"), None, "another epoch");
         assert_eq!(book.seq_of("off_ff_x"), None);
