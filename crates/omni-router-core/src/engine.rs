@@ -87,7 +87,10 @@ pub struct Engine {
     /// Agent slots in id order.
     by_rank: Vec<u32>,
     queues: Vec<QueueState>,
+    /// Queue slots in id order, for listing.
     queue_slots: BTreeMap<QueueId, u32>,
+    /// Queue slots by id, for lookups on the hot path.
+    queue_lookup: FxMap<QueueId, u32>,
     contacts: Vec<Option<Contact>>,
     free: Vec<u32>,
     /// Id hash to the first contact slot with that hash; contacts chain
@@ -254,6 +257,7 @@ impl Engine {
             by_rank: Vec::new(),
             queues: Vec::new(),
             queue_slots: BTreeMap::new(),
+            queue_lookup: FxMap::default(),
             contacts: Vec::new(),
             free: Vec::new(),
             contact_slots: FxMap::default(),
@@ -795,7 +799,7 @@ impl Engine {
     }
 
     fn known_queue(&self, id: &QueueId) -> Result<u32, EngineError> {
-        self.queue_slots
+        self.queue_lookup
             .get(id)
             .copied()
             .filter(|q| !self.queues[*q as usize].hidden)
@@ -963,6 +967,7 @@ impl Engine {
             None => {
                 let q = self.queues.len() as u32;
                 self.queue_slots.insert(spec.id.clone(), q);
+                self.queue_lookup.insert(spec.id.clone(), q);
                 self.queues.push(QueueState {
                     spec,
                     steps,
@@ -1184,7 +1189,7 @@ impl Engine {
 
     fn overflow_target(&self, q: u32) -> Option<u32> {
         let overflow = self.queues[q as usize].spec.overflow.as_ref()?;
-        self.queue_slots
+        self.queue_lookup
             .get(&overflow.queue)
             .copied()
             .filter(|t| *t != q && !self.queues[*t as usize].hidden)
@@ -1588,7 +1593,7 @@ impl Engine {
             .assigned_agent
             .as_ref()
             .and_then(|id| self.agent_slots.get(id).copied());
-        let q = match self.queue_slots.get(&a.queue) {
+        let q = match self.queue_lookup.get(&a.queue) {
             Some(q) => *q,
             None => {
                 // A restored assignment whose queue is gone: a hidden
@@ -1899,7 +1904,7 @@ impl Engine {
         queue: &QueueId,
         fx: &mut Vec<Effect>,
     ) {
-        let (Some(c), Some(to)) = (self.find(id), self.queue_slots.get(queue).copied()) else {
+        let (Some(c), Some(to)) = (self.find(id), self.queue_lookup.get(queue).copied()) else {
             return;
         };
         let was = self.detach(c, RescindReason::Transferred, fx);
