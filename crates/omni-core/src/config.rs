@@ -9,9 +9,10 @@ use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::Channel;
+use crate::requirement::Requirement;
 
 /// Why a configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -385,7 +386,7 @@ pub struct EmailConfig {
 }
 
 /// A routing queue.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct QueueConfig {
     /// Queue id, referenced by topics and default queues.
@@ -396,13 +397,58 @@ pub struct QueueConfig {
     /// Higher is served first. Default 0.
     #[serde(default)]
     pub priority: u32,
-    /// Skill name to minimum proficiency (1-10) an agent needs.
+    /// Skill name to minimum proficiency (1-10) an agent needs: the legacy
+    /// form of `requirement` (an `AND` of `>=`). Give one or the other.
     #[serde(default)]
     pub skills: BTreeMap<String, u8>,
+    /// What an agent needs, in the requirements language, e.g.
+    /// `billing >= 5 AND lang == "es"`.
+    #[serde(default)]
+    pub requirement: Option<String>,
+    /// Relaxation steps over wait time, in order; the last may overflow to
+    /// another queue.
+    #[serde(default)]
+    pub steps: Vec<QueueStepConfig>,
+    /// Selection order: `preferred`, `proficiency`, `occupancy`, `idle`,
+    /// in any order, each at most once. Default: all four in that order.
+    #[serde(default)]
+    pub selection: Option<Vec<String>>,
+    /// The preferred agent ranks first only while the contact has waited
+    /// less than this. Default: no limit.
+    #[serde(default)]
+    pub preferred_window_secs: Option<u64>,
+    /// Service-level target. Default: 80% within 20 s.
+    #[serde(default)]
+    pub service_level: Option<ServiceLevelConfig>,
+}
+
+/// One relaxation step of a queue: after `after_secs` of waiting, either a
+/// new requirement or an overflow to another queue.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueStepConfig {
+    /// Seconds of waiting after which the step applies.
+    pub after_secs: u64,
+    /// The requirement from then on.
+    #[serde(default)]
+    pub requirement: Option<String>,
+    /// The queue the contact moves to.
+    #[serde(default)]
+    pub overflow: Option<String>,
+}
+
+/// A service-level target: `percent` answered within `threshold_secs`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceLevelConfig {
+    /// Target share, 1-100.
+    pub percent: u8,
+    /// Answer-time threshold in seconds.
+    pub threshold_secs: u64,
 }
 
 /// An agent.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentConfig {
     /// Agent id, used to sign in to the desk.
@@ -423,6 +469,120 @@ pub struct AgentConfig {
     /// Optional cap on conversations across all channels.
     #[serde(default)]
     pub total: Option<u32>,
+}
+
+impl QueueConfig {
+    /// Checks the routing keys: the requirement and step requirements parse
+    /// (the message names the key and the column), steps are in increasing
+    /// order with exactly one of requirement or overflow, only the last
+    /// overflows, and the service level and selection are sensible.
+    pub fn check_routing(&self) -> Result<(), String> {
+        let at = |key: &str, m: String| format!("queues.{}.{key}: {m}", self.id);
+        if let Some(text) = &self.requirement {
+            if !self.skills.is_empty() {
+                return Err(at(
+                    "requirement",
+                    "give either skills or requirement, not both".into(),
+                ));
+            }
+            Requirement::parse(text).map_err(|e| at("requirement", e.to_string()))?;
+        }
+        // The router's limit (omni_router_core::queue::MAX_STEPS), plus an
+        // overflow step.
+        if self.steps.len() > 17 {
+            return Err(at(
+                "steps",
+                "at most 16 relaxation steps and an overflow".into(),
+            ));
+        }
+        let mut last = 0;
+        for (i, step) in self.steps.iter().enumerate() {
+            let key = format!("steps[{i}]");
+            if step.after_secs <= last {
+                return Err(at(
+                    &key,
+                    format!(
+                        "after_secs {} must be greater than the previous step's {last}",
+                        step.after_secs
+                    ),
+                ));
+            }
+            last = step.after_secs;
+            match (&step.requirement, &step.overflow) {
+                (Some(text), None) => {
+                    Requirement::parse(text)
+                        .map_err(|e| at(&format!("{key}.requirement"), e.to_string()))?;
+                }
+                (None, Some(target)) => {
+                    if i + 1 != self.steps.len() {
+                        return Err(at(&key, "an overflow step must be the last step".into()));
+                    }
+                    if *target == self.id {
+                        return Err(at(&key, "overflow to the queue itself".into()));
+                    }
+                }
+                _ => {
+                    return Err(at(
+                        &key,
+                        "a step has exactly one of requirement or overflow".into(),
+                    ));
+                }
+            }
+        }
+        if let Some(sl) = &self.service_level
+            && (!(1..=100).contains(&sl.percent) || sl.threshold_secs == 0)
+        {
+            return Err(at(
+                "service_level",
+                "percent must be 1-100 and threshold_secs at least 1".into(),
+            ));
+        }
+        if let Some(rules) = &self.selection {
+            for (i, rule) in rules.iter().enumerate() {
+                if !["preferred", "proficiency", "occupancy", "idle"].contains(&rule.as_str()) {
+                    return Err(at(
+                        "selection",
+                        format!(
+                            "unknown rule {rule:?} (expected preferred, proficiency, occupancy or idle)"
+                        ),
+                    ));
+                }
+                if rules[..i].contains(rule) {
+                    return Err(at("selection", format!("rule {rule:?} listed twice")));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The queues of an overflow cycle, if the overflow targets form one.
+pub fn overflow_cycle(queues: &[QueueConfig]) -> Option<Vec<String>> {
+    let target: BTreeMap<&str, &str> = queues
+        .iter()
+        .filter_map(|q| {
+            q.steps
+                .iter()
+                .find_map(|s| s.overflow.as_deref())
+                .map(|t| (q.id.as_str(), t))
+        })
+        .collect();
+    for start in target.keys() {
+        let mut path = vec![*start];
+        let mut at = *start;
+        while let Some(next) = target.get(at) {
+            if *next == *start {
+                path.push(next);
+                return Some(path.into_iter().map(str::to_owned).collect());
+            }
+            if path.contains(next) {
+                break;
+            }
+            path.push(next);
+            at = next;
+        }
+    }
+    None
 }
 
 impl Default for Config {
@@ -819,6 +979,20 @@ impl Config {
                     ));
                 }
             }
+            q.check_routing().map_err(ConfigError::Invalid)?;
+        }
+        for q in &self.queues {
+            if let Some(target) = q.steps.iter().find_map(|s| s.overflow.as_deref())
+                && !queue_ids.contains(target)
+            {
+                return invalid(format!(
+                    "queues.{}: steps: overflow to unknown queue {target:?}",
+                    q.id
+                ));
+            }
+        }
+        if let Some(cycle) = overflow_cycle(&self.queues) {
+            return invalid(format!("queues: overflow cycle {}", cycle.join(" -> ")));
         }
         if self.queues.is_empty() {
             return invalid("queues: at least one queue is required".into());
@@ -1020,6 +1194,41 @@ mod tests {
         config.context.reply_domain = "no domain".into();
         let err = config.validate().unwrap_err().to_string();
         assert!(err.contains("context.reply_domain"), "{err}");
+    }
+
+    #[test]
+    fn bad_requirements_name_the_queue_key_and_column() {
+        let config = |queue: &str| {
+            Config::parse(&format!("{queue}\n[[agents]]\nid = \"a\"\n"))
+                .unwrap()
+                .validate()
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            config("[[queues]]\nid = \"q\"\nrequirement = \"billing >= 5 AND lang = \\\"es\\\"\""),
+            Err("invalid configuration: queues.q.requirement: column 23: \"=\" is not an operator; use \"==\"".into())
+        );
+        assert_eq!(
+            config("[[queues]]\nid = \"q\"\nsteps = [{ after_secs = 30, requirement = \"(a\" }]"),
+            Err("invalid configuration: queues.q.steps[0].requirement: column 3: unexpected end; expected \")\"".into())
+        );
+        assert_eq!(
+            config(
+                "[[queues]]\nid = \"q\"\nsteps = [{ after_secs = 30, overflow = \"r\" }]\n[[queues]]\nid = \"r\"\nsteps = [{ after_secs = 30, overflow = \"q\" }]"
+            ),
+            Err("invalid configuration: queues: overflow cycle q -> r -> q".into())
+        );
+        assert!(
+            config("[[queues]]\nid = \"q\"\nsteps = [{ after_secs = 30, overflow = \"x\" }]")
+                .unwrap_err()
+                .contains("overflow to unknown queue \"x\"")
+        );
+        assert!(
+            config("[[queues]]\nid = \"q\"\nskills = { a = 1 }\nrequirement = \"a\"")
+                .unwrap_err()
+                .contains("either skills or requirement")
+        );
+        assert!(config("[[queues]]\nid = \"q\"\nselection = [\"fastest\"]").is_err());
     }
 
     #[test]

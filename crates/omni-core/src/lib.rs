@@ -10,6 +10,7 @@
 //! - [`message`]: inbound messages in canonical form and stored timeline entries.
 //! - [`conversation`]: conversations and customers.
 //! - [`config`]: the configuration file, its defaults and validation.
+//! - [`requirement`]: the queue requirements language (`billing >= 5 AND lang == "es"`).
 //! - [`time`]: wall-clock milliseconds.
 //! - [`trace`]: W3C trace context propagation.
 
@@ -21,6 +22,7 @@ pub mod conversation;
 pub mod identity;
 pub mod ids;
 pub mod message;
+pub mod requirement;
 pub mod time;
 pub mod trace;
 

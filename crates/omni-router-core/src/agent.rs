@@ -1,11 +1,13 @@
 //! Agents: what they can do ([`AgentSpec`]), whether they take work
 //! ([`Presence`]), and what they hold right now.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use omni_core::config::AgentConfig;
 use omni_core::time::Millis;
 use omni_core::{AgentId, Channel, ConversationId};
+
+use crate::requirement::Requirement;
 
 use crate::offer::Offer;
 
@@ -18,7 +20,8 @@ pub struct AgentSpec {
     pub name: String,
     /// Skill name to proficiency (1-10).
     pub skills: BTreeMap<String, u8>,
-    /// Languages the agent speaks. Not used for routing yet.
+    /// Languages the agent speaks, matched by `lang == "xx"` in queue
+    /// requirements.
     pub languages: Vec<String>,
     /// Conversations the agent can hold at once, indexed by
     /// [`Channel::index`].
@@ -59,13 +62,39 @@ impl AgentSpec {
         self
     }
 
-    /// The agent's proficiency for a queue: the sum of its proficiency over
-    /// the required skills, or `None` if it lacks one or is below a minimum.
-    pub fn proficiency_for(&self, requirements: &BTreeMap<String, u8>) -> Option<u32> {
-        requirements.iter().try_fold(0u32, |sum, (skill, minimum)| {
-            let level = *self.skills.get(skill)?;
-            (level >= *minimum).then_some(sum + u32::from(level))
-        })
+    /// This spec speaking `language`.
+    pub fn with_language(mut self, language: &str) -> Self {
+        self.languages.push(language.to_owned());
+        self
+    }
+
+    /// The agent's score for a requirement (the sum of its proficiency over
+    /// the skills it names outside `NOT`), or `None` if it does not meet it.
+    pub fn score_for(&self, requirement: &Requirement) -> Option<u32> {
+        requirement
+            .matches(&self.skills, &self.languages)
+            .then(|| requirement.score(&self.skills))
+    }
+
+    /// Checks the spec: proficiency 1-10, a non-empty id.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.id.as_str().trim().is_empty() {
+            return Err("agent id is empty".into());
+        }
+        for (skill, level) in &self.skills {
+            if skill.trim().is_empty() {
+                return Err("a skill name is empty".into());
+            }
+            if !(1..=10).contains(level) {
+                return Err(format!(
+                    "skill {skill:?} proficiency {level} is outside 1-10"
+                ));
+            }
+        }
+        if self.languages.iter().any(|l| l.trim().is_empty()) {
+            return Err("a language is empty".into());
+        }
+        Ok(())
     }
 }
 
@@ -146,124 +175,40 @@ pub struct AgentView {
     pub last_assigned_ms: Option<Millis>,
 }
 
-/// An agent's live state inside the engine.
-#[derive(Debug, Clone)]
-pub(crate) struct AgentState {
-    pub(crate) spec: AgentSpec,
-    pub(crate) presence: Presence,
-    /// Assigned conversations per channel.
-    pub(crate) load: [u32; 3],
-    /// Live offers per channel.
-    pub(crate) offered: [u32; 3],
-    /// Live offers: creation sequence to offer id.
-    pub(crate) offers: BTreeMap<u64, String>,
-    pub(crate) assigned: BTreeSet<ConversationId>,
-    pub(crate) last_assigned_ms: Option<Millis>,
-    pub(crate) consecutive_misses: u32,
-}
-
-impl AgentState {
-    pub(crate) fn new(spec: AgentSpec) -> Self {
-        Self {
-            spec,
-            presence: Presence::Offline,
-            load: [0; 3],
-            offered: [0; 3],
-            offers: BTreeMap::new(),
-            assigned: BTreeSet::new(),
-            last_assigned_ms: None,
-            consecutive_misses: 0,
-        }
-    }
-
-    /// Assigned plus offered on `channel`.
-    pub(crate) fn occupied(&self, channel: Channel) -> u32 {
-        let i = channel.index();
-        self.load[i].saturating_add(self.offered[i])
-    }
-
-    /// Whether one more contact on `channel` fits, per channel and in total.
-    pub(crate) fn has_room(&self, channel: Channel) -> bool {
-        if self.occupied(channel) >= self.spec.capacity[channel.index()] {
-            return false;
-        }
-        match self.spec.total {
-            None => true,
-            Some(total) => {
-                let all: u64 = Channel::ALL
-                    .iter()
-                    .map(|c| u64::from(self.occupied(*c)))
-                    .sum();
-                all < u64::from(total)
-            }
-        }
-    }
-
-    /// Whether the agent could take a contact on some channel now.
-    pub(crate) fn is_open(&self) -> bool {
-        self.presence.is_available() && Channel::ALL.iter().any(|c| self.has_room(*c))
-    }
-
-    pub(crate) fn view(&self, offers: Vec<Offer>) -> AgentView {
-        AgentView {
-            id: self.spec.id.clone(),
-            name: self.spec.name.clone(),
-            presence: self.presence.clone(),
-            load: self.load,
-            capacity: self.spec.capacity,
-            total: self.spec.total,
-            offers,
-            assigned: self.assigned.iter().cloned().collect(),
-            skills: self.spec.skills.clone(),
-            languages: self.spec.languages.clone(),
-            consecutive_misses: self.consecutive_misses,
-            last_assigned_ms: self.last_assigned_ms,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn requirements(pairs: &[(&str, u8)]) -> BTreeMap<String, u8> {
-        pairs.iter().map(|(s, l)| ((*s).to_owned(), *l)).collect()
-    }
-
     #[test]
-    fn proficiency_sums_required_skills_and_rejects_gaps() {
+    fn score_sums_named_skills_and_rejects_misses() {
         let agent = AgentSpec::new("a")
             .with_skill("sales", 7)
-            .with_skill("billing", 4);
-        assert_eq!(agent.proficiency_for(&requirements(&[])), Some(0));
+            .with_skill("billing", 4)
+            .with_language("es");
+        let req = |t: &str| Requirement::parse(t).unwrap();
+        assert_eq!(agent.score_for(&Requirement::any()), Some(0));
+        assert_eq!(agent.score_for(&req("sales >= 3")), Some(7));
         assert_eq!(
-            agent.proficiency_for(&requirements(&[("sales", 3)])),
-            Some(7)
-        );
-        assert_eq!(
-            agent.proficiency_for(&requirements(&[("sales", 3), ("billing", 4)])),
+            agent.score_for(&req("sales >= 3 AND billing >= 4")),
             Some(11)
         );
-        assert_eq!(
-            agent.proficiency_for(&requirements(&[("billing", 5)])),
-            None
-        );
-        assert_eq!(agent.proficiency_for(&requirements(&[("legal", 1)])), None);
+        assert_eq!(agent.score_for(&req("billing >= 5")), None);
+        assert_eq!(agent.score_for(&req("legal")), None);
+        assert_eq!(agent.score_for(&req("sales AND lang == \"es\"")), Some(7));
+        assert_eq!(agent.score_for(&req("lang == \"fr\"")), None);
     }
 
     #[test]
-    fn room_respects_channel_and_total() {
-        let spec = AgentSpec::new("a")
-            .with_capacity(Channel::Chat, 2)
-            .with_capacity(Channel::Email, 2)
-            .with_total(3);
-        let mut agent = AgentState::new(spec);
-        agent.load = [2, 0, 0];
-        assert!(!agent.has_room(Channel::Chat));
-        assert!(agent.has_room(Channel::Email));
-        assert!(!agent.has_room(Channel::Sms), "no sms capacity");
-        agent.offered = [0, 1, 0];
-        assert!(!agent.has_room(Channel::Email), "total of 3 reached");
+    fn validation_names_the_bad_skill() {
+        assert!(AgentSpec::new("a").with_skill("x", 10).validate().is_ok());
+        assert_eq!(
+            AgentSpec::new("a")
+                .with_skill("x", 0)
+                .validate()
+                .unwrap_err(),
+            "skill \"x\" proficiency 0 is outside 1-10"
+        );
+        assert!(AgentSpec::new(" ").validate().is_err());
     }
 
     #[test]

@@ -1,12 +1,12 @@
 //! Contacts: conversations the engine routes, their state and their place in
 //! the routing order.
 
-use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
 use omni_core::time::Millis;
 use omni_core::{AgentId, Channel, ConversationId, CustomerId, QueueId};
 
+use crate::explain::Rec;
 use crate::offer::Offer;
 
 /// Where a contact stands.
@@ -37,6 +37,8 @@ pub struct ContactView {
     pub preferred_agent: Option<AgentId>,
     /// Where it stands.
     pub state: ContactState,
+    /// The relaxation step of its queue in force (0: the base requirement).
+    pub step: u32,
     /// Agents not offered this contact until the given time (they declined
     /// it or let its offer time out). Entries may outlive their time until
     /// the next tick; an entry whose time has come no longer excludes.
@@ -44,73 +46,68 @@ pub struct ContactView {
 }
 
 /// A contact's routing state inside the engine.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Slot {
     Waiting,
-    /// The live offer's id.
-    Offered(String),
-    Assigned(AgentId),
+    /// The live offer's sequence.
+    Offered(u64),
+    /// The agent's slot.
+    Assigned(u32),
 }
 
-/// A contact inside the engine.
+/// A contact inside the engine. Queues and agents are referred to by slot.
 #[derive(Debug, Clone)]
 pub(crate) struct Contact {
     pub(crate) id: ConversationId,
     pub(crate) customer_id: CustomerId,
-    pub(crate) queue: QueueId,
+    pub(crate) queue: u32,
     pub(crate) channel: Channel,
     pub(crate) queued_at_ms: Millis,
-    pub(crate) preferred_agent: Option<AgentId>,
+    /// Admission order: the last tie-break of the routing order.
+    pub(crate) seq: u64,
+    pub(crate) preferred_agent: Option<Box<AgentId>>,
     pub(crate) slot: Slot,
-    /// Agent to the time its cooldown for this contact ends.
-    pub(crate) excluded: BTreeMap<AgentId, Millis>,
+    /// The relaxation step in force when last looked at.
+    pub(crate) step: u8,
+    /// When its next step or overflow falls due, while waiting;
+    /// [`NO_TIMER`] when none.
+    pub(crate) timer: Millis,
+    /// (agent slot, until): agents not offered this contact until then.
+    /// Boxed (8 bytes instead of a `Vec`'s 24): most contacts never have
+    /// one.
+    #[allow(clippy::box_collection)]
+    pub(crate) excluded: Option<Box<Vec<(u32, Millis)>>>,
+    pub(crate) log: Vec<Rec>,
+    /// The next contact whose id has the same hash.
+    pub(crate) hash_next: Option<u32>,
 }
 
 impl Contact {
-    /// Whether `agent` is in this contact's decline/miss cooldown at `now_ms`.
-    pub(crate) fn excludes(&self, agent: &AgentId, now_ms: Millis) -> bool {
+    /// Whether agent `agent` is in this contact's decline/miss cooldown at
+    /// `now_ms`.
+    pub(crate) fn excludes(&self, agent: u32, now_ms: Millis) -> bool {
+        self.exclusions()
+            .iter()
+            .any(|(a, until)| *a == agent && *until > now_ms)
+    }
+
+    /// (agent slot, until) of every cooldown entry.
+    pub(crate) fn exclusions(&self) -> &[(u32, Millis)] {
         self.excluded
-            .get(agent)
-            .is_some_and(|until| *until > now_ms)
+            .as_deref()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 
-    /// This contact's place in the routing order, in a queue of `priority`.
-    pub(crate) fn wait_key(&self, priority: u32) -> WaitKey {
-        WaitKey {
-            priority: Reverse(priority),
-            queued_at_ms: self.queued_at_ms,
-            id: self.id.clone(),
-        }
+    /// This contact's key in its queue's waiting set.
+    pub(crate) fn wait_key(&self, slot: u32) -> WaitKey {
+        (self.queued_at_ms, self.seq, slot)
     }
 }
 
-/// Routing order: higher priority first, then older, then conversation id.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct WaitKey {
-    pub(crate) priority: Reverse<u32>,
-    pub(crate) queued_at_ms: Millis,
-    pub(crate) id: ConversationId,
-}
+/// [`Contact::timer`] when nothing is due.
+pub(crate) const NO_TIMER: Millis = Millis::MAX;
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wait_keys_order_by_priority_then_age_then_id() {
-        let key = |p, t, id: &str| WaitKey {
-            priority: Reverse(p),
-            queued_at_ms: t,
-            id: id.into(),
-        };
-        let mut keys = [
-            key(0, 1, "a"),
-            key(5, 9, "b"),
-            key(5, 3, "d"),
-            key(5, 3, "c"),
-        ];
-        keys.sort();
-        let ids: Vec<_> = keys.iter().map(|k| k.id.as_str()).collect();
-        assert_eq!(ids, ["c", "d", "b", "a"]);
-    }
-}
+/// A waiting contact's place in its queue: queued time, admission order,
+/// slot.
+pub(crate) type WaitKey = (Millis, u64, u32);

@@ -37,6 +37,13 @@ pub enum EngineError {
         /// The agent it was offered to.
         offered_to: AgentId,
     },
+    /// A transfer's target agent is not available, has no room on the
+    /// contact's channel, or already holds the contact.
+    #[error("agent {0} cannot take the contact now")]
+    AgentNotAvailable(AgentId),
+    /// An agent or queue specification is not valid.
+    #[error("invalid specification: {0}")]
+    InvalidSpec(String),
     /// The conversation is already queued, offered or assigned; a redelivered
     /// request can be treated as done.
     #[error("contact {0} is already routed")]

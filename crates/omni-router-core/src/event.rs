@@ -71,8 +71,31 @@ pub enum Event {
         /// The offer.
         offer_id: String,
     },
-    /// Time passed: expire offers and cooldowns due at `now`.
+    /// Time passed: expire offers due at `now`. (Relaxation steps,
+    /// overflows and ended cooldowns are applied at every event.)
     Tick,
+    /// Moves a contact (waiting, offered or assigned) to another queue,
+    /// where it waits from now. A live offer is rescinded
+    /// ([`RescindReason::Transferred`]); an assigned agent's capacity is
+    /// freed.
+    TransferToQueue {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// The queue it moves to.
+        queue: QueueId,
+    },
+    /// Offers a contact (waiting, offered or assigned) to one agent,
+    /// regardless of the queue's requirement; the agent must be available
+    /// with room on the contact's channel, and not already hold it. A live
+    /// offer is rescinded ([`RescindReason::Transferred`]); an assigned
+    /// agent's capacity is freed. If the agent declines or lets it time
+    /// out, the contact waits in its queue, from the transfer time.
+    TransferToAgent {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// The agent to offer it to.
+        agent_id: AgentId,
+    },
 }
 
 /// A decision for the service to carry out, in order.
@@ -106,6 +129,24 @@ pub enum Effect {
     Removed {
         /// The conversation.
         conversation_id: ConversationId,
+    },
+    /// The contact moved to another queue (overflow or transfer). For
+    /// persistence.
+    Requeued {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Its queue now.
+        queue: QueueId,
+        /// Its routing age now.
+        queued_at_ms: Millis,
+    },
+    /// An assigned contact left its agent by a transfer; the agent's
+    /// capacity is free again.
+    Unassigned {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// The agent who held it.
+        agent_id: AgentId,
     },
     /// The engine changed an agent's presence (e.g. away after missed offers).
     PresenceChanged {

@@ -1,14 +1,18 @@
 //! The decision log: why the engine did what it did, per conversation.
 //!
-//! Memory stays bounded: each conversation keeps its last
+//! Records are kept compact and structured while the engine runs (agents
+//! and queues by slot, no text) and rendered into [`DecisionRecord`]s when
+//! read. Memory stays bounded: each conversation keeps its last
 //! [`MAX_RECORDS_PER_CONVERSATION`] records, and the logs of released
 //! conversations are kept for the last [`MAX_RELEASED_CONVERSATIONS`]
 //! releases only.
 
-use std::collections::{HashMap, VecDeque};
-
-use omni_core::ConversationId;
 use omni_core::time::Millis;
+use omni_core::{AgentId, ConversationId, QueueId};
+
+use crate::hasher::FxMap;
+use crate::offer::RescindReason;
+use crate::select::{Scores, SelectionRule};
 
 /// Records kept per conversation; older ones are dropped.
 pub const MAX_RECORDS_PER_CONVERSATION: usize = 32;
@@ -17,126 +21,400 @@ pub const MAX_RECORDS_PER_CONVERSATION: usize = 32;
 /// forgotten first.
 pub const MAX_RELEASED_CONVERSATIONS: usize = 10_000;
 
-/// One decision about a conversation.
+/// One decision about a conversation, as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecisionRecord {
     /// When it was made.
     pub at_ms: Millis,
-    /// What was decided and why, e.g. `offered to alice: 3 of 5 agents
+    /// What was decided and why, e.g. `offered to alice (step 0): 3 agents
     /// eligible; won on proficiency (9 vs 5 for bob)`.
     pub summary: String,
+    /// `queued`, `offered`, `rescinded`, `assigned`, `released`, `step`,
+    /// `overflowed` or `transferred`.
+    pub kind: &'static str,
+    /// The agent concerned, if any.
+    pub agent: Option<AgentId>,
+    /// For an offer: how many agents were eligible.
+    pub eligible: Option<u32>,
+    /// For an offer: the rule that put the winner ahead of the runner-up
+    /// (`preferred`, `proficiency`, `occupancy`, `idle`, `agent_id`, or
+    /// `only_eligible`).
+    pub rule: Option<String>,
+    /// The relaxation step in force (0: the base requirement).
+    pub step: Option<u32>,
+    /// For an offer: the winner's score over the requirement's skills.
+    pub score: Option<u32>,
 }
 
-#[derive(Debug, Clone, Default)]
-struct Entry {
-    records: VecDeque<DecisionRecord>,
-    /// The release that may forget this entry; `None` while routed.
-    released: Option<u64>,
+/// A decision as the engine keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Rec {
+    pub(crate) at_ms: Millis,
+    pub(crate) what: What,
 }
 
-/// Bounded decision records for every conversation.
-#[derive(Debug, Clone)]
-pub(crate) struct DecisionLog {
-    entries: HashMap<ConversationId, Entry>,
-    /// Releases, oldest first.
-    releases: VecDeque<(ConversationId, u64)>,
-    next_release: u64,
-    max_released: usize,
+/// An offer decision, boxed to keep [`Rec`] small.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OfferRec {
+    pub(crate) agent: u32,
+    pub(crate) step: u8,
+    pub(crate) eligible: u32,
+    pub(crate) winner: Scores,
+    pub(crate) runner_up: Option<(u32, Scores)>,
+    /// The deciding rule; `None` with a runner-up means the agent id.
+    pub(crate) rule: Option<SelectionRule>,
+    /// The contact's preferred agent, when it was not the winner.
+    pub(crate) preferred_passed: Option<u32>,
+    /// Agents configured when the decision was made.
+    pub(crate) agents_total: u32,
+    /// A direct transfer to this agent, not a selection.
+    pub(crate) direct: bool,
 }
 
-impl DecisionLog {
-    pub(crate) fn new(max_released: usize) -> Self {
-        Self {
-            entries: HashMap::new(),
-            releases: VecDeque::new(),
-            next_release: 0,
-            max_released,
-        }
-    }
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum What {
+    Queued {
+        queue: u32,
+        priority: u32,
+        restored: bool,
+    },
+    RestoredAssigned {
+        agent: u32,
+    },
+    Offered(Box<OfferRec>),
+    Rescinded {
+        agent: u32,
+        reason: RescindReason,
+        cooldown_until: Option<Millis>,
+    },
+    Assigned {
+        agent: u32,
+        offer_seq: u64,
+    },
+    Released {
+        was: ReleasedWhile,
+    },
+    Step {
+        queue: u32,
+        step: u8,
+    },
+    Overflowed {
+        from: u32,
+        to: u32,
+    },
+    TransferredToQueue {
+        from: u32,
+        to: u32,
+    },
+    TransferredToAgent {
+        agent: u32,
+    },
+}
 
-    pub(crate) fn record(&mut self, id: &ConversationId, at_ms: Millis, summary: String) {
-        let entry = self.entries.entry(id.clone()).or_default();
-        if entry.records.len() >= MAX_RECORDS_PER_CONVERSATION {
-            entry.records.pop_front();
-        }
-        entry.records.push_back(DecisionRecord { at_ms, summary });
-    }
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReleasedWhile {
+    Waiting,
+    Offered(u32),
+    Assigned(u32),
+}
 
-    /// The conversation is routed again: keep its log while it is.
-    pub(crate) fn reopened(&mut self, id: &ConversationId) {
-        if let Some(entry) = self.entries.get_mut(id) {
-            entry.released = None;
-        }
-    }
+/// Names for rendering: agent and queue slots to ids, offer ids.
+pub(crate) trait Names {
+    fn agent(&self, slot: u32) -> &AgentId;
+    fn queue(&self, slot: u32) -> &QueueId;
+    fn offer_id(&self, seq: u64) -> String;
+}
 
-    /// The conversation left the engine: its log may now be forgotten.
-    pub(crate) fn released(&mut self, id: &ConversationId) {
-        let release = self.next_release;
-        self.next_release = self.next_release.wrapping_add(1);
-        if let Some(entry) = self.entries.get_mut(id) {
-            entry.released = Some(release);
-            self.releases.push_back((id.clone(), release));
-        }
-        while self.releases.len() > self.max_released {
-            let Some((old, release)) = self.releases.pop_front() else {
-                break;
-            };
-            // Skip releases superseded by a later reopen or release.
-            if self
-                .entries
-                .get(&old)
-                .is_some_and(|e| e.released == Some(release))
-            {
-                self.entries.remove(&old);
+impl Rec {
+    pub(crate) fn render(&self, names: &impl Names) -> DecisionRecord {
+        let mut out = DecisionRecord {
+            at_ms: self.at_ms,
+            summary: String::new(),
+            kind: "",
+            agent: None,
+            eligible: None,
+            rule: None,
+            step: None,
+            score: None,
+        };
+        match &self.what {
+            What::Queued {
+                queue,
+                priority,
+                restored,
+            } => {
+                let verb = if *restored {
+                    "restored to"
+                } else {
+                    "queued in"
+                };
+                out.kind = "queued";
+                out.summary = format!("{verb} {} (priority {priority})", names.queue(*queue));
+            }
+            What::RestoredAssigned { agent } => {
+                out.kind = "assigned";
+                out.agent = Some(names.agent(*agent).clone());
+                out.summary = format!("restored as assigned to {}", names.agent(*agent));
+            }
+            What::Offered(o) => {
+                let winner = names.agent(o.agent);
+                out.kind = "offered";
+                out.agent = Some(winner.clone());
+                out.eligible = Some(o.eligible);
+                out.step = Some(u32::from(o.step));
+                out.score = Some(o.winner.score);
+                if o.direct {
+                    out.rule = Some("transfer".into());
+                    out.summary = format!("offered to {winner} by transfer");
+                } else {
+                    let (rule, why) = match &o.runner_up {
+                        None => ("only_eligible".to_owned(), "only eligible agent".to_owned()),
+                        Some((r, rs)) => {
+                            let r = names.agent(*r);
+                            let w = &o.winner;
+                            match o.rule {
+                                None => (
+                                    "agent_id".into(),
+                                    format!("won on agent id (tied with {r})"),
+                                ),
+                                Some(SelectionRule::Preferred) => {
+                                    ("preferred".into(), "won as preferred agent".into())
+                                }
+                                Some(SelectionRule::Proficiency) => (
+                                    "proficiency".into(),
+                                    format!(
+                                        "won on proficiency ({} vs {} for {r})",
+                                        w.score, rs.score
+                                    ),
+                                ),
+                                Some(SelectionRule::Occupancy) => (
+                                    "occupancy".into(),
+                                    format!(
+                                        "won on occupancy ({}/{} vs {}/{} for {r})",
+                                        w.occupied, w.capacity, rs.occupied, rs.capacity
+                                    ),
+                                ),
+                                Some(SelectionRule::Idle) => (
+                                    "idle".into(),
+                                    format!(
+                                        "won on idle time ({} vs {} for {r})",
+                                        idle(w.last_assigned_ms),
+                                        idle(rs.last_assigned_ms)
+                                    ),
+                                ),
+                            }
+                        }
+                    };
+                    let preferred = o
+                        .preferred_passed
+                        .map(|p| format!("; preferred agent {} not eligible", names.agent(p)))
+                        .unwrap_or_default();
+                    out.summary = format!(
+                        "offered to {winner} (step {}, score {}): {} of {} agents eligible; {why}{preferred}",
+                        o.step, o.winner.score, o.eligible, o.agents_total
+                    );
+                    out.rule = Some(rule);
+                }
+            }
+            What::Rescinded {
+                agent,
+                reason,
+                cooldown_until,
+            } => {
+                let a = names.agent(*agent);
+                out.kind = "rescinded";
+                out.agent = Some(a.clone());
+                let what = match reason {
+                    RescindReason::Declined => format!("declined by {a}"),
+                    RescindReason::Timeout => format!("offer to {a} timed out"),
+                    RescindReason::AgentUnavailable => {
+                        format!("offer to {a} rescinded: agent unavailable")
+                    }
+                    RescindReason::Released => format!("offer to {a} rescinded"),
+                    RescindReason::Transferred => format!("offer to {a} rescinded by a transfer"),
+                };
+                let cooldown = cooldown_until
+                    .map(|until| format!(" ({a} excluded until {until})"))
+                    .unwrap_or_default();
+                out.summary = format!("{what}; back in queue at original age{cooldown}");
+            }
+            What::Assigned { agent, offer_seq } => {
+                let a = names.agent(*agent);
+                out.kind = "assigned";
+                out.agent = Some(a.clone());
+                out.summary = format!("assigned to {a} (accepted {})", names.offer_id(*offer_seq));
+            }
+            What::Released { was } => {
+                out.kind = "released";
+                out.summary = match was {
+                    ReleasedWhile::Waiting => "released while waiting".to_owned(),
+                    ReleasedWhile::Offered(a) => {
+                        out.agent = Some(names.agent(*a).clone());
+                        format!("released while offered to {}", names.agent(*a))
+                    }
+                    ReleasedWhile::Assigned(a) => {
+                        out.agent = Some(names.agent(*a).clone());
+                        format!("released by {}", names.agent(*a))
+                    }
+                };
+            }
+            What::Step { queue, step } => {
+                out.kind = "step";
+                out.step = Some(u32::from(*step));
+                out.summary = format!(
+                    "relaxation step {step} of {} now in force",
+                    names.queue(*queue)
+                );
+            }
+            What::Overflowed { from, to } => {
+                out.kind = "overflowed";
+                out.summary = format!(
+                    "overflowed from {} to {} at original age",
+                    names.queue(*from),
+                    names.queue(*to)
+                );
+            }
+            What::TransferredToQueue { from, to } => {
+                out.kind = "transferred";
+                out.summary = format!(
+                    "transferred from {} to queue {}; waits from now",
+                    names.queue(*from),
+                    names.queue(*to)
+                );
+            }
+            What::TransferredToAgent { agent } => {
+                out.kind = "transferred";
+                out.agent = Some(names.agent(*agent).clone());
+                out.summary = format!("transferred to agent {}", names.agent(*agent));
             }
         }
+        out
+    }
+}
+
+fn idle(last_assigned_ms: Option<Millis>) -> String {
+    match last_assigned_ms {
+        None => "never assigned".to_owned(),
+        Some(at) => format!("last assigned at {at}"),
+    }
+}
+
+/// Appends a record, dropping the oldest beyond the bound.
+pub(crate) fn push(log: &mut Vec<Rec>, rec: Rec) {
+    if log.len() >= MAX_RECORDS_PER_CONVERSATION {
+        log.remove(0);
+    }
+    log.push(rec);
+}
+
+/// Logs of released conversations, bounded: a ring of the last
+/// [`MAX_RELEASED_CONVERSATIONS`] releases, found by the id's hash.
+///
+/// Two ids with the same 64-bit hash would make the older log unreachable
+/// (it only loses an explanation); the ids are compared on every lookup, so
+/// a log is never given for the wrong conversation.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ReleasedLogs {
+    ring: Vec<(ConversationId, Vec<Rec>)>,
+    /// Where the next release goes once the ring is full.
+    next: usize,
+    by_hash: FxMap<u64, u32>,
+}
+
+impl ReleasedLogs {
+    /// Keeps the log of a released conversation, forgetting the oldest
+    /// release when full.
+    pub(crate) fn keep(&mut self, id: ConversationId, log: Vec<Rec>) {
+        let hash = id_hash(&id);
+        let at = if self.ring.len() < MAX_RELEASED_CONVERSATIONS {
+            self.ring.push((id, log));
+            self.ring.len() - 1
+        } else {
+            let at = self.next;
+            self.next = (self.next + 1) % MAX_RELEASED_CONVERSATIONS;
+            let (old, _) = std::mem::replace(&mut self.ring[at], (id, log));
+            let old_hash = id_hash(&old);
+            if self.by_hash.get(&old_hash) == Some(&(at as u32)) {
+                self.by_hash.remove(&old_hash);
+            }
+            at
+        };
+        self.by_hash.insert(hash, at as u32);
     }
 
-    pub(crate) fn newest_first(&self, id: &ConversationId) -> Vec<DecisionRecord> {
-        self.entries
-            .get(id)
-            .map(|e| e.records.iter().rev().cloned().collect())
-            .unwrap_or_default()
+    fn position(&self, id: &ConversationId) -> Option<usize> {
+        let at = *self.by_hash.get(&id_hash(id))? as usize;
+        (self.ring.get(at)?.0 == *id).then_some(at)
     }
+
+    /// Takes back the log of a conversation routed again.
+    pub(crate) fn reopen(&mut self, id: &ConversationId) -> Vec<Rec> {
+        if self.by_hash.is_empty() {
+            return Vec::new();
+        }
+        let Some(at) = self.position(id) else {
+            return Vec::new();
+        };
+        self.by_hash.remove(&id_hash(id));
+        std::mem::take(&mut self.ring[at].1)
+    }
+
+    pub(crate) fn get(&self, id: &ConversationId) -> Option<&[Rec]> {
+        self.position(id).map(|at| self.ring[at].1.as_slice())
+    }
+}
+
+/// The hash the engine finds conversations by.
+pub(crate) fn id_hash(id: &ConversationId) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = crate::hasher::FxBuild.build_hasher();
+    hasher.write(id.as_str().as_bytes());
+    hasher.finish()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn keeps_the_newest_records_newest_first() {
-        let mut log = DecisionLog::new(10);
-        let id = ConversationId::from("c");
-        for i in 0..40 {
-            log.record(&id, i, format!("step {i}"));
+    fn rec(i: i64) -> Rec {
+        Rec {
+            at_ms: i,
+            what: What::Released {
+                was: ReleasedWhile::Waiting,
+            },
         }
-        let records = log.newest_first(&id);
-        assert_eq!(records.len(), MAX_RECORDS_PER_CONVERSATION);
-        assert_eq!(records[0].summary, "step 39");
-        assert_eq!(records[MAX_RECORDS_PER_CONVERSATION - 1].at_ms, 8);
     }
 
     #[test]
-    fn forgets_the_oldest_released_but_not_reopened_ones() {
-        let mut log = DecisionLog::new(2);
-        let ids: Vec<ConversationId> = ["a", "b", "c", "d"].into_iter().map(Into::into).collect();
-        for id in &ids {
-            log.record(id, 0, "queued".into());
+    fn keeps_the_newest_records() {
+        let mut log = Vec::new();
+        for i in 0..40 {
+            push(&mut log, rec(i));
         }
-        log.released(&ids[0]);
-        log.reopened(&ids[0]);
-        log.released(&ids[1]);
-        log.released(&ids[2]);
-        assert_eq!(log.newest_first(&ids[0]).len(), 1, "a was reopened, kept");
-        assert_eq!(log.newest_first(&ids[1]).len(), 1);
-        log.released(&ids[3]);
+        assert_eq!(log.len(), MAX_RECORDS_PER_CONVERSATION);
+        assert_eq!(log[0].at_ms, 8);
+        assert_eq!(log[MAX_RECORDS_PER_CONVERSATION - 1].at_ms, 39);
+    }
+
+    #[test]
+    fn records_stay_small() {
         assert!(
-            log.newest_first(&ids[1]).is_empty(),
-            "b was the oldest release"
+            std::mem::size_of::<Rec>() <= 32,
+            "{}",
+            std::mem::size_of::<Rec>()
         );
-        assert_eq!(log.newest_first(&ids[2]).len(), 1);
-        assert_eq!(log.newest_first(&ids[3]).len(), 1);
-        assert_eq!(log.newest_first(&ids[0]).len(), 1, "a is still routed");
+    }
+
+    #[test]
+    fn forgets_the_oldest_release_and_gives_back_reopened_logs() {
+        let mut logs = ReleasedLogs::default();
+        logs.keep("a".into(), vec![rec(1)]);
+        assert_eq!(logs.reopen(&"a".into()).len(), 1);
+        assert!(logs.get(&"a".into()).is_none());
+        for i in 0..=MAX_RELEASED_CONVERSATIONS {
+            logs.keep(format!("c{i}").into(), vec![rec(0)]);
+        }
+        assert!(logs.get(&"c0".into()).is_none(), "oldest forgotten");
+        assert!(logs.get(&"c1".into()).is_some());
     }
 }

@@ -19,12 +19,20 @@
 //! # Layout
 //! - [`config`] holds [`EngineConfig`]: timeouts and thresholds.
 //! - [`agent`] holds agents: [`AgentSpec`], [`Presence`], capacity, [`AgentView`].
-//! - [`queue`] holds queues: [`QueueSpec`], [`QueueView`].
+//! - [`requirement`] (from `omni-core`) is the requirements language:
+//!   [`Requirement`], e.g. `billing >= 5 AND lang == "es"`.
+//! - [`queue`] holds queues: [`QueueSpec`] with relaxation steps, overflow,
+//!   selection order and service-level target; [`QueueView`] with live
+//!   statistics.
+//! - `compile` (internal) lowers requirements onto interned names and finds
+//!   the index sets that cover them.
+//! - `index` (internal) is the open-agent index: available agents with room,
+//!   per channel, by skill and language, in ranking order.
 //! - [`contact`] holds contacts and their routing order: [`ContactView`].
 //! - [`offer`] holds [`Offer`]s, their ids and expiry.
 //! - [`event`] holds what goes in ([`Event`]) and what comes out ([`Effect`]).
-//! - `select` (internal) decides which eligible agent wins a contact, and
-//!   names the rule that decided it.
+//! - [`select`] ranks eligible agents ([`SelectionRule`]) and names the rule
+//!   that decided.
 //! - [`explain`] keeps the bounded per-conversation decision log
 //!   ([`DecisionRecord`]).
 //! - [`engine`] holds the [`Engine`] that ties them together and runs matching.
@@ -33,15 +41,20 @@
 #![forbid(unsafe_code)]
 
 pub mod agent;
+mod compile;
 pub mod config;
 pub mod contact;
 pub mod engine;
 pub mod error;
 pub mod event;
 pub mod explain;
+mod hasher;
+mod index;
 pub mod offer;
 pub mod queue;
-mod select;
+pub mod select;
+
+pub use omni_core::requirement;
 
 pub use agent::{AgentSpec, AgentView, Presence};
 pub use config::EngineConfig;
@@ -51,4 +64,6 @@ pub use error::EngineError;
 pub use event::{Effect, Event};
 pub use explain::DecisionRecord;
 pub use offer::{Offer, RescindReason};
-pub use queue::{QueueSpec, QueueView};
+pub use queue::{Overflow, QueueSpec, QueueStats, QueueView, RelaxStep, ServiceLevel, StepView};
+pub use requirement::{ParseError, Requirement};
+pub use select::SelectionRule;

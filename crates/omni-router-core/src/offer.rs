@@ -1,10 +1,13 @@
 //! Offers: a reservation of one agent's capacity for one contact, until it is
 //! accepted, declined, rescinded or expires.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
 
 use omni_core::time::Millis;
 use omni_core::{AgentId, Channel, ConversationId, QueueId};
+
+use crate::hasher::FxMap;
 
 /// A contact offered to an agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,106 +38,121 @@ pub enum RescindReason {
     /// The agent went away or offline, or was reconfigured so the contact no
     /// longer fits (capacity or skills).
     AgentUnavailable,
+    /// The contact was transferred elsewhere.
+    Transferred,
 }
 
 impl RescindReason {
-    /// `timeout`, `declined`, `released` or `agent_unavailable`.
+    /// `timeout`, `declined`, `released`, `agent_unavailable` or `transferred`.
     pub fn as_str(self) -> &'static str {
         match self {
             RescindReason::Timeout => "timeout",
             RescindReason::Declined => "declined",
             RescindReason::Released => "released",
             RescindReason::AgentUnavailable => "agent_unavailable",
+            RescindReason::Transferred => "transferred",
         }
     }
 }
 
-/// A live offer and its creation sequence.
-#[derive(Debug, Clone)]
+/// A live offer, compact: slots instead of ids. The engine builds the
+/// public [`Offer`] when it reports one.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct LiveOffer {
-    pub(crate) offer: Offer,
     pub(crate) seq: u64,
+    /// The contact's slot inside the engine.
+    pub(crate) contact: u32,
+    /// The agent's slot inside the engine.
+    pub(crate) agent: u32,
+    /// The queue's slot inside the engine.
+    pub(crate) queue: u32,
+    pub(crate) channel: Channel,
+    pub(crate) expires_at_ms: Millis,
 }
 
-/// Every live offer, by id and by expiry.
+/// Every live offer, by sequence and by expiry.
 #[derive(Debug, Clone)]
 pub(crate) struct OfferBook {
-    epoch: u64,
+    /// `off_{epoch:x}_`.
+    prefix: String,
     next_seq: u64,
-    by_id: HashMap<String, LiveOffer>,
-    /// (expires at, sequence, id): the sequence makes expiry order the
-    /// creation order among offers that expire together.
-    expiry: BTreeSet<(Millis, u64, String)>,
+    by_seq: FxMap<u64, LiveOffer>,
+    /// (expires at, sequence): the sequence makes expiry order the creation
+    /// order among offers that expire together.
+    expiry: BTreeSet<(Millis, u64)>,
 }
 
 impl OfferBook {
     pub(crate) fn new(epoch: u64) -> Self {
         Self {
-            epoch,
+            prefix: format!("off_{epoch:x}_"),
             next_seq: 1,
-            by_id: HashMap::new(),
+            by_seq: FxMap::default(),
             expiry: BTreeSet::new(),
         }
     }
 
-    /// Creates a live offer and returns it.
+    /// Creates a live offer and returns its sequence.
     pub(crate) fn create(
         &mut self,
-        conversation_id: ConversationId,
-        agent_id: AgentId,
-        queue: QueueId,
+        contact: u32,
+        agent: u32,
+        queue: u32,
         channel: Channel,
         expires_at_ms: Millis,
-    ) -> LiveOffer {
+    ) -> u64 {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
-        let offer = Offer {
-            offer_id: format!("off_{:x}_{seq}", self.epoch),
-            conversation_id,
-            agent_id,
-            queue,
-            channel,
-            expires_at_ms,
-        };
-        let live = LiveOffer { offer, seq };
-        self.expiry
-            .insert((expires_at_ms, seq, live.offer.offer_id.clone()));
-        self.by_id.insert(live.offer.offer_id.clone(), live.clone());
-        live
+        self.expiry.insert((expires_at_ms, seq));
+        self.by_seq.insert(
+            seq,
+            LiveOffer {
+                seq,
+                contact,
+                agent,
+                queue,
+                channel,
+                expires_at_ms,
+            },
+        );
+        seq
     }
 
-    pub(crate) fn get(&self, offer_id: &str) -> Option<&LiveOffer> {
-        self.by_id.get(offer_id)
+    /// The id of the offer with sequence `seq`: `off_{epoch:x}_{seq}`.
+    pub(crate) fn id(&self, seq: u64) -> String {
+        let mut id = String::with_capacity(self.prefix.len() + 20);
+        id.push_str(&self.prefix);
+        // Writing to a String cannot fail.
+        let _ = write!(id, "{seq}");
+        id
     }
 
-    pub(crate) fn remove(&mut self, offer_id: &str) -> Option<LiveOffer> {
-        let live = self.by_id.remove(offer_id)?;
-        self.expiry.remove(&(
-            live.offer.expires_at_ms,
-            live.seq,
-            live.offer.offer_id.clone(),
-        ));
+    /// The sequence an offer id names, if it is one of this epoch's.
+    pub(crate) fn seq_of(&self, offer_id: &str) -> Option<u64> {
+        offer_id.strip_prefix(&self.prefix)?.parse().ok()
+    }
+
+    pub(crate) fn get(&self, seq: u64) -> Option<&LiveOffer> {
+        self.by_seq.get(&seq)
+    }
+
+    pub(crate) fn remove(&mut self, seq: u64) -> Option<LiveOffer> {
+        let live = self.by_seq.remove(&seq)?;
+        self.expiry.remove(&(live.expires_at_ms, seq));
         Some(live)
     }
 
-    /// Ids of offers expired at `now_ms`, in expiry then creation order.
-    pub(crate) fn due(&self, now_ms: Millis) -> Vec<String> {
+    /// Sequences of offers expired at `now_ms`, in expiry then creation order.
+    pub(crate) fn due(&self, now_ms: Millis) -> Vec<u64> {
         self.expiry
             .iter()
-            .take_while(|(at, _, _)| *at <= now_ms)
-            .map(|(_, _, id)| id.clone())
+            .take_while(|(at, _)| *at <= now_ms)
+            .map(|(_, seq)| *seq)
             .collect()
     }
 
     pub(crate) fn next_expiry(&self) -> Option<Millis> {
-        self.expiry.first().map(|(at, _, _)| *at)
-    }
-
-    /// Every live offer, in creation order.
-    pub(crate) fn all(&self) -> Vec<&LiveOffer> {
-        let mut all: Vec<_> = self.by_id.values().collect();
-        all.sort_by_key(|live| live.seq);
-        all
+        self.expiry.first().map(|(at, _)| *at)
     }
 }
 
@@ -145,18 +163,18 @@ mod tests {
     #[test]
     fn ids_carry_the_epoch_in_hex_and_expire_in_order() {
         let mut book = OfferBook::new(255);
-        let a = book.create("c1".into(), "x".into(), "q".into(), Channel::Chat, 500);
-        let b = book.create("c2".into(), "x".into(), "q".into(), Channel::Chat, 100);
-        assert_eq!(a.offer.offer_id, "off_ff_1");
-        assert_eq!(b.offer.offer_id, "off_ff_2");
+        let a = book.create(0, 0, 0, Channel::Chat, 500);
+        let b = book.create(1, 0, 0, Channel::Chat, 100);
+        assert_eq!(book.id(a), "off_ff_1");
+        assert_eq!(book.id(b), "off_ff_2");
+        assert_eq!(book.seq_of("off_ff_2"), Some(2));
+        assert_eq!(book.seq_of("off_fe_2"), None, "another epoch");
+        assert_eq!(book.seq_of("off_ff_x"), None);
         assert_eq!(book.next_expiry(), Some(100));
-        assert_eq!(book.due(99), Vec::<String>::new());
-        assert_eq!(
-            book.due(500),
-            vec!["off_ff_2".to_owned(), "off_ff_1".to_owned()]
-        );
-        assert!(book.remove("off_ff_2").is_some());
-        assert!(book.remove("off_ff_2").is_none());
+        assert_eq!(book.due(99), Vec::<u64>::new());
+        assert_eq!(book.due(500), vec![2, 1]);
+        assert!(book.remove(2).is_some());
+        assert!(book.remove(2).is_none());
         assert_eq!(book.next_expiry(), Some(500));
     }
 }

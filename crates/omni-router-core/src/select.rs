@@ -1,22 +1,83 @@
 //! Which eligible agent wins a contact, and the rule that decided it.
 //!
-//! Ranking: the contact's preferred agent, then the highest proficiency over
-//! the queue's required skills, then the least occupied on the contact's
-//! channel, then the longest idle (never assigned counts as idlest), then the
-//! agent id so that ties resolve the same way every time.
+//! A queue ranks eligible agents by its [`SelectionRule`]s in order (by
+//! default: the contact's preferred agent, then the highest score over the
+//! requirement's skills, then the least occupied on the contact's channel,
+//! then the longest idle, never assigned counting as idlest); the agent id
+//! breaks remaining ties so the outcome is the same every time.
 
 use std::cmp::Ordering;
 
-use omni_core::AgentId;
 use omni_core::time::Millis;
 
-/// An eligible agent and what the ranking looks at.
-#[derive(Debug, Clone)]
-pub(crate) struct Candidate<'a> {
-    pub(crate) agent: &'a AgentId,
+/// One ranking criterion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SelectionRule {
+    /// The contact's preferred agent first.
+    Preferred,
+    /// Highest score (proficiency summed over the requirement's skills).
+    Proficiency,
+    /// Least occupied on the contact's channel (assigned plus offered over
+    /// capacity).
+    Occupancy,
+    /// Longest since the last assignment; never assigned first.
+    Idle,
+}
+
+impl SelectionRule {
+    /// Preferred, proficiency, occupancy, idle.
+    pub const DEFAULT: [SelectionRule; 4] = [
+        SelectionRule::Preferred,
+        SelectionRule::Proficiency,
+        SelectionRule::Occupancy,
+        SelectionRule::Idle,
+    ];
+
+    /// `preferred`, `proficiency`, `occupancy` or `idle`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SelectionRule::Preferred => "preferred",
+            SelectionRule::Proficiency => "proficiency",
+            SelectionRule::Occupancy => "occupancy",
+            SelectionRule::Idle => "idle",
+        }
+    }
+
+    /// The rule named `name` (as [`SelectionRule::as_str`] spells it).
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            SelectionRule::Preferred,
+            SelectionRule::Proficiency,
+            SelectionRule::Occupancy,
+            SelectionRule::Idle,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == name)
+    }
+}
+
+/// Whether `order` ranks like the agent index does (after an optional
+/// leading preferred rule): proficiency, occupancy, idle.
+pub(crate) fn is_index_order(order: &[SelectionRule]) -> bool {
+    let rest = match order.first() {
+        Some(SelectionRule::Preferred) => &order[1..],
+        _ => order,
+    };
+    rest == [
+        SelectionRule::Proficiency,
+        SelectionRule::Occupancy,
+        SelectionRule::Idle,
+    ]
+}
+
+/// What the ranking looks at for one eligible agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Scores {
+    /// The agent's position in id order: the final tie-break.
+    pub(crate) rank: u32,
     pub(crate) preferred: bool,
-    /// Sum of the agent's proficiency over the queue's required skills.
-    pub(crate) proficiency: u32,
+    /// Proficiency summed over the requirement's skills.
+    pub(crate) score: u32,
     /// Assigned plus offered on the contact's channel.
     pub(crate) occupied: u32,
     /// Capacity on the contact's channel.
@@ -24,128 +85,78 @@ pub(crate) struct Candidate<'a> {
     pub(crate) last_assigned_ms: Option<Millis>,
 }
 
-/// `Less` when `a` ranks before `b`.
-pub(crate) fn compare(a: &Candidate<'_>, b: &Candidate<'_>) -> Ordering {
-    b.preferred
-        .cmp(&a.preferred)
-        .then_with(|| b.proficiency.cmp(&a.proficiency))
-        .then_with(|| occupancy(a).cmp(&occupancy(b)))
+/// `Less` when `a` ranks before `b` under `order`.
+pub(crate) fn compare(order: &[SelectionRule], a: &Scores, b: &Scores) -> Ordering {
+    for rule in order {
+        let o = by_rule(*rule, a, b);
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    a.rank.cmp(&b.rank)
+}
+
+fn by_rule(rule: SelectionRule, a: &Scores, b: &Scores) -> Ordering {
+    match rule {
+        SelectionRule::Preferred => b.preferred.cmp(&a.preferred),
+        SelectionRule::Proficiency => b.score.cmp(&a.score),
+        SelectionRule::Occupancy => {
+            // Cross-multiplied fractions: exact.
+            (u64::from(a.occupied) * u64::from(b.capacity))
+                .cmp(&(u64::from(b.occupied) * u64::from(a.capacity)))
+        }
         // `None` (never assigned) sorts before any time: idlest first.
-        .then_with(|| a.last_assigned_ms.cmp(&b.last_assigned_ms))
-        .then_with(|| a.agent.cmp(b.agent))
-}
-
-/// Occupancy as a fraction, compared by cross-multiplication.
-fn occupancy(c: &Candidate<'_>) -> Fraction {
-    Fraction {
-        num: u64::from(c.occupied),
-        den: u64::from(c.capacity),
+        SelectionRule::Idle => a.last_assigned_ms.cmp(&b.last_assigned_ms),
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Fraction {
-    num: u64,
-    den: u64,
+/// The rule that put `winner` ahead of `runner_up`; `None` when only the
+/// agent id separated them.
+pub(crate) fn deciding_rule(
+    order: &[SelectionRule],
+    winner: &Scores,
+    runner_up: &Scores,
+) -> Option<SelectionRule> {
+    order
+        .iter()
+        .copied()
+        .find(|r| by_rule(*r, winner, runner_up) != Ordering::Equal)
 }
-
-impl Ord for Fraction {
-    fn cmp(&self, other: &Self) -> Ordering {
-        (self.num * other.den).cmp(&(other.num * self.den))
-    }
-}
-
-impl PartialOrd for Fraction {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for Fraction {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Fraction {}
 
 /// Keeps the best and second-best of the candidates it is shown.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Selection<'a> {
-    eligible: usize,
-    best: Option<Candidate<'a>>,
-    runner_up: Option<Candidate<'a>>,
-}
-
-/// The outcome of a selection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Winner {
-    pub(crate) agent: AgentId,
-    pub(crate) eligible: usize,
-    /// The rule that put the winner ahead of the runner-up.
-    pub(crate) rule: String,
+    order: &'a [SelectionRule],
+    pub(crate) eligible: u32,
+    pub(crate) best: Option<(u32, Scores)>,
+    pub(crate) runner_up: Option<(u32, Scores)>,
 }
 
 impl<'a> Selection<'a> {
-    pub(crate) fn consider(&mut self, candidate: Candidate<'a>) {
-        self.eligible += 1;
-        match &self.best {
-            Some(best) if compare(&candidate, best) != Ordering::Less => {
-                let beats_runner_up = self
-                    .runner_up
-                    .as_ref()
-                    .is_none_or(|r| compare(&candidate, r) == Ordering::Less);
-                if beats_runner_up {
-                    self.runner_up = Some(candidate);
-                }
-            }
-            _ => self.runner_up = self.best.replace(candidate),
+    pub(crate) fn new(order: &'a [SelectionRule]) -> Self {
+        Self {
+            order,
+            eligible: 0,
+            best: None,
+            runner_up: None,
         }
     }
 
-    pub(crate) fn finish(self) -> Option<Winner> {
-        let best = self.best?;
-        let rule = match &self.runner_up {
-            None => "only eligible agent".to_owned(),
-            Some(runner_up) => deciding_rule(&best, runner_up),
-        };
-        Some(Winner {
-            agent: best.agent.clone(),
-            eligible: self.eligible,
-            rule,
-        })
-    }
-}
-
-fn deciding_rule(w: &Candidate<'_>, r: &Candidate<'_>) -> String {
-    if w.preferred != r.preferred {
-        "won as preferred agent".to_owned()
-    } else if w.proficiency != r.proficiency {
-        format!(
-            "won on proficiency ({} vs {} for {})",
-            w.proficiency, r.proficiency, r.agent
-        )
-    } else if occupancy(w) != occupancy(r) {
-        format!(
-            "won on occupancy ({}/{} vs {}/{} for {})",
-            w.occupied, w.capacity, r.occupied, r.capacity, r.agent
-        )
-    } else if w.last_assigned_ms != r.last_assigned_ms {
-        format!(
-            "won on idle time ({} vs {} for {})",
-            idle(w.last_assigned_ms),
-            idle(r.last_assigned_ms),
-            r.agent
-        )
-    } else {
-        format!("won on agent id (tied with {})", r.agent)
-    }
-}
-
-fn idle(last_assigned_ms: Option<Millis>) -> String {
-    match last_assigned_ms {
-        None => "never assigned".to_owned(),
-        Some(at) => format!("last assigned at {at}"),
+    /// Considers agent `agent` with `scores`.
+    pub(crate) fn consider(&mut self, agent: u32, scores: Scores) {
+        self.eligible += 1;
+        match &self.best {
+            Some((_, best)) if compare(self.order, &scores, best) != Ordering::Less => {
+                let beats_runner_up = self
+                    .runner_up
+                    .as_ref()
+                    .is_none_or(|(_, r)| compare(self.order, &scores, r) == Ordering::Less);
+                if beats_runner_up {
+                    self.runner_up = Some((agent, scores));
+                }
+            }
+            _ => self.runner_up = self.best.replace((agent, scores)),
+        }
     }
 }
 
@@ -153,116 +164,106 @@ fn idle(last_assigned_ms: Option<Millis>) -> String {
 mod tests {
     use super::*;
 
-    fn candidate(agent: &AgentId) -> Candidate<'_> {
-        Candidate {
-            agent,
+    fn s(rank: u32) -> Scores {
+        Scores {
+            rank,
             preferred: false,
-            proficiency: 5,
+            score: 5,
             occupied: 0,
             capacity: 3,
             last_assigned_ms: None,
         }
     }
 
-    fn select<'a>(candidates: Vec<Candidate<'a>>) -> Option<Winner> {
-        let mut selection = Selection::default();
+    fn winner(order: &[SelectionRule], candidates: &[Scores]) -> (u32, Option<SelectionRule>) {
+        let mut sel = Selection::new(order);
         for c in candidates {
-            selection.consider(c);
+            sel.consider(c.rank, *c);
         }
-        selection.finish()
-    }
-
-    #[test]
-    fn nobody_eligible_means_no_winner() {
-        assert_eq!(select(Vec::new()), None);
+        let (w, ws) = sel.best.unwrap();
+        let rule = sel
+            .runner_up
+            .and_then(|(_, r)| deciding_rule(order, &ws, &r));
+        (w, rule)
     }
 
     #[test]
     fn each_rule_decides_when_the_earlier_ones_tie() {
-        let (a, b) = (AgentId::from("a"), AgentId::from("b"));
-
-        let w = select(vec![candidate(&a)]).unwrap();
-        assert_eq!(
-            (w.agent.as_str(), w.rule.as_str()),
-            ("a", "only eligible agent")
-        );
-
-        let b_preferred = Candidate {
+        use SelectionRule::*;
+        let d = &SelectionRule::DEFAULT;
+        let preferred = Scores {
             preferred: true,
-            proficiency: 1,
-            ..candidate(&b)
+            score: 1,
+            ..s(1)
         };
-        let w = select(vec![candidate(&a), b_preferred]).unwrap();
-        assert_eq!(
-            (w.agent.as_str(), w.rule.as_str()),
-            ("b", "won as preferred agent")
-        );
-
-        let b_expert = Candidate {
-            proficiency: 9,
+        assert_eq!(winner(d, &[s(0), preferred]), (1, Some(Preferred)));
+        let expert = Scores {
+            score: 9,
             occupied: 2,
-            ..candidate(&b)
+            ..s(1)
         };
-        let w = select(vec![candidate(&a), b_expert]).unwrap();
-        assert_eq!(w.agent.as_str(), "b");
-        assert_eq!(w.rule, "won on proficiency (9 vs 5 for a)");
-
+        assert_eq!(winner(d, &[s(0), expert]), (1, Some(Proficiency)));
         // 1/4 is less occupied than 1/3
-        let a_busy = Candidate {
+        let busy = Scores {
             occupied: 1,
-            ..candidate(&a)
+            ..s(0)
         };
-        let b_roomy = Candidate {
+        let roomy = Scores {
             occupied: 1,
             capacity: 4,
-            ..candidate(&b)
+            ..s(1)
         };
-        let w = select(vec![a_busy, b_roomy]).unwrap();
-        assert_eq!(w.agent.as_str(), "b");
-        assert_eq!(w.rule, "won on occupancy (1/4 vs 1/3 for a)");
-
-        let a_recent = Candidate {
+        assert_eq!(winner(d, &[busy, roomy]), (1, Some(Occupancy)));
+        let recent = Scores {
             last_assigned_ms: Some(900),
-            ..candidate(&a)
+            ..s(0)
         };
-        let b_earlier = Candidate {
+        let earlier = Scores {
             last_assigned_ms: Some(100),
-            ..candidate(&b)
+            ..s(1)
         };
-        let w = select(vec![a_recent.clone(), b_earlier]).unwrap();
-        assert_eq!(w.agent.as_str(), "b");
-        assert_eq!(
-            w.rule,
-            "won on idle time (last assigned at 100 vs last assigned at 900 for a)"
-        );
-        let w = select(vec![a_recent, candidate(&b)]).unwrap();
-        assert_eq!(w.agent.as_str(), "b", "never assigned is idlest");
+        assert_eq!(winner(d, &[recent, earlier]), (1, Some(Idle)));
+        assert_eq!(winner(d, &[recent, s(1)]).0, 1, "never assigned is idlest");
+        assert_eq!(winner(d, &[s(1), s(0)]), (0, None), "agent id breaks ties");
+    }
 
-        let w = select(vec![candidate(&b), candidate(&a)]).unwrap();
-        assert_eq!(w.agent.as_str(), "a");
-        assert_eq!(w.rule, "won on agent id (tied with b)");
+    #[test]
+    fn order_is_configurable() {
+        use SelectionRule::*;
+        let expert_but_busy = Scores {
+            score: 9,
+            occupied: 2,
+            ..s(0)
+        };
+        let idle_novice = Scores { score: 1, ..s(1) };
+        let both = [expert_but_busy, idle_novice];
+        assert_eq!(
+            winner(&SelectionRule::DEFAULT, &both),
+            (0, Some(Proficiency))
+        );
+        assert_eq!(
+            winner(&[Occupancy, Proficiency], &both),
+            (1, Some(Occupancy))
+        );
+        assert!(is_index_order(&SelectionRule::DEFAULT));
+        assert!(is_index_order(&[Proficiency, Occupancy, Idle]));
+        assert!(!is_index_order(&[Occupancy, Proficiency, Idle]));
+        assert_eq!(SelectionRule::parse("idle"), Some(Idle));
+        assert_eq!(SelectionRule::parse("fastest"), None);
     }
 
     #[test]
     fn runner_up_is_the_second_best_whatever_the_order() {
-        let ids: Vec<AgentId> = ["a", "b", "c", "d"]
-            .into_iter()
-            .map(AgentId::from)
-            .collect();
-        let with = |i: usize, p: u32| Candidate {
-            proficiency: p,
-            ..candidate(&ids[i])
-        };
+        let with = |rank: u32, score: u32| Scores { score, ..s(rank) };
+        let scores = [4, 9, 7, 1];
         for order in [[0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1]] {
-            let profs = [4, 9, 7, 1];
-            let mut selection = Selection::default();
+            let mut sel = Selection::new(&SelectionRule::DEFAULT);
             for i in order {
-                selection.consider(with(i, profs[i]));
+                sel.consider(i, with(i, scores[i as usize]));
             }
-            let w = selection.finish().unwrap();
-            assert_eq!(w.agent.as_str(), "b");
-            assert_eq!(w.eligible, 4);
-            assert_eq!(w.rule, "won on proficiency (9 vs 7 for c)");
+            assert_eq!(sel.best.map(|b| b.0), Some(1));
+            assert_eq!(sel.runner_up.map(|r| r.0), Some(2));
+            assert_eq!(sel.eligible, 4);
         }
     }
 }

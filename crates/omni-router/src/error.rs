@@ -41,6 +41,12 @@ impl From<RouterError> for tonic::Status {
             RouterError::Engine(EngineError::OfferNotForAgent { .. }) => {
                 tonic::Status::permission_denied(message)
             }
+            RouterError::Engine(EngineError::UnknownContact(_)) => {
+                tonic::Status::not_found(message)
+            }
+            RouterError::Engine(EngineError::InvalidSpec(_)) => {
+                tonic::Status::invalid_argument(message)
+            }
             RouterError::Engine(_) => tonic::Status::failed_precondition(message),
             RouterError::InvalidArgument(_) => tonic::Status::invalid_argument(message),
             RouterError::Unavailable(_) => tonic::Status::unavailable(message),

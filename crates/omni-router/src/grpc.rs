@@ -19,6 +19,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use tonic::{Request, Response, Status};
 use tracing::warn;
 
+use crate::admin::{agent_from_pb, queue_from_pb, queue_state};
 use crate::{RouterError, RouterShell};
 
 /// The gRPC face of a [`RouterShell`].
@@ -185,22 +186,9 @@ impl RouterGrpc for RouterApi {
         &self,
         _: Request<ListQueuesRequest>,
     ) -> Result<Response<ListQueuesResponse>, Status> {
-        let queues = self.shell.with_engine(|e| {
-            e.queues(now_ms())
-                .into_iter()
-                .map(|q| QueueState {
-                    queue: q.id.to_string(),
-                    priority: q.priority,
-                    waiting: q.waiting,
-                    longest_wait_ms: q.longest_wait_ms,
-                    requirements: q
-                        .requirements
-                        .iter()
-                        .map(|(k, v)| (k.clone(), u32::from(*v)))
-                        .collect(),
-                })
-                .collect()
-        });
+        let queues = self
+            .shell
+            .with_engine(|e| e.queues(now_ms()).iter().map(queue_state).collect());
         Ok(Response::new(ListQueuesResponse { queues }))
     }
 
@@ -215,10 +203,85 @@ impl RouterGrpc for RouterApi {
                 .map(|d| Decision {
                     at_ms: d.at_ms,
                     summary: d.summary,
+                    kind: d.kind.to_owned(),
+                    agent_id: d.agent.map(|a| a.to_string()).unwrap_or_default(),
+                    eligible: d.eligible,
+                    rule: d.rule.unwrap_or_default(),
+                    step: d.step,
+                    score: d.score,
                 })
                 .collect()
         });
         Ok(Response::new(ExplainResponse { decisions }))
+    }
+
+    async fn upsert_agent(
+        &self,
+        request: Request<UpsertAgentRequest>,
+    ) -> Result<Response<AgentState>, Status> {
+        let spec = agent_from_pb(request.into_inner().agent).inspect_err(|e| {
+            warn!(error = %e, "upsert agent refused");
+        })?;
+        let id = spec.id.clone();
+        self.shell.upsert_agent(spec).await?;
+        Ok(Response::new(self.state(&id)?))
+    }
+
+    async fn upsert_queue(
+        &self,
+        request: Request<UpsertQueueRequest>,
+    ) -> Result<Response<QueueState>, Status> {
+        let spec = queue_from_pb(request.into_inner().queue).inspect_err(|e| {
+            warn!(error = %e, "upsert queue refused");
+        })?;
+        let id = spec.id.clone();
+        self.shell.upsert_queue(spec).await.inspect_err(|e| {
+            warn!(queue = %id, error = %e, "upsert queue refused");
+        })?;
+        self.shell
+            .with_engine(|e| {
+                e.queues(now_ms())
+                    .into_iter()
+                    .find(|q| q.id == id)
+                    .map(|q| queue_state(&q))
+            })
+            .map(Response::new)
+            .ok_or_else(|| RouterError::from(EngineError::UnknownQueue(id)).into())
+    }
+
+    async fn transfer_conversation(
+        &self,
+        request: Request<TransferRequest>,
+    ) -> Result<Response<TransferResponse>, Status> {
+        let req = request.into_inner();
+        if req.conversation_id.is_empty() {
+            return Err(RouterError::InvalidArgument("conversation_id is required".into()).into());
+        }
+        let conversation_id = ConversationId::from(req.conversation_id.as_str());
+        let event = match req.target {
+            Some(transfer_request::Target::Queue(queue)) if !queue.is_empty() => {
+                Event::TransferToQueue {
+                    conversation_id,
+                    queue: queue.as_str().into(),
+                }
+            }
+            Some(transfer_request::Target::AgentId(agent)) if !agent.is_empty() => {
+                Event::TransferToAgent {
+                    conversation_id,
+                    agent_id: agent.as_str().into(),
+                }
+            }
+            _ => {
+                return Err(RouterError::InvalidArgument(
+                    "target: a queue or an agent_id is required".into(),
+                )
+                .into());
+            }
+        };
+        self.shell.apply(event).await.inspect_err(|e| {
+            warn!(conversation_id = %req.conversation_id, error = %e, "transfer refused");
+        })?;
+        Ok(Response::new(TransferResponse {}))
     }
 
     type WatchAgentStream = AgentEventStream;

@@ -10,10 +10,13 @@
 //! - [`shell`]: the engine behind a lock, effect execution, the timer, restart recovery.
 //! - [`intake`]: the durable bus consumer of routing requests and releases.
 //! - [`grpc`]: the `omni.routing.v1.RouterService` gRPC API.
+//! - [`admin`]: agent and queue specs to and from their proto and
+//!   configuration forms, checked field by field.
 //! - [`error`]: the service's error type and its one mapping to gRPC status.
 
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod error;
 pub mod grpc;
 pub mod intake;

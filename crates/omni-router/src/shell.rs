@@ -23,7 +23,7 @@ use omni_telemetry::metrics;
 use prost::Message as _;
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info, warn};
+use tracing::{Instrument, error, info, warn};
 
 use crate::RouterError;
 use crate::grpc::{agent_state, offer_to_pb};
@@ -47,10 +47,16 @@ impl RouterShell {
         bus: Arc<dyn Bus>,
     ) -> Result<Arc<Self>, RouterError> {
         let epoch = now_ms().max(0) as u64;
+        let queues = config
+            .queues
+            .iter()
+            .map(QueueSpec::try_from)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| RouterError::InvalidArgument(e.to_string()))?;
         let engine = Engine::new(
             EngineConfig::from_config(&config.routing, epoch),
             config.agents.iter().map(AgentSpec::from).collect(),
-            config.queues.iter().map(QueueSpec::from).collect(),
+            queues,
         );
         let (events, _) = broadcast::channel(1024);
         let shell = Arc::new(Self {
@@ -61,6 +67,7 @@ impl RouterShell {
             events,
             wake: Notify::new(),
         });
+        shell.load_admin_changes().await?;
         shell.restore().await?;
         let weak = Arc::downgrade(&shell);
         metrics::gauges("router", move |out| {
@@ -69,6 +76,57 @@ impl RouterShell {
             }
         });
         Ok(shell)
+    }
+
+    /// Applies the agents and queues set through the admin API before the
+    /// last stop, over the configuration file's.
+    async fn load_admin_changes(&self) -> Result<(), RouterError> {
+        let queues = self.store.queue_configs().await?;
+        let agents = self.store.agent_configs().await?;
+        let now = now_ms();
+        let mut engine = self.lock_engine();
+        // Queues may overflow to each other: apply those whose target is
+        // known, until no more can be.
+        let mut pending: Vec<QueueSpec> = Vec::new();
+        for q in &queues {
+            match QueueSpec::try_from(q) {
+                Ok(spec) => pending.push(spec),
+                Err(e) => warn!(queue = %q.id, error = %e, "stored queue ignored"),
+            }
+        }
+        loop {
+            let before = pending.len();
+            pending.retain(|spec| {
+                if engine.check_queue(spec).is_ok() {
+                    engine.upsert_queue(now, spec.clone());
+                    false
+                } else {
+                    true
+                }
+            });
+            if pending.is_empty() || pending.len() == before {
+                break;
+            }
+        }
+        for spec in pending {
+            let why = engine.check_queue(&spec).err().map(|e| e.to_string());
+            warn!(queue = %spec.id, error = ?why, "stored queue ignored");
+        }
+        for a in &agents {
+            let spec = AgentSpec::from(a);
+            match spec.validate() {
+                Ok(()) => {
+                    engine.upsert_agent(now, spec);
+                }
+                Err(e) => warn!(agent_id = %a.id, error = %e, "stored agent ignored"),
+            }
+        }
+        info!(
+            queues = queues.len(),
+            agents = agents.len(),
+            "admin changes applied"
+        );
+        Ok(())
     }
 
     async fn restore(&self) -> Result<(), RouterError> {
@@ -168,11 +226,13 @@ impl RouterShell {
 
     /// Applies one event and carries out its effects.
     pub async fn apply(&self, event: Event) -> Result<(), RouterError> {
+        let span = tracing::info_span!("router.decide", event = event_name(&event));
         let effects = {
+            let _entered = span.enter();
             let mut engine = self.lock_engine();
             engine.apply(now_ms(), event)?
         };
-        self.execute(effects).await;
+        self.execute(effects).instrument(span).await;
         self.wake.notify_one();
         Ok(())
     }
@@ -225,6 +285,45 @@ impl RouterShell {
         Ok(())
     }
 
+    /// Creates or replaces an agent (checked by the caller), effective at
+    /// once.
+    pub async fn upsert_agent(&self, spec: AgentSpec) -> Result<(), RouterError> {
+        let id = spec.id.clone();
+        // Durable first: an acknowledged change survives a restart.
+        self.store
+            .put_agent_config(&crate::admin::agent_to_config(&spec))
+            .await?;
+        let effects = self.lock_engine().upsert_agent(now_ms(), spec);
+        info!(agent_id = %id, "agent created or updated");
+        self.execute(effects).await;
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// Creates or replaces a queue, effective at once; refuses an overflow
+    /// to an unknown queue or one that comes back.
+    pub async fn upsert_queue(&self, spec: QueueSpec) -> Result<(), RouterError> {
+        let id = spec.id.clone();
+        self.lock_engine()
+            .check_queue(&spec)
+            .map_err(|e| RouterError::InvalidArgument(format!("queue: {e}")))?;
+        // Durable first: an acknowledged change survives a restart.
+        self.store
+            .put_queue_config(&crate::admin::queue_to_config(&spec))
+            .await?;
+        let effects = {
+            let mut engine = self.lock_engine();
+            engine
+                .check_queue(&spec)
+                .map_err(|e| RouterError::InvalidArgument(format!("queue: {e}")))?;
+            engine.upsert_queue(now_ms(), spec)
+        };
+        info!(queue = %id, "queue created or updated");
+        self.execute(effects).await;
+        self.wake.notify_one();
+        Ok(())
+    }
+
     /// Sets an agent's presence, durably.
     pub async fn set_presence(
         &self,
@@ -250,7 +349,23 @@ impl RouterShell {
             match effect {
                 Effect::Offered(offer) => {
                     metrics::inc("omni_routing_offers_total", &[]);
-                    info!(conversation_id = %offer.conversation_id, agent_id = %offer.agent_id, offer_id = %offer.offer_id, "offered");
+                    // The decision's explanation, on the trace.
+                    let why = self
+                        .lock_engine()
+                        .explain(&offer.conversation_id)
+                        .into_iter()
+                        .find(|d| d.kind == "offered");
+                    let (eligible, rule, step, score, summary) = match &why {
+                        Some(d) => (
+                            d.eligible.unwrap_or(0),
+                            d.rule.clone().unwrap_or_default(),
+                            d.step.unwrap_or(0),
+                            d.score.unwrap_or(0),
+                            d.summary.clone(),
+                        ),
+                        None => (0, String::new(), 0, 0, String::new()),
+                    };
+                    info!(conversation_id = %offer.conversation_id, agent_id = %offer.agent_id, offer_id = %offer.offer_id, eligible, rule = %rule, step, score, explanation = %summary, "offered");
                     touched.insert(offer.agent_id.clone());
                     self.send(
                         &offer.agent_id,
@@ -291,6 +406,51 @@ impl RouterShell {
                     );
                 }
                 Effect::Queued { .. } => {}
+                Effect::Requeued {
+                    conversation_id,
+                    queue,
+                    queued_at_ms,
+                } => {
+                    info!(%conversation_id, %queue, "contact moved to another queue");
+                    let record = {
+                        let mut contacts = self.lock_contacts();
+                        contacts.get_mut(&conversation_id).map(|r| {
+                            r.queue = queue.clone();
+                            r.queued_at_ms = queued_at_ms;
+                            r.clone()
+                        })
+                    };
+                    if let Some(record) = record
+                        && let Err(e) = self.store.put_contact(&record).await
+                    {
+                        error!(%conversation_id, error = %e, "queue change not stored; a restart restores the old queue");
+                    }
+                }
+                Effect::Unassigned {
+                    conversation_id,
+                    agent_id,
+                } => {
+                    info!(%conversation_id, %agent_id, "contact transferred away from its agent");
+                    touched.insert(agent_id.clone());
+                    let record = {
+                        let mut contacts = self.lock_contacts();
+                        contacts.get_mut(&conversation_id).map(|r| {
+                            r.assigned_agent = None;
+                            r.clone()
+                        })
+                    };
+                    if let Some(record) = record
+                        && let Err(e) = self.store.put_contact(&record).await
+                    {
+                        error!(%conversation_id, error = %e, "transfer not stored; a restart restores the old assignment");
+                    }
+                    self.send(
+                        &agent_id,
+                        pb::agent_event::Kind::Released(pb::Released {
+                            conversation_id: conversation_id.to_string(),
+                        }),
+                    );
+                }
                 Effect::Removed { conversation_id } => {
                     let record = self.lock_contacts().remove(&conversation_id);
                     if let Some(agent) = record.and_then(|r| r.assigned_agent) {
@@ -402,6 +562,20 @@ impl RouterShell {
                 warn!(error = %e, "timer tick failed");
             }
         }
+    }
+}
+
+fn event_name(event: &Event) -> &'static str {
+    match event {
+        Event::ContactArrived { .. } => "contact_arrived",
+        Event::ContactRestored { .. } => "contact_restored",
+        Event::ContactReleased { .. } => "contact_released",
+        Event::SetPresence { .. } => "set_presence",
+        Event::Accept { .. } => "accept",
+        Event::Decline { .. } => "decline",
+        Event::Tick => "tick",
+        Event::TransferToQueue { .. } => "transfer_to_queue",
+        Event::TransferToAgent { .. } => "transfer_to_agent",
     }
 }
 

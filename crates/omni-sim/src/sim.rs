@@ -478,6 +478,8 @@ impl Simulation {
                 } => self.answered(conversation_id, &agent_id),
                 Effect::OfferRescinded { .. }
                 | Effect::Queued { .. }
+                | Effect::Requeued { .. }
+                | Effect::Unassigned { .. }
                 | Effect::Removed { .. }
                 | Effect::PresenceChanged { .. } => {}
             }

@@ -63,10 +63,7 @@ fn queue_spec(queue: &QueueScenario) -> QueueSpec {
 /// on its channel and the skills it requires.
 pub(crate) fn group_serves(group: &AgentGroup, queue: &QueueScenario) -> bool {
     let agent = agent_spec(group, group.group.clone());
-    has_capacity(&agent, queue.channel)
-        && agent
-            .proficiency_for(&queue_spec(queue).requirements)
-            .is_some()
+    has_capacity(&agent, queue.channel) && agent.score_for(&queue_spec(queue).requirement).is_some()
 }
 
 fn has_capacity(agent: &AgentSpec, channel: Channel) -> bool {
@@ -129,6 +126,12 @@ mod tests {
         assert_eq!(specs.agents[0].capacity[Channel::Chat.index()], 2);
         assert_eq!(specs.agents[0].total, Some(2));
         assert_eq!(specs.queues[0].priority, 3);
-        assert_eq!(specs.queues[0].requirements["sales"], 5);
+        assert_eq!(
+            specs.queues[0]
+                .requirement
+                .minimums()
+                .expect("an AND of minimums")["sales"],
+            5
+        );
     }
 }

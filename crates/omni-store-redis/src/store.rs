@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use omni_core::config::{AgentConfig, QueueConfig};
 use omni_core::time::Millis;
 use omni_core::{
     AgentId, Conversation, ConversationId, ConversationStatus, Customer, CustomerId,
@@ -811,6 +812,28 @@ impl RouterStore for RedisStore {
 
     async fn presences(&self) -> Result<Vec<PresenceRecord>, StoreError> {
         self.hash_values(&self.index("presence")).await
+    }
+
+    async fn put_agent_config(&self, agent: &AgentConfig) -> Result<(), StoreError> {
+        let key = self.index("agents");
+        let json = encode(&format!("{key}/{}", agent.id), agent)?;
+        self.query::<()>(redis::cmd("HSET").arg(&key).arg(&agent.id).arg(json))
+            .await
+    }
+
+    async fn agent_configs(&self) -> Result<Vec<AgentConfig>, StoreError> {
+        self.hash_values(&self.index("agents")).await
+    }
+
+    async fn put_queue_config(&self, queue: &QueueConfig) -> Result<(), StoreError> {
+        let key = self.index("queues");
+        let json = encode(&format!("{key}/{}", queue.id), queue)?;
+        self.query::<()>(redis::cmd("HSET").arg(&key).arg(&queue.id).arg(json))
+            .await
+    }
+
+    async fn queue_configs(&self) -> Result<Vec<QueueConfig>, StoreError> {
+        self.hash_values(&self.index("queues")).await
     }
 }
 

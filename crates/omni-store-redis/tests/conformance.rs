@@ -60,6 +60,7 @@ checks!(
     data_survives_reopen,
     concurrent_ingests_are_serialized,
     router_state_round_trips,
+    router_admin_config_round_trips,
     open_conversations_exclude_resolved,
     customer_profile_lists_conversations,
     link_identity_adds_or_merges,

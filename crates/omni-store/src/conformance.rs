@@ -7,13 +7,14 @@
 //! a hung store fails the check instead of hanging it. A failed check panics
 //! with what it expected, like an assertion.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use omni_core::config::{AgentConfig, QueueConfig, QueueStepConfig, ServiceLevelConfig};
 use omni_core::time::Millis;
 use omni_core::{
     AgentId, Channel, ConversationId, ConversationStatus, CustomerId, DeliveryStatus, Direction,
@@ -65,6 +66,7 @@ pub async fn run_all<F: StoreFactory>(factory: &F) {
     data_survives_reopen(factory).await;
     concurrent_ingests_are_serialized(factory).await;
     router_state_round_trips(factory).await;
+    router_admin_config_round_trips(factory).await;
     open_conversations_exclude_resolved(factory).await;
     customer_profile_lists_conversations(factory).await;
     link_identity_adds_or_merges(factory).await;
@@ -876,6 +878,63 @@ pub async fn router_state_round_trips<F: StoreFactory>(factory: &F) {
             .collect::<Vec<_>>(),
         vec![&away]
     );
+}
+
+/// Agents and queues set through the administration API are upserted,
+/// listed once each, and survive a restart.
+pub async fn router_admin_config_round_trips<F: StoreFactory>(factory: &F) {
+    let store = open(factory).await;
+    let t = Tag::new();
+    let mut agent = AgentConfig {
+        id: format!("agt_{}", t.0),
+        name: Some("Zoe".into()),
+        skills: BTreeMap::from([("billing".to_owned(), 7)]),
+        languages: vec!["es".into()],
+        capacity: BTreeMap::from([(Channel::Chat, 2)]),
+        total: None,
+    };
+    let mut queue = QueueConfig {
+        id: format!("que_{}", t.0),
+        name: None,
+        priority: 3,
+        skills: BTreeMap::new(),
+        requirement: Some("billing >= 5 AND lang == \"es\"".into()),
+        steps: vec![QueueStepConfig {
+            after_secs: 30,
+            requirement: Some("billing".into()),
+            overflow: None,
+        }],
+        selection: Some(vec!["idle".into()]),
+        preferred_window_secs: Some(60),
+        service_level: Some(ServiceLevelConfig {
+            percent: 90,
+            threshold_secs: 15,
+        }),
+    };
+    step("put_agent_config", store.put_agent_config(&agent)).await;
+    step("put_queue_config", store.put_queue_config(&queue)).await;
+    agent.total = Some(3);
+    queue.priority = 4;
+    step("put_agent_config again", store.put_agent_config(&agent)).await;
+    step("put_queue_config again", store.put_queue_config(&queue)).await;
+    check_admin(&*store, &agent, &queue, "before restart").await;
+    drop(store);
+    let store = open(factory).await;
+    check_admin(&*store, &agent, &queue, "after restart").await;
+}
+
+async fn check_admin<S: RouterStore + ?Sized>(
+    store: &S,
+    agent: &AgentConfig,
+    queue: &QueueConfig,
+    round: &str,
+) {
+    let agents = step("agent_configs", store.agent_configs()).await;
+    let mine: Vec<_> = agents.iter().filter(|a| a.id == agent.id).collect();
+    assert_eq!(mine, vec![agent], "{round}: the latest agent, once");
+    let queues = step("queue_configs", store.queue_configs()).await;
+    let mine: Vec<_> = queues.iter().filter(|q| q.id == queue.id).collect();
+    assert_eq!(mine, vec![queue], "{round}: the latest queue, once");
 }
 
 /// `open_conversations` lists queued and assigned conversations in their

@@ -23,6 +23,8 @@
 //! - `merges`: merge id → merge record
 //! - `router_contacts`: conversation id → contact record
 //! - `router_presence`: agent id → presence record
+//! - `router_agents`: agent id → agent configuration set by the admin API
+//! - `router_queues`: queue id → queue configuration set by the admin API
 
 use std::fmt;
 use std::ops::Bound;
@@ -31,6 +33,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use omni_core::config::{AgentConfig, QueueConfig};
 use omni_core::time::Millis;
 use omni_core::{
     AgentId, Conversation, ConversationId, ConversationStatus, Customer, CustomerId,
@@ -76,6 +79,8 @@ const ATTACHMENTS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("a
 const MERGES: JsonTable = TableDefinition::new("merges");
 const CONTACTS: JsonTable = TableDefinition::new("router_contacts");
 const PRESENCE: JsonTable = TableDefinition::new("router_presence");
+const ROUTER_AGENTS: JsonTable = TableDefinition::new("router_agents");
+const ROUTER_QUEUES: JsonTable = TableDefinition::new("router_queues");
 
 /// The durable on-disk store: one redb file holding the context store and
 /// the router's state.
@@ -194,7 +199,15 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
                 )));
             }
         }
-        for table in [CUSTOMERS, CONVERSATIONS, CONTACTS, PRESENCE, MERGES] {
+        for table in [
+            CUSTOMERS,
+            CONVERSATIONS,
+            CONTACTS,
+            PRESENCE,
+            MERGES,
+            ROUTER_AGENTS,
+            ROUTER_QUEUES,
+        ] {
             txn.open_table(table).map_err(db_err)?;
         }
         txn.open_table(IDENTITIES).map_err(db_err)?;
@@ -1312,6 +1325,40 @@ impl RouterStore for EmbeddedStore {
         self.read(|txn| {
             let table = txn.open_table(PRESENCE).map_err(db_err)?;
             scan_json(&table, "router_presence")
+        })
+        .await
+    }
+
+    async fn put_agent_config(&self, agent: &AgentConfig) -> Result<(), StoreError> {
+        let agent = agent.clone();
+        self.write(move |txn| {
+            let mut table = txn.open_table(ROUTER_AGENTS).map_err(db_err)?;
+            put_json(&mut table, "router_agents", &agent.id, &agent)
+        })
+        .await
+    }
+
+    async fn agent_configs(&self) -> Result<Vec<AgentConfig>, StoreError> {
+        self.read(|txn| {
+            let table = txn.open_table(ROUTER_AGENTS).map_err(db_err)?;
+            scan_json(&table, "router_agents")
+        })
+        .await
+    }
+
+    async fn put_queue_config(&self, queue: &QueueConfig) -> Result<(), StoreError> {
+        let queue = queue.clone();
+        self.write(move |txn| {
+            let mut table = txn.open_table(ROUTER_QUEUES).map_err(db_err)?;
+            put_json(&mut table, "router_queues", &queue.id, &queue)
+        })
+        .await
+    }
+
+    async fn queue_configs(&self) -> Result<Vec<QueueConfig>, StoreError> {
+        self.read(|txn| {
+            let table = txn.open_table(ROUTER_QUEUES).map_err(db_err)?;
+            scan_json(&table, "router_queues")
         })
         .await
     }

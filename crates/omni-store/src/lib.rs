@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 use async_trait::async_trait;
+use omni_core::config::{AgentConfig, QueueConfig};
 use omni_core::time::Millis;
 use omni_core::{
     AgentId, AttachmentInfo, Channel, Conversation, ConversationId, Customer, CustomerId,
@@ -409,7 +410,8 @@ pub struct ContactRecord {
     pub assigned_agent: Option<AgentId>,
 }
 
-/// The router's recoverable state: contacts it holds and agents' presence.
+/// The router's recoverable state: contacts it holds, agents' presence, and
+/// agents and queues set through the administration API.
 #[async_trait]
 pub trait RouterStore: Send + Sync + 'static {
     /// Inserts or replaces a contact.
@@ -422,4 +424,14 @@ pub trait RouterStore: Send + Sync + 'static {
     async fn put_presence(&self, presence: &PresenceRecord) -> Result<(), StoreError>;
     /// Every recorded presence.
     async fn presences(&self) -> Result<Vec<PresenceRecord>, StoreError>;
+    /// Inserts or replaces an agent set through the administration API; it
+    /// overrides the configuration file's agent of the same id at start.
+    async fn put_agent_config(&self, agent: &AgentConfig) -> Result<(), StoreError>;
+    /// Every agent set through the administration API.
+    async fn agent_configs(&self) -> Result<Vec<AgentConfig>, StoreError>;
+    /// Inserts or replaces a queue set through the administration API; it
+    /// overrides the configuration file's queue of the same id at start.
+    async fn put_queue_config(&self, queue: &QueueConfig) -> Result<(), StoreError>;
+    /// Every queue set through the administration API.
+    async fn queue_configs(&self) -> Result<Vec<QueueConfig>, StoreError>;
 }

@@ -1,5 +1,9 @@
 //! Property tests: random event sequences against the router invariants,
 //! checked after every step by an oracle written against the public views.
+//!
+//! The queues use the requirements language (with `OR`, `NOT` and `lang`),
+//! relaxation steps, an overflow and a custom selection order; the events
+//! include transfers to a queue and to an agent.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
@@ -8,17 +12,18 @@ use omni_core::time::Millis;
 use omni_core::{AgentId, Channel, ConversationId, QueueId};
 use omni_router_core::{
     AgentSpec, AgentView, ContactState, ContactView, Effect, Engine, EngineConfig, Event, Offer,
-    Presence, QueueSpec, QueueView,
+    Presence, QueueSpec, QueueView, Requirement, SelectionRule,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
 
 const AGENTS: [&str; 4] = ["a", "b", "c", "d"];
-const QUEUES: [&str; 4] = ["q0", "q1", "q2", "q3"];
+const QUEUES: [&str; 5] = ["q0", "q1", "q2", "q3", "q4"];
+const OFFER_TIMEOUT_MS: Millis = 5_000;
 
 fn engine() -> Engine {
     let config = EngineConfig {
-        offer_timeout_ms: 5_000,
+        offer_timeout_ms: OFFER_TIMEOUT_MS,
         max_consecutive_misses: 2,
         decline_cooldown_ms: 3_000,
         epoch: 9,
@@ -37,6 +42,7 @@ fn engine() -> Engine {
             .with_total(2),
         AgentSpec::new("c")
             .with_skill("t", 8)
+            .with_language("es")
             .with_capacity(Channel::Chat, 3)
             .with_capacity(Channel::Sms, 2),
         AgentSpec::new("d")
@@ -45,17 +51,26 @@ fn engine() -> Engine {
             .with_capacity(Channel::Sms, 1)
             .with_total(1),
     ];
+    let req = |t: &str| Requirement::parse(t).unwrap();
     let queues = vec![
         QueueSpec::new("q0"),
+        // Strict, relaxed after 2 s, overflowing to q3 after 6 s.
         QueueSpec::new("q1")
             .with_priority(2)
-            .with_requirement("s", 5),
+            .with_requirement("s", 5)
+            .with_step(2_000, req("s >= 3"))
+            .with_overflow(6_000, "q3"),
         QueueSpec::new("q2")
             .with_priority(2)
-            .with_requirement("t", 2),
+            .with_expression(req("t >= 2 AND lang == \"es\" OR t >= 9"))
+            .with_step(4_000, req("t OR s >= 7")),
         QueueSpec::new("q3")
             .with_priority(1)
-            .with_requirement("s", 1),
+            .with_requirement("s", 1)
+            .with_selection(vec![SelectionRule::Idle, SelectionRule::Occupancy]),
+        QueueSpec::new("q4")
+            .with_expression(req("NOT t AND (s < 5 OR s > 6)"))
+            .with_preferred_window(1_000),
     ];
     Engine::new(config, agents, queues)
 }
@@ -86,11 +101,15 @@ enum Op {
     Advance(Millis),
     /// Advance time without a tick: offers and cooldowns may lapse unnoticed.
     Wait(Millis),
+    /// Transfer a present (or unknown) conversation to a queue.
+    TransferQueue(Index, usize),
+    /// Transfer a present conversation to an agent.
+    TransferAgent(Index, usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        5 => (0..4usize, 0..3usize, 0..10_000i64, prop::option::of(0..4usize), any::<bool>())
+        5 => (0..QUEUES.len(), 0..3usize, 0..10_000i64, prop::option::of(0..4usize), any::<bool>())
             .prop_map(|(queue, channel, age_ms, preferred, restored)| Op::Arrive {
                 queue,
                 channel,
@@ -108,6 +127,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<Index>().prop_map(Op::Duplicate),
         3 => (0..8_000i64).prop_map(Op::Advance),
         1 => (0..8_000i64).prop_map(Op::Wait),
+        1 => (any::<Index>(), 0..QUEUES.len()).prop_map(|(i, q)| Op::TransferQueue(i, q)),
+        2 => (any::<Index>(), 0..4usize).prop_map(|(i, a)| Op::TransferAgent(i, a)),
     ]
 }
 
@@ -129,6 +150,8 @@ struct Harness {
     ids: Vec<ConversationId>,
     /// Every offer ever made.
     seen_offers: Vec<Offer>,
+    /// Offers made by a transfer to an agent (not bound by the requirement).
+    direct: BTreeSet<String>,
 }
 
 impl Harness {
@@ -269,6 +292,23 @@ impl Harness {
                 self.now += ms;
                 return None;
             }
+            Op::TransferQueue(i, q) | Op::TransferAgent(i, q) => {
+                let present = self.present();
+                if present.is_empty() {
+                    return None;
+                }
+                let conversation_id = present[i.index(present.len())].clone();
+                match op {
+                    Op::TransferQueue(..) => Event::TransferToQueue {
+                        conversation_id,
+                        queue: QUEUES[*q].into(),
+                    },
+                    _ => Event::TransferToAgent {
+                        conversation_id,
+                        agent_id: AGENTS[*q].into(),
+                    },
+                }
+            }
         })
     }
 }
@@ -299,11 +339,9 @@ fn eligible(
         .filter(|o| o.channel == contact.channel)
         .count() as u32;
     let used_total: u32 = agent.load.iter().sum::<u32>() + offers.len() as u32;
+    let (_, requirement) = queue.requirement_at(now - contact.queued_at_ms);
     agent.presence == Presence::Available
-        && queue
-            .requirements
-            .iter()
-            .all(|(skill, min)| agent.skills.get(skill).is_some_and(|p| p >= min))
+        && requirement.matches(&agent.skills, &agent.languages)
         && agent.load[i] + offered_on < agent.capacity[i]
         && agent.total.is_none_or(|t| used_total < t)
         && contact
@@ -363,13 +401,18 @@ fn check(h: &Harness, event: &Event, effects: &[Effect]) {
                 "two live offers for {}",
                 offer.conversation_id
             );
+            // Offers are made under the requirement in force then; it only
+            // widens with time (queue specs here do not change).
+            if h.direct.contains(&offer.offer_id) {
+                continue;
+            }
             let queue = &queues[&offer.queue];
+            let made_at = offer.expires_at_ms - OFFER_TIMEOUT_MS;
+            let (_, requirement) =
+                queue.requirement_at(made_at - contacts[&offer.conversation_id].queued_at_ms);
             assert!(
-                queue
-                    .requirements
-                    .iter()
-                    .all(|(s, m)| agent.skills.get(s).is_some_and(|p| p >= m)),
-                "{} lacks the skills for {offer:?}",
+                requirement.matches(&agent.skills, &agent.languages),
+                "{} does not meet the requirement for {offer:?}",
                 agent.id
             );
             if matches!(event, Event::Tick) {
@@ -416,6 +459,26 @@ fn check(h: &Harness, event: &Event, effects: &[Effect]) {
         assert_eq!(queue.waiting, n, "queue {} count", queue.id);
     }
 
+    // Overflow is applied: nobody waits past their queue's overflow time,
+    // and the step they report is the one in force.
+    for contact in &waiting {
+        let queue = &queues[&contact.queue];
+        let age = now - contact.queued_at_ms;
+        if let Some(overflow) = &queue.overflow {
+            assert!(
+                age < overflow.after_ms,
+                "{} waits past its overflow",
+                contact.id
+            );
+        }
+        assert_eq!(
+            contact.step as usize,
+            queue.requirement_at(age).0,
+            "{} step",
+            contact.id
+        );
+    }
+
     // Work-conserving: nobody waits while an eligible agent has room.
     for contact in &waiting {
         for agent in &agents {
@@ -438,7 +501,7 @@ fn check(h: &Harness, event: &Event, effects: &[Effect]) {
             _ => None,
         })
         .collect();
-    for offer in &made {
+    for offer in made.iter().filter(|o| !h.direct.contains(&o.offer_id)) {
         let contact = &contacts[&offer.conversation_id];
         assert!(
             contact
@@ -455,8 +518,11 @@ fn check(h: &Harness, event: &Event, effects: &[Effect]) {
                 .offers
                 .iter()
                 .filter(|o| {
+                    // A transfer to an agent is a person's choice: it takes
+                    // precedence over the routing order.
                     !made.iter().any(|m| {
                         m.offer_id == o.offer_id
+                            && !h.direct.contains(&m.offer_id)
                             && key(&contacts[&m.conversation_id], &queues) > w_key
                     })
                 })
@@ -482,6 +548,7 @@ fn run(ops: &[Op]) {
         next_id: 0,
         ids: Vec::new(),
         seen_offers: Vec::new(),
+        direct: BTreeSet::new(),
     };
     for op in ops {
         let Some(event) = h.event(op) else {
@@ -490,6 +557,17 @@ fn run(ops: &[Op]) {
         let before = h.snapshot();
         match h.engine.apply(h.now, event.clone()) {
             Ok(effects) => {
+                if let Event::TransferToAgent {
+                    conversation_id, ..
+                } = &event
+                {
+                    h.direct.extend(effects.iter().filter_map(|e| match e {
+                        Effect::Offered(o) if o.conversation_id == *conversation_id => {
+                            Some(o.offer_id.clone())
+                        }
+                        _ => None,
+                    }));
+                }
                 h.seen_offers.extend(effects.iter().filter_map(|e| match e {
                     Effect::Offered(offer) => Some(offer.clone()),
                     _ => None,

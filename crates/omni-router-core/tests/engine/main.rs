@@ -2,5 +2,6 @@
 //! rule, and property tests of the invariants over random event sequences.
 
 mod invariants;
+mod rules;
 mod scenarios;
 mod support;

@@ -265,12 +265,9 @@ trait ValidateSms {
 impl ValidateSms for Config {
     fn validate_sms(&self) {
         let mut with_queue = self.clone();
-        with_queue.queues = vec![omni_core::config::QueueConfig {
-            id: "support".into(),
-            name: None,
-            priority: 0,
-            skills: Default::default(),
-        }];
+        with_queue.queues = Config::parse("[[queues]]\nid = \"support\"\n")
+            .expect("one queue")
+            .queues;
         with_queue.validate().expect("valid sms config");
     }
 }

@@ -1,0 +1,254 @@
+//! The open-agent index: which agents could take a contact on a channel
+//! right now, by skill and by language, in ranking order.
+//!
+//! An agent is *open* on a channel when it is available and has room there
+//! (per channel and in total). Each open agent has one key per channel: a
+//! `u128` that sorts like the default selection order, so the first key of a
+//! skill's set is the best agent for a single-skill requirement:
+//!
+//! ```text
+//! bits 124-127  15 - proficiency in the skill (higher proficiency first)
+//! bits  92-123  occupancy on the channel, occupied * 2^32 / capacity
+//! bits  28-91   last assignment (0 = never: idlest first), sign-flipped
+//! bits   0-27   the agent's rank in id order (the final tie-break)
+//! ```
+//!
+//! The occupancy field is exact for capacities below 2^16: two different
+//! fractions with such denominators differ by more than 2^-32. Per skill
+//! and channel the index also counts open agents per proficiency level, so
+//! the eligible-set size of a `skill >= n` requirement is O(10).
+
+use std::collections::{BTreeSet, HashMap};
+
+use omni_core::time::Millis;
+
+use crate::requirement::MAX_LEVEL;
+
+/// Interned skill or language name.
+pub(crate) type NameId = u32;
+
+/// Names to dense ids, in first-seen order.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Interner {
+    ids: HashMap<String, NameId>,
+    names: Vec<String>,
+}
+
+impl Interner {
+    pub(crate) fn intern(&mut self, name: &str) -> NameId {
+        if let Some(id) = self.ids.get(name) {
+            return *id;
+        }
+        let id = NameId::try_from(self.names.len()).unwrap_or(NameId::MAX);
+        self.ids.insert(name.to_owned(), id);
+        self.names.push(name.to_owned());
+        id
+    }
+
+    #[cfg(test)]
+    pub(crate) fn get(&self, name: &str) -> Option<NameId> {
+        self.ids.get(name).copied()
+    }
+
+    pub(crate) fn name(&self, id: NameId) -> &str {
+        self.names
+            .get(id as usize)
+            .map(String::as_str)
+            .unwrap_or("")
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.names.len()
+    }
+}
+
+/// Bits of the rank field.
+const RANK_BITS: u32 = 28;
+const RANK_MASK: u128 = (1 << RANK_BITS) - 1;
+
+/// The part of an agent's key that does not depend on the skill.
+pub(crate) fn base_key(
+    occupied: u32,
+    capacity: u32,
+    last_assigned_ms: Option<Millis>,
+    rank: u32,
+) -> u128 {
+    let occupancy = if capacity == 0 {
+        u32::MAX
+    } else {
+        let scaled = (u64::from(occupied) << 32) / u64::from(capacity);
+        u32::try_from(scaled).unwrap_or(u32::MAX)
+    };
+    let idle = match last_assigned_ms {
+        None => 0,
+        Some(at) => ((at as u64) ^ (1 << 63)).max(1),
+    };
+    (u128::from(occupancy) << 92) | (u128::from(idle) << RANK_BITS) | (u128::from(rank) & RANK_MASK)
+}
+
+/// The key of an agent with `level` in a skill.
+pub(crate) fn skill_key(base: u128, level: u8) -> u128 {
+    (u128::from(15 - level.min(MAX_LEVEL)) << 124) | base
+}
+
+/// The agent rank a key carries.
+pub(crate) fn rank_of(key: u128) -> u32 {
+    (key & RANK_MASK) as u32
+}
+
+/// The proficiency a skill key carries.
+#[cfg(test)]
+pub(crate) fn level_of(key: u128) -> u8 {
+    15 - (key >> 124) as u8
+}
+
+/// The key range of levels `lo..=hi` in a skill set.
+pub(crate) fn level_range(lo: u8, hi: u8) -> std::ops::RangeInclusive<u128> {
+    let start = u128::from(15 - hi.min(MAX_LEVEL)) << 124;
+    let end = (u128::from(15 - lo.min(MAX_LEVEL)) << 124) | ((1u128 << 124) - 1);
+    start..=end
+}
+
+/// Open agents per channel: by skill, and (only when some queue needs
+/// them) all of them and by language.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OpenIndex {
+    /// Maintain `all`: some requirement has no skill or language cover.
+    pub(crate) track_all: bool,
+    /// Maintain `by_lang[l]`: some requirement's cover uses language `l`.
+    pub(crate) track_lang: Vec<bool>,
+    pub(crate) all: [BTreeSet<u128>; 3],
+    pub(crate) by_skill: Vec<[BTreeSet<u128>; 3]>,
+    /// Open agents per skill, channel and level (index 0 unused).
+    pub(crate) levels: Vec<[[u32; 11]; 3]>,
+    pub(crate) by_lang: Vec<[BTreeSet<u128>; 3]>,
+}
+
+impl OpenIndex {
+    /// Makes room for `skills` skills and `langs` languages.
+    pub(crate) fn grow(&mut self, skills: usize, langs: usize) {
+        if self.by_skill.len() < skills {
+            self.by_skill.resize_with(skills, Default::default);
+            self.levels.resize(skills, [[0; 11]; 3]);
+        }
+        if self.by_lang.len() < langs {
+            self.by_lang.resize_with(langs, Default::default);
+            self.track_lang.resize(langs, false);
+        }
+    }
+
+    pub(crate) fn insert(
+        &mut self,
+        channel: usize,
+        base: u128,
+        skills: &[(NameId, u8)],
+        langs: &[NameId],
+    ) {
+        if self.track_all {
+            self.all[channel].insert(base);
+        }
+        for (skill, level) in skills {
+            let s = *skill as usize;
+            self.by_skill[s][channel].insert(skill_key(base, *level));
+            self.levels[s][channel][usize::from((*level).min(MAX_LEVEL))] += 1;
+        }
+        for lang in langs {
+            if self.track_lang[*lang as usize] {
+                self.by_lang[*lang as usize][channel].insert(base);
+            }
+        }
+    }
+
+    pub(crate) fn remove(
+        &mut self,
+        channel: usize,
+        base: u128,
+        skills: &[(NameId, u8)],
+        langs: &[NameId],
+    ) {
+        if self.track_all {
+            self.all[channel].remove(&base);
+        }
+        for (skill, level) in skills {
+            let s = *skill as usize;
+            self.by_skill[s][channel].remove(&skill_key(base, *level));
+            let count = &mut self.levels[s][channel][usize::from((*level).min(MAX_LEVEL))];
+            *count = count.saturating_sub(1);
+        }
+        for lang in langs {
+            if self.track_lang[*lang as usize] {
+                self.by_lang[*lang as usize][channel].remove(&base);
+            }
+        }
+    }
+
+    /// Open agents on `channel` with `skill` at a level in `lo..=hi`.
+    pub(crate) fn count(&self, skill: NameId, channel: usize, lo: u8, hi: u8) -> u32 {
+        self.levels
+            .get(skill as usize)
+            .map(|levels| {
+                levels[channel][usize::from(lo.max(1))..=usize::from(hi.min(MAX_LEVEL))]
+                    .iter()
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_sort_like_the_default_selection_order() {
+        let mut keys = [
+            (skill_key(base_key(0, 3, None, 4), 5), "low proficiency"),
+            (skill_key(base_key(1, 3, None, 3), 9), "busier"),
+            (skill_key(base_key(1, 4, None, 2), 9), "less occupied"),
+            (
+                skill_key(base_key(1, 4, Some(50), 1), 9),
+                "recently assigned",
+            ),
+            (skill_key(base_key(1, 4, None, 5), 9), "same, later id"),
+            (
+                skill_key(base_key(1, 4, Some(-7), 0), 9),
+                "assigned before 1970",
+            ),
+        ];
+        keys.sort();
+        let order: Vec<_> = keys.iter().map(|k| k.1).collect();
+        assert_eq!(
+            order,
+            [
+                "less occupied",
+                "same, later id",
+                "assigned before 1970",
+                "recently assigned",
+                "busier",
+                "low proficiency"
+            ]
+        );
+        let k = skill_key(base_key(2, 2, Some(1), 77), 7);
+        assert_eq!((rank_of(k), level_of(k)), (77, 7));
+        assert!(level_range(7, 10).contains(&k) && !level_range(8, 10).contains(&k));
+        // Equal fractions are equal keys; different ones differ.
+        assert_eq!(base_key(1, 2, None, 0), base_key(2, 4, None, 0));
+        assert!(base_key(21844, 65535, None, 0) < base_key(1, 3, None, 0));
+    }
+
+    #[test]
+    fn counts_by_level() {
+        let mut index = OpenIndex::default();
+        index.grow(2, 1);
+        index.track_lang[0] = true;
+        index.insert(0, base_key(0, 1, None, 0), &[(0, 3), (1, 8)], &[0]);
+        index.insert(0, base_key(0, 1, None, 1), &[(0, 7)], &[]);
+        assert_eq!(index.count(0, 0, 1, 10), 2);
+        assert_eq!(index.count(0, 0, 5, 10), 1);
+        assert_eq!(index.count(1, 0, 8, 8), 1);
+        assert_eq!(index.count(0, 1, 1, 10), 0);
+        index.remove(0, base_key(0, 1, None, 1), &[(0, 7)], &[]);
+        assert_eq!(index.count(0, 0, 5, 10), 0);
+        assert_eq!(index.by_lang[0][0].len(), 1);
+    }
+}

@@ -1,0 +1,336 @@
+//! The router's gRPC API over a real socket, with the embedded store and
+//! bus on disk: administration, transfers and explanations, and admin
+//! changes surviving a restart.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use omni_bus::embedded::EmbeddedBus;
+use omni_core::config::Config;
+use omni_core::time::now_ms;
+use omni_core::{Channel, ConversationId, CustomerId, QueueId};
+use omni_proto::routing::router_service_client::RouterServiceClient;
+use omni_proto::routing::{
+    AgentSpec, ChannelCapacity, ExplainRequest, GetAgentRequest, ListQueuesRequest, Presence,
+    QueueSpec, QueueStep, SetPresenceRequest, TransferRequest, UpsertAgentRequest,
+    UpsertQueueRequest, transfer_request,
+};
+use omni_router::{RouterApi, RouterShell};
+use omni_store::{ContactRecord, EmbeddedStore};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel as GrpcChannel;
+
+const CONFIG: &str = r#"
+    [[queues]]
+    id = "support"
+    requirement = "support >= 1"
+
+    [[agents]]
+    id = "alice"
+    skills = { support = 5 }
+    capacity = { chat = 1 }
+"#;
+
+struct Router {
+    shell: Arc<RouterShell>,
+    client: RouterServiceClient<GrpcChannel>,
+    stop: CancellationToken,
+    server: JoinHandle<()>,
+}
+
+impl Router {
+    async fn start(dir: &Path) -> Self {
+        let config = Config::parse(CONFIG).expect("config parses");
+        config.validate().expect("config is valid");
+        let store = EmbeddedStore::open(&dir.join("store.redb")).expect("store opens");
+        let bus = EmbeddedBus::open(&dir.join("bus.redb")).expect("bus opens");
+        let shell = RouterShell::start(&config, store, bus)
+            .await
+            .expect("router starts");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr: SocketAddr = listener.local_addr().expect("addr");
+        let stop = CancellationToken::new();
+        let server = tokio::spawn({
+            let (api, stop) = (RouterApi::new(shell.clone()), stop.clone());
+            async move {
+                tonic::transport::Server::builder()
+                    .add_service(api.into_server())
+                    .serve_with_incoming_shutdown(
+                        TcpListenerStream::new(listener),
+                        stop.cancelled_owned(),
+                    )
+                    .await
+                    .expect("server runs");
+            }
+        });
+        let client = RouterServiceClient::connect(format!("http://{addr}"))
+            .await
+            .expect("client connects");
+        Self {
+            shell,
+            client,
+            stop,
+            server,
+        }
+    }
+
+    async fn stop(self) {
+        self.stop.cancel();
+        drop(self.client);
+        self.server.await.expect("server stops");
+        drop(self.shell);
+    }
+}
+
+fn contact(id: &str, queue: &str) -> ContactRecord {
+    ContactRecord {
+        conversation_id: ConversationId::from(id),
+        customer_id: CustomerId::from(format!("cus_{id}")),
+        queue: QueueId::from(queue),
+        channel: Channel::Chat,
+        queued_at_ms: now_ms(),
+        preferred_agent: None,
+        assigned_agent: None,
+    }
+}
+
+fn billing() -> QueueSpec {
+    QueueSpec {
+        queue_id: "billing".into(),
+        priority: 4,
+        requirement: "billing >= 5 AND lang == \"es\"".into(),
+        steps: vec![
+            QueueStep {
+                after_ms: 30_000,
+                requirement: "billing >= 2".into(),
+                overflow_queue: String::new(),
+            },
+            QueueStep {
+                after_ms: 180_000,
+                requirement: String::new(),
+                overflow_queue: "support".into(),
+            },
+        ],
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn bad_admin_input_is_invalid_argument_naming_the_field() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut router = Router::start(dir.path()).await;
+    let bad = QueueSpec {
+        requirement: "billing >= AND".into(),
+        ..billing()
+    };
+    let err = router
+        .client
+        .upsert_queue(UpsertQueueRequest { queue: Some(bad) })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert_eq!(
+        err.message(),
+        "invalid argument: queue.requirement: column 12: unexpected AND; expected a level 0-10"
+    );
+    let to_nowhere = QueueSpec {
+        steps: vec![QueueStep {
+            after_ms: 60_000,
+            requirement: String::new(),
+            overflow_queue: "nowhere".into(),
+        }],
+        ..billing()
+    };
+    let err = router
+        .client
+        .upsert_queue(UpsertQueueRequest {
+            queue: Some(to_nowhere),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert!(
+        err.message().contains("overflow to unknown queue nowhere"),
+        "{}",
+        err.message()
+    );
+    let err = router
+        .client
+        .upsert_agent(UpsertAgentRequest {
+            agent: Some(AgentSpec {
+                agent_id: "zoe".into(),
+                skills: [("billing".to_owned(), 0)].into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    let err = router
+        .client
+        .transfer_conversation(TransferRequest {
+            conversation_id: "nobody".into(),
+            target: Some(transfer_request::Target::Queue("support".into())),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::NotFound);
+    // Nothing was applied or stored.
+    let queues = router
+        .client
+        .list_queues(ListQueuesRequest {})
+        .await
+        .expect("list")
+        .into_inner()
+        .queues;
+    assert_eq!(queues.len(), 1);
+    router.stop().await;
+}
+
+#[tokio::test]
+async fn admin_changes_route_at_once_explain_and_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut router = Router::start(dir.path()).await;
+    let state = router
+        .client
+        .upsert_queue(UpsertQueueRequest {
+            queue: Some(billing()),
+        })
+        .await
+        .expect("queue created")
+        .into_inner();
+    assert_eq!(state.requirement, "billing >= 5 AND lang == \"es\"");
+    assert_eq!(state.overflow_queue, "support");
+    assert_eq!(state.steps.len(), 1);
+    router
+        .client
+        .upsert_agent(UpsertAgentRequest {
+            agent: Some(AgentSpec {
+                agent_id: "zoe".into(),
+                name: "Zoe".into(),
+                skills: [("billing".to_owned(), 7)].into(),
+                languages: vec!["es".into()],
+                capacity: vec![ChannelCapacity {
+                    channel: omni_proto::common::Channel::Chat as i32,
+                    capacity: 2,
+                }],
+                total: None,
+            }),
+        })
+        .await
+        .expect("agent created");
+    router
+        .client
+        .set_presence(SetPresenceRequest {
+            agent_id: "zoe".into(),
+            presence: Presence::Available as i32,
+            reason: String::new(),
+        })
+        .await
+        .expect("presence set");
+
+    // Routed through the new queue to the new agent, at once.
+    router
+        .shell
+        .arrive(contact("con_1", "billing"))
+        .await
+        .expect("contact arrives");
+    let zoe = router
+        .client
+        .get_agent(GetAgentRequest {
+            agent_id: "zoe".into(),
+        })
+        .await
+        .expect("agent")
+        .into_inner();
+    assert_eq!(zoe.offers.len(), 1);
+    let decisions = router
+        .client
+        .explain_conversation(ExplainRequest {
+            conversation_id: "con_1".into(),
+        })
+        .await
+        .expect("explain")
+        .into_inner()
+        .decisions;
+    let offered = &decisions[0];
+    assert_eq!(offered.kind, "offered");
+    assert_eq!(offered.agent_id, "zoe");
+    assert_eq!(
+        (
+            offered.eligible,
+            offered.rule.as_str(),
+            offered.step,
+            offered.score
+        ),
+        (Some(1), "only_eligible", Some(0), Some(7))
+    );
+
+    // Transferred to support: zoe's offer is rescinded, alice is offline.
+    router
+        .client
+        .transfer_conversation(TransferRequest {
+            conversation_id: "con_1".into(),
+            target: Some(transfer_request::Target::Queue("support".into())),
+        })
+        .await
+        .expect("transfer");
+    let queues = router
+        .client
+        .list_queues(ListQueuesRequest {})
+        .await
+        .expect("list")
+        .into_inner()
+        .queues;
+    let billing_state = queues
+        .iter()
+        .find(|q| q.queue == "billing")
+        .expect("billing");
+    let support = queues
+        .iter()
+        .find(|q| q.queue == "support")
+        .expect("support");
+    assert_eq!(support.waiting, 1);
+    let stats = billing_state.stats.as_ref().expect("stats");
+    assert_eq!((stats.entered, stats.transferred), (1, 1));
+    router.stop().await;
+
+    // After a restart the admin changes are still there.
+    let mut router = Router::start(dir.path()).await;
+    let queues = router
+        .client
+        .list_queues(ListQueuesRequest {})
+        .await
+        .expect("list")
+        .into_inner()
+        .queues;
+    let billing_state = queues
+        .iter()
+        .find(|q| q.queue == "billing")
+        .expect("billing kept");
+    assert_eq!(billing_state.priority, 4);
+    assert_eq!(billing_state.steps[0].requirement, "billing >= 2");
+    let zoe = router
+        .client
+        .get_agent(GetAgentRequest {
+            agent_id: "zoe".into(),
+        })
+        .await
+        .expect("zoe kept")
+        .into_inner();
+    assert_eq!(zoe.skills.get("billing"), Some(&7));
+    assert_eq!(zoe.presence, Presence::Available as i32);
+    let support = queues
+        .iter()
+        .find(|q| q.queue == "support")
+        .expect("support");
+    assert_eq!(
+        support.waiting, 1,
+        "the transferred contact waits in support"
+    );
+    router.stop().await;
+}
