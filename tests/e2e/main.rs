@@ -6,5 +6,6 @@ mod bad_input;
 mod browser;
 mod chat_flow;
 mod grpc;
+mod omnichannel;
 mod support;
 mod telemetry;

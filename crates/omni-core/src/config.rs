@@ -340,6 +340,9 @@ impl std::str::FromStr for RelayTls {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EmailConfig {
+    /// Whether this process runs the email adapter (SMTP server on
+    /// `listen.smtp`, outbound through `relay`).
+    pub enabled: bool,
     /// Domains whose mail the SMTP server accepts (case-insensitive); mail
     /// for any other domain is refused (never an open relay). Conversation
     /// reply addresses (`reply+<id>@<domain>`) must be at one of them.
@@ -669,6 +672,7 @@ impl Default for SmsConfig {
 impl Default for EmailConfig {
     fn default() -> Self {
         Self {
+            enabled: false,
             domains: vec!["localhost".to_owned()],
             hostname: "localhost".to_owned(),
             max_message_bytes: 1024 * 1024,
@@ -903,6 +907,7 @@ impl Config {
                 "OMNI_SMS_KANNEL_PASSWORD" => self.sms.kannel.password = value.clone(),
                 "OMNI_SMS_KANNEL_SECRET" => self.sms.kannel.secret = value.clone(),
                 "OMNI_LISTEN_SMTP" => self.listen.smtp = addr(value)?,
+                "OMNI_EMAIL_ENABLED" => self.email.enabled = flag(value)?,
                 "OMNI_EMAIL_DOMAINS" => {
                     self.email.domains = value
                         .split(',')
@@ -1064,6 +1069,17 @@ impl Config {
     fn validate_email(&self) -> Result<(), ConfigError> {
         let invalid = |m: String| Err(ConfigError::Invalid(m));
         let email = &self.email;
+        if email.enabled
+            && !email
+                .domains
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(&self.context.reply_domain))
+        {
+            return invalid(format!(
+                "context.reply_domain {:?} must be one of email.domains {:?}, or customers' replies to conversation reply addresses would be refused",
+                self.context.reply_domain, email.domains
+            ));
+        }
         if email.domains.is_empty() {
             return invalid("email.domains: at least one domain is required".into());
         }

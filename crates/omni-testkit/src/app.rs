@@ -88,6 +88,16 @@ impl TestApp {
         format!("ws://{}/api/events?token={token}", self.desk_addr())
     }
 
+    /// Where inbound SMTP listens, when the email adapter is enabled.
+    pub fn smtp_addr(&self) -> Option<std::net::SocketAddr> {
+        self.running().smtp
+    }
+
+    /// Base URL of the SMS webhooks, when the SMS adapter is enabled.
+    pub fn sms_url(&self) -> Option<String> {
+        self.running().sms.map(|a| format!("http://{a}"))
+    }
+
     /// URL of the gRPC server.
     pub fn grpc_url(&self) -> String {
         format!("http://{}", self.running().grpc)

@@ -83,6 +83,37 @@ impl HttpClient {
         Ok(JsonResponse { status, body })
     }
 
+    /// `POST path` with a form-encoded body and extra headers, as a
+    /// provider's webhook would send it.
+    pub async fn post_form(
+        &self,
+        path: &str,
+        form: &[(String, String)],
+        headers: &[(&str, String)],
+    ) -> anyhow::Result<JsonResponse> {
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri(format!("{}{}", self.base, path))
+            .header("content-type", "application/x-www-form-urlencoded");
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let response = self
+            .client
+            .request(request.body(Full::new(Bytes::from(body)))?)
+            .await?;
+        let status = response.status();
+        let bytes = response.into_body().collect().await?.to_bytes();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Ok(JsonResponse { status, body })
+    }
+
     /// `GET path`.
     pub async fn get(&self, path: &str) -> anyhow::Result<JsonResponse> {
         self.send(Method::GET, path, None).await
@@ -97,4 +128,19 @@ impl HttpClient {
     pub async fn put(&self, path: &str, body: &Value) -> anyhow::Result<JsonResponse> {
         self.send(Method::PUT, path, Some(body)).await
     }
+}
+
+/// `application/x-www-form-urlencoded` encoding of one name or value.
+fn form_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                out.push(char::from(b))
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }

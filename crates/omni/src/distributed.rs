@@ -22,7 +22,7 @@ use crate::parts::{self, Backends, Listeners, Part, Running};
 /// Connects to NATS (and Redis when `part` keeps state) and starts `part`.
 pub async fn start(config: Config, part: Part, listeners: Listeners) -> anyhow::Result<Running> {
     let bus: Option<Arc<dyn Bus>> = match part {
-        Part::Context | Part::Router | Part::Chat | Part::Sms => Some(NatsBus::connect(&config.nats.url)
+        Part::Context | Part::Router | Part::Chat | Part::Sms | Part::Email => Some(NatsBus::connect(&config.nats.url)
             .await
             .with_context(|| {
                 format!(
@@ -46,7 +46,7 @@ pub async fn start(config: Config, part: Part, listeners: Listeners) -> anyhow::
                     )
                 })?,
         ),
-        Part::Chat | Part::Desk | Part::Sms => None,
+        Part::Chat | Part::Desk | Part::Sms | Part::Email => None,
     };
     let backends = Backends {
         bus,

@@ -42,6 +42,8 @@ enum Command {
     Desk,
     /// The SMS adapter alone (Twilio/Kannel webhooks, deliveries), over NATS.
     Sms,
+    /// The email adapter alone (inbound SMTP, deliveries through a relay), over NATS.
+    Email,
     /// Loads and validates the configuration, prints a summary, and exits.
     CheckConfig,
     /// Asks a running part's gRPC health service whether it is serving
@@ -100,6 +102,7 @@ fn main() -> ExitCode {
                 Command::Chat => Mode::Distributed(Part::Chat),
                 Command::Desk => Mode::Distributed(Part::Desk),
                 Command::Sms => Mode::Distributed(Part::Sms),
+                Command::Email => Mode::Distributed(Part::Email),
                 _ => Mode::Embedded,
             };
             let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -170,7 +173,7 @@ async fn run(config: Config, mode: Mode) -> anyhow::Result<()> {
         Mode::Distributed(part) => {
             let backends = match part {
                 Part::Context | Part::Router => format!("NATS {nats}, Redis {redis}"),
-                Part::Chat | Part::Sms => format!("NATS {nats}"),
+                Part::Chat | Part::Sms | Part::Email => format!("NATS {nats}"),
                 Part::Desk => "context and router over gRPC".to_owned(),
             };
             println!(
@@ -184,6 +187,9 @@ async fn run(config: Config, mode: Mode) -> anyhow::Result<()> {
     }
     if let Some(desk) = running.desk {
         println!("  agent desk  http://{desk}/");
+    }
+    if let Some(smtp) = running.smtp {
+        println!("  email SMTP  {smtp}");
     }
     if let Some(sms) = running.sms {
         println!("  SMS hooks   http://{sms}/twilio/sms, /kannel/inbound");

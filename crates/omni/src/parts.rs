@@ -34,6 +34,8 @@ pub enum Part {
     Desk,
     /// The SMS adapter: Twilio and Kannel webhooks, SMS deliveries.
     Sms,
+    /// The email adapter: the inbound SMTP server, deliveries through a relay.
+    Email,
 }
 
 impl Part {
@@ -44,6 +46,9 @@ impl Part {
     /// channel adapter the configuration enables.
     pub fn embedded(config: &Config) -> Vec<Part> {
         let mut parts = Part::ALL.to_vec();
+        if config.email.enabled {
+            parts.push(Part::Email);
+        }
         if config.sms.enabled {
             parts.push(Part::Sms);
         }
@@ -58,6 +63,7 @@ impl Part {
             Part::Chat => "chat",
             Part::Desk => "desk",
             Part::Sms => "sms",
+            Part::Email => "email",
         }
     }
 }
@@ -83,6 +89,8 @@ pub struct Listeners {
     pub desk: Option<TcpListener>,
     /// SMS provider webhooks (with [`Part::Sms`]).
     pub sms: Option<TcpListener>,
+    /// Inbound SMTP (with [`Part::Email`]).
+    pub smtp: Option<TcpListener>,
     /// `/metrics` and `/healthz` for a process without chat or desk.
     pub metrics: Option<TcpListener>,
 }
@@ -109,6 +117,10 @@ impl Listeners {
             },
             sms: match has(Part::Sms) {
                 true => Some(bind(config.listen.sms, "SMS webhooks").await?),
+                false => None,
+            },
+            smtp: match has(Part::Email) {
+                true => Some(bind(config.listen.smtp, "inbound SMTP").await?),
                 false => None,
             },
             metrics: match !has(Part::Chat) && !has(Part::Desk) {
@@ -139,6 +151,11 @@ impl Listeners {
             } else {
                 None
             },
+            smtp: if has(Part::Email) {
+                Some(any().await?)
+            } else {
+                None
+            },
             metrics: if !has(Part::Chat) && !has(Part::Desk) {
                 Some(any().await?)
             } else {
@@ -158,6 +175,8 @@ pub struct Running {
     pub desk: Option<SocketAddr>,
     /// Where the SMS webhooks listen, if this process runs them.
     pub sms: Option<SocketAddr>,
+    /// Where inbound SMTP listens, if this process runs the email adapter.
+    pub smtp: Option<SocketAddr>,
     /// Where `/metrics` listens, if this process serves it on its own port.
     pub metrics: Option<SocketAddr>,
     ingress: CancellationToken,
@@ -193,6 +212,11 @@ pub async fn start(
         .map(|l| l.local_addr())
         .transpose()?;
     let sms_addr = listeners.sms.as_ref().map(|l| l.local_addr()).transpose()?;
+    let smtp_addr = listeners
+        .smtp
+        .as_ref()
+        .map(|l| l.local_addr())
+        .transpose()?;
     let desk_addr = listeners
         .desk
         .as_ref()
@@ -360,13 +384,30 @@ pub async fn start(
             }
         });
     }
+    if let Some(listener) = listeners.smtp {
+        let bus = needs_bus(Part::Email)?;
+        let email = omni_email::EmailAdapter::new(bus.clone(), config.clone());
+        worker_tasks.spawn(report(
+            omni_email::outbound::run(email.clone(), bus, workers.clone()),
+            "email outbound",
+            failed.clone(),
+        ));
+        let (token, failed) = (ingress.clone(), failed.clone());
+        ingress_tasks.spawn(async move {
+            if let Err(e) = omni_email::serve(listener, email, token).await {
+                error!(error = %e, "smtp server failed");
+                failed.cancel();
+            }
+        });
+    }
     let names: Vec<&str> = parts.iter().map(|p| p.name()).collect();
-    info!(parts = ?names, %grpc_addr, chat = ?chat_addr, desk = ?desk_addr, sms = ?sms_addr, metrics = ?metrics_addr, "omniroute parts started");
+    info!(parts = ?names, %grpc_addr, chat = ?chat_addr, desk = ?desk_addr, sms = ?sms_addr, smtp = ?smtp_addr, metrics = ?metrics_addr, "omniroute parts started");
     Ok(Running {
         grpc: grpc_addr,
         chat: chat_addr,
         desk: desk_addr,
         sms: sms_addr,
+        smtp: smtp_addr,
         metrics: metrics_addr,
         ingress,
         workers,
