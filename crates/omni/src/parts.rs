@@ -91,7 +91,8 @@ pub struct Listeners {
     pub sms: Option<TcpListener>,
     /// Inbound SMTP (with [`Part::Email`]).
     pub smtp: Option<TcpListener>,
-    /// `/metrics` and `/healthz` for a process without chat or desk.
+    /// `/metrics` and `/healthz` for a process without the desk (which
+    /// serves them itself).
     pub metrics: Option<TcpListener>,
 }
 
@@ -123,7 +124,7 @@ impl Listeners {
                 true => Some(bind(config.listen.smtp, "inbound SMTP").await?),
                 false => None,
             },
-            metrics: match !has(Part::Chat) && !has(Part::Desk) {
+            metrics: match !has(Part::Desk) {
                 true => Some(bind(config.listen.metrics, "metrics").await?),
                 false => None,
             },
@@ -156,7 +157,7 @@ impl Listeners {
             } else {
                 None
             },
-            metrics: if !has(Part::Chat) && !has(Part::Desk) {
+            metrics: if !has(Part::Desk) {
                 Some(any().await?)
             } else {
                 None
