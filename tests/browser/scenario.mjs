@@ -3,14 +3,14 @@
 // reads, replies (the reply appears in the customer's page), and resolves.
 //
 // Started by the Rust e2e test `browser::chat_page_and_desk_in_chromium`
-// with CHAT_URL, DESK_URL and OMNI_CHROMIUM; SCREENSHOTS=dir saves pictures.
+// with CHAT_URL, DESK_URL and CHROMIUM_PATH; SCREENSHOTS=dir saves pictures.
 // Prints one line per step; exits non-zero with the failing step.
 
 import { chromium } from 'playwright-core';
 
 const chatUrl = process.env.CHAT_URL;
 const deskUrl = process.env.DESK_URL;
-const executablePath = process.env.OMNI_CHROMIUM || '/usr/bin/chromium';
+const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const shots = process.env.SCREENSHOTS;
 const timeout = 15000;
 

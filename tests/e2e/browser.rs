@@ -15,10 +15,10 @@ async fn chat_page_and_desk_in_chromium() -> anyhow::Result<()> {
         dir.join("node_modules/playwright-core").is_dir(),
         "playwright-core is not installed: run scripts/test (or `npm ci` in tests/browser)"
     );
-    let chromium = std::env::var("OMNI_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let chromium = std::env::var("CHROMIUM_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into());
     anyhow::ensure!(
         Path::new(&chromium).exists(),
-        "Chromium not found at {chromium}: run scripts/test (it installs Debian's chromium) or set OMNI_CHROMIUM"
+        "Chromium not found at {chromium}: run scripts/test (it installs Debian's chromium) or set CHROMIUM_PATH"
     );
     let app = TestApp::start().await?;
     let mut command = tokio::process::Command::new("node");
@@ -27,7 +27,7 @@ async fn chat_page_and_desk_in_chromium() -> anyhow::Result<()> {
         .current_dir(&dir)
         .env("CHAT_URL", app.chat_url())
         .env("DESK_URL", app.desk_url())
-        .env("OMNI_CHROMIUM", &chromium)
+        .env("CHROMIUM_PATH", &chromium)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
