@@ -12,7 +12,8 @@
 //! 3. sustained inbound throughput from many connected customers, counted
 //!    when the agent's desk has received each message.
 //!
-//! `BENCH_MESSAGES` and `BENCH_CUSTOMERS` change the sizes.
+//! `BENCH_MESSAGES` and `BENCH_CUSTOMERS` change the sizes; `OMNI_LOG` sets
+//! the parts' log filter (default `info`, as in production).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
