@@ -63,7 +63,8 @@ async fn main() -> anyhow::Result<()> {
     }];
     let app = TestApp::start_with(data, config).await?;
     let mut agent = BenchAgent::sign_in(&app, "bench").await?;
-    let latency = first_message_to_offer(&app, &mut agent, messages).await?;
+    let (latency, acks) = first_message_to_offer(&app, &mut agent, messages).await?;
+    summary("first message -> chat ack (durable on the bus)", acks);
     summary("first message -> agent offer (1 in flight)", latency);
     let (total, secs) = sustained(&app, &mut agent, customers, messages).await?;
     println!(

@@ -85,13 +85,16 @@ impl BenchAgent {
 }
 
 /// Latency from a new customer's first chat message (sent) to the agent's
-/// offer (received at the desk), one message in flight, `messages` times.
+/// offer (received at the desk), one message in flight, `messages` times;
+/// and, of the same messages, the latency to the chat's `ack` (the message
+/// durably on the bus). Returns (offer, ack) latencies.
 pub async fn first_message_to_offer(
     app: &impl Endpoints,
     agent: &mut BenchAgent,
     messages: usize,
-) -> anyhow::Result<Vec<Duration>> {
+) -> anyhow::Result<(Vec<Duration>, Vec<Duration>)> {
     let mut latency = Vec::with_capacity(messages);
+    let mut acks = Vec::with_capacity(messages);
     for i in 0..messages {
         let mut chat = JsonSocket::connect(&app.chat_ws_url()).await?;
         chat.send(&json!({ "type": "hello", "visitor": null, "topic": "sales" }))
@@ -101,10 +104,11 @@ pub async fn first_message_to_offer(
         chat.send(&json!({ "type": "message", "client_id": format!("m{i}"), "text": "hello" }))
             .await?;
         chat.recv_type("ack").await?;
+        acks.push(start.elapsed());
         agent.events.recv_type("offer").await?;
         latency.push(start.elapsed());
     }
-    Ok(latency)
+    Ok((latency, acks))
 }
 
 /// Sustained throughput: `customers` connected customers, each in an

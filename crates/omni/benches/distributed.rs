@@ -109,7 +109,8 @@ async fn main() -> anyhow::Result<()> {
     summary("reference: Redis durable write (AOF fsync)", durable);
 
     let mut agent = BenchAgent::sign_in(&cluster, "bench").await?;
-    let mut latency = first_message_to_offer(&cluster, &mut agent, messages).await?;
+    let (mut latency, acks) = first_message_to_offer(&cluster, &mut agent, messages).await?;
+    summary("first message -> chat ack (durable on the bus)", acks);
     let p50 = median(&mut latency);
     summary("first message -> agent offer (1 in flight)", latency);
     println!(
