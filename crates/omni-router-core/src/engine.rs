@@ -344,13 +344,13 @@ impl Engine {
                 &mut fx,
             ),
             Event::ContactReleased { conversation_id } => {
-                self.release(now, found.contact, &conversation_id, &mut fx)
+                self.release(now, found.contact, conversation_id, &mut fx)
             }
             Event::SetPresence { agent_id, presence } => {
                 self.set_presence(now, &agent_id, presence, &mut fx)
             }
             Event::Accept { agent_id, offer_id } => {
-                self.accept(now, found.offer, &agent_id, offer_id, &mut fx)
+                self.accept(now, found.offer, agent_id, offer_id, &mut fx)
             }
             Event::Decline { .. } => self.decline(now, found.offer, &mut fx),
             Event::Tick => self.tick(now, &mut fx),
@@ -1365,7 +1365,12 @@ impl Engine {
                 if !agent.is_open(ch) {
                     continue;
                 }
-                if queue.oldest[ch].is_none() {
+                let Some((t0, seq0, c0)) = queue.oldest[ch] else {
+                    continue;
+                };
+                // Nothing in this set comes before its oldest contact: if
+                // that does not beat the best so far, skip the set.
+                if best.is_some_and(|b| (Reverse(priority), t0, seq0, c0) >= b) {
                     continue;
                 }
                 if let Some((t, seq, c)) = self.oldest_in_bands(queue, ch, *mask, a, now) {
@@ -1699,7 +1704,7 @@ impl Engine {
         }
     }
 
-    fn release(&mut self, now: Millis, c: Option<u32>, id: &ConversationId, fx: &mut Vec<Effect>) {
+    fn release(&mut self, now: Millis, c: Option<u32>, id: ConversationId, fx: &mut Vec<Effect>) {
         let Some(c) = c else {
             return;
         };
@@ -1731,8 +1736,9 @@ impl Engine {
             self.released.keep(contact.id, contact.log);
         }
         self.free.push(c);
+        // The event's own id: no copy.
         fx.push(Effect::Removed {
-            conversation_id: id.clone(),
+            conversation_id: id,
         });
     }
 
@@ -1797,7 +1803,7 @@ impl Engine {
         &mut self,
         now: Millis,
         offer: Option<(u64, u32)>,
-        agent_id: &AgentId,
+        agent_id: AgentId,
         offer_id: String,
         fx: &mut Vec<Effect>,
     ) {
@@ -1841,7 +1847,7 @@ impl Engine {
                 .contact_ref(c)
                 .map(|x| x.id.clone())
                 .unwrap_or_else(|| ConversationId::from("")),
-            agent_id: agent_id.clone(),
+            agent_id,
             offer_id,
         });
     }
