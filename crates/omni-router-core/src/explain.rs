@@ -316,6 +316,9 @@ pub(crate) fn push(log: &mut Vec<Rec>, rec: Rec) {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ReleasedLogs {
     ring: Vec<(ConversationId, Vec<Rec>)>,
+    /// The id hash of each ring entry, so that forgetting one need not
+    /// read its (long cold) id again.
+    hashes: Vec<u64>,
     /// Where the next release goes once the ring is full.
     next: usize,
     by_hash: FxMap<u64, u32>,
@@ -328,12 +331,13 @@ impl ReleasedLogs {
         let hash = id_hash(&id);
         let at = if self.ring.len() < MAX_RELEASED_CONVERSATIONS {
             self.ring.push((id, log));
+            self.hashes.push(hash);
             self.ring.len() - 1
         } else {
             let at = self.next;
             self.next = (self.next + 1) % MAX_RELEASED_CONVERSATIONS;
-            let (old, _) = std::mem::replace(&mut self.ring[at], (id, log));
-            let old_hash = id_hash(&old);
+            self.ring[at] = (id, log);
+            let old_hash = std::mem::replace(&mut self.hashes[at], hash);
             if self.by_hash.get(&old_hash) == Some(&(at as u32)) {
                 self.by_hash.remove(&old_hash);
             }
