@@ -182,8 +182,10 @@ struct QueueState {
     /// up usually takes it, without a walk down the tree.
     oldest: [Option<WaitKey>; 3],
     stats: QueueStats,
-    /// A placeholder for restored assignments whose queue is no longer
-    /// configured: unlisted, unknown to events, served by nobody.
+    /// Set on a queue that exists only because a restored assignment names
+    /// a queue no longer configured: the assignment keeps its queue id and
+    /// its agent's capacity, but the queue is not listed, not accepted by
+    /// events and never routes new contacts.
     hidden: bool,
 }
 
@@ -1601,8 +1603,8 @@ impl Engine {
         let q = match self.queue_lookup.get(&a.queue) {
             Some(q) => *q,
             None => {
-                // A restored assignment whose queue is gone: a hidden
-                // placeholder keeps its id.
+                // A restored assignment whose queue left the configuration:
+                // a hidden queue record keeps its id (see `hidden`).
                 let q = self.put_queue(QueueSpec::new(a.queue.clone()));
                 self.queues[q as usize].hidden = true;
                 q

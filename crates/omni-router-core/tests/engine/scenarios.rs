@@ -577,6 +577,15 @@ fn restore_reoccupies_capacity_without_offering() {
         engine.apply(5, restore("c11", "gone", 0, None)),
         Err(EngineError::UnknownQueue("gone".into()))
     );
+    // The queue record kept for that assignment is not listed and takes no
+    // new contacts; releasing the assignment frees its agent.
+    assert!(engine.queues(5).iter().all(|q| q.id.as_str() != "gone"));
+    assert_eq!(
+        engine.apply(5, arrive("c12", "gone", Chat, 5)),
+        Err(EngineError::UnknownQueue("gone".into()))
+    );
+    engine.apply(6, release("c10")).unwrap();
+    assert_eq!(engine.agent(&"a".into()).unwrap().load, [0, 0, 0]);
 }
 
 #[test]
