@@ -125,6 +125,37 @@ const CLOSE: ConsumerSpec = spec(
 /// Captured by `OMNI_OUTBOUND`, wanted by no consumer.
 const FANOUT_SUBJECT: &str = "omni.outbound.conformance_fanout";
 
+/// One `#[tokio::test]` per check of this suite, each on a fresh bus from
+/// `$factory` (an expression, evaluated per test): the implementations'
+/// test files call this, so a check added here runs against every bus.
+#[macro_export]
+macro_rules! bus_conformance_tests {
+    ($factory:expr) => {
+        $crate::bus_conformance_tests!(@each $factory;
+            publish_then_consume_round_trips,
+            duplicate_publish_is_delivered_once,
+            nak_redelivers_with_next_attempt,
+            unacked_delivery_is_redelivered_after_ack_wait,
+            in_progress_extends_the_ack_wait,
+            receivers_of_one_consumer_share_messages,
+            one_receiver_gets_messages_in_order,
+            unacked_messages_survive_a_restart,
+            subscribers_see_published_and_notified_messages,
+            subject_without_stream_is_refused,
+            oversized_message_is_refused,
+            close_ends_streams,
+        );
+    };
+    (@each $factory:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                $crate::conformance::$name(&$factory).await;
+            }
+        )*
+    };
+}
+
 /// Runs every check, one after the other.
 pub async fn run_all(factory: &dyn BusFactory) {
     publish_then_consume_round_trips(factory).await;

@@ -36,31 +36,7 @@ impl BusFactory for Embedded {
     }
 }
 
-macro_rules! checks {
-    ($($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                conformance::$name(&Embedded::new()).await;
-            }
-        )*
-    };
-}
-
-checks!(
-    publish_then_consume_round_trips,
-    duplicate_publish_is_delivered_once,
-    nak_redelivers_with_next_attempt,
-    unacked_delivery_is_redelivered_after_ack_wait,
-    in_progress_extends_the_ack_wait,
-    receivers_of_one_consumer_share_messages,
-    one_receiver_gets_messages_in_order,
-    unacked_messages_survive_a_restart,
-    subscribers_see_published_and_notified_messages,
-    subject_without_stream_is_refused,
-    oversized_message_is_refused,
-    close_ends_streams,
-);
+omni_bus::bus_conformance_tests!(Embedded::new());
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_checks_pass_on_one_bus_file() {

@@ -39,37 +39,7 @@ impl StoreFactory for Redis {
     }
 }
 
-macro_rules! checks {
-    ($($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                conformance::$name(&Redis::new()).await;
-            }
-        )*
-    };
-}
-
-checks!(
-    first_message_opens_then_continues,
-    duplicate_message_is_stored_once,
-    resolved_conversation_reopens_within_window,
-    outbound_messages_continue_the_timeline,
-    assign_and_resolve_follow_the_status_rules,
-    history_pages_without_gaps,
-    data_survives_reopen,
-    concurrent_ingests_are_serialized,
-    router_state_round_trips,
-    router_admin_config_round_trips,
-    open_conversations_exclude_resolved,
-    customer_profile_lists_conversations,
-    link_identity_adds_or_merges,
-    unmerge_restores_both_customers,
-    concurrent_links_and_merges_are_race_free,
-    email_threads_and_attachments,
-    delivery_reports_move_forward_only,
-    sms_opt_out_and_in,
-);
+omni_store::store_conformance_tests!(Redis::new());
 
 #[tokio::test]
 async fn all_checks_pass_on_one_shared_store() {

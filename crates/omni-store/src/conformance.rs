@@ -55,6 +55,43 @@ const POLICY: ContinuityPolicy = ContinuityPolicy {
 /// A fixed base time, so windows are exact.
 const T0: Millis = 1_700_000_000_000;
 
+/// One `#[tokio::test]` per check of this suite, each on a fresh store from
+/// `$factory` (an expression, evaluated per test): the implementations'
+/// test files call this, so a check added here runs against every store.
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($factory:expr) => {
+        $crate::store_conformance_tests!(@each $factory;
+            first_message_opens_then_continues,
+            duplicate_message_is_stored_once,
+            resolved_conversation_reopens_within_window,
+            outbound_messages_continue_the_timeline,
+            assign_and_resolve_follow_the_status_rules,
+            history_pages_without_gaps,
+            data_survives_reopen,
+            concurrent_ingests_are_serialized,
+            router_state_round_trips,
+            router_admin_config_round_trips,
+            open_conversations_exclude_resolved,
+            customer_profile_lists_conversations,
+            link_identity_adds_or_merges,
+            unmerge_restores_both_customers,
+            concurrent_links_and_merges_are_race_free,
+            email_threads_and_attachments,
+            delivery_reports_move_forward_only,
+            sms_opt_out_and_in,
+        );
+    };
+    (@each $factory:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                $crate::conformance::$name(&$factory).await;
+            }
+        )*
+    };
+}
+
 /// Runs every check, one after the other.
 pub async fn run_all<F: StoreFactory>(factory: &F) {
     first_message_opens_then_continues(factory).await;
