@@ -106,6 +106,13 @@ pub struct Engine {
     released: ReleasedLogs,
     dirty_agents: Vec<u32>,
     dirty_contacts: Vec<u32>,
+    /// Agents whose index entries may be stale: their state changed during
+    /// the event being applied, and the index catches up once the event is
+    /// matched ([`Engine::flush`]). Readers of the index skip their entries
+    /// and consider them with their current state instead. An agent freed
+    /// and filled again by one event (the common case) so costs the index
+    /// nothing.
+    pending: Vec<u32>,
     /// Contacts with a cooldown entry; while zero, exclusion checks are
     /// skipped.
     excluding: u32,
@@ -136,9 +143,13 @@ struct AgentState {
     consecutive_misses: u32,
     /// Position in id order.
     rank: u32,
-    /// Base index key per channel, valid where `open` has the bit.
+    /// Base index key per channel, valid where `indexed` has the bit.
     keys: [u128; 3],
-    open: u8,
+    /// The channels the index holds the agent on, with `keys`. Stale while
+    /// `pending` (see [`Engine::pending`]).
+    indexed: u8,
+    /// Listed in [`Engine::pending`].
+    pending: bool,
     /// (queue slot, mask of steps met), highest priority first.
     queues: Vec<(u32, u32)>,
 }
@@ -161,8 +172,24 @@ impl AgentState {
         }
     }
 
+    /// Whether the agent could take a contact on `ch` now: available, with
+    /// room. (The index may lag behind for a pending agent; this does not.)
     fn is_open(&self, ch: usize) -> bool {
-        self.open & (1 << ch) != 0
+        self.presence.is_available() && self.has_room(ch)
+    }
+
+    fn is_open_anywhere(&self) -> bool {
+        (0..3).any(|ch| self.is_open(ch))
+    }
+
+    /// The agent's base index key on `ch` as of now.
+    fn base_key(&self, ch: usize) -> u128 {
+        index::base_key(
+            self.occupied(ch),
+            self.capacity[ch],
+            self.last_assigned_ms,
+            self.rank,
+        )
     }
 }
 
@@ -238,6 +265,28 @@ struct Found {
     offer: Option<(u64, u32)>,
 }
 
+/// The two lowest index keys seen, with their agents.
+#[derive(Default)]
+struct Top2 {
+    first: Option<u32>,
+    second: Option<u32>,
+    keys: [u128; 2],
+}
+
+impl Top2 {
+    fn consider(&mut self, key: u128, agent: u32) {
+        if self.first.is_none() || key < self.keys[0] {
+            self.second = self.first;
+            self.keys[1] = self.keys[0];
+            self.first = Some(agent);
+            self.keys[0] = key;
+        } else if self.second.is_none() || key < self.keys[1] {
+            self.second = Some(agent);
+            self.keys[1] = key;
+        }
+    }
+}
+
 /// The outcome of a selection.
 struct Choice {
     agent: u32,
@@ -271,6 +320,7 @@ impl Engine {
             released: ReleasedLogs::default(),
             dirty_agents: Vec::new(),
             dirty_contacts: Vec::new(),
+            pending: Vec::new(),
             excluding: 0,
             scratch: Vec::new(),
         };
@@ -366,6 +416,7 @@ impl Engine {
             } => self.transfer_to_agent(now, &conversation_id, &agent_id, &mut fx),
         }
         self.settle(now, &mut fx);
+        self.flush();
         Ok(fx)
     }
 
@@ -478,6 +529,7 @@ impl Engine {
         self.reindex(a);
         self.dirty_agents.push(a);
         self.settle(now, &mut fx);
+        self.flush();
         fx
     }
 
@@ -561,6 +613,7 @@ impl Engine {
             }
         }
         self.settle(now, &mut fx);
+        self.flush();
         fx
     }
 
@@ -882,6 +935,7 @@ impl Engine {
         self.index.grow(self.skills.len(), self.langs.len());
         if let Some(a) = self.agent_slots.get(&spec.id).copied() {
             self.unindex(a);
+            self.reindex(a);
             let agent = &mut self.agents[a as usize];
             agent.name = spec.name;
             agent.skills = skills;
@@ -907,7 +961,8 @@ impl Engine {
             consecutive_misses: 0,
             rank: a,
             keys: [0; 3],
-            open: 0,
+            indexed: 0,
+            pending: false,
             queues: Vec::new(),
         });
         self.agent_slots.insert(spec.id, a);
@@ -923,6 +978,7 @@ impl Engine {
                 .id
                 .cmp(&self.agents[*b as usize].id)
         });
+        self.flush();
         for a in 0..self.agents.len() as u32 {
             self.unindex(a);
         }
@@ -931,7 +987,7 @@ impl Engine {
         }
         self.by_rank = order;
         for a in 0..self.agents.len() as u32 {
-            self.reindex(a);
+            self.sync(a);
         }
     }
 
@@ -1003,6 +1059,7 @@ impl Engine {
         if (!all || self.index.track_all) && langs.is_empty() {
             return;
         }
+        self.flush();
         for a in 0..self.agents.len() as u32 {
             self.unindex(a);
         }
@@ -1011,7 +1068,7 @@ impl Engine {
             self.index.track_lang[l as usize] = true;
         }
         for a in 0..self.agents.len() as u32 {
-            self.reindex(a);
+            self.sync(a);
         }
     }
 
@@ -1052,43 +1109,62 @@ impl Engine {
 
     // ----- the index -----
 
+    /// Takes agent `a` out of the index entirely.
     fn unindex(&mut self, a: u32) {
         let agent = &mut self.agents[a as usize];
         for ch in 0..3 {
-            if agent.open & (1 << ch) != 0 {
+            if agent.indexed & (1 << ch) != 0 {
                 self.index
                     .remove(ch, agent.keys[ch], &agent.skills, &agent.langs);
             }
         }
-        agent.open = 0;
+        agent.indexed = 0;
+    }
+
+    /// Notes that agent `a`'s presence, load, offers or last assignment
+    /// changed: the index catches up at the next [`Engine::flush`].
+    fn reindex(&mut self, a: u32) {
+        let agent = &mut self.agents[a as usize];
+        if !agent.pending {
+            agent.pending = true;
+            self.pending.push(a);
+        }
+    }
+
+    /// Brings every pending agent's index entries up to date.
+    fn flush(&mut self) {
+        let mut pending = std::mem::take(&mut self.pending);
+        for a in pending.drain(..) {
+            self.agents[a as usize].pending = false;
+            self.sync(a);
+        }
+        self.pending = pending;
     }
 
     /// Puts agent `a` in the index where it is open, with current keys.
-    fn reindex(&mut self, a: u32) {
+    fn sync(&mut self, a: u32) {
         let agent = &mut self.agents[a as usize];
         for ch in 0..3 {
-            let want = (agent.presence.is_available() && agent.has_room(ch)).then(|| {
-                index::base_key(
-                    agent.occupied(ch),
-                    agent.capacity[ch],
-                    agent.last_assigned_ms,
-                    agent.rank,
-                )
-            });
-            let was = (agent.open & (1 << ch) != 0).then_some(agent.keys[ch]);
+            let want = agent.is_open(ch).then(|| agent.base_key(ch));
+            let was = (agent.indexed & (1 << ch) != 0).then_some(agent.keys[ch]);
             if want == was {
                 continue;
             }
             if let Some(old) = was {
                 self.index.remove(ch, old, &agent.skills, &agent.langs);
-                agent.open &= !(1 << ch);
+                agent.indexed &= !(1 << ch);
             }
             if let Some(new) = want {
                 self.index.insert(ch, new, &agent.skills, &agent.langs);
                 agent.keys[ch] = new;
-                agent.open |= 1 << ch;
+                agent.indexed |= 1 << ch;
             }
         }
+    }
+
+    /// Whether agent `a`'s index entries may be stale.
+    fn is_pending(&self, a: u32) -> bool {
+        !self.pending.is_empty() && self.agents[a as usize].pending
     }
 
     // ----- waiting contacts -----
@@ -1313,7 +1389,7 @@ impl Engine {
         loop {
             let mut from_agents: Option<(RouteKey, u32)> = None;
             agents.retain(|a| {
-                if self.agents[*a as usize].open == 0 {
+                if !self.agents[*a as usize].is_open_anywhere() {
                     return false;
                 }
                 match self.best_contact_for(*a, now) {
@@ -1469,24 +1545,48 @@ impl Engine {
 
         let (winner, runner_up, count) = match compiled.single {
             Some((skill, lo, hi)) if queue.index_order => {
+                let in_range = |a: u32| {
+                    let lv = level(&self.agents[a as usize].skills, skill);
+                    (lo..=hi).contains(&lv)
+                };
                 let mut count = self.index.count(skill, ch, lo, hi);
+                // Pending agents count as they are now, not as indexed.
+                for p in &self.pending {
+                    let agent = &self.agents[*p as usize];
+                    if in_range(*p) {
+                        count = count
+                            .saturating_sub(u32::from(agent.indexed & (1 << ch) != 0))
+                            .saturating_add(u32::from(agent.is_open(ch)));
+                    }
+                }
                 for (x, until) in contact.exclusions() {
-                    let agent = &self.agents[*x as usize];
-                    let lv = level(&agent.skills, skill);
-                    if *until > now && agent.is_open(ch) && (lo..=hi).contains(&lv) {
+                    if *until > now && self.agents[*x as usize].is_open(ch) && in_range(*x) {
                         count = count.saturating_sub(1);
                     }
                 }
-                let mut ranked = self.index.by_skill[skill as usize][ch]
+                // The two best by index key, leaving out the preferred agent
+                // (if eligible, it wins anyway): up to two from the index,
+                // then the pending agents with their current keys.
+                let wanted = |a: &u32| Some(*a) != preferred_ok && !contact.excludes(*a, now);
+                let mut best = Top2::default();
+                for (key, a) in self.index.by_skill[skill as usize][ch]
                     .range(index::level_range(lo, hi))
-                    .map(|k| self.by_rank[index::rank_of(*k) as usize])
-                    .filter(|a| !contact.excludes(*a, now));
-                let (winner, runner_up) = match preferred_ok {
-                    Some(p) => (p, ranked.find(|a| *a != p)),
-                    None => {
-                        let first = ranked.next()?;
-                        (first, ranked.next())
+                    .map(|k| (*k, self.by_rank[index::rank_of(*k) as usize]))
+                    .filter(|(_, a)| !self.is_pending(*a) && wanted(a))
+                    .take(2)
+                {
+                    best.consider(key, a);
+                }
+                for p in &self.pending {
+                    let agent = &self.agents[*p as usize];
+                    if agent.is_open(ch) && in_range(*p) && wanted(p) {
+                        let lv = level(&agent.skills, skill);
+                        best.consider(index::skill_key(agent.base_key(ch), lv), *p);
                     }
+                }
+                let (winner, runner_up) = match preferred_ok {
+                    Some(p) => (p, best.first),
+                    None => (best.first?, best.second),
                 };
                 (winner, runner_up, count)
             }
@@ -1501,6 +1601,8 @@ impl Engine {
                 (w, selection.runner_up.map(|r| r.0), selection.eligible)
             }
         };
+        #[cfg(debug_assertions)]
+        self.check_selection(c, now, (winner, runner_up, count));
         let winner_scores = self.scores(winner, compiled, ch, preferred);
         let runner_up = runner_up.map(|r| (r, self.scores(r, compiled, ch, preferred)));
         let rule = runner_up
@@ -1526,6 +1628,48 @@ impl Engine {
         })
     }
 
+    /// Checks a selection against a scan of every agent, in builds with
+    /// debug assertions (every test): the index, and the pending agents
+    /// read around it, must give what the definition gives.
+    #[cfg(debug_assertions)]
+    fn check_selection(&self, c: u32, now: Millis, got: (u32, Option<u32>, u32)) {
+        let Some(contact) = self.contact_ref(c) else {
+            return;
+        };
+        let queue = &self.queues[contact.queue as usize];
+        let step = usize::from(contact.step).min(queue.steps.len() - 1);
+        let compiled = &queue.steps[step];
+        let ch = contact.channel.index();
+        let order = queue.spec.selection.as_slice();
+        let waited = now.saturating_sub(contact.queued_at_ms);
+        let preferred = contact
+            .preferred_agent
+            .as_ref()
+            .filter(|_| order.contains(&SelectionRule::Preferred))
+            .filter(|_| queue.spec.preferred_window_ms.is_none_or(|w| waited < w))
+            .and_then(|id| self.agent_slots.get(id).copied());
+        let mut selection = Selection::new(order);
+        for a in 0..self.agents.len() as u32 {
+            let agent = &self.agents[a as usize];
+            if agent.is_open(ch)
+                && !contact.excludes(a, now)
+                && compiled.eval(&agent.skills, &agent.langs)
+            {
+                selection.consider(a, self.scores(a, compiled, ch, preferred));
+            }
+        }
+        let want = (
+            selection.best.map(|b| b.0),
+            selection.runner_up.map(|r| r.0),
+            selection.eligible,
+        );
+        assert_eq!(
+            (Some(got.0), got.1, got.2),
+            want,
+            "selection for contact {c} disagrees with a scan of all agents"
+        );
+    }
+
     /// Open agents on channel `ch` that might meet `compiled`: the smallest
     /// cover's sets, or everyone open on the channel.
     fn candidates(&self, compiled: &Compiled, ch: usize) -> Vec<u32> {
@@ -1540,10 +1684,11 @@ impl Engine {
             .iter()
             .min_by_key(|cover| cover.iter().map(size).sum::<usize>())
         else {
-            return self.index.all[ch]
+            let all = self.index.all[ch]
                 .iter()
                 .map(|k| self.by_rank[index::rank_of(*k) as usize])
                 .collect();
+            return self.with_pending(all, ch, false);
         };
         let mut out: Vec<u32> = Vec::new();
         for term in cover {
@@ -1560,11 +1705,28 @@ impl Engine {
                 ),
             }
         }
-        if cover.len() > 1 {
-            out.sort_unstable();
-            out.dedup();
+        self.with_pending(out, ch, cover.len() > 1)
+    }
+
+    /// `from_index` without pending agents' (possibly stale) entries, plus
+    /// every pending agent open on `ch` (the caller checks eligibility);
+    /// sorted and deduplicated when `merge` or pending agents were added.
+    fn with_pending(&self, mut from_index: Vec<u32>, ch: usize, merge: bool) -> Vec<u32> {
+        let mut merge = merge;
+        if !self.pending.is_empty() {
+            from_index.retain(|a| !self.agents[*a as usize].pending);
+            for p in &self.pending {
+                if self.agents[*p as usize].is_open(ch) {
+                    from_index.push(*p);
+                    merge = true;
+                }
+            }
         }
-        out
+        if merge {
+            from_index.sort_unstable();
+            from_index.dedup();
+        }
+        from_index
     }
 
     /// Offers waiting (or transferred) contact `c` to the chosen agent.
