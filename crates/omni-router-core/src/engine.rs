@@ -346,11 +346,24 @@ impl Engine {
     /// it returns, no waiting contact has an eligible agent. On error nothing
     /// changed.
     pub fn apply(&mut self, now_ms: Millis, event: Event) -> Result<Vec<Effect>, EngineError> {
+        let mut fx = Vec::new();
+        self.apply_into(now_ms, event, &mut fx)?;
+        Ok(fx)
+    }
+
+    /// [`Engine::apply`], appending the effects to `fx`: a caller that
+    /// reuses one buffer spares an allocation per event. On error nothing
+    /// changed and nothing is appended.
+    pub fn apply_into(
+        &mut self,
+        now_ms: Millis,
+        event: Event,
+        fx: &mut Vec<Effect>,
+    ) -> Result<(), EngineError> {
         let now = now_ms.max(self.now_ms);
         let found = self.check(now, &event)?;
-        let mut fx = Vec::new();
         self.now_ms = now;
-        self.catch_up(now, &mut fx);
+        self.catch_up(now, fx);
         match event {
             Event::ContactArrived {
                 conversation_id,
@@ -371,7 +384,7 @@ impl Engine {
                     assigned_agent: None,
                     restored: false,
                 },
-                &mut fx,
+                fx,
             ),
             Event::ContactRestored {
                 conversation_id,
@@ -393,31 +406,31 @@ impl Engine {
                     assigned_agent,
                     restored: true,
                 },
-                &mut fx,
+                fx,
             ),
             Event::ContactReleased { conversation_id } => {
-                self.release(now, found.contact, conversation_id, &mut fx)
+                self.release(now, found.contact, conversation_id, fx)
             }
             Event::SetPresence { agent_id, presence } => {
-                self.set_presence(now, &agent_id, presence, &mut fx)
+                self.set_presence(now, &agent_id, presence, fx)
             }
             Event::Accept { agent_id, offer_id } => {
-                self.accept(now, found.offer, agent_id, offer_id, &mut fx)
+                self.accept(now, found.offer, agent_id, offer_id, fx)
             }
-            Event::Decline { .. } => self.decline(now, found.offer, &mut fx),
-            Event::Tick => self.tick(now, &mut fx),
+            Event::Decline { .. } => self.decline(now, found.offer, fx),
+            Event::Tick => self.tick(now, fx),
             Event::TransferToQueue {
                 conversation_id,
                 queue,
-            } => self.transfer_to_queue(now, &conversation_id, &queue, &mut fx),
+            } => self.transfer_to_queue(now, &conversation_id, &queue, fx),
             Event::TransferToAgent {
                 conversation_id,
                 agent_id,
-            } => self.transfer_to_agent(now, &conversation_id, &agent_id, &mut fx),
+            } => self.transfer_to_agent(now, &conversation_id, &agent_id, fx),
         }
-        self.settle(now, &mut fx);
+        self.settle(now, fx);
         self.flush();
-        Ok(fx)
+        Ok(())
     }
 
     /// Checks an event's preconditions without changing anything.
