@@ -167,7 +167,6 @@ impl Sim {
         };
         Event::ContactArrived {
             conversation_id: format!("con_{:032x}", self.next_id).into(),
-            customer_id: format!("cus_{:032x}", self.next_id).into(),
             queue: format!("q{}", self.rng.below(SKILLS)).into(),
             channel,
             queued_at_ms: self.now,

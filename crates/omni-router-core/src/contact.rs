@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use omni_core::time::Millis;
-use omni_core::{AgentId, Channel, ConversationId, CustomerId, QueueId};
+use omni_core::{AgentId, Channel, ConversationId, QueueId};
 
 use crate::explain::Rec;
 use crate::offer::Offer;
@@ -25,8 +25,6 @@ pub enum ContactState {
 pub struct ContactView {
     /// The conversation.
     pub id: ConversationId,
-    /// The customer.
-    pub customer_id: CustomerId,
     /// The queue it waits in.
     pub queue: QueueId,
     /// The channel it needs capacity on.
@@ -59,7 +57,6 @@ pub(crate) enum Slot {
 #[derive(Debug, Clone)]
 pub(crate) struct Contact {
     pub(crate) id: ConversationId,
-    pub(crate) customer_id: CustomerId,
     pub(crate) queue: u32,
     pub(crate) channel: Channel,
     pub(crate) queued_at_ms: Millis,

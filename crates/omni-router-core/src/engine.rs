@@ -53,7 +53,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
 use omni_core::time::Millis;
-use omni_core::{AgentId, Channel, ConversationId, CustomerId, QueueId};
+use omni_core::{AgentId, Channel, ConversationId, QueueId};
 
 use crate::agent::{AgentSpec, AgentView, Presence};
 use crate::compile::{Compiled, Term, level};
@@ -247,7 +247,6 @@ type RouteKey = (Reverse<u32>, Millis, u64, u32);
 /// A contact as it enters the engine.
 struct Admission {
     conversation_id: ConversationId,
-    customer_id: CustomerId,
     queue: QueueId,
     channel: Channel,
     queued_at_ms: Millis,
@@ -367,7 +366,6 @@ impl Engine {
         match event {
             Event::ContactArrived {
                 conversation_id,
-                customer_id,
                 queue,
                 channel,
                 queued_at_ms,
@@ -376,7 +374,6 @@ impl Engine {
                 now,
                 Admission {
                     conversation_id,
-                    customer_id,
                     queue,
                     channel,
                     queued_at_ms,
@@ -388,7 +385,6 @@ impl Engine {
             ),
             Event::ContactRestored {
                 conversation_id,
-                customer_id,
                 queue,
                 channel,
                 queued_at_ms,
@@ -398,7 +394,6 @@ impl Engine {
                 now,
                 Admission {
                     conversation_id,
-                    customer_id,
                     queue,
                     channel,
                     queued_at_ms,
@@ -749,7 +744,6 @@ impl Engine {
         };
         Some(ContactView {
             id: contact.id.clone(),
-            customer_id: contact.customer_id.clone(),
             queue: self.queues[contact.queue as usize].spec.id.clone(),
             channel: contact.channel,
             queued_at_ms: contact.queued_at_ms,
@@ -1791,7 +1785,6 @@ impl Engine {
         log.reserve_exact(1);
         let contact = Contact {
             id: a.conversation_id.clone(),
-            customer_id: a.customer_id,
             queue: q,
             channel: a.channel,
             queued_at_ms: a.queued_at_ms,
@@ -2337,7 +2330,6 @@ mod tests {
         let ids: Vec<ConversationId> = (0..20).map(|i| format!("c{i:02}").into()).collect();
         let arrive = |id: &ConversationId| Event::ContactArrived {
             conversation_id: id.clone(),
-            customer_id: "cus".into(),
             queue: "q".into(),
             channel: Channel::Chat,
             queued_at_ms: 0,

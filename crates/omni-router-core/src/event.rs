@@ -1,7 +1,7 @@
 //! What goes into the engine ([`Event`]) and what comes out ([`Effect`]).
 
 use omni_core::time::Millis;
-use omni_core::{AgentId, Channel, ConversationId, CustomerId, QueueId};
+use omni_core::{AgentId, Channel, ConversationId, QueueId};
 
 use crate::agent::Presence;
 use crate::offer::{Offer, RescindReason};
@@ -11,10 +11,9 @@ use crate::offer::{Offer, RescindReason};
 pub enum Event {
     /// A conversation needs an agent.
     ContactArrived {
-        /// The conversation.
+        /// The conversation. (The engine routes conversations; who the
+        /// customer is stays with the context service and the shell.)
         conversation_id: ConversationId,
-        /// The customer.
-        customer_id: CustomerId,
         /// The queue to wait in.
         queue: QueueId,
         /// The channel it needs capacity on.
@@ -30,8 +29,6 @@ pub enum Event {
     ContactRestored {
         /// The conversation.
         conversation_id: ConversationId,
-        /// The customer.
-        customer_id: CustomerId,
         /// The queue it waits (or waited) in.
         queue: QueueId,
         /// The channel it needs capacity on.

@@ -136,7 +136,6 @@ impl RouterShell {
         for c in contacts {
             let event = Event::ContactRestored {
                 conversation_id: c.conversation_id.clone(),
-                customer_id: c.customer_id.clone(),
                 queue: c.queue.clone(),
                 channel: c.channel,
                 queued_at_ms: c.queued_at_ms,
@@ -248,7 +247,6 @@ impl RouterShell {
             .insert(record.conversation_id.clone(), record.clone());
         let event = Event::ContactArrived {
             conversation_id: record.conversation_id.clone(),
-            customer_id: record.customer_id.clone(),
             queue: record.queue.clone(),
             channel: record.channel,
             queued_at_ms: record.queued_at_ms,

@@ -22,7 +22,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 
 use omni_core::time::Millis;
-use omni_core::{AgentId, Channel, ConversationId, CustomerId, QueueId};
+use omni_core::{AgentId, Channel, ConversationId, QueueId};
 use omni_router_core::{Effect, Engine, EngineConfig, EngineError, Event, Presence};
 
 use crate::dist::Sampler;
@@ -380,7 +380,6 @@ impl Simulation {
         self.apply(
             Event::ContactArrived {
                 conversation_id: id.clone(),
-                customer_id: CustomerId::from(id.as_str()),
                 queue,
                 channel,
                 queued_at_ms: now,

@@ -199,7 +199,6 @@ impl Harness {
                 let preferred_agent = preferred.map(|i| AgentId::from(AGENTS[i]));
                 if *restored {
                     Event::ContactRestored {
-                        customer_id: format!("cus_{id}").into(),
                         conversation_id: id,
                         queue,
                         channel,
@@ -209,7 +208,6 @@ impl Harness {
                     }
                 } else {
                     Event::ContactArrived {
-                        customer_id: format!("cus_{id}").into(),
                         conversation_id: id,
                         queue,
                         channel,
@@ -277,7 +275,6 @@ impl Harness {
                 }
                 Event::ContactArrived {
                     conversation_id: present[i.index(present.len())].clone(),
-                    customer_id: "cus_dup".into(),
                     queue: "q0".into(),
                     channel: Channel::Chat,
                     queued_at_ms: self.now,

@@ -27,7 +27,6 @@ pub fn arrive_preferring(
 ) -> Event {
     Event::ContactArrived {
         conversation_id: id.into(),
-        customer_id: format!("cus_{id}").into(),
         queue: queue.into(),
         channel,
         queued_at_ms,
@@ -38,7 +37,6 @@ pub fn arrive_preferring(
 pub fn restore(id: &str, queue: &str, at: Millis, assigned: Option<&str>) -> Event {
     Event::ContactRestored {
         conversation_id: id.into(),
-        customer_id: format!("cus_{id}").into(),
         queue: queue.into(),
         channel: Channel::Chat,
         queued_at_ms: at,
