@@ -323,6 +323,10 @@ impl Engine {
             excluding: 0,
             scratch: Vec::new(),
         };
+        // Exactly the room the configuration needs: agents added later
+        // grow it as usual.
+        engine.agents.reserve_exact(agents.len());
+        engine.agent_slots.reserve(agents.len());
         for spec in queues {
             engine.put_queue(spec);
         }

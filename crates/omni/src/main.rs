@@ -11,6 +11,12 @@ use omni_core::config::Config;
 
 mod simulate;
 
+/// mimalloc: the router's decisions allocate and free small objects at a
+/// high rate, and glibc's allocator cost a quarter of each decision (see
+/// docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Omniroute: an omnichannel conversation router for contact centers.
 #[derive(Debug, Parser)]
 #[command(name = "omni", version, about)]
