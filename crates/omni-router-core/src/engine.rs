@@ -253,6 +253,8 @@ struct Admission {
     preferred_agent: Option<AgentId>,
     assigned_agent: Option<AgentId>,
     restored: bool,
+    /// The conversation id's hash.
+    hash: u64,
 }
 
 /// What [`Engine::check`] looked up, so handlers need not look again.
@@ -262,6 +264,9 @@ struct Found {
     contact: Option<u32>,
     /// The offer's sequence and its agent's slot.
     offer: Option<(u64, u32)>,
+    /// The hash of the conversation id the event names (arrivals,
+    /// restores, releases): computed once per event.
+    hash: u64,
 }
 
 /// The two lowest index keys seen, with their agents.
@@ -384,6 +389,7 @@ impl Engine {
                     preferred_agent,
                     assigned_agent: None,
                     restored: false,
+                    hash: found.hash,
                 },
                 fx,
             ),
@@ -404,11 +410,12 @@ impl Engine {
                     preferred_agent,
                     assigned_agent,
                     restored: true,
+                    hash: found.hash,
                 },
                 fx,
             ),
             Event::ContactReleased { conversation_id } => {
-                self.release(now, found.contact, conversation_id, fx)
+                self.release(now, found.contact, found.hash, conversation_id, fx)
             }
             Event::SetPresence { agent_id, presence } => {
                 self.set_presence(now, &agent_id, presence, fx)
@@ -441,7 +448,8 @@ impl Engine {
                 queue,
                 ..
             } => {
-                if self.find(conversation_id).is_some() {
+                found.hash = id_hash(conversation_id);
+                if self.find_hashed(conversation_id, found.hash).is_some() {
                     return Err(EngineError::DuplicateContact(conversation_id.clone()));
                 }
                 self.known_queue(queue)?;
@@ -452,7 +460,8 @@ impl Engine {
                 assigned_agent,
                 ..
             } => {
-                if self.find(conversation_id).is_some() {
+                found.hash = id_hash(conversation_id);
+                if self.find_hashed(conversation_id, found.hash).is_some() {
                     return Err(EngineError::DuplicateContact(conversation_id.clone()));
                 }
                 // An assignment restored after a restart keeps its agent's
@@ -467,7 +476,11 @@ impl Engine {
                 }
             }
             Event::ContactReleased { conversation_id } => {
-                found.contact = Some(self.contact_slot(conversation_id)?);
+                found.hash = id_hash(conversation_id);
+                found.contact = Some(
+                    self.find_hashed(conversation_id, found.hash)
+                        .ok_or_else(|| EngineError::UnknownContact(conversation_id.clone()))?,
+                );
             }
             Event::SetPresence { agent_id, .. } => {
                 self.agent_slot(agent_id)?;
@@ -814,7 +827,12 @@ impl Engine {
 
     /// The slot of the contact with this id.
     fn find(&self, id: &ConversationId) -> Option<u32> {
-        let mut slot = self.contact_slots.get(&id_hash(id)).copied();
+        self.find_hashed(id, id_hash(id))
+    }
+
+    /// [`Engine::find`] with the id's hash at hand.
+    fn find_hashed(&self, id: &ConversationId, hash: u64) -> Option<u32> {
+        let mut slot = self.contact_slots.get(&hash).copied();
         while let Some(c) = slot {
             let contact = self.contact_ref(c)?;
             if contact.id == *id {
@@ -825,23 +843,22 @@ impl Engine {
         None
     }
 
-    /// Makes the contact in slot `c` findable by id.
-    fn link(&mut self, c: u32) {
-        let Some(contact) = self.contact_ref(c) else {
-            return;
-        };
-        let previous = self.contact_slots.insert(id_hash(&contact.id), c);
+    /// Makes the contact in slot `c`, whose id hashes to `hash`, findable
+    /// by id.
+    fn link(&mut self, c: u32, hash: u64) {
+        let previous = self.contact_slots.insert(hash, c);
         if let Some(contact) = self.contact_mut(c) {
             contact.hash_next = previous;
         }
     }
 
-    /// Makes the contact in slot `c` unfindable (before it leaves the slab).
-    fn unlink(&mut self, c: u32) {
+    /// Makes the contact in slot `c`, whose id hashes to `h`, unfindable
+    /// (before it leaves the slab).
+    fn unlink(&mut self, c: u32, h: u64) {
         let Some(contact) = self.contact_ref(c) else {
             return;
         };
-        let (h, next) = (id_hash(&contact.id), contact.hash_next);
+        let next = contact.hash_next;
         let Some(head) = self.contact_slots.get(&h).copied() else {
             return;
         };
@@ -1811,7 +1828,7 @@ impl Engine {
                 (self.contacts.len() - 1) as u32
             }
         };
-        self.link(c);
+        self.link(c, a.hash);
         match assigned {
             Some(agent_slot) => {
                 let agent = &mut self.agents[agent_slot as usize];
@@ -1878,7 +1895,14 @@ impl Engine {
         }
     }
 
-    fn release(&mut self, now: Millis, c: Option<u32>, id: ConversationId, fx: &mut Vec<Effect>) {
+    fn release(
+        &mut self,
+        now: Millis,
+        c: Option<u32>,
+        hash: u64,
+        id: ConversationId,
+        fx: &mut Vec<Effect>,
+    ) {
         let Some(c) = c else {
             return;
         };
@@ -1905,7 +1929,7 @@ impl Engine {
             self.cooldowns.remove(&(until, c, a));
         }
         self.record(c, now, What::Released { was });
-        self.unlink(c);
+        self.unlink(c, hash);
         if let Some(contact) = self.contacts[c as usize].take() {
             self.released.keep(contact.id, contact.log);
         }

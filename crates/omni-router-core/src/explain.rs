@@ -356,10 +356,14 @@ impl ReleasedLogs {
         if self.by_hash.is_empty() {
             return Vec::new();
         }
-        let Some(at) = self.position(id) else {
+        let hash = id_hash(id);
+        let Some(at) = self.by_hash.get(&hash).map(|at| *at as usize) else {
             return Vec::new();
         };
-        self.by_hash.remove(&id_hash(id));
+        if self.ring.get(at).is_none_or(|(x, _)| x != id) {
+            return Vec::new();
+        }
+        self.by_hash.remove(&hash);
         std::mem::take(&mut self.ring[at].1)
     }
 
