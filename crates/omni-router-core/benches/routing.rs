@@ -22,9 +22,12 @@
 //!   it), the agent accepts, and a new contact arrives (nobody is free: the
 //!   engine checks the index and queues it). Virtual time advances 1 ms per
 //!   arrival while filling and per round after, so contacts cross relaxation steps as they age.
-//! - **idle**: the same agents and queues, nobody waiting, agents with
-//!   room: each arrival is offered at once (the contact-driven decision
-//!   through the index), accepted, and released.
+//! - **idle** (run first): the same agents and queues, nobody waiting,
+//!   agents with room: each arrival is offered at once (the contact-driven
+//!   decision through the index) and accepted; once 20,000 contacts are
+//!   held, each round also releases one (an agent frees up and finds
+//!   nobody waiting). Then everything is released and the saturated
+//!   scenario fills up.
 
 use std::time::Instant;
 
@@ -48,6 +51,8 @@ fn live_bytes() -> u64 {
 const AGENTS: usize = 10_000;
 const SKILLS: usize = 50;
 const QUEUED: usize = 100_000;
+/// Contacts held during the idle phase (a third of the agents' capacity).
+const IDLE_HELD: usize = 20_000;
 
 /// SplitMix64: small, fast, deterministic.
 struct Rng(u64);
@@ -301,22 +306,54 @@ fn main() {
         live1.saturating_sub(live0) as f64 / AGENTS as f64
     );
 
-    // Fill: arrivals until every agent is busy and QUEUED contacts wait.
+    // Idle steady state: agents with room, nobody waiting.
     let mut sink = Vec::new();
+    let mut idle_arrivals = Vec::with_capacity(rounds);
+    let mut idle_frees = Vec::with_capacity(rounds);
+    let mut unmatched = 0usize;
+    for _ in 0..rounds {
+        sim.now += 1;
+        let event = sim.arrival();
+        let (took, offered) = sim.step(event, &mut sink);
+        if offered == 0 {
+            unmatched += 1;
+        }
+        idle_arrivals.push(took);
+        if sim.assigned.len() > IDLE_HELD {
+            let event = sim.release_random();
+            let (took, _) = sim.step(event, &mut sink);
+            idle_frees.push(took);
+        }
+    }
+    // Back to empty: release what is held (and anything still waiting).
+    let held: Vec<_> = sim.assigned.drain(..).chain(sim.engine.waiting()).collect();
+    for id in held {
+        sim.engine
+            .apply(
+                sim.now,
+                Event::ContactReleased {
+                    conversation_id: id,
+                },
+            )
+            .expect("release applies");
+    }
+    println!(
+        "idle: {rounds} arrivals with {IDLE_HELD} contacts held, {unmatched} found no open eligible agent"
+    );
+    report("idle: contact arrives (offered at once)", idle_arrivals);
+    report("idle: agent frees up (nobody waiting)", idle_frees);
+
+    // Fill: arrivals until every agent is busy and QUEUED contacts wait.
     let mut arrived = 0usize;
-    let mut live_saturated = live1;
+    let mut live_saturated = live_bytes();
     let mut saturated_at = 0usize;
-    let mut idle_arrivals = Vec::new();
     loop {
         let waiting = arrived - sim.assigned.len();
         if waiting >= QUEUED {
             break;
         }
         let event = sim.arrival();
-        let (took, offered) = sim.step(event, &mut sink);
-        if offered > 0 {
-            idle_arrivals.push(took);
-        }
+        let (_, offered) = sim.step(event, &mut sink);
         arrived += 1;
         if waiting == 0 && offered == 0 && saturated_at == 0 {
             saturated_at = arrived;
@@ -338,10 +375,6 @@ fn main() {
         live2 as f64 / 1048576.0,
         rss2 as f64 / 1048576.0,
         rss2 as f64 / arrived as f64
-    );
-    report(
-        "idle agents: arrival offered at once",
-        idle_arrivals.clone(),
     );
 
     // Saturated steady state.

@@ -35,8 +35,11 @@ pub(crate) struct Compiled {
     /// whole channel must be scanned.
     pub(crate) covers: Vec<Vec<Term>>,
     /// The requirement is exactly one skill comparison over `lo..=hi`
-    /// (`lo >= 1`): the index alone decides it.
+    /// (`lo >= 1`), or that and one language (`lang == "x"`, in
+    /// `single_lang`): the index alone decides it.
     pub(crate) single: Option<(NameId, u8, u8)>,
+    /// The language of a `skill AND lang` requirement.
+    pub(crate) single_lang: Option<NameId>,
 }
 
 impl Compiled {
@@ -50,18 +53,31 @@ impl Compiled {
         }
         positive.sort_unstable();
         positive.dedup();
-        let single = match &expr {
+        let skill_range = |e: &CExpr| match e {
             CExpr::Skill(s, op, bound) => op
                 .interval(*bound)
                 .filter(|(lo, _)| *lo >= 1)
                 .map(|(lo, hi)| (*s, lo, hi)),
             _ => None,
         };
+        let (single, single_lang) = match &expr {
+            CExpr::And(ts) if ts.len() == 2 => match (&ts[0], &ts[1]) {
+                (CExpr::Lang(l, true), other) | (other, CExpr::Lang(l, true)) => {
+                    match skill_range(other) {
+                        Some(range) => (Some(range), Some(*l)),
+                        None => (None, None),
+                    }
+                }
+                _ => (None, None),
+            },
+            e => (skill_range(e), None),
+        };
         Self {
             covers: covers(&expr),
             expr,
             positive,
             single,
+            single_lang,
         }
     }
 
@@ -149,7 +165,19 @@ mod tests {
         let (c, s, _) = compile("billing >= 5");
         assert_eq!(c.single, Some((s.get("billing").unwrap(), 5, 10)));
         let (c, s, l) = compile("billing > 4 AND lang == \"es\"");
-        assert_eq!(c.single, None);
+        assert_eq!(c.single, Some((s.get("billing").unwrap(), 5, 10)));
+        assert_eq!(c.single_lang, l.get("es"));
+        let (swapped, _, _) = compile("lang == \"es\" AND billing");
+        assert!(swapped.single.is_some() && swapped.single_lang.is_some());
+        for text in [
+            "billing > 4 AND lang != \"es\"",
+            "billing > 4 AND sales",
+            "billing < 4 AND lang == \"es\"",
+            "billing AND lang == \"es\" AND sales",
+        ] {
+            let (other, _, _) = compile(text);
+            assert_eq!((other.single, other.single_lang), (None, None), "{text}");
+        }
         assert_eq!(
             c.covers,
             vec![

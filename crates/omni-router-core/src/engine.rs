@@ -1084,7 +1084,12 @@ impl Engine {
             })
             .filter(|l| !self.index.track_lang[*l as usize])
             .collect();
-        if (!all || self.index.track_all) && langs.is_empty() {
+        let pairs: Vec<(NameId, NameId)> = steps
+            .iter()
+            .filter_map(|c| Some((c.single?.0, c.single_lang?)))
+            .filter(|(skill, lang)| self.index.pair(*skill, *lang).is_none())
+            .collect();
+        if (!all || self.index.track_all) && langs.is_empty() && pairs.is_empty() {
             return;
         }
         self.flush();
@@ -1094,6 +1099,9 @@ impl Engine {
         self.index.track_all |= all;
         for l in langs {
             self.index.track_lang[l as usize] = true;
+        }
+        for (skill, lang) in pairs {
+            self.index.track_pair(skill, lang);
         }
         for a in 0..self.agents.len() as u32 {
             self.sync(a);
@@ -1571,13 +1579,30 @@ impl Engine {
         };
         let preferred_ok = preferred.filter(|p| eligible(*p));
 
-        let (winner, runner_up, count) = match compiled.single {
-            Some((skill, lo, hi)) if queue.index_order => {
+        // The index set (with counts per level) that decides the
+        // requirement alone, if any.
+        let decided = match (compiled.single, compiled.single_lang) {
+            (Some((skill, lo, hi)), None) if queue.index_order => self
+                .index
+                .by_skill
+                .get(skill as usize)
+                .zip(self.index.levels.get(skill as usize))
+                .map(|(sets, levels)| (skill, lo, hi, &sets[ch], &levels[ch])),
+            (Some((skill, lo, hi)), Some(lang)) if queue.index_order => self
+                .index
+                .pair(skill, lang)
+                .map(|pair| (skill, lo, hi, &pair.sets[ch], &pair.levels[ch])),
+            _ => None,
+        };
+        let (winner, runner_up, count) = match decided {
+            Some((skill, lo, hi, set, levels)) => {
+                let lang = compiled.single_lang;
                 let in_range = |a: u32| {
-                    let lv = level(&self.agents[a as usize].skills, skill);
-                    (lo..=hi).contains(&lv)
+                    let agent = &self.agents[a as usize];
+                    (lo..=hi).contains(&level(&agent.skills, skill))
+                        && lang.is_none_or(|l| agent.langs.contains(&l))
                 };
-                let mut count = self.index.count(skill, ch, lo, hi);
+                let mut count = index::count_levels(levels, lo, hi);
                 // Pending agents count as they are now, not as indexed.
                 for p in &self.pending {
                     let agent = &self.agents[*p as usize];
@@ -1597,7 +1622,7 @@ impl Engine {
                 // then the pending agents with their current keys.
                 let wanted = |a: &u32| Some(*a) != preferred_ok && !contact.excludes(*a, now);
                 let mut best = Top2::default();
-                for (key, a) in self.index.by_skill[skill as usize][ch]
+                for (key, a) in set
                     .range(index::level_range(lo, hi))
                     .map(|k| (*k, self.by_rank[index::rank_of(*k) as usize]))
                     .filter(|(_, a)| !self.is_pending(*a) && wanted(a))

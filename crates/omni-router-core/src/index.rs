@@ -17,6 +17,11 @@
 //! fractions with such denominators differ by more than 2^-32. Per skill
 //! and channel the index also counts open agents per proficiency level, so
 //! the eligible-set size of a `skill >= n` requirement is O(10).
+//!
+//! For each (skill, language) pair some requirement names together
+//! (`skill >= n AND lang == "x"`, the usual contact-center routing), a
+//! pair set holds the open agents with both, keyed and counted the same
+//! way: such a requirement is decided by the index alone too.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -122,6 +127,24 @@ pub(crate) struct OpenIndex {
     /// Open agents per skill, channel and level (index 0 unused).
     pub(crate) levels: Vec<[[u32; 11]; 3]>,
     pub(crate) by_lang: Vec<[BTreeSet<u128>; 3]>,
+    /// Per skill: (language, pair) for every tracked pair with the skill.
+    pub(crate) pairs_of_skill: Vec<Vec<(NameId, u32)>>,
+    pub(crate) pairs: Vec<PairSet>,
+}
+
+/// Open agents with a skill who speak a language, per channel, keyed like
+/// the skill's set, with counts per level.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PairSet {
+    pub(crate) sets: [BTreeSet<u128>; 3],
+    pub(crate) levels: [[u32; 11]; 3],
+}
+
+/// Open agents at a level in `lo..=hi`, from counts per level.
+pub(crate) fn count_levels(levels: &[u32; 11], lo: u8, hi: u8) -> u32 {
+    levels[usize::from(lo.max(1))..=usize::from(hi.min(MAX_LEVEL))]
+        .iter()
+        .sum()
 }
 
 impl OpenIndex {
@@ -130,6 +153,7 @@ impl OpenIndex {
         if self.by_skill.len() < skills {
             self.by_skill.resize_with(skills, Default::default);
             self.levels.resize(skills, [[0; 11]; 3]);
+            self.pairs_of_skill.resize_with(skills, Vec::new);
         }
         if self.by_lang.len() < langs {
             self.by_lang.resize_with(langs, Default::default);
@@ -149,8 +173,17 @@ impl OpenIndex {
         }
         for (skill, level) in skills {
             let s = *skill as usize;
-            self.by_skill[s][channel].insert(skill_key(base, *level));
-            self.levels[s][channel][usize::from((*level).min(MAX_LEVEL))] += 1;
+            let key = skill_key(base, *level);
+            let lv = usize::from((*level).min(MAX_LEVEL));
+            self.by_skill[s][channel].insert(key);
+            self.levels[s][channel][lv] += 1;
+            for (lang, p) in &self.pairs_of_skill[s] {
+                if langs.contains(lang) {
+                    let pair = &mut self.pairs[*p as usize];
+                    pair.sets[channel].insert(key);
+                    pair.levels[channel][lv] += 1;
+                }
+            }
         }
         for lang in langs {
             if self.track_lang[*lang as usize] {
@@ -171,9 +204,19 @@ impl OpenIndex {
         }
         for (skill, level) in skills {
             let s = *skill as usize;
-            self.by_skill[s][channel].remove(&skill_key(base, *level));
-            let count = &mut self.levels[s][channel][usize::from((*level).min(MAX_LEVEL))];
+            let key = skill_key(base, *level);
+            let lv = usize::from((*level).min(MAX_LEVEL));
+            self.by_skill[s][channel].remove(&key);
+            let count = &mut self.levels[s][channel][lv];
             *count = count.saturating_sub(1);
+            for (lang, p) in &self.pairs_of_skill[s] {
+                if langs.contains(lang) {
+                    let pair = &mut self.pairs[*p as usize];
+                    pair.sets[channel].remove(&key);
+                    let count = &mut pair.levels[channel][lv];
+                    *count = count.saturating_sub(1);
+                }
+            }
         }
         for lang in langs {
             if self.track_lang[*lang as usize] {
@@ -186,12 +229,30 @@ impl OpenIndex {
     pub(crate) fn count(&self, skill: NameId, channel: usize, lo: u8, hi: u8) -> u32 {
         self.levels
             .get(skill as usize)
-            .map(|levels| {
-                levels[channel][usize::from(lo.max(1))..=usize::from(hi.min(MAX_LEVEL))]
-                    .iter()
-                    .sum()
-            })
+            .map(|levels| count_levels(&levels[channel], lo, hi))
             .unwrap_or(0)
+    }
+
+    /// The pair set of `skill` and `lang`, if tracked.
+    pub(crate) fn pair(&self, skill: NameId, lang: NameId) -> Option<&PairSet> {
+        let (_, p) = self
+            .pairs_of_skill
+            .get(skill as usize)?
+            .iter()
+            .find(|(l, _)| *l == lang)?;
+        self.pairs.get(*p as usize)
+    }
+
+    /// Starts keeping the pair set of `skill` and `lang` (empty: the caller
+    /// reindexes every agent). Returns whether it is new.
+    pub(crate) fn track_pair(&mut self, skill: NameId, lang: NameId) -> bool {
+        if self.pair(skill, lang).is_some() {
+            return false;
+        }
+        let p = self.pairs.len() as u32;
+        self.pairs.push(PairSet::default());
+        self.pairs_of_skill[skill as usize].push((lang, p));
+        true
     }
 }
 

@@ -18,7 +18,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 
 const AGENTS: [&str; 4] = ["a", "b", "c", "d"];
-const QUEUES: [&str; 5] = ["q0", "q1", "q2", "q3", "q4"];
+const QUEUES: [&str; 6] = ["q0", "q1", "q2", "q3", "q4", "q5"];
 const OFFER_TIMEOUT_MS: Millis = 5_000;
 
 fn engine() -> Engine {
@@ -32,6 +32,7 @@ fn engine() -> Engine {
         AgentSpec::new("a")
             .with_skill("s", 7)
             .with_skill("t", 3)
+            .with_language("es")
             .with_capacity(Channel::Chat, 2)
             .with_capacity(Channel::Email, 1),
         AgentSpec::new("b")
@@ -71,6 +72,11 @@ fn engine() -> Engine {
         QueueSpec::new("q4")
             .with_expression(req("NOT t AND (s < 5 OR s > 6)"))
             .with_preferred_window(1_000),
+        // Skill and language: decided by a pair set of the index.
+        QueueSpec::new("q5")
+            .with_priority(1)
+            .with_expression(req("t >= 4 AND lang == \"es\""))
+            .with_step(3_000, req("lang == \"es\" AND t >= 2")),
     ];
     Engine::new(config, agents, queues)
 }
