@@ -1828,7 +1828,9 @@ impl Engine {
         let seq = self.next_contact_seq;
         self.next_contact_seq += 1;
         let mut log = self.released.reopen(&a.conversation_id);
-        log.reserve_exact(1);
+        // Room for the usual life (queued, offered, assigned, released), so
+        // that no decision grows it.
+        log.reserve_exact(4);
         let contact = Contact {
             id: a.conversation_id.clone(),
             queue: q,
@@ -2333,7 +2335,7 @@ impl Engine {
             .exclusions()
             .iter()
             .find(|(x, until)| *x == live.agent && *until > now)
-            .map(|(_, until)| *until);
+            .map_or(explain::NO_COOLDOWN, |(_, until)| *until);
         let id = contact.id.clone();
         self.record(
             c,

@@ -71,6 +71,9 @@ pub(crate) struct OfferRec {
     pub(crate) direct: bool,
 }
 
+/// [`What::Rescinded`] without a cooldown.
+pub(crate) const NO_COOLDOWN: Millis = Millis::MIN;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum What {
     Queued {
@@ -85,7 +88,9 @@ pub(crate) enum What {
     Rescinded {
         agent: u32,
         reason: RescindReason,
-        cooldown_until: Option<Millis>,
+        /// [`NO_COOLDOWN`] when the agent is not excluded (a plain time
+        /// keeps the record at 24 bytes).
+        cooldown_until: Millis,
     },
     Assigned {
         agent: u32,
@@ -233,9 +238,11 @@ impl Rec {
                     RescindReason::Released => format!("offer to {a} rescinded"),
                     RescindReason::Transferred => format!("offer to {a} rescinded by a transfer"),
                 };
-                let cooldown = cooldown_until
-                    .map(|until| format!(" ({a} excluded until {until})"))
-                    .unwrap_or_default();
+                let cooldown = if *cooldown_until == NO_COOLDOWN {
+                    String::new()
+                } else {
+                    format!(" ({a} excluded until {cooldown_until})")
+                };
                 out.summary = format!("{what}; back in queue at original age{cooldown}");
             }
             What::Assigned { agent, offer_seq } => {
@@ -407,7 +414,7 @@ mod tests {
     #[test]
     fn records_stay_small() {
         assert!(
-            std::mem::size_of::<Rec>() <= 32,
+            std::mem::size_of::<Rec>() <= 24,
             "{}",
             std::mem::size_of::<Rec>()
         );
