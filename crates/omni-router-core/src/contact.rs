@@ -75,8 +75,6 @@ pub(crate) struct Contact {
     #[allow(clippy::box_collection)]
     pub(crate) excluded: Option<Box<Vec<(u32, Millis)>>>,
     pub(crate) log: Vec<Rec>,
-    /// The next contact whose id has the same hash.
-    pub(crate) hash_next: Option<u32>,
 }
 
 impl Contact {

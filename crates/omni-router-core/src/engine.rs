@@ -65,6 +65,7 @@ use crate::explain::{
     self, DecisionRecord, Names, OfferRec, Rec, ReleasedLogs, ReleasedWhile, What,
 };
 use crate::hasher::FxMap;
+use crate::ids::IdTable;
 use crate::index::{self, Interner, NameId, OpenIndex};
 use crate::offer::{LiveOffer, Offer, OfferBook, RescindReason};
 use crate::queue::{MAX_STEPS, QueueSpec, QueueStats, QueueView, StepView};
@@ -93,9 +94,8 @@ pub struct Engine {
     queue_lookup: FxMap<QueueId, u32>,
     contacts: Vec<Option<Contact>>,
     free: Vec<u32>,
-    /// Id hash to the first contact slot with that hash; contacts chain
-    /// on collision (ids are stored once, in the slab).
-    contact_slots: FxMap<u64, u32>,
+    /// Id hash to contact slots (ids are stored once, in the slab).
+    contact_slots: IdTable,
     next_contact_seq: u64,
     offers: OfferBook,
     /// (ends at, contact slot, agent slot) for every decline/miss cooldown.
@@ -315,7 +315,7 @@ impl Engine {
             queue_lookup: FxMap::default(),
             contacts: Vec::new(),
             free: Vec::new(),
-            contact_slots: FxMap::default(),
+            contact_slots: IdTable::default(),
             next_contact_seq: 0,
             offers,
             cooldowns: BTreeSet::new(),
@@ -832,53 +832,20 @@ impl Engine {
 
     /// [`Engine::find`] with the id's hash at hand.
     fn find_hashed(&self, id: &ConversationId, hash: u64) -> Option<u32> {
-        let mut slot = self.contact_slots.get(&hash).copied();
-        while let Some(c) = slot {
-            let contact = self.contact_ref(c)?;
-            if contact.id == *id {
-                return Some(c);
-            }
-            slot = contact.hash_next;
-        }
-        None
+        self.contact_slots
+            .find(hash, |c| self.contact_ref(c).is_some_and(|x| x.id == *id))
     }
 
     /// Makes the contact in slot `c`, whose id hashes to `hash`, findable
     /// by id.
     fn link(&mut self, c: u32, hash: u64) {
-        let previous = self.contact_slots.insert(hash, c);
-        if let Some(contact) = self.contact_mut(c) {
-            contact.hash_next = previous;
-        }
+        self.contact_slots.insert(hash, c);
     }
 
-    /// Makes the contact in slot `c`, whose id hashes to `h`, unfindable
+    /// Makes the contact in slot `c`, whose id hashes to `hash`, unfindable
     /// (before it leaves the slab).
-    fn unlink(&mut self, c: u32, h: u64) {
-        let Some(contact) = self.contact_ref(c) else {
-            return;
-        };
-        let next = contact.hash_next;
-        let Some(head) = self.contact_slots.get(&h).copied() else {
-            return;
-        };
-        if head == c {
-            match next {
-                Some(n) => self.contact_slots.insert(h, n),
-                None => self.contact_slots.remove(&h),
-            };
-            return;
-        }
-        let mut at = head;
-        while let Some(following) = self.contact_ref(at).and_then(|x| x.hash_next) {
-            if following == c {
-                if let Some(prev) = self.contact_mut(at) {
-                    prev.hash_next = next;
-                }
-                return;
-            }
-            at = following;
-        }
+    fn unlink(&mut self, c: u32, hash: u64) {
+        self.contact_slots.remove(hash, c);
     }
 
     fn known_queue(&self, id: &QueueId) -> Result<u32, EngineError> {
@@ -1843,7 +1810,6 @@ impl Engine {
             timer: NO_TIMER,
             excluded: None,
             log,
-            hash_next: None,
         };
         let c = match self.free.pop() {
             Some(c) => {

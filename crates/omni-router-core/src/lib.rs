@@ -49,6 +49,7 @@ pub mod error;
 pub mod event;
 pub mod explain;
 mod hasher;
+mod ids;
 mod index;
 pub mod offer;
 pub mod queue;
