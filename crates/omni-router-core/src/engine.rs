@@ -70,6 +70,7 @@ use crate::index::{self, Interner, NameId, OpenIndex};
 use crate::offer::{LiveOffer, Offer, OfferBook, RescindReason};
 use crate::queue::{MAX_STEPS, QueueSpec, QueueStats, QueueView, StepView};
 use crate::select::{self, Scores, Selection, SelectionRule};
+use crate::small::SmallList;
 
 /// The routing engine: a deterministic state machine.
 ///
@@ -136,9 +137,9 @@ struct AgentState {
     /// Live offers per channel.
     offered: [u32; 3],
     /// Live offer sequences, oldest first.
-    offers: Vec<u64>,
+    offers: SmallList<u64, 3>,
     /// Assigned contact slots.
-    assigned: Vec<u32>,
+    assigned: SmallList<u32, 6>,
     last_assigned_ms: Option<Millis>,
     consecutive_misses: u32,
     /// Position in id order.
@@ -950,8 +951,8 @@ impl Engine {
             presence: Presence::Offline,
             load: [0; 3],
             offered: [0; 3],
-            offers: Vec::new(),
-            assigned: Vec::new(),
+            offers: SmallList::default(),
+            assigned: SmallList::default(),
             last_assigned_ms: None,
             consecutive_misses: 0,
             rank: a,
@@ -2185,7 +2186,7 @@ impl Engine {
 
     /// Rescinds every live offer of agent `a`, who is no longer available.
     fn withdraw_all(&mut self, now: Millis, a: u32, fx: &mut Vec<Effect>) {
-        let seqs = self.agents[a as usize].offers.clone();
+        let seqs = self.agents[a as usize].offers.as_slice().to_vec();
         for seq in seqs {
             if let Some(live) = self.take_offer(seq) {
                 self.requeue(now, live, RescindReason::AgentUnavailable, fx);
@@ -2200,7 +2201,7 @@ impl Engine {
         let mut used = agent.load;
         let mut used_total: u64 = used.iter().map(|n| u64::from(*n)).sum();
         let mut unfit = Vec::new();
-        for seq in &agent.offers {
+        for seq in agent.offers.iter() {
             let Some(live) = self.offers.get(*seq) else {
                 continue;
             };

@@ -322,7 +322,7 @@ pub(crate) fn push(log: &mut Vec<Rec>, rec: Rec) {
 /// a log is never given for the wrong conversation.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ReleasedLogs {
-    ring: Vec<(ConversationId, Vec<Rec>)>,
+    ring: Vec<(IdText, Vec<Rec>)>,
     /// The id hash of each ring entry, so that forgetting one need not
     /// read its (long cold) id again.
     hashes: Vec<u64>,
@@ -337,13 +337,13 @@ impl ReleasedLogs {
     pub(crate) fn keep(&mut self, id: ConversationId, log: Vec<Rec>) {
         let hash = id_hash(&id);
         let at = if self.ring.len() < MAX_RELEASED_CONVERSATIONS {
-            self.ring.push((id, log));
+            self.ring.push((IdText::new(id), log));
             self.hashes.push(hash);
             self.ring.len() - 1
         } else {
             let at = self.next;
             self.next = (self.next + 1) % MAX_RELEASED_CONVERSATIONS;
-            self.ring[at] = (id, log);
+            self.ring[at] = (IdText::new(id), log);
             let old_hash = std::mem::replace(&mut self.hashes[at], hash);
             if self.by_hash.get(&old_hash) == Some(&(at as u32)) {
                 self.by_hash.remove(&old_hash);
@@ -355,7 +355,7 @@ impl ReleasedLogs {
 
     fn position(&self, id: &ConversationId) -> Option<usize> {
         let at = *self.by_hash.get(&id_hash(id))? as usize;
-        (self.ring.get(at)?.0 == *id).then_some(at)
+        self.ring.get(at)?.0.is(id).then_some(at)
     }
 
     /// Takes back the log of a conversation routed again.
@@ -367,7 +367,7 @@ impl ReleasedLogs {
         let Some(at) = self.by_hash.get(&hash).map(|at| *at as usize) else {
             return Vec::new();
         };
-        if self.ring.get(at).is_none_or(|(x, _)| x != id) {
+        if self.ring.get(at).is_none_or(|(x, _)| !x.is(id)) {
             return Vec::new();
         }
         self.by_hash.remove(&hash);
@@ -376,6 +376,39 @@ impl ReleasedLogs {
 
     pub(crate) fn get(&self, id: &ConversationId) -> Option<&[Rec]> {
         self.position(id).map(|at| self.ring[at].1.as_slice())
+    }
+}
+
+/// A released conversation's id, its text inline when it fits (generated
+/// ids do): forgetting the release then touches no other memory, where a
+/// shared id would be a cold reference count to drop.
+#[derive(Debug, Clone)]
+enum IdText {
+    Short { len: u8, bytes: [u8; SHORT_ID] },
+    Long(ConversationId),
+}
+
+const SHORT_ID: usize = 46;
+
+impl IdText {
+    fn new(id: ConversationId) -> Self {
+        let text = id.as_str().as_bytes();
+        if text.len() > SHORT_ID {
+            return IdText::Long(id);
+        }
+        let mut bytes = [0; SHORT_ID];
+        bytes[..text.len()].copy_from_slice(text);
+        IdText::Short {
+            len: text.len() as u8,
+            bytes,
+        }
+    }
+
+    fn is(&self, id: &ConversationId) -> bool {
+        match self {
+            IdText::Short { len, bytes } => &bytes[..usize::from(*len)] == id.as_str().as_bytes(),
+            IdText::Long(long) => long == id,
+        }
     }
 }
 
@@ -431,5 +464,14 @@ mod tests {
         }
         assert!(logs.get(&"c0".into()).is_none(), "oldest forgotten");
         assert!(logs.get(&"c1".into()).is_some());
+        // Ids too long to keep inline, and ids that share a prefix.
+        let long: ConversationId = "x".repeat(SHORT_ID + 5).into();
+        let short: ConversationId = "x".repeat(SHORT_ID).into();
+        logs.keep(long.clone(), vec![rec(5), rec(6)]);
+        logs.keep(short.clone(), vec![rec(7)]);
+        assert_eq!(logs.get(&long).map(<[Rec]>::len), Some(2));
+        assert_eq!(logs.get(&short).map(<[Rec]>::len), Some(1));
+        assert!(logs.get(&"x".repeat(SHORT_ID - 1).into()).is_none());
+        assert_eq!(logs.reopen(&long).len(), 2);
     }
 }

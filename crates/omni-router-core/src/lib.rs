@@ -54,6 +54,7 @@ mod index;
 pub mod offer;
 pub mod queue;
 pub mod select;
+mod small;
 
 pub use omni_core::requirement;
 
