@@ -25,9 +25,9 @@
 //! - **idle** (run first): the same agents and queues, nobody waiting,
 //!   agents with room: each arrival is offered at once (the contact-driven
 //!   decision through the index) and accepted; once 20,000 contacts are
-//!   held, each round also releases one (an agent frees up and finds
-//!   nobody waiting). Then everything is released and the saturated
-//!   scenario fills up.
+//!   held, each round also releases one (an agent frees up; only contacts
+//!   of the language queues, which few agents meet, can be waiting). Then
+//!   everything is released and the saturated scenario fills up.
 
 use std::time::Instant;
 
@@ -341,7 +341,7 @@ fn main() {
         "idle: {rounds} arrivals with {IDLE_HELD} contacts held, {unmatched} found no open eligible agent"
     );
     report("idle: contact arrives (offered at once)", idle_arrivals);
-    report("idle: agent frees up (nobody waiting)", idle_frees);
+    report("idle: agent frees up", idle_frees);
 
     // Fill: arrivals until every agent is busy and QUEUED contacts wait.
     let mut arrived = 0usize;
