@@ -292,6 +292,16 @@ impl Top2 {
     }
 }
 
+/// What a selection goes by ([`Engine::ask`]).
+struct Ask<'a> {
+    queue: &'a QueueState,
+    step: usize,
+    compiled: &'a Compiled,
+    ch: usize,
+    order: &'a [SelectionRule],
+    preferred: Option<u32>,
+}
+
 /// The outcome of a selection.
 struct Choice {
     agent: u32,
@@ -1524,13 +1534,12 @@ impl Engine {
         }
     }
 
-    /// The best eligible open agent for waiting contact `c`.
-    fn select_agent(&self, c: u32, now: Millis) -> Option<Choice> {
-        let contact = self.contact_ref(c)?;
+    /// What a selection for `contact` goes by: its queue, the step in
+    /// force and its requirement, the channel, the selection order, and the
+    /// preferred agent while it counts.
+    fn ask<'a>(&'a self, contact: &Contact, now: Millis) -> Ask<'a> {
         let queue = &self.queues[contact.queue as usize];
         let step = usize::from(contact.step).min(queue.steps.len() - 1);
-        let compiled = &queue.steps[step];
-        let ch = contact.channel.index();
         let order = queue.spec.selection.as_slice();
         let waited = now.saturating_sub(contact.queued_at_ms);
         let preferred = contact
@@ -1539,6 +1548,27 @@ impl Engine {
             .filter(|_| order.contains(&SelectionRule::Preferred))
             .filter(|_| queue.spec.preferred_window_ms.is_none_or(|w| waited < w))
             .and_then(|id| self.agent_slots.get(id).copied());
+        Ask {
+            queue,
+            step,
+            compiled: &queue.steps[step],
+            ch: contact.channel.index(),
+            order,
+            preferred,
+        }
+    }
+
+    /// The best eligible open agent for waiting contact `c`.
+    fn select_agent(&self, c: u32, now: Millis) -> Option<Choice> {
+        let contact = self.contact_ref(c)?;
+        let Ask {
+            queue,
+            step,
+            compiled,
+            ch,
+            order,
+            preferred,
+        } = self.ask(contact, now);
         let eligible = |a: u32| {
             let agent = &self.agents[a as usize];
             agent.is_open(ch)
@@ -1657,18 +1687,13 @@ impl Engine {
         let Some(contact) = self.contact_ref(c) else {
             return;
         };
-        let queue = &self.queues[contact.queue as usize];
-        let step = usize::from(contact.step).min(queue.steps.len() - 1);
-        let compiled = &queue.steps[step];
-        let ch = contact.channel.index();
-        let order = queue.spec.selection.as_slice();
-        let waited = now.saturating_sub(contact.queued_at_ms);
-        let preferred = contact
-            .preferred_agent
-            .as_ref()
-            .filter(|_| order.contains(&SelectionRule::Preferred))
-            .filter(|_| queue.spec.preferred_window_ms.is_none_or(|w| waited < w))
-            .and_then(|id| self.agent_slots.get(id).copied());
+        let Ask {
+            compiled,
+            ch,
+            order,
+            preferred,
+            ..
+        } = self.ask(contact, now);
         let mut selection = Selection::new(order);
         for a in 0..self.agents.len() as u32 {
             let agent = &self.agents[a as usize];
