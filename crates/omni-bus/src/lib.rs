@@ -197,36 +197,43 @@ pub async fn drain_until<F, Fut>(
 }
 
 /// Like [`drain_until`], with up to `lanes` deliveries handled at once:
-/// each delivery goes to the lane `key(delivery) % lanes`, and a lane handles
-/// its deliveries one at a time, in the order the bus gave them. Deliveries
-/// with the same key (the same customer, the same conversation) therefore
-/// keep their order, while different keys proceed in parallel, so a store
-/// round trip per message no longer caps throughput at one per round trip.
+/// `key` reads each delivery once, giving its lane key and what it read
+/// (typically the decoded payload, so nothing is decoded twice); the
+/// delivery goes to lane `key % lanes`, and a lane handles its deliveries
+/// one at a time, in the order the bus gave them. Deliveries with the same
+/// key (the same customer, the same conversation) therefore keep their
+/// order, while different keys proceed in parallel, so a store round trip
+/// per message no longer caps throughput at one per round trip.
 ///
 /// At shutdown the lanes finish the deliveries they hold; one waiting to be
 /// handed to a busy lane is left unsettled, for the bus to redeliver.
-pub async fn drain_keyed<K, F, Fut>(
+pub async fn drain_keyed<T, K, F, Fut>(
     mut deliveries: BusStream<Delivery>,
     shutdown: impl Future<Output = ()>,
     lanes: usize,
     key: K,
     handle: F,
 ) where
-    K: Fn(&Delivery) -> u64,
-    F: Fn(Delivery) -> Fut + Clone + Send + 'static,
+    T: Send + 'static,
+    K: Fn(&Delivery) -> (u64, T),
+    F: Fn(Delivery, T) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
     if lanes <= 1 {
-        return drain_until(deliveries, shutdown, handle).await;
+        return drain_until(deliveries, shutdown, |delivery| {
+            let (_, read) = key(&delivery);
+            handle(delivery, read)
+        })
+        .await;
     }
     let mut workers = tokio::task::JoinSet::new();
-    let senders: Vec<tokio::sync::mpsc::Sender<Delivery>> = (0..lanes)
+    let senders: Vec<tokio::sync::mpsc::Sender<(Delivery, T)>> = (0..lanes)
         .map(|_| {
-            let (tx, mut rx) = tokio::sync::mpsc::channel::<Delivery>(1);
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<(Delivery, T)>(1);
             let handle = handle.clone();
             workers.spawn(async move {
-                while let Some(delivery) = rx.recv().await {
-                    handle(delivery).await;
+                while let Some((delivery, read)) = rx.recv().await {
+                    handle(delivery, read).await;
                 }
             });
             tx
@@ -241,10 +248,11 @@ pub async fn drain_keyed<K, F, Fut>(
                 None => break,
             },
         };
-        let lane = usize::try_from(key(&delivery) % lanes as u64).unwrap_or(0);
+        let (k, read) = key(&delivery);
+        let lane = usize::try_from(k % lanes as u64).unwrap_or(0);
         tokio::select! {
             _ = &mut shutdown => break,
-            sent = senders[lane].send(delivery) => if sent.is_err() { break },
+            sent = senders[lane].send((delivery, read)) => if sent.is_err() { break },
         }
     }
     drop(senders);

@@ -419,7 +419,7 @@ async fn drain_keyed_runs_keys_in_parallel_and_keeps_each_keys_order() {
     };
     let handler = {
         let (seen, active, peak, done) = (seen.clone(), active.clone(), peak.clone(), done.clone());
-        move |d: Delivery| {
+        move |d: Delivery, read: usize| {
             let (seen, active, peak, done) =
                 (seen.clone(), active.clone(), peak.clone(), done.clone());
             async move {
@@ -427,6 +427,7 @@ async fn drain_keyed_runs_keys_in_parallel_and_keeps_each_keys_order() {
                 peak.fetch_max(now, Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_millis(2)).await;
                 let item = parse(&d);
+                assert_eq!(item.1, read, "what the key read reaches the handler");
                 let count = {
                     let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
                     seen.push(item);
@@ -443,13 +444,7 @@ async fn drain_keyed_runs_keys_in_parallel_and_keeps_each_keys_order() {
     let finished = done.clone();
     tokio::time::timeout(
         Duration::from_secs(20),
-        omni_bus::drain_keyed(
-            deliveries,
-            finished.notified(),
-            4,
-            move |d| parse(d).0,
-            handler,
-        ),
+        omni_bus::drain_keyed(deliveries, finished.notified(), 4, parse, handler),
     )
     .await
     .expect("all handled in time");

@@ -45,28 +45,35 @@ pub async fn run_inbound(
         shutdown.cancelled(),
         INBOUND_LANES,
         sender_key,
-        move |d| {
+        move |d, decoded| {
             let service = service.clone();
-            async move { handle_inbound(&service, d).await }
+            async move { handle_inbound(&service, d, decoded).await }
         },
     )
     .await;
     Ok(())
 }
 
-/// The lane key of a customer message: its sender identity.
-fn sender_key(delivery: &Delivery) -> u64 {
-    let from = ev::InboundMessage::decode(delivery.message.payload.as_ref())
+/// A customer message as decoded once, for its lane and its handling.
+type Decoded = Result<ev::InboundMessage, prost::DecodeError>;
+
+/// The lane key of a customer message, its sender identity, and the
+/// message decoded (an email can carry up to a megabyte of attachments:
+/// it is decoded once).
+fn sender_key(delivery: &Delivery) -> (u64, Decoded) {
+    let decoded = ev::InboundMessage::decode(delivery.message.payload.as_ref());
+    let from = decoded
+        .as_ref()
         .ok()
-        .and_then(|m| m.from)
-        .and_then(|f| f.kind);
-    let sender = match from {
-        Some(omni_proto::common::identity::Kind::ChatVisitor(v)) => v,
-        Some(omni_proto::common::identity::Kind::Email(v)) => v.to_lowercase(),
-        Some(omni_proto::common::identity::Kind::Phone(v)) => v,
-        None => String::new(),
+        .and_then(|m| m.from.as_ref())
+        .and_then(|f| f.kind.as_ref());
+    let key = match from {
+        Some(omni_proto::common::identity::Kind::ChatVisitor(v)) => key_hash(v.as_bytes()),
+        Some(omni_proto::common::identity::Kind::Email(v)) => key_hash(v.to_lowercase().as_bytes()),
+        Some(omni_proto::common::identity::Kind::Phone(v)) => key_hash(v.as_bytes()),
+        None => key_hash(b""),
     };
-    key_hash(sender.as_bytes())
+    (key, decoded)
 }
 
 /// Consumes the router's assignments until `shutdown`.
@@ -128,17 +135,22 @@ async fn handle_delivery_report(service: &ContextService, delivery: Delivery) {
     .await
 }
 
-async fn handle_inbound(service: &ContextService, delivery: Delivery) {
+async fn handle_inbound(service: &ContextService, delivery: Delivery, decoded: Decoded) {
     let trace = trace_of(&delivery);
     let span = tracing::info_span!("context.ingest", trace_id = %trace.trace_id_hex(), subject = %delivery.message.subject);
     omni_telemetry::continue_trace(&span, &trace);
-    handle_inbound_in(service, delivery, trace)
+    handle_inbound_in(service, delivery, decoded, trace)
         .instrument(span)
         .await
 }
 
-async fn handle_inbound_in(service: &ContextService, delivery: Delivery, trace: TraceContext) {
-    let decoded = ev::InboundMessage::decode(delivery.message.payload.as_ref())
+async fn handle_inbound_in(
+    service: &ContextService,
+    delivery: Delivery,
+    decoded: Decoded,
+    trace: TraceContext,
+) {
+    let decoded = decoded
         .map_err(|e| e.to_string())
         .and_then(|m| InboundMessage::try_from(m).map_err(|e| e.to_string()));
     let message = match decoded {

@@ -33,7 +33,7 @@ pub async fn run(
         shutdown.cancelled(),
         LANES,
         conversation_key,
-        move |d| {
+        move |d, ()| {
             let shell = shell.clone();
             async move { handle(&shell, d).await }
         },
@@ -45,12 +45,13 @@ pub async fn run(
 /// Routing messages handled at once; those of one conversation stay in order.
 const LANES: usize = 8;
 
-/// Both payloads carry the conversation id as field 1.
-fn conversation_key(delivery: &Delivery) -> u64 {
+/// Both payloads carry the conversation id as field 1: decoding as a
+/// release reads just that (the handler decodes the whole message).
+fn conversation_key(delivery: &Delivery) -> (u64, ()) {
     let id = ev::RoutingRelease::decode(delivery.message.payload.as_ref())
         .map(|r| r.conversation_id)
         .unwrap_or_default();
-    key_hash(id.as_bytes())
+    (key_hash(id.as_bytes()), ())
 }
 
 async fn handle(shell: &RouterShell, delivery: Delivery) {
