@@ -193,10 +193,7 @@ pub fn error_code(response: &HttpResponse) -> String {
             String::from_utf8_lossy(&response.body)
         )
     });
-    json["error"]["code"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
+    json["error"].as_str().unwrap_or_default().to_owned()
 }
 
 /// Inbound messages published so far (as the context service would get them).
