@@ -21,7 +21,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(name = "omni", version, about)]
 struct Cli {
-    /// Configuration file.
+    /// Configuration file, for running the parts and `check-config`
+    /// (`probe` and `simulate` do not read it).
     #[arg(
         long,
         short,
