@@ -2409,4 +2409,47 @@ mod tests {
             Err(EngineError::DuplicateContact(ids[8].clone()))
         );
     }
+
+    #[test]
+    fn apply_into_appends_and_leaves_the_buffer_alone_on_error() {
+        let mut engine = Engine::new(
+            EngineConfig::default(),
+            Vec::new(),
+            vec![QueueSpec::new("q")],
+        );
+        let arrive = |id: &str| Event::ContactArrived {
+            conversation_id: id.into(),
+            queue: "q".into(),
+            channel: Channel::Chat,
+            queued_at_ms: 0,
+            preferred_agent: None,
+        };
+        let mut fx = Vec::new();
+        engine.apply_into(0, arrive("a"), &mut fx).unwrap();
+        engine.apply_into(0, arrive("b"), &mut fx).unwrap();
+        let queued: Vec<&str> = fx
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Queued { conversation_id } => Some(conversation_id.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(queued, ["a", "b"], "effects appended in order");
+        let before = fx.len();
+        assert_eq!(
+            engine.apply_into(0, arrive("a"), &mut fx),
+            Err(EngineError::DuplicateContact("a".into()))
+        );
+        assert_eq!(fx.len(), before, "nothing appended on error");
+        assert_eq!(engine.apply(0, arrive("c")).unwrap(), {
+            let mut again = Engine::new(
+                EngineConfig::default(),
+                Vec::new(),
+                vec![QueueSpec::new("q")],
+            );
+            let mut fx = Vec::new();
+            again.apply_into(0, arrive("c"), &mut fx).unwrap();
+            fx
+        });
+    }
 }
