@@ -12,8 +12,12 @@
 //!
 //! # Layout
 //! - [`chat`]: a chat conversation from the customer's page to resolve.
+//! - [`customer`]: the desk's customer screens: identities, the timeline
+//!   across chat, SMS and email, a reply by SMS with its delivery status,
+//!   merge and unmerge.
 
 mod chat;
+mod customer;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -62,6 +66,12 @@ impl Scenario {
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         Ok(Self { script, command })
+    }
+
+    /// One more variable for the script.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.command.env(key, value);
+        self
     }
 
     /// Runs a script that asks for nothing; fails unless it passes.

@@ -1,7 +1,7 @@
 //! The far side of email and SMS, shared by the tests that need it: the
 //! app's configuration with both adapters on, a customer's mail client
 //! (Python's smtplib over real SMTP), Twilio's signed webhooks (inbound
-//! texts), and a fake Twilio Messages API that follows
+//! texts and status callbacks), and a fake Twilio Messages API that follows
 //! Twilio's documented wire format.
 
 use std::sync::{Arc, Mutex};
@@ -128,6 +128,28 @@ impl TwilioWebhooks {
         ];
         let status = self.post("/twilio/sms", &params).await?;
         anyhow::ensure!(status == 200, "text webhook answered {status}");
+        Ok(())
+    }
+
+    /// The status callback Twilio makes for a message it was sent: to the
+    /// message's `StatusCallback` URL as given; fails unless 204.
+    pub async fn status(&self, sent: &SentSms, status: &str) -> anyhow::Result<()> {
+        let callback = sent.field("StatusCallback");
+        let path = callback.strip_prefix(SMS_PUBLIC_URL).ok_or_else(|| {
+            anyhow::anyhow!("status callback {callback:?} is not under {SMS_PUBLIC_URL}")
+        })?;
+        let params = [
+            ("AccountSid", TWILIO_ACCOUNT),
+            ("ApiVersion", "2010-04-01"),
+            ("From", sent.field("From")),
+            ("MessageSid", sent.sid.as_str()),
+            ("MessageStatus", status),
+            ("SmsSid", sent.sid.as_str()),
+            ("SmsStatus", status),
+            ("To", sent.field("To")),
+        ];
+        let answer = self.post(path, &params).await?;
+        anyhow::ensure!(answer == 204, "status callback answered {answer}");
         Ok(())
     }
 
