@@ -101,7 +101,13 @@ async fn drive(app: &TestApp, twilio: &FakeTwilio) -> anyhow::Result<()> {
             }
             Ok(json!({}))
         })
-        .await
+        .await?;
+    let sent = twilio.sent();
+    anyhow::ensure!(
+        sent.len() == 1,
+        "one reply, sent once through the Twilio API: {sent:?}"
+    );
+    Ok(())
 }
 
 /// A string field of a request.
