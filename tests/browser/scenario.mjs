@@ -2,56 +2,24 @@
 // conversation: customer writes, agent goes available, accepts the offer,
 // reads, replies (the reply appears in the customer's page), and resolves.
 //
-// Started by the Rust e2e test `browser::chat_page_and_desk_in_chromium`
-// with CHAT_URL, DESK_URL and CHROMIUM_PATH; SCREENSHOTS=dir saves pictures.
-// Prints one line per step; exits non-zero with the failing step.
+// Started by the Rust e2e test `browser::chat::chat_page_and_desk_in_chromium`
+// with CHAT_URL, DESK_URL and CHROMIUM_PATH (see harness.mjs); SCREENSHOTS=dir
+// saves pictures. Prints one line per step; exits non-zero with the failing step.
 
-import { chromium } from 'playwright-core';
+import {
+  chatUrl, deskUrl, goAvailable, log, newPage, scenario, shots, signIn, timeout,
+} from './harness.mjs';
 
-const chatUrl = process.env.CHAT_URL;
-const deskUrl = process.env.DESK_URL;
-const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const shots = process.env.SCREENSHOTS;
-const timeout = 15000;
-
-if (!chatUrl || !deskUrl) {
-  console.error('CHAT_URL and DESK_URL are required');
-  process.exit(2);
-}
-
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  ],
-});
-
-let step = 'start';
-const log = (s) => { step = s; console.log(`step: ${s}`); };
-
-try {
-  const agentContext = await browser.newContext();
-  const customerContext = await browser.newContext();
-  const desk = await agentContext.newPage();
-  const chat = await customerContext.newPage();
-  for (const [name, page] of [['desk', desk], ['chat', chat]]) {
-    page.on('pageerror', (e) => console.error(`${name} page error: ${e.message}`));
-  }
+await scenario(async (browser) => {
+  const desk = await newPage(browser, 'desk');
+  const chat = await newPage(browser, 'chat');
 
   log('agent signs in and goes available');
-  await desk.goto(deskUrl);
-  await desk.getByTestId('agent-id-input').fill('alice');
-  await desk.getByTestId('signin-button').click();
-  await desk.getByTestId('agent-name').filter({ hasText: 'Alice' }).waitFor({ timeout });
-  await desk.getByTestId('presence-select').selectOption('available');
-  await desk.waitForFunction(
-    () => document.querySelector('[data-testid="presence-select"]')?.value === 'available',
-    null, { timeout });
+  await signIn(desk, 'alice', 'Alice Martin');
+  await goAvailable(desk);
 
   log('an unknown agent sees a clear error');
-  const other = await agentContext.newPage();
+  const other = await newPage(browser, 'other desk');
   await other.goto(deskUrl);
   await other.getByTestId('agent-id-input').fill('mallory');
   await other.getByTestId('signin-button').click();
@@ -99,11 +67,4 @@ try {
   log('customer reloads: the history is still there');
   await chat.reload();
   await chat.locator('[data-testid="chat-message"]').filter({ hasText: 'Of course! Which plan would you like?' }).waitFor({ timeout });
-
-  console.log('browser scenario passed');
-  await browser.close();
-} catch (e) {
-  console.error(`browser scenario failed at step "${step}": ${e.message}`);
-  await browser.close();
-  process.exit(1);
-}
+});

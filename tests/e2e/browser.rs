@@ -1,49 +1,146 @@
 //! The chat page and the agent desk in a real Chromium (Debian's), driven
-//! by playwright-core (`tests/browser/scenario.mjs`). `scripts/test`
-//! installs Chromium, Node.js and playwright-core; without them this test
-//! fails, it does not skip.
+//! by playwright-core scripts in `tests/browser` (what they share is in
+//! `tests/browser/harness.mjs`). `scripts/test` installs Chromium, Node.js
+//! and playwright-core; without them these tests fail, they do not skip.
+//!
+//! A script prints one `step: …` line per step and `browser scenario
+//! passed` at the end, and exits non-zero with the failing step. When it
+//! needs the world outside the browser (a customer's mail client or phone,
+//! Twilio), it prints `ask: {json}` and waits for one JSON line on its
+//! stdin: the test does what was asked and answers, or answers `{"error":
+//! …}`, which fails the script at that step.
+//!
+//! # Layout
+//! - [`chat`]: a chat conversation from the customer's page to resolve.
+//! - [`customer`]: the desk's customer screens: identities, the timeline
+//!   across chat, SMS and email, a reply by SMS with its delivery status,
+//!   merge and unmerge.
 
-use std::path::Path;
+mod chat;
+mod customer;
+
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::time::Duration;
 
+use anyhow::Context as _;
 use omni_testkit::TestApp;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
-#[tokio::test]
-async fn chat_page_and_desk_in_chromium() -> anyhow::Result<()> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
-    anyhow::ensure!(
-        dir.join("node_modules/playwright-core").is_dir(),
-        "playwright-core is not installed: run scripts/test (or `npm ci` in tests/browser)"
-    );
-    let chromium = std::env::var("CHROMIUM_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    anyhow::ensure!(
-        Path::new(&chromium).exists(),
-        "Chromium not found at {chromium}: run scripts/test (it installs Debian's chromium) or set CHROMIUM_PATH"
-    );
-    let app = TestApp::start().await?;
-    let mut command = tokio::process::Command::new("node");
-    command
-        .arg("scenario.mjs")
-        .current_dir(&dir)
-        .env("CHAT_URL", app.chat_url())
-        .env("DESK_URL", app.desk_url())
-        .env("CHROMIUM_PATH", &chromium)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let output =
-        tokio::time::timeout(std::time::Duration::from_secs(120), command.output()).await??;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    app.stop().await;
-    assert!(
-        output.status.success(),
-        "browser scenario failed ({}):\n{stdout}\n{stderr}",
-        output.status
-    );
-    assert!(
-        stdout.contains("browser scenario passed"),
-        "{stdout}\n{stderr}"
-    );
-    Ok(())
+/// How long one scenario may take, answers to its requests included.
+const TIMEOUT: Duration = Duration::from_secs(180);
+
+/// One script of `tests/browser`, run by node against an app.
+pub struct Scenario {
+    script: &'static str,
+    command: tokio::process::Command,
+}
+
+impl Scenario {
+    /// The script `script` with `CHAT_URL`, `DESK_URL` and `CHROMIUM_PATH`
+    /// set; fails if playwright-core or Chromium is missing.
+    pub fn new(script: &'static str, app: &TestApp) -> anyhow::Result<Self> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
+        anyhow::ensure!(
+            dir.join("node_modules/playwright-core").is_dir(),
+            "playwright-core is not installed: run scripts/test (or `npm ci` in tests/browser)"
+        );
+        let chromium: PathBuf = std::env::var_os("CHROMIUM_PATH")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| "/usr/bin/chromium".into());
+        anyhow::ensure!(
+            chromium.exists(),
+            "Chromium not found at {}: run scripts/test (it installs Debian's chromium) or set CHROMIUM_PATH",
+            chromium.display()
+        );
+        let mut command = tokio::process::Command::new("node");
+        command
+            .arg(script)
+            .current_dir(&dir)
+            .env("CHAT_URL", app.chat_url())
+            .env("DESK_URL", app.desk_url())
+            .env("CHROMIUM_PATH", &chromium)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        Ok(Self { script, command })
+    }
+
+    /// One more variable for the script.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.command.env(key, value);
+        self
+    }
+
+    /// Runs a script that asks for nothing; fails unless it passes.
+    pub async fn run(self) -> anyhow::Result<()> {
+        self.run_with(async |ask: Value| -> anyhow::Result<Value> {
+            anyhow::bail!("this test answers no requests, got {ask}")
+        })
+        .await
+    }
+
+    /// Runs the script, answering each of its requests with `answer`;
+    /// fails unless it passes, with everything it printed.
+    pub async fn run_with(
+        mut self,
+        mut answer: impl AsyncFnMut(Value) -> anyhow::Result<Value>,
+    ) -> anyhow::Result<()> {
+        let mut child = self
+            .command
+            .spawn()
+            .with_context(|| format!("starting node {}", self.script))?;
+        let (Some(mut stdin), Some(stdout), Some(mut stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            anyhow::bail!("node's standard streams are not piped");
+        };
+        let errors = tokio::spawn(async move {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text).await;
+            text
+        });
+        let mut transcript = String::new();
+        let drive = async {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Some(line) = lines.next_line().await? {
+                transcript.push_str(&line);
+                transcript.push('\n');
+                let Some(request) = line.strip_prefix("ask: ") else {
+                    continue;
+                };
+                let reply = match serde_json::from_str(request) {
+                    Ok(ask) => answer(ask)
+                        .await
+                        .unwrap_or_else(|e| json!({ "error": format!("{e:#}") })),
+                    Err(e) => json!({ "error": format!("unreadable request: {e}") }),
+                };
+                stdin.write_all(format!("{reply}\n").as_bytes()).await?;
+                stdin.flush().await?;
+            }
+            anyhow::Ok(child.wait().await?)
+        };
+        let outcome = tokio::time::timeout(TIMEOUT, drive).await;
+        if outcome.is_err() {
+            let _ = child.kill().await;
+        }
+        let errors = errors.await.unwrap_or_default();
+        let failed = |why: String| {
+            anyhow::anyhow!(
+                "browser scenario {} {why}:\n{transcript}\n{errors}",
+                self.script
+            )
+        };
+        match outcome {
+            Err(_) => Err(failed(format!("did not finish in {TIMEOUT:?}"))),
+            Ok(Err(e)) => Err(failed(format!("could not be driven: {e:#}"))),
+            Ok(Ok(status)) if !status.success() => Err(failed(format!("failed ({status})"))),
+            Ok(Ok(_)) if !transcript.contains("browser scenario passed") => {
+                Err(failed("exited without passing".into()))
+            }
+            Ok(Ok(_)) => Ok(()),
+        }
+    }
 }

@@ -7,5 +7,6 @@ mod browser;
 mod chat_flow;
 mod grpc;
 mod omnichannel;
+mod providers;
 mod support;
 mod telemetry;

@@ -11,153 +11,19 @@
 //! agent answers by SMS and by email; the email threads under the
 //! customer's own message.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::post;
-use omni_core::config::SmsProvider;
-use omni_testkit::app::test_config;
-use omni_testkit::{HttpClient, TestApp};
+use omni_testkit::TestApp;
 use omni_testservers::smtp::SmtpSink;
-use serde_json::{Value, json};
+use serde_json::json;
 
+use crate::providers::{
+    DOMAIN, FakeTwilio, OUR_NUMBER, TwilioWebhooks, email_and_sms_config, send_email,
+};
 use crate::support::{Agent, Customer};
 
-const DOMAIN: &str = "support.example.com";
-const TWILIO_ACCOUNT: &str = "AC00000000000000000000000000000001";
-const TWILIO_TOKEN: &str = "twilio-auth-token";
-const SMS_PUBLIC_URL: &str = "http://sms.omniroute.test";
-const OUR_NUMBER: &str = "+15005550006";
 const JO_PHONE: &str = "+14155550123";
-
-/// What the fake Twilio Messages API was sent: the form fields of each POST.
-type Sent = Arc<Mutex<Vec<Vec<(String, String)>>>>;
-
-/// A Twilio-compatible Messages API on a free port: `POST
-/// /2010-04-01/Accounts/{sid}/Messages.json` answers 201 with a JSON message
-/// resource, as Twilio documents.
-async fn fake_twilio() -> anyhow::Result<(String, Sent)> {
-    async fn create(State(sent): State<Sent>, body: String) -> (StatusCode, axum::Json<Value>) {
-        let form: Vec<(String, String)> = body
-            .split('&')
-            .filter_map(|pair| pair.split_once('='))
-            .map(|(k, v)| (decode(k), decode(v)))
-            .collect();
-        let n = {
-            let mut sent = sent.lock().unwrap_or_else(|p| p.into_inner());
-            sent.push(form);
-            sent.len()
-        };
-        (
-            StatusCode::CREATED,
-            axum::Json(json!({
-                "sid": format!("SM{n:032}"),
-                "status": "queued",
-                "error_code": null,
-                "error_message": null,
-            })),
-        )
-    }
-    let sent: Sent = Arc::default();
-    let app = Router::new()
-        .route(
-            &format!("/2010-04-01/Accounts/{TWILIO_ACCOUNT}/Messages.json"),
-            post(create),
-        )
-        .with_state(sent.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok((url, sent))
-}
-
-fn decode(text: &str) -> String {
-    let bytes = text.replace('+', " ").into_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(hex) = bytes.get(i + 1..i + 3)
-            && let Ok(b) = u8::from_str_radix(&String::from_utf8_lossy(hex), 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Sends one email with Python's smtplib, as a customer's mail client would.
-fn send_email(smtp: std::net::SocketAddr, to: &str, message_id: &str, subject: &str, body: &str) {
-    let python = if std::path::Path::new("/usr/bin/python3").exists() {
-        "/usr/bin/python3"
-    } else {
-        "python3"
-    };
-    let script = r#"
-import smtplib, sys
-from email.message import EmailMessage
-host, port, to, mid, subject, body = sys.argv[1:7]
-m = EmailMessage()
-m["From"] = "Jo Customer <jo@example.org>"
-m["To"] = to
-m["Subject"] = subject
-m["Message-ID"] = mid
-m.set_content(body)
-with smtplib.SMTP(host, int(port), timeout=10) as s:
-    s.send_message(m)
-"#;
-    let out = std::process::Command::new(python)
-        .args([
-            "-c",
-            script,
-            &smtp.ip().to_string(),
-            &smtp.port().to_string(),
-            to,
-            message_id,
-            subject,
-            body,
-        ])
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "smtplib: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Posts a text from Jo's phone to the Twilio webhook, signed as Twilio signs.
-async fn text_from_phone(sms: &HttpClient, sid: &str, body: &str) -> anyhow::Result<()> {
-    let params: Vec<(String, String)> = [
-        ("AccountSid", TWILIO_ACCOUNT),
-        ("Body", body),
-        ("From", JO_PHONE),
-        ("MessageSid", sid),
-        ("NumMedia", "0"),
-        ("NumSegments", "1"),
-        ("To", OUR_NUMBER),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    let signature = omni_sms::signature::sign(
-        TWILIO_TOKEN,
-        &format!("{SMS_PUBLIC_URL}/twilio/sms"),
-        &params,
-    );
-    let r = sms
-        .post_form("/twilio/sms", &params, &[("x-twilio-signature", signature)])
-        .await?;
-    anyhow::ensure!(r.status == 200, "webhook: {} {}", r.status, r.body);
-    Ok(())
-}
+const JO_FROM: &str = "Jo Customer <jo@example.org>";
 
 /// The (channel, direction, text) of a conversation's timeline.
 async fn timeline(agent: &Agent, conv: &str) -> anyhow::Result<Vec<(String, String, String)>> {
@@ -198,26 +64,12 @@ async fn timeline_len(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_conversation_across_chat_email_and_sms() -> anyhow::Result<()> {
     let relay = SmtpSink::start()?;
-    let (twilio_url, sent_sms) = fake_twilio().await?;
+    let twilio = FakeTwilio::start().await?;
     let data = tempfile::tempdir()?;
-    let mut config = test_config(data.path())?;
-    config.context.reply_domain = DOMAIN.into();
-    config.context.default_region = Some("US".into());
-    config.email.enabled = true;
-    config.email.domains = vec![DOMAIN.into()];
-    config.email.relay = relay.url();
-    config.email.from = format!("support@{DOMAIN}");
-    config.sms.enabled = true;
-    config.sms.provider = SmsProvider::Twilio;
-    config.sms.from = OUR_NUMBER.into();
-    config.sms.public_url = SMS_PUBLIC_URL.into();
-    config.sms.twilio.account_sid = TWILIO_ACCOUNT.into();
-    config.sms.twilio.auth_token = TWILIO_TOKEN.into();
-    config.sms.twilio.api_base = twilio_url;
-    config.validate()?;
+    let config = email_and_sms_config(data.path(), &relay, twilio.api_base())?;
     let app = TestApp::start_with(data, config).await?;
     let smtp = app.smtp_addr().expect("email adapter runs");
-    let sms = HttpClient::new(app.sms_url().expect("sms adapter runs"));
+    let sms = TwilioWebhooks::new(app.sms_url().expect("sms adapter runs"));
 
     // Chat: dmitri (support 6) is the only agent on; he takes it.
     let mut dmitri = Agent::sign_in(&app, "dmitri").await?;
@@ -257,13 +109,15 @@ async fn one_conversation_across_chat_email_and_sms() -> anyhow::Result<()> {
     let reply_address = format!("reply+{conv}@{DOMAIN}");
     send_email(
         smtp,
+        JO_FROM,
         &reply_address,
         "<jo-1@example.org>",
         "Order 1042",
         "It still has not arrived.\n\n-- \nJo",
-    );
-    text_from_phone(
-        &sms,
+    )
+    .await?;
+    sms.text(
+        JO_PHONE,
         "SM00000000000000000000000000000001",
         "Texting from my phone now",
     )
@@ -290,7 +144,8 @@ async fn one_conversation_across_chat_email_and_sms() -> anyhow::Result<()> {
     // it, although carmen (support 8) is available with room.
     dmitri.resolve(&conv).await?;
     dmitri.events.recv_type("released").await?;
-    text_from_phone(&sms, "SM00000000000000000000000000000002", "Any news?").await?;
+    sms.text(JO_PHONE, "SM00000000000000000000000000000002", "Any news?")
+        .await?;
     let (offer, again) = dmitri.next_offer().await?;
     assert_eq!(again, conv, "the same conversation reopens");
     dmitri.settle(&offer, "accept").await?;
@@ -346,23 +201,8 @@ async fn one_conversation_across_chat_email_and_sms() -> anyhow::Result<()> {
     );
     assert!(String::from_utf8_lossy(&mail.raw).contains("Tracking number: 1Z999."));
 
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let sms_sent = loop {
-        let sent = sent_sms.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        if !sent.is_empty() || tokio::time::Instant::now() > deadline {
-            break sent;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let form = sms_sent
-        .first()
-        .expect("one SMS sent through the provider API");
-    let field = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or_default()
-    };
+    let sms_sent = twilio.wait_for(1, Duration::from_secs(10)).await?;
+    let field = |name: &str| sms_sent[0].field(name);
     assert_eq!(field("To"), JO_PHONE);
     assert_eq!(field("From"), OUR_NUMBER);
     assert_eq!(field("Body"), "It ships today, tracking follows.");

@@ -1,0 +1,148 @@
+//! The desk's customer screens (`tests/browser/customer.mjs`), with the
+//! email and SMS adapters on: the agent links a chat customer's email
+//! address and phone number in the profile, sees the customer's text and
+//! email join the conversation's timeline with their channels, replies by
+//! SMS chosen in the reply menu and sees Twilio's status callbacks on the
+//! reply, then merges in a customer known by another number and undoes it.
+//!
+//! This test plays the customer's phone and mail client and Twilio, when
+//! the script asks: `text` (a signed webhook; answered once a customer has
+//! that number), `email` (over SMTP), `twilio_sent` (what the fake Twilio
+//! API was sent) and `twilio_status` (a signed status callback).
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use omni_proto::common as pb;
+use omni_proto::context::FindCustomerRequest;
+use omni_proto::context::context_service_client::ContextServiceClient;
+use omni_testkit::TestApp;
+use omni_testservers::smtp::SmtpSink;
+use serde_json::{Value, json};
+use tonic::transport::Channel;
+
+use super::Scenario;
+use crate::providers::{
+    DOMAIN, FakeTwilio, OUR_NUMBER, TwilioWebhooks, email_and_sms_config, send_email,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_screens_in_chromium() -> anyhow::Result<()> {
+    let relay = SmtpSink::start()?;
+    let twilio = FakeTwilio::start().await?;
+    let data = tempfile::tempdir()?;
+    let config = email_and_sms_config(data.path(), &relay, twilio.api_base())?;
+    let app = TestApp::start_with(data, config).await?;
+    let result = drive(&app, &twilio).await;
+    app.stop().await;
+    result
+}
+
+async fn drive(app: &TestApp, twilio: &FakeTwilio) -> anyhow::Result<()> {
+    let smtp = app.smtp_addr().context("the email adapter runs")?;
+    let webhooks = TwilioWebhooks::new(app.sms_url().context("the sms adapter runs")?);
+    let mut context = ContextServiceClient::new(
+        tonic::transport::Endpoint::from_shared(app.grpc_url())?
+            .connect()
+            .await?,
+    );
+    let mut texts = 0;
+    Scenario::new("customer.mjs", app)?
+        .env("SMS_FROM", OUR_NUMBER)
+        .env("REPLY_DOMAIN", DOMAIN)
+        .run_with(async |ask: Value| -> anyhow::Result<Value> {
+            match arg(&ask, "action")? {
+                "text" => {
+                    texts += 1;
+                    let from = arg(&ask, "from")?;
+                    let sid = format!("SM{texts:032}");
+                    webhooks.text(from, &sid, arg(&ask, "body")?).await?;
+                    customer_known(&mut context, from).await?;
+                }
+                "email" => {
+                    send_email(
+                        smtp,
+                        arg(&ask, "from")?,
+                        arg(&ask, "to")?,
+                        arg(&ask, "message_id")?,
+                        arg(&ask, "subject")?,
+                        arg(&ask, "body")?,
+                    )
+                    .await?;
+                }
+                "twilio_sent" => {
+                    let count = ask["count"].as_u64().context("count")?;
+                    let sent = twilio
+                        .wait_for(usize::try_from(count)?, Duration::from_secs(15))
+                        .await?;
+                    let messages: Vec<Value> = sent
+                        .iter()
+                        .map(|m| {
+                            json!({
+                                "sid": m.sid,
+                                "to": m.field("To"),
+                                "from": m.field("From"),
+                                "body": m.field("Body"),
+                            })
+                        })
+                        .collect();
+                    return Ok(json!({ "messages": messages }));
+                }
+                "twilio_status" => {
+                    let sid = arg(&ask, "sid")?;
+                    let sent = twilio
+                        .sent()
+                        .into_iter()
+                        .find(|m| m.sid == sid)
+                        .with_context(|| format!("the Twilio API sent no message {sid}"))?;
+                    webhooks.status(&sent, arg(&ask, "status")?).await?;
+                }
+                other => anyhow::bail!("unknown request {other:?}"),
+            }
+            Ok(json!({}))
+        })
+        .await?;
+    let sent = twilio.sent();
+    anyhow::ensure!(
+        sent.len() == 1,
+        "one reply, sent once through the Twilio API: {sent:?}"
+    );
+    Ok(())
+}
+
+/// A string field of a request.
+fn arg<'a>(ask: &'a Value, name: &str) -> anyhow::Result<&'a str> {
+    ask[name]
+        .as_str()
+        .with_context(|| format!("request without {name:?}: {ask}"))
+}
+
+/// Waits until the context service knows a customer by `phone`: a text from
+/// a new number is on the bus once its webhook is answered, in the store a
+/// moment later.
+async fn customer_known(
+    context: &mut ContextServiceClient<Channel>,
+    phone: &str,
+) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let found = context
+            .find_customer(FindCustomerRequest {
+                identity: Some(pb::Identity {
+                    kind: Some(pb::identity::Kind::Phone(phone.to_owned())),
+                }),
+            })
+            .await;
+        match found {
+            Ok(_) => return Ok(()),
+            Err(status) if status.code() == tonic::Code::NotFound => {
+                anyhow::ensure!(
+                    tokio::time::Instant::now() < deadline,
+                    "no customer with {phone} 10 s after the text"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(status) => return Err(status.into()),
+        }
+    }
+}
