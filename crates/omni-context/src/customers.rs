@@ -12,7 +12,7 @@ use omni_core::{
 };
 use omni_proto::events as ev;
 use omni_store::Linked;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::{ContextError, ContextService};
 
@@ -232,6 +232,13 @@ impl ContextService {
             Ok(omni_proto::common::DeliveryStatus::Sent) => DeliveryStatus::Sent,
             Ok(omni_proto::common::DeliveryStatus::Delivered) => DeliveryStatus::Delivered,
             Ok(omni_proto::common::DeliveryStatus::Failed) => DeliveryStatus::Failed,
+            // The provider took it and will send it (Twilio answers
+            // "queued"): an outbound message already is queued, so this
+            // changes nothing, and is no error.
+            Ok(omni_proto::common::DeliveryStatus::Queued) => {
+                debug!(conversation_id = %report.conversation_id, message_id = %report.message_id, "queued at the provider");
+                return Ok(None);
+            }
             _ => {
                 return Err(ContextError::InvalidArgument(format!(
                     "delivery report status {} is not sent, delivered or failed",

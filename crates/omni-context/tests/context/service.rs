@@ -404,6 +404,26 @@ async fn delivery_reports(h: &Harness) {
         timeline[2].error.as_deref(),
         Some("30003 unreachable handset")
     );
+    // A provider's "queued" (Twilio's answer to a send) changes nothing and
+    // is no error; a status that means nothing is refused.
+    let queued = ev::DeliveryReport {
+        message_id: one.id.to_string(),
+        conversation_id: conversation.to_string(),
+        channel: pb::Channel::Sms as i32,
+        status: pb::DeliveryStatus::Queued as i32,
+        provider_message_id: "SMx".into(),
+        error: String::new(),
+        at_ms: 2,
+    };
+    assert!(matches!(service.record_delivery(&queued).await, Ok(None)));
+    let unspecified = ev::DeliveryReport {
+        status: pb::DeliveryStatus::Unspecified as i32,
+        ..queued
+    };
+    assert!(matches!(
+        service.record_delivery(&unspecified).await,
+        Err(ContextError::InvalidArgument(_))
+    ));
 
     // Watchers saw the status changes as message events (after the two
     // queued replies themselves).
