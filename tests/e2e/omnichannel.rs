@@ -14,62 +14,35 @@
 use std::time::Duration;
 
 use omni_testkit::TestApp;
+use omni_testkit::actors::{MailClient, Phone, assert_threaded_reply};
+use omni_testkit::twilio::FakeTwilio;
 use omni_testservers::smtp::SmtpSink;
 use serde_json::json;
 
-use crate::providers::{
-    DOMAIN, FakeTwilio, OUR_NUMBER, TwilioWebhooks, email_and_sms_config, send_email,
-};
+use crate::providers::{DOMAIN, OUR_NUMBER, SMS_PUBLIC_URL, email_and_sms_config, twilio_account};
 use crate::support::{Agent, Customer};
 
 const JO_PHONE: &str = "+14155550123";
-const JO_FROM: &str = "Jo Customer <jo@example.org>";
-
-/// The (channel, direction, text) of a conversation's timeline.
-async fn timeline(agent: &Agent, conv: &str) -> anyhow::Result<Vec<(String, String, String)>> {
-    let r = agent.api.get(&format!("/api/conversations/{conv}")).await?;
-    anyhow::ensure!(r.status == 200, "{}", r.body);
-    Ok(r.body["messages"]
-        .as_array()
-        .map(|m| {
-            m.iter()
-                .map(|m| {
-                    (
-                        m["channel"].as_str().unwrap_or_default().to_owned(),
-                        m["direction"].as_str().unwrap_or_default().to_owned(),
-                        m["text"].as_str().unwrap_or_default().to_owned(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default())
-}
-
-/// Waits until the conversation's timeline has `n` messages.
-async fn timeline_len(
-    agent: &Agent,
-    conv: &str,
-    n: usize,
-) -> anyhow::Result<Vec<(String, String, String)>> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let t = timeline(agent, conv).await?;
-        if t.len() >= n || tokio::time::Instant::now() > deadline {
-            return Ok(t);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_conversation_across_chat_email_and_sms() -> anyhow::Result<()> {
     let relay = SmtpSink::start()?;
-    let twilio = FakeTwilio::start().await?;
+    let account = twilio_account();
+    let twilio = FakeTwilio::start(&account).await?;
     let data = tempfile::tempdir()?;
     let config = email_and_sms_config(data.path(), &relay, twilio.api_base())?;
     let app = TestApp::start_with(data, config).await?;
-    let smtp = app.smtp_addr().expect("email adapter runs");
-    let sms = TwilioWebhooks::new(app.sms_url().expect("sms adapter runs"));
+    let mailer = MailClient::new(
+        app.smtp_addr().expect("email adapter runs"),
+        "Jo Customer <jo@example.org>",
+    );
+    let mut phone = Phone::new(
+        &app.sms_url().expect("sms adapter runs"),
+        SMS_PUBLIC_URL,
+        &account,
+        JO_PHONE,
+        OUR_NUMBER,
+    );
 
     // Chat: dmitri (support 6) is the only agent on; he takes it.
     let mut dmitri = Agent::sign_in(&app, "dmitri").await?;
@@ -82,14 +55,9 @@ async fn one_conversation_across_chat_email_and_sms() -> anyhow::Result<()> {
 
     // The agent links what the customer gave, as verified by the chat.
     for (kind, value) in [("email", "jo@Example.ORG"), ("phone", "(415) 555-0123")] {
-        let r = dmitri
-            .api
-            .post(
-                &format!("/api/conversations/{conv}/customer/identities"),
-                &json!({ "kind": kind, "value": value, "evidence": "given by the customer in chat" }),
-            )
+        dmitri
+            .link_identity(&conv, kind, value, "given by the customer in chat")
             .await?;
-        assert_eq!(r.status, 200, "link {kind}: {}", r.body);
     }
     let profile = dmitri
         .api
@@ -107,22 +75,16 @@ async fn one_conversation_across_chat_email_and_sms() -> anyhow::Result<()> {
 
     // Email to the conversation's reply address, then a text from the phone.
     let reply_address = format!("reply+{conv}@{DOMAIN}");
-    send_email(
-        smtp,
-        JO_FROM,
-        &reply_address,
-        "<jo-1@example.org>",
-        "Order 1042",
-        "It still has not arrived.\n\n-- \nJo",
-    )
-    .await?;
-    sms.text(
-        JO_PHONE,
-        "SM00000000000000000000000000000001",
-        "Texting from my phone now",
-    )
-    .await?;
-    let t = timeline_len(&dmitri, &conv, 4).await?;
+    mailer
+        .send(
+            &reply_address,
+            "<jo-1@example.org>",
+            "Order 1042",
+            "It still has not arrived.\n\n-- \nJo",
+        )
+        .await?;
+    phone.text("Texting from my phone now").await?;
+    let t = dmitri.timeline_of(&conv, 4).await?;
     assert_eq!(
         t.iter()
             .map(|(c, d, x)| (c.as_str(), d.as_str(), x.as_str()))
@@ -144,8 +106,7 @@ async fn one_conversation_across_chat_email_and_sms() -> anyhow::Result<()> {
     // it, although carmen (support 8) is available with room.
     dmitri.resolve(&conv).await?;
     dmitri.events.recv_type("released").await?;
-    sms.text(JO_PHONE, "SM00000000000000000000000000000002", "Any news?")
-        .await?;
+    phone.text("Any news?").await?;
     let (offer, again) = dmitri.next_offer().await?;
     assert_eq!(again, conv, "the same conversation reopens");
     dmitri.settle(&offer, "accept").await?;
@@ -177,38 +138,22 @@ async fn one_conversation_across_chat_email_and_sms() -> anyhow::Result<()> {
     let mail =
         tokio::task::spawn_blocking(move || relay.wait_for(1, Duration::from_secs(15))).await??;
     let mail = &mail[0];
-    assert_eq!(
-        mail.rcpt_to,
-        ["jo@example.org"],
-        "to the customer's address"
+    assert_threaded_reply(
+        mail,
+        "jo@example.org",
+        "jo-1@example.org",
+        &reply_address,
+        "Tracking number: 1Z999.",
     );
-    let header = |name: &str| mail.header(name).unwrap_or_default();
-    assert!(
-        header("In-Reply-To").contains("jo-1@example.org"),
-        "threads under jo's mail: {}",
-        header("In-Reply-To")
-    );
-    assert!(header("References").contains("jo-1@example.org"));
-    assert!(
-        header("Reply-To").contains(&reply_address),
-        "{}",
-        header("Reply-To")
-    );
-    assert!(
-        header("Subject").starts_with("Re: "),
-        "{}",
-        header("Subject")
-    );
-    assert!(String::from_utf8_lossy(&mail.raw).contains("Tracking number: 1Z999."));
 
-    let sms_sent = twilio.wait_for(1, Duration::from_secs(10)).await?;
-    let field = |name: &str| sms_sent[0].field(name);
-    assert_eq!(field("To"), JO_PHONE);
-    assert_eq!(field("From"), OUR_NUMBER);
-    assert_eq!(field("Body"), "It ships today, tracking follows.");
+    let sent = twilio.wait_for(1, Duration::from_secs(10)).await?;
+    let sms = &sent[0];
+    assert_eq!(sms.field("To"), Some(JO_PHONE));
+    assert_eq!(sms.field("From"), Some(OUR_NUMBER));
+    assert_eq!(sms.field("Body"), Some("It ships today, tracking follows."));
 
     // The agent's timeline shows every message with its channel.
-    let t = timeline_len(&dmitri, &conv, 7).await?;
+    let t = dmitri.timeline_of(&conv, 7).await?;
     let channels: Vec<(&str, &str)> = t.iter().map(|(c, d, _)| (c.as_str(), d.as_str())).collect();
     assert_eq!(
         channels,

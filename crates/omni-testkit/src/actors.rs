@@ -1,7 +1,10 @@
-//! A signed-in agent and a web chat customer, driven the way the desk page
-//! and the chat page drive the app; used by the end-to-end tests of both
-//! modes.
+//! A signed-in agent and a customer on each channel, driven the way the
+//! desk page, the chat page, a mail program and Twilio drive the app; used
+//! by the end-to-end tests of both modes.
 
+use std::net::SocketAddr;
+
+use crate::twilio::TwilioAccount;
 use crate::{HttpClient, JsonSocket};
 use serde_json::{Value, json};
 
@@ -97,6 +100,69 @@ impl Agent {
         Ok(r.body)
     }
 
+    /// Links an identity (`kind` `email` or `phone`) to the customer of a
+    /// conversation, with the evidence the agent gives; fails unless 200.
+    pub async fn link_identity(
+        &self,
+        conversation: &str,
+        kind: &str,
+        value: &str,
+        evidence: &str,
+    ) -> anyhow::Result<Value> {
+        let r = self
+            .api
+            .post(
+                &format!("/api/conversations/{conversation}/customer/identities"),
+                &json!({ "kind": kind, "value": value, "evidence": evidence }),
+            )
+            .await?;
+        anyhow::ensure!(
+            r.status == 200,
+            "link {kind} {value}: {} {}",
+            r.status,
+            r.body
+        );
+        Ok(r.body)
+    }
+
+    /// The (channel, direction, text) of each message of a conversation's
+    /// timeline, in order.
+    pub async fn timeline(
+        &self,
+        conversation: &str,
+    ) -> anyhow::Result<Vec<(String, String, String)>> {
+        let r = self
+            .api
+            .get(&format!("/api/conversations/{conversation}"))
+            .await?;
+        anyhow::ensure!(r.status == 200, "{conversation}: {} {}", r.status, r.body);
+        let field = |m: &Value, name: &str| m[name].as_str().unwrap_or_default().to_owned();
+        Ok(r.body["messages"]
+            .as_array()
+            .map(|m| {
+                m.iter()
+                    .map(|m| (field(m, "channel"), field(m, "direction"), field(m, "text")))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// The timeline once it has `n` messages, or as it is after 10 s.
+    pub async fn timeline_of(
+        &self,
+        conversation: &str,
+        n: usize,
+    ) -> anyhow::Result<Vec<(String, String, String)>> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let timeline = self.timeline(conversation).await?;
+            if timeline.len() >= n || tokio::time::Instant::now() > deadline {
+                return Ok(timeline);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits for an offer; returns (offer_id, conversation_id).
     pub async fn next_offer(&mut self) -> anyhow::Result<(String, String)> {
         let frame = self.events.recv_type("offer").await?;
@@ -163,6 +229,191 @@ impl Customer {
         anyhow::ensure!(
             ack["client_id"] == client_id.as_str(),
             "ack for {client_id}: {ack}"
+        );
+        Ok(())
+    }
+}
+
+/// A customer writing from a mail program: Python's `smtplib` sends each
+/// mail over SMTP.
+pub struct MailClient {
+    smtp: SocketAddr,
+    from: String,
+}
+
+impl MailClient {
+    /// A mail program sending through the SMTP server at `smtp` as `from`
+    /// (a `From` header value, e.g. `Jo Customer <jo@example.org>`).
+    pub fn new(smtp: SocketAddr, from: &str) -> Self {
+        Self {
+            smtp,
+            from: from.to_owned(),
+        }
+    }
+
+    /// Sends one plain-text mail; fails unless the server accepted it.
+    pub async fn send(
+        &self,
+        to: &str,
+        message_id: &str,
+        subject: &str,
+        body: &str,
+    ) -> anyhow::Result<()> {
+        const SCRIPT: &str = r#"
+import smtplib, sys
+from email.message import EmailMessage
+host, port, sender, to, mid, subject, body = sys.argv[1:8]
+m = EmailMessage()
+m["From"] = sender
+m["To"] = to
+m["Subject"] = subject
+m["Message-ID"] = mid
+m.set_content(body)
+with smtplib.SMTP(host, int(port), timeout=10) as s:
+    s.send_message(m)
+"#;
+        let python = if std::path::Path::new("/usr/bin/python3").exists() {
+            "/usr/bin/python3"
+        } else {
+            "python3"
+        };
+        let args: Vec<String> = [
+            "-c",
+            SCRIPT,
+            &self.smtp.ip().to_string(),
+            &self.smtp.port().to_string(),
+            &self.from,
+            to,
+            message_id,
+            subject,
+            body,
+        ]
+        .iter()
+        .map(|a| (*a).to_owned())
+        .collect();
+        let out = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(python).args(args).output()
+        })
+        .await??;
+        anyhow::ensure!(
+            out.status.success(),
+            "smtplib to {}: {}",
+            self.smtp,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(())
+    }
+}
+
+/// Checks that `mail`, as the relay got it, is an agent's reply to the
+/// customer's mail `parent` (a Message-ID) sent to `to`: threaded under it
+/// (In-Reply-To, References), answerable to `reply_address` (Reply-To), a
+/// "Re:" subject, and carrying `text`.
+pub fn assert_threaded_reply(
+    mail: &omni_testservers::smtp::SunkMail,
+    to: &str,
+    parent: &str,
+    reply_address: &str,
+    text: &str,
+) {
+    assert_eq!(
+        mail.rcpt_to,
+        [to],
+        "the reply goes to the customer's address"
+    );
+    let header = |name: &str| mail.header(name).unwrap_or_default();
+    assert!(
+        header("In-Reply-To").contains(parent),
+        "threads under {parent}: {}",
+        header("In-Reply-To")
+    );
+    assert!(
+        header("References").contains(parent),
+        "{}",
+        header("References")
+    );
+    assert!(
+        header("Reply-To").contains(reply_address),
+        "{}",
+        header("Reply-To")
+    );
+    assert!(
+        header("Subject").starts_with("Re: "),
+        "{}",
+        header("Subject")
+    );
+    assert!(
+        String::from_utf8_lossy(&mail.raw).contains(text),
+        "the reply carries {text:?}"
+    );
+}
+
+/// A customer texting from a phone through Twilio: each text is Twilio's
+/// webhook to the SMS adapter, `X-Twilio-Signature` signed as Twilio signs
+/// it (HMAC-SHA1 over the public URL and the sorted parameters).
+pub struct Phone {
+    webhooks: HttpClient,
+    public_url: String,
+    account: TwilioAccount,
+    number: String,
+    to: String,
+    texts: u32,
+}
+
+impl Phone {
+    /// The phone `number` texting `to` (our number) through `account`,
+    /// whose webhooks reach the adapter at `sms_url` and are signed for
+    /// `public_url` (its `sms.public_url`).
+    pub fn new(
+        sms_url: &str,
+        public_url: &str,
+        account: &TwilioAccount,
+        number: &str,
+        to: &str,
+    ) -> Self {
+        Self {
+            webhooks: HttpClient::new(sms_url),
+            public_url: public_url.to_owned(),
+            account: account.clone(),
+            number: number.to_owned(),
+            to: to.to_owned(),
+            texts: 0,
+        }
+    }
+
+    /// Sends a text and waits for the adapter to take it (200).
+    pub async fn text(&mut self, body: &str) -> anyhow::Result<()> {
+        self.texts += 1;
+        // A message SID of its own: the number's digits and a count.
+        let digits: String = self.number.chars().filter(char::is_ascii_digit).collect();
+        let sid = format!("SM{digits:0>20}{:012}", self.texts);
+        let params: Vec<(String, String)> = [
+            ("AccountSid", self.account.sid.as_str()),
+            ("Body", body),
+            ("From", self.number.as_str()),
+            ("MessageSid", sid.as_str()),
+            ("NumMedia", "0"),
+            ("NumSegments", "1"),
+            ("To", self.to.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let signature = omni_sms::signature::sign(
+            &self.account.auth_token,
+            &format!("{}/twilio/sms", self.public_url),
+            &params,
+        );
+        let r = self
+            .webhooks
+            .post_form("/twilio/sms", &params, &[("x-twilio-signature", signature)])
+            .await?;
+        anyhow::ensure!(
+            r.status == 200,
+            "twilio webhook from {}: {} {}",
+            self.number,
+            r.status,
+            r.body
         );
         Ok(())
     }

@@ -1,7 +1,9 @@
 //! Omniroute in distributed mode for tests: a real `nats-server` (JetStream)
-//! and `redis-server` (AOF) on free ports, and every part as its own `omni`
-//! OS process configured the way an operator would (the sample config file
-//! plus `OMNI_*` environment variables), each on its own free ports.
+//! and `redis-server` (AOF) on free ports, and every part (the core four,
+//! and the email and sms adapters when asked for) as its own `omni` OS
+//! process configured the way an operator would (the sample config file
+//! plus `OMNI_*` environment variables, shared and per part), each on its
+//! own free ports.
 //!
 //! Parts can be stopped gracefully (SIGTERM), killed (SIGKILL) and started
 //! again on the same ports. Each part's output goes to `<part>.log` in the
@@ -10,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::fs::OpenOptions;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -38,8 +41,12 @@ pub struct PartPorts {
     pub chat: u16,
     /// Desk (used by the desk part).
     pub desk: u16,
-    /// `/metrics` (context and router).
+    /// `/metrics` (every part but the desk).
     pub metrics: u16,
+    /// Inbound SMTP (used by the email part).
+    pub smtp: u16,
+    /// SMS webhooks (used by the sms part).
+    pub sms: u16,
 }
 
 /// nats-server, redis-server and one `omni` process per part.
@@ -54,6 +61,7 @@ pub struct Cluster {
     ports: HashMap<Part, PartPorts>,
     processes: HashMap<Part, Child>,
     env: Vec<(String, String)>,
+    part_env: Vec<(Part, String, String)>,
 }
 
 impl Cluster {
@@ -74,11 +82,25 @@ impl Cluster {
     /// Starts every part with the configuration file `config` and extra
     /// `OMNI_*` variables `env` for every part.
     pub fn start_with(binary: &Path, config: &Path, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        Self::start_parts(binary, config, &Part::ALL, env, &[])
+    }
+
+    /// Starts `parts`, in order, with the configuration file `config`, the
+    /// `OMNI_*` variables `env` for every part, and each part's own from
+    /// `part_env` (as a Deployment adds its own to a shared ConfigMap: an
+    /// adapter's switch and secrets reach that adapter only).
+    pub fn start_parts(
+        binary: &Path,
+        config: &Path,
+        parts: &[Part],
+        env: &[(&str, &str)],
+        part_env: &[(Part, &str, &str)],
+    ) -> anyhow::Result<Self> {
         let nats = NatsServer::start().context("starting nats-server")?;
         let redis = RedisServer::start().context("starting redis-server")?;
         let dir = tempfile::tempdir()?;
         let mut ports = HashMap::new();
-        for part in Part::ALL {
+        for &part in parts {
             ports.insert(
                 part,
                 PartPorts {
@@ -86,6 +108,8 @@ impl Cluster {
                     chat: free_port()?,
                     desk: free_port()?,
                     metrics: free_port()?,
+                    smtp: free_port()?,
+                    sms: free_port()?,
                 },
             );
         }
@@ -100,17 +124,31 @@ impl Cluster {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
+            part_env: part_env
+                .iter()
+                .map(|(p, k, v)| (*p, (*k).to_owned(), (*v).to_owned()))
+                .collect(),
             dir,
         };
-        for part in Part::ALL {
+        for &part in parts {
             cluster.start_part(part)?;
         }
         Ok(cluster)
     }
 
-    /// The ports of `part`'s process.
+    /// The ports of `part`'s process (a part the cluster was started with).
     pub fn ports(&self, part: Part) -> PartPorts {
         self.ports[&part]
+    }
+
+    /// Where the email part's SMTP server listens.
+    pub fn smtp_addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.ports(Part::Email).smtp))
+    }
+
+    /// Base URL of the sms part's webhooks.
+    pub fn sms_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ports(Part::Sms).sms)
     }
 
     /// The gRPC URL of `part`'s process.
@@ -136,6 +174,8 @@ impl Cluster {
             ("OMNI_LISTEN_CHAT", format!("127.0.0.1:{}", p.chat)),
             ("OMNI_LISTEN_DESK", format!("127.0.0.1:{}", p.desk)),
             ("OMNI_LISTEN_METRICS", format!("127.0.0.1:{}", p.metrics)),
+            ("OMNI_LISTEN_SMTP", format!("127.0.0.1:{}", p.smtp)),
+            ("OMNI_LISTEN_SMS", format!("127.0.0.1:{}", p.sms)),
             ("OMNI_NATS_URL", self.nats.url()),
             ("OMNI_REDIS_URL", self.redis.url()),
             ("OMNI_CONNECT_CONTEXT", self.grpc_url(Part::Context)),
@@ -145,6 +185,12 @@ impl Cluster {
         .map(|(k, v)| (k.to_owned(), v))
         .collect::<Vec<_>>();
         env.extend(self.env.iter().cloned());
+        env.extend(
+            self.part_env
+                .iter()
+                .filter(|(p, _, _)| *p == part)
+                .map(|(_, k, v)| (k.clone(), v.clone())),
+        );
         env
     }
 

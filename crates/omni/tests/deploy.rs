@@ -1,8 +1,11 @@
 //! Checks of `deploy/` that need no container engine: every YAML file
-//! parses; the compose file and the Kubernetes manifests run real `omni`
-//! subcommands, on the ports their environment configures, probed on the
-//! gRPC health service; the shipped configuration and environment load with
-//! the real configuration loader (no unknown key or variable).
+//! parses; the compose file and the Kubernetes manifests run every part as a
+//! real `omni` subcommand, on the ports its environment configures, probed
+//! on the gRPC health service; each part's configuration and environment
+//! load with the real configuration loader (no unknown key or variable, and
+//! the email and sms parts' sections checked as those parts check them);
+//! secrets come from a Kubernetes Secret or the environment compose runs
+//! in, never from the files.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -56,6 +59,65 @@ fn subcommands() -> Vec<String> {
         .collect()
 }
 
+/// The parts, as `omni <part>` and as the Services other parts reach.
+const PARTS: [&str; 6] = ["chat", "context", "desk", "email", "router", "sms"];
+
+/// Whether a variable holds a secret, which must come from outside the
+/// files: a Kubernetes Secret, or the environment docker compose runs in.
+fn is_secret(name: &str) -> bool {
+    ["_TOKEN", "_PASSWORD", "_SECRET"]
+        .iter()
+        .any(|suffix| name.ends_with(suffix))
+}
+
+/// A value for a variable the files leave to the operator (a Secret, or
+/// the environment compose runs in): any value of the right form, so the
+/// loader still checks the variable's name and the rest of the section.
+fn stand_in(name: &str) -> String {
+    match name {
+        "OMNI_EMAIL_RELAY" => "smtp://relay.example.net:25",
+        "OMNI_SMS_FROM" => "+14155550199",
+        "OMNI_SMS_PUBLIC_URL" => "https://sms.example.net",
+        _ => "set-by-the-operator",
+    }
+    .to_owned()
+}
+
+/// The listener each part serves besides gRPC, by port name: what its
+/// container must expose and its Service or compose service publish.
+fn own_ports(part: &str, config: &Config) -> Vec<(&'static str, u16)> {
+    let listen = &config.listen;
+    match part {
+        "chat" => vec![("chat", listen.chat.port())],
+        "desk" => vec![("desk", listen.desk.port())],
+        "email" => vec![
+            ("smtp", listen.smtp.port()),
+            ("metrics", listen.metrics.port()),
+        ],
+        "sms" => vec![
+            ("sms", listen.sms.port()),
+            ("metrics", listen.metrics.port()),
+        ],
+        _ => vec![("metrics", listen.metrics.port())],
+    }
+}
+
+/// Checks what a channel adapter's configuration must say for its part to
+/// run: its section is enabled, so `omni` checks it at start.
+fn check_adapter(what: &str, part: &str, config: &Config) {
+    match part {
+        "email" => assert!(
+            config.email.enabled,
+            "{what}: OMNI_EMAIL_ENABLED, so the email section is checked at start"
+        ),
+        "sms" => assert!(
+            config.sms.enabled,
+            "{what}: OMNI_SMS_ENABLED, so the sms section is checked at start"
+        ),
+        _ => {}
+    }
+}
+
 /// Loads `toml` plus `env` with the real loader, as `omni` would.
 fn load(toml: &str, env: &BTreeMap<String, String>) -> Config {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -95,6 +157,17 @@ fn kubernetes_manifests_run_real_subcommands_on_configured_ports() {
         env["OMNI_CONFIG"], "/etc/omniroute/omniroute.toml",
         "the file is mounted where OMNI_CONFIG says"
     );
+    // No secret in the ConfigMaps: every part shares them.
+    for name in env.keys() {
+        assert!(!is_secret(name), "{name} is in the ConfigMap omniroute-env");
+    }
+    assert!(
+        config.sms.twilio.auth_token.is_empty()
+            && config.sms.kannel.password.is_empty()
+            && config.sms.kannel.secret.is_empty()
+            && config.email.relay_password.is_none(),
+        "the configuration file in the ConfigMap holds a secret"
+    );
 
     let mut parts = Vec::new();
     for (file, doc) in docs.iter().filter(|(_, d)| d["kind"] == "Deployment") {
@@ -104,6 +177,36 @@ fn kubernetes_manifests_run_real_subcommands_on_configured_ports() {
             subcommands.contains(&part),
             "{file}: `omni {part}` is not a subcommand ({subcommands:?})"
         );
+        assert_eq!(
+            container["envFrom"][0]["configMapRef"]["name"], "omniroute-env",
+            "{file}: the shared environment"
+        );
+        // The container's own variables over the shared ones, as Kubernetes
+        // sets them; a secret only from a Secret.
+        let mut env = env.clone();
+        for var in container["env"].as_array().into_iter().flatten() {
+            let name = var["name"].as_str().unwrap_or_default().to_owned();
+            let value = match var["value"].as_str() {
+                Some(value) => {
+                    assert!(
+                        !is_secret(&name),
+                        "{file}: {name} is a secret: take it from a Secret (valueFrom.secretKeyRef)"
+                    );
+                    value.to_owned()
+                }
+                None => {
+                    let secret = &var["valueFrom"]["secretKeyRef"];
+                    assert!(
+                        secret["name"].is_string() && secret["key"].is_string(),
+                        "{file}: {name} has a value or a secretKeyRef"
+                    );
+                    stand_in(&name)
+                }
+            };
+            env.insert(name, value);
+        }
+        let config = load(&toml, &env);
+        check_adapter(file, &part, &config);
         let ports: BTreeMap<String, u64> = container["ports"]
             .as_array()
             .expect("container ports")
@@ -127,15 +230,11 @@ fn kubernetes_manifests_run_real_subcommands_on_configured_ports() {
                 "{file}: {probe} asks the gRPC health service"
             );
         }
-        let expected = match part.as_str() {
-            "chat" => Some(("chat", config.listen.chat.port())),
-            "desk" => Some(("desk", config.listen.desk.port())),
-            _ => Some(("metrics", config.listen.metrics.port())),
-        };
-        if let Some((name, port)) = expected {
+        let expected = own_ports(&part, &config);
+        for (name, port) in &expected {
             assert_eq!(
-                ports.get(name),
-                Some(&u64::from(port)),
+                ports.get(*name),
+                Some(&u64::from(*port)),
                 "{file}: {name} port"
             );
         }
@@ -144,7 +243,8 @@ fn kubernetes_manifests_run_real_subcommands_on_configured_ports() {
                 && container["resources"]["requests"]["memory"].is_string(),
             "{file}: resource requests"
         );
-        // A Service exposes the Deployment under the name other parts use.
+        // A Service exposes the Deployment under the name other parts use,
+        // on its gRPC port and its own.
         let service = docs
             .iter()
             .map(|(_, d)| d)
@@ -154,10 +254,18 @@ fn kubernetes_manifests_run_real_subcommands_on_configured_ports() {
             service["spec"]["selector"], doc["spec"]["selector"]["matchLabels"],
             "{file}: the Service selects the Deployment"
         );
+        for name in std::iter::once("grpc").chain(expected.iter().map(|(name, _)| *name)) {
+            assert!(
+                service["spec"]["ports"].as_array().is_some_and(|p| p
+                    .iter()
+                    .any(|p| p["name"] == name && p["targetPort"] == name)),
+                "{file}: the Service exposes the {name} port"
+            );
+        }
         parts.push(part);
     }
     parts.sort();
-    assert_eq!(parts, ["chat", "context", "desk", "router"]);
+    assert_eq!(parts, PARTS);
     for (url, service) in [
         (&config.connect.context, "context"),
         (&config.connect.router, "router"),
@@ -202,19 +310,35 @@ fn compose_file_runs_every_part_against_nats_and_redis() {
     let subcommands = subcommands();
     let sample = std::fs::read_to_string(deploy_dir().join("../config/omniroute.toml"))
         .expect("sample config");
-    for part in ["context", "router", "chat", "desk"] {
+    for part in PARTS {
         let service = &services[part];
         let command = service["command"][0].as_str().unwrap_or_default();
         assert_eq!(command, part);
         assert!(subcommands.contains(&part.to_owned()));
+        // What the container gets: a variable without a value comes from
+        // the environment docker compose runs in; a secret only so.
         let env: BTreeMap<String, String> = service["environment"]
             .as_object()
             .unwrap_or_else(|| panic!("{part}: environment (from the x-omni anchor)"))
             .iter()
             .filter(|(k, _)| k.as_str() != "OMNI_CONFIG")
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+            .map(|(k, v)| {
+                let value = match v {
+                    Value::Null => stand_in(k),
+                    Value::String(value) => {
+                        assert!(
+                            !is_secret(k),
+                            "{part}: {k} is a secret: leave its value to the environment"
+                        );
+                        value.clone()
+                    }
+                    other => panic!("{part}: {k} is {other}, not a string"),
+                };
+                (k.clone(), value)
+            })
             .collect();
         let config = load(&sample, &env);
+        check_adapter(part, part, &config);
         assert_eq!(
             config.connect.context.as_deref(),
             Some("http://context:7070")
@@ -227,12 +351,37 @@ fn compose_file_runs_every_part_against_nats_and_redis() {
             .iter()
             .filter_map(Value::as_str)
             .collect();
+        let grpc = format!("127.0.0.1:{}", config.listen.grpc.port());
         assert_eq!(
-            probe[..3],
-            ["CMD", "omni", "probe"],
+            probe,
+            ["CMD", "omni", "probe", "--grpc", grpc.as_str()],
             "{part}: gRPC health probe"
         );
         assert!(subcommands.contains(&"probe".to_owned()));
+        // The customer- and agent-facing listeners are published on the
+        // host, on the port the part listens on.
+        let published: Vec<&str> = service["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        for (name, port) in own_ports(part, &config)
+            .into_iter()
+            .filter(|(name, _)| *name != "metrics")
+        {
+            assert!(
+                published
+                    .iter()
+                    .any(|p| p.rsplit(':').next() == Some(port.to_string().as_str())),
+                "{part}: publishes its {name} port {port}: {published:?}"
+            );
+        }
+        // The adapters need settings only the operator has: they run when
+        // their profile is asked for.
+        if matches!(part, "email" | "sms") {
+            assert_eq!(service["profiles"], serde_json::json!([part]), "{part}");
+        }
     }
     assert!(
         services["redis"]["command"]

@@ -10,6 +10,7 @@
 //! that number), `email` (over SMTP), `twilio_sent` (what the fake Twilio
 //! API was sent) and `twilio_status` (a signed status callback).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -17,19 +18,19 @@ use omni_proto::common as pb;
 use omni_proto::context::FindCustomerRequest;
 use omni_proto::context::context_service_client::ContextServiceClient;
 use omni_testkit::TestApp;
+use omni_testkit::actors::{MailClient, Phone};
+use omni_testkit::twilio::{FakeTwilio, status_callback};
 use omni_testservers::smtp::SmtpSink;
 use serde_json::{Value, json};
 use tonic::transport::Channel;
 
 use super::Scenario;
-use crate::providers::{
-    DOMAIN, FakeTwilio, OUR_NUMBER, TwilioWebhooks, email_and_sms_config, send_email,
-};
+use crate::providers::{DOMAIN, OUR_NUMBER, SMS_PUBLIC_URL, email_and_sms_config, twilio_account};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn customer_screens_in_chromium() -> anyhow::Result<()> {
     let relay = SmtpSink::start()?;
-    let twilio = FakeTwilio::start().await?;
+    let twilio = FakeTwilio::start(&twilio_account()).await?;
     let data = tempfile::tempdir()?;
     let config = email_and_sms_config(data.path(), &relay, twilio.api_base())?;
     let app = TestApp::start_with(data, config).await?;
@@ -40,35 +41,40 @@ async fn customer_screens_in_chromium() -> anyhow::Result<()> {
 
 async fn drive(app: &TestApp, twilio: &FakeTwilio) -> anyhow::Result<()> {
     let smtp = app.smtp_addr().context("the email adapter runs")?;
-    let webhooks = TwilioWebhooks::new(app.sms_url().context("the sms adapter runs")?);
+    let sms_url = app.sms_url().context("the sms adapter runs")?;
+    let account = twilio_account();
+    // One phone per number: each numbers its own texts' SIDs.
+    let mut phones: HashMap<String, Phone> = HashMap::new();
     let mut context = ContextServiceClient::new(
         tonic::transport::Endpoint::from_shared(app.grpc_url())?
             .connect()
             .await?,
     );
-    let mut texts = 0;
     Scenario::new("customer.mjs", app)?
         .env("SMS_FROM", OUR_NUMBER)
         .env("REPLY_DOMAIN", DOMAIN)
         .run_with(async |ask: Value| -> anyhow::Result<Value> {
             match arg(&ask, "action")? {
                 "text" => {
-                    texts += 1;
                     let from = arg(&ask, "from")?;
-                    let sid = format!("SM{texts:032}");
-                    webhooks.text(from, &sid, arg(&ask, "body")?).await?;
+                    phones
+                        .entry(from.to_owned())
+                        .or_insert_with(|| {
+                            Phone::new(&sms_url, SMS_PUBLIC_URL, &account, from, OUR_NUMBER)
+                        })
+                        .text(arg(&ask, "body")?)
+                        .await?;
                     customer_known(&mut context, from).await?;
                 }
                 "email" => {
-                    send_email(
-                        smtp,
-                        arg(&ask, "from")?,
-                        arg(&ask, "to")?,
-                        arg(&ask, "message_id")?,
-                        arg(&ask, "subject")?,
-                        arg(&ask, "body")?,
-                    )
-                    .await?;
+                    MailClient::new(smtp, arg(&ask, "from")?)
+                        .send(
+                            arg(&ask, "to")?,
+                            arg(&ask, "message_id")?,
+                            arg(&ask, "subject")?,
+                            arg(&ask, "body")?,
+                        )
+                        .await?;
                 }
                 "twilio_sent" => {
                     let count = ask["count"].as_u64().context("count")?;
@@ -95,7 +101,14 @@ async fn drive(app: &TestApp, twilio: &FakeTwilio) -> anyhow::Result<()> {
                         .into_iter()
                         .find(|m| m.sid == sid)
                         .with_context(|| format!("the Twilio API sent no message {sid}"))?;
-                    webhooks.status(&sent, arg(&ask, "status")?).await?;
+                    status_callback(
+                        &sms_url,
+                        SMS_PUBLIC_URL,
+                        &account,
+                        &sent,
+                        arg(&ask, "status")?,
+                    )
+                    .await?;
                 }
                 other => anyhow::bail!("unknown request {other:?}"),
             }
