@@ -76,9 +76,21 @@ fn main() -> ExitCode {
         Some(Command::Simulate(args)) => return simulate::run(args),
         _ => {}
     }
-    let env: BTreeMap<String, String> = std::env::vars()
+    let mut env: BTreeMap<String, String> = std::env::vars()
         .filter(|(k, _)| k.starts_with("OMNI_"))
         .collect();
+    // Running an adapter alone turns it on, so its section is checked now
+    // (a missing credential stops the process here, naming the setting,
+    // rather than failing messages later).
+    match &cli.command {
+        Some(Command::Email) => {
+            env.insert("OMNI_EMAIL_ENABLED".into(), "true".into());
+        }
+        Some(Command::Sms) => {
+            env.insert("OMNI_SMS_ENABLED".into(), "true".into());
+        }
+        _ => {}
+    }
     let config = match Config::load(&cli.config, &env) {
         Ok(c) => c,
         Err(e) => {

@@ -79,6 +79,30 @@ fn config_errors_exit_2_with_the_reason() {
 }
 
 #[test]
+fn an_adapter_run_alone_checks_its_section_at_start() {
+    // The sample has both adapters switched off and no Twilio credentials:
+    // `omni sms` and `omni email` turn their adapter on, so the missing
+    // settings stop them at once, named, before anything listens.
+    for (part, expected) in [
+        ("sms", "sms.twilio.account_sid"),
+        ("email", "must be one of email.domains"),
+    ] {
+        let out = omni()
+            .arg("--config")
+            .arg(sample())
+            .arg(part)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{part}: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{part}: expected {expected:?} in {stderr}"
+        );
+    }
+}
+
+#[test]
 fn runs_and_stops_gracefully_on_sigint() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = omni()
