@@ -1,8 +1,8 @@
 //! One part per process over NATS JetStream and Redis: `omni context`,
-//! `omni router`, `omni chat`, `omni desk`.
+//! `omni router`, `omni chat`, `omni desk`, `omni email`, `omni sms`.
 //!
-//! At start a part connects to what it needs (NATS for context, router and
-//! chat; Redis for context and router) and exits with a message naming the
+//! At start a part connects to what it needs (NATS for every part but the
+//! desk; Redis for context and router) and exits with a message naming the
 //! server and the setting when one is unreachable. Once running, the
 //! clients reconnect by themselves: while NATS is away, publishes fail
 //! (adapters answer "try again") and consumers resume after the

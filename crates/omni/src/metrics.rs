@@ -1,5 +1,5 @@
-//! `/metrics` (Prometheus) and `/healthz` for a process that serves no
-//! other HTTP: `omni context` and `omni router`.
+//! `/metrics` (Prometheus) and `/healthz` on `listen.metrics`, for every
+//! process without the desk (the desk serves them on its own port).
 
 use axum::Router;
 use axum::http::header;
