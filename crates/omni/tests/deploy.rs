@@ -88,7 +88,10 @@ fn stand_in(name: &str) -> String {
 fn own_ports(part: &str, config: &Config) -> Vec<(&'static str, u16)> {
     let listen = &config.listen;
     match part {
-        "chat" => vec![("chat", listen.chat.port())],
+        "chat" => vec![
+            ("chat", listen.chat.port()),
+            ("metrics", listen.metrics.port()),
+        ],
         "desk" => vec![("desk", listen.desk.port())],
         "email" => vec![
             ("smtp", listen.smtp.port()),
