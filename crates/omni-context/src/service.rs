@@ -213,7 +213,9 @@ impl ContextService {
         }
         if !ingested.duplicate {
             self.emit_message(&ingested.message).await;
-            if ingested.opened || ingested.reopened {
+            // Watchers (the desk's header and "same channel" reply) follow
+            // the conversation's last channel too.
+            if ingested.opened || ingested.reopened || ingested.channel_changed {
                 self.emit_conversation(conversation).await;
             }
         }

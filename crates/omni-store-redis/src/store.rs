@@ -359,6 +359,7 @@ impl ContextStore for RedisStore {
                 duplicate: true,
                 opened: false,
                 reopened: false,
+                channel_changed: false,
             });
         }
         let opened = reply.get(3).is_some_and(|f| f == "1");
@@ -371,6 +372,7 @@ impl ContextStore for RedisStore {
             needs_routing: opened || reopened,
             opened,
             reopened,
+            channel_changed: reply.get(5).is_some_and(|f| f == "1"),
         })
     }
 

@@ -182,7 +182,11 @@ pub async fn first_message_opens_then_continues<F: StoreFactory>(factory: &F) {
         "the same identity must continue its open conversation"
     );
     assert!(
-        !second.opened && !second.reopened && !second.duplicate && !second.needs_routing,
+        !second.opened
+            && !second.reopened
+            && !second.duplicate
+            && !second.needs_routing
+            && !second.channel_changed,
         "{second:?}"
     );
     assert_eq!(second.message.seq, 2);

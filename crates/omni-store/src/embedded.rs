@@ -564,6 +564,7 @@ impl<'t> Timeline<'t> {
             duplicate: true,
             opened: false,
             reopened: false,
+            channel_changed: false,
         })
     }
 
@@ -747,6 +748,7 @@ impl<'t> Timeline<'t> {
         self.inbound_keys
             .insert(key, (stored.conversation_id.as_str(), stored.seq))
             .map_err(db_err)?;
+        let channel_changed = conversation.last_channel != message.channel;
         conversation.last_channel = message.channel;
         conversation.last_identity = message.from.clone();
         conversation.updated_at_ms = conversation.updated_at_ms.max(at);
@@ -761,6 +763,7 @@ impl<'t> Timeline<'t> {
             needs_routing: opened || reopened,
             opened,
             reopened,
+            channel_changed,
         })
     }
 

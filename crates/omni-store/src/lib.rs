@@ -179,6 +179,9 @@ pub struct Ingested {
     pub opened: bool,
     /// A resolved conversation was reopened.
     pub reopened: bool,
+    /// The customer wrote on another channel than the conversation's last
+    /// (never for a new conversation or a duplicate).
+    pub channel_changed: bool,
 }
 
 /// An agent's message, to add to a conversation's timeline.

@@ -114,6 +114,11 @@ async fn across_channels(h: &Harness) {
     );
 
     // Email from the linked address, written with the Unicode domain.
+    let mut events = h
+        .bus
+        .subscribe(subjects::CONVERSATION_EVENTS)
+        .await
+        .expect("subscribe");
     let first = service
         .ingest(
             &email(
@@ -131,6 +136,18 @@ async fn across_channels(h: &Harness) {
         first.conversation.id, conversation,
         "email continues the chat conversation"
     );
+    // Watchers learn that the conversation's last channel is now email.
+    let last_channel = loop {
+        let msg = tokio::time::timeout(std::time::Duration::from_secs(10), events.next())
+            .await
+            .expect("a conversation update after the change of channel")
+            .expect("open");
+        let event = ev::ConversationEvent::decode(msg.payload.as_ref()).expect("event");
+        if let Some(ev::conversation_event::Kind::Updated(c)) = event.kind {
+            break c.last_channel;
+        }
+    };
+    assert_eq!(last_channel, pb::Channel::Email as i32);
     let stored = first.message.email.clone().expect("email details");
     assert_eq!(stored.quoted, "> what we said before");
     assert_eq!(stored.attachments[0].name, "invoice.pdf");

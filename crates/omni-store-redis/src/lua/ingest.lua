@@ -203,6 +203,7 @@ local function main()
   set_message(conversation.id, message)
   redis.call('SET', key('message', message.id), pointer(seq, conversation.id))
   redis.call('SET', inbound, pointer(seq, conversation.id))
+  local channel_changed = conversation.last_channel ~= channel
   conversation.last_channel = channel
   conversation.last_identity = identity
   conversation.updated_at_ms = math.max(conversation.updated_at_ms, at)
@@ -212,6 +213,7 @@ local function main()
   return {
     'ok', enc(customer), enc(conversation), enc(message),
     opened and '1' or '0', reopened and '1' or '0',
+    channel_changed and '1' or '0',
   }
 end
 

@@ -180,6 +180,10 @@ pub async fn link_identity_adds_or_merges<F: StoreFactory>(factory: &F) {
         sms.conversation.id, a.conversation.id,
         "the phone continues the chat conversation"
     );
+    assert!(
+        sms.channel_changed && !a.channel_changed && !b.channel_changed,
+        "chat then sms is a change of channel; a first message is not"
+    );
 
     let linked = step(
         "link mail",
