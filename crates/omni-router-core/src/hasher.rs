@@ -66,7 +66,15 @@ impl Hasher for FxHasher {
     }
 
     fn finish(&self) -> u64 {
-        self.0
+        // The multiply-rotate rounds leave the low bits depending on the low
+        // bits of the input only, and hash tables index by the low bits:
+        // ids that differ in their last characters (`c1041`, `c1042`), or
+        // keys that are themselves hashes, would pile into a few buckets.
+        // A final xor-shift-multiply spreads every input bit over the word.
+        let mut h = self.0;
+        h ^= h >> 32;
+        h = h.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        h ^ (h >> 29)
     }
 }
 
@@ -87,6 +95,11 @@ mod tests {
         assert_ne!(h("con_0001"), h("con_0002"));
         assert_ne!(h("abcdefgh1"), h("abcdefgh2"));
         assert_ne!(h(""), h("\0"));
+        // Ids that differ only in their last characters spread over the
+        // low bits, which hash tables index by.
+        let low: std::collections::BTreeSet<u64> =
+            (0..1024).map(|n| h(&format!("c{n}")) & 1023).collect();
+        assert!(low.len() > 550, "{} of 1024 low-bit values", low.len());
         let mut map: FxMap<String, u32> = FxMap::default();
         for i in 0..1000 {
             map.insert(format!("con_{i:032x}"), i);

@@ -16,6 +16,10 @@ use std::time::Instant;
 
 use omni_sim::{Estimate, Scenario};
 
+/// The allocator of `omni simulate`, so the speed printed is the command's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// One single-queue case.
 struct Case {
     agents: u32,

@@ -158,6 +158,10 @@ struct AgentClock {
 
 struct Simulation {
     engine: Engine,
+    /// Effects of the event being applied, and the ones still to carry
+    /// out; kept to spare two allocations per event.
+    effects: Vec<Effect>,
+    work: VecDeque<Effect>,
     now: Millis,
     seq: u64,
     heap: BinaryHeap<Reverse<(Millis, u64, Pending)>>,
@@ -235,6 +239,8 @@ impl Simulation {
         let batches = scenario.batches as usize;
         Self {
             engine,
+            effects: Vec::new(),
+            work: VecDeque::new(),
             now: 0,
             seq: 0,
             heap: BinaryHeap::new(),
@@ -265,7 +271,7 @@ impl Simulation {
                     agent_id,
                     presence: Presence::Available,
                 },
-                what,
+                || what,
             )?;
         }
         for q in 0..self.sources.len() {
@@ -284,7 +290,7 @@ impl Simulation {
                     if self.tick_at == Some(at) {
                         self.tick_at = None;
                     }
-                    self.apply(Event::Tick, "tick".to_owned())?;
+                    self.apply(Event::Tick, || "a tick".to_owned())?;
                 }
             }
             if let Some(deadline) = self.engine.next_deadline()
@@ -385,7 +391,7 @@ impl Simulation {
                 queued_at_ms: now,
                 preferred_agent: None,
             },
-            format!("arrival of {id}"),
+            || format!("the arrival of {id}"),
         )?;
         if self.contacts.get(&id).is_some_and(|c| c.agent.is_none()) {
             if let Some(b) = batch {
@@ -408,7 +414,7 @@ impl Simulation {
             Event::ContactReleased {
                 conversation_id: id.clone(),
             },
-            format!("abandonment of {id}"),
+            || format!("the abandonment of {id}"),
         )?;
         if let Some(live) = self.contacts.remove(&id)
             && let Some(b) = live.batch
@@ -433,42 +439,47 @@ impl Simulation {
             Event::ContactReleased {
                 conversation_id: id.clone(),
             },
-            format!("end of handling {id}"),
+            || format!("the end of handling {id}"),
         )
     }
 
     /// Applies an event and carries out its effects: offers are accepted at
-    /// once, assignments start the handle time.
-    fn apply(&mut self, event: Event, what: String) -> Result<(), SimError> {
+    /// once, assignments start the handle time. `what` names the event in
+    /// the error, should the engine refuse it (formatted only then).
+    fn apply(&mut self, event: Event, what: impl FnOnce() -> String) -> Result<(), SimError> {
         let now = self.now;
-        let effects = self
-            .engine
-            .apply(now, event)
+        // Buffers kept across events: a long run applies millions.
+        let mut work = std::mem::take(&mut self.work);
+        work.clear();
+        let mut effects = std::mem::take(&mut self.effects);
+        effects.clear();
+        self.engine
+            .apply_into(now, event, &mut effects)
             .map_err(|source| SimError::Engine {
-                what,
+                what: what(),
                 at_ms: now,
                 source,
             })?;
-        let mut work: VecDeque<Effect> = effects.into();
+        work.extend(effects.drain(..));
         while let Some(effect) = work.pop_front() {
             match effect {
                 Effect::Offered(offer) => {
-                    let what = format!("acceptance of {}", offer.offer_id);
-                    let accepted = self
-                        .engine
-                        .apply(
+                    self.engine
+                        .apply_into(
                             now,
                             Event::Accept {
                                 agent_id: offer.agent_id,
                                 offer_id: offer.offer_id,
                             },
+                            &mut effects,
                         )
+                        // The engine's reason names the offer.
                         .map_err(|source| SimError::Engine {
-                            what,
+                            what: "the acceptance of an offer".to_owned(),
                             at_ms: now,
                             source,
                         })?;
-                    work.extend(accepted);
+                    work.extend(effects.drain(..));
                 }
                 Effect::Assigned {
                     conversation_id,
@@ -483,6 +494,8 @@ impl Simulation {
                 | Effect::PresenceChanged { .. } => {}
             }
         }
+        self.work = work;
+        self.effects = effects;
         Ok(())
     }
 
