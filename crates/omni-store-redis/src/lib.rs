@@ -4,7 +4,7 @@
 //! embedded store.
 //!
 //! Every read-modify-write operation on the message path (`ingest`,
-//! `append_outbound`, `set_delivery`, `record_delivery`, `assign`,
+//! `append_outbound`, `record_delivery`, `assign`,
 //! `resolve`) is one Lua script, so Redis runs it
 //! atomically: concurrent ingests for one new identity make one customer and
 //! gap-free seqs, and a script that refuses (not found, conflict, corrupt
@@ -42,7 +42,7 @@
 //! | `{P}:latest:<customer id>` | string | the customer's most recent conversation id |
 //! | `{P}:open` | set | ids of every conversation not resolved |
 //! | `{P}:messages:<conversation id>` | sorted set | the [`omni_core::StoredMessage`] JSONs, scored by seq |
-//! | `{P}:message:<message id>` | string | `<seq> <conversation id>`, for `set_delivery` |
+//! | `{P}:message:<message id>` | string | `<seq> <conversation id>`, for `record_delivery` |
 //! | `{P}:inbound:<idempotency key>` | string | `<seq> <conversation id>` of the inbound message stored under that key (store-wide) |
 //! | `{P}:outbound:<conversation id>` | hash | outbound idempotency key → seq (per conversation) |
 //! | `{P}:customer_conversations:<customer id>` | sorted set | the customer's conversation ids, scored by creation time |

@@ -10,7 +10,6 @@ const COMMON: &str = include_str!("lua/common.lua");
 pub(crate) struct Scripts {
     pub(crate) ingest: Script,
     pub(crate) append_outbound: Script,
-    pub(crate) set_delivery: Script,
     pub(crate) assign: Script,
     pub(crate) resolve: Script,
     pub(crate) record_delivery: Script,
@@ -23,7 +22,6 @@ impl Scripts {
         Self {
             ingest: with_common(include_str!("lua/ingest.lua")),
             append_outbound: with_common(include_str!("lua/append_outbound.lua")),
-            set_delivery: with_common(include_str!("lua/set_delivery.lua")),
             assign: with_common(include_str!("lua/assign.lua")),
             resolve: with_common(include_str!("lua/resolve.lua")),
             record_delivery: with_common(include_str!("lua/record_delivery.lua")),

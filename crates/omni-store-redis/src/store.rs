@@ -648,21 +648,6 @@ impl ContextStore for RedisStore {
         reply_json(&reply, 0, "message")
     }
 
-    async fn set_delivery(
-        &self,
-        conversation_id: &ConversationId,
-        message_id: &MessageId,
-        status: DeliveryStatus,
-    ) -> Result<(), StoreError> {
-        let status = serde_name(&status)?;
-        self.run(
-            &self.scripts.set_delivery,
-            &[conversation_id.as_str(), message_id.as_str(), &status],
-        )
-        .await?;
-        Ok(())
-    }
-
     async fn assign(
         &self,
         conversation_id: &ConversationId,

@@ -444,8 +444,8 @@ pub async fn outbound_messages_continue_the_timeline<F: StoreFactory>(factory: &
     );
 
     step(
-        "set_delivery",
-        store.set_delivery(&id, &sent.id, DeliveryStatus::Delivered),
+        "record_delivery",
+        store.record_delivery(&id, &sent.id, DeliveryStatus::Delivered, None),
     )
     .await;
     let history = step("messages", store.messages(&id, 0, 10)).await;
@@ -489,11 +489,12 @@ pub async fn outbound_messages_continue_the_timeline<F: StoreFactory>(factory: &
         "expected NotFound, got {err:?}"
     );
     let err = step_err(
-        "set_delivery of an unknown message",
-        store.set_delivery(
+        "record_delivery of an unknown message",
+        store.record_delivery(
             &id,
             &MessageId::from(format!("msg_missing_{}", t.0)),
             DeliveryStatus::Sent,
+            None,
         ),
     )
     .await;
@@ -502,8 +503,8 @@ pub async fn outbound_messages_continue_the_timeline<F: StoreFactory>(factory: &
         "expected NotFound, got {err:?}"
     );
     let err = step_err(
-        "set_delivery under another conversation",
-        store.set_delivery(&unknown, &sent.id, DeliveryStatus::Sent),
+        "record_delivery under another conversation",
+        store.record_delivery(&unknown, &sent.id, DeliveryStatus::Sent, None),
     )
     .await;
     assert!(
@@ -696,8 +697,8 @@ pub async fn data_survives_reopen<F: StoreFactory>(factory: &F) {
     };
     let sent = step("append_outbound", store.append_outbound(reply.clone())).await;
     step(
-        "set_delivery",
-        store.set_delivery(&id, &sent.id, DeliveryStatus::Sent),
+        "record_delivery",
+        store.record_delivery(&id, &sent.id, DeliveryStatus::Sent, None),
     )
     .await;
     let contact = contact(&t, &id, &first.customer.id);

@@ -1093,37 +1093,6 @@ impl ContextStore for EmbeddedStore {
             .await
     }
 
-    async fn set_delivery(
-        &self,
-        conversation_id: &ConversationId,
-        message_id: &MessageId,
-        status: DeliveryStatus,
-    ) -> Result<(), StoreError> {
-        let conversation_id = conversation_id.clone();
-        let message_id = message_id.clone();
-        self.write(move |txn| {
-            let message_ids = txn.open_table(MESSAGE_IDS).map_err(db_err)?;
-            let seq = match get_pointer(&message_ids, message_id.as_str())? {
-                Some((owner, seq)) if owner == conversation_id.as_str() => seq,
-                _ => return Err(not_found("message", &message_id)),
-            };
-            let mut messages = txn.open_table(MESSAGES).map_err(db_err)?;
-            let mut message =
-                get_message(&messages, conversation_id.as_str(), seq)?.ok_or_else(|| {
-                    dangling(
-                        format_args!("messages/{conversation_id}/{seq}"),
-                        &format!("message_ids/{message_id}"),
-                    )
-                })?;
-            if message.delivery != status {
-                message.delivery = status;
-                put_message(&mut messages, &message)?;
-            }
-            Ok(())
-        })
-        .await
-    }
-
     async fn assign(
         &self,
         conversation_id: &ConversationId,

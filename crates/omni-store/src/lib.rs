@@ -327,14 +327,6 @@ pub trait ContextStore: Send + Sync + 'static {
     /// `Queued`. Fails with `NotFound` for an unknown conversation.
     async fn append_outbound(&self, message: NewOutbound) -> Result<StoredMessage, StoreError>;
 
-    /// Sets the delivery status of one message of a conversation.
-    async fn set_delivery(
-        &self,
-        conversation_id: &ConversationId,
-        message_id: &MessageId,
-        status: DeliveryStatus,
-    ) -> Result<(), StoreError>;
-
     /// Marks the conversation assigned to `agent` (and remembers the agent as
     /// its last agent). A resolved conversation stays resolved (`Conflict`).
     async fn assign(
