@@ -14,77 +14,11 @@
 
 use std::time::Instant;
 
-use omni_sim::{Estimate, Scenario};
+use omni_sim::{Estimate, SingleQueue};
 
 /// The allocator of `omni simulate`, so the speed printed is the command's.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// One single-queue case.
-struct Case {
-    agents: u32,
-    capacity: u32,
-    load: f64,
-    handle_secs: f64,
-    patience_secs: Option<f64>,
-    threshold_secs: f64,
-}
-
-impl Case {
-    fn label(&self) -> String {
-        let servers = if self.capacity == 1 {
-            format!("{} agents", self.agents)
-        } else {
-            format!("{} agents × {} chats", self.agents, self.capacity)
-        };
-        let patience = match self.patience_secs {
-            Some(p) => format!(", patience {p} s"),
-            None => String::new(),
-        };
-        format!(
-            "{servers}, {} Erl, AHT {} s{patience}",
-            self.load, self.handle_secs
-        )
-    }
-
-    fn scenario(&self, contacts: f64, seed: u64) -> Scenario {
-        let arrivals_per_hour = self.load / self.handle_secs * 3600.0;
-        let patience = match self.patience_secs {
-            Some(mean) => {
-                format!("patience = {{ distribution = \"exponential\", mean_secs = {mean} }}")
-            }
-            None => String::new(),
-        };
-        let text = format!(
-            r#"
-            duration_secs = {duration}
-            warmup_secs = {warmup}
-            seed = {seed}
-            batches = 40
-            [[queues]]
-            id = "q"
-            arrivals_per_hour = {arrivals_per_hour}
-            service_level_secs = {threshold}
-            handle_time = {{ distribution = "exponential", mean_secs = {handle} }}
-            {patience}
-            [[agents]]
-            group = "pool"
-            count = {agents}
-            capacity = {{ chat = {capacity} }}
-            "#,
-            duration = contacts / arrivals_per_hour * 3600.0,
-            warmup = self.handle_secs * 200.0,
-            threshold = self.threshold_secs,
-            handle = self.handle_secs,
-            agents = self.agents,
-            capacity = self.capacity,
-        );
-        match Scenario::parse(&text) {
-            Ok(s) => s,
-            Err(e) => panic!("case {}: {e}", self.label()),
-        }
-    }
-}
 
 fn env_number(name: &str, default: f64) -> f64 {
     match std::env::var(name) {
@@ -136,53 +70,71 @@ fn main() {
     let contacts = env_number("SIM_CONTACTS", 4_000_000.0);
     let seed = env_number("SIM_SEED", 1.0) as u64;
     let cases = [
-        Case {
+        SingleQueue {
             agents: 10,
             capacity: 1,
             load: 8.0,
             handle_secs: 180.0,
             patience_secs: None,
             threshold_secs: 20.0,
+            contacts,
+            seed,
+            batches: 40,
         },
-        Case {
+        SingleQueue {
             agents: 50,
             capacity: 1,
             load: 45.0,
             handle_secs: 300.0,
             patience_secs: None,
             threshold_secs: 20.0,
+            contacts,
+            seed,
+            batches: 40,
         },
-        Case {
+        SingleQueue {
             agents: 12,
             capacity: 2,
             load: 20.0,
             handle_secs: 300.0,
             patience_secs: None,
             threshold_secs: 30.0,
+            contacts,
+            seed,
+            batches: 40,
         },
-        Case {
+        SingleQueue {
             agents: 10,
             capacity: 1,
             load: 10.0,
             handle_secs: 180.0,
             patience_secs: Some(120.0),
             threshold_secs: 20.0,
+            contacts,
+            seed,
+            batches: 40,
         },
-        Case {
+        SingleQueue {
             agents: 50,
             capacity: 1,
             load: 65.0,
             handle_secs: 300.0,
             patience_secs: Some(60.0),
             threshold_secs: 30.0,
+            contacts,
+            seed,
+            batches: 40,
         },
-        Case {
+        SingleQueue {
             agents: 100,
             capacity: 1,
             load: 95.0,
             handle_secs: 240.0,
             patience_secs: Some(300.0),
             threshold_secs: 20.0,
+            contacts,
+            seed,
+            batches: 40,
         },
     ];
     println!(
@@ -194,7 +146,13 @@ fn main() {
     println!("|---|---|---|---|---|");
     let mut speed = Vec::new();
     for (i, case) in cases.iter().enumerate() {
-        let scenario = case.scenario(contacts, seed + i as u64);
+        let case = SingleQueue {
+            seed: seed + i as u64,
+            ..*case
+        };
+        let scenario = case
+            .scenario()
+            .unwrap_or_else(|e| panic!("case {}: {e}", case.label()));
         let started = Instant::now();
         let report = match omni_sim::run(&scenario, &mut |_| {}) {
             Ok(r) => r,

@@ -28,8 +28,9 @@ fn fully_loaded_queue_with_impatient_customers_agrees_with_erlang_a() {
         threshold_secs: 20.0,
         contacts: 400_000.0,
         seed: 21,
+        batches: 30,
     };
-    let report = run(&setup.scenario());
+    let report = run(&setup.scenario().expect("valid scenario"));
     let q = &report.queues[0];
     let p = model(&setup).predict(20.0).expect("valid");
     assert_eq!(q.reference, Some(p));
@@ -73,8 +74,9 @@ fn overloaded_queue_agrees_with_erlang_a() {
         threshold_secs: 30.0,
         contacts: 400_000.0,
         seed: 22,
+        batches: 30,
     };
-    let report = run(&setup.scenario());
+    let report = run(&setup.scenario().expect("valid scenario"));
     let q = &report.queues[0];
     let p = model(&setup).predict(30.0).expect("valid");
     agrees("P(wait)", q.p_wait, p.p_wait, 0.01);

@@ -25,8 +25,9 @@ fn ten_agents_at_eight_erlangs_agree_with_erlang_c() {
         threshold_secs: 20.0,
         contacts: 800_000.0,
         seed: 11,
+        batches: 30,
     };
-    let report = run(&setup.scenario());
+    let report = run(&setup.scenario().expect("valid scenario"));
     let q = &report.queues[0];
     let p = model(&setup).predict(20.0).expect("stable");
     assert_eq!(
@@ -69,8 +70,9 @@ fn agents_holding_two_chats_each_count_as_two_servers() {
         threshold_secs: 30.0,
         contacts: 400_000.0,
         seed: 12,
+        batches: 30,
     };
-    let report = run(&setup.scenario());
+    let report = run(&setup.scenario().expect("valid scenario"));
     let q = &report.queues[0];
     let p = model(&setup).predict(30.0).expect("stable");
     agrees("P(wait)", q.p_wait, p.p_wait, 0.015);

@@ -7,69 +7,7 @@ use omni_sim::{Estimate, Report, Scenario};
 /// 650 seeds.
 pub const Z: f64 = 3.5;
 
-/// A single-queue scenario and the parameters it was made from.
-pub struct SingleQueue {
-    pub agents: u32,
-    pub capacity: u32,
-    pub load: f64,
-    pub handle_secs: f64,
-    pub patience_secs: Option<f64>,
-    pub threshold_secs: f64,
-    pub contacts: f64,
-    pub seed: u64,
-}
-
-impl SingleQueue {
-    /// Poisson arrivals at `load` Erlangs, exponential handle times, the
-    /// measured period long enough for about `contacts` arrivals, and a
-    /// warm-up of 200 mean handle times.
-    pub fn scenario(&self) -> Scenario {
-        let arrivals_per_hour = self.load / self.handle_secs * 3600.0;
-        let duration_secs = self.contacts / arrivals_per_hour * 3600.0;
-        let patience = match self.patience_secs {
-            Some(mean) => {
-                format!("patience = {{ distribution = \"exponential\", mean_secs = {mean} }}")
-            }
-            None => String::new(),
-        };
-        let text = format!(
-            r#"
-            duration_secs = {duration_secs}
-            warmup_secs = {warmup}
-            seed = {seed}
-            batches = 30
-
-            [[queues]]
-            id = "q"
-            arrivals_per_hour = {arrivals_per_hour}
-            service_level_secs = {threshold}
-            handle_time = {{ distribution = "exponential", mean_secs = {handle} }}
-            {patience}
-
-            [[agents]]
-            group = "pool"
-            count = {agents}
-            capacity = {{ chat = {capacity} }}
-            "#,
-            warmup = self.handle_secs * 200.0,
-            seed = self.seed,
-            threshold = self.threshold_secs,
-            handle = self.handle_secs,
-            agents = self.agents,
-            capacity = self.capacity,
-        );
-        Scenario::parse(&text).expect("valid scenario")
-    }
-
-    /// Servers in the queueing model: agents times capacity.
-    pub fn servers(&self) -> u32 {
-        self.agents * self.capacity
-    }
-
-    pub fn arrivals_per_sec(&self) -> f64 {
-        self.load / self.handle_secs
-    }
-}
+pub use omni_sim::SingleQueue;
 
 /// Runs a scenario without progress output.
 pub fn run(scenario: &Scenario) -> Report {
