@@ -7,7 +7,9 @@
 //! resource in JSON, `status` `queued`. Wrong credentials or another
 //! account get `401` (error 20003), a body that is not a form `400`, and a
 //! missing `To`, `From` or `Body` `400` (21604, 21603, 21602), each with
-//! Twilio's error body `{code, message, more_info, status}`.
+//! Twilio's error body `{code, message, more_info, status}`. A test can
+//! also have it answer `500` (20500) for a while, or refuse a recipient as
+//! an invalid number (`400`, 21211).
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -55,6 +57,12 @@ impl SentMessage {
 struct Log {
     sent: Vec<SentMessage>,
     refused: Vec<String>,
+    /// Every authenticated, well-formed request, answered 201 or not.
+    attempts: Vec<SentMessage>,
+    /// Requests still to answer with a 500 (error 20500).
+    fail_next: usize,
+    /// Recipients refused as invalid numbers (error 21211).
+    invalid_to: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -109,6 +117,25 @@ impl FakeTwilio {
     /// The messages taken so far.
     pub fn sent(&self) -> Vec<SentMessage> {
         self.api.log().sent.clone()
+    }
+
+    /// Every authenticated, well-formed request so far, including those
+    /// answered with an error by [`FakeTwilio::fail_next`] or
+    /// [`FakeTwilio::invalid_to`] (their `sid` is empty).
+    pub fn attempts(&self) -> Vec<SentMessage> {
+        self.api.log().attempts.clone()
+    }
+
+    /// Answers the next `n` requests with Twilio's `500` (error 20500), as
+    /// during an outage of theirs.
+    pub fn fail_next(&self, n: usize) {
+        self.api.log().fail_next = n;
+    }
+
+    /// Refuses messages to `number` with Twilio's `400` (error 21211, not a
+    /// valid phone number).
+    pub fn invalid_to(&self, number: &str) {
+        self.api.log().invalid_to.push(number.to_owned());
     }
 
     /// Waits until `n` messages were taken; fails after `timeout`, naming
@@ -199,6 +226,27 @@ async fn create_message(
     }
     let field = |name: &str| message.field(name).unwrap_or_default().to_owned();
     let (to, from, text) = (field("To"), field("From"), field("Body"));
+    {
+        let mut log = api.log();
+        log.attempts.push(message.clone());
+        if log.fail_next > 0 {
+            log.fail_next -= 1;
+            drop(log);
+            return refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                20500,
+                "Internal Server Error",
+            );
+        }
+        if log.invalid_to.contains(&to) {
+            drop(log);
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                21211,
+                &format!("The 'To' number {to} is not a valid phone number."),
+            );
+        }
+    }
     let sid = {
         let mut log = api.log();
         message.sid = format!("SM{:032x}", log.sent.len() + 1);
