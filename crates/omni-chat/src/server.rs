@@ -1,14 +1,15 @@
 //! The chat adapter's HTTP routes: the page at `/`, its modules and styles
-//! under `/assets/` (with the shared ones from [`omni_web`]), the WebSocket
-//! at `/ws`, and `/healthz`.
+//! under `/assets/` (with the shared ones from [`omni_web`]), the topics a
+//! customer can pick at `/topics`, the WebSocket at `/ws`, and `/healthz`.
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{State, WebSocketUpgrade};
-use axum::response::Response;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
+use axum::{Json, Router};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
@@ -37,6 +38,18 @@ const ASSETS: &[Asset] = &[
         "/assets/chat/socket.js",
         include_str!("../assets/chat/socket.js"),
     ),
+    Asset::script(
+        "/assets/chat/receipts.js",
+        include_str!("../assets/chat/receipts.js"),
+    ),
+    Asset::script(
+        "/assets/chat/status.js",
+        include_str!("../assets/chat/status.js"),
+    ),
+    Asset::script(
+        "/assets/chat/topics.js",
+        include_str!("../assets/chat/topics.js"),
+    ),
 ];
 
 #[derive(Clone)]
@@ -49,6 +62,7 @@ struct AppState {
 pub fn routes(adapter: Arc<ChatAdapter>, shutdown: CancellationToken) -> Router {
     Router::new()
         .route("/", get(page))
+        .route("/topics", get(topics))
         .route("/ws", get(upgrade))
         .route("/healthz", get(|| async { "ok" }))
         .merge(omni_web::assets(ASSETS))
@@ -57,6 +71,15 @@ pub fn routes(adapter: Arc<ChatAdapter>, shutdown: CancellationToken) -> Router 
 
 async fn page() -> Response {
     omni_web::page(CHAT_PAGE)
+}
+
+/// The configured topics, `[{"id":"sales","name":"Sales"},…]`.
+async fn topics(State(state): State<AppState>) -> Response {
+    let mut response = Json(crate::topics::list(state.adapter.config())).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
 }
 
 async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
