@@ -1,8 +1,10 @@
 // The message log: server messages and the customer's local ones, with
-// their states (sending, sent, not sent) and the Retry / Remove buttons.
+// their states (sending, retrying, sent, not sent) and the Remove button,
+// and notes on the conversation (an agent joined, resolved).
 
 import { byId, channelLabel, hhmm, make } from '../common/common.js';
 import * as pending from './pending.js';
+import * as receipts from './receipts.js';
 
 const logWrap = byId('log-wrap');
 const log = byId('chat-log');
@@ -11,12 +13,12 @@ const emptyHint = byId('empty-hint');
 const shownIds = new Set();          // server message ids on screen
 const bubbleByClient = new Map();    // client_id -> element
 
-let actions = { retry() {}, removed() {}, confirmed() {} };
+let actions = { removed() {}, confirmed() {} };
 
 /**
- * Sets what the buttons do: `retry(clientId)`, `removed(clientId)` after a
- * rejected message is removed, `confirmed(clientId)` when the server's copy
- * of a local message arrives.
+ * Sets what happens on `removed(clientId)` after a rejected message is
+ * removed, and `confirmed(clientId)` when the server's copy of a local
+ * message arrives.
  */
 export function init(a) { actions = a; }
 
@@ -75,15 +77,16 @@ function button(text, testid, label, onClick) {
 
 function setBubbleState(li, state, entry) {
   li.dataset.state = state === 'rejected' ? 'failed' : state;
+  li.title = '';
   const label = li.querySelector('.state');
   const meta = li.querySelector('.meta');
   meta.querySelectorAll('button').forEach((b) => b.remove());
   if (state === 'pending') label.textContent = 'sending…';
   else if (state === 'sent') label.textContent = 'sent';
-  else if (state === 'failed') {
-    label.textContent = 'not sent';
-    meta.appendChild(button('Retry', 'retry-button', 'Retry sending this message',
-      () => actions.retry(entry.client_id)));
+  else if (state === 'retrying') {
+    // The server could not take it just now; main.js sends it again by itself.
+    label.textContent = 'not sent yet, retrying…';
+    li.title = 'The message is sent again automatically';
   } else if (state === 'rejected') {
     label.textContent = entry && entry.code === 'too_large' ? 'not sent: too long' : 'not sent';
     meta.appendChild(button('Remove', 'remove-button', 'Remove this unsent message', () => {
@@ -118,6 +121,7 @@ export function appendServerMessage(m) {
   shownIds.add(m.id);
   // Live messages arrive in order: they go last.
   log.appendChild(li);
+  receipts.watch(li, m);
   updateEmpty();
   if (stick || m.direction === 'inbound') scrollToBottom();
 }
@@ -146,6 +150,7 @@ export function refreshLocal(entry) {
 /** Replaces the log with the server's history and the local messages it lacks. */
 export function renderHistory(history) {
   logWrap.setAttribute('aria-busy', 'true');
+  receipts.reset();
   log.replaceChildren();
   shownIds.clear();
   bubbleByClient.clear();
@@ -159,6 +164,7 @@ export function renderHistory(history) {
     fillServer(li, m);
     shownIds.add(m.id);
     log.appendChild(li);
+    receipts.watch(li, m);
   });
   // Local messages the server already has are done; the rest stay on screen.
   const now = Date.now();
@@ -169,4 +175,15 @@ export function renderHistory(history) {
   logWrap.removeAttribute('aria-busy');
   updateEmpty();
   scrollToBottom();
+}
+
+/** Adds a note about the conversation (`kind`: its status) at the end. */
+export function appendNote(text, kind) {
+  const stick = nearBottom();
+  const li = make('li', 'system-note', text);
+  li.setAttribute('data-testid', 'system-note');
+  li.dataset.kind = kind;
+  log.appendChild(li);
+  updateEmpty();
+  if (stick) scrollToBottom();
 }

@@ -1,25 +1,32 @@
 // The customer chat page: the start form, the composer, and what each
 // server frame does. Rendering is in log.js, the connection in socket.js,
-// unconfirmed messages in pending.js.
+// unconfirmed messages in pending.js, the topics in topics.js, the
+// conversation's status in status.js, read receipts in receipts.js.
 
-import { byId, errorBar, randomId } from '../common/common.js';
+import { backoff, byId, errorBar, randomId } from '../common/common.js';
 import * as log from './log.js';
 import * as pending from './pending.js';
+import * as receipts from './receipts.js';
 import * as socket from './socket.js';
+import * as status from './status.js';
+import * as topics from './topics.js';
 
 const { local, K_VISITOR, K_PENDING, K_NAME, K_TOPIC } = pending;
 
 let LIMIT = 4096;                 // bytes of UTF-8 text the server accepts; welcome says the real limit
 const FRAME_GUARD = 60 * 1024;    // never put a frame this big on the wire (the server's frame limit is 64 KiB)
-const TOPIC_LABELS = { sales: 'Sales', support: 'Support' };
 
 const encoder = new TextEncoder();
 const bytes = (s) => encoder.encode(s).length;
+/** UTF-8 length of one code point. */
+const cpBytes = (c) => { const n = c.codePointAt(0); return n < 0x80 ? 1 : n < 0x800 ? 2 : n < 0x10000 ? 3 : 4; };
 
 const el = {
   status: byId('status'), newConv: byId('new-conversation'), topicLabel: byId('topic-label'),
-  start: byId('start'), startForm: byId('start-form'), name: byId('name-input'), topic: byId('topic-select'),
+  start: byId('start'), startForm: byId('start-form'), name: byId('name-input'),
   chat: byId('chat'), composer: byId('composer'), input: byId('chat-input'), counter: byId('counter'),
+  send: byId('send-button'), confirm: byId('new-confirm'), confirmYes: byId('new-confirm-yes'),
+  confirmNo: byId('new-confirm-no'),
 };
 
 // The error bar's tag is the client id of the message it is about.
@@ -27,7 +34,6 @@ const errors = errorBar();
 function clearErrorFor(clientId) { if (errors.tag() === clientId) errors.clear(); }
 
 log.init({
-  retry: retryEntry,
   removed: clearErrorFor,
   confirmed: clearErrorFor,
 });
@@ -39,12 +45,27 @@ function transmit(entry) {
 
 function flushPending() {
   pending.all().forEach((e) => {
-    if (e.state === 'pending' || e.state === 'failed') {
-      if (e.state === 'failed') { e.state = 'pending'; log.refreshLocal(e); }
-      transmit(e);
-    }
+    if (e.state === 'pending' || e.state === 'retrying') transmit(e);
   });
   pending.save();
+}
+
+// `unavailable`: the server could not take the message just now. It goes
+// again by itself, same client id (so never twice), after 1 s, 2 s, 4 s …
+// up to 15 s; a reconnect sends it at once.
+const resendTimers = new Map();   // client_id -> timer
+function scheduleResend(e) {
+  clearTimeout(resendTimers.get(e.client_id));
+  const delay = backoff(Math.max(0, (e.attempt || 1) - 1));
+  resendTimers.set(e.client_id, setTimeout(() => {
+    resendTimers.delete(e.client_id);
+    if (pending.get(e.client_id) !== e || e.state !== 'retrying') return;
+    if (!transmit(e)) socket.reconnectNow();
+  }, delay));
+}
+function stopResend(clientId) {
+  clearTimeout(resendTimers.get(clientId));
+  resendTimers.delete(clientId);
 }
 
 function onFrame(f) {
@@ -52,12 +73,15 @@ function onFrame(f) {
     case 'welcome':
       if (typeof f.visitor === 'string' && f.visitor) local.set(K_VISITOR, f.visitor);
       if (typeof f.max_text_bytes === 'number' && f.max_text_bytes > 0) LIMIT = f.max_text_bytes;
+      updateCounter();
       socket.welcome();
       log.renderHistory(f.history);
       flushPending();
+      receipts.flush();
       break;
     case 'ack': {
       const e = pending.get(f.client_id);
+      if (f.client_id) stopResend(f.client_id);
       if (e && e.state !== 'rejected') {
         e.state = 'sent';
         e.acked_at = Date.now();
@@ -69,6 +93,9 @@ function onFrame(f) {
     }
     case 'message':
       log.appendServerMessage(f.message);
+      break;
+    case 'status':
+      status.show(f);
       break;
     case 'error':
       onError(f);
@@ -90,11 +117,12 @@ function onError(f) {
     return;
   }
   if (code === 'unavailable') {
-    e.state = 'failed';
+    e.state = 'retrying';
     e.code = code;
+    e.attempt = (e.attempt || 0) + 1;
     log.refreshLocal(e);
     pending.save();
-    errors.show(message, e.client_id);
+    scheduleResend(e);
     return;
   }
   // Anything else will fail again as it is: do not resend it.
@@ -110,23 +138,32 @@ function onError(f) {
   errors.show(message, e.client_id);
 }
 
-function retryEntry(clientId) {
-  const e = pending.get(clientId);
-  if (!e) return;
-  e.state = 'pending';
-  log.refreshLocal(e);
-  pending.save();
-  clearErrorFor(clientId);
-  if (!transmit(e)) socket.reconnectNow();
+// ---- composer ----
+/**
+ * What the counter says about `text`. The server's limit is LIMIT bytes of
+ * UTF-8; the customer counts characters. Plain letters take one byte, so
+ * the limit shown is the characters typed plus the bytes still free; past
+ * it, `cut` is how many characters at the end have to go.
+ */
+function measure(text) {
+  const cps = Array.from(text);
+  let n = bytes(text);
+  if (n <= LIMIT) return { chars: cps.length, max: cps.length + LIMIT - n, cut: 0 };
+  let cut = 0;
+  while (n > LIMIT && cps.length) { n -= cpBytes(cps.pop()); cut++; }
+  return { chars: cps.length + cut, max: null, cut };
 }
 
-// ---- composer ----
 function updateCounter() {
-  const n = bytes(el.input.value);
-  const over = n > LIMIT;
-  el.counter.textContent = n + ' / ' + LIMIT + ' bytes' + (over ? ' — too long' : '');
+  const m = measure(el.input.value);
+  const over = m.cut > 0;
+  el.counter.textContent = over
+    ? m.chars + ' characters — too long: remove ' + m.cut + (m.cut === 1 ? ' character' : ' characters')
+    : m.chars + ' / ' + m.max + ' characters';
   el.counter.classList.toggle('over', over);
   el.input.setAttribute('aria-invalid', over ? 'true' : 'false');
+  el.send.disabled = over;
+  el.send.title = over ? 'The message is too long to send' : '';
   autosize();
 }
 function autosize() {
@@ -137,13 +174,13 @@ function autosize() {
 function sendCurrent() {
   const text = el.input.value;
   if (!text.trim()) { el.input.focus(); return; }
-  const n = bytes(text);
-  if (bytes(JSON.stringify(text)) + 100 > FRAME_GUARD) {
-    errors.show('The message is ' + n + ' bytes; the limit is ' + LIMIT + ' bytes. Please shorten it.');
+  // Too long: the counter says how much to cut, and Send is off.
+  if (measure(text).cut > 0 || bytes(JSON.stringify(text)) + 100 > FRAME_GUARD) {
     el.input.focus();
     return;
   }
-  const over = n > LIMIT;
+  // The server may still refuse it (a smaller limit than the page knew).
+  const over = bytes(text) > LIMIT;
   const entry = {
     client_id: randomId('c'), text, at_ms: Date.now(),
     state: 'pending', acked_at: null, persist: !over,
@@ -170,8 +207,7 @@ function showChat() {
   el.newConv.hidden = false;
   el.start.hidden = true;
   el.chat.hidden = false;
-  const topic = local.get(K_TOPIC);
-  el.topicLabel.textContent = topic && TOPIC_LABELS[topic] ? TOPIC_LABELS[topic] : '';
+  el.topicLabel.textContent = topics.label(local.get(K_TOPIC));
   updateCounter();
   log.updateEmpty();
   socket.start({
@@ -184,15 +220,25 @@ function showChat() {
   el.input.focus();
 }
 
-el.startForm.addEventListener('submit', (ev) => {
+el.startForm.addEventListener('submit', async (ev) => {
   ev.preventDefault();
+  await topicsLoaded;   // the menu is filled before its value counts
   const name = el.name.value.trim().slice(0, 100);
   local.set(K_NAME, name || null);
-  local.set(K_TOPIC, el.topic.value || null);
+  local.set(K_TOPIC, topics.picked());
   showChat();
 });
 
+// "New conversation" asks first: it clears this page's messages.
 el.newConv.addEventListener('click', () => {
+  el.confirm.hidden = false;
+  el.confirmNo.focus();
+});
+el.confirmNo.addEventListener('click', () => {
+  el.confirm.hidden = true;
+  el.newConv.focus();
+});
+el.confirmYes.addEventListener('click', () => {
   [K_VISITOR, K_PENDING, K_NAME, K_TOPIC].forEach((k) => local.set(k, null));
   local.keys().forEach((key) => { if (key && key.indexOf('omni.') === 0) local.set(key, null); });
   socket.close('new conversation');
@@ -204,8 +250,8 @@ window.addEventListener('pagehide', () => socket.close('bye'));
 
 // ---- boot ----
 pending.load();
-const wanted = new URLSearchParams(location.search).get('topic');
-if (wanted && Array.from(el.topic.options).some((o) => o.value === wanted)) el.topic.value = wanted;
+const topicsLoaded = topics.load(new URLSearchParams(location.search).get('topic'));
+topicsLoaded.then(() => { if (!el.chat.hidden) el.topicLabel.textContent = topics.label(local.get(K_TOPIC)); });
 if (local.get(K_VISITOR)) {
   showChat();
 } else {

@@ -2,8 +2,8 @@
 // stored message: kept in localStorage so a reload or a lost connection
 // neither loses nor duplicates them.
 //
-// entry: { client_id, text, at_ms, state: 'pending'|'sent'|'failed'|'rejected',
-//          acked_at, code, persist }
+// entry: { client_id, text, at_ms, state: 'pending'|'retrying'|'sent'|'rejected',
+//          acked_at, code, persist, attempt (resends after `unavailable`) }
 
 import { storage } from '../common/common.js';
 
@@ -43,8 +43,11 @@ export function stale(e, now) {
 
 export function save() {
   const keep = entries
-    .filter((e) => (e.state === 'pending' || e.state === 'failed' || e.state === 'sent') && e.persist)
-    .map((e) => ({ client_id: e.client_id, text: e.text, at_ms: e.at_ms, state: e.state, acked_at: e.acked_at || null }));
+    .filter((e) => (e.state === 'pending' || e.state === 'retrying' || e.state === 'sent') && e.persist)
+    .map((e) => ({
+      client_id: e.client_id, text: e.text, at_ms: e.at_ms,
+      state: e.state === 'sent' ? 'sent' : 'pending', acked_at: e.acked_at || null,
+    }));
   local.set(K_PENDING, keep.length ? JSON.stringify(keep) : null);
 }
 
