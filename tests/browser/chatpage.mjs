@@ -12,10 +12,11 @@
 // - "New conversation" asks before it clears the page.
 //
 // Started by the Rust e2e test `browser::chatpage::chat_page_in_chromium`
-// with CHAT_URL, DESK_URL and CHROMIUM_PATH (see harness.mjs).
+// with CHAT_URL, DESK_URL and CHROMIUM_PATH (see harness.mjs); SCREENSHOTS=dir
+// saves pictures.
 
 import {
-  chatUrl, goAvailable, log, newPage, noCspViolations, scenario, signIn, timeout,
+  chatUrl, goAvailable, log, newPage, noCspViolations, scenario, shots, signIn, timeout,
 } from './harness.mjs';
 
 /** Opens the chat, fills the start form and starts; `topic` is picked if given. */
@@ -85,6 +86,7 @@ await scenario(async (browser) => {
   log('?topic=billing (not configured) gets a visible note');
   await chat.goto(new URL('/?topic=billing', chatUrl).href);
   await chat.getByTestId('topic-note').filter({ hasText: '“billing”' }).waitFor({ timeout });
+  if (shots) await chat.screenshot({ path: `${shots}/chat-unknown-topic.png` });
 
   log('a message over the limit is counted in characters and cannot be sent');
   await start(chat, 'Casey Long', 'support');
@@ -94,6 +96,7 @@ await scenario(async (browser) => {
   await input.fill(long);
   await counter.filter({ hasText: '10250 characters — too long: remove 6154 characters' }).waitFor({ timeout });
   if (!(await chat.getByTestId('send-button').isDisabled())) throw new Error('Send is enabled over the limit');
+  if (shots) await chat.screenshot({ path: `${shots}/chat-too-long.png` });
   await input.press('Enter');
   same(await input.inputValue(), long, 'the text in the box after Enter');
   same(await chat.getByTestId('chat-message').count(), 0, 'messages after Enter over the limit');
@@ -182,6 +185,7 @@ await scenario(async (browser) => {
   await reply.waitFor({ timeout });
   const replyId = await reply.getAttribute('data-message-id');
   await frames.until((f) => f.type === 'read' && f.message_ids.includes(replyId), `read for ${replyId}`);
+  if (shots) await customer.screenshot({ path: `${shots}/chat-assigned.png` });
 
   log('a reply that comes while the page is hidden is reported once it is visible');
   await customer.evaluate(() => Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true }));
@@ -213,6 +217,7 @@ await scenario(async (browser) => {
   log('"New conversation" asks first; "Keep this one" keeps the messages');
   await customer.getByTestId('new-conversation').click();
   await customer.getByTestId('new-conversation-confirm').waitFor({ timeout });
+  if (shots) await customer.screenshot({ path: `${shots}/chat-resolved-new.png` });
   await customer.getByTestId('new-conversation-cancel').click();
   await customer.getByTestId('new-conversation-confirm').waitFor({ state: 'hidden', timeout });
   await customer.getByTestId('chat-message').filter({ hasText: 'Hi Jo, I am on it.' }).waitFor({ timeout });
