@@ -34,11 +34,53 @@ export function log(s) {
   console.log(`step: ${s}`);
 }
 
-/** A new page in its own browser context (its own storage), with page errors printed. */
+/** Content-Security-Policy violations the pages reported, by page name. */
+export const cspViolations = [];
+
+/**
+ * A new page in its own browser context (its own storage), with page
+ * errors printed and Content-Security-Policy violations collected.
+ */
 export async function newPage(browser, name) {
   const page = await (await browser.newContext()).newPage();
   page.on('pageerror', (e) => console.error(`${name} page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) {
+      cspViolations.push(`${name}: ${m.text()}`);
+      console.error(`${name} csp violation: ${m.text()}`);
+    }
+  });
   return page;
+}
+
+/**
+ * Checks that `response` (a page load) carries a strict
+ * Content-Security-Policy and that the browser enforces it on `page`: an
+ * inline script added to the page does not run.
+ */
+export async function checkCsp(page, response) {
+  const csp = response.headers()['content-security-policy'] || '';
+  for (const part of ["default-src 'self'", "script-src 'self'", "connect-src 'self'"]) {
+    if (!csp.includes(part)) throw new Error(`the page's CSP lacks ${part}: ${JSON.stringify(csp)}`);
+  }
+  if (csp.includes('unsafe-inline') || csp.includes('unsafe-eval')) {
+    throw new Error(`the page's CSP allows inline script: ${JSON.stringify(csp)}`);
+  }
+  const ran = await page.evaluate(() => {
+    const s = document.createElement('script');
+    s.textContent = 'window.__inlineRan = true';
+    document.head.appendChild(s);
+    s.remove();
+    return window.__inlineRan === true;
+  });
+  if (ran) throw new Error('an inline script ran despite the CSP');
+  // The check's own blocked script is expected; nothing else may be.
+  cspViolations.length = 0;
+}
+
+/** Fails if any page reported a CSP violation (a module, style or socket blocked). */
+export function noCspViolations() {
+  if (cspViolations.length) throw new Error(`CSP violations: ${cspViolations.join('; ')}`);
 }
 
 /**

@@ -1,18 +1,24 @@
 // Drives the web chat page and the agent desk in a real Chromium through one
 // conversation: customer writes, agent goes available, accepts the offer,
 // reads, replies (the reply appears in the customer's page), and resolves.
+// Both pages are served with a strict Content-Security-Policy, which the
+// browser enforces, and nothing they need is blocked by it.
 //
 // Started by the Rust e2e test `browser::chat::chat_page_and_desk_in_chromium`
 // with CHAT_URL, DESK_URL and CHROMIUM_PATH (see harness.mjs); SCREENSHOTS=dir
 // saves pictures. Prints one line per step; exits non-zero with the failing step.
 
 import {
-  chatUrl, deskUrl, goAvailable, log, newPage, scenario, shots, signIn, timeout,
+  chatUrl, checkCsp, deskUrl, goAvailable, log, newPage, noCspViolations, scenario, shots,
+  signIn, timeout,
 } from './harness.mjs';
 
 await scenario(async (browser) => {
   const desk = await newPage(browser, 'desk');
   const chat = await newPage(browser, 'chat');
+
+  log('both pages come with a strict Content-Security-Policy that the browser enforces');
+  await checkCsp(chat, await chat.goto(chatUrl));
 
   log('agent signs in and goes available');
   await signIn(desk, 'alice', 'Alice Martin');
@@ -67,4 +73,7 @@ await scenario(async (browser) => {
   log('customer reloads: the history is still there');
   await chat.reload();
   await chat.locator('[data-testid="chat-message"]').filter({ hasText: 'Of course! Which plan would you like?' }).waitFor({ timeout });
+
+  log('nothing either page needed was blocked by its CSP');
+  noCspViolations();
 });

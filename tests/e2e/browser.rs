@@ -12,11 +12,15 @@
 //!
 //! # Layout
 //! - [`chat`]: a chat conversation from the customer's page to resolve.
+//! - [`chatpage`]: what the chat page tells the customer: topics, the
+//!   over-limit counter, automatic resend, the conversation's status, read
+//!   receipts, the question before a new conversation.
 //! - [`customer`]: the desk's customer screens: identities, the timeline
 //!   across chat, SMS and email, a reply by SMS with its delivery status,
 //!   merge and unmerge.
 
 mod chat;
+mod chatpage;
 mod customer;
 
 use std::path::{Path, PathBuf};

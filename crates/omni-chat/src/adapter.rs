@@ -74,6 +74,11 @@ impl ChatAdapter {
         &self.config
     }
 
+    /// A client of the context service.
+    pub fn context(&self) -> ContextServiceClient<GrpcChannel> {
+        self.context.clone()
+    }
+
     /// The display name of an agent id.
     pub fn agent_name(&self, id: &str) -> Option<String> {
         self.agent_names.get(id).cloned()

@@ -12,6 +12,9 @@
 //! - [`adapter`]: connection registry, inbound publishing, history.
 //! - [`socket`]: one WebSocket connection's read and write loops.
 //! - [`outbound`]: the consumer that delivers replies to connected customers.
+//! - [`status`]: conversation changes (waiting, agent joined, resolved) for
+//!   the customer's pages.
+//! - [`topics`]: the topics a customer can pick, from the configuration.
 //! - [`server`]: the HTTP routes and `serve(listener, shutdown)`.
 
 #![forbid(unsafe_code)]
@@ -21,6 +24,8 @@ pub mod outbound;
 pub mod protocol;
 pub mod server;
 pub mod socket;
+pub mod status;
+pub mod topics;
 
 pub use adapter::ChatAdapter;
 pub use server::serve;

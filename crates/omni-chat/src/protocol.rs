@@ -4,9 +4,11 @@
 //! |---|---|
 //! | page → server | `{"type":"hello","visitor":null\|"v_…","name":…,"topic":…}` first |
 //! | page → server | `{"type":"message","client_id":"…","text":"…"}` |
+//! | page → server | `{"type":"read","message_ids":["m_…",…]}` the page showed these agent replies (1-200 ids) |
 //! | server → page | `{"type":"welcome","visitor":"v_…","conversation_id":…,"history":[…],"max_text_bytes":4096}` |
 //! | server → page | `{"type":"ack","client_id":"…"}` once the message is durably accepted |
 //! | server → page | `{"type":"message","message":{…}}` an agent's reply |
+//! | server → page | `{"type":"status","conversation_id":"…","status":"waiting"\|"assigned"\|"resolved","agent_name":…,"waiting_since_ms":…}` after `welcome` and on every change |
 //! | server → page | `{"type":"error","code":"…","message":"…","client_id":…}` |
 //!
 //! Error codes: `bad_frame` (not JSON, unknown type, missing field, binary
@@ -44,7 +46,16 @@ pub enum ClientFrame {
         /// The text.
         text: String,
     },
+    /// The page showed these agent replies to the customer.
+    Read {
+        /// The replies' message ids (`message.id` of `message` frames and
+        /// of `welcome` history), 1 to [`MAX_READ_IDS`].
+        message_ids: Vec<String>,
+    },
 }
+
+/// Most message ids in one `read` frame.
+pub const MAX_READ_IDS: usize = 200;
 
 /// A frame to the page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -70,6 +81,20 @@ pub enum ServerFrame {
     Message {
         /// The message.
         message: MessageView,
+    },
+    /// Where the customer's conversation stands: sent after `welcome` when
+    /// there is a conversation, and whenever it changes.
+    Status {
+        /// The conversation.
+        conversation_id: String,
+        /// `waiting` (for an agent), `assigned` or `resolved`.
+        status: &'static str,
+        /// The display name of the agent handling it (or who last did).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        agent_name: Option<String>,
+        /// While waiting: since when, in milliseconds since the epoch.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        waiting_since_ms: Option<i64>,
     },
     /// Something was wrong; the connection stays open.
     Error {
@@ -132,6 +157,14 @@ mod tests {
         );
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"message","text":"hi"}"#).is_err());
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"shout"}"#).is_err());
+        let read: ClientFrame =
+            serde_json::from_str(r#"{"type":"read","message_ids":["m_1","m_2"]}"#).unwrap();
+        assert_eq!(
+            read,
+            ClientFrame::Read {
+                message_ids: vec!["m_1".into(), "m_2".into()]
+            }
+        );
     }
 
     #[test]

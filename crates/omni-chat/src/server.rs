@@ -1,20 +1,56 @@
-//! The chat adapter's HTTP routes: the page at `/`, the WebSocket at `/ws`,
-//! and `/healthz`.
+//! The chat adapter's HTTP routes: the page at `/`, its modules and styles
+//! under `/assets/` (with the shared ones from [`omni_web`]), the topics a
+//! customer can pick at `/topics`, the WebSocket at `/ws`, and `/healthz`.
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{State, WebSocketUpgrade};
-use axum::http::header;
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
+use axum::{Json, Router};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
+
+use omni_web::Asset;
 
 use crate::{ChatAdapter, socket};
 
 const CHAT_PAGE: &str = include_str!("../assets/chat.html");
+
+/// The page's own files, embedded.
+const ASSETS: &[Asset] = &[
+    Asset::style(
+        "/assets/chat/chat.css",
+        include_str!("../assets/chat/chat.css"),
+    ),
+    Asset::script(
+        "/assets/chat/main.js",
+        include_str!("../assets/chat/main.js"),
+    ),
+    Asset::script("/assets/chat/log.js", include_str!("../assets/chat/log.js")),
+    Asset::script(
+        "/assets/chat/pending.js",
+        include_str!("../assets/chat/pending.js"),
+    ),
+    Asset::script(
+        "/assets/chat/socket.js",
+        include_str!("../assets/chat/socket.js"),
+    ),
+    Asset::script(
+        "/assets/chat/receipts.js",
+        include_str!("../assets/chat/receipts.js"),
+    ),
+    Asset::script(
+        "/assets/chat/status.js",
+        include_str!("../assets/chat/status.js"),
+    ),
+    Asset::script(
+        "/assets/chat/topics.js",
+        include_str!("../assets/chat/topics.js"),
+    ),
+];
 
 #[derive(Clone)]
 struct AppState {
@@ -26,13 +62,24 @@ struct AppState {
 pub fn routes(adapter: Arc<ChatAdapter>, shutdown: CancellationToken) -> Router {
     Router::new()
         .route("/", get(page))
+        .route("/topics", get(topics))
         .route("/ws", get(upgrade))
         .route("/healthz", get(|| async { "ok" }))
+        .merge(omni_web::assets(ASSETS))
         .with_state(AppState { adapter, shutdown })
 }
 
 async fn page() -> Response {
-    ([(header::CACHE_CONTROL, "no-cache")], Html(CHAT_PAGE)).into_response()
+    omni_web::page(CHAT_PAGE)
+}
+
+/// The configured topics, `[{"id":"sales","name":"Sales"},…]`.
+async fn topics(State(state): State<AppState>) -> Response {
+    let mut response = Json(crate::topics::list(state.adapter.config())).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
 }
 
 async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {

@@ -150,7 +150,10 @@ async fn on_text(
             let name = name
                 .map(|n| n.trim().chars().take(MAX_NAME_CHARS).collect::<String>())
                 .filter(|n| !n.is_empty());
-            let topic = topic.filter(|t| adapter.config().context.topics.contains_key(t));
+            let topic = crate::topics::check(adapter.config(), topic).unwrap_or_else(|e| {
+                warn!(visitor = %visitor, topic = %e.0, "unknown chat topic; the chat's default queue is used");
+                None
+            });
             let connection = adapter.connect(&visitor, frames.clone());
             let (conversation_id, history) = match adapter.history(&visitor).await {
                 Ok(Some((id, history))) => (Some(id), history),
@@ -167,6 +170,10 @@ async fn on_text(
                 }
             };
             info!(visitor = %visitor, returning = conversation_id.is_some(), "chat page connected");
+            let status = match &conversation_id {
+                Some(id) => crate::status::current(adapter, id).await,
+                None => None,
+            };
             let _ = frames
                 .send(ServerFrame::Welcome {
                     visitor: visitor.clone(),
@@ -175,6 +182,9 @@ async fn on_text(
                     max_text_bytes: adapter.config().chat.max_text_bytes,
                 })
                 .await;
+            if let Some(status) = status {
+                let _ = frames.send(status).await;
+            }
             *session = Some(Session {
                 visitor,
                 name,
@@ -223,6 +233,11 @@ async fn on_text(
                 }
             };
             let _ = frames.send(frame).await;
+        }
+        // Accepted and logged: the page's receipts are never an error.
+        // (Reporting them as delivery status `read` is the adapters' change.)
+        ClientFrame::Read { message_ids } => {
+            debug!(ids = message_ids.len(), "chat replies read");
         }
     }
 }

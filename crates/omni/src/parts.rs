@@ -337,8 +337,13 @@ pub async fn start(
         let bus = needs_bus(Part::Chat)?;
         let chat = ChatAdapter::new(bus.clone(), context_channel, config.clone());
         worker_tasks.spawn(report(
-            omni_chat::outbound::run(chat.clone(), bus, workers.clone()),
+            omni_chat::outbound::run(chat.clone(), bus.clone(), workers.clone()),
             "chat outbound",
+            failed.clone(),
+        ));
+        worker_tasks.spawn(report(
+            omni_chat::status::run(chat.clone(), bus, workers.clone()),
+            "chat conversation status",
             failed.clone(),
         ));
         let (token, failed) = (ingress.clone(), failed.clone());

@@ -1,0 +1,117 @@
+//! The pages' shared browser side: the theme and the common ES module that
+//! both the customer chat page and the agent desk load, and the one way
+//! both servers hand out a page and its static files.
+//!
+//! Pages are plain HTML with no inline script or style; their code is
+//! static ES modules (no build step) embedded in the binary, so the
+//! release binary stays self-contained. Every page and asset goes out with
+//! a strict Content-Security-Policy ([`CSP`]): scripts, styles and
+//! connections (the WebSocket included) only from the page's own origin.
+//!
+//! # Layout
+//! - [`Asset`]: one embedded file and its content type.
+//! - [`SHARED`]: the theme (`/assets/common/theme.css`) and the common
+//!   module (`/assets/common/common.js`).
+//! - [`page`] and [`assets`]: the responses and routes, with [`CSP`].
+
+#![forbid(unsafe_code)]
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+/// The Content-Security-Policy of every page and asset.
+///
+/// `'self'` in `connect-src` covers the page's own `ws:`/`wss:` origin
+/// (CSP level 3). Images allow `data:` for the empty favicon. Sandboxed
+/// `srcdoc` frames (formatted email in the desk) inherit this policy, so an
+/// email's HTML can neither run script nor fetch remote images.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+form-action 'self'; frame-ancestors 'none'";
+
+/// One embedded static file, served at `path`.
+#[derive(Debug, Clone, Copy)]
+pub struct Asset {
+    /// Where it is served, e.g. `/assets/chat/main.js`.
+    pub path: &'static str,
+    /// Its `Content-Type`.
+    pub content_type: &'static str,
+    /// Its text.
+    pub body: &'static str,
+}
+
+impl Asset {
+    /// A JavaScript module at `path`.
+    pub const fn script(path: &'static str, body: &'static str) -> Self {
+        Self {
+            path,
+            content_type: "text/javascript; charset=utf-8",
+            body,
+        }
+    }
+
+    /// A stylesheet at `path`.
+    pub const fn style(path: &'static str, body: &'static str) -> Self {
+        Self {
+            path,
+            content_type: "text/css; charset=utf-8",
+            body,
+        }
+    }
+
+    fn response(&self) -> Response {
+        with_headers(self.content_type, self.body)
+    }
+}
+
+/// The files both pages load.
+pub const SHARED: &[Asset] = &[
+    Asset::style(
+        "/assets/common/theme.css",
+        include_str!("../assets/theme.css"),
+    ),
+    Asset::script(
+        "/assets/common/common.js",
+        include_str!("../assets/common.js"),
+    ),
+];
+
+/// An HTML page with the security headers.
+pub fn page(html: &'static str) -> Response {
+    with_headers("text/html; charset=utf-8", html)
+}
+
+/// Routes serving [`SHARED`] and `own`, each at its path.
+pub fn assets<S: Clone + Send + Sync + 'static>(own: &'static [Asset]) -> Router<S> {
+    SHARED
+        .iter()
+        .chain(own)
+        .fold(Router::new(), |router, asset| {
+            router.route(asset.path, get(move || async move { asset.response() }))
+        })
+}
+
+fn with_headers(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(CSP),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
