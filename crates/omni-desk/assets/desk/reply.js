@@ -1,0 +1,115 @@
+// The reply form and Resolve: sending a reply (with its channel), the SMS
+// opt-out warning, and what is enabled when.
+
+import { randomId } from '../common/common.js';
+import { api, enc } from './api.js';
+import { el } from './dom.js';
+import { announce, report } from './feedback.js';
+import { S, current } from './state.js';
+import { noteMessage, unassign } from './conversations.js';
+import { putMessage, scrollTimeline } from './timeline.js';
+import { ymd } from './profile.js';
+import { renderConversationFacts } from './view.js';
+
+/** A new conversation is open: its reply starts empty. */
+export function openedReply() {
+  el.replyInput.value = '';
+  S.draftText = null;
+  S.draftClientId = null;
+}
+
+/** True if the agent may reply to (and resolve) the open conversation. */
+export function canReply() {
+  const o = S && S.open;
+  if (!o || !o.loaded) return false;
+  if (o.conversation && o.conversation.status === 'resolved') return false;
+  return S.assigned.indexOf(o.id) >= 0;
+}
+
+/** Enables or disables the reply form and Resolve. */
+export function updateReplyEnabled() {
+  if (!S) return;
+  const ok = canReply();
+  el.replyInput.disabled = !ok;
+  el.replyButton.disabled = !ok || S.replying;
+  el.replyChannel.disabled = !ok;
+  el.resolve.disabled = !ok;
+}
+
+/** A reply by SMS to an opted-out number would be refused: say so before. */
+export function updateReplyWarning() {
+  const open = S && S.open;
+  const cu = open && open.customer;
+  const c = open && open.conversation;
+  const ch = el.replyChannel.value || (c && c.last_channel);
+  const outs = (cu && cu.sms_opt_outs) || [];
+  if (ch === 'sms' && outs.length) {
+    const o = outs[0];
+    el.replyWarning.textContent = 'Customer opted out of SMS on ' + ymd(o.at_ms) + ' (' + o.detail + '): SMS replies are blocked.';
+    el.replyWarning.hidden = false;
+  } else {
+    el.replyWarning.hidden = true;
+    el.replyWarning.textContent = '';
+  }
+}
+el.replyChannel.addEventListener('change', updateReplyWarning);
+
+function sendReply() {
+  if (!S || !S.open || S.replying || !canReply()) return;
+  const text = el.replyInput.value;
+  if (!text.trim()) { el.replyInput.focus(); return; }
+  const open = S.open;
+  // The same draft keeps its client id, so a retry after a lost answer is not sent twice.
+  if (S.draftText !== text || !S.draftClientId) { S.draftClientId = randomId('r'); S.draftText = text; }
+  const body = { text, client_id: S.draftClientId };
+  if (el.replyChannel.value) body.channel = el.replyChannel.value;
+  S.replying = true;
+  updateReplyEnabled();
+  el.replyButton.textContent = 'Sending…';
+  const token = S.token;
+  api('POST', '/api/conversations/' + enc(open.id) + '/messages', body).then((m) => {
+    if (!current(token)) return;
+    S.replying = false;
+    el.replyButton.textContent = 'Send';
+    if (S.open === open) {
+      if (el.replyInput.value === text) el.replyInput.value = '';
+      S.draftText = null; S.draftClientId = null;
+      putMessage(m, true);
+      scrollTimeline(true);
+    }
+    noteMessage(m);
+    updateReplyEnabled();
+    if (S.open === open) el.replyInput.focus();
+  }).catch((err) => {
+    if (!current(token)) return;
+    S.replying = false;
+    el.replyButton.textContent = 'Send';
+    updateReplyEnabled();
+    report(err);
+  });
+}
+el.replyForm.addEventListener('submit', (ev) => { ev.preventDefault(); sendReply(); });
+el.replyInput.addEventListener('keydown', (ev) => {
+  if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing && ev.keyCode !== 229) {
+    ev.preventDefault();
+    sendReply();
+  }
+});
+
+el.resolve.addEventListener('click', () => {
+  if (!S || !S.open || !canReply()) return;
+  const open = S.open;
+  const token = S.token;
+  el.resolve.disabled = true;
+  api('POST', '/api/conversations/' + enc(open.id) + '/resolve').then((c) => {
+    if (!current(token)) return;
+    if (c && S.open === open) { open.conversation = c; renderConversationFacts(); }
+    unassign(open.id);
+    updateReplyEnabled();
+    announce('Conversation resolved.');
+  }).catch((err) => {
+    if (!current(token)) return;
+    updateReplyEnabled();
+    report(err);
+  });
+});

@@ -1,0 +1,30 @@
+// The signed-in session's state, one object replaced on every sign-in and
+// sign-out. Modules import the live binding `S` and change it only through
+// `setSession`.
+
+/** The session state, or null when signed out. */
+export let S = null;
+
+/** Replaces the session state. */
+export function setSession(next) { S = next; }
+
+/** A new state for `token`. */
+export function freshState(token) {
+  return {
+    token,
+    agent: null,
+    offers: new Map(),       // offer_id -> Offer
+    freshOffers: new Set(),  // offer ids to highlight
+    acting: new Set(),       // offer ids with a request in flight or settled by us
+    assigned: [],            // conversation ids, in the router's order
+    summaries: new Map(),    // conversation id -> summary
+    unread: new Set(),
+    open: null,              // { id, seq, conversation, customer, messages: Map, loaded }
+    replying: false,
+    draftClientId: null,
+    draftText: null,
+  };
+}
+
+/** True while `token`'s session is still the current one. */
+export function current(token) { return S !== null && S.token === token; }
