@@ -2,6 +2,7 @@
 // on the current session ends it; failures become an ApiError with the
 // server's code and message.
 
+import { backoff } from '../common/common.js';
 import { S } from './state.js';
 
 /** A failed call: HTTP status (0 for no answer), the error code and a message to show. */
@@ -28,8 +29,44 @@ export function defaultMessage(status) {
   return 'The request failed (' + status + ').';
 }
 
-/** Calls `method path` with an optional JSON `body`; resolves to the answer's JSON. */
+/** The part a 503's body names, as the agent knows it. */
+const SERVICE_NAMES = { router: 'router', context: 'context' };
+
+let onUnavailable = () => {};
+let onAvailable = () => {};
+/**
+ * Sets what happens while a service is down (`down(message)`, called
+ * before each retry) and once calls succeed again (`up()`).
+ */
+export function whenUnavailable(down, up) { onUnavailable = down; onAvailable = up; }
+
+/**
+ * Calls `method path` with an optional JSON `body`; resolves to the
+ * answer's JSON. While the server answers 503 (a service behind it is
+ * down), the call is retried with backoff for as long as the session
+ * lasts: every call the desk makes is safe to repeat (replies carry a
+ * client id).
+ */
 export function api(method, path, body) {
+  const token = S && S.token;
+  const attempt = (n) => once(method, path, body).then((data) => {
+    if (n > 0) onAvailable();
+    return data;
+  }, (err) => {
+    if (err.status !== 503 || (S && S.token) !== token) throw err;
+    const service = err.body && SERVICE_NAMES[err.body.service];
+    onUnavailable(service
+      ? 'The ' + service + ' service is unavailable; retrying…'
+      : 'A service the desk needs is unavailable; retrying…');
+    return new Promise((resolve) => setTimeout(resolve, backoff(n))).then(() => {
+      if ((S && S.token) !== token) throw err;
+      return attempt(n + 1);
+    });
+  });
+  return attempt(0);
+}
+
+function once(method, path, body) {
   const headers = { 'Accept': 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const token = S && S.token;

@@ -137,13 +137,20 @@ function onEvent(f) {
     case 'assigned': {
       const id = f.conversation_id;
       if (!id) break;
-      if (S.assigned.indexOf(id) < 0) S.assigned.push(id);
+      const wasMine = S.assigned.indexOf(id) >= 0;
+      if (!wasMine) S.assigned.push(id);
       // an offer for it is settled
       S.offers.forEach((of, key) => { if (of.conversation_id === id) S.offers.delete(key); });
       renderOffers();
       renderConversations();
-      if (shouldAutoOpen()) openConversation(id, false);
-      else updateReplyEnabled();
+      if (shouldAutoOpen()) {
+        openConversation(id, false);
+      } else {
+        // Already open (resolved, then reopened by the customer): it missed
+        // the messages sent while it was not the agent's.
+        if (!wasMine && S.open && S.open.id === id) loadOpen();
+        updateReplyEnabled();
+      }
       break;
     }
     case 'released':

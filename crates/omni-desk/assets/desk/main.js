@@ -17,14 +17,14 @@
 // | events.js | the live event WebSocket |
 
 import { storage } from '../common/common.js';
-import { ApiError, api, whenSessionEnds } from './api.js';
+import { ApiError, api, whenSessionEnds, whenUnavailable } from './api.js';
 import { el } from './dom.js';
 import { errors, hideNotice, report } from './feedback.js';
 import { S, freshState, setSession } from './state.js';
 import * as header from './header.js';
 import * as offers from './offers.js';
 import { clearConversations, onUnassigned, renderConversations } from './conversations.js';
-import { closeView } from './view.js';
+import { closeView, loadOpen } from './view.js';
 import { updateReplyEnabled } from './reply.js';
 import * as events from './events.js';
 import './profile.js';
@@ -43,6 +43,10 @@ function applyState(agent) {
   before.forEach((id) => {
     if (S.assigned.indexOf(id) < 0) onUnassigned(id);
   });
+  // An open conversation that becomes the agent's again (a resolved one
+  // reopened by the customer) missed the messages sent while it was not:
+  // reload it.
+  if (S.open && before.indexOf(S.open.id) < 0 && S.assigned.indexOf(S.open.id) >= 0) loadOpen();
   header.renderHeader();
   offers.renderOffers();
   renderConversations();
@@ -78,6 +82,11 @@ function sessionEnded() {
   errors.show('Your session has ended. Please sign in again.');
 }
 whenSessionEnds(sessionEnded);
+// A service down shows in the error bar until a call succeeds again.
+whenUnavailable(
+  (message) => errors.show(message, 'unavailable'),
+  () => { if (errors.tag() === 'unavailable') errors.clear(); },
+);
 
 el.signinForm.addEventListener('submit', (ev) => {
   ev.preventDefault();

@@ -4,7 +4,7 @@
 import { channelLabel, make } from '../common/common.js';
 import { api, enc } from './api.js';
 import { el, reconcile } from './dom.js';
-import { report } from './feedback.js';
+import { notify, report } from './feedback.js';
 import { S, current } from './state.js';
 import { loadSummary, summaryOf } from './conversations.js';
 import { openConversation, shouldAutoOpen } from './view.js';
@@ -134,14 +134,43 @@ function settleOffer(offerId, action) {
   }).catch((err) => {
     if (!current(token)) return;
     if (err.status === 409 || err.status === 404) {
-      // offer_expired (or already gone): it cannot be settled any more.
+      // Taken, expired or gone: it cannot be settled any more. That is no
+      // error of the agent's: say what happened, in a notice that goes away.
       S.offers.delete(offerId);
       S.freshOffers.delete(offerId);
       renderOffers();
+      settledElsewhere(offer, action, err.code, token);
     } else {
       S.acting.delete(offerId);
       fillOffer(offerEls.get(offerId), offer);
+      report(err);
     }
-    report(err);
+  });
+}
+
+/**
+ * An offer this page could not settle: the agent's state says whether the
+ * agent took it in another window (then its conversation is theirs).
+ */
+function settledElsewhere(offer, action, code, token) {
+  const fallback = () => {
+    if (action === 'decline') notify('This offer is no longer open.');
+    else if (code === 'offer_taken') notify('This offer was already accepted.');
+    else notify('This offer is no longer open: it timed out or was taken back.');
+  };
+  api('GET', '/api/me').then((agent) => {
+    if (!current(token)) return;
+    applyState(agent);
+    if (S.assigned.indexOf(offer.conversation_id) >= 0) {
+      notify(action === 'accept'
+        ? 'You already accepted this offer in another window.'
+        : 'This conversation was already accepted in another window.');
+      if (action === 'accept' && shouldAutoOpen()) openConversation(offer.conversation_id, false);
+    } else {
+      fallback();
+    }
+  }, (err) => {
+    if (err && err.handled) return;
+    fallback();
   });
 }

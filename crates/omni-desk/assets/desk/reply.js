@@ -1,7 +1,10 @@
-// The reply form and Resolve: sending a reply (with its channel), the SMS
-// opt-out warning, and what is enabled when.
+// The reply form and Resolve: sending a reply (with its channel), drafts
+// kept per agent and conversation (in localStorage, so they survive
+// switching conversations and reloading), the keys (Enter sends a chat or
+// SMS reply; an email's Enter is a new line and Ctrl/Cmd+Enter sends), the
+// SMS opt-out warning, and what is enabled when.
 
-import { randomId } from '../common/common.js';
+import { randomId, storage } from '../common/common.js';
 import { api, enc } from './api.js';
 import { el } from './dom.js';
 import { announce, report } from './feedback.js';
@@ -11,11 +14,50 @@ import { putMessage, scrollTimeline } from './timeline.js';
 import { ymd } from './profile.js';
 import { renderConversationFacts } from './view.js';
 
-/** A new conversation is open: its reply starts empty. */
+const local = storage('local');
+const MAC = /Mac|iPhone|iPad/.test(navigator.platform || '');
+
+function draftKey(conversationId) {
+  const agent = S && S.agent && S.agent.agent_id;
+  return agent && conversationId ? 'omni.desk.draft.' + agent + '.' + conversationId : null;
+}
+
+/** Keeps (or, for an empty text, forgets) the draft of a conversation. */
+function saveDraft(conversationId, text) {
+  const key = draftKey(conversationId);
+  if (key) local.set(key, text.trim() ? text : null);
+}
+
+/** Forgets the draft of a conversation (sent or resolved). */
+export function dropDraft(conversationId) {
+  const key = draftKey(conversationId);
+  if (key) local.set(key, null);
+}
+
+/** A new conversation is open: its reply starts from its draft. */
 export function openedReply() {
-  el.replyInput.value = '';
+  const key = draftKey(S.open && S.open.id);
+  el.replyInput.value = (key && local.get(key)) || '';
   S.draftText = null;
   S.draftClientId = null;
+  updateReplyHint();
+}
+
+el.replyInput.addEventListener('input', () => {
+  if (S && S.open) saveDraft(S.open.id, el.replyInput.value);
+});
+
+/** The channel a reply goes out on: the one chosen, or the customer's last. */
+export function replyChannel() {
+  const c = S && S.open && S.open.conversation;
+  return el.replyChannel.value || (c && c.last_channel) || '';
+}
+
+/** Says how to send for the reply's channel. */
+export function updateReplyHint() {
+  el.replyHint.textContent = replyChannel() === 'email'
+    ? 'Enter for a new line · ' + (MAC ? 'Cmd' : 'Ctrl') + '+Enter to send'
+    : 'Enter to send · Shift+Enter for a new line';
 }
 
 /** True if the agent may reply to (and resolve) the open conversation. */
@@ -52,7 +94,7 @@ export function updateReplyWarning() {
     el.replyWarning.textContent = '';
   }
 }
-el.replyChannel.addEventListener('change', updateReplyWarning);
+el.replyChannel.addEventListener('change', () => { updateReplyWarning(); updateReplyHint(); });
 
 function sendReply() {
   if (!S || !S.open || S.replying || !canReply()) return;
@@ -71,8 +113,12 @@ function sendReply() {
     if (!current(token)) return;
     S.replying = false;
     el.replyButton.textContent = 'Send';
+    // The agent may have switched conversations meanwhile: the draft sent is done.
+    const key = draftKey(open.id);
+    if (key && local.get(key) === text) local.set(key, null);
     if (S.open === open) {
       if (el.replyInput.value === text) el.replyInput.value = '';
+      saveDraft(open.id, el.replyInput.value);
       S.draftText = null; S.draftClientId = null;
       putMessage(m, true);
       scrollTimeline(true);
@@ -90,7 +136,11 @@ function sendReply() {
 }
 el.replyForm.addEventListener('submit', (ev) => { ev.preventDefault(); sendReply(); });
 el.replyInput.addEventListener('keydown', (ev) => {
-  if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing && ev.keyCode !== 229) {
+  if (ev.key !== 'Enter' || ev.isComposing || ev.keyCode === 229) return;
+  const modified = ev.ctrlKey || ev.metaKey;
+  // An email is written over several lines: only Ctrl/Cmd+Enter sends it.
+  const sends = replyChannel() === 'email' ? modified : (modified || !ev.shiftKey);
+  if (sends) {
     ev.preventDefault();
     sendReply();
   }
@@ -104,6 +154,7 @@ el.resolve.addEventListener('click', () => {
   api('POST', '/api/conversations/' + enc(open.id) + '/resolve').then((c) => {
     if (!current(token)) return;
     if (c && S.open === open) { open.conversation = c; renderConversationFacts(); }
+    dropDraft(open.id);
     unassign(open.id);
     updateReplyEnabled();
     announce('Conversation resolved.');

@@ -10,7 +10,7 @@ import { S, current } from './state.js';
 import { refreshConvItem, setSummaryFrom } from './conversations.js';
 import { clearTimeline, putMessage, scrollTimeline } from './timeline.js';
 import { resetProfile } from './profile.js';
-import { openedReply, updateReplyEnabled, updateReplyWarning } from './reply.js';
+import { openedReply, updateReplyEnabled, updateReplyHint, updateReplyWarning } from './reply.js';
 
 const CHANNEL_OF_KIND = { chat_visitor: 'chat', email: 'email', phone: 'sms' };
 const KIND_LABEL = { chat_visitor: 'Web chat', email: 'Email', phone: 'Phone' };
@@ -137,6 +137,7 @@ export function renderViewHead() {
   el.replyChannel.value = chosen && channels.indexOf(chosen) >= 0 ? chosen : '';
   el.replyChannelWrap.hidden = el.replyChannel.options.length < 2;
   updateReplyWarning();
+  updateReplyHint();
 }
 
 /** Redraws status, queue, channel and reply address. */
