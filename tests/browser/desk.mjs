@@ -4,7 +4,10 @@
 // reloading, a resolved conversation left open that the customer reopens
 // (the message that reopened it shows once the agent accepts), and two
 // windows of the same agent accepting the same offer (the losing window
-// says so in a notice that goes away by itself, not in an error).
+// says so in a notice that goes away by itself, not in an error). With
+// email and SMS off, the desk shows neither; a reply over the chat limit
+// is held back in the page (which says how much to cut) and refused by
+// the desk API.
 //
 // Started by the Rust e2e test `browser::desk::desk_in_chromium` with
 // CHAT_URL, DESK_URL and CHROMIUM_PATH (see harness.mjs); offers there
@@ -75,11 +78,22 @@ await scenario(async (browser) => {
   await desk.getByTestId('error-bar').waitFor({ state: 'hidden', timeout });
   await goAvailable(desk);
 
+  log('with email and SMS off, the load line shows chat only');
+  const load = (await desk.getByTestId('load').textContent()).trim();
+  if (!/^chat \d+\/\d+$/.test(load)) throw new Error(`the load line shows ${JSON.stringify(load)}`);
+
   log('two customers write; the agent accepts both');
   const robin = await customerWrites(browser, 'Robin', 'Robin here: question one');
   await acceptOffer(desk, 1);
   await customerWrites(browser, 'Sam', 'Sam here: question two');
   await acceptOffer(desk, 2);
+
+  log('a chat conversation shows no email reply address and no channel menu');
+  await open(desk, 'Robin');
+  await desk.getByTestId('conversation-status').filter({ hasText: 'assigned' }).waitFor({ timeout });
+  for (const testid of ['reply-address', 'reply-channel']) {
+    if (await desk.getByTestId(testid).isVisible()) throw new Error(`${testid} shows with email and SMS off`);
+  }
 
   log('a draft stays with its conversation when switching');
   await open(desk, 'Robin');
@@ -103,6 +117,37 @@ await scenario(async (browser) => {
   await open(desk, 'Robin');
   await open(desk, 'Sam');
   await draftIs(desk, '', 'Sam after sending and switching');
+
+  log('a reply over the chat limit cannot be sent; the page says how much to cut');
+  const tooLong = 'x'.repeat(4090) + 'éééé'; // 4,098 bytes: one "é" over 4,096
+  await desk.getByTestId('reply-input').fill(tooLong);
+  await desk.getByTestId('reply-limit').filter({ hasText: 'Too long for chat: cut 1 character to send.' }).waitFor({ timeout });
+  if (await desk.getByTestId('reply-button').isEnabled()) throw new Error('Send is enabled over the limit');
+  await desk.getByTestId('reply-input').press('Enter');
+  await desk.getByTestId('reply-input').press('Backspace');
+  await desk.getByTestId('reply-limit').waitFor({ state: 'hidden', timeout });
+  if (!(await desk.getByTestId('reply-button').isEnabled())) throw new Error('Send stays disabled within the limit');
+  await desk.getByTestId('reply-input').fill('');
+
+  log('the desk API refuses an over-limit reply itself');
+  const refused = await desk.evaluate(async () => {
+    const id = document.querySelector('[data-testid="conversation-view"]').dataset.conversationId;
+    const res = await fetch(`/api/conversations/${encodeURIComponent(id)}/messages`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/json',
+        'Authorization': `Bearer ${sessionStorage.getItem('omni.desk.token')}`,
+      },
+      body: JSON.stringify({ text: 'y'.repeat(5000), client_id: 'over-limit-1' }),
+    });
+    return { status: res.status, body: await res.json() };
+  });
+  if (refused.status !== 400 || !/at most 4096 bytes/.test(refused.body.message || '')) {
+    throw new Error(`an over-limit reply got ${JSON.stringify(refused)}`);
+  }
+  if (await desk.getByTestId('timeline-message').filter({ hasText: 'yyyyyyyyyy' }).count() !== 0) {
+    throw new Error('the refused reply shows in the timeline');
+  }
 
   log("the agent answers Robin, resolves, and leaves the conversation open");
   await open(desk, 'Robin');

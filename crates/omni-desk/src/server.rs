@@ -4,13 +4,13 @@
 //! |---|---|
 //! | `GET /` | the agent page |
 //! | `GET /assets/...` | the page's modules and styles (and the shared ones of [`omni_web`]) |
-//! | `POST /api/session` | sign in `{"agent_id"}` → `{"token","agent"}` |
+//! | `POST /api/session` | sign in `{"agent_id"}` → `{"token","agent","channels":[{"channel","max_bytes"}]}` |
 //! | `DELETE /api/session` | sign out (goes offline) |
 //! | `GET /api/me` | the agent's state |
 //! | `PUT /api/presence` | `{"presence":"available\|away\|offline","reason"}` |
 //! | `POST /api/offers/{offer_id}/accept` / `decline` | settle an offer |
 //! | `GET /api/conversations/{id}` | conversation, customer, timeline |
-//! | `POST /api/conversations/{id}/messages` | reply `{"text","client_id","channel"?}` |
+//! | `POST /api/conversations/{id}/messages` | reply `{"text","client_id","channel"?}`; 400 on a disabled channel or over its limit |
 //! | `POST /api/conversations/{id}/resolve` | resolve |
 //! | `GET /api/conversations/{id}/customer` | the customer's profile, conversations (`?offset=`) and merges |
 //! | `PUT /api/conversations/{id}/customer` | update attributes `{"display_name","language","tier","external_id","attributes"}` |

@@ -355,11 +355,14 @@ pub async fn start(
             .iter()
             .map(|a| (a.id.clone(), a.name.clone().unwrap_or_else(|| a.id.clone())))
             .collect();
-        let desk = Arc::new(Desk::new(
-            endpoint(Part::Context, &config.connect.context)?,
-            endpoint(Part::Router, &config.connect.router)?,
-            names,
-        ));
+        let desk = Arc::new(
+            Desk::new(
+                endpoint(Part::Context, &config.connect.context)?,
+                endpoint(Part::Router, &config.connect.router)?,
+                names,
+            )
+            .with_channels(omni_desk::channels::Channels::from_config(&config)),
+        );
         let (token, failed) = (ingress.clone(), failed.clone());
         ingress_tasks.spawn(async move {
             if let Err(e) = omni_desk::serve(listener, desk, token).await {

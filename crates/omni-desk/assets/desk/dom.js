@@ -15,7 +15,7 @@ export const el = {
   timelineWrap: byId('timeline-wrap'), timeline: byId('timeline'),
   replyForm: byId('reply-form'), replyInput: byId('reply-input'), replyButton: byId('reply-button'),
   replyChannelWrap: byId('reply-channel-wrap'), replyChannel: byId('reply-channel'),
-  replyWarning: byId('reply-warning'), replyHint: byId('reply-hint'),
+  replyWarning: byId('reply-warning'), replyHint: byId('reply-hint'), replyLimit: byId('reply-limit'),
   profile: byId('profile'), profileBody: byId('profile-body'),
   attrForm: byId('attr-form'), linkForm: byId('link-form'), mergeForm: byId('merge-form'),
   replyAddress: byId('reply-address'), replyAddressWrap: byId('reply-address-wrap'),

@@ -4,7 +4,7 @@
 import { api } from './api.js';
 import { el } from './dom.js';
 import { report } from './feedback.js';
-import { S } from './state.js';
+import { S, enabled } from './state.js';
 
 let applyState = () => {};
 /** Sets what applies the agent state the server answers a presence change with. */
@@ -23,7 +23,9 @@ export function renderHeader() {
     el.awayReason.hidden = true;
     el.awayReason.textContent = '';
   }
-  el.load.textContent = (a.load || []).map((l) => l.channel + ' ' + l.used + '/' + l.capacity).join(' · ');
+  // Only the channels this deployment runs: a disabled one has nothing to count.
+  el.load.textContent = (a.load || []).filter((l) => enabled(l.channel))
+    .map((l) => l.channel + ' ' + l.used + '/' + l.capacity).join(' · ');
 }
 
 el.presence.addEventListener('change', () => {

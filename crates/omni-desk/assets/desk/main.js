@@ -30,6 +30,7 @@ import * as events from './events.js';
 import './profile.js';
 
 const K_TOKEN = 'omni.desk.token';
+const K_CHANNELS = 'omni.desk.channels';
 const session = storage('session');
 
 /** Applies the agent's state (from sign-in, /api/me, an event or an action's answer). */
@@ -75,8 +76,14 @@ function teardown() {
   closeView();
   hideNotice();
 }
+/** The reply channels sign-in named, kept for reloads. */
+function savedChannels() {
+  try { return JSON.parse(session.get(K_CHANNELS)); } catch { return null; }
+}
+
 function sessionEnded() {
   session.set(K_TOKEN, null);
+  session.set(K_CHANNELS, null);
   teardown();
   showSignin();
   errors.show('Your session has ended. Please sign in again.');
@@ -98,8 +105,9 @@ el.signinForm.addEventListener('submit', (ev) => {
   api('POST', '/api/session', { agent_id: id }).then((data) => {
     if (!data || typeof data.token !== 'string') throw new ApiError(0, 'bad_response', 'The server sent an unexpected answer.');
     errors.clear();
-    setSession(freshState(data.token));
+    setSession(freshState(data.token, data.channels));
     session.set(K_TOKEN, data.token);
+    session.set(K_CHANNELS, Array.isArray(data.channels) ? JSON.stringify(data.channels) : null);
     showApp();
     applyState(data.agent);
     events.connectEvents();
@@ -117,6 +125,7 @@ el.signout.addEventListener('click', () => {
   const done = () => {
     el.signout.disabled = false;
     session.set(K_TOKEN, null);
+    session.set(K_CHANNELS, null);
     teardown();
     errors.clear();
     showSignin();
@@ -132,7 +141,7 @@ el.signout.addEventListener('click', () => {
 // ---- boot ----
 const saved = session.get(K_TOKEN);
 if (saved) {
-  setSession(freshState(saved));
+  setSession(freshState(saved, savedChannels()));
   showApp();
   events.showConnecting();
   api('GET', '/api/me').then((agent) => {

@@ -2,13 +2,14 @@
 // kept per agent and conversation (in localStorage, so they survive
 // switching conversations and reloading), the keys (Enter sends a chat or
 // SMS reply; an email's Enter is a new line and Ctrl/Cmd+Enter sends), the
-// SMS opt-out warning, and what is enabled when.
+// SMS opt-out warning, the reply channel's length limit (Send is held back
+// and the page says how much to cut), and what is enabled when.
 
 import { randomId, storage } from '../common/common.js';
 import { api, enc } from './api.js';
 import { el } from './dom.js';
 import { announce, report } from './feedback.js';
-import { S, current } from './state.js';
+import { S, current, maxBytes } from './state.js';
 import { noteMessage, unassign } from './conversations.js';
 import { putMessage, scrollTimeline } from './timeline.js';
 import { ymd } from './profile.js';
@@ -41,10 +42,12 @@ export function openedReply() {
   S.draftText = null;
   S.draftClientId = null;
   updateReplyHint();
+  updateReplyLimit();
 }
 
 el.replyInput.addEventListener('input', () => {
   if (S && S.open) saveDraft(S.open.id, el.replyInput.value);
+  updateReplyLimit();
 });
 
 /** The channel a reply goes out on: the one chosen, or the customer's last. */
@@ -68,12 +71,52 @@ export function canReply() {
   return S.assigned.indexOf(o.id) >= 0;
 }
 
+const encoder = new TextEncoder();
+
+/**
+ * How many characters must go from the end of `text` for it to fit in
+ * `max` bytes of UTF-8 (0 when it fits).
+ */
+function charsOver(text, max) {
+  let bytes = encoder.encode(text).length;
+  if (bytes <= max) return 0;
+  const chars = Array.from(text);
+  let cut = 0;
+  while (bytes > max && cut < chars.length) {
+    cut++;
+    bytes -= encoder.encode(chars[chars.length - cut]).length;
+  }
+  return cut;
+}
+
+/** Characters the reply must lose to fit its channel's limit. */
+function replyOver() {
+  const max = maxBytes(replyChannel());
+  return max === null ? 0 : charsOver(el.replyInput.value, max);
+}
+
+/** Says how much to cut when the reply is over its channel's limit. */
+export function updateReplyLimit() {
+  const over = replyOver();
+  if (over > 0) {
+    const channel = replyChannel() === 'sms' ? 'SMS' : replyChannel();
+    el.replyLimit.textContent = 'Too long for ' + channel + ': cut ' + over.toLocaleString('en-US')
+      + (over === 1 ? ' character' : ' characters') + ' to send.';
+    el.replyLimit.hidden = false;
+  } else {
+    el.replyLimit.hidden = true;
+    el.replyLimit.textContent = '';
+  }
+  el.replyInput.setAttribute('aria-invalid', over > 0 ? 'true' : 'false');
+  updateReplyEnabled();
+}
+
 /** Enables or disables the reply form and Resolve. */
 export function updateReplyEnabled() {
   if (!S) return;
   const ok = canReply();
   el.replyInput.disabled = !ok;
-  el.replyButton.disabled = !ok || S.replying;
+  el.replyButton.disabled = !ok || S.replying || replyOver() > 0;
   el.replyChannel.disabled = !ok;
   el.resolve.disabled = !ok;
 }
@@ -94,12 +137,13 @@ export function updateReplyWarning() {
     el.replyWarning.textContent = '';
   }
 }
-el.replyChannel.addEventListener('change', () => { updateReplyWarning(); updateReplyHint(); });
+el.replyChannel.addEventListener('change', () => { updateReplyWarning(); updateReplyHint(); updateReplyLimit(); });
 
 function sendReply() {
   if (!S || !S.open || S.replying || !canReply()) return;
   const text = el.replyInput.value;
   if (!text.trim()) { el.replyInput.focus(); return; }
+  if (replyOver() > 0) { updateReplyLimit(); el.replyInput.focus(); return; }
   const open = S.open;
   // The same draft keeps its client id, so a retry after a lost answer is not sent twice.
   if (S.draftText !== text || !S.draftClientId) { S.draftClientId = randomId('r'); S.draftText = text; }
@@ -119,6 +163,7 @@ function sendReply() {
     if (S.open === open) {
       if (el.replyInput.value === text) el.replyInput.value = '';
       saveDraft(open.id, el.replyInput.value);
+      updateReplyLimit();
       S.draftText = null; S.draftClientId = null;
       putMessage(m, true);
       scrollTimeline(true);

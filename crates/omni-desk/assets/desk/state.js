@@ -8,10 +8,14 @@ export let S = null;
 /** Replaces the session state. */
 export function setSession(next) { S = next; }
 
-/** A new state for `token`. */
-export function freshState(token) {
+/**
+ * A new state for `token`; `channels` are the enabled reply channels with
+ * their limits (`[{channel, max_bytes}]`), null when not known.
+ */
+export function freshState(token, channels) {
   return {
     token,
+    channels: Array.isArray(channels) ? channels : null,
     agent: null,
     offers: new Map(),       // offer_id -> Offer
     freshOffers: new Set(),  // offer ids to highlight
@@ -28,3 +32,14 @@ export function freshState(token) {
 
 /** True while `token`'s session is still the current one. */
 export function current(token) { return S !== null && S.token === token; }
+
+/** True if replies can go out on `channel` (all can while the list is not known). */
+export function enabled(channel) {
+  return !S || !S.channels || S.channels.some((c) => c.channel === channel);
+}
+
+/** The longest reply on `channel`, in bytes; null when not known. */
+export function maxBytes(channel) {
+  const c = S && S.channels && S.channels.find((x) => x.channel === channel);
+  return c && typeof c.max_bytes === 'number' ? c.max_bytes : null;
+}

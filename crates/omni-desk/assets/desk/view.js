@@ -6,11 +6,11 @@ import { channelLabel, make } from '../common/common.js';
 import { api, enc } from './api.js';
 import { badge, el } from './dom.js';
 import { report } from './feedback.js';
-import { S, current } from './state.js';
+import { S, current, enabled } from './state.js';
 import { refreshConvItem, setSummaryFrom } from './conversations.js';
 import { clearTimeline, putMessage, scrollTimeline } from './timeline.js';
 import { resetProfile } from './profile.js';
-import { openedReply, updateReplyEnabled, updateReplyHint, updateReplyWarning } from './reply.js';
+import { openedReply, updateReplyEnabled, updateReplyHint, updateReplyLimit, updateReplyWarning } from './reply.js';
 
 const CHANNEL_OF_KIND = { chat_visitor: 'chat', email: 'email', phone: 'sms' };
 const KIND_LABEL = { chat_visitor: 'Web chat', email: 'Email', phone: 'Phone' };
@@ -118,7 +118,7 @@ export function renderViewHead() {
     li.appendChild(make('span', 'value', maskIdentity(idn.kind, idn.value)));
     el.identities.appendChild(li);
     const ch = CHANNEL_OF_KIND[idn.kind];
-    if (ch && channels.indexOf(ch) < 0) channels.push(ch);
+    if (ch && enabled(ch) && channels.indexOf(ch) < 0) channels.push(ch);
   });
   renderConversationFacts();
   // Reply channel: the default is the channel the customer used last.
@@ -138,6 +138,7 @@ export function renderViewHead() {
   el.replyChannelWrap.hidden = el.replyChannel.options.length < 2;
   updateReplyWarning();
   updateReplyHint();
+  updateReplyLimit();
 }
 
 /** Redraws status, queue, channel and reply address. */
@@ -149,9 +150,10 @@ export function renderConversationFacts() {
   el.convQueue.textContent = c.queue || '—';
   el.convChannel.replaceChildren();
   if (c.last_channel) el.convChannel.appendChild(badge(c.last_channel));
-  // Email to this address threads into the conversation.
-  el.replyAddress.textContent = c.reply_address || '';
-  el.replyAddressWrap.hidden = !c.reply_address;
+  // Email to this address threads into the conversation (when email is on).
+  const address = enabled('email') ? c.reply_address : '';
+  el.replyAddress.textContent = address || '';
+  el.replyAddressWrap.hidden = !address;
   if (c.status === 'resolved') setConvNotice('This conversation is resolved.');
   else if (S.assigned.indexOf(c.id) >= 0) setConvNotice('');
 }
