@@ -138,6 +138,16 @@ await scenario(async (browser) => {
   if (!replyAddress.startsWith('reply+') || !replyAddress.endsWith(`@${replyDomain}`)) {
     throw new Error(`the desk shows the reply address ${JSON.stringify(replyAddress)}`);
   }
+  for (const width of [1024, 390]) {
+    await desk.setViewportSize({ width, height: 800 });
+    const overflow = await desk.evaluate(() => {
+      const address = document.querySelector('[data-testid="reply-address"]').getBoundingClientRect();
+      const head = document.querySelector('.cv-head');
+      return address.right > document.documentElement.clientWidth || head.scrollWidth > head.clientWidth;
+    });
+    if (overflow) throw new Error(`the reply address overflows the header at ${width} px`);
+  }
+  await desk.setViewportSize({ width: 1280, height: 720 });
   await ask('email', {
     from: jo.mailbox, to: replyAddress, message_id: '<jo-1@example.org>', subject: mail.subject, body: mail.body,
   });

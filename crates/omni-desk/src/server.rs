@@ -162,7 +162,8 @@ async fn metrics() -> Response {
 }
 
 async fn page() -> Response {
-    omni_web::page(DESK_PAGE)
+    // Formatted email shows in sandboxed frames that inherit this policy.
+    omni_web::page_with(DESK_PAGE, omni_web::CSP_REMOTE_IMAGES)
 }
 
 /// Serves on an already bound `listener` until `shutdown`.
