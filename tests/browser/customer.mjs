@@ -181,7 +181,12 @@ await scenario(async (browser) => {
   await count(desk, '[data-testid="reply-channel"] option[value=""]', 1, 'Same channel (email)');
   await desk.getByTestId('reply-channel').selectOption('sms');
   await desk.getByTestId('reply-hint').filter({ hasText: 'Enter to send · Shift+Enter for a new line' }).waitFor({ timeout });
+  // 671 Cyrillic letters are UCS-2: 11 segments of 67, one over sms.max_segments (10).
+  await desk.getByTestId('reply-input').fill('ж'.repeat(671));
+  await desk.getByTestId('reply-limit').filter({ hasText: 'Too long for SMS: cut 1 character to send.' }).waitFor({ timeout });
+  if (await desk.getByTestId('reply-button').isEnabled()) throw new Error('Send is enabled over the SMS limit');
   await desk.getByTestId('reply-input').fill(reply);
+  await desk.getByTestId('reply-limit').waitFor({ state: 'hidden', timeout });
   await desk.getByTestId('reply-button').click();
   const sent = desk.locator('[data-testid="timeline-message"][data-direction="outbound"]').filter({ hasText: reply });
   await sent.locator('[data-channel="sms"]').waitFor({ timeout });

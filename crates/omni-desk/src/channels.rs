@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | chat | always | `chat.max_text_bytes` (what a customer may send) |
 //! | email | `email.enabled` | [`MAX_REPLY_BYTES`] |
-//! | sms | `sms.enabled` | [`MAX_REPLY_BYTES`]; segments are the SMS adapter's check |
+//! | sms | `sms.enabled` | [`MAX_REPLY_BYTES`] and `sms.max_segments` segments |
 
 use omni_core::Channel;
 use omni_core::config::Config;
@@ -23,6 +23,10 @@ pub struct ReplyChannel {
     pub channel: &'static str,
     /// Longest reply, in bytes of UTF-8.
     pub max_bytes: usize,
+    /// Most SMS segments a reply may take (GSM-7 or UCS-2, as the SMS
+    /// adapter counts them); SMS only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_segments: Option<u32>,
 }
 
 /// The enabled channels, in a fixed order.
@@ -35,17 +39,20 @@ impl Channels {
         let mut list = vec![ReplyChannel {
             channel: Channel::Chat.as_str(),
             max_bytes: config.chat.max_text_bytes.min(MAX_REPLY_BYTES),
+            max_segments: None,
         }];
         if config.email.enabled {
             list.push(ReplyChannel {
                 channel: Channel::Email.as_str(),
                 max_bytes: MAX_REPLY_BYTES,
+                max_segments: None,
             });
         }
         if config.sms.enabled {
             list.push(ReplyChannel {
                 channel: Channel::Sms.as_str(),
                 max_bytes: MAX_REPLY_BYTES,
+                max_segments: Some(config.sms.max_segments),
             });
         }
         Self(list)
@@ -63,12 +70,25 @@ impl Channels {
                 "the {channel} channel is not enabled"
             )));
         };
+        let a_reply = match channel {
+            Channel::Chat => "a chat reply",
+            Channel::Email => "an email reply",
+            Channel::Sms => "an SMS reply",
+        };
         if text.len() > limit.max_bytes {
             return Err(DeskError::BadRequest(format!(
-                "a {channel} reply may be at most {} bytes; this one is {} bytes",
+                "{a_reply} may be at most {} bytes; this one is {} bytes",
                 limit.max_bytes,
                 text.len()
             )));
+        }
+        if let Some(max) = limit.max_segments {
+            let needs = omni_sms::segments::count(text).count;
+            if needs > max as usize {
+                return Err(DeskError::BadRequest(format!(
+                    "{a_reply} may take at most {max} segments; this one needs {needs}"
+                )));
+            }
         }
         Ok(())
     }
@@ -112,6 +132,30 @@ mod tests {
             matches!(&refused, Err(DeskError::BadRequest(m))
                 if m == "a chat reply may be at most 10 bytes; this one is 11 bytes"),
             "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn an_sms_reply_over_its_segments_is_refused() {
+        let mut config = Config::default();
+        config.sms.enabled = true;
+        config.sms.max_segments = 2;
+        let channels = Channels::from_config(&config);
+        // GSM-7: 153 septets per concatenated segment.
+        assert!(channels.check(Channel::Sms, &"a".repeat(306)).is_ok());
+        let refused = channels.check(Channel::Sms, &"a".repeat(307));
+        assert!(
+            matches!(&refused, Err(DeskError::BadRequest(m))
+                if m == "an SMS reply may take at most 2 segments; this one needs 3"),
+            "{refused:?}"
+        );
+        // One character outside GSM-7 makes it UCS-2: 67 per segment.
+        let refused = channels.check(Channel::Sms, &format!("é{}", "ü".repeat(133)));
+        assert!(refused.is_ok(), "é and ü are GSM-7: {refused:?}");
+        assert!(
+            channels
+                .check(Channel::Sms, &format!("€{}", "ж".repeat(134)))
+                .is_err()
         );
     }
 }

@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `GET /` | the agent page |
 //! | `GET /assets/...` | the page's modules and styles (and the shared ones of [`omni_web`]) |
-//! | `POST /api/session` | sign in `{"agent_id"}` → `{"token","agent","channels":[{"channel","max_bytes"}]}` |
+//! | `POST /api/session` | sign in `{"agent_id"}` → `{"token","agent","channels":[{"channel","max_bytes","max_segments"?}]}` |
 //! | `DELETE /api/session` | sign out (goes offline) |
 //! | `GET /api/me` | the agent's state |
 //! | `PUT /api/presence` | `{"presence":"available\|away\|offline","reason"}` |
@@ -82,6 +82,7 @@ const ASSETS: &[Asset] = &[
         "/assets/desk/reply.js",
         include_str!("../assets/desk/reply.js"),
     ),
+    Asset::script("/assets/desk/sms.js", include_str!("../assets/desk/sms.js")),
     Asset::script(
         "/assets/desk/state.js",
         include_str!("../assets/desk/state.js"),

@@ -13,7 +13,8 @@
 // | view.js | the open conversation's head and loading |
 // | timeline.js | the open conversation's messages |
 // | profile.js | the customer profile and its forms |
-// | reply.js | the reply form and Resolve |
+// | reply.js | the reply form, drafts, limits and Resolve |
+// | sms.js | SMS segment counting, as the SMS adapter counts |
 // | events.js | the live event WebSocket |
 
 import { storage } from '../common/common.js';

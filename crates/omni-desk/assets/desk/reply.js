@@ -9,7 +9,8 @@ import { randomId, storage } from '../common/common.js';
 import { api, enc } from './api.js';
 import { el } from './dom.js';
 import { announce, report } from './feedback.js';
-import { S, current, maxBytes } from './state.js';
+import { S, current, maxBytes, maxSegments } from './state.js';
+import { charsOverSegments } from './sms.js';
 import { noteMessage, unassign } from './conversations.js';
 import { putMessage, scrollTimeline } from './timeline.js';
 import { ymd } from './profile.js';
@@ -89,10 +90,16 @@ function charsOver(text, max) {
   return cut;
 }
 
-/** Characters the reply must lose to fit its channel's limit. */
+/** Characters the reply must lose to fit its channel's limits (bytes, SMS segments). */
 function replyOver() {
-  const max = maxBytes(replyChannel());
-  return max === null ? 0 : charsOver(el.replyInput.value, max);
+  const channel = replyChannel();
+  const text = el.replyInput.value;
+  const bytes = maxBytes(channel);
+  const segments = maxSegments(channel);
+  return Math.max(
+    bytes === null ? 0 : charsOver(text, bytes),
+    segments === null ? 0 : charsOverSegments(text, segments),
+  );
 }
 
 /** Says how much to cut when the reply is over its channel's limit. */

@@ -10,7 +10,7 @@ export function setSession(next) { S = next; }
 
 /**
  * A new state for `token`; `channels` are the enabled reply channels with
- * their limits (`[{channel, max_bytes}]`), null when not known.
+ * their limits (`[{channel, max_bytes, max_segments?}]`), null when not known.
  */
 export function freshState(token, channels) {
   return {
@@ -42,4 +42,10 @@ export function enabled(channel) {
 export function maxBytes(channel) {
   const c = S && S.channels && S.channels.find((x) => x.channel === channel);
   return c && typeof c.max_bytes === 'number' ? c.max_bytes : null;
+}
+
+/** The most SMS segments a reply on `channel` may take; null when not limited. */
+export function maxSegments(channel) {
+  const c = S && S.channels && S.channels.find((x) => x.channel === channel);
+  return c && typeof c.max_segments === 'number' ? c.max_segments : null;
 }
