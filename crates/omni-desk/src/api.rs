@@ -228,7 +228,7 @@ pub async fn reply(
     };
     desk.check_access(&agent, &id, true).await?;
     // The reply goes out on the channel chosen, else the customer's last:
-    // that channel must be enabled and the reply within its limit.
+    // it must be within that channel's limit.
     let goes_on = match chosen {
         Some(channel) => Some(channel),
         None => desk

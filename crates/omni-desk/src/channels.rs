@@ -1,7 +1,14 @@
 //! The channels agents reply on in this deployment: which are enabled (from
 //! the configuration) and the longest reply each takes. The page gets them
 //! at sign-in to show only what is enabled and to hold back a reply that is
-//! too long; [`Channels::check`] is the server's own gate on every reply.
+//! too long; [`Channels::check`] is the server's own gate on every reply's
+//! length, on any channel (whether a channel can reach the customer is the
+//! context service's answer).
+//!
+//! In a desk running with the adapters (the embedded mode) the enabled
+//! channels are the adapters this configuration runs; a desk on its own
+//! (distributed mode) cannot see which adapters run elsewhere and takes
+//! every channel ([`Channels::every`]), with the same limits.
 //!
 //! | channel | enabled | longest reply |
 //! |---|---|---|
@@ -29,46 +36,60 @@ pub struct ReplyChannel {
     pub max_segments: Option<u32>,
 }
 
-/// The enabled channels, in a fixed order.
+/// The enabled channels, in a fixed order, and every channel's limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Channels(Vec<ReplyChannel>);
+pub struct Channels {
+    enabled: Vec<ReplyChannel>,
+    every: Vec<ReplyChannel>,
+}
 
 impl Channels {
-    /// The channels `config` enables.
+    /// The channels `config` enables: chat, and email and SMS when their
+    /// adapters are on.
     pub fn from_config(config: &Config) -> Self {
-        let mut list = vec![ReplyChannel {
-            channel: Channel::Chat.as_str(),
-            max_bytes: config.chat.max_text_bytes.min(MAX_REPLY_BYTES),
-            max_segments: None,
-        }];
-        if config.email.enabled {
-            list.push(ReplyChannel {
-                channel: Channel::Email.as_str(),
-                max_bytes: MAX_REPLY_BYTES,
-                max_segments: None,
-            });
-        }
-        if config.sms.enabled {
-            list.push(ReplyChannel {
-                channel: Channel::Sms.as_str(),
-                max_bytes: MAX_REPLY_BYTES,
-                max_segments: Some(config.sms.max_segments),
-            });
-        }
-        Self(list)
+        Self::with(config, |channel| match channel {
+            Channel::Chat => true,
+            Channel::Email => config.email.enabled,
+            Channel::Sms => config.sms.enabled,
+        })
+    }
+
+    /// Every channel, with `config`'s limits: for a desk that runs apart
+    /// from the adapters.
+    pub fn every(config: &Config) -> Self {
+        Self::with(config, |_| true)
+    }
+
+    fn with(config: &Config, enabled: impl Fn(Channel) -> bool) -> Self {
+        let every: Vec<_> = Channel::ALL
+            .into_iter()
+            .map(|channel| ReplyChannel {
+                channel: channel.as_str(),
+                max_bytes: match channel {
+                    Channel::Chat => config.chat.max_text_bytes.min(MAX_REPLY_BYTES),
+                    Channel::Email | Channel::Sms => MAX_REPLY_BYTES,
+                },
+                max_segments: (channel == Channel::Sms).then_some(config.sms.max_segments),
+            })
+            .collect();
+        let enabled = Channel::ALL
+            .into_iter()
+            .zip(&every)
+            .filter(|(c, _)| enabled(*c))
+            .map(|(_, limit)| *limit)
+            .collect();
+        Self { enabled, every }
     }
 
     /// Every enabled channel.
     pub fn list(&self) -> &[ReplyChannel] {
-        &self.0
+        &self.enabled
     }
 
-    /// Fails unless `channel` is enabled and `text` fits its limit.
+    /// Fails unless `text` fits `channel`'s limits.
     pub fn check(&self, channel: Channel, text: &str) -> Result<(), DeskError> {
-        let Some(limit) = self.0.iter().find(|c| c.channel == channel.as_str()) else {
-            return Err(DeskError::BadRequest(format!(
-                "the {channel} channel is not enabled"
-            )));
+        let Some(limit) = self.every.iter().find(|c| c.channel == channel.as_str()) else {
+            return Ok(());
         };
         let a_reply = match channel {
             Channel::Chat => "a chat reply",
@@ -106,18 +127,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_enabled_channels_are_listed_and_accepted() {
+    fn only_enabled_channels_are_listed() {
         let mut config = Config::default();
         config.email.enabled = true;
         let channels = Channels::from_config(&config);
         let names: Vec<_> = channels.list().iter().map(|c| c.channel).collect();
         assert_eq!(names, ["chat", "email"]);
-        assert!(channels.check(Channel::Email, "hello").is_ok());
-        let refused = channels.check(Channel::Sms, "hello");
-        assert!(
-            matches!(&refused, Err(DeskError::BadRequest(m)) if m == "the sms channel is not enabled"),
-            "{refused:?}"
-        );
+        let every = Channels::every(&config);
+        let names: Vec<_> = every.list().iter().map(|c| c.channel).collect();
+        assert_eq!(names, ["chat", "email", "sms"]);
+        // Limits hold on every channel, listed or not.
+        for channels in [channels, every] {
+            assert!(channels.check(Channel::Sms, "hello").is_ok());
+            assert!(
+                channels
+                    .check(Channel::Sms, &"a".repeat(10 * 153 + 1))
+                    .is_err()
+            );
+        }
     }
 
     #[test]

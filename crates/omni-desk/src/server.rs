@@ -10,7 +10,7 @@
 //! | `PUT /api/presence` | `{"presence":"available\|away\|offline","reason"}` |
 //! | `POST /api/offers/{offer_id}/accept` / `decline` | settle an offer |
 //! | `GET /api/conversations/{id}` | conversation, customer, timeline |
-//! | `POST /api/conversations/{id}/messages` | reply `{"text","client_id","channel"?}`; 400 on a disabled channel or over its limit |
+//! | `POST /api/conversations/{id}/messages` | reply `{"text","client_id","channel"?}`; 400 over the channel's limit |
 //! | `POST /api/conversations/{id}/resolve` | resolve |
 //! | `GET /api/conversations/{id}/customer` | the customer's profile, conversations (`?offset=`) and merges |
 //! | `PUT /api/conversations/{id}/customer` | update attributes `{"display_name","language","tier","external_id","attributes"}` |
