@@ -2,7 +2,8 @@
 // customer writes and the agent accepts; in the customer profile the agent
 // links the email address and phone number the customer gave; a text from
 // that phone and an email to the conversation's reply address join the
-// timeline with their channels, in order; the agent replies by SMS chosen
+// timeline with their channels, in order; the agent answers the email
+// (Enter is a new line there, Ctrl+Enter sends) and replies by SMS chosen
 // in the reply menu, and Twilio's status callbacks show on the reply; the
 // agent merges in the customer known by another number, then undoes it.
 //
@@ -32,6 +33,7 @@ const contact = `You can reach me at ${jo.email} or ${jo.typedPhone}`;
 const text = 'Texting from my phone now';
 const mail = { subject: 'Order 1042', body: 'It still has not arrived.\n\n-- \nJo', shown: 'It still has not arrived.' };
 const reply = 'It ships today, tracking follows.';
+const emailReply = 'Dear Jo,\n\nthe parcel left our warehouse.';
 
 /**
  * In the page: how many elements match `selector` (with `has` in their
@@ -136,6 +138,16 @@ await scenario(async (browser) => {
   if (!replyAddress.startsWith('reply+') || !replyAddress.endsWith(`@${replyDomain}`)) {
     throw new Error(`the desk shows the reply address ${JSON.stringify(replyAddress)}`);
   }
+  for (const width of [1024, 390]) {
+    await desk.setViewportSize({ width, height: 800 });
+    const overflow = await desk.evaluate(() => {
+      const address = document.querySelector('[data-testid="reply-address"]').getBoundingClientRect();
+      const head = document.querySelector('.cv-head');
+      return address.right > document.documentElement.clientWidth || head.scrollWidth > head.clientWidth;
+    });
+    if (overflow) throw new Error(`the reply address overflows the header at ${width} px`);
+  }
+  await desk.setViewportSize({ width: 1280, height: 720 });
   await ask('email', {
     from: jo.mailbox, to: replyAddress, message_id: '<jo-1@example.org>', subject: mail.subject, body: mail.body,
   });
@@ -150,11 +162,31 @@ await scenario(async (browser) => {
   await desk.locator('[data-testid="conversation-channel"] [data-channel="email"]').waitFor({ timeout });
   if (shots) await desk.screenshot({ path: `${shots}/desk-timeline.png`, fullPage: true });
 
+  log('an email reply: Enter is a new line, Ctrl+Enter sends it; the hint says so');
+  const input = desk.getByTestId('reply-input');
+  const outbound = desk.locator('[data-testid="timeline-message"][data-direction="outbound"]');
+  await desk.getByTestId('reply-hint').filter({ hasText: 'Enter for a new line · Ctrl+Enter to send' }).waitFor({ timeout });
+  await input.fill('Dear Jo,');
+  await input.press('Enter');
+  await input.press('Enter');
+  await input.pressSequentially('the parcel left our warehouse.');
+  const written = await input.inputValue();
+  if (written !== emailReply) throw new Error(`Enter did not make new lines: ${JSON.stringify(written)}`);
+  if (await outbound.count() !== 0) throw new Error('Enter sent a half-written email');
+  await input.press('Control+Enter');
+  await outbound.filter({ hasText: 'the parcel left our warehouse.' }).locator('[data-channel="email"]').waitFor({ timeout });
+
   log('the agent replies by SMS, chosen in the reply menu');
   // The default follows the channel the customer used last.
   await count(desk, '[data-testid="reply-channel"] option[value=""]', 1, 'Same channel (email)');
   await desk.getByTestId('reply-channel').selectOption('sms');
+  await desk.getByTestId('reply-hint').filter({ hasText: 'Enter to send · Shift+Enter for a new line' }).waitFor({ timeout });
+  // 671 Cyrillic letters are UCS-2: 11 segments of 67, one over sms.max_segments (10).
+  await desk.getByTestId('reply-input').fill('ж'.repeat(671));
+  await desk.getByTestId('reply-limit').filter({ hasText: 'Too long for SMS: cut 1 character to send.' }).waitFor({ timeout });
+  if (await desk.getByTestId('reply-button').isEnabled()) throw new Error('Send is enabled over the SMS limit');
   await desk.getByTestId('reply-input').fill(reply);
+  await desk.getByTestId('reply-limit').waitFor({ state: 'hidden', timeout });
   await desk.getByTestId('reply-button').click();
   const sent = desk.locator('[data-testid="timeline-message"][data-direction="outbound"]').filter({ hasText: reply });
   await sent.locator('[data-channel="sms"]').waitFor({ timeout });
@@ -177,6 +209,7 @@ await scenario(async (browser) => {
     ['chat', 'inbound', contact],
     ['SMS', 'inbound', text],
     ['email', 'inbound', mail.shown],
+    ['email', 'outbound', emailReply],
     ['SMS', 'outbound', reply],
   ]);
 
@@ -208,6 +241,7 @@ await scenario(async (browser) => {
     ['chat', 'inbound', contact],
     ['SMS', 'inbound', text],
     ['email', 'inbound', mail.shown],
+    ['email', 'outbound', emailReply],
     ['SMS', 'outbound', reply],
   ]);
 });

@@ -19,6 +19,7 @@ await scenario(async (browser) => {
 
   log('both pages come with a strict Content-Security-Policy that the browser enforces');
   await checkCsp(chat, await chat.goto(chatUrl));
+  await checkCsp(desk, await desk.goto(deskUrl));
 
   log('agent signs in and goes available');
   await signIn(desk, 'alice', 'Alice Martin');

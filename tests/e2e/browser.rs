@@ -16,12 +16,15 @@
 //!   over-limit counter, automatic resend, the conversation's status, read
 //!   receipts, the question before a new conversation.
 //! - [`customer`]: the desk's customer screens: identities, the timeline
-//!   across chat, SMS and email, a reply by SMS with its delivery status,
-//!   merge and unmerge.
+//!   across chat, SMS and email, an email reply (Enter is a new line), a
+//!   reply by SMS with its delivery status, merge and unmerge.
+//! - [`desk`]: a service down named and retried, drafts per conversation,
+//!   a reopened conversation's first message, two windows on one offer.
 
 mod chat;
 mod chatpage;
 mod customer;
+mod desk;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

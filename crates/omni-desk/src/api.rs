@@ -52,7 +52,8 @@ pub struct SignIn {
     agent_id: String,
 }
 
-/// `POST /api/session`: sign in as a configured agent.
+/// `POST /api/session`: sign in as a configured agent; the answer also
+/// names the enabled reply channels and their limits.
 pub async fn sign_in(
     State(desk): State<Arc<Desk>>,
     payload: Result<Json<SignIn>, JsonRejection>,
@@ -60,9 +61,11 @@ pub async fn sign_in(
     let req = body(payload)?;
     let (token, state) = desk.sign_in(&req.agent_id).await?;
     tracing::info!(agent_id = %state.agent_id, "agent signed in");
-    Ok(Json(
-        json!({ "token": token, "agent": AgentView::from(&state) }),
-    ))
+    Ok(Json(json!({
+        "token": token,
+        "agent": AgentView::from(&state),
+        "channels": desk.channels().list(),
+    })))
 }
 
 /// `DELETE /api/session`: sign out (the agent goes offline).
@@ -217,18 +220,31 @@ pub async fn reply(
             req.text.len()
         )));
     }
-    let channel = match req.channel.as_deref() {
-        None | Some("") => 0,
-        Some(name) => {
-            let channel: omni_core::Channel =
-                name.parse()
-                    .map_err(|e: omni_core::channel::UnknownChannel| {
-                        DeskError::BadRequest(e.to_string())
-                    })?;
-            omni_proto::common::Channel::from(channel) as i32
-        }
+    let chosen = match req.channel.as_deref() {
+        None | Some("") => None,
+        Some(name) => Some(name.parse::<omni_core::Channel>().map_err(
+            |e: omni_core::channel::UnknownChannel| DeskError::BadRequest(e.to_string()),
+        )?),
     };
     desk.check_access(&agent, &id, true).await?;
+    // The reply goes out on the channel chosen, else the customer's last:
+    // it must be within that channel's limit.
+    let goes_on = match chosen {
+        Some(channel) => Some(channel),
+        None => desk
+            .context()
+            .get_conversation(traced(GetConversationRequest {
+                conversation_id: id.clone(),
+            }))
+            .await?
+            .into_inner()
+            .conversation
+            .and_then(|c| omni_proto::convert::channel_from_i32(c.last_channel)),
+    };
+    if let Some(channel) = goes_on {
+        desk.channels().check(channel, &req.text)?;
+    }
+    let channel = chosen.map_or(0, |c| omni_proto::common::Channel::from(c) as i32);
     let message = desk
         .context()
         .send_message(traced(SendMessageRequest {

@@ -9,6 +9,7 @@ use omni_proto::routing::router_service_client::RouterServiceClient;
 use omni_proto::routing::{AgentState, GetAgentRequest};
 use tonic::transport::Channel;
 
+use crate::channels::Channels;
 use crate::error::DeskError;
 
 /// The desk: who is signed in, and how to reach the services.
@@ -17,6 +18,7 @@ pub struct Desk {
     router: RouterServiceClient<Channel>,
     sessions: Mutex<HashMap<String, String>>,
     agent_names: HashMap<String, String>,
+    channels: Channels,
 }
 
 impl Desk {
@@ -30,7 +32,19 @@ impl Desk {
             router: RouterServiceClient::new(router),
             sessions: Mutex::new(HashMap::new()),
             agent_names,
+            channels: Channels::default(),
         }
+    }
+
+    /// The same desk replying on `channels` (chat only by default).
+    pub fn with_channels(mut self, channels: Channels) -> Self {
+        self.channels = channels;
+        self
+    }
+
+    /// The enabled reply channels and their limits.
+    pub fn channels(&self) -> &Channels {
+        &self.channels
     }
 
     /// A context service client.

@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`desk`]: sessions and the gRPC clients.
 //! - [`api`]: the JSON HTTP routes for sessions, offers and conversations.
+//! - [`channels`]: the enabled reply channels and their limits.
 //! - [`customer_api`]: customer profiles, linking, merging, attachments.
 //! - [`events`]: the live event WebSocket, merging router and context streams.
 //! - [`error`]: the one mapping of errors to HTTP status and JSON body.
@@ -12,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod channels;
 pub mod customer_api;
 pub mod desk;
 pub mod error;

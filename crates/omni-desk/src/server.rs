@@ -3,13 +3,14 @@
 //! | route | what |
 //! |---|---|
 //! | `GET /` | the agent page |
-//! | `POST /api/session` | sign in `{"agent_id"}` → `{"token","agent"}` |
+//! | `GET /assets/...` | the page's modules and styles (and the shared ones of [`omni_web`]) |
+//! | `POST /api/session` | sign in `{"agent_id"}` → `{"token","agent","channels":[{"channel","max_bytes","max_segments"?}]}` |
 //! | `DELETE /api/session` | sign out (goes offline) |
 //! | `GET /api/me` | the agent's state |
 //! | `PUT /api/presence` | `{"presence":"available\|away\|offline","reason"}` |
 //! | `POST /api/offers/{offer_id}/accept` / `decline` | settle an offer |
 //! | `GET /api/conversations/{id}` | conversation, customer, timeline |
-//! | `POST /api/conversations/{id}/messages` | reply `{"text","client_id","channel"?}` |
+//! | `POST /api/conversations/{id}/messages` | reply `{"text","client_id","channel"?}`; 400 over the channel's limit |
 //! | `POST /api/conversations/{id}/resolve` | resolve |
 //! | `GET /api/conversations/{id}/customer` | the customer's profile, conversations (`?offset=`) and merges |
 //! | `PUT /api/conversations/{id}/customer` | update attributes `{"display_name","language","tier","external_id","attributes"}` |
@@ -28,16 +29,73 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::serve::ListenerExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tower_http::timeout::TimeoutLayer;
 
+use omni_web::Asset;
+
 use crate::{Desk, api, customer_api, events};
 
 const DESK_PAGE: &str = include_str!("../assets/desk.html");
+
+/// The page's own files, embedded; `main.js` says what each module does.
+const ASSETS: &[Asset] = &[
+    Asset::style(
+        "/assets/desk/desk.css",
+        include_str!("../assets/desk/desk.css"),
+    ),
+    Asset::script(
+        "/assets/desk/main.js",
+        include_str!("../assets/desk/main.js"),
+    ),
+    Asset::script("/assets/desk/api.js", include_str!("../assets/desk/api.js")),
+    Asset::script(
+        "/assets/desk/conversations.js",
+        include_str!("../assets/desk/conversations.js"),
+    ),
+    Asset::script("/assets/desk/dom.js", include_str!("../assets/desk/dom.js")),
+    Asset::script(
+        "/assets/desk/events.js",
+        include_str!("../assets/desk/events.js"),
+    ),
+    Asset::script(
+        "/assets/desk/feedback.js",
+        include_str!("../assets/desk/feedback.js"),
+    ),
+    Asset::script(
+        "/assets/desk/header.js",
+        include_str!("../assets/desk/header.js"),
+    ),
+    Asset::script(
+        "/assets/desk/offers.js",
+        include_str!("../assets/desk/offers.js"),
+    ),
+    Asset::script(
+        "/assets/desk/profile.js",
+        include_str!("../assets/desk/profile.js"),
+    ),
+    Asset::script(
+        "/assets/desk/reply.js",
+        include_str!("../assets/desk/reply.js"),
+    ),
+    Asset::script("/assets/desk/sms.js", include_str!("../assets/desk/sms.js")),
+    Asset::script(
+        "/assets/desk/state.js",
+        include_str!("../assets/desk/state.js"),
+    ),
+    Asset::script(
+        "/assets/desk/timeline.js",
+        include_str!("../assets/desk/timeline.js"),
+    ),
+    Asset::script(
+        "/assets/desk/view.js",
+        include_str!("../assets/desk/view.js"),
+    ),
+];
 
 /// Largest request body, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -86,6 +144,7 @@ pub fn routes(desk: Arc<Desk>, shutdown: CancellationToken) -> Router {
         .route("/", get(page))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
+        .merge(omni_web::assets(ASSETS))
         .merge(api)
         .merge(events)
         .fallback(|| async { crate::error::DeskError::NoRoute })
@@ -104,7 +163,8 @@ async fn metrics() -> Response {
 }
 
 async fn page() -> Response {
-    ([(header::CACHE_CONTROL, "no-cache")], Html(DESK_PAGE)).into_response()
+    // Formatted email shows in sandboxed frames that inherit this policy.
+    omni_web::page_with(DESK_PAGE, omni_web::CSP_REMOTE_IMAGES)
 }
 
 /// Serves on an already bound `listener` until `shutdown`.

@@ -12,7 +12,8 @@
 //! - [`Asset`]: one embedded file and its content type.
 //! - [`SHARED`]: the theme (`/assets/common/theme.css`) and the common
 //!   module (`/assets/common/common.js`).
-//! - [`page`] and [`assets`]: the responses and routes, with [`CSP`].
+//! - [`page`], [`page_with`] and [`assets`]: the responses and routes,
+//!   with [`CSP`] (or [`CSP_REMOTE_IMAGES`] for the desk's email frames).
 
 #![forbid(unsafe_code)]
 
@@ -24,11 +25,18 @@ use axum::routing::get;
 /// The Content-Security-Policy of every page and asset.
 ///
 /// `'self'` in `connect-src` covers the page's own `ws:`/`wss:` origin
-/// (CSP level 3). Images allow `data:` for the empty favicon. Sandboxed
-/// `srcdoc` frames (formatted email in the desk) inherit this policy, so an
-/// email's HTML can neither run script nor fetch remote images.
+/// (CSP level 3). Images allow `data:` for the empty favicon.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
 img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+form-action 'self'; frame-ancestors 'none'";
+
+/// [`CSP`] with remote images allowed, for a page that shows sanitized
+/// email HTML in sandboxed `srcdoc` frames: those frames inherit the
+/// page's policy, and whether an email keeps its remote images is the
+/// email sanitizer's decision (`email.allow_remote_images`), not the
+/// page's. Scripts stay the page's own only.
+pub const CSP_REMOTE_IMAGES: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+img-src 'self' data: http: https:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
 form-action 'self'; frame-ancestors 'none'";
 
 /// One embedded static file, served at `path`.
@@ -62,7 +70,7 @@ impl Asset {
     }
 
     fn response(&self) -> Response {
-        with_headers(self.content_type, self.body)
+        with_headers(self.content_type, self.body, CSP)
     }
 }
 
@@ -78,9 +86,14 @@ pub const SHARED: &[Asset] = &[
     ),
 ];
 
-/// An HTML page with the security headers.
+/// An HTML page with the security headers and [`CSP`].
 pub fn page(html: &'static str) -> Response {
-    with_headers("text/html; charset=utf-8", html)
+    page_with(html, CSP)
+}
+
+/// An HTML page with the security headers and the policy `csp`.
+pub fn page_with(html: &'static str, csp: &'static str) -> Response {
+    with_headers("text/html; charset=utf-8", html, csp)
 }
 
 /// Routes serving [`SHARED`] and `own`, each at its path.
@@ -93,14 +106,14 @@ pub fn assets<S: Clone + Send + Sync + 'static>(own: &'static [Asset]) -> Router
         })
 }
 
-fn with_headers(content_type: &'static str, body: &'static str) -> Response {
+fn with_headers(content_type: &'static str, body: &'static str, csp: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
             (
                 header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(CSP),
+                HeaderValue::from_static(csp),
             ),
             (
                 header::X_CONTENT_TYPE_OPTIONS,
@@ -114,4 +127,45 @@ fn with_headers(content_type: &'static str, body: &'static str) -> Response {
         body,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_allow_only_their_own_scripts() {
+        for (csp, response) in [
+            (CSP, page("<!doctype html>")),
+            (
+                CSP_REMOTE_IMAGES,
+                page_with("<!doctype html>", CSP_REMOTE_IMAGES),
+            ),
+        ] {
+            let headers = response.headers();
+            assert_eq!(headers[header::CONTENT_SECURITY_POLICY], csp);
+            assert_eq!(headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
+            assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+            assert!(csp.contains("script-src 'self';"), "{csp}");
+            assert!(!csp.contains("unsafe"), "{csp}");
+        }
+    }
+
+    #[test]
+    fn shared_files_have_their_content_types() {
+        for asset in SHARED {
+            let response = asset.response();
+            let want = if asset.path.ends_with(".js") {
+                "text/javascript; charset=utf-8"
+            } else {
+                "text/css; charset=utf-8"
+            };
+            assert_eq!(
+                response.headers()[header::CONTENT_TYPE],
+                want,
+                "{}",
+                asset.path
+            );
+        }
+    }
 }

@@ -360,11 +360,21 @@ pub async fn start(
             .iter()
             .map(|a| (a.id.clone(), a.name.clone().unwrap_or_else(|| a.id.clone())))
             .collect();
-        let desk = Arc::new(Desk::new(
-            endpoint(Part::Context, &config.connect.context)?,
-            endpoint(Part::Router, &config.connect.router)?,
-            names,
-        ));
+        // With the adapters in this process the desk offers the channels
+        // it runs; on its own it cannot see which run elsewhere.
+        let channels = if has(Part::Chat) {
+            omni_desk::channels::Channels::from_config(&config)
+        } else {
+            omni_desk::channels::Channels::every(&config)
+        };
+        let desk = Arc::new(
+            Desk::new(
+                endpoint(Part::Context, &config.connect.context)?,
+                endpoint(Part::Router, &config.connect.router)?,
+                names,
+            )
+            .with_channels(channels),
+        );
         let (token, failed) = (ingress.clone(), failed.clone());
         ingress_tasks.spawn(async move {
             if let Err(e) = omni_desk::serve(listener, desk, token).await {

@@ -1,0 +1,159 @@
+// The open conversation: its head (customer, identities, status, queue,
+// channel, reply address), notices, and loading it. The timeline, the
+// profile and the reply form have their own modules.
+
+import { channelLabel, make } from '../common/common.js';
+import { api, enc } from './api.js';
+import { badge, el } from './dom.js';
+import { report } from './feedback.js';
+import { S, current, enabled } from './state.js';
+import { refreshConvItem, setSummaryFrom } from './conversations.js';
+import { clearTimeline, putMessage, scrollTimeline } from './timeline.js';
+import { resetProfile } from './profile.js';
+import { openedReply, updateReplyEnabled, updateReplyHint, updateReplyLimit, updateReplyWarning } from './reply.js';
+
+const CHANNEL_OF_KIND = { chat_visitor: 'chat', email: 'email', phone: 'sms' };
+const KIND_LABEL = { chat_visitor: 'Web chat', email: 'Email', phone: 'Phone' };
+let openSeq = 0;
+
+function maskIdentity(kind, value) {
+  // A chat visitor id is the visitor's credential: show only enough to tell visitors apart.
+  if (kind === 'chat_visitor' && typeof value === 'string' && value.length > 12) return value.slice(0, 10) + '…';
+  return value;
+}
+
+/** Shows the placeholder instead of a conversation. */
+export function closeView() {
+  el.view.hidden = true;
+  el.view.removeAttribute('data-conversation-id');
+  el.placeholder.hidden = false;
+  clearTimeline();
+}
+
+/** Sets (or clears, with '') the notice under the head. */
+export function setConvNotice(text) {
+  el.convNotice.textContent = text || '';
+  el.convNotice.hidden = !text;
+}
+
+/** True unless the agent has a conversation of theirs open. */
+export function shouldAutoOpen() {
+  if (!S.open) return true;
+  return S.assigned.indexOf(S.open.id) < 0;
+}
+
+/** Opens conversation `id` (`byUser`: the agent clicked it, so focus the reply). */
+export function openConversation(id, byUser) {
+  if (!S) return;
+  const same = S.open && S.open.id === id;
+  if (!same) {
+    S.open = { id, seq: ++openSeq, conversation: null, customer: null, messages: new Map(), loaded: false };
+    clearTimeline();
+    el.view.dataset.conversationId = id;
+    el.customerName.textContent = 'Loading…';
+    el.identities.replaceChildren();
+    el.convStatus.textContent = '';
+    el.convStatus.removeAttribute('data-status');
+    el.convQueue.textContent = '';
+    el.convChannel.textContent = '';
+    el.replyChannelWrap.hidden = true;
+    el.replyChannel.replaceChildren();
+    resetProfile();
+    setConvNotice('');
+    openedReply();
+  }
+  el.placeholder.hidden = true;
+  el.view.hidden = false;
+  S.unread.delete(id);
+  S.assigned.forEach(refreshConvItem);
+  updateReplyEnabled();
+  if (byUser) el.replyInput.focus();
+  loadOpen();
+}
+
+/** (Re)loads the open conversation and merges its messages into the timeline. */
+export function loadOpen() {
+  const open = S.open;
+  if (!open) return;
+  const seq = open.seq;
+  const token = S.token;
+  el.timelineWrap.setAttribute('aria-busy', 'true');
+  api('GET', '/api/conversations/' + enc(open.id)).then((data) => {
+    if (!current(token) || !S.open || S.open.seq !== seq) return;
+    el.timelineWrap.removeAttribute('aria-busy');
+    data = data || {};
+    open.loaded = true;
+    open.customer = data.customer || null;
+    if (data.conversation) open.conversation = data.conversation;
+    renderViewHead();
+    (Array.isArray(data.messages) ? data.messages : []).forEach((m) => putMessage(m, false));
+    scrollTimeline(true);
+    setSummaryFrom(open.id, data);
+    updateReplyEnabled();
+  }).catch((err) => {
+    if (!current(token) || !S.open || S.open.seq !== seq) return;
+    el.timelineWrap.removeAttribute('aria-busy');
+    if (!open.loaded) {
+      el.customerName.textContent = 'Conversation ' + open.id;
+      setConvNotice('This conversation could not be loaded. Select it again to retry.');
+    }
+    updateReplyEnabled();
+    report(err);
+  });
+}
+
+/** Redraws the head and the reply channel menu from the open conversation. */
+export function renderViewHead() {
+  const open = S.open;
+  if (!open) return;
+  const cu = open.customer;
+  el.customerName.textContent = (cu && cu.display_name) || 'Customer';
+  el.identities.replaceChildren();
+  const channels = [];
+  ((cu && cu.identities) || []).forEach((idn) => {
+    const li = make('li');
+    li.setAttribute('data-testid', 'customer-identity');
+    li.dataset.kind = idn.kind;
+    li.appendChild(make('span', 'kind', (KIND_LABEL[idn.kind] || idn.kind) + ':'));
+    li.appendChild(make('span', 'value', maskIdentity(idn.kind, idn.value)));
+    el.identities.appendChild(li);
+    const ch = CHANNEL_OF_KIND[idn.kind];
+    if (ch && enabled(ch) && channels.indexOf(ch) < 0) channels.push(ch);
+  });
+  renderConversationFacts();
+  // Reply channel: the default is the channel the customer used last.
+  const c = open.conversation;
+  const chosen = el.replyChannel.value;
+  el.replyChannel.replaceChildren();
+  const auto = make('option', null, 'Same channel' + (c && c.last_channel ? ' (' + channelLabel(c.last_channel) + ')' : ''));
+  auto.value = '';
+  el.replyChannel.appendChild(auto);
+  channels.forEach((ch) => {
+    if (c && ch === c.last_channel) return;
+    const o = make('option', null, channelLabel(ch));
+    o.value = ch;
+    el.replyChannel.appendChild(o);
+  });
+  el.replyChannel.value = chosen && channels.indexOf(chosen) >= 0 ? chosen : '';
+  el.replyChannelWrap.hidden = el.replyChannel.options.length < 2;
+  updateReplyWarning();
+  updateReplyHint();
+  updateReplyLimit();
+}
+
+/** Redraws status, queue, channel and reply address. */
+export function renderConversationFacts() {
+  const c = S.open && S.open.conversation;
+  if (!c) return;
+  el.convStatus.textContent = c.status || '';
+  el.convStatus.dataset.status = c.status || '';
+  el.convQueue.textContent = c.queue || '—';
+  el.convChannel.replaceChildren();
+  if (c.last_channel) el.convChannel.appendChild(badge(c.last_channel));
+  // Email to this address threads into the conversation (when email is on).
+  const address = enabled('email') ? c.reply_address : '';
+  el.replyAddress.textContent = address || '';
+  el.replyAddressWrap.hidden = !address;
+  if (c.status === 'resolved') setConvNotice('This conversation is resolved.');
+  else if (S.assigned.indexOf(c.id) >= 0) setConvNotice('');
+}
