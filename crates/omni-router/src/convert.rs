@@ -1,12 +1,13 @@
-//! Every conversion between the routing core's types and their proto and
-//! configuration forms: agent and queue specs in (validated, with errors
-//! that name the field), agent state, offers, agent events and queue state
-//! out.
+//! Every conversion between the routing core's types and their proto,
+//! configuration and store forms: agent and queue specs in (validated, with
+//! errors that name the field), agent state, offers, agent events and queue
+//! state out, presence to and from its store record.
 
 use std::collections::BTreeMap;
 
 use omni_core::config::{AgentConfig, QueueConfig, QueueStepConfig, ServiceLevelConfig};
-use omni_core::{Channel, QueueId};
+use omni_core::time::now_ms;
+use omni_core::{AgentId, Channel, QueueId};
 use omni_proto::common as cpb;
 use omni_proto::convert::channel_from_i32;
 use omni_proto::routing as pb;
@@ -14,6 +15,7 @@ use omni_router_core::{
     AgentSpec, AgentView, Offer, Overflow, Presence, QueueSpec, QueueView, RelaxStep, Requirement,
     SelectionRule, ServiceLevel,
 };
+use omni_store::PresenceRecord;
 
 use crate::RouterError;
 use crate::events::{AgentEvent, AgentEventKind};
@@ -318,6 +320,33 @@ pub fn queue_state(q: &QueueView) -> pb::QueueState {
 /// The proto channel of a core channel (for capacity lists).
 pub fn channel_pb(c: Channel) -> i32 {
     cpb::Channel::from(c) as i32
+}
+
+/// The store record of an agent's presence, stamped now.
+pub fn presence_record(agent_id: &AgentId, presence: &Presence) -> PresenceRecord {
+    let (name, reason) = match presence {
+        Presence::Available => ("available", None),
+        Presence::Away { reason } => ("away", reason.clone()),
+        Presence::Offline => ("offline", None),
+    };
+    PresenceRecord {
+        agent_id: agent_id.clone(),
+        presence: name.to_owned(),
+        reason,
+        at_ms: now_ms(),
+    }
+}
+
+/// An agent's presence from its store record; `None` for an unknown name.
+pub fn presence_from_record(record: &PresenceRecord) -> Option<Presence> {
+    match record.presence.as_str() {
+        "available" => Some(Presence::Available),
+        "away" => Some(Presence::Away {
+            reason: record.reason.clone(),
+        }),
+        "offline" => Some(Presence::Offline),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -14,8 +14,9 @@
 //! - [`settled`]: what became of recent offers, for precise late answers.
 //! - [`intake`]: the durable bus consumer of routing requests and releases.
 //! - [`grpc`]: the `omni.routing.v1.RouterService` gRPC API (serving only).
-//! - [`convert`]: every conversion to and from proto and configuration
-//!   forms (specs checked field by field, state, offers, events).
+//! - [`convert`]: every conversion to and from proto, configuration and
+//!   store forms (specs checked field by field, state, offers, events,
+//!   presence records).
 //! - [`error`]: the service's error type and its one mapping to gRPC status
 //!   and structured reason.
 

@@ -307,7 +307,7 @@ impl RouterShell {
             return Err(EngineError::UnknownAgent(agent_id.clone()).into());
         }
         self.store
-            .put_presence(&restore::presence_record(agent_id, &presence))
+            .put_presence(&crate::convert::presence_record(agent_id, &presence))
             .await?;
         if presence == Presence::Available {
             self.lock_connections().made_available(agent_id, now_ms());

@@ -16,8 +16,8 @@ use prost::Message as _;
 use tracing::{error, info, warn};
 
 use super::RouterShell;
-use super::restore::presence_record;
 use crate::RouterError;
+use crate::convert::presence_record;
 use crate::events::{AgentEvent, AgentEventKind};
 use crate::settled::Outcome;
 

@@ -2,14 +2,13 @@
 //! agents and queues, then the contacts and presence recorded before the
 //! last stop.
 
-use omni_core::AgentId;
 use omni_core::time::now_ms;
-use omni_router_core::{AgentSpec, Event, Presence, QueueSpec};
-use omni_store::PresenceRecord;
+use omni_router_core::{AgentSpec, Event, QueueSpec};
 use tracing::{info, warn};
 
 use super::RouterShell;
 use crate::RouterError;
+use crate::convert::presence_from_record;
 
 impl RouterShell {
     /// Applies the agents and queues set through the admin API before the
@@ -108,30 +107,5 @@ impl RouterShell {
         }
         info!(queued, assigned, "router state restored");
         Ok(())
-    }
-}
-
-pub(super) fn presence_record(agent_id: &AgentId, presence: &Presence) -> PresenceRecord {
-    let (name, reason) = match presence {
-        Presence::Available => ("available", None),
-        Presence::Away { reason } => ("away", reason.clone()),
-        Presence::Offline => ("offline", None),
-    };
-    PresenceRecord {
-        agent_id: agent_id.clone(),
-        presence: name.to_owned(),
-        reason,
-        at_ms: now_ms(),
-    }
-}
-
-fn presence_from_record(record: &PresenceRecord) -> Option<Presence> {
-    match record.presence.as_str() {
-        "available" => Some(Presence::Available),
-        "away" => Some(Presence::Away {
-            reason: record.reason.clone(),
-        }),
-        "offline" => Some(Presence::Offline),
-        _ => None,
     }
 }
