@@ -39,15 +39,24 @@ impl From<omni_bus::BusError> for ContextError {
     }
 }
 
+/// Each error's gRPC code and structured reason (`ErrorInfo`, domain
+/// `context.omniroute`): unknown ids are `NOT_FOUND`, state conflicts
+/// `FAILED_PRECONDITION`; an unavailable status names the service.
 impl From<ContextError> for tonic::Status {
     fn from(e: ContextError) -> Self {
+        use omni_proto::common::ErrorReason as R;
+        use omni_proto::status::{self, CONTEXT_DOMAIN};
+        use tonic::Code;
         let message = e.to_string();
-        match e {
-            ContextError::InvalidArgument(_) => tonic::Status::invalid_argument(message),
-            ContextError::NotFound(_) => tonic::Status::not_found(message),
-            ContextError::FailedPrecondition(_) => tonic::Status::failed_precondition(message),
-            ContextError::Unavailable(_) => tonic::Status::unavailable(message),
-            ContextError::Internal(_) => tonic::Status::internal(message),
-        }
+        let (code, reason) = match e {
+            ContextError::InvalidArgument(_) => (Code::InvalidArgument, R::InvalidArgument),
+            ContextError::NotFound(_) => (Code::NotFound, R::NotFound),
+            ContextError::FailedPrecondition(_) => (Code::FailedPrecondition, R::Conflict),
+            ContextError::Unavailable(_) => {
+                return status::unavailable("context", CONTEXT_DOMAIN, message);
+            }
+            ContextError::Internal(_) => (Code::Internal, R::Internal),
+        };
+        status::with_reason(code, message, CONTEXT_DOMAIN, reason)
     }
 }

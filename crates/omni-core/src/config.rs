@@ -204,6 +204,10 @@ pub struct RoutingConfig {
     /// Seconds an agent who declined or missed a conversation's offer is not
     /// offered that conversation again (others are, meanwhile).
     pub decline_cooldown_secs: u64,
+    /// Seconds an available agent may be without any desk connection (an
+    /// open event stream from any desk) before the router sets them away
+    /// with the reason `disconnected`, moving their offers on.
+    pub disconnect_grace_secs: u64,
 }
 
 /// Chat adapter settings.
@@ -640,6 +644,7 @@ impl Default for RoutingConfig {
             offer_timeout_secs: 20,
             max_consecutive_misses: 3,
             decline_cooldown_secs: 30,
+            disconnect_grace_secs: 30,
         }
     }
 }
@@ -940,6 +945,9 @@ impl Config {
                 }
                 "OMNI_ROUTING_DECLINE_COOLDOWN_SECS" => {
                     self.routing.decline_cooldown_secs = number(value)?
+                }
+                "OMNI_ROUTING_DISCONNECT_GRACE_SECS" => {
+                    self.routing.disconnect_grace_secs = number(value)?
                 }
                 "OMNI_CONTEXT_REOPEN_WINDOW_SECS" => {
                     self.context.reopen_window_secs = number(value)?

@@ -6,16 +6,32 @@ use std::sync::Mutex;
 use omni_core::trace::TraceContext;
 use omni_proto::context::context_service_client::ContextServiceClient;
 use omni_proto::routing::router_service_client::RouterServiceClient;
-use omni_proto::routing::{AgentState, GetAgentRequest};
+use omni_proto::routing::{AgentState, GetAgentRequest, ListAgentsRequest};
+use omni_proto::status::{self, CONTEXT_DOMAIN, ROUTING_DOMAIN};
 use tonic::transport::Channel;
+use tower::ServiceExt as _;
+use tower::util::MapErr;
 
 use crate::channels::Channels;
 use crate::error::DeskError;
 
+/// A channel to one backend whose transport failures (cannot connect,
+/// connection lost) are `UNAVAILABLE` statuses naming that backend, as the
+/// backend's own unavailable statuses do.
+pub type BackendChannel = MapErr<Channel, fn(tonic::transport::Error) -> tonic::Status>;
+
+fn context_down(e: tonic::transport::Error) -> tonic::Status {
+    status::unavailable("context", CONTEXT_DOMAIN, format!("context service: {e}"))
+}
+
+fn router_down(e: tonic::transport::Error) -> tonic::Status {
+    status::unavailable("router", ROUTING_DOMAIN, format!("router service: {e}"))
+}
+
 /// The desk: who is signed in, and how to reach the services.
 pub struct Desk {
-    context: ContextServiceClient<Channel>,
-    router: RouterServiceClient<Channel>,
+    context: ContextServiceClient<BackendChannel>,
+    router: RouterServiceClient<BackendChannel>,
     sessions: Mutex<HashMap<String, String>>,
     agent_names: HashMap<String, String>,
     channels: Channels,
@@ -27,9 +43,9 @@ impl Desk {
     pub fn new(context: Channel, router: Channel, agent_names: HashMap<String, String>) -> Self {
         Self {
             // Attachments come back whole: allow the context store's largest.
-            context: ContextServiceClient::new(context)
+            context: ContextServiceClient::new(context.map_err(context_down as fn(_) -> _))
                 .max_decoding_message_size(MAX_ATTACHMENT_MESSAGE_BYTES),
-            router: RouterServiceClient::new(router),
+            router: RouterServiceClient::new(router.map_err(router_down as fn(_) -> _)),
             sessions: Mutex::new(HashMap::new()),
             agent_names,
             channels: Channels::default(),
@@ -48,12 +64,12 @@ impl Desk {
     }
 
     /// A context service client.
-    pub fn context(&self) -> ContextServiceClient<Channel> {
+    pub fn context(&self) -> ContextServiceClient<BackendChannel> {
         self.context.clone()
     }
 
     /// A router service client.
-    pub fn router(&self) -> RouterServiceClient<Channel> {
+    pub fn router(&self) -> RouterServiceClient<BackendChannel> {
         self.router.clone()
     }
 
@@ -63,19 +79,34 @@ impl Desk {
     }
 
     /// Signs an agent in; returns the session token and the agent's state.
+    /// The id is matched without regard to case (`Alice` signs in as
+    /// `alice`) when no agent has it exactly.
     pub async fn sign_in(&self, agent_id: &str) -> Result<(String, AgentState), DeskError> {
-        let agent_id = agent_id.trim();
-        if agent_id.is_empty() {
+        let typed = agent_id.trim();
+        if typed.is_empty() {
             return Err(DeskError::BadRequest("agent_id is required".into()));
         }
-        let state = self.agent_state(agent_id).await.map_err(|e| match e {
-            DeskError::Backend(s) if s.code() == tonic::Code::NotFound => {
-                DeskError::UnknownAgent(agent_id.to_owned())
+        let state = match self.agent_state(typed).await {
+            Ok(state) => state,
+            Err(DeskError::Backend(s)) if s.code() == tonic::Code::NotFound => {
+                let agents = self
+                    .router()
+                    .list_agents(traced(ListAgentsRequest {}))
+                    .await?
+                    .into_inner()
+                    .agents;
+                let mut same = agents
+                    .into_iter()
+                    .filter(|a| a.agent_id.to_lowercase() == typed.to_lowercase());
+                match (same.next(), same.next()) {
+                    (Some(one), None) => one,
+                    _ => return Err(DeskError::UnknownAgent(typed.to_owned())),
+                }
             }
-            other => other,
-        })?;
+            Err(e) => return Err(e),
+        };
         let token = uuid::Uuid::new_v4().simple().to_string();
-        self.lock().insert(token.clone(), agent_id.to_owned());
+        self.lock().insert(token.clone(), state.agent_id.clone());
         Ok((token, state))
     }
 

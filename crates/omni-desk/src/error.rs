@@ -1,9 +1,16 @@
 //! The desk's errors, mapped to an HTTP status and a JSON body
 //! `{"error":"<code>","message":"<text>"}` in one place.
+//!
+//! A backend's status is mapped by its gRPC code and the structured reason
+//! it carries (`omni.common.v1.ErrorReason`), never by its message text.
+//! An unavailable backend adds `"service":"context"|"router"` to the body.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use omni_proto::common::ErrorReason;
+use omni_proto::status;
+use tonic::Code;
 use tracing::warn;
 
 /// Why a desk request failed.
@@ -29,35 +36,137 @@ pub enum DeskError {
     Backend(#[from] tonic::Status),
 }
 
+/// What a failed request answers.
+struct Answer {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    service: Option<String>,
+}
+
+impl DeskError {
+    fn answer(&self) -> Answer {
+        let plain = |status, code| Answer {
+            status,
+            code,
+            message: self.to_string(),
+            service: None,
+        };
+        let said = |status, code, message: &str| Answer {
+            status,
+            code,
+            message: message.to_owned(),
+            service: None,
+        };
+        match self {
+            DeskError::Unauthorized => plain(StatusCode::UNAUTHORIZED, "unauthorized"),
+            DeskError::UnknownAgent(_) => plain(StatusCode::NOT_FOUND, "unknown_agent"),
+            DeskError::NotYours(_) => plain(StatusCode::FORBIDDEN, "not_assigned"),
+            DeskError::BadRequest(_) => plain(StatusCode::BAD_REQUEST, "bad_request"),
+            DeskError::NoRoute => plain(StatusCode::NOT_FOUND, "not_found"),
+            DeskError::Backend(s) => match (s.code(), status::reason(s)) {
+                (Code::FailedPrecondition, Some(ErrorReason::OfferAlreadyAccepted)) => said(
+                    StatusCode::CONFLICT,
+                    "offer_taken",
+                    "this offer was already accepted",
+                ),
+                (Code::FailedPrecondition, Some(ErrorReason::OfferExpired)) => said(
+                    StatusCode::CONFLICT,
+                    "offer_expired",
+                    "this offer is no longer open: it timed out or was taken back",
+                ),
+                (Code::NotFound, Some(ErrorReason::OfferNotFound)) => said(
+                    StatusCode::NOT_FOUND,
+                    "offer_not_found",
+                    "this offer is not known (it may predate a restart)",
+                ),
+                (Code::NotFound, Some(ErrorReason::AgentNotFound)) => {
+                    plain(StatusCode::NOT_FOUND, "unknown_agent")
+                }
+                (Code::NotFound, _) => plain(StatusCode::NOT_FOUND, "not_found"),
+                (Code::InvalidArgument, _) => plain(StatusCode::BAD_REQUEST, "invalid_argument"),
+                (Code::FailedPrecondition, _) => plain(StatusCode::CONFLICT, "conflict"),
+                (Code::PermissionDenied, _) => plain(StatusCode::FORBIDDEN, "forbidden"),
+                (Code::Unavailable, _) => match status::unavailable_service(s) {
+                    Some(service) => Answer {
+                        status: StatusCode::SERVICE_UNAVAILABLE,
+                        code: "unavailable",
+                        message: format!("the {service} service is unavailable"),
+                        service: Some(service),
+                    },
+                    None => plain(StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+                },
+                _ => plain(StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            },
+        }
+    }
+}
+
 impl IntoResponse for DeskError {
     fn into_response(self) -> Response {
-        use tonic::Code;
-        let (status, code) = match &self {
-            DeskError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            DeskError::UnknownAgent(_) => (StatusCode::NOT_FOUND, "unknown_agent"),
-            DeskError::NotYours(_) => (StatusCode::FORBIDDEN, "not_assigned"),
-            DeskError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            DeskError::NoRoute => (StatusCode::NOT_FOUND, "not_found"),
-            DeskError::Backend(s) => match s.code() {
-                Code::NotFound => (StatusCode::NOT_FOUND, "not_found"),
-                Code::InvalidArgument => (StatusCode::BAD_REQUEST, "invalid_argument"),
-                Code::FailedPrecondition if s.message().contains("offer") => {
-                    (StatusCode::CONFLICT, "offer_expired")
-                }
-                Code::FailedPrecondition => (StatusCode::CONFLICT, "conflict"),
-                Code::PermissionDenied => (StatusCode::FORBIDDEN, "forbidden"),
-                Code::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-                _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
-            },
-        };
-        let message = self.to_string();
-        if status.is_server_error() {
-            warn!(%status, %message, "desk request failed");
+        let answer = self.answer();
+        if answer.status.is_server_error() {
+            // The backend's own words (e.g. the transport error) go to the
+            // log; the body says what the agent can act on.
+            warn!(status = %answer.status, service = ?answer.service, error = %self, "desk request failed");
         }
-        (
-            status,
-            Json(serde_json::json!({ "error": code, "message": message })),
-        )
-            .into_response()
+        let mut body = serde_json::json!({ "error": answer.code, "message": answer.message });
+        if let Some(service) = answer.service {
+            body["service"] = serde_json::Value::String(service);
+        }
+        (answer.status, Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use omni_proto::status::ROUTING_DOMAIN;
+
+    use super::*;
+
+    async fn body(e: DeskError) -> (StatusCode, serde_json::Value) {
+        let response = e.into_response();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        (status, serde_json::from_slice(&bytes).expect("json"))
+    }
+
+    #[tokio::test]
+    async fn a_taken_offer_is_409_offer_taken_whatever_the_message_says() {
+        let taken = status::with_reason(
+            Code::FailedPrecondition,
+            "anything at all",
+            ROUTING_DOMAIN,
+            ErrorReason::OfferAlreadyAccepted,
+        );
+        let (code, json) = body(DeskError::Backend(taken)).await;
+        assert_eq!(code, StatusCode::CONFLICT);
+        assert_eq!(
+            json,
+            serde_json::json!({"error":"offer_taken","message":"this offer was already accepted"})
+        );
+        // A conflict about something else that happens to say "offer".
+        let other = status::with_reason(
+            Code::FailedPrecondition,
+            "customer opted out of the offer list",
+            ROUTING_DOMAIN,
+            ErrorReason::Conflict,
+        );
+        let (code, json) = body(DeskError::Backend(other)).await;
+        assert_eq!(code, StatusCode::CONFLICT);
+        assert_eq!(json["error"], "conflict");
+    }
+
+    #[tokio::test]
+    async fn an_unavailable_backend_is_named() {
+        let down = status::unavailable("router", ROUTING_DOMAIN, "tcp connect error");
+        let (code, json) = body(DeskError::Backend(down)).await;
+        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            json,
+            serde_json::json!({"error":"unavailable","service":"router","message":"the router service is unavailable"})
+        );
     }
 }

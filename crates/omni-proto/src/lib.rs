@@ -7,6 +7,7 @@
 //! # Layout
 //! - [`common`], [`events`], [`context`], [`routing`]: generated code, one module per proto package.
 //! - [`convert`]: `From`/`TryFrom` between generated and domain types.
+//! - [`status`]: error statuses with a structured reason (`google.rpc.ErrorInfo`), built and read.
 //! - [`FILE_DESCRIPTOR_SET`]: the encoded descriptors, for gRPC server reflection.
 
 #![forbid(unsafe_code)]
@@ -54,6 +55,7 @@ pub use omni::events::v1 as events;
 pub use omni::routing::v1 as routing;
 
 pub mod convert;
+pub mod status;
 pub mod view;
 
 /// Encoded `FileDescriptorSet` of every Omniroute proto, for server reflection.

@@ -55,6 +55,7 @@ mod tests {
             offer_timeout_secs: 15,
             max_consecutive_misses: 2,
             decline_cooldown_secs: 45,
+            disconnect_grace_secs: 30,
         };
         let config = EngineConfig::from_config(&routing, 7);
         assert_eq!(config.offer_timeout_ms, 15_000);

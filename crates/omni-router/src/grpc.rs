@@ -1,4 +1,5 @@
-//! The `omni.routing.v1.RouterService` gRPC API.
+//! The `omni.routing.v1.RouterService` gRPC API: requests in, the shell
+//! called, answers out through [`crate::convert`].
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -7,19 +8,16 @@ use futures_util::{Stream, StreamExt};
 use omni_core::AgentId;
 use omni_core::ConversationId;
 use omni_core::time::now_ms;
-use omni_proto::common as cpb;
 use omni_proto::routing::router_service_server::{
     RouterService as RouterGrpc, RouterServiceServer,
 };
 use omni_proto::routing::*;
-use omni_router_core::{
-    AgentView, EngineError, Event, Offer as CoreOffer, Presence as CorePresence,
-};
+use omni_router_core::{EngineError, Event, Presence as CorePresence};
 use tokio_stream::wrappers::BroadcastStream;
 use tonic::{Request, Response, Status};
 use tracing::warn;
 
-use crate::admin::{agent_from_pb, queue_from_pb, queue_state};
+use crate::convert::{agent_event_to_pb, agent_from_pb, agent_state, queue_from_pb, queue_state};
 use crate::{RouterError, RouterShell};
 
 /// The gRPC face of a [`RouterShell`].
@@ -45,19 +43,7 @@ impl RouterApi {
         accept: bool,
     ) -> Result<Response<AgentState>, Status> {
         let agent_id = agent_id(&req.agent_id)?;
-        let offer_id = req.offer_id;
-        let event = if accept {
-            Event::Accept {
-                agent_id: agent_id.clone(),
-                offer_id,
-            }
-        } else {
-            Event::Decline {
-                agent_id: agent_id.clone(),
-                offer_id,
-            }
-        };
-        self.shell.apply(event).await?;
+        self.shell.settle(&agent_id, req.offer_id, accept).await?;
         Ok(Response::new(self.state(&agent_id)?))
     }
 
@@ -65,49 +51,6 @@ impl RouterApi {
         self.shell
             .with_engine(|e| e.agent(agent).map(|v| agent_state(&v)))
             .ok_or_else(|| RouterError::from(EngineError::UnknownAgent(agent.clone())).into())
-    }
-}
-
-/// An offer in its proto form.
-pub fn offer_to_pb(offer: &CoreOffer) -> Offer {
-    Offer {
-        offer_id: offer.offer_id.clone(),
-        conversation_id: offer.conversation_id.to_string(),
-        agent_id: offer.agent_id.to_string(),
-        queue: offer.queue.to_string(),
-        channel: cpb::Channel::from(offer.channel) as i32,
-        expires_at_ms: offer.expires_at_ms,
-    }
-}
-
-/// An agent's state in its proto form.
-pub fn agent_state(view: &AgentView) -> AgentState {
-    let (presence, away_reason) = match &view.presence {
-        CorePresence::Available => (Presence::Available, String::new()),
-        CorePresence::Away { reason } => (Presence::Away, reason.clone().unwrap_or_default()),
-        CorePresence::Offline => (Presence::Offline, String::new()),
-    };
-    AgentState {
-        agent_id: view.id.to_string(),
-        name: view.name.clone(),
-        presence: presence as i32,
-        away_reason,
-        load: omni_core::Channel::ALL
-            .iter()
-            .filter(|c| view.capacity[c.index()] > 0)
-            .map(|c| ChannelLoad {
-                channel: cpb::Channel::from(*c) as i32,
-                used: view.load[c.index()],
-                capacity: view.capacity[c.index()],
-            })
-            .collect(),
-        offers: view.offers.iter().map(offer_to_pb).collect(),
-        assigned: view.assigned.iter().map(ToString::to_string).collect(),
-        skills: view
-            .skills
-            .iter()
-            .map(|(k, v)| (k.clone(), u32::from(*v)))
-            .collect(),
     }
 }
 
@@ -197,7 +140,7 @@ impl RouterGrpc for RouterApi {
         request: Request<ExplainRequest>,
     ) -> Result<Response<ExplainResponse>, Status> {
         let id = ConversationId::from(request.get_ref().conversation_id.as_str());
-        let decisions = self.shell.with_engine(|e| {
+        let decisions: Vec<Decision> = self.shell.with_engine(|e| {
             e.explain(&id)
                 .into_iter()
                 .map(|d| Decision {
@@ -212,6 +155,11 @@ impl RouterGrpc for RouterApi {
                 })
                 .collect()
         });
+        // Every contact the router holds or recently released has at least
+        // its arrival recorded: nothing means unknown.
+        if decisions.is_empty() {
+            return Err(RouterError::UnknownConversation(id).into());
+        }
         Ok(Response::new(ExplainResponse { decisions }))
     }
 
@@ -297,10 +245,14 @@ impl RouterGrpc for RouterApi {
             agent_id: agent.to_string(),
             kind: Some(agent_event::Kind::State(self.state(&agent)?)),
         };
+        // The agent counts as connected while this stream is open: the
+        // guard lives in the stream and is dropped with it.
+        let watch = self.shell.watch(&agent);
         let wanted = agent.to_string();
         let live = live.filter_map(move |item| {
+            let _open = &watch;
             let out = match item {
-                Ok(event) if event.agent_id == wanted => Some(Ok(event)),
+                Ok(event) if event.agent_id == agent => Some(Ok(agent_event_to_pb(&event))),
                 Ok(_) => None,
                 Err(e) => {
                     // The watcher fell behind: tell it to resync rather than skip silently.

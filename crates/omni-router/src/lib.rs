@@ -7,19 +7,28 @@
 //! an offer or cooldown is due.
 //!
 //! # Layout
-//! - [`shell`]: the engine behind a lock, effect execution, the timer, restart recovery.
+//! - [`shell`]: the engine behind a lock, the operations, the timer; its
+//!   children carry out effects and recover at start.
+//! - [`events`]: the agent events the shell broadcasts (domain types).
+//! - [`connections`]: who has a desk open; presence follows it.
+//! - [`settled`]: what became of recent offers, for precise late answers.
 //! - [`intake`]: the durable bus consumer of routing requests and releases.
-//! - [`grpc`]: the `omni.routing.v1.RouterService` gRPC API.
-//! - [`admin`]: agent and queue specs to and from their proto and
-//!   configuration forms, checked field by field.
-//! - [`error`]: the service's error type and its one mapping to gRPC status.
+//! - [`grpc`]: the `omni.routing.v1.RouterService` gRPC API (serving only).
+//! - [`convert`]: every conversion to and from proto, configuration and
+//!   store forms (specs checked field by field, state, offers, events,
+//!   presence records).
+//! - [`error`]: the service's error type and its one mapping to gRPC status
+//!   and structured reason.
 
 #![forbid(unsafe_code)]
 
-pub mod admin;
+pub mod connections;
+pub mod convert;
 pub mod error;
+pub mod events;
 pub mod grpc;
 pub mod intake;
+pub mod settled;
 pub mod shell;
 
 pub use error::RouterError;

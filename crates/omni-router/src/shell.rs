@@ -1,41 +1,61 @@
-//! The engine behind a lock, effect execution, the offer timer and restart
-//! recovery.
+//! The engine behind a lock, the operations the API and intake call, the
+//! timer, and who is connected.
 //!
 //! The lock is a plain mutex held only while the engine computes (no I/O
 //! under it); effects are carried out after it is released.
+//!
+//! # Layout
+//! - [`effects`]: carrying out the engine's effects.
+//! - [`restore`]: admin changes, contacts and presence at start.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+mod effects;
+mod restore;
+
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use omni_bus::topology::subjects;
-use omni_bus::{Bus, Message, TRACEPARENT};
+use omni_bus::Bus;
 use omni_core::config::Config;
-use omni_core::time::now_ms;
-use omni_core::trace::TraceContext;
+use omni_core::time::{Millis, now_ms};
 use omni_core::{AgentId, ConversationId};
-use omni_proto::{events as ev, routing as pb};
-use omni_router_core::{
-    AgentSpec, Effect, Engine, EngineConfig, EngineError, Event, Presence, QueueSpec,
-};
-use omni_store::{ContactRecord, PresenceRecord, RouterStore};
+use omni_router_core::{AgentSpec, Engine, EngineConfig, EngineError, Event, Presence, QueueSpec};
+use omni_store::{ContactRecord, RouterStore};
 use omni_telemetry::metrics;
-use prost::Message as _;
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, error, info, warn};
 
 use crate::RouterError;
-use crate::grpc::{agent_state, offer_to_pb};
+use crate::connections::{Connections, DISCONNECTED};
+use crate::events::AgentEvent;
+use crate::settled::SettledOffers;
 
 /// The router: engine, persistence and notifications.
 pub struct RouterShell {
     engine: Mutex<Engine>,
     contacts: Mutex<HashMap<ConversationId, ContactRecord>>,
+    settled: Mutex<SettledOffers>,
+    connections: Mutex<Connections>,
     store: Arc<dyn RouterStore>,
     bus: Arc<dyn Bus>,
-    events: broadcast::Sender<pb::AgentEvent>,
+    events: broadcast::Sender<AgentEvent>,
     wake: Notify,
+}
+
+/// An open watch of an agent's events: the agent counts as connected
+/// until every one of their watches is dropped.
+pub struct Watch {
+    shell: Arc<RouterShell>,
+    agent: AgentId,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.shell.lock_connections().closed(&self.agent, now_ms());
+        info!(agent_id = %self.agent, "agent watch closed");
+        self.shell.wake.notify_one();
+    }
 }
 
 impl RouterShell {
@@ -59,9 +79,14 @@ impl RouterShell {
             queues,
         );
         let (events, _) = broadcast::channel(1024);
+        let grace_ms = Millis::try_from(config.routing.disconnect_grace_secs)
+            .unwrap_or(Millis::MAX)
+            .saturating_mul(1000);
         let shell = Arc::new(Self {
             engine: Mutex::new(engine),
             contacts: Mutex::new(HashMap::new()),
+            settled: Mutex::new(SettledOffers::default()),
+            connections: Mutex::new(Connections::new(grace_ms, now_ms())),
             store,
             bus,
             events,
@@ -78,104 +103,6 @@ impl RouterShell {
         Ok(shell)
     }
 
-    /// Applies the agents and queues set through the admin API before the
-    /// last stop, over the configuration file's.
-    async fn load_admin_changes(&self) -> Result<(), RouterError> {
-        let queues = self.store.queue_configs().await?;
-        let agents = self.store.agent_configs().await?;
-        let now = now_ms();
-        let mut engine = self.lock_engine();
-        // Queues may overflow to each other: apply those whose target is
-        // known, until no more can be.
-        let mut pending: Vec<QueueSpec> = Vec::new();
-        for q in &queues {
-            match QueueSpec::try_from(q) {
-                Ok(spec) => pending.push(spec),
-                Err(e) => warn!(queue = %q.id, error = %e, "stored queue ignored"),
-            }
-        }
-        loop {
-            let before = pending.len();
-            pending.retain(|spec| {
-                if engine.check_queue(spec).is_ok() {
-                    engine.upsert_queue(now, spec.clone());
-                    false
-                } else {
-                    true
-                }
-            });
-            if pending.is_empty() || pending.len() == before {
-                break;
-            }
-        }
-        for spec in pending {
-            let why = engine.check_queue(&spec).err().map(|e| e.to_string());
-            warn!(queue = %spec.id, error = ?why, "stored queue ignored");
-        }
-        for a in &agents {
-            let spec = AgentSpec::from(a);
-            match spec.validate() {
-                Ok(()) => {
-                    engine.upsert_agent(now, spec);
-                }
-                Err(e) => warn!(agent_id = %a.id, error = %e, "stored agent ignored"),
-            }
-        }
-        info!(
-            queues = queues.len(),
-            agents = agents.len(),
-            "admin changes applied"
-        );
-        Ok(())
-    }
-
-    async fn restore(&self) -> Result<(), RouterError> {
-        let contacts = self.store.contacts().await?;
-        let presences = self.store.presences().await?;
-        let (mut queued, mut assigned) = (0usize, 0usize);
-        for c in contacts {
-            let event = Event::ContactRestored {
-                conversation_id: c.conversation_id.clone(),
-                queue: c.queue.clone(),
-                channel: c.channel,
-                queued_at_ms: c.queued_at_ms,
-                preferred_agent: c.preferred_agent.clone(),
-                assigned_agent: c.assigned_agent.clone(),
-            };
-            if c.assigned_agent.is_some() {
-                assigned += 1;
-            } else {
-                queued += 1;
-            }
-            self.lock_contacts()
-                .insert(c.conversation_id.clone(), c.clone());
-            match self.apply(event).await {
-                Ok(()) => {}
-                Err(RouterError::Engine(e)) => {
-                    warn!(conversation_id = %c.conversation_id, error = %e, "stored contact not restored")
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        for p in presences {
-            let Some(presence) = presence_from_record(&p) else {
-                warn!(agent_id = %p.agent_id, presence = %p.presence, "unknown stored presence ignored");
-                continue;
-            };
-            if let Err(e) = self
-                .apply(Event::SetPresence {
-                    agent_id: p.agent_id.clone(),
-                    presence,
-                })
-                .await
-            {
-                warn!(agent_id = %p.agent_id, error = %e, "stored presence not restored");
-            }
-        }
-        info!(queued, assigned, "router state restored");
-        Ok(())
-    }
-
     fn lock_engine(&self) -> MutexGuard<'_, Engine> {
         // A panic while holding the lock cannot leave the engine half-updated
         // in a way later events could not handle: take it over.
@@ -184,6 +111,14 @@ impl RouterShell {
 
     fn lock_contacts(&self) -> MutexGuard<'_, HashMap<ConversationId, ContactRecord>> {
         self.contacts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock_settled(&self) -> MutexGuard<'_, SettledOffers> {
+        self.settled.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock_connections(&self) -> MutexGuard<'_, Connections> {
+        self.connections.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn read_gauges(&self, out: &mut Vec<metrics::Sample>) {
@@ -214,8 +149,48 @@ impl RouterShell {
     }
 
     /// Live agent events (offers, rescinded offers, assignments, state).
-    pub fn subscribe(&self) -> broadcast::Receiver<pb::AgentEvent> {
+    pub fn subscribe(&self) -> broadcast::Receiver<AgentEvent> {
         self.events.subscribe()
+    }
+
+    /// Counts a watcher of `agent`'s events (a desk window) until the
+    /// returned guard is dropped.
+    pub fn watch(self: &Arc<Self>, agent: &AgentId) -> Watch {
+        self.lock_connections().opened(agent);
+        info!(agent_id = %agent, "agent watch opened");
+        Watch {
+            shell: self.clone(),
+            agent: agent.clone(),
+        }
+    }
+
+    /// Accepts or declines an offer. An offer the engine no longer holds is
+    /// named by what became of it: already accepted, no longer open, or
+    /// unknown.
+    pub async fn settle(
+        &self,
+        agent_id: &AgentId,
+        offer_id: String,
+        accept: bool,
+    ) -> Result<(), RouterError> {
+        let event = if accept {
+            Event::Accept {
+                agent_id: agent_id.clone(),
+                offer_id,
+            }
+        } else {
+            Event::Decline {
+                agent_id: agent_id.clone(),
+                offer_id,
+            }
+        };
+        match self.apply(event).await {
+            Err(RouterError::Engine(EngineError::UnknownOffer(id))) => {
+                let unknown = EngineError::UnknownOffer(id.clone()).into();
+                Err(self.lock_settled().error_for(&id, unknown))
+            }
+            other => other,
+        }
     }
 
     /// Runs `f` with the engine locked (reads only).
@@ -289,7 +264,7 @@ impl RouterShell {
         let id = spec.id.clone();
         // Durable first: an acknowledged change survives a restart.
         self.store
-            .put_agent_config(&crate::admin::agent_to_config(&spec))
+            .put_agent_config(&crate::convert::agent_to_config(&spec))
             .await?;
         let effects = self.lock_engine().upsert_agent(now_ms(), spec);
         info!(agent_id = %id, "agent created or updated");
@@ -307,7 +282,7 @@ impl RouterShell {
             .map_err(|e| RouterError::InvalidArgument(format!("queue: {e}")))?;
         // Durable first: an acknowledged change survives a restart.
         self.store
-            .put_queue_config(&crate::admin::queue_to_config(&spec))
+            .put_queue_config(&crate::convert::queue_to_config(&spec))
             .await?;
         let effects = {
             let mut engine = self.lock_engine();
@@ -332,8 +307,11 @@ impl RouterShell {
             return Err(EngineError::UnknownAgent(agent_id.clone()).into());
         }
         self.store
-            .put_presence(&presence_record(agent_id, &presence))
+            .put_presence(&crate::convert::presence_record(agent_id, &presence))
             .await?;
+        if presence == Presence::Available {
+            self.lock_connections().made_available(agent_id, now_ms());
+        }
         self.apply(Event::SetPresence {
             agent_id: agent_id.clone(),
             presence,
@@ -341,211 +319,14 @@ impl RouterShell {
         .await
     }
 
-    async fn execute(&self, effects: Vec<Effect>) {
-        let mut touched = BTreeSet::new();
-        for effect in effects {
-            match effect {
-                Effect::Offered(offer) => {
-                    metrics::inc("omni_routing_offers_total", &[]);
-                    // The decision's explanation, on the trace.
-                    let why = self
-                        .lock_engine()
-                        .explain(&offer.conversation_id)
-                        .into_iter()
-                        .find(|d| d.kind == "offered");
-                    let (eligible, rule, step, score, summary) = match &why {
-                        Some(d) => (
-                            d.eligible.unwrap_or(0),
-                            d.rule.clone().unwrap_or_default(),
-                            d.step.unwrap_or(0),
-                            d.score.unwrap_or(0),
-                            d.summary.clone(),
-                        ),
-                        None => (0, String::new(), 0, 0, String::new()),
-                    };
-                    info!(conversation_id = %offer.conversation_id, agent_id = %offer.agent_id, offer_id = %offer.offer_id, eligible, rule = %rule, step, score, explanation = %summary, "offered");
-                    touched.insert(offer.agent_id.clone());
-                    self.send(
-                        &offer.agent_id,
-                        pb::agent_event::Kind::Offered(offer_to_pb(&offer)),
-                    );
-                }
-                Effect::OfferRescinded { offer, reason } => {
-                    metrics::inc(
-                        "omni_routing_offers_rescinded_total",
-                        &[("reason", reason.as_str())],
-                    );
-                    info!(conversation_id = %offer.conversation_id, agent_id = %offer.agent_id, reason = reason.as_str(), "offer rescinded");
-                    touched.insert(offer.agent_id.clone());
-                    self.send(
-                        &offer.agent_id,
-                        pb::agent_event::Kind::Rescinded(pb::OfferRescinded {
-                            offer_id: offer.offer_id.clone(),
-                            conversation_id: offer.conversation_id.to_string(),
-                            reason: reason.as_str().to_owned(),
-                        }),
-                    );
-                }
-                Effect::Assigned {
-                    conversation_id,
-                    agent_id,
-                    offer_id,
-                } => {
-                    metrics::inc("omni_routing_assignments_total", &[]);
-                    info!(%conversation_id, %agent_id, "assigned");
-                    touched.insert(agent_id.clone());
-                    self.record_assignment(&conversation_id, &agent_id).await;
-                    self.send(
-                        &agent_id,
-                        pb::agent_event::Kind::Assigned(pb::Assigned {
-                            conversation_id: conversation_id.to_string(),
-                            offer_id,
-                        }),
-                    );
-                }
-                Effect::Queued { .. } => {}
-                Effect::Requeued {
-                    conversation_id,
-                    queue,
-                    queued_at_ms,
-                } => {
-                    info!(%conversation_id, %queue, "contact moved to another queue");
-                    let record = {
-                        let mut contacts = self.lock_contacts();
-                        contacts.get_mut(&conversation_id).map(|r| {
-                            r.queue = queue.clone();
-                            r.queued_at_ms = queued_at_ms;
-                            r.clone()
-                        })
-                    };
-                    if let Some(record) = record
-                        && let Err(e) = self.store.put_contact(&record).await
-                    {
-                        error!(%conversation_id, error = %e, "queue change not stored; a restart restores the old queue");
-                    }
-                }
-                Effect::Unassigned {
-                    conversation_id,
-                    agent_id,
-                } => {
-                    info!(%conversation_id, %agent_id, "contact transferred away from its agent");
-                    touched.insert(agent_id.clone());
-                    let record = {
-                        let mut contacts = self.lock_contacts();
-                        contacts.get_mut(&conversation_id).map(|r| {
-                            r.assigned_agent = None;
-                            r.clone()
-                        })
-                    };
-                    if let Some(record) = record
-                        && let Err(e) = self.store.put_contact(&record).await
-                    {
-                        error!(%conversation_id, error = %e, "transfer not stored; a restart restores the old assignment");
-                    }
-                    self.send(
-                        &agent_id,
-                        pb::agent_event::Kind::Released(pb::Released {
-                            conversation_id: conversation_id.to_string(),
-                        }),
-                    );
-                }
-                Effect::Removed { conversation_id } => {
-                    let record = self.lock_contacts().remove(&conversation_id);
-                    if let Some(agent) = record.and_then(|r| r.assigned_agent) {
-                        touched.insert(agent.clone());
-                        self.send(
-                            &agent,
-                            pb::agent_event::Kind::Released(pb::Released {
-                                conversation_id: conversation_id.to_string(),
-                            }),
-                        );
-                    }
-                }
-                Effect::PresenceChanged { agent_id, presence } => {
-                    info!(%agent_id, ?presence, "presence changed by the router");
-                    touched.insert(agent_id.clone());
-                    if let Err(e) = self
-                        .store
-                        .put_presence(&presence_record(&agent_id, &presence))
-                        .await
-                    {
-                        error!(%agent_id, error = %e, "presence change not stored");
-                    }
-                }
-            }
-        }
-        for agent in touched {
-            let state = self
-                .lock_engine()
-                .agent(&agent)
-                .map(|view| agent_state(&view));
-            if let Some(state) = state {
-                self.send(&agent, pb::agent_event::Kind::State(state));
-            }
-        }
-    }
-
-    /// Records the assignment durably and tells the context service. Retries
-    /// a bounded number of times; the publish is deduplicated by id.
-    async fn record_assignment(&self, conversation_id: &ConversationId, agent_id: &AgentId) {
-        let at_ms = now_ms();
-        let record = {
-            let mut contacts = self.lock_contacts();
-            contacts.get_mut(conversation_id).map(|r| {
-                r.assigned_agent = Some(agent_id.clone());
-                r.clone()
-            })
-        };
-        let assignment = ev::Assignment {
-            conversation_id: conversation_id.to_string(),
-            agent_id: agent_id.to_string(),
-            at_ms,
-        };
-        let msg = Message::new(subjects::ASSIGNMENT_CREATED, assignment.encode_to_vec())
-            .with_header(
-                TRACEPARENT,
-                omni_telemetry::outgoing(&tracing::Span::current(), &TraceContext::new_root())
-                    .to_string(),
-            );
-        let id = format!("assign:{conversation_id}:{agent_id}:{at_ms}");
-        for attempt in 1..=5u32 {
-            let stored = match &record {
-                Some(r) => self.store.put_contact(r).await.map_err(RouterError::from),
-                None => Ok(()),
-            };
-            let result = match stored {
-                Ok(()) => self
-                    .bus
-                    .publish(msg.clone(), Some(&id))
-                    .await
-                    .map(|_| ())
-                    .map_err(RouterError::from),
-                Err(e) => Err(e),
-            };
-            match result {
-                Ok(()) => return,
-                Err(e) => {
-                    warn!(%conversation_id, %agent_id, attempt, error = %e, "assignment not recorded yet; retrying");
-                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
-                }
-            }
-        }
-        error!(%conversation_id, %agent_id, "assignment could not be recorded; the desk has it, the timeline does not");
-    }
-
-    fn send(&self, agent: &AgentId, kind: pb::agent_event::Kind) {
-        // No receiver means no desk is watching: not an error.
-        let _ = self.events.send(pb::AgentEvent {
-            agent_id: agent.to_string(),
-            kind: Some(kind),
-        });
-    }
-
-    /// Wakes the engine when an offer or cooldown falls due, until `shutdown`.
+    /// Wakes the engine when an offer or cooldown falls due, and sets
+    /// away the available agents whose grace without a connection ran
+    /// out, until `shutdown`.
     pub async fn run_timer(self: Arc<Self>, shutdown: CancellationToken) {
         loop {
             let deadline = self.lock_engine().next_deadline();
-            let sleep = match deadline {
+            let disconnect = self.lock_connections().next_deadline();
+            let sleep = match deadline.into_iter().chain(disconnect).min() {
                 Some(at) => Duration::from_millis((at - now_ms()).max(0) as u64),
                 None => Duration::from_secs(3600),
             };
@@ -558,6 +339,41 @@ impl RouterShell {
                 && let Err(e) = self.apply(Event::Tick).await
             {
                 warn!(error = %e, "timer tick failed");
+            }
+            if disconnect.is_some_and(|at| at <= now_ms()) {
+                self.away_disconnected().await;
+            }
+        }
+    }
+
+    /// Sets away, with the reason [`DISCONNECTED`], every agent who is due
+    /// and still available without a connection.
+    async fn away_disconnected(&self) {
+        let due = self.lock_connections().take_due(now_ms());
+        let candidates: Vec<AgentId> = if due.everyone {
+            self.lock_engine()
+                .agents()
+                .into_iter()
+                .map(|a| a.id)
+                .collect()
+        } else {
+            due.agents
+        };
+        for agent in candidates {
+            let available = self
+                .lock_engine()
+                .agent(&agent)
+                .is_some_and(|a| a.presence == Presence::Available);
+            if !available || self.lock_connections().is_connected(&agent) {
+                continue;
+            }
+            info!(agent_id = %agent, "agent has no desk connection; setting away");
+            let away = Presence::Away {
+                reason: Some(DISCONNECTED.to_owned()),
+            };
+            if let Err(e) = self.set_presence(&agent, away).await {
+                error!(agent_id = %agent, error = %e, "cannot set a disconnected agent away; trying again after the grace period");
+                self.lock_connections().made_available(&agent, now_ms());
             }
         }
     }
@@ -574,30 +390,5 @@ fn event_name(event: &Event) -> &'static str {
         Event::Tick => "tick",
         Event::TransferToQueue { .. } => "transfer_to_queue",
         Event::TransferToAgent { .. } => "transfer_to_agent",
-    }
-}
-
-fn presence_record(agent_id: &AgentId, presence: &Presence) -> PresenceRecord {
-    let (name, reason) = match presence {
-        Presence::Available => ("available", None),
-        Presence::Away { reason } => ("away", reason.clone()),
-        Presence::Offline => ("offline", None),
-    };
-    PresenceRecord {
-        agent_id: agent_id.clone(),
-        presence: name.to_owned(),
-        reason,
-        at_ms: now_ms(),
-    }
-}
-
-fn presence_from_record(record: &PresenceRecord) -> Option<Presence> {
-    match record.presence.as_str() {
-        "available" => Some(Presence::Available),
-        "away" => Some(Presence::Away {
-            reason: record.reason.clone(),
-        }),
-        "offline" => Some(Presence::Offline),
-        _ => None,
     }
 }

@@ -1,10 +1,10 @@
 //! Logging, tracing and OpenTelemetry export, shared by every Omniroute
 //! binary.
 //!
-//! Logs go to stderr, human-readable by default or one JSON object per line
-//! with `OMNI_LOG_FORMAT=json`; the filter comes from `OMNI_LOG` (same
-//! syntax as `RUST_LOG`), default `info`, with noisy transport crates held
-//! at `warn`. With `OMNI_OTLP_ENDPOINT` (e.g. `http://127.0.0.1:4317`) spans
+//! Logs go to stderr, human-readable by default (coloured only when stderr
+//! is a terminal) or one JSON object per line with `OMNI_LOG_FORMAT=json`;
+//! the filter comes from `OMNI_LOG` (same syntax as `RUST_LOG`), default
+//! `info`, with noisy transport crates held at `warn`. With `OMNI_OTLP_ENDPOINT` (e.g. `http://127.0.0.1:4317`) spans
 //! are also exported over OTLP/gRPC, batched, under the service name
 //! `OMNI_SERVICE_NAME` (default `omniroute`).
 //!
@@ -19,6 +19,7 @@
 pub mod metrics;
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal as _;
 
 use omni_core::trace::TraceContext;
 use opentelemetry::trace::{
@@ -127,6 +128,8 @@ pub fn init(options: &TelemetryOptions) -> Result<Telemetry, TelemetryError> {
         None => (None, None),
     };
     let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
+    // Colour codes only for a person at a terminal, never in a file or pipe.
+    let colour = std::io::stderr().is_terminal();
     let installed = if options.json {
         registry
             .with(
@@ -137,7 +140,11 @@ pub fn init(options: &TelemetryOptions) -> Result<Telemetry, TelemetryError> {
             .try_init()
     } else {
         registry
-            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(colour)
+                    .with_writer(std::io::stderr),
+            )
             .try_init()
     };
     Ok(Telemetry {

@@ -82,7 +82,7 @@ impl Cluster {
     /// Starts every part with the configuration file `config` and extra
     /// `OMNI_*` variables `env` for every part.
     pub fn start_with(binary: &Path, config: &Path, env: &[(&str, &str)]) -> anyhow::Result<Self> {
-        Self::start_parts(binary, config, &Part::ALL, env, &[])
+        Self::start_parts(binary, config, &Part::CORE, env, &[])
     }
 
     /// Starts `parts`, in order, with the configuration file `config`, the

@@ -19,23 +19,21 @@ use omni_store_redis::RedisStore;
 
 use crate::parts::{self, Backends, Listeners, Part, Running};
 
-/// Connects to NATS (and Redis when `part` keeps state) and starts `part`.
+/// Connects to what `part` needs ([`Part::needs_bus`]: NATS;
+/// [`Part::needs_store`]: Redis) and starts it.
 pub async fn start(config: Config, part: Part, listeners: Listeners) -> anyhow::Result<Running> {
-    let bus: Option<Arc<dyn Bus>> = match part {
-        Part::Context | Part::Router | Part::Chat | Part::Sms | Part::Email => Some(NatsBus::connect(&config.nats.url)
-            .await
-            .with_context(|| {
-                format!(
-                    "omni {}: cannot reach NATS at {} (is nats-server running with JetStream? set nats.url or OMNI_NATS_URL)",
-                    part.name(),
-                    config.nats.url
-                )
-            })?),
-        // The desk uses only the context and router APIs.
-        Part::Desk => None,
+    let bus: Option<Arc<dyn Bus>> = match part.needs_bus() {
+        true => Some(NatsBus::connect(&config.nats.url).await.with_context(|| {
+            format!(
+                "omni {}: cannot reach NATS at {} (is nats-server running with JetStream? set nats.url or OMNI_NATS_URL)",
+                part.name(),
+                config.nats.url
+            )
+        })?),
+        false => None,
     };
-    let store = match part {
-        Part::Context | Part::Router => Some(
+    let store = match part.needs_store() {
+        true => Some(
             RedisStore::connect(&config.redis.url, &config.redis.prefix)
                 .await
                 .with_context(|| {
@@ -46,7 +44,7 @@ pub async fn start(config: Config, part: Part, listeners: Listeners) -> anyhow::
                     )
                 })?,
         ),
-        Part::Chat | Part::Desk | Part::Sms | Part::Email => None,
+        false => None,
     };
     let backends = Backends {
         bus,

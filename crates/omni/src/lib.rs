@@ -5,6 +5,7 @@
 //!   store: `start(config, listeners)` returns a handle whose `shutdown`
 //!   stops the parts in order (ingress first, storage last).
 //! - [`distributed`]: one part per process over NATS JetStream and Redis.
+//! - [`part`]: the parts and what each needs (bus, store, APIs, ports).
 //! - [`parts`]: starts any set of parts over given backends and stops them
 //!   in order; both modes go through it.
 //! - [`grpc`]: the gRPC server with health and reflection.
@@ -16,6 +17,8 @@ pub mod distributed;
 pub mod embedded;
 pub mod grpc;
 pub mod metrics;
+pub mod part;
 pub mod parts;
 
-pub use parts::{Listeners, Part, Running};
+pub use part::{Part, Port};
+pub use parts::{Listeners, Running};

@@ -173,15 +173,14 @@ async fn run(config: Config, mode: Mode) -> anyhow::Result<()> {
     let mut signals = Signals::register()?;
     let data_dir = config.data_dir.clone();
     let (nats, redis) = (config.nats.url.clone(), config.redis.url.clone());
+    let parts = match mode {
+        Mode::Embedded => Part::embedded(&config),
+        Mode::Distributed(part) => vec![part],
+    };
+    let listeners = Listeners::bind(&config, &parts).await?;
     let running = match mode {
-        Mode::Embedded => {
-            let listeners = Listeners::bind(&config, &Part::embedded(&config)).await?;
-            embedded::start(config, listeners).await?
-        }
-        Mode::Distributed(part) => {
-            let listeners = Listeners::bind(&config, &[part]).await?;
-            distributed::start(config, part, listeners).await?
-        }
+        Mode::Embedded => embedded::start(config, listeners).await?,
+        Mode::Distributed(part) => distributed::start(config, part, listeners).await?,
     };
     let ms = started.elapsed().as_millis();
     match mode {
@@ -190,10 +189,13 @@ async fn run(config: Config, mode: Mode) -> anyhow::Result<()> {
             data_dir.display()
         ),
         Mode::Distributed(part) => {
-            let backends = match part {
-                Part::Context | Part::Router => format!("NATS {nats}, Redis {redis}"),
-                Part::Chat | Part::Sms | Part::Email => format!("NATS {nats}"),
-                Part::Desk => "context and router over gRPC".to_owned(),
+            let backends = match (part.needs_bus(), part.needs_store()) {
+                (true, true) => format!("NATS {nats}, Redis {redis}"),
+                (true, false) => format!("NATS {nats}"),
+                (false, _) => {
+                    let calls: Vec<&str> = part.calls().iter().map(|p| p.name()).collect();
+                    format!("{} over gRPC", calls.join(" and "))
+                }
             };
             println!(
                 "omniroute {} ready in {ms} ms (distributed mode: {backends})",
@@ -213,13 +215,12 @@ async fn run(config: Config, mode: Mode) -> anyhow::Result<()> {
     if let Some(sms) = running.sms {
         println!("  SMS hooks   http://{sms}/twilio/sms, /kannel/inbound");
     }
-    let apis = match mode {
-        Mode::Embedded => "context, router, health, reflection",
-        Mode::Distributed(Part::Context) => "context, health, reflection",
-        Mode::Distributed(Part::Router) => "router, health, reflection",
-        Mode::Distributed(_) => "health, reflection",
-    };
-    println!("  gRPC API    {} ({apis})", running.grpc);
+    let apis: Vec<&str> = parts
+        .iter()
+        .filter_map(|p| p.api())
+        .chain(["health", "reflection"])
+        .collect();
+    println!("  gRPC API    {} ({})", running.grpc, apis.join(", "));
     if let Some(metrics) = running.metrics {
         println!("  metrics     http://{metrics}/metrics");
     }

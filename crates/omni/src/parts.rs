@@ -19,54 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{error, info};
 
-/// One part of Omniroute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Part {
-    /// Customers, conversations, history: consumes inbound messages, serves
-    /// the context gRPC API.
-    Context,
-    /// Agents, queues, offers: consumes routing requests, serves the router
-    /// gRPC API.
-    Router,
-    /// The web chat page and WebSocket, and chat deliveries.
-    Chat,
-    /// The agent desk page and API (a client of the context and router APIs).
-    Desk,
-    /// The SMS adapter: Twilio and Kannel webhooks, SMS deliveries.
-    Sms,
-    /// The email adapter: the inbound SMTP server, deliveries through a relay.
-    Email,
-}
-
-impl Part {
-    /// The core parts, in start order: what every deployment runs.
-    pub const ALL: [Part; 4] = [Part::Context, Part::Router, Part::Chat, Part::Desk];
-
-    /// What the embedded mode runs for `config`: the core parts, plus each
-    /// channel adapter the configuration enables.
-    pub fn embedded(config: &Config) -> Vec<Part> {
-        let mut parts = Part::ALL.to_vec();
-        if config.email.enabled {
-            parts.push(Part::Email);
-        }
-        if config.sms.enabled {
-            parts.push(Part::Sms);
-        }
-        parts
-    }
-
-    /// The subcommand name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Part::Context => "context",
-            Part::Router => "router",
-            Part::Chat => "chat",
-            Part::Desk => "desk",
-            Part::Sms => "sms",
-            Part::Email => "email",
-        }
-    }
-}
+pub use crate::part::{Part, Port};
 
 /// What the parts run on.
 pub struct Backends {
@@ -79,7 +32,7 @@ pub struct Backends {
 }
 
 /// Bound listeners. gRPC is always served (at least the health service);
-/// the others only by the parts that use them.
+/// the others only by the parts that use them ([`Part::port`]).
 pub struct Listeners {
     /// gRPC: the APIs of the parts in this process, health, reflection.
     pub grpc: TcpListener,
@@ -97,72 +50,51 @@ pub struct Listeners {
 }
 
 impl Listeners {
-    /// Binds the addresses of the configuration that `parts` need, naming
-    /// the one that failed.
+    /// Binds the addresses of the configuration that `parts` need
+    /// ([`Port::needed`]), naming the one that failed.
     pub async fn bind(config: &Config, parts: &[Part]) -> anyhow::Result<Self> {
-        async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+        Self::open(parts, |port| async move {
+            let addr = port.addr(config);
             TcpListener::bind(addr).await.with_context(|| {
-                format!("cannot listen for {what} on {addr} (is another process using it?)")
+                format!(
+                    "cannot listen for {} on {addr} (is another process using it?)",
+                    port.what()
+                )
             })
-        }
-        let has = |p| parts.contains(&p);
-        Ok(Self {
-            grpc: bind(config.listen.grpc, "gRPC").await?,
-            chat: match has(Part::Chat) {
-                true => Some(bind(config.listen.chat, "web chat").await?),
-                false => None,
-            },
-            desk: match has(Part::Desk) {
-                true => Some(bind(config.listen.desk, "the agent desk").await?),
-                false => None,
-            },
-            sms: match has(Part::Sms) {
-                true => Some(bind(config.listen.sms, "SMS webhooks").await?),
-                false => None,
-            },
-            smtp: match has(Part::Email) {
-                true => Some(bind(config.listen.smtp, "inbound SMTP").await?),
-                false => None,
-            },
-            metrics: match !has(Part::Desk) {
-                true => Some(bind(config.listen.metrics, "metrics").await?),
-                false => None,
-            },
         })
+        .await
     }
 
-    /// Every listener on a free loopback port, for tests.
+    /// Every listener `parts` need on a free loopback port, for tests.
     pub async fn loopback(parts: &[Part]) -> std::io::Result<Self> {
-        let any = || TcpListener::bind("127.0.0.1:0");
-        let has = |p| parts.contains(&p);
-        Ok(Self {
-            grpc: any().await?,
-            chat: if has(Part::Chat) {
-                Some(any().await?)
-            } else {
-                None
-            },
-            desk: if has(Part::Desk) {
-                Some(any().await?)
-            } else {
-                None
-            },
-            sms: if has(Part::Sms) {
-                Some(any().await?)
-            } else {
-                None
-            },
-            smtp: if has(Part::Email) {
-                Some(any().await?)
-            } else {
-                None
-            },
-            metrics: if !has(Part::Desk) {
-                Some(any().await?)
-            } else {
-                None
-            },
-        })
+        Self::open(parts, |_| TcpListener::bind("127.0.0.1:0")).await
+    }
+
+    async fn open<E, F, Fut>(parts: &[Part], mut open: F) -> Result<Self, E>
+    where
+        F: FnMut(Port) -> Fut,
+        Fut: std::future::Future<Output = Result<TcpListener, E>>,
+    {
+        let mut listeners = Self {
+            grpc: open(Port::Grpc).await?,
+            chat: None,
+            desk: None,
+            sms: None,
+            smtp: None,
+            metrics: None,
+        };
+        for port in Port::needed(parts) {
+            let slot = match port {
+                Port::Grpc => continue,
+                Port::Chat => &mut listeners.chat,
+                Port::Desk => &mut listeners.desk,
+                Port::Sms => &mut listeners.sms,
+                Port::Smtp => &mut listeners.smtp,
+                Port::Metrics => &mut listeners.metrics,
+            };
+            *slot = Some(open(port).await?);
+        }
+        Ok(listeners)
     }
 }
 

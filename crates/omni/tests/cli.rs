@@ -143,3 +143,45 @@ fn runs_and_stops_gracefully_on_sigint() {
     assert!(rest.iter().any(|l| l == "omniroute stopped"), "{rest:?}");
     assert!(dir.path().join("store.redb").exists() && dir.path().join("bus.redb").exists());
 }
+
+/// Runs the embedded app with stderr written to a file, stops it with
+/// SIGINT, and returns the log.
+fn log_written_to_a_file() -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("omni.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = omni()
+        .arg("--config")
+        .arg(sample())
+        .env("OMNI_DATA_DIR", dir.path().join("data"))
+        .env("OMNI_LISTEN_GRPC", "127.0.0.1:0")
+        .env("OMNI_LISTEN_CHAT", "127.0.0.1:0")
+        .env("OMNI_LISTEN_DESK", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.starts_with("omniroute ready in"), "{first}");
+    let status = Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "exit {exit:?}: {rest:?}");
+    std::fs::read_to_string(&log_path).unwrap()
+}
+
+#[test]
+fn log_lines_written_to_a_file_carry_no_colour_codes() {
+    let log = log_written_to_a_file();
+    assert!(log.contains("omniroute parts started"), "{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "ANSI escape in the log file:\n{log}"
+    );
+}

@@ -1,6 +1,10 @@
 //! The router's gRPC API over a real socket, with the embedded store and
 //! bus on disk: administration, transfers and explanations, and admin
-//! changes surviving a restart.
+//! changes surviving a restart; errors and their reasons ([`errors`]);
+//! presence following the desk connection ([`presence`]).
+
+mod errors;
+mod presence;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -40,11 +44,17 @@ struct Router {
     client: RouterServiceClient<GrpcChannel>,
     stop: CancellationToken,
     server: JoinHandle<()>,
+    timer: JoinHandle<()>,
 }
 
 impl Router {
     async fn start(dir: &Path) -> Self {
-        let config = Config::parse(CONFIG).expect("config parses");
+        Self::start_with(dir, CONFIG).await
+    }
+
+    /// A router over `config` (TOML), with its timer running.
+    async fn start_with(dir: &Path, config: &str) -> Self {
+        let config = Config::parse(config).expect("config parses");
         config.validate().expect("config is valid");
         let store = EmbeddedStore::open(&dir.join("store.redb")).expect("store opens");
         let bus = EmbeddedBus::open(&dir.join("bus.redb")).expect("bus opens");
@@ -54,6 +64,7 @@ impl Router {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr: SocketAddr = listener.local_addr().expect("addr");
         let stop = CancellationToken::new();
+        let timer = tokio::spawn(shell.clone().run_timer(stop.clone()));
         let server = tokio::spawn({
             let (api, stop) = (RouterApi::new(shell.clone()), stop.clone());
             async move {
@@ -75,6 +86,7 @@ impl Router {
             client,
             stop,
             server,
+            timer,
         }
     }
 
@@ -82,6 +94,7 @@ impl Router {
         self.stop.cancel();
         drop(self.client);
         self.server.await.expect("server stops");
+        self.timer.await.expect("timer stops");
         drop(self.shell);
     }
 }

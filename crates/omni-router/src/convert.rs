@@ -1,19 +1,95 @@
-//! Administration messages to and from the routing core's types: agent and
-//! queue specs in (validated, with errors that name the field), queue state
-//! out.
+//! Every conversion between the routing core's types and their proto,
+//! configuration and store forms: agent and queue specs in (validated, with
+//! errors that name the field), agent state, offers, agent events and queue
+//! state out, presence to and from its store record.
 
 use std::collections::BTreeMap;
 
 use omni_core::config::{AgentConfig, QueueConfig, QueueStepConfig, ServiceLevelConfig};
-use omni_core::{Channel, QueueId};
+use omni_core::time::now_ms;
+use omni_core::{AgentId, Channel, QueueId};
 use omni_proto::common as cpb;
 use omni_proto::convert::channel_from_i32;
 use omni_proto::routing as pb;
 use omni_router_core::{
-    AgentSpec, Overflow, QueueSpec, QueueView, RelaxStep, Requirement, SelectionRule, ServiceLevel,
+    AgentSpec, AgentView, Offer, Overflow, Presence, QueueSpec, QueueView, RelaxStep, Requirement,
+    SelectionRule, ServiceLevel,
 };
+use omni_store::PresenceRecord;
 
 use crate::RouterError;
+use crate::events::{AgentEvent, AgentEventKind};
+
+/// An offer in its proto form.
+pub fn offer_to_pb(offer: &Offer) -> pb::Offer {
+    pb::Offer {
+        offer_id: offer.offer_id.clone(),
+        conversation_id: offer.conversation_id.to_string(),
+        agent_id: offer.agent_id.to_string(),
+        queue: offer.queue.to_string(),
+        channel: cpb::Channel::from(offer.channel) as i32,
+        expires_at_ms: offer.expires_at_ms,
+    }
+}
+
+/// An agent's state in its proto form.
+pub fn agent_state(view: &AgentView) -> pb::AgentState {
+    let (presence, away_reason) = match &view.presence {
+        Presence::Available => (pb::Presence::Available, String::new()),
+        Presence::Away { reason } => (pb::Presence::Away, reason.clone().unwrap_or_default()),
+        Presence::Offline => (pb::Presence::Offline, String::new()),
+    };
+    pb::AgentState {
+        agent_id: view.id.to_string(),
+        name: view.name.clone(),
+        presence: presence as i32,
+        away_reason,
+        load: Channel::ALL
+            .iter()
+            .filter(|c| view.capacity[c.index()] > 0)
+            .map(|c| pb::ChannelLoad {
+                channel: cpb::Channel::from(*c) as i32,
+                used: view.load[c.index()],
+                capacity: view.capacity[c.index()],
+            })
+            .collect(),
+        offers: view.offers.iter().map(offer_to_pb).collect(),
+        assigned: view.assigned.iter().map(ToString::to_string).collect(),
+        skills: view
+            .skills
+            .iter()
+            .map(|(k, v)| (k.clone(), u32::from(*v)))
+            .collect(),
+    }
+}
+
+/// An agent event in its proto form.
+pub fn agent_event_to_pb(event: &AgentEvent) -> pb::AgentEvent {
+    use pb::agent_event::Kind;
+    let kind = match &event.kind {
+        AgentEventKind::State(view) => Kind::State(agent_state(view)),
+        AgentEventKind::Offered(offer) => Kind::Offered(offer_to_pb(offer)),
+        AgentEventKind::Rescinded { offer, reason } => Kind::Rescinded(pb::OfferRescinded {
+            offer_id: offer.offer_id.clone(),
+            conversation_id: offer.conversation_id.to_string(),
+            reason: reason.as_str().to_owned(),
+        }),
+        AgentEventKind::Assigned {
+            conversation_id,
+            offer_id,
+        } => Kind::Assigned(pb::Assigned {
+            conversation_id: conversation_id.to_string(),
+            offer_id: offer_id.clone(),
+        }),
+        AgentEventKind::Released { conversation_id } => Kind::Released(pb::Released {
+            conversation_id: conversation_id.to_string(),
+        }),
+    };
+    pb::AgentEvent {
+        agent_id: event.agent_id.to_string(),
+        kind: Some(kind),
+    }
+}
 
 fn invalid(field: &str, message: impl std::fmt::Display) -> RouterError {
     RouterError::InvalidArgument(format!("{field}: {message}"))
@@ -244,6 +320,33 @@ pub fn queue_state(q: &QueueView) -> pb::QueueState {
 /// The proto channel of a core channel (for capacity lists).
 pub fn channel_pb(c: Channel) -> i32 {
     cpb::Channel::from(c) as i32
+}
+
+/// The store record of an agent's presence, stamped now.
+pub fn presence_record(agent_id: &AgentId, presence: &Presence) -> PresenceRecord {
+    let (name, reason) = match presence {
+        Presence::Available => ("available", None),
+        Presence::Away { reason } => ("away", reason.clone()),
+        Presence::Offline => ("offline", None),
+    };
+    PresenceRecord {
+        agent_id: agent_id.clone(),
+        presence: name.to_owned(),
+        reason,
+        at_ms: now_ms(),
+    }
+}
+
+/// An agent's presence from its store record; `None` for an unknown name.
+pub fn presence_from_record(record: &PresenceRecord) -> Option<Presence> {
+    match record.presence.as_str() {
+        "available" => Some(Presence::Available),
+        "away" => Some(Presence::Away {
+            reason: record.reason.clone(),
+        }),
+        "offline" => Some(Presence::Offline),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

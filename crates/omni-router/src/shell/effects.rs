@@ -1,0 +1,207 @@
+//! Carrying out the engine's effects: persistence, the assignment event on
+//! the bus, metrics, and the agent events watchers receive.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use omni_bus::topology::subjects;
+use omni_bus::{Message, TRACEPARENT};
+use omni_core::time::now_ms;
+use omni_core::trace::TraceContext;
+use omni_core::{AgentId, ConversationId};
+use omni_proto::events as ev;
+use omni_router_core::Effect;
+use omni_telemetry::metrics;
+use prost::Message as _;
+use tracing::{error, info, warn};
+
+use super::RouterShell;
+use crate::RouterError;
+use crate::convert::presence_record;
+use crate::events::{AgentEvent, AgentEventKind};
+use crate::settled::Outcome;
+
+impl RouterShell {
+    pub(super) async fn execute(&self, effects: Vec<Effect>) {
+        let mut touched = BTreeSet::new();
+        for effect in effects {
+            match effect {
+                Effect::Offered(offer) => {
+                    metrics::inc("omni_routing_offers_total", &[]);
+                    // The decision's explanation, on the trace.
+                    let why = self
+                        .lock_engine()
+                        .explain(&offer.conversation_id)
+                        .into_iter()
+                        .find(|d| d.kind == "offered");
+                    let (eligible, rule, step, score, summary) = match &why {
+                        Some(d) => (
+                            d.eligible.unwrap_or(0),
+                            d.rule.clone().unwrap_or_default(),
+                            d.step.unwrap_or(0),
+                            d.score.unwrap_or(0),
+                            d.summary.clone(),
+                        ),
+                        None => (0, String::new(), 0, 0, String::new()),
+                    };
+                    info!(conversation_id = %offer.conversation_id, agent_id = %offer.agent_id, offer_id = %offer.offer_id, eligible, rule = %rule, step, score, explanation = %summary, "offered");
+                    touched.insert(offer.agent_id.clone());
+                    self.send(&offer.agent_id.clone(), AgentEventKind::Offered(offer));
+                }
+                Effect::OfferRescinded { offer, reason } => {
+                    metrics::inc(
+                        "omni_routing_offers_rescinded_total",
+                        &[("reason", reason.as_str())],
+                    );
+                    info!(conversation_id = %offer.conversation_id, agent_id = %offer.agent_id, reason = reason.as_str(), "offer rescinded");
+                    touched.insert(offer.agent_id.clone());
+                    self.lock_settled()
+                        .record(&offer.offer_id, Outcome::Rescinded(reason));
+                    self.send(
+                        &offer.agent_id.clone(),
+                        AgentEventKind::Rescinded { offer, reason },
+                    );
+                }
+                Effect::Assigned {
+                    conversation_id,
+                    agent_id,
+                    offer_id,
+                } => {
+                    metrics::inc("omni_routing_assignments_total", &[]);
+                    info!(%conversation_id, %agent_id, "assigned");
+                    touched.insert(agent_id.clone());
+                    self.lock_settled().record(&offer_id, Outcome::Accepted);
+                    self.record_assignment(&conversation_id, &agent_id).await;
+                    self.send(
+                        &agent_id,
+                        AgentEventKind::Assigned {
+                            conversation_id,
+                            offer_id,
+                        },
+                    );
+                }
+                Effect::Queued { .. } => {}
+                Effect::Requeued {
+                    conversation_id,
+                    queue,
+                    queued_at_ms,
+                } => {
+                    info!(%conversation_id, %queue, "contact moved to another queue");
+                    let record = {
+                        let mut contacts = self.lock_contacts();
+                        contacts.get_mut(&conversation_id).map(|r| {
+                            r.queue = queue.clone();
+                            r.queued_at_ms = queued_at_ms;
+                            r.clone()
+                        })
+                    };
+                    if let Some(record) = record
+                        && let Err(e) = self.store.put_contact(&record).await
+                    {
+                        error!(%conversation_id, error = %e, "queue change not stored; a restart restores the old queue");
+                    }
+                }
+                Effect::Unassigned {
+                    conversation_id,
+                    agent_id,
+                } => {
+                    info!(%conversation_id, %agent_id, "contact transferred away from its agent");
+                    touched.insert(agent_id.clone());
+                    let record = {
+                        let mut contacts = self.lock_contacts();
+                        contacts.get_mut(&conversation_id).map(|r| {
+                            r.assigned_agent = None;
+                            r.clone()
+                        })
+                    };
+                    if let Some(record) = record
+                        && let Err(e) = self.store.put_contact(&record).await
+                    {
+                        error!(%conversation_id, error = %e, "transfer not stored; a restart restores the old assignment");
+                    }
+                    self.send(&agent_id, AgentEventKind::Released { conversation_id });
+                }
+                Effect::Removed { conversation_id } => {
+                    let record = self.lock_contacts().remove(&conversation_id);
+                    if let Some(agent) = record.and_then(|r| r.assigned_agent) {
+                        touched.insert(agent.clone());
+                        self.send(&agent, AgentEventKind::Released { conversation_id });
+                    }
+                }
+                Effect::PresenceChanged { agent_id, presence } => {
+                    info!(%agent_id, ?presence, "presence changed by the router");
+                    touched.insert(agent_id.clone());
+                    if let Err(e) = self
+                        .store
+                        .put_presence(&presence_record(&agent_id, &presence))
+                        .await
+                    {
+                        error!(%agent_id, error = %e, "presence change not stored");
+                    }
+                }
+            }
+        }
+        for agent in touched {
+            let view = self.lock_engine().agent(&agent);
+            if let Some(view) = view {
+                self.send(&agent, AgentEventKind::State(Box::new(view)));
+            }
+        }
+    }
+
+    /// Records the assignment durably and tells the context service. Retries
+    /// a bounded number of times; the publish is deduplicated by id.
+    async fn record_assignment(&self, conversation_id: &ConversationId, agent_id: &AgentId) {
+        let at_ms = now_ms();
+        let record = {
+            let mut contacts = self.lock_contacts();
+            contacts.get_mut(conversation_id).map(|r| {
+                r.assigned_agent = Some(agent_id.clone());
+                r.clone()
+            })
+        };
+        let assignment = ev::Assignment {
+            conversation_id: conversation_id.to_string(),
+            agent_id: agent_id.to_string(),
+            at_ms,
+        };
+        let msg = Message::new(subjects::ASSIGNMENT_CREATED, assignment.encode_to_vec())
+            .with_header(
+                TRACEPARENT,
+                omni_telemetry::outgoing(&tracing::Span::current(), &TraceContext::new_root())
+                    .to_string(),
+            );
+        let id = format!("assign:{conversation_id}:{agent_id}:{at_ms}");
+        for attempt in 1..=5u32 {
+            let stored = match &record {
+                Some(r) => self.store.put_contact(r).await.map_err(RouterError::from),
+                None => Ok(()),
+            };
+            let result = match stored {
+                Ok(()) => self
+                    .bus
+                    .publish(msg.clone(), Some(&id))
+                    .await
+                    .map(|_| ())
+                    .map_err(RouterError::from),
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(()) => return,
+                Err(e) => {
+                    warn!(%conversation_id, %agent_id, attempt, error = %e, "assignment not recorded yet; retrying");
+                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+                }
+            }
+        }
+        error!(%conversation_id, %agent_id, "assignment could not be recorded; the desk has it, the timeline does not");
+    }
+
+    fn send(&self, agent: &AgentId, kind: AgentEventKind) {
+        // No receiver means no desk is watching: not an error.
+        let _ = self.events.send(AgentEvent {
+            agent_id: agent.clone(),
+            kind,
+        });
+    }
+}
