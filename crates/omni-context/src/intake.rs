@@ -11,7 +11,7 @@ use std::sync::Arc;
 use omni_bus::topology::{CONTEXT_ASSIGNMENTS, CONTEXT_DELIVERY, CONTEXT_INBOUND};
 use omni_bus::{BusError, Delivery, TRACEPARENT, drain_keyed, drain_until, key_hash};
 use omni_core::trace::TraceContext;
-use omni_core::{AgentId, ConversationId, InboundMessage};
+use omni_core::{AgentId, ConversationId, Identity, IdentityNormalizer, InboundMessage};
 use omni_proto::events as ev;
 use prost::Message as _;
 use tokio_util::sync::CancellationToken;
@@ -40,11 +40,12 @@ pub async fn run_inbound(
     shutdown: CancellationToken,
 ) -> Result<(), BusError> {
     let deliveries = service.bus().consume(&CONTEXT_INBOUND).await?;
+    let normalizer = service.settings().normalizer();
     drain_keyed(
         deliveries,
         shutdown.cancelled(),
         INBOUND_LANES,
-        sender_key,
+        move |d: &Delivery| sender_key(&normalizer, d),
         move |d, decoded| {
             let service = service.clone();
             async move { handle_inbound(&service, d, decoded).await }
@@ -59,18 +60,20 @@ type Decoded = Result<ev::InboundMessage, prost::DecodeError>;
 
 /// The lane key of a customer message, its sender identity, and the
 /// message decoded (an email can carry up to a megabyte of attachments:
-/// it is decoded once).
-fn sender_key(delivery: &Delivery) -> (u64, Decoded) {
+/// it is decoded once). The sender is normalized as the service stores it
+/// (one normalization), so two spellings of one identity share a lane.
+fn sender_key(normalizer: &IdentityNormalizer, delivery: &Delivery) -> (u64, Decoded) {
     let decoded = ev::InboundMessage::decode(delivery.message.payload.as_ref());
     let from = decoded
         .as_ref()
         .ok()
-        .and_then(|m| m.from.as_ref())
-        .and_then(|f| f.kind.as_ref());
+        .and_then(|m| m.from.clone())
+        .and_then(|f| Identity::try_from(f).ok());
     let key = match from {
-        Some(omni_proto::common::identity::Kind::ChatVisitor(v)) => key_hash(v.as_bytes()),
-        Some(omni_proto::common::identity::Kind::Email(v)) => key_hash(v.to_lowercase().as_bytes()),
-        Some(omni_proto::common::identity::Kind::Phone(v)) => key_hash(v.as_bytes()),
+        Some(identity) => {
+            let identity = normalizer.normalize(&identity).unwrap_or(identity);
+            key_hash(identity.key().as_bytes())
+        }
         None => key_hash(b""),
     };
     (key, decoded)
