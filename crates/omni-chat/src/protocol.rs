@@ -4,6 +4,7 @@
 //! |---|---|
 //! | page → server | `{"type":"hello","visitor":null\|"v_…","name":…,"topic":…}` first |
 //! | page → server | `{"type":"message","client_id":"…","text":"…"}` |
+//! | page → server | `{"type":"read","message_ids":["m_…",…]}` the page showed these agent replies (1-200 ids) |
 //! | server → page | `{"type":"welcome","visitor":"v_…","conversation_id":…,"history":[…],"max_text_bytes":4096}` |
 //! | server → page | `{"type":"ack","client_id":"…"}` once the message is durably accepted |
 //! | server → page | `{"type":"message","message":{…}}` an agent's reply |
@@ -14,9 +15,19 @@
 //! over `chat.max_text_bytes`), `bad_client_id`, `unavailable` (the bus
 //! could not accept it now; resend with the same `client_id`). A frame over
 //! `chat.max_frame_bytes` closes the connection with code 1009.
+//!
+//! Delivery of agents' replies (see [`crate::receipts`]): a reply written to
+//! the page's socket, live or in a `welcome`'s history, is reported
+//! `delivered`; a `read` frame reports the listed replies `read`. Ids the
+//! page was not sent on this connection are ignored; there is no answer to
+//! a `read` frame unless it is malformed (`bad_frame`: no ids, more than
+//! 200) or comes before hello (`not_ready`). The desk shows each reply's
+//! status: `queued` (no page had it yet), `delivered`, `read`.
 
 use omni_proto::view::MessageView;
 use serde::{Deserialize, Serialize};
+
+use crate::error::ChatError;
 
 /// Longest `client_id` accepted.
 pub const MAX_CLIENT_ID: usize = 64;
@@ -44,7 +55,16 @@ pub enum ClientFrame {
         /// The text.
         text: String,
     },
+    /// The page showed these agent replies to the customer.
+    Read {
+        /// The replies' message ids (`message.id` of `message` frames and
+        /// of `welcome` history), 1 to [`MAX_READ_IDS`].
+        message_ids: Vec<String>,
+    },
 }
+
+/// Most message ids in one `read` frame.
+pub const MAX_READ_IDS: usize = 200;
 
 /// A frame to the page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -84,15 +104,11 @@ pub enum ServerFrame {
 }
 
 impl ServerFrame {
-    /// An error frame.
-    pub fn error(
-        code: &'static str,
-        message: impl Into<String>,
-        client_id: Option<String>,
-    ) -> Self {
+    /// The error frame for `error`, about the message `client_id` if any.
+    pub fn error(error: &ChatError, client_id: Option<String>) -> Self {
         ServerFrame::Error {
-            code,
-            message: message.into(),
+            code: error.code(),
+            message: error.to_string(),
             client_id,
         }
     }
@@ -132,6 +148,14 @@ mod tests {
         );
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"message","text":"hi"}"#).is_err());
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"shout"}"#).is_err());
+        let read: ClientFrame =
+            serde_json::from_str(r#"{"type":"read","message_ids":["m_1","m_2"]}"#).unwrap();
+        assert_eq!(
+            read,
+            ClientFrame::Read {
+                message_ids: vec!["m_1".into(), "m_2".into()]
+            }
+        );
     }
 
     #[test]

@@ -54,10 +54,6 @@ impl IntoResponse for DeskError {
         if status.is_server_error() {
             warn!(%status, %message, "desk request failed");
         }
-        (
-            status,
-            Json(serde_json::json!({ "error": code, "message": message })),
-        )
-            .into_response()
+        (status, Json(omni_core::ErrorBody::new(code, message))).into_response()
     }
 }
