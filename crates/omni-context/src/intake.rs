@@ -45,7 +45,7 @@ pub async fn run_inbound(
         deliveries,
         shutdown.cancelled(),
         INBOUND_LANES,
-        move |d: &Delivery| sender_key(&normalizer, d),
+        move |d: &Delivery| sender_key(&normalizer, &d.message.payload),
         move |d, decoded| {
             let service = service.clone();
             async move { handle_inbound(&service, d, decoded).await }
@@ -62,8 +62,8 @@ type Decoded = Result<ev::InboundMessage, prost::DecodeError>;
 /// message decoded (an email can carry up to a megabyte of attachments:
 /// it is decoded once). The sender is normalized as the service stores it
 /// (one normalization), so two spellings of one identity share a lane.
-fn sender_key(normalizer: &IdentityNormalizer, delivery: &Delivery) -> (u64, Decoded) {
-    let decoded = ev::InboundMessage::decode(delivery.message.payload.as_ref());
+fn sender_key(normalizer: &IdentityNormalizer, payload: &[u8]) -> (u64, Decoded) {
+    let decoded = ev::InboundMessage::decode(payload);
     let from = decoded
         .as_ref()
         .ok()
@@ -218,4 +218,46 @@ async fn handle_assignment_in(service: &ContextService, delivery: Delivery, trac
         warn!(trace_id = %trace.trace_id_hex(), error = %e, "assignment not recorded; will retry");
     }
     delivery.settle(result).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use omni_core::{Channel, InboundMessage};
+
+    use super::*;
+
+    fn lane(from: Identity) -> u64 {
+        let message = InboundMessage {
+            idempotency_key: "k".into(),
+            channel: Channel::Email,
+            from,
+            text: "hi".into(),
+            received_at_ms: 0,
+            topic: None,
+            display_name: None,
+            email: None,
+            sms: None,
+        };
+        let payload = ev::InboundMessage::from(&message).encode_to_vec();
+        sender_key(&IdentityNormalizer::default(), &payload).0
+    }
+
+    #[test]
+    fn lanes_follow_the_identity_normalizer() {
+        let email = |v: &str| lane(Identity::Email(v.into()));
+        // One identity, two spellings of its domain: one lane.
+        assert_eq!(email("Ann@Example.COM"), email("Ann@example.com"));
+        assert_eq!(
+            email("Ann@BÜCHER.example"),
+            email("Ann@xn--bcher-kva.example")
+        );
+        // The local part is kept as sent, so it is another identity, as in
+        // the store (the lane key no longer lowercases it on its own).
+        let n = IdentityNormalizer::default();
+        assert_ne!(
+            n.email("Ann@example.com").ok(),
+            n.email("ann@example.com").ok()
+        );
+        assert_eq!(email("Ann@example.com"), key_hash(b"email:Ann@example.com"));
+    }
 }
