@@ -212,6 +212,26 @@ async fn an_sms_sender_that_is_not_a_phone_number_is_a_customer_with_an_unverifi
         .expect("stored");
     assert_eq!(first.customer.id, again.customer.id, "one customer");
     assert_eq!(first.conversation.id, again.conversation.id);
+    // STOP from such a sender is an opt-out like any other, with its notice.
+    let mut stop = inbound(sender.clone(), "kannel:u3", "STOP");
+    stop.sms = Some(omni_core::SmsDetails {
+        opt: Some(omni_core::OptChange::Out),
+        ..Default::default()
+    });
+    let stopped = h
+        .service
+        .ingest(&stop, TraceContext::new_root())
+        .await
+        .expect("stored");
+    assert!(stopped.customer.opt_out(&sender).is_some());
+    assert!(
+        matches!(
+            &stopped.message.notice,
+            Some(omni_core::Notice::SmsOptOut { phone, .. }) if phone == "+15551234567"
+        ),
+        "{:?}",
+        stopped.message.notice
+    );
 
     let found = client
         .find_customer(FindCustomerRequest {
