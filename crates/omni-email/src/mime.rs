@@ -206,6 +206,10 @@ fn check_structure(
                 .is_some_and(|p| p.is_encoding_problem)
         });
     let unreadable = parsed.text.trim().is_empty() && parsed.html.trim().is_empty();
+    if !(no_boundary || text_problem || unreadable || !parsed.problems.is_empty()) {
+        return;
+    }
+    // Only damaged (or textless) mail pays for the second reading.
     let recovered = recover::text(fixed);
     let reason = if no_boundary {
         "a multipart without a boundary"
