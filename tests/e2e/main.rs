@@ -5,6 +5,7 @@
 mod bad_input;
 mod browser;
 mod chat_flow;
+mod chat_receipts;
 mod grpc;
 mod omnichannel;
 mod providers;

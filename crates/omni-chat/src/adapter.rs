@@ -69,6 +69,11 @@ impl ChatAdapter {
         adapter
     }
 
+    /// The bus.
+    pub fn bus(&self) -> &Arc<dyn Bus> {
+        &self.bus
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config

@@ -9,23 +9,28 @@
 //!
 //! # Layout
 //! - [`protocol`]: the JSON frames, both directions, and their limits.
+//! - [`error`]: [`ChatError`], why a frame was refused, and its codes.
 //! - [`adapter`]: connection registry, inbound publishing, history.
 //! - [`socket`]: one WebSocket connection's read and write loops.
 //! - [`outbound`]: the consumer that delivers replies to connected customers.
 //! - [`status`]: conversation changes (waiting, agent joined, resolved) for
 //!   the customer's pages.
 //! - [`topics`]: the topics a customer can pick, from the configuration.
+//! - [`receipts`]: `delivered` and `read` reports for replies a page was sent.
 //! - [`server`]: the HTTP routes and `serve(listener, shutdown)`.
 
 #![forbid(unsafe_code)]
 
 pub mod adapter;
+pub mod error;
 pub mod outbound;
 pub mod protocol;
+pub mod receipts;
 pub mod server;
 pub mod socket;
 pub mod status;
 pub mod topics;
 
 pub use adapter::ChatAdapter;
+pub use error::ChatError;
 pub use server::serve;

@@ -2,7 +2,8 @@
 //!
 //! Consumes `chat-outbound`. A reply for a visitor with no open page is
 //! acked all the same: it is in the conversation's history, which the page
-//! receives in its next `welcome`.
+//! receives in its next `welcome`. Each page's writer reports a reply
+//! `delivered` once it is written to the socket (see [`crate::receipts`]).
 
 use std::sync::Arc;
 

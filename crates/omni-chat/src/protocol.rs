@@ -16,9 +16,19 @@
 //! over `chat.max_text_bytes`), `bad_client_id`, `unavailable` (the bus
 //! could not accept it now; resend with the same `client_id`). A frame over
 //! `chat.max_frame_bytes` closes the connection with code 1009.
+//!
+//! Delivery of agents' replies (see [`crate::receipts`]): a reply written to
+//! the page's socket, live or in a `welcome`'s history, is reported
+//! `delivered`; a `read` frame reports the listed replies `read`. Ids the
+//! page was not sent on this connection are ignored; there is no answer to
+//! a `read` frame unless it is malformed (`bad_frame`: no ids, more than
+//! 200) or comes before hello (`not_ready`). The desk shows each reply's
+//! status: `queued` (no page had it yet), `delivered`, `read`.
 
 use omni_proto::view::MessageView;
 use serde::{Deserialize, Serialize};
+
+use crate::error::ChatError;
 
 /// Longest `client_id` accepted.
 pub const MAX_CLIENT_ID: usize = 64;
@@ -109,15 +119,11 @@ pub enum ServerFrame {
 }
 
 impl ServerFrame {
-    /// An error frame.
-    pub fn error(
-        code: &'static str,
-        message: impl Into<String>,
-        client_id: Option<String>,
-    ) -> Self {
+    /// The error frame for `error`, about the message `client_id` if any.
+    pub fn error(error: &ChatError, client_id: Option<String>) -> Self {
         ServerFrame::Error {
-            code,
-            message: message.into(),
+            code: error.code(),
+            message: error.to_string(),
             client_id,
         }
     }

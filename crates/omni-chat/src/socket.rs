@@ -10,8 +10,11 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use crate::ChatAdapter;
-use crate::protocol::{ClientFrame, MAX_CLIENT_ID, ServerFrame, is_visitor_id, new_visitor_id};
+use crate::protocol::{
+    ClientFrame, MAX_CLIENT_ID, MAX_READ_IDS, ServerFrame, is_visitor_id, new_visitor_id,
+};
+use crate::receipts::Receipts;
+use crate::{ChatAdapter, ChatError};
 
 /// Close code for a frame over the size limit (RFC 6455 "message too big").
 const CLOSE_TOO_BIG: u16 = 1009;
@@ -33,6 +36,8 @@ pub async fn handle(adapter: Arc<ChatAdapter>, socket: WebSocket, shutdown: Canc
     let (frames, mut outgoing) = mpsc::channel::<ServerFrame>(64);
     let (close_tx, mut close_rx) = oneshot::channel::<(u16, &'static str)>();
     let writer_shutdown = shutdown.clone();
+    let receipts = Arc::new(Receipts::new(adapter.clone()));
+    let writer_receipts = receipts.clone();
     let writer = tokio::spawn(async move {
         let close = loop {
             // Biased: a pending close must win over the end of the frame channel.
@@ -43,9 +48,12 @@ pub async fn handle(adapter: Arc<ChatAdapter>, socket: WebSocket, shutdown: Canc
                 frame = outgoing.recv() => match frame {
                     Some(frame) => {
                         let Ok(text) = serde_json::to_string(&frame) else { continue };
+                        // Remembered before the write: the page may answer `read` at once.
+                        let replies = writer_receipts.before_write(&frame);
                         if sink.send(WsMessage::Text(text.into())).await.is_err() {
                             return;
                         }
+                        writer_receipts.delivered(replies);
                     }
                     None => break None,
                 },
@@ -83,14 +91,15 @@ pub async fn handle(adapter: Arc<ChatAdapter>, socket: WebSocket, shutdown: Canc
                 warn!("binary chat frame rejected");
                 let _ = frames
                     .send(ServerFrame::error(
-                        "bad_frame",
-                        "binary frames are not supported; send JSON text frames",
+                        &ChatError::BadFrame(
+                            "binary frames are not supported; send JSON text frames".into(),
+                        ),
                         None,
                     ))
                     .await;
             }
             Some(Ok(WsMessage::Text(text))) => {
-                on_text(&adapter, &frames, &mut session, text.as_str()).await;
+                on_text(&adapter, &receipts, &frames, &mut session, text.as_str()).await;
             }
             Some(Ok(_)) => {}
         }
@@ -105,6 +114,7 @@ pub async fn handle(adapter: Arc<ChatAdapter>, socket: WebSocket, shutdown: Canc
 
 async fn on_text(
     adapter: &ChatAdapter,
+    receipts: &Receipts,
     frames: &mpsc::Sender<ServerFrame>,
     session: &mut Option<Session>,
     text: &str,
@@ -115,8 +125,7 @@ async fn on_text(
             warn!(error = %e, "malformed chat frame rejected");
             let _ = frames
                 .send(ServerFrame::error(
-                    "bad_frame",
-                    format!("malformed frame: {e}"),
+                    &ChatError::BadFrame(format!("malformed frame: {e}")),
                     None,
                 ))
                 .await;
@@ -132,8 +141,7 @@ async fn on_text(
             if session.is_some() {
                 let _ = frames
                     .send(ServerFrame::error(
-                        "bad_frame",
-                        "hello was already received",
+                        &ChatError::BadFrame("hello was already received".into()),
                         None,
                     ))
                     .await;
@@ -161,8 +169,9 @@ async fn on_text(
                 Err(_) => {
                     let _ = frames
                         .send(ServerFrame::error(
-                            "unavailable",
-                            "your earlier messages cannot be shown right now; new messages are still accepted",
+                            &ChatError::Unavailable(
+                                "your earlier messages cannot be shown right now; new messages are still accepted".into(),
+                            ),
                             None,
                         ))
                         .await;
@@ -195,21 +204,15 @@ async fn on_text(
         ClientFrame::Message { client_id, text } => {
             let Some(s) = session.as_ref() else {
                 let _ = frames
-                    .send(ServerFrame::error(
-                        "not_ready",
-                        "send hello first",
-                        Some(client_id),
-                    ))
+                    .send(ServerFrame::error(&ChatError::NotReady, Some(client_id)))
                     .await;
                 return;
             };
-            if let Some(reply) = validate(adapter, &client_id, &text) {
-                warn!(visitor = %s.visitor, code = reply.0, "chat message rejected");
+            if let Err(error) = validate(adapter, &client_id, &text) {
+                warn!(visitor = %s.visitor, code = error.code(), "chat message rejected");
                 let client_id = (!client_id.is_empty() && client_id.len() <= MAX_CLIENT_ID)
                     .then_some(client_id);
-                let _ = frames
-                    .send(ServerFrame::error(reply.0, reply.1, client_id))
-                    .await;
+                let _ = frames.send(ServerFrame::error(&error, client_id)).await;
                 return;
             }
             let frame = match adapter
@@ -226,23 +229,35 @@ async fn on_text(
                 Err(e) => {
                     warn!(visitor = %s.visitor, error = %e, "chat message not accepted");
                     ServerFrame::error(
-                        "unavailable",
-                        "the message could not be accepted right now; send it again (same client_id)",
+                        &ChatError::Unavailable(
+                            "the message could not be accepted right now; send it again (same client_id)".into(),
+                        ),
                         Some(client_id),
                     )
                 }
             };
             let _ = frames.send(frame).await;
         }
-        // Accepted and logged: the page's receipts are never an error.
-        // (Reporting them as delivery status `read` is the adapters' change.)
         ClientFrame::Read { message_ids } => {
-            debug!(ids = message_ids.len(), "chat replies read");
+            let Some(s) = session.as_ref() else {
+                let _ = frames
+                    .send(ServerFrame::error(&ChatError::NotReady, None))
+                    .await;
+                return;
+            };
+            if message_ids.is_empty() || message_ids.len() > MAX_READ_IDS {
+                let _ = frames
+                    .send(ServerFrame::error(&ChatError::read_ids(), None))
+                    .await;
+                return;
+            }
+            let known = receipts.read(&message_ids);
+            debug!(visitor = %s.visitor, ids = message_ids.len(), known, "chat replies read");
         }
     }
 }
 
-fn validate(adapter: &ChatAdapter, client_id: &str, text: &str) -> Option<(&'static str, String)> {
+fn validate(adapter: &ChatAdapter, client_id: &str, text: &str) -> Result<(), ChatError> {
     let limit = adapter.config().chat.max_text_bytes;
     if client_id.is_empty()
         || client_id.len() > MAX_CLIENT_ID
@@ -250,24 +265,16 @@ fn validate(adapter: &ChatAdapter, client_id: &str, text: &str) -> Option<(&'sta
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
-        return Some((
-            "bad_client_id",
-            format!(
-                "client_id must be 1-{MAX_CLIENT_ID} characters of letters, digits, '-' or '_'"
-            ),
-        ));
+        return Err(ChatError::BadClientId);
     }
     if text.trim().is_empty() {
-        return Some(("empty", "the message is empty".into()));
+        return Err(ChatError::Empty);
     }
     if text.len() > limit {
-        return Some((
-            "too_large",
-            format!(
-                "the message is {} bytes; the limit is {limit} bytes",
-                text.len()
-            ),
-        ));
+        return Err(ChatError::TooLarge {
+            size: text.len(),
+            limit,
+        });
     }
-    None
+    Ok(())
 }

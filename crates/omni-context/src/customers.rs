@@ -232,6 +232,7 @@ impl ContextService {
             Ok(omni_proto::common::DeliveryStatus::Sent) => DeliveryStatus::Sent,
             Ok(omni_proto::common::DeliveryStatus::Delivered) => DeliveryStatus::Delivered,
             Ok(omni_proto::common::DeliveryStatus::Failed) => DeliveryStatus::Failed,
+            Ok(omni_proto::common::DeliveryStatus::Read) => DeliveryStatus::Read,
             // The provider took it and will send it (Twilio answers
             // "queued"): an outbound message already is queued, so this
             // changes nothing, and is no error.
@@ -241,7 +242,7 @@ impl ContextService {
             }
             _ => {
                 return Err(ContextError::InvalidArgument(format!(
-                    "delivery report status {} is not sent, delivered or failed",
+                    "delivery report status {} is not sent, delivered, failed or read",
                     report.status
                 )));
             }

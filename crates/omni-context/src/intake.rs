@@ -11,7 +11,7 @@ use std::sync::Arc;
 use omni_bus::topology::{CONTEXT_ASSIGNMENTS, CONTEXT_DELIVERY, CONTEXT_INBOUND};
 use omni_bus::{BusError, Delivery, TRACEPARENT, drain_keyed, drain_until, key_hash};
 use omni_core::trace::TraceContext;
-use omni_core::{AgentId, ConversationId, InboundMessage};
+use omni_core::{AgentId, ConversationId, Identity, IdentityNormalizer, InboundMessage};
 use omni_proto::events as ev;
 use prost::Message as _;
 use tokio_util::sync::CancellationToken;
@@ -40,11 +40,12 @@ pub async fn run_inbound(
     shutdown: CancellationToken,
 ) -> Result<(), BusError> {
     let deliveries = service.bus().consume(&CONTEXT_INBOUND).await?;
+    let normalizer = service.settings().normalizer();
     drain_keyed(
         deliveries,
         shutdown.cancelled(),
         INBOUND_LANES,
-        sender_key,
+        move |d: &Delivery| sender_key(&normalizer, &d.message.payload),
         move |d, decoded| {
             let service = service.clone();
             async move { handle_inbound(&service, d, decoded).await }
@@ -59,18 +60,20 @@ type Decoded = Result<ev::InboundMessage, prost::DecodeError>;
 
 /// The lane key of a customer message, its sender identity, and the
 /// message decoded (an email can carry up to a megabyte of attachments:
-/// it is decoded once).
-fn sender_key(delivery: &Delivery) -> (u64, Decoded) {
-    let decoded = ev::InboundMessage::decode(delivery.message.payload.as_ref());
+/// it is decoded once). The sender is normalized as the service stores it
+/// (one normalization), so two spellings of one identity share a lane.
+fn sender_key(normalizer: &IdentityNormalizer, payload: &[u8]) -> (u64, Decoded) {
+    let decoded = ev::InboundMessage::decode(payload);
     let from = decoded
         .as_ref()
         .ok()
-        .and_then(|m| m.from.as_ref())
-        .and_then(|f| f.kind.as_ref());
+        .and_then(|m| m.from.clone())
+        .and_then(|f| Identity::try_from(f).ok());
     let key = match from {
-        Some(omni_proto::common::identity::Kind::ChatVisitor(v)) => key_hash(v.as_bytes()),
-        Some(omni_proto::common::identity::Kind::Email(v)) => key_hash(v.to_lowercase().as_bytes()),
-        Some(omni_proto::common::identity::Kind::Phone(v)) => key_hash(v.as_bytes()),
+        Some(identity) => {
+            let identity = normalizer.normalize(&identity).unwrap_or(identity);
+            key_hash(identity.key().as_bytes())
+        }
         None => key_hash(b""),
     };
     (key, decoded)
@@ -215,4 +218,46 @@ async fn handle_assignment_in(service: &ContextService, delivery: Delivery, trac
         warn!(trace_id = %trace.trace_id_hex(), error = %e, "assignment not recorded; will retry");
     }
     delivery.settle(result).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use omni_core::{Channel, InboundMessage};
+
+    use super::*;
+
+    fn lane(from: Identity) -> u64 {
+        let message = InboundMessage {
+            idempotency_key: "k".into(),
+            channel: Channel::Email,
+            from,
+            text: "hi".into(),
+            received_at_ms: 0,
+            topic: None,
+            display_name: None,
+            email: None,
+            sms: None,
+        };
+        let payload = ev::InboundMessage::from(&message).encode_to_vec();
+        sender_key(&IdentityNormalizer::default(), &payload).0
+    }
+
+    #[test]
+    fn lanes_follow_the_identity_normalizer() {
+        let email = |v: &str| lane(Identity::Email(v.into()));
+        // One identity, two spellings of its domain: one lane.
+        assert_eq!(email("Ann@Example.COM"), email("Ann@example.com"));
+        assert_eq!(
+            email("Ann@BÜCHER.example"),
+            email("Ann@xn--bcher-kva.example")
+        );
+        // The local part is kept as sent, so it is another identity, as in
+        // the store (the lane key no longer lowercases it on its own).
+        let n = IdentityNormalizer::default();
+        assert_ne!(
+            n.email("Ann@example.com").ok(),
+            n.email("ann@example.com").ok()
+        );
+        assert_eq!(email("Ann@example.com"), key_hash(b"email:Ann@example.com"));
+    }
 }

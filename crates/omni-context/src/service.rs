@@ -404,6 +404,7 @@ impl ContextService {
                 references: e.references.clone(),
                 subject: e.subject.clone(),
                 reply_to: e.reply_to.clone(),
+                queue: conversation.queue.to_string(),
             }),
         };
         let msg = Message::new(subjects::outbound(channel), outbound.encode_to_vec()).with_header(

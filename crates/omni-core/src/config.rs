@@ -386,10 +386,47 @@ pub struct EmailConfig {
     pub relay_password: Option<String>,
     /// Seconds one relay command may take.
     pub relay_timeout_secs: u64,
-    /// The `From` address of outbound mail.
+    /// The `From` address of outbound mail; must be at one of `domains`.
+    /// Empty (the default): `support@<first of domains>`.
     pub from: String,
     /// The display name on outbound mail's `From`, e.g. `Example Support`.
-    pub from_name: Option<String>,
+    pub from_name: String,
+    /// Per queue id, the `From` of replies in that queue's conversations,
+    /// e.g. `{ billing = { address = "billing@example.com", name = "Example Billing" } }`;
+    /// queues not listed use `from`/`from_name`.
+    pub queue_from: BTreeMap<String, EmailSender>,
+}
+
+/// A `From` of outbound mail: an address and its display name.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSender {
+    /// The address, at one of `email.domains`.
+    pub address: String,
+    /// The display name.
+    pub name: String,
+}
+
+impl EmailConfig {
+    /// The `From` of replies in conversations of `queue` (the queue's own
+    /// sender, else the default).
+    pub fn sender(&self, queue: Option<&str>) -> EmailSender {
+        if let Some(sender) = queue.and_then(|q| self.queue_from.get(q)) {
+            return sender.clone();
+        }
+        let address = if self.from.is_empty() {
+            format!(
+                "support@{}",
+                self.domains.first().map_or("localhost", String::as_str)
+            )
+        } else {
+            self.from.clone()
+        };
+        EmailSender {
+            address,
+            name: self.from_name.clone(),
+        }
+    }
 }
 
 /// A routing queue.
@@ -694,8 +731,9 @@ impl Default for EmailConfig {
             relay_user: None,
             relay_password: None,
             relay_timeout_secs: 30,
-            from: "support@localhost".to_owned(),
-            from_name: None,
+            from: String::new(),
+            from_name: "Support".to_owned(),
+            queue_from: BTreeMap::new(),
         }
     }
 }
@@ -935,6 +973,7 @@ impl Config {
                 "OMNI_EMAIL_RELAY_USER" => self.email.relay_user = Some(value.clone()),
                 "OMNI_EMAIL_RELAY_PASSWORD" => self.email.relay_password = Some(value.clone()),
                 "OMNI_EMAIL_FROM" => self.email.from = value.clone(),
+                "OMNI_EMAIL_FROM_NAME" => self.email.from_name = value.clone(),
                 "OMNI_EMAIL_RELAY_CA_CERT" => self.email.relay_ca_cert = Some(PathBuf::from(value)),
                 "OMNI_EMAIL_TLS_CERT" => self.email.tls_cert = Some(PathBuf::from(value)),
                 "OMNI_EMAIL_TLS_KEY" => self.email.tls_key = Some(PathBuf::from(value)),
@@ -1130,12 +1169,38 @@ impl Config {
                 "email.relay_user and email.relay_password must be set together".into(),
             );
         }
-        match email.from.rsplit_once('@') {
-            Some((local, domain)) if !local.is_empty() && !domain.is_empty() => {}
-            _ => {
+        let default_sender = ("email.from".to_owned(), email.sender(None));
+        let queue_senders = email
+            .queue_from
+            .iter()
+            .map(|(queue, sender)| (format!("email.queue_from.{queue}"), sender.clone()));
+        for (key, sender) in std::iter::once(default_sender).chain(queue_senders) {
+            match sender.address.rsplit_once('@') {
+                Some((local, domain)) if !local.is_empty() && !domain.is_empty() => {}
+                _ => {
+                    return invalid(format!(
+                        "{key}: {:?} is not an email address",
+                        sender.address
+                    ));
+                }
+            }
+            if !email.accepts(&sender.address) {
                 return invalid(format!(
-                    "email.from: {:?} is not an email address",
-                    email.from
+                    "{key}: {:?} is not at one of email.domains {:?}; replies would come from a domain this server does not receive for",
+                    sender.address, email.domains
+                ));
+            }
+            if sender.name.trim().is_empty() || sender.name.contains(['\r', '\n']) {
+                return invalid(format!(
+                    "{key}: the display name {:?} must be one non-empty line",
+                    sender.name
+                ));
+            }
+        }
+        for queue in email.queue_from.keys() {
+            if !self.queues.iter().any(|q| &q.id == queue) {
+                return invalid(format!(
+                    "email.queue_from.{queue}: {queue:?} is not one of the configured queues"
                 ));
             }
         }
@@ -1391,6 +1456,54 @@ mod tests {
         .unwrap();
         config.validate().unwrap();
         assert_eq!(config.email.relay_tls, RelayTls::Tls);
+    }
+
+    #[test]
+    fn email_senders_are_checked_against_the_accepted_domains() {
+        let base = "[email]\ndomains = [\"example.com\"]\n[[queues]]\nid = \"billing\"\n";
+        let config = Config::parse(base).unwrap();
+        config.validate().unwrap();
+        let sender = config.email.sender(None);
+        assert_eq!(sender.address, "support@example.com");
+        assert_eq!(sender.name, "Support");
+
+        let outside = base.replace(
+            "domains = [\"example.com\"]",
+            "domains = [\"example.com\"]\nfrom = \"support@localhost\"",
+        );
+        let err = Config::parse(&outside)
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("email.from") && err.contains("support@localhost"),
+            "{err}"
+        );
+
+        let per_queue = format!(
+            "{base}[email.queue_from.billing]\naddress = \"billing@example.com\"\nname = \"Example Billing\"\n"
+        );
+        let config = Config::parse(&per_queue).unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.email.sender(Some("billing")).name, "Example Billing");
+        assert_eq!(config.email.sender(Some("other")).name, "Support");
+
+        let bad_queue_domain = per_queue.replace("billing@example.com", "billing@elsewhere.org");
+        let err = Config::parse(&bad_queue_domain)
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("email.queue_from.billing"), "{err}");
+
+        let unknown_queue = per_queue.replace("queue_from.billing", "queue_from.sales");
+        let err = Config::parse(&unknown_queue)
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not one of the configured queues"), "{err}");
     }
 
     #[test]

@@ -12,6 +12,11 @@
 //!   metadata) and written in E.164 (`+15555550123`); a national number
 //!   (`(202) 555-0143`) is read in the configured default region.
 //! - **chat visitor**: trimmed, 1-128 visible ASCII characters.
+//! - **SMS sender** (unverified): an SMS gateway's sender that is not a
+//!   valid phone number (a short code, an alphanumeric sender, a number the
+//!   numbering plan does not know): kept as given, only trimmed, without
+//!   control characters and cut to 64 bytes. Its texts are never dropped; the desk shows
+//!   the identity as unverified.
 //!
 //! Normalizing a normalized identity returns it unchanged.
 
@@ -42,6 +47,9 @@ pub enum Identity {
     Email(String),
     /// A phone number in E.164 form.
     Phone(String),
+    /// An SMS sender that is not a valid phone number, as the gateway gave
+    /// it: unverified (see the module docs).
+    SmsSender(String),
 }
 
 impl Identity {
@@ -51,6 +59,7 @@ impl Identity {
             Identity::ChatVisitor(v) => format!("chat:{v}"),
             Identity::Email(v) => format!("email:{v}"),
             Identity::Phone(v) => format!("phone:{v}"),
+            Identity::SmsSender(v) => format!("sms:{v}"),
         }
     }
 
@@ -59,24 +68,34 @@ impl Identity {
         match self {
             Identity::ChatVisitor(_) => Channel::Chat,
             Identity::Email(_) => Channel::Email,
-            Identity::Phone(_) => Channel::Sms,
+            Identity::Phone(_) | Identity::SmsSender(_) => Channel::Sms,
         }
     }
 
     /// The raw value without its kind.
     pub fn value(&self) -> &str {
         match self {
-            Identity::ChatVisitor(v) | Identity::Email(v) | Identity::Phone(v) => v,
+            Identity::ChatVisitor(v)
+            | Identity::Email(v)
+            | Identity::Phone(v)
+            | Identity::SmsSender(v) => v,
         }
     }
 
-    /// The kind's name: `chat_visitor`, `email` or `phone`.
+    /// The kind's name: `chat_visitor`, `email`, `phone` or `sms_sender`.
     pub fn kind(&self) -> &'static str {
         match self {
             Identity::ChatVisitor(_) => "chat_visitor",
             Identity::Email(_) => "email",
             Identity::Phone(_) => "phone",
+            Identity::SmsSender(_) => "sms_sender",
         }
+    }
+
+    /// Whether the value was checked to be what its kind says (every kind
+    /// but an SMS sender that is not a valid phone number).
+    pub fn is_verified(&self) -> bool {
+        !matches!(self, Identity::SmsSender(_))
     }
 }
 
@@ -100,6 +119,14 @@ pub enum IdentityError {
     /// Not a valid phone number.
     #[error("invalid phone number {value:?}: {reason}")]
     Phone {
+        /// The value as given (truncated when very long).
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Not even an unverified SMS sender.
+    #[error("invalid sms sender {value:?}: {reason}")]
+    SmsSender {
         /// The value as given (truncated when very long).
         value: String,
         /// What is wrong with it.
@@ -162,7 +189,37 @@ impl IdentityNormalizer {
             Identity::Email(v) => self.email(v),
             Identity::Phone(v) => self.phone(v),
             Identity::ChatVisitor(v) => self.chat_visitor(v),
+            Identity::SmsSender(v) => self.sms_sender(v),
         }
+    }
+
+    /// The identity of an SMS sender: a phone identity (E.164) when `raw`
+    /// is a valid number, else an unverified [`Identity::SmsSender`] with
+    /// the reason it is not a phone number.
+    pub fn sms_from(&self, raw: &str) -> Result<(Identity, Option<String>), IdentityError> {
+        match normalize_phone(raw, self.default_region) {
+            Ok(e164) => Ok((Identity::Phone(e164), None)),
+            Err(reason) => Ok((self.sms_sender(raw)?, Some(reason))),
+        }
+    }
+
+    /// An unverified SMS sender, kept as given: trimmed, control
+    /// characters removed, cut to 64 bytes. Only an empty sender is refused.
+    pub fn sms_sender(&self, raw: &str) -> Result<Identity, IdentityError> {
+        let mut v: String = raw.trim().chars().filter(|c| !c.is_control()).collect();
+        let mut end = v.len().min(MAX_PHONE_INPUT_BYTES);
+        while !v.is_char_boundary(end) {
+            end -= 1;
+        }
+        v.truncate(end);
+        let v = v.trim();
+        if v.is_empty() {
+            return Err(IdentityError::SmsSender {
+                value: shown(raw),
+                reason: "must not be empty".to_owned(),
+            });
+        }
+        Ok(Identity::SmsSender(v.to_owned()))
     }
 
     /// An email identity from a raw address.
@@ -392,6 +449,32 @@ mod tests {
     }
 
     #[test]
+    fn sms_senders_that_are_not_numbers_are_kept_unverified() {
+        let n = us();
+        let (phone, why) = n.sms_from("(202) 555-0143").expect("a number");
+        assert_eq!(phone, Identity::Phone("+12025550143".into()));
+        assert!(phone.is_verified() && why.is_none());
+        for raw in ["+15551234567", "72345", "MyShop", " +1 555 123 4567 "] {
+            let (sender, why) = n.sms_from(raw).expect(raw);
+            assert_eq!(sender, Identity::SmsSender(raw.trim().into()), "{raw:?}");
+            assert!(!sender.is_verified());
+            assert_eq!(sender.channel(), Channel::Sms);
+            assert!(why.is_some(), "{raw:?}");
+            assert_eq!(n.normalize(&sender).expect("stays valid"), sender);
+        }
+        assert!(n.sms_from("").is_err());
+        assert_eq!(
+            n.sms_sender("a\u{0}b").expect("kept"),
+            Identity::SmsSender("ab".into())
+        );
+        let long = "é".repeat(40);
+        let Identity::SmsSender(cut) = n.sms_sender(&long).expect("kept") else {
+            panic!("not an sms sender");
+        };
+        assert_eq!(cut.len(), MAX_PHONE_INPUT_BYTES);
+    }
+
+    #[test]
     fn unknown_region_is_named() {
         let err = "ZZZ".parse::<Region>().expect_err("not a region");
         assert!(err.contains("ZZZ"), "{err}");
@@ -404,6 +487,7 @@ mod tests {
             let _ = n.email(&raw);
             let _ = n.phone(&raw);
             let _ = n.chat_visitor(&raw);
+            let _ = n.sms_from(&raw);
         }
 
         #[test]

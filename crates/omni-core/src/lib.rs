@@ -10,6 +10,7 @@
 //! - [`message`]: inbound messages in canonical form and stored timeline entries.
 //! - [`conversation`]: conversations and customers.
 //! - [`config`]: the configuration file, its defaults and validation.
+//! - [`error_body`]: the JSON body of every HTTP error.
 //! - [`requirement`]: the queue requirements language (`billing >= 5 AND lang == "es"`).
 //! - [`time`]: wall-clock milliseconds.
 //! - [`trace`]: W3C trace context propagation.
@@ -19,6 +20,7 @@
 pub mod channel;
 pub mod config;
 pub mod conversation;
+pub mod error_body;
 pub mod identity;
 pub mod ids;
 pub mod message;
@@ -30,6 +32,7 @@ pub use channel::Channel;
 pub use conversation::{
     Conversation, ConversationStatus, Customer, CustomerUpdate, MergeRecord, OptOut, Provenance,
 };
+pub use error_body::ErrorBody;
 pub use identity::{Identity, IdentityError, IdentityNormalizer, Region};
 pub use ids::{AgentId, ConversationId, CustomerId, MessageId, QueueId};
 pub use message::{

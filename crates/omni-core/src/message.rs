@@ -73,6 +73,9 @@ pub struct SmsDetails {
     pub provider_message_id: String,
     /// Our number it was sent to.
     pub to: String,
+    /// Segments the provider reported; 0 when unknown.
+    #[serde(default)]
+    pub segments: u32,
     /// An opt-out or opt-in keyword, if the text is one.
     pub opt: Option<OptChange>,
 }
@@ -177,6 +180,8 @@ pub enum DeliveryStatus {
     Delivered,
     /// It could not be delivered.
     Failed,
+    /// The customer's page showed it (chat).
+    Read,
 }
 
 /// One entry of a conversation's timeline.
@@ -221,6 +226,7 @@ impl DeliveryStatus {
             DeliveryStatus::Received | DeliveryStatus::Queued => 0,
             DeliveryStatus::Sent => 1,
             DeliveryStatus::Delivered | DeliveryStatus::Failed => 2,
+            DeliveryStatus::Read => 3,
         }
     }
 }

@@ -110,9 +110,9 @@ impl IntoResponse for DeskError {
             // log; the body says what the agent can act on.
             warn!(status = %answer.status, service = ?answer.service, error = %self, "desk request failed");
         }
-        let mut body = serde_json::json!({ "error": answer.code, "message": answer.message });
+        let mut body = omni_core::ErrorBody::new(answer.code, answer.message);
         if let Some(service) = answer.service {
-            body["service"] = serde_json::Value::String(service);
+            body = body.with_service(service);
         }
         (answer.status, Json(body)).into_response()
     }

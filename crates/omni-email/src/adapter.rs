@@ -14,8 +14,7 @@ use omni_bus::{Bus, BusError, Message, TRACEPARENT};
 use omni_core::config::Config;
 use omni_core::time::now_ms;
 use omni_core::trace::TraceContext;
-use omni_core::{Channel, Identity};
-use omni_proto::common as pb;
+use omni_core::{Attachment, Channel, EmailDetails, Identity, IdentityNormalizer, InboundMessage};
 use omni_proto::events as ev;
 use prost::Message as _;
 use tracing::{Instrument, info, warn};
@@ -119,12 +118,20 @@ impl From<BusError> for AcceptError {
 pub struct EmailAdapter {
     bus: Arc<dyn Bus>,
     config: Arc<Config>,
+    normalizer: IdentityNormalizer,
 }
 
 impl EmailAdapter {
     /// An adapter publishing to `bus`, configured by `config.email`.
     pub fn new(bus: Arc<dyn Bus>, config: Arc<Config>) -> Arc<Self> {
-        Arc::new(Self { bus, config })
+        // A bad region is refused by the configuration's validation; here
+        // it only affects phone numbers, which mail does not carry.
+        let normalizer = config.context.normalizer().unwrap_or_default();
+        Arc::new(Self {
+            bus,
+            config,
+            normalizer,
+        })
     }
 
     /// The configuration.
@@ -174,13 +181,17 @@ impl EmailAdapter {
         for problem in &parsed.problems {
             warn!(trace_id = %trace.trace_id_hex(), message_id = %parsed.message_id, %problem, "email accepted with a decoding problem");
         }
+        if let Some(reason) = &parsed.malformed {
+            warn!(trace_id = %trace.trace_id_hex(), message_id = %parsed.message_id, %reason, "email accepted with malformed mime: text recovered, original attached");
+            omni_telemetry::metrics::inc("omni_email_malformed_total", &[]);
+        }
         if parsed.message_id_derived {
             info!(trace_id = %trace.trace_id_hex(), message_id = %parsed.message_id, "email without Message-ID: derived one from its bytes");
         }
 
         let message = self.inbound(envelope, &parsed, sanitized_html)?;
         let key = message.idempotency_key.clone();
-        let payload = message.encode_to_vec();
+        let payload = ev::InboundMessage::from(&message).encode_to_vec();
         let msg = Message::new(subjects::inbound(Channel::Email), payload)
             .with_header(TRACEPARENT, trace.to_string());
         match self.bus.publish(msg, Some(&key)).instrument(span).await {
@@ -211,7 +222,7 @@ impl EmailAdapter {
         envelope: &Envelope,
         parsed: &ParsedEmail,
         html: String,
-    ) -> Result<ev::InboundMessage, AcceptError> {
+    ) -> Result<InboundMessage, AcceptError> {
         let sender = parsed
             .from_address
             .as_deref()
@@ -219,55 +230,58 @@ impl EmailAdapter {
             .ok_or(AcceptError::NoSender)?;
         let to = envelope.primary_recipient().to_owned();
         let split = quote::split(&parsed.text);
-        let attachments = parsed
-            .attachments
-            .iter()
-            .map(|a| ev::Attachment {
-                name: a.name.clone(),
-                content_type: a.content_type.clone(),
-                size: a.content.len() as u64,
-                content: a.content.clone(),
-            })
-            .collect();
-        Ok(ev::InboundMessage {
+        let text = match &parsed.malformed {
+            Some(reason) => format!("{}\n\n{}", malformed_note(reason), split.new),
+            None => split.new,
+        };
+        Ok(InboundMessage {
             idempotency_key: parsed.message_id.clone(),
-            channel: pb::Channel::from(Channel::Email) as i32,
-            from: Some(pb::Identity::from(&Identity::Email(normalize_address(
-                sender,
-            )))),
-            text: split.new,
+            channel: Channel::Email,
+            from: sender_identity(&self.normalizer, sender),
+            text,
             received_at_ms: now_ms(),
-            topic: self
-                .config
-                .email
-                .topic_for(&to)
-                .map(str::to_owned)
-                .unwrap_or_default(),
-            display_name: parsed.from_name.clone().unwrap_or_default(),
-            email: Some(ev::EmailDetails {
+            topic: self.config.email.topic_for(&to).map(str::to_owned),
+            display_name: parsed.from_name.clone(),
+            email: Some(EmailDetails {
                 message_id: parsed.message_id.clone(),
-                in_reply_to: parsed.in_reply_to.clone(),
+                in_reply_to: (!parsed.in_reply_to.is_empty()).then(|| parsed.in_reply_to.clone()),
                 references: parsed.references.clone(),
                 subject: parsed.subject.clone(),
                 to,
                 html,
                 quoted: split.quoted,
                 signature: split.signature,
-                attachments,
+                attachments: parsed
+                    .attachments
+                    .iter()
+                    .map(|a| Attachment {
+                        name: a.name.clone(),
+                        content_type: a.content_type.clone(),
+                        content: a.content.clone(),
+                    })
+                    .collect(),
             }),
             sms: None,
         })
     }
 }
 
-/// An address with its domain lowercased; the local part is kept as sent
-/// (RFC 5321: only the receiving host may interpret it).
-pub fn normalize_address(address: &str) -> String {
-    let address = address.trim();
-    match address.rsplit_once('@') {
-        Some((local, domain)) => format!("{local}@{}", domain.trim_end_matches('.').to_lowercase()),
-        None => address.to_owned(),
-    }
+/// The line that tells the agent a message's MIME was broken.
+pub fn malformed_note(reason: &str) -> String {
+    format!(
+        "[This email was malformed ({reason}): the text below is what could be recovered; the original is attached as {}]",
+        mime::ORIGINAL_NAME
+    )
+}
+
+/// The sender's identity, normalized as everywhere else (see
+/// [`IdentityNormalizer`]: the domain lowercased and IDNA-encoded, the local
+/// part kept as sent); an address the normalizer refuses is kept trimmed, as
+/// the context service keeps it.
+pub fn sender_identity(normalizer: &IdentityNormalizer, address: &str) -> Identity {
+    normalizer
+        .email(address)
+        .unwrap_or_else(|_| Identity::Email(address.trim().to_owned()))
 }
 
 #[cfg(test)]
@@ -296,10 +310,20 @@ mod tests {
     }
 
     #[test]
-    fn domains_are_lowercased_local_parts_kept() {
+    fn senders_are_normalized_like_every_identity() {
+        let n = IdentityNormalizer::default();
         assert_eq!(
-            normalize_address(" Ann.B@Example.COM "),
-            "Ann.B@example.com"
+            sender_identity(&n, " Ann.B@Example.COM "),
+            Identity::Email("Ann.B@example.com".into())
+        );
+        assert_eq!(
+            sender_identity(&n, "Ann@BÜCHER.example"),
+            n.email("Ann@xn--bcher-kva.example").unwrap(),
+            "the same identity the context service makes of it"
+        );
+        assert_eq!(
+            sender_identity(&n, "root@localhost"),
+            Identity::Email("root@localhost".into())
         );
     }
 

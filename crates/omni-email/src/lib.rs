@@ -15,6 +15,7 @@
 //! - [`command`]: SMTP command syntax.
 //! - [`adapter`]: [`EmailAdapter`]: parsing, publishing, SMTP replies for errors.
 //! - [`mime`]: MIME parsing (charsets, encodings, attachments, threading headers).
+//! - [`recover`]: reading damaged mail: raw 8-bit headers, broken MIME structure.
 //! - [`quote`]: separating new text from quoted text and signatures.
 //! - [`html`]: sanitizing HTML bodies.
 //! - [`tls`]: the certificate for STARTTLS on the SMTP server.
@@ -28,6 +29,7 @@ pub mod html;
 pub mod mime;
 pub mod outbound;
 pub mod quote;
+pub mod recover;
 pub mod server;
 pub mod tls;
 

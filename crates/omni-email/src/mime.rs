@@ -16,12 +16,22 @@
 //! - A message without a Message-ID gets a stable one derived from a
 //!   SHA-256 of the raw bytes, `<hex>@derived.omniroute.invalid`, so a
 //!   client's retry of the same bytes is still recognized as a duplicate.
+//! - Raw 8-bit headers are decoded as mail clients do, and a message whose
+//!   MIME structure is broken (a multipart without a boundary, a text part
+//!   that does not decode, no readable text where the body has some) is
+//!   [`ParsedEmail::malformed`]: its text is what [`crate::recover`] reads
+//!   from the raw body, and its only attachment is the original
+//!   ([`ORIGINAL_NAME`]).
 
 use mail_parser::{HeaderValue, MessageParser, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
 
+use crate::recover;
+
 /// Domain of Message-IDs derived from the raw bytes of a message without one.
 pub const DERIVED_ID_DOMAIN: &str = "derived.omniroute.invalid";
+/// File name of the original of a malformed message, attached to it.
+pub const ORIGINAL_NAME: &str = "original.eml";
 
 /// A file that came with the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +69,9 @@ pub struct ParsedEmail {
     pub attachments: Vec<ParsedAttachment>,
     /// Parts that could not be decoded cleanly (logged by the caller).
     pub problems: Vec<String>,
+    /// Why the MIME structure is broken, when it is: the text is then the
+    /// best that could be recovered and the original is attached.
+    pub malformed: Option<String>,
 }
 
 /// Why nothing usable could be read from a message.
@@ -74,8 +87,9 @@ pub enum MimeError {
 
 /// Parses `raw` (the message as received after DATA, CRLF line ends).
 pub fn parse(raw: &[u8]) -> Result<ParsedEmail, MimeError> {
+    let fixed = recover::utf8_headers(raw);
     let message = MessageParser::default()
-        .parse(raw)
+        .parse(&fixed[..])
         .ok_or(MimeError::NotAMessage)?;
     if message.root_part().headers.is_empty() {
         return Err(MimeError::NotAMessage);
@@ -156,6 +170,7 @@ pub fn parse(raw: &[u8]) -> Result<ParsedEmail, MimeError> {
                 .push(format!("part {i} could not be decoded cleanly"));
         }
     }
+    check_structure(&message, &fixed, raw, &mut parsed);
 
     if parsed.subject.is_empty()
         && parsed.text.trim().is_empty()
@@ -165,6 +180,58 @@ pub fn parse(raw: &[u8]) -> Result<ParsedEmail, MimeError> {
         return Err(MimeError::Empty);
     }
     Ok(parsed)
+}
+
+/// Marks `parsed` malformed when the structure of `message` is broken, with
+/// the best text recovered from `fixed` and `raw` as the only attachment.
+fn check_structure(
+    message: &mail_parser::Message<'_>,
+    fixed: &[u8],
+    raw: &[u8],
+    parsed: &mut ParsedEmail,
+) {
+    let no_boundary = message.parts.iter().any(|p| {
+        p.content_type()
+            .is_some_and(|ct| ct.ctype().eq_ignore_ascii_case("multipart"))
+            && !matches!(p.body, PartType::Multipart(_))
+    });
+    let text_problem = message
+        .text_body
+        .iter()
+        .chain(&message.html_body)
+        .any(|&i| {
+            message
+                .parts
+                .get(i as usize)
+                .is_some_and(|p| p.is_encoding_problem)
+        });
+    let unreadable = parsed.text.trim().is_empty() && parsed.html.trim().is_empty();
+    if !(no_boundary || text_problem || unreadable || !parsed.problems.is_empty()) {
+        return;
+    }
+    // Only damaged (or textless) mail pays for the second reading.
+    let recovered = recover::text(fixed);
+    let reason = if no_boundary {
+        "a multipart without a boundary"
+    } else if text_problem {
+        "a text part that does not decode"
+    } else if unreadable && !recovered.is_empty() {
+        "no text the MIME structure leads to"
+    } else if !parsed.problems.is_empty() {
+        "a part that does not decode"
+    } else {
+        return;
+    };
+    if (no_boundary || text_problem || unreadable) && !recovered.is_empty() {
+        parsed.text = recovered;
+        parsed.html.clear();
+    }
+    parsed.malformed = Some(reason.to_owned());
+    parsed.attachments = vec![ParsedAttachment {
+        name: ORIGINAL_NAME.to_owned(),
+        content_type: "message/rfc822".to_owned(),
+        content: raw.to_vec(),
+    }];
 }
 
 /// A stable Message-ID for a message that has none.
@@ -242,6 +309,45 @@ mod tests {
             parse(b"From: a@example.com\r\n\r\n   \r\n"),
             Err(MimeError::Empty)
         );
+    }
+
+    #[test]
+    fn malformed_mime_shows_recovered_text_and_keeps_the_original() {
+        let no_boundary: &[u8] = b"From: a@example.com\r\nSubject: late\r\nContent-Type: multipart/mixed\r\n\r\n--xyz\r\nContent-Type: text/plain\r\n\r\nMy order is late\r\n--xyz--\r\n";
+        let bad_base64: &[u8] = b"From: a@example.com\r\nSubject: x\r\nContent-Type: multipart/alternative; boundary=b1\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\nSGVsbG8sIG15IG9yZGVy\r\nIGlzIGxhdGU=\r\n!!!*** not base64 at all\r\n";
+        let mut deep = b"From: a@example.com\r\nSubject: deep\r\nContent-Type: multipart/mixed; boundary=b0\r\n\r\n".to_vec();
+        for i in 1..200 {
+            deep.extend_from_slice(
+                format!(
+                    "--b{}\r\nContent-Type: multipart/mixed; boundary=b{i}\r\n\r\n",
+                    i - 1
+                )
+                .as_bytes(),
+            );
+        }
+        deep.extend_from_slice(b"--b199\r\nContent-Type: text/plain\r\n\r\nstill here\r\n");
+        for (raw, text) in [
+            (no_boundary, "My order is late"),
+            (bad_base64, "Hello, my order is late"),
+            (&deep[..], "still here"),
+        ] {
+            let p = parse(raw).unwrap();
+            assert_eq!(p.text, text);
+            assert!(p.malformed.is_some(), "{text}");
+            assert_eq!(p.attachments.len(), 1);
+            assert_eq!(p.attachments[0].name, ORIGINAL_NAME);
+            assert_eq!(p.attachments[0].content_type, "message/rfc822");
+            assert_eq!(p.attachments[0].content, raw);
+        }
+        let fine = parse(b"From: a@example.com\r\nSubject: ok\r\n\r\nfine\r\n").unwrap();
+        assert_eq!(fine.malformed, None);
+    }
+
+    #[test]
+    fn raw_latin1_subject_is_not_replacement_characters() {
+        let p = parse(b"From: a@example.com\r\nSubject: Caf\xe9 cr\xe8me\r\n\r\nhi\r\n").unwrap();
+        assert_eq!(p.subject, "Café crème");
+        assert_eq!(p.malformed, None);
     }
 
     #[test]

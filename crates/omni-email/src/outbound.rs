@@ -2,8 +2,10 @@
 //! them.
 //!
 //! Consumes `email-outbound` (`omni.outbound.email`, `OutboundMessage`).
-//! Each reply goes out as a `text/plain` UTF-8 mail with `From` the
-//! configured address, `Reply-To` the conversation's reply address,
+//! Each reply goes out as a `text/plain` UTF-8 mail (`MIME-Version: 1.0`)
+//! with `From` the conversation's queue's sender (`email.queue_from`) or
+//! the default one (`email.from`, `email.from_name`), `Reply-To` the
+//! conversation's reply address with the same display name,
 //! `Message-ID`, `In-Reply-To`, `References` and `Subject` as the context
 //! service gave them, so the customer's mail client files it in the
 //! existing thread.
@@ -20,10 +22,11 @@
 //! still refuses it, the delivery is nak'ed and the mail sent again later
 //! with the same Message-ID (mail clients show one copy).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, MIME_VERSION_1_0};
 use lettre::message::{Mailbox, MessageBuilder};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
@@ -32,7 +35,7 @@ use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use omni_bus::topology::{EMAIL_OUTBOUND, subjects};
 use omni_bus::{Bus, BusError, Delivery, Message, TRACEPARENT, drain_until};
 use omni_core::Channel;
-use omni_core::config::{EmailConfig, RelayTls};
+use omni_core::config::{EmailConfig, EmailSender, RelayTls};
 use omni_core::time::now_ms;
 use omni_core::trace::TraceContext;
 use omni_proto::common as pb;
@@ -83,8 +86,20 @@ pub enum SendOutcome {
 /// The SMTP relay client.
 pub struct Relay {
     transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// The default `From`.
     from: Mailbox,
+    /// Queue id to that queue's `From`.
+    queue_from: HashMap<String, Mailbox>,
     hostname: String,
+}
+
+/// The mailbox of a configured sender.
+fn mailbox(key: &str, sender: &EmailSender) -> Result<Mailbox, RelayError> {
+    let address: Address = sender
+        .address
+        .parse()
+        .map_err(|e| RelayError::Address(format!("{key} {:?}: {e}", sender.address)))?;
+    Ok(Mailbox::new(Some(sender.name.clone()), address))
 }
 
 impl Relay {
@@ -103,13 +118,20 @@ impl Relay {
         if let (Some(user), Some(password)) = (&config.relay_user, &config.relay_password) {
             builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
         }
-        let address: Address = config
-            .from
-            .parse()
-            .map_err(|e| RelayError::Address(format!("email.from {:?}: {e}", config.from)))?;
+        let queue_from = config
+            .queue_from
+            .iter()
+            .map(|(queue, sender)| {
+                Ok((
+                    queue.clone(),
+                    mailbox(&format!("email.queue_from.{queue}"), sender)?,
+                ))
+            })
+            .collect::<Result<_, RelayError>>()?;
         Ok(Self {
             transport: builder.build(),
-            from: Mailbox::new(config.from_name.clone(), address),
+            from: mailbox("email.from", &config.sender(None))?,
+            queue_from,
             hostname: config.hostname.clone(),
         })
     }
@@ -159,8 +181,13 @@ impl Relay {
         } else {
             threading.subject.clone()
         };
+        let from = self
+            .queue_from
+            .get(&threading.queue)
+            .unwrap_or(&self.from)
+            .clone();
         let mut builder: MessageBuilder = lettre::Message::builder()
-            .from(self.from.clone())
+            .from(from.clone())
             .to(Mailbox::new(None, to))
             .subject(subject)
             .message_id(Some(bracket(&message_id)))
@@ -170,7 +197,7 @@ impl Relay {
                 .reply_to
                 .parse()
                 .map_err(|e| format!("reply-to {:?} is invalid: {e}", threading.reply_to))?;
-            builder = builder.reply_to(Mailbox::new(self.from.name.clone(), reply_to));
+            builder = builder.reply_to(Mailbox::new(from.name.clone(), reply_to));
         }
         if !threading.in_reply_to.is_empty() {
             builder = builder.in_reply_to(bracket(&threading.in_reply_to));
@@ -184,7 +211,9 @@ impl Relay {
         if !references.is_empty() {
             builder = builder.references(references.join(" "));
         }
+        // RFC 2045: a mail with MIME headers (Content-Type) declares MIME-Version.
         builder
+            .header(MIME_VERSION_1_0)
             .header(ContentType::TEXT_PLAIN)
             .body(message.text.clone())
             .map_err(|e| format!("cannot build the mail: {e}"))
@@ -338,8 +367,17 @@ mod tests {
 
     fn relay() -> Relay {
         let config = EmailConfig {
+            domains: vec!["support.test".into()],
             from: "support@support.test".into(),
-            from_name: Some("Example Support".into()),
+            from_name: "Example Support".into(),
+            queue_from: [(
+                "billing".to_owned(),
+                EmailSender {
+                    address: "billing@support.test".into(),
+                    name: "Example Billing".into(),
+                },
+            )]
+            .into(),
             hostname: "mx.support.test".into(),
             ..EmailConfig::default()
         };
@@ -370,11 +408,14 @@ mod tests {
                     references: vec!["m1@support.test".into(), "m2@mail.example.com".into()],
                     subject: "Re: Where is my parcel?".into(),
                     reply_to: "reply+c_1@support.test".into(),
+                    queue: "general".into(),
                 }),
             ))
             .unwrap();
         let text = String::from_utf8(mail.formatted()).unwrap();
         for header in [
+            "MIME-Version: 1.0",
+            "Content-Type: text/plain; charset=utf-8",
             "Message-ID: <out1@support.test>",
             "In-Reply-To: <m2@mail.example.com>",
             "References: <m1@support.test> <m2@mail.example.com>",
@@ -385,6 +426,46 @@ mod tests {
         ] {
             assert!(text.contains(header), "{header} missing in\n{text}");
         }
+    }
+
+    #[test]
+    fn a_queue_with_its_own_sender_sends_from_it() {
+        let mail = relay()
+            .compose(&outbound(
+                Kind::Email("ann@example.com".into()),
+                Some(ev::EmailOutbound {
+                    reply_to: "reply+c_1@support.test".into(),
+                    queue: "billing".into(),
+                    ..Default::default()
+                }),
+            ))
+            .unwrap();
+        let text = String::from_utf8(mail.formatted()).unwrap();
+        assert!(
+            text.contains("From: \"Example Billing\" <billing@support.test>"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Reply-To: \"Example Billing\" <reply+c_1@support.test>"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_default_sender_is_at_the_first_domain_with_a_display_name() {
+        let config = EmailConfig {
+            domains: vec!["example.com".into()],
+            ..EmailConfig::default()
+        };
+        let mail = Relay::new(&config)
+            .unwrap()
+            .compose(&outbound(Kind::Email("ann@example.org".into()), None))
+            .unwrap();
+        let text = String::from_utf8(mail.formatted()).unwrap();
+        assert!(
+            text.contains("From: Support <support@example.com>"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -69,6 +69,7 @@ impl From<&Identity> for pb::Identity {
             Identity::ChatVisitor(v) => Kind::ChatVisitor(v.clone()),
             Identity::Email(v) => Kind::Email(v.clone()),
             Identity::Phone(v) => Kind::Phone(v.clone()),
+            Identity::SmsSender(v) => Kind::SmsSender(v.clone()),
         };
         pb::Identity { kind: Some(kind) }
     }
@@ -83,6 +84,7 @@ impl TryFrom<pb::Identity> for Identity {
             Kind::ChatVisitor(v) => Identity::ChatVisitor(v),
             Kind::Email(v) => Identity::Email(v),
             Kind::Phone(v) => Identity::Phone(v),
+            Kind::SmsSender(v) => Identity::SmsSender(v),
         };
         if identity.value().is_empty() {
             return Err(ProtoError {
@@ -128,7 +130,7 @@ impl From<&InboundMessage> for ev::InboundMessage {
                 provider: s.provider.clone(),
                 provider_message_id: s.provider_message_id.clone(),
                 to: s.to.clone(),
-                segments: 0,
+                segments: s.segments,
                 opt: match s.opt {
                     None => ev::OptChange::Unspecified,
                     Some(OptChange::Out) => ev::OptChange::Out,
@@ -177,6 +179,7 @@ impl TryFrom<ev::InboundMessage> for InboundMessage {
                 provider: s.provider,
                 provider_message_id: s.provider_message_id,
                 to: s.to,
+                segments: s.segments,
                 opt: match ev::OptChange::try_from(s.opt) {
                     Ok(ev::OptChange::Out) => Some(OptChange::Out),
                     Ok(ev::OptChange::In) => Some(OptChange::In),
@@ -314,6 +317,7 @@ impl From<DeliveryStatus> for pb::DeliveryStatus {
             DeliveryStatus::Sent => pb::DeliveryStatus::Sent,
             DeliveryStatus::Delivered => pb::DeliveryStatus::Delivered,
             DeliveryStatus::Failed => pb::DeliveryStatus::Failed,
+            DeliveryStatus::Read => pb::DeliveryStatus::Read,
         }
     }
 }
@@ -362,6 +366,7 @@ impl TryFrom<pb::Message> for StoredMessage {
             Ok(pb::DeliveryStatus::Sent) => DeliveryStatus::Sent,
             Ok(pb::DeliveryStatus::Delivered) => DeliveryStatus::Delivered,
             Ok(pb::DeliveryStatus::Failed) => DeliveryStatus::Failed,
+            Ok(pb::DeliveryStatus::Read) => DeliveryStatus::Read,
             _ => {
                 return Err(ProtoError {
                     field: "delivery",
@@ -530,6 +535,7 @@ mod tests {
             provider: "twilio".into(),
             provider_message_id: "SM1".into(),
             to: "+15550001".into(),
+            segments: 2,
             opt: Some(OptChange::Out),
         });
         let back = InboundMessage::try_from(ev::InboundMessage::from(&m)).unwrap();

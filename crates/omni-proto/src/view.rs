@@ -112,6 +112,7 @@ impl MessageView {
                 Ok(pb::DeliveryStatus::Sent) => "sent",
                 Ok(pb::DeliveryStatus::Delivered) => "delivered",
                 Ok(pb::DeliveryStatus::Failed) => "failed",
+                Ok(pb::DeliveryStatus::Read) => "read",
                 _ => "received",
             },
             client_id: m
@@ -203,11 +204,19 @@ impl From<&pb::Conversation> for ConversationView {
 /// One identity of a customer.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct IdentityView {
-    /// `chat_visitor`, `email` or `phone`.
+    /// `chat_visitor`, `email`, `phone` or `sms_sender`.
     pub kind: &'static str,
     /// The address, number or visitor id.
     pub value: String,
+    /// Why the value is not what its kind usually guarantees, for the
+    /// agent: set for an SMS sender that is not a valid phone number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<&'static str>,
 }
+
+/// The note on an `sms_sender` identity.
+pub const SMS_SENDER_NOTE: &str =
+    "unverified: the sender as the SMS gateway gave it, not a valid phone number";
 
 impl IdentityView {
     /// The view of an identity; `None` when it has no kind.
@@ -218,14 +227,22 @@ impl IdentityView {
             Kind::ChatVisitor(v) => IdentityView {
                 kind: "chat_visitor",
                 value: format!("{}…", v.chars().take(10).collect::<String>()),
+                note: None,
             },
             Kind::Email(v) => IdentityView {
                 kind: "email",
                 value: v.clone(),
+                note: None,
             },
             Kind::Phone(v) => IdentityView {
                 kind: "phone",
                 value: v.clone(),
+                note: None,
+            },
+            Kind::SmsSender(v) => IdentityView {
+                kind: "sms_sender",
+                value: v.clone(),
+                note: Some(SMS_SENDER_NOTE),
             },
         })
     }

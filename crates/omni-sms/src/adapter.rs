@@ -10,12 +10,14 @@ use omni_bus::{Bus, BusError, Message, PublishAck, TRACEPARENT};
 use omni_core::config::{Config, SmsConfig};
 use omni_core::time::now_ms;
 use omni_core::trace::TraceContext;
-use omni_core::{Channel, DeliveryStatus, Identity, InboundMessage};
+use omni_core::{
+    Channel, DeliveryStatus, Identity, IdentityNormalizer, InboundMessage, OptChange, SmsDetails,
+};
 use omni_proto::common as pb;
-use omni_proto::events::{self as ev, OptChange};
+use omni_proto::events as ev;
 use phonenumber::country::Id;
 use prost::Message as _;
-use tracing::{Instrument, info};
+use tracing::{Instrument, info, warn};
 
 use crate::error::SmsError;
 use crate::http::{HttpClient, HttpError};
@@ -32,15 +34,16 @@ pub enum SetupError {
     Http(#[from] HttpError),
 }
 
-/// A customer's text as a provider handed it over, numbers already in E.164.
+/// A customer's text as a provider handed it over, the sender already an
+/// identity (see [`SmsAdapter::sender`]).
 #[derive(Debug, Clone)]
 pub struct InboundSms {
     /// `twilio` or `kannel`.
     pub provider: &'static str,
     /// The provider's id for it (Twilio MessageSid, Kannel's id).
     pub provider_message_id: String,
-    /// The customer's number.
-    pub from: String,
+    /// The customer: a phone number (E.164), or an unverified sender.
+    pub from: Identity,
     /// Our number it was sent to.
     pub to: String,
     /// The text.
@@ -69,6 +72,7 @@ pub struct SmsAdapter {
     bus: Arc<dyn Bus>,
     config: Arc<Config>,
     region: Id,
+    normalizer: IdentityNormalizer,
     http: HttpClient,
     opted_out: Mutex<HashSet<String>>,
 }
@@ -78,11 +82,19 @@ impl SmsAdapter {
     pub fn new(bus: Arc<dyn Bus>, config: Arc<Config>) -> Result<Arc<Self>, SetupError> {
         let region = phone::region(&config.sms.default_region)
             .ok_or_else(|| SetupError::Region(config.sms.default_region.clone()))?;
+        let normalizer = IdentityNormalizer::new(Some(
+            config
+                .sms
+                .default_region
+                .parse()
+                .map_err(|_| SetupError::Region(config.sms.default_region.clone()))?,
+        ));
         let http = HttpClient::new(Duration::from_secs(config.sms.request_timeout_secs))?;
         let adapter = Arc::new(Self {
             bus,
             config,
             region,
+            normalizer,
             http,
             opted_out: Mutex::new(HashSet::new()),
         });
@@ -112,6 +124,27 @@ impl SmsAdapter {
     /// `raw` in E.164, resolving national formats in the default region.
     pub fn e164(&self, raw: &str) -> Result<String, phone::PhoneError> {
         phone::to_e164(raw, self.region)
+    }
+
+    /// The identity of a text's sender: its phone number in E.164 when the
+    /// numbering plan knows it, else the sender as given, unverified (short
+    /// codes, alphanumeric senders, unknown ranges): a text is never refused
+    /// for its sender's format. `None` only for an empty sender.
+    pub fn sender(&self, raw: &str, trace: &TraceContext) -> Option<Identity> {
+        match self.normalizer.sms_from(raw) {
+            Ok((identity, None)) => Some(identity),
+            Ok((identity, Some(reason))) => {
+                warn!(
+                    trace_id = %trace.trace_id_hex(),
+                    sender = %identity.value(),
+                    %reason,
+                    "sms sender is not a valid phone number; kept as an unverified identity"
+                );
+                omni_telemetry::metrics::inc("omni_sms_unverified_senders_total", &[]);
+                Some(identity)
+            }
+            Err(_) => None,
+        }
     }
 
     /// The public URL of `path_and_query` on this adapter, as providers call it.
@@ -144,7 +177,7 @@ impl SmsAdapter {
             "sms.accept",
             trace_id = %trace.trace_id_hex(),
             provider = sms.provider,
-            from = %sms.from,
+            from = %sms.from.value(),
         );
         omni_telemetry::continue_trace(&span, trace);
         let outgoing = omni_telemetry::outgoing(&span, trace);
@@ -152,24 +185,21 @@ impl SmsAdapter {
         let message = InboundMessage {
             idempotency_key: format!("{}:{}", sms.provider, sms.provider_message_id),
             channel: Channel::Sms,
-            from: Identity::Phone(sms.from.clone()),
+            from: sms.from.clone(),
             text: sms.text.clone(),
             received_at_ms: now_ms(),
             topic: None,
             display_name: None,
-            // Set on the event below, in the wire form.
             email: None,
-            sms: None,
+            sms: Some(SmsDetails {
+                provider: sms.provider.to_owned(),
+                provider_message_id: sms.provider_message_id.clone(),
+                to: sms.to.clone(),
+                segments: sms.segments,
+                opt,
+            }),
         };
-        let mut event = ev::InboundMessage::from(&message);
-        event.sms = Some(ev::SmsDetails {
-            provider: sms.provider.to_owned(),
-            provider_message_id: sms.provider_message_id.clone(),
-            to: sms.to.clone(),
-            segments: sms.segments,
-            opt: opt.map_or(OptChange::Unspecified, |o| o) as i32,
-        });
-        let payload = event.encode_to_vec();
+        let payload = ev::InboundMessage::from(&message).encode_to_vec();
         let msg = Message::new(subjects::inbound(Channel::Sms), payload)
             .with_header(TRACEPARENT, outgoing.to_string());
         let ack = self
@@ -179,18 +209,19 @@ impl SmsAdapter {
             .await?;
         match opt {
             Some(OptChange::Out) => {
-                self.lock().insert(sms.from.clone());
+                self.lock().insert(sms.from.value().to_owned());
             }
             Some(OptChange::In) => {
-                self.lock().remove(&sms.from);
+                self.lock().remove(sms.from.value());
             }
-            _ => {}
+            None => {}
         }
         omni_telemetry::metrics::inc("omni_sms_inbound_total", &[("provider", sms.provider)]);
         info!(
             trace_id = %trace.trace_id_hex(),
             provider = sms.provider,
             key = %message.idempotency_key,
+            verified = message.from.is_verified(),
             opt = ?opt,
             duplicate = ack.duplicate,
             "sms accepted"

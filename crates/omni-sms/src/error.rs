@@ -1,6 +1,6 @@
 //! The SMS adapter's errors and their HTTP form, in one place: a status and
-//! `{"error": "<code>", "message": "<text>"}`, the shape of every JSON error
-//! Omniroute returns (the desk's API uses it too).
+//! [`omni_core::ErrorBody`], `{"error": "<code>", "message": "<text>"}`, the
+//! body of every JSON error Omniroute returns.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -68,7 +68,7 @@ impl SmsError {
 
 impl IntoResponse for SmsError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.code(), "message": self.to_string() });
+        let body = omni_core::ErrorBody::new(self.code(), self.to_string());
         let mut response = (self.status(), Json(body)).into_response();
         if matches!(self, SmsError::Unavailable(_)) {
             response.headers_mut().insert(

@@ -2,7 +2,7 @@
 //! compared without case, is one of them changes whether the sender may be
 //! texted.
 
-use omni_proto::events::OptChange;
+use omni_core::OptChange;
 
 /// Words that stop messages to the sender.
 pub const OPT_OUT: &[&str] = &[

@@ -116,6 +116,12 @@ async fn handle(adapter: &SmsAdapter, delivery: &Delivery) -> Result<(), BusErro
             }
             Err(e) => Some(format!("recipient: {e}")),
         },
+        // An unverified sender (short code, alphanumeric, unknown range):
+        // answered as the gateway gave it; the gateway decides.
+        Some(Kind::SmsSender(sender)) => {
+            job.to = sender;
+            check(adapter, &job)
+        }
         _ => Some("recipient is not a phone number".to_owned()),
     };
     if let Some(reason) = refusal {

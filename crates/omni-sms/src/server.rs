@@ -20,8 +20,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use bytes::Bytes;
-use omni_core::DeliveryStatus;
 use omni_core::trace::TraceContext;
+use omni_core::{DeliveryStatus, Identity};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -179,10 +179,17 @@ fn check_twilio(
     Ok(())
 }
 
-fn phone_or_400(adapter: &SmsAdapter, raw: &str, name: &str) -> Result<String, SmsError> {
+/// The sender's identity; only an empty sender is refused (a sender that
+/// is not a phone number is kept, unverified: see [`SmsAdapter::sender`]).
+fn sender_or_400(
+    adapter: &SmsAdapter,
+    raw: &str,
+    name: &str,
+    trace: &TraceContext,
+) -> Result<Identity, SmsError> {
     adapter
-        .e164(raw)
-        .map_err(|e| SmsError::bad_request("invalid_phone_number", format!("{name}: {e}")))
+        .sender(raw, trace)
+        .ok_or_else(|| SmsError::bad_request("missing_parameter", format!("{name} is empty")))
 }
 
 /// Our own number as the provider gives it: E.164 when it is one, as given
@@ -219,7 +226,7 @@ async fn twilio_sms_inner(
     let params = parse_form(headers, body)?;
     check_twilio(adapter, uri, headers, &params)?;
     let sid = required(&params, "MessageSid")?;
-    let from = phone_or_400(adapter, required(&params, "From")?, "From")?;
+    let from = sender_or_400(adapter, required(&params, "From")?, "From", trace)?;
     let to = our_number(adapter, lookup(&params, "To").unwrap_or(""));
     let segments = match lookup(&params, "NumSegments") {
         None | Some("") => 0,
@@ -342,7 +349,7 @@ async fn kannel_inbound_inner(
     let query = parse_pairs(&stripped, "query string")?;
     check_kannel_secret(adapter, &query)?;
     let id = required(&query, "id")?;
-    let from = phone_or_400(adapter, required(&query, "from")?, "from")?;
+    let from = sender_or_400(adapter, required(&query, "from")?, "from", trace)?;
     let to = our_number(adapter, lookup(&query, "to").unwrap_or(""));
     let text = kannel::decode_text(
         &text_bytes,

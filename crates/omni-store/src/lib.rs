@@ -133,13 +133,13 @@ pub fn inbound_extras(
         reply_to: String::new(),
     });
     let notice = match (&message.from, message.sms.as_ref().and_then(|s| s.opt)) {
-        (Identity::Phone(phone), Some(omni_core::OptChange::Out)) => {
+        (Identity::Phone(phone) | Identity::SmsSender(phone), Some(omni_core::OptChange::Out)) => {
             Some(omni_core::Notice::SmsOptOut {
                 phone: phone.clone(),
                 keyword: message.text.trim().to_owned(),
             })
         }
-        (Identity::Phone(phone), Some(omni_core::OptChange::In)) => {
+        (Identity::Phone(phone) | Identity::SmsSender(phone), Some(omni_core::OptChange::In)) => {
             Some(omni_core::Notice::SmsOptIn {
                 phone: phone.clone(),
                 keyword: message.text.trim().to_owned(),

@@ -190,6 +190,69 @@ async fn profile_link_merge_and_unmerge_over_grpc() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sms_sender_that_is_not_a_phone_number_is_a_customer_with_an_unverified_identity() {
+    let h = Harness::start(|_| {}).await;
+    let mut client = serve(&h).await;
+    let sender = Identity::SmsSender("+15551234567".into());
+    let first = h
+        .service
+        .ingest(
+            &inbound(sender.clone(), "kannel:u1", "is my order ready?"),
+            TraceContext::new_root(),
+        )
+        .await
+        .expect("stored");
+    let again = h
+        .service
+        .ingest(
+            &inbound(sender.clone(), "kannel:u2", "hello?"),
+            TraceContext::new_root(),
+        )
+        .await
+        .expect("stored");
+    assert_eq!(first.customer.id, again.customer.id, "one customer");
+    assert_eq!(first.conversation.id, again.conversation.id);
+    // STOP from such a sender is an opt-out like any other, with its notice.
+    let mut stop = inbound(sender.clone(), "kannel:u3", "STOP");
+    stop.sms = Some(omni_core::SmsDetails {
+        opt: Some(omni_core::OptChange::Out),
+        ..Default::default()
+    });
+    let stopped = h
+        .service
+        .ingest(&stop, TraceContext::new_root())
+        .await
+        .expect("stored");
+    assert!(stopped.customer.opt_out(&sender).is_some());
+    assert!(
+        matches!(
+            &stopped.message.notice,
+            Some(omni_core::Notice::SmsOptOut { phone, .. }) if phone == "+15551234567"
+        ),
+        "{:?}",
+        stopped.message.notice
+    );
+
+    let found = client
+        .find_customer(FindCustomerRequest {
+            identity: Some(pb::Identity::from(&sender)),
+        })
+        .await
+        .expect("found by the sender as given")
+        .into_inner();
+    let view = omni_proto::view::CustomerView::from(&found);
+    let shown = serde_json::to_value(&view.identities).expect("json");
+    assert_eq!(
+        shown,
+        serde_json::json!([{
+            "kind": "sms_sender",
+            "value": "+15551234567",
+            "note": omni_proto::view::SMS_SENDER_NOTE,
+        }])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_precise_status() {
     let h = Harness::start(|_| {}).await;
     let mut client = serve(&h).await;

@@ -338,7 +338,16 @@ msg = (b'From: ann@example.com\r\nTo: help@support.test\r\nSubject: broken\r\n'
     assert!(out.starts_with("OK"), "{out}");
     let got = inbound(&server.bus, 1).await;
     assert_eq!(got[0].idempotency_key, "broken@example.com");
-    assert_eq!(got[0].text, "Readable part.");
+    assert_eq!(
+        got[0].text,
+        format!(
+            "{}\n\nReadable part.",
+            omni_email::adapter::malformed_note("a part that does not decode")
+        )
+    );
+    let attachments = &got[0].email.as_ref().expect("email").attachments;
+    assert_eq!(attachments.len(), 1, "the original, not the broken part");
+    assert_eq!(attachments[0].name, "original.eml");
     // And no sender at all: 550 5.1.7.
     let out = smtplib(
         server.port,
@@ -350,6 +359,42 @@ msg = b'To: help@support.test\r\nSubject: who am I\r\nMessage-ID: <anon@x>\r\n\r
     .await;
     assert!(out.starts_with("ERR 550 5.1.7"), "{out}");
     assert!(no_more_inbound(&server.bus, std::time::Duration::from_millis(300)).await);
+}
+
+#[tokio::test]
+async fn malformed_mime_shows_the_agent_recovered_text_a_note_and_the_original() {
+    let server = Server::start().await;
+    // A multipart without a boundary, and a raw Latin-1 subject (no RFC 2047).
+    let out = smtplib(
+        server.port,
+        r#"
+msg = (b'From: ann@example.com\r\nTo: help@support.test\r\nSubject: Caf\xe9 order\r\n'
+       b'Message-ID: <noboundary@example.com>\r\nMIME-Version: 1.0\r\n'
+       b'Content-Type: multipart/mixed\r\n\r\n'
+       b'--zz\r\nContent-Type: text/plain\r\n\r\nWhere is my order?\r\n--zz--\r\n')
+"#,
+    )
+    .await;
+    assert!(out.starts_with("OK"), "{out}");
+    let got = inbound(&server.bus, 1).await;
+    let text = &got[0].text;
+    assert!(
+        text.starts_with("[This email was malformed (a multipart without a boundary)"),
+        "{text}"
+    );
+    assert!(text.ends_with("Where is my order?"), "{text}");
+    let email = got[0].email.as_ref().expect("email");
+    assert_eq!(email.subject, "Café order");
+    assert_eq!(email.attachments.len(), 1);
+    assert_eq!(email.attachments[0].name, "original.eml");
+    assert_eq!(email.attachments[0].content_type, "message/rfc822");
+    assert!(
+        email.attachments[0]
+            .content
+            .windows(12)
+            .any(|w| w == b"Subject: Caf"),
+        "the original bytes"
+    );
 }
 
 #[tokio::test]

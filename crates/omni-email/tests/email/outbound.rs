@@ -86,6 +86,7 @@ fn threading() -> ev::EmailOutbound {
         references: vec!["p0@mail.example.com".into(), "p1@mail.example.com".into()],
         subject: "Re: Where is my parcel?".into(),
         reply_to: "reply+c_42@support.test".into(),
+        queue: "support".into(),
     }
 }
 
@@ -114,6 +115,7 @@ async fn reply_reaches_the_relay_with_threading_headers_and_is_reported_sent() {
     );
     assert_eq!(header("From"), "\"Example Support\" <support@support.test>");
     assert_eq!(header("To"), "ann@example.com");
+    assert_eq!(header("MIME-Version"), "1.0", "RFC 2045, with Content-Type");
     assert!(!header("Date").is_empty());
     // The body as a mail client decodes it.
     let parsed = omni_email::mime::parse(&mail.raw).expect("parses");

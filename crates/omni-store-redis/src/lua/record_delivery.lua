@@ -7,7 +7,7 @@ local status = ARGV[4]
 local error_text = ARGV[5]
 
 -- DeliveryStatus::rank: a report never moves a message back.
-local RANK = { received = 0, queued = 0, sent = 1, delivered = 2, failed = 2 }
+local RANK = { received = 0, queued = 0, sent = 1, delivered = 2, failed = 2, read = 3 }
 
 local function main()
   local mk = key('message', message_id)
