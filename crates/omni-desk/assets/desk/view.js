@@ -12,8 +12,8 @@ import { clearTimeline, putMessage, scrollTimeline } from './timeline.js';
 import { resetProfile } from './profile.js';
 import { openedReply, updateReplyEnabled, updateReplyHint, updateReplyLimit, updateReplyWarning } from './reply.js';
 
-const CHANNEL_OF_KIND = { chat_visitor: 'chat', email: 'email', phone: 'sms' };
-const KIND_LABEL = { chat_visitor: 'Web chat', email: 'Email', phone: 'Phone' };
+const CHANNEL_OF_KIND = { chat_visitor: 'chat', email: 'email', phone: 'sms', sms_sender: 'sms' };
+const KIND_LABEL = { chat_visitor: 'Web chat', email: 'Email', phone: 'Phone', sms_sender: 'SMS sender' };
 let openSeq = 0;
 
 function maskIdentity(kind, value) {
@@ -116,6 +116,12 @@ export function renderViewHead() {
     li.dataset.kind = idn.kind;
     li.appendChild(make('span', 'kind', (KIND_LABEL[idn.kind] || idn.kind) + ':'));
     li.appendChild(make('span', 'value', maskIdentity(idn.kind, idn.value)));
+    // e.g. an SMS sender the phone library could not read: kept as given.
+    if (idn.note) {
+      const note = make('span', 'muted identity-note', ' (' + idn.note + ')');
+      note.setAttribute('data-testid', 'identity-note');
+      li.appendChild(note);
+    }
     el.identities.appendChild(li);
     const ch = CHANNEL_OF_KIND[idn.kind];
     if (ch && enabled(ch) && channels.indexOf(ch) < 0) channels.push(ch);
