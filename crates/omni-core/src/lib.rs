@@ -12,6 +12,8 @@
 //! - [`config`]: the configuration file, its defaults and validation.
 //! - [`error_body`]: the JSON body of every HTTP error.
 //! - [`requirement`]: the queue requirements language (`billing >= 5 AND lang == "es"`).
+//! - [`segments`]: SMS segment accounting (GSM-7 / UCS-2), for the SMS
+//!   adapter and the desk's reply limit.
 //! - [`time`]: wall-clock milliseconds.
 //! - [`trace`]: W3C trace context propagation.
 
@@ -25,6 +27,7 @@ pub mod identity;
 pub mod ids;
 pub mod message;
 pub mod requirement;
+pub mod segments;
 pub mod time;
 pub mod trace;
 

@@ -104,7 +104,7 @@ impl Channels {
             )));
         }
         if let Some(max) = limit.max_segments {
-            let needs = omni_sms::segments::count(text).count;
+            let needs = omni_core::segments::count(text).count;
             if needs > max as usize {
                 return Err(DeskError::BadRequest(format!(
                     "{a_reply} may take at most {max} segments; this one needs {needs}"

@@ -15,7 +15,8 @@
 //! - [`outbound`]: the `sms-outbound` consumer.
 //! - [`twilio`], [`kannel`]: the providers' outbound APIs and status meanings.
 //! - [`signature`]: Twilio's `X-Twilio-Signature`.
-//! - [`segments`]: GSM-7 / UCS-2 segment accounting.
+//! - [`segments`]: GSM-7 / UCS-2 segment accounting (from `omni-core`, which
+//!   the desk shares to hold back a reply that is too long).
 //! - [`keywords`]: opt-out / opt-in keywords.
 //! - [`phone`]: E.164 normalization.
 //! - [`http`]: the small HTTP client for provider APIs.
@@ -30,7 +31,7 @@ pub mod kannel;
 pub mod keywords;
 pub mod outbound;
 pub mod phone;
-pub mod segments;
+pub use omni_core::segments;
 pub mod server;
 pub mod signature;
 pub mod twilio;

@@ -1,4 +1,4 @@
-// SMS segments, counted as the SMS adapter counts them (crates/omni-sms/
+// SMS segments, counted as the SMS adapter counts them (crates/omni-core/
 // src/segments.rs): GSM-7 when every character is in the GSM 03.38
 // alphabet (an extension character takes two septets), 160 septets alone
 // or 153 per concatenated segment; otherwise UCS-2, 70 UTF-16 units alone
