@@ -97,7 +97,7 @@ impl RouterShell {
         loop {
             let before = pending.len();
             pending.retain(|spec| {
-                if engine.check_queue(spec).is_ok() {
+                if engine.validate_queue(spec).is_ok() {
                     engine.upsert_queue(now, spec.clone());
                     false
                 } else {
@@ -109,7 +109,7 @@ impl RouterShell {
             }
         }
         for spec in pending {
-            let why = engine.check_queue(&spec).err().map(|e| e.to_string());
+            let why = engine.validate_queue(&spec).err().map(|e| e.to_string());
             warn!(queue = %spec.id, error = ?why, "stored queue ignored");
         }
         for a in &agents {
@@ -303,7 +303,7 @@ impl RouterShell {
     pub async fn upsert_queue(&self, spec: QueueSpec) -> Result<(), RouterError> {
         let id = spec.id.clone();
         self.lock_engine()
-            .check_queue(&spec)
+            .validate_queue(&spec)
             .map_err(|e| RouterError::InvalidArgument(format!("queue: {e}")))?;
         // Durable first: an acknowledged change survives a restart.
         self.store
@@ -312,7 +312,7 @@ impl RouterShell {
         let effects = {
             let mut engine = self.lock_engine();
             engine
-                .check_queue(&spec)
+                .validate_queue(&spec)
                 .map_err(|e| RouterError::InvalidArgument(format!("queue: {e}")))?;
             engine.upsert_queue(now_ms(), spec)
         };

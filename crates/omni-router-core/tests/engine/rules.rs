@@ -276,9 +276,9 @@ fn queue_updates_apply_to_waiting_contacts_at_once() {
     make_available(&mut engine, 0, &["a"]);
     assert!(offers(&engine.apply(0, arrive("c1", "q", Chat, 0)).unwrap()).is_empty());
     let bad = QueueSpec::new("q").with_overflow(10, "q");
-    assert!(engine.check_queue(&bad).is_err());
+    assert!(engine.validate_queue(&bad).is_err());
     let widened = QueueSpec::new("q").with_expression(req("x >= 3"));
-    assert!(engine.check_queue(&widened).is_ok());
+    assert!(engine.validate_queue(&widened).is_ok());
     let fx = engine.upsert_queue(1, widened);
     assert_eq!(offered(&fx), [("c1".into(), "a".into())]);
     // Narrowing it again rescinds the offer that no longer fits.
