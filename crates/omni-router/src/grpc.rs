@@ -97,7 +97,7 @@ pub fn agent_state(view: &AgentView) -> AgentState {
             .filter(|c| view.capacity[c.index()] > 0)
             .map(|c| ChannelLoad {
                 channel: cpb::Channel::from(*c) as i32,
-                used: view.load[c.index()],
+                used: view.used(*c),
                 capacity: view.capacity[c.index()],
             })
             .collect(),

@@ -237,9 +237,17 @@ impl RouterShell {
     }
 
     /// A new contact to route: recorded durably, then given to the engine.
-    /// A contact the engine already holds is a redelivery: nothing to do.
+    /// A contact the engine already holds is a redelivery (nothing to do),
+    /// or, on another channel, the customer changed channel.
     pub async fn arrive(&self, record: ContactRecord) -> Result<(), RouterError> {
-        if self.lock_contacts().contains_key(&record.conversation_id) {
+        let held = self
+            .lock_contacts()
+            .get(&record.conversation_id)
+            .map(|r| r.channel);
+        if let Some(channel) = held {
+            if channel != record.channel {
+                return self.change_channel(record).await;
+            }
             return Ok(());
         }
         self.store.put_contact(&record).await?;
@@ -263,6 +271,44 @@ impl RouterShell {
             }
             other => other,
         }
+    }
+
+    /// A held contact is now on `record.channel`: its record follows
+    /// (durably first), then the engine counts it there (an assigned
+    /// contact's load moves with it) and its agent's desk is told.
+    async fn change_channel(&self, record: ContactRecord) -> Result<(), RouterError> {
+        let updated = {
+            let mut contacts = self.lock_contacts();
+            let Some(r) = contacts.get_mut(&record.conversation_id) else {
+                return Ok(());
+            };
+            r.channel = record.channel;
+            r.clone()
+        };
+        self.store.put_contact(&updated).await?;
+        info!(conversation_id = %updated.conversation_id, channel = %updated.channel, "contact changed channel");
+        let event = Event::ChannelChanged {
+            conversation_id: updated.conversation_id.clone(),
+            channel: updated.channel,
+        };
+        match self.apply(event).await {
+            Err(RouterError::Engine(EngineError::UnknownContact(_))) => return Ok(()),
+            other => other?,
+        }
+        let agent = self
+            .lock_contacts()
+            .get(&updated.conversation_id)
+            .and_then(|r| r.assigned_agent.clone());
+        if let Some(agent) = agent {
+            let state = self
+                .lock_engine()
+                .agent(&agent)
+                .map(|view| agent_state(&view));
+            if let Some(state) = state {
+                self.send(&agent, pb::agent_event::Kind::State(state));
+            }
+        }
+        Ok(())
     }
 
     /// The conversation no longer needs an agent.
@@ -574,6 +620,7 @@ fn event_name(event: &Event) -> &'static str {
         Event::Tick => "tick",
         Event::TransferToQueue { .. } => "transfer_to_queue",
         Event::TransferToAgent { .. } => "transfer_to_agent",
+        Event::ChannelChanged { .. } => "channel_changed",
     }
 }
 

@@ -406,4 +406,72 @@ impl Engine {
         };
         self.offer(now, c, choice, fx);
     }
+
+    /// Moves contact `c` to channel `to` (see [`Event::ChannelChanged`](crate::Event::ChannelChanged)).
+    pub(super) fn change_channel(
+        &mut self,
+        now: Millis,
+        c: Option<u32>,
+        to: Channel,
+        fx: &mut Vec<Effect>,
+    ) {
+        let Some(c) = c else {
+            return;
+        };
+        let Some(contact) = self.contact_ref(c) else {
+            return;
+        };
+        let (from, slot) = (contact.channel, contact.slot);
+        if from == to {
+            return;
+        }
+        let changed = |kept_by, over_capacity| What::ChannelChanged {
+            from,
+            to,
+            kept_by,
+            over_capacity,
+        };
+        match slot {
+            Slot::Waiting => {
+                // Out of the old channel's waiting set, into the new one's.
+                self.unlist(c);
+                self.set_channel(c, to);
+                self.record(c, now, changed(None, false));
+                self.list(now, c);
+            }
+            Slot::Offered(seq) => {
+                // The offer reserved room on the old channel: rescinded,
+                // the contact waits on the new one at its original age.
+                let live = self.take_offer(seq);
+                self.set_channel(c, to);
+                self.record(c, now, changed(None, false));
+                match live {
+                    Some(live) => self.requeue(now, live, RescindReason::ChannelChanged, fx),
+                    None => self.list(now, c),
+                }
+            }
+            Slot::Assigned(a) => {
+                // Continuity first: the agent keeps it, counted on the new
+                // channel even beyond capacity there.
+                let agent = &mut self.agents[a as usize];
+                let (f, t) = (from.index(), to.index());
+                agent.load[f] = agent.load[f].saturating_sub(1);
+                agent.load[t] = agent.load[t].saturating_add(1);
+                let all: u64 = (0..3).map(|ch| u64::from(agent.occupied(ch))).sum();
+                let over = agent.occupied(t) > agent.capacity[t]
+                    || agent.total.is_some_and(|total| all > u64::from(total));
+                // Room freed on the old channel: the agent may take more.
+                self.reindex(a);
+                self.dirty_agents.push(a);
+                self.set_channel(c, to);
+                self.record(c, now, changed(Some(a), over));
+            }
+        }
+    }
+
+    fn set_channel(&mut self, c: u32, to: Channel) {
+        if let Some(contact) = self.contact_mut(c) {
+            contact.channel = to;
+        }
+    }
 }

@@ -295,6 +295,9 @@ impl Engine {
                 conversation_id,
                 agent_id,
             } => self.transfer_to_agent(now, &conversation_id, &agent_id, fx),
+            Event::ChannelChanged { channel, .. } => {
+                self.change_channel(now, found.contact, channel, fx)
+            }
         }
         self.match_changes(now, fx);
         self.flush();

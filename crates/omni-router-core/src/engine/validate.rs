@@ -66,6 +66,11 @@ impl Engine {
                         .ok_or_else(|| EngineError::UnknownContact(conversation_id.clone()))?,
                 );
             }
+            Event::ChannelChanged {
+                conversation_id, ..
+            } => {
+                found.contact = Some(self.contact_slot(conversation_id)?);
+            }
             Event::SetPresence { agent_id, .. } => {
                 self.agent_slot(agent_id)?;
             }

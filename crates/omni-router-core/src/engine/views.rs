@@ -9,7 +9,7 @@ use omni_core::{AgentId, ConversationId, QueueId};
 
 use crate::agent::{AgentSpec, AgentView};
 use crate::contact::{ContactState, ContactView, Slot};
-use crate::explain::{DecisionRecord, Names};
+use crate::explain::{self, DecisionRecord, Names};
 use crate::queue::{QueueSpec, QueueView, StepView};
 
 use super::Engine;
@@ -97,7 +97,7 @@ impl Engine {
                     waiting,
                     longest_wait_ms,
                     oldest_step: oldest
-                        .map(|t| queue.step_at(now_ms.saturating_sub(t)) as u32)
+                        .map(|t| queue.step_at(now_ms.saturating_sub(t)) as u32 + 1)
                         .unwrap_or(0),
                     requirement: queue.spec.requirement.clone(),
                     waiting_base: bands[0],
@@ -140,7 +140,7 @@ impl Engine {
             queued_at_ms: contact.queued_at_ms,
             preferred_agent: contact.preferred_agent.as_deref().cloned(),
             state,
-            step: u32::from(contact.step),
+            step: explain::shown_step(contact.step),
             excluded: contact
                 .exclusions()
                 .iter()
@@ -203,6 +203,7 @@ impl Engine {
             name: agent.name.clone(),
             presence: agent.presence.clone(),
             load: agent.load,
+            offered: agent.offered,
             capacity: agent.capacity,
             total: agent.total,
             offers: agent

@@ -476,7 +476,7 @@ fn check(h: &Harness, event: &Event, effects: &[Effect]) {
         }
         assert_eq!(
             contact.step as usize,
-            queue.requirement_at(age).0,
+            queue.requirement_at(age).0 + 1,
             "{} step",
             contact.id
         );
