@@ -99,7 +99,10 @@ pub enum Event {
     /// ([`RescindReason::ChannelChanged`]) and the contact waits on the new
     /// channel at its original age; an assigned contact stays with its agent
     /// (continuity first), its load moving to the new channel, even beyond
-    /// the agent's capacity there. The same channel changes nothing.
+    /// the agent's capacity there, and the agent's live offers that no
+    /// longer fit beside it are rescinded
+    /// ([`RescindReason::AgentUnavailable`]). The same channel changes
+    /// nothing.
     ChannelChanged {
         /// The conversation.
         conversation_id: ConversationId,

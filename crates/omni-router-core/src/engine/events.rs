@@ -465,6 +465,8 @@ impl Engine {
                 self.dirty_agents.push(a);
                 self.set_channel(c, to);
                 self.record(c, now, changed(Some(a), over));
+                // Live offers that no longer fit beside it are rescinded.
+                self.revalidate_agent_offers(now, a, fx);
             }
         }
     }

@@ -93,6 +93,36 @@ fn with_no_room_on_the_new_channel_the_agent_keeps_it_and_the_explanation_says_s
 }
 
 #[test]
+fn a_live_offer_that_no_longer_fits_beside_the_moved_conversation_is_rescinded() {
+    let mut engine = Engine::new(
+        config(),
+        vec![
+            agent("alice", 1, 1),
+            AgentSpec::new("bob")
+                .with_skill("s", 1)
+                .with_capacity(Email, 1),
+        ],
+        vec![QueueSpec::new("q").with_requirement("s", 1)],
+    );
+    make_available(&mut engine, 0, &["alice"]);
+    let fx = engine.apply(0, arrive("c1", "q", Chat, 0)).unwrap();
+    engine.apply(1, accept(&offers(&fx)[0])).unwrap();
+    let fx = engine.apply(2, arrive("c2", "q", Email, 2)).unwrap();
+    assert_eq!(offered(&fx), [("c2".into(), "alice".into())]);
+
+    // c1 moves to email: alice keeps it, and her email offer no longer fits.
+    make_available(&mut engine, 3, &["bob"]);
+    let fx = engine.apply(4, changed("c1", Email)).unwrap();
+    assert_eq!(
+        rescinded(&fx),
+        [("c2".into(), "alice".into(), RescindReason::AgentUnavailable)]
+    );
+    assert_eq!(offered(&fx), [("c2".into(), "bob".into())]);
+    let v = view(&engine, "alice");
+    assert_eq!((v.load[Email.index()], v.offered[Email.index()]), (1, 0));
+}
+
+#[test]
 fn a_waiting_conversation_is_matched_on_its_new_channel_at_its_age() {
     // Bob takes email only, and is the only one free.
     let mut engine = engine(vec![agent("alice", 1, 0), agent("bob", 0, 1)]);
