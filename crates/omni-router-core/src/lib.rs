@@ -55,6 +55,9 @@
 //!   linear probing).
 //! - `small` (internal) is a short list kept inline (an agent's assignments
 //!   and offers).
+//! - [`coverage`] checks a configuration alone: queues no configured agent
+//!   can serve, skills no agent has (with the nearest one), for `omni
+//!   check-config`.
 //! - [`error`] holds [`EngineError`].
 
 #![forbid(unsafe_code)]
@@ -63,6 +66,7 @@ pub mod agent;
 mod compile;
 pub mod config;
 pub mod contact;
+pub mod coverage;
 pub mod engine;
 pub mod error;
 pub mod event;
