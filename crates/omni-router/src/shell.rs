@@ -13,7 +13,7 @@ use omni_bus::{Bus, Message, TRACEPARENT};
 use omni_core::config::Config;
 use omni_core::time::now_ms;
 use omni_core::trace::TraceContext;
-use omni_core::{AgentId, ConversationId};
+use omni_core::{AgentId, Channel, ConversationId};
 use omni_proto::{events as ev, routing as pb};
 use omni_router_core::{
     AgentSpec, Effect, Engine, EngineConfig, EngineError, Event, Presence, QueueSpec,
@@ -201,8 +201,24 @@ impl RouterShell {
             });
         }
         let mut presence: BTreeMap<&'static str, u32> = BTreeMap::new();
+        // Room held (assigned plus live offers) and capacity per channel.
+        let mut load = [(0u32, 0u32); 3];
         for a in engine.agents() {
             *presence.entry(a.presence.as_str()).or_default() += 1;
+            for c in Channel::ALL {
+                load[c.index()].0 += a.used(c);
+                load[c.index()].1 += a.capacity[c.index()];
+            }
+        }
+        for c in Channel::ALL {
+            let (used, capacity) = load[c.index()];
+            for (name, value) in [("omni_agent_load", used), ("omni_agent_capacity", capacity)] {
+                out.push(metrics::Sample {
+                    name,
+                    labels: vec![("channel", c.as_str().to_owned())],
+                    value: f64::from(value),
+                });
+            }
         }
         for (name, count) in presence {
             out.push(metrics::Sample {

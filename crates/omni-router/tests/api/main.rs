@@ -419,6 +419,13 @@ async fn a_channel_change_moves_the_agents_load_and_survives_a_restart() {
     };
     router.shell.arrive(by_email.clone()).await.expect("moves");
     assert_eq!(used(&mut router, "yan").await, (0, 1));
+    let metrics = omni_telemetry::metrics::render();
+    for line in [
+        "omni_agent_load{channel=\"chat\"} 0",
+        "omni_agent_load{channel=\"email\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
     let decisions = router
         .client
         .explain_conversation(ExplainRequest {
