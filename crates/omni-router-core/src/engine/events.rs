@@ -457,8 +457,10 @@ impl Engine {
                 let (f, t) = (from.index(), to.index());
                 agent.load[f] = agent.load[f].saturating_sub(1);
                 agent.load[t] = agent.load[t].saturating_add(1);
-                let all: u64 = (0..3).map(|ch| u64::from(agent.occupied(ch))).sum();
-                let over = agent.occupied(t) > agent.capacity[t]
+                // Beyond capacity by its assignments alone: live offers in
+                // the way are rescinded below.
+                let all: u64 = agent.load.iter().map(|n| u64::from(*n)).sum();
+                let over = agent.load[t] > agent.capacity[t]
                     || agent.total.is_some_and(|total| all > u64::from(total));
                 // Room freed on the old channel: the agent may take more.
                 self.reindex(a);

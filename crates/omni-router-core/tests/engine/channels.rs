@@ -120,6 +120,16 @@ fn a_live_offer_that_no_longer_fits_beside_the_moved_conversation_is_rescinded()
     assert_eq!(offered(&fx), [("c2".into(), "bob".into())]);
     let v = view(&engine, "alice");
     assert_eq!((v.load[Email.index()], v.offered[Email.index()]), (1, 0));
+    // The conversation alone fits: no "no room" in its explanation.
+    let why: Vec<String> = engine
+        .explain(&"c1".into())
+        .into_iter()
+        .map(|r| r.summary)
+        .collect();
+    assert_eq!(
+        why[0],
+        "channel changed from chat to email: stays with alice, counted on email"
+    );
 }
 
 #[test]
