@@ -94,7 +94,9 @@ pub fn agent_state(view: &AgentView) -> AgentState {
         away_reason,
         load: omni_core::Channel::ALL
             .iter()
-            .filter(|c| view.capacity[c.index()] > 0)
+            // A channel the agent holds conversations on shows even without
+            // capacity there (a conversation that moved channel stays).
+            .filter(|c| view.capacity[c.index()] > 0 || view.used(**c) > 0)
             .map(|c| ChannelLoad {
                 channel: cpb::Channel::from(*c) as i32,
                 used: view.used(*c),
