@@ -132,6 +132,9 @@ await scenario(async (browser) => {
   await timelineIs(desk, [
     ['chat', 'inbound', firstWords], ['chat', 'inbound', contact], ['SMS', 'inbound', text],
   ]);
+  // bob's load line counts the conversation on SMS now, where he has no
+  // capacity but keeps it (continuity first).
+  await count(desk, '[data-testid="load"]', 1, 'chat 0/2 · email 0/5 · sms 1/0');
 
   log('an email to the reply address joins it too, after the text');
   const replyAddress = (await desk.getByTestId('reply-address').textContent()).trim();
@@ -160,6 +163,9 @@ await scenario(async (browser) => {
   await desk.locator('[data-testid="timeline-message"][data-channel="email"]')
     .getByTestId('message-subject').filter({ hasText: mail.subject }).waitFor({ timeout });
   await desk.locator('[data-testid="conversation-channel"] [data-channel="email"]').waitFor({ timeout });
+  // ... and on email after the email, SMS gone from the line.
+  await count(desk, '[data-testid="load"]', 1, 'chat 0/2 · email 1/5');
+  await count(desk, '[data-testid="load"]', 0, 'sms');
   if (shots) await desk.screenshot({ path: `${shots}/desk-timeline.png`, fullPage: true });
 
   log('an email reply: Enter is a new line, Ctrl+Enter sends it; the hint says so');

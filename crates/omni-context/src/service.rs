@@ -209,7 +209,15 @@ impl ContextService {
             );
         }
         if ingested.needs_routing {
-            self.request_routing(conversation, trace).await?;
+            self.request_routing(conversation, None, trace).await?;
+        } else if ingested.channel_changed
+            && !ingested.duplicate
+            && conversation.status != ConversationStatus::Resolved
+        {
+            // The router counts the conversation on the channel it is on
+            // now: the same request on the new channel moves it there.
+            self.request_routing(conversation, Some(ingested.message.seq), trace)
+                .await?;
         }
         if !ingested.duplicate {
             self.emit_message(&ingested.message).await;
@@ -222,9 +230,13 @@ impl ContextService {
         Ok(ingested)
     }
 
+    /// Asks the router to route `conversation` on its last channel. A
+    /// change of channel (`changed_at_seq`, the message that made it) is a
+    /// request of its own: the bus would drop it as a duplicate of the first.
     async fn request_routing(
         &self,
         conversation: &Conversation,
+        changed_at_seq: Option<u64>,
         trace: TraceContext,
     ) -> Result<(), ContextError> {
         let queued_at_ms = conversation
@@ -246,7 +258,10 @@ impl ContextService {
             TRACEPARENT,
             omni_telemetry::outgoing(&tracing::Span::current(), &trace).to_string(),
         );
-        let id = format!("route:{}:{}", conversation.id, queued_at_ms);
+        let id = match changed_at_seq {
+            None => format!("route:{}:{}", conversation.id, queued_at_ms),
+            Some(seq) => format!("route:{}:{}:channel:{seq}", conversation.id, queued_at_ms),
+        };
         self.bus.publish(msg, Some(&id)).await?;
         Ok(())
     }

@@ -157,6 +157,9 @@ pub struct AgentView {
     pub presence: Presence,
     /// Assigned conversations per channel, indexed by [`Channel::index`].
     pub load: [u32; 3],
+    /// Live offers per channel, indexed by [`Channel::index`]: each
+    /// reserves room until it is answered or expires.
+    pub offered: [u32; 3],
     /// Capacity per channel, indexed by [`Channel::index`].
     pub capacity: [u32; 3],
     /// Optional cap across all channels.
@@ -173,6 +176,16 @@ pub struct AgentView {
     pub consecutive_misses: u32,
     /// When the agent last accepted an offer, if ever.
     pub last_assigned_ms: Option<Millis>,
+}
+
+impl AgentView {
+    /// The room held on `channel`: assigned conversations plus live offers,
+    /// the count capacity is checked against (and the `occupancy` of
+    /// selection and queue views is made of).
+    pub fn used(&self, channel: Channel) -> u32 {
+        let ch = channel.index();
+        self.load[ch].saturating_add(self.offered[ch])
+    }
 }
 
 #[cfg(test)]

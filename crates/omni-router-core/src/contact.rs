@@ -35,7 +35,8 @@ pub struct ContactView {
     pub preferred_agent: Option<AgentId>,
     /// Where it stands.
     pub state: ContactState,
-    /// The relaxation step of its queue in force (0: the base requirement).
+    /// The step of its queue in force, counted from 1: step 1 is the base
+    /// requirement, step 2 the first relaxation step, and so on.
     pub step: u32,
     /// Agents not offered this contact until the given time (they declined
     /// it or let its offer time out). Entries may outlive their time until

@@ -93,6 +93,22 @@ pub enum Event {
         /// The agent to offer it to.
         agent_id: AgentId,
     },
+    /// The customer moved the conversation to another channel: it needs
+    /// capacity there from now on. A waiting contact waits (and is matched)
+    /// on the new channel, keeping its age; a live offer is rescinded
+    /// ([`RescindReason::ChannelChanged`]) and the contact waits on the new
+    /// channel at its original age; an assigned contact stays with its agent
+    /// (continuity first), its load moving to the new channel, even beyond
+    /// the agent's capacity there, and the agent's live offers that no
+    /// longer fit beside it are rescinded
+    /// ([`RescindReason::AgentUnavailable`]). The same channel changes
+    /// nothing.
+    ChannelChanged {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// The channel it is on now.
+        channel: Channel,
+    },
 }
 
 /// A decision for the service to carry out, in order.

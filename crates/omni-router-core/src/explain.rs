@@ -8,7 +8,7 @@
 //! releases only.
 
 use omni_core::time::Millis;
-use omni_core::{AgentId, ConversationId, QueueId};
+use omni_core::{AgentId, Channel, ConversationId, QueueId};
 
 use crate::hasher::FxMap;
 use crate::offer::RescindReason;
@@ -26,11 +26,11 @@ pub const MAX_RELEASED_CONVERSATIONS: usize = 10_000;
 pub struct DecisionRecord {
     /// When it was made.
     pub at_ms: Millis,
-    /// What was decided and why, e.g. `offered to alice (step 0): 3 agents
-    /// eligible; won on proficiency (9 vs 5 for bob)`.
+    /// What was decided and why, e.g. `offered to alice (step 1, score 9):
+    /// 3 of 5 agents eligible; won on proficiency (9 vs 5 for bob)`.
     pub summary: String,
     /// `queued`, `offered`, `rescinded`, `assigned`, `released`, `step`,
-    /// `overflowed` or `transferred`.
+    /// `overflowed`, `transferred` or `channel_changed`.
     pub kind: &'static str,
     /// The agent concerned, if any.
     pub agent: Option<AgentId>,
@@ -40,7 +40,8 @@ pub struct DecisionRecord {
     /// (`preferred`, `proficiency`, `occupancy`, `idle`, `agent_id`, or
     /// `only_eligible`).
     pub rule: Option<String>,
-    /// The relaxation step in force (0: the base requirement).
+    /// The step in force, counted from 1: step 1 is the base requirement,
+    /// step 2 the queue's first relaxation step, and so on.
     pub step: Option<u32>,
     /// For an offer: the winner's score over the requirement's skills.
     pub score: Option<u32>,
@@ -114,6 +115,14 @@ pub(crate) enum What {
     TransferredToAgent {
         agent: u32,
     },
+    ChannelChanged {
+        from: Channel,
+        to: Channel,
+        /// The agent keeping the conversation, when it is assigned.
+        kept_by: Option<u32>,
+        /// Whether that agent is now beyond its capacity on `to`.
+        over_capacity: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,7 +175,7 @@ impl Rec {
                 out.kind = "offered";
                 out.agent = Some(winner.clone());
                 out.eligible = Some(o.eligible);
-                out.step = Some(u32::from(o.step));
+                out.step = Some(shown_step(o.step));
                 out.score = Some(o.winner.score);
                 if o.direct {
                     out.rule = Some("transfer".into());
@@ -216,7 +225,10 @@ impl Rec {
                         .unwrap_or_default();
                     out.summary = format!(
                         "offered to {winner} (step {}, score {}): {} of {} agents eligible; {why}{preferred}",
-                        o.step, o.winner.score, o.eligible, o.agents_total
+                        shown_step(o.step),
+                        o.winner.score,
+                        o.eligible,
+                        o.agents_total
                     );
                     out.rule = Some(rule);
                 }
@@ -237,6 +249,9 @@ impl Rec {
                     }
                     RescindReason::Released => format!("offer to {a} rescinded"),
                     RescindReason::Transferred => format!("offer to {a} rescinded by a transfer"),
+                    RescindReason::ChannelChanged => {
+                        format!("offer to {a} rescinded: the customer changed channel")
+                    }
                 };
                 let cooldown = if *cooldown_until == NO_COOLDOWN {
                     String::new()
@@ -267,9 +282,10 @@ impl Rec {
             }
             What::Step { queue, step } => {
                 out.kind = "step";
-                out.step = Some(u32::from(*step));
+                out.step = Some(shown_step(*step));
                 out.summary = format!(
-                    "relaxation step {step} of {} now in force",
+                    "step {} of {} now in force",
+                    shown_step(*step),
                     names.queue(*queue)
                 );
             }
@@ -294,9 +310,38 @@ impl Rec {
                 out.agent = Some(names.agent(*agent).clone());
                 out.summary = format!("transferred to agent {}", names.agent(*agent));
             }
+            What::ChannelChanged {
+                from,
+                to,
+                kept_by,
+                over_capacity,
+            } => {
+                out.kind = "channel_changed";
+                out.summary = match kept_by {
+                    None => format!("channel changed from {from} to {to}"),
+                    Some(a) => {
+                        let a = names.agent(*a);
+                        out.agent = Some(a.clone());
+                        let room = if *over_capacity {
+                            format!("; {a} has no room on {to} but keeps it (continuity first)")
+                        } else {
+                            String::new()
+                        };
+                        format!(
+                            "channel changed from {from} to {to}: stays with {a}, counted on {to}{room}"
+                        )
+                    }
+                };
+            }
         }
         out
     }
+}
+
+/// A step as users count it: from 1, the base requirement being step 1
+/// (the engine counts from 0).
+pub(crate) fn shown_step(step: u8) -> u32 {
+    u32::from(step) + 1
 }
 
 fn idle(last_assigned_ms: Option<Millis>) -> String {

@@ -35,7 +35,29 @@
 //!   that decided.
 //! - [`explain`] keeps the bounded per-conversation decision log
 //!   ([`DecisionRecord`]).
-//! - [`engine`] holds the [`Engine`] that ties them together and runs matching.
+//! - [`engine`] holds the [`Engine`] that ties them together, in child
+//!   modules with one concern each (all `impl Engine` blocks):
+//!   - `engine/state` (internal): the engine's records of agents and queues;
+//!   - `engine/views` (internal): read-only views and explanations;
+//!   - `engine/reconfigure` (internal): agents and queues added or replaced
+//!     at run time ([`Engine::upsert_agent`], [`Engine::upsert_queue`],
+//!     [`Engine::validate_queue`]);
+//!   - `engine/validate` (internal): an event's preconditions, checked before
+//!     anything changes;
+//!   - `engine/upkeep` (internal): the open-agent index, waiting sets and
+//!     timers kept current;
+//!   - `engine/matching` (internal): matching what changed, selection and
+//!     its debug-build cross-check against a scan of all agents;
+//!   - `engine/offers` (internal): making, rescinding and requeueing offers;
+//!   - `engine/events` (internal): one handler per [`Event`].
+//! - `hasher` (internal) is the fast deterministic hasher of the engine's maps.
+//! - `ids` (internal) finds a contact's slot by conversation id (one array,
+//!   linear probing).
+//! - `small` (internal) is a short list kept inline (an agent's assignments
+//!   and offers).
+//! - [`coverage`] checks a configuration alone: queues no configured agent
+//!   can serve, skills no agent has (with the nearest one), for `omni
+//!   check-config`.
 //! - [`error`] holds [`EngineError`].
 
 #![forbid(unsafe_code)]
@@ -44,6 +66,7 @@ pub mod agent;
 mod compile;
 pub mod config;
 pub mod contact;
+pub mod coverage;
 pub mod engine;
 pub mod error;
 pub mod event;

@@ -39,10 +39,13 @@ pub enum RescindReason {
     AgentUnavailable,
     /// The contact was transferred elsewhere.
     Transferred,
+    /// The customer moved the conversation to another channel.
+    ChannelChanged,
 }
 
 impl RescindReason {
-    /// `timeout`, `declined`, `released`, `agent_unavailable` or `transferred`.
+    /// `timeout`, `declined`, `released`, `agent_unavailable`,
+    /// `transferred` or `channel_changed`.
     pub fn as_str(self) -> &'static str {
         match self {
             RescindReason::Timeout => "timeout",
@@ -50,6 +53,7 @@ impl RescindReason {
             RescindReason::Released => "released",
             RescindReason::AgentUnavailable => "agent_unavailable",
             RescindReason::Transferred => "transferred",
+            RescindReason::ChannelChanged => "channel_changed",
         }
     }
 }

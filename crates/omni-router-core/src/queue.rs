@@ -365,8 +365,9 @@ pub struct QueueView {
     pub waiting: u32,
     /// How long the oldest waiting contact has waited; 0 when none waits.
     pub longest_wait_ms: Millis,
-    /// The step in force for the oldest waiting contact (0: the base
-    /// requirement).
+    /// The step in force for the oldest waiting contact, counted from 1
+    /// (step 1 is the base requirement, step 2 the first of `steps`); 0
+    /// when none waits.
     pub oldest_step: u32,
     /// The base requirement.
     pub requirement: Requirement,
@@ -382,8 +383,11 @@ pub struct QueueView {
     pub service_level_target: ServiceLevel,
     /// Counters since start.
     pub stats: QueueStats,
-    /// Share of capacity in use (assigned plus offered) among available
-    /// agents who meet the base requirement; `None` when none is available.
+    /// Share of capacity held among available agents who meet the base
+    /// requirement: their assigned conversations plus live offers (an offer
+    /// reserves its room until answered, as in
+    /// [`AgentView::used`](crate::AgentView::used)), over
+    /// their capacity; `None` when none is available.
     pub occupancy: Option<f64>,
 }
 

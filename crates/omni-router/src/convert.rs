@@ -46,10 +46,12 @@ pub fn agent_state(view: &AgentView) -> pb::AgentState {
         away_reason,
         load: Channel::ALL
             .iter()
-            .filter(|c| view.capacity[c.index()] > 0)
+            // A channel the agent holds conversations on shows even without
+            // capacity there (a conversation that moved channel stays).
+            .filter(|c| view.capacity[c.index()] > 0 || view.used(**c) > 0)
             .map(|c| pb::ChannelLoad {
                 channel: cpb::Channel::from(*c) as i32,
-                used: view.load[c.index()],
+                used: view.used(*c),
                 capacity: view.capacity[c.index()],
             })
             .collect(),

@@ -2,7 +2,9 @@
 //!
 //! A request is acked once the contact is recorded in the store and held by
 //! the engine; a release once the contact is gone from both. Redeliveries
-//! are harmless: the shell treats a contact it already holds as done.
+//! are harmless: the shell treats a contact it already holds as done. A
+//! request for a held contact on another channel (the context service
+//! sends one when the customer changes channel) moves the contact there.
 //! Messages of different conversations are handled in parallel lanes;
 //! those of one conversation in order.
 

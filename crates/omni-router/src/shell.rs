@@ -18,7 +18,7 @@ use std::time::Duration;
 use omni_bus::Bus;
 use omni_core::config::Config;
 use omni_core::time::{Millis, now_ms};
-use omni_core::{AgentId, ConversationId};
+use omni_core::{AgentId, Channel, ConversationId};
 use omni_router_core::{AgentSpec, Engine, EngineConfig, EngineError, Event, Presence, QueueSpec};
 use omni_store::{ContactRecord, RouterStore};
 use omni_telemetry::metrics;
@@ -28,7 +28,7 @@ use tracing::{Instrument, error, info, warn};
 
 use crate::RouterError;
 use crate::connections::{Connections, DISCONNECTED};
-use crate::events::AgentEvent;
+use crate::events::{AgentEvent, AgentEventKind};
 use crate::settled::SettledOffers;
 
 /// The router: engine, persistence and notifications.
@@ -136,8 +136,24 @@ impl RouterShell {
             });
         }
         let mut presence: BTreeMap<&'static str, u32> = BTreeMap::new();
+        // Room held (assigned plus live offers) and capacity per channel.
+        let mut load = [(0u32, 0u32); 3];
         for a in engine.agents() {
             *presence.entry(a.presence.as_str()).or_default() += 1;
+            for c in Channel::ALL {
+                load[c.index()].0 += a.used(c);
+                load[c.index()].1 += a.capacity[c.index()];
+            }
+        }
+        for c in Channel::ALL {
+            let (used, capacity) = load[c.index()];
+            for (name, value) in [("omni_agent_load", used), ("omni_agent_capacity", capacity)] {
+                out.push(metrics::Sample {
+                    name,
+                    labels: vec![("channel", c.as_str().to_owned())],
+                    value: f64::from(value),
+                });
+            }
         }
         for (name, count) in presence {
             out.push(metrics::Sample {
@@ -212,9 +228,17 @@ impl RouterShell {
     }
 
     /// A new contact to route: recorded durably, then given to the engine.
-    /// A contact the engine already holds is a redelivery: nothing to do.
+    /// A contact the engine already holds is a redelivery (nothing to do),
+    /// or, on another channel, the customer changed channel.
     pub async fn arrive(&self, record: ContactRecord) -> Result<(), RouterError> {
-        if self.lock_contacts().contains_key(&record.conversation_id) {
+        let held = self
+            .lock_contacts()
+            .get(&record.conversation_id)
+            .map(|r| r.channel);
+        if let Some(channel) = held {
+            if channel != record.channel {
+                return self.change_channel(record).await;
+            }
             return Ok(());
         }
         self.store.put_contact(&record).await?;
@@ -238,6 +262,41 @@ impl RouterShell {
             }
             other => other,
         }
+    }
+
+    /// A held contact is now on `record.channel`: its record follows
+    /// (durably first), then the engine counts it there (an assigned
+    /// contact's load moves with it) and its agent's desk is told.
+    async fn change_channel(&self, record: ContactRecord) -> Result<(), RouterError> {
+        let updated = {
+            let mut contacts = self.lock_contacts();
+            let Some(r) = contacts.get_mut(&record.conversation_id) else {
+                return Ok(());
+            };
+            r.channel = record.channel;
+            r.clone()
+        };
+        self.store.put_contact(&updated).await?;
+        info!(conversation_id = %updated.conversation_id, channel = %updated.channel, "contact changed channel");
+        let event = Event::ChannelChanged {
+            conversation_id: updated.conversation_id.clone(),
+            channel: updated.channel,
+        };
+        match self.apply(event).await {
+            Err(RouterError::Engine(EngineError::UnknownContact(_))) => return Ok(()),
+            other => other?,
+        }
+        let agent = self
+            .lock_contacts()
+            .get(&updated.conversation_id)
+            .and_then(|r| r.assigned_agent.clone());
+        if let Some(agent) = agent {
+            let view = self.lock_engine().agent(&agent);
+            if let Some(view) = view {
+                self.send(&agent, AgentEventKind::State(Box::new(view)));
+            }
+        }
+        Ok(())
     }
 
     /// The conversation no longer needs an agent.
@@ -278,7 +337,7 @@ impl RouterShell {
     pub async fn upsert_queue(&self, spec: QueueSpec) -> Result<(), RouterError> {
         let id = spec.id.clone();
         self.lock_engine()
-            .check_queue(&spec)
+            .validate_queue(&spec)
             .map_err(|e| RouterError::InvalidArgument(format!("queue: {e}")))?;
         // Durable first: an acknowledged change survives a restart.
         self.store
@@ -287,7 +346,7 @@ impl RouterShell {
         let effects = {
             let mut engine = self.lock_engine();
             engine
-                .check_queue(&spec)
+                .validate_queue(&spec)
                 .map_err(|e| RouterError::InvalidArgument(format!("queue: {e}")))?;
             engine.upsert_queue(now_ms(), spec)
         };
@@ -390,5 +449,6 @@ fn event_name(event: &Event) -> &'static str {
         Event::Tick => "tick",
         Event::TransferToQueue { .. } => "transfer_to_queue",
         Event::TransferToAgent { .. } => "transfer_to_agent",
+        Event::ChannelChanged { .. } => "channel_changed",
     }
 }

@@ -12,6 +12,7 @@
 //! | `omni_queue_waiting` | gauge | `queue` |
 //! | `omni_queue_longest_wait_seconds` | gauge | `queue` |
 //! | `omni_agents` | gauge | `presence` |
+//! | `omni_agent_load`, `omni_agent_capacity` | gauge | `channel` |
 //! | `omni_chat_connections` | gauge | |
 
 use std::collections::BTreeMap;

@@ -105,6 +105,10 @@ fn main() -> ExitCode {
         Command::Probe { grpc, service } => probe(&grpc, &service),
         Command::Simulate(args) => simulate::run(&args),
         Command::CheckConfig => {
+            // Warnings, not errors: agents may be added at run time.
+            for warning in omni_router_core::coverage::config_warnings(&config) {
+                eprintln!("omni: warning: {warning}");
+            }
             println!(
                 "{}: ok ({} queues, {} agents, data in {})",
                 cli.config.display(),

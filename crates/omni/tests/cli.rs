@@ -34,6 +34,56 @@ fn sample_config_checks_out() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("ok (2 queues, 5 agents"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("warning"), "{stderr}");
+}
+
+#[test]
+fn check_config_warns_about_queues_no_agent_can_serve_and_still_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("typo.toml");
+    std::fs::write(
+        &path,
+        r#"
+[[queues]]
+id = "sales"
+requirement = "slaes >= 3"
+
+[[queues]]
+id = "vip"
+requirement = "sales >= 9"
+
+[[queues]]
+id = "fine"
+requirement = "sales >= 3"
+
+[[agents]]
+id = "ann"
+skills = { sales = 5 }
+capacity = { chat = 2 }
+"#,
+    )
+    .unwrap();
+    let out = omni()
+        .arg("--config")
+        .arg(&path)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "warnings, not errors: {stderr}");
+    assert!(stdout.contains("ok (3 queues, 1 agents"), "{stdout}");
+    let warnings: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        warnings,
+        [
+            r#"omni: warning: queue sales: no agent has skill "slaes" (did you mean "sales"?)"#,
+            r#"omni: warning: queue sales: no configured agent meets requirement "slaes >= 3" or any of its steps"#,
+            r#"omni: warning: queue vip: no configured agent meets requirement "sales >= 9" or any of its steps"#,
+        ],
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -60,6 +60,7 @@ async fn one_conversation_across_channels_on_nats_and_redis() {
 
 async fn across_channels(h: &Harness) {
     let mut email_out = h.consume(&EMAIL_OUTBOUND).await;
+    let mut requests = h.consume(&ROUTER_REQUESTS).await;
     let service = &h.service;
     let visitor = Identity::ChatVisitor("v-0123456789abcdef".into());
 
@@ -148,6 +149,21 @@ async fn across_channels(h: &Harness) {
         }
     };
     assert_eq!(last_channel, pb::Channel::Email as i32);
+    // The router is asked again, on email: it counts the conversation on the
+    // channel it is on now.
+    let mut asked = Vec::new();
+    for _ in 0..2 {
+        let request = ev::RoutingRequest::decode(next(&mut requests).await.payload.as_ref())
+            .expect("routing request");
+        asked.push((request.conversation_id, request.channel));
+    }
+    assert_eq!(
+        asked,
+        [
+            (conversation.to_string(), pb::Channel::Chat as i32),
+            (conversation.to_string(), pb::Channel::Email as i32),
+        ]
+    );
     let stored = first.message.email.clone().expect("email details");
     assert_eq!(stored.quoted, "> what we said before");
     assert_eq!(stored.attachments[0].name, "invoice.pdf");

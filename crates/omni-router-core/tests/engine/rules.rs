@@ -80,11 +80,13 @@ fn relaxation_steps_widen_the_eligible_set_over_wait_time_then_overflow() {
     let fx = engine.apply(30_000, Event::Tick).unwrap();
     assert_eq!(offered(&fx), [("c1".into(), "novice".into())]);
     let why = engine.explain(&"c1".into());
-    assert_eq!(why[0].step, Some(1));
+    // Steps count from 1: the base requirement is step 1, the first
+    // relaxation step 2.
+    assert_eq!(why[0].step, Some(2));
     assert!(
         why[0]
             .summary
-            .starts_with("offered to novice (step 1, score 2)")
+            .starts_with("offered to novice (step 2, score 2)")
     );
     engine.apply(30_001, accept(&offers(&fx)[0])).unwrap();
 
@@ -96,7 +98,7 @@ fn relaxation_steps_widen_the_eligible_set_over_wait_time_then_overflow() {
     let view = &engine.queues(100_000)[0];
     assert_eq!(
         (view.waiting, view.waiting_base, view.oldest_step),
-        (1, 0, 1)
+        (1, 0, 2)
     );
     assert_eq!(view.steps[0].waiting, 1);
     // Its step comes into force at 70 s (nobody free), its overflow at 220 s.
@@ -276,9 +278,9 @@ fn queue_updates_apply_to_waiting_contacts_at_once() {
     make_available(&mut engine, 0, &["a"]);
     assert!(offers(&engine.apply(0, arrive("c1", "q", Chat, 0)).unwrap()).is_empty());
     let bad = QueueSpec::new("q").with_overflow(10, "q");
-    assert!(engine.check_queue(&bad).is_err());
+    assert!(engine.validate_queue(&bad).is_err());
     let widened = QueueSpec::new("q").with_expression(req("x >= 3"));
-    assert!(engine.check_queue(&widened).is_ok());
+    assert!(engine.validate_queue(&widened).is_ok());
     let fx = engine.upsert_queue(1, widened);
     assert_eq!(offered(&fx), [("c1".into(), "a".into())]);
     // Narrowing it again rescinds the offer that no longer fits.

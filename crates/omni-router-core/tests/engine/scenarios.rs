@@ -372,13 +372,13 @@ fn preferred_agent_wins_when_eligible() {
     assert_eq!(offered(&fx), [("c1".into(), "bob".into())]);
     assert_eq!(
         summaries(&engine, "c1")[0],
-        "offered to bob (step 0, score 2): 2 of 2 agents eligible; won as preferred agent"
+        "offered to bob (step 1, score 2): 2 of 2 agents eligible; won as preferred agent"
     );
 
     engine.apply(1, presence("bob", Presence::Offline)).unwrap();
     assert_eq!(
         summaries(&engine, "c1")[0],
-        "offered to alice (step 0, score 9): 1 of 2 agents eligible; only eligible agent; preferred agent bob not eligible"
+        "offered to alice (step 1, score 9): 1 of 2 agents eligible; only eligible agent; preferred agent bob not eligible"
     );
 }
 
@@ -401,7 +401,7 @@ fn explanation_names_the_eligible_count_winner_and_deciding_rule() {
     assert_eq!(records[0].at_ms, 5);
     assert_eq!(
         records[0].summary,
-        "offered to alice (step 0, score 9): 3 of 5 agents eligible; won on proficiency (9 vs 5 for bob)"
+        "offered to alice (step 1, score 9): 3 of 5 agents eligible; won on proficiency (9 vs 5 for bob)"
     );
     assert_eq!(records[1].summary, "queued in sales (priority 0)");
     assert!(engine.explain(&"never".into()).is_empty());

@@ -197,7 +197,7 @@ impl RouterShell {
         error!(%conversation_id, %agent_id, "assignment could not be recorded; the desk has it, the timeline does not");
     }
 
-    fn send(&self, agent: &AgentId, kind: AgentEventKind) {
+    pub(super) fn send(&self, agent: &AgentId, kind: AgentEventKind) {
         // No receiver means no desk is watching: not an error.
         let _ = self.events.send(AgentEvent {
             agent_id: agent.clone(),

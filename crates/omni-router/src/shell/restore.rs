@@ -30,7 +30,7 @@ impl RouterShell {
         loop {
             let before = pending.len();
             pending.retain(|spec| {
-                if engine.check_queue(spec).is_ok() {
+                if engine.validate_queue(spec).is_ok() {
                     engine.upsert_queue(now, spec.clone());
                     false
                 } else {
@@ -42,7 +42,7 @@ impl RouterShell {
             }
         }
         for spec in pending {
-            let why = engine.check_queue(&spec).err().map(|e| e.to_string());
+            let why = engine.validate_queue(&spec).err().map(|e| e.to_string());
             warn!(queue = %spec.id, error = ?why, "stored queue ignored");
         }
         for a in &agents {

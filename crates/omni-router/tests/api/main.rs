@@ -16,9 +16,9 @@ use omni_core::time::now_ms;
 use omni_core::{Channel, ConversationId, CustomerId, QueueId};
 use omni_proto::routing::router_service_client::RouterServiceClient;
 use omni_proto::routing::{
-    AgentSpec, ChannelCapacity, ExplainRequest, GetAgentRequest, ListQueuesRequest, Presence,
-    QueueSpec, QueueStep, SetPresenceRequest, TransferRequest, UpsertAgentRequest,
-    UpsertQueueRequest, transfer_request,
+    AgentSpec, AgentState, ChannelCapacity, ExplainRequest, GetAgentRequest, ListQueuesRequest,
+    OfferRequest, Presence, QueueSpec, QueueStep, SetPresenceRequest, TransferRequest,
+    UpsertAgentRequest, UpsertQueueRequest, transfer_request,
 };
 use omni_router::{RouterApi, RouterShell};
 use omni_store::{ContactRecord, EmbeddedStore};
@@ -280,7 +280,7 @@ async fn admin_changes_route_at_once_explain_and_survive_a_restart() {
             offered.step,
             offered.score
         ),
-        (Some(1), "only_eligible", Some(0), Some(7))
+        (Some(1), "only_eligible", Some(1), Some(7))
     );
 
     // Transferred to support: zoe's offer is rescinded, alice is offline.
@@ -345,5 +345,118 @@ async fn admin_changes_route_at_once_explain_and_survive_a_restart() {
         support.waiting, 1,
         "the transferred contact waits in support"
     );
+    router.stop().await;
+}
+
+/// (chat, email) room held, as `GetAgent` shows it.
+async fn used(router: &mut Router, agent: &str) -> (u32, u32) {
+    let state: AgentState = router
+        .client
+        .get_agent(GetAgentRequest {
+            agent_id: agent.into(),
+        })
+        .await
+        .expect("agent")
+        .into_inner();
+    let on = |channel: omni_proto::common::Channel| {
+        state
+            .load
+            .iter()
+            .find(|l| l.channel == channel as i32)
+            .map_or(0, |l| l.used)
+    };
+    (
+        on(omni_proto::common::Channel::Chat),
+        on(omni_proto::common::Channel::Email),
+    )
+}
+
+#[tokio::test]
+async fn a_channel_change_moves_the_agents_load_and_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut router = Router::start(dir.path()).await;
+    let capacity = |channel: omni_proto::common::Channel| ChannelCapacity {
+        channel: channel as i32,
+        capacity: 1,
+    };
+    router
+        .client
+        .upsert_agent(UpsertAgentRequest {
+            agent: Some(AgentSpec {
+                agent_id: "yan".into(),
+                skills: [("support".to_owned(), 5)].into(),
+                capacity: vec![
+                    capacity(omni_proto::common::Channel::Chat),
+                    capacity(omni_proto::common::Channel::Email),
+                ],
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("agent created");
+    router
+        .client
+        .set_presence(SetPresenceRequest {
+            agent_id: "yan".into(),
+            presence: Presence::Available as i32,
+            reason: String::new(),
+        })
+        .await
+        .expect("presence set");
+    router
+        .shell
+        .arrive(contact("con_7", "support"))
+        .await
+        .expect("contact arrives");
+    // The live offer holds yan's chat room, as queue occupancy counts it.
+    assert_eq!(used(&mut router, "yan").await, (1, 0));
+    let offer_id = router.shell.with_engine(|e| {
+        e.agent(&"yan".into()).expect("yan").offers[0]
+            .offer_id
+            .clone()
+    });
+    router
+        .client
+        .accept_offer(OfferRequest {
+            agent_id: "yan".into(),
+            offer_id,
+        })
+        .await
+        .expect("accepted");
+    assert_eq!(used(&mut router, "yan").await, (1, 0));
+
+    // The customer writes by email: the same request on the new channel.
+    let by_email = ContactRecord {
+        channel: Channel::Email,
+        ..contact("con_7", "support")
+    };
+    router.shell.arrive(by_email.clone()).await.expect("moves");
+    assert_eq!(used(&mut router, "yan").await, (0, 1));
+    let metrics = omni_telemetry::metrics::render();
+    for line in [
+        "omni_agent_load{channel=\"chat\"} 0",
+        "omni_agent_load{channel=\"email\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
+    let decisions = router
+        .client
+        .explain_conversation(ExplainRequest {
+            conversation_id: "con_7".into(),
+        })
+        .await
+        .expect("explain")
+        .into_inner()
+        .decisions;
+    assert_eq!(decisions[0].kind, "channel_changed");
+    assert_eq!(decisions[0].agent_id, "yan");
+    // A redelivery of it changes nothing.
+    router.shell.arrive(by_email).await.expect("redelivery");
+    assert_eq!(used(&mut router, "yan").await, (0, 1));
+    router.stop().await;
+
+    // Stored with its new channel: restored on email.
+    let mut router = Router::start(dir.path()).await;
+    assert_eq!(used(&mut router, "yan").await, (0, 1));
     router.stop().await;
 }

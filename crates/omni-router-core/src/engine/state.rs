@@ -1,0 +1,128 @@
+//! The engine's internal records of agents and queues, and the key that
+//! orders waiting contacts.
+
+use std::cmp::Reverse;
+use std::collections::BTreeSet;
+
+use omni_core::AgentId;
+use omni_core::time::Millis;
+
+use crate::agent::Presence;
+use crate::compile::Compiled;
+use crate::contact::WaitKey;
+use crate::index::{self, NameId};
+use crate::queue::{QueueSpec, QueueStats};
+use crate::small::SmallList;
+
+/// An agent inside the engine.
+#[derive(Debug, Clone)]
+pub(super) struct AgentState {
+    pub(super) id: AgentId,
+    pub(super) name: String,
+    /// (skill, level), sorted by skill.
+    pub(super) skills: Vec<(NameId, u8)>,
+    pub(super) langs: Vec<NameId>,
+    pub(super) capacity: [u32; 3],
+    pub(super) total: Option<u32>,
+    pub(super) presence: Presence,
+    /// Assigned per channel.
+    pub(super) load: [u32; 3],
+    /// Live offers per channel.
+    pub(super) offered: [u32; 3],
+    /// Live offer sequences, oldest first.
+    pub(super) offers: SmallList<u64, 3>,
+    /// Assigned contact slots.
+    pub(super) assigned: SmallList<u32, 6>,
+    pub(super) last_assigned_ms: Option<Millis>,
+    pub(super) consecutive_misses: u32,
+    /// Position in id order.
+    pub(super) rank: u32,
+    /// Base index key per channel, valid where `indexed` has the bit.
+    pub(super) keys: [u128; 3],
+    /// The channels the index holds the agent on, with `keys`. Stale while
+    /// `pending` (see `Engine::pending`).
+    pub(super) indexed: u8,
+    /// Listed in `Engine::pending`.
+    pub(super) pending: bool,
+    /// (queue slot, mask of steps met), highest priority first.
+    pub(super) queues: Vec<(u32, u32)>,
+}
+
+impl AgentState {
+    pub(super) fn occupied(&self, ch: usize) -> u32 {
+        self.load[ch].saturating_add(self.offered[ch])
+    }
+
+    pub(super) fn has_room(&self, ch: usize) -> bool {
+        if self.occupied(ch) >= self.capacity[ch] {
+            return false;
+        }
+        match self.total {
+            None => true,
+            Some(total) => {
+                let all: u64 = (0..3).map(|c| u64::from(self.occupied(c))).sum();
+                all < u64::from(total)
+            }
+        }
+    }
+
+    /// Whether the agent could take a contact on `ch` now: available, with
+    /// room. (The index may lag behind for a pending agent; this does not.)
+    pub(super) fn is_open(&self, ch: usize) -> bool {
+        self.presence.is_available() && self.has_room(ch)
+    }
+
+    pub(super) fn is_open_anywhere(&self) -> bool {
+        (0..3).any(|ch| self.is_open(ch))
+    }
+
+    /// The agent's base index key on `ch` as of now.
+    pub(super) fn base_key(&self, ch: usize) -> u128 {
+        index::base_key(
+            self.occupied(ch),
+            self.capacity[ch],
+            self.last_assigned_ms,
+            self.rank,
+        )
+    }
+}
+
+/// A queue inside the engine.
+#[derive(Debug, Clone)]
+pub(super) struct QueueState {
+    pub(super) spec: QueueSpec,
+    /// Step 0 is the base requirement.
+    pub(super) steps: Vec<Compiled>,
+    /// When each step starts; `starts[0]` is `Millis::MIN`.
+    pub(super) starts: Vec<Millis>,
+    /// The selection order ranks like the index.
+    pub(super) index_order: bool,
+    /// Waiting contacts per channel, oldest first.
+    pub(super) waiting: [BTreeSet<WaitKey>; 3],
+    /// The first key of each `waiting` set, kept at hand: an agent freeing
+    /// up usually takes it, without a walk down the tree.
+    pub(super) oldest: [Option<WaitKey>; 3],
+    pub(super) stats: QueueStats,
+    /// Set on a queue that exists only because a restored assignment names
+    /// a queue no longer configured: the assignment keeps its queue id and
+    /// its agent's capacity, but the queue is not listed, not accepted by
+    /// events and never routes new contacts.
+    pub(super) hidden: bool,
+}
+
+impl QueueState {
+    pub(super) fn step_at(&self, waited_ms: Millis) -> usize {
+        self.starts
+            .iter()
+            .rposition(|s| waited_ms >= *s)
+            .unwrap_or(0)
+    }
+
+    pub(super) fn all_steps(&self) -> u32 {
+        (1u32 << self.steps.len()) - 1
+    }
+}
+
+/// A waiting contact's place in the routing order: priority, queued time,
+/// admission order, slot.
+pub(super) type RouteKey = (Reverse<u32>, Millis, u64, u32);
