@@ -10,7 +10,8 @@
 //! - [`embedded`]: the durable on-disk implementation (redb) used by default.
 //! - [`merge`]: linking, merging and unmerging customers, planned once for
 //!   every implementation from the records involved.
-//! - [`conformance`]: the suite every implementation must pass.
+//! - `conformance` (feature `conformance`): the suite every implementation
+//!   must pass, for their tests; production builds leave it out.
 
 #![forbid(unsafe_code)]
 
@@ -24,6 +25,7 @@ use omni_core::{
 };
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod embedded;
 pub mod merge;
