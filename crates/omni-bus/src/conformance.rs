@@ -1,7 +1,10 @@
 //! The conformance suite every [`Bus`] implementation must pass.
 //!
 //! An implementation's test file provides a [`BusFactory`] and makes one
-//! `#[tokio::test]` per check (or calls [`run_all`]). A failed check panics
+//! `#[tokio::test]` per check with [`bus_conformance_tests!`](crate::bus_conformance_tests)
+//! (or calls [`run_all`]); the list of checks is written once, in that
+//! macro, and [`run_all`] runs the same list. The suite ships only with the
+//! `conformance` feature, which the bus implementations' tests enable. A failed check panics
 //! with what it expected, like an assertion; every wait is bounded, so a
 //! hung bus fails the check instead of hanging it.
 //!
@@ -128,10 +131,16 @@ const FANOUT_SUBJECT: &str = "omni.outbound.conformance_fanout";
 /// One `#[tokio::test]` per check of this suite, each on a fresh bus from
 /// `$factory` (an expression, evaluated per test): the implementations'
 /// test files call this, so a check added here runs against every bus.
+///
+/// The list of checks lives here only; [`run_all`] expands the same list
+/// (`@list run_all`).
 #[macro_export]
 macro_rules! bus_conformance_tests {
     ($factory:expr) => {
-        $crate::bus_conformance_tests!(@each $factory;
+        $crate::bus_conformance_tests!(@list tests $factory);
+    };
+    (@list $mode:ident $factory:expr) => {
+        $crate::bus_conformance_tests! { @$mode $factory;
             publish_then_consume_round_trips,
             duplicate_publish_is_delivered_once,
             nak_redelivers_with_next_attempt,
@@ -144,9 +153,9 @@ macro_rules! bus_conformance_tests {
             subject_without_stream_is_refused,
             oversized_message_is_refused,
             close_ends_streams,
-        );
+        }
     };
-    (@each $factory:expr; $($name:ident),* $(,)?) => {
+    (@tests $factory:expr; $($name:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
@@ -154,22 +163,17 @@ macro_rules! bus_conformance_tests {
             }
         )*
     };
+    (@run_all $factory:expr; $($name:ident),* $(,)?) => {
+        $(
+            $crate::conformance::$name($factory).await;
+        )*
+    };
 }
 
-/// Runs every check, one after the other.
+/// Runs every check of [`bus_conformance_tests!`](crate::bus_conformance_tests),
+/// one after the other.
 pub async fn run_all(factory: &dyn BusFactory) {
-    publish_then_consume_round_trips(factory).await;
-    duplicate_publish_is_delivered_once(factory).await;
-    nak_redelivers_with_next_attempt(factory).await;
-    unacked_delivery_is_redelivered_after_ack_wait(factory).await;
-    in_progress_extends_the_ack_wait(factory).await;
-    receivers_of_one_consumer_share_messages(factory).await;
-    one_receiver_gets_messages_in_order(factory).await;
-    unacked_messages_survive_a_restart(factory).await;
-    subscribers_see_published_and_notified_messages(factory).await;
-    subject_without_stream_is_refused(factory).await;
-    oversized_message_is_refused(factory).await;
-    close_ends_streams(factory).await;
+    crate::bus_conformance_tests!(@list run_all factory);
 }
 
 /// A message published on `omni.inbound.chat` reaches the

@@ -8,7 +8,8 @@
 //! - [`topology`]: every subject, stream and durable consumer, declared once.
 //! - [`subject`]: NATS-style subject matching (`*`, `>`).
 //! - [`embedded`]: the in-process implementation, durable on local disk.
-//! - [`conformance`]: the suite every implementation must pass.
+//! - `conformance` (feature `conformance`): the suite every implementation
+//!   must pass, for their tests; production builds leave it out.
 
 #![forbid(unsafe_code)]
 
@@ -19,7 +20,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
+use omni_core::trace::TraceContext;
 
+#[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod embedded;
 pub mod subject;
@@ -56,6 +59,27 @@ impl Message {
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.insert(name.into(), value.into());
         self
+    }
+
+    /// Payload plus headers, as NATS counts a message against its limit
+    /// (and as every implementation counts it against
+    /// [`embedded::MAX_MESSAGE_BYTES`]).
+    pub fn size(&self) -> usize {
+        self.payload.len()
+            + self
+                .headers
+                .iter()
+                .map(|(name, value)| name.len() + value.len() + 4)
+                .sum::<usize>()
+    }
+
+    /// The W3C trace context in the [`TRACEPARENT`] header, or a new root
+    /// when the header is missing or malformed.
+    pub fn trace_context(&self) -> TraceContext {
+        self.headers
+            .get(TRACEPARENT)
+            .and_then(|h| TraceContext::parse(h))
+            .unwrap_or_else(TraceContext::new_root)
     }
 }
 
@@ -146,6 +170,11 @@ impl Delivery {
     /// Still working: extend the ack deadline.
     pub async fn in_progress(&self) -> Result<(), BusError> {
         self.acker.in_progress().await
+    }
+
+    /// The trace context the publisher sent (see [`Message::trace_context`]).
+    pub fn trace_context(&self) -> TraceContext {
+        self.message.trace_context()
     }
 
     /// Acks after a handled delivery; naks one whose handling failed, to
