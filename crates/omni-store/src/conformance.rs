@@ -45,7 +45,8 @@ pub use customers::{
     link_identity_adds_or_merges, sms_opt_out_and_in, unmerge_restores_both_customers,
 };
 pub use history::{
-    concurrent_ingests_are_serialized, data_survives_reopen, history_pages_without_gaps,
+    concurrent_ingests_are_serialized, data_survives_reopen, history_follows_acceptance_order,
+    history_pages_without_gaps,
 };
 pub use router::{
     open_conversations_exclude_resolved, router_admin_config_round_trips, router_state_round_trips,
@@ -101,6 +102,7 @@ macro_rules! store_conformance_tests {
             outbound_messages_continue_the_timeline,
             assign_and_resolve_follow_the_status_rules,
             history_pages_without_gaps,
+            history_follows_acceptance_order,
             data_survives_reopen,
             concurrent_ingests_are_serialized,
             router_state_round_trips,

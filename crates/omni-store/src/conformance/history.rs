@@ -74,6 +74,89 @@ pub async fn history_pages_without_gaps<F: StoreFactory>(factory: &F) {
     assert!(past.is_empty());
 }
 
+/// A conversation's timeline follows the adapter's acceptance stamp
+/// (`received_at_ms`), not the order messages reach the store: a message
+/// whose ingest was retried, or redelivered after a crash, is listed before
+/// the messages accepted after it (agent replies included), equal stamps
+/// keep their arrival order, seqs stay gapless, and the messages moved keep
+/// working by id and key (redelivery, delivery reports, outbound retries).
+pub async fn history_follows_acceptance_order<F: StoreFactory>(factory: &F) {
+    let store = open(factory).await;
+    let t = Tag::new();
+    let who = t.chat("visitor");
+    let ingest = |key: &str, text: &str, at: Millis| {
+        let store = store.clone();
+        let message = inbound(&who, &t.key(key), text, at);
+        async move { step("ingest", store.ingest(&message, &queue(), POLICY)).await }
+    };
+    let first = ingest("a", "accepted first", T0 + 1_000).await;
+    let id = first.conversation.id.clone();
+    ingest("c", "accepted third", T0 + 3_000).await;
+    let agent = AgentId::from(format!("agt_{}", t.0));
+    let reply = NewOutbound {
+        conversation_id: id.clone(),
+        agent_id: agent,
+        text: "agent reply".into(),
+        channel: Channel::Chat,
+        idempotency_key: t.key("reply"),
+        at_ms: T0 + 3_500,
+        id: MessageId::generate(),
+        email: None,
+    };
+    let sent = step("append_outbound", store.append_outbound(reply.clone())).await;
+    assert_eq!(sent.seq, 3);
+    // Accepted second, stored last: its first ingest failed and was retried.
+    let late = ingest("b", "accepted second", T0 + 2_000).await;
+    assert!(!late.duplicate, "{late:?}");
+    assert_eq!(late.message.seq, 2, "the late message takes its place");
+    assert_eq!(late.conversation.message_count, 4);
+    ingest("c2", "accepted with the third", T0 + 3_000).await;
+
+    let texts = |page: &[omni_core::StoredMessage]| {
+        page.iter()
+            .map(|m| (m.seq, m.text.clone()))
+            .collect::<Vec<_>>()
+    };
+    let history = step("messages", store.messages(&id, 0, 100)).await;
+    assert_eq!(
+        texts(&history),
+        vec![
+            (1, "accepted first".to_owned()),
+            (2, "accepted second".to_owned()),
+            (3, "accepted third".to_owned()),
+            (4, "accepted with the third".to_owned()),
+            (5, "agent reply".to_owned()),
+        ],
+        "timeline in acceptance order, equal stamps in arrival order"
+    );
+    let page = step("messages after seq 2", store.messages(&id, 2, 2)).await;
+    assert_eq!(
+        page.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        vec![3, 4],
+        "pages by seq follow the same order"
+    );
+
+    // Every moved message is still found by its id and its key.
+    let again = ingest("c", "accepted third", T0 + 3_000).await;
+    assert!(again.duplicate, "{again:?}");
+    assert_eq!(
+        again.message.seq, 3,
+        "a redelivery answers the moved message"
+    );
+    let retried = step("append_outbound again", store.append_outbound(reply)).await;
+    assert_eq!((retried.id, retried.seq), (sent.id.clone(), 5));
+    let reported = step(
+        "record_delivery on the moved reply",
+        store.record_delivery(&id, &sent.id, DeliveryStatus::Delivered, None),
+    )
+    .await
+    .expect("the report moves the status forward");
+    assert_eq!(reported.seq, 5);
+    let history = step("messages", store.messages(&id, 0, 100)).await;
+    assert_eq!(history.len(), 5, "nothing stored twice: {history:?}");
+    assert_eq!(history[4].delivery, DeliveryStatus::Delivered);
+}
+
 /// Everything written is there after the store is dropped and opened again,
 /// including idempotency keys.
 pub async fn data_survives_reopen<F: StoreFactory>(factory: &F) {
@@ -190,7 +273,9 @@ pub async fn concurrent_ingests_are_serialized<F: StoreFactory>(factory: &F) {
             &who,
             &t.key(&format!("b{i}")),
             &format!("burst {i}"),
-            T0 + i as Millis,
+            // One stamp for the burst: each message is placed in arrival
+            // order, so the seqs the ingests answer are all different.
+            T0,
         );
         tasks.spawn(async move {
             step(

@@ -152,10 +152,11 @@ impl Timeline<'_> {
             .map_err(db_err)?;
 
         let (email, notice) = inbound_extras(message, options.max_attachment_bytes);
+        let seq = self.make_room(conversation.id.as_str(), conversation.message_count, at)?;
         let stored = StoredMessage {
             id: MessageId::generate(),
             conversation_id: conversation.id.clone(),
-            seq: conversation.message_count + 1,
+            seq,
             direction: Direction::Inbound,
             channel: message.channel,
             agent_id: None,
@@ -198,7 +199,7 @@ impl Timeline<'_> {
         conversation.last_channel = message.channel;
         conversation.last_identity = message.from.clone();
         conversation.updated_at_ms = conversation.updated_at_ms.max(at);
-        conversation.message_count = stored.seq;
+        conversation.message_count += 1;
         self.put_conversation(&conversation)?;
 
         Ok(Ingested {

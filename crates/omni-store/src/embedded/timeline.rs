@@ -3,8 +3,10 @@
 
 use std::ops::Bound;
 
+use omni_core::time::Millis;
 use omni_core::{
-    Conversation, ConversationStatus, Customer, CustomerId, MergeRecord, Provenance, StoredMessage,
+    Conversation, ConversationStatus, Customer, CustomerId, Direction, MergeRecord, Provenance,
+    StoredMessage,
 };
 use redb::{ReadableTable, Table, WriteTransaction};
 
@@ -177,6 +179,50 @@ impl<'t> Timeline<'t> {
 
     pub(super) fn customer(&self, id: &str) -> Result<Option<Customer>, StoreError> {
         get_json(&self.customers, "customers", id)
+    }
+
+    /// The seq of a customer message the adapter accepted at `at`, in a
+    /// timeline of `count` messages: after every message stamped at or
+    /// before `at`, so a message whose ingest was retried (or redelivered
+    /// after a crash) takes its place among the ones accepted after it, and
+    /// equal stamps keep their arrival order. The messages stamped later move
+    /// one seq up, with every pointer to them.
+    pub(super) fn make_room(
+        &mut self,
+        conversation: &str,
+        count: u64,
+        at: Millis,
+    ) -> Result<u64, StoreError> {
+        let mut seq = count + 1;
+        while seq > 1 {
+            let before = seq - 1;
+            let mut moved =
+                get_message(&self.messages, conversation, before)?.ok_or_else(|| {
+                    dangling(
+                        format_args!("messages/{conversation}/{before}"),
+                        &format!("conversations/{conversation}"),
+                    )
+                })?;
+            if moved.at_ms <= at {
+                break;
+            }
+            moved.seq = seq;
+            self.append(&moved)?;
+            let key = moved.idempotency_key.as_str();
+            match moved.direction {
+                Direction::Inbound => self
+                    .inbound_keys
+                    .insert(key, (conversation, seq))
+                    .map(|_| ()),
+                Direction::Outbound => self
+                    .outbound_keys
+                    .insert((conversation, key), seq)
+                    .map(|_| ()),
+            }
+            .map_err(db_err)?;
+            seq = before;
+        }
+        Ok(seq)
     }
 
     /// Stores `message` at its seq and indexes its id.
