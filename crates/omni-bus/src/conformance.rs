@@ -101,6 +101,12 @@ const PROGRESS: ConsumerSpec = spec(
     Duration::from_millis(1500),
     64,
 );
+const KEEP_ALIVE: ConsumerSpec = spec(
+    "conformance-keepalive",
+    "omni.outbound.conformance_keepalive",
+    Duration::from_secs(1),
+    64,
+);
 const SHARED: ConsumerSpec = spec(
     "conformance-shared",
     "omni.outbound.conformance_shared",
@@ -146,6 +152,7 @@ macro_rules! bus_conformance_tests {
             nak_redelivers_with_next_attempt,
             unacked_delivery_is_redelivered_after_ack_wait,
             in_progress_extends_the_ack_wait,
+            keep_alive_holds_a_slow_delivery,
             receivers_of_one_consumer_share_messages,
             one_receiver_gets_messages_in_order,
             unacked_messages_survive_a_restart,
@@ -355,6 +362,34 @@ pub async fn in_progress_extends_the_ack_wait(factory: &dyn BusFactory) {
         "an acked message delivered again",
     )
     .await;
+    bus.close().await;
+}
+
+/// A delivery under [`Delivery::keep_alive`] (as [`crate::drain_until`] and
+/// [`crate::drain_keyed`] hold every delivery they handle) is not delivered
+/// again while a consumer that is alive but slow works on it for several
+/// ack waits; once the guard is dropped without an ack, as when the process
+/// dies, the message comes again after one ack wait.
+pub async fn keep_alive_holds_a_slow_delivery(factory: &dyn BusFactory) {
+    let bus = open(factory).await;
+    let t = Tag::new();
+    let mut deliveries = step("consume", bus.consume(&KEEP_ALIVE)).await;
+    publish_label(bus.as_ref(), KEEP_ALIVE.filter, &t, "slow-work").await;
+
+    let working = next_own(&mut deliveries, &t, "the delivery").await;
+    let alive = working.keep_alive();
+    quiet(
+        &mut deliveries,
+        &t,
+        KEEP_ALIVE.ack_wait * 4,
+        "a delivery kept alive delivered again",
+    )
+    .await;
+    drop(alive);
+    let again = next_own(&mut deliveries, &t, "the delivery let go").await;
+    assert_eq!(again.attempt, 2, "let go, it comes again as attempt 2");
+    step("ack", again.ack()).await;
+    drop(working);
     bus.close().await;
 }
 

@@ -195,7 +195,8 @@ impl Dispatcher {
             let prepared = Prepared {
                 seq,
                 token,
-                delivery: Delivery::new(message, attempt, Box::new(acker)),
+                delivery: Delivery::new(message, attempt, Box::new(acker))
+                    .with_ack_wait(self.ack_wait),
             };
             match self.queue.try_send(prepared) {
                 Ok(()) => {
