@@ -60,9 +60,9 @@ mod log;
 mod tests;
 
 use crate::{Bus, BusError, BusStream, Delivery, Message, PublishAck, subject};
-use codec::*;
-use dispatcher::*;
-use log::*;
+use codec::encode;
+use dispatcher::{closed, start_dispatcher};
+use log::{Stored, init, pending_seqs, storage, store, unix_ms, with_db};
 
 /// The largest message accepted: payload plus headers, as NATS counts it.
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
-use super::*;
+use super::FRAME_VERSION;
 use crate::Message;
 
 /// Binary framing of a stored message: version byte, then length-prefixed

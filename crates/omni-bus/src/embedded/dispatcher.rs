@@ -10,7 +10,11 @@ use tokio::runtime::Handle;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use super::*;
+use super::log::{load, storage, with_db};
+use super::{
+    Command, ConsumerConfig, ConsumerHandle, DbCell, LOAD_BATCH, PENDING, Prepared, QUEUE_DEPTH,
+    RETRY_AFTER,
+};
 use crate::{Acker, BusError, Delivery};
 
 /// Starts the dispatcher of one consumer with `pending` ready.

@@ -7,7 +7,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use redb::{Database, ReadableDatabase, ReadableTable};
 
-use super::*;
+use super::codec::decode;
+use super::{
+    CONSUMERS, Command, ConsumerConfig, ConsumerHandle, DEDUP, DEDUP_BY_TIME, DEDUP_WINDOW, DbCell,
+    META, NEXT_SEQ_KEY, PENDING, PRUNE_EVERY_MS, PRUNE_LIMIT, SCHEMA_KEY, SCHEMA_VERSION, Shared,
+    StoredConsumer, lock, read_lock,
+};
 use crate::topology::{self};
 use crate::{BusError, Message};
 

@@ -1,8 +1,12 @@
 //! The embedded bus's framing and storage, below the conformance suite.
 
-use super::*;
+use super::codec::{decode, encode};
+use super::log::{init, prune_dedup, seen_recently, window_ms};
+use super::{DEDUP, DEDUP_BY_TIME};
 use bytes::Bytes;
-use redb::{ReadableDatabase, ReadableTableMetadata};
+use redb::{Database, ReadableDatabase, ReadableTableMetadata};
+
+use crate::Message;
 
 fn sample() -> Message {
     Message::new(

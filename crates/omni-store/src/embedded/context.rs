@@ -12,8 +12,14 @@ use omni_core::{
 use redb::{ReadableTable, WriteTransaction};
 
 use super::EmbeddedStore;
-use super::records::*;
-use super::schema::*;
+use super::records::{
+    dangling, db_err, decode, get_json, get_message, get_pointer, get_str, not_found, put_json,
+    put_message,
+};
+use super::schema::{
+    ATTACHMENTS, CONVERSATIONS, CUSTOMER_CONVERSATIONS, CUSTOMER_LATEST, CUSTOMERS, EMAIL_THREADS,
+    IDENTITIES, MERGES, MESSAGE_IDS, MESSAGES, OPEN,
+};
 use super::timeline::Timeline;
 use crate::merge::{self};
 use crate::{ContextStore, IngestOptions, Ingested, Linked, NewOutbound, StoreError};

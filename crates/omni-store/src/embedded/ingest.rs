@@ -8,7 +8,7 @@ use omni_core::{
 };
 use redb::ReadableTable;
 
-use super::records::*;
+use super::records::{dangling, db_err, get_message, get_pointer, get_str, not_found};
 use super::timeline::Timeline;
 use crate::merge::{self};
 use crate::{IngestOptions, Ingested, NewOutbound, StoreError, inbound_extras};

@@ -8,7 +8,7 @@ use redb::{ReadableTable, Table};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::schema::*;
+use super::schema::Pointer;
 use crate::StoreError;
 
 pub(super) fn db_err(e: impl fmt::Display) -> StoreError {

@@ -3,7 +3,7 @@
 use omni_core::Conversation;
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction};
 
-use super::records::*;
+use super::records::{db_err, scan_json};
 use crate::StoreError;
 
 /// The layout version written into a new file; a file with another version is refused.

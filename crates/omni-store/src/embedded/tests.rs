@@ -3,8 +3,8 @@
 use omni_core::{Identity, InboundMessage};
 
 use super::EmbeddedStore;
-use super::records::*;
-use super::schema::*;
+use super::records::encode;
+use super::schema::{CONVERSATIONS, CUSTOMERS, JsonTable};
 use crate::{ContextStore, StoreError};
 
 use crate::ContinuityPolicy;

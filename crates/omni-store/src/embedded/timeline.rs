@@ -10,8 +10,11 @@ use omni_core::{
 };
 use redb::{ReadableTable, Table, WriteTransaction};
 
-use super::records::*;
-use super::schema::*;
+use super::records::{dangling, db_err, get_json, get_message, not_found, put_json, put_message};
+use super::schema::{
+    ATTACHMENTS, CONVERSATIONS, CUSTOMER_CONVERSATIONS, CUSTOMER_LATEST, CUSTOMERS, EMAIL_THREADS,
+    IDENTITIES, INBOUND_KEYS, MERGES, MESSAGE_IDS, MESSAGES, OPEN, OUTBOUND_KEYS, Pointer,
+};
 use crate::merge::{self, Plan, Side};
 use crate::{Ingested, StoreError};
 
