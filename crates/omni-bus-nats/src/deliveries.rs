@@ -114,14 +114,17 @@ impl Receiver {
             }
         };
         let (message, acker) = message.split();
-        Some(Delivery::new(
-            from_nats(message),
-            attempt,
-            Box::new(NatsAcker {
-                acker,
-                closed: Arc::clone(&self.closed_flag),
-            }),
-        ))
+        Some(
+            Delivery::new(
+                from_nats(message),
+                attempt,
+                Box::new(NatsAcker {
+                    acker,
+                    closed: Arc::clone(&self.closed_flag),
+                }),
+            )
+            .with_ack_wait(self.spec.ack_wait),
+        )
     }
 
     /// Declares the consumer again until it works or the bus closes.

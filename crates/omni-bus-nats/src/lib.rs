@@ -133,12 +133,12 @@ impl Bus for NatsBus {
         msg_id: Option<&str>,
     ) -> Result<PublishAck, BusError> {
         self.check_open()?;
-        if !convert::valid_subject(&message.subject)
+        if !omni_bus::subject::publishable(&message.subject)
             || topology::stream_for(&message.subject).is_none()
         {
             return Err(BusError::NoStream(message.subject));
         }
-        let size = convert::message_size(&message);
+        let size = message.size();
         if size > MAX_MESSAGE_BYTES {
             return Err(BusError::TooLarge {
                 size,

@@ -78,9 +78,90 @@ async fn connecting_where_nothing_listens_fails_fast_naming_the_url() {
 async fn connecting_twice_declares_the_topology_idempotently() {
     let nats = Nats::start();
     let first = nats.connect().await;
+    assert_topology(&nats.server.url()).await;
+    first
+        .publish(Message::new("omni.routing.request", "kept"), None)
+        .await
+        .expect("publish");
     let second = nats.connect().await;
+    assert_topology(&nats.server.url()).await;
+    // Declaring again kept the consumer's position and its pending message.
+    let mut deliveries = second
+        .consume(&topology::ROUTER_REQUESTS)
+        .await
+        .expect("consume");
+    let got = next(&mut deliveries).await;
+    assert_eq!((text(&got), got.attempt), ("kept".to_owned(), 1));
+    got.ack().await.expect("ack");
     first.close().await;
     second.close().await;
+}
+
+/// The server holds exactly the streams and durable consumers of
+/// [`topology`], once each, with their declared configuration.
+async fn assert_topology(url: &str) {
+    use async_nats::jetstream::consumer::AckPolicy;
+    use async_nats::jetstream::stream::StorageType;
+
+    let js = async_nats::jetstream::new(async_nats::connect(url).await.expect("connect"));
+    let mut names: Vec<String> = js
+        .stream_names()
+        .map(|n| n.expect("stream name"))
+        .collect()
+        .await;
+    names.sort();
+    let mut declared: Vec<String> = topology::STREAMS
+        .iter()
+        .map(|s| s.name.to_owned())
+        .collect();
+    declared.sort();
+    assert_eq!(names, declared, "every stream once, and no other");
+    for spec in topology::STREAMS {
+        let stream = js.get_stream(spec.name).await.expect("stream");
+        let config = stream.get_info().await.expect("stream info").config;
+        assert_eq!(config.subjects, spec.subjects, "{}", spec.name);
+        assert_eq!(config.storage, StorageType::File, "{}", spec.name);
+        assert_eq!(
+            config.duplicate_window,
+            omni_bus_nats::declare::DUPLICATE_WINDOW,
+            "{}",
+            spec.name
+        );
+        let mut consumers: Vec<String> = stream
+            .consumer_names()
+            .map(|n| n.expect("consumer name"))
+            .collect()
+            .await;
+        consumers.sort();
+        let mut wanted: Vec<String> = topology::CONSUMERS
+            .iter()
+            .filter(|c| c.stream == spec.name)
+            .map(|c| c.name.to_owned())
+            .collect();
+        wanted.sort();
+        assert_eq!(
+            consumers, wanted,
+            "the consumers of {}, once each",
+            spec.name
+        );
+        for consumer in topology::CONSUMERS.iter().filter(|c| c.stream == spec.name) {
+            let config = stream
+                .consumer_info(consumer.name)
+                .await
+                .expect("consumer info")
+                .config;
+            assert_eq!(config.durable_name.as_deref(), Some(consumer.name));
+            assert_eq!(config.filter_subject, consumer.filter, "{}", consumer.name);
+            assert_eq!(config.ack_wait, consumer.ack_wait, "{}", consumer.name);
+            assert_eq!(
+                config.max_ack_pending,
+                i64::try_from(consumer.max_ack_pending).expect("max ack pending"),
+                "{}",
+                consumer.name
+            );
+            assert_eq!(config.ack_policy, AckPolicy::Explicit, "{}", consumer.name);
+        }
+    }
 }
 
 #[tokio::test]

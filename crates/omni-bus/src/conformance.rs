@@ -1,7 +1,10 @@
 //! The conformance suite every [`Bus`] implementation must pass.
 //!
 //! An implementation's test file provides a [`BusFactory`] and makes one
-//! `#[tokio::test]` per check (or calls [`run_all`]). A failed check panics
+//! `#[tokio::test]` per check with [`bus_conformance_tests!`](crate::bus_conformance_tests)
+//! (or calls [`run_all`]); the list of checks is written once, in that
+//! macro, and [`run_all`] runs the same list. The suite ships only with the
+//! `conformance` feature, which the bus implementations' tests enable. A failed check panics
 //! with what it expected, like an assertion; every wait is bounded, so a
 //! hung bus fails the check instead of hanging it.
 //!
@@ -38,7 +41,15 @@ use futures_util::StreamExt;
 use tokio::time::Instant;
 
 use crate::topology::{self, ConsumerSpec};
+
+mod redelivery;
 use crate::{Bus, BusError, BusStream, Delivery, Message, TRACEPARENT};
+pub use redelivery::{
+    in_progress_extends_the_ack_wait, keep_alive_holds_a_slow_delivery,
+    nak_redelivers_with_next_attempt, one_receiver_gets_messages_in_order,
+    receivers_of_one_consumer_share_messages, unacked_delivery_is_redelivered_after_ack_wait,
+    unacked_messages_survive_a_restart,
+};
 
 /// Opens the bus under test.
 #[async_trait]
@@ -98,6 +109,12 @@ const PROGRESS: ConsumerSpec = spec(
     Duration::from_millis(1500),
     64,
 );
+const KEEP_ALIVE: ConsumerSpec = spec(
+    "conformance-keepalive",
+    "omni.outbound.conformance_keepalive",
+    Duration::from_secs(1),
+    64,
+);
 const SHARED: ConsumerSpec = spec(
     "conformance-shared",
     "omni.outbound.conformance_shared",
@@ -128,15 +145,22 @@ const FANOUT_SUBJECT: &str = "omni.outbound.conformance_fanout";
 /// One `#[tokio::test]` per check of this suite, each on a fresh bus from
 /// `$factory` (an expression, evaluated per test): the implementations'
 /// test files call this, so a check added here runs against every bus.
+///
+/// The list of checks lives here only; [`run_all`] expands the same list
+/// (`@list run_all`).
 #[macro_export]
 macro_rules! bus_conformance_tests {
     ($factory:expr) => {
-        $crate::bus_conformance_tests!(@each $factory;
+        $crate::bus_conformance_tests!(@list tests $factory);
+    };
+    (@list $mode:ident $factory:expr) => {
+        $crate::bus_conformance_tests! { @$mode $factory;
             publish_then_consume_round_trips,
             duplicate_publish_is_delivered_once,
             nak_redelivers_with_next_attempt,
             unacked_delivery_is_redelivered_after_ack_wait,
             in_progress_extends_the_ack_wait,
+            keep_alive_holds_a_slow_delivery,
             receivers_of_one_consumer_share_messages,
             one_receiver_gets_messages_in_order,
             unacked_messages_survive_a_restart,
@@ -144,9 +168,9 @@ macro_rules! bus_conformance_tests {
             subject_without_stream_is_refused,
             oversized_message_is_refused,
             close_ends_streams,
-        );
+        }
     };
-    (@each $factory:expr; $($name:ident),* $(,)?) => {
+    (@tests $factory:expr; $($name:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
@@ -154,22 +178,17 @@ macro_rules! bus_conformance_tests {
             }
         )*
     };
+    (@run_all $factory:expr; $($name:ident),* $(,)?) => {
+        $(
+            $crate::conformance::$name($factory).await;
+        )*
+    };
 }
 
-/// Runs every check, one after the other.
+/// Runs every check of [`bus_conformance_tests!`](crate::bus_conformance_tests),
+/// one after the other.
 pub async fn run_all(factory: &dyn BusFactory) {
-    publish_then_consume_round_trips(factory).await;
-    duplicate_publish_is_delivered_once(factory).await;
-    nak_redelivers_with_next_attempt(factory).await;
-    unacked_delivery_is_redelivered_after_ack_wait(factory).await;
-    in_progress_extends_the_ack_wait(factory).await;
-    receivers_of_one_consumer_share_messages(factory).await;
-    one_receiver_gets_messages_in_order(factory).await;
-    unacked_messages_survive_a_restart(factory).await;
-    subscribers_see_published_and_notified_messages(factory).await;
-    subject_without_stream_is_refused(factory).await;
-    oversized_message_is_refused(factory).await;
-    close_ends_streams(factory).await;
+    crate::bus_conformance_tests!(@list run_all factory);
 }
 
 /// A message published on `omni.inbound.chat` reaches the
@@ -247,216 +266,6 @@ pub async fn duplicate_publish_is_delivered_once(factory: &dyn BusFactory) {
         t.label(&next.message).as_deref(),
         Some("sentinel"),
         "the duplicate must not be delivered"
-    );
-    step("ack sentinel", next.ack()).await;
-    bus.close().await;
-}
-
-/// A nak'd delivery comes again as attempt 2, no sooner than the nak delay.
-pub async fn nak_redelivers_with_next_attempt(factory: &dyn BusFactory) {
-    let bus = open(factory).await;
-    let t = Tag::new();
-    let mut deliveries = step("consume", bus.consume(&NAK)).await;
-    publish_label(bus.as_ref(), NAK.filter, &t, "retry-me").await;
-
-    let first = next_own(&mut deliveries, &t, "the first delivery").await;
-    assert_eq!(first.attempt, 1, "first delivery is attempt 1");
-    let delay = Duration::from_millis(300);
-    let naked_at = Instant::now();
-    step("nak", first.nak(delay)).await;
-
-    let again = next_own(&mut deliveries, &t, "the redelivery after nak").await;
-    assert_eq!(t.label(&again.message).as_deref(), Some("retry-me"));
-    assert_eq!(again.attempt, 2, "a redelivery after nak is attempt 2");
-    assert!(
-        naked_at.elapsed() + SLACK >= delay,
-        "redelivered after {:?}, before the nak delay of {delay:?}",
-        naked_at.elapsed()
-    );
-    step("ack", again.ack()).await;
-
-    publish_label(bus.as_ref(), NAK.filter, &t, "sentinel").await;
-    let next = next_own(&mut deliveries, &t, "the sentinel").await;
-    assert_eq!(t.label(&next.message).as_deref(), Some("sentinel"));
-    step("ack sentinel", next.ack()).await;
-    bus.close().await;
-}
-
-/// A delivery neither acked nor nak'd comes again as attempt 2 once the ack
-/// wait has passed; once acked it does not come again.
-///
-/// Uses the consumer `conformance-ackwait` (filter
-/// `omni.outbound.conformance_ackwait`, ack wait 1 s).
-pub async fn unacked_delivery_is_redelivered_after_ack_wait(factory: &dyn BusFactory) {
-    let bus = open(factory).await;
-    let t = Tag::new();
-    let mut deliveries = step("consume", bus.consume(&ACK_WAIT)).await;
-    publish_label(bus.as_ref(), ACK_WAIT.filter, &t, "forgotten").await;
-
-    let first = next_own(&mut deliveries, &t, "the first delivery").await;
-    assert_eq!(first.attempt, 1, "first delivery is attempt 1");
-    let received_at = Instant::now();
-    let again = next_own(&mut deliveries, &t, "the redelivery after the ack wait").await;
-    assert_eq!(t.label(&again.message).as_deref(), Some("forgotten"));
-    assert_eq!(
-        again.attempt, 2,
-        "a redelivery after the ack wait is attempt 2"
-    );
-    assert!(
-        received_at.elapsed() + SLACK >= ACK_WAIT.ack_wait,
-        "redelivered after {:?}, before the ack wait of {:?}",
-        received_at.elapsed(),
-        ACK_WAIT.ack_wait
-    );
-    step("ack", again.ack()).await;
-    drop(first);
-
-    quiet(
-        &mut deliveries,
-        &t,
-        ACK_WAIT.ack_wait * 2,
-        "an acked message delivered again",
-    )
-    .await;
-    bus.close().await;
-}
-
-/// A delivery kept alive with `in_progress` is not delivered again while
-/// its handler works longer than the ack wait.
-///
-/// Uses the consumer `conformance-progress` (ack wait 1.5 s).
-pub async fn in_progress_extends_the_ack_wait(factory: &dyn BusFactory) {
-    let bus = open(factory).await;
-    let t = Tag::new();
-    let mut deliveries = step("consume", bus.consume(&PROGRESS)).await;
-    publish_label(bus.as_ref(), PROGRESS.filter, &t, "slow-work").await;
-
-    let working = next_own(&mut deliveries, &t, "the delivery").await;
-    let beat = PROGRESS.ack_wait / 4;
-    for _ in 0..8 {
-        quiet(
-            &mut deliveries,
-            &t,
-            beat,
-            "a delivery kept alive with in_progress delivered again",
-        )
-        .await;
-        step("in_progress", working.in_progress()).await;
-    }
-    step("ack", working.ack()).await;
-    quiet(
-        &mut deliveries,
-        &t,
-        PROGRESS.ack_wait + SLACK,
-        "an acked message delivered again",
-    )
-    .await;
-    bus.close().await;
-}
-
-/// Two receivers of one consumer share its messages: each of 20 messages
-/// is delivered exactly once across both.
-pub async fn receivers_of_one_consumer_share_messages(factory: &dyn BusFactory) {
-    let bus = open(factory).await;
-    let t = Tag::new();
-    let a = step("consume (receiver a)", bus.consume(&SHARED)).await;
-    let b = step("consume (receiver b)", bus.consume(&SHARED)).await;
-    let mut both: BusStream<Delivery> = Box::pin(futures_util::stream::select(a, b));
-
-    let expected: BTreeSet<String> = (0..20).map(|i| format!("m{i:02}")).collect();
-    for label in &expected {
-        publish_label(bus.as_ref(), SHARED.filter, &t, label).await;
-    }
-    let mut seen = BTreeSet::new();
-    while seen.len() < expected.len() {
-        let got = next_own(&mut both, &t, "a shared message").await;
-        let label = t.label(&got.message).unwrap_or_default();
-        assert!(
-            seen.insert(label.clone()),
-            "{label} delivered twice (attempt {})",
-            got.attempt
-        );
-        step("ack", got.ack()).await;
-    }
-    assert_eq!(seen, expected, "every message delivered");
-    quiet(&mut both, &t, QUIET, "a message delivered twice").await;
-    bus.close().await;
-}
-
-/// One receiver gets 50 messages in the order they were published.
-pub async fn one_receiver_gets_messages_in_order(factory: &dyn BusFactory) {
-    let bus = open(factory).await;
-    let t = Tag::new();
-    let mut deliveries = step("consume", bus.consume(&ORDER)).await;
-    let labels: Vec<String> = (0..50).map(|i| format!("m{i:02}")).collect();
-    for label in &labels {
-        publish_label(bus.as_ref(), ORDER.filter, &t, label).await;
-    }
-    for expected in &labels {
-        let got = next_own(&mut deliveries, &t, "the next message").await;
-        assert_eq!(
-            t.label(&got.message).as_deref(),
-            Some(expected.as_str()),
-            "messages out of order"
-        );
-        assert_eq!(got.attempt, 1, "no redelivery expected");
-        step("ack", got.ack()).await;
-    }
-    bus.close().await;
-}
-
-/// Messages not acked when the bus closes are delivered again after a
-/// restart; an acked one is not.
-///
-/// Uses the consumer `conformance-restart` (ack wait 2 s: a server that
-/// outlives the client redelivers once the ack wait passes). The attempt
-/// count after a restart is not checked: the embedded bus starts again at 1.
-pub async fn unacked_messages_survive_a_restart(factory: &dyn BusFactory) {
-    let t = Tag::new();
-    {
-        let bus = open(factory).await;
-        let mut deliveries = step("consume", bus.consume(&RESTART)).await;
-        for label in ["r1", "r2", "r3"] {
-            publish_label(bus.as_ref(), RESTART.filter, &t, label).await;
-        }
-        let mut got = Vec::new();
-        for _ in 0..3 {
-            got.push(next_own(&mut deliveries, &t, "a message before the restart").await);
-        }
-        let labels: Vec<_> = got.iter().filter_map(|d| t.label(&d.message)).collect();
-        assert_eq!(labels, ["r1", "r2", "r3"], "messages before the restart");
-        let mut got = got.into_iter();
-        if let Some(first) = got.next() {
-            step("ack r1", first.ack()).await;
-        }
-        // r2 and r3 are dropped unacked, as by a crashing handler.
-        drop(got);
-        drop(deliveries);
-        bus.close().await;
-    }
-
-    let bus = open(factory).await;
-    let mut deliveries = step("consume after restart", bus.consume(&RESTART)).await;
-    let mut again = BTreeSet::new();
-    for _ in 0..2 {
-        let got = next_own(&mut deliveries, &t, "an unacked message after the restart").await;
-        let label = t.label(&got.message).unwrap_or_default();
-        assert!(
-            label != "r1",
-            "the message acked before the restart was delivered again"
-        );
-        assert!(again.insert(label.clone()), "{label} delivered twice");
-        step("ack", got.ack()).await;
-    }
-    let expected: BTreeSet<String> = ["r2", "r3"].map(String::from).into();
-    assert_eq!(again, expected, "unacked messages after the restart");
-
-    publish_label(bus.as_ref(), RESTART.filter, &t, "sentinel").await;
-    let next = next_own(&mut deliveries, &t, "the sentinel").await;
-    assert_eq!(
-        t.label(&next.message).as_deref(),
-        Some("sentinel"),
-        "nothing but the sentinel is left"
     );
     step("ack sentinel", next.ack()).await;
     bus.close().await;

@@ -6,24 +6,34 @@
 //!
 //! # Layout
 //! - [`topology`]: every subject, stream and durable consumer, declared once.
+//! - `drain`: handing a consumer's deliveries to a handler, one at a time
+//!   ([`drain_until`]) or in keyed lanes ([`drain_keyed`]), each kept alive
+//!   while it is handled.
 //! - [`subject`]: NATS-style subject matching (`*`, `>`).
 //! - [`embedded`]: the in-process implementation, durable on local disk.
-//! - [`conformance`]: the suite every implementation must pass.
+//! - `conformance` (feature `conformance`): the suite every implementation
+//!   must pass, for their tests; production builds leave it out.
 
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
+use omni_core::trace::TraceContext;
 
+#[cfg(feature = "conformance")]
 pub mod conformance;
+mod drain;
 pub mod embedded;
 pub mod subject;
 pub mod topology;
+
+pub use drain::{drain_keyed, drain_until, key_hash};
 
 pub use embedded::EmbeddedBus;
 pub use topology::ConsumerSpec;
@@ -56,6 +66,27 @@ impl Message {
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.insert(name.into(), value.into());
         self
+    }
+
+    /// Payload plus headers, as NATS counts a message against its limit
+    /// (and as every implementation counts it against
+    /// [`embedded::MAX_MESSAGE_BYTES`]).
+    pub fn size(&self) -> usize {
+        self.payload.len()
+            + self
+                .headers
+                .iter()
+                .map(|(name, value)| name.len() + value.len() + 4)
+                .sum::<usize>()
+    }
+
+    /// The W3C trace context in the [`TRACEPARENT`] header, or a new root
+    /// when the header is missing or malformed.
+    pub fn trace_context(&self) -> TraceContext {
+        self.headers
+            .get(TRACEPARENT)
+            .and_then(|h| TraceContext::parse(h))
+            .unwrap_or_else(TraceContext::new_root)
     }
 }
 
@@ -111,7 +142,8 @@ pub struct Delivery {
     pub message: Message,
     /// 1 for the first delivery, more for redeliveries.
     pub attempt: u32,
-    acker: Box<dyn Acker>,
+    acker: Arc<dyn Acker>,
+    ack_wait: Option<Duration>,
 }
 
 impl std::fmt::Debug for Delivery {
@@ -129,8 +161,45 @@ impl Delivery {
         Self {
             message,
             attempt,
-            acker,
+            acker: Arc::from(acker),
+            ack_wait: None,
         }
+    }
+
+    /// The consumer's ack wait, which paces [`Delivery::keep_alive`]; every
+    /// implementation sets it.
+    pub fn with_ack_wait(mut self, ack_wait: Duration) -> Self {
+        self.ack_wait = Some(ack_wait);
+        self
+    }
+
+    /// Signals progress ([`Delivery::in_progress`]) every third of the
+    /// consumer's ack wait until the returned guard is dropped, so a
+    /// consumer that is alive but slow keeps its delivery while one that
+    /// crashed lets it go after one ack wait. [`drain_until`] and
+    /// [`drain_keyed`] keep every delivery alive from the moment they take
+    /// it until it is handled. Without an ack wait (see
+    /// [`Delivery::with_ack_wait`]) the guard does nothing.
+    pub fn keep_alive(&self) -> KeepAlive {
+        let Some(ack_wait) = self.ack_wait else {
+            return KeepAlive(None);
+        };
+        let every = (ack_wait / 3).max(MIN_PROGRESS_INTERVAL);
+        let acker = Arc::clone(&self.acker);
+        let subject = self.message.subject.clone();
+        KeepAlive(Some(tokio::spawn(async move {
+            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            loop {
+                ticks.tick().await;
+                match acker.in_progress().await {
+                    Ok(()) => {}
+                    Err(BusError::Closed) => break,
+                    Err(e) => {
+                        tracing::debug!(%subject, error = %e, "progress not signalled; retrying at the next tick");
+                    }
+                }
+            }
+        })))
     }
 
     /// The effect is durable: never deliver again.
@@ -146,6 +215,11 @@ impl Delivery {
     /// Still working: extend the ack deadline.
     pub async fn in_progress(&self) -> Result<(), BusError> {
         self.acker.in_progress().await
+    }
+
+    /// The trace context the publisher sent (see [`Message::trace_context`]).
+    pub fn trace_context(&self) -> TraceContext {
+        self.message.trace_context()
     }
 
     /// Acks after a handled delivery; naks one whose handling failed, to
@@ -166,104 +240,25 @@ impl Delivery {
     }
 }
 
+/// Signals progress for a delivery until dropped: see [`Delivery::keep_alive`].
+#[derive(Debug)]
+pub struct KeepAlive(Option<tokio::task::JoinHandle<()>>);
+
+impl Drop for KeepAlive {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Progress is signalled at most this often, whatever the ack wait.
+const MIN_PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+
 /// How long a failed delivery waits before it comes again: 250 ms doubling
 /// with each attempt, at most 16 s.
 pub fn retry_delay(attempt: u32) -> Duration {
     Duration::from_millis(250u64 << attempt.saturating_sub(1).min(6))
-}
-
-/// Hands each delivery to `handle`, one at a time, until `shutdown`
-/// resolves or the stream ends. A delivery being handled when shutdown
-/// comes is finished first.
-pub async fn drain_until<F, Fut>(
-    mut deliveries: BusStream<Delivery>,
-    shutdown: impl Future<Output = ()>,
-    mut handle: F,
-) where
-    F: FnMut(Delivery) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let delivery = tokio::select! {
-            _ = &mut shutdown => break,
-            next = deliveries.next() => match next {
-                Some(d) => d,
-                None => break,
-            },
-        };
-        handle(delivery).await;
-    }
-}
-
-/// Like [`drain_until`], with up to `lanes` deliveries handled at once:
-/// `key` reads each delivery once, giving its lane key and what it read
-/// (typically the decoded payload, so nothing is decoded twice); the
-/// delivery goes to lane `key % lanes`, and a lane handles its deliveries
-/// one at a time, in the order the bus gave them. Deliveries with the same
-/// key (the same customer, the same conversation) therefore keep their
-/// order, while different keys proceed in parallel, so a store round trip
-/// per message no longer caps throughput at one per round trip.
-///
-/// At shutdown the lanes finish the deliveries they hold; one waiting to be
-/// handed to a busy lane is left unsettled, for the bus to redeliver.
-pub async fn drain_keyed<T, K, F, Fut>(
-    mut deliveries: BusStream<Delivery>,
-    shutdown: impl Future<Output = ()>,
-    lanes: usize,
-    key: K,
-    handle: F,
-) where
-    T: Send + 'static,
-    K: Fn(&Delivery) -> (u64, T),
-    F: Fn(Delivery, T) -> Fut + Clone + Send + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    if lanes <= 1 {
-        return drain_until(deliveries, shutdown, |delivery| {
-            let (_, read) = key(&delivery);
-            handle(delivery, read)
-        })
-        .await;
-    }
-    let mut workers = tokio::task::JoinSet::new();
-    let senders: Vec<tokio::sync::mpsc::Sender<(Delivery, T)>> = (0..lanes)
-        .map(|_| {
-            let (tx, mut rx) = tokio::sync::mpsc::channel::<(Delivery, T)>(1);
-            let handle = handle.clone();
-            workers.spawn(async move {
-                while let Some((delivery, read)) = rx.recv().await {
-                    handle(delivery, read).await;
-                }
-            });
-            tx
-        })
-        .collect();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let delivery = tokio::select! {
-            _ = &mut shutdown => break,
-            next = deliveries.next() => match next {
-                Some(d) => d,
-                None => break,
-            },
-        };
-        let (k, read) = key(&delivery);
-        let lane = usize::try_from(k % lanes as u64).unwrap_or(0);
-        tokio::select! {
-            _ = &mut shutdown => break,
-            sent = senders[lane].send((delivery, read)) => if sent.is_err() { break },
-        }
-    }
-    drop(senders);
-    while workers.join_next().await.is_some() {}
-}
-
-/// A stable 64-bit hash of `bytes` (FNV-1a), for [`drain_keyed`] keys.
-pub fn key_hash(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 /// The message bus every part talks through.

@@ -1,5 +1,5 @@
 //! NATS subject matching: tokens separated by `.`, `*` matches one token,
-//! `>` (last) matches one or more.
+//! `>` (last) matches one or more; and which subjects one can publish to.
 
 /// Whether `subject` matches `filter`.
 pub fn matches(filter: &str, subject: &str) -> bool {
@@ -16,9 +16,32 @@ pub fn matches(filter: &str, subject: &str) -> bool {
     }
 }
 
+/// Whether `subject` is a concrete subject one can publish to: no empty
+/// token, no wildcard, no whitespace.
+pub fn publishable(subject: &str) -> bool {
+    subject.split('.').all(|token| {
+        !token.is_empty() && token != "*" && token != ">" && !token.contains(char::is_whitespace)
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::matches;
+    use super::{matches, publishable};
+
+    #[test]
+    fn wildcards_and_empty_tokens_are_not_publishable() {
+        assert!(publishable("omni.inbound.chat"));
+        for bad in [
+            "omni.inbound.*",
+            "omni.>",
+            "omni..x",
+            "omni..chat",
+            "",
+            "omni.in bound",
+        ] {
+            assert!(!publishable(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn wildcards() {

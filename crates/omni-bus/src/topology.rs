@@ -9,6 +9,10 @@
 //! | `omni.outbound.<channel>` | `OMNI_OUTBOUND` | `<channel>-outbound` | `OutboundMessage` |
 //! | `omni.delivery.<channel>` | `OMNI_DELIVERY` | `context-delivery` | `DeliveryReport` |
 //! | `omni.conversation.event.<id>` | none (fan-out) | | `ConversationEvent` |
+//!
+//! The consumers that write into the store (`context-*`, `router-requests`)
+//! have an ack wait of 5 s ([`INGEST_ACK_WAIT`]), the outbound ones 30 s;
+//! either way a live consumer extends it while it works.
 
 use std::time::Duration;
 
@@ -71,14 +75,24 @@ pub const DELIVERY: StreamSpec = StreamSpec {
 /// Every durable stream.
 pub const STREAMS: &[StreamSpec] = &[INBOUND, ROUTING, ASSIGNMENT, OUTBOUND, DELIVERY];
 
+/// The ack wait of the consumers that send to customers' providers, where a
+/// second attempt is visible to the customer.
 const ACK_WAIT: Duration = Duration::from_secs(30);
+
+/// The ack wait of the consumers that write into the store. Short, so a
+/// message held by a consumer that crashed comes again after a few seconds,
+/// not after half a minute behind hundreds of later ones; a consumer that is
+/// alive keeps its deliveries however long they take by signalling progress
+/// every third of it ([`crate::Delivery::keep_alive`], which
+/// [`crate::drain_until`] and [`crate::drain_keyed`] apply to every delivery).
+pub const INGEST_ACK_WAIT: Duration = Duration::from_secs(5);
 
 /// The context service's intake of customer messages.
 pub const CONTEXT_INBOUND: ConsumerSpec = ConsumerSpec {
     name: "context-inbound",
     stream: INBOUND.name,
     filter: "omni.inbound.>",
-    ack_wait: ACK_WAIT,
+    ack_wait: INGEST_ACK_WAIT,
     max_ack_pending: 256,
 };
 
@@ -87,7 +101,7 @@ pub const CONTEXT_ASSIGNMENTS: ConsumerSpec = ConsumerSpec {
     name: "context-assignments",
     stream: ASSIGNMENT.name,
     filter: "omni.assignment.created",
-    ack_wait: ACK_WAIT,
+    ack_wait: INGEST_ACK_WAIT,
     max_ack_pending: 256,
 };
 
@@ -96,7 +110,7 @@ pub const ROUTER_REQUESTS: ConsumerSpec = ConsumerSpec {
     name: "router-requests",
     stream: ROUTING.name,
     filter: "omni.routing.*",
-    ack_wait: ACK_WAIT,
+    ack_wait: INGEST_ACK_WAIT,
     max_ack_pending: 1024,
 };
 
@@ -132,7 +146,7 @@ pub const CONTEXT_DELIVERY: ConsumerSpec = ConsumerSpec {
     name: "context-delivery",
     stream: DELIVERY.name,
     filter: "omni.delivery.>",
-    ack_wait: ACK_WAIT,
+    ack_wait: INGEST_ACK_WAIT,
     max_ack_pending: 256,
 };
 

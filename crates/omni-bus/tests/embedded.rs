@@ -467,3 +467,82 @@ async fn drain_keyed_runs_keys_in_parallel_and_keeps_each_keys_order() {
     );
     bus.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drain_until_keeps_a_slow_delivery_alive() {
+    a_slow_delivery_stays_with_its_drain(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drain_keyed_keeps_a_slow_delivery_alive() {
+    a_slow_delivery_stays_with_its_drain(true).await;
+}
+
+/// A handler working for four ack waits keeps its delivery: a second
+/// receiver of the consumer gets nothing, and the handler sees it once.
+async fn a_slow_delivery_stays_with_its_drain(keyed: bool) {
+    const SLOW: ConsumerSpec = ConsumerSpec {
+        name: "test-slow",
+        stream: topology::OUTBOUND.name,
+        filter: "omni.outbound.test_slow",
+        ack_wait: Duration::from_secs(1),
+        max_ack_pending: 8,
+    };
+    let store = Embedded::new();
+    let bus = store.open_embedded();
+    let deliveries = bus.consume(&SLOW).await.expect("consume");
+    let attempts: Arc<std::sync::Mutex<Vec<u32>>> = Arc::default();
+    let started = Arc::new(tokio::sync::Notify::new());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let handle = {
+        let (attempts, started) = (attempts.clone(), started.clone());
+        move |d: Delivery, (): ()| {
+            let (attempts, started) = (attempts.clone(), started.clone());
+            async move {
+                attempts
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(d.attempt);
+                started.notify_one();
+                // Four ack waits of work.
+                tokio::time::sleep(SLOW.ack_wait * 4).await;
+                d.ack().await.expect("ack");
+            }
+        }
+    };
+    let shutdown = async move {
+        let _ = stopped.await;
+    };
+    let drain = if keyed {
+        tokio::spawn(omni_bus::drain_keyed(
+            deliveries,
+            shutdown,
+            2,
+            |_| (0, ()),
+            handle,
+        ))
+    } else {
+        tokio::spawn(omni_bus::drain_until(deliveries, shutdown, move |d| {
+            handle(d, ())
+        }))
+    };
+    publish(&bus, SLOW.filter, "slow").await;
+    tokio::time::timeout(STEP, started.notified())
+        .await
+        .expect("the drain takes the delivery");
+    // A second receiver would get the message if its ack wait ran out.
+    let mut other = bus.consume(&SLOW).await.expect("second receiver");
+    nothing_within(&mut other, SLOW.ack_wait * 4).await;
+    let _ = stop.send(());
+    tokio::time::timeout(STEP, drain)
+        .await
+        .expect("the drain stops")
+        .expect("the drain task");
+    assert_eq!(
+        *attempts.lock().unwrap_or_else(|p| p.into_inner()),
+        vec![1],
+        "handled once, never redelivered"
+    );
+    nothing_within(&mut other, SLOW.ack_wait * 2).await;
+    bus.close().await;
+}

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use omni_bus::topology::{CONTEXT_ASSIGNMENTS, CONTEXT_DELIVERY, CONTEXT_INBOUND};
-use omni_bus::{BusError, Delivery, TRACEPARENT, drain_keyed, drain_until, key_hash};
+use omni_bus::{BusError, Delivery, drain_keyed, drain_until, key_hash};
 use omni_core::trace::TraceContext;
 use omni_core::{AgentId, ConversationId, Identity, IdentityNormalizer, InboundMessage};
 use omni_proto::events as ev;
@@ -18,16 +18,6 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, error, warn};
 
 use crate::{ContextError, ContextService};
-
-/// The trace context a delivery carries, or a new one.
-pub fn trace_of(delivery: &Delivery) -> TraceContext {
-    delivery
-        .message
-        .headers
-        .get(TRACEPARENT)
-        .and_then(|h| TraceContext::parse(h))
-        .unwrap_or_else(TraceContext::new_root)
-}
 
 /// Customer messages handled at once. Messages of one sender go to one
 /// lane and keep their order; different senders proceed in parallel, so
@@ -107,7 +97,7 @@ pub async fn run_deliveries(
 }
 
 async fn handle_delivery_report(service: &ContextService, delivery: Delivery) {
-    let trace = trace_of(&delivery);
+    let trace = delivery.trace_context();
     let span = tracing::info_span!("context.delivery", trace_id = %trace.trace_id_hex(), subject = %delivery.message.subject);
     omni_telemetry::continue_trace(&span, &trace);
     async {
@@ -139,7 +129,7 @@ async fn handle_delivery_report(service: &ContextService, delivery: Delivery) {
 }
 
 async fn handle_inbound(service: &ContextService, delivery: Delivery, decoded: Decoded) {
-    let trace = trace_of(&delivery);
+    let trace = delivery.trace_context();
     let span = tracing::info_span!("context.ingest", trace_id = %trace.trace_id_hex(), subject = %delivery.message.subject);
     omni_telemetry::continue_trace(&span, &trace);
     handle_inbound_in(service, delivery, decoded, trace)
@@ -181,7 +171,7 @@ async fn handle_inbound_in(
 }
 
 async fn handle_assignment(service: &ContextService, delivery: Delivery) {
-    let trace = trace_of(&delivery);
+    let trace = delivery.trace_context();
     let span = tracing::info_span!("context.assignment", trace_id = %trace.trace_id_hex());
     omni_telemetry::continue_trace(&span, &trace);
     handle_assignment_in(service, delivery, trace)

@@ -263,12 +263,7 @@ pub async fn run(
 }
 
 async fn handle(relay: &Relay, bus: &dyn Bus, delivery: Delivery) {
-    let incoming = delivery
-        .message
-        .headers
-        .get(TRACEPARENT)
-        .and_then(|h| TraceContext::parse(h))
-        .unwrap_or_else(TraceContext::new_root);
+    let incoming = delivery.trace_context();
     let span = tracing::info_span!("email.send", trace_id = %incoming.trace_id_hex(), attempt = delivery.attempt);
     omni_telemetry::continue_trace(&span, &incoming);
     let trace = omni_telemetry::outgoing(&span, &incoming);

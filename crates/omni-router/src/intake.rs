@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use omni_bus::topology::{ROUTER_REQUESTS, subjects};
-use omni_bus::{BusError, Delivery, TRACEPARENT, drain_keyed, key_hash};
+use omni_bus::{BusError, Delivery, drain_keyed, key_hash};
 use omni_core::trace::TraceContext;
 use omni_core::{AgentId, ConversationId, CustomerId, QueueId};
 use omni_proto::convert::channel_from_i32;
@@ -57,12 +57,7 @@ fn conversation_key(delivery: &Delivery) -> (u64, ()) {
 }
 
 async fn handle(shell: &RouterShell, delivery: Delivery) {
-    let trace = delivery
-        .message
-        .headers
-        .get(TRACEPARENT)
-        .and_then(|h| TraceContext::parse(h))
-        .unwrap_or_else(TraceContext::new_root);
+    let trace = delivery.trace_context();
     let span = tracing::info_span!("router.intake", trace_id = %trace.trace_id_hex(), subject = %delivery.message.subject);
     omni_telemetry::continue_trace(&span, &trace);
     handle_in(shell, delivery, trace).instrument(span).await

@@ -10,10 +10,9 @@
 use std::sync::Arc;
 
 use omni_bus::topology::SMS_OUTBOUND;
-use omni_bus::{Bus, BusError, Delivery, TRACEPARENT, drain_until};
+use omni_bus::{Bus, BusError, Delivery, drain_until};
 use omni_core::DeliveryStatus;
 use omni_core::config::SmsProvider;
-use omni_core::trace::TraceContext;
 use omni_proto::common::identity::Kind;
 use omni_proto::events as ev;
 use prost::Message as _;
@@ -79,12 +78,7 @@ struct Job {
 
 /// Handles one delivery; `Err` asks for it again later.
 async fn handle(adapter: &SmsAdapter, delivery: &Delivery) -> Result<(), BusError> {
-    let trace = delivery
-        .message
-        .headers
-        .get(TRACEPARENT)
-        .and_then(|t| TraceContext::parse(t))
-        .unwrap_or_else(TraceContext::new_root);
+    let trace = delivery.trace_context();
     let outbound = match ev::OutboundMessage::decode(delivery.message.payload.as_ref()) {
         Ok(o) => o,
         Err(e) => {

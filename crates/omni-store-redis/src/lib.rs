@@ -53,7 +53,10 @@
 //! | `{P}:presence` | hash | agent id → [`omni_store::PresenceRecord`] JSON |
 //!
 //! A history page is one `ZRANGE … BYSCORE (<after_seq> +inf LIMIT 0 <limit>`:
-//! a conversation is never loaded whole.
+//! a conversation is never loaded whole. The seq is the position in the
+//! timeline, ordered by the adapter's acceptance stamp: `ingest` walks back
+//! from the newest message only past those stamped later than the new one
+//! (usually none) and moves them one seq up, pointers included.
 //!
 //! # One hash tag, and why
 //!

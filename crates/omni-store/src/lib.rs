@@ -10,7 +10,8 @@
 //! - [`embedded`]: the durable on-disk implementation (redb) used by default.
 //! - [`merge`]: linking, merging and unmerging customers, planned once for
 //!   every implementation from the records involved.
-//! - [`conformance`]: the suite every implementation must pass.
+//! - `conformance` (feature `conformance`): the suite every implementation
+//!   must pass, for their tests; production builds leave it out.
 
 #![forbid(unsafe_code)]
 
@@ -24,6 +25,7 @@ use omni_core::{
 };
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod embedded;
 pub mod merge;
@@ -212,7 +214,14 @@ pub trait ContextStore: Send + Sync + 'static {
     /// creates the customer of `message.from`; continues the customer's open
     /// conversation, reopens their last one if resolved within the policy's
     /// window, or opens a new one on `queue_for_new` (queued since
-    /// `message.received_at_ms`); appends the message at the next seq.
+    /// `message.received_at_ms`); adds the message to the timeline.
+    ///
+    /// The timeline is in the order the adapters accepted the messages
+    /// (`message.received_at_ms`), not the order they reach the store: a
+    /// message stamped before some already stored (its ingest was retried,
+    /// or it was redelivered after a consumer crashed) takes the seq after
+    /// the last message stamped at or before it, and the later ones move one
+    /// seq up; equal stamps keep their arrival order. Seqs stay gapless.
     async fn ingest(
         &self,
         message: &InboundMessage,
@@ -361,7 +370,8 @@ pub trait ContextStore: Send + Sync + 'static {
         customer: &CustomerId,
     ) -> Result<Option<Conversation>, StoreError>;
 
-    /// Up to `limit` messages with seq greater than `after_seq`, oldest first.
+    /// Up to `limit` messages with seq greater than `after_seq`, in timeline
+    /// order (see [`ContextStore::ingest`]).
     async fn messages(
         &self,
         conversation_id: &ConversationId,

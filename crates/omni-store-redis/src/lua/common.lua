@@ -117,6 +117,43 @@ local function set_message(conversation_id, message)
   redis.call('ZADD', k, int(message.seq), enc(message))
 end
 
+-- The seq of a customer message the adapter accepted at `at`, in a
+-- conversation of `count` messages: after every message stamped at or before
+-- `at`, so a retried or redelivered message takes its place among the ones
+-- accepted after it and equal stamps keep their arrival order. Also returns
+-- the messages stamped later, newest first, for `shift`. Reads only.
+local function place(conversation_id, count, at)
+  local k = key('messages', conversation_id)
+  local later = {}
+  local seq = count + 1
+  while seq > 1 do
+    local raw = message_at(conversation_id, seq - 1, key('conversation', conversation_id))
+    local m = decode(raw, k .. '/' .. int(seq - 1), MESSAGE)
+    if type(m.at_ms) ~= 'number' or m.at_ms <= at then
+      break
+    end
+    later[#later + 1] = m
+    seq = seq - 1
+  end
+  return seq, later
+end
+
+-- Moves the messages `place` returned one seq up, newest first, with every
+-- pointer to them; the seq `place` returned is then free.
+local function shift(conversation_id, later)
+  for _, m in ipairs(later) do
+    m.seq = m.seq + 1
+    set_message(conversation_id, m)
+    local p = pointer(m.seq, conversation_id)
+    redis.call('SET', key('message', m.id), p)
+    if m.direction == 'inbound' then
+      redis.call('SET', key('inbound', m.idempotency_key), p)
+    else
+      redis.call('HSET', key('outbound', conversation_id), m.idempotency_key, int(m.seq))
+    end
+  end
+end
+
 local function put_conversation(c)
   redis.call('SET', key('conversation', c.id), enc(c))
   if c.status == 'resolved' then

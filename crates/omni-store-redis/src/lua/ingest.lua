@@ -162,6 +162,8 @@ local function main()
     }, true, false
   end
 
+  local seq, later = place(conversation.id, conversation.message_count, at)
+
   -- Every check passed: write.
   if new_identity then
     redis.call('SET', ik, customer.id)
@@ -173,7 +175,7 @@ local function main()
     redis.call('ZADD', key('customer_conversations', customer.id), int(at), conversation.id)
   end
   redis.call('SET', lk, conversation.id)
-  local seq = conversation.message_count + 1
+  shift(conversation.id, later)
   local message = {
     id = ARGV[14],
     conversation_id = conversation.id,
@@ -207,7 +209,7 @@ local function main()
   conversation.last_channel = channel
   conversation.last_identity = identity
   conversation.updated_at_ms = math.max(conversation.updated_at_ms, at)
-  conversation.message_count = seq
+  conversation.message_count = conversation.message_count + 1
   put_conversation(conversation)
 
   return {

@@ -1,0 +1,90 @@
+//! The embedded store's own failure modes: damaged records and failed writes.
+
+use omni_core::{Identity, InboundMessage};
+
+use super::EmbeddedStore;
+use super::records::encode;
+use super::schema::{CONVERSATIONS, CUSTOMERS, JsonTable};
+use crate::{ContextStore, StoreError};
+
+use crate::ContinuityPolicy;
+use omni_core::QueueId;
+
+fn message(key: &str) -> InboundMessage {
+    InboundMessage {
+        idempotency_key: key.into(),
+        channel: omni_core::Channel::Sms,
+        from: Identity::Phone("+15550100".into()),
+        text: "hi".into(),
+        received_at_ms: 1,
+        topic: None,
+        display_name: None,
+        email: None,
+        sms: None,
+    }
+}
+
+const POLICY: ContinuityPolicy = ContinuityPolicy {
+    reopen_window_ms: 1_000,
+};
+
+/// Replaces one raw record, as a bug or a damaged disk might.
+fn overwrite(store: &EmbeddedStore, table: JsonTable, key: &str, bytes: &[u8]) {
+    let txn = store.db.begin_write().expect("begin write");
+    txn.open_table(table)
+        .expect("open table")
+        .insert(key, bytes)
+        .expect("insert");
+    txn.commit().expect("commit");
+}
+
+#[tokio::test]
+async fn an_undecodable_record_is_reported_corrupt_with_its_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = EmbeddedStore::open(&dir.path().join("store.redb")).expect("open");
+    let first = store
+        .ingest(&message("k1"), &QueueId::from("que_a"), POLICY)
+        .await
+        .expect("ingest");
+    let id = first.conversation.id.clone();
+    overwrite(&store, CONVERSATIONS, id.as_str(), b"{not json");
+
+    let err = store.conversation(&id).await.expect_err("corrupt read");
+    match &err {
+        StoreError::Corrupt { key, .. } => assert_eq!(key, &format!("conversations/{id}")),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    let err = store
+        .ingest(&message("k2"), &QueueId::from("que_a"), POLICY)
+        .await
+        .expect_err("ingest into a corrupt conversation");
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    let err = store.open_conversations().await.expect_err("scan");
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_failed_ingest_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = EmbeddedStore::open(&dir.path().join("store.redb")).expect("open");
+    let first = store
+        .ingest(&message("k1"), &QueueId::from("que_a"), POLICY)
+        .await
+        .expect("ingest");
+    let customer = first.customer.id.clone();
+    let good = encode("customers", &first.customer).expect("encode");
+    overwrite(&store, CUSTOMERS, customer.as_str(), b"[]");
+    store
+        .ingest(&message("k2"), &QueueId::from("que_a"), POLICY)
+        .await
+        .expect_err("customer record is corrupt");
+    overwrite(&store, CUSTOMERS, customer.as_str(), &good);
+
+    // The failed attempt stored neither the message nor its key.
+    let retry = store
+        .ingest(&message("k2"), &QueueId::from("que_a"), POLICY)
+        .await
+        .expect("retry");
+    assert!(!retry.duplicate);
+    assert_eq!(retry.message.seq, 2);
+}
