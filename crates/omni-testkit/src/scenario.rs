@@ -72,22 +72,23 @@ pub async fn one_customer_across_chat_email_and_sms(
     relay: SmtpSink,
     twilio: &FakeTwilio,
 ) -> anyhow::Result<()> {
-    // Chat: dmitri (support 6) is the only agent on; he takes it.
-    let mut dmitri = Agent::sign_in(app, "dmitri").await?;
+    // Chat: alice (support 4; chat, email and sms capacity) is the only
+    // agent on; she takes it.
+    let mut alice = Agent::sign_in(app, "alice").await?;
     let (mut jo, _) = Customer::open(app, None, "support").await?;
     jo.say("Hi, my order 1042 is late").await?;
-    let (offer, conv) = dmitri.next_offer().await?;
-    dmitri.settle(&offer, "accept").await?;
+    let (offer, conv) = alice.next_offer().await?;
+    alice.settle(&offer, "accept").await?;
     jo.say("You can reach me at jo@example.org or +1 415 555 0123")
         .await?;
 
     // The agent links what the customer gave, as verified by the chat.
     for (kind, value) in [("email", "jo@Example.ORG"), ("phone", "(415) 555-0123")] {
-        dmitri
+        alice
             .link_identity(&conv, kind, value, "given by the customer in chat")
             .await?;
     }
-    let profile = dmitri
+    let profile = alice
         .api
         .get(&format!("/api/conversations/{conv}/customer"))
         .await?;
@@ -98,8 +99,8 @@ pub async fn one_customer_across_chat_email_and_sms(
         "normalized identities on the profile: {identities}"
     );
 
-    // A more proficient colleague comes on (support 8): what the customer
-    // sends next still goes to dmitri, who handled them.
+    // A more proficient colleague comes on (support 8 to alice's 4): what
+    // the customer sends next still goes to alice, who handled them.
     let mut carmen = Agent::sign_in(app, "carmen").await?;
     let same_conversation = |what: &str, offer: (String, String)| {
         assert_eq!(offer.1, conv, "{what} reopens the same conversation");
@@ -108,8 +109,8 @@ pub async fn one_customer_across_chat_email_and_sms(
 
     // Email: resolved, then mail to the reply address over SMTP; the
     // context service reopens the conversation, the router offers it.
-    dmitri.resolve(&conv).await?;
-    dmitri.events.recv_type("released").await?;
+    alice.resolve(&conv).await?;
+    alice.events.recv_type("released").await?;
     let reply_address = format!("reply+{conv}@{DOMAIN}");
     MailClient::new(app.smtp_addr()?, "Jo Customer <jo@example.org>")
         .send(
@@ -119,8 +120,8 @@ pub async fn one_customer_across_chat_email_and_sms(
             "It still has not arrived.\n\n-- \nJo",
         )
         .await?;
-    let offer = same_conversation("the mail", dmitri.next_offer().await?);
-    dmitri.settle(&offer, "accept").await?;
+    let offer = same_conversation("the mail", alice.next_offer().await?);
+    alice.settle(&offer, "accept").await?;
 
     // SMS: a text from the linked phone, as Twilio's signed webhook, joins
     // the open conversation.
@@ -132,7 +133,7 @@ pub async fn one_customer_across_chat_email_and_sms(
         OUR_NUMBER,
     );
     phone.text("Texting from my phone now").await?;
-    let t = dmitri.timeline_of(&conv, 4).await?;
+    let t = alice.timeline_of(&conv, 4).await?;
     assert_eq!(
         t.iter()
             .map(|(c, d, x)| (c.as_str(), d.as_str(), x.as_str()))
@@ -150,13 +151,13 @@ pub async fn one_customer_across_chat_email_and_sms(
         "one conversation, every channel, in order"
     );
 
-    // Resolved again; a new text reopens it, offered first to dmitri
+    // Resolved again; a new text reopens it, offered first to alice
     // although carmen is available with room.
-    dmitri.resolve(&conv).await?;
-    dmitri.events.recv_type("released").await?;
+    alice.resolve(&conv).await?;
+    alice.events.recv_type("released").await?;
     phone.text("Any news?").await?;
-    let offer = same_conversation("the text", dmitri.next_offer().await?);
-    dmitri.settle(&offer, "accept").await?;
+    let offer = same_conversation("the text", alice.next_offer().await?);
+    alice.settle(&offer, "accept").await?;
     assert!(
         tokio::time::timeout(Duration::from_millis(300), carmen.next_offer())
             .await
@@ -169,7 +170,7 @@ pub async fn one_customer_across_chat_email_and_sms(
         ("sms", "It ships today, tracking follows."),
         ("email", "Tracking number: 1Z999."),
     ] {
-        let r = dmitri
+        let r = alice
             .api
             .post(
                 &format!("/api/conversations/{conv}/messages"),
@@ -203,7 +204,7 @@ pub async fn one_customer_across_chat_email_and_sms(
     );
 
     // The agent's timeline shows every message with its channel, in order.
-    let t = dmitri.timeline_of(&conv, 7).await?;
+    let t = alice.timeline_of(&conv, 7).await?;
     assert_eq!(
         t.iter()
             .map(|(c, d, x)| (c.as_str(), d.as_str(), x.as_str()))
@@ -228,10 +229,7 @@ pub async fn one_customer_across_chat_email_and_sms(
     // delivery status.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let r = dmitri
-            .api
-            .get(&format!("/api/conversations/{conv}"))
-            .await?;
+        let r = alice.api.get(&format!("/api/conversations/{conv}")).await?;
         let delivery = r.body["messages"][6]["delivery"].clone();
         if delivery == "sent" {
             break;
