@@ -1,27 +1,18 @@
 //! The one Python mail client of the tests: Python's `smtplib` (a real,
-//! widely used SMTP client) run as `python3`, found in one place.
+//! widely used SMTP client), run by the Python 3 `omni_testservers::python`
+//! finds.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::process::Command;
-
-/// The Python 3 interpreter: Debian's `/usr/bin/python3` when present (a
-/// virtualenv first on `PATH` may lack the standard modules the tests
-/// expect), else `python3` on `PATH`.
-pub fn python3() -> &'static str {
-    if Path::new("/usr/bin/python3").exists() {
-        "/usr/bin/python3"
-    } else {
-        "python3"
-    }
-}
 
 /// Runs `script` with `python3 -c`, off the async runtime; returns its
 /// standard output, or an error with its standard error when it fails.
 pub async fn run_python(script: String) -> anyhow::Result<String> {
-    let output =
-        tokio::task::spawn_blocking(move || Command::new(python3()).arg("-c").arg(script).output())
-            .await??;
+    let output = tokio::task::spawn_blocking(move || {
+        let python = omni_testservers::python::python3_with("smtplib")?;
+        Command::new(python).arg("-c").arg(script).output()
+    })
+    .await??;
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     anyhow::ensure!(
         output.status.success(),
