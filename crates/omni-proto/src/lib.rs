@@ -8,6 +8,8 @@
 //! - [`common`], [`events`], [`context`], [`routing`]: generated code, one module per proto package.
 //! - [`convert`]: `From`/`TryFrom` between generated and domain types.
 //! - [`status`]: error statuses with a structured reason (`google.rpc.ErrorInfo`), built and read.
+//! - [`view`]: JSON views of proto types, one shape per type, as the chat
+//!   page and the desk's HTTP API show them.
 //! - [`FILE_DESCRIPTOR_SET`]: the encoded descriptors, for gRPC server reflection.
 
 #![forbid(unsafe_code)]

@@ -30,6 +30,9 @@
 //!   they describe; [`special`] has the gamma functions they need.
 //! - [`rng`] and [`dist`] generate the random numbers (xoshiro256++) and
 //!   durations (exponential, lognormal).
+//! - [`single`] is the single-queue scenario Erlang C and A describe in
+//!   closed form ([`SingleQueue`](single::SingleQueue)), run by the
+//!   agreement tests and the agreement example.
 
 #![forbid(unsafe_code)]
 

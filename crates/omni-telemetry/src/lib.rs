@@ -13,6 +13,13 @@
 //! continuation of an incoming context; [`outgoing`] gives the context to
 //! send on, from the current span when export is on, else a child of the
 //! incoming one, so trace ids agree in logs and in exported spans alike.
+//!
+//! # Layout
+//! - this file: [`init`] (logging, the OTLP exporter, [`Telemetry`] to
+//!   flush it at exit) and trace continuation ([`continue_trace`],
+//!   [`outgoing`]).
+//! - [`metrics`]: Prometheus metrics in the text exposition format, with
+//!   the table of every metric.
 
 #![forbid(unsafe_code)]
 

@@ -129,3 +129,15 @@ async fn launch(config: &Config) -> anyhow::Result<Running> {
     let listeners = Listeners::loopback(&Part::embedded(config)).await?;
     embedded::start(config.clone(), listeners).await
 }
+
+impl crate::Endpoints for TestApp {
+    fn chat_ws_url(&self) -> String {
+        TestApp::chat_ws_url(self)
+    }
+    fn desk_url(&self) -> String {
+        TestApp::desk_url(self)
+    }
+    fn desk_events_url(&self, token: &str) -> String {
+        TestApp::desk_events_url(self, token)
+    }
+}

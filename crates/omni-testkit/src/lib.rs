@@ -1,35 +1,33 @@
-//! Omniroute's test kit.
+//! Omniroute's app harness for tests.
 //!
 //! Starts the embedded app on free loopback ports with its own temporary
-//! data directory, or every part as its own process, and gives tests the
-//! clients a browser would use (a chat WebSocket, the desk's JSON API and
-//! its event WebSocket), a mail program, Twilio's signed webhooks, and a
-//! fake of Twilio's Messages API for replies.
+//! data directory, or every part as its own process, and holds the
+//! scenarios run against both. The clients tests drive them with (HTTP,
+//! WebSocket, a desk agent, customers on chat, email and SMS, a fake of
+//! Twilio's API) live in the light `omni-testclients` crate, which depends
+//! on no part, so an adapter's own tests use them without building the
+//! app; they are re-exported here for the app's tests.
 //!
 //! # Layout
 //! - [`app`]: `TestApp`, the embedded app under test, restartable on the
 //!   same data.
 //! - [`cluster`]: `Cluster`, every part as its own `omni` process over a
 //!   real nats-server and redis-server, with kill and restart.
-//! - [`actors`]: a desk agent, and a customer on chat, email (a mail
-//!   program) and SMS (a phone through Twilio), for either.
+//! - [`providers`]: the email and SMS settings (domain, numbers, Twilio
+//!   account) the multichannel tests configure, for either.
+//! - [`scenario`]: scenarios written once and run against the embedded app
+//!   and the cluster ([`Deployment`]).
 //! - [`bench`]: the end-to-end measurements shared by the benchmarks.
-//! - [`http`]: a small JSON-over-HTTP client.
-//! - [`twilio`]: a fake of Twilio's Messages API, in Twilio's wire format.
-//! - [`ws`]: a JSON WebSocket client with receive timeouts.
 
 #![forbid(unsafe_code)]
 
-pub mod actors;
 pub mod app;
 pub mod bench;
 pub mod cluster;
-pub mod http;
-pub mod twilio;
-pub mod ws;
+pub mod providers;
+pub mod scenario;
 
-pub use actors::Endpoints;
 pub use app::TestApp;
 pub use cluster::Cluster;
-pub use http::HttpClient;
-pub use ws::JsonSocket;
+pub use omni_testclients::{Endpoints, HttpClient, JsonSocket, actors, http, mail, twilio, ws};
+pub use scenario::Deployment;

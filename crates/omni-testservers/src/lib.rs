@@ -9,11 +9,13 @@
 //! - [`redis`] starts `redis-server` with AOF on (`RedisServer`).
 //! - [`kannel`] starts Kannel's bearerbox, smsbox and fakesmsc (`KannelServer`).
 //! - [`smtp`] starts an `aiosmtpd` SMTP sink writing to a Maildir (`SmtpSink`).
+//! - [`python`] finds the Python 3 the sink and the test clients run.
 
 #![forbid(unsafe_code)]
 
 pub mod kannel;
 pub mod nats;
+pub mod python;
 pub mod redis;
 pub mod smtp;
 

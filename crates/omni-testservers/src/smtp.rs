@@ -19,9 +19,6 @@ use std::time::{Duration, Instant};
 /// How long the sink may take to greet, or a wait for messages at most.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_millis(20);
-/// Interpreters tried, in order: Debian's first (where apt puts aiosmtpd).
-const PYTHONS: &[&str] = &["/usr/bin/python3", "python3"];
-
 const SINK_SCRIPT: &str = r#"
 import asyncio, os, secrets, sys
 from aiosmtpd.smtp import SMTP, AuthResult
@@ -234,7 +231,7 @@ impl SmtpSink {
     }
 
     fn spawn(&mut self) -> io::Result<()> {
-        let python = find_python()?;
+        let python = crate::python::python3_with("aiosmtpd")?;
         let (user, password) = self.options.auth.clone().unwrap_or_default();
         let (cert, key) = self.options.tls.clone().unwrap_or_default();
         let log = std::fs::OpenOptions::new()
@@ -290,27 +287,6 @@ impl Drop for SmtpSink {
             let _ = child.wait();
         }
     }
-}
-
-/// A Python 3 that can import aiosmtpd.
-fn find_python() -> io::Result<&'static str> {
-    PYTHONS
-        .iter()
-        .copied()
-        .find(|python| {
-            Command::new(python)
-                .args(["-c", "import aiosmtpd"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        })
-        .ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::NotFound,
-                "no python3 with aiosmtpd: install it with `apt-get install python3-aiosmtpd` (scripts/test does)",
-            )
-        })
 }
 
 /// Whether an SMTP server greets at `addr` with 220.

@@ -87,21 +87,9 @@ with smtplib.SMTP('127.0.0.1', {port}, local_hostname='client.test', timeout=20)
         cert = cert.display().to_string(),
         port = server.port
     );
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("python3")
-            .arg("-c")
-            .arg(script)
-            .output()
-            .expect("python3")
-    })
-    .await
-    .expect("join");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = omni_testclients::mail::run_python(script)
+        .await
+        .expect("python smtplib runs");
     assert!(stdout.contains("starttls 220 2.0.0"), "{stdout}");
     assert!(stdout.contains("after 250 2.1.0"), "{stdout}");
     assert!(stdout.contains("again 503"), "{stdout}");

@@ -90,59 +90,16 @@ impl Server {
     }
 }
 
-/// Runs a Python smtplib client. `code` defines `msg` (an
-/// `email.message.Message` or bytes), and may set `sender` and `rcpts`.
-/// Prints `OK <refused>` or `ERR <code> <text>`; returns stdout.
+/// Runs the test clients' Python smtplib client from `ann@example.com` to
+/// `help@support.test`: `code` defines `msg` (an `email.message.Message` or
+/// bytes), and may set `sender` and `rcpts`. Prints `OK <refused>` or
+/// `ERR <code> <text>`; returns stdout.
 pub async fn smtplib(port: u16, code: &str) -> String {
-    let script = format!(
-        r#"
-import smtplib, sys
-from email import policy
-from email.message import EmailMessage
-from email.mime.application import MIMEApplication
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.header import Header
-from email.utils import formataddr
-sender = 'ann@example.com'
-rcpts = ['help@{DOMAIN}']
-{code}
-data = msg if isinstance(msg, bytes) else msg.as_bytes(policy=msg.policy.clone(linesep='\r\n'))
-with smtplib.SMTP('127.0.0.1', {port}, local_hostname='client.test', timeout=20) as s:
-    try:
-        refused = s.sendmail(sender, rcpts, data)
-        print('OK', refused)
-    except smtplib.SMTPRecipientsRefused as e:
-        for r, (c, m) in e.recipients.items():
-            print('ERR', c, m.decode())
-    except smtplib.SMTPResponseException as e:
-        print('ERR', e.smtp_code, e.smtp_error.decode())
-"#
-    );
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(python())
-            .arg("-c")
-            .arg(script)
-            .output()
-            .expect("python3 runs")
-    })
-    .await
-    .expect("join");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "python failed: {stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-}
-
-fn python() -> &'static str {
-    if std::path::Path::new("/usr/bin/python3").exists() {
-        "/usr/bin/python3"
-    } else {
-        "python3"
-    }
+    let server = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let rcpt = format!("help@{DOMAIN}");
+    omni_testclients::mail::smtplib(server, "ann@example.com", &[rcpt.as_str()], code)
+        .await
+        .expect("python smtplib runs")
 }
 
 /// The next `n` inbound messages on the bus (acked), in order.

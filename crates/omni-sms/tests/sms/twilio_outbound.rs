@@ -7,7 +7,7 @@ use std::time::Duration;
 use omni_core::config::SmsProvider;
 use omni_proto::common as pb;
 use omni_proto::events as ev;
-use omni_testkit::twilio::{FakeTwilio, TwilioAccount};
+use omni_testclients::twilio::{FakeTwilio, TwilioAccount};
 
 use crate::support::*;
 

@@ -1,15 +1,12 @@
 //! `omni simulate` as a planner runs it: the sample scenario runs and
 //! reports every queue, a bad scenario exits 2 naming the key.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
-fn omni() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_omni"))
-}
+use crate::support::{config_file, omni};
 
 fn sample() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/simulate.toml")
+    config_file("simulate.toml")
 }
 
 #[test]

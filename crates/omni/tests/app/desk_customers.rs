@@ -4,39 +4,13 @@
 //! clear refusal), merges two customers by linking one's phone to the other
 //! and undoes it.
 
-use omni_testkit::{HttpClient, JsonSocket, TestApp};
+use omni_testkit::actors::Agent;
+use omni_testkit::{JsonSocket, TestApp};
 use serde_json::{Value, json};
-
-/// Signs `id` in, goes available; returns the API client and event socket.
-async fn agent(app: &TestApp, id: &str) -> (HttpClient, JsonSocket) {
-    let desk = HttpClient::new(app.desk_url());
-    let r = desk
-        .post("/api/session", &json!({ "agent_id": id }))
-        .await
-        .expect("sign in");
-    assert_eq!(r.status, 200, "{}", r.body);
-    let token = r.body["token"].as_str().expect("token").to_owned();
-    let api = desk.with_token(&token);
-    let mut events = JsonSocket::connect(&app.desk_events_url(&token))
-        .await
-        .expect("events");
-    events.recv_type("state").await.expect("state");
-    let r = api
-        .put("/api/presence", &json!({ "presence": "available" }))
-        .await
-        .expect("presence");
-    assert_eq!(r.status, 200, "{}", r.body);
-    (api, events)
-}
 
 /// A chat visitor writes on `sales`; the agent accepts the offer. Returns
 /// the conversation id.
-async fn chat_conversation(
-    app: &TestApp,
-    api: &HttpClient,
-    events: &mut JsonSocket,
-    name: &str,
-) -> String {
+async fn chat_conversation(app: &TestApp, agent: &mut Agent, name: &str) -> String {
     let mut socket = JsonSocket::connect(&app.chat_ws_url()).await.expect("chat");
     socket
         .send(&json!({ "type": "hello", "visitor": null, "name": name, "topic": "sales" }))
@@ -48,20 +22,8 @@ async fn chat_conversation(
         .await
         .expect("say");
     socket.recv_type("ack").await.expect("ack");
-    let offer = events.recv_type("offer").await.expect("offer");
-    let offer_id = offer["offer"]["offer_id"]
-        .as_str()
-        .expect("offer id")
-        .to_owned();
-    let conversation = offer["offer"]["conversation_id"]
-        .as_str()
-        .expect("conversation")
-        .to_owned();
-    let r = api
-        .post(&format!("/api/offers/{offer_id}/accept"), &json!({}))
-        .await
-        .expect("accept");
-    assert_eq!(r.status, 200, "{}", r.body);
+    let (offer, conversation) = agent.next_offer().await.expect("offer");
+    agent.settle(&offer, "accept").await.expect("accept");
     conversation
 }
 
@@ -75,8 +37,9 @@ fn error_of(body: &Value) -> (&str, &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_manages_the_customer_profile_and_merges() {
     let app = TestApp::start().await.expect("app");
-    let (api, mut events) = agent(&app, "alice").await;
-    let first = chat_conversation(&app, &api, &mut events, "Jo").await;
+    let mut alice = Agent::sign_in(&app, "alice").await.expect("alice");
+    let api = alice.api.clone();
+    let first = chat_conversation(&app, &mut alice, "Jo").await;
     let base = format!("/api/conversations/{first}");
 
     let profile = api.get(&format!("{base}/customer")).await.expect("profile");
@@ -166,7 +129,7 @@ async fn agent_manages_the_customer_profile_and_merges() {
 
     // A second visitor turns out to be the same person: linking the phone to
     // them merges the first customer in; unmerge restores both.
-    let second = chat_conversation(&app, &api, &mut events, "Jo again").await;
+    let second = chat_conversation(&app, &mut alice, "Jo again").await;
     let base2 = format!("/api/conversations/{second}");
     let r = api
         .post(

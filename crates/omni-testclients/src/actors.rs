@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 
 use crate::twilio::TwilioAccount;
-use crate::{HttpClient, JsonSocket};
+use crate::{HttpClient, JsonSocket, mail};
 use serde_json::{Value, json};
 
 /// A signed-in agent: API client with token, and its event socket.
@@ -234,8 +234,8 @@ impl Customer {
     }
 }
 
-/// A customer writing from a mail program: Python's `smtplib` sends each
-/// mail over SMTP.
+/// A customer writing from a mail program: Python's `smtplib` (through
+/// [`mail::smtplib`]) sends each mail over SMTP.
 pub struct MailClient {
     smtp: SocketAddr,
     from: String,
@@ -259,49 +259,25 @@ impl MailClient {
         subject: &str,
         body: &str,
     ) -> anyhow::Result<()> {
-        const SCRIPT: &str = r#"
-import smtplib, sys
-from email.message import EmailMessage
-host, port, sender, to, mid, subject, body = sys.argv[1:8]
-m = EmailMessage()
-m["From"] = sender
-m["To"] = to
-m["Subject"] = subject
-m["Message-ID"] = mid
-m.set_content(body)
-with smtplib.SMTP(host, int(port), timeout=10) as s:
-    s.send_message(m)
-"#;
-        let python = if std::path::Path::new("/usr/bin/python3").exists() {
-            "/usr/bin/python3"
-        } else {
-            "python3"
-        };
-        let args: Vec<String> = [
-            "-c",
-            SCRIPT,
-            &self.smtp.ip().to_string(),
-            &self.smtp.port().to_string(),
-            &self.from,
-            to,
-            message_id,
-            subject,
-            body,
-        ]
-        .iter()
-        .map(|a| (*a).to_owned())
-        .collect();
-        let out = tokio::task::spawn_blocking(move || {
-            std::process::Command::new(python).args(args).output()
-        })
-        .await??;
-        anyhow::ensure!(
-            out.status.success(),
-            "smtplib to {}: {}",
-            self.smtp,
-            String::from_utf8_lossy(&out.stderr)
+        let code = format!(
+            "msg = EmailMessage()\nmsg['From'] = {from}\nmsg['To'] = {to}\nmsg['Subject'] = {subject}\nmsg['Message-ID'] = {message_id}\nmsg.set_content({body})",
+            from = mail::literal(&self.from),
+            to = mail::literal(to),
+            subject = mail::literal(subject),
+            message_id = mail::literal(message_id),
+            body = mail::literal(body),
         );
+        let out = mail::smtplib(self.smtp, &address(&self.from), &[to], &code).await?;
+        anyhow::ensure!(out.starts_with("OK {}"), "smtplib to {}: {out}", self.smtp);
         Ok(())
+    }
+}
+
+/// The address in a `From` header value (`Name <address>` or a bare address).
+fn address(from: &str) -> String {
+    match from.rsplit_once('<') {
+        Some((_, rest)) => rest.trim_end_matches('>').trim().to_owned(),
+        None => from.trim().to_owned(),
     }
 }
 
@@ -399,7 +375,7 @@ impl Phone {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-        let signature = omni_sms::signature::sign(
+        let signature = crate::twilio::signature(
             &self.account.auth_token,
             &format!("{}/twilio/sms", self.public_url),
             &params,
@@ -440,16 +416,4 @@ pub trait Endpoints {
     fn desk_url(&self) -> String;
     /// WebSocket URL of the desk's events, for a session token.
     fn desk_events_url(&self, token: &str) -> String;
-}
-
-impl Endpoints for crate::TestApp {
-    fn chat_ws_url(&self) -> String {
-        crate::TestApp::chat_ws_url(self)
-    }
-    fn desk_url(&self) -> String {
-        crate::TestApp::desk_url(self)
-    }
-    fn desk_events_url(&self, token: &str) -> String {
-        crate::TestApp::desk_events_url(self, token)
-    }
 }

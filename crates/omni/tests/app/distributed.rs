@@ -9,13 +9,10 @@
 //!   accepted message is in history exactly once and every conversation has
 //!   been offered and taken.
 //! - One customer across chat, email and SMS with the email and sms parts
-//!   in their own processes too: mail over real SMTP to `omni email`, texts
-//!   as Twilio's signed webhooks to `omni sms`, both routed and offered on
-//!   the desk; replies leave through `omni email` to a real SMTP relay
-//!   (aiosmtpd) and through `omni sms` to a fake Twilio Messages API.
+//!   in their own processes too: the test kit's scenario, which the
+//!   embedded end-to-end tests run as well.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -26,23 +23,16 @@ use omni_proto::context::context_service_client::ContextServiceClient;
 use omni_proto::context::{FindConversationRequest, ListMessagesRequest};
 use omni_proto::routing::router_service_client::RouterServiceClient;
 use omni_proto::routing::{GetAgentRequest, OfferRequest, Presence, SetPresenceRequest};
-use omni_testkit::actors::{Agent, Customer, MailClient, Phone, assert_threaded_reply, texts};
-use omni_testkit::twilio::{FakeTwilio, TwilioAccount};
+use omni_testkit::actors::{Agent, Customer, texts};
+use omni_testkit::providers::{email_and_sms_env, twilio_account};
+use omni_testkit::scenario::one_customer_across_chat_email_and_sms;
+use omni_testkit::twilio::FakeTwilio;
 use omni_testkit::{Cluster, Endpoints, JsonSocket};
 use omni_testservers::smtp::SmtpSink;
 use serde_json::json;
 use tonic::transport::Channel;
 
-fn binary() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_omni"))
-}
-
-/// Runs blocking cluster operations (process spawns, waits) off the runtime.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
-) -> anyhow::Result<T> {
-    tokio::task::spawn_blocking(f).await?
-}
+use crate::support::{binary, blocking, omni, sample};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn foundation_scenario_across_processes() -> anyhow::Result<()> {
@@ -57,13 +47,13 @@ async fn foundation_scenario_across_processes() -> anyhow::Result<()> {
             .unwrap_or_else(|p| p.into_inner())
             .ports(part)
             .grpc;
-        let out = std::process::Command::new(binary())
+        let out = omni()
             .args(["probe", "--grpc", &format!("127.0.0.1:{port}")])
             .output()?;
         assert!(out.status.success(), "{} probe: {out:?}", part.name());
     }
     let nowhere = omni_testservers::free_port()?;
-    let out = std::process::Command::new(binary())
+    let out = omni()
         .args(["probe", "--grpc", &format!("127.0.0.1:{nowhere}")])
         .output()?;
     assert_eq!(
@@ -165,11 +155,6 @@ async fn foundation_scenario_across_processes() -> anyhow::Result<()> {
     Ok(())
 }
 
-const DOMAIN: &str = "support.example.com";
-const SMS_PUBLIC_URL: &str = "http://sms.omniroute.test";
-const OUR_NUMBER: &str = "+15005550006";
-const JO_PHONE: &str = "+14155550123";
-
 /// The core parts and both channel adapters, each its own process.
 const EVERY_PART: [Part; 6] = [
     Part::Context,
@@ -180,59 +165,34 @@ const EVERY_PART: [Part; 6] = [
     Part::Sms,
 ];
 
-/// The scenario of `tests/e2e/omnichannel.rs`, with every part in its own
-/// process: the customer starts on chat, the agent links their email address
-/// and phone number; mail to the conversation's reply address and a text
-/// from the phone each reopen the one conversation and are offered to the
-/// agent who handled it; the agent's replies leave by SMS and by email, the
-/// email threaded under the customer's mail.
+/// The test kit's scenario of one customer across chat, email and SMS (also
+/// run against the embedded app, `tests/e2e/omnichannel.rs`), with every
+/// part in its own process: mail over real SMTP to `omni email`, texts as
+/// Twilio's signed webhooks to `omni sms`, replies through `omni email` to
+/// a real SMTP relay and through `omni sms` to a fake Twilio Messages API.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_customer_across_chat_email_and_sms_processes() -> anyhow::Result<()> {
-    let account = TwilioAccount {
-        sid: "AC00000000000000000000000000000001".into(),
-        auth_token: "twilio-auth-token".into(),
-    };
-    let twilio = FakeTwilio::start(&account).await?;
+    let twilio = FakeTwilio::start(&twilio_account()).await?;
     let relay = blocking(|| Ok(SmtpSink::start()?)).await?;
-    let (relay_url, api_base) = (relay.url(), twilio.api_base().to_owned());
-    let (sid, token) = (account.sid.clone(), account.auth_token.clone());
+    let env = email_and_sms_env(&relay.url(), twilio.api_base());
     let cluster = blocking(move || {
-        // Shared by every part; each adapter's switch, settings and secrets
-        // reach its own process only, as in deploy/.
-        let shared = [
-            ("OMNI_ROUTING_OFFER_TIMEOUT_SECS", "2"),
-            ("OMNI_ROUTING_DECLINE_COOLDOWN_SECS", "1"),
-            ("OMNI_CONTEXT_REPLY_DOMAIN", DOMAIN),
-            ("OMNI_CONTEXT_DEFAULT_REGION", "US"),
-        ];
-        let from = format!("support@{DOMAIN}");
-        let own = [
-            (Part::Email, "OMNI_EMAIL_ENABLED", "true"),
-            (Part::Email, "OMNI_EMAIL_DOMAINS", DOMAIN),
-            (Part::Email, "OMNI_EMAIL_RELAY", relay_url.as_str()),
-            (Part::Email, "OMNI_EMAIL_FROM", from.as_str()),
-            (Part::Sms, "OMNI_SMS_ENABLED", "true"),
-            (Part::Sms, "OMNI_SMS_PROVIDER", "twilio"),
-            (Part::Sms, "OMNI_SMS_FROM", OUR_NUMBER),
-            (Part::Sms, "OMNI_SMS_PUBLIC_URL", SMS_PUBLIC_URL),
-            (Part::Sms, "OMNI_SMS_TWILIO_ACCOUNT_SID", sid.as_str()),
-            (Part::Sms, "OMNI_SMS_TWILIO_AUTH_TOKEN", token.as_str()),
-            (Part::Sms, "OMNI_SMS_TWILIO_API_BASE", api_base.as_str()),
-        ];
-        Cluster::start_parts(
-            binary(),
-            &omni_testkit::app::sample_config_path(),
-            &EVERY_PART,
-            &shared,
-            &own,
-        )
+        let shared: Vec<(&str, &str)> = env
+            .shared
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let own: Vec<(Part, &str, &str)> = env
+            .own
+            .iter()
+            .map(|(p, k, v)| (*p, k.as_str(), v.as_str()))
+            .collect();
+        Cluster::start_parts(binary(), &sample(), &EVERY_PART, &shared, &own)
     })
     .await?;
-    let urls = Urls::of(&cluster);
 
     // The adapters answer the gRPC health check a container probe makes.
     for part in [Part::Email, Part::Sms] {
-        let out = std::process::Command::new(binary())
+        let out = omni()
             .args([
                 "probe",
                 "--grpc",
@@ -241,141 +201,7 @@ async fn one_customer_across_chat_email_and_sms_processes() -> anyhow::Result<()
             .output()?;
         assert!(out.status.success(), "{} probe: {out:?}", part.name());
     }
-
-    // Chat: alice is the only agent on; she takes it and links what the
-    // customer gives.
-    let mut alice = Agent::sign_in(&urls, "alice").await?;
-    let (mut jo, _) = Customer::open(&urls, None, "support").await?;
-    jo.say("Hi, my order 1042 is late").await?;
-    let (offer, conv) = alice.next_offer().await?;
-    alice.settle(&offer, "accept").await?;
-    jo.say("You can reach me at jo@example.org or +1 415 555 0123")
-        .await?;
-    for (kind, value) in [("email", "jo@Example.ORG"), ("phone", "(415) 555-0123")] {
-        alice
-            .link_identity(&conv, kind, value, "given by the customer in chat")
-            .await?;
-    }
-
-    // A more proficient colleague comes on (support 8 to alice's 4): what
-    // the customer sends next still goes to alice, who handled them.
-    let mut carmen = Agent::sign_in(&urls, "carmen").await?;
-    let same_conversation = |what: &str, offer: (String, String)| {
-        assert_eq!(offer.1, conv, "{what} reopens the same conversation");
-        offer.0
-    };
-
-    // Email: resolved, then mail to the reply address over SMTP to the
-    // email process; the context service reopens it, the router offers it.
-    alice.resolve(&conv).await?;
-    alice.events.recv_type("released").await?;
-    let reply_address = format!("reply+{conv}@{DOMAIN}");
-    MailClient::new(cluster.smtp_addr(), "Jo Customer <jo@example.org>")
-        .send(
-            &reply_address,
-            "<jo-1@example.org>",
-            "Order 1042",
-            "It still has not arrived.\n\n-- \nJo",
-        )
-        .await?;
-    let offer = same_conversation("the mail", alice.next_offer().await?);
-    alice.settle(&offer, "accept").await?;
-
-    // SMS: resolved again, then a text as Twilio's signed webhook to the
-    // sms process, from the linked phone.
-    alice.resolve(&conv).await?;
-    alice.events.recv_type("released").await?;
-    let mut phone = Phone::new(
-        &cluster.sms_url(),
-        SMS_PUBLIC_URL,
-        &account,
-        JO_PHONE,
-        OUR_NUMBER,
-    );
-    phone.text("Texting from my phone now").await?;
-    let offer = same_conversation("the text", alice.next_offer().await?);
-    alice.settle(&offer, "accept").await?;
-    assert!(
-        tokio::time::timeout(Duration::from_millis(300), carmen.next_offer())
-            .await
-            .is_err(),
-        "carmen is not offered the returning customer"
-    );
-
-    // Replies by SMS and by email, each through its adapter's process.
-    for (channel, text) in [
-        ("sms", "It ships today, tracking follows."),
-        ("email", "Tracking number: 1Z999."),
-    ] {
-        let r = alice
-            .api
-            .post(
-                &format!("/api/conversations/{conv}/messages"),
-                &json!({ "text": text, "client_id": format!("r-{channel}"), "channel": channel }),
-            )
-            .await?;
-        assert_eq!(r.status, 200, "{channel} reply: {}", r.body);
-    }
-    let sent = twilio.wait_for(1, Duration::from_secs(15)).await?;
-    let sms = &sent[0];
-    assert_eq!(sms.field("To"), Some(JO_PHONE), "{sms:?}");
-    assert_eq!(sms.field("From"), Some(OUR_NUMBER), "{sms:?}");
-    assert_eq!(
-        sms.field("Body"),
-        Some("It ships today, tracking follows."),
-        "{sms:?}"
-    );
-    assert!(
-        sms.field("StatusCallback")
-            .is_some_and(|url| url.starts_with(&format!("{SMS_PUBLIC_URL}/twilio/status"))),
-        "{sms:?}"
-    );
-    let mail = blocking(move || Ok(relay.wait_for(1, Duration::from_secs(15))?)).await?;
-    let mail = &mail[0];
-    assert_threaded_reply(
-        mail,
-        "jo@example.org",
-        "jo-1@example.org",
-        &reply_address,
-        "Tracking number: 1Z999.",
-    );
-
-    // One timeline, every channel, in order; the relay's 250 came back
-    // from the email process as the reply's delivery status.
-    let t = alice.timeline_of(&conv, 6).await?;
-    assert_eq!(
-        t.iter()
-            .map(|(c, d, x)| (c.as_str(), d.as_str(), x.as_str()))
-            .collect::<Vec<_>>(),
-        [
-            ("chat", "inbound", "Hi, my order 1042 is late"),
-            (
-                "chat",
-                "inbound",
-                "You can reach me at jo@example.org or +1 415 555 0123"
-            ),
-            ("email", "inbound", "It still has not arrived."),
-            ("sms", "inbound", "Texting from my phone now"),
-            ("sms", "outbound", "It ships today, tracking follows."),
-            ("email", "outbound", "Tracking number: 1Z999."),
-        ],
-        "one conversation across three processes' channels"
-    );
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let r = alice.api.get(&format!("/api/conversations/{conv}")).await?;
-        let delivery = r.body["messages"][5]["delivery"].clone();
-        if delivery == "sent" {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the email reply is reported sent, not {delivery}\nemail log:\n{}",
-            cluster.log_tail(Part::Email)
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(())
+    one_customer_across_chat_email_and_sms(&cluster, relay, &twilio).await
 }
 
 /// The URLs of a cluster, copied out so tests need no lock to use them.
@@ -637,13 +463,9 @@ async fn history(
 
 /// Runs `omni <part>` with `env` and returns (exit code, stderr).
 fn run_part(part: &str, env: &[(&str, String)]) -> anyhow::Result<(Option<i32>, String)> {
-    let mut command = std::process::Command::new(binary());
+    let mut command = omni();
     command.arg(part);
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("OMNI_")) {
-        command.env_remove(k);
-    }
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/omniroute.toml");
-    command.env("OMNI_CONFIG", config);
+    command.env("OMNI_CONFIG", sample());
     for (k, v) in env {
         command.env(k, v);
     }

@@ -3,21 +3,9 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
+
+use crate::support::{omni, sample};
 use std::time::{Duration, Instant};
-
-/// `omni` with none of this process's `OMNI_` variables (a stray one is a
-/// configuration error by design).
-fn omni() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_omni"));
-    for (name, _) in std::env::vars().filter(|(k, _)| k.starts_with("OMNI_")) {
-        command.env_remove(name);
-    }
-    command
-}
-
-fn sample() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/omniroute.toml")
-}
 
 #[test]
 fn sample_config_checks_out() {

@@ -9,7 +9,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use omni_core::config::Config;
 use serde_json::Value;
@@ -46,7 +45,7 @@ fn k8s() -> Vec<(String, Value)> {
 
 /// The subcommands `omni --help` lists.
 fn subcommands() -> Vec<String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_omni"))
+    let out = crate::support::omni()
         .arg("--help")
         .output()
         .expect("omni runs");

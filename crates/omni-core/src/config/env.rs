@@ -1,0 +1,239 @@
+//! The `OMNI_*` environment overrides.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use super::{Config, ConfigError, SmsProvider};
+
+/// `OMNI_` variables read elsewhere than the configuration (the file's
+/// path, logging and trace export); every other `OMNI_` variable must be a
+/// known override, so a misspelt one is an error instead of being ignored.
+pub const NOT_CONFIG_ENV: &[&str] = &[
+    "OMNI_CONFIG",
+    "OMNI_LOG",
+    "OMNI_LOG_FORMAT",
+    "OMNI_OTLP_ENDPOINT",
+    "OMNI_SERVICE_NAME",
+];
+
+/// Every `OMNI_` variable that overrides a configuration key, as
+/// [`Config::apply_env`] reads them; a misspelt variable is refused with the
+/// nearest of these (or of [`NOT_CONFIG_ENV`]) as a suggestion.
+pub const CONFIG_ENV: &[&str] = &[
+    "OMNI_CONNECT_CONTEXT",
+    "OMNI_CONNECT_ROUTER",
+    "OMNI_CONTEXT_DEFAULT_REGION",
+    "OMNI_CONTEXT_REOPEN_WINDOW_SECS",
+    "OMNI_CONTEXT_REPLY_DOMAIN",
+    "OMNI_CONTEXT_STICKY_WINDOW_SECS",
+    "OMNI_DATA_DIR",
+    "OMNI_EMAIL_DOMAINS",
+    "OMNI_EMAIL_ENABLED",
+    "OMNI_EMAIL_FROM",
+    "OMNI_EMAIL_FROM_NAME",
+    "OMNI_EMAIL_HOSTNAME",
+    "OMNI_EMAIL_MAX_MESSAGE_BYTES",
+    "OMNI_EMAIL_RELAY",
+    "OMNI_EMAIL_RELAY_CA_CERT",
+    "OMNI_EMAIL_RELAY_PASSWORD",
+    "OMNI_EMAIL_RELAY_TLS",
+    "OMNI_EMAIL_RELAY_USER",
+    "OMNI_EMAIL_TLS_CERT",
+    "OMNI_EMAIL_TLS_KEY",
+    "OMNI_LISTEN_CHAT",
+    "OMNI_LISTEN_DESK",
+    "OMNI_LISTEN_GRPC",
+    "OMNI_LISTEN_METRICS",
+    "OMNI_LISTEN_SMS",
+    "OMNI_LISTEN_SMTP",
+    "OMNI_NATS_URL",
+    "OMNI_REDIS_PREFIX",
+    "OMNI_REDIS_URL",
+    "OMNI_ROUTING_DECLINE_COOLDOWN_SECS",
+    "OMNI_ROUTING_DISCONNECT_GRACE_SECS",
+    "OMNI_ROUTING_OFFER_TIMEOUT_SECS",
+    "OMNI_SMS_DEFAULT_REGION",
+    "OMNI_SMS_ENABLED",
+    "OMNI_SMS_FROM",
+    "OMNI_SMS_KANNEL_PASSWORD",
+    "OMNI_SMS_KANNEL_SECRET",
+    "OMNI_SMS_KANNEL_SENDSMS_URL",
+    "OMNI_SMS_KANNEL_USERNAME",
+    "OMNI_SMS_MAX_SEGMENTS",
+    "OMNI_SMS_PROVIDER",
+    "OMNI_SMS_PUBLIC_URL",
+    "OMNI_SMS_TWILIO_ACCOUNT_SID",
+    "OMNI_SMS_TWILIO_API_BASE",
+    "OMNI_SMS_TWILIO_AUTH_TOKEN",
+];
+
+impl Config {
+    /// Applies the `OMNI_*` overrides documented in the README.
+    pub fn apply_env(&mut self, env: &BTreeMap<String, String>) -> Result<(), ConfigError> {
+        for (name, value) in env {
+            let addr = |v: &str| -> Result<SocketAddr, ConfigError> {
+                v.parse()
+                    .map_err(|e: std::net::AddrParseError| ConfigError::Env {
+                        name: name.clone(),
+                        value: v.to_owned(),
+                        reason: e.to_string(),
+                    })
+            };
+            let number = |v: &str| -> Result<u64, ConfigError> {
+                v.parse()
+                    .map_err(|e: std::num::ParseIntError| ConfigError::Env {
+                        name: name.clone(),
+                        value: v.to_owned(),
+                        reason: e.to_string(),
+                    })
+            };
+            let flag = |v: &str| -> Result<bool, ConfigError> {
+                match v {
+                    "true" | "1" => Ok(true),
+                    "false" | "0" => Ok(false),
+                    _ => Err(ConfigError::Env {
+                        name: name.clone(),
+                        value: v.to_owned(),
+                        reason: "expected true or false".into(),
+                    }),
+                }
+            };
+            match name.as_str() {
+                "OMNI_DATA_DIR" => self.data_dir = PathBuf::from(value),
+                "OMNI_LISTEN_GRPC" => self.listen.grpc = addr(value)?,
+                "OMNI_LISTEN_CHAT" => self.listen.chat = addr(value)?,
+                "OMNI_LISTEN_DESK" => self.listen.desk = addr(value)?,
+                "OMNI_LISTEN_METRICS" => self.listen.metrics = addr(value)?,
+                "OMNI_NATS_URL" => self.nats.url = value.clone(),
+                "OMNI_REDIS_URL" => self.redis.url = value.clone(),
+                "OMNI_REDIS_PREFIX" => self.redis.prefix = value.clone(),
+                "OMNI_LISTEN_SMS" => self.listen.sms = addr(value)?,
+                "OMNI_SMS_ENABLED" => self.sms.enabled = flag(value)?,
+                "OMNI_SMS_PROVIDER" => {
+                    self.sms.provider = match value.as_str() {
+                        "twilio" => SmsProvider::Twilio,
+                        "kannel" => SmsProvider::Kannel,
+                        _ => {
+                            return Err(ConfigError::Env {
+                                name: name.clone(),
+                                value: value.clone(),
+                                reason: "expected \"twilio\" or \"kannel\"".into(),
+                            });
+                        }
+                    }
+                }
+                "OMNI_SMS_FROM" => self.sms.from = value.clone(),
+                "OMNI_SMS_DEFAULT_REGION" => self.sms.default_region = value.clone(),
+                "OMNI_SMS_PUBLIC_URL" => self.sms.public_url = value.clone(),
+                "OMNI_SMS_MAX_SEGMENTS" => {
+                    self.sms.max_segments =
+                        u32::try_from(number(value)?).map_err(|e| ConfigError::Env {
+                            name: name.clone(),
+                            value: value.clone(),
+                            reason: e.to_string(),
+                        })?
+                }
+                "OMNI_SMS_TWILIO_ACCOUNT_SID" => self.sms.twilio.account_sid = value.clone(),
+                "OMNI_SMS_TWILIO_AUTH_TOKEN" => self.sms.twilio.auth_token = value.clone(),
+                "OMNI_SMS_TWILIO_API_BASE" => self.sms.twilio.api_base = value.clone(),
+                "OMNI_SMS_KANNEL_SENDSMS_URL" => self.sms.kannel.sendsms_url = value.clone(),
+                "OMNI_SMS_KANNEL_USERNAME" => self.sms.kannel.username = value.clone(),
+                "OMNI_SMS_KANNEL_PASSWORD" => self.sms.kannel.password = value.clone(),
+                "OMNI_SMS_KANNEL_SECRET" => self.sms.kannel.secret = value.clone(),
+                "OMNI_LISTEN_SMTP" => self.listen.smtp = addr(value)?,
+                "OMNI_EMAIL_ENABLED" => self.email.enabled = flag(value)?,
+                "OMNI_EMAIL_DOMAINS" => {
+                    self.email.domains = value
+                        .split(',')
+                        .map(|d| d.trim().to_owned())
+                        .filter(|d| !d.is_empty())
+                        .collect()
+                }
+                "OMNI_EMAIL_HOSTNAME" => self.email.hostname = value.clone(),
+                "OMNI_EMAIL_MAX_MESSAGE_BYTES" => {
+                    self.email.max_message_bytes = number(value)? as usize
+                }
+                "OMNI_EMAIL_RELAY" => self.email.relay = value.clone(),
+                "OMNI_EMAIL_RELAY_TLS" => {
+                    self.email.relay_tls = value.parse().map_err(|reason| ConfigError::Env {
+                        name: name.clone(),
+                        value: value.clone(),
+                        reason,
+                    })?
+                }
+                "OMNI_EMAIL_RELAY_USER" => self.email.relay_user = Some(value.clone()),
+                "OMNI_EMAIL_RELAY_PASSWORD" => self.email.relay_password = Some(value.clone()),
+                "OMNI_EMAIL_FROM" => self.email.from = value.clone(),
+                "OMNI_EMAIL_FROM_NAME" => self.email.from_name = value.clone(),
+                "OMNI_EMAIL_RELAY_CA_CERT" => self.email.relay_ca_cert = Some(PathBuf::from(value)),
+                "OMNI_EMAIL_TLS_CERT" => self.email.tls_cert = Some(PathBuf::from(value)),
+                "OMNI_EMAIL_TLS_KEY" => self.email.tls_key = Some(PathBuf::from(value)),
+                "OMNI_CONNECT_CONTEXT" => self.connect.context = Some(value.clone()),
+                "OMNI_CONNECT_ROUTER" => self.connect.router = Some(value.clone()),
+                "OMNI_ROUTING_OFFER_TIMEOUT_SECS" => {
+                    self.routing.offer_timeout_secs = number(value)?
+                }
+                "OMNI_ROUTING_DECLINE_COOLDOWN_SECS" => {
+                    self.routing.decline_cooldown_secs = number(value)?
+                }
+                "OMNI_ROUTING_DISCONNECT_GRACE_SECS" => {
+                    self.routing.disconnect_grace_secs = number(value)?
+                }
+                "OMNI_CONTEXT_REOPEN_WINDOW_SECS" => {
+                    self.context.reopen_window_secs = number(value)?
+                }
+                "OMNI_CONTEXT_DEFAULT_REGION" => self.context.default_region = Some(value.clone()),
+                "OMNI_CONTEXT_REPLY_DOMAIN" => self.context.reply_domain = value.clone(),
+                "OMNI_CONTEXT_STICKY_WINDOW_SECS" => {
+                    self.context.sticky_window_secs = number(value)?
+                }
+                other if NOT_CONFIG_ENV.contains(&other) => {}
+                other if other.starts_with("OMNI_") => {
+                    let hint = match suggestion(other) {
+                        Some(known) => format!(", did you mean {known}"),
+                        None => String::new(),
+                    };
+                    return Err(ConfigError::Env {
+                        name: other.to_owned(),
+                        value: value.clone(),
+                        reason: format!(
+                            "not a known OMNI_ variable{hint} (see the README's configuration reference)"
+                        ),
+                    });
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The known variable nearest to a misspelt `name`, if one is close enough
+/// to be what was meant (at most two edits away).
+fn suggestion(name: &str) -> Option<&'static str> {
+    const LIMIT: usize = 2;
+    CONFIG_ENV
+        .iter()
+        .chain(NOT_CONFIG_ENV)
+        .map(|known| (edit_distance(name, known), *known))
+        .filter(|(distance, _)| *distance <= LIMIT)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, known)| known)
+}
+
+/// Levenshtein distance over bytes (the names are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, &x) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &y) in b.iter().enumerate() {
+            let substituted = diagonal + usize::from(x != y);
+            diagonal = row[j + 1];
+            row[j + 1] = substituted.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}

@@ -1,0 +1,259 @@
+//! Configuration: built-in defaults, then a TOML file, then `OMNI_`-prefixed
+//! environment variables, then validation with a message that names the key.
+//!
+//! The environment comes in as a map so tests never touch the process
+//! environment. Every key is documented in the README's configuration
+//! reference.
+//!
+//! One file per section: [`Config`] itself, its loading and the checks
+//! across sections live here; each section's types, defaults and own checks
+//! live in a child module (`network`, `context`, `routing`, `chat`, `sms`,
+//! `email`), and `env` holds the `OMNI_*` overrides.
+
+mod chat;
+mod context;
+mod email;
+mod env;
+mod network;
+mod routing;
+mod sms;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::Channel;
+
+pub use chat::ChatConfig;
+pub use context::ContextConfig;
+pub use email::{EmailConfig, EmailSender, RelayTls};
+pub use env::{CONFIG_ENV, NOT_CONFIG_ENV};
+pub use network::{Connect, Listen, NatsConfig, RedisConfig};
+pub use routing::{
+    AgentConfig, QueueConfig, QueueStepConfig, RoutingConfig, ServiceLevelConfig, overflow_cycle,
+};
+pub use sms::{KannelConfig, SmsConfig, SmsProvider, TwilioConfig};
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has keys of the wrong type.
+    #[error("invalid config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said, with line and column.
+        message: String,
+    },
+    /// An environment variable has a value of the wrong type.
+    #[error("invalid environment variable {name}={value:?}: {reason}")]
+    Env {
+        /// The variable.
+        name: String,
+        /// Its value.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The values parse but do not make sense together.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the embedded store and bus keep their files.
+    pub data_dir: PathBuf,
+    /// Listening addresses.
+    pub listen: Listen,
+    /// Where parts reach each other's gRPC APIs (distributed mode).
+    pub connect: Connect,
+    /// The NATS JetStream server (distributed mode).
+    pub nats: NatsConfig,
+    /// The Redis server (distributed mode).
+    pub redis: RedisConfig,
+    /// Context service settings.
+    pub context: ContextConfig,
+    /// Router settings.
+    pub routing: RoutingConfig,
+    /// Chat adapter settings.
+    pub chat: ChatConfig,
+    /// SMS adapter settings.
+    pub sms: SmsConfig,
+    /// Email adapter settings.
+    pub email: EmailConfig,
+    /// Routing queues.
+    pub queues: Vec<QueueConfig>,
+    /// Agents.
+    pub agents: Vec<AgentConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            listen: Listen::default(),
+            connect: Connect::default(),
+            nats: NatsConfig::default(),
+            redis: RedisConfig::default(),
+            context: ContextConfig::default(),
+            routing: RoutingConfig::default(),
+            chat: ChatConfig::default(),
+            sms: SmsConfig::default(),
+            email: EmailConfig::default(),
+            queues: Vec::new(),
+            agents: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads `path` over the defaults, applies `OMNI_*` variables from `env`,
+    /// and validates the result.
+    pub fn load(path: &Path, env: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut config = Self::parse(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_owned(),
+            message,
+        })?;
+        config.apply_env(env)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses TOML text over the defaults, without validating.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())
+    }
+
+    /// Checks that the values make sense together.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        let mut queue_ids = HashSet::new();
+        for q in &self.queues {
+            if q.id.trim().is_empty() {
+                return invalid("queues: a queue has an empty id".into());
+            }
+            if !queue_ids.insert(q.id.as_str()) {
+                return invalid(format!("queues: duplicate queue id {:?}", q.id));
+            }
+            for (skill, level) in &q.skills {
+                if !(1..=10).contains(level) {
+                    return invalid(format!(
+                        "queues.{}: skill {skill:?} minimum proficiency {level} is outside 1-10",
+                        q.id
+                    ));
+                }
+            }
+            q.check_routing().map_err(ConfigError::Invalid)?;
+        }
+        for q in &self.queues {
+            if let Some(target) = q.steps.iter().find_map(|s| s.overflow.as_deref())
+                && !queue_ids.contains(target)
+            {
+                return invalid(format!(
+                    "queues.{}: steps: overflow to unknown queue {target:?}",
+                    q.id
+                ));
+            }
+        }
+        if let Some(cycle) = overflow_cycle(&self.queues) {
+            return invalid(format!("queues: overflow cycle {}", cycle.join(" -> ")));
+        }
+        if self.queues.is_empty() {
+            return invalid("queues: at least one queue is required".into());
+        }
+        let mut agent_ids = HashSet::new();
+        for a in &self.agents {
+            if a.id.trim().is_empty() {
+                return invalid("agents: an agent has an empty id".into());
+            }
+            if !agent_ids.insert(a.id.as_str()) {
+                return invalid(format!("agents: duplicate agent id {:?}", a.id));
+            }
+            for (skill, level) in &a.skills {
+                if !(1..=10).contains(level) {
+                    return invalid(format!(
+                        "agents.{}: skill {skill:?} proficiency {level} is outside 1-10",
+                        a.id
+                    ));
+                }
+            }
+        }
+        for (channel, queue) in &self.context.default_queue {
+            if !queue_ids.contains(queue.as_str()) {
+                return invalid(format!(
+                    "context.default_queue.{channel}: unknown queue {queue:?}"
+                ));
+            }
+        }
+        for (topic, queue) in &self.context.topics {
+            if !queue_ids.contains(queue.as_str()) {
+                return invalid(format!("context.topics.{topic}: unknown queue {queue:?}"));
+            }
+        }
+        if self.redis.prefix.is_empty()
+            || self
+                .redis
+                .prefix
+                .contains(|c: char| c.is_whitespace() || "{}:".contains(c))
+        {
+            return invalid(format!(
+                "redis.prefix {:?} must be non-empty, without spaces, braces or colons",
+                self.redis.prefix
+            ));
+        }
+        if self.routing.offer_timeout_secs == 0 {
+            return invalid("routing.offer_timeout_secs must be at least 1".into());
+        }
+        self.context.normalizer()?;
+        let domain = &self.context.reply_domain;
+        let domain_ok = domain.contains('.')
+            && domain.split('.').all(|l| {
+                !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        if !domain_ok {
+            return invalid(format!(
+                "context.reply_domain {domain:?} must be an ASCII domain name such as reply.example.com"
+            ));
+        }
+        if self.chat.max_text_bytes == 0 || self.chat.max_text_bytes > self.chat.max_frame_bytes {
+            return invalid(format!(
+                "chat.max_text_bytes ({}) must be between 1 and chat.max_frame_bytes ({})",
+                self.chat.max_text_bytes, self.chat.max_frame_bytes
+            ));
+        }
+        self.sms.validate()?;
+        self.validate_email()
+    }
+    /// The queue a new conversation on `channel` with `topic` routes to.
+    pub fn queue_for(&self, channel: Channel, topic: Option<&str>) -> &str {
+        if let Some(queue) = topic.and_then(|t| self.context.topics.get(t)) {
+            return queue;
+        }
+        if let Some(queue) = self.context.default_queue.get(&channel) {
+            return queue;
+        }
+        // validate() guarantees at least one queue
+        self.queues
+            .first()
+            .map(|q| q.id.as_str())
+            .unwrap_or("default")
+    }
+}

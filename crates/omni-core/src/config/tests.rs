@@ -1,0 +1,312 @@
+//! Loading, overriding and validating a configuration.
+
+use super::*;
+
+const SAMPLE: &str = r#"
+    [context]
+    topics = { sales = "sales" }
+    default_queue = { chat = "support" }
+
+    [[queues]]
+    id = "sales"
+    skills = { sales = 3 }
+
+    [[queues]]
+    id = "support"
+
+    [[agents]]
+    id = "alice"
+    skills = { sales = 8 }
+    capacity = { chat = 3 }
+"#;
+
+#[test]
+fn sample_parses_and_routes_topics() {
+    let config = Config::parse(SAMPLE).unwrap();
+    config.validate().unwrap();
+    assert_eq!(config.queue_for(Channel::Chat, Some("sales")), "sales");
+    assert_eq!(config.queue_for(Channel::Chat, Some("nope")), "support");
+    assert_eq!(config.queue_for(Channel::Chat, None), "support");
+    assert_eq!(config.agents[0].capacity[&Channel::Chat], 3);
+}
+
+#[test]
+fn context_identity_settings_are_validated() {
+    let mut config = Config::parse(SAMPLE).unwrap();
+    config.context.default_region = Some("us".into());
+    config.validate().unwrap();
+    assert_eq!(
+        config.context.normalizer().unwrap().phone("(202) 555-0143"),
+        Ok(crate::Identity::Phone("+12025550143".into()))
+    );
+    config.context.default_region = Some("Atlantis".into());
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("context.default_region"), "{err}");
+    config.context.default_region = None;
+    config.context.reply_domain = "no domain".into();
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("context.reply_domain"), "{err}");
+}
+
+#[test]
+fn bad_requirements_name_the_queue_key_and_column() {
+    let config = |queue: &str| {
+        Config::parse(&format!("{queue}\n[[agents]]\nid = \"a\"\n"))
+            .unwrap()
+            .validate()
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(
+        config("[[queues]]\nid = \"q\"\nrequirement = \"billing >= 5 AND lang = \\\"es\\\"\""),
+        Err("invalid configuration: queues.q.requirement: column 23: \"=\" is not an operator; use \"==\"".into())
+    );
+    assert_eq!(
+        config("[[queues]]\nid = \"q\"\nsteps = [{ after_secs = 30, requirement = \"(a\" }]"),
+        Err("invalid configuration: queues.q.steps[0].requirement: column 3: unexpected end; expected \")\"".into())
+    );
+    assert_eq!(
+        config(
+            "[[queues]]\nid = \"q\"\nsteps = [{ after_secs = 30, overflow = \"r\" }]\n[[queues]]\nid = \"r\"\nsteps = [{ after_secs = 30, overflow = \"q\" }]"
+        ),
+        Err("invalid configuration: queues: overflow cycle q -> r -> q".into())
+    );
+    assert!(
+        config("[[queues]]\nid = \"q\"\nsteps = [{ after_secs = 30, overflow = \"x\" }]")
+            .unwrap_err()
+            .contains("overflow to unknown queue \"x\"")
+    );
+    assert!(
+        config("[[queues]]\nid = \"q\"\nskills = { a = 1 }\nrequirement = \"a\"")
+            .unwrap_err()
+            .contains("either skills or requirement")
+    );
+    assert!(config("[[queues]]\nid = \"q\"\nselection = [\"fastest\"]").is_err());
+}
+
+#[test]
+fn unknown_key_is_named() {
+    let err = Config::parse("dat_dir = \"x\"").unwrap_err();
+    assert!(err.contains("dat_dir"), "{err}");
+}
+
+#[test]
+fn bad_proficiency_is_rejected() {
+    let mut config = Config::parse(SAMPLE).unwrap();
+    config.agents[0].skills.insert("sales".into(), 11);
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("agents.alice") && err.contains("11"), "{err}");
+}
+
+#[test]
+fn topic_to_unknown_queue_is_rejected() {
+    let mut config = Config::parse(SAMPLE).unwrap();
+    config.context.topics.insert("x".into(), "ghost".into());
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("ghost"), "{err}");
+}
+
+#[test]
+fn env_overrides_and_reports_bad_values() {
+    let mut config = Config::parse(SAMPLE).unwrap();
+    let env = BTreeMap::from([("OMNI_LISTEN_CHAT".to_string(), "127.0.0.1:9999".to_string())]);
+    config.apply_env(&env).unwrap();
+    assert_eq!(config.listen.chat.port(), 9999);
+    let env = BTreeMap::from([("OMNI_LISTEN_CHAT".to_string(), "nine".to_string())]);
+    let err = config.apply_env(&env).unwrap_err().to_string();
+    assert!(err.contains("OMNI_LISTEN_CHAT"), "{err}");
+    let env = BTreeMap::from([("OMNI_LISTEN_GPRC".to_string(), "127.0.0.1:1".to_string())]);
+    let err = config.apply_env(&env).unwrap_err().to_string();
+    assert!(
+        err.contains("OMNI_LISTEN_GPRC") && err.contains("not a known"),
+        "{err}"
+    );
+    let env = BTreeMap::from([("OMNI_LOG".to_string(), "debug".to_string())]);
+    config.apply_env(&env).unwrap();
+}
+
+#[test]
+fn sms_secrets_come_from_env_and_are_checked() {
+    let mut config = Config::parse(SAMPLE).unwrap();
+    config.sms.enabled = true;
+    config.sms.from = "+15005550006".into();
+    config.sms.twilio.account_sid = "AC123".into();
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("auth_token"), "{err}");
+    let env = BTreeMap::from([
+        (
+            "OMNI_SMS_TWILIO_AUTH_TOKEN".to_string(),
+            "s3cret".to_string(),
+        ),
+        ("OMNI_SMS_MAX_SEGMENTS".to_string(), "3".to_string()),
+    ]);
+    config.apply_env(&env).unwrap();
+    config.validate().unwrap();
+    assert_eq!(config.sms.max_segments, 3);
+    assert!(!format!("{config:?}").contains("s3cret"));
+    let env = BTreeMap::from([("OMNI_SMS_PROVIDER".to_string(), "nexmo".to_string())]);
+    let err = config.apply_env(&env).unwrap_err().to_string();
+    assert!(err.contains("OMNI_SMS_PROVIDER"), "{err}");
+}
+
+#[test]
+fn the_sample_config_with_its_sms_section_is_valid() {
+    let mut config = Config::parse(include_str!("../../../../config/omniroute.toml")).unwrap();
+    config.validate().unwrap();
+    assert_eq!(config.listen.sms.port(), 8082);
+    assert_eq!(config.sms.provider, SmsProvider::Twilio);
+    config.sms.enabled = true;
+    config.sms.twilio.account_sid = "AC1".into();
+    let env = BTreeMap::from([("OMNI_SMS_TWILIO_AUTH_TOKEN".to_string(), "t".to_string())]);
+    config.apply_env(&env).unwrap();
+    config.validate().unwrap();
+}
+
+#[test]
+fn email_defaults_validate_and_env_overrides() {
+    let mut config = Config::parse(SAMPLE).unwrap();
+    config.validate().unwrap();
+    let env = BTreeMap::from([
+        (
+            "OMNI_EMAIL_DOMAINS".to_string(),
+            "Example.com, help.example.org".to_string(),
+        ),
+        ("OMNI_EMAIL_RELAY_TLS".to_string(), "starttls".to_string()),
+        (
+            "OMNI_EMAIL_RELAY".to_string(),
+            "smtp://mail.example.com:587".to_string(),
+        ),
+    ]);
+    config.apply_env(&env).unwrap();
+    assert_eq!(config.email.domains, ["Example.com", "help.example.org"]);
+    assert_eq!(config.email.relay_tls, RelayTls::Starttls);
+    assert_eq!(
+        config.email.relay_host_port().unwrap(),
+        ("mail.example.com".to_string(), 587)
+    );
+    assert!(config.email.accepts("reply+c_1@EXAMPLE.COM"));
+    assert!(config.email.accepts("x@help.example.org."));
+    assert!(!config.email.accepts("x@evil.com"));
+    assert!(!config.email.accepts("@example.com"));
+    assert!(!config.email.accepts("example.com"));
+    let env = BTreeMap::from([("OMNI_EMAIL_RELAY_TLS".to_string(), "ssl".to_string())]);
+    let err = config.apply_env(&env).unwrap_err().to_string();
+    assert!(err.contains("OMNI_EMAIL_RELAY_TLS"), "{err}");
+}
+
+#[test]
+fn email_section_is_validated() {
+    let mut config = Config::parse(SAMPLE).unwrap();
+    config.email.relay = "http://x".into();
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("email.relay"), "{err}");
+    let mut config = Config::parse(SAMPLE).unwrap();
+    config
+        .email
+        .topics
+        .insert("sales@localhost".into(), "nope".into());
+    let err = config.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("email.topics") && err.contains("nope"),
+        "{err}"
+    );
+    let mut config = Config::parse(SAMPLE).unwrap();
+    config.email.relay_user = Some("u".into());
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("relay_password"), "{err}");
+    let config = Config::parse(
+        "[email]\ndomains = [\"example.com\"]\nrelay_tls = \"tls\"\n[[queues]]\nid = \"q\"\n",
+    )
+    .unwrap();
+    config.validate().unwrap();
+    assert_eq!(config.email.relay_tls, RelayTls::Tls);
+}
+
+#[test]
+fn email_senders_are_checked_against_the_accepted_domains() {
+    let base = "[email]\ndomains = [\"example.com\"]\n[[queues]]\nid = \"billing\"\n";
+    let config = Config::parse(base).unwrap();
+    config.validate().unwrap();
+    let sender = config.email.sender(None);
+    assert_eq!(sender.address, "support@example.com");
+    assert_eq!(sender.name, "Support");
+
+    let outside = base.replace(
+        "domains = [\"example.com\"]",
+        "domains = [\"example.com\"]\nfrom = \"support@localhost\"",
+    );
+    let err = Config::parse(&outside)
+        .unwrap()
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("email.from") && err.contains("support@localhost"),
+        "{err}"
+    );
+
+    let per_queue = format!(
+        "{base}[email.queue_from.billing]\naddress = \"billing@example.com\"\nname = \"Example Billing\"\n"
+    );
+    let config = Config::parse(&per_queue).unwrap();
+    config.validate().unwrap();
+    assert_eq!(config.email.sender(Some("billing")).name, "Example Billing");
+    assert_eq!(config.email.sender(Some("other")).name, "Support");
+
+    let bad_queue_domain = per_queue.replace("billing@example.com", "billing@elsewhere.org");
+    let err = Config::parse(&bad_queue_domain)
+        .unwrap()
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("email.queue_from.billing"), "{err}");
+
+    let unknown_queue = per_queue.replace("queue_from.billing", "queue_from.sales");
+    let err = Config::parse(&unknown_queue)
+        .unwrap()
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not one of the configured queues"), "{err}");
+}
+
+#[test]
+fn missing_file_is_a_read_error() {
+    let err = Config::load(Path::new("/nonexistent/omni.toml"), &BTreeMap::new()).unwrap_err();
+    assert!(matches!(err, ConfigError::Read { .. }));
+}
+
+#[test]
+fn a_misspelt_variable_is_refused_with_the_nearest_known_one() {
+    let refusal = |name: &str| {
+        let mut config = Config::parse(SAMPLE).unwrap();
+        let env = BTreeMap::from([(name.to_string(), "true".to_string())]);
+        config.apply_env(&env).unwrap_err().to_string()
+    };
+    let err = refusal("OMNI_EMAIL_ENABLE");
+    assert!(
+        err.contains("not a known") && err.contains("did you mean OMNI_EMAIL_ENABLED"),
+        "{err}"
+    );
+    let err = refusal("OMNI_LISTEN_GPRC");
+    assert!(err.contains("did you mean OMNI_LISTEN_GRPC"), "{err}");
+    let err = refusal("OMNI_LOG_FROMAT");
+    assert!(err.contains("did you mean OMNI_LOG_FORMAT"), "{err}");
+    // Nothing close: no guess.
+    let err = refusal("OMNI_WHATSAPP_TOKEN");
+    assert!(
+        err.contains("not a known") && !err.contains("did you mean"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_listed_variable_is_read() {
+    for name in CONFIG_ENV {
+        let mut config = Config::parse(SAMPLE).unwrap();
+        let env = BTreeMap::from([(name.to_string(), "x".to_string())]);
+        if let Err(err) = config.apply_env(&env) {
+            let err = err.to_string();
+            assert!(!err.contains("not a known"), "{name}: {err}");
+        }
+    }
+}

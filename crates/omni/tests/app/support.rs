@@ -1,0 +1,39 @@
+//! What the tests of this binary share: the `omni` executable, run clean
+//! of this process's `OMNI_` variables, and the repository's sample files.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The `omni` executable cargo built for these tests.
+pub fn binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_omni"))
+}
+
+/// `omni` with none of this process's `OMNI_` variables (a stray one is a
+/// configuration error by design).
+pub fn omni() -> Command {
+    let mut command = Command::new(binary());
+    for (name, _) in std::env::vars().filter(|(k, _)| k.starts_with("OMNI_")) {
+        command.env_remove(name);
+    }
+    command
+}
+
+/// A file of the repository's `config/` directory, e.g. `omniroute.toml`.
+pub fn config_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../config")
+        .join(name)
+}
+
+/// The sample configuration, `config/omniroute.toml`.
+pub fn sample() -> PathBuf {
+    config_file("omniroute.toml")
+}
+
+/// Runs blocking work (process spawns, waits) off the runtime.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    tokio::task::spawn_blocking(f).await?
+}
