@@ -66,77 +66,33 @@ impl Unit {
     }
 }
 
+/// The cases: agents, chats each, offered Erlangs, mean handle time, mean
+/// patience (none: nobody abandons, Erlang C), service-level threshold.
+const CASES: [(u32, u32, f64, f64, Option<f64>, f64); 6] = [
+    (10, 1, 8.0, 180.0, None, 20.0),
+    (50, 1, 45.0, 300.0, None, 20.0),
+    (12, 2, 20.0, 300.0, None, 30.0),
+    (10, 1, 10.0, 180.0, Some(120.0), 20.0),
+    (50, 1, 65.0, 300.0, Some(60.0), 30.0),
+    (100, 1, 95.0, 240.0, Some(300.0), 20.0),
+];
+
 fn main() {
     let contacts = env_number("SIM_CONTACTS", 4_000_000.0);
     let seed = env_number("SIM_SEED", 1.0) as u64;
-    let cases = [
-        SingleQueue {
-            agents: 10,
-            capacity: 1,
-            load: 8.0,
-            handle_secs: 180.0,
-            patience_secs: None,
-            threshold_secs: 20.0,
+    let cases = CASES.map(
+        |(agents, capacity, load, handle_secs, patience_secs, threshold_secs)| SingleQueue {
+            agents,
+            capacity,
+            load,
+            handle_secs,
+            patience_secs,
+            threshold_secs,
             contacts,
             seed,
             batches: 40,
         },
-        SingleQueue {
-            agents: 50,
-            capacity: 1,
-            load: 45.0,
-            handle_secs: 300.0,
-            patience_secs: None,
-            threshold_secs: 20.0,
-            contacts,
-            seed,
-            batches: 40,
-        },
-        SingleQueue {
-            agents: 12,
-            capacity: 2,
-            load: 20.0,
-            handle_secs: 300.0,
-            patience_secs: None,
-            threshold_secs: 30.0,
-            contacts,
-            seed,
-            batches: 40,
-        },
-        SingleQueue {
-            agents: 10,
-            capacity: 1,
-            load: 10.0,
-            handle_secs: 180.0,
-            patience_secs: Some(120.0),
-            threshold_secs: 20.0,
-            contacts,
-            seed,
-            batches: 40,
-        },
-        SingleQueue {
-            agents: 50,
-            capacity: 1,
-            load: 65.0,
-            handle_secs: 300.0,
-            patience_secs: Some(60.0),
-            threshold_secs: 30.0,
-            contacts,
-            seed,
-            batches: 40,
-        },
-        SingleQueue {
-            agents: 100,
-            capacity: 1,
-            load: 95.0,
-            handle_secs: 240.0,
-            patience_secs: Some(300.0),
-            threshold_secs: 20.0,
-            contacts,
-            seed,
-            batches: 40,
-        },
-    ];
+    );
     println!(
         "{} measured contacts per case, seeds {seed}-{}, 40 batches; ± is the 95% confidence interval; \"off\" is (simulated - formula) / standard error\n",
         contacts as u64,

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use omni_core::time::Millis;
 use omni_core::{AgentId, Channel, CustomerId, Identity, InboundMessage, QueueId};
 use omni_store::conformance::{self, StoreFactory};
-use omni_store::{ContextStore, ContinuityPolicy, RouterStore, StoreError};
+use omni_store::{ContextStore, ContinuityPolicy, Ingested, RouterStore, StoreError};
 use omni_store_redis::RedisStore;
 use omni_testservers::redis::RedisServer;
 
@@ -173,6 +173,19 @@ const POLICY: ContinuityPolicy = ContinuityPolicy {
     reopen_window_ms: 1_000,
 };
 
+/// Ingests an SMS (see [`sms`]) into queue `que_x`.
+async fn ingest_sms(
+    store: &RedisStore,
+    from: &str,
+    key: &str,
+    text: &str,
+    at: Millis,
+) -> Result<Ingested, StoreError> {
+    store
+        .ingest(&sms(from, key, text, at), &QueueId::from("que_x"), POLICY)
+        .await
+}
+
 #[tokio::test]
 async fn awkward_text_and_large_numbers_round_trip_exactly() {
     let redis = Redis::new();
@@ -225,9 +238,7 @@ async fn overwrite(redis: &Redis, key: &str, value: &str) {
 async fn an_undecodable_record_is_reported_corrupt_with_its_key() {
     let redis = Redis::new();
     let store = redis.open().await.expect("connect");
-    let queue = QueueId::from("que_x");
-    let first = store
-        .ingest(&sms("+15550101", "k1", "hi", 1), &queue, POLICY)
+    let first = ingest_sms(&store, "+15550101", "k1", "hi", 1)
         .await
         .expect("ingest");
     let id = first.conversation.id.clone();
@@ -241,8 +252,7 @@ async fn an_undecodable_record_is_reported_corrupt_with_its_key() {
     for (what, result) in [
         (
             "ingest",
-            store
-                .ingest(&sms("+15550101", "k2", "again", 2), &queue, POLICY)
+            ingest_sms(&store, "+15550101", "k2", "again", 2)
                 .await
                 .map(|_| ()),
         ),
@@ -270,24 +280,20 @@ async fn an_undecodable_record_is_reported_corrupt_with_its_key() {
 async fn a_refused_ingest_leaves_nothing_behind() {
     let redis = Redis::new();
     let store = redis.open().await.expect("connect");
-    let queue = QueueId::from("que_x");
-    let first = store
-        .ingest(&sms("+15550102", "k1", "hi", 1), &queue, POLICY)
+    let first = ingest_sms(&store, "+15550102", "k1", "hi", 1)
         .await
         .expect("ingest");
     let key = format!("{{{}}}:customer:{}", redis.prefix, first.customer.id);
     let good = serde_json::to_string(&first.customer).expect("encode");
     overwrite(&redis, &key, "[]").await;
-    let err = store
-        .ingest(&sms("+15550102", "k2", "again", 2), &queue, POLICY)
+    let err = ingest_sms(&store, "+15550102", "k2", "again", 2)
         .await
         .expect_err("customer record is corrupt");
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
     overwrite(&redis, &key, &good).await;
 
     // The refused attempt stored neither the message nor its key.
-    let retry = store
-        .ingest(&sms("+15550102", "k2", "again", 2), &queue, POLICY)
+    let retry = ingest_sms(&store, "+15550102", "k2", "again", 2)
         .await
         .expect("retry");
     assert!(!retry.duplicate);

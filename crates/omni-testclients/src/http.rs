@@ -72,15 +72,7 @@ impl HttpClient {
         if let Some(token) = &self.token {
             request = request.header("authorization", format!("Bearer {token}"));
         }
-        let response = self
-            .client
-            .request(request.body(Full::new(Bytes::from(body)))?)
-            .await?;
-        let status = response.status();
-        let bytes = response.into_body().collect().await?.to_bytes();
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        Ok(JsonResponse { status, body })
+        self.finish(request, body.into()).await
     }
 
     /// `POST path` with a form-encoded body and extra headers, as a
@@ -103,10 +95,17 @@ impl HttpClient {
         for (name, value) in headers {
             request = request.header(*name, value);
         }
-        let response = self
-            .client
-            .request(request.body(Full::new(Bytes::from(body)))?)
-            .await?;
+        self.finish(request, body.into()).await
+    }
+
+    /// Sends `request` with `body` and reads the answer: JSON, or the text
+    /// as a JSON string when it is not JSON.
+    async fn finish(
+        &self,
+        request: hyper::http::request::Builder,
+        body: Bytes,
+    ) -> anyhow::Result<JsonResponse> {
+        let response = self.client.request(request.body(Full::new(body))?).await?;
         let status = response.status();
         let bytes = response.into_body().collect().await?.to_bytes();
         let body = serde_json::from_slice(&bytes)

@@ -133,23 +133,17 @@ pub async fn one_customer_across_chat_email_and_sms(
         OUR_NUMBER,
     );
     phone.text("Texting from my phone now").await?;
-    let t = alice.timeline_of(&conv, 4).await?;
-    assert_eq!(
-        t.iter()
-            .map(|(c, d, x)| (c.as_str(), d.as_str(), x.as_str()))
-            .collect::<Vec<_>>(),
-        [
-            ("chat", "inbound", "Hi, my order 1042 is late"),
-            (
-                "chat",
-                "inbound",
-                "You can reach me at jo@example.org or +1 415 555 0123"
-            ),
-            ("email", "inbound", "It still has not arrived."),
-            ("sms", "inbound", "Texting from my phone now"),
-        ],
-        "one conversation, every channel, in order"
-    );
+    let mut expected = vec![
+        ("chat", "inbound", "Hi, my order 1042 is late"),
+        (
+            "chat",
+            "inbound",
+            "You can reach me at jo@example.org or +1 415 555 0123",
+        ),
+        ("email", "inbound", "It still has not arrived."),
+        ("sms", "inbound", "Texting from my phone now"),
+    ];
+    assert_timeline(&alice, &conv, &expected).await?;
 
     // Resolved again; a new text reopens it, offered first to alice
     // although carmen is available with room.
@@ -204,26 +198,12 @@ pub async fn one_customer_across_chat_email_and_sms(
     );
 
     // The agent's timeline shows every message with its channel, in order.
-    let t = alice.timeline_of(&conv, 7).await?;
-    assert_eq!(
-        t.iter()
-            .map(|(c, d, x)| (c.as_str(), d.as_str(), x.as_str()))
-            .collect::<Vec<_>>(),
-        [
-            ("chat", "inbound", "Hi, my order 1042 is late"),
-            (
-                "chat",
-                "inbound",
-                "You can reach me at jo@example.org or +1 415 555 0123"
-            ),
-            ("email", "inbound", "It still has not arrived."),
-            ("sms", "inbound", "Texting from my phone now"),
-            ("sms", "inbound", "Any news?"),
-            ("sms", "outbound", "It ships today, tracking follows."),
-            ("email", "outbound", "Tracking number: 1Z999."),
-        ],
-        "one conversation, every channel, in order"
-    );
+    expected.extend([
+        ("sms", "inbound", "Any news?"),
+        ("sms", "outbound", "It ships today, tracking follows."),
+        ("email", "outbound", "Tracking number: 1Z999."),
+    ]);
+    assert_timeline(&alice, &conv, &expected).await?;
 
     // The relay's 250 comes back from the email adapter as the reply's
     // delivery status.
@@ -241,5 +221,23 @@ pub async fn one_customer_across_chat_email_and_sms(
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    Ok(())
+}
+
+/// Asserts that the agent's timeline of `conversation` is `expected`:
+/// (channel, direction, text) of every message, in order.
+async fn assert_timeline(
+    agent: &Agent,
+    conversation: &str,
+    expected: &[(&str, &str, &str)],
+) -> anyhow::Result<()> {
+    let t = agent.timeline_of(conversation, expected.len()).await?;
+    assert_eq!(
+        t.iter()
+            .map(|(c, d, x)| (c.as_str(), d.as_str(), x.as_str()))
+            .collect::<Vec<_>>(),
+        expected,
+        "one conversation, every channel, in order"
+    );
     Ok(())
 }

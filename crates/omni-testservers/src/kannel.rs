@@ -224,7 +224,7 @@ impl KannelServer {
         io::Error::other(format!(
             "kannel {what} {reason}; log {}:\n{}",
             self.log(log).display(),
-            log_tail(&self.log(log))
+            crate::log_tail(&self.log(log), LOG_TAIL_LINES)
         ))
     }
 }
@@ -374,16 +374,6 @@ fn http_get(port: u16, path: &str) -> Option<String> {
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     Some(response)
-}
-
-fn log_tail(path: &Path) -> String {
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
-            let lines: Vec<&str> = text.lines().collect();
-            lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n")
-        }
-        Err(e) => format!("(cannot read the log: {e})"),
-    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 use std::fs::OpenOptions;
 use std::io::{self, BufRead, BufReader};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -45,16 +45,11 @@ impl NatsServer {
             port: 0,
             child: None,
         };
-        let mut last_error = None;
-        for _ in 0..START_ATTEMPTS {
-            server.port = crate::free_port()?;
-            match server.spawn() {
-                Ok(()) => return Ok(server),
-                // The port may have been taken between `free_port` and the bind.
-                Err(e) => last_error = Some(e),
-            }
-        }
-        Err(last_error.unwrap_or_else(|| io::Error::other("nats-server did not start")))
+        crate::start_on_a_free_port(START_ATTEMPTS, "nats-server", |port| {
+            server.port = port;
+            server.spawn()
+        })?;
+        Ok(server)
     }
 
     /// The client URL, `nats://127.0.0.1:PORT`.
@@ -161,7 +156,7 @@ impl NatsServer {
                     "nats-server on port {} {reason}; log {}:\n{}",
                     self.port,
                     self.log_path().display(),
-                    log_tail(&self.log_path())
+                    crate::log_tail(&self.log_path(), LOG_TAIL_LINES)
                 )))
             }
         }
@@ -232,17 +227,6 @@ fn greets(addr: SocketAddr) -> bool {
     }
     let mut line = String::new();
     BufReader::new(&stream).read_line(&mut line).is_ok() && line.starts_with("INFO ")
-}
-
-/// The last lines of the log, or why it cannot be read.
-fn log_tail(path: &Path) -> String {
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
-            let lines: Vec<&str> = text.lines().collect();
-            lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n")
-        }
-        Err(e) => format!("(cannot read the log: {e})"),
-    }
 }
 
 #[cfg(test)]

@@ -49,17 +49,11 @@ impl RedisServer {
             port: 0,
             dir,
         };
-        let mut last_error = None;
-        for _ in 0..PORT_ATTEMPTS {
-            server.port = crate::free_port()?;
-            match server.spawn() {
-                Ok(()) => return Ok(server),
-                // Not installed: another port will not help.
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(e),
-                Err(e) => last_error = Some(e),
-            }
-        }
-        Err(last_error.unwrap_or_else(|| io::Error::other("redis-server did not start")))
+        crate::start_on_a_free_port(PORT_ATTEMPTS, "redis-server", |port| {
+            server.port = port;
+            server.spawn()
+        })?;
+        Ok(server)
     }
 
     /// `redis://127.0.0.1:<port>`.

@@ -157,15 +157,11 @@ impl SmtpSink {
             options,
             child: None,
         };
-        let mut last_error = None;
-        for _ in 0..3 {
-            sink.port = crate::free_port()?;
-            match sink.spawn() {
-                Ok(()) => return Ok(sink),
-                Err(e) => last_error = Some(e),
-            }
-        }
-        Err(last_error.unwrap_or_else(|| io::Error::other("smtp sink did not start")))
+        crate::start_on_a_free_port(3, "smtp sink", |port| {
+            sink.port = port;
+            sink.spawn()
+        })?;
+        Ok(sink)
     }
 
     /// The relay URL, `smtp://127.0.0.1:PORT`.

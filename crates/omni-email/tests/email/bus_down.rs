@@ -8,25 +8,19 @@ use omni_bus::Bus;
 use omni_bus_nats::NatsBus;
 use omni_testservers::nats::NatsServer;
 
-use crate::support::{self, Server, inbound, no_more_inbound, smtplib};
+use crate::support::{self, Mail, Server, inbound, no_more_inbound};
 
-const FIRST: &str = r#"
-msg = EmailMessage()
-msg['From'] = 'ann@example.com'
-msg['To'] = 'help@support.test'
-msg['Subject'] = 'first'
-msg['Message-ID'] = '<n1@mail.example.com>'
-msg.set_content('Accepted while NATS is up.')
-"#;
+const FIRST: Mail = Mail::new(
+    "first",
+    "n1@mail.example.com",
+    "msg.set_content('Accepted while NATS is up.')",
+);
 
-const SECOND: &str = r#"
-msg = EmailMessage()
-msg['From'] = 'ann@example.com'
-msg['To'] = 'help@support.test'
-msg['Subject'] = 'second'
-msg['Message-ID'] = '<n2@mail.example.com>'
-msg.set_content('Sent while NATS is down.')
-"#;
+const SECOND: Mail = Mail::new(
+    "second",
+    "n2@mail.example.com",
+    "msg.set_content('Sent while NATS is down.')",
+);
 
 #[tokio::test]
 async fn bus_down_gets_451_and_the_retry_is_accepted_once() {
@@ -34,18 +28,18 @@ async fn bus_down_gets_451_and_the_retry_is_accepted_once() {
     let bus: Arc<dyn Bus> = NatsBus::connect(&nats.url()).await.expect("connect");
     let server = Server::start_on(bus.clone(), support::config()).await;
 
-    let out = smtplib(server.port, FIRST).await;
+    let out = FIRST.send(server.port).await;
     assert!(out.starts_with("OK"), "{out}");
 
     nats.stop().expect("stop nats");
-    let out = smtplib(server.port, SECOND).await;
+    let out = SECOND.send(server.port).await;
     assert!(out.starts_with("ERR 451 4.3.0"), "{out}");
 
     nats.restart().expect("restart nats");
     // A sending MTA retries a 4xx; do the same until the bus is back.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let out = smtplib(server.port, SECOND).await;
+        let out = SECOND.send(server.port).await;
         if out.starts_with("OK") {
             break;
         }
@@ -54,7 +48,7 @@ async fn bus_down_gets_451_and_the_retry_is_accepted_once() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     // The client did not see the 250 of a retry? It resends: deduplicated.
-    assert!(smtplib(server.port, SECOND).await.starts_with("OK"));
+    assert!(SECOND.send(server.port).await.starts_with("OK"));
 
     let got = inbound(&bus, 2).await;
     assert_eq!(got[0].idempotency_key, "n1@mail.example.com");

@@ -3,7 +3,7 @@
 
 use omni_proto::common::identity::Kind;
 
-use crate::support::{Server, inbound, no_more_inbound, smtplib};
+use crate::support::{Mail, Server, inbound, no_more_inbound, smtplib};
 
 fn from_email(m: &omni_proto::events::InboundMessage) -> String {
     match m.from.as_ref().and_then(|f| f.kind.clone()) {
@@ -15,17 +15,15 @@ fn from_email(m: &omni_proto::events::InboundMessage) -> String {
 #[tokio::test]
 async fn plain_reply_is_split_into_new_text_quote_and_signature() {
     let server = Server::start().await;
-    let out = smtplib(
-        server.port,
+    let out = Mail::new(
+        "Where is my parcel?",
+        "p1@mail.example.com",
         r#"
-msg = EmailMessage()
-msg['From'] = 'Ann Example <Ann.B@Example.COM>'
-msg['To'] = 'help@support.test'
-msg['Subject'] = 'Where is my parcel?'
-msg['Message-ID'] = '<p1@mail.example.com>'
 msg.set_content('My parcel has not arrived.\nOrder 1234.\n\n-- \nAnn Example\n\nOn Mon, Nov 23, 2026 at 9:00 AM Support <help@support.test> wrote:\n> Thanks for your order.\n')
 "#,
     )
+    .from("Ann Example <Ann.B@Example.COM>")
+    .send(server.port)
     .await;
     assert!(out.starts_with("OK {}"), "{out}");
     let m = &inbound(&server.bus, 1).await[0];
@@ -53,18 +51,15 @@ msg.set_content('My parcel has not arrived.\nOrder 1234.\n\n-- \nAnn Example\n\n
 #[tokio::test]
 async fn multipart_alternative_prefers_text_and_sanitizes_html() {
     let server = Server::start().await;
-    let out = smtplib(
-        server.port,
+    let out = Mail::new(
+        "Broken link",
+        "alt1@mail.example.com",
         r#"
-msg = EmailMessage()
-msg['From'] = 'ann@example.com'
-msg['To'] = 'help@support.test'
-msg['Subject'] = 'Broken link'
-msg['Message-ID'] = '<alt1@mail.example.com>'
 msg.set_content('The link in your mail is broken.')
 msg.add_alternative('<html><body><p onclick="x()">The <b>link</b> in your mail is broken.</p><script>steal()</script><img src="https://tracker.example/p.gif"><a href="https://shop.example/x">shop</a></body></html>', subtype='html')
 "#,
     )
+    .send(server.port)
     .await;
     assert!(out.starts_with("OK"), "{out}");
     let m = &inbound(&server.bus, 1).await[0];
@@ -83,17 +78,14 @@ msg.add_alternative('<html><body><p onclick="x()">The <b>link</b> in your mail i
 #[tokio::test]
 async fn html_only_mail_gets_text_from_its_html() {
     let server = Server::start().await;
-    let out = smtplib(
-        server.port,
+    let out = Mail::new(
+        "HTML only",
+        "h1@mail.example.com",
         r#"
-msg = EmailMessage()
-msg['From'] = 'ann@example.com'
-msg['To'] = 'help@support.test'
-msg['Subject'] = 'HTML only'
-msg['Message-ID'] = '<h1@mail.example.com>'
 msg.set_content('<html><head><style>p {color:red}</style></head><body><p>Please cancel <b>order 77</b>.</p><div>Thanks</div></body></html>', subtype='html')
 "#,
     )
+    .send(server.port)
     .await;
     assert!(out.starts_with("OK"), "{out}");
     let m = &inbound(&server.bus, 1).await[0];
@@ -213,19 +205,16 @@ msg['Message-ID'] = '<sjis@example.jp>'
 #[tokio::test]
 async fn attachments_keep_name_type_size_and_bytes() {
     let server = Server::start().await;
-    let out = smtplib(
-        server.port,
+    let out = Mail::new(
+        "Invoice and photo",
+        "att@mail.example.com",
         r#"
-msg = EmailMessage()
-msg['From'] = 'ann@example.com'
-msg['To'] = 'help@support.test'
-msg['Subject'] = 'Invoice and photo'
-msg['Message-ID'] = '<att@mail.example.com>'
 msg.set_content('Invoice and a photo of the damage attached.')
 msg.add_attachment(b'%PDF-1.4 fake invoice\x00\x01\x02', maintype='application', subtype='pdf', filename='Rechnung März.pdf')
 msg.add_attachment(bytes(range(256)) * 4, maintype='image', subtype='png', filename='C:\\photos\\damage.png')
 "#,
     )
+    .send(server.port)
     .await;
     assert!(out.starts_with("OK"), "{out}");
     let m = &inbound(&server.bus, 1).await[0];
@@ -400,17 +389,15 @@ msg = (b'From: ann@example.com\r\nTo: help@support.test\r\nSubject: Caf\xe9 orde
 #[tokio::test]
 async fn html_only_gmail_reply_separates_the_blockquote() {
     let server = Server::start().await;
-    let out = smtplib(
-        server.port,
+    let out = Mail::new(
+        "Re: order",
+        "g1@mail.gmail.com",
         r#"
-msg = EmailMessage()
-msg['From'] = 'ann@example.com'
-msg['To'] = 'reply+c_7@support.test'
-msg['Subject'] = 'Re: order'
-msg['Message-ID'] = '<g1@mail.gmail.com>'
 msg.set_content('<div dir="ltr">Yes, please send a new one.<br></div><br><div class="gmail_quote"><div dir="ltr" class="gmail_attr">On Mon, Nov 23, 2026 at 10:00 AM Example Support &lt;<a href="mailto:reply+c_7@support.test">reply+c_7@support.test</a>&gt; wrote:<br></div><blockquote class="gmail_quote">Shall we send a replacement?</blockquote></div>', subtype='html')
 "#,
     )
+    .to("reply+c_7@support.test")
+    .send(server.port)
     .await;
     assert!(out.starts_with("OK"), "{out}");
     let m = &inbound(&server.bus, 1).await[0];

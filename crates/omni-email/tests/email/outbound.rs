@@ -12,11 +12,18 @@ use omni_email::EmailAdapter;
 use omni_proto::common as pb;
 use omni_proto::common::identity::Kind;
 use omni_proto::events as ev;
-use omni_testservers::smtp::{SinkOptions, SmtpSink};
+use omni_testservers::smtp::{SinkOptions, SmtpSink, SunkMail};
 use prost::Message as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::support::{self, Server, delivery_reports, inbound, smtplib};
+
+/// Asserts that `report` says sent, naming the sink's queue id of `mail`
+/// (the relay's 250 answer).
+fn assert_sent(report: &ev::DeliveryReport, mail: &SunkMail) {
+    assert_eq!(report.status, pb::DeliveryStatus::Sent as i32, "{report:?}");
+    assert_eq!(report.provider_message_id, mail.queue_id);
+}
 
 struct Outbound {
     bus: Arc<dyn Bus>,
@@ -127,8 +134,7 @@ async fn reply_reaches_the_relay_with_threading_headers_and_is_reported_sent() {
     let reports = delivery_reports(&out.bus, 1).await;
     assert_eq!(reports[0].message_id, "m_1");
     assert_eq!(reports[0].conversation_id, "c_42");
-    assert_eq!(reports[0].status, pb::DeliveryStatus::Sent as i32);
-    assert_eq!(reports[0].provider_message_id, mail.queue_id);
+    assert_sent(&reports[0], mail);
     assert!(reports[0].error.is_empty());
 }
 
@@ -211,13 +217,7 @@ async fn relay_down_is_retried_until_it_is_back() {
     assert_eq!(mails.len(), 1);
     let reports = delivery_reports(&out.bus, 1).await;
     assert_eq!(reports[0].message_id, "m_3");
-    assert_eq!(
-        reports[0].status,
-        pb::DeliveryStatus::Sent as i32,
-        "{:?}",
-        reports[0]
-    );
-    assert_eq!(reports[0].provider_message_id, mails[0].queue_id);
+    assert_sent(&reports[0], &mails[0]);
 }
 
 // The sink is read with blocking waits: the consumer needs its own worker.
@@ -301,13 +301,7 @@ async fn relay_starttls_with_a_private_ca_and_auth() {
         .expect("mail over TLS");
     assert!(mails[0].authenticated);
     let reports = delivery_reports(&out.bus, 1).await;
-    assert_eq!(
-        reports[0].status,
-        pb::DeliveryStatus::Sent as i32,
-        "{:?}",
-        reports[0]
-    );
-    assert_eq!(reports[0].provider_message_id, mails[0].queue_id);
+    assert_sent(&reports[0], &mails[0]);
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::support::{self, DOMAIN, Raw, Server, inbound, no_more_inbound, smtplib};
+use crate::support::{self, DOMAIN, Mail, Raw, Server, inbound, no_more_inbound, smtplib};
 
 fn code(reply: &str) -> &str {
     reply.get(..9).unwrap_or(reply)
@@ -316,18 +316,15 @@ async fn a_message_too_large_for_the_bus_after_decoding_gets_552() {
     config.email.max_message_bytes = 4 * 1024 * 1024;
     let server = Server::start_with(config).await;
     // 1.5 MiB of attachment: within the SMTP limit, over the bus's 1 MiB.
-    let out = smtplib(
-        server.port,
+    let out = Mail::new(
+        "big scan",
+        "scan@mail.example.com",
         r#"
-msg = EmailMessage()
-msg['From'] = 'ann@example.com'
-msg['To'] = 'help@support.test'
-msg['Subject'] = 'big scan'
-msg['Message-ID'] = '<scan@mail.example.com>'
 msg.set_content('Scan attached.')
 msg.add_attachment(bytes(1536 * 1024), maintype='application', subtype='pdf', filename='scan.pdf')
 "#,
     )
+    .send(server.port)
     .await;
     assert!(
         out.starts_with("ERR 552 5.3.4 message too large after decoding"),

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::support::{self, Raw, Server, inbound};
+use crate::support::{self, Mail, Raw, Server, inbound};
 
 /// A self-signed certificate for `mx.support.test` (openssl), as PEM files.
 fn certificate(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
@@ -42,17 +42,18 @@ async fn mail_is_accepted_over_starttls_and_the_session_restarts() {
     assert!(c.cmd("EHLO client.test").await.contains("250-STARTTLS"));
     assert!(c.cmd("STARTTLS now").await.starts_with("501"));
 
+    let msg = Mail::new(
+        "over TLS",
+        "tls@mail.example.com",
+        "msg.set_content('Sent encrypted.')",
+    )
+    .python();
     let script = format!(
         r#"
 import smtplib, ssl
 from email.message import EmailMessage
 ctx = ssl.create_default_context(cafile={cert:?})
-msg = EmailMessage()
-msg['From'] = 'ann@example.com'
-msg['To'] = 'help@support.test'
-msg['Subject'] = 'over TLS'
-msg['Message-ID'] = '<tls@mail.example.com>'
-msg.set_content('Sent encrypted.')
+{msg}
 # Plain text pipelined behind STARTTLS must not be executed after the
 # handshake: were the injected MAIL run, the MAIL below would be "nested".
 import socket

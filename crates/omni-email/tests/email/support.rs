@@ -102,6 +102,62 @@ pub async fn smtplib(port: u16, code: &str) -> String {
         .expect("python smtplib runs")
 }
 
+/// A mail built by Python's `email` package as `msg`: an `EmailMessage` from
+/// `ann@example.com` to `help@support.test` (unless set otherwise) with a
+/// subject and a Message-ID; `body` is Python run after the headers (the
+/// content, attachments).
+#[derive(Clone, Copy)]
+pub struct Mail {
+    from: &'static str,
+    to: &'static str,
+    subject: &'static str,
+    message_id: &'static str,
+    body: &'static str,
+}
+
+impl Mail {
+    /// A mail with `subject` and `<message_id>` whose content `body` sets.
+    pub const fn new(subject: &'static str, message_id: &'static str, body: &'static str) -> Mail {
+        Mail {
+            from: "ann@example.com",
+            to: "help@support.test",
+            subject,
+            message_id,
+            body,
+        }
+    }
+
+    /// The same mail with another From header.
+    pub const fn from(self, from: &'static str) -> Mail {
+        Mail { from, ..self }
+    }
+
+    /// The same mail with another To header.
+    pub const fn to(self, to: &'static str) -> Mail {
+        Mail { to, ..self }
+    }
+
+    /// The Python code that builds `msg`.
+    pub fn python(&self) -> String {
+        let Mail {
+            from,
+            to,
+            subject,
+            message_id,
+            body,
+        } = self;
+        format!(
+            "\nmsg = EmailMessage()\nmsg['From'] = '{from}'\nmsg['To'] = '{to}'\n\
+             msg['Subject'] = '{subject}'\nmsg['Message-ID'] = '<{message_id}>'\n{body}"
+        )
+    }
+
+    /// Sends the mail with [`smtplib`]; returns its stdout.
+    pub async fn send(&self, port: u16) -> String {
+        smtplib(port, &self.python()).await
+    }
+}
+
 /// The next `n` inbound messages on the bus (acked), in order.
 pub async fn inbound(bus: &Arc<dyn Bus>, n: usize) -> Vec<ev::InboundMessage> {
     let mut deliveries = bus.consume(&CONTEXT_INBOUND).await.expect("consume");

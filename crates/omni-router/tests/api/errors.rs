@@ -2,40 +2,19 @@
 //! FAILED_PRECONDITION, each with its structured reason.
 
 use omni_proto::common::ErrorReason;
-use omni_proto::routing::{
-    ExplainRequest, GetAgentRequest, OfferRequest, Presence, SetPresenceRequest,
-};
+use omni_proto::routing::{ExplainRequest, GetAgentRequest, OfferRequest};
 use omni_proto::status;
 use tonic::Code;
 
-use super::{Router, contact};
+use super::Router;
 
 #[tokio::test]
 async fn a_second_accept_is_told_the_offer_was_already_accepted() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut router = Router::start(dir.path()).await;
-    router
-        .client
-        .set_presence(SetPresenceRequest {
-            agent_id: "alice".into(),
-            presence: Presence::Available as i32,
-            reason: String::new(),
-        })
-        .await
-        .expect("presence set");
-    router
-        .shell
-        .arrive(contact("con_1", "support"))
-        .await
-        .expect("contact arrives");
-    let alice = router
-        .client
-        .get_agent(GetAgentRequest {
-            agent_id: "alice".into(),
-        })
-        .await
-        .expect("agent")
-        .into_inner();
+    router.available("alice").await;
+    router.arrive("con_1", "support").await;
+    let alice = router.agent("alice").await;
     let offer_id = alice.offers[0].offer_id.clone();
     let accept = OfferRequest {
         agent_id: "alice".into(),

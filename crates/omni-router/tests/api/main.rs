@@ -16,9 +16,9 @@ use omni_core::time::now_ms;
 use omni_core::{Channel, ConversationId, CustomerId, QueueId};
 use omni_proto::routing::router_service_client::RouterServiceClient;
 use omni_proto::routing::{
-    AgentSpec, AgentState, ChannelCapacity, ExplainRequest, GetAgentRequest, ListQueuesRequest,
-    OfferRequest, Presence, QueueSpec, QueueStep, SetPresenceRequest, TransferRequest,
-    UpsertAgentRequest, UpsertQueueRequest, transfer_request,
+    AgentSpec, AgentState, ChannelCapacity, Decision, ExplainRequest, GetAgentRequest,
+    ListQueuesRequest, OfferRequest, Presence, QueueSpec, QueueState, QueueStep,
+    SetPresenceRequest, TransferRequest, UpsertAgentRequest, UpsertQueueRequest, transfer_request,
 };
 use omni_router::{RouterApi, RouterShell};
 use omni_store::{ContactRecord, EmbeddedStore};
@@ -88,6 +88,59 @@ impl Router {
             server,
             timer,
         }
+    }
+
+    /// Makes `agent` available.
+    async fn available(&mut self, agent: &str) {
+        self.client
+            .set_presence(SetPresenceRequest {
+                agent_id: agent.into(),
+                presence: Presence::Available as i32,
+                reason: String::new(),
+            })
+            .await
+            .expect("presence set");
+    }
+
+    /// The agent's state, as `GetAgent` shows it.
+    async fn agent(&mut self, agent: &str) -> AgentState {
+        self.client
+            .get_agent(GetAgentRequest {
+                agent_id: agent.into(),
+            })
+            .await
+            .expect("agent")
+            .into_inner()
+    }
+
+    /// Every queue's state, as `ListQueues` shows it.
+    async fn queues(&mut self) -> Vec<QueueState> {
+        self.client
+            .list_queues(ListQueuesRequest {})
+            .await
+            .expect("list")
+            .into_inner()
+            .queues
+    }
+
+    /// The routing decisions about `conversation`, as `Explain` shows them.
+    async fn explain(&mut self, conversation: &str) -> Vec<Decision> {
+        self.client
+            .explain_conversation(ExplainRequest {
+                conversation_id: conversation.into(),
+            })
+            .await
+            .expect("explain")
+            .into_inner()
+            .decisions
+    }
+
+    /// A contact `id` arrives in `queue`.
+    async fn arrive(&self, id: &str, queue: &str) {
+        self.shell
+            .arrive(contact(id, queue))
+            .await
+            .expect("contact arrives");
     }
 
     async fn stop(self) {
@@ -193,13 +246,7 @@ async fn bad_admin_input_is_invalid_argument_naming_the_field() {
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::NotFound);
     // Nothing was applied or stored.
-    let queues = router
-        .client
-        .list_queues(ListQueuesRequest {})
-        .await
-        .expect("list")
-        .into_inner()
-        .queues;
+    let queues = router.queues().await;
     assert_eq!(queues.len(), 1);
     router.stop().await;
 }
@@ -236,40 +283,13 @@ async fn admin_changes_route_at_once_explain_and_survive_a_restart() {
         })
         .await
         .expect("agent created");
-    router
-        .client
-        .set_presence(SetPresenceRequest {
-            agent_id: "zoe".into(),
-            presence: Presence::Available as i32,
-            reason: String::new(),
-        })
-        .await
-        .expect("presence set");
+    router.available("zoe").await;
 
     // Routed through the new queue to the new agent, at once.
-    router
-        .shell
-        .arrive(contact("con_1", "billing"))
-        .await
-        .expect("contact arrives");
-    let zoe = router
-        .client
-        .get_agent(GetAgentRequest {
-            agent_id: "zoe".into(),
-        })
-        .await
-        .expect("agent")
-        .into_inner();
+    router.arrive("con_1", "billing").await;
+    let zoe = router.agent("zoe").await;
     assert_eq!(zoe.offers.len(), 1);
-    let decisions = router
-        .client
-        .explain_conversation(ExplainRequest {
-            conversation_id: "con_1".into(),
-        })
-        .await
-        .expect("explain")
-        .into_inner()
-        .decisions;
+    let decisions = router.explain("con_1").await;
     let offered = &decisions[0];
     assert_eq!(offered.kind, "offered");
     assert_eq!(offered.agent_id, "zoe");
@@ -292,13 +312,7 @@ async fn admin_changes_route_at_once_explain_and_survive_a_restart() {
         })
         .await
         .expect("transfer");
-    let queues = router
-        .client
-        .list_queues(ListQueuesRequest {})
-        .await
-        .expect("list")
-        .into_inner()
-        .queues;
+    let queues = router.queues().await;
     let billing_state = queues
         .iter()
         .find(|q| q.queue == "billing")
@@ -314,27 +328,14 @@ async fn admin_changes_route_at_once_explain_and_survive_a_restart() {
 
     // After a restart the admin changes are still there.
     let mut router = Router::start(dir.path()).await;
-    let queues = router
-        .client
-        .list_queues(ListQueuesRequest {})
-        .await
-        .expect("list")
-        .into_inner()
-        .queues;
+    let queues = router.queues().await;
     let billing_state = queues
         .iter()
         .find(|q| q.queue == "billing")
         .expect("billing kept");
     assert_eq!(billing_state.priority, 4);
     assert_eq!(billing_state.steps[0].requirement, "billing >= 2");
-    let zoe = router
-        .client
-        .get_agent(GetAgentRequest {
-            agent_id: "zoe".into(),
-        })
-        .await
-        .expect("zoe kept")
-        .into_inner();
+    let zoe = router.agent("zoe").await;
     assert_eq!(zoe.skills.get("billing"), Some(&7));
     assert_eq!(zoe.presence, Presence::Available as i32);
     let support = queues
@@ -350,14 +351,7 @@ async fn admin_changes_route_at_once_explain_and_survive_a_restart() {
 
 /// (chat, email) room held, as `GetAgent` shows it.
 async fn used(router: &mut Router, agent: &str) -> (u32, u32) {
-    let state: AgentState = router
-        .client
-        .get_agent(GetAgentRequest {
-            agent_id: agent.into(),
-        })
-        .await
-        .expect("agent")
-        .into_inner();
+    let state = router.agent(agent).await;
     let on = |channel: omni_proto::common::Channel| {
         state
             .load
@@ -394,20 +388,8 @@ async fn a_channel_change_moves_the_agents_load_and_survives_a_restart() {
         })
         .await
         .expect("agent created");
-    router
-        .client
-        .set_presence(SetPresenceRequest {
-            agent_id: "yan".into(),
-            presence: Presence::Available as i32,
-            reason: String::new(),
-        })
-        .await
-        .expect("presence set");
-    router
-        .shell
-        .arrive(contact("con_7", "support"))
-        .await
-        .expect("contact arrives");
+    router.available("yan").await;
+    router.arrive("con_7", "support").await;
     // The live offer holds yan's chat room, as queue occupancy counts it.
     assert_eq!(used(&mut router, "yan").await, (1, 0));
     let offer_id = router.shell.with_engine(|e| {
@@ -439,15 +421,7 @@ async fn a_channel_change_moves_the_agents_load_and_survives_a_restart() {
     ] {
         assert!(metrics.contains(line), "{line} in {metrics}");
     }
-    let decisions = router
-        .client
-        .explain_conversation(ExplainRequest {
-            conversation_id: "con_7".into(),
-        })
-        .await
-        .expect("explain")
-        .into_inner()
-        .decisions;
+    let decisions = router.explain("con_7").await;
     assert_eq!(decisions[0].kind, "channel_changed");
     assert_eq!(decisions[0].agent_id, "yan");
     // A redelivery of it changes nothing.

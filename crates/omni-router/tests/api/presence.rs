@@ -7,12 +7,10 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use omni_proto::routing::{
-    AgentState, GetAgentRequest, Presence, SetPresenceRequest, WatchAgentRequest, agent_event,
-};
+use omni_proto::routing::{Presence, WatchAgentRequest, agent_event};
 use tonic::Streaming;
 
-use super::{Router, contact};
+use super::Router;
 
 /// One-second grace; offers wait ten minutes, so only the grace moves them.
 const CONFIG: &str = r#"
@@ -39,27 +37,6 @@ const CONFIG: &str = r#"
 const PATIENCE: Duration = Duration::from_secs(30);
 
 impl Router {
-    async fn available(&mut self, agent: &str) {
-        self.client
-            .set_presence(SetPresenceRequest {
-                agent_id: agent.into(),
-                presence: Presence::Available as i32,
-                reason: String::new(),
-            })
-            .await
-            .expect("presence set");
-    }
-
-    async fn agent(&mut self, agent: &str) -> AgentState {
-        self.client
-            .get_agent(GetAgentRequest {
-                agent_id: agent.into(),
-            })
-            .await
-            .expect("agent")
-            .into_inner()
-    }
-
     async fn watch(&mut self, agent: &str) -> Streaming<omni_proto::routing::AgentEvent> {
         self.client
             .watch_agent(WatchAgentRequest {
@@ -96,11 +73,7 @@ async fn an_agent_whose_desk_is_gone_goes_away_and_the_offer_moves_on() {
     router.available("bob").await;
     // Alice closes her only desk window; bob keeps his open.
     drop(alice_events);
-    router
-        .shell
-        .arrive(contact("con_1", "support"))
-        .await
-        .expect("contact arrives");
+    router.arrive("con_1", "support").await;
 
     // Alice (support 9) was offered it first or was already away: either
     // way the conversation reaches bob well before the 10-minute timeout.
@@ -140,11 +113,7 @@ async fn after_a_restart_agents_who_do_not_connect_go_away() {
         Presence::Available as i32
     );
     let mut bob_events = router.watch("bob").await;
-    router
-        .shell
-        .arrive(contact("con_2", "support"))
-        .await
-        .expect("contact arrives");
+    router.arrive("con_2", "support").await;
     let (_, conversation) = next_offer(&mut bob_events).await;
     assert_eq!(conversation, "con_2");
     let alice = router.agent("alice").await;

@@ -2,17 +2,21 @@
 //! patience: the simulated P(wait), abandonment, ASA and service level agree
 //! with Erlang A, also when the load exceeds the agents.
 
-use omni_sim::ErlangA;
+use omni_sim::{ErlangA, Prediction};
 
-use crate::support::{SingleQueue, agrees, rejects, run};
+use crate::support::{BASE, SingleQueue, agrees, rejects, simulate};
 
-fn model(setup: &SingleQueue) -> ErlangA {
+/// Erlang A's prediction for `setup` served by `servers` (its own or, to
+/// show the test can tell, one more).
+fn predict(setup: &SingleQueue, servers: u32) -> Prediction {
     ErlangA {
-        agents: setup.servers(),
+        agents: servers,
         arrivals_per_sec: setup.arrivals_per_sec(),
         mean_handle_secs: setup.handle_secs,
         mean_patience_secs: setup.patience_secs.expect("patience"),
     }
+    .predict(setup.threshold_secs)
+    .expect("valid")
 }
 
 #[test]
@@ -21,18 +25,16 @@ fn fully_loaded_queue_with_impatient_customers_agrees_with_erlang_a() {
     // the queue would grow forever.
     let setup = SingleQueue {
         agents: 10,
-        capacity: 1,
         load: 10.0,
         handle_secs: 180.0,
         patience_secs: Some(120.0),
         threshold_secs: 20.0,
-        contacts: 400_000.0,
         seed: 21,
-        batches: 30,
+        ..BASE
     };
-    let report = run(&setup.scenario().expect("valid scenario"));
+    let report = simulate(&setup);
     let q = &report.queues[0];
-    let p = model(&setup).predict(20.0).expect("valid");
+    let p = predict(&setup, setup.servers());
     assert_eq!(q.reference, Some(p));
     agrees("P(wait)", q.p_wait, p.p_wait, 0.01);
     agrees("P(abandon)", q.abandon_rate, p.abandon_rate, 0.005);
@@ -41,12 +43,7 @@ fn fully_loaded_queue_with_impatient_customers_agrees_with_erlang_a() {
     agrees("occupancy", report.groups[0].occupancy, p.occupancy, 0.005);
     assert_eq!(q.unresolved, 0);
 
-    let wrong = ErlangA {
-        agents: 11,
-        ..model(&setup)
-    }
-    .predict(20.0)
-    .expect("valid");
+    let wrong = predict(&setup, 11);
     rejects("P(wait) of 11 agents", q.p_wait, wrong.p_wait);
     rejects(
         "P(abandon) of 11 agents",
@@ -67,28 +64,21 @@ fn overloaded_queue_agrees_with_erlang_a() {
     // average before giving up.
     let setup = SingleQueue {
         agents: 50,
-        capacity: 1,
         load: 65.0,
         handle_secs: 300.0,
         patience_secs: Some(60.0),
         threshold_secs: 30.0,
-        contacts: 400_000.0,
         seed: 22,
-        batches: 30,
+        ..BASE
     };
-    let report = run(&setup.scenario().expect("valid scenario"));
+    let report = simulate(&setup);
     let q = &report.queues[0];
-    let p = model(&setup).predict(30.0).expect("valid");
+    let p = predict(&setup, setup.servers());
     agrees("P(wait)", q.p_wait, p.p_wait, 0.01);
     agrees("P(abandon)", q.abandon_rate, p.abandon_rate, 0.005);
     agrees("ASA", q.asa_secs, p.asa_secs, 0.05 * p.asa_secs);
     agrees("SL(30 s)", q.service_level, p.service_level, 0.01);
-    let wrong = ErlangA {
-        agents: 51,
-        ..model(&setup)
-    }
-    .predict(30.0)
-    .expect("valid");
+    let wrong = predict(&setup, 51);
     rejects(
         "P(abandon) of 51 agents",
         q.abandon_rate,

@@ -2,34 +2,36 @@
 //! the simulated P(wait), ASA, service level and occupancy agree with
 //! Erlang C.
 
-use omni_sim::ErlangC;
+use omni_sim::{ErlangC, Prediction};
 
-use crate::support::{SingleQueue, agrees, rejects, run};
+use crate::support::{BASE, SingleQueue, agrees, rejects, simulate};
 
-fn model(setup: &SingleQueue) -> ErlangC {
+/// Erlang C's prediction for `setup` served by `servers` (its own or, to
+/// show the test can tell, one more).
+fn predict(setup: &SingleQueue, servers: u32) -> Prediction {
     ErlangC {
-        agents: setup.servers(),
+        agents: servers,
         arrivals_per_sec: setup.arrivals_per_sec(),
         mean_handle_secs: setup.handle_secs,
     }
+    .predict(setup.threshold_secs)
+    .expect("stable")
 }
 
 #[test]
 fn ten_agents_at_eight_erlangs_agree_with_erlang_c() {
     let setup = SingleQueue {
         agents: 10,
-        capacity: 1,
         load: 8.0,
         handle_secs: 180.0,
-        patience_secs: None,
         threshold_secs: 20.0,
         contacts: 800_000.0,
         seed: 11,
-        batches: 30,
+        ..BASE
     };
-    let report = run(&setup.scenario().expect("valid scenario"));
+    let report = simulate(&setup);
     let q = &report.queues[0];
-    let p = model(&setup).predict(20.0).expect("stable");
+    let p = predict(&setup, setup.servers());
     assert_eq!(
         q.reference,
         Some(p),
@@ -42,12 +44,7 @@ fn ten_agents_at_eight_erlangs_agree_with_erlang_c() {
     assert_eq!((q.abandoned, q.unresolved), (0, 0));
     assert_eq!(q.answered, q.offered);
 
-    let wrong = ErlangC {
-        agents: 11,
-        ..model(&setup)
-    }
-    .predict(20.0)
-    .expect("stable");
+    let wrong = predict(&setup, 11);
     rejects("P(wait) of 11 agents", q.p_wait, wrong.p_wait);
     rejects("ASA of 11 agents", q.asa_secs, wrong.asa_secs);
     rejects(
@@ -66,15 +63,13 @@ fn agents_holding_two_chats_each_count_as_two_servers() {
         capacity: 2,
         load: 20.0,
         handle_secs: 300.0,
-        patience_secs: None,
         threshold_secs: 30.0,
-        contacts: 400_000.0,
         seed: 12,
-        batches: 30,
+        ..BASE
     };
-    let report = run(&setup.scenario().expect("valid scenario"));
+    let report = simulate(&setup);
     let q = &report.queues[0];
-    let p = model(&setup).predict(30.0).expect("stable");
+    let p = predict(&setup, setup.servers());
     agrees("P(wait)", q.p_wait, p.p_wait, 0.015);
     agrees("SL(30 s)", q.service_level, p.service_level, 0.015);
     agrees(
@@ -83,11 +78,6 @@ fn agents_holding_two_chats_each_count_as_two_servers() {
         p.occupancy,
         0.005,
     );
-    let wrong = ErlangC {
-        agents: 25,
-        ..model(&setup)
-    }
-    .predict(30.0)
-    .expect("stable");
+    let wrong = predict(&setup, 25);
     rejects("P(wait) of 25 servers", q.p_wait, wrong.p_wait);
 }

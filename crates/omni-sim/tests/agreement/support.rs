@@ -9,9 +9,28 @@ pub const Z: f64 = 3.5;
 
 pub use omni_sim::SingleQueue;
 
+/// What the single-queue cases share: one chat per agent, customers who
+/// never give up, 30 batches. Each case sets the rest.
+pub const BASE: SingleQueue = SingleQueue {
+    agents: 1,
+    capacity: 1,
+    load: 0.5,
+    handle_secs: 60.0,
+    patience_secs: None,
+    threshold_secs: 20.0,
+    contacts: 400_000.0,
+    seed: 1,
+    batches: 30,
+};
+
 /// Runs a scenario without progress output.
 pub fn run(scenario: &Scenario) -> Report {
     omni_sim::run(scenario, &mut |_| {}).expect("simulation runs")
+}
+
+/// Runs a single-queue case.
+pub fn simulate(setup: &SingleQueue) -> Report {
+    run(&setup.scenario().expect("valid scenario"))
 }
 
 /// Checks that `theory` lies within [`Z`] standard errors of the estimate

@@ -83,6 +83,12 @@ impl App {
         }
     }
 
+    /// POSTs an incoming SMS webhook to `/twilio/sms`, validly signed.
+    pub async fn post_sms(&self, params: &[(&str, &str)]) -> HttpResponse {
+        self.post_twilio("/twilio/sms", params, Signature::Valid)
+            .await
+    }
+
     /// POSTs a form to `path_and_query`, signed as Twilio would when
     /// `signed`.
     pub async fn post_twilio(

@@ -87,9 +87,7 @@ async fn forged_unsigned_and_foreign_requests_are_refused_with_403() {
             p.1 = "ACffffffffffffffffffffffffffffffff";
         }
     }
-    let wrong_account = app
-        .post_twilio("/twilio/sms", &foreign, Signature::Valid)
-        .await;
+    let wrong_account = app.post_sms(&foreign).await;
     assert_eq!(wrong_account.status, 403);
     assert_eq!(error_code(&wrong_account), "wrong_account");
     assert!(
@@ -135,9 +133,7 @@ async fn malformed_bodies_get_400() {
 
     let mut no_sid = incoming("SM3", CUSTOMER, "hi");
     no_sid.retain(|(k, _)| *k != "MessageSid");
-    let response = app
-        .post_twilio("/twilio/sms", &no_sid, Signature::Valid)
-        .await;
+    let response = app.post_sms(&no_sid).await;
     assert_eq!(response.status, 400);
     assert_eq!(error_code(&response), "missing_parameter");
 
@@ -151,9 +147,7 @@ async fn malformed_bodies_get_400() {
             }
         })
         .collect();
-    let response = app
-        .post_twilio("/twilio/sms", &bad_segments, Signature::Valid)
-        .await;
+    let response = app.post_sms(&bad_segments).await;
     assert_eq!(response.status, 400);
 
     // Not a form at all.
@@ -179,9 +173,7 @@ async fn a_retried_message_sid_is_published_once_and_stop_is_an_opt_out() {
     let mut inbox = Inbox::inbound(&app.bus).await;
     let params = incoming("SM66666666666666666666666666666666", CUSTOMER, " stop ");
     for _ in 0..3 {
-        let response = app
-            .post_twilio("/twilio/sms", &params, Signature::Valid)
-            .await;
+        let response = app.post_sms(&params).await;
         assert_eq!(response.status, 200, "every retry is answered 2xx");
     }
     let (message, _): (ev::InboundMessage, _) = inbox.next().await;
@@ -193,12 +185,7 @@ async fn a_retried_message_sid_is_published_once_and_stop_is_an_opt_out() {
     assert!(app.adapter.is_opted_out(CUSTOMER));
 
     let start = incoming("SM77777777777777777777777777777777", CUSTOMER, "START");
-    assert_eq!(
-        app.post_twilio("/twilio/sms", &start, Signature::Valid)
-            .await
-            .status,
-        200
-    );
+    assert_eq!(app.post_sms(&start).await.status, 200);
     let (message, _): (ev::InboundMessage, _) = inbox.next().await;
     assert_eq!(message.sms.expect("sms").opt, ev::OptChange::In as i32);
     assert!(!app.adapter.is_opted_out(CUSTOMER));
@@ -283,9 +270,7 @@ async fn bus_down_is_503_and_the_providers_retry_is_accepted_once() {
     );
 
     nats.stop().expect("stop nats-server");
-    let response = app
-        .post_twilio("/twilio/sms", &params, Signature::Valid)
-        .await;
+    let response = app.post_sms(&params).await;
     assert_eq!(
         response.status,
         503,
@@ -298,9 +283,7 @@ async fn bus_down_is_503_and_the_providers_retry_is_accepted_once() {
     // Twilio retries; the client reconnects in the background meanwhile.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let response = app
-            .post_twilio("/twilio/sms", &params, Signature::Valid)
-            .await;
+        let response = app.post_sms(&params).await;
         if response.status == 200 {
             break;
         }
@@ -312,12 +295,7 @@ async fn bus_down_is_503_and_the_providers_retry_is_accepted_once() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // One more retry after success is a duplicate.
-    assert_eq!(
-        app.post_twilio("/twilio/sms", &params, Signature::Valid)
-            .await
-            .status,
-        200
-    );
+    assert_eq!(app.post_sms(&params).await.status, 200);
     let mut inbox = Inbox::inbound(&bus).await;
     let (message, _): (ev::InboundMessage, _) = inbox.next().await;
     assert_eq!(message.text, "are you there?");

@@ -103,12 +103,7 @@ async fn opted_out_numbers_and_oversized_texts_are_not_sent() {
     let mut reports = Inbox::delivery(&app.bus).await;
 
     let stop = incoming("SMbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", CUSTOMER, "STOP");
-    assert_eq!(
-        app.post_twilio("/twilio/sms", &stop, Signature::Valid)
-            .await
-            .status,
-        200
-    );
+    assert_eq!(app.post_sms(&stop).await.status, 200);
     app.send_reply("msg-stopped", CUSTOMER, "are you still there?")
         .await;
     let (report, _): (ev::DeliveryReport, _) = reports.next().await;

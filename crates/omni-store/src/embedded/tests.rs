@@ -1,13 +1,13 @@
 //! The embedded store's own failure modes: damaged records and failed writes.
 
+use std::sync::Arc;
+
 use omni_core::{Identity, InboundMessage};
 
 use super::EmbeddedStore;
 use super::records::encode;
 use super::schema::{CONVERSATIONS, CUSTOMERS, JsonTable};
-use crate::{ContextStore, StoreError};
-
-use crate::ContinuityPolicy;
+use crate::{ContextStore, ContinuityPolicy, Ingested, StoreError};
 use omni_core::QueueId;
 
 fn message(key: &str) -> InboundMessage {
@@ -28,6 +28,20 @@ const POLICY: ContinuityPolicy = ContinuityPolicy {
     reopen_window_ms: 1_000,
 };
 
+/// Ingests the message with key `key` into queue `que_a`.
+async fn ingest(store: &EmbeddedStore, key: &str) -> Result<Ingested, StoreError> {
+    store
+        .ingest(&message(key), &QueueId::from("que_a"), POLICY)
+        .await
+}
+
+/// A store in `dir` that has ingested message `k1`.
+async fn store_with_k1(dir: &tempfile::TempDir) -> (Arc<EmbeddedStore>, Ingested) {
+    let store = EmbeddedStore::open(&dir.path().join("store.redb")).expect("open");
+    let first = ingest(&store, "k1").await.expect("ingest");
+    (store, first)
+}
+
 /// Replaces one raw record, as a bug or a damaged disk might.
 fn overwrite(store: &EmbeddedStore, table: JsonTable, key: &str, bytes: &[u8]) {
     let txn = store.db.begin_write().expect("begin write");
@@ -41,11 +55,7 @@ fn overwrite(store: &EmbeddedStore, table: JsonTable, key: &str, bytes: &[u8]) {
 #[tokio::test]
 async fn an_undecodable_record_is_reported_corrupt_with_its_key() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = EmbeddedStore::open(&dir.path().join("store.redb")).expect("open");
-    let first = store
-        .ingest(&message("k1"), &QueueId::from("que_a"), POLICY)
-        .await
-        .expect("ingest");
+    let (store, first) = store_with_k1(&dir).await;
     let id = first.conversation.id.clone();
     overwrite(&store, CONVERSATIONS, id.as_str(), b"{not json");
 
@@ -54,8 +64,7 @@ async fn an_undecodable_record_is_reported_corrupt_with_its_key() {
         StoreError::Corrupt { key, .. } => assert_eq!(key, &format!("conversations/{id}")),
         other => panic!("expected Corrupt, got {other:?}"),
     }
-    let err = store
-        .ingest(&message("k2"), &QueueId::from("que_a"), POLICY)
+    let err = ingest(&store, "k2")
         .await
         .expect_err("ingest into a corrupt conversation");
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
@@ -66,25 +75,17 @@ async fn an_undecodable_record_is_reported_corrupt_with_its_key() {
 #[tokio::test]
 async fn a_failed_ingest_leaves_nothing_behind() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = EmbeddedStore::open(&dir.path().join("store.redb")).expect("open");
-    let first = store
-        .ingest(&message("k1"), &QueueId::from("que_a"), POLICY)
-        .await
-        .expect("ingest");
+    let (store, first) = store_with_k1(&dir).await;
     let customer = first.customer.id.clone();
     let good = encode("customers", &first.customer).expect("encode");
     overwrite(&store, CUSTOMERS, customer.as_str(), b"[]");
-    store
-        .ingest(&message("k2"), &QueueId::from("que_a"), POLICY)
+    ingest(&store, "k2")
         .await
         .expect_err("customer record is corrupt");
     overwrite(&store, CUSTOMERS, customer.as_str(), &good);
 
     // The failed attempt stored neither the message nor its key.
-    let retry = store
-        .ingest(&message("k2"), &QueueId::from("que_a"), POLICY)
-        .await
-        .expect("retry");
+    let retry = ingest(&store, "k2").await.expect("retry");
     assert!(!retry.duplicate);
     assert_eq!(retry.message.seq, 2);
 }

@@ -2,25 +2,62 @@
 //! a clear message, and a started process stops gracefully on SIGINT.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
-use crate::support::{omni, sample};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::support::{omni, sample, succeeded};
+
+/// `omni --config <config> <args>` run to the end.
+fn with_config(config: &Path, args: &[&str]) -> Output {
+    omni()
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Asserts that a run (`case`) exited 2 with `expected` in its stderr.
+fn assert_exits_2_with(out: &Output, case: &str, expected: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{case}: {stderr}");
+    assert!(
+        stderr.contains(expected),
+        "{case}: expected {expected:?} in {stderr}"
+    );
+}
+
+/// The embedded app over the sample configuration, data in `data_dir`,
+/// listening on free ports, stdout piped.
+fn start_embedded(data_dir: &Path, stderr: impl Into<Stdio>) -> Child {
+    omni()
+        .arg("--config")
+        .arg(sample())
+        .env("OMNI_DATA_DIR", data_dir)
+        .env("OMNI_LISTEN_GRPC", "127.0.0.1:0")
+        .env("OMNI_LISTEN_CHAT", "127.0.0.1:0")
+        .env("OMNI_LISTEN_DESK", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap()
+}
+
+/// Sends SIGINT to `child`.
+fn interrupt(child: &Child) {
+    let status = Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
 
 #[test]
 fn sample_config_checks_out() {
-    let out = omni()
-        .arg("--config")
-        .arg(sample())
-        .arg("check-config")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = with_config(&sample(), &["check-config"]);
+    let stdout = succeeded(&out);
     assert!(stdout.contains("ok (2 queues, 5 agents"), "{stdout}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("warning"), "{stderr}");
@@ -52,12 +89,7 @@ capacity = { chat = 2 }
 "#,
     )
     .unwrap();
-    let out = omni()
-        .arg("--config")
-        .arg(&path)
-        .arg("check-config")
-        .output()
-        .unwrap();
+    let out = with_config(&path, &["check-config"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "warnings, not errors: {stderr}");
@@ -101,18 +133,8 @@ fn config_errors_exit_2_with_the_reason() {
         if let Some(content) = content {
             std::fs::write(&path, content).unwrap();
         }
-        let out = omni()
-            .arg("--config")
-            .arg(&path)
-            .arg("check-config")
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
-        assert!(
-            stderr.contains(expected),
-            "{name}: expected {expected:?} in {stderr}"
-        );
+        let out = with_config(&path, &["check-config"]);
+        assert_exits_2_with(&out, name, expected);
     }
 }
 
@@ -125,46 +147,21 @@ fn an_adapter_run_alone_checks_its_section_at_start() {
         ("sms", "sms.twilio.account_sid"),
         ("email", "must be one of email.domains"),
     ] {
-        let out = omni()
-            .arg("--config")
-            .arg(sample())
-            .arg(part)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{part}: {stderr}");
-        assert!(
-            stderr.contains(expected),
-            "{part}: expected {expected:?} in {stderr}"
-        );
+        let out = with_config(&sample(), &[part]);
+        assert_exits_2_with(&out, part, expected);
     }
 }
 
 #[test]
 fn runs_and_stops_gracefully_on_sigint() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = omni()
-        .arg("--config")
-        .arg(sample())
-        .env("OMNI_DATA_DIR", dir.path())
-        .env("OMNI_LISTEN_GRPC", "127.0.0.1:0")
-        .env("OMNI_LISTEN_CHAT", "127.0.0.1:0")
-        .env("OMNI_LISTEN_DESK", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = start_embedded(dir.path(), Stdio::null());
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
     assert!(first.starts_with("omniroute ready in"), "{first}");
     let chat = lines.next().unwrap().unwrap();
     assert!(chat.contains("web chat    http://127.0.0.1:"), "{chat}");
-    let status = Command::new("kill")
-        .arg("-INT")
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    interrupt(&child);
     let deadline = Instant::now() + Duration::from_secs(20);
     let exit = loop {
         if let Some(exit) = child.try_wait().unwrap() {
@@ -188,26 +185,11 @@ fn log_written_to_a_file() -> String {
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("omni.log");
     let log = std::fs::File::create(&log_path).unwrap();
-    let mut child = omni()
-        .arg("--config")
-        .arg(sample())
-        .env("OMNI_DATA_DIR", dir.path().join("data"))
-        .env("OMNI_LISTEN_GRPC", "127.0.0.1:0")
-        .env("OMNI_LISTEN_CHAT", "127.0.0.1:0")
-        .env("OMNI_LISTEN_DESK", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .unwrap();
+    let mut child = start_embedded(&dir.path().join("data"), log);
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
     assert!(first.starts_with("omniroute ready in"), "{first}");
-    let status = Command::new("kill")
-        .arg("-INT")
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    interrupt(&child);
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let exit = child.wait().unwrap();
     assert!(exit.success(), "exit {exit:?}: {rest:?}");

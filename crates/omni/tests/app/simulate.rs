@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::support::{config_file, omni};
+use crate::support::{config_file, omni, succeeded};
 
 fn sample() -> PathBuf {
     config_file("simulate.toml")
@@ -21,12 +21,7 @@ fn the_sample_scenario_reports_every_queue_and_group() {
         .arg("--quiet")
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeeded(&out);
     for name in [
         "sales",
         "billing",

@@ -2,7 +2,7 @@
 //! of this process's `OMNI_` variables, and the repository's sample files.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 /// The `omni` executable cargo built for these tests.
 pub fn binary() -> &'static Path {
@@ -17,6 +17,17 @@ pub fn omni() -> Command {
         command.env_remove(name);
     }
     command
+}
+
+/// The stdout of a run that must have succeeded; both streams show if not.
+pub fn succeeded(out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }
 
 /// A file of the repository's `config/` directory, e.g. `omniroute.toml`.
