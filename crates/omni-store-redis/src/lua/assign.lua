@@ -4,8 +4,7 @@ local agent = ARGV[3]
 local at = tonumber(ARGV[4])
 
 local function main()
-  local ck = key('conversation', conversation_id)
-  local c, raw = load(ck, CONVERSATION)
+  local c, raw = load_conversation(conversation_id)
   if not c then
     return { 'not_found', 'conversation', conversation_id }
   end
@@ -19,8 +18,7 @@ local function main()
   c.assigned_agent = agent
   c.last_agent = agent
   c.queued_at_ms = NULL
-  c.updated_at_ms = math.max(c.updated_at_ms, at)
-  put_conversation(c)
+  put_conversation(c, at)
   return { 'ok', enc(c) }
 end
 

@@ -154,7 +154,15 @@ local function shift(conversation_id, later)
   end
 end
 
-local function put_conversation(c)
+-- Conversation `id` decoded, and its raw JSON; nil when absent.
+local function load_conversation(id)
+  return load(key('conversation', id), CONVERSATION)
+end
+
+-- Stores a conversation changed at `at` (its `updated_at_ms` never goes
+-- back) and keeps the set of open conversations in step.
+local function put_conversation(c, at)
+  c.updated_at_ms = math.max(c.updated_at_ms, at)
   redis.call('SET', key('conversation', c.id), enc(c))
   if c.status == 'resolved' then
     redis.call('SREM', key('open'), c.id)

@@ -3,8 +3,7 @@ local conversation_id = ARGV[2]
 local at = tonumber(ARGV[3])
 
 local function main()
-  local ck = key('conversation', conversation_id)
-  local c, raw = load(ck, CONVERSATION)
+  local c, raw = load_conversation(conversation_id)
   if not c then
     return { 'not_found', 'conversation', conversation_id }
   end
@@ -15,8 +14,7 @@ local function main()
   c.resolved_at_ms = at
   c.assigned_agent = NULL
   c.queued_at_ms = NULL
-  c.updated_at_ms = math.max(c.updated_at_ms, at)
-  put_conversation(c)
+  put_conversation(c, at)
   return { 'ok', enc(c) }
 end
 
