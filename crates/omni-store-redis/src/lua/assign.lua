@@ -14,12 +14,9 @@ local function main()
   if c.status == 'assigned' and c.assigned_agent == agent then
     return { 'ok', raw }
   end
-  c.status = 'assigned'
   c.assigned_agent = agent
   c.last_agent = agent
-  c.queued_at_ms = NULL
-  put_conversation(c, at)
-  return { 'ok', enc(c) }
+  return settle(c, 'assigned', at)
 end
 
 return run(main)

@@ -171,6 +171,15 @@ local function put_conversation(c, at)
   end
 end
 
+-- Moves a conversation out of its queue into `status` at `at`, stores it
+-- and answers with it.
+local function settle(c, status, at)
+  c.status = status
+  c.queued_at_ms = NULL
+  put_conversation(c, at)
+  return { 'ok', enc(c) }
+end
+
 local function run(main)
   local ok, res = pcall(main)
   if ok then

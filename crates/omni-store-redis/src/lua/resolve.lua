@@ -10,12 +10,9 @@ local function main()
   if c.status == 'resolved' then
     return { 'ok', raw }
   end
-  c.status = 'resolved'
   c.resolved_at_ms = at
   c.assigned_agent = NULL
-  c.queued_at_ms = NULL
-  put_conversation(c, at)
-  return { 'ok', enc(c) }
+  return settle(c, 'resolved', at)
 end
 
 return run(main)
