@@ -7,9 +7,6 @@ local at = tonumber(ARGV[7])
 
 local function main()
   local conversation = load_conversation(conversation_id)
-  if not conversation then
-    return { 'not_found', 'conversation', conversation_id }
-  end
   local ok = key('outbound', conversation_id)
   local seen = redis.call('HGET', ok, idem)
   if seen then

@@ -5,9 +5,6 @@ local at = tonumber(ARGV[4])
 
 local function main()
   local c, raw = load_conversation(conversation_id)
-  if not c then
-    return { 'not_found', 'conversation', conversation_id }
-  end
   if c.status == 'resolved' then
     return { 'conflict', 'conversation ' .. conversation_id .. ' is resolved' }
   end

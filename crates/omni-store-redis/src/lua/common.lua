@@ -154,9 +154,14 @@ local function shift(conversation_id, later)
   end
 end
 
--- Conversation `id` decoded, and its raw JSON; nil when absent.
+-- Conversation `id` decoded, and its raw JSON. When there is none the
+-- script stops and answers `not_found` (call it before writing anything).
 local function load_conversation(id)
-  return load(key('conversation', id), CONVERSATION)
+  local c, raw = load(key('conversation', id), CONVERSATION)
+  if not c then
+    error({ reply = { 'not_found', 'conversation', id } })
+  end
+  return c, raw
 end
 
 -- Stores a conversation changed at `at` (its `updated_at_ms` never goes
@@ -180,6 +185,8 @@ local function settle(c, status, at)
   return { 'ok', enc(c) }
 end
 
+-- Runs a script's `main`: a corrupt record (`corrupt`) or an early answer
+-- (`load_conversation`) raised as an error becomes the script's reply.
 local function run(main)
   local ok, res = pcall(main)
   if ok then
@@ -187,6 +194,9 @@ local function run(main)
   end
   if type(res) == 'table' and res.corrupt then
     return { 'corrupt', res.key, res.reason }
+  end
+  if type(res) == 'table' and res.reply then
+    return res.reply
   end
   error(res, 0)
 end

@@ -4,9 +4,6 @@ local at = tonumber(ARGV[3])
 
 local function main()
   local c, raw = load_conversation(conversation_id)
-  if not c then
-    return { 'not_found', 'conversation', conversation_id }
-  end
   if c.status == 'resolved' then
     return { 'ok', raw }
   end
