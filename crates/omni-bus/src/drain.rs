@@ -21,14 +21,7 @@ pub async fn drain_until<F, Fut>(
     Fut: Future<Output = ()>,
 {
     let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let delivery = tokio::select! {
-            _ = &mut shutdown => break,
-            next = deliveries.next() => match next {
-                Some(d) => d,
-                None => break,
-            },
-        };
+    while let Some(delivery) = next_before(&mut deliveries, shutdown.as_mut()).await {
         let alive = delivery.keep_alive();
         handle(delivery).await;
         drop(alive);
@@ -84,14 +77,7 @@ pub async fn drain_keyed<T, K, F, Fut>(
         })
         .collect();
     let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let delivery = tokio::select! {
-            _ = &mut shutdown => break,
-            next = deliveries.next() => match next {
-                Some(d) => d,
-                None => break,
-            },
-        };
+    while let Some(delivery) = next_before(&mut deliveries, shutdown.as_mut()).await {
         // Alive from now: waiting for a busy lane uses no ack wait.
         let alive = delivery.keep_alive();
         let (k, read) = key(&delivery);
@@ -103,6 +89,18 @@ pub async fn drain_keyed<T, K, F, Fut>(
     }
     drop(senders);
     while workers.join_next().await.is_some() {}
+}
+
+/// The stream's next delivery, or `None` once `shutdown` resolves or the
+/// stream ends.
+async fn next_before(
+    deliveries: &mut BusStream<Delivery>,
+    shutdown: std::pin::Pin<&mut impl Future<Output = ()>>,
+) -> Option<Delivery> {
+    tokio::select! {
+        _ = shutdown => None,
+        next = deliveries.next() => next,
+    }
 }
 
 /// A stable 64-bit hash of `bytes` (FNV-1a), for [`drain_keyed`] keys.

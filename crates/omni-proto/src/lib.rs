@@ -14,37 +14,32 @@
 
 #![forbid(unsafe_code)]
 
+/// Declares module `<area>::v1` holding the code generated for proto
+/// package `omni.<area>.v1`.
+macro_rules! package {
+    ($area:ident) => {
+        #[doc = concat!("`omni.", stringify!($area), ".*`")]
+        pub mod $area {
+            #[doc = concat!("`omni.", stringify!($area), ".v1`")]
+            pub mod v1 {
+                include!(concat!(
+                    env!("OUT_DIR"),
+                    "/omni.",
+                    stringify!($area),
+                    ".v1.rs"
+                ));
+            }
+        }
+    };
+}
+
 /// Generated code, nested as the proto packages are (`omni.<area>.v1`).
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 pub mod omni {
-    /// `omni.common.*`
-    pub mod common {
-        /// `omni.common.v1`
-        pub mod v1 {
-            tonic::include_proto!("omni.common.v1");
-        }
-    }
-    /// `omni.events.*`
-    pub mod events {
-        /// `omni.events.v1`
-        pub mod v1 {
-            tonic::include_proto!("omni.events.v1");
-        }
-    }
-    /// `omni.context.*`
-    pub mod context {
-        /// `omni.context.v1`
-        pub mod v1 {
-            tonic::include_proto!("omni.context.v1");
-        }
-    }
-    /// `omni.routing.*`
-    pub mod routing {
-        /// `omni.routing.v1`
-        pub mod v1 {
-            tonic::include_proto!("omni.routing.v1");
-        }
-    }
+    package!(common);
+    package!(events);
+    package!(context);
+    package!(routing);
 }
 
 /// `omni.common.v1`: shared messages (identities, messages, conversations).

@@ -140,6 +140,26 @@ pub(crate) struct PairSet {
     pub(crate) levels: [[u32; 11]; 3],
 }
 
+/// Puts `key` in `set` when `ADD`, else takes it out.
+#[inline]
+fn set_key<const ADD: bool>(set: &mut BTreeSet<u128>, key: u128) {
+    if ADD {
+        set.insert(key);
+    } else {
+        set.remove(&key);
+    }
+}
+
+/// Counts one more when `ADD`, else one fewer (never below zero).
+#[inline]
+fn count_key<const ADD: bool>(count: &mut u32) {
+    if ADD {
+        *count += 1;
+    } else {
+        *count = count.saturating_sub(1);
+    }
+}
+
 /// Open agents at a level in `lo..=hi`, from counts per level.
 pub(crate) fn count_levels(levels: &[u32; 11], lo: u8, hi: u8) -> u32 {
     levels[usize::from(lo.max(1))..=usize::from(hi.min(MAX_LEVEL))]
@@ -161,7 +181,11 @@ impl OpenIndex {
         }
     }
 
-    pub(crate) fn insert(
+    /// Adds an open agent's keys on `channel` to every set it belongs in
+    /// (`ADD`), or takes them out: one walk over the sets, so adding and
+    /// removing cannot drift apart.
+    #[inline]
+    pub(crate) fn update<const ADD: bool>(
         &mut self,
         channel: usize,
         base: u128,
@@ -169,58 +193,25 @@ impl OpenIndex {
         langs: &[NameId],
     ) {
         if self.track_all {
-            self.all[channel].insert(base);
+            set_key::<ADD>(&mut self.all[channel], base);
         }
         for (skill, level) in skills {
             let s = *skill as usize;
             let key = skill_key(base, *level);
             let lv = usize::from((*level).min(MAX_LEVEL));
-            self.by_skill[s][channel].insert(key);
-            self.levels[s][channel][lv] += 1;
+            set_key::<ADD>(&mut self.by_skill[s][channel], key);
+            count_key::<ADD>(&mut self.levels[s][channel][lv]);
             for (lang, p) in &self.pairs_of_skill[s] {
                 if langs.contains(lang) {
                     let pair = &mut self.pairs[*p as usize];
-                    pair.sets[channel].insert(key);
-                    pair.levels[channel][lv] += 1;
+                    set_key::<ADD>(&mut pair.sets[channel], key);
+                    count_key::<ADD>(&mut pair.levels[channel][lv]);
                 }
             }
         }
         for lang in langs {
             if self.track_lang[*lang as usize] {
-                self.by_lang[*lang as usize][channel].insert(base);
-            }
-        }
-    }
-
-    pub(crate) fn remove(
-        &mut self,
-        channel: usize,
-        base: u128,
-        skills: &[(NameId, u8)],
-        langs: &[NameId],
-    ) {
-        if self.track_all {
-            self.all[channel].remove(&base);
-        }
-        for (skill, level) in skills {
-            let s = *skill as usize;
-            let key = skill_key(base, *level);
-            let lv = usize::from((*level).min(MAX_LEVEL));
-            self.by_skill[s][channel].remove(&key);
-            let count = &mut self.levels[s][channel][lv];
-            *count = count.saturating_sub(1);
-            for (lang, p) in &self.pairs_of_skill[s] {
-                if langs.contains(lang) {
-                    let pair = &mut self.pairs[*p as usize];
-                    pair.sets[channel].remove(&key);
-                    let count = &mut pair.levels[channel][lv];
-                    *count = count.saturating_sub(1);
-                }
-            }
-        }
-        for lang in langs {
-            if self.track_lang[*lang as usize] {
-                self.by_lang[*lang as usize][channel].remove(&base);
+                set_key::<ADD>(&mut self.by_lang[*lang as usize][channel], base);
             }
         }
     }
@@ -302,13 +293,13 @@ mod tests {
         let mut index = OpenIndex::default();
         index.grow(2, 1);
         index.track_lang[0] = true;
-        index.insert(0, base_key(0, 1, None, 0), &[(0, 3), (1, 8)], &[0]);
-        index.insert(0, base_key(0, 1, None, 1), &[(0, 7)], &[]);
+        index.update::<true>(0, base_key(0, 1, None, 0), &[(0, 3), (1, 8)], &[0]);
+        index.update::<true>(0, base_key(0, 1, None, 1), &[(0, 7)], &[]);
         assert_eq!(index.count(0, 0, 1, 10), 2);
         assert_eq!(index.count(0, 0, 5, 10), 1);
         assert_eq!(index.count(1, 0, 8, 8), 1);
         assert_eq!(index.count(0, 1, 1, 10), 0);
-        index.remove(0, base_key(0, 1, None, 1), &[(0, 7)], &[]);
+        index.update::<false>(0, base_key(0, 1, None, 1), &[(0, 7)], &[]);
         assert_eq!(index.count(0, 0, 5, 10), 0);
         assert_eq!(index.by_lang[0][0].len(), 1);
     }

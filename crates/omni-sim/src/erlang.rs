@@ -455,18 +455,7 @@ mod tests {
             mean_patience_secs: 120.0,
         };
         let p = model.predict(20.0).expect("valid");
-        assert!(close(p.p_wait, REF_A.0, 1e-10), "p_wait {}", p.p_wait);
-        assert!(
-            close(p.abandon_rate, REF_A.1, 1e-10),
-            "abandon {}",
-            p.abandon_rate
-        );
-        assert!(close(p.asa_secs, REF_A.2, 1e-8), "asa {}", p.asa_secs);
-        assert!(
-            close(p.service_level, REF_A.3, 1e-10),
-            "sl {}",
-            p.service_level
-        );
+        assert_matches(&p, REF_A);
 
         // Overloaded: 30% more work than agents, short patience.
         let model = ErlangA {
@@ -476,15 +465,20 @@ mod tests {
             mean_patience_secs: 60.0,
         };
         let p = model.predict(30.0).expect("valid");
-        assert!(close(p.p_wait, REF_B.0, 1e-10), "p_wait {}", p.p_wait);
+        assert_matches(&p, REF_B);
+    }
+
+    /// Checks a prediction against reference (P(wait), P(abandon), ASA, SL).
+    fn assert_matches(p: &Prediction, reference: (f64, f64, f64, f64)) {
+        assert!(close(p.p_wait, reference.0, 1e-10), "p_wait {}", p.p_wait);
         assert!(
-            close(p.abandon_rate, REF_B.1, 1e-10),
+            close(p.abandon_rate, reference.1, 1e-10),
             "abandon {}",
             p.abandon_rate
         );
-        assert!(close(p.asa_secs, REF_B.2, 1e-8), "asa {}", p.asa_secs);
+        assert!(close(p.asa_secs, reference.2, 1e-8), "asa {}", p.asa_secs);
         assert!(
-            close(p.service_level, REF_B.3, 1e-10),
+            close(p.service_level, reference.3, 1e-10),
             "sl {}",
             p.service_level
         );

@@ -87,63 +87,21 @@ impl HttpClient {
         body: Option<(&'static str, String)>,
     ) -> Result<HttpResponse, HttpError> {
         let shown = redact(url);
-        tokio::time::timeout(self.timeout, self.exchange(method, url, headers, body))
+        let (target, request) = build_request(method, url, headers, body, &shown)?;
+        tokio::time::timeout(self.timeout, self.exchange(&target, request, &shown))
             .await
             .map_err(|_| HttpError::Timeout(shown.clone(), self.timeout))?
     }
 
+    /// Sends a built request on a kept-alive or a new connection to `target`.
     async fn exchange(
         &self,
-        method: Method,
-        url: &str,
-        headers: &[(header::HeaderName, String)],
-        body: Option<(&'static str, String)>,
+        target: &Target,
+        mut request: Request<Full<Bytes>>,
+        shown: &str,
     ) -> Result<HttpResponse, HttpError> {
-        let shown = redact(url);
-        let uri: Uri = url.parse().map_err(|e: hyper::http::uri::InvalidUri| {
-            HttpError::Url(shown.clone(), e.to_string())
-        })?;
-        let https = match uri.scheme_str() {
-            Some("https") => true,
-            Some("http") => false,
-            _ => return Err(HttpError::Url(shown, "scheme must be http or https".into())),
-        };
-        let host = uri
-            .host()
-            .ok_or_else(|| HttpError::Url(shown.clone(), "no host".into()))?
-            .to_owned();
-        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let authority = uri
-            .authority()
-            .map(|a| a.as_str().to_owned())
-            .unwrap_or_else(|| host.clone());
-        let path = uri
-            .path_and_query()
-            .map(|p| p.as_str().to_owned())
-            .unwrap_or_else(|| "/".into());
-
-        let mut request = Request::builder().method(method).uri(path);
-        for (name, value) in headers {
-            let value = HeaderValue::from_str(value)
-                .map_err(|e| HttpError::Url(shown.clone(), format!("header {name}: {e}")))?;
-            request = request.header(name, value);
-        }
-        request = request
-            .header(header::HOST, authority)
-            .header(header::USER_AGENT, "omniroute-sms");
-        let payload = match body {
-            Some((content_type, text)) => {
-                request = request.header(header::CONTENT_TYPE, content_type);
-                Bytes::from(text)
-            }
-            None => Bytes::new(),
-        };
-        let request = request
-            .body(Full::new(payload))
-            .map_err(|e| HttpError::Url(shown.clone(), e.to_string()))?;
-
-        let key = format!("{}://{host}:{port}", if https { "https" } else { "http" });
-        let mut request = request;
+        let Target { host, port, https } = target;
+        let key = format!("{}://{host}:{port}", if *https { "https" } else { "http" });
         // A kept-alive connection first; a request it could not even start
         // (the server closed it meanwhile) goes on a new one.
         while let Some(mut sender) = self.idle(&key) {
@@ -151,19 +109,21 @@ impl HttpClient {
                 continue;
             }
             match sender.try_send_request(request).await {
-                Ok(response) => return self.read(&key, sender, response, &shown).await,
+                Ok(response) => return self.read(&key, sender, response, shown).await,
                 Err(mut e) => match e.take_message() {
                     Some(unsent) => request = unsent,
-                    None => return Err(HttpError::Io(shown, e.into_error().to_string())),
+                    None => {
+                        return Err(HttpError::Io(shown.to_owned(), e.into_error().to_string()));
+                    }
                 },
             }
         }
-        let io_err = |e: &dyn std::fmt::Display| HttpError::Io(shown.clone(), e.to_string());
-        let tcp = TcpStream::connect((host.as_str(), port))
+        let io_err = |e: &dyn std::fmt::Display| HttpError::Io(shown.to_owned(), e.to_string());
+        let tcp = TcpStream::connect((host.as_str(), *port))
             .await
             .map_err(|e| io_err(&e))?;
         let _ = tcp.set_nodelay(true);
-        let mut sender = if https {
+        let mut sender = if *https {
             let name = ServerName::try_from(host.clone()).map_err(|e| io_err(&e))?;
             let tls = self.tls.connect(name, tcp).await.map_err(|e| io_err(&e))?;
             handshake(tls).await
@@ -172,7 +132,7 @@ impl HttpClient {
         }
         .map_err(|e| io_err(&e))?;
         let response = sender.send_request(request).await.map_err(|e| io_err(&e))?;
-        self.read(&key, sender, response, &shown).await
+        self.read(&key, sender, response, shown).await
     }
 
     /// Reads the whole body, then keeps the connection for the next request.
@@ -233,6 +193,66 @@ where
 /// The URL without its query string, which may carry credentials.
 fn redact(url: &str) -> String {
     url.split('?').next().unwrap_or(url).to_owned()
+}
+
+/// Where a request goes.
+struct Target {
+    host: String,
+    port: u16,
+    https: bool,
+}
+
+/// Parses `url` and builds the request for it; `shown` names the URL in errors.
+fn build_request(
+    method: Method,
+    url: &str,
+    headers: &[(header::HeaderName, String)],
+    body: Option<(&'static str, String)>,
+    shown: &str,
+) -> Result<(Target, Request<Full<Bytes>>), HttpError> {
+    let bad_url = |reason: String| HttpError::Url(shown.to_owned(), reason);
+    let uri: Uri = url
+        .parse()
+        .map_err(|e: hyper::http::uri::InvalidUri| bad_url(e.to_string()))?;
+    let https = match uri.scheme_str() {
+        Some("https") => true,
+        Some("http") => false,
+        _ => return Err(bad_url("scheme must be http or https".into())),
+    };
+    let host = uri
+        .host()
+        .ok_or_else(|| bad_url("no host".into()))?
+        .to_owned();
+    let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+    let authority = uri
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .unwrap_or_else(|| host.clone());
+    let path = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "/".into());
+
+    let mut request = Request::builder().method(method).uri(path);
+    for (name, value) in headers {
+        let value =
+            HeaderValue::from_str(value).map_err(|e| bad_url(format!("header {name}: {e}")))?;
+        request = request.header(name, value);
+    }
+    request = request
+        .header(header::HOST, authority)
+        .header(header::USER_AGENT, "omniroute-sms");
+    let payload = match body {
+        Some((content_type, text)) => {
+            request = request.header(header::CONTENT_TYPE, content_type);
+            Bytes::from(text)
+        }
+        None => Bytes::new(),
+    };
+    let request = request
+        .body(Full::new(payload))
+        .map_err(|e| bad_url(e.to_string()))?;
+    Ok((Target { host, port, https }, request))
 }
 
 #[cfg(test)]

@@ -64,6 +64,25 @@ fn no_delay(stream: &mut TcpStream) {
     }
 }
 
+/// What Kannel gets back: an empty body, so smsbox sends no reply when
+/// `omit-empty = true`.
+const KANNEL_EMPTY: (StatusCode, [(header::HeaderName, &str); 1], &str) =
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], "");
+
+/// Answers a provider callback: `ok` once `done` succeeds, else the refusal
+/// of `route`.
+async fn answer(
+    route: &'static str,
+    trace: &TraceContext,
+    done: impl Future<Output = Result<(), SmsError>>,
+    ok: impl IntoResponse,
+) -> Response {
+    match done.await {
+        Ok(()) => ok.into_response(),
+        Err(e) => refuse(route, trace, e),
+    }
+}
+
 /// Logs a refusal with the trace id and turns it into the response.
 fn refuse(route: &'static str, trace: &TraceContext, error: SmsError) -> Response {
     omni_telemetry::metrics::inc(
@@ -205,15 +224,13 @@ async fn twilio_sms(
     body: Bytes,
 ) -> Response {
     let trace = TraceContext::new_root();
-    match twilio_sms_inner(&adapter, &uri, &headers, &body, &trace).await {
-        Ok(()) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
-            EMPTY_TWIML,
-        )
-            .into_response(),
-        Err(e) => refuse("twilio_sms", &trace, e),
-    }
+    let done = twilio_sms_inner(&adapter, &uri, &headers, &body, &trace);
+    let empty = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+        EMPTY_TWIML,
+    );
+    answer("twilio_sms", &trace, done, empty).await
 }
 
 async fn twilio_sms_inner(
@@ -266,10 +283,8 @@ async fn twilio_status(
     body: Bytes,
 ) -> Response {
     let trace = TraceContext::new_root();
-    match twilio_status_inner(&adapter, &uri, &headers, &body, &trace).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => refuse("twilio_status", &trace, e),
-    }
+    let done = twilio_status_inner(&adapter, &uri, &headers, &body, &trace);
+    answer("twilio_status", &trace, done, StatusCode::NO_CONTENT).await
 }
 
 async fn twilio_status_inner(
@@ -326,11 +341,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 async fn kannel_inbound(State(adapter): State<Arc<SmsAdapter>>, uri: axum::http::Uri) -> Response {
     let trace = TraceContext::new_root();
-    match kannel_inbound_inner(&adapter, &uri, &trace).await {
-        // An empty body: smsbox sends no reply when `omit-empty = true`.
-        Ok(()) => (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], "").into_response(),
-        Err(e) => refuse("kannel_inbound", &trace, e),
-    }
+    let done = kannel_inbound_inner(&adapter, &uri, &trace);
+    answer("kannel_inbound", &trace, done, KANNEL_EMPTY).await
 }
 
 async fn kannel_inbound_inner(
@@ -409,10 +421,8 @@ fn percent_decode(input: &[u8]) -> Vec<u8> {
 
 async fn kannel_dlr(State(adapter): State<Arc<SmsAdapter>>, uri: axum::http::Uri) -> Response {
     let trace = TraceContext::new_root();
-    match kannel_dlr_inner(&adapter, &uri, &trace).await {
-        Ok(()) => (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], "").into_response(),
-        Err(e) => refuse("kannel_dlr", &trace, e),
-    }
+    let done = kannel_dlr_inner(&adapter, &uri, &trace);
+    answer("kannel_dlr", &trace, done, KANNEL_EMPTY).await
 }
 
 async fn kannel_dlr_inner(

@@ -351,16 +351,7 @@ impl ContextStore for RedisStore {
         let conversation: Conversation = reply_json(&reply, 1, "conversation")?;
         let message: StoredMessage = reply_json(&reply, 2, "message")?;
         if status == Status::Duplicate {
-            return Ok(Ingested {
-                needs_routing: conversation.status == ConversationStatus::Queued,
-                customer,
-                conversation,
-                message,
-                duplicate: true,
-                opened: false,
-                reopened: false,
-                channel_changed: false,
-            });
+            return Ok(Ingested::duplicate(customer, conversation, message));
         }
         let opened = reply.get(3).is_some_and(|f| f == "1");
         let reopened = reply.get(4).is_some_and(|f| f == "1");

@@ -19,9 +19,9 @@ use async_trait::async_trait;
 use omni_core::config::{AgentConfig, QueueConfig};
 use omni_core::time::Millis;
 use omni_core::{
-    AgentId, AttachmentInfo, Channel, Conversation, ConversationId, Customer, CustomerId,
-    CustomerUpdate, DeliveryStatus, Identity, InboundMessage, MergeRecord, MessageId, Provenance,
-    QueueId, StoredEmail, StoredMessage,
+    AgentId, AttachmentInfo, Channel, Conversation, ConversationId, ConversationStatus, Customer,
+    CustomerId, CustomerUpdate, DeliveryStatus, Identity, InboundMessage, MergeRecord, MessageId,
+    Provenance, QueueId, StoredEmail, StoredMessage,
 };
 use serde::{Deserialize, Serialize};
 
@@ -184,6 +184,27 @@ pub struct Ingested {
     /// The customer wrote on another channel than the conversation's last
     /// (never for a new conversation or a duplicate).
     pub channel_changed: bool,
+}
+
+impl Ingested {
+    /// The answer to a message ingested before: nothing changed, and routing
+    /// is asked again only while the conversation still waits in a queue.
+    pub fn duplicate(
+        customer: Customer,
+        conversation: Conversation,
+        message: StoredMessage,
+    ) -> Ingested {
+        Ingested {
+            needs_routing: conversation.status == ConversationStatus::Queued,
+            customer,
+            conversation,
+            message,
+            duplicate: true,
+            opened: false,
+            reopened: false,
+            channel_changed: false,
+        }
+    }
 }
 
 /// An agent's message, to add to a conversation's timeline.

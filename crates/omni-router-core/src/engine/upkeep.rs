@@ -18,7 +18,7 @@ impl Engine {
         for ch in 0..3 {
             if agent.indexed & (1 << ch) != 0 {
                 self.index
-                    .remove(ch, agent.keys[ch], &agent.skills, &agent.langs);
+                    .update::<false>(ch, agent.keys[ch], &agent.skills, &agent.langs);
             }
         }
         agent.indexed = 0;
@@ -54,11 +54,13 @@ impl Engine {
                 continue;
             }
             if let Some(old) = was {
-                self.index.remove(ch, old, &agent.skills, &agent.langs);
+                self.index
+                    .update::<false>(ch, old, &agent.skills, &agent.langs);
                 agent.indexed &= !(1 << ch);
             }
             if let Some(new) = want {
-                self.index.insert(ch, new, &agent.skills, &agent.langs);
+                self.index
+                    .update::<true>(ch, new, &agent.skills, &agent.langs);
                 agent.keys[ch] = new;
                 agent.indexed |= 1 << ch;
             }

@@ -33,11 +33,7 @@ impl Engine {
             id: agent.id.clone(),
             name: agent.name.clone(),
             skills: self.skill_map(agent),
-            languages: agent
-                .langs
-                .iter()
-                .map(|l| self.langs.name(*l).to_owned())
-                .collect(),
+            languages: self.lang_names(agent),
             capacity: agent.capacity,
             total: agent.total,
         })
@@ -190,6 +186,14 @@ impl Engine {
             .collect()
     }
 
+    pub(super) fn lang_names(&self, agent: &AgentState) -> Vec<String> {
+        agent
+            .langs
+            .iter()
+            .map(|l| self.langs.name(*l).to_owned())
+            .collect()
+    }
+
     pub(super) fn agent_view(&self, a: u32) -> AgentView {
         let agent = &self.agents[a as usize];
         let mut assigned: Vec<ConversationId> = agent
@@ -213,11 +217,7 @@ impl Engine {
                 .collect(),
             assigned,
             skills: self.skill_map(agent),
-            languages: agent
-                .langs
-                .iter()
-                .map(|l| self.langs.name(*l).to_owned())
-                .collect(),
+            languages: self.lang_names(agent),
             consecutive_misses: agent.consecutive_misses,
             last_assigned_ms: agent.last_assigned_ms,
         }

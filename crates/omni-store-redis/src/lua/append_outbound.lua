@@ -6,11 +6,7 @@ local idem = ARGV[3]
 local at = tonumber(ARGV[7])
 
 local function main()
-  local ck = key('conversation', conversation_id)
-  local conversation = load(ck, CONVERSATION)
-  if not conversation then
-    return { 'not_found', 'conversation', conversation_id }
-  end
+  local conversation = load_conversation(conversation_id)
   local ok = key('outbound', conversation_id)
   local seen = redis.call('HGET', ok, idem)
   if seen then
@@ -39,9 +35,8 @@ local function main()
   set_message(conversation_id, message)
   redis.call('SET', key('message', message.id), pointer(seq, conversation_id))
   redis.call('HSET', ok, idem, int(seq))
-  conversation.updated_at_ms = math.max(conversation.updated_at_ms, at)
   conversation.message_count = seq
-  put_conversation(conversation)
+  put_conversation(conversation, at)
   return { 'ok', enc(message) }
 end
 

@@ -4,24 +4,16 @@ local agent = ARGV[3]
 local at = tonumber(ARGV[4])
 
 local function main()
-  local ck = key('conversation', conversation_id)
-  local c, raw = load(ck, CONVERSATION)
-  if not c then
-    return { 'not_found', 'conversation', conversation_id }
-  end
+  local c, raw = load_conversation(conversation_id)
   if c.status == 'resolved' then
     return { 'conflict', 'conversation ' .. conversation_id .. ' is resolved' }
   end
   if c.status == 'assigned' and c.assigned_agent == agent then
     return { 'ok', raw }
   end
-  c.status = 'assigned'
   c.assigned_agent = agent
   c.last_agent = agent
-  c.queued_at_ms = NULL
-  c.updated_at_ms = math.max(c.updated_at_ms, at)
-  put_conversation(c)
-  return { 'ok', enc(c) }
+  return settle(c, 'assigned', at)
 end
 
 return run(main)

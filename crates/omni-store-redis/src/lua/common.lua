@@ -154,7 +154,20 @@ local function shift(conversation_id, later)
   end
 end
 
-local function put_conversation(c)
+-- Conversation `id` decoded, and its raw JSON. When there is none the
+-- script stops and answers `not_found` (call it before writing anything).
+local function load_conversation(id)
+  local c, raw = load(key('conversation', id), CONVERSATION)
+  if not c then
+    error({ reply = { 'not_found', 'conversation', id } })
+  end
+  return c, raw
+end
+
+-- Stores a conversation changed at `at` (its `updated_at_ms` never goes
+-- back) and keeps the set of open conversations in step.
+local function put_conversation(c, at)
+  c.updated_at_ms = math.max(c.updated_at_ms, at)
   redis.call('SET', key('conversation', c.id), enc(c))
   if c.status == 'resolved' then
     redis.call('SREM', key('open'), c.id)
@@ -163,6 +176,17 @@ local function put_conversation(c)
   end
 end
 
+-- Moves a conversation out of its queue into `status` at `at`, stores it
+-- and answers with it.
+local function settle(c, status, at)
+  c.status = status
+  c.queued_at_ms = NULL
+  put_conversation(c, at)
+  return { 'ok', enc(c) }
+end
+
+-- Runs a script's `main`: a corrupt record (`corrupt`) or an early answer
+-- (`load_conversation`) raised as an error becomes the script's reply.
 local function run(main)
   local ok, res = pcall(main)
   if ok then
@@ -170,6 +194,9 @@ local function run(main)
   end
   if type(res) == 'table' and res.corrupt then
     return { 'corrupt', res.key, res.reason }
+  end
+  if type(res) == 'table' and res.reply then
+    return res.reply
   end
   error(res, 0)
 end

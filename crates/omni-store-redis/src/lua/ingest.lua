@@ -208,9 +208,8 @@ local function main()
   local channel_changed = conversation.last_channel ~= channel
   conversation.last_channel = channel
   conversation.last_identity = identity
-  conversation.updated_at_ms = math.max(conversation.updated_at_ms, at)
   conversation.message_count = conversation.message_count + 1
-  put_conversation(conversation)
+  put_conversation(conversation, at)
 
   return {
     'ok', enc(customer), enc(conversation), enc(message),

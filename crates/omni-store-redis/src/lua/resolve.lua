@@ -3,21 +3,13 @@ local conversation_id = ARGV[2]
 local at = tonumber(ARGV[3])
 
 local function main()
-  local ck = key('conversation', conversation_id)
-  local c, raw = load(ck, CONVERSATION)
-  if not c then
-    return { 'not_found', 'conversation', conversation_id }
-  end
+  local c, raw = load_conversation(conversation_id)
   if c.status == 'resolved' then
     return { 'ok', raw }
   end
-  c.status = 'resolved'
   c.resolved_at_ms = at
   c.assigned_agent = NULL
-  c.queued_at_ms = NULL
-  c.updated_at_ms = math.max(c.updated_at_ms, at)
-  put_conversation(c)
-  return { 'ok', enc(c) }
+  return settle(c, 'resolved', at)
 end
 
 return run(main)

@@ -5,8 +5,7 @@ use std::ops::Bound;
 
 use omni_core::time::Millis;
 use omni_core::{
-    Conversation, ConversationStatus, Customer, CustomerId, Direction, MergeRecord, Provenance,
-    StoredMessage,
+    Conversation, Customer, CustomerId, Direction, MergeRecord, Provenance, StoredMessage,
 };
 use redb::{ReadableTable, Table, WriteTransaction};
 
@@ -261,15 +260,6 @@ impl<'t> Timeline<'t> {
                 &format!("conversations/{conversation_id}"),
             )
         })?;
-        Ok(Ingested {
-            needs_routing: conversation.status == ConversationStatus::Queued,
-            customer,
-            conversation,
-            message,
-            duplicate: true,
-            opened: false,
-            reopened: false,
-            channel_changed: false,
-        })
+        Ok(Ingested::duplicate(customer, conversation, message))
     }
 }
