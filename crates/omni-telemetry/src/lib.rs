@@ -82,6 +82,9 @@ impl std::fmt::Display for TelemetryError {
 
 impl std::error::Error for TelemetryError {}
 
+/// How long a stop waits for the last spans to reach the collector.
+pub const FLUSH_AT_STOP: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Keeps the exporter alive; [`Telemetry::shutdown`] flushes it.
 #[derive(Debug, Default)]
 pub struct Telemetry {
@@ -94,10 +97,25 @@ impl Telemetry {
         self.provider.is_some()
     }
 
-    /// Flushes and stops the exporter (blocking work runs off the async threads).
+    /// Flushes and stops the exporter (blocking work runs off the async
+    /// threads), waiting at most [`FLUSH_AT_STOP`]: a collector that is
+    /// slow or away must not hold up a stop (the SDK's own default waits
+    /// 5 s). Spans it could not take in that time are lost, and the log
+    /// says so.
     pub async fn shutdown(self) {
         if let Some(provider) = self.provider {
-            let _ = tokio::task::spawn_blocking(move || provider.shutdown()).await;
+            let flushed =
+                tokio::task::spawn_blocking(move || provider.shutdown_with_timeout(FLUSH_AT_STOP))
+                    .await;
+            match flushed {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(
+                    wait_ms = FLUSH_AT_STOP.as_millis() as u64,
+                    error = %e,
+                    "trace export did not finish at stop; the last spans may be lost"
+                ),
+                Err(e) => tracing::warn!(error = %e, "trace export shutdown failed"),
+            }
         }
     }
 }

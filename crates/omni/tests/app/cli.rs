@@ -205,3 +205,94 @@ fn log_lines_written_to_a_file_carry_no_colour_codes() {
         "ANSI escape in the log file:\n{log}"
     );
 }
+
+/// One HTTP/1.1 exchange over a plain socket: the JSON body of the answer.
+fn http_json(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> serde_json::Value {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, json) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(
+        head.starts_with("HTTP/1.1 200"),
+        "{method} {path}: {answer}"
+    );
+    serde_json::from_str(json).unwrap()
+}
+
+#[test]
+fn a_collector_that_does_not_answer_holds_up_a_stop_only_briefly() {
+    // A collector that takes connections and never answers: the last spans
+    // cannot be exported, and the stop waits for them a bounded time.
+    let collector = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", collector.local_addr().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("omni.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = omni()
+        .arg("--config")
+        .arg(sample())
+        .env("OMNI_DATA_DIR", dir.path().join("data"))
+        .env("OMNI_LISTEN_GRPC", "127.0.0.1:0")
+        .env("OMNI_LISTEN_CHAT", "127.0.0.1:0")
+        .env("OMNI_LISTEN_DESK", "127.0.0.1:0")
+        .env("OMNI_OTLP_ENDPOINT", &endpoint)
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut desk = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(url) = line.trim().strip_prefix("agent desk") {
+            desk = url
+                .trim()
+                .strip_prefix("http://")
+                .map(|a| a.trim_end_matches('/').to_owned());
+        }
+        if line.starts_with("Press Ctrl+C") {
+            break;
+        }
+    }
+    let desk = desk.expect("the desk's address is printed");
+    // A routing decision makes a span to export.
+    let session = http_json(
+        &desk,
+        "POST",
+        "/api/session",
+        None,
+        r#"{"agent_id":"alice"}"#,
+    );
+    let token = session["token"].as_str().unwrap().to_owned();
+    http_json(
+        &desk,
+        "PUT",
+        "/api/presence",
+        Some(&token),
+        r#"{"presence":"available"}"#,
+    );
+    interrupt(&child);
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let exit = child.wait().unwrap();
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(exit.success(), "exit {exit:?}: {rest:?}\n{log}");
+    assert!(
+        log.contains("trace export did not finish at stop") && log.contains("wait_ms=500"),
+        "{log}"
+    );
+    drop(collector);
+}
