@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
-use omni_web::Asset;
+use omni_web::{Access, Asset, RouteAccess};
 
 use crate::{ChatAdapter, socket};
 
@@ -50,6 +50,43 @@ const ASSETS: &[Asset] = &[
         "/assets/chat/topics.js",
         include_str!("../assets/chat/topics.js"),
     ),
+];
+
+/// The chat's access table: every route, who may call it, and why. The
+/// customer is anonymous until the WebSocket's `hello`, so everything but
+/// the socket is public, and serves no customer's data; the test below
+/// holds the routes to it.
+pub const ACCESS: &[RouteAccess] = &[
+    RouteAccess {
+        method: "GET",
+        path: "/",
+        access: Access::Public,
+        why: "the chat page",
+    },
+    RouteAccess {
+        method: "GET",
+        path: "/assets/*",
+        access: Access::Public,
+        why: "the page's embedded modules and styles",
+    },
+    RouteAccess {
+        method: "GET",
+        path: "/topics",
+        access: Access::Public,
+        why: "the configured topics' ids and names, for the menu before hello",
+    },
+    RouteAccess {
+        method: "GET",
+        path: "/healthz",
+        access: Access::Public,
+        why: "liveness for the orchestrator",
+    },
+    RouteAccess {
+        method: "GET",
+        path: "/ws",
+        access: Access::Visitor,
+        why: "the customer's socket: the visitor id selects their own conversation only",
+    },
 ];
 
 #[derive(Clone)]
@@ -107,5 +144,63 @@ pub async fn serve(
 fn no_delay(stream: &mut TcpStream) {
     if let Err(e) = stream.set_nodelay(true) {
         tracing::warn!(error = %e, "cannot set TCP_NODELAY");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use omni_bus::{Bus as _, EmbeddedBus};
+    use omni_core::config::Config;
+    use tonic::transport::Endpoint;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    async fn get(app: &Router, path: &str) -> (StatusCode, String) {
+        let request = Request::builder()
+            .uri(path)
+            .body(Body::empty())
+            .expect("request");
+        let response = app.clone().oneshot(request).await.expect("answer");
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn every_route_keeps_to_the_access_table() {
+        let dir = tempfile::tempdir().expect("dir");
+        let bus = EmbeddedBus::open(&dir.path().join("bus.redb")).expect("bus");
+        let context = Endpoint::from_static("http://127.0.0.1:9").connect_lazy();
+        let config = Arc::new(Config::default());
+        let app = routes(
+            ChatAdapter::new(bus.clone(), context, config.clone()),
+            CancellationToken::new(),
+        );
+        for route in ACCESS {
+            let path = route.sample_path("chat/main.js");
+            let (status, body) = get(&app, &path).await;
+            match route.access {
+                Access::Public => assert_eq!(status, StatusCode::OK, "{path}"),
+                // Not a WebSocket handshake: refused before any visitor is known.
+                Access::Visitor => assert!(status.is_client_error(), "{path}: {status}"),
+                Access::Agent => panic!("the chat has no agent route: {path}"),
+            }
+            if route.path == "/topics" {
+                // Only the configuration's topic ids and names.
+                let topics: Vec<serde_json::Value> = serde_json::from_str(&body).expect("json");
+                assert_eq!(topics.len(), config.context.topics.len(), "{body}");
+                for t in topics {
+                    let keys: Vec<&String> = t.as_object().expect("object").keys().collect();
+                    assert!(keys.iter().all(|k| *k == "id" || *k == "name"), "{t}");
+                }
+            }
+        }
+        assert_eq!(get(&app, "/api/me").await.0, StatusCode::NOT_FOUND);
+        bus.close().await;
     }
 }

@@ -169,3 +169,43 @@ mod tests {
         }
     }
 }
+
+/// Who may call an HTTP route of a part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: the pages, their static files, health, and what a customer
+    /// needs before saying who they are. Serves no customer's data.
+    Public,
+    /// A chat visitor: the WebSocket, where a visitor id (the browser's
+    /// credential) selects the visitor's own conversation and nothing else.
+    Visitor,
+    /// A signed-in agent: a session token (`Authorization: Bearer`, or the
+    /// event socket's `token`); without one the answer is 401.
+    Agent,
+}
+
+/// One line of a part's access table: a route, who may call it, and why.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteAccess {
+    /// The HTTP method.
+    pub method: &'static str,
+    /// The path as routed (`{name}` for a path parameter; a trailing `*`
+    /// for the embedded files under a prefix).
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    /// Why, for the reader of the table.
+    pub why: &'static str,
+}
+
+impl RouteAccess {
+    /// A concrete path for a request to this route (`{name}` becomes `1`,
+    /// a trailing `*` the given file), for the route-by-route tests.
+    pub fn sample_path(&self, file: &str) -> String {
+        let path = self.path.replace('*', file);
+        path.split('/')
+            .map(|s| if s.starts_with('{') { "1" } else { s })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
