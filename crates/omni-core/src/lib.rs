@@ -4,6 +4,7 @@
 //! types convert to and from them in `omni-proto`.
 //!
 //! # Layout
+//! - [`access`]: roles and the person a call is made for.
 //! - [`ids`]: typed identifiers.
 //! - [`channel`]: the channels a customer can use.
 //! - [`identity`]: how a customer is known on a channel.
@@ -19,6 +20,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod channel;
 pub mod config;
 pub mod conversation;
@@ -31,6 +33,7 @@ pub mod segments;
 pub mod time;
 pub mod trace;
 
+pub use access::{Actor, Role};
 pub use channel::Channel;
 pub use conversation::{
     Conversation, ConversationStatus, Customer, CustomerUpdate, MergeRecord, OptOut, Provenance,

@@ -1,0 +1,5 @@
+//! The security suite: one test per attack named in the trust issue, each of
+//! which fails if the hole it names reopens. Every test starts its own app
+//! (or part) on free ports, attacks it as an outsider or as a signed-in user
+//! of the wrong role would, and checks the refusal a user would see. What
+//! each module covers is in `docs/security.md`.
