@@ -248,6 +248,9 @@ impl Engine {
             if now.saturating_sub(queued_at) <= queue.spec.service_level.threshold_ms {
                 queue.stats.answered_in_target += 1;
             }
+            queue.pace[ch].push(now);
+            queue.pace_until[ch] = queue.pace[ch].basis_until().unwrap_or(Millis::MAX);
+            queue.changed |= 1 << ch;
         }
         self.record(
             c,

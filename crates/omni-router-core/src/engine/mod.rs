@@ -68,11 +68,14 @@
 //!   for an agent, the best agent for a contact and the debug-build
 //!   cross-check against a scan of all agents;
 //! - `offers`: making, rescinding and requeueing offers;
-//! - `events`: the handler of each [`Event`].
+//! - `events`: the handler of each [`Event`];
+//! - `positions`: the first waiting contacts of the lines that changed,
+//!   with their positions and expected waits ([`Engine::take_positions`]).
 
 mod events;
 mod matching;
 mod offers;
+mod positions;
 mod reconfigure;
 mod state;
 mod upkeep;

@@ -248,6 +248,9 @@ impl Engine {
                     waiting: Default::default(),
                     oldest: [None; 3],
                     stats: QueueStats::default(),
+                    changed: 0,
+                    pace: Default::default(),
+                    pace_until: [Millis::MAX; 3],
                     hidden: false,
                 });
                 q

@@ -11,6 +11,7 @@ use crate::agent::Presence;
 use crate::compile::Compiled;
 use crate::contact::WaitKey;
 use crate::index::{self, NameId};
+use crate::position::AnswerPace;
 use crate::queue::{QueueSpec, QueueStats};
 use crate::small::SmallList;
 
@@ -103,6 +104,14 @@ pub(super) struct QueueState {
     /// up usually takes it, without a walk down the tree.
     pub(super) oldest: [Option<WaitKey>; 3],
     pub(super) stats: QueueStats,
+    /// Channels whose line changed (a contact joined or left the waiting
+    /// set, or an answer moved the pace) since positions were last taken.
+    pub(super) changed: u8,
+    /// The times of the latest answers per channel, for expected waits.
+    pub(super) pace: [AnswerPace; 3],
+    /// When each channel's pace stops being a basis for estimates
+    /// (`Millis::MAX` when it is none).
+    pub(super) pace_until: [Millis; 3],
     /// Set on a queue that exists only because a restored assignment names
     /// a queue no longer configured: the assignment keeps its queue id and
     /// its agent's capacity, but the queue is not listed, not accepted by
