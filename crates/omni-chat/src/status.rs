@@ -7,9 +7,9 @@
 //! each waiting conversation's changed place in its queue on
 //! `omni.queue.position.<id>`. [`run`] follows both and pushes `status` and
 //! `position` frames to the connected pages of the chat visitor the
-//! customer last wrote as; [`current`] gives the status frame a page gets
-//! right after its `welcome`, so a reload shows the same thing (its place
-//! in line comes with the next change).
+//! customer last wrote as; [`current`] gives the frames a page gets right
+//! after its `welcome` (the status, and the last place in line while
+//! waiting, kept in [`Places`]), so a reload shows the same thing.
 //!
 //! Which visitor a conversation is: learned from its `updated` events while
 //! it waits, else asked of the context service once (the answer, a chat
@@ -17,7 +17,7 @@
 //! resolved, or at most [`MAX_KNOWN`] conversations).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures_util::StreamExt;
 use omni_bus::topology::subjects;
@@ -75,6 +75,9 @@ fn on_event(adapter: &ChatAdapter, visitors: &mut Visitors, message: &Message) {
     };
     let visitor = chat_visitor(&conversation);
     visitors.learn(&conversation, visitor.clone());
+    if conversation.status() != pb::ConversationStatus::Queued {
+        adapter.places().forget(&conversation.id);
+    }
     let Some(visitor) = visitor else {
         return;
     };
@@ -128,6 +131,7 @@ async fn on_position(adapter: &ChatAdapter, visitors: &mut Visitors, message: &M
         return;
     };
     let frame = position_frame(&position);
+    adapter.places().put(&id, frame.clone());
     let pages = adapter.push(&visitor, &frame);
     debug!(visitor = %visitor, conversation_id = %id, position = position.position, pages, "queue position pushed");
 }
@@ -170,21 +174,63 @@ impl Visitors {
     }
 }
 
-/// The status frame for conversation `conversation_id` as it is now; `None`
-/// if it cannot be read (the page then simply shows no status).
-pub async fn current(adapter: &ChatAdapter, conversation_id: &str) -> Option<ServerFrame> {
+/// The frames for conversation `conversation_id` as it is now: its status,
+/// and its last place in line while it waits; none if it cannot be read
+/// (the page then simply shows no status).
+pub async fn current(adapter: &ChatAdapter, conversation_id: &str) -> Vec<ServerFrame> {
     let found = adapter
         .context()
         .get_conversation(GetConversationRequest {
             conversation_id: conversation_id.to_owned(),
         })
         .await;
-    match found {
-        Ok(r) => frame(&r.into_inner().conversation?, |id| adapter.agent_name(id)),
+    let conversation = match found {
+        Ok(r) => match r.into_inner().conversation {
+            Some(c) => c,
+            None => return Vec::new(),
+        },
         Err(status) => {
             warn!(conversation_id = %conversation_id, error = %status, "conversation status unavailable");
-            None
+            return Vec::new();
         }
+    };
+    let mut frames: Vec<ServerFrame> = frame(&conversation, |id| adapter.agent_name(id))
+        .into_iter()
+        .collect();
+    if conversation.status() == pb::ConversationStatus::Queued
+        && let Some(place) = adapter.places().get(conversation_id)
+    {
+        frames.push(place);
+    }
+    frames
+}
+
+/// The last `position` frame of each waiting conversation, kept for pages
+/// that connect after it was sent (a reload, a chat restart is not
+/// covered: the router's next change brings it). Forgotten when the
+/// conversation is assigned or resolved; at most [`MAX_KNOWN`].
+#[derive(Debug, Default)]
+pub struct Places(Mutex<HashMap<String, ServerFrame>>);
+
+impl Places {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, ServerFrame>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn get(&self, conversation_id: &str) -> Option<ServerFrame> {
+        self.lock().get(conversation_id).cloned()
+    }
+
+    fn put(&self, conversation_id: &str, frame: ServerFrame) {
+        let mut places = self.lock();
+        if places.len() >= MAX_KNOWN && !places.contains_key(conversation_id) {
+            places.clear();
+        }
+        places.insert(conversation_id.to_owned(), frame);
+    }
+
+    fn forget(&self, conversation_id: &str) {
+        self.lock().remove(conversation_id);
     }
 }
 

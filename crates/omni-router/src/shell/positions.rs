@@ -42,7 +42,11 @@ impl RouterShell {
     /// `shutdown`.
     pub(super) async fn run_positions(self: Arc<Self>, shutdown: CancellationToken) {
         let mut published = Published::default();
-        let mut every = tokio::time::interval(POSITION_EVERY);
+        // The first pass a period after start, not at once: in one process
+        // the chat adapter subscribes as it starts beside the router, and a
+        // position published before that would be lost.
+        let mut every =
+            tokio::time::interval_at(tokio::time::Instant::now() + POSITION_EVERY, POSITION_EVERY);
         every.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             tokio::select! {
