@@ -27,10 +27,11 @@ impl Engine {
         let now = now_ms.max(self.now_ms);
         let mut report = PositionReport::default();
         for q in 0..self.queues.len() {
+            let line = &mut self.paces[q];
             let queue = &mut self.queues[q];
             for ch in 0..3 {
-                if queue.pace_until[ch] <= now {
-                    queue.pace_until[ch] = Millis::MAX;
+                if line.until[ch] <= now {
+                    line.until[ch] = Millis::MAX;
                     queue.changed |= 1 << ch;
                 }
             }
@@ -45,7 +46,7 @@ impl Engine {
                     continue;
                 }
                 report.refreshed.push((queue.spec.id.clone(), channel));
-                let pace = &queue.pace[ch];
+                let pace = &self.paces[q].pace[ch];
                 for (i, key) in queue.waiting[ch].iter().take(limit).enumerate() {
                     let Some(contact) = self.contact_ref(key.2) else {
                         continue;

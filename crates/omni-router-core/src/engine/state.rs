@@ -107,11 +107,6 @@ pub(super) struct QueueState {
     /// Channels whose line changed (a contact joined or left the waiting
     /// set, or an answer moved the pace) since positions were last taken.
     pub(super) changed: u8,
-    /// The times of the latest answers per channel, for expected waits.
-    pub(super) pace: [AnswerPace; 3],
-    /// When each channel's pace stops being a basis for estimates
-    /// (`Millis::MAX` when it is none).
-    pub(super) pace_until: [Millis; 3],
     /// Set on a queue that exists only because a restored assignment names
     /// a queue no longer configured: the assignment keeps its queue id and
     /// its agent's capacity, but the queue is not listed, not accepted by
@@ -129,6 +124,26 @@ impl QueueState {
 
     pub(super) fn all_steps(&self) -> u32 {
         (1u32 << self.steps.len()) - 1
+    }
+}
+
+/// A queue's answering pace per channel, for expected waits; apart from
+/// [`QueueState`] so the records decisions read stay small.
+#[derive(Debug, Clone)]
+pub(super) struct QueuePace {
+    /// The times of the latest answers per channel.
+    pub(super) pace: [AnswerPace; 3],
+    /// When each channel's pace stops being a basis for estimates
+    /// (`Millis::MAX` when it is none).
+    pub(super) until: [Millis; 3],
+}
+
+impl Default for QueuePace {
+    fn default() -> Self {
+        Self {
+            pace: Default::default(),
+            until: [Millis::MAX; 3],
+        }
     }
 }
 
