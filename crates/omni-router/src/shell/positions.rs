@@ -83,7 +83,9 @@ fn encode(position: &QueuePosition, at_ms: Millis) -> ev::QueuePosition {
         queue: position.queue.to_string(),
         channel: pbc::Channel::from(position.channel) as i32,
         position: position.position,
-        expected_wait_ms: position.expected_wait_ms.unwrap_or(0).max(0),
+        // 0 means "no estimate" on the wire: an estimate of 0 (answers
+        // within the same millisecond) goes out as 1 ms.
+        expected_wait_ms: position.expected_wait_ms.map_or(0, |ms| ms.max(1)),
         at_ms,
     }
 }
@@ -161,6 +163,22 @@ mod tests {
         due.iter()
             .map(|p| (p.conversation_id.to_string(), p.position))
             .collect()
+    }
+
+    #[test]
+    fn the_wire_form_keeps_a_zero_estimate_apart_from_none() {
+        assert_eq!(encode(&at("a", 2, None), 5).expected_wait_ms, 0);
+        assert_eq!(encode(&at("a", 2, Some(0)), 5).expected_wait_ms, 1);
+        let p = encode(&at("a", 2, Some(90_000)), 5);
+        assert_eq!(
+            (
+                p.conversation_id.as_str(),
+                p.position,
+                p.expected_wait_ms,
+                p.at_ms
+            ),
+            ("a", 2, 90_000, 5)
+        );
     }
 
     #[test]
