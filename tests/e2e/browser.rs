@@ -20,11 +20,14 @@
 //!   reply by SMS with its delivery status, merge and unmerge.
 //! - [`desk`]: a service down named and retried, drafts per conversation,
 //!   a reopened conversation's first message, two windows on one offer.
+//! - [`queuepos`]: a waiting customer's place in line, moving up as the
+//!   ones ahead are answered, gone when an agent joins.
 
 mod chat;
 mod chatpage;
 mod customer;
 mod desk;
+mod queuepos;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

@@ -9,6 +9,7 @@
 //! | `omni.outbound.<channel>` | `OMNI_OUTBOUND` | `<channel>-outbound` | `OutboundMessage` |
 //! | `omni.delivery.<channel>` | `OMNI_DELIVERY` | `context-delivery` | `DeliveryReport` |
 //! | `omni.conversation.event.<id>` | none (fan-out) | | `ConversationEvent` |
+//! | `omni.queue.position.<id>` | none (fan-out) | | `QueuePosition` |
 //!
 //! The consumers that write into the store (`context-*`, `router-requests`)
 //! have an ack wait of 5 s ([`INGEST_ACK_WAIT`]), the outbound ones 30 s;
@@ -194,6 +195,14 @@ pub mod subjects {
 
     /// Live events of every conversation.
     pub const CONVERSATION_EVENTS: &str = "omni.conversation.event.>";
+
+    /// A waiting conversation's place in its queue, from the router.
+    pub fn queue_position(conversation_id: &str) -> String {
+        format!("omni.queue.position.{conversation_id}")
+    }
+
+    /// Queue positions of every waiting conversation.
+    pub const QUEUE_POSITIONS: &str = "omni.queue.position.>";
 }
 
 /// The stream that captures `subject`, if any.
@@ -203,4 +212,23 @@ pub fn stream_for(subject: &str) -> Option<&'static StreamSpec> {
             .iter()
             .any(|f| crate::subject::matches(f, subject))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fan_out_subjects_are_in_no_stream() {
+        assert!(stream_for(&subjects::queue_position("k_1")).is_none());
+        assert!(stream_for(&subjects::conversation_event("k_1")).is_none());
+        assert!(crate::subject::matches(
+            subjects::QUEUE_POSITIONS,
+            &subjects::queue_position("k_1")
+        ));
+        assert_eq!(
+            stream_for(subjects::ROUTING_REQUEST).map(|s| s.name),
+            Some("OMNI_ROUTING")
+        );
+    }
 }

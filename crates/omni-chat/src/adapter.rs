@@ -37,6 +37,7 @@ pub struct ChatAdapter {
     agent_names: HashMap<String, String>,
     connections: Mutex<HashMap<String, Vec<(u64, FrameSender)>>>,
     next_connection: AtomicU64,
+    places: crate::status::Places,
 }
 
 impl ChatAdapter {
@@ -55,6 +56,7 @@ impl ChatAdapter {
             agent_names,
             connections: Mutex::new(HashMap::new()),
             next_connection: AtomicU64::new(1),
+            places: crate::status::Places::default(),
         });
         let weak = Arc::downgrade(&adapter);
         omni_telemetry::metrics::gauges("chat", move |out| {
@@ -87,6 +89,12 @@ impl ChatAdapter {
     /// The display name of an agent id.
     pub fn agent_name(&self, id: &str) -> Option<String> {
         self.agent_names.get(id).cloned()
+    }
+
+    /// The last place in line of each waiting conversation, for pages that
+    /// connect later.
+    pub fn places(&self) -> &crate::status::Places {
+        &self.places
     }
 
     /// Registers a connected page of `visitor`; returns its handle.

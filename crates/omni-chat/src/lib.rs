@@ -13,8 +13,8 @@
 //! - [`adapter`]: connection registry, inbound publishing, history.
 //! - [`socket`]: one WebSocket connection's read and write loops.
 //! - [`outbound`]: the consumer that delivers replies to connected customers.
-//! - [`status`]: conversation changes (waiting, agent joined, resolved) for
-//!   the customer's pages.
+//! - [`status`]: conversation changes (waiting, agent joined, resolved) and
+//!   the router's place in line while waiting, for the customer's pages.
 //! - [`topics`]: the topics a customer can pick, from the configuration.
 //! - [`receipts`]: `delivered` and `read` reports for replies a page was sent.
 //! - [`server`]: the HTTP routes and `serve(listener, shutdown)`.

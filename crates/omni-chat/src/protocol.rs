@@ -9,6 +9,7 @@
 //! | server → page | `{"type":"ack","client_id":"…"}` once the message is durably accepted |
 //! | server → page | `{"type":"message","message":{…}}` an agent's reply |
 //! | server → page | `{"type":"status","conversation_id":"…","status":"waiting"\|"assigned"\|"resolved","agent_name":…,"waiting_since_ms":…}` after `welcome` and on every change |
+//! | server → page | `{"type":"position","conversation_id":"…","position":3,"expected_wait_secs":120}` while waiting, when the place in line changes (`expected_wait_secs` only when the queue can tell) |
 //! | server → page | `{"type":"error","code":"…","message":"…","client_id":…}` |
 //!
 //! Error codes: `bad_frame` (not JSON, unknown type, missing field, binary
@@ -105,6 +106,17 @@ pub enum ServerFrame {
         /// While waiting: since when, in milliseconds since the epoch.
         #[serde(skip_serializing_if = "Option::is_none")]
         waiting_since_ms: Option<i64>,
+    },
+    /// The conversation's place in its queue while it waits, from the
+    /// router; sent when it changes.
+    Position {
+        /// The conversation.
+        conversation_id: String,
+        /// 1 for the next to be answered.
+        position: u32,
+        /// The expected wait in seconds, when the queue can tell.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        expected_wait_secs: Option<u64>,
     },
     /// Something was wrong; the connection stays open.
     Error {

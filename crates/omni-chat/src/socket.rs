@@ -181,7 +181,7 @@ async fn on_text(
             info!(visitor = %visitor, returning = conversation_id.is_some(), "chat page connected");
             let status = match &conversation_id {
                 Some(id) => crate::status::current(adapter, id).await,
-                None => None,
+                None => Vec::new(),
             };
             let _ = frames
                 .send(ServerFrame::Welcome {
@@ -191,8 +191,8 @@ async fn on_text(
                     max_text_bytes: adapter.config().chat.max_text_bytes,
                 })
                 .await;
-            if let Some(status) = status {
-                let _ = frames.send(status).await;
+            for frame in status {
+                let _ = frames.send(frame).await;
             }
             *session = Some(Session {
                 visitor,

@@ -28,6 +28,9 @@
 //!   held, each round also releases one (an agent frees up; only contacts
 //!   of the language queues, which few agents meet, can be waiting). Then
 //!   everything is released and the saturated scenario fills up.
+//! - **positions** (after the saturated timing): the cost of
+//!   `Engine::take_positions` as the router calls it every second, the
+//!   first 100 contacts of each line that changed.
 
 use std::time::Instant;
 
@@ -448,6 +451,40 @@ fn main() {
         "load average before / after the steady-state phase: {load_before} / {} (other processes share the cores)",
         load_average()
     );
+    // Positions in line, as the router takes them every second: first
+    // with every line changed, then after each virtual second of saturated
+    // work (1,000 rounds at 1 ms each), first 100 contacts per line.
+    let start = Instant::now();
+    let first = sim.engine.take_positions(sim.now, 100);
+    println!(
+        "positions, every line changed: {} lines, {} positions in {:.0} µs",
+        first.refreshed.len(),
+        first.positions.len(),
+        start.elapsed().as_secs_f64() * 1e6
+    );
+    let mut passes = Vec::new();
+    let mut more_accepts = Vec::new();
+    let (mut lines, mut listed) = (0usize, 0usize);
+    for _ in 0..20 {
+        for _ in 0..1_000 {
+            sim.now += 1;
+            let event = sim.release_random();
+            sim.step(event, &mut more_accepts);
+            let event = sim.arrival();
+            sim.step(event, &mut more_accepts);
+        }
+        let start = Instant::now();
+        let pass = sim.engine.take_positions(sim.now, 100);
+        passes.push(start.elapsed().as_nanos() as u64);
+        lines += pass.refreshed.len();
+        listed += pass.positions.len();
+    }
+    println!(
+        "positions after each second of saturated work: {:.0} lines, {:.0} positions per pass on average",
+        lines as f64 / 20.0,
+        listed as f64 / 20.0
+    );
+    report("positions: one pass (after 1,000 rounds)", passes);
     // Tearing down 160,000 contacts takes longer than the run; the process
     // exits anyway.
     std::mem::forget(sim);

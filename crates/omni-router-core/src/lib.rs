@@ -49,7 +49,11 @@
 //!   - `engine/matching` (internal): matching what changed, selection and
 //!     its debug-build cross-check against a scan of all agents;
 //!   - `engine/offers` (internal): making, rescinding and requeueing offers;
-//!   - `engine/events` (internal): one handler per [`Event`].
+//!   - `engine/events` (internal): one handler per [`Event`];
+//!   - `engine/positions` (internal): positions in line and expected waits
+//!     ([`Engine::take_positions`]), computed on the caller's timer.
+//! - [`position`] holds [`QueuePosition`] and [`PositionReport`], and says
+//!   what a position means and how the expected wait is estimated.
 //! - `hasher` (internal) is the fast deterministic hasher of the engine's maps.
 //! - `ids` (internal) finds a contact's slot by conversation id (one array,
 //!   linear probing).
@@ -75,6 +79,7 @@ mod hasher;
 mod ids;
 mod index;
 pub mod offer;
+pub mod position;
 pub mod queue;
 pub mod select;
 mod small;
@@ -89,6 +94,7 @@ pub use error::EngineError;
 pub use event::{Effect, Event};
 pub use explain::DecisionRecord;
 pub use offer::{Offer, RescindReason};
+pub use position::{PositionReport, QueuePosition};
 pub use queue::{Overflow, QueueSpec, QueueStats, QueueView, RelaxStep, ServiceLevel, StepView};
 pub use requirement::{ParseError, Requirement};
 pub use select::SelectionRule;

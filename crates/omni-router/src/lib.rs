@@ -3,12 +3,14 @@
 //!
 //! The shell feeds the engine events with the wall-clock time and carries out
 //! the effects it returns: it persists contacts and presence, publishes
-//! assignments, tells watching desks about offers, and wakes the engine when
-//! an offer or cooldown is due.
+//! assignments, tells watching desks about offers, wakes the engine when
+//! an offer or cooldown is due, and publishes waiting customers' places in
+//! line when they change.
 //!
 //! # Layout
 //! - [`shell`]: the engine behind a lock, the operations, the timer; its
-//!   children carry out effects and recover at start.
+//!   children carry out effects, recover at start and publish queue
+//!   positions.
 //! - [`events`]: the agent events the shell broadcasts (domain types).
 //! - [`connections`]: who has a desk open; presence follows it.
 //! - [`settled`]: what became of recent offers, for precise late answers.

@@ -7,9 +7,13 @@
 //! # Layout
 //! - [`effects`]: carrying out the engine's effects.
 //! - [`restore`]: admin changes, contacts and presence at start.
+//! - [`positions`]: queue positions published for waiting customers.
 
 mod effects;
+mod positions;
 mod restore;
+
+pub use positions::{POSITION_EVERY, POSITIONS_PER_LINE};
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -378,10 +382,18 @@ impl RouterShell {
         .await
     }
 
-    /// Wakes the engine when an offer or cooldown falls due, and sets
-    /// away the available agents whose grace without a connection ran
-    /// out, until `shutdown`.
+    /// Wakes the engine when an offer or cooldown falls due, sets away the
+    /// available agents whose grace without a connection ran out, and
+    /// publishes changed queue positions every second, until `shutdown`.
     pub async fn run_timer(self: Arc<Self>, shutdown: CancellationToken) {
+        tokio::join!(
+            self.clone().run_deadlines(shutdown.clone()),
+            self.run_positions(shutdown),
+        );
+    }
+
+    /// The deadlines of [`RouterShell::run_timer`].
+    async fn run_deadlines(self: Arc<Self>, shutdown: CancellationToken) {
         loop {
             let deadline = self.lock_engine().next_deadline();
             let disconnect = self.lock_connections().next_deadline();

@@ -97,6 +97,9 @@ function onFrame(f) {
     case 'status':
       status.show(f);
       break;
+    case 'position':
+      status.showPosition(f);
+      break;
     case 'error':
       onError(f);
       break;

@@ -248,6 +248,10 @@ impl Engine {
             if now.saturating_sub(queued_at) <= queue.spec.service_level.threshold_ms {
                 queue.stats.answered_in_target += 1;
             }
+            queue.changed |= 1 << ch;
+            let line = &mut self.paces[q as usize];
+            line.pace[ch].push(now);
+            line.until[ch] = line.pace[ch].basis_until().unwrap_or(Millis::MAX);
         }
         self.record(
             c,

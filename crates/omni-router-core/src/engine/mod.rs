@@ -68,11 +68,14 @@
 //!   for an agent, the best agent for a contact and the debug-build
 //!   cross-check against a scan of all agents;
 //! - `offers`: making, rescinding and requeueing offers;
-//! - `events`: the handler of each [`Event`].
+//! - `events`: the handler of each [`Event`];
+//! - `positions`: the first waiting contacts of the lines that changed,
+//!   with their positions and expected waits ([`Engine::take_positions`]).
 
 mod events;
 mod matching;
 mod offers;
+mod positions;
 mod reconfigure;
 mod state;
 mod upkeep;
@@ -97,7 +100,7 @@ use crate::offer::OfferBook;
 use crate::queue::QueueSpec;
 
 use events::Admission;
-use state::{AgentState, QueueState, RouteKey};
+use state::{AgentState, QueuePace, QueueState, RouteKey};
 
 /// The routing engine: a deterministic state machine.
 ///
@@ -116,6 +119,8 @@ pub struct Engine {
     /// Agent slots in id order.
     by_rank: Vec<u32>,
     queues: Vec<QueueState>,
+    /// Each queue's answering pace, by queue slot.
+    paces: Vec<QueuePace>,
     /// Queue slots in id order, for listing.
     queue_slots: BTreeMap<QueueId, u32>,
     /// Queue slots by id, for lookups on the hot path.
@@ -173,6 +178,7 @@ impl Engine {
             agent_slots: FxMap::default(),
             by_rank: Vec::new(),
             queues: Vec::new(),
+            paces: Vec::new(),
             queue_slots: BTreeMap::new(),
             queue_lookup: FxMap::default(),
             contacts: Vec::new(),

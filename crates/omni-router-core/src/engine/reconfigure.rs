@@ -17,7 +17,7 @@ use crate::select;
 use crate::small::SmallList;
 
 use super::Engine;
-use super::state::{AgentState, QueueState};
+use super::state::{AgentState, QueuePace, QueueState};
 
 impl Engine {
     /// Adds an agent (offline) or replaces an agent's spec, keeping its
@@ -240,6 +240,7 @@ impl Engine {
                 let q = self.queues.len() as u32;
                 self.queue_slots.insert(spec.id.clone(), q);
                 self.queue_lookup.insert(spec.id.clone(), q);
+                self.paces.push(QueuePace::default());
                 self.queues.push(QueueState {
                     spec,
                     steps,
@@ -248,6 +249,7 @@ impl Engine {
                     waiting: Default::default(),
                     oldest: [None; 3],
                     stats: QueueStats::default(),
+                    changed: 0,
                     hidden: false,
                 });
                 q

@@ -11,6 +11,7 @@ use crate::agent::Presence;
 use crate::compile::Compiled;
 use crate::contact::WaitKey;
 use crate::index::{self, NameId};
+use crate::position::AnswerPace;
 use crate::queue::{QueueSpec, QueueStats};
 use crate::small::SmallList;
 
@@ -103,6 +104,9 @@ pub(super) struct QueueState {
     /// up usually takes it, without a walk down the tree.
     pub(super) oldest: [Option<WaitKey>; 3],
     pub(super) stats: QueueStats,
+    /// Channels whose line changed (a contact joined or left the waiting
+    /// set, or an answer moved the pace) since positions were last taken.
+    pub(super) changed: u8,
     /// Set on a queue that exists only because a restored assignment names
     /// a queue no longer configured: the assignment keeps its queue id and
     /// its agent's capacity, but the queue is not listed, not accepted by
@@ -120,6 +124,26 @@ impl QueueState {
 
     pub(super) fn all_steps(&self) -> u32 {
         (1u32 << self.steps.len()) - 1
+    }
+}
+
+/// A queue's answering pace per channel, for expected waits; apart from
+/// [`QueueState`] so the records decisions read stay small.
+#[derive(Debug, Clone)]
+pub(super) struct QueuePace {
+    /// The times of the latest answers per channel.
+    pub(super) pace: [AnswerPace; 3],
+    /// When each channel's pace stops being a basis for estimates
+    /// (`Millis::MAX` when it is none).
+    pub(super) until: [Millis; 3],
+}
+
+impl Default for QueuePace {
+    fn default() -> Self {
+        Self {
+            pace: Default::default(),
+            until: [Millis::MAX; 3],
+        }
     }
 }
 

@@ -128,6 +128,7 @@ impl Engine {
         let ch = contact.channel.index();
         let queue = &mut self.queues[q as usize];
         queue.waiting[ch].insert(key);
+        queue.changed |= 1 << ch;
         if queue.oldest[ch].is_none_or(|o| key < o) {
             queue.oldest[ch] = Some(key);
         }
@@ -163,6 +164,7 @@ impl Engine {
         }
         let queue = &mut self.queues[q];
         queue.waiting[ch].remove(&key);
+        queue.changed |= 1 << ch;
         if queue.oldest[ch] == Some(key) {
             queue.oldest[ch] = queue.waiting[ch].first().copied();
         }

@@ -3,6 +3,7 @@
 
 mod channels;
 mod invariants;
+mod positions;
 mod rules;
 mod scenarios;
 mod support;

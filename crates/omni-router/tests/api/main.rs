@@ -1,9 +1,11 @@
 //! The router's gRPC API over a real socket, with the embedded store and
 //! bus on disk: administration, transfers and explanations, and admin
 //! changes surviving a restart; errors and their reasons ([`errors`]);
-//! presence following the desk connection ([`presence`]).
+//! presence following the desk connection ([`presence`]); queue positions
+//! on the bus, also after a restart ([`positions`]).
 
 mod errors;
+mod positions;
 mod presence;
 
 use std::net::SocketAddr;

@@ -1,13 +1,15 @@
 //! The `omni` binary and the assembled app, in one test binary: the
 //! command line as an operator runs it, `omni simulate`, the deployment
 //! files, the desk's customer routes and its refusals (a taken offer, a service
-//! that is down) against the embedded app, and
-//! distributed mode with every part in its own process.
+//! that is down) against the embedded app,
+//! distributed mode with every part in its own process, and a waiting chat
+//! customer's place in line in both modes.
 
 mod cli;
 mod deploy;
 mod desk_customers;
 mod desk_errors;
 mod distributed;
+mod queue_position;
 mod simulate;
 mod support;
