@@ -8,9 +8,8 @@ use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use axum::{Json, Router};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use omni_web::{Access, Asset, RouteAccess};
@@ -126,25 +125,17 @@ async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Respons
         .on_upgrade(move |socket| socket::handle(state.adapter, socket, state.shutdown))
 }
 
-/// Serves on an already bound `listener` until `shutdown`; open WebSockets
-/// are closed with code 1001.
+/// Serves on an already bound `listener` until `shutdown` with
+/// [`omni_web::serve`] (header-read timeout, per-address limits, security
+/// headers, TCP_NODELAY); open WebSockets are closed with code 1001.
 pub async fn serve(
     listener: TcpListener,
     adapter: Arc<ChatAdapter>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
+    let limits = adapter.config().limits.clone();
     let app = routes(adapter, shutdown.clone());
-    axum::serve(listener.tap_io(no_delay), app)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
-}
-
-/// Small frames go out at once: without this, Nagle's algorithm and delayed
-/// ACKs hold interactive WebSocket frames for ~40 ms.
-fn no_delay(stream: &mut TcpStream) {
-    if let Err(e) = stream.set_nodelay(true) {
-        tracing::warn!(error = %e, "cannot set TCP_NODELAY");
-    }
+    omni_web::serve("chat", listener, app, &limits, shutdown).await
 }
 
 #[cfg(test)]
