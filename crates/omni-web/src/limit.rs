@@ -23,8 +23,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::Clock as _;
 use governor::{DefaultKeyedRateLimiter, Quota};
-use omni_core::error_body::ErrorBody;
 use omni_core::config::LimitsConfig;
+use omni_core::error_body::ErrorBody;
 use tracing::warn;
 
 /// WebSocket close code "policy violation" (RFC 6455), for a socket refused
@@ -60,9 +60,9 @@ impl<K: Hash + Eq + Clone> RateLimit<K> {
 
     /// Takes one from `key`'s allowance, or says how long until one is back.
     pub fn check(&self, key: &K) -> Result<(), Duration> {
-        self.limiter.check_key(key).map_err(|not_until| {
-            not_until.wait_time_from(self.limiter.clock().now())
-        })
+        self.limiter
+            .check_key(key)
+            .map_err(|not_until| not_until.wait_time_from(self.limiter.clock().now()))
     }
 
     /// Forgets the keys whose allowance is full again, so the table holds
@@ -188,7 +188,10 @@ pub async fn middleware(
     request: Request,
     next: Next,
 ) -> Response {
-    let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>().copied()
+    let Some(ConnectInfo(peer)) = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .copied()
     else {
         return next.run(request).await;
     };

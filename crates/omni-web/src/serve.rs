@@ -45,12 +45,10 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> io::Result<()> {
     let address_limits = Arc::new(AddressLimits::new(name, limits));
-    let app = app
-        .layer(axum::middleware::from_fn_with_state(
-            address_limits.clone(),
-            crate::limit::middleware,
-        ))
-        .layer(crate::headers::layer());
+    let app = crate::headers::apply(app.layer(axum::middleware::from_fn_with_state(
+        address_limits.clone(),
+        crate::limit::middleware,
+    )));
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -93,7 +91,10 @@ pub async fn serve(
                 app.clone().oneshot(request)
             },
         ));
-        let io = TokioIo::new(Counted { stream, _slot: slot });
+        let io = TokioIo::new(Counted {
+            stream,
+            _slot: slot,
+        });
         let connection = if over { &refusing } else { &builder }
             .serve_connection(io, service)
             .with_upgrades();

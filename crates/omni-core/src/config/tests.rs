@@ -313,7 +313,9 @@ fn every_listed_variable_is_read() {
 
 #[test]
 fn limits_parse_and_a_zero_limit_is_named() {
-    let text = format!("{SAMPLE}\n[limits]\nheader_read_timeout_ms = 500\nconversations_per_visitor = 2\n");
+    let text = format!(
+        "{SAMPLE}\n[limits]\nheader_read_timeout_ms = 500\nconversations_per_visitor = 2\n"
+    );
     let config = Config::parse(&text).unwrap();
     config.validate().unwrap();
     assert_eq!(config.limits.header_read_timeout_ms, 500);
@@ -323,6 +325,10 @@ fn limits_parse_and_a_zero_limit_is_named() {
         LimitsConfig::default().requests_per_second
     );
     let zero = format!("{SAMPLE}\n[limits]\nconnections_per_address = 0\n");
-    let err = Config::parse(&zero).unwrap().validate().unwrap_err().to_string();
+    let err = Config::parse(&zero)
+        .unwrap()
+        .validate()
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("limits.connections_per_address"), "{err}");
 }
