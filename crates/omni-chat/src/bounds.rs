@@ -98,4 +98,26 @@ mod tests {
                 .is_ok()
         );
     }
+
+    #[test]
+    fn messages_are_bounded_per_address() {
+        let limits = LimitsConfig {
+            chat_messages_per_second: 1,
+            chat_message_burst: 3,
+            ..LimitsConfig::default()
+        };
+        let bounds = Bounds::new(&limits);
+        let ip = Some(IpAddr::from([192, 0, 2, 1]));
+        for n in 0..3 {
+            assert!(bounds.message(ip).is_ok(), "message {n} of the burst");
+        }
+        // One a second comes back: a tight loop soon meets a refusal.
+        let error = (0..1000)
+            .find_map(|_| bounds.message(ip).err())
+            .expect("a refusal");
+        assert_eq!(error.code(), "rate_limited");
+        assert!(error.to_string().contains("too many messages"), "{error}");
+        // Not limited without an address (the routes called in-process).
+        assert!(bounds.message(None).is_ok());
+    }
 }

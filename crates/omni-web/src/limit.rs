@@ -100,9 +100,9 @@ impl AddressLimits {
         }
     }
 
-    /// Counts a new connection from `ip`: its slot while it stays within
-    /// the cap, or `Over` with the slot, or `None` when the address is so
-    /// far over the cap that the connection is closed without an answer.
+    /// Counts a new connection from `ip`: its slot, and whether it is over
+    /// the cap (its requests are then refused); `None` when the address is
+    /// so far over the cap that the connection is closed without an answer.
     pub(crate) fn connect(self: &Arc<Self>, ip: IpAddr) -> Option<(Slot, bool)> {
         let mut connections = self
             .connections
@@ -125,16 +125,6 @@ impl AddressLimits {
             },
             over,
         ))
-    }
-
-    /// Open connections from `ip`, refused ones included.
-    pub fn open(&self, ip: IpAddr) -> u32 {
-        self.connections
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&ip)
-            .copied()
-            .unwrap_or(0)
     }
 
     /// Forgets the idle addresses of the request limiter.

@@ -3,9 +3,10 @@
 //! chat visitor or an address may start.
 //!
 //! The defaults are sized so that a whole contact center behind one NAT
-//! address (hundreds of agents on the desk, or a company's customers on the
-//! chat) never meets them, while one attacker cannot hold the servers'
-//! sockets or flood the queues.
+//! address never meets them (500 agents opening the desk at the start of a
+//! shift: 20 files each and a few connections; a company's customers on the
+//! chat), while one attacker cannot hold the servers' sockets or flood the
+//! queues.
 
 use serde::Deserialize;
 
@@ -44,9 +45,9 @@ impl Default for LimitsConfig {
     fn default() -> Self {
         Self {
             header_read_timeout_ms: 10_000,
-            connections_per_address: 2048,
-            requests_per_second: 200,
-            request_burst: 1000,
+            connections_per_address: 4096,
+            requests_per_second: 500,
+            request_burst: 5000,
             chat_messages_per_second: 50,
             chat_message_burst: 200,
             conversations_per_visitor: 10,
