@@ -1,4 +1,4 @@
-//! The desk's HTTP routes and `serve(listener, shutdown)`.
+//! The desk's HTTP routes and `serve(listener, desk, limits, shutdown)`.
 //!
 //! | route | what |
 //! |---|---|
