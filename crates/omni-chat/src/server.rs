@@ -140,7 +140,9 @@ async fn upgrade(
 ) -> Response {
     let max = state.adapter.config().chat.max_frame_bytes;
     // Set by `omni_web::serve`; absent only when the routes are called in-process.
-    let peer = extensions.get::<Peer>().map(|p| p.0.ip());
+    let peer = extensions
+        .get::<Peer>()
+        .map(|p| omni_web::limit::address(p.0.ip()));
     let bounds = state.bounds;
     ws.max_message_size(max)
         .max_frame_size(max)

@@ -6,7 +6,7 @@
 //!
 //! [`crate::serve`] counts connections and puts the peer's address
 //! ([`ConnectInfo`]) on every request; [`middleware`] checks the request
-//! rate. [`RateLimit`] is the keyed limiter the chat also uses for its own
+//! rate. Limits count by [`address`]: an IPv6 client by its /64. [`RateLimit`] is the keyed limiter the chat also uses for its own
 //! bounds (messages, new conversations).
 
 use std::collections::HashMap;
@@ -70,6 +70,19 @@ impl<K: Hash + Eq + Clone> RateLimit<K> {
     pub fn forget_idle(&self) {
         self.limiter.retain_recent();
         self.limiter.shrink_to_fit();
+    }
+}
+
+/// The address a limit counts: an IPv4 address as it is (an IPv4-mapped
+/// IPv6 one as IPv4), an IPv6 address by its /64, the block one subscriber
+/// is given (else one client could take a fresh address per request).
+pub fn address(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+        },
     }
 }
 
@@ -188,12 +201,12 @@ pub async fn middleware(
     let (limit, retry) = if request.extensions().get::<OverCap>().is_some() {
         ("connections", Duration::from_secs(1))
     } else {
-        match limits.requests.check(&peer.ip()) {
+        match limits.requests.check(&address(peer.ip())) {
             Ok(()) => return next.run(request).await,
             Err(retry) => ("requests", retry),
         }
     };
-    limits.refused(peer.ip(), limit, retry);
+    limits.refused(address(peer.ip()), limit, retry);
     refuse(request, limit, retry).await
 }
 
@@ -234,4 +247,22 @@ async fn refuse(request: Request, limit: &'static str, retry: Duration) -> Respo
         axum::Json(ErrorBody::new("rate_limited", text)),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("ip");
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().expect("ip");
+        let other: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
+        assert_eq!(address(a), address(b));
+        assert_ne!(address(a), address(other));
+        let v4: IpAddr = "192.0.2.7".parse().expect("ip");
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().expect("ip");
+        assert_eq!(address(v4), v4);
+        assert_eq!(address(mapped), v4);
+    }
 }

@@ -75,7 +75,7 @@ pub async fn serve(
                 }
             },
         };
-        let Some((slot, over)) = address_limits.connect(peer.ip()) else {
+        let Some((slot, over)) = address_limits.connect(crate::limit::address(peer.ip())) else {
             continue;
         };
         if let Err(e) = stream.set_nodelay(true) {
