@@ -53,6 +53,13 @@ async fn main() -> anyhow::Result<()> {
     let data = tempfile::tempdir()?;
     let mut config = test_config(data.path())?;
     config.routing.offer_timeout_secs = 24 * 3600;
+    // Every customer of the benchmark comes from one address: the
+    // per-address limits would throttle the load, not measure the pipeline.
+    config.limits.requests_per_second = 1_000_000;
+    config.limits.request_burst = 1_000_000;
+    config.limits.chat_messages_per_second = 1_000_000;
+    config.limits.chat_message_burst = 1_000_000;
+    config.limits.conversations_per_address = 1_000_000;
     config.agents = vec![AgentConfig {
         id: "bench".into(),
         name: Some("Bench Agent".into()),

@@ -12,6 +12,8 @@
 //!
 //! # Layout
 //! - [`chat`]: a chat conversation from the customer's page to resolve.
+//! - [`chatlimits`]: what the chat page says when the chat's bound on new
+//!   conversations per address refuses a message.
 //! - [`chatpage`]: what the chat page tells the customer: topics, the
 //!   over-limit counter, automatic resend, the conversation's status, read
 //!   receipts, the question before a new conversation.
@@ -24,6 +26,7 @@
 //!   ones ahead are answered, gone when an agent joins.
 
 mod chat;
+mod chatlimits;
 mod chatpage;
 mod customer;
 mod desk;

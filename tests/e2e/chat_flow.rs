@@ -187,7 +187,7 @@ async fn support_topic_routes_by_skill_and_capacity() -> anyhow::Result<()> {
     assert!(!conversations.contains(&third));
 
     // Operators see the same story in the Prometheus metrics.
-    let metrics = omni_testkit::HttpClient::new(app.desk_url())
+    let metrics = omni_testkit::HttpClient::new(app.metrics_url())
         .get("/metrics")
         .await?;
     assert_eq!(metrics.status, 200);

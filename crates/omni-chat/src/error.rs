@@ -30,6 +30,10 @@ pub enum ChatError {
     /// The bus or the context service cannot serve it now.
     #[error("{0}")]
     Unavailable(String),
+    /// Over a bound of [`crate::bounds`]: too many messages from the
+    /// address, or too many new conversations from the visitor or address.
+    #[error("{0}")]
+    Limited(String),
 }
 
 impl ChatError {
@@ -42,6 +46,7 @@ impl ChatError {
             ChatError::TooLarge { .. } => "too_large",
             ChatError::BadClientId => "bad_client_id",
             ChatError::Unavailable(_) => "unavailable",
+            ChatError::Limited(_) => "rate_limited",
         }
     }
 
@@ -64,6 +69,7 @@ mod tests {
             ChatError::TooLarge { size: 2, limit: 1 },
             ChatError::BadClientId,
             ChatError::Unavailable("x".into()),
+            ChatError::Limited("x".into()),
         ];
         let codes: Vec<&str> = all.iter().map(ChatError::code).collect();
         assert_eq!(
@@ -74,7 +80,8 @@ mod tests {
                 "empty",
                 "too_large",
                 "bad_client_id",
-                "unavailable"
+                "unavailable",
+                "rate_limited"
             ]
         );
         assert_eq!(

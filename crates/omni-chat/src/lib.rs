@@ -10,6 +10,8 @@
 //! # Layout
 //! - [`protocol`]: the JSON frames, both directions, and their limits.
 //! - [`error`]: [`ChatError`], why a frame was refused, and its codes.
+//! - [`bounds`]: messages per address, new conversations per visitor and
+//!   per address.
 //! - [`adapter`]: connection registry, inbound publishing, history.
 //! - [`socket`]: one WebSocket connection's read and write loops.
 //! - [`outbound`]: the consumer that delivers replies to connected customers.
@@ -22,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 pub mod adapter;
+pub mod bounds;
 pub mod error;
 pub mod outbound;
 pub mod protocol;

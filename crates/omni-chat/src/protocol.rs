@@ -15,7 +15,10 @@
 //! Error codes: `bad_frame` (not JSON, unknown type, missing field, binary
 //! frame), `not_ready` (message before hello), `empty`, `too_large` (text
 //! over `chat.max_text_bytes`), `bad_client_id`, `unavailable` (the bus
-//! could not accept it now; resend with the same `client_id`). A frame over
+//! could not accept it now; resend with the same `client_id`),
+//! `rate_limited` (over a bound of [`crate::bounds`]: too many messages from
+//! the address, or too many new conversations from the visitor or address;
+//! the message says when to retry). A frame over
 //! `chat.max_frame_bytes` closes the connection with code 1009.
 //!
 //! Delivery of agents' replies (see [`crate::receipts`]): a reply written to

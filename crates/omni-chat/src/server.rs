@@ -5,16 +5,16 @@
 use std::sync::Arc;
 
 use axum::extract::{State, WebSocketUpgrade};
-use axum::http::{HeaderValue, header};
+use axum::http::{Extensions, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use axum::{Json, Router};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use omni_web::{Access, Asset, RouteAccess};
+use omni_web::{Access, Asset, Peer, RouteAccess};
 
+use crate::bounds::Bounds;
 use crate::{ChatAdapter, socket};
 
 const CHAT_PAGE: &str = include_str!("../assets/chat.html");
@@ -92,18 +92,32 @@ pub const ACCESS: &[RouteAccess] = &[
 #[derive(Clone)]
 struct AppState {
     adapter: Arc<ChatAdapter>,
+    bounds: Arc<Bounds>,
     shutdown: CancellationToken,
 }
 
 /// The routes, for embedding or testing.
 pub fn routes(adapter: Arc<ChatAdapter>, shutdown: CancellationToken) -> Router {
+    let bounds = Arc::new(Bounds::new(&adapter.config().limits));
+    routes_with(adapter, bounds, shutdown)
+}
+
+fn routes_with(
+    adapter: Arc<ChatAdapter>,
+    bounds: Arc<Bounds>,
+    shutdown: CancellationToken,
+) -> Router {
     Router::new()
         .route("/", get(page))
         .route("/topics", get(topics))
         .route("/ws", get(upgrade))
         .route("/healthz", get(|| async { "ok" }))
         .merge(omni_web::assets(ASSETS))
-        .with_state(AppState { adapter, shutdown })
+        .with_state(AppState {
+            adapter,
+            bounds,
+            shutdown,
+        })
 }
 
 async fn page() -> Response {
@@ -119,32 +133,49 @@ async fn topics(State(state): State<AppState>) -> Response {
     response
 }
 
-async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+async fn upgrade(
+    State(state): State<AppState>,
+    extensions: Extensions,
+    ws: WebSocketUpgrade,
+) -> Response {
     let max = state.adapter.config().chat.max_frame_bytes;
+    // Set by `omni_web::serve`; absent only when the routes are called in-process.
+    let peer = extensions
+        .get::<Peer>()
+        .map(|p| omni_web::limit::address(p.0.ip()));
+    let bounds = state.bounds;
     ws.max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| socket::handle(state.adapter, socket, state.shutdown))
+        .on_upgrade(move |socket| {
+            socket::handle(
+                state.adapter,
+                socket,
+                socket::Limits { peer, bounds },
+                state.shutdown,
+            )
+        })
 }
 
-/// Serves on an already bound `listener` until `shutdown`; open WebSockets
-/// are closed with code 1001.
+/// Serves on an already bound `listener` until `shutdown` with
+/// [`omni_web::serve`] (header-read timeout, per-address limits, security
+/// headers, TCP_NODELAY); open WebSockets are closed with code 1001.
 pub async fn serve(
     listener: TcpListener,
     adapter: Arc<ChatAdapter>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let app = routes(adapter, shutdown.clone());
-    axum::serve(listener.tap_io(no_delay), app)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
-}
-
-/// Small frames go out at once: without this, Nagle's algorithm and delayed
-/// ACKs hold interactive WebSocket frames for ~40 ms.
-fn no_delay(stream: &mut TcpStream) {
-    if let Err(e) = stream.set_nodelay(true) {
-        tracing::warn!(error = %e, "cannot set TCP_NODELAY");
-    }
+    let limits = adapter.config().limits.clone();
+    let bounds = Arc::new(Bounds::new(&limits));
+    let forget = bounds.clone();
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        while stop.run_until_cancelled(every.tick()).await.is_some() {
+            forget.forget_idle();
+        }
+    });
+    let app = routes_with(adapter, bounds, shutdown.clone());
+    omni_web::serve("chat", listener, app, &limits, shutdown).await
 }
 
 #[cfg(test)]

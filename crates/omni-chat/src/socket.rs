@@ -2,6 +2,7 @@
 //! accepts frames, and a write loop that sends frames and the closing
 //! handshake.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
@@ -10,6 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use crate::bounds::Bounds;
 use crate::protocol::{
     ClientFrame, MAX_CLIENT_ID, MAX_READ_IDS, ServerFrame, is_visitor_id, new_visitor_id,
 };
@@ -28,10 +30,27 @@ struct Session {
     name: Option<String>,
     topic: Option<String>,
     connection: u64,
+    /// Whether the visitor has a conversation (found at hello, or started
+    /// by a message accepted since): a message without one starts one.
+    conversation: bool,
+}
+
+/// What bounds a connection: its peer's address (none when the routes run
+/// in-process) and the server's [`Bounds`].
+pub struct Limits {
+    /// The peer's address.
+    pub peer: Option<IpAddr>,
+    /// The server's bounds.
+    pub bounds: Arc<Bounds>,
 }
 
 /// Serves one connection until the page leaves or `shutdown`.
-pub async fn handle(adapter: Arc<ChatAdapter>, socket: WebSocket, shutdown: CancellationToken) {
+pub async fn handle(
+    adapter: Arc<ChatAdapter>,
+    socket: WebSocket,
+    limits: Limits,
+    shutdown: CancellationToken,
+) {
     let (mut sink, mut stream) = socket.split();
     let (frames, mut outgoing) = mpsc::channel::<ServerFrame>(64);
     let (close_tx, mut close_rx) = oneshot::channel::<(u16, &'static str)>();
@@ -99,7 +118,15 @@ pub async fn handle(adapter: Arc<ChatAdapter>, socket: WebSocket, shutdown: Canc
                     .await;
             }
             Some(Ok(WsMessage::Text(text))) => {
-                on_text(&adapter, &receipts, &frames, &mut session, text.as_str()).await;
+                on_text(
+                    &adapter,
+                    &receipts,
+                    &limits,
+                    &frames,
+                    &mut session,
+                    text.as_str(),
+                )
+                .await;
             }
             Some(Ok(_)) => {}
         }
@@ -115,6 +142,7 @@ pub async fn handle(adapter: Arc<ChatAdapter>, socket: WebSocket, shutdown: Canc
 async fn on_text(
     adapter: &ChatAdapter,
     receipts: &Receipts,
+    limits: &Limits,
     frames: &mpsc::Sender<ServerFrame>,
     session: &mut Option<Session>,
     text: &str,
@@ -178,7 +206,8 @@ async fn on_text(
                     (None, Vec::new())
                 }
             };
-            info!(visitor = %visitor, returning = conversation_id.is_some(), "chat page connected");
+            let returning = conversation_id.is_some();
+            info!(visitor = %visitor, returning, "chat page connected");
             let status = match &conversation_id {
                 Some(id) => crate::status::current(adapter, id).await,
                 None => Vec::new(),
@@ -199,16 +228,23 @@ async fn on_text(
                 name,
                 topic,
                 connection,
+                conversation: returning,
             });
         }
         ClientFrame::Message { client_id, text } => {
-            let Some(s) = session.as_ref() else {
+            let Some(s) = session.as_mut() else {
                 let _ = frames
                     .send(ServerFrame::error(&ChatError::NotReady, Some(client_id)))
                     .await;
                 return;
             };
-            if let Err(error) = validate(adapter, &client_id, &text) {
+            let checked = validate(adapter, &client_id, &text)
+                .and_then(|()| limits.bounds.message(limits.peer))
+                .and_then(|()| match s.conversation {
+                    true => Ok(()),
+                    false => limits.bounds.new_conversation(limits.peer, &s.visitor),
+                });
+            if let Err(error) = checked {
                 warn!(visitor = %s.visitor, code = error.code(), "chat message rejected");
                 let client_id = (!client_id.is_empty() && client_id.len() <= MAX_CLIENT_ID)
                     .then_some(client_id);
@@ -225,7 +261,10 @@ async fn on_text(
                 )
                 .await
             {
-                Ok(()) => ServerFrame::Ack { client_id },
+                Ok(()) => {
+                    s.conversation = true;
+                    ServerFrame::Ack { client_id }
+                }
                 Err(e) => {
                     warn!(visitor = %s.visitor, error = %e, "chat message not accepted");
                     ServerFrame::error(

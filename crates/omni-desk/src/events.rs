@@ -25,6 +25,11 @@ use crate::Desk;
 use crate::desk::traced;
 use crate::error::DeskError;
 
+/// Largest frame and message the page may send, in bytes: it sends none
+/// the desk acts on, so a larger one (axum's default is 64 MiB) closes the
+/// socket with 1009 instead of being buffered.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
 /// Query of the upgrade request.
 #[derive(Debug, Deserialize)]
 pub struct EventsQuery {
@@ -41,7 +46,9 @@ pub async fn upgrade(
         Some(Ok(agent)) => agent,
         _ => return DeskError::Unauthorized.into_response(),
     };
-    ws.on_upgrade(move |socket| run(desk, agent, socket, shutdown))
+    ws.max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| run(desk, agent, socket, shutdown))
 }
 
 async fn run(desk: Arc<Desk>, agent: String, socket: WebSocket, shutdown: CancellationToken) {
@@ -69,7 +76,11 @@ async fn run(desk: Arc<Desk>, agent: String, socket: WebSocket, shutdown: Cancel
         let frame: Option<Value> = tokio::select! {
             _ = shutdown.cancelled() => break (1001, "server shutting down"),
             msg = incoming.next() => match msg {
-                None | Some(Ok(WsMessage::Close(_))) | Some(Err(_)) => break (1000, "bye"),
+                None | Some(Ok(WsMessage::Close(_))) => break (1000, "bye"),
+                Some(Err(e)) => {
+                    warn!(agent_id = %agent, error = %e, "desk event socket closed on a protocol error");
+                    break (1009, "frame too large or malformed");
+                }
                 Some(Ok(_)) => None,
             },
             event = agent_events.next() => match event {

@@ -8,7 +8,8 @@
 //! - [`customer_api`]: customer profiles, linking, merging, attachments.
 //! - [`events`]: the live event WebSocket, merging router and context streams.
 //! - [`error`]: the one mapping of errors to HTTP status and JSON body.
-//! - [`server`]: `serve(listener, shutdown)`.
+//! - [`server`]: the routes and `serve(listener, desk, limits, shutdown)`
+//!   (through [`omni_web::serve`]).
 
 #![forbid(unsafe_code)]
 

@@ -1,4 +1,4 @@
-//! The desk's HTTP routes and `serve(listener, shutdown)`.
+//! The desk's HTTP routes and `serve(listener, desk, limits, shutdown)`.
 //!
 //! | route | what |
 //! |---|---|
@@ -21,18 +21,16 @@
 //! | `GET /api/customers?email=\|phone=` | find a customer by identity |
 //! | `GET /api/events?token=` | live events (WebSocket) |
 //! | `GET /healthz` | liveness |
-//! | `GET /metrics` | Prometheus metrics of the parts in this process |
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post, put};
-use axum::serve::ListenerExt;
-use tokio::net::{TcpListener, TcpStream};
+use omni_core::config::LimitsConfig;
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::timeout::TimeoutLayer;
 
@@ -119,12 +117,6 @@ pub const ACCESS: &[RouteAccess] = &[
         path: "/healthz",
         access: Access::Public,
         why: "liveness for the orchestrator",
-    },
-    RouteAccess {
-        method: "GET",
-        path: "/metrics",
-        access: Access::Public,
-        why: "Prometheus scrape (counts, no customer data)",
     },
     RouteAccess {
         method: "POST",
@@ -270,23 +262,10 @@ pub fn routes(desk: Arc<Desk>, shutdown: CancellationToken) -> Router {
     Router::new()
         .route("/", get(page))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/metrics", get(metrics))
         .merge(omni_web::assets(ASSETS))
         .merge(api)
         .merge(events)
         .fallback(|| async { crate::error::DeskError::NoRoute })
-}
-
-/// Prometheus metrics of every part in this process.
-async fn metrics() -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        omni_telemetry::metrics::render(),
-    )
-        .into_response()
 }
 
 async fn page() -> Response {
@@ -294,23 +273,17 @@ async fn page() -> Response {
     omni_web::page_with(DESK_PAGE, omni_web::CSP_REMOTE_IMAGES)
 }
 
-/// Serves on an already bound `listener` until `shutdown`.
+/// Serves on an already bound `listener` until `shutdown` with
+/// [`omni_web::serve`] (header-read timeout, per-address `limits`, security
+/// headers, TCP_NODELAY).
 pub async fn serve(
     listener: TcpListener,
     desk: Arc<Desk>,
+    limits: LimitsConfig,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener.tap_io(no_delay), routes(desk, shutdown.clone()))
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
-}
-
-/// Small frames go out at once: without this, Nagle's algorithm and delayed
-/// ACKs hold interactive WebSocket frames for ~40 ms.
-fn no_delay(stream: &mut TcpStream) {
-    if let Err(e) = stream.set_nodelay(true) {
-        tracing::warn!(error = %e, "cannot set TCP_NODELAY");
-    }
+    let app = routes(desk, shutdown.clone());
+    omni_web::serve("desk", listener, app, &limits, shutdown).await
 }
 
 #[cfg(test)]

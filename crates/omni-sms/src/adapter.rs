@@ -116,6 +116,11 @@ impl SmsAdapter {
         &self.config.sms
     }
 
+    /// The per-address limits of the webhook server.
+    pub fn limits(&self) -> &omni_core::config::LimitsConfig {
+        &self.config.limits
+    }
+
     /// The HTTP client for provider APIs.
     pub fn http(&self) -> &HttpClient {
         &self.http

@@ -18,11 +18,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use bytes::Bytes;
 use omni_core::trace::TraceContext;
 use omni_core::{DeliveryStatus, Identity};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -47,21 +46,16 @@ pub fn routes(adapter: Arc<SmsAdapter>) -> Router {
         .with_state(adapter)
 }
 
-/// Serves on an already bound `listener` until `shutdown`.
+/// Serves on an already bound `listener` until `shutdown` with
+/// [`omni_web::serve`] (header-read timeout, per-address limits, security
+/// headers, TCP_NODELAY).
 pub async fn serve(
     listener: TcpListener,
     adapter: Arc<SmsAdapter>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener.tap_io(no_delay), routes(adapter))
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
-}
-
-fn no_delay(stream: &mut TcpStream) {
-    if let Err(e) = stream.set_nodelay(true) {
-        warn!(error = %e, "cannot set TCP_NODELAY");
-    }
+    let limits = adapter.limits().clone();
+    omni_web::serve("sms", listener, routes(adapter), &limits, shutdown).await
 }
 
 /// What Kannel gets back: an empty body, so smsbox sends no reply when

@@ -43,6 +43,11 @@ impl HttpClient {
         }
     }
 
+    /// The bearer token it sends, if any.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
     /// Sends a request with an optional JSON body.
     pub async fn send(
         &self,

@@ -98,6 +98,15 @@ impl TestApp {
         self.running().sms.map(|a| format!("http://{a}"))
     }
 
+    /// Base URL of `/metrics` and `/healthz` (the metrics listener, never
+    /// the desk's port).
+    pub fn metrics_url(&self) -> String {
+        let running = self.running();
+        // Every process binds the metrics port.
+        let addr = running.metrics.expect("every process serves metrics");
+        format!("http://{addr}")
+    }
+
     /// URL of the gRPC server.
     pub fn grpc_url(&self) -> String {
         format!("http://{}", self.running().grpc)

@@ -41,7 +41,7 @@ pub struct PartPorts {
     pub chat: u16,
     /// Desk (used by the desk part).
     pub desk: u16,
-    /// `/metrics` (every part but the desk).
+    /// `/metrics` (every part).
     pub metrics: u16,
     /// Inbound SMTP (used by the email part).
     pub smtp: u16,

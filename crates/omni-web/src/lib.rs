@@ -1,6 +1,8 @@
 //! The pages' shared browser side: the theme and the common ES module that
-//! both the customer chat page and the agent desk load, and the one way
-//! both servers hand out a page and its static files.
+//! both the customer chat page and the agent desk load, the one way both
+//! servers hand out a page and its static files, and the one way every HTTP
+//! server (chat, desk, SMS webhooks) serves: header-read timeout,
+//! per-address limits and the security headers.
 //!
 //! Pages are plain HTML with no inline script or style; their code is
 //! static ES modules (no build step) embedded in the binary, so the
@@ -14,8 +16,19 @@
 //!   module (`/assets/common/common.js`).
 //! - [`page`], [`page_with`] and [`assets`]: the responses and routes,
 //!   with [`CSP`] (or [`CSP_REMOTE_IMAGES`] for the desk's email frames).
+//! - [`Access`], [`RouteAccess`]: the lines of a part's access table.
+//! - [`serve()`] (`serve.rs`): the accept loop every HTTP server runs.
+//! - [`limit`]: per-address connection and request limits, the keyed
+//!   [`limit::RateLimit`], and the 429 / close-1008 refusal.
+//! - [`headers`]: the security headers of every answer.
 
 #![forbid(unsafe_code)]
+
+pub mod headers;
+pub mod limit;
+mod serve;
+
+pub use serve::{Peer, serve};
 
 use axum::Router;
 use axum::http::{HeaderValue, header};

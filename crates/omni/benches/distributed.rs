@@ -33,6 +33,15 @@ topics = { sales = "sales", support = "support" }
 [routing]
 offer_timeout_secs = 86400
 
+# Every customer of the benchmark comes from one address: the per-address
+# limits would throttle the load, not measure the pipeline.
+[limits]
+requests_per_second = 1000000
+request_burst = 1000000
+chat_messages_per_second = 1000000
+chat_message_burst = 1000000
+conversations_per_address = 1000000
+
 [[queues]]
 id = "sales"
 skills = { sales = 3 }

@@ -9,7 +9,7 @@
 //! - [`parts`]: starts any set of parts over given backends and stops them
 //!   in order; both modes go through it.
 //! - [`grpc`]: the gRPC server with health and reflection.
-//! - [`metrics`]: `/metrics` for parts without an HTTP server of their own.
+//! - [`metrics`]: `/metrics` and `/healthz` on the metrics listener of every process.
 
 #![forbid(unsafe_code)]
 

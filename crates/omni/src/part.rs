@@ -34,13 +34,14 @@ pub enum Port {
     Grpc,
     /// The web chat page and WebSocket.
     Chat,
-    /// The agent desk page and API (with `/metrics` and `/healthz`).
+    /// The agent desk page and API.
     Desk,
     /// SMS provider webhooks.
     Sms,
     /// Inbound SMTP.
     Smtp,
-    /// `/metrics` and `/healthz` of a process without the desk.
+    /// `/metrics` and `/healthz` of every process, kept off the public
+    /// ports (the desk's included).
     Metrics,
 }
 
@@ -74,9 +75,7 @@ impl Port {
     pub fn needed(parts: &[Part]) -> Vec<Port> {
         let mut ports = vec![Port::Grpc];
         ports.extend(parts.iter().filter_map(|p| p.port()));
-        if !parts.iter().any(|p| p.serves_metrics()) {
-            ports.push(Port::Metrics);
-        }
+        ports.push(Port::Metrics);
         ports
     }
 }
@@ -158,12 +157,6 @@ impl Part {
             Part::Context | Part::Router => None,
         }
     }
-
-    /// Whether it serves `/metrics` itself (so its process needs no
-    /// metrics port).
-    pub fn serves_metrics(self) -> bool {
-        matches!(self, Part::Desk)
-    }
 }
 
 #[cfg(test)]
@@ -174,7 +167,12 @@ mod tests {
     fn a_process_listens_where_its_parts_need() {
         assert_eq!(
             Port::needed(&Part::CORE),
-            [Port::Grpc, Port::Chat, Port::Desk]
+            [Port::Grpc, Port::Chat, Port::Desk, Port::Metrics]
+        );
+        assert_eq!(
+            Port::needed(&[Part::Desk]),
+            [Port::Grpc, Port::Desk, Port::Metrics],
+            "the desk's own process scrapes on the metrics port, not the desk's"
         );
         assert_eq!(Port::needed(&[Part::Router]), [Port::Grpc, Port::Metrics]);
         assert_eq!(

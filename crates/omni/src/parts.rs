@@ -44,8 +44,7 @@ pub struct Listeners {
     pub sms: Option<TcpListener>,
     /// Inbound SMTP (with [`Part::Email`]).
     pub smtp: Option<TcpListener>,
-    /// `/metrics` and `/healthz` for a process without the desk (which
-    /// serves them itself).
+    /// `/metrics` and `/healthz` (every process; never on a public port).
     pub metrics: Option<TcpListener>,
 }
 
@@ -110,7 +109,7 @@ pub struct Running {
     pub sms: Option<SocketAddr>,
     /// Where inbound SMTP listens, if this process runs the email adapter.
     pub smtp: Option<SocketAddr>,
-    /// Where `/metrics` listens, if this process serves it on its own port.
+    /// Where `/metrics` listens (every process binds it).
     pub metrics: Option<SocketAddr>,
     ingress: CancellationToken,
     workers: CancellationToken,
@@ -210,8 +209,9 @@ pub async fn start(
     }
     if let Some(listener) = listeners.metrics {
         let (token, failed) = (apis.clone(), failed.clone());
+        let limits = config.limits.clone();
         api_tasks.spawn(async move {
-            if let Err(e) = crate::metrics::serve(listener, token).await {
+            if let Err(e) = crate::metrics::serve(listener, limits, token).await {
                 error!(error = %e, "metrics server failed");
                 failed.cancel();
             }
@@ -308,8 +308,9 @@ pub async fn start(
             .with_channels(channels),
         );
         let (token, failed) = (ingress.clone(), failed.clone());
+        let limits = config.limits.clone();
         ingress_tasks.spawn(async move {
-            if let Err(e) = omni_desk::serve(listener, desk, token).await {
+            if let Err(e) = omni_desk::serve(listener, desk, limits, token).await {
                 error!(error = %e, "desk server failed");
                 failed.cancel();
             }

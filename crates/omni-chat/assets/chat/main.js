@@ -216,8 +216,10 @@ function showChat() {
   socket.start({
     hello: () => ({ visitor: local.get(K_VISITOR), name: local.get(K_NAME), topic: local.get(K_TOPIC) }),
     frame: onFrame,
-    closed(code) {
+    closed(code, reason) {
       if (code === 1009) errors.show('The connection was reset because a message was too large.');
+      // Refused by a limit of the server: its reason says when to retry.
+      if (code === 1008 && reason) errors.show(reason);
     },
   });
   el.input.focus();

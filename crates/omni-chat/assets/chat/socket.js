@@ -14,7 +14,7 @@ let handlers = { hello: () => ({}), frame() {}, closed() {} };
 
 /**
  * Starts connecting. `h.hello()` gives the hello frame, `h.frame(f)` gets
- * every frame, `h.closed(code)` hears of every close.
+ * every frame, `h.closed(code, reason)` hears of every close.
  */
 export function start(h) {
   handlers = h;
@@ -51,7 +51,7 @@ function connect() {
     if (ws !== sock) return;
     ws = null;
     welcomed = false;
-    handlers.closed(ev.code);
+    handlers.closed(ev.code, ev.reason);
     scheduleReconnect();
   };
   sock.onerror = () => { /* a close event follows */ };

@@ -8,12 +8,13 @@
 //! One file per section: [`Config`] itself, its loading and the checks
 //! across sections live here; each section's types, defaults and own checks
 //! live in a child module (`network`, `context`, `routing`, `chat`, `sms`,
-//! `email`), and `env` holds the `OMNI_*` overrides.
+//! `email`, `limits`), and `env` holds the `OMNI_*` overrides.
 
 mod chat;
 mod context;
 mod email;
 mod env;
+mod limits;
 mod network;
 mod routing;
 mod sms;
@@ -31,6 +32,7 @@ pub use chat::ChatConfig;
 pub use context::ContextConfig;
 pub use email::{EmailConfig, EmailSender, RelayTls};
 pub use env::{CONFIG_ENV, NOT_CONFIG_ENV};
+pub use limits::LimitsConfig;
 pub use network::{Connect, Listen, NatsConfig, RedisConfig};
 pub use routing::{
     AgentConfig, QueueConfig, QueueStepConfig, RoutingConfig, ServiceLevelConfig, overflow_cycle,
@@ -95,6 +97,8 @@ pub struct Config {
     pub sms: SmsConfig,
     /// Email adapter settings.
     pub email: EmailConfig,
+    /// Per-address limits of the HTTP servers and the chat's bounds.
+    pub limits: LimitsConfig,
     /// Routing queues.
     pub queues: Vec<QueueConfig>,
     /// Agents.
@@ -114,6 +118,7 @@ impl Default for Config {
             chat: ChatConfig::default(),
             sms: SmsConfig::default(),
             email: EmailConfig::default(),
+            limits: LimitsConfig::default(),
             queues: Vec::new(),
             agents: Vec::new(),
         }
@@ -239,6 +244,7 @@ impl Config {
                 self.chat.max_text_bytes, self.chat.max_frame_bytes
             ));
         }
+        self.limits.check().map_err(ConfigError::Invalid)?;
         self.sms.validate()?;
         self.validate_email()
     }

@@ -19,8 +19,8 @@ pub struct Listen {
     pub smtp: SocketAddr,
     /// The SMS adapter's webhooks (Twilio, Kannel).
     pub sms: SocketAddr,
-    /// Prometheus `/metrics` and `/healthz` of a distributed part that serves
-    /// no other HTTP (`omni context`, `omni router`).
+    /// Prometheus `/metrics` and `/healthz` of every process, in both modes:
+    /// kept off the public ports (the desk's included), for the scraper only.
     pub metrics: SocketAddr,
 }
 

@@ -310,3 +310,25 @@ fn every_listed_variable_is_read() {
         }
     }
 }
+
+#[test]
+fn limits_parse_and_a_zero_limit_is_named() {
+    let text = format!(
+        "{SAMPLE}\n[limits]\nheader_read_timeout_ms = 500\nconversations_per_visitor = 2\n"
+    );
+    let config = Config::parse(&text).unwrap();
+    config.validate().unwrap();
+    assert_eq!(config.limits.header_read_timeout_ms, 500);
+    assert_eq!(config.limits.conversations_per_visitor, 2);
+    assert_eq!(
+        config.limits.requests_per_second,
+        LimitsConfig::default().requests_per_second
+    );
+    let zero = format!("{SAMPLE}\n[limits]\nconnections_per_address = 0\n");
+    let err = Config::parse(&zero)
+        .unwrap()
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("limits.connections_per_address"), "{err}");
+}

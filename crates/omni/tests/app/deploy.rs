@@ -91,7 +91,10 @@ fn own_ports(part: &str, config: &Config) -> Vec<(&'static str, u16)> {
             ("chat", listen.chat.port()),
             ("metrics", listen.metrics.port()),
         ],
-        "desk" => vec![("desk", listen.desk.port())],
+        "desk" => vec![
+            ("desk", listen.desk.port()),
+            ("metrics", listen.metrics.port()),
+        ],
         "email" => vec![
             ("smtp", listen.smtp.port()),
             ("metrics", listen.metrics.port()),

@@ -84,7 +84,12 @@ async fn desk_over(context: &str, router: &str) -> (HttpClient, CancellationToke
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let stop = CancellationToken::new();
-    tokio::spawn(omni_desk::serve(listener, desk, stop.clone()));
+    tokio::spawn(omni_desk::serve(
+        listener,
+        desk,
+        omni_core::config::LimitsConfig::default(),
+        stop.clone(),
+    ));
     (HttpClient::new(format!("http://{addr}")), stop)
 }
 
