@@ -8,8 +8,9 @@
 //! One file per section: [`Config`] itself, its loading and the checks
 //! across sections live here; each section's types, defaults and own checks
 //! live in a child module (`network`, `context`, `routing`, `chat`, `sms`,
-//! `email`), and `env` holds the `OMNI_*` overrides.
+//! `email`, `auth`), and `env` holds the `OMNI_*` overrides.
 
+mod auth;
 mod chat;
 mod context;
 mod email;
@@ -27,6 +28,7 @@ use serde::Deserialize;
 
 use crate::Channel;
 
+pub use auth::{AuthConfig, Cidr};
 pub use chat::ChatConfig;
 pub use context::ContextConfig;
 pub use email::{EmailConfig, EmailSender, RelayTls};
@@ -99,6 +101,8 @@ pub struct Config {
     pub queues: Vec<QueueConfig>,
     /// Agents.
     pub agents: Vec<AgentConfig>,
+    /// Sign-in and sessions.
+    pub auth: AuthConfig,
 }
 
 impl Default for Config {
@@ -116,6 +120,7 @@ impl Default for Config {
             email: EmailConfig::default(),
             queues: Vec::new(),
             agents: Vec::new(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -240,6 +245,7 @@ impl Config {
             ));
         }
         self.sms.validate()?;
+        self.auth.validate()?;
         self.validate_email()
     }
     /// The queue a new conversation on `channel` with `topic` routes to.
