@@ -1,4 +1,4 @@
-//! `GET /api/events?token=…`: the agent's live events over a WebSocket.
+//! `GET /api/events`: the agent's live events over a WebSocket.
 //!
 //! Merges the router's `WatchAgent` stream (state, offers, assignments) with
 //! the context service's conversation events, filtered to the
@@ -8,39 +8,32 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
-use axum::extract::{Query, State, WebSocketUpgrade};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{State, WebSocketUpgrade};
+use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use omni_proto::context::WatchConversationsRequest;
 use omni_proto::events::conversation_event;
 use omni_proto::routing::{WatchAgentRequest, agent_event};
 use omni_proto::view::{AgentView, ConversationView, MessageView, OfferView};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use crate::Desk;
+use crate::access::Caller;
 use crate::desk::traced;
-use crate::error::DeskError;
 
-/// Query of the upgrade request.
-#[derive(Debug, Deserialize)]
-pub struct EventsQuery {
-    token: Option<String>,
-}
-
-/// Upgrades to the event WebSocket after checking the session token.
+/// Upgrades to the event WebSocket of the signed-in caller (the gate has
+/// checked the session cookie and `Origin`; a token in the query string is
+/// not a credential).
 pub async fn upgrade(
     State((desk, shutdown)): State<(Arc<Desk>, CancellationToken)>,
-    Query(query): Query<EventsQuery>,
+    Extension(caller): Extension<Caller>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let agent = match query.token.as_deref().map(|t| desk.agent_of(t)) {
-        Some(Ok(agent)) => agent,
-        _ => return DeskError::Unauthorized.into_response(),
-    };
+    let agent = caller.actor.user;
     ws.on_upgrade(move |socket| run(desk, agent, socket, shutdown))
 }
 
