@@ -11,6 +11,8 @@
 //! …}`, which fails the script at that step.
 //!
 //! # Layout
+//! - [`accounts`]: sign-in with a password, a wrong one, sign-out, expiry,
+//!   and what each role sees.
 //! - [`chat`]: a chat conversation from the customer's page to resolve.
 //! - [`chatpage`]: what the chat page tells the customer: topics, the
 //!   over-limit counter, automatic resend, the conversation's status, read
@@ -21,6 +23,7 @@
 //! - [`desk`]: a service down named and retried, drafts per conversation,
 //!   a reopened conversation's first message, two windows on one offer.
 
+mod accounts;
 mod chat;
 mod chatpage;
 mod customer;
@@ -67,6 +70,7 @@ impl Scenario {
             .current_dir(&dir)
             .env("CHAT_URL", app.chat_url())
             .env("DESK_URL", app.desk_url())
+            .env("DESK_PASSWORD", omni_testkit::actors::TEST_PASSWORD)
             .env("CHROMIUM_PATH", &chromium)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

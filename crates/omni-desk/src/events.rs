@@ -33,11 +33,21 @@ pub async fn upgrade(
     Extension(caller): Extension<Caller>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let agent = caller.actor.user;
-    ws.on_upgrade(move |socket| run(desk, agent, socket, shutdown))
+    let (agent, session) = (caller.actor.user, caller.session.token_hash);
+    ws.on_upgrade(move |socket| run(desk, agent, session, socket, shutdown))
 }
 
-async fn run(desk: Arc<Desk>, agent: String, socket: WebSocket, shutdown: CancellationToken) {
+/// How often an open socket checks that its session still holds (not
+/// expired, signed out, or revoked by a password change or a disable).
+const SESSION_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
+
+async fn run(
+    desk: Arc<Desk>,
+    agent: String,
+    session: String,
+    socket: WebSocket,
+    shutdown: CancellationToken,
+) {
     let (mut sink, mut incoming) = socket.split();
     let agent_stream = desk
         .router()
@@ -58,9 +68,25 @@ async fn run(desk: Arc<Desk>, agent: String, socket: WebSocket, shutdown: Cancel
         }
     };
     let mut assigned: HashSet<String> = HashSet::new();
+    let mut check = tokio::time::interval(SESSION_CHECK);
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let reason = loop {
         let frame: Option<Value> = tokio::select! {
             _ = shutdown.cancelled() => break (1001, "server shutting down"),
+            _ = check.tick() => {
+                let accounts = desk.accounts();
+                let policy = accounts.policy();
+                let now = omni_core::time::now_ms();
+                match accounts.store().session(&session, now, &policy).await {
+                    Ok(Some(_)) => None,
+                    Ok(None) => break (4001, "session ended; sign in again"),
+                    // The store is away: keep the socket; the next check decides.
+                    Err(e) => {
+                        warn!(agent_id = %agent, error = %e, "cannot check the event socket's session");
+                        None
+                    }
+                }
+            }
             msg = incoming.next() => match msg {
                 None | Some(Ok(WsMessage::Close(_))) | Some(Err(_)) => break (1000, "bye"),
                 Some(Ok(_)) => None,

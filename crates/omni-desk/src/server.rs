@@ -60,6 +60,10 @@ const ASSETS: &[Asset] = &[
     ),
     Asset::script("/assets/desk/api.js", include_str!("../assets/desk/api.js")),
     Asset::script(
+        "/assets/desk/account.js",
+        include_str!("../assets/desk/account.js"),
+    ),
+    Asset::script(
         "/assets/desk/conversations.js",
         include_str!("../assets/desk/conversations.js"),
     ),

@@ -226,11 +226,8 @@ impl Endpoints for Urls {
     fn desk_url(&self) -> String {
         self.desk.clone()
     }
-    fn desk_events_url(&self, token: &str) -> String {
-        format!(
-            "{}/api/events?token={token}",
-            self.desk.replacen("http://", "ws://", 1)
-        )
+    fn desk_events_url(&self) -> String {
+        format!("{}/api/events", self.desk.replacen("http://", "ws://", 1))
     }
 }
 

@@ -2,7 +2,7 @@
 //! command line as an operator runs it, `omni simulate`, the deployment
 //! files, the desk's customer routes and its refusals (a taken offer, a service
 //! that is down) against the embedded app, and
-//! distributed mode with every part in its own process.
+//! distributed mode with every part in its own process, and `omni user`.
 
 mod cli;
 mod deploy;
@@ -11,3 +11,4 @@ mod desk_errors;
 mod distributed;
 mod simulate;
 mod support;
+mod user_cli;
