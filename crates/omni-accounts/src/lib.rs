@@ -18,7 +18,7 @@
 //! - [`throttle`]: the per-account and per-address sign-in rate limits.
 //! - [`service`]: [`Accounts`]: sign-in, sessions, single sign-on, account
 //!   management and the audit log over an [`omni_store::AccountStore`].
-//! - [`error`]: [`AccountsError`].
+//! - [`error`]: why an account operation failed ([`AccountsError`]).
 
 #![forbid(unsafe_code)]
 

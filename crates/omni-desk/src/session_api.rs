@@ -61,7 +61,6 @@ pub async fn sign_in(
     headers: HeaderMap,
     payload: Result<Json<SignIn>, JsonRejection>,
 ) -> Result<Response, DeskError> {
-    let from = from;
     // The gate has removed these headers unless a trusted proxy sent them.
     let sso_user = headers.get(SSO_USER).and_then(|v| v.to_str().ok());
     let sso_email = headers.get(SSO_EMAIL).and_then(|v| v.to_str().ok());
