@@ -422,3 +422,157 @@ impl Accounts {
         self.throttle.sweep();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use omni_store::EmbeddedStore;
+
+    use super::*;
+
+    const PASSWORD: &str = "the first password";
+
+    async fn accounts(dir: &tempfile::TempDir) -> Accounts {
+        let store = EmbeddedStore::open(&dir.path().join("store.redb")).expect("store");
+        Accounts::new(store, &AuthConfig::default()).expect("accounts")
+    }
+
+    fn new(id: &str, role: Role) -> NewAccount {
+        NewAccount {
+            id: id.into(),
+            display_name: None,
+            role,
+            password: Some(SecretString::from(PASSWORD)),
+        }
+    }
+
+    #[tokio::test]
+    async fn every_account_change_is_audited_and_credentials_changes_revoke() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let accounts = accounts(&dir).await;
+        let from = Some(IpAddr::from([192, 0, 2, 7]));
+        accounts
+            .create("root", from, new("ana", Role::Agent))
+            .await
+            .expect("create");
+        let signed = accounts
+            .sign_in("ana", SecretString::from(PASSWORD), from)
+            .await
+            .expect("sign in");
+        assert!(
+            accounts
+                .session(&signed.token)
+                .await
+                .expect("read")
+                .is_some()
+        );
+        // The store has the hash of the token, not the token.
+        let (policy, hash) = (accounts.policy(), token_hash(&signed.token));
+        let store = accounts.store();
+        assert!(
+            store
+                .session(&hash, now_ms(), &policy)
+                .await
+                .expect("read")
+                .is_some()
+        );
+        assert!(
+            store
+                .session(&signed.token, now_ms(), &policy)
+                .await
+                .expect("read")
+                .is_none()
+        );
+
+        // A role change keeps the session; a disable ends it.
+        let change = AccountChange {
+            role: Some(Role::Supervisor),
+            ..AccountChange::default()
+        };
+        accounts
+            .update("root", from, "ana", change)
+            .await
+            .expect("promote");
+        let (_, account) = accounts
+            .session(&signed.token)
+            .await
+            .expect("read")
+            .expect("still signed in");
+        assert_eq!(account.role, Role::Supervisor);
+        let change = AccountChange {
+            disabled: Some(true),
+            ..AccountChange::default()
+        };
+        accounts
+            .update("root", from, "ana", change)
+            .await
+            .expect("disable");
+        assert!(
+            accounts
+                .session(&signed.token)
+                .await
+                .expect("read")
+                .is_none()
+        );
+        assert!(matches!(
+            accounts
+                .sign_in("ana", SecretString::from(PASSWORD), from)
+                .await,
+            Err(AccountsError::BadCredentials)
+        ));
+
+        let log = accounts.audit_log(10).await.expect("audit");
+        let actions: Vec<(&str, &str, &str)> = log
+            .iter()
+            .map(|e| (e.actor.as_str(), e.action.as_str(), e.detail.as_str()))
+            .collect();
+        assert_eq!(
+            actions,
+            vec![
+                ("ana", "sign_in_failed", "account disabled"),
+                ("root", "account_disabled", ""),
+                ("root", "role_changed", "agent -> supervisor"),
+                ("ana", "sign_in", "password"),
+                ("root", "account_created", "role agent"),
+            ]
+        );
+        assert!(
+            log.iter()
+                .all(|e| e.from == "192.0.2.7" && e.target == "ana")
+        );
+    }
+
+    #[tokio::test]
+    async fn an_id_is_taken_once_and_rules_hold() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let accounts = accounts(&dir).await;
+        accounts
+            .create("cli", None, new("ana", Role::Agent))
+            .await
+            .expect("create");
+        assert!(matches!(
+            accounts.create("cli", None, new("ana", Role::Admin)).await,
+            Err(AccountsError::Exists(_))
+        ));
+        for bad in ["", "has space", &"x".repeat(129)] {
+            assert!(
+                matches!(
+                    accounts.create("cli", None, new(bad, Role::Agent)).await,
+                    Err(AccountsError::Invalid(_))
+                ),
+                "{bad:?}"
+            );
+        }
+        let short = AccountChange {
+            password: Some(SecretString::from("short")),
+            ..AccountChange::default()
+        };
+        assert!(matches!(
+            accounts.update("cli", None, "ana", short).await,
+            Err(AccountsError::Invalid(_))
+        ));
+        let missing = accounts
+            .update("cli", None, "nobody", AccountChange::default())
+            .await;
+        assert!(matches!(missing, Err(AccountsError::NotFound(_))));
+    }
+}
