@@ -1,6 +1,7 @@
 //! The `omni` binary and the assembled app, in one test binary: the
 //! command line as an operator runs it, `omni simulate`, the deployment
-//! files, the desk's customer routes and its refusals (a taken offer, a service
+//! files, desk replicas sharing sessions through Redis, the desk's
+//! customer routes and its refusals (a taken offer, a service
 //! that is down) against the embedded app, and
 //! distributed mode with every part in its own process, and `omni user`.
 
@@ -8,6 +9,7 @@ mod cli;
 mod deploy;
 mod desk_customers;
 mod desk_errors;
+mod desk_replicas;
 mod distributed;
 mod simulate;
 mod support;
