@@ -17,8 +17,7 @@ use crate::password;
 use crate::throttle::Throttle;
 
 /// A new session: the token goes to the browser's cookie, the CSRF token
-/// to the page.
-#[derive(Debug)]
+/// to the page. Its `Debug` shows neither.
 pub struct SignedIn {
     /// The session token (only its hash is stored).
     pub token: String,
@@ -26,6 +25,16 @@ pub struct SignedIn {
     pub csrf_token: String,
     /// Who signed in.
     pub account: Account,
+}
+
+impl std::fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedIn")
+            .field("token", &"[redacted]")
+            .field("csrf_token", &"[redacted]")
+            .field("account", &self.account.id)
+            .finish()
+    }
 }
 
 /// An account to create.
