@@ -136,7 +136,7 @@ await scenario(async (browser) => {
       method: 'POST',
       headers: {
         'Content-Type': 'application/json',
-        'Authorization': `Bearer ${sessionStorage.getItem('omni.desk.token')}`,
+        'X-CSRF-Token': sessionStorage.getItem('omni.desk.csrf'),
       },
       body: JSON.stringify({ text: 'y'.repeat(5000), client_id: 'over-limit-1' }),
     });

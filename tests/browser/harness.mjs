@@ -3,8 +3,8 @@
 // test that started the script (tests/e2e/browser.rs) for what happens
 // outside the browser.
 //
-// Environment: CHAT_URL, DESK_URL, CHROMIUM_PATH; SCREENSHOTS=dir saves
-// pictures where a scenario takes them.
+// Environment: CHAT_URL, DESK_URL, CHROMIUM_PATH, DESK_PASSWORD (of the
+// test accounts); SCREENSHOTS=dir saves pictures where a scenario takes them.
 
 import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
@@ -90,6 +90,7 @@ export function noCspViolations() {
 export async function scenario(body) {
   required('CHAT_URL');
   required('DESK_URL');
+  required('DESK_PASSWORD');
   const browser = await chromium.launch({
     executablePath,
     headless: true,
@@ -110,10 +111,14 @@ export async function scenario(body) {
   process.exit(code);
 }
 
+/** The password the test harness gave every test account (DESK_PASSWORD). */
+export const password = process.env.DESK_PASSWORD || '';
+
 /** Signs `agentId` in on the desk and waits for the agent's name to show. */
 export async function signIn(desk, agentId, name) {
   await desk.goto(deskUrl);
   await desk.getByTestId('agent-id-input').fill(agentId);
+  await desk.getByTestId('password-input').fill(password);
   await desk.getByTestId('signin-button').click();
   await desk.getByTestId('agent-name').filter({ hasText: name }).waitFor({ timeout });
 }

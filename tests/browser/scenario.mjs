@@ -25,12 +25,13 @@ await scenario(async (browser) => {
   await signIn(desk, 'alice', 'Alice Martin');
   await goAvailable(desk);
 
-  log('an unknown agent sees a clear error');
+  log('an unknown account sees a clear error');
   const other = await newPage(browser, 'other desk');
   await other.goto(deskUrl);
   await other.getByTestId('agent-id-input').fill('mallory');
+  await other.getByTestId('password-input').fill('a guess at a password');
   await other.getByTestId('signin-button').click();
-  await other.getByTestId('error-bar').filter({ hasText: 'mallory' }).waitFor({ timeout });
+  await other.getByTestId('error-bar').filter({ hasText: 'unknown account or wrong password' }).waitFor({ timeout });
   await other.close();
 
   log('customer opens the chat, picks sales and writes');

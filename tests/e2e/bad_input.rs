@@ -1,6 +1,7 @@
 //! Bad input gets a precise protocol-level error, and the process keeps
 //! serving everyone else.
 
+use omni_testkit::http::DeskSession;
 use omni_testkit::{HttpClient, JsonSocket, TestApp};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
@@ -85,29 +86,23 @@ async fn desk_errors_are_json_with_precise_status() -> anyhow::Result<()> {
     let app = TestApp::start().await?;
     let desk = HttpClient::new(app.desk_url());
 
-    let r = desk
-        .post("/api/session", &json!({ "agent_id": "mallory" }))
-        .await?;
-    assert_eq!(r.status, 404);
-    assert_eq!(r.body["error"], "unknown_agent");
-    assert!(
-        r.body["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("mallory"))
-    );
+    let (r, _) = desk.sign_in("mallory", "not anyone's password").await?;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.body["error"], "bad_credentials");
+    assert_eq!(r.body["message"], "unknown account or wrong password");
 
     let r = desk.get("/api/me").await?;
     assert_eq!(r.status, 401);
     assert_eq!(r.body["error"], "unauthorized");
-    let r = desk.with_token("forged").get("/api/me").await?;
+    let forged = DeskSession {
+        token: "forged".into(),
+        csrf: "forged".into(),
+    };
+    let r = desk.with_session(forged).get("/api/me").await?;
     assert_eq!(r.status, 401);
 
     let r = desk
-        .send_raw(
-            hyper::Method::POST,
-            "/api/session",
-            b"{\"agent_id\":".to_vec(),
-        )
+        .send_raw(hyper::Method::POST, "/api/session", b"{\"user\":".to_vec())
         .await?;
     assert_eq!(r.status, 400);
     assert_eq!(r.body["error"], "bad_request");

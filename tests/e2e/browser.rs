@@ -11,6 +11,8 @@
 //! …}`, which fails the script at that step.
 //!
 //! # Layout
+//! - [`accounts`]: sign-in with a password, a wrong one, sign-out, expiry,
+//!   and what each role sees.
 //! - [`chat`]: a chat conversation from the customer's page to resolve.
 //! - [`chatlimits`]: what the chat page says when the chat's bound on new
 //!   conversations per address refuses a message.
@@ -25,6 +27,7 @@
 //! - [`queuepos`]: a waiting customer's place in line, moving up as the
 //!   ones ahead are answered, gone when an agent joins.
 
+mod accounts;
 mod chat;
 mod chatlimits;
 mod chatpage;
@@ -73,6 +76,7 @@ impl Scenario {
             .current_dir(&dir)
             .env("CHAT_URL", app.chat_url())
             .env("DESK_URL", app.desk_url())
+            .env("DESK_PASSWORD", omni_testkit::actors::TEST_PASSWORD)
             .env("CHROMIUM_PATH", &chromium)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail, ensure};
 use omni_core::config::Config;
-use omni_testkit::actors::Agent;
+use omni_testkit::actors::{Agent, desk_events};
 use omni_testkit::{JsonSocket, TestApp};
 use omni_testservers::smtp::SmtpSink;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -226,9 +226,8 @@ async fn an_address_over_its_connection_cap_is_refused_until_one_closes() -> any
 async fn a_desk_websocket_frame_of_64_mib_is_refused_and_the_desk_stays_up() -> anyhow::Result<()> {
     let (app, _relay) = app_with(|_| {}).await?;
     let agent = Agent::sign_in(&app, "alice").await?;
-    let token = agent.api.token().context("signed in")?.to_owned();
     // 1 MiB: under axum's default limits, over the desk's own.
-    let mut socket = JsonSocket::connect(&app.desk_events_url(&token)).await?;
+    let mut socket = desk_events(&app, &agent.api).await?;
     socket.recv_type("state").await?;
     socket
         .send_raw(Message::Binary(vec![0u8; 1 << 20].into()))
@@ -236,7 +235,7 @@ async fn a_desk_websocket_frame_of_64_mib_is_refused_and_the_desk_stays_up() -> 
     let closed = socket.closed().await?;
     ensure!(closed.code == 1009, "{closed:?}");
     // 64 MiB: refused from the frame's header, not buffered.
-    let mut socket = JsonSocket::connect(&app.desk_events_url(&token)).await?;
+    let mut socket = desk_events(&app, &agent.api).await?;
     socket.recv_type("state").await?;
     // The desk may close while the frame is still going out.
     let _ = socket
@@ -247,7 +246,7 @@ async fn a_desk_websocket_frame_of_64_mib_is_refused_and_the_desk_stays_up() -> 
     // Still up: the page, and a new event socket.
     let page = request(addr_of(&app.desk_url())?, "GET", "/", "").await?;
     ensure!(page.status == 200, "{}", page.status);
-    let mut socket = JsonSocket::connect(&app.desk_events_url(&token)).await?;
+    let mut socket = desk_events(&app, &agent.api).await?;
     socket.recv_type("state").await?;
     app.stop().await;
     Ok(())
@@ -289,7 +288,7 @@ async fn every_route_answers_with_the_security_headers() -> anyhow::Result<()> {
     for route in omni_chat::server::ACCESS {
         routes.push((chat, route.method.into(), route.sample_path("chat/main.js")));
     }
-    for route in omni_desk::server::ACCESS {
+    for route in omni_desk::access::ACCESS {
         routes.push((desk, route.method.into(), route.sample_path("desk/main.js")));
     }
     for (method, path) in [

@@ -4,4 +4,5 @@
 //! of the wrong role would, and checks the refusal a user would see. What
 //! each module covers is in `docs/security.md`.
 
+mod accounts;
 mod limits;

@@ -219,7 +219,9 @@ mod tests {
                 Access::Public => assert_eq!(status, StatusCode::OK, "{path}"),
                 // Not a WebSocket handshake: refused before any visitor is known.
                 Access::Visitor => assert!(status.is_client_error(), "{path}: {status}"),
-                Access::Agent => panic!("the chat has no agent route: {path}"),
+                Access::Agent | Access::Supervisor | Access::Admin => {
+                    panic!("the chat has no signed-in route: {path}")
+                }
             }
             if route.path == "/topics" {
                 // Only the configuration's topic ids and names.

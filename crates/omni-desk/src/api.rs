@@ -3,10 +3,9 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, header};
+use axum::{Extension, Json};
 use omni_proto::context::{
     GetConversationRequest, ListMessagesRequest, ResolveConversationRequest, SendMessageRequest,
 };
@@ -16,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::Desk;
+use crate::access::Caller;
 use crate::desk::traced;
 use crate::error::DeskError;
 
@@ -24,70 +24,11 @@ pub const MAX_REPLY_BYTES: usize = 16 * 1024;
 
 type ApiResult = Result<Json<Value>, DeskError>;
 
-/// The bearer token of a request.
-pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-}
-
-/// The signed-in agent of a request.
-pub fn agent_of(desk: &Desk, headers: &HeaderMap) -> Result<String, DeskError> {
-    bearer(headers)
-        .ok_or(DeskError::Unauthorized)
-        .and_then(|t| desk.agent_of(t))
-}
-
 /// The JSON body, or a 400 naming what is wrong.
 pub fn body<T>(payload: Result<Json<T>, JsonRejection>) -> Result<T, DeskError> {
     payload
         .map(|Json(v)| v)
         .map_err(|e| DeskError::BadRequest(format!("invalid JSON body: {}", e.body_text())))
-}
-
-/// `POST /api/session` body.
-#[derive(Debug, Deserialize)]
-pub struct SignIn {
-    agent_id: String,
-}
-
-/// `POST /api/session`: sign in as a configured agent; the answer also
-/// names the enabled reply channels and their limits.
-pub async fn sign_in(
-    State(desk): State<Arc<Desk>>,
-    payload: Result<Json<SignIn>, JsonRejection>,
-) -> ApiResult {
-    let req = body(payload)?;
-    let (token, state) = desk.sign_in(&req.agent_id).await?;
-    tracing::info!(agent_id = %state.agent_id, "agent signed in");
-    Ok(Json(json!({
-        "token": token,
-        "agent": AgentView::from(&state),
-        "channels": desk.channels().list(),
-    })))
-}
-
-/// `DELETE /api/session`: sign out (the agent goes offline).
-pub async fn sign_out(State(desk): State<Arc<Desk>>, headers: HeaderMap) -> ApiResult {
-    let token = bearer(&headers).ok_or(DeskError::Unauthorized)?;
-    let agent = desk.sign_out(token).ok_or(DeskError::Unauthorized)?;
-    desk.router()
-        .set_presence(traced(SetPresenceRequest {
-            agent_id: agent.clone(),
-            presence: Presence::Offline as i32,
-            reason: String::new(),
-        }))
-        .await?;
-    tracing::info!(agent_id = %agent, "agent signed out");
-    Ok(Json(json!({ "signed_out": agent })))
-}
-
-/// `GET /api/me`: the agent's state.
-pub async fn me(State(desk): State<Arc<Desk>>, headers: HeaderMap) -> ApiResult {
-    let agent = agent_of(&desk, &headers)?;
-    let state = desk.agent_state(&agent).await?;
-    Ok(Json(json!(AgentView::from(&state))))
 }
 
 /// `PUT /api/presence` body.
@@ -101,10 +42,10 @@ pub struct PresenceBody {
 /// `PUT /api/presence`: available, away (with a reason) or offline.
 pub async fn set_presence(
     State(desk): State<Arc<Desk>>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     payload: Result<Json<PresenceBody>, JsonRejection>,
 ) -> ApiResult {
-    let agent = agent_of(&desk, &headers)?;
+    let agent = caller.actor.user.clone();
     let req = body(payload)?;
     let presence = match req.presence.as_str() {
         "available" => Presence::Available,
@@ -131,10 +72,10 @@ pub async fn set_presence(
 /// `POST /api/offers/{offer_id}/{action}`: `accept` or `decline`.
 pub async fn settle_offer(
     State(desk): State<Arc<Desk>>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     Path((offer_id, action)): Path<(String, String)>,
 ) -> ApiResult {
-    let agent = agent_of(&desk, &headers)?;
+    let agent = caller.actor.user.clone();
     let request = traced(OfferRequest {
         agent_id: agent,
         offer_id,
@@ -152,11 +93,10 @@ pub async fn settle_offer(
 /// `GET /api/conversations/{id}`: conversation, customer and timeline.
 pub async fn conversation(
     State(desk): State<Arc<Desk>>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let agent = agent_of(&desk, &headers)?;
-    desk.check_access(&agent, &id, false).await?;
+    desk.check_access(&caller.actor, &id, false).await?;
     let mut context = desk.context();
     let found = context
         .get_conversation(traced(GetConversationRequest {
@@ -205,11 +145,11 @@ pub struct Reply {
 /// `POST /api/conversations/{id}/messages`: reply to the customer.
 pub async fn reply(
     State(desk): State<Arc<Desk>>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     payload: Result<Json<Reply>, JsonRejection>,
 ) -> ApiResult {
-    let agent = agent_of(&desk, &headers)?;
+    let agent = caller.actor.user.clone();
     let req = body(payload)?;
     if req.text.trim().is_empty() {
         return Err(DeskError::BadRequest("text must not be empty".into()));
@@ -226,7 +166,7 @@ pub async fn reply(
             |e: omni_core::channel::UnknownChannel| DeskError::BadRequest(e.to_string()),
         )?),
     };
-    desk.check_access(&agent, &id, true).await?;
+    desk.check_access(&caller.actor, &id, true).await?;
     // The reply goes out on the channel chosen, else the customer's last:
     // it must be within that channel's limit.
     let goes_on = match chosen {
@@ -264,11 +204,11 @@ pub async fn reply(
 /// `POST /api/conversations/{id}/resolve`.
 pub async fn resolve(
     State(desk): State<Arc<Desk>>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let agent = agent_of(&desk, &headers)?;
-    desk.check_access(&agent, &id, true).await?;
+    let agent = caller.actor.user.clone();
+    desk.check_access(&caller.actor, &id, true).await?;
     let conversation = desk
         .context()
         .resolve_conversation(traced(ResolveConversationRequest {

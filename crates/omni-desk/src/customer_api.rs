@@ -9,11 +9,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use omni_core::access::Actor;
 use omni_proto::common as pb;
 use omni_proto::context::{
     FindCustomerRequest, GetAttachmentRequest, GetConversationRequest, GetMergeRequest,
@@ -25,7 +26,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::Desk;
-use crate::api::{agent_of, body};
+use crate::access::Caller;
+use crate::api::body;
 use crate::desk::traced;
 use crate::error::DeskError;
 
@@ -34,11 +36,11 @@ type ApiResult = Result<Json<Value>, DeskError>;
 /// The customer of a conversation the agent may see.
 async fn customer_of(
     desk: &Desk,
-    agent: &str,
+    actor: &Actor,
     conversation_id: &str,
     assigned_only: bool,
 ) -> Result<pb::Customer, DeskError> {
-    desk.check_access(agent, conversation_id, assigned_only)
+    desk.check_access(actor, conversation_id, assigned_only)
         .await?;
     desk.context()
         .get_conversation(traced(GetConversationRequest {
@@ -104,12 +106,11 @@ pub struct Page {
 /// `GET /api/conversations/{id}/customer`: profile, conversations, merges.
 pub async fn get_profile(
     State(desk): State<Arc<Desk>>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     Query(page): Query<Page>,
 ) -> ApiResult {
-    let agent = agent_of(&desk, &headers)?;
-    let customer = customer_of(&desk, &agent, &id, false).await?;
+    let customer = customer_of(&desk, &caller.actor, &id, false).await?;
     profile(&desk, &customer, page.offset).await
 }
 
@@ -127,13 +128,12 @@ pub struct ProfileUpdate {
 /// `PUT /api/conversations/{id}/customer`: update attributes.
 pub async fn update_profile(
     State(desk): State<Arc<Desk>>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     payload: Result<Json<ProfileUpdate>, JsonRejection>,
 ) -> ApiResult {
-    let agent = agent_of(&desk, &headers)?;
     let req = body(payload)?;
-    let customer = customer_of(&desk, &agent, &id, true).await?;
+    let customer = customer_of(&desk, &caller.actor, &id, true).await?;
     let updated = desk
         .context()
         .update_customer(traced(UpdateCustomerRequest {
@@ -193,14 +193,14 @@ fn yes() -> bool {
 /// one that belongs to another customer merges that customer in.
 pub async fn link_identity(
     State(desk): State<Arc<Desk>>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     payload: Result<Json<LinkBody>, JsonRejection>,
 ) -> ApiResult {
-    let agent = agent_of(&desk, &headers)?;
+    let agent = caller.actor.user.clone();
     let req = body(payload)?;
     let identity = identity(&req.identity)?;
-    let customer = customer_of(&desk, &agent, &id, true).await?;
+    let customer = customer_of(&desk, &caller.actor, &id, true).await?;
     let linked = desk
         .context()
         .link_identity(traced(LinkIdentityRequest {
@@ -230,13 +230,13 @@ pub struct MergeBody {
 /// into this conversation's customer.
 pub async fn merge(
     State(desk): State<Arc<Desk>>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     payload: Result<Json<MergeBody>, JsonRejection>,
 ) -> ApiResult {
-    let agent = agent_of(&desk, &headers)?;
+    let agent = caller.actor.user.clone();
     let req = body(payload)?;
-    let customer = customer_of(&desk, &agent, &id, true).await?;
+    let customer = customer_of(&desk, &caller.actor, &id, true).await?;
     let mut context = desk.context();
     let record = context
         .merge_customers(traced(MergeCustomersRequest {
@@ -247,7 +247,7 @@ pub async fn merge(
         }))
         .await?
         .into_inner();
-    let customer = customer_of(&desk, &agent, &id, true).await?;
+    let customer = customer_of(&desk, &caller.actor, &id, true).await?;
     let Json(mut out) = profile(&desk, &customer, 0).await?;
     out["merged"] = merge_json(&record);
     Ok(Json(out))
@@ -264,13 +264,13 @@ pub struct UnmergeBody {
 /// conversation's customer.
 pub async fn unmerge(
     State(desk): State<Arc<Desk>>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     payload: Result<Json<UnmergeBody>, JsonRejection>,
 ) -> ApiResult {
-    let agent = agent_of(&desk, &headers)?;
+    let agent = caller.actor.user.clone();
     let req = body(payload)?;
-    let customer = customer_of(&desk, &agent, &id, true).await?;
+    let customer = customer_of(&desk, &caller.actor, &id, true).await?;
     if !customer.merge_ids.contains(&req.merge_id) {
         return Err(DeskError::BadRequest(format!(
             "merge {} is not a merge into this conversation's customer",
@@ -300,12 +300,8 @@ pub struct FindQuery {
 }
 
 /// `GET /api/customers?email=…|phone=…`: the customer known by an identity.
-pub async fn find(
-    State(desk): State<Arc<Desk>>,
-    headers: HeaderMap,
-    Query(query): Query<FindQuery>,
-) -> ApiResult {
-    agent_of(&desk, &headers)?;
+pub async fn find(State(desk): State<Arc<Desk>>, Query(query): Query<FindQuery>) -> ApiResult {
+    // Any signed-in person (the gate has checked).
     let body = match (query.email, query.phone) {
         (Some(value), None) => IdentityBody {
             kind: "email".into(),
@@ -335,11 +331,10 @@ pub async fn find(
 /// file, as a download.
 pub async fn attachment(
     State(desk): State<Arc<Desk>>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     Path((id, seq, index)): Path<(String, u64, u32)>,
 ) -> Result<Response, DeskError> {
-    let agent = agent_of(&desk, &headers)?;
-    desk.check_access(&agent, &id, false).await?;
+    desk.check_access(&caller.actor, &id, false).await?;
     let file = desk
         .context()
         .get_attachment(traced(GetAttachmentRequest {

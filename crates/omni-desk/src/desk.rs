@@ -1,12 +1,15 @@
-//! Desk sessions and the gRPC clients of the context and router services.
+//! The desk's state: the accounts that sign in, the gRPC clients of the
+//! context and router services, and who may see which conversation.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::Arc;
 
+use omni_accounts::Accounts;
+use omni_core::access::{Actor, Role};
 use omni_core::trace::TraceContext;
 use omni_proto::context::context_service_client::ContextServiceClient;
 use omni_proto::routing::router_service_client::RouterServiceClient;
-use omni_proto::routing::{AgentState, GetAgentRequest, ListAgentsRequest};
+use omni_proto::routing::{AgentState, GetAgentRequest};
 use omni_proto::status::{self, CONTEXT_DOMAIN, ROUTING_DOMAIN};
 use tonic::transport::Channel;
 use tower::ServiceExt as _;
@@ -28,25 +31,31 @@ fn router_down(e: tonic::transport::Error) -> tonic::Status {
     status::unavailable("router", ROUTING_DOMAIN, format!("router service: {e}"))
 }
 
-/// The desk: who is signed in, and how to reach the services.
+/// The desk: who may sign in, and how to reach the services.
 pub struct Desk {
     context: ContextServiceClient<BackendChannel>,
     router: RouterServiceClient<BackendChannel>,
-    sessions: Mutex<HashMap<String, String>>,
+    accounts: Arc<Accounts>,
     agent_names: HashMap<String, String>,
     channels: Channels,
 }
 
 impl Desk {
-    /// A desk over the context and router services. `agent_names` maps agent
-    /// ids to display names for message views.
-    pub fn new(context: Channel, router: Channel, agent_names: HashMap<String, String>) -> Self {
+    /// A desk over the context and router services, signing people in with
+    /// `accounts`. `agent_names` maps agent ids to display names for
+    /// message views.
+    pub fn new(
+        context: Channel,
+        router: Channel,
+        agent_names: HashMap<String, String>,
+        accounts: Arc<Accounts>,
+    ) -> Self {
         Self {
             // Attachments come back whole: allow the context store's largest.
             context: ContextServiceClient::new(context.map_err(context_down as fn(_) -> _))
                 .max_decoding_message_size(MAX_ATTACHMENT_MESSAGE_BYTES),
             router: RouterServiceClient::new(router.map_err(router_down as fn(_) -> _)),
-            sessions: Mutex::new(HashMap::new()),
+            accounts,
             agent_names,
             channels: Channels::default(),
         }
@@ -78,51 +87,6 @@ impl Desk {
         self.agent_names.get(id).cloned()
     }
 
-    /// Signs an agent in; returns the session token and the agent's state.
-    /// The id is matched without regard to case (`Alice` signs in as
-    /// `alice`) when no agent has it exactly.
-    pub async fn sign_in(&self, agent_id: &str) -> Result<(String, AgentState), DeskError> {
-        let typed = agent_id.trim();
-        if typed.is_empty() {
-            return Err(DeskError::BadRequest("agent_id is required".into()));
-        }
-        let state = match self.agent_state(typed).await {
-            Ok(state) => state,
-            Err(DeskError::Backend(s)) if s.code() == tonic::Code::NotFound => {
-                let agents = self
-                    .router()
-                    .list_agents(traced(ListAgentsRequest {}))
-                    .await?
-                    .into_inner()
-                    .agents;
-                let mut same = agents
-                    .into_iter()
-                    .filter(|a| a.agent_id.to_lowercase() == typed.to_lowercase());
-                match (same.next(), same.next()) {
-                    (Some(one), None) => one,
-                    _ => return Err(DeskError::UnknownAgent(typed.to_owned())),
-                }
-            }
-            Err(e) => return Err(e),
-        };
-        let token = uuid::Uuid::new_v4().simple().to_string();
-        self.lock().insert(token.clone(), state.agent_id.clone());
-        Ok((token, state))
-    }
-
-    /// Ends a session.
-    pub fn sign_out(&self, token: &str) -> Option<String> {
-        self.lock().remove(token)
-    }
-
-    /// The agent a token belongs to.
-    pub fn agent_of(&self, token: &str) -> Result<String, DeskError> {
-        self.lock()
-            .get(token)
-            .cloned()
-            .ok_or(DeskError::Unauthorized)
-    }
-
     /// The agent's state from the router.
     pub async fn agent_state(&self, agent_id: &str) -> Result<AgentState, DeskError> {
         Ok(self
@@ -134,14 +98,32 @@ impl Desk {
             .into_inner())
     }
 
-    /// Fails unless the conversation is assigned or offered to the agent.
+    /// The signed-in person's agent state, or `None` when they are not an
+    /// agent in the router (a supervisor or admin without agent work).
+    pub async fn agent_state_of(&self, actor: &Actor) -> Result<Option<AgentState>, DeskError> {
+        match self.agent_state(&actor.user).await {
+            Ok(state) => Ok(Some(state)),
+            Err(DeskError::Backend(s)) if s.code() == tonic::Code::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Fails unless `actor` may see (or, with `assigned_only`, act in) the
+    /// conversation: a supervisor sees every conversation; anyone acts only
+    /// in a conversation assigned to them and sees only those assigned or
+    /// offered to them.
     pub async fn check_access(
         &self,
-        agent_id: &str,
+        actor: &Actor,
         conversation_id: &str,
         assigned_only: bool,
     ) -> Result<(), DeskError> {
-        let state = self.agent_state(agent_id).await?;
+        if !assigned_only && actor.role.at_least(Role::Supervisor) {
+            return Ok(());
+        }
+        let Some(state) = self.agent_state_of(actor).await? else {
+            return Err(DeskError::NotYours(conversation_id.to_owned()));
+        };
         let assigned = state.assigned.iter().any(|c| c == conversation_id);
         let offered = state
             .offers
@@ -154,8 +136,9 @@ impl Desk {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
-        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    /// Accounts, sign-in and sessions.
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
     }
 }
 

@@ -6,7 +6,7 @@
 //! An unavailable backend adds `"service":"context"|"router"` to the body.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use omni_proto::common::ErrorReason;
 use omni_proto::status;
@@ -16,9 +16,42 @@ use tracing::warn;
 /// Why a desk request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DeskError {
-    /// No valid session token.
+    /// No valid session.
     #[error("sign in first")]
     Unauthorized,
+    /// Unknown account, wrong password, disabled account: one answer.
+    #[error("unknown account or wrong password")]
+    BadCredentials,
+    /// Signed in, but the role does not allow this route.
+    #[error("your role ({have}) may not do this; it needs {need}")]
+    Forbidden {
+        /// The caller's role.
+        have: omni_core::access::Role,
+        /// The least role the route needs.
+        need: omni_core::access::Role,
+    },
+    /// A state-changing call without the session's CSRF token.
+    #[error("missing or wrong X-CSRF-Token header")]
+    Csrf,
+    /// A WebSocket upgrade from a page of another origin (or none).
+    #[error("the Origin header does not match this desk")]
+    BadOrigin,
+    /// Too many sign-in attempts.
+    #[error("too many sign-in attempts; try again in {} s", .0.as_secs().max(1))]
+    Throttled(std::time::Duration),
+    /// An account operation failed for a reason the caller can act on.
+    #[error("{message}")]
+    Account {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The error code.
+        code: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+    /// The account store failed.
+    #[error("account store: {0}")]
+    Store(String),
     /// The agent id is not configured.
     #[error("unknown agent {0}")]
     UnknownAgent(String),
@@ -60,6 +93,21 @@ impl DeskError {
         };
         match self {
             DeskError::Unauthorized => plain(StatusCode::UNAUTHORIZED, "unauthorized"),
+            DeskError::BadCredentials => plain(StatusCode::UNAUTHORIZED, "bad_credentials"),
+            DeskError::Forbidden { .. } => plain(StatusCode::FORBIDDEN, "forbidden"),
+            DeskError::Csrf => plain(StatusCode::FORBIDDEN, "csrf"),
+            DeskError::BadOrigin => plain(StatusCode::FORBIDDEN, "bad_origin"),
+            DeskError::Throttled(_) => plain(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+            DeskError::Account {
+                status,
+                code,
+                message,
+            } => said(*status, *code, message),
+            DeskError::Store(_) => said(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the account store is unavailable",
+            ),
             DeskError::UnknownAgent(_) => plain(StatusCode::NOT_FOUND, "unknown_agent"),
             DeskError::NotYours(_) => plain(StatusCode::FORBIDDEN, "not_assigned"),
             DeskError::BadRequest(_) => plain(StatusCode::BAD_REQUEST, "bad_request"),
@@ -114,7 +162,33 @@ impl IntoResponse for DeskError {
         if let Some(service) = answer.service {
             body = body.with_service(service);
         }
-        (answer.status, Json(body)).into_response()
+        let mut response = (answer.status, Json(body)).into_response();
+        if let DeskError::Throttled(wait) = self {
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        }
+        response
+    }
+}
+
+impl From<omni_accounts::AccountsError> for DeskError {
+    fn from(e: omni_accounts::AccountsError) -> Self {
+        use omni_accounts::AccountsError as E;
+        let account = |status, code, message: String| DeskError::Account {
+            status,
+            code,
+            message,
+        };
+        match e {
+            E::BadCredentials => DeskError::BadCredentials,
+            E::Throttled { retry_after } => DeskError::Throttled(retry_after),
+            E::Invalid(m) => account(StatusCode::BAD_REQUEST, "bad_request", m),
+            e @ E::NotFound(_) => account(StatusCode::NOT_FOUND, "unknown_account", e.to_string()),
+            e @ E::Exists(_) => account(StatusCode::CONFLICT, "account_exists", e.to_string()),
+            e @ (E::Hash(_) | E::Store(_)) => DeskError::Store(e.to_string()),
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! `GET /api/events?token=…`: the agent's live events over a WebSocket.
+//! `GET /api/events`: the agent's live events over a WebSocket.
 //!
 //! Merges the router's `WatchAgent` stream (state, offers, assignments) with
 //! the context service's conversation events, filtered to the
@@ -8,50 +8,53 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
-use axum::extract::{Query, State, WebSocketUpgrade};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{State, WebSocketUpgrade};
+use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use omni_proto::context::WatchConversationsRequest;
 use omni_proto::events::conversation_event;
 use omni_proto::routing::{WatchAgentRequest, agent_event};
 use omni_proto::view::{AgentView, ConversationView, MessageView, OfferView};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use crate::Desk;
+use crate::access::Caller;
 use crate::desk::traced;
-use crate::error::DeskError;
 
 /// Largest frame and message the page may send, in bytes: it sends none
 /// the desk acts on, so a larger one (axum's default is 64 MiB) closes the
 /// socket with 1009 instead of being buffered.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
-/// Query of the upgrade request.
-#[derive(Debug, Deserialize)]
-pub struct EventsQuery {
-    token: Option<String>,
-}
-
-/// Upgrades to the event WebSocket after checking the session token.
+/// Upgrades to the event WebSocket of the signed-in caller (the gate has
+/// checked the session cookie and `Origin`; a token in the query string is
+/// not a credential).
 pub async fn upgrade(
     State((desk, shutdown)): State<(Arc<Desk>, CancellationToken)>,
-    Query(query): Query<EventsQuery>,
+    Extension(caller): Extension<Caller>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let agent = match query.token.as_deref().map(|t| desk.agent_of(t)) {
-        Some(Ok(agent)) => agent,
-        _ => return DeskError::Unauthorized.into_response(),
-    };
+    let (agent, session) = (caller.actor.user, caller.session.token_hash);
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| run(desk, agent, socket, shutdown))
+        .on_upgrade(move |socket| run(desk, agent, session, socket, shutdown))
 }
 
-async fn run(desk: Arc<Desk>, agent: String, socket: WebSocket, shutdown: CancellationToken) {
+/// How often an open socket checks that its session still holds (not
+/// expired, signed out, or revoked by a password change or a disable).
+const SESSION_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
+
+async fn run(
+    desk: Arc<Desk>,
+    agent: String,
+    session: String,
+    socket: WebSocket,
+    shutdown: CancellationToken,
+) {
     let (mut sink, mut incoming) = socket.split();
     let agent_stream = desk
         .router()
@@ -72,9 +75,25 @@ async fn run(desk: Arc<Desk>, agent: String, socket: WebSocket, shutdown: Cancel
         }
     };
     let mut assigned: HashSet<String> = HashSet::new();
+    let mut check = tokio::time::interval(SESSION_CHECK);
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let reason = loop {
         let frame: Option<Value> = tokio::select! {
             _ = shutdown.cancelled() => break (1001, "server shutting down"),
+            _ = check.tick() => {
+                let accounts = desk.accounts();
+                let policy = accounts.policy();
+                let now = omni_core::time::now_ms();
+                match accounts.store().session(&session, now, &policy).await {
+                    Ok(Some(_)) => None,
+                    Ok(None) => break (4001, "session ended; sign in again"),
+                    // The store is away: keep the socket; the next check decides.
+                    Err(e) => {
+                        warn!(agent_id = %agent, error = %e, "cannot check the event socket's session");
+                        None
+                    }
+                }
+            }
             msg = incoming.next() => match msg {
                 None | Some(Ok(WsMessage::Close(_))) => break (1000, "bye"),
                 Some(Err(e)) => {

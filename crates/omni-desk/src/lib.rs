@@ -2,8 +2,12 @@
 //! over the context and router gRPC services.
 //!
 //! # Layout
-//! - [`desk`]: sessions and the gRPC clients.
-//! - [`api`]: the JSON HTTP routes for sessions, offers and conversations.
+//! - [`access`]: the access table and the one gate that enforces it
+//!   (sessions, roles, CSRF, `Origin`, single sign-on headers).
+//! - [`desk`]: the accounts, the gRPC clients and who sees which conversation.
+//! - [`session_api`]: sign-in, sign-out and `/api/me`.
+//! - [`admin_api`]: account management and the audit log (admin).
+//! - [`api`]: the JSON HTTP routes for presence, offers and conversations.
 //! - [`channels`]: the enabled reply channels and their limits.
 //! - [`customer_api`]: customer profiles, linking, merging, attachments.
 //! - [`events`]: the live event WebSocket, merging router and context streams.
@@ -13,6 +17,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod access;
+#[cfg(test)]
+mod access_tests;
+pub mod admin_api;
 pub mod api;
 pub mod channels;
 pub mod customer_api;
@@ -20,6 +28,7 @@ pub mod desk;
 pub mod error;
 pub mod events;
 pub mod server;
+pub mod session_api;
 
 pub use desk::Desk;
 pub use server::serve;

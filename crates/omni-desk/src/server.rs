@@ -4,9 +4,9 @@
 //! |---|---|
 //! | `GET /` | the agent page |
 //! | `GET /assets/...` | the page's modules and styles (and the shared ones of [`omni_web`]) |
-//! | `POST /api/session` | sign in `{"agent_id"}` → `{"token","agent","channels":[{"channel","max_bytes","max_segments"?}]}` |
-//! | `DELETE /api/session` | sign out (goes offline) |
-//! | `GET /api/me` | the agent's state |
+//! | `POST /api/session` | sign in `{"user","password"}` → session cookie and `{"account","csrf_token","agent","channels":[{"channel","max_bytes","max_segments"?}]}` |
+//! | `DELETE /api/session` | sign out (an agent goes offline) |
+//! | `GET /api/me` | the agent's state, `account` and `csrf_token` |
 //! | `PUT /api/presence` | `{"presence":"available\|away\|offline","reason"}` |
 //! | `POST /api/offers/{offer_id}/accept` / `decline` | settle an offer |
 //! | `GET /api/conversations/{id}` | conversation, customer, timeline |
@@ -19,7 +19,12 @@
 //! | `POST /api/conversations/{id}/customer/unmerge` | undo `{"merge_id","reason"}` |
 //! | `GET /api/conversations/{id}/messages/{seq}/attachments/{index}` | download an attachment |
 //! | `GET /api/customers?email=\|phone=` | find a customer by identity |
-//! | `GET /api/events?token=` | live events (WebSocket) |
+//! | `GET /api/events` | live events (WebSocket; the session cookie, `Origin` checked) |
+//! | `GET`/`POST /api/admin/accounts`, `PUT /api/admin/accounts/{id}` | accounts (admin) |
+//! | `GET /api/admin/audit` | the audit log (admin) |
+//!
+//! Who may call each route is in [`crate::access::ACCESS`], enforced by
+//! one middleware for every route.
 //! | `GET /healthz` | liveness |
 
 use std::sync::Arc;
@@ -34,9 +39,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::timeout::TimeoutLayer;
 
-use omni_web::{Access, Asset, RouteAccess};
+use omni_web::Asset;
 
-use crate::{Desk, api, customer_api, events};
+use crate::{Desk, access, admin_api, api, customer_api, events, session_api};
 
 const DESK_PAGE: &str = include_str!("../assets/desk.html");
 
@@ -51,6 +56,10 @@ const ASSETS: &[Asset] = &[
         include_str!("../assets/desk/main.js"),
     ),
     Asset::script("/assets/desk/api.js", include_str!("../assets/desk/api.js")),
+    Asset::script(
+        "/assets/desk/account.js",
+        include_str!("../assets/desk/account.js"),
+    ),
     Asset::script(
         "/assets/desk/conversations.js",
         include_str!("../assets/desk/conversations.js"),
@@ -95,135 +104,23 @@ const ASSETS: &[Asset] = &[
     ),
 ];
 
-/// The desk's access table: every route, who may call it, and why. The
-/// route-by-route test below holds the routes to it: every `Agent` route
-/// answers 401 to a caller without a session (or with an unknown token),
-/// every `Public` one answers without credentials.
-pub const ACCESS: &[RouteAccess] = &[
-    RouteAccess {
-        method: "GET",
-        path: "/",
-        access: Access::Public,
-        why: "the sign-in page",
-    },
-    RouteAccess {
-        method: "GET",
-        path: "/assets/*",
-        access: Access::Public,
-        why: "the page's embedded modules and styles",
-    },
-    RouteAccess {
-        method: "GET",
-        path: "/healthz",
-        access: Access::Public,
-        why: "liveness for the orchestrator",
-    },
-    RouteAccess {
-        method: "POST",
-        path: "/api/session",
-        access: Access::Public,
-        why: "sign in",
-    },
-    RouteAccess {
-        method: "DELETE",
-        path: "/api/session",
-        access: Access::Agent,
-        why: "sign out",
-    },
-    RouteAccess {
-        method: "GET",
-        path: "/api/me",
-        access: Access::Agent,
-        why: "the agent's own state",
-    },
-    RouteAccess {
-        method: "PUT",
-        path: "/api/presence",
-        access: Access::Agent,
-        why: "the agent's own presence",
-    },
-    RouteAccess {
-        method: "POST",
-        path: "/api/offers/{offer_id}/{action}",
-        access: Access::Agent,
-        why: "the agent's own offers",
-    },
-    RouteAccess {
-        method: "GET",
-        path: "/api/conversations/{id}",
-        access: Access::Agent,
-        why: "a conversation offered or assigned to the agent",
-    },
-    RouteAccess {
-        method: "POST",
-        path: "/api/conversations/{id}/messages",
-        access: Access::Agent,
-        why: "reply in an assigned conversation",
-    },
-    RouteAccess {
-        method: "POST",
-        path: "/api/conversations/{id}/resolve",
-        access: Access::Agent,
-        why: "resolve an assigned conversation",
-    },
-    RouteAccess {
-        method: "GET",
-        path: "/api/conversations/{id}/customer",
-        access: Access::Agent,
-        why: "the customer of a conversation offered or assigned",
-    },
-    RouteAccess {
-        method: "PUT",
-        path: "/api/conversations/{id}/customer",
-        access: Access::Agent,
-        why: "edit that customer (assigned)",
-    },
-    RouteAccess {
-        method: "POST",
-        path: "/api/conversations/{id}/customer/identities",
-        access: Access::Agent,
-        why: "link an identity (assigned)",
-    },
-    RouteAccess {
-        method: "POST",
-        path: "/api/conversations/{id}/customer/merge",
-        access: Access::Agent,
-        why: "merge customers (assigned)",
-    },
-    RouteAccess {
-        method: "POST",
-        path: "/api/conversations/{id}/customer/unmerge",
-        access: Access::Agent,
-        why: "undo a merge (assigned)",
-    },
-    RouteAccess {
-        method: "GET",
-        path: "/api/conversations/{id}/messages/{seq}/attachments/{index}",
-        access: Access::Agent,
-        why: "an attachment of such a conversation",
-    },
-    RouteAccess {
-        method: "GET",
-        path: "/api/customers",
-        access: Access::Agent,
-        why: "find a customer by identity",
-    },
-    RouteAccess {
-        method: "GET",
-        path: "/api/events",
-        access: Access::Agent,
-        why: "the agent's live events (token in the query)",
-    },
-];
-
 /// Largest request body, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The routes, for embedding or testing.
 pub fn routes(desk: Arc<Desk>, shutdown: CancellationToken) -> Router {
     let api = Router::new()
-        .route("/api/session", post(api::sign_in).delete(api::sign_out))
-        .route("/api/me", get(api::me))
+        .route(
+            "/api/session",
+            post(session_api::sign_in).delete(session_api::sign_out),
+        )
+        .route("/api/me", get(session_api::me))
+        .route(
+            "/api/admin/accounts",
+            get(admin_api::list).post(admin_api::create),
+        )
+        .route("/api/admin/accounts/{id}", put(admin_api::update))
+        .route("/api/admin/audit", get(admin_api::audit))
         .route("/api/presence", put(api::set_presence))
         .route("/api/offers/{offer_id}/{action}", post(api::settle_offer))
         .route("/api/conversations/{id}", get(api::conversation))
@@ -258,13 +155,15 @@ pub fn routes(desk: Arc<Desk>, shutdown: CancellationToken) -> Router {
         .with_state(desk.clone());
     let events = Router::new()
         .route("/api/events", get(events::upgrade))
-        .with_state((desk, shutdown));
+        .with_state((desk.clone(), shutdown));
     Router::new()
         .route("/", get(page))
         .route("/healthz", get(|| async { "ok" }))
         .merge(omni_web::assets(ASSETS))
         .merge(api)
         .merge(events)
+        // One gate for every route, reading the access table.
+        .route_layer(axum::middleware::from_fn_with_state(desk, access::gate))
         .fallback(|| async { crate::error::DeskError::NoRoute })
 }
 
@@ -284,95 +183,4 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let app = routes(desk, shutdown.clone());
     omni_web::serve("desk", listener, app, &limits, shutdown).await
-}
-
-#[cfg(test)]
-mod tests {
-    use std::collections::HashMap;
-
-    use axum::body::Body;
-    use axum::http::{Request, StatusCode};
-    use tonic::transport::Endpoint;
-    use tower::ServiceExt as _;
-
-    use super::*;
-
-    fn desk_without_backends() -> Router {
-        // Nothing listens there: a request that got past the access check
-        // and reached a backend would fail with 503, not 401.
-        let channel = || Endpoint::from_static("http://127.0.0.1:9").connect_lazy();
-        let desk = Arc::new(Desk::new(channel(), channel(), HashMap::new()));
-        routes(desk, CancellationToken::new())
-    }
-
-    async fn status(app: &Router, method: &str, path: &str, token: Option<&str>) -> StatusCode {
-        let mut request = Request::builder().method(method).uri(path);
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        let body = if method == "GET" || method == "DELETE" {
-            Body::empty()
-        } else {
-            request = request.header("content-type", "application/json");
-            Body::from("{}")
-        };
-        app.clone()
-            .oneshot(request.body(body).expect("request"))
-            .await
-            .expect("answer")
-            .status()
-    }
-
-    #[tokio::test]
-    async fn every_route_keeps_to_the_access_table() {
-        let app = desk_without_backends();
-        for route in ACCESS {
-            let path = route.sample_path("desk/main.js");
-            match route.access {
-                Access::Agent if route.path == "/api/events" => {
-                    // A WebSocket: without a token (or with an unknown one)
-                    // the upgrade is refused before it starts.
-                    for query in ["", "?token=unknown"] {
-                        let got = status(&app, route.method, &format!("{path}{query}"), None).await;
-                        assert!(
-                            got.is_client_error(),
-                            "{} {path}{query}: {got}",
-                            route.method
-                        );
-                    }
-                }
-                Access::Agent => {
-                    for token in [None, Some("unknown")] {
-                        let got = status(&app, route.method, &path, token).await;
-                        assert_eq!(
-                            got,
-                            StatusCode::UNAUTHORIZED,
-                            "{} {path} with {token:?}",
-                            route.method
-                        );
-                    }
-                }
-                Access::Public => {
-                    let got = status(&app, route.method, &path, None).await;
-                    assert_ne!(got, StatusCode::UNAUTHORIZED, "{} {path}", route.method);
-                    assert_ne!(
-                        got,
-                        StatusCode::NOT_FOUND,
-                        "{} {path} is not routed",
-                        route.method
-                    );
-                }
-                Access::Visitor => panic!("the desk has no visitor route: {}", route.path),
-            }
-        }
-    }
-
-    #[tokio::test]
-    async fn a_path_outside_the_table_is_not_found() {
-        let app = desk_without_backends();
-        assert_eq!(
-            status(&app, "GET", "/api/agents", None).await,
-            StatusCode::NOT_FOUND
-        );
-    }
 }

@@ -1,5 +1,6 @@
 //! Omniroute's store on Redis: [`RedisStore`] implements
-//! [`omni_store::ContextStore`] and [`omni_store::RouterStore`] for the
+//! [`omni_store::ContextStore`], [`omni_store::RouterStore`] and
+//! [`omni_store::AccountStore`] for the
 //! distributed deployment, and passes the same conformance suite as the
 //! embedded store.
 //!
@@ -30,6 +31,8 @@
 //! - [`store`]: [`RedisStore`], its connection and the trait implementations.
 //! - `scripts`: the Lua scripts (`src/lua/*.lua`), one per atomic operation.
 //! - `cas`: optimistic transactions over `lua/cas.lua`.
+//! - `accounts`: [`omni_store::AccountStore`]: accounts, sessions (with a
+//!   TTL) and the audit log, keys in its own table.
 //!
 //! Keys, for a store opened with prefix `P` (e.g. `omni`); every key starts
 //! with the hash tag `{P}`:
@@ -81,6 +84,7 @@
 
 #![forbid(unsafe_code)]
 
+mod accounts;
 mod cas;
 mod scripts;
 pub mod store;

@@ -112,7 +112,7 @@ impl RedisStore {
         format!("{}:{kind}:{id}", self.tag)
     }
 
-    fn index(&self, kind: &str) -> String {
+    pub(crate) fn index(&self, kind: &str) -> String {
         format!("{}:{kind}", self.tag)
     }
 
@@ -126,6 +126,18 @@ impl RedisStore {
     ) -> Result<T, StoreError> {
         let mut conn = self.conn.clone();
         cmd.query_async(&mut conn)
+            .await
+            .map_err(|e| self.unavailable(e))
+    }
+
+    /// Runs a prepared script invocation.
+    pub(crate) async fn invoke<T: redis::FromRedisValue>(
+        &self,
+        invocation: &redis::ScriptInvocation<'_>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn.clone();
+        invocation
+            .invoke_async(&mut conn)
             .await
             .map_err(|e| self.unavailable(e))
     }
@@ -199,7 +211,10 @@ impl RedisStore {
         raw.map(|raw| decode(key, &raw)).transpose()
     }
 
-    async fn hash_values<T: DeserializeOwned>(&self, key: &str) -> Result<Vec<T>, StoreError> {
+    pub(crate) async fn hash_values<T: DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Vec<T>, StoreError> {
         let entries: Vec<(String, String)> = self.query(redis::cmd("HGETALL").arg(key)).await?;
         entries
             .iter()

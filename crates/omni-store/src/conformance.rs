@@ -23,6 +23,7 @@
 //! - `router`: the router's recoverable state and open conversations.
 //! - `customers`: profiles, linking, merging, unmerging, email threading,
 //!   attachments, delivery reports, SMS opt-outs.
+//! - `accounts`: accounts, session expiry and revocation, the audit log.
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
@@ -35,10 +36,14 @@ use omni_core::time::Millis;
 use omni_core::{AgentId, Channel, ConversationId, CustomerId, Identity, InboundMessage, QueueId};
 use tokio::task::JoinSet;
 
+mod accounts;
 mod customers;
 mod history;
 mod router;
 mod timeline;
+pub use accounts::{
+    accounts_round_trip, audit_lists_newest_first, sessions_expire_and_are_revoked,
+};
 pub use customers::{
     concurrent_links_and_merges_are_race_free, customer_profile_lists_conversations,
     delivery_reports_move_forward_only, email_threads_and_attachments,
@@ -66,7 +71,7 @@ use crate::{
 #[async_trait]
 pub trait StoreFactory: Send + Sync {
     /// The implementation under test.
-    type Store: ContextStore + RouterStore;
+    type Store: ContextStore + RouterStore + crate::AccountStore;
 
     /// A store under test. Called again after the previous store was
     /// dropped, it must see the same data, as a restarted process would.
@@ -115,6 +120,9 @@ macro_rules! store_conformance_tests {
             email_threads_and_attachments,
             delivery_reports_move_forward_only,
             sms_opt_out_and_in,
+            accounts_round_trip,
+            sessions_expire_and_are_revoked,
+            audit_lists_newest_first,
         }
     };
     (@tests $factory:expr; $($name:ident),* $(,)?) => {

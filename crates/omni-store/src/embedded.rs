@@ -1,4 +1,5 @@
-//! The embedded store: [`ContextStore`] and [`RouterStore`] in one redb file.
+//! The embedded store: [`ContextStore`], [`RouterStore`] and [`AccountStore`]
+//! in one redb file.
 //!
 //! Every operation runs on tokio's blocking pool. Every mutation is one redb
 //! write transaction committed with immediate durability before the call
@@ -25,6 +26,9 @@
 //! - `router_presence`: agent id → presence record
 //! - `router_agents`: agent id → agent configuration set by the admin API
 //! - `router_queues`: queue id → queue configuration set by the admin API
+//! - `accounts`: account id → account
+//! - `sessions`: session token hash → session
+//! - `audit`: sequence number → audit event
 //!
 //! # Layout
 //! - `schema`: the tables and the layout version.
@@ -33,6 +37,7 @@
 //! - `ingest`: customer and agent messages joining a timeline.
 //! - `context`: the [`ContextStore`](crate::ContextStore) implementation.
 //! - `router`: the [`RouterStore`](crate::RouterStore) implementation.
+//! - `accounts`: the [`AccountStore`](crate::AccountStore) implementation.
 
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -43,6 +48,7 @@ use redb::{Database, DatabaseError, ReadTransaction, ReadableDatabase, WriteTran
 
 use crate::StoreError;
 
+mod accounts;
 mod context;
 mod ingest;
 mod records;

@@ -4,9 +4,11 @@
 //! so that every implementation can make them race-free its own way (one
 //! write transaction in the embedded store, one script in Redis):
 //! [`ContextStore`] for customers, conversations and history, and
-//! [`RouterStore`] for the router's recoverable state.
+//! [`RouterStore`] for the router's recoverable state, and [`AccountStore`]
+//! for accounts, sessions and the audit log.
 //!
 //! # Layout
+//! - [`accounts`]: accounts, sessions and the audit log, and when a session holds.
 //! - [`embedded`]: the durable on-disk implementation (redb) used by default.
 //! - [`merge`]: linking, merging and unmerging customers, planned once for
 //!   every implementation from the records involved.
@@ -25,11 +27,13 @@ use omni_core::{
 };
 use serde::{Deserialize, Serialize};
 
+pub mod accounts;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod embedded;
 pub mod merge;
 
+pub use accounts::{Account, AccountStore, AuditEvent, Session, SessionPolicy};
 pub use embedded::EmbeddedStore;
 
 /// Why a store operation failed.

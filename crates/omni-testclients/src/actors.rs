@@ -8,7 +8,26 @@ use crate::twilio::TwilioAccount;
 use crate::{HttpClient, JsonSocket, mail};
 use serde_json::{Value, json};
 
-/// A signed-in agent: API client with token, and its event socket.
+/// The password the test harnesses give every account they make (agents,
+/// `supervisor` and `admin`).
+pub const TEST_PASSWORD: &str = "test password of every test account";
+
+/// The desk's event socket for a signed-in client: its session cookie and
+/// the desk's own `Origin`, as the desk page connects.
+pub async fn desk_events(app: &impl Endpoints, api: &HttpClient) -> anyhow::Result<JsonSocket> {
+    let session = api
+        .session()
+        .ok_or_else(|| anyhow::anyhow!("the event socket needs a signed-in client"))?;
+    let cookie = session.cookie();
+    let origin = app.desk_url();
+    JsonSocket::connect_with(
+        &app.desk_events_url(),
+        &[("cookie", cookie.as_str()), ("origin", origin.as_str())],
+    )
+    .await
+}
+
+/// A signed-in agent: API client with the session, and its event socket.
 pub struct Agent {
     /// The agent id.
     pub id: String,
@@ -19,16 +38,15 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// Signs in, opens the event socket, goes available.
+    /// Signs in with [`TEST_PASSWORD`], opens the event socket, goes available.
     pub async fn sign_in(app: &impl Endpoints, id: &str) -> anyhow::Result<Self> {
         let desk = HttpClient::new(app.desk_url());
-        let r = desk
-            .post("/api/session", &json!({ "agent_id": id }))
-            .await?;
-        anyhow::ensure!(r.status == 200, "sign in {id}: {} {}", r.status, r.body);
-        let token = r.body["token"].as_str().unwrap_or_default().to_owned();
-        let api = desk.with_token(&token);
-        let mut events = JsonSocket::connect(&app.desk_events_url(&token)).await?;
+        let (r, api) = desk.sign_in(id, TEST_PASSWORD).await?;
+        let api = match api {
+            Some(api) if r.status == 200 => api,
+            _ => anyhow::bail!("sign in {id}: {} {}", r.status, r.body),
+        };
+        let mut events = desk_events(app, &api).await?;
         let first = events.recv_type("state").await?;
         anyhow::ensure!(
             first["agent"]["agent_id"] == id,
@@ -414,6 +432,6 @@ pub trait Endpoints {
     fn chat_ws_url(&self) -> String;
     /// Base URL of the agent desk.
     fn desk_url(&self) -> String;
-    /// WebSocket URL of the desk's events, for a session token.
-    fn desk_events_url(&self, token: &str) -> String;
+    /// WebSocket URL of the desk's events (the session goes in the cookie).
+    fn desk_events_url(&self) -> String;
 }

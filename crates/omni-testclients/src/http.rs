@@ -8,19 +8,56 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
-/// A JSON client, optionally with a bearer token.
+/// A JSON client, optionally signed in to the desk (its session cookie and
+/// CSRF token, as the desk page sends them).
 #[derive(Clone)]
 pub struct HttpClient {
     client: Client<HttpConnector, Full<Bytes>>,
     base: String,
-    token: Option<String>,
+    session: Option<DeskSession>,
+    headers: Vec<(String, String)>,
 }
 
-/// A response: status, JSON body (or `Value::String` of the raw text if it is not JSON).
+/// A desk session: the cookie's token and the CSRF token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeskSession {
+    /// The `omni_session` cookie's value.
+    pub token: String,
+    /// The CSRF token (`X-CSRF-Token`).
+    pub csrf: String,
+}
+
+impl DeskSession {
+    /// The session a sign-in answer set: the cookie from `Set-Cookie`, the
+    /// CSRF token from the body.
+    pub fn from_sign_in(r: &JsonResponse) -> Option<Self> {
+        let token = r
+            .headers
+            .get_all(hyper::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| v.strip_prefix("omni_session="))
+            .and_then(|v| v.split(';').next())
+            .filter(|v| !v.is_empty())?
+            .to_owned();
+        let csrf = r.body["csrf_token"].as_str()?.to_owned();
+        Some(Self { token, csrf })
+    }
+
+    /// The `Cookie` header value.
+    pub fn cookie(&self) -> String {
+        format!("omni_session={}", self.token)
+    }
+}
+
+/// A response: status, headers, JSON body (or `Value::String` of the raw
+/// text if it is not JSON).
 #[derive(Debug, Clone)]
 pub struct JsonResponse {
     /// HTTP status.
     pub status: StatusCode,
+    /// Headers.
+    pub headers: hyper::HeaderMap,
     /// Body.
     pub body: Value,
 }
@@ -31,21 +68,53 @@ impl HttpClient {
         Self {
             client: Client::builder(TokioExecutor::new()).build_http(),
             base: base.into(),
-            token: None,
+            session: None,
+            headers: Vec::new(),
         }
     }
 
-    /// The same client, sending `Authorization: Bearer <token>`.
-    pub fn with_token(&self, token: impl Into<String>) -> Self {
+    /// The same client, signed in: it sends the session cookie and the
+    /// CSRF token with every request.
+    pub fn with_session(&self, session: DeskSession) -> Self {
         Self {
-            token: Some(token.into()),
+            session: Some(session),
             ..self.clone()
         }
     }
 
-    /// The bearer token it sends, if any.
-    pub fn token(&self) -> Option<&str> {
-        self.token.as_deref()
+    /// The same client, sending one more header with every request.
+    pub fn with_header(&self, name: &str, value: &str) -> Self {
+        let mut headers = self.headers.clone();
+        headers.push((name.to_owned(), value.to_owned()));
+        Self {
+            headers,
+            ..self.clone()
+        }
+    }
+
+    /// The session this client sends, if any.
+    pub fn session(&self) -> Option<&DeskSession> {
+        self.session.as_ref()
+    }
+
+    /// `POST /api/session` with `user` and `password`; on 200 also the
+    /// client signed in with the session it set.
+    pub async fn sign_in(
+        &self,
+        user: &str,
+        password: &str,
+    ) -> anyhow::Result<(JsonResponse, Option<HttpClient>)> {
+        let r = self
+            .post(
+                "/api/session",
+                &serde_json::json!({ "user": user, "password": password }),
+            )
+            .await?;
+        let signed = match (r.status.is_success(), DeskSession::from_sign_in(&r)) {
+            (true, Some(session)) => Some(self.with_session(session)),
+            _ => None,
+        };
+        Ok((r, signed))
     }
 
     /// Sends a request with an optional JSON body.
@@ -74,8 +143,13 @@ impl HttpClient {
             .method(method)
             .uri(format!("{}{}", self.base, path))
             .header("content-type", "application/json");
-        if let Some(token) = &self.token {
-            request = request.header("authorization", format!("Bearer {token}"));
+        if let Some(session) = &self.session {
+            request = request
+                .header("cookie", session.cookie())
+                .header("x-csrf-token", &session.csrf);
+        }
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
         }
         self.finish(request, body.into()).await
     }
@@ -112,10 +186,15 @@ impl HttpClient {
     ) -> anyhow::Result<JsonResponse> {
         let response = self.client.request(request.body(Full::new(body))?).await?;
         let status = response.status();
+        let headers = response.headers().clone();
         let bytes = response.into_body().collect().await?.to_bytes();
         let body = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        Ok(JsonResponse { status, body })
+        Ok(JsonResponse {
+            status,
+            headers,
+            body,
+        })
     }
 
     /// `GET path`.
@@ -126,6 +205,11 @@ impl HttpClient {
     /// `POST path` with a JSON body.
     pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<JsonResponse> {
         self.send(Method::POST, path, Some(body)).await
+    }
+
+    /// `DELETE path`.
+    pub async fn delete(&self, path: &str) -> anyhow::Result<JsonResponse> {
+        self.send(Method::DELETE, path, None).await
     }
 
     /// `PUT path` with a JSON body.

@@ -25,5 +25,5 @@ pub mod twilio;
 pub mod ws;
 
 pub use actors::Endpoints;
-pub use http::HttpClient;
+pub use http::{DeskSession, HttpClient};
 pub use ws::JsonSocket;

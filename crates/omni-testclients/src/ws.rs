@@ -37,6 +37,25 @@ impl JsonSocket {
         Ok(Self { inner })
     }
 
+    /// Connects to `url` sending `headers` with the handshake (the desk's
+    /// session cookie and `Origin`, as a browser would).
+    pub async fn connect_with(url: &str, headers: &[(&str, &str)]) -> anyhow::Result<Self> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+        let mut request = url
+            .into_client_request()
+            .with_context(|| format!("invalid WebSocket URL {url}"))?;
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes())?,
+                value.parse()?,
+            );
+        }
+        let (inner, _) = tokio_tungstenite::connect_async_with_config(request, None, true)
+            .await
+            .with_context(|| format!("connecting to {url}"))?;
+        Ok(Self { inner })
+    }
+
     /// Sends a JSON text frame.
     pub async fn send(&mut self, value: &Value) -> anyhow::Result<()> {
         self.inner

@@ -4,7 +4,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use omni::{Listeners, Part, Running, embedded};
+use omni_accounts::password;
+use omni_core::access::Role;
 use omni_core::config::Config;
+use omni_store::{Account, AccountStore, EmbeddedStore};
+use omni_testclients::actors::TEST_PASSWORD;
+use secrecy::SecretString;
 
 /// The sample configuration shipped in the repository.
 pub fn sample_config_path() -> PathBuf {
@@ -21,8 +26,62 @@ pub fn test_config(data_dir: &Path) -> anyhow::Result<Config> {
     config.data_dir = data_dir.to_owned();
     config.routing.offer_timeout_secs = 2;
     config.routing.decline_cooldown_secs = 1;
+    // Tests sign in often from one address; the limits have their own tests.
+    config.auth.sign_in_per_account_per_minute = 1000;
+    config.auth.sign_in_per_address_per_minute = 10_000;
     config.validate()?;
     Ok(config)
+}
+
+/// The accounts the harnesses make before the app starts, all with the
+/// password [`TEST_PASSWORD`]: one per configured agent (role agent), plus
+/// `supervisor` and `admin`.
+pub fn test_accounts(config: &Config) -> Vec<(String, Role)> {
+    let mut accounts: Vec<(String, Role)> = config
+        .agents
+        .iter()
+        .map(|a| (a.id.clone(), Role::Agent))
+        .collect();
+    for (id, role) in [("supervisor", Role::Supervisor), ("admin", Role::Admin)] {
+        if !accounts.iter().any(|(a, _)| a == id) {
+            accounts.push((id.to_owned(), role));
+        }
+    }
+    accounts
+}
+
+/// Makes [`test_accounts`] in the embedded store of `config.data_dir`
+/// (before the app opens it); existing ones are left as they are.
+pub async fn seed_accounts(config: &Config) -> anyhow::Result<()> {
+    static HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    let hash = HASH
+        .get_or_try_init(|| password::hash(SecretString::from(TEST_PASSWORD)))
+        .await?
+        .clone();
+    let store = EmbeddedStore::open(&config.data_dir.join("store.redb"))?;
+    let now = omni_core::time::now_ms();
+    for (id, role) in test_accounts(config) {
+        let account = Account {
+            display_name: config
+                .agents
+                .iter()
+                .find(|a| a.id == id)
+                .and_then(|a| a.name.clone())
+                .unwrap_or_else(|| id.clone()),
+            id,
+            role,
+            password_hash: Some(hash.clone()),
+            disabled: false,
+            credentials_version: 1,
+            created_at_ms: now,
+            updated_at_ms: now,
+        };
+        match store.create_account(&account).await {
+            Ok(()) | Err(omni_store::StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// The embedded app on free ports, with a temporary data directory that
@@ -41,8 +100,10 @@ impl TestApp {
         Self::start_with(data, config).await
     }
 
-    /// Starts the app with `config` (its `data_dir` should be inside `data`).
+    /// Starts the app with `config` (its `data_dir` should be inside
+    /// `data`), after making [`test_accounts`].
     pub async fn start_with(data: tempfile::TempDir, config: Config) -> anyhow::Result<Self> {
+        seed_accounts(&config).await?;
         let running = launch(&config).await?;
         Ok(Self {
             data,
@@ -83,9 +144,9 @@ impl TestApp {
         format!("http://{}", self.desk_addr())
     }
 
-    /// WebSocket URL of the desk's events, for a session token.
-    pub fn desk_events_url(&self, token: &str) -> String {
-        format!("ws://{}/api/events?token={token}", self.desk_addr())
+    /// WebSocket URL of the desk's events (the session goes in the cookie).
+    pub fn desk_events_url(&self) -> String {
+        format!("ws://{}/api/events", self.desk_addr())
     }
 
     /// Where inbound SMTP listens, when the email adapter is enabled.
@@ -146,7 +207,7 @@ impl crate::Endpoints for TestApp {
     fn desk_url(&self) -> String {
         TestApp::desk_url(self)
     }
-    fn desk_events_url(&self, token: &str) -> String {
-        TestApp::desk_events_url(self, token)
+    fn desk_events_url(&self) -> String {
+        TestApp::desk_events_url(self)
     }
 }

@@ -67,16 +67,14 @@ impl BenchAgent {
     /// Signs `agent_id` in and makes it available.
     pub async fn sign_in(app: &impl Endpoints, agent_id: &str) -> anyhow::Result<Self> {
         let desk = HttpClient::new(app.desk_url());
-        let session = desk
-            .post("/api/session", &json!({ "agent_id": agent_id }))
+        let (r, api) = desk
+            .sign_in(agent_id, omni_testclients::actors::TEST_PASSWORD)
             .await?;
-        anyhow::ensure!(session.status == 200, "sign in: {}", session.body);
-        let token = session.body["token"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let api = desk.with_token(&token);
-        let mut events = JsonSocket::connect(&app.desk_events_url(&token)).await?;
+        let api = match api {
+            Some(api) => api,
+            None => anyhow::bail!("sign in: {} {}", r.status, r.body),
+        };
+        let mut events = omni_testclients::actors::desk_events(app, &api).await?;
         events.recv_type("state").await?;
         api.put("/api/presence", &json!({ "presence": "available" }))
             .await?;

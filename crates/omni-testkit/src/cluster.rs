@@ -130,10 +130,60 @@ impl Cluster {
                 .collect(),
             dir,
         };
+        if parts.contains(&Part::Desk) {
+            cluster.seed_accounts()?;
+        }
         for &part in parts {
             cluster.start_part(part)?;
         }
         Ok(cluster)
+    }
+
+    /// Makes the test accounts ([`crate::app::test_accounts`], password
+    /// [`omni_testclients::actors::TEST_PASSWORD`]) in Redis with `omni
+    /// user`, as an operator would before the first sign-in.
+    fn seed_accounts(&self) -> anyhow::Result<()> {
+        let text = std::fs::read_to_string(&self.config)
+            .with_context(|| format!("reading {}", self.config.display()))?;
+        let config = omni_core::config::Config::parse(&text).map_err(anyhow::Error::msg)?;
+        for (id, role) in crate::app::test_accounts(&config) {
+            self.omni_user(&["add", &id, "--role", role.as_str()], None)?;
+            self.omni_user(
+                &["set-password", &id, "--password-stdin"],
+                Some(omni_testclients::actors::TEST_PASSWORD),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Runs `omni user --store redis ARGS` with the desk's environment,
+    /// writing `stdin` to it; fails unless it exits 0.
+    pub fn omni_user(&self, args: &[&str], stdin: Option<&str>) -> anyhow::Result<String> {
+        use std::io::Write as _;
+        let mut command = Command::new(&self.binary);
+        command
+            .args(["user", "--store", "redis"])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("OMNI_")) {
+            command.env_remove(k);
+        }
+        command.envs(self.part_env(Part::Desk));
+        let mut child = command.spawn().context("spawning omni user")?;
+        if let Some(mut input) = child.stdin.take() {
+            input.write_all(format!("{}\n", stdin.unwrap_or_default()).as_bytes())?;
+        }
+        let out = child.wait_with_output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "omni user {}: {}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     /// The ports of `part`'s process (a part the cluster was started with).
@@ -306,11 +356,8 @@ impl Endpoints for Cluster {
     fn desk_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.ports(Part::Desk).desk)
     }
-    fn desk_events_url(&self, token: &str) -> String {
-        format!(
-            "ws://127.0.0.1:{}/api/events?token={token}",
-            self.ports(Part::Desk).desk
-        )
+    fn desk_events_url(&self) -> String {
+        format!("ws://127.0.0.1:{}/api/events", self.ports(Part::Desk).desk)
     }
 }
 

@@ -34,6 +34,7 @@ use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use omni_core::access::Role;
 
 /// The Content-Security-Policy of every page and asset.
 ///
@@ -192,9 +193,25 @@ pub enum Access {
     /// A chat visitor: the WebSocket, where a visitor id (the browser's
     /// credential) selects the visitor's own conversation and nothing else.
     Visitor,
-    /// A signed-in agent: a session token (`Authorization: Bearer`, or the
-    /// event socket's `token`); without one the answer is 401.
+    /// A signed-in agent, supervisor or admin (a session; without one the
+    /// answer is 401).
     Agent,
+    /// A signed-in supervisor or admin (an agent gets 403).
+    Supervisor,
+    /// A signed-in admin (an agent or supervisor gets 403).
+    Admin,
+}
+
+impl Access {
+    /// The least role a route needs, if it needs a signed-in person.
+    pub fn role(self) -> Option<Role> {
+        match self {
+            Access::Public | Access::Visitor => None,
+            Access::Agent => Some(Role::Agent),
+            Access::Supervisor => Some(Role::Supervisor),
+            Access::Admin => Some(Role::Admin),
+        }
+    }
 }
 
 /// One line of a part's access table: a route, who may call it, and why.
@@ -212,6 +229,22 @@ pub struct RouteAccess {
 }
 
 impl RouteAccess {
+    /// The line of `table` for a request: `method` and the path as routed
+    /// (axum's matched path; a file under `/assets/` matches `/assets/*`).
+    pub fn find<'a>(
+        table: &'a [RouteAccess],
+        method: &str,
+        routed: &str,
+    ) -> Option<&'a RouteAccess> {
+        table.iter().find(|r| {
+            r.method == method
+                && match r.path.strip_suffix('*') {
+                    Some(prefix) => routed.starts_with(prefix),
+                    None => r.path == routed,
+                }
+        })
+    }
+
     /// A concrete path for a request to this route (`{name}` becomes `1`,
     /// a trailing `*` the given file), for the route-by-route tests.
     pub fn sample_path(&self, file: &str) -> String {

@@ -2,7 +2,7 @@
 //! `omni router`, `omni chat`, `omni desk`, `omni email`, `omni sms`.
 //!
 //! At start a part connects to what it needs (NATS for every part but the
-//! desk; Redis for context and router) and exits with a message naming the
+//! desk; Redis for context, router and desk) and exits with a message naming the
 //! server and the setting when one is unreachable. Once running, the
 //! clients reconnect by themselves: while NATS is away, publishes fail
 //! (adapters answer "try again") and consumers resume after the
@@ -20,7 +20,8 @@ use omni_store_redis::RedisStore;
 use crate::parts::{self, Backends, Listeners, Part, Running};
 
 /// Connects to what `part` needs ([`Part::needs_bus`]: NATS;
-/// [`Part::needs_store`]: Redis) and starts it.
+/// [`Part::needs_store`]: Redis; the desk keeps accounts and sessions
+/// there, so its replicas share them) and starts it.
 pub async fn start(config: Config, part: Part, listeners: Listeners) -> anyhow::Result<Running> {
     let bus: Option<Arc<dyn Bus>> = match part.needs_bus() {
         true => Some(NatsBus::connect(&config.nats.url).await.with_context(|| {
@@ -49,7 +50,8 @@ pub async fn start(config: Config, part: Part, listeners: Listeners) -> anyhow::
     let backends = Backends {
         bus,
         context_store: store.clone().map(|s| s as _),
-        router_store: store.map(|s| s as _),
+        router_store: store.clone().map(|s| s as _),
+        account_store: store.map(|s| s as _),
     };
     parts::start(Arc::new(config), &[part], backends, listeners).await
 }

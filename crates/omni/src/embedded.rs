@@ -30,7 +30,8 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
     let backends = Backends {
         bus: Some(bus),
         context_store: Some(store.clone()),
-        router_store: Some(store),
+        router_store: Some(store.clone()),
+        account_store: Some(store),
     };
     let parts = Part::embedded(&config);
     parts::start(Arc::new(config), &parts, backends, listeners).await

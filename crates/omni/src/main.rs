@@ -10,6 +10,7 @@ use omni::{Listeners, Part, distributed, embedded};
 use omni_core::config::Config;
 
 mod simulate;
+mod user;
 
 /// mimalloc: the router's decisions allocate and free small objects at a
 /// high rate, and glibc's allocator cost a quarter of each decision (see
@@ -66,6 +67,8 @@ enum Command {
     /// Runs a routing scenario in virtual time and reports service level,
     /// speed of answer, waiting, abandonment and occupancy.
     Simulate(simulate::SimulateArgs),
+    /// Manages desk accounts: add, set-password, disable, list.
+    User(user::UserArgs),
 }
 
 fn main() -> ExitCode {
@@ -102,6 +105,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command.unwrap_or(Command::Run) {
+        Command::User(args) => user::run(&config, &args),
         Command::Probe { grpc, service } => probe(&grpc, &service),
         Command::Simulate(args) => simulate::run(&args),
         Command::CheckConfig => {
@@ -196,9 +200,14 @@ async fn run(config: Config, mode: Mode) -> anyhow::Result<()> {
             let backends = match (part.needs_bus(), part.needs_store()) {
                 (true, true) => format!("NATS {nats}, Redis {redis}"),
                 (true, false) => format!("NATS {nats}"),
-                (false, _) => {
+                (false, store) => {
                     let calls: Vec<&str> = part.calls().iter().map(|p| p.name()).collect();
-                    format!("{} over gRPC", calls.join(" and "))
+                    let redis = if store {
+                        format!(", Redis {redis}")
+                    } else {
+                        String::new()
+                    };
+                    format!("{} over gRPC{redis}", calls.join(" and "))
                 }
             };
             println!(

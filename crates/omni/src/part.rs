@@ -124,9 +124,10 @@ impl Part {
         !matches!(self, Part::Desk)
     }
 
-    /// Whether it keeps state in the store.
+    /// Whether it keeps state in the store (the desk: accounts and
+    /// sessions, so several desk replicas share them).
     pub fn needs_store(self) -> bool {
-        matches!(self, Part::Context | Part::Router)
+        matches!(self, Part::Context | Part::Router | Part::Desk)
     }
 
     /// The parts whose gRPC APIs it calls.

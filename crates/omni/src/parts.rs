@@ -13,11 +13,11 @@ use omni_context::{ContextApi, ContextService, ContextSettings};
 use omni_core::config::Config;
 use omni_desk::Desk;
 use omni_router::{RouterApi, RouterShell};
-use omni_store::{ContextStore, RouterStore};
+use omni_store::{AccountStore, ContextStore, RouterStore};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 pub use crate::part::{Part, Port};
 
@@ -29,6 +29,8 @@ pub struct Backends {
     pub context_store: Option<Arc<dyn ContextStore>>,
     /// The router store, required by [`Part::Router`].
     pub router_store: Option<Arc<dyn RouterStore>>,
+    /// Accounts, sessions and the audit log, required by [`Part::Desk`].
+    pub account_store: Option<Arc<dyn AccountStore>>,
 }
 
 /// Bound listeners. gRPC is always served (at least the health service);
@@ -299,11 +301,43 @@ pub async fn start(
         } else {
             omni_desk::channels::Channels::every(&config)
         };
+        let store = backends
+            .account_store
+            .clone()
+            .context("the desk needs an account store")?;
+        let accounts = Arc::new(
+            omni_accounts::Accounts::new(store.clone(), &config.auth)
+                .context("cannot start the desk's accounts")?,
+        );
+        if store
+            .accounts()
+            .await
+            .map(|a| a.is_empty())
+            .unwrap_or(false)
+        {
+            warn!(
+                "no accounts yet: nobody can sign in to the desk; create the first with `omni user add ID --role admin` and `omni user set-password ID`"
+            );
+        }
+        {
+            // Rate-limit buckets of addresses and names not seen lately go.
+            let (accounts, token) = (accounts.clone(), ingress.clone());
+            ingress_tasks.spawn(async move {
+                let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+                loop {
+                    tokio::select! {
+                        _ = token.cancelled() => break,
+                        _ = every.tick() => accounts.sweep(),
+                    }
+                }
+            });
+        }
         let desk = Arc::new(
             Desk::new(
                 endpoint(Part::Context, &config.connect.context)?,
                 endpoint(Part::Router, &config.connect.router)?,
                 names,
+                accounts,
             )
             .with_channels(channels),
         );

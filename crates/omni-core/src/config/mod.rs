@@ -8,8 +8,9 @@
 //! One file per section: [`Config`] itself, its loading and the checks
 //! across sections live here; each section's types, defaults and own checks
 //! live in a child module (`network`, `context`, `routing`, `chat`, `sms`,
-//! `email`, `limits`), and `env` holds the `OMNI_*` overrides.
+//! `email`, `limits`, `auth`), and `env` holds the `OMNI_*` overrides.
 
+mod auth;
 mod chat;
 mod context;
 mod email;
@@ -28,6 +29,7 @@ use serde::Deserialize;
 
 use crate::Channel;
 
+pub use auth::{AuthConfig, Cidr};
 pub use chat::ChatConfig;
 pub use context::ContextConfig;
 pub use email::{EmailConfig, EmailSender, RelayTls};
@@ -103,6 +105,8 @@ pub struct Config {
     pub queues: Vec<QueueConfig>,
     /// Agents.
     pub agents: Vec<AgentConfig>,
+    /// Sign-in and sessions.
+    pub auth: AuthConfig,
 }
 
 impl Default for Config {
@@ -121,6 +125,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             queues: Vec::new(),
             agents: Vec::new(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -246,6 +251,7 @@ impl Config {
         }
         self.limits.check().map_err(ConfigError::Invalid)?;
         self.sms.validate()?;
+        self.auth.validate()?;
         self.validate_email()
     }
     /// The queue a new conversation on `channel` with `topic` routes to.

@@ -1,6 +1,7 @@
-// The desk's JSON API: every call carries the session's bearer token; a 401
-// on the current session ends it; failures become an ApiError with the
-// server's code and message.
+// The desk's JSON API: the session is the HttpOnly cookie the browser
+// sends by itself; every call carries the session's CSRF token (`S.token`)
+// in X-CSRF-Token; a 401 on the current session ends it; failures become
+// an ApiError with the server's code and message.
 
 import { backoff } from '../common/common.js';
 import { S } from './state.js';
@@ -23,6 +24,8 @@ export function whenSessionEnds(f) { onSessionEnded = f; }
 /** The message for a status the server gave no message for. */
 export function defaultMessage(status) {
   if (status === 401) return 'Your session has ended. Please sign in again.';
+  if (status === 403) return 'Your role does not allow this.';
+  if (status === 429) return 'Too many sign-in attempts. Please wait a minute and try again.';
   if (status === 404) return 'Not found.';
   if (status === 504) return 'The server took too long to answer. Please try again.';
   if (status >= 500) return 'The server had a problem (' + status + '). Please try again.';
@@ -70,9 +73,9 @@ function once(method, path, body) {
   const headers = { 'Accept': 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const token = S && S.token;
-  if (token) headers['Authorization'] = 'Bearer ' + token;
+  if (token) headers['X-CSRF-Token'] = token;
   return fetch(path, {
-    method, headers, cache: 'no-store',
+    method, headers, cache: 'no-store', credentials: 'same-origin',
     body: body === undefined ? undefined : JSON.stringify(body),
   }).then((res) => res.text().then((text) => {
     let data = null;

@@ -1,9 +1,9 @@
 // The live event WebSocket (`/api/events`): connects with the session's
-// token, reconnects with backoff (checking the session when an upgrade is
+// cookie (never a token in the URL), reconnects with backoff (checking the session when an upgrade is
 // refused), and applies each event to the page.
 
 import { backoff, channelLabel, setStatus, wsUrl } from '../common/common.js';
-import { api, enc } from './api.js';
+import { api } from './api.js';
 import { el } from './dom.js';
 import { announce, notify } from './feedback.js';
 import { S } from './state.js';
@@ -36,11 +36,12 @@ export function showConnecting() { show('connecting', 'connecting…'); }
 
 /** Connects (or reconnects) the event socket of the current session. */
 export function connectEvents() {
-  if (!S || !S.token) return;
+  if (!S || !S.token || S.isAgent === false) return;
   if (reconnectTimer) { clearTimeout(reconnectTimer); reconnectTimer = null; }
   show(attempt === 0 ? 'connecting' : 'reconnecting', attempt === 0 ? 'connecting…' : 'reconnecting…');
   let sock;
-  try { sock = new WebSocket(wsUrl('/api/events?token=' + enc(S.token))); } catch { scheduleReconnect(false); return; }
+  // The session cookie goes with the handshake; no token in the URL.
+  try { sock = new WebSocket(wsUrl('/api/events')); } catch { scheduleReconnect(false); return; }
   ws = sock;
   let opened = false;
   sock.onopen = () => {

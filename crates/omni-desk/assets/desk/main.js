@@ -5,7 +5,8 @@
 // |---|---|
 // | dom.js | the elements, keyed-list and badge helpers |
 // | state.js | the session state `S` |
-// | api.js | JSON calls with the bearer token, ApiError |
+// | api.js | JSON calls with the CSRF token (the session is a cookie), ApiError |
+// | account.js | the account's name and role, the admin's account list |
 // | feedback.js | error bar, notices, screen-reader announcements |
 // | header.js | name, presence, load |
 // | offers.js | the offers panel |
@@ -28,9 +29,12 @@ import { clearConversations, onUnassigned, renderConversations } from './convers
 import { closeView, loadOpen } from './view.js';
 import { updateReplyEnabled } from './reply.js';
 import * as events from './events.js';
+import { showAccount } from './account.js';
 import './profile.js';
 
-const K_TOKEN = 'omni.desk.token';
+// The CSRF token marks the session in this tab; the session itself is an
+// HttpOnly cookie the page never sees.
+const K_TOKEN = 'omni.desk.csrf';
 const K_CHANNELS = 'omni.desk.channels';
 const session = storage('session');
 
@@ -71,6 +75,7 @@ function showApp() {
 }
 function teardown() {
   events.closeEvents();
+  showAccount(null);
   offers.clearOffers();
   setSession(null);
   clearConversations();
@@ -99,23 +104,30 @@ whenUnavailable(
 el.signinForm.addEventListener('submit', (ev) => {
   ev.preventDefault();
   const id = el.agentId.value.trim();
-  if (!id) { errors.show('Enter your agent id.'); el.agentId.focus(); return; }
+  const password = el.password.value;
+  if (!id) { errors.show('Enter your account id.'); el.agentId.focus(); return; }
+  if (!password) { errors.show('Enter your password.'); el.password.focus(); return; }
   el.signinButton.disabled = true;
   const prev = S;
   setSession(freshState(null));
-  api('POST', '/api/session', { agent_id: id }).then((data) => {
-    if (!data || typeof data.token !== 'string') throw new ApiError(0, 'bad_response', 'The server sent an unexpected answer.');
+  api('POST', '/api/session', { user: id, password }).then((data) => {
+    if (!data || typeof data.csrf_token !== 'string') throw new ApiError(0, 'bad_response', 'The server sent an unexpected answer.');
     errors.clear();
-    setSession(freshState(data.token, data.channels));
-    session.set(K_TOKEN, data.token);
+    el.password.value = '';
+    setSession(freshState(data.csrf_token, data.channels));
+    S.isAgent = !!data.agent;
+    session.set(K_TOKEN, data.csrf_token);
     session.set(K_CHANNELS, Array.isArray(data.channels) ? JSON.stringify(data.channels) : null);
     showApp();
+    showAccount(Object.assign({ agent: !!data.agent }, data.account));
     applyState(data.agent);
     events.connectEvents();
   }).catch((err) => {
     setSession(prev);
     el.signinButton.disabled = false;
+    el.password.value = '';
     report(err);
+    if (err && err.code === 'bad_credentials') { el.password.focus(); return; }
     el.agentId.focus();
     el.agentId.select();
   });
@@ -145,9 +157,12 @@ if (saved) {
   setSession(freshState(saved, savedChannels()));
   showApp();
   events.showConnecting();
-  api('GET', '/api/me').then((agent) => {
+  api('GET', '/api/me').then((me) => {
     if (!S || S.token !== saved) return;
-    applyState(agent);
+    const account = me && me.account;
+    S.isAgent = !account || account.agent !== false;
+    showAccount(account || null);
+    if (S.isAgent) applyState(me);
     events.connectEvents();
   }).catch((err) => {
     if (err && err.handled) return;

@@ -30,7 +30,7 @@ fn assert_exits_2_with(out: &Output, case: &str, expected: &str) {
 
 /// The embedded app over the sample configuration, data in `data_dir`,
 /// listening on free ports, stdout piped.
-fn start_embedded(data_dir: &Path, stderr: impl Into<Stdio>) -> Child {
+pub(crate) fn start_embedded(data_dir: &Path, stderr: impl Into<Stdio>) -> Child {
     omni()
         .arg("--config")
         .arg(sample())
@@ -46,7 +46,7 @@ fn start_embedded(data_dir: &Path, stderr: impl Into<Stdio>) -> Child {
 }
 
 /// Sends SIGINT to `child`.
-fn interrupt(child: &Child) {
+pub(crate) fn interrupt(child: &Child) {
     let status = Command::new("kill")
         .arg("-INT")
         .arg(child.id().to_string())
@@ -182,7 +182,7 @@ fn runs_and_stops_gracefully_on_sigint() {
 
 /// Runs the embedded app with stderr written to a file, stops it with
 /// SIGINT, and returns the log.
-fn log_written_to_a_file() -> String {
+pub(crate) fn log_written_to_a_file() -> String {
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("omni.log");
     let log = std::fs::File::create(&log_path).unwrap();
@@ -212,12 +212,14 @@ fn http_json(
     addr: &str,
     method: &str,
     path: &str,
-    token: Option<&str>,
+    session: Option<&(String, String)>,
     body: &str,
-) -> serde_json::Value {
+) -> (String, serde_json::Value) {
     use std::io::{Read as _, Write as _};
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    let auth = session.map_or(String::new(), |(token, csrf)| {
+        format!("Cookie: omni_session={token}\r\nX-CSRF-Token: {csrf}\r\n")
+    });
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -231,7 +233,21 @@ fn http_json(
         head.starts_with("HTTP/1.1 200"),
         "{method} {path}: {answer}"
     );
-    serde_json::from_str(json).unwrap()
+    (head.to_owned(), serde_json::from_str(json).unwrap())
+}
+
+/// Signs `user` in over plain HTTP; the session cookie's token and the
+/// CSRF token.
+pub(crate) fn sign_in_http(addr: &str, user: &str, password: &str) -> (String, String) {
+    let body = serde_json::json!({ "user": user, "password": password }).to_string();
+    let (head, json) = http_json(addr, "POST", "/api/session", None, &body);
+    let token = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: omni_session="))
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    (token, json["csrf_token"].as_str().expect("csrf").to_owned())
 }
 
 #[test]
@@ -241,6 +257,7 @@ fn a_collector_that_does_not_answer_holds_up_a_stop_only_briefly() {
     let collector = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("http://{}", collector.local_addr().unwrap());
     let dir = tempfile::tempdir().unwrap();
+    crate::user_cli::add_with_password(&dir.path().join("data"), "alice", "agent");
     let log_path = dir.path().join("omni.log");
     let log = std::fs::File::create(&log_path).unwrap();
     let mut child = omni()
@@ -272,19 +289,12 @@ fn a_collector_that_does_not_answer_holds_up_a_stop_only_briefly() {
     }
     let desk = desk.expect("the desk's address is printed");
     // A routing decision makes a span to export.
-    let session = http_json(
-        &desk,
-        "POST",
-        "/api/session",
-        None,
-        r#"{"agent_id":"alice"}"#,
-    );
-    let token = session["token"].as_str().unwrap().to_owned();
+    let session = sign_in_http(&desk, "alice", crate::user_cli::PASSWORD);
     http_json(
         &desk,
         "PUT",
         "/api/presence",
-        Some(&token),
+        Some(&session),
         r#"{"presence":"available"}"#,
     );
     interrupt(&child);

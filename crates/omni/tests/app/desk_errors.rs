@@ -1,11 +1,15 @@
 //! The desk's answers when something is refused or down: a second window
 //! accepting an offer is told it was already accepted; a service that
-//! cannot be reached is named; agent ids sign in whatever their case.
+//! cannot be reached is named; account ids sign in whatever their case.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use omni_accounts::Accounts;
 use omni_desk::Desk;
+use omni_store::EmbeddedStore;
+use omni_testkit::actors::{TEST_PASSWORD, desk_events};
+use omni_testkit::app::{seed_accounts, test_config};
 use omni_testkit::{HttpClient, JsonSocket, TestApp};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -14,16 +18,10 @@ use tonic::transport::Endpoint;
 /// Signs `id` in (as typed), opens the event socket, goes available.
 async fn agent(app: &TestApp, id: &str) -> (HttpClient, JsonSocket) {
     let desk = HttpClient::new(app.desk_url());
-    let r = desk
-        .post("/api/session", &json!({ "agent_id": id }))
-        .await
-        .expect("sign in");
+    let (r, api) = desk.sign_in(id, TEST_PASSWORD).await.expect("sign in");
     assert_eq!(r.status, 200, "{}", r.body);
-    let token = r.body["token"].as_str().expect("token").to_owned();
-    let api = desk.with_token(&token);
-    let mut events = JsonSocket::connect(&app.desk_events_url(&token))
-        .await
-        .expect("events");
+    let api = api.expect("session");
+    let mut events = desk_events(app, &api).await.expect("events");
     events.recv_type("state").await.expect("state");
     let r = api
         .put("/api/presence", &json!({ "presence": "available" }))
@@ -42,11 +40,8 @@ async fn a_second_window_accepting_is_told_the_offer_was_already_accepted() {
     assert_eq!(r.body["agent_id"], "alice", "{}", r.body);
     // The same agent in a second window.
     let desk = HttpClient::new(app.desk_url());
-    let r = desk
-        .post("/api/session", &json!({ "agent_id": "alice" }))
-        .await
-        .expect("sign in");
-    let tab2 = desk.with_token(r.body["token"].as_str().expect("token"));
+    let (_, tab2) = desk.sign_in("alice", TEST_PASSWORD).await.expect("sign in");
+    let tab2 = tab2.expect("second session");
 
     let mut chat = JsonSocket::connect(&app.chat_ws_url()).await.expect("chat");
     chat.send(&json!({ "type": "hello", "visitor": null, "name": "Ana", "topic": "sales" }))
@@ -71,14 +66,28 @@ async fn a_second_window_accepting_is_told_the_offer_was_already_accepted() {
     app.stop().await;
 }
 
-/// A desk on a free port over the given context and router URLs.
-async fn desk_over(context: &str, router: &str) -> (HttpClient, CancellationToken) {
+/// A desk on a free port over the given context and router URLs, with the
+/// test accounts in a store of its own.
+async fn desk_over(
+    context: &str,
+    router: &str,
+) -> (HttpClient, CancellationToken, tempfile::TempDir) {
     let channel = |url: &str| {
         Endpoint::from_shared(url.to_owned())
             .expect("url")
             .connect_lazy()
     };
-    let desk = Arc::new(Desk::new(channel(context), channel(router), HashMap::new()));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = test_config(dir.path()).expect("config");
+    seed_accounts(&config).await.expect("accounts");
+    let store = EmbeddedStore::open(&config.data_dir.join("store.redb")).expect("store");
+    let accounts = Arc::new(Accounts::new(store, &config.auth).expect("accounts"));
+    let desk = Arc::new(Desk::new(
+        channel(context),
+        channel(router),
+        HashMap::new(),
+        accounts,
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -90,7 +99,7 @@ async fn desk_over(context: &str, router: &str) -> (HttpClient, CancellationToke
         omni_core::config::LimitsConfig::default(),
         stop.clone(),
     ));
-    (HttpClient::new(format!("http://{addr}")), stop)
+    (HttpClient::new(format!("http://{addr}")), stop, dir)
 }
 
 /// A URL where nothing listens.
@@ -106,11 +115,8 @@ async fn a_service_that_is_down_is_named() {
     let app = TestApp::start().await.expect("app");
     let dead = nowhere().await;
 
-    let (desk, stop) = desk_over(&app.grpc_url(), &dead).await;
-    let r = desk
-        .post("/api/session", &json!({ "agent_id": "alice" }))
-        .await
-        .expect("sign in");
+    let (desk, stop, _data) = desk_over(&app.grpc_url(), &dead).await;
+    let (r, _) = desk.sign_in("alice", TEST_PASSWORD).await.expect("sign in");
     assert_eq!(r.status, 503, "{}", r.body);
     assert_eq!(
         r.body,
@@ -118,13 +124,10 @@ async fn a_service_that_is_down_is_named() {
     );
     stop.cancel();
 
-    let (desk, stop) = desk_over(&dead, &app.grpc_url()).await;
-    let r = desk
-        .post("/api/session", &json!({ "agent_id": "alice" }))
-        .await
-        .expect("sign in");
+    let (desk, stop, _data) = desk_over(&dead, &app.grpc_url()).await;
+    let (r, api) = desk.sign_in("alice", TEST_PASSWORD).await.expect("sign in");
     assert_eq!(r.status, 200, "{}", r.body);
-    let api = desk.with_token(r.body["token"].as_str().expect("token"));
+    let api = api.expect("session");
     let r = api
         .get("/api/customers?email=ana@example.net")
         .await

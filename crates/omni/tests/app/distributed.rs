@@ -226,11 +226,8 @@ impl Endpoints for Urls {
     fn desk_url(&self) -> String {
         self.desk.clone()
     }
-    fn desk_events_url(&self, token: &str) -> String {
-        format!(
-            "{}/api/events?token={token}",
-            self.desk.replacen("http://", "ws://", 1)
-        )
+    fn desk_events_url(&self) -> String {
+        format!("{}/api/events", self.desk.replacen("http://", "ws://", 1))
     }
 }
 
@@ -513,8 +510,10 @@ fn unreachable_nats_or_redis_at_start_is_a_clear_exit() -> anyhow::Result<()> {
         "{stderr}"
     );
 
-    // A part that calls another part must be told where it is.
-    let (code, stderr) = run_part("desk", &[])?;
+    // A part that calls another part must be told where it is (the desk
+    // keeps its accounts in Redis: one is running).
+    let redis = omni_testservers::redis::RedisServer::start()?;
+    let (code, stderr) = run_part("desk", &[("OMNI_REDIS_URL", redis.url())])?;
     assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains("set connect.context (or OMNI_CONNECT_CONTEXT)"),

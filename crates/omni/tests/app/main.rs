@@ -1,15 +1,18 @@
 //! The `omni` binary and the assembled app, in one test binary: the
 //! command line as an operator runs it, `omni simulate`, the deployment
-//! files, the desk's customer routes and its refusals (a taken offer, a service
-//! that is down) against the embedded app,
-//! distributed mode with every part in its own process, and a waiting chat
-//! customer's place in line in both modes.
+//! files, desk replicas sharing sessions through Redis, the desk's
+//! customer routes and its refusals (a taken offer, a service that is
+//! down) against the embedded app, distributed mode with every part in its
+//! own process, `omni user`, and a waiting chat customer's place in line in
+//! both modes.
 
 mod cli;
 mod deploy;
 mod desk_customers;
 mod desk_errors;
+mod desk_replicas;
 mod distributed;
 mod queue_position;
 mod simulate;
 mod support;
+mod user_cli;

@@ -1,0 +1,32 @@
+// The signed-in account: its name and role in the header, presence shown
+// only to agents, and for an admin the list of accounts.
+
+import { api } from './api.js';
+import { el } from './dom.js';
+import { report } from './feedback.js';
+import { S, current } from './state.js';
+
+/** Shows `account` (`{id, name, role, agent?}` from sign-in or /api/me); null clears. */
+export function showAccount(account) {
+  el.roleBadge.hidden = !account;
+  el.roleBadge.textContent = account ? account.role : '';
+  const isAgent = !account || account.agent !== false;
+  el.presenceWrap.hidden = !isAgent;
+  el.load.hidden = !isAgent;
+  if (account && !isAgent) el.agentName.textContent = account.name || account.id;
+  const admin = !!account && account.role === 'admin';
+  el.adminPanel.hidden = !admin;
+  el.accountList.textContent = '';
+  if (!admin) return;
+  const token = S && S.token;
+  api('GET', '/api/admin/accounts').then((data) => {
+    if (!current(token)) return;
+    const list = (data && Array.isArray(data.accounts)) ? data.accounts : [];
+    list.forEach((a) => {
+      const li = document.createElement('li');
+      li.setAttribute('data-testid', 'account');
+      li.textContent = a.id + ' \u2014 ' + a.role + (a.disabled ? ' (disabled)' : '');
+      el.accountList.appendChild(li);
+    });
+  }, report);
+}

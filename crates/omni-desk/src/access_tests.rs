@@ -1,0 +1,188 @@
+//! The route-by-route test of the access table, for every role: without a
+//! session 401, with a role below the route's 403, with the route's role
+//! (or higher) past the gate; a state-changing call without the CSRF token
+//! 403; a path outside the table 404.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use omni_accounts::{Accounts, NewAccount};
+use omni_core::access::Role;
+use omni_core::config::AuthConfig;
+use omni_store::EmbeddedStore;
+use omni_web::Access;
+use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Endpoint;
+use tower::ServiceExt as _;
+
+use crate::Desk;
+use crate::access::{ACCESS, CSRF_HEADER, SESSION_COOKIE};
+use crate::server::routes;
+
+const PASSWORD: &str = "route table password";
+
+/// A session of one role: cookie token and CSRF token.
+struct Signed {
+    role: Role,
+    token: String,
+    csrf: String,
+}
+
+/// The desk over backends nobody listens on (a request past the gate that
+/// reaches a backend fails with 503, never 401 or 403), with one signed-in
+/// session per role.
+async fn desk_without_backends(dir: &tempfile::TempDir) -> (Router, Vec<Signed>) {
+    let store = EmbeddedStore::open(&dir.path().join("store.redb")).expect("store");
+    let accounts = Arc::new(Accounts::new(store, &AuthConfig::default()).expect("accounts"));
+    let mut signed = Vec::new();
+    for role in Role::ALL {
+        let id = format!("the-{role}");
+        accounts
+            .create(
+                "test",
+                None,
+                NewAccount {
+                    id: id.clone(),
+                    display_name: None,
+                    role,
+                    password: Some(SecretString::from(PASSWORD)),
+                },
+            )
+            .await
+            .expect("create");
+        let s = accounts
+            .sign_in(&id, SecretString::from(PASSWORD), None)
+            .await
+            .expect("sign in");
+        signed.push(Signed {
+            role,
+            token: s.token,
+            csrf: s.csrf_token,
+        });
+    }
+    let channel = || Endpoint::from_static("http://127.0.0.1:9").connect_lazy();
+    let desk = Arc::new(Desk::new(channel(), channel(), HashMap::new(), accounts));
+    (routes(desk, CancellationToken::new()), signed)
+}
+
+async fn status(
+    app: &Router,
+    method: &str,
+    path: &str,
+    session: Option<(&str, Option<&str>)>,
+) -> StatusCode {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "desk.test")
+        .header("origin", "http://desk.test");
+    if let Some((token, csrf)) = session {
+        request = request.header("cookie", format!("theme=dark; {SESSION_COOKIE}={token}"));
+        if let Some(csrf) = csrf {
+            request = request.header(CSRF_HEADER, csrf);
+        }
+    }
+    let body = if method == "GET" || method == "DELETE" {
+        Body::empty()
+    } else {
+        request = request.header("content-type", "application/json");
+        Body::from("{}")
+    };
+    app.clone()
+        .oneshot(request.body(body).expect("request"))
+        .await
+        .expect("answer")
+        .status()
+}
+
+#[tokio::test]
+async fn every_route_keeps_to_the_access_table_for_every_role() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (app, signed) = desk_without_backends(&dir).await;
+    // Signing out ends the session the later routes use: last.
+    let mut table: Vec<_> = ACCESS.iter().collect();
+    table.sort_by_key(|r| (r.method, r.path) == ("DELETE", "/api/session"));
+    for route in table {
+        let path = route.sample_path("desk/main.js");
+        let what = format!("{} {path}", route.method);
+        match route.access.role() {
+            Some(needed) => {
+                for token in [None, Some(("unknown", Some("x")))] {
+                    let got = status(&app, route.method, &path, token).await;
+                    assert_eq!(got, StatusCode::UNAUTHORIZED, "{what} with {token:?}");
+                }
+                for s in &signed {
+                    let got =
+                        status(&app, route.method, &path, Some((&s.token, Some(&s.csrf)))).await;
+                    if s.role.at_least(needed) {
+                        assert!(
+                            got != StatusCode::UNAUTHORIZED && got != StatusCode::FORBIDDEN,
+                            "{what} as {}: {got}",
+                            s.role
+                        );
+                    } else {
+                        assert_eq!(got, StatusCode::FORBIDDEN, "{what} as {}", s.role);
+                    }
+                }
+            }
+            None => {
+                assert_eq!(
+                    route.access,
+                    Access::Public,
+                    "the desk has no visitor route: {what}"
+                );
+                let got = status(&app, route.method, &path, None).await;
+                assert_ne!(got, StatusCode::UNAUTHORIZED, "{what}");
+                assert_ne!(got, StatusCode::NOT_FOUND, "{what} is not routed");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_state_changing_call_needs_the_csrf_token() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (app, signed) = desk_without_backends(&dir).await;
+    let admin = signed
+        .iter()
+        .find(|s| s.role == Role::Admin)
+        .expect("admin");
+    for route in ACCESS
+        .iter()
+        .filter(|r| r.access.role().is_some() && r.method != "GET")
+    {
+        let path = route.sample_path("x");
+        for csrf in [None, Some("not-the-token")] {
+            let got = status(&app, route.method, &path, Some((&admin.token, csrf))).await;
+            assert_eq!(
+                got,
+                StatusCode::FORBIDDEN,
+                "{} {path} with csrf {csrf:?}",
+                route.method
+            );
+        }
+    }
+    // A read needs none.
+    let got = status(
+        &app,
+        "GET",
+        "/api/admin/accounts",
+        Some((&admin.token, None)),
+    )
+    .await;
+    assert_eq!(got, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_path_outside_the_table_is_not_found() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (app, _) = desk_without_backends(&dir).await;
+    assert_eq!(
+        status(&app, "GET", "/api/agents", None).await,
+        StatusCode::NOT_FOUND
+    );
+}
