@@ -31,7 +31,7 @@ pub use chat::ChatConfig;
 pub use context::ContextConfig;
 pub use email::{EmailConfig, EmailSender, RelayTls};
 pub use env::{CONFIG_ENV, NOT_CONFIG_ENV};
-pub use network::{Connect, Listen, NatsConfig, RedisConfig};
+pub use network::{Connect, Listen, NatsConfig, REDACTED, RedisConfig, redact_url};
 pub use routing::{
     AgentConfig, QueueConfig, QueueStepConfig, RoutingConfig, ServiceLevelConfig, overflow_cycle,
 };

@@ -310,3 +310,71 @@ fn every_listed_variable_is_read() {
         }
     }
 }
+
+/// Every credential the configuration holds, from the file and from the
+/// environment, is missing from its `Debug` output and from the error of a
+/// misspelt variable; URLs keep their host but not their credentials.
+#[test]
+fn no_secret_is_printed() {
+    let file = format!(
+        r#"{SAMPLE}
+        [nats]
+        url = "nats://omni:nats-pass-1@nats:4222"
+        [redis]
+        url = "rediss://omni:redis-pass-2@redis:6380/0"
+        [email]
+        relay_user = "relay"
+        relay_password = "relay-pass-3"
+        [sms.kannel]
+        password = "kannel-pass-4"
+        secret = "kannel-secret-5"
+        "#
+    );
+    let mut config = Config::parse(&file).unwrap();
+    let env = BTreeMap::from([(
+        "OMNI_SMS_TWILIO_AUTH_TOKEN".to_string(),
+        "twilio-token-6".to_string(),
+    )]);
+    config.apply_env(&env).unwrap();
+    let printed = format!("{config:?} {config:#?}");
+    for secret in [
+        "nats-pass-1",
+        "redis-pass-2",
+        "relay-pass-3",
+        "kannel-pass-4",
+        "kannel-secret-5",
+        "twilio-token-6",
+    ] {
+        assert!(!printed.contains(secret), "{secret} printed in {printed}");
+    }
+    assert!(printed.contains("nats://omni:***@nats:4222"), "{printed}");
+    assert!(
+        printed.contains("rediss://omni:***@redis:6380/0"),
+        "{printed}"
+    );
+    let env = BTreeMap::from([(
+        "OMNI_SMS_TWILIO_AUTH_TOKN".to_string(),
+        "twilio-token-7".to_string(),
+    )]);
+    let err = config.apply_env(&env).unwrap_err().to_string();
+    assert!(err.contains("OMNI_SMS_TWILIO_AUTH_TOKEN"), "{err}");
+    assert!(!err.contains("twilio-token-7"), "{err}");
+}
+
+#[test]
+fn urls_are_printed_without_credentials() {
+    for (url, shown) in [
+        ("nats://127.0.0.1:4222", "nats://127.0.0.1:4222"),
+        ("nats://s3cr3t-token@nats:4222", "nats://***@nats:4222"),
+        ("redis://:pw@redis:6379", "redis://:***@redis:6379"),
+        ("redis://u:p@ss@redis/0?x=1", "redis://u:***@redis/0?x=1"),
+        (
+            "https://h/p?user=a&password=b&api_key=c#f",
+            "https://h/p?user=a&password=***&api_key=***#f",
+        ),
+        ("user:pw@host", "***"),
+        ("host:6379", "host:6379"),
+    ] {
+        assert_eq!(redact_url(url), shown, "{url}");
+    }
+}
