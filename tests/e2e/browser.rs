@@ -20,11 +20,14 @@
 //!   reply by SMS with its delivery status, merge and unmerge.
 //! - [`desk`]: a service down named and retried, drafts per conversation,
 //!   a reopened conversation's first message, two windows on one offer.
+//! - [`unverified`]: a stranger's mail into a conversation's thread: shown,
+//!   listed as not verified (with Confirm), never the reply target.
 
 mod chat;
 mod chatpage;
 mod customer;
 mod desk;
+mod unverified;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
