@@ -191,7 +191,7 @@ msg['Message-ID'] = '<sjis@example.jp>'
     )
     .await;
     assert!(out.starts_with("OK"), "{out}");
-    let got = inbound(&server.bus, 2).await;
+    let got = inbound(&server.bus, 3).await;
     assert_eq!(got[0].text, "Die Lieferung für Köln ist verspätet.");
     assert_eq!(got[0].email.as_ref().unwrap().subject, "Grüße aus Köln");
     assert_eq!(got[0].display_name, "Jürgen Müller");
