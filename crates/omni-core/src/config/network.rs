@@ -144,8 +144,14 @@ pub fn redact_url(url: &str) -> String {
     format!("{scheme}://{authority}{tail}")
 }
 
-fn is_credential_name(name: &str) -> bool {
+/// Whether a query parameter or configuration key names a credential
+/// (`password`, `auth_token`, `secret`, `api_key`, a URL that may carry
+/// one, ...).
+pub(super) fn is_credential_name(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
+    if name == "url" {
+        return true;
+    }
     ["pass", "token", "secret", "key", "auth", "cred", "sig"]
         .iter()
         .any(|word| name.contains(word))

@@ -378,3 +378,26 @@ fn urls_are_printed_without_credentials() {
         assert_eq!(redact_url(url), shown, "{url}");
     }
 }
+
+/// A parse error names the place and the problem but never quotes a
+/// secret: not the source line (a token under the wrong section), not the
+/// value of a credential's key with the wrong type.
+#[test]
+fn parse_errors_quote_no_secret() {
+    let misplaced = "[sms]\nauth_token = \"tok-sms-1\"\n";
+    let err = Config::parse(misplaced).unwrap_err();
+    assert!(
+        err.contains("auth_token") && err.contains("line 2"),
+        "{err}"
+    );
+    assert!(!err.contains("tok-sms-1"), "{err}");
+    let typed = "[email]\nrelay_password = 98765432\n";
+    let err = Config::parse(typed).unwrap_err();
+    assert!(
+        err.contains("relay_password") && err.contains("line 2"),
+        "{err}"
+    );
+    assert!(!err.contains("98765432"), "{err}");
+    let err = Config::parse("[routing]\noffer_timeout_secs = \"x\"\n").unwrap_err();
+    assert!(err.contains("line 2") && err.contains("string"), "{err}");
+}
