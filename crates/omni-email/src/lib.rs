@@ -13,6 +13,7 @@
 //! # Layout
 //! - [`server`]: the SMTP server, `serve(listener, adapter, shutdown)`.
 //! - [`limits`]: what one client address may take: sessions at once, messages a minute.
+//! - `line`: reading the client's lines with a length limit.
 //! - [`command`]: SMTP command syntax.
 //! - [`adapter`]: [`EmailAdapter`]: parsing, publishing, SMTP replies for errors.
 //! - [`mime`]: MIME parsing (charsets, encodings, attachments, threading headers).
@@ -28,6 +29,7 @@ pub mod adapter;
 pub mod command;
 pub mod html;
 pub mod limits;
+mod line;
 pub mod mime;
 pub mod outbound;
 pub mod quote;

@@ -30,7 +30,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
@@ -43,6 +43,7 @@ use crate::EmailAdapter;
 use crate::adapter::Envelope;
 use crate::command::{self, Command, Rejected};
 use crate::limits::PeerLimits;
+use crate::line::{Line, read_line};
 
 /// Longest command line, CRLF included (RFC 5321 §4.5.3.1.4).
 pub const MAX_COMMAND_LINE: usize = 512;
@@ -126,61 +127,6 @@ pub async fn serve(
     sessions.wait().await;
     info!("smtp server stopped");
     Ok(())
-}
-
-/// One line read from the client.
-enum Line {
-    /// A complete line, its end removed.
-    Complete {
-        /// Whether it ended with CRLF (else a bare LF).
-        crlf: bool,
-    },
-    /// The line was longer than allowed; it was read and discarded.
-    TooLong,
-    /// The client closed the connection.
-    Closed,
-}
-
-/// Reads one line into `buf` (cleared first), at most `max` octets
-/// including the line end; longer lines are consumed and reported.
-async fn read_line<R: AsyncBufRead + Unpin>(
-    reader: &mut R,
-    max: usize,
-    buf: &mut Vec<u8>,
-) -> std::io::Result<Line> {
-    buf.clear();
-    let mut too_long = false;
-    loop {
-        let available = reader.fill_buf().await?;
-        if available.is_empty() {
-            return Ok(Line::Closed);
-        }
-        let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
-            Some(i) => (&available[..i], i + 1),
-            None => (available, available.len()),
-        };
-        let complete = done <= available.len() && available.get(done - 1) == Some(&b'\n');
-        if !too_long {
-            buf.extend_from_slice(chunk);
-            if buf.len() + 2 > max {
-                too_long = true;
-                buf.clear();
-            }
-        }
-        reader.consume(done);
-        if complete {
-            break;
-        }
-    }
-    let crlf = buf.last() == Some(&b'\r');
-    if crlf {
-        buf.pop();
-    }
-    Ok(if too_long {
-        Line::TooLong
-    } else {
-        Line::Complete { crlf }
-    })
 }
 
 /// What a command does to the session.
