@@ -26,6 +26,8 @@
 //!   a reopened conversation's first message, two windows on one offer.
 //! - [`queuepos`]: a waiting customer's place in line, moving up as the
 //!   ones ahead are answered, gone when an agent joins.
+//! - [`unverified`]: a stranger's mail into a conversation's thread: shown,
+//!   listed as not verified (with Confirm), never the reply target.
 
 mod accounts;
 mod chat;
@@ -34,6 +36,7 @@ mod chatpage;
 mod customer;
 mod desk;
 mod queuepos;
+mod unverified;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

@@ -5,4 +5,5 @@
 //! each module covers is in `docs/security.md`.
 
 mod accounts;
+mod edge;
 mod limits;

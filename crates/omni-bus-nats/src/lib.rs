@@ -25,6 +25,8 @@
 //!   JetStream configurations, declared on connect.
 //! - `deliveries`: a consumer's message stream and the acker of each delivery.
 //! - `convert`: messages and headers between the bus and NATS, size limits.
+//! - `credentials`: user and password (or token) taken out of the URL, so
+//!   neither the client's logs nor ours print them.
 
 #![forbid(unsafe_code)]
 
@@ -43,6 +45,7 @@ use omni_bus::{Bus, BusError, BusStream, ConsumerSpec, Delivery, Message, Publis
 use tokio::sync::watch;
 
 mod convert;
+mod credentials;
 pub mod declare;
 mod deliveries;
 
@@ -58,6 +61,7 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 /// The bus on a NATS JetStream server.
 #[derive(Debug)]
 pub struct NatsBus {
+    /// The server URL with any credentials replaced, for messages.
     url: String,
     client: Client,
     js: jetstream::Context,
@@ -74,14 +78,18 @@ impl NatsBus {
     /// Fails with [`BusError::Unavailable`] naming `url` when the server
     /// cannot be reached within a few seconds or has no JetStream.
     pub async fn connect(url: &str) -> Result<Arc<NatsBus>, BusError> {
+        let server = credentials::Server::parse(url);
+        let url = server.shown.as_str();
         let unreachable =
             |reason: String| BusError::Unavailable(format!("cannot reach NATS at {url}: {reason}"));
-        let options = ConnectOptions::new()
-            .name("omniroute")
-            .connection_timeout(CONNECT_TIMEOUT)
-            .request_timeout(Some(REQUEST_TIMEOUT))
-            .event_callback(|event| async move { log_event(&event) });
-        let client = tokio::time::timeout(CONNECT_TIMEOUT, options.connect(url))
+        let options = server.authenticate(
+            ConnectOptions::new()
+                .name("omniroute")
+                .connection_timeout(CONNECT_TIMEOUT)
+                .request_timeout(Some(REQUEST_TIMEOUT))
+                .event_callback(|event| async move { log_event(&event) }),
+        );
+        let client = tokio::time::timeout(CONNECT_TIMEOUT, options.connect(server.dial.as_str()))
             .await
             .map_err(|_| unreachable(format!("no answer within {CONNECT_TIMEOUT:?}")))?
             .map_err(|e| unreachable(e.to_string()))?;
@@ -102,7 +110,7 @@ impl NatsBus {
         }))
     }
 
-    /// The URL this bus connected to.
+    /// The URL this bus connected to, with any credentials replaced.
     pub fn url(&self) -> &str {
         &self.url
     }

@@ -282,3 +282,30 @@ async fn a_server_restart_loses_nothing_and_publishes_fail_while_it_is_down() {
     );
     bus.close().await;
 }
+
+/// A server that wants a user and password: the credentials in the URL
+/// authenticate (percent-encoded characters too), a wrong password is
+/// refused, and neither the error nor the bus's URL shows the password.
+#[tokio::test]
+async fn credentials_in_the_url_authenticate_and_are_never_shown() {
+    let server = NatsServer::start_with_user("omni", "p@ss-8271").expect("start nats-server");
+    let port = server.port();
+    let bus = NatsBus::connect(&format!("nats://omni:p%40ss-8271@127.0.0.1:{port}"))
+        .await
+        .expect("connect with the URL's credentials");
+    assert_eq!(bus.url(), format!("nats://omni:***@127.0.0.1:{port}"));
+    let ack = bus
+        .publish(Message::new("omni.inbound.chat", b"hi".to_vec()), None)
+        .await
+        .expect("publish when authenticated");
+    assert!(!ack.duplicate);
+    bus.close().await;
+
+    let refused = NatsBus::connect(&format!("nats://omni:wrong-3310@127.0.0.1:{port}"))
+        .await
+        .map(|_| ())
+        .expect_err("a wrong password is refused");
+    let shown = refused.to_string();
+    assert!(shown.contains("nats://omni:***@127.0.0.1"), "{shown}");
+    assert!(!shown.contains("wrong-3310"), "{shown}");
+}

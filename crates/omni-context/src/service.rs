@@ -179,6 +179,15 @@ impl ContextService {
         }
         let message = &message;
         let ingested = self.store.ingest_with(message, &options).await?;
+        if !ingested.duplicate && ingested.customer.unverified.contains(&message.from) {
+            info!(
+                trace_id = %trace.trace_id_hex(),
+                conversation_id = %ingested.conversation.id,
+                customer_id = %ingested.customer.id,
+                evidence = %options.thread_evidence,
+                "sender kept as an unverified participant of the thread"
+            );
+        }
         let conversation = &ingested.conversation;
         let result = if ingested.duplicate {
             "duplicate"

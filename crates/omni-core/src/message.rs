@@ -118,6 +118,11 @@ pub struct StoredEmail {
     /// The reply address, for outbound mail.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reply_to: String,
+    /// The sender's address, for inbound mail (empty in mail stored before
+    /// it was kept): the desk shows it with the message, marked when it is
+    /// not one of the customer's verified identities.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub from: String,
 }
 
 /// An attachment as the timeline shows it.

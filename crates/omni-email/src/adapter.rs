@@ -229,15 +229,16 @@ impl EmailAdapter {
             .or((!envelope.mail_from.is_empty()).then_some(envelope.mail_from.as_str()))
             .ok_or(AcceptError::NoSender)?;
         let to = envelope.primary_recipient().to_owned();
+        let from = sender_identity(&self.normalizer, sender);
         let split = quote::split(&parsed.text);
         let text = match &parsed.malformed {
             Some(reason) => format!("{}\n\n{}", malformed_note(reason), split.new),
             None => split.new,
         };
         Ok(InboundMessage {
-            idempotency_key: parsed.message_id.clone(),
+            idempotency_key: idempotency_key(&from, &parsed.message_id),
             channel: Channel::Email,
-            from: sender_identity(&self.normalizer, sender),
+            from,
             text,
             received_at_ms: now_ms(),
             topic: self.config.email.topic_for(&to).map(str::to_owned),
@@ -272,6 +273,16 @@ pub fn malformed_note(reason: &str) -> String {
         "[This email was malformed ({reason}): the text below is what could be recovered; the original is attached as {}]",
         mime::ORIGINAL_NAME
     )
+}
+
+/// The idempotency key of an inbound email: its Message-ID scoped by channel
+/// and sender (`email:<sender>:<Message-ID>`). The Message-ID is the
+/// sender's choice: unscoped, one sender could claim the key of another
+/// sender's mail, or of an SMS or chat message, and have it dropped as a
+/// duplicate. Messages stored before keep the bare Message-ID they were
+/// stored under; keys are compared, never parsed.
+pub fn idempotency_key(from: &Identity, message_id: &str) -> String {
+    format!("{}:{message_id}", from.key())
 }
 
 /// The sender's identity, normalized as everywhere else (see

@@ -42,6 +42,7 @@ use omni_proto::common as pb;
 use omni_proto::common::identity::Kind;
 use omni_proto::events as ev;
 use prost::Message as _;
+use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, error, info, warn};
 
@@ -116,7 +117,10 @@ impl Relay {
             RelayTls::Tls => builder.tls(Tls::Wrapper(tls_parameters(config, host)?)),
         };
         if let (Some(user), Some(password)) = (&config.relay_user, &config.relay_password) {
-            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+            builder = builder.credentials(Credentials::new(
+                user.clone(),
+                password.expose_secret().to_owned(),
+            ));
         }
         let queue_from = config
             .queue_from

@@ -17,8 +17,11 @@
 //! (the rest of an oversize DATA is read and discarded, so the session
 //! stays in step); `503 5.5.1` for commands out of sequence; `501` for
 //! syntax; `500`/`502` for unknown/unimplemented commands; `421` on idle
-//! timeout, after `email.max_errors` errors, when too many clients are
-//! connected, and on shutdown. Only `<CRLF>.<CRLF>` ends DATA (a bare-LF
+//! timeout, at the end of the session lifetime (`email.max_session_secs`),
+//! after `email.max_errors` errors, when too many clients are connected
+//! (from anywhere, or `email.max_sessions_per_address` from one address),
+//! on MAIL past the address's `email.max_messages_per_minute` (see
+//! [`crate::limits`]), and on shutdown; each 421 closes the connection. Only `<CRLF>.<CRLF>` ends DATA (a bare-LF
 //! dot line is content), which closes the door to SMTP smuggling.
 //! PIPELINING works because replies are written in command order from a
 //! buffered reader. Every rejection is logged with its reason.
@@ -27,9 +30,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -38,6 +42,8 @@ use tracing::{debug, info, warn};
 use crate::EmailAdapter;
 use crate::adapter::Envelope;
 use crate::command::{self, Command, Rejected};
+use crate::limits::PeerLimits;
+use crate::line::{Line, read_line};
 
 /// Longest command line, CRLF included (RFC 5321 §4.5.3.1.4).
 pub const MAX_COMMAND_LINE: usize = 512;
@@ -57,6 +63,11 @@ pub async fn serve(
     let tls = crate::tls::acceptor(&adapter.config().email)?;
     let sessions = TaskTracker::new();
     let slots = Arc::new(Semaphore::new(MAX_SESSIONS));
+    let email = &adapter.config().email;
+    let limits = PeerLimits::new(
+        email.max_sessions_per_address,
+        email.max_messages_per_minute,
+    );
     info!(addr = %listener.local_addr()?, starttls = tls.is_some(), "smtp server listening");
     loop {
         let (stream, peer) = tokio::select! {
@@ -77,11 +88,28 @@ pub async fn serve(
         let adapter = adapter.clone();
         let shutdown = shutdown.clone();
         let tls = tls.clone();
+        // The address's own cap first, so one address never holds more
+        // than its share of the server's slots.
+        let Some(slot) = limits.open(peer.ip()) else {
+            warn!(%peer, limit = adapter.config().email.max_sessions_per_address, "smtp connection refused: too many sessions from this address");
+            sessions.spawn(async move {
+                let mut stream = stream;
+                let _ = stream
+                    .write_all(
+                        b"421 4.7.0 too many connections from your address, try again later\r\n",
+                    )
+                    .await;
+            });
+            continue;
+        };
         let permit = slots.clone().try_acquire_owned();
+        let limits = limits.clone();
         sessions.spawn(async move {
+            let _slot = slot;
             match permit {
                 Ok(_permit) => {
-                    if let Err(e) = Session::new(adapter, peer, shutdown, tls).run(stream).await {
+                    let session = Session::new(adapter, peer, shutdown, tls, limits);
+                    if let Err(e) = session.run(stream).await {
                         debug!(%peer, error = %e, "smtp session ended with an i/o error");
                     }
                 }
@@ -101,61 +129,6 @@ pub async fn serve(
     Ok(())
 }
 
-/// One line read from the client.
-enum Line {
-    /// A complete line, its end removed.
-    Complete {
-        /// Whether it ended with CRLF (else a bare LF).
-        crlf: bool,
-    },
-    /// The line was longer than allowed; it was read and discarded.
-    TooLong,
-    /// The client closed the connection.
-    Closed,
-}
-
-/// Reads one line into `buf` (cleared first), at most `max` octets
-/// including the line end; longer lines are consumed and reported.
-async fn read_line<R: AsyncBufRead + Unpin>(
-    reader: &mut R,
-    max: usize,
-    buf: &mut Vec<u8>,
-) -> std::io::Result<Line> {
-    buf.clear();
-    let mut too_long = false;
-    loop {
-        let available = reader.fill_buf().await?;
-        if available.is_empty() {
-            return Ok(Line::Closed);
-        }
-        let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
-            Some(i) => (&available[..i], i + 1),
-            None => (available, available.len()),
-        };
-        let complete = done <= available.len() && available.get(done - 1) == Some(&b'\n');
-        if !too_long {
-            buf.extend_from_slice(chunk);
-            if buf.len() + 2 > max {
-                too_long = true;
-                buf.clear();
-            }
-        }
-        reader.consume(done);
-        if complete {
-            break;
-        }
-    }
-    let crlf = buf.last() == Some(&b'\r');
-    if crlf {
-        buf.pop();
-    }
-    Ok(if too_long {
-        Line::TooLong
-    } else {
-        Line::Complete { crlf }
-    })
-}
-
 /// What a command does to the session.
 enum Next {
     Continue,
@@ -173,6 +146,9 @@ struct Session {
     errors: u32,
     tls: Option<TlsAcceptor>,
     secure: bool,
+    limits: Arc<PeerLimits>,
+    /// When the session lifetime is over.
+    deadline: Instant,
 }
 
 impl Session {
@@ -181,8 +157,12 @@ impl Session {
         peer: SocketAddr,
         shutdown: CancellationToken,
         tls: Option<TlsAcceptor>,
+        limits: Arc<PeerLimits>,
     ) -> Self {
+        let lifetime = Duration::from_secs(adapter.config().email.max_session_secs);
         Self {
+            limits,
+            deadline: Instant::now() + lifetime,
             tls,
             secure: false,
             adapter,
@@ -201,6 +181,24 @@ impl Session {
 
     fn idle_timeout(&self) -> Duration {
         Duration::from_secs(self.adapter.config().email.idle_timeout_secs)
+    }
+
+    /// How long the next read may wait: the idle timeout, or less when the
+    /// session lifetime ends sooner.
+    fn read_timeout(&self) -> Duration {
+        self.idle_timeout()
+            .min(self.deadline.saturating_duration_since(Instant::now()))
+    }
+
+    /// A read timed out: logs why and gives the 421 to close with.
+    fn timed_out(&self, during: &'static str) -> &'static str {
+        if Instant::now() >= self.deadline {
+            info!(peer = %self.peer, during, "smtp session closed: session lifetime over");
+            "421 4.4.2 session lifetime over, closing connection"
+        } else {
+            info!(peer = %self.peer, during, "smtp session closed: idle timeout");
+            "421 4.4.2 idle timeout, closing connection"
+        }
     }
 
     async fn run(mut self, stream: TcpStream) -> std::io::Result<()> {
@@ -257,12 +255,11 @@ impl Session {
                     reply(write, &format!("421 4.3.2 {} shutting down", self.hostname())).await?;
                     return Ok(Next::Close);
                 }
-                read = tokio::time::timeout(self.idle_timeout(), read_line(reader, MAX_COMMAND_LINE, &mut line)) => read,
+                read = tokio::time::timeout(self.read_timeout(), read_line(reader, MAX_COMMAND_LINE, &mut line)) => read,
             };
             let text = match read {
                 Err(_) => {
-                    info!(peer = %self.peer, "smtp session closed: idle timeout");
-                    reply(write, "421 4.4.2 idle timeout, closing connection").await?;
+                    reply(write, self.timed_out("commands")).await?;
                     return Ok(Next::Close);
                 }
                 Ok(Err(e)) => return Err(e),
@@ -374,6 +371,15 @@ impl Session {
                 );
                 return self.sequence(write, &r).await;
             }
+            Command::Mail { .. } if !self.limits.message(self.peer.ip()) => {
+                warn!(peer = %self.peer, limit = email.max_messages_per_minute, "smtp session closed: too many messages from this address");
+                reply(
+                    write,
+                    "421 4.7.0 too many messages from your address, try again later",
+                )
+                .await?;
+                return Ok(Next::Close);
+            }
             Command::Mail { from, .. } => {
                 self.mail_from = Some(from);
                 "250 2.1.0 sender ok".to_owned()
@@ -476,14 +482,13 @@ impl Session {
         let mut long_line = false;
         loop {
             let read = tokio::time::timeout(
-                self.idle_timeout(),
+                self.read_timeout(),
                 read_line(reader, MAX_TEXT_LINE, &mut line),
             )
             .await;
             match read {
                 Err(_) => {
-                    info!(peer = %self.peer, "smtp session closed: idle timeout in DATA");
-                    reply(write, "421 4.4.2 idle timeout, closing connection").await?;
+                    reply(write, self.timed_out("data")).await?;
                     return Ok(Next::Close);
                 }
                 Ok(Err(e)) => return Err(e),

@@ -212,6 +212,7 @@ impl From<&StoredEmail> for pb::EmailView {
                 })
                 .collect(),
             reply_to: e.reply_to.clone(),
+            from: e.from.clone(),
         }
     }
 }
@@ -238,6 +239,7 @@ impl From<pb::EmailView> for StoredEmail {
                 })
                 .collect(),
             reply_to: e.reply_to,
+            from: e.from,
         }
     }
 }

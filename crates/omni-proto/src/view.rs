@@ -48,6 +48,10 @@ pub struct MessageView {
 pub struct EmailJson {
     /// Subject.
     pub subject: String,
+    /// The sender's address (inbound mail; empty in mail stored before it
+    /// was kept, and for outbound mail).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub from: String,
     /// Message-ID.
     pub message_id: String,
     /// Sanitized HTML (empty for plain text).
@@ -123,6 +127,7 @@ impl MessageView {
             email: m.email.as_ref().map(|e| {
                 Box::new(EmailJson {
                     subject: e.subject.clone(),
+                    from: e.from.clone(),
                     message_id: e.message_id.clone(),
                     html: e.html.clone(),
                     quoted: e.quoted.clone(),
@@ -279,7 +284,9 @@ pub struct CustomerView {
     pub external_id: Option<String>,
     /// Free-form attributes.
     pub attributes: std::collections::BTreeMap<String, String>,
-    /// Identities the customer typed that nobody verified.
+    /// Identities nobody verified: typed by the customer, or the senders
+    /// of mail into the customer's thread (a reply address or a quoted
+    /// Message-ID proves nothing). Replies never go to them.
     pub unverified: Vec<IdentityView>,
     /// SMS opt-outs (`detail` is the keyword).
     pub sms_opt_outs: Vec<IdentityEventView>,

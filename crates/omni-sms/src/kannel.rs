@@ -10,6 +10,7 @@
 use hyper::http::{Method, StatusCode};
 use omni_core::DeliveryStatus;
 use omni_core::config::KannelConfig;
+use secrecy::ExposeSecret;
 
 use crate::http::HttpClient;
 use crate::outbound::{SendError, Submitted};
@@ -33,7 +34,7 @@ pub async fn send(
     };
     let query = form_urlencoded::Serializer::new(String::new())
         .append_pair("username", &config.username)
-        .append_pair("password", &config.password)
+        .append_pair("password", config.password.expose_secret())
         .append_pair("from", from)
         .append_pair("to", to)
         .append_pair("text", text)

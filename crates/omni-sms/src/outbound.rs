@@ -16,6 +16,7 @@ use omni_core::config::SmsProvider;
 use omni_proto::common::identity::Kind;
 use omni_proto::events as ev;
 use prost::Message as _;
+use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, warn};
 
@@ -206,7 +207,7 @@ async fn submit(adapter: &SmsAdapter, job: &Job) -> Result<Submitted, SendError>
         }
         SmsProvider::Kannel => {
             let secret = form_urlencoded::Serializer::new(String::new())
-                .append_pair("secret", &config.kannel.secret)
+                .append_pair("secret", config.kannel.secret.expose_secret())
                 .finish();
             // %d and %A are Kannel's: the DLR type and the SMSC's reply.
             let dlr = adapter.public_url(&format!("/kannel/dlr?{secret}&{ids}&type=%d&reply=%A"));

@@ -1,12 +1,17 @@
 //! The SMS adapter's HTTP routes, called by the providers:
 //!
-//! | route | caller |
-//! |---|---|
-//! | `POST /twilio/sms` | Twilio's incoming-message webhook |
-//! | `POST /twilio/status` | Twilio's status callbacks for outbound messages |
-//! | `GET /kannel/inbound` | Kannel smsbox `get-url` |
-//! | `GET /kannel/dlr` | Kannel delivery reports (`dlr-url`) |
-//! | `GET /healthz` | probes |
+//! | route | caller | exists with provider |
+//! |---|---|---|
+//! | `POST /twilio/sms` | Twilio's incoming-message webhook | `twilio` |
+//! | `POST /twilio/status` | Twilio's status callbacks for outbound messages | `twilio` |
+//! | `GET /kannel/inbound` | Kannel smsbox `get-url` | `kannel` |
+//! | `GET /kannel/dlr` | Kannel delivery reports (`dlr-url`) | `kannel` |
+//! | `GET /healthz` | probes | both |
+//!
+//! Only the configured provider's routes exist: the other provider's
+//! credentials are not configured, and a webhook checked against an empty
+//! key would verify for anyone (a forged Twilio `STOP` under Kannel would
+//! opt a customer out). The other provider's paths answer 404.
 //!
 //! Every refusal is a JSON error with a precise code and a log line that
 //! carries the request's trace id.
@@ -19,8 +24,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
+use omni_core::config::SmsProvider;
 use omni_core::trace::TraceContext;
 use omni_core::{DeliveryStatus, Identity};
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -37,11 +44,16 @@ pub const TWILIO_SIGNATURE: &str = "x-twilio-signature";
 
 /// The routes, for embedding or testing.
 pub fn routes(adapter: Arc<SmsAdapter>) -> Router {
-    Router::new()
-        .route("/twilio/sms", post(twilio_sms))
-        .route("/twilio/status", post(twilio_status))
-        .route("/kannel/inbound", get(kannel_inbound))
-        .route("/kannel/dlr", get(kannel_dlr))
+    let provider = Router::new();
+    let provider = match adapter.config().provider {
+        SmsProvider::Twilio => provider
+            .route("/twilio/sms", post(twilio_sms))
+            .route("/twilio/status", post(twilio_status)),
+        SmsProvider::Kannel => provider
+            .route("/kannel/inbound", get(kannel_inbound))
+            .route("/kannel/dlr", get(kannel_dlr)),
+    };
+    provider
         .route("/healthz", get(|| async { "ok" }))
         .with_state(adapter)
 }
@@ -167,6 +179,14 @@ fn check_twilio(
     params: &Params,
 ) -> Result<(), SmsError> {
     let twilio = &adapter.config().twilio;
+    // Validation requires both with provider twilio; an empty key would
+    // make every forged signature verify, so refuse rather than trust it.
+    if twilio.auth_token.expose_secret().is_empty() || twilio.account_sid.is_empty() {
+        return Err(SmsError::forbidden(
+            "not_configured",
+            "twilio webhooks are not configured",
+        ));
+    }
     let Some(claimed) = headers.get(TWILIO_SIGNATURE) else {
         return Err(SmsError::forbidden(
             "missing_signature",
@@ -176,7 +196,7 @@ fn check_twilio(
     let claimed = claimed.to_str().unwrap_or("");
     let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
     let url = adapter.public_url(path);
-    if !signature::verify(&twilio.auth_token, &url, params, claimed) {
+    if !signature::verify(twilio.auth_token.expose_secret(), &url, params, claimed) {
         return Err(SmsError::forbidden(
             "invalid_signature",
             format!("the X-Twilio-Signature does not match a request to {url}"),
@@ -318,7 +338,7 @@ async fn twilio_status_inner(
 }
 
 fn check_kannel_secret(adapter: &SmsAdapter, query: &Params) -> Result<(), SmsError> {
-    let expected = adapter.config().kannel.secret.as_bytes();
+    let expected = adapter.config().kannel.secret.expose_secret().as_bytes();
     let given = lookup(query, "secret").unwrap_or("").as_bytes();
     if expected.is_empty() || !constant_time_eq(expected, given) {
         return Err(SmsError::forbidden(

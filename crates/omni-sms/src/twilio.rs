@@ -10,6 +10,7 @@
 use hyper::http::{Method, StatusCode, header};
 use omni_core::DeliveryStatus;
 use omni_core::config::TwilioConfig;
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 use crate::http::HttpClient;
@@ -56,8 +57,11 @@ pub async fn send(
         .append_pair("StatusCallback", status_callback)
         .finish();
     use base64::Engine as _;
-    let credentials = base64::engine::general_purpose::STANDARD
-        .encode(format!("{}:{}", config.account_sid, config.auth_token));
+    let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        config.account_sid,
+        config.auth_token.expose_secret()
+    ));
     let response = http
         .send(
             Method::POST,

@@ -79,11 +79,13 @@ pub struct IngestOptions {
     pub policy: ContinuityPolicy,
     /// The conversation the message threads into (an email to the
     /// conversation's reply address, or replying to one of its messages). It
-    /// is continued (or reopened within the window) whoever the sender is; a
-    /// sender nobody knows yet becomes an identity of its customer, with
-    /// `thread_evidence` as provenance.
+    /// is continued (or reopened within the window) whoever the sender is;
+    /// a sender that is not one of its customer's identities is recorded as
+    /// an unverified identity of that customer (an agent may confirm it),
+    /// is never linked on that alone, and does not become the reply target:
+    /// anyone can write to a reply address or quote a Message-ID.
     pub thread: Option<ConversationId>,
-    /// Why the message belongs to `thread`, in words, for the provenance.
+    /// Why the message belongs to `thread`, in words, for the log.
     pub thread_evidence: String,
     /// Attachment contents larger than this are not stored (only recorded).
     pub max_attachment_bytes: u64,
@@ -137,6 +139,10 @@ pub fn inbound_extras(
         signature: e.signature.clone(),
         attachments: attachment_infos(message, max_attachment_bytes),
         reply_to: String::new(),
+        from: match &message.from {
+            Identity::Email(address) => address.clone(),
+            _ => String::new(),
+        },
     });
     let notice = match (&message.from, message.sms.as_ref().and_then(|s| s.opt)) {
         (Identity::Phone(phone) | Identity::SmsSender(phone), Some(omni_core::OptChange::Out)) => {

@@ -88,6 +88,17 @@ pub fn add_identity(customer: &mut Customer, identity: &Identity, provenance: &P
     true
 }
 
+/// Records `identity` as one `customer` was seen with but nobody verified
+/// (shown to agents, never used to find customers or to reply). Returns
+/// whether anything changed.
+pub fn add_unverified(customer: &mut Customer, identity: &Identity) -> bool {
+    if customer.identities.contains(identity) || customer.unverified.contains(identity) {
+        return false;
+    }
+    customer.unverified.push(identity.clone());
+    true
+}
+
 /// Checks that `customer` can take a new identity.
 pub fn check_linkable(customer: &Customer) -> Result<(), StoreError> {
     merged_away(customer)

@@ -48,7 +48,7 @@ pub fn email_and_sms_config(
     config.sms.from = OUR_NUMBER.into();
     config.sms.public_url = SMS_PUBLIC_URL.into();
     config.sms.twilio.account_sid = account.sid;
-    config.sms.twilio.auth_token = account.auth_token;
+    config.sms.twilio.auth_token = account.auth_token.into();
     config.sms.twilio.api_base = twilio_api.into();
     config.validate()?;
     Ok(config)

@@ -31,12 +31,24 @@ pub struct NatsServer {
     dir: tempfile::TempDir,
     port: u16,
     child: Option<Child>,
+    /// User and password clients must give, when set.
+    user: Option<(String, String)>,
 }
 
 impl NatsServer {
     /// Starts `nats-server` with JetStream on a free port and a fresh store,
     /// and waits until it accepts TCP connections.
     pub fn start() -> io::Result<NatsServer> {
+        Self::start_inner(None)
+    }
+
+    /// Like [`NatsServer::start`], but clients must authenticate as `user`
+    /// with `password`.
+    pub fn start_with_user(user: &str, password: &str) -> io::Result<NatsServer> {
+        Self::start_inner(Some((user.to_owned(), password.to_owned())))
+    }
+
+    fn start_inner(user: Option<(String, String)>) -> io::Result<NatsServer> {
         let binary = find_binary()?;
         let dir = tempfile::Builder::new().prefix("omni-nats-").tempdir()?;
         let mut server = NatsServer {
@@ -44,6 +56,7 @@ impl NatsServer {
             dir,
             port: 0,
             child: None,
+            user,
         };
         crate::start_on_a_free_port(START_ATTEMPTS, "nats-server", |port| {
             server.port = port;
@@ -134,11 +147,16 @@ impl NatsServer {
             .open(self.log_path())?;
         let store = self.store_dir();
         let port = self.port.to_string();
-        let mut child = Command::new(&self.binary)
+        let mut command = Command::new(&self.binary);
+        command
             .arg("-js")
             .arg("-sd")
             .arg(&store)
-            .args(["-a", "127.0.0.1", "-p", &port])
+            .args(["-a", "127.0.0.1", "-p", &port]);
+        if let Some((user, password)) = &self.user {
+            command.args(["--user", user, "--pass", password]);
+        }
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

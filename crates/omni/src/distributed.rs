@@ -16,6 +16,7 @@ use omni_bus::Bus;
 use omni_bus_nats::NatsBus;
 use omni_core::config::Config;
 use omni_store_redis::RedisStore;
+use secrecy::ExposeSecret;
 
 use crate::parts::{self, Backends, Listeners, Part, Running};
 
@@ -24,24 +25,24 @@ use crate::parts::{self, Backends, Listeners, Part, Running};
 /// there, so its replicas share them) and starts it.
 pub async fn start(config: Config, part: Part, listeners: Listeners) -> anyhow::Result<Running> {
     let bus: Option<Arc<dyn Bus>> = match part.needs_bus() {
-        true => Some(NatsBus::connect(&config.nats.url).await.with_context(|| {
+        true => Some(NatsBus::connect(config.nats.url.expose_secret()).await.with_context(|| {
             format!(
                 "omni {}: cannot reach NATS at {} (is nats-server running with JetStream? set nats.url or OMNI_NATS_URL)",
                 part.name(),
-                config.nats.url
+                config.nats.display_url()
             )
         })?),
         false => None,
     };
     let store = match part.needs_store() {
         true => Some(
-            RedisStore::connect(&config.redis.url, &config.redis.prefix)
+            RedisStore::connect(config.redis.url.expose_secret(), &config.redis.prefix)
                 .await
                 .with_context(|| {
                     format!(
                         "omni {}: cannot reach Redis at {} (is redis-server running? set redis.url or OMNI_REDIS_URL)",
                         part.name(),
-                        config.redis.url
+                        config.redis.display_url()
                     )
                 })?,
         ),

@@ -180,7 +180,7 @@ async fn run(config: Config, mode: Mode) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut signals = Signals::register()?;
     let data_dir = config.data_dir.clone();
-    let (nats, redis) = (config.nats.url.clone(), config.redis.url.clone());
+    let (nats, redis) = (config.nats.display_url(), config.redis.display_url());
     let parts = match mode {
         Mode::Embedded => Part::embedded(&config),
         Mode::Distributed(part) => vec![part],

@@ -15,7 +15,7 @@ use omni_core::access::Role;
 use omni_core::config::Config;
 use omni_store::{AccountStore, EmbeddedStore};
 use omni_store_redis::RedisStore;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 
 /// Who the audit log names for changes made here.
 const ACTOR: &str = "cli";
@@ -102,10 +102,11 @@ async fn open(config: &Config, kind: StoreKind) -> anyhow::Result<Arc<dyn Accoun
             })?;
             store as Arc<dyn AccountStore>
         }
-        StoreKind::Redis => RedisStore::connect(&config.redis.url, &config.redis.prefix)
-            .await
-            .context("cannot reach Redis (set redis.url or OMNI_REDIS_URL)")?
-            as _,
+        StoreKind::Redis => {
+            RedisStore::connect(config.redis.url.expose_secret(), &config.redis.prefix)
+                .await
+                .context("cannot reach Redis (set redis.url or OMNI_REDIS_URL)")? as _
+        }
     })
 }
 

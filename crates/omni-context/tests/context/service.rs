@@ -224,8 +224,9 @@ async fn across_channels(h: &Harness) {
         .expect("threaded reply");
     assert_eq!(second.conversation.id, conversation);
 
-    // A colleague nobody knew writes to the reply address: same thread, and
-    // the address joins the customer with the evidence.
+    // Somebody nobody knew writes to the reply address: same thread, the
+    // sender only an unverified participant (anyone can write there), and
+    // replies still go to the customer's verified address.
     let colleague = service
         .ingest(
             &email(
@@ -240,11 +241,28 @@ async fn across_channels(h: &Harness) {
         .await
         .expect("reply address");
     assert_eq!(colleague.conversation.id, conversation);
-    let source = &colleague.customer.identity_sources["email:bob@partner.example"];
-    assert!(
-        source.evidence.contains("reply address"),
-        "{}",
-        source.evidence
+    let bob = Identity::Email("bob@partner.example".into());
+    assert!(!colleague.customer.identities.contains(&bob));
+    assert_eq!(colleague.customer.unverified, vec![bob]);
+    service
+        .send_reply(
+            &conversation,
+            &AgentId::from("agt_alice"),
+            "still on it",
+            "r2",
+            Some(Channel::Email),
+            trace(),
+        )
+        .await
+        .expect("second email reply");
+    let out =
+        ev::OutboundMessage::decode(next(&mut email_out).await.payload.as_ref()).expect("outbound");
+    assert_eq!(
+        out.to,
+        Some(pb::Identity::from(&Identity::Email(
+            "Ana@xn--bcher-kva.example".into()
+        ))),
+        "the reply goes to the verified customer, not the new sender"
     );
 
     // SMS from the linked phone, in E.164 as a provider sends it.
@@ -267,6 +285,7 @@ async fn across_channels(h: &Harness) {
         channels,
         vec![
             Channel::Chat,
+            Channel::Email,
             Channel::Email,
             Channel::Email,
             Channel::Email,

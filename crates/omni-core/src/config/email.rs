@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::{Config, ConfigError};
@@ -55,6 +56,15 @@ pub struct EmailConfig {
     pub idle_timeout_secs: u64,
     /// Bad commands in one session before the server closes with 421.
     pub max_errors: u32,
+    /// Seconds one SMTP session may last, however busy, before the server
+    /// closes it with 421 (a real mail server reconnects).
+    pub max_session_secs: u64,
+    /// Sessions one client address may hold at once; more are turned away
+    /// with 421, so one address cannot take every session.
+    pub max_sessions_per_address: usize,
+    /// Messages one client address may send per minute; past it, MAIL is
+    /// answered 421 and the session closed (0: no limit).
+    pub max_messages_per_minute: u32,
     /// Mailbox (full address, lowercase) to the topic its mail goes to,
     /// e.g. `{ "sales@example.com" = "sales" }`.
     pub topics: BTreeMap<String, String>,
@@ -75,8 +85,9 @@ pub struct EmailConfig {
     pub relay_ca_cert: Option<PathBuf>,
     /// User for SMTP AUTH at the relay; no AUTH when unset.
     pub relay_user: Option<String>,
-    /// Password for SMTP AUTH at the relay.
-    pub relay_password: Option<String>,
+    /// Password for SMTP AUTH at the relay. Secret (never printed): set it
+    /// with `OMNI_EMAIL_RELAY_PASSWORD`.
+    pub relay_password: Option<SecretString>,
     /// Seconds one relay command may take.
     pub relay_timeout_secs: u64,
     /// The `From` address of outbound mail; must be at one of `domains`.
@@ -111,6 +122,9 @@ impl Default for EmailConfig {
             max_recipients: 50,
             idle_timeout_secs: 300,
             max_errors: 10,
+            max_session_secs: 600,
+            max_sessions_per_address: 16,
+            max_messages_per_minute: 60,
             topics: BTreeMap::new(),
             tls_cert: None,
             tls_key: None,
@@ -237,6 +251,12 @@ impl Config {
         }
         if email.max_errors == 0 {
             return invalid("email.max_errors must be at least 1".into());
+        }
+        if email.max_session_secs == 0 || email.max_sessions_per_address == 0 {
+            return invalid(
+                "email.max_session_secs and email.max_sessions_per_address must be at least 1"
+                    .into(),
+            );
         }
         if let Err(reason) = email.relay_host_port() {
             return invalid(format!("email.relay: {reason}"));

@@ -105,8 +105,8 @@ impl Config {
                 "OMNI_LISTEN_CHAT" => self.listen.chat = addr(value)?,
                 "OMNI_LISTEN_DESK" => self.listen.desk = addr(value)?,
                 "OMNI_LISTEN_METRICS" => self.listen.metrics = addr(value)?,
-                "OMNI_NATS_URL" => self.nats.url = value.clone(),
-                "OMNI_REDIS_URL" => self.redis.url = value.clone(),
+                "OMNI_NATS_URL" => self.nats.url = value.as_str().into(),
+                "OMNI_REDIS_URL" => self.redis.url = value.as_str().into(),
                 "OMNI_REDIS_PREFIX" => self.redis.prefix = value.clone(),
                 "OMNI_LISTEN_SMS" => self.listen.sms = addr(value)?,
                 "OMNI_SMS_ENABLED" => self.sms.enabled = flag(value)?,
@@ -135,12 +135,12 @@ impl Config {
                         })?
                 }
                 "OMNI_SMS_TWILIO_ACCOUNT_SID" => self.sms.twilio.account_sid = value.clone(),
-                "OMNI_SMS_TWILIO_AUTH_TOKEN" => self.sms.twilio.auth_token = value.clone(),
+                "OMNI_SMS_TWILIO_AUTH_TOKEN" => self.sms.twilio.auth_token = value.as_str().into(),
                 "OMNI_SMS_TWILIO_API_BASE" => self.sms.twilio.api_base = value.clone(),
                 "OMNI_SMS_KANNEL_SENDSMS_URL" => self.sms.kannel.sendsms_url = value.clone(),
                 "OMNI_SMS_KANNEL_USERNAME" => self.sms.kannel.username = value.clone(),
-                "OMNI_SMS_KANNEL_PASSWORD" => self.sms.kannel.password = value.clone(),
-                "OMNI_SMS_KANNEL_SECRET" => self.sms.kannel.secret = value.clone(),
+                "OMNI_SMS_KANNEL_PASSWORD" => self.sms.kannel.password = value.as_str().into(),
+                "OMNI_SMS_KANNEL_SECRET" => self.sms.kannel.secret = value.as_str().into(),
                 "OMNI_LISTEN_SMTP" => self.listen.smtp = addr(value)?,
                 "OMNI_EMAIL_ENABLED" => self.email.enabled = flag(value)?,
                 "OMNI_EMAIL_DOMAINS" => {
@@ -163,7 +163,9 @@ impl Config {
                     })?
                 }
                 "OMNI_EMAIL_RELAY_USER" => self.email.relay_user = Some(value.clone()),
-                "OMNI_EMAIL_RELAY_PASSWORD" => self.email.relay_password = Some(value.clone()),
+                "OMNI_EMAIL_RELAY_PASSWORD" => {
+                    self.email.relay_password = Some(value.as_str().into())
+                }
                 "OMNI_EMAIL_FROM" => self.email.from = value.clone(),
                 "OMNI_EMAIL_FROM_NAME" => self.email.from_name = value.clone(),
                 "OMNI_EMAIL_RELAY_CA_CERT" => self.email.relay_ca_cert = Some(PathBuf::from(value)),
@@ -196,7 +198,8 @@ impl Config {
                     };
                     return Err(ConfigError::Env {
                         name: other.to_owned(),
-                        value: value.clone(),
+                        // A misspelt variable may well be a secret's.
+                        value: super::REDACTED.to_owned(),
                         reason: format!(
                             "not a known OMNI_ variable{hint} (see the README's configuration reference)"
                         ),

@@ -35,7 +35,7 @@ pub use context::ContextConfig;
 pub use email::{EmailConfig, EmailSender, RelayTls};
 pub use env::{CONFIG_ENV, NOT_CONFIG_ENV};
 pub use limits::LimitsConfig;
-pub use network::{Connect, Listen, NatsConfig, RedisConfig};
+pub use network::{Connect, Listen, NatsConfig, REDACTED, RedisConfig, redact_url};
 pub use routing::{
     AgentConfig, QueueConfig, QueueStepConfig, RoutingConfig, ServiceLevelConfig, overflow_cycle,
 };
@@ -149,7 +149,7 @@ impl Config {
 
     /// Parses TOML text over the defaults, without validating.
     pub fn parse(text: &str) -> Result<Self, String> {
-        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())
+        toml::from_str(text).map_err(|e| parse_error(text, &e))
     }
 
     /// Checks that the values make sense together.
@@ -267,5 +267,34 @@ impl Config {
             .first()
             .map(|q| q.id.as_str())
             .unwrap_or("default")
+    }
+}
+
+/// A TOML error as `line L, column C: message`, without the quoted source
+/// line toml adds (it may hold a secret: a token under the wrong section),
+/// and with the value of a credential's key replaced should the message
+/// quote it (a type error does).
+fn parse_error(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message().trim_end();
+    let Some(span) = error.span() else {
+        return message.to_owned();
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - line_start + 1;
+    let line_text = text[line_start..].lines().next().unwrap_or("");
+    match line_text.split_once('=') {
+        Some((key, value)) => {
+            let key = key.trim();
+            let value = value.trim().trim_matches(['"', '\'']);
+            let message = if network::is_credential_name(key) && !value.is_empty() {
+                message.replace(value, REDACTED)
+            } else {
+                message.to_owned()
+            };
+            format!("line {line}, column {column} (at {key}): {message}")
+        }
+        None => format!("line {line}, column {column}: {message}"),
     }
 }

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 /// Listening addresses of the servers a process runs.
@@ -25,19 +26,23 @@ pub struct Listen {
 }
 
 /// The NATS JetStream server the distributed parts share.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NatsConfig {
-    /// Server URL, e.g. `nats://nats:4222`.
-    pub url: String,
+    /// Server URL, e.g. `nats://nats:4222`. Secret, since it may carry
+    /// credentials (`nats://user:password@nats:4222`): printed only through
+    /// [`NatsConfig::display_url`].
+    pub url: SecretString,
 }
 
 /// The Redis server the distributed context service and router keep state in.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RedisConfig {
-    /// Server URL, e.g. `redis://redis:6379`.
-    pub url: String,
+    /// Server URL, e.g. `redis://redis:6379`. Secret, since it may carry
+    /// credentials (`redis://user:password@redis:6379`): printed only
+    /// through [`RedisConfig::display_url`].
+    pub url: SecretString,
     /// Key prefix (and Cluster hash tag): every key is `{prefix}:...`.
     pub prefix: String,
 }
@@ -57,6 +62,99 @@ impl Default for RedisConfig {
             prefix: "omni".into(),
         }
     }
+}
+
+impl NatsConfig {
+    /// The URL with any credentials replaced (see [`redact_url`]), for logs
+    /// and messages.
+    pub fn display_url(&self) -> String {
+        redact_url(self.url.expose_secret())
+    }
+}
+
+impl RedisConfig {
+    /// The URL with any credentials replaced (see [`redact_url`]), for logs
+    /// and messages.
+    pub fn display_url(&self) -> String {
+        redact_url(self.url.expose_secret())
+    }
+}
+
+impl std::fmt::Debug for NatsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsConfig")
+            .field("url", &self.display_url())
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("url", &self.display_url())
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+/// What stands for a credential in a printed URL.
+pub const REDACTED: &str = "***";
+
+/// `url` safe to print: the password of `scheme://user:password@host` is
+/// replaced (`scheme://user:***@host`), a lone user part (a token, as in
+/// `nats://token@host`) too, and so is the value of any query parameter
+/// whose name says it is a credential (`password`, `token`, `secret`, ...).
+/// Anything that does not parse as `scheme://...` is replaced whole when it
+/// contains an `@`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return if url.contains('@') {
+            REDACTED.to_owned()
+        } else {
+            url.to_owned()
+        };
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:{REDACTED}@{host}"),
+            None => format!("{REDACTED}@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let (query, fragment) = match query.split_once('#') {
+                Some((q, f)) => (q, Some(f)),
+                None => (query, None),
+            };
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((name, _)) if is_credential_name(name) => format!("{name}={REDACTED}"),
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            let fragment = fragment.map(|f| format!("#{f}")).unwrap_or_default();
+            format!("{path}?{}{fragment}", query.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
+}
+
+/// Whether a query parameter or configuration key names a credential
+/// (`password`, `auth_token`, `secret`, `api_key`, a URL that may carry
+/// one, ...).
+pub(super) fn is_credential_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    if name == "url" {
+        return true;
+    }
+    ["pass", "token", "secret", "key", "auth", "cred", "sig"]
+        .iter()
+        .any(|word| name.contains(word))
 }
 
 /// Where a part reaches the gRPC APIs of the others. In embedded mode both

@@ -1,5 +1,6 @@
 //! The SMS adapter's section: the provider, Twilio and Kannel.
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::ConfigError;
@@ -43,60 +44,35 @@ pub struct SmsConfig {
 }
 
 /// Twilio settings of the SMS adapter.
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TwilioConfig {
     /// Account SID (`AC...`): webhooks for another account are refused.
     pub account_sid: String,
-    /// Auth token: signs webhooks and authenticates API calls. Secret: set
-    /// it with `OMNI_SMS_TWILIO_AUTH_TOKEN`.
-    pub auth_token: String,
+    /// Auth token: signs webhooks and authenticates API calls. Secret
+    /// (never printed): set it with `OMNI_SMS_TWILIO_AUTH_TOKEN`.
+    pub auth_token: SecretString,
     /// Base URL of the Messages API.
     pub api_base: String,
 }
 
-impl std::fmt::Debug for TwilioConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TwilioConfig")
-            .field("account_sid", &self.account_sid)
-            .field("auth_token", &redacted(&self.auth_token))
-            .field("api_base", &self.api_base)
-            .finish()
-    }
-}
-
 /// Kannel settings of the SMS adapter.
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KannelConfig {
     /// smsbox's `sendsms` URL, e.g. `http://127.0.0.1:13013/cgi-bin/sendsms`.
     pub sendsms_url: String,
     /// A `sendsms-user` username.
     pub username: String,
-    /// Its password. Secret: set it with `OMNI_SMS_KANNEL_PASSWORD`.
-    pub password: String,
+    /// Its password. Secret (never printed): set it with
+    /// `OMNI_SMS_KANNEL_PASSWORD`.
+    pub password: SecretString,
     /// The `secret` parameter smsbox's `get-url` and DLR URLs must carry.
-    /// Secret: set it with `OMNI_SMS_KANNEL_SECRET`.
-    pub secret: String,
+    /// Secret (never printed): set it with `OMNI_SMS_KANNEL_SECRET`.
+    pub secret: SecretString,
     /// Kannel `dlr-mask` asked for on each message (1 delivered, 2 failed,
     /// 4 buffered, 8 SMSC accepted, 16 SMSC rejected).
     pub dlr_mask: u8,
-}
-
-impl std::fmt::Debug for KannelConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KannelConfig")
-            .field("sendsms_url", &self.sendsms_url)
-            .field("username", &self.username)
-            .field("password", &redacted(&self.password))
-            .field("secret", &redacted(&self.secret))
-            .field("dlr_mask", &self.dlr_mask)
-            .finish()
-    }
-}
-
-fn redacted(secret: &str) -> &'static str {
-    if secret.is_empty() { "" } else { "<redacted>" }
 }
 
 impl Default for SmsConfig {
@@ -119,7 +95,7 @@ impl Default for TwilioConfig {
     fn default() -> Self {
         Self {
             account_sid: String::new(),
-            auth_token: String::new(),
+            auth_token: SecretString::default(),
             api_base: "https://api.twilio.com".into(),
         }
     }
@@ -130,8 +106,8 @@ impl Default for KannelConfig {
         Self {
             sendsms_url: "http://127.0.0.1:13013/cgi-bin/sendsms".into(),
             username: String::new(),
-            password: String::new(),
-            secret: String::new(),
+            password: SecretString::default(),
+            secret: SecretString::default(),
             dlr_mask: 31,
         }
     }
@@ -168,12 +144,15 @@ impl SmsConfig {
         }
         match self.provider {
             SmsProvider::Twilio => {
-                if self.twilio.account_sid.is_empty() || self.twilio.auth_token.is_empty() {
+                if self.twilio.account_sid.trim().is_empty()
+                    || self.twilio.auth_token.expose_secret().trim().is_empty()
+                {
                     return invalid("sms.twilio.account_sid and sms.twilio.auth_token are required with provider \"twilio\" (the token via OMNI_SMS_TWILIO_AUTH_TOKEN)".into());
                 }
             }
             SmsProvider::Kannel => {
-                if self.kannel.username.is_empty() || self.kannel.secret.is_empty() {
+                if self.kannel.username.is_empty() || self.kannel.secret.expose_secret().is_empty()
+                {
                     return invalid("sms.kannel.username and sms.kannel.secret are required with provider \"kannel\" (secrets via OMNI_SMS_KANNEL_PASSWORD, OMNI_SMS_KANNEL_SECRET)".into());
                 }
             }

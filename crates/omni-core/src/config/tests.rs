@@ -332,3 +332,94 @@ fn limits_parse_and_a_zero_limit_is_named() {
         .to_string();
     assert!(err.contains("limits.connections_per_address"), "{err}");
 }
+
+/// Every credential the configuration holds, from the file and from the
+/// environment, is missing from its `Debug` output and from the error of a
+/// misspelt variable; URLs keep their host but not their credentials.
+#[test]
+fn no_secret_is_printed() {
+    let file = format!(
+        r#"{SAMPLE}
+        [nats]
+        url = "nats://omni:nats-pass-1@nats:4222"
+        [redis]
+        url = "rediss://omni:redis-pass-2@redis:6380/0"
+        [email]
+        relay_user = "relay"
+        relay_password = "relay-pass-3"
+        [sms.kannel]
+        password = "kannel-pass-4"
+        secret = "kannel-secret-5"
+        "#
+    );
+    let mut config = Config::parse(&file).unwrap();
+    let env = BTreeMap::from([(
+        "OMNI_SMS_TWILIO_AUTH_TOKEN".to_string(),
+        "twilio-token-6".to_string(),
+    )]);
+    config.apply_env(&env).unwrap();
+    let printed = format!("{config:?} {config:#?}");
+    for secret in [
+        "nats-pass-1",
+        "redis-pass-2",
+        "relay-pass-3",
+        "kannel-pass-4",
+        "kannel-secret-5",
+        "twilio-token-6",
+    ] {
+        assert!(!printed.contains(secret), "{secret} printed in {printed}");
+    }
+    assert!(printed.contains("nats://omni:***@nats:4222"), "{printed}");
+    assert!(
+        printed.contains("rediss://omni:***@redis:6380/0"),
+        "{printed}"
+    );
+    let env = BTreeMap::from([(
+        "OMNI_SMS_TWILIO_AUTH_TOKN".to_string(),
+        "twilio-token-7".to_string(),
+    )]);
+    let err = config.apply_env(&env).unwrap_err().to_string();
+    assert!(err.contains("OMNI_SMS_TWILIO_AUTH_TOKEN"), "{err}");
+    assert!(!err.contains("twilio-token-7"), "{err}");
+}
+
+#[test]
+fn urls_are_printed_without_credentials() {
+    for (url, shown) in [
+        ("nats://127.0.0.1:4222", "nats://127.0.0.1:4222"),
+        ("nats://s3cr3t-token@nats:4222", "nats://***@nats:4222"),
+        ("redis://:pw@redis:6379", "redis://:***@redis:6379"),
+        ("redis://u:p@ss@redis/0?x=1", "redis://u:***@redis/0?x=1"),
+        (
+            "https://h/p?user=a&password=b&api_key=c#f",
+            "https://h/p?user=a&password=***&api_key=***#f",
+        ),
+        ("user:pw@host", "***"),
+        ("host:6379", "host:6379"),
+    ] {
+        assert_eq!(redact_url(url), shown, "{url}");
+    }
+}
+
+/// A parse error names the place and the problem but never quotes a
+/// secret: not the source line (a token under the wrong section), not the
+/// value of a credential's key with the wrong type.
+#[test]
+fn parse_errors_quote_no_secret() {
+    let misplaced = "[sms]\nauth_token = \"tok-sms-1\"\n";
+    let err = Config::parse(misplaced).unwrap_err();
+    assert!(
+        err.contains("auth_token") && err.contains("line 2"),
+        "{err}"
+    );
+    assert!(!err.contains("tok-sms-1"), "{err}");
+    let typed = "[email]\nrelay_password = 98765432\n";
+    let err = Config::parse(typed).unwrap_err();
+    assert!(
+        err.contains("relay_password") && err.contains("line 2"),
+        "{err}"
+    );
+    assert!(!err.contains("98765432"), "{err}");
+    let err = Config::parse("[routing]\noffer_timeout_secs = \"x\"\n").unwrap_err();
+    assert!(err.contains("line 2") && err.contains("string"), "{err}");
+}

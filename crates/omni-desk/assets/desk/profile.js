@@ -44,9 +44,27 @@ function renderProfile(data) {
     body.appendChild(ul);
   }
   if ((cu.unverified || []).length) {
-    body.appendChild(make('p', 'muted', 'Given by the customer, not verified (link it once you have checked it):'));
+    // Identities the customer typed, and senders who wrote into this
+    // customer's thread (a reply address or a quoted Message-ID is no proof
+    // of who they are): replies never go to them until confirmed.
+    body.appendChild(make('p', 'muted', 'Not verified (replies do not go to these; confirm one once you have checked it):'));
     const uv = make('ul');
-    cu.unverified.forEach((i) => uv.appendChild(make('li', null, i.kind + ': ' + i.value)));
+    cu.unverified.forEach((i) => {
+      const li = make('li', null, i.kind + ': ' + i.value + ' ');
+      li.setAttribute('data-testid', 'unverified-identity');
+      if (i.kind === 'email' || i.kind === 'phone') {
+        const btn = make('button', 'btn', 'Confirm');
+        btn.type = 'button';
+        btn.setAttribute('data-testid', 'confirm-identity');
+        btn.addEventListener('click', () => {
+          const evidence = window.prompt('How did you check that ' + i.value + ' is this customer?');
+          if (!evidence) return;
+          profileCall('POST', '/customer/identities', { kind: i.kind, value: i.value, evidence, verified: true }, 'Identity confirmed.');
+        });
+        li.appendChild(btn);
+      }
+      uv.appendChild(li);
+    });
     body.appendChild(uv);
   }
   (data.merges || []).forEach((mg) => {

@@ -76,9 +76,16 @@ function fillTimelineItem(li, m) {
   li.dataset.seq = String(m.seq || 0);
   li.dataset.channel = m.channel || '';
   const cu = S.open && S.open.customer;
+  // Mail from an address that is not one of the customer's verified
+  // identities (a stranger writing to the reply address, say) is named as
+  // such: it is not the customer speaking.
+  const from = dir === 'inbound' && m.email && m.email.from;
+  const verified = !from || ((cu && cu.identities) || [])
+    .some((i) => i.kind === 'email' && i.value.toLowerCase() === from.toLowerCase());
+  li.dataset.sender = verified ? '' : 'unverified';
   li.querySelector('.tm-sender').textContent = dir === 'outbound'
     ? (m.agent_name || m.agent_id || 'Agent')
-    : ((cu && cu.display_name) || 'Customer');
+    : (verified ? ((cu && cu.display_name) || 'Customer') : from + ' (not verified)');
   const b = li.querySelector('.badge');
   b.textContent = channelLabel(m.channel);
   b.dataset.channel = m.channel || 'unknown';

@@ -3,7 +3,7 @@
 
 use omni_proto::common::identity::Kind;
 
-use crate::support::{Mail, Server, inbound, no_more_inbound, smtplib};
+use crate::support::{self, Mail, Server, inbound, no_more_inbound, smtplib};
 
 fn from_email(m: &omni_proto::events::InboundMessage) -> String {
     match m.from.as_ref().and_then(|f| f.kind.clone()) {
@@ -27,7 +27,7 @@ msg.set_content('My parcel has not arrived.\nOrder 1234.\n\n-- \nAnn Example\n\n
     .await;
     assert!(out.starts_with("OK {}"), "{out}");
     let m = &inbound(&server.bus, 1).await[0];
-    assert_eq!(m.idempotency_key, "p1@mail.example.com");
+    assert_eq!(m.idempotency_key, support::key(m, "p1@mail.example.com"));
     assert_eq!(m.channel, omni_proto::common::Channel::Email as i32);
     assert_eq!(from_email(m), "Ann.B@example.com");
     assert_eq!(m.display_name, "Ann Example");
@@ -297,10 +297,8 @@ msg = b'From: ann@example.com\r\nTo: help@support.test\r\nSubject: no id\r\n\r\n
         "{}",
         got[0].idempotency_key
     );
-    assert_eq!(
-        got[0].email.as_ref().unwrap().message_id,
-        got[0].idempotency_key
-    );
+    let message_id = &got[0].email.as_ref().unwrap().message_id;
+    assert_eq!(got[0].idempotency_key, support::key(&got[0], message_id));
     assert!(no_more_inbound(&server.bus, std::time::Duration::from_millis(500)).await);
 }
 
@@ -326,7 +324,10 @@ msg = (b'From: ann@example.com\r\nTo: help@support.test\r\nSubject: broken\r\n'
     .await;
     assert!(out.starts_with("OK"), "{out}");
     let got = inbound(&server.bus, 1).await;
-    assert_eq!(got[0].idempotency_key, "broken@example.com");
+    assert_eq!(
+        got[0].idempotency_key,
+        support::key(&got[0], "broken@example.com")
+    );
     assert_eq!(
         got[0].text,
         format!(
@@ -414,4 +415,30 @@ msg.set_content('<div dir="ltr">Yes, please send a new one.<br></div><br><div cl
         e.quoted
     );
     assert!(e.html.contains("<blockquote"), "{}", e.html);
+}
+
+/// The Message-ID is the sender's choice: another sender reusing it sends
+/// another message, not a duplicate of the first; the first sender's resend
+/// stays a duplicate.
+#[tokio::test]
+async fn a_message_id_is_scoped_by_channel_and_sender() {
+    let server = Server::start().await;
+    let body = "\nmsg.set_content('hello')\n";
+    let first = Mail::new("One", "same@mail.example.com", body);
+    assert!(first.send(server.port).await.starts_with("OK"));
+    let other = first.from("Mallory <mallory@evil.example>");
+    assert!(other.send(server.port).await.starts_with("OK"));
+    // The first sender sending again is a duplicate.
+    assert!(first.send(server.port).await.starts_with("OK"));
+    let got = inbound(&server.bus, 2).await;
+    assert_eq!(
+        got.iter()
+            .map(|m| m.idempotency_key.as_str())
+            .collect::<Vec<_>>(),
+        vec![
+            "email:ann@example.com:same@mail.example.com",
+            "email:mallory@evil.example:same@mail.example.com",
+        ]
+    );
+    assert!(no_more_inbound(&server.bus, std::time::Duration::from_millis(500)).await);
 }

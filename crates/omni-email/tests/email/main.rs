@@ -5,6 +5,7 @@
 
 mod bus_down;
 mod inbound;
+mod limits;
 mod outbound;
 mod props;
 mod protocol;

@@ -158,6 +158,15 @@ impl Mail {
     }
 }
 
+/// The idempotency key of mail from `m`'s sender with `message_id`: the
+/// Message-ID scoped by channel and sender.
+pub fn key(m: &ev::InboundMessage, message_id: &str) -> String {
+    match m.from.as_ref().and_then(|f| f.kind.clone()) {
+        Some(omni_proto::common::identity::Kind::Email(e)) => format!("email:{e}:{message_id}"),
+        other => panic!("from is not an email: {other:?}"),
+    }
+}
+
 /// The next `n` inbound messages on the bus (acked), in order.
 pub async fn inbound(bus: &Arc<dyn Bus>, n: usize) -> Vec<ev::InboundMessage> {
     let mut deliveries = bus.consume(&CONTEXT_INBOUND).await.expect("consume");

@@ -3,7 +3,7 @@
 -- a display name was given, 10 queue for a new conversation, 11 reopen
 -- window, 12 candidate customer id, 13 candidate conversation id,
 -- 14 candidate message id, 15 thread conversation id (or empty), 16 thread
--- evidence, 17 opt change (`out`, `in` or empty), 18 opt keyword, 19 email
+-- evidence (unused here: for the log), 17 opt change (`out`, `in` or empty), 18 opt keyword, 19 email
 -- details JSON (or empty), 20 notice JSON (or empty), 21 Message-ID to index
 -- (or empty), 22 number of attachments to store, then (index, content) pairs.
 -- The candidates are used only when something new is created.
@@ -30,28 +30,25 @@ local function same_identity(a, b)
   return type(a) == 'table' and a.kind == b.kind and a.value == b.value
 end
 
--- merge::add_identity: the identity joins the customer with its provenance.
-local function add_identity(customer, provenance)
-  if type(customer.unverified) == 'table' then
-    local kept = {}
-    for _, u in ipairs(customer.unverified) do
-      if not same_identity(u, identity) then
-        kept[#kept + 1] = u
-      end
-    end
-    customer.unverified = (#kept > 0) and kept or nil
-  end
+-- merge::add_unverified: the sender joins the customer's unverified
+-- identities (shown to agents, never used to find or reply). Returns whether
+-- anything changed.
+local function add_unverified(customer)
   for _, i in ipairs(customer.identities or {}) do
     if same_identity(i, identity) then
-      return
+      return false
     end
   end
-  customer.identities = customer.identities or {}
-  customer.identities[#customer.identities + 1] = identity
-  if type(customer.identity_sources) ~= 'table' then
-    customer.identity_sources = {}
+  if type(customer.unverified) ~= 'table' then
+    customer.unverified = {}
   end
-  customer.identity_sources[identity_key] = provenance
+  for _, u in ipairs(customer.unverified) do
+    if same_identity(u, identity) then
+      return false
+    end
+  end
+  customer.unverified[#customer.unverified + 1] = identity
+  return true
 end
 
 local function main()
@@ -79,19 +76,24 @@ local function main()
   local customer, customer_changed, new_identity, sender_owned
   if owner and thread and thread.customer_id ~= owner then
     -- A known sender writing into another customer's thread: the thread
-    -- wins, and nobody is merged on that alone.
+    -- wins, nobody is merged on that alone, and the sender is only an
+    -- unverified participant there.
     local uk = key('customer', thread.customer_id)
     customer = must(load(uk, CUSTOMER), uk, key('conversation', thread.id))
-    customer_changed, new_identity, sender_owned = false, false, false
+    customer_changed = add_unverified(customer)
+    new_identity, sender_owned = false, false
   elseif owner then
     local uk = key('customer', owner)
     customer = must(load(uk, CUSTOMER), uk, ik)
     customer_changed, new_identity, sender_owned = false, false, true
   elseif thread then
+    -- A new sender writing to the thread's reply address or quoting its
+    -- Message-ID: anyone can, so the sender is kept as an unverified
+    -- participant an agent may confirm, never linked on that alone.
     local uk = key('customer', thread.customer_id)
     customer = must(load(uk, CUSTOMER), uk, key('conversation', thread.id))
-    add_identity(customer, { at_ms = at, by = 'system', evidence = ARGV[16] })
-    customer_changed, new_identity, sender_owned = true, true, true
+    customer_changed = add_unverified(customer)
+    new_identity, sender_owned = false, false
   else
     customer = {
       id = ARGV[12],
@@ -207,7 +209,10 @@ local function main()
   redis.call('SET', inbound, pointer(seq, conversation.id))
   local channel_changed = conversation.last_channel ~= channel
   conversation.last_channel = channel
-  conversation.last_identity = identity
+  if sender_owned then
+    -- Only the customer's own identities become the reply target.
+    conversation.last_identity = identity
+  end
   conversation.message_count = conversation.message_count + 1
   put_conversation(conversation, at)
 

@@ -464,9 +464,11 @@ where
 }
 
 /// Email threading: Message-IDs find their conversation; a reply from an
-/// unknown address into a thread joins its customer with provenance; a
+/// unknown address into a thread stays in the thread with the sender as an
+/// unverified identity of its customer (not linked, not the reply target); a
 /// known customer's mail into another's thread stays in the thread without a
-/// merge; attachments are stored up to the size limit.
+/// merge, as an unverified participant too; attachments are stored up to
+/// the size limit.
 pub async fn email_threads_and_attachments<F: StoreFactory>(factory: &F) {
     let store = open(factory).await;
     let t = Tag::new();
@@ -529,8 +531,41 @@ pub async fn email_threads_and_attachments<F: StoreFactory>(factory: &F) {
     opts.thread_evidence = "email reply to the conversation's reply address".into();
     let got = step("threaded", store.ingest_with(&reply, &opts)).await;
     assert_eq!(got.conversation.id, conversation);
-    assert!(got.customer.identities.contains(&other));
-    assert_eq!(got.customer.identity_sources[&other.key()].by, "system");
+    assert!(
+        !got.customer.identities.contains(&other),
+        "a new sender is not linked on a reply address or Message-ID alone"
+    );
+    assert_eq!(got.customer.unverified, vec![other.clone()]);
+    assert_eq!(
+        got.message
+            .email
+            .as_ref()
+            .map(|e| Identity::Email(e.from.clone())),
+        Some(other.clone()),
+        "the message names its sender"
+    );
+    assert_eq!(
+        got.conversation.last_identity, ana,
+        "the verified address stays the reply target"
+    );
+    assert_eq!(
+        step("unknown owner", store.customer_by_identity(&other)).await,
+        None
+    );
+    let again = step(
+        "threaded again",
+        store.ingest_with(
+            &email(
+                &other,
+                &t.key("e2b"),
+                &format!("m2b-{}@x.example", t.0),
+                T0 + 1,
+            ),
+            &opts,
+        ),
+    )
+    .await;
+    assert_eq!(again.customer.unverified, vec![other.clone()], "kept once");
 
     // A known, different customer writing into the thread: no merge.
     let bob = t.chat("bob");
@@ -553,6 +588,11 @@ pub async fn email_threads_and_attachments<F: StoreFactory>(factory: &F) {
     );
     let got = step("cross", store.ingest_with(&cross, &opts)).await;
     assert_eq!(got.conversation.id, conversation, "the thread wins");
+    assert_eq!(
+        got.customer.unverified,
+        vec![other.clone(), bob_mail.clone()]
+    );
+    assert_eq!(got.conversation.last_identity, ana);
     assert_eq!(
         step("bob owner", store.customer_by_identity(&bob_mail)).await,
         Some(bob_first.customer.id.clone())

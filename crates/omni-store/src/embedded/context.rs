@@ -163,9 +163,7 @@ impl ContextStore for EmbeddedStore {
             let mut t = Timeline::open(txn)?;
             let mut customer = t.existing_customer(&id)?;
             merge::check_linkable(&customer)?;
-            if !customer.identities.contains(&identity) && !customer.unverified.contains(&identity)
-            {
-                customer.unverified.push(identity);
+            if merge::add_unverified(&mut customer, &identity) {
                 t.put_customer(&customer)?;
             }
             Ok(customer)

@@ -4,7 +4,7 @@
 use omni_core::time::Millis;
 use omni_core::{
     Conversation, ConversationId, ConversationStatus, Customer, CustomerId, DeliveryStatus,
-    Direction, InboundMessage, MessageId, OptChange, OptOut, Provenance, StoredMessage,
+    Direction, InboundMessage, MessageId, OptChange, OptOut, StoredMessage,
 };
 use redb::ReadableTable;
 
@@ -39,28 +39,23 @@ impl Timeline<'_> {
         let (mut customer, mut customer_changed, sender_owned) = match (&owner, &thread) {
             (Some(id), Some(t)) if t.customer_id.as_str() != id => {
                 // A known sender writing into another customer's thread: the
-                // thread wins, and nobody is merged on that alone.
-                let customer =
+                // thread wins, nobody is merged on that alone, and the sender
+                // is only an unverified participant there.
+                let mut customer =
                     self.must_customer(t.customer_id.as_str(), &format!("conversations/{}", t.id))?;
-                (customer, false, false)
+                let added = merge::add_unverified(&mut customer, &message.from);
+                (customer, added, false)
             }
             (Some(id), _) => (self.must_customer(id, &from_identities)?, false, true),
             (None, Some(t)) => {
+                // A new sender writing to the thread's reply address or
+                // quoting its Message-ID: anyone can, so the sender is kept
+                // as an unverified participant an agent may confirm, never
+                // linked (nor made the reply target) on that alone.
                 let mut customer =
                     self.must_customer(t.customer_id.as_str(), &format!("conversations/{}", t.id))?;
-                merge::add_identity(
-                    &mut customer,
-                    &message.from,
-                    &Provenance {
-                        at_ms: at,
-                        by: "system".into(),
-                        evidence: options.thread_evidence.clone(),
-                    },
-                );
-                self.identities
-                    .insert(identity_key.as_str(), customer.id.as_str())
-                    .map_err(db_err)?;
-                (customer, true, true)
+                let added = merge::add_unverified(&mut customer, &message.from);
+                (customer, added, false)
             }
             (None, None) => {
                 let mut customer = Customer::new(CustomerId::generate(), message.from.clone(), at);
@@ -197,7 +192,10 @@ impl Timeline<'_> {
             .map_err(db_err)?;
         let channel_changed = conversation.last_channel != message.channel;
         conversation.last_channel = message.channel;
-        conversation.last_identity = message.from.clone();
+        if sender_owned {
+            // Only the customer's own identities become the reply target.
+            conversation.last_identity = message.from.clone();
+        }
         conversation.updated_at_ms = conversation.updated_at_ms.max(at);
         conversation.message_count += 1;
         self.put_conversation(&conversation)?;

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use omni_core::config::Config;
+use secrecy::ExposeSecret;
 use serde_json::Value;
 
 fn deploy_dir() -> PathBuf {
@@ -167,9 +168,13 @@ fn kubernetes_manifests_run_real_subcommands_on_configured_ports() {
         assert!(!is_secret(name), "{name} is in the ConfigMap omniroute-env");
     }
     assert!(
-        config.sms.twilio.auth_token.is_empty()
-            && config.sms.kannel.password.is_empty()
-            && config.sms.kannel.secret.is_empty()
+        [
+            &config.sms.twilio.auth_token,
+            &config.sms.kannel.password,
+            &config.sms.kannel.secret
+        ]
+        .iter()
+        .all(|s| s.expose_secret().is_empty())
             && config.email.relay_password.is_none(),
         "the configuration file in the ConfigMap holds a secret"
     );
@@ -282,8 +287,14 @@ fn kubernetes_manifests_run_real_subcommands_on_configured_ports() {
             "parts reach the {service} Service"
         );
     }
-    assert!(config.nats.url.starts_with("nats://nats:"));
-    assert!(config.redis.url.starts_with("redis://redis:"));
+    assert!(config.nats.url.expose_secret().starts_with("nats://nats:"));
+    assert!(
+        config
+            .redis
+            .url
+            .expose_secret()
+            .starts_with("redis://redis:")
+    );
     for server in ["nats", "redis"] {
         assert!(
             docs.iter()
@@ -348,8 +359,8 @@ fn compose_file_runs_every_part_against_nats_and_redis() {
             config.connect.context.as_deref(),
             Some("http://context:7070")
         );
-        assert_eq!(config.nats.url, "nats://nats:4222");
-        assert_eq!(config.redis.url, "redis://redis:6379");
+        assert_eq!(config.nats.url.expose_secret(), "nats://nats:4222");
+        assert_eq!(config.redis.url.expose_secret(), "redis://redis:6379");
         let probe: Vec<&str> = service["healthcheck"]["test"]
             .as_array()
             .expect("healthcheck")

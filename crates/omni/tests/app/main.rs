@@ -1,10 +1,10 @@
 //! The `omni` binary and the assembled app, in one test binary: the
-//! command line as an operator runs it, `omni simulate`, the deployment
-//! files, desk replicas sharing sessions through Redis, the desk's
-//! customer routes and its refusals (a taken offer, a service that is
-//! down) against the embedded app, distributed mode with every part in its
-//! own process, `omni user`, and a waiting chat customer's place in line in
-//! both modes.
+//! command line as an operator runs it (and no secret in what it prints),
+//! `omni simulate`, the deployment files, desk replicas sharing sessions
+//! through Redis, the desk's customer routes and its refusals (a taken
+//! offer, a service that is down) against the embedded app, distributed
+//! mode with every part in its own process, `omni user`, and a waiting chat
+//! customer's place in line in both modes.
 
 mod cli;
 mod deploy;
@@ -13,6 +13,7 @@ mod desk_errors;
 mod desk_replicas;
 mod distributed;
 mod queue_position;
+mod secrets;
 mod simulate;
 mod support;
 mod user_cli;
