@@ -7,13 +7,14 @@
 //!
 //! One file per section: [`Config`] itself, its loading and the checks
 //! across sections live here; each section's types, defaults and own checks
-//! live in a child module (`network`, `context`, `routing`, `chat`, `sms`,
-//! `email`), and `env` holds the `OMNI_*` overrides.
+//! live in a child module (`network`, `grpc`, `context`, `routing`, `chat`,
+//! `sms`, `email`), and `env` holds the `OMNI_*` overrides.
 
 mod chat;
 mod context;
 mod email;
 mod env;
+mod grpc;
 mod network;
 mod routing;
 mod sms;
@@ -31,6 +32,9 @@ pub use chat::ChatConfig;
 pub use context::ContextConfig;
 pub use email::{EmailConfig, EmailSender, RelayTls};
 pub use env::{CONFIG_ENV, NOT_CONFIG_ENV};
+pub use grpc::{
+    AccountKind, GrpcAccount, GrpcConfig, GrpcTls, LoadedAccount, MIN_TOKEN_LEN, SERVICE_ACCOUNT,
+};
 pub use network::{Connect, Listen, NatsConfig, RedisConfig};
 pub use routing::{
     AgentConfig, QueueConfig, QueueStepConfig, RoutingConfig, ServiceLevelConfig, overflow_cycle,
@@ -85,6 +89,8 @@ pub struct Config {
     pub nats: NatsConfig,
     /// The Redis server (distributed mode).
     pub redis: RedisConfig,
+    /// gRPC accounts, TLS and reflection.
+    pub grpc: GrpcConfig,
     /// Context service settings.
     pub context: ContextConfig,
     /// Router settings.
@@ -109,6 +115,7 @@ impl Default for Config {
             connect: Connect::default(),
             nats: NatsConfig::default(),
             redis: RedisConfig::default(),
+            grpc: GrpcConfig::default(),
             context: ContextConfig::default(),
             routing: RoutingConfig::default(),
             chat: ChatConfig::default(),
@@ -240,6 +247,7 @@ impl Config {
             ));
         }
         self.sms.validate()?;
+        self.grpc.validate()?;
         self.validate_email()
     }
     /// The queue a new conversation on `channel` with `topic` routes to.
