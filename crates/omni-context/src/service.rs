@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use omni_bus::topology::subjects;
 use omni_bus::{Bus, Message, TRACEPARENT};
+use omni_core::access::Role;
 use omni_core::config::Config;
 use omni_core::time::{Millis, now_ms};
 use omni_core::trace::TraceContext;
@@ -27,6 +28,7 @@ use prost::Message as _;
 use tracing::{info, warn};
 
 use crate::ContextError;
+use omni_proto::auth::Caller;
 
 /// Largest agent reply, in bytes.
 pub const MAX_REPLY_BYTES: usize = 16 * 1024;
@@ -349,6 +351,7 @@ impl ContextService {
         text: &str,
         idempotency_key: &str,
         channel: Option<Channel>,
+        caller: &Caller,
         trace: TraceContext,
     ) -> Result<StoredMessage, ContextError> {
         if text.trim().is_empty() {
@@ -372,6 +375,7 @@ impl ContextService {
             .conversation(conversation_id)
             .await?
             .ok_or_else(|| ContextError::NotFound(format!("conversation {conversation_id}")))?;
+        check_reply(caller, agent, &conversation)?;
         let channel = channel.unwrap_or(conversation.last_channel);
         let customer = self.customer(&conversation.customer_id).await?;
         let to = recipient(&conversation, &customer, channel)?;
@@ -463,8 +467,24 @@ impl ContextService {
     pub async fn resolve(
         &self,
         conversation_id: &ConversationId,
+        caller: &Caller,
         trace: TraceContext,
     ) -> Result<Conversation, ContextError> {
+        let current = self.conversation(conversation_id).await?;
+        // Resolving again is answered by the store, as for the one who resolved it.
+        let resolved_by_them = current.status == ConversationStatus::Resolved
+            && caller.actor().is_some_and(|a| {
+                current
+                    .last_agent
+                    .as_ref()
+                    .is_some_and(|l| l.as_str() == a.user)
+            });
+        if !crate::authority::may_hold(caller, &current) && !resolved_by_them {
+            return Err(ContextError::PermissionDenied(format!(
+                "{} may not resolve conversation {conversation_id}: it is not theirs",
+                caller.actor().map_or("the caller", |a| a.user.as_str())
+            )));
+        }
         let conversation = self.store.resolve(conversation_id, now_ms()).await?;
         let at = conversation
             .resolved_at_ms
@@ -580,4 +600,31 @@ mod tests {
         assert_eq!(date(951_782_400_000), "2000-02-29");
         assert_eq!(date(-86_400_000), "1969-12-31");
     }
+}
+
+/// Whether `caller` may reply as `agent` on `conversation`: only the agent
+/// holding it (as themselves) or a supervisor, and never on a resolved one.
+fn check_reply(
+    caller: &Caller,
+    agent: &AgentId,
+    conversation: &Conversation,
+) -> Result<(), ContextError> {
+    if let Some(actor) = caller.actor() {
+        if agent.as_str() != actor.user && !actor.role.at_least(Role::Supervisor) {
+            return Err(ContextError::PermissionDenied(format!(
+                "{} may not send as {agent}",
+                actor.user
+            )));
+        }
+        if !crate::authority::may_hold(caller, conversation) {
+            return Err(ContextError::PermissionDenied(format!(
+                "{} may not reply on conversation {}: it is not theirs",
+                actor.user, conversation.id
+            )));
+        }
+    }
+    if conversation.status == ConversationStatus::Resolved {
+        return Err(ContextError::Resolved(conversation.id.to_string()));
+    }
+    Ok(())
 }

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use crate::Desk;
 use crate::desk::traced;
 use crate::error::DeskError;
+use omni_core::access::{Actor, Role};
 
 /// Largest reply the desk accepts, in bytes (the context service's limit).
 pub const MAX_REPLY_BYTES: usize = 16 * 1024;
@@ -72,12 +73,16 @@ pub async fn sign_in(
 pub async fn sign_out(State(desk): State<Arc<Desk>>, headers: HeaderMap) -> ApiResult {
     let token = bearer(&headers).ok_or(DeskError::Unauthorized)?;
     let agent = desk.sign_out(token).ok_or(DeskError::Unauthorized)?;
+    let actor = Actor::new(agent.clone(), Role::Agent);
     desk.router()
-        .set_presence(traced(SetPresenceRequest {
-            agent_id: agent.clone(),
-            presence: Presence::Offline as i32,
-            reason: String::new(),
-        }))
+        .set_presence(traced(
+            &actor,
+            SetPresenceRequest {
+                agent_id: agent.clone(),
+                presence: Presence::Offline as i32,
+                reason: String::new(),
+            },
+        ))
         .await?;
     tracing::info!(agent_id = %agent, "agent signed out");
     Ok(Json(json!({ "signed_out": agent })))
@@ -105,6 +110,7 @@ pub async fn set_presence(
     payload: Result<Json<PresenceBody>, JsonRejection>,
 ) -> ApiResult {
     let agent = agent_of(&desk, &headers)?;
+    let actor = Actor::new(agent.clone(), Role::Agent);
     let req = body(payload)?;
     let presence = match req.presence.as_str() {
         "available" => Presence::Available,
@@ -118,11 +124,14 @@ pub async fn set_presence(
     };
     let state = desk
         .router()
-        .set_presence(traced(SetPresenceRequest {
-            agent_id: agent,
-            presence: presence as i32,
-            reason: req.reason.unwrap_or_default(),
-        }))
+        .set_presence(traced(
+            &actor,
+            SetPresenceRequest {
+                agent_id: agent,
+                presence: presence as i32,
+                reason: req.reason.unwrap_or_default(),
+            },
+        ))
         .await?
         .into_inner();
     Ok(Json(json!(AgentView::from(&state))))
@@ -135,10 +144,14 @@ pub async fn settle_offer(
     Path((offer_id, action)): Path<(String, String)>,
 ) -> ApiResult {
     let agent = agent_of(&desk, &headers)?;
-    let request = traced(OfferRequest {
-        agent_id: agent,
-        offer_id,
-    });
+    let actor = Actor::new(agent.clone(), Role::Agent);
+    let request = traced(
+        &actor,
+        OfferRequest {
+            agent_id: agent,
+            offer_id,
+        },
+    );
     let mut router = desk.router();
     let state = match action.as_str() {
         "accept" => router.accept_offer(request).await?,
@@ -156,12 +169,16 @@ pub async fn conversation(
     Path(id): Path<String>,
 ) -> ApiResult {
     let agent = agent_of(&desk, &headers)?;
+    let actor = Actor::new(agent.clone(), Role::Agent);
     desk.check_access(&agent, &id, false).await?;
     let mut context = desk.context();
     let found = context
-        .get_conversation(traced(GetConversationRequest {
-            conversation_id: id.clone(),
-        }))
+        .get_conversation(traced(
+            &actor,
+            GetConversationRequest {
+                conversation_id: id.clone(),
+            },
+        ))
         .await?
         .into_inner();
     let mut messages = Vec::new();
@@ -169,11 +186,14 @@ pub async fn conversation(
     // Pages of 500 until the end, capped so one request stays bounded.
     for _ in 0..20 {
         let page = context
-            .list_messages(traced(ListMessagesRequest {
-                conversation_id: id.clone(),
-                after_seq,
-                limit: 500,
-            }))
+            .list_messages(traced(
+                &actor,
+                ListMessagesRequest {
+                    conversation_id: id.clone(),
+                    after_seq,
+                    limit: 500,
+                },
+            ))
             .await?
             .into_inner();
         messages.extend(
@@ -210,6 +230,7 @@ pub async fn reply(
     payload: Result<Json<Reply>, JsonRejection>,
 ) -> ApiResult {
     let agent = agent_of(&desk, &headers)?;
+    let actor = Actor::new(agent.clone(), Role::Agent);
     let req = body(payload)?;
     if req.text.trim().is_empty() {
         return Err(DeskError::BadRequest("text must not be empty".into()));
@@ -233,9 +254,12 @@ pub async fn reply(
         Some(channel) => Some(channel),
         None => desk
             .context()
-            .get_conversation(traced(GetConversationRequest {
-                conversation_id: id.clone(),
-            }))
+            .get_conversation(traced(
+                &actor,
+                GetConversationRequest {
+                    conversation_id: id.clone(),
+                },
+            ))
             .await?
             .into_inner()
             .conversation
@@ -247,13 +271,16 @@ pub async fn reply(
     let channel = chosen.map_or(0, |c| omni_proto::common::Channel::from(c) as i32);
     let message = desk
         .context()
-        .send_message(traced(SendMessageRequest {
-            conversation_id: id,
-            agent_id: agent,
-            text: req.text,
-            idempotency_key: req.client_id,
-            channel,
-        }))
+        .send_message(traced(
+            &actor,
+            SendMessageRequest {
+                conversation_id: id,
+                agent_id: agent,
+                text: req.text,
+                idempotency_key: req.client_id,
+                channel,
+            },
+        ))
         .await?
         .into_inner();
     Ok(Json(json!(
@@ -268,13 +295,17 @@ pub async fn resolve(
     Path(id): Path<String>,
 ) -> ApiResult {
     let agent = agent_of(&desk, &headers)?;
+    let actor = Actor::new(agent.clone(), Role::Agent);
     desk.check_access(&agent, &id, true).await?;
     let conversation = desk
         .context()
-        .resolve_conversation(traced(ResolveConversationRequest {
-            conversation_id: id,
-            agent_id: agent,
-        }))
+        .resolve_conversation(traced(
+            &actor,
+            ResolveConversationRequest {
+                conversation_id: id,
+                agent_id: agent,
+            },
+        ))
         .await?
         .into_inner();
     Ok(Json(json!(ConversationView::from(&conversation))))

@@ -28,6 +28,7 @@ use crate::Desk;
 use crate::api::{agent_of, body};
 use crate::desk::traced;
 use crate::error::DeskError;
+use omni_core::access::{Actor, Role};
 
 type ApiResult = Result<Json<Value>, DeskError>;
 
@@ -40,10 +41,14 @@ async fn customer_of(
 ) -> Result<pb::Customer, DeskError> {
     desk.check_access(agent, conversation_id, assigned_only)
         .await?;
+    let actor = Actor::new(agent, Role::Agent);
     desk.context()
-        .get_conversation(traced(GetConversationRequest {
-            conversation_id: conversation_id.to_owned(),
-        }))
+        .get_conversation(traced(
+            &actor,
+            GetConversationRequest {
+                conversation_id: conversation_id.to_owned(),
+            },
+        ))
         .await?
         .into_inner()
         .customer
@@ -52,22 +57,28 @@ async fn customer_of(
 
 /// The profile JSON: the customer, one page of conversations and the
 /// merges that can be undone.
-async fn profile(desk: &Desk, customer: &pb::Customer, offset: u32) -> ApiResult {
+async fn profile(desk: &Desk, actor: &Actor, customer: &pb::Customer, offset: u32) -> ApiResult {
     let mut context = desk.context();
     let page = context
-        .list_customer_conversations(traced(ListCustomerConversationsRequest {
-            customer_id: customer.id.clone(),
-            offset,
-            limit: 20,
-        }))
+        .list_customer_conversations(traced(
+            actor,
+            ListCustomerConversationsRequest {
+                customer_id: customer.id.clone(),
+                offset,
+                limit: 20,
+            },
+        ))
         .await?
         .into_inner();
     let mut merges = Vec::new();
     for id in &customer.merge_ids {
         let record = context
-            .get_merge(traced(GetMergeRequest {
-                merge_id: id.clone(),
-            }))
+            .get_merge(traced(
+                actor,
+                GetMergeRequest {
+                    merge_id: id.clone(),
+                },
+            ))
             .await?
             .into_inner();
         merges.push(merge_json(&record));
@@ -109,8 +120,9 @@ pub async fn get_profile(
     Query(page): Query<Page>,
 ) -> ApiResult {
     let agent = agent_of(&desk, &headers)?;
+    let actor = Actor::new(agent.clone(), Role::Agent);
     let customer = customer_of(&desk, &agent, &id, false).await?;
-    profile(&desk, &customer, page.offset).await
+    profile(&desk, &actor, &customer, page.offset).await
 }
 
 /// `PUT /api/conversations/{id}/customer` body: fields to set (`""` clears).
@@ -132,21 +144,25 @@ pub async fn update_profile(
     payload: Result<Json<ProfileUpdate>, JsonRejection>,
 ) -> ApiResult {
     let agent = agent_of(&desk, &headers)?;
+    let actor = Actor::new(agent.clone(), Role::Agent);
     let req = body(payload)?;
     let customer = customer_of(&desk, &agent, &id, true).await?;
     let updated = desk
         .context()
-        .update_customer(traced(UpdateCustomerRequest {
-            customer_id: customer.id,
-            display_name: req.display_name,
-            language: req.language,
-            tier: req.tier,
-            external_id: req.external_id,
-            attributes: req.attributes.into_iter().collect(),
-        }))
+        .update_customer(traced(
+            &actor,
+            UpdateCustomerRequest {
+                customer_id: customer.id,
+                display_name: req.display_name,
+                language: req.language,
+                tier: req.tier,
+                external_id: req.external_id,
+                attributes: req.attributes.into_iter().collect(),
+            },
+        ))
         .await?
         .into_inner();
-    profile(&desk, &updated, 0).await
+    profile(&desk, &actor, &updated, 0).await
 }
 
 /// An identity as the desk sends it.
@@ -198,22 +214,26 @@ pub async fn link_identity(
     payload: Result<Json<LinkBody>, JsonRejection>,
 ) -> ApiResult {
     let agent = agent_of(&desk, &headers)?;
+    let actor = Actor::new(agent.clone(), Role::Agent);
     let req = body(payload)?;
     let identity = identity(&req.identity)?;
     let customer = customer_of(&desk, &agent, &id, true).await?;
     let linked = desk
         .context()
-        .link_identity(traced(LinkIdentityRequest {
-            customer_id: customer.id,
-            identity: Some(identity),
-            agent_id: agent,
-            evidence: req.evidence,
-            verified: req.verified,
-        }))
+        .link_identity(traced(
+            &actor,
+            LinkIdentityRequest {
+                customer_id: customer.id,
+                identity: Some(identity),
+                agent_id: agent,
+                evidence: req.evidence,
+                verified: req.verified,
+            },
+        ))
         .await?
         .into_inner();
     let customer = linked.customer.unwrap_or_default();
-    let Json(mut out) = profile(&desk, &customer, 0).await?;
+    let Json(mut out) = profile(&desk, &actor, &customer, 0).await?;
     out["merged"] = linked.merge.as_ref().map(merge_json).unwrap_or(Value::Null);
     Ok(Json(out))
 }
@@ -235,20 +255,24 @@ pub async fn merge(
     payload: Result<Json<MergeBody>, JsonRejection>,
 ) -> ApiResult {
     let agent = agent_of(&desk, &headers)?;
+    let actor = Actor::new(agent.clone(), Role::Agent);
     let req = body(payload)?;
     let customer = customer_of(&desk, &agent, &id, true).await?;
     let mut context = desk.context();
     let record = context
-        .merge_customers(traced(MergeCustomersRequest {
-            survivor_id: customer.id.clone(),
-            absorbed_id: req.customer_id,
-            agent_id: agent.clone(),
-            evidence: req.evidence,
-        }))
+        .merge_customers(traced(
+            &actor,
+            MergeCustomersRequest {
+                survivor_id: customer.id.clone(),
+                absorbed_id: req.customer_id,
+                agent_id: agent.clone(),
+                evidence: req.evidence,
+            },
+        ))
         .await?
         .into_inner();
     let customer = customer_of(&desk, &agent, &id, true).await?;
-    let Json(mut out) = profile(&desk, &customer, 0).await?;
+    let Json(mut out) = profile(&desk, &actor, &customer, 0).await?;
     out["merged"] = merge_json(&record);
     Ok(Json(out))
 }
@@ -269,6 +293,7 @@ pub async fn unmerge(
     payload: Result<Json<UnmergeBody>, JsonRejection>,
 ) -> ApiResult {
     let agent = agent_of(&desk, &headers)?;
+    let actor = Actor::new(agent.clone(), Role::Agent);
     let req = body(payload)?;
     let customer = customer_of(&desk, &agent, &id, true).await?;
     if !customer.merge_ids.contains(&req.merge_id) {
@@ -279,15 +304,18 @@ pub async fn unmerge(
     }
     let out = desk
         .context()
-        .unmerge_customers(traced(UnmergeCustomersRequest {
-            merge_id: req.merge_id,
-            agent_id: agent,
-            reason: req.reason,
-        }))
+        .unmerge_customers(traced(
+            &actor,
+            UnmergeCustomersRequest {
+                merge_id: req.merge_id,
+                agent_id: agent,
+                reason: req.reason,
+            },
+        ))
         .await?
         .into_inner();
     let survivor = out.survivor.unwrap_or_default();
-    let Json(mut json) = profile(&desk, &survivor, 0).await?;
+    let Json(mut json) = profile(&desk, &actor, &survivor, 0).await?;
     json["restored"] = json!(out.restored.as_ref().map(CustomerView::from));
     Ok(Json(json))
 }
@@ -305,7 +333,8 @@ pub async fn find(
     headers: HeaderMap,
     Query(query): Query<FindQuery>,
 ) -> ApiResult {
-    agent_of(&desk, &headers)?;
+    let agent = agent_of(&desk, &headers)?;
+    let actor = Actor::new(agent, Role::Agent);
     let body = match (query.email, query.phone) {
         (Some(value), None) => IdentityBody {
             kind: "email".into(),
@@ -323,9 +352,12 @@ pub async fn find(
     };
     let customer = desk
         .context()
-        .find_customer(traced(FindCustomerRequest {
-            identity: Some(identity(&body)?),
-        }))
+        .find_customer(traced(
+            &actor,
+            FindCustomerRequest {
+                identity: Some(identity(&body)?),
+            },
+        ))
         .await?
         .into_inner();
     Ok(Json(json!({ "customer": CustomerView::from(&customer) })))
@@ -339,14 +371,18 @@ pub async fn attachment(
     Path((id, seq, index)): Path<(String, u64, u32)>,
 ) -> Result<Response, DeskError> {
     let agent = agent_of(&desk, &headers)?;
+    let actor = Actor::new(agent.clone(), Role::Agent);
     desk.check_access(&agent, &id, false).await?;
     let file = desk
         .context()
-        .get_attachment(traced(GetAttachmentRequest {
-            conversation_id: id,
-            seq,
-            index,
-        }))
+        .get_attachment(traced(
+            &actor,
+            GetAttachmentRequest {
+                conversation_id: id,
+                seq,
+                index,
+            },
+        ))
         .await?
         .into_inner();
     let content_type = HeaderValue::from_str(&file.content_type)

@@ -22,8 +22,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use crate::Desk;
-use crate::desk::traced;
+use crate::desk::{as_desk, traced};
 use crate::error::DeskError;
+use omni_core::access::{Actor, Role};
 
 /// Query of the upgrade request.
 #[derive(Debug, Deserialize)]
@@ -46,15 +47,19 @@ pub async fn upgrade(
 
 async fn run(desk: Arc<Desk>, agent: String, socket: WebSocket, shutdown: CancellationToken) {
     let (mut sink, mut incoming) = socket.split();
+    let actor = Actor::new(agent.clone(), Role::Agent);
     let agent_stream = desk
         .router()
-        .watch_agent(traced(WatchAgentRequest {
-            agent_id: agent.clone(),
-        }))
+        .watch_agent(traced(
+            &actor,
+            WatchAgentRequest {
+                agent_id: agent.clone(),
+            },
+        ))
         .await;
     let conversation_stream = desk
         .context()
-        .watch_conversations(traced(WatchConversationsRequest::default()))
+        .watch_conversations(as_desk(WatchConversationsRequest::default()))
         .await;
     let (mut agent_events, mut conversation_events) = match (agent_stream, conversation_stream) {
         (Ok(a), Ok(c)) => (a.into_inner(), c.into_inner()),

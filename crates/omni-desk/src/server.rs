@@ -327,7 +327,11 @@ mod tests {
     fn desk_without_backends() -> Router {
         // Nothing listens there: a request that got past the access check
         // and reached a backend would fail with 503, not 401.
-        let channel = || Endpoint::from_static("http://127.0.0.1:9").connect_lazy();
+        let channel = || {
+            let lazy = Endpoint::from_static("http://127.0.0.1:9").connect_lazy();
+            omni_proto::auth::WithToken::new(lazy, &"unused-token-0123456789".into())
+                .expect("token")
+        };
         let desk = Arc::new(Desk::new(channel(), channel(), HashMap::new()));
         routes(desk, CancellationToken::new())
     }

@@ -325,6 +325,9 @@ pub struct WithToken<S> {
     header: HeaderValue,
 }
 
+/// A transport channel presenting a token: what Omniroute's clients call through.
+pub type AuthChannel = WithToken<tonic::transport::Channel>;
+
 /// A token that cannot be sent as a header value.
 #[derive(Debug, thiserror::Error)]
 #[error("a gRPC token must be visible ASCII without spaces")]

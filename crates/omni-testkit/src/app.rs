@@ -12,7 +12,8 @@ pub fn sample_config_path() -> PathBuf {
 }
 
 /// The sample configuration with `data_dir` set; offer timeouts and
-/// cooldowns shortened so tests do not wait long.
+/// cooldowns shortened so tests do not wait long; the gRPC test accounts
+/// of [`crate::grpc`].
 pub fn test_config(data_dir: &Path) -> anyhow::Result<Config> {
     let path = sample_config_path();
     let text =
@@ -21,6 +22,7 @@ pub fn test_config(data_dir: &Path) -> anyhow::Result<Config> {
     config.data_dir = data_dir.to_owned();
     config.routing.offer_timeout_secs = 2;
     config.routing.decline_cooldown_secs = 1;
+    crate::grpc::add_accounts(&mut config);
     config.validate()?;
     Ok(config)
 }

@@ -186,6 +186,7 @@ async fn across_channels(h: &Harness) {
             "we are on it",
             "r1",
             Some(Channel::Email),
+            &as_service(),
             trace(),
         )
         .await
@@ -300,6 +301,7 @@ async fn sms_opt_out_blocks_sms_replies_until_start() {
             "hello?",
             "r1",
             Some(Channel::Sms),
+            &as_service(),
             trace(),
         )
         .await
@@ -331,6 +333,7 @@ async fn sms_opt_out_blocks_sms_replies_until_start() {
             "hello?",
             "r2",
             Some(Channel::Email),
+            &as_service(),
             trace(),
         )
         .await
@@ -344,7 +347,15 @@ async fn sms_opt_out_blocks_sms_replies_until_start() {
     });
     service.ingest(&start, trace()).await.expect("start");
     service
-        .send_reply(&conversation, &agent, "welcome back", "r3", None, trace())
+        .send_reply(
+            &conversation,
+            &agent,
+            "welcome back",
+            "r3",
+            None,
+            &as_service(),
+            trace(),
+        )
         .await
         .expect("sms allowed again");
 }
@@ -381,11 +392,27 @@ async fn delivery_reports(h: &Harness) {
         .expect("subscribe");
     let agent = AgentId::from("agt_bob");
     let one = service
-        .send_reply(&conversation, &agent, "one", "r1", None, trace())
+        .send_reply(
+            &conversation,
+            &agent,
+            "one",
+            "r1",
+            None,
+            &as_service(),
+            trace(),
+        )
         .await
         .expect("reply");
     let two = service
-        .send_reply(&conversation, &agent, "two", "r2", None, trace())
+        .send_reply(
+            &conversation,
+            &agent,
+            "two",
+            "r2",
+            None,
+            &as_service(),
+            trace(),
+        )
         .await
         .expect("reply");
     next(&mut sms_out).await;
@@ -513,7 +540,7 @@ async fn routing_prefers_the_customers_last_agent_within_the_window() {
             .await
             .expect("assign");
         service
-            .resolve(&first.conversation.id, trace())
+            .resolve(&first.conversation.id, &as_service(), trace())
             .await
             .expect("resolve");
         next(&mut requests).await; // the release
@@ -526,5 +553,13 @@ async fn routing_prefers_the_customers_last_agent_within_the_window() {
             .expect("request");
         assert_eq!(request.conversation_id, second.conversation.id.to_string());
         assert_eq!(request.preferred_agent, expected, "sticky window {window}s");
+    }
+}
+
+/// The caller of these calls: a service acting as itself (the gRPC gate and
+/// the role checks have their own tests).
+fn as_service() -> omni_proto::auth::Caller {
+    omni_proto::auth::Caller::Service {
+        account: "test".into(),
     }
 }

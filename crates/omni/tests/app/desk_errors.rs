@@ -9,7 +9,6 @@ use omni_desk::Desk;
 use omni_testkit::{HttpClient, JsonSocket, TestApp};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Endpoint;
 
 /// Signs `id` in (as typed), opens the event socket, goes available.
 async fn agent(app: &TestApp, id: &str) -> (HttpClient, JsonSocket) {
@@ -73,10 +72,9 @@ async fn a_second_window_accepting_is_told_the_offer_was_already_accepted() {
 
 /// A desk on a free port over the given context and router URLs.
 async fn desk_over(context: &str, router: &str) -> (HttpClient, CancellationToken) {
+    // The desk of a test calls with the service token the test app accepts.
     let channel = |url: &str| {
-        Endpoint::from_shared(url.to_owned())
-            .expect("url")
-            .connect_lazy()
+        omni_testkit::grpc::channel(url, omni_testkit::grpc::SERVICE_TOKEN).expect("url")
     };
     let desk = Arc::new(Desk::new(channel(context), channel(router), HashMap::new()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
