@@ -3,3 +3,6 @@
 //! (or part) on free ports, attacks it as an outsider or as a signed-in user
 //! of the wrong role would, and checks the refusal a user would see. What
 //! each module covers is in `docs/security.md`.
+
+mod grpc;
+mod grpc_tls;
