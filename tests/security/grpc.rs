@@ -57,6 +57,15 @@ fn refused<T: std::fmt::Debug>(
     }
 }
 
+/// A request from alice: by her own token as is, or naming her through a service token.
+fn as_alice<T>(via_service: bool, message: T) -> Request<T> {
+    if via_service {
+        for_user(message, "alice", "agent")
+    } else {
+        Request::new(message)
+    }
+}
+
 fn conversation_request(id: &str) -> GetConversationRequest {
     GetConversationRequest {
         conversation_id: id.to_owned(),
@@ -296,13 +305,6 @@ async fn an_agent_cannot_read_reply_to_or_resolve_anothers_conversation() -> any
     let mut alice = context(&app, AGENT_TOKEN)?;
     let mut service = context(&app, SERVICE_TOKEN)?;
     for (who, via_service) in [("alice's token", false), ("a service naming alice", true)] {
-        let call = |m| {
-            if via_service {
-                for_user(m, "alice", "agent")
-            } else {
-                Request::new(m)
-            }
-        };
         let client = if via_service {
             &mut service
         } else {
@@ -310,53 +312,62 @@ async fn an_agent_cannot_read_reply_to_or_resolve_anothers_conversation() -> any
         };
         denied(
             client
-                .send_message(call(reply("alice", "a1")))
+                .send_message(as_alice(via_service, reply("alice", "a1")))
                 .await
                 .map(|_| ()),
             &format!("{who}: reply on bob's conversation"),
         );
         denied(
             client
-                .send_message(call(reply("bob", "a2")))
+                .send_message(as_alice(via_service, reply("bob", "a2")))
                 .await
                 .map(|_| ()),
             &format!("{who}: reply as bob"),
         );
         denied(
             client
-                .resolve_conversation(call(ResolveConversationRequest {
-                    conversation_id: conversation.clone(),
-                    agent_id: "alice".into(),
-                }))
+                .resolve_conversation(as_alice(
+                    via_service,
+                    ResolveConversationRequest {
+                        conversation_id: conversation.clone(),
+                        agent_id: "alice".into(),
+                    },
+                ))
                 .await
                 .map(|_| ()),
             &format!("{who}: resolve bob's conversation"),
         );
         denied(
             client
-                .get_conversation(call(conversation_request(&conversation)))
+                .get_conversation(as_alice(via_service, conversation_request(&conversation)))
                 .await
                 .map(|_| ()),
             &format!("{who}: read bob's conversation"),
         );
         denied(
             client
-                .list_messages(call(ListMessagesRequest {
-                    conversation_id: conversation.clone(),
-                    after_seq: 0,
-                    limit: 10,
-                }))
+                .list_messages(as_alice(
+                    via_service,
+                    ListMessagesRequest {
+                        conversation_id: conversation.clone(),
+                        after_seq: 0,
+                        limit: 10,
+                    },
+                ))
                 .await
                 .map(|_| ()),
             &format!("{who}: read bob's messages"),
         );
         denied(
             client
-                .get_attachment(call(GetAttachmentRequest {
-                    conversation_id: conversation.clone(),
-                    seq: 1,
-                    index: 1,
-                }))
+                .get_attachment(as_alice(
+                    via_service,
+                    GetAttachmentRequest {
+                        conversation_id: conversation.clone(),
+                        seq: 1,
+                        index: 1,
+                    },
+                ))
                 .await
                 .map(|_| ()),
             &format!("{who}: read bob's attachments"),

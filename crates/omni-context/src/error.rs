@@ -22,6 +22,9 @@ pub enum ContextError {
         "conversation {0} is resolved: it takes no agent message until the customer writes again"
     )]
     Resolved(String),
+    /// The agent sent too many replies too fast; retry later.
+    #[error("rate limited: {0}")]
+    RateLimited(String),
     /// The store or bus is unavailable; retry later.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -61,6 +64,7 @@ impl From<ContextError> for tonic::Status {
             ContextError::NotFound(_) => (Code::NotFound, R::NotFound),
             ContextError::FailedPrecondition(_) => (Code::FailedPrecondition, R::Conflict),
             ContextError::PermissionDenied(_) => (Code::PermissionDenied, R::PermissionDenied),
+            ContextError::RateLimited(_) => (Code::ResourceExhausted, R::RateLimited),
             ContextError::Resolved(_) => (Code::FailedPrecondition, R::ConversationResolved),
             ContextError::Unavailable(_) => {
                 return status::unavailable("context", CONTEXT_DOMAIN, message);

@@ -67,6 +67,11 @@ impl ContextSettings {
         &self.config.context.reply_domain
     }
 
+    /// Replies one agent may send per minute.
+    pub fn agent_replies_per_minute(&self) -> u32 {
+        self.config.context.agent_replies_per_minute
+    }
+
     fn options(&self, queue: QueueId) -> IngestOptions {
         let mut options = IngestOptions::new(queue, self.policy());
         options.max_attachment_bytes = self.config.context.max_attachment_bytes;
@@ -90,14 +95,19 @@ pub struct ContextService {
     store: Arc<dyn ContextStore>,
     bus: Arc<dyn Bus>,
     settings: ContextSettings,
+    /// Replies per agent (`context.agent_replies_per_minute`), per replica.
+    replies: governor::DefaultKeyedRateLimiter<String>,
 }
 
 impl ContextService {
     /// A service over `store` and `bus`.
     pub fn new(store: Arc<dyn ContextStore>, bus: Arc<dyn Bus>, settings: ContextSettings) -> Self {
+        let per_minute = std::num::NonZeroU32::new(settings.agent_replies_per_minute())
+            .unwrap_or(std::num::NonZeroU32::MIN);
         Self {
             store,
             bus,
+            replies: governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute)),
             settings,
         }
     }
@@ -376,6 +386,12 @@ impl ContextService {
             .await?
             .ok_or_else(|| ContextError::NotFound(format!("conversation {conversation_id}")))?;
         check_reply(caller, agent, &conversation)?;
+        if self.replies.check_key(&agent.to_string()).is_err() {
+            return Err(ContextError::RateLimited(format!(
+                "{agent} sent more than {} replies in a minute",
+                self.settings.agent_replies_per_minute()
+            )));
+        }
         let channel = channel.unwrap_or(conversation.last_channel);
         let customer = self.customer(&conversation.customer_id).await?;
         let to = recipient(&conversation, &customer, channel)?;

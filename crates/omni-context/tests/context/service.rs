@@ -278,6 +278,48 @@ async fn across_channels(h: &Harness) {
     assert!(timeline.windows(2).all(|w| w[0].seq + 1 == w[1].seq));
 }
 
+/// One agent's replies are limited per minute (`context.agent_replies_per_minute`);
+/// another agent's are counted apart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agents_replies_are_rate_limited() {
+    let h = Harness::start(|c| c.context.agent_replies_per_minute = 2).await;
+    let service = &h.service;
+    let got = service
+        .ingest(
+            &inbound(Identity::ChatVisitor("v-limit".into()), "c-limit", "hi"),
+            trace(),
+        )
+        .await
+        .expect("chat");
+    let conversation = got.conversation.id.clone();
+    let (bob, carol) = (AgentId::from("agt_bob"), AgentId::from("agt_carol"));
+    let reply = |agent: &AgentId, key: &str| {
+        let (conversation, agent, key) = (conversation.clone(), agent.clone(), key.to_owned());
+        async move {
+            service
+                .send_reply(
+                    &conversation,
+                    &agent,
+                    "hello",
+                    &key,
+                    None,
+                    &as_service(),
+                    trace(),
+                )
+                .await
+        }
+    };
+    reply(&bob, "b1").await.expect("first");
+    reply(&bob, "b2").await.expect("second");
+    let err = reply(&bob, "b3").await.expect_err("third in the minute");
+    assert!(matches!(err, ContextError::RateLimited(_)), "{err}");
+    assert_eq!(
+        tonic::Status::from(err).code(),
+        tonic::Code::ResourceExhausted
+    );
+    reply(&carol, "c1").await.expect("another agent");
+}
+
 /// STOP records the opt-out and blocks SMS replies with a precise reason;
 /// START lifts it. A channel the customer has no identity on is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

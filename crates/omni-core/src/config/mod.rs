@@ -226,6 +226,9 @@ impl Config {
                 self.redis.prefix
             ));
         }
+        if self.context.agent_replies_per_minute == 0 {
+            return invalid("context.agent_replies_per_minute must be at least 1".into());
+        }
         if self.routing.offer_timeout_secs == 0 {
             return invalid("routing.offer_timeout_secs must be at least 1".into());
         }
