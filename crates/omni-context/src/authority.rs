@@ -20,7 +20,7 @@
 //! offers the router shows the signed-in agent.
 
 use omni_core::access::Role;
-use omni_core::{Conversation, ConversationStatus, CustomerId};
+use omni_core::{AgentId, Conversation, ConversationStatus, CustomerId};
 use omni_proto::auth::{Caller, MethodTable};
 
 use crate::{ContextError, ContextService};
@@ -129,6 +129,61 @@ impl Authority for ContextService {
         }
         Err(denied(caller, format!("act on customer {id}")))
     }
+}
+
+impl ContextService {
+    /// `conversation`, read again until its assignment is recorded when it
+    /// is still waiting unassigned and the caller does not hold it: an
+    /// agent who just accepted it may act before the router's assignment,
+    /// which travels over the bus, reaches the store. Waits at most
+    /// [`ASSIGNMENT_WAIT`], and only on the way to a refusal.
+    pub(crate) async fn awaiting_assignment(
+        &self,
+        mut conversation: Conversation,
+        caller: &Caller,
+    ) -> Result<Conversation, ContextError> {
+        let deadline = tokio::time::Instant::now() + ASSIGNMENT_WAIT;
+        while !may_hold(caller, &conversation)
+            && conversation.status == ConversationStatus::Queued
+            && conversation.assigned_agent.is_none()
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            conversation = self.conversation(&conversation.id).await?;
+        }
+        Ok(conversation)
+    }
+}
+
+/// How long a reply or resolve waits for an assignment still on its way
+/// from the router before it is refused.
+pub const ASSIGNMENT_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Whether `caller` may reply as `agent` on `conversation`: only the agent
+/// holding it (as themselves) or a supervisor, and never on a resolved one.
+pub(crate) fn check_reply(
+    caller: &Caller,
+    agent: &AgentId,
+    conversation: &Conversation,
+) -> Result<(), ContextError> {
+    if let Some(actor) = caller.actor() {
+        if agent.as_str() != actor.user && !actor.role.at_least(Role::Supervisor) {
+            return Err(ContextError::PermissionDenied(format!(
+                "{} may not send as {agent}",
+                actor.user
+            )));
+        }
+        if !may_hold(caller, conversation) {
+            return Err(ContextError::PermissionDenied(format!(
+                "{} may not reply on conversation {}: it is not theirs",
+                actor.user, conversation.id
+            )));
+        }
+    }
+    if conversation.status == ConversationStatus::Resolved {
+        return Err(ContextError::Resolved(conversation.id.to_string()));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use omni_bus::topology::subjects;
 use omni_bus::{Bus, Message, TRACEPARENT};
-use omni_core::access::Role;
 use omni_core::config::Config;
 use omni_core::time::{Millis, now_ms};
 use omni_core::trace::TraceContext;
@@ -385,7 +384,8 @@ impl ContextService {
             .conversation(conversation_id)
             .await?
             .ok_or_else(|| ContextError::NotFound(format!("conversation {conversation_id}")))?;
-        check_reply(caller, agent, &conversation)?;
+        let conversation = self.awaiting_assignment(conversation, caller).await?;
+        crate::authority::check_reply(caller, agent, &conversation)?;
         if self.replies.check_key(&agent.to_string()).is_err() {
             return Err(ContextError::RateLimited(format!(
                 "{agent} sent more than {} replies in a minute",
@@ -487,6 +487,7 @@ impl ContextService {
         trace: TraceContext,
     ) -> Result<Conversation, ContextError> {
         let current = self.conversation(conversation_id).await?;
+        let current = self.awaiting_assignment(current, caller).await?;
         // Resolving again is answered by the store, as for the one who resolved it.
         let resolved_by_them = current.status == ConversationStatus::Resolved
             && caller.actor().is_some_and(|a| {
@@ -616,31 +617,4 @@ mod tests {
         assert_eq!(date(951_782_400_000), "2000-02-29");
         assert_eq!(date(-86_400_000), "1969-12-31");
     }
-}
-
-/// Whether `caller` may reply as `agent` on `conversation`: only the agent
-/// holding it (as themselves) or a supervisor, and never on a resolved one.
-fn check_reply(
-    caller: &Caller,
-    agent: &AgentId,
-    conversation: &Conversation,
-) -> Result<(), ContextError> {
-    if let Some(actor) = caller.actor() {
-        if agent.as_str() != actor.user && !actor.role.at_least(Role::Supervisor) {
-            return Err(ContextError::PermissionDenied(format!(
-                "{} may not send as {agent}",
-                actor.user
-            )));
-        }
-        if !crate::authority::may_hold(caller, conversation) {
-            return Err(ContextError::PermissionDenied(format!(
-                "{} may not reply on conversation {}: it is not theirs",
-                actor.user, conversation.id
-            )));
-        }
-    }
-    if conversation.status == ConversationStatus::Resolved {
-        return Err(ContextError::Resolved(conversation.id.to_string()));
-    }
-    Ok(())
 }
