@@ -353,6 +353,11 @@ impl ContextService {
 
     /// Stores an agent's reply and hands it to the adapter of `channel`
     /// (default: the channel the customer used last). Idempotent by key.
+    /// Only the conversation's holder (as themselves) or a supervisor may
+    /// reply ([`crate::authority::check_reply`]).
+    // The reply's fields, who sends it, and the trace: one call from one
+    // handler; a struct would only rename them.
+    #[allow(clippy::too_many_arguments)]
     pub async fn send_reply(
         &self,
         conversation_id: &ConversationId,
