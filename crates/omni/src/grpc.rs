@@ -219,6 +219,55 @@ mod tests {
         }
     }
 
+    /// Every method of both services, with no token, then with the token of
+    /// each role: `UNAUTHENTICATED`, then `PERMISSION_DENIED` below the
+    /// method's least role and admitted from it up.
+    #[test]
+    fn every_method_is_held_to_its_least_role() {
+        use omni_core::access::Role;
+        use tonic::codegen::http::HeaderMap;
+        let tokens = [
+            (Role::Agent, "agent-token-0123456789"),
+            (Role::Supervisor, "supervisor-token-0123456789"),
+            (Role::Admin, "admin-token-0123456789"),
+        ];
+        let tables = [
+            omni_context::authority::METHODS,
+            omni_router::authority::METHODS,
+        ];
+        let gate = tokens
+            .iter()
+            .fold(Gate::new(tables), |gate, (role, token)| {
+                gate.with_account(role.as_str(), TokenKind::Person(*role), &(*token).into())
+            });
+        let bearer = |token: &str| {
+            let mut headers = HeaderMap::new();
+            let value = format!("Bearer {token}").parse().expect("header");
+            headers.insert("authorization", value);
+            headers
+        };
+        for table in tables {
+            for (method, least) in table.methods {
+                let path = format!("/{}/{method}", table.service);
+                let anonymous = gate.check(&path, &HeaderMap::new()).expect_err("no token");
+                assert_eq!(anonymous.code(), tonic::Code::Unauthenticated, "{path}");
+                for (role, token) in tokens {
+                    let answer = gate.check(&path, &bearer(token));
+                    if role.at_least(*least) {
+                        assert!(answer.is_ok(), "{path} as {role}: {answer:?}");
+                    } else {
+                        let refused = answer.expect_err("too low");
+                        assert_eq!(
+                            refused.code(),
+                            tonic::Code::PermissionDenied,
+                            "{path} as {role}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     #[tokio::test]
     async fn reflection_is_off_by_default_and_only_health_answers_without_a_token() {
         let (channel, stop, server) = start(false).await;
