@@ -29,7 +29,7 @@ async fn health_and_router_api() -> anyhow::Result<()> {
             .status;
         assert_eq!(status, ServingStatus::Serving as i32, "service {service:?}");
     }
-    let mut router = RouterServiceClient::new(channel);
+    let mut router = RouterServiceClient::new(omni_testkit::grpc::admin_channel(&app.grpc_url())?);
     let agents = router
         .list_agents(ListAgentsRequest {})
         .await?

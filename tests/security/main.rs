@@ -6,4 +6,6 @@
 
 mod accounts;
 mod edge;
+mod grpc;
+mod grpc_tls;
 mod limits;

@@ -11,6 +11,7 @@ use omni_core::config::Config;
 use omni_core::time::now_ms;
 use omni_core::trace::TraceContext;
 use omni_core::{Channel, Identity, InboundMessage};
+use omni_proto::auth::AuthChannel as GrpcChannel;
 use omni_proto::common as pb;
 use omni_proto::context::context_service_client::ContextServiceClient;
 use omni_proto::context::{FindConversationRequest, ListMessagesRequest};
@@ -18,7 +19,6 @@ use omni_proto::events as ev;
 use omni_proto::view::MessageView;
 use prost::Message as _;
 use tokio::sync::mpsc;
-use tonic::transport::Channel as GrpcChannel;
 use tracing::{Instrument, info, warn};
 
 use crate::protocol::ServerFrame;

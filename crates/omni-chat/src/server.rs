@@ -206,7 +206,11 @@ mod tests {
     async fn every_route_keeps_to_the_access_table() {
         let dir = tempfile::tempdir().expect("dir");
         let bus = EmbeddedBus::open(&dir.path().join("bus.redb")).expect("bus");
-        let context = Endpoint::from_static("http://127.0.0.1:9").connect_lazy();
+        let context = omni_proto::auth::WithToken::new(
+            Endpoint::from_static("http://127.0.0.1:9").connect_lazy(),
+            &"unused-token-0123456789".into(),
+        )
+        .expect("token");
         let config = Arc::new(Config::default());
         let app = routes(
             ChatAdapter::new(bus.clone(), context, config.clone()),

@@ -14,6 +14,17 @@ pub enum ContextError {
     /// The request does not fit the current state (e.g. no identity on that channel).
     #[error("failed precondition: {0}")]
     FailedPrecondition(String),
+    /// The caller may not act on this record.
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+    /// The conversation is resolved and takes no agent message until reopened.
+    #[error(
+        "conversation {0} is resolved: it takes no agent message until the customer writes again"
+    )]
+    Resolved(String),
+    /// The agent sent too many replies too fast; retry later.
+    #[error("rate limited: {0}")]
+    RateLimited(String),
     /// The store or bus is unavailable; retry later.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -52,6 +63,9 @@ impl From<ContextError> for tonic::Status {
             ContextError::InvalidArgument(_) => (Code::InvalidArgument, R::InvalidArgument),
             ContextError::NotFound(_) => (Code::NotFound, R::NotFound),
             ContextError::FailedPrecondition(_) => (Code::FailedPrecondition, R::Conflict),
+            ContextError::PermissionDenied(_) => (Code::PermissionDenied, R::PermissionDenied),
+            ContextError::RateLimited(_) => (Code::ResourceExhausted, R::RateLimited),
+            ContextError::Resolved(_) => (Code::FailedPrecondition, R::ConversationResolved),
             ContextError::Unavailable(_) => {
                 return status::unavailable("context", CONTEXT_DOMAIN, message);
             }

@@ -17,7 +17,9 @@ use prost::Message as _;
 use tonic::{Request, Response, Status};
 use tracing::{Instrument, warn};
 
+use crate::authority::Authority as _;
 use crate::{ContextError, ContextService};
+use omni_proto::auth::Caller;
 
 /// Default and largest page of [`ListMessages`](ContextGrpc::list_messages).
 const DEFAULT_PAGE: usize = 100;
@@ -78,11 +80,12 @@ impl ContextGrpc for ContextApi {
         &self,
         request: Request<GetConversationRequest>,
     ) -> Result<Response<GetConversationResponse>, Status> {
+        let caller = Caller::of(&request)?;
         let id = ConversationId::from(required(
             &request.get_ref().conversation_id,
             "conversation_id",
         )?);
-        let conversation = self.service.conversation(&id).await?;
+        let conversation = self.service.readable(&caller, &id).await?;
         let customer = self.service.customer(&conversation.customer_id).await?;
         Ok(Response::new(GetConversationResponse {
             conversation: Some(self.service.conversation_pb(&conversation)),
@@ -94,6 +97,7 @@ impl ContextGrpc for ContextApi {
         &self,
         request: Request<ListMessagesRequest>,
     ) -> Result<Response<ListMessagesResponse>, Status> {
+        let caller = Caller::of(&request)?;
         let req = request.get_ref();
         let id = ConversationId::from(required(&req.conversation_id, "conversation_id")?);
         let limit = match req.limit as usize {
@@ -101,7 +105,7 @@ impl ContextGrpc for ContextApi {
             n => n.min(MAX_PAGE),
         };
         // Distinguish an empty page from an unknown conversation.
-        self.service.conversation(&id).await?;
+        self.service.readable(&caller, &id).await?;
         let messages = self
             .service
             .store()
@@ -123,7 +127,9 @@ impl ContextGrpc for ContextApi {
         &self,
         request: Request<GetCustomerRequest>,
     ) -> Result<Response<pb::Customer>, Status> {
+        let caller = Caller::of(&request)?;
         let id = CustomerId::from(required(&request.get_ref().customer_id, "customer_id")?);
+        self.service.check_customer(&caller, &id).await?;
         let customer = self.service.customer(&id).await?;
         Ok(Response::new(pb::Customer::from(&customer)))
     }
@@ -133,6 +139,7 @@ impl ContextGrpc for ContextApi {
         request: Request<SendMessageRequest>,
     ) -> Result<Response<pb::Message>, Status> {
         let trace = trace_of(&request);
+        let caller = Caller::of(&request)?;
         let req = request.into_inner();
         let id = ConversationId::from(required(&req.conversation_id, "conversation_id")?);
         let agent = AgentId::from(required(&req.agent_id, "agent_id")?);
@@ -146,7 +153,15 @@ impl ContextGrpc for ContextApi {
         omni_telemetry::continue_trace(&span, &trace);
         let message = self
             .service
-            .send_reply(&id, &agent, &req.text, &req.idempotency_key, channel, trace)
+            .send_reply(
+                &id,
+                &agent,
+                &req.text,
+                &req.idempotency_key,
+                channel,
+                &caller,
+                trace,
+            )
             .instrument(span)
             .await?;
         Ok(Response::new(pb::Message::from(&message)))
@@ -157,13 +172,27 @@ impl ContextGrpc for ContextApi {
         request: Request<ResolveConversationRequest>,
     ) -> Result<Response<pb::Conversation>, Status> {
         let trace = trace_of(&request);
-        let id = ConversationId::from(required(
-            &request.get_ref().conversation_id,
-            "conversation_id",
-        )?);
+        let caller = Caller::of(&request)?;
+        let req = request.get_ref();
+        if let Some(actor) = caller.actor()
+            && !req.agent_id.is_empty()
+            && req.agent_id != actor.user
+            && !actor.role.at_least(omni_core::access::Role::Supervisor)
+        {
+            return Err(ContextError::PermissionDenied(format!(
+                "{} may not resolve as {}",
+                actor.user, req.agent_id
+            ))
+            .into());
+        }
+        let id = ConversationId::from(required(&req.conversation_id, "conversation_id")?);
         let span = tracing::info_span!("context.resolve", trace_id = %trace.trace_id_hex(), conversation_id = %id);
         omni_telemetry::continue_trace(&span, &trace);
-        let conversation = self.service.resolve(&id, trace).instrument(span).await?;
+        let conversation = self
+            .service
+            .resolve(&id, &caller, trace)
+            .instrument(span)
+            .await?;
         Ok(Response::new(self.service.conversation_pb(&conversation)))
     }
 
@@ -226,8 +255,10 @@ impl ContextGrpc for ContextApi {
         &self,
         request: Request<UpdateCustomerRequest>,
     ) -> Result<Response<pb::Customer>, Status> {
+        let caller = Caller::of(&request)?;
         let req = request.into_inner();
         let id = CustomerId::from(required(&req.customer_id, "customer_id")?);
+        self.service.check_customer(&caller, &id).await?;
         let update = CustomerUpdate {
             display_name: req.display_name,
             language: req.language,
@@ -243,8 +274,10 @@ impl ContextGrpc for ContextApi {
         &self,
         request: Request<ListCustomerConversationsRequest>,
     ) -> Result<Response<ListCustomerConversationsResponse>, Status> {
+        let caller = Caller::of(&request)?;
         let req = request.get_ref();
         let id = CustomerId::from(required(&req.customer_id, "customer_id")?);
+        self.service.check_customer(&caller, &id).await?;
         let limit = match req.limit as usize {
             0 => DEFAULT_CONVERSATIONS,
             n => n.min(MAX_CONVERSATIONS),
@@ -281,8 +314,10 @@ impl ContextGrpc for ContextApi {
         &self,
         request: Request<LinkIdentityRequest>,
     ) -> Result<Response<LinkIdentityResponse>, Status> {
+        let caller = Caller::of(&request)?;
         let req = request.into_inner();
         let id = CustomerId::from(required(&req.customer_id, "customer_id")?);
+        self.service.check_customer(&caller, &id).await?;
         let identity = identity_field(req.identity)?;
         let linked = self
             .service
@@ -298,8 +333,10 @@ impl ContextGrpc for ContextApi {
         &self,
         request: Request<MergeCustomersRequest>,
     ) -> Result<Response<pb::MergeRecord>, Status> {
+        let caller = Caller::of(&request)?;
         let req = request.into_inner();
         let survivor = CustomerId::from(required(&req.survivor_id, "survivor_id")?);
+        self.service.check_customer(&caller, &survivor).await?;
         let absorbed = CustomerId::from(required(&req.absorbed_id, "absorbed_id")?);
         let record = self
             .service
@@ -312,8 +349,13 @@ impl ContextGrpc for ContextApi {
         &self,
         request: Request<UnmergeCustomersRequest>,
     ) -> Result<Response<UnmergeCustomersResponse>, Status> {
+        let caller = Caller::of(&request)?;
         let req = request.into_inner();
         let merge_id = required(&req.merge_id, "merge_id")?;
+        let record = self.service.merge_record(merge_id).await?;
+        self.service
+            .check_customer(&caller, &record.survivor)
+            .await?;
         let (survivor, restored) = self
             .service
             .unmerge(merge_id, &req.agent_id, &req.reason)
@@ -328,8 +370,12 @@ impl ContextGrpc for ContextApi {
         &self,
         request: Request<GetMergeRequest>,
     ) -> Result<Response<pb::MergeRecord>, Status> {
+        let caller = Caller::of(&request)?;
         let merge_id = required(&request.get_ref().merge_id, "merge_id")?;
         let record = self.service.merge_record(merge_id).await?;
+        self.service
+            .check_customer(&caller, &record.survivor)
+            .await?;
         Ok(Response::new(pb::MergeRecord::from(&record)))
     }
 
@@ -337,8 +383,10 @@ impl ContextGrpc for ContextApi {
         &self,
         request: Request<GetAttachmentRequest>,
     ) -> Result<Response<ev::Attachment>, Status> {
+        let caller = Caller::of(&request)?;
         let req = request.get_ref();
         let id = ConversationId::from(required(&req.conversation_id, "conversation_id")?);
+        self.service.readable(&caller, &id).await?;
         if req.seq == 0 || req.index == 0 {
             return Err(ContextError::InvalidArgument("seq and index start at 1".into()).into());
         }

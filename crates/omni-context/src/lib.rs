@@ -9,10 +9,13 @@
 //! - [`threading`]: reply addresses and email threading.
 //! - [`intake`]: the durable bus consumers that feed the service.
 //! - [`grpc`]: the `omni.context.v1.ContextService` gRPC API.
+//! - [`authority`]: who may do what: the method table the gRPC gate
+//!   enforces and the checks of the records each call touches.
 //! - [`error`]: the service's error type and its one mapping to gRPC status.
 
 #![forbid(unsafe_code)]
 
+pub mod authority;
 pub mod customers;
 pub mod error;
 pub mod grpc;

@@ -27,6 +27,7 @@ use prost::Message as _;
 use tracing::{info, warn};
 
 use crate::ContextError;
+use omni_proto::auth::Caller;
 
 /// Largest agent reply, in bytes.
 pub const MAX_REPLY_BYTES: usize = 16 * 1024;
@@ -65,6 +66,11 @@ impl ContextSettings {
         &self.config.context.reply_domain
     }
 
+    /// Replies one agent may send per minute.
+    pub fn agent_replies_per_minute(&self) -> u32 {
+        self.config.context.agent_replies_per_minute
+    }
+
     fn options(&self, queue: QueueId) -> IngestOptions {
         let mut options = IngestOptions::new(queue, self.policy());
         options.max_attachment_bytes = self.config.context.max_attachment_bytes;
@@ -88,14 +94,19 @@ pub struct ContextService {
     store: Arc<dyn ContextStore>,
     bus: Arc<dyn Bus>,
     settings: ContextSettings,
+    /// Replies per agent (`context.agent_replies_per_minute`), per replica.
+    replies: governor::DefaultKeyedRateLimiter<String>,
 }
 
 impl ContextService {
     /// A service over `store` and `bus`.
     pub fn new(store: Arc<dyn ContextStore>, bus: Arc<dyn Bus>, settings: ContextSettings) -> Self {
+        let per_minute = std::num::NonZeroU32::new(settings.agent_replies_per_minute())
+            .unwrap_or(std::num::NonZeroU32::MIN);
         Self {
             store,
             bus,
+            replies: governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute)),
             settings,
         }
     }
@@ -351,6 +362,11 @@ impl ContextService {
 
     /// Stores an agent's reply and hands it to the adapter of `channel`
     /// (default: the channel the customer used last). Idempotent by key.
+    /// Only the conversation's holder (as themselves) or a supervisor may
+    /// reply ([`crate::authority::check_reply`]).
+    // The reply's fields, who sends it, and the trace: one call from one
+    // handler; a struct would only rename them.
+    #[allow(clippy::too_many_arguments)]
     pub async fn send_reply(
         &self,
         conversation_id: &ConversationId,
@@ -358,6 +374,7 @@ impl ContextService {
         text: &str,
         idempotency_key: &str,
         channel: Option<Channel>,
+        caller: &Caller,
         trace: TraceContext,
     ) -> Result<StoredMessage, ContextError> {
         if text.trim().is_empty() {
@@ -381,6 +398,14 @@ impl ContextService {
             .conversation(conversation_id)
             .await?
             .ok_or_else(|| ContextError::NotFound(format!("conversation {conversation_id}")))?;
+        let conversation = self.awaiting_assignment(conversation, caller).await?;
+        crate::authority::check_reply(caller, agent, &conversation)?;
+        if self.replies.check_key(&agent.to_string()).is_err() {
+            return Err(ContextError::RateLimited(format!(
+                "{agent} sent more than {} replies in a minute",
+                self.settings.agent_replies_per_minute()
+            )));
+        }
         let channel = channel.unwrap_or(conversation.last_channel);
         let customer = self.customer(&conversation.customer_id).await?;
         let to = recipient(&conversation, &customer, channel)?;
@@ -472,8 +497,25 @@ impl ContextService {
     pub async fn resolve(
         &self,
         conversation_id: &ConversationId,
+        caller: &Caller,
         trace: TraceContext,
     ) -> Result<Conversation, ContextError> {
+        let current = self.conversation(conversation_id).await?;
+        let current = self.awaiting_assignment(current, caller).await?;
+        // Resolving again is answered by the store, as for the one who resolved it.
+        let resolved_by_them = current.status == ConversationStatus::Resolved
+            && caller.actor().is_some_and(|a| {
+                current
+                    .last_agent
+                    .as_ref()
+                    .is_some_and(|l| l.as_str() == a.user)
+            });
+        if !crate::authority::may_hold(caller, &current) && !resolved_by_them {
+            return Err(ContextError::PermissionDenied(format!(
+                "{} may not resolve conversation {conversation_id}: it is not theirs",
+                caller.actor().map_or("the caller", |a| a.user.as_str())
+            )));
+        }
         let conversation = self.store.resolve(conversation_id, now_ms()).await?;
         let at = conversation
             .resolved_at_ms

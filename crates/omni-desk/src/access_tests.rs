@@ -64,7 +64,10 @@ async fn desk_without_backends(dir: &tempfile::TempDir) -> (Router, Vec<Signed>)
             csrf: s.csrf_token,
         });
     }
-    let channel = || Endpoint::from_static("http://127.0.0.1:9").connect_lazy();
+    let channel = || {
+        let lazy = Endpoint::from_static("http://127.0.0.1:9").connect_lazy();
+        omni_proto::auth::WithToken::new(lazy, &"unused-token-0123456789".into()).expect("token")
+    };
     let desk = Arc::new(Desk::new(channel(), channel(), HashMap::new(), accounts));
     (routes(desk, CancellationToken::new()), signed)
 }

@@ -46,6 +46,7 @@ pub async fn set_presence(
     payload: Result<Json<PresenceBody>, JsonRejection>,
 ) -> ApiResult {
     let agent = caller.actor.user.clone();
+    let actor = caller.actor.clone();
     let req = body(payload)?;
     let presence = match req.presence.as_str() {
         "available" => Presence::Available,
@@ -59,11 +60,14 @@ pub async fn set_presence(
     };
     let state = desk
         .router()
-        .set_presence(traced(SetPresenceRequest {
-            agent_id: agent,
-            presence: presence as i32,
-            reason: req.reason.unwrap_or_default(),
-        }))
+        .set_presence(traced(
+            &actor,
+            SetPresenceRequest {
+                agent_id: agent,
+                presence: presence as i32,
+                reason: req.reason.unwrap_or_default(),
+            },
+        ))
         .await?
         .into_inner();
     Ok(Json(json!(AgentView::from(&state))))
@@ -76,10 +80,14 @@ pub async fn settle_offer(
     Path((offer_id, action)): Path<(String, String)>,
 ) -> ApiResult {
     let agent = caller.actor.user.clone();
-    let request = traced(OfferRequest {
-        agent_id: agent,
-        offer_id,
-    });
+    let actor = caller.actor.clone();
+    let request = traced(
+        &actor,
+        OfferRequest {
+            agent_id: agent,
+            offer_id,
+        },
+    );
     let mut router = desk.router();
     let state = match action.as_str() {
         "accept" => router.accept_offer(request).await?,
@@ -97,11 +105,15 @@ pub async fn conversation(
     Path(id): Path<String>,
 ) -> ApiResult {
     desk.check_access(&caller.actor, &id, false).await?;
+    let actor = caller.actor.clone();
     let mut context = desk.context();
     let found = context
-        .get_conversation(traced(GetConversationRequest {
-            conversation_id: id.clone(),
-        }))
+        .get_conversation(traced(
+            &actor,
+            GetConversationRequest {
+                conversation_id: id.clone(),
+            },
+        ))
         .await?
         .into_inner();
     let mut messages = Vec::new();
@@ -109,11 +121,14 @@ pub async fn conversation(
     // Pages of 500 until the end, capped so one request stays bounded.
     for _ in 0..20 {
         let page = context
-            .list_messages(traced(ListMessagesRequest {
-                conversation_id: id.clone(),
-                after_seq,
-                limit: 500,
-            }))
+            .list_messages(traced(
+                &actor,
+                ListMessagesRequest {
+                    conversation_id: id.clone(),
+                    after_seq,
+                    limit: 500,
+                },
+            ))
             .await?
             .into_inner();
         messages.extend(
@@ -150,6 +165,7 @@ pub async fn reply(
     payload: Result<Json<Reply>, JsonRejection>,
 ) -> ApiResult {
     let agent = caller.actor.user.clone();
+    let actor = caller.actor.clone();
     let req = body(payload)?;
     if req.text.trim().is_empty() {
         return Err(DeskError::BadRequest("text must not be empty".into()));
@@ -173,9 +189,12 @@ pub async fn reply(
         Some(channel) => Some(channel),
         None => desk
             .context()
-            .get_conversation(traced(GetConversationRequest {
-                conversation_id: id.clone(),
-            }))
+            .get_conversation(traced(
+                &actor,
+                GetConversationRequest {
+                    conversation_id: id.clone(),
+                },
+            ))
             .await?
             .into_inner()
             .conversation
@@ -187,13 +206,16 @@ pub async fn reply(
     let channel = chosen.map_or(0, |c| omni_proto::common::Channel::from(c) as i32);
     let message = desk
         .context()
-        .send_message(traced(SendMessageRequest {
-            conversation_id: id,
-            agent_id: agent,
-            text: req.text,
-            idempotency_key: req.client_id,
-            channel,
-        }))
+        .send_message(traced(
+            &actor,
+            SendMessageRequest {
+                conversation_id: id,
+                agent_id: agent,
+                text: req.text,
+                idempotency_key: req.client_id,
+                channel,
+            },
+        ))
         .await?
         .into_inner();
     Ok(Json(json!(
@@ -209,12 +231,16 @@ pub async fn resolve(
 ) -> ApiResult {
     let agent = caller.actor.user.clone();
     desk.check_access(&caller.actor, &id, true).await?;
+    let actor = caller.actor.clone();
     let conversation = desk
         .context()
-        .resolve_conversation(traced(ResolveConversationRequest {
-            conversation_id: id,
-            agent_id: agent,
-        }))
+        .resolve_conversation(traced(
+            &actor,
+            ResolveConversationRequest {
+                conversation_id: id,
+                agent_id: agent,
+            },
+        ))
         .await?
         .into_inner();
     Ok(Json(json!(ConversationView::from(&conversation))))

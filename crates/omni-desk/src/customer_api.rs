@@ -43,9 +43,12 @@ async fn customer_of(
     desk.check_access(actor, conversation_id, assigned_only)
         .await?;
     desk.context()
-        .get_conversation(traced(GetConversationRequest {
-            conversation_id: conversation_id.to_owned(),
-        }))
+        .get_conversation(traced(
+            actor,
+            GetConversationRequest {
+                conversation_id: conversation_id.to_owned(),
+            },
+        ))
         .await?
         .into_inner()
         .customer
@@ -54,22 +57,28 @@ async fn customer_of(
 
 /// The profile JSON: the customer, one page of conversations and the
 /// merges that can be undone.
-async fn profile(desk: &Desk, customer: &pb::Customer, offset: u32) -> ApiResult {
+async fn profile(desk: &Desk, actor: &Actor, customer: &pb::Customer, offset: u32) -> ApiResult {
     let mut context = desk.context();
     let page = context
-        .list_customer_conversations(traced(ListCustomerConversationsRequest {
-            customer_id: customer.id.clone(),
-            offset,
-            limit: 20,
-        }))
+        .list_customer_conversations(traced(
+            actor,
+            ListCustomerConversationsRequest {
+                customer_id: customer.id.clone(),
+                offset,
+                limit: 20,
+            },
+        ))
         .await?
         .into_inner();
     let mut merges = Vec::new();
     for id in &customer.merge_ids {
         let record = context
-            .get_merge(traced(GetMergeRequest {
-                merge_id: id.clone(),
-            }))
+            .get_merge(traced(
+                actor,
+                GetMergeRequest {
+                    merge_id: id.clone(),
+                },
+            ))
             .await?
             .into_inner();
         merges.push(merge_json(&record));
@@ -111,7 +120,7 @@ pub async fn get_profile(
     Query(page): Query<Page>,
 ) -> ApiResult {
     let customer = customer_of(&desk, &caller.actor, &id, false).await?;
-    profile(&desk, &customer, page.offset).await
+    profile(&desk, &caller.actor, &customer, page.offset).await
 }
 
 /// `PUT /api/conversations/{id}/customer` body: fields to set (`""` clears).
@@ -132,21 +141,25 @@ pub async fn update_profile(
     Path(id): Path<String>,
     payload: Result<Json<ProfileUpdate>, JsonRejection>,
 ) -> ApiResult {
+    let actor = caller.actor.clone();
     let req = body(payload)?;
     let customer = customer_of(&desk, &caller.actor, &id, true).await?;
     let updated = desk
         .context()
-        .update_customer(traced(UpdateCustomerRequest {
-            customer_id: customer.id,
-            display_name: req.display_name,
-            language: req.language,
-            tier: req.tier,
-            external_id: req.external_id,
-            attributes: req.attributes.into_iter().collect(),
-        }))
+        .update_customer(traced(
+            &actor,
+            UpdateCustomerRequest {
+                customer_id: customer.id,
+                display_name: req.display_name,
+                language: req.language,
+                tier: req.tier,
+                external_id: req.external_id,
+                attributes: req.attributes.into_iter().collect(),
+            },
+        ))
         .await?
         .into_inner();
-    profile(&desk, &updated, 0).await
+    profile(&desk, &actor, &updated, 0).await
 }
 
 /// An identity as the desk sends it.
@@ -198,22 +211,26 @@ pub async fn link_identity(
     payload: Result<Json<LinkBody>, JsonRejection>,
 ) -> ApiResult {
     let agent = caller.actor.user.clone();
+    let actor = caller.actor.clone();
     let req = body(payload)?;
     let identity = identity(&req.identity)?;
     let customer = customer_of(&desk, &caller.actor, &id, true).await?;
     let linked = desk
         .context()
-        .link_identity(traced(LinkIdentityRequest {
-            customer_id: customer.id,
-            identity: Some(identity),
-            agent_id: agent,
-            evidence: req.evidence,
-            verified: req.verified,
-        }))
+        .link_identity(traced(
+            &actor,
+            LinkIdentityRequest {
+                customer_id: customer.id,
+                identity: Some(identity),
+                agent_id: agent,
+                evidence: req.evidence,
+                verified: req.verified,
+            },
+        ))
         .await?
         .into_inner();
     let customer = linked.customer.unwrap_or_default();
-    let Json(mut out) = profile(&desk, &customer, 0).await?;
+    let Json(mut out) = profile(&desk, &actor, &customer, 0).await?;
     out["merged"] = linked.merge.as_ref().map(merge_json).unwrap_or(Value::Null);
     Ok(Json(out))
 }
@@ -235,20 +252,24 @@ pub async fn merge(
     payload: Result<Json<MergeBody>, JsonRejection>,
 ) -> ApiResult {
     let agent = caller.actor.user.clone();
+    let actor = caller.actor.clone();
     let req = body(payload)?;
     let customer = customer_of(&desk, &caller.actor, &id, true).await?;
     let mut context = desk.context();
     let record = context
-        .merge_customers(traced(MergeCustomersRequest {
-            survivor_id: customer.id.clone(),
-            absorbed_id: req.customer_id,
-            agent_id: agent.clone(),
-            evidence: req.evidence,
-        }))
+        .merge_customers(traced(
+            &actor,
+            MergeCustomersRequest {
+                survivor_id: customer.id.clone(),
+                absorbed_id: req.customer_id,
+                agent_id: agent.clone(),
+                evidence: req.evidence,
+            },
+        ))
         .await?
         .into_inner();
     let customer = customer_of(&desk, &caller.actor, &id, true).await?;
-    let Json(mut out) = profile(&desk, &customer, 0).await?;
+    let Json(mut out) = profile(&desk, &caller.actor, &customer, 0).await?;
     out["merged"] = merge_json(&record);
     Ok(Json(out))
 }
@@ -269,6 +290,7 @@ pub async fn unmerge(
     payload: Result<Json<UnmergeBody>, JsonRejection>,
 ) -> ApiResult {
     let agent = caller.actor.user.clone();
+    let actor = caller.actor.clone();
     let req = body(payload)?;
     let customer = customer_of(&desk, &caller.actor, &id, true).await?;
     if !customer.merge_ids.contains(&req.merge_id) {
@@ -279,15 +301,18 @@ pub async fn unmerge(
     }
     let out = desk
         .context()
-        .unmerge_customers(traced(UnmergeCustomersRequest {
-            merge_id: req.merge_id,
-            agent_id: agent,
-            reason: req.reason,
-        }))
+        .unmerge_customers(traced(
+            &actor,
+            UnmergeCustomersRequest {
+                merge_id: req.merge_id,
+                agent_id: agent,
+                reason: req.reason,
+            },
+        ))
         .await?
         .into_inner();
     let survivor = out.survivor.unwrap_or_default();
-    let Json(mut json) = profile(&desk, &survivor, 0).await?;
+    let Json(mut json) = profile(&desk, &actor, &survivor, 0).await?;
     json["restored"] = json!(out.restored.as_ref().map(CustomerView::from));
     Ok(Json(json))
 }
@@ -300,8 +325,13 @@ pub struct FindQuery {
 }
 
 /// `GET /api/customers?email=…|phone=…`: the customer known by an identity.
-pub async fn find(State(desk): State<Arc<Desk>>, Query(query): Query<FindQuery>) -> ApiResult {
+pub async fn find(
+    State(desk): State<Arc<Desk>>,
+    Extension(caller): Extension<Caller>,
+    Query(query): Query<FindQuery>,
+) -> ApiResult {
     // Any signed-in person (the gate has checked).
+    let actor = caller.actor;
     let body = match (query.email, query.phone) {
         (Some(value), None) => IdentityBody {
             kind: "email".into(),
@@ -319,9 +349,12 @@ pub async fn find(State(desk): State<Arc<Desk>>, Query(query): Query<FindQuery>)
     };
     let customer = desk
         .context()
-        .find_customer(traced(FindCustomerRequest {
-            identity: Some(identity(&body)?),
-        }))
+        .find_customer(traced(
+            &actor,
+            FindCustomerRequest {
+                identity: Some(identity(&body)?),
+            },
+        ))
         .await?
         .into_inner();
     Ok(Json(json!({ "customer": CustomerView::from(&customer) })))
@@ -335,13 +368,17 @@ pub async fn attachment(
     Path((id, seq, index)): Path<(String, u64, u32)>,
 ) -> Result<Response, DeskError> {
     desk.check_access(&caller.actor, &id, false).await?;
+    let actor = caller.actor.clone();
     let file = desk
         .context()
-        .get_attachment(traced(GetAttachmentRequest {
-            conversation_id: id,
-            seq,
-            index,
-        }))
+        .get_attachment(traced(
+            &actor,
+            GetAttachmentRequest {
+                conversation_id: id,
+                seq,
+                index,
+            },
+        ))
         .await?
         .into_inner();
     let content_type = HeaderValue::from_str(&file.content_type)

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use omni_accounts::Accounts;
 use omni_core::access::{Actor, Role};
 use omni_core::trace::TraceContext;
+use omni_proto::auth::{AuthChannel, act_for};
 use omni_proto::context::context_service_client::ContextServiceClient;
 use omni_proto::routing::router_service_client::RouterServiceClient;
 use omni_proto::routing::{AgentState, GetAgentRequest};
 use omni_proto::status::{self, CONTEXT_DOMAIN, ROUTING_DOMAIN};
-use tonic::transport::Channel;
 use tower::ServiceExt as _;
 use tower::util::MapErr;
 
@@ -21,7 +21,7 @@ use crate::error::DeskError;
 /// A channel to one backend whose transport failures (cannot connect,
 /// connection lost) are `UNAVAILABLE` statuses naming that backend, as the
 /// backend's own unavailable statuses do.
-pub type BackendChannel = MapErr<Channel, fn(tonic::transport::Error) -> tonic::Status>;
+pub type BackendChannel = MapErr<AuthChannel, fn(tonic::transport::Error) -> tonic::Status>;
 
 fn context_down(e: tonic::transport::Error) -> tonic::Status {
     status::unavailable("context", CONTEXT_DOMAIN, format!("context service: {e}"))
@@ -41,12 +41,12 @@ pub struct Desk {
 }
 
 impl Desk {
-    /// A desk over the context and router services, signing people in with
-    /// `accounts`. `agent_names` maps agent ids to display names for
-    /// message views.
+    /// A desk over the context and router services, called with the desk's
+    /// service token, signing people in with `accounts`. `agent_names` maps
+    /// agent ids to display names for message views.
     pub fn new(
-        context: Channel,
-        router: Channel,
+        context: AuthChannel,
+        router: AuthChannel,
         agent_names: HashMap<String, String>,
         accounts: Arc<Accounts>,
     ) -> Self {
@@ -91,9 +91,12 @@ impl Desk {
     pub async fn agent_state(&self, agent_id: &str) -> Result<AgentState, DeskError> {
         Ok(self
             .router()
-            .get_agent(traced(GetAgentRequest {
-                agent_id: agent_id.to_owned(),
-            }))
+            .get_agent(traced(
+                &Actor::new(agent_id, Role::Agent),
+                GetAgentRequest {
+                    agent_id: agent_id.to_owned(),
+                },
+            ))
             .await?
             .into_inner())
     }
@@ -145,8 +148,18 @@ impl Desk {
 /// Largest gRPC response the desk reads (an attachment with its content).
 pub const MAX_ATTACHMENT_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
-/// A gRPC request carrying a new trace context in its `traceparent` metadata.
-pub fn traced<T>(message: T) -> tonic::Request<T> {
+/// A gRPC request made for `actor` (the signed-in person the services
+/// hold the call to), carrying a new trace context in its `traceparent`
+/// metadata.
+pub fn traced<T>(actor: &Actor, message: T) -> tonic::Request<T> {
+    let mut request = as_desk(message);
+    act_for(&mut request, actor);
+    request
+}
+
+/// A gRPC request the desk makes as itself, for no one signed in (finding
+/// the agent who signs in; the conversation events it filters per agent).
+pub fn as_desk<T>(message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     if let Ok(value) = TraceContext::new_root().to_string().parse() {
         request.metadata_mut().insert("traceparent", value);

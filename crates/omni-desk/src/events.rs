@@ -23,7 +23,8 @@ use tracing::{debug, warn};
 
 use crate::Desk;
 use crate::access::Caller;
-use crate::desk::traced;
+use crate::desk::{as_desk, traced};
+use omni_core::Actor;
 
 /// Largest frame and message the page may send, in bytes: it sends none
 /// the desk acts on, so a larger one (axum's default is 64 MiB) closes the
@@ -38,10 +39,10 @@ pub async fn upgrade(
     Extension(caller): Extension<Caller>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let (agent, session) = (caller.actor.user, caller.session.token_hash);
+    let (actor, session) = (caller.actor, caller.session.token_hash);
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| run(desk, agent, session, socket, shutdown))
+        .on_upgrade(move |socket| run(desk, actor, session, socket, shutdown))
 }
 
 /// How often an open socket checks that its session still holds (not
@@ -50,21 +51,25 @@ const SESSION_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
 
 async fn run(
     desk: Arc<Desk>,
-    agent: String,
+    actor: Actor,
     session: String,
     socket: WebSocket,
     shutdown: CancellationToken,
 ) {
     let (mut sink, mut incoming) = socket.split();
+    let agent = actor.user.clone();
     let agent_stream = desk
         .router()
-        .watch_agent(traced(WatchAgentRequest {
-            agent_id: agent.clone(),
-        }))
+        .watch_agent(traced(
+            &actor,
+            WatchAgentRequest {
+                agent_id: agent.clone(),
+            },
+        ))
         .await;
     let conversation_stream = desk
         .context()
-        .watch_conversations(traced(WatchConversationsRequest::default()))
+        .watch_conversations(as_desk(WatchConversationsRequest::default()))
         .await;
     let (mut agent_events, mut conversation_events) = match (agent_stream, conversation_stream) {
         (Ok(a), Ok(c)) => (a.into_inner(), c.into_inner()),

@@ -111,11 +111,14 @@ pub async fn sign_out(
     desk.accounts().sign_out(&caller.session, from).await?;
     if desk.agent_state_of(&caller.actor).await?.is_some() {
         desk.router()
-            .set_presence(traced(SetPresenceRequest {
-                agent_id: caller.actor.user.clone(),
-                presence: Presence::Offline as i32,
-                reason: String::new(),
-            }))
+            .set_presence(traced(
+                &caller.actor,
+                SetPresenceRequest {
+                    agent_id: caller.actor.user.clone(),
+                    presence: Presence::Offline as i32,
+                    reason: String::new(),
+                },
+            ))
             .await?;
     }
     tracing::info!(user = %caller.actor.user, "signed out");

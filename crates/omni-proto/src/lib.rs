@@ -6,6 +6,8 @@
 //!
 //! # Layout
 //! - [`common`], [`events`], [`context`], [`routing`]: generated code, one module per proto package.
+//! - [`auth`]: credentials on the gRPC API: the server's gate (tokens,
+//!   method tables, the [`auth::Caller`] in each request) and the client's token.
 //! - [`convert`]: `From`/`TryFrom` between generated and domain types.
 //! - [`status`]: error statuses with a structured reason (`google.rpc.ErrorInfo`), built and read.
 //! - [`view`]: JSON views of proto types, one shape per type, as the chat
@@ -51,6 +53,7 @@ pub use omni::events::v1 as events;
 /// `omni.routing.v1`: the router service.
 pub use omni::routing::v1 as routing;
 
+pub mod auth;
 pub mod convert;
 pub mod status;
 pub mod view;

@@ -32,6 +32,9 @@ pub enum RouterError {
     /// A request field is missing or malformed.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// The caller may not act for that agent or on that conversation.
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
     /// The store or bus is unavailable; retry later.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -76,6 +79,7 @@ impl RouterError {
             RouterError::OfferClosed { .. } => (Code::FailedPrecondition, R::OfferExpired),
             RouterError::UnknownConversation(_) => (Code::NotFound, R::ConversationNotFound),
             RouterError::InvalidArgument(_) => (Code::InvalidArgument, R::InvalidArgument),
+            RouterError::PermissionDenied(_) => (Code::PermissionDenied, R::PermissionDenied),
             RouterError::Unavailable(_) => (Code::Unavailable, R::Unavailable),
         }
     }

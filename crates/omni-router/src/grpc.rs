@@ -17,8 +17,11 @@ use tokio_stream::wrappers::BroadcastStream;
 use tonic::{Request, Response, Status};
 use tracing::warn;
 
+use crate::authority::{for_self, for_self_or};
 use crate::convert::{agent_event_to_pb, agent_from_pb, agent_state, queue_from_pb, queue_state};
 use crate::{RouterError, RouterShell};
+use omni_core::access::Role;
+use omni_proto::auth::Caller;
 
 /// The gRPC face of a [`RouterShell`].
 #[derive(Clone)]
@@ -39,10 +42,13 @@ impl RouterApi {
 
     async fn settle(
         &self,
-        req: OfferRequest,
+        request: Request<OfferRequest>,
         accept: bool,
     ) -> Result<Response<AgentState>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
         let agent_id = agent_id(&req.agent_id)?;
+        for_self(&caller, agent_id.as_str(), "settle an offer")?;
         self.shell.settle(&agent_id, req.offer_id, accept).await?;
         Ok(Response::new(self.state(&agent_id)?))
     }
@@ -80,7 +86,9 @@ impl RouterGrpc for RouterApi {
         &self,
         request: Request<GetAgentRequest>,
     ) -> Result<Response<AgentState>, Status> {
+        let caller = Caller::of(&request)?;
         let agent = agent_id(&request.get_ref().agent_id)?;
+        for_self_or(&caller, agent.as_str(), Role::Supervisor, "read the state")?;
         Ok(Response::new(self.state(&agent)?))
     }
 
@@ -88,8 +96,10 @@ impl RouterGrpc for RouterApi {
         &self,
         request: Request<SetPresenceRequest>,
     ) -> Result<Response<AgentState>, Status> {
+        let caller = Caller::of(&request)?;
         let req = request.into_inner();
         let agent = agent_id(&req.agent_id)?;
+        for_self_or(&caller, agent.as_str(), Role::Supervisor, "set presence")?;
         let presence = match Presence::try_from(req.presence) {
             Ok(Presence::Available) => CorePresence::Available,
             Ok(Presence::Away) => CorePresence::Away {
@@ -115,14 +125,14 @@ impl RouterGrpc for RouterApi {
         &self,
         request: Request<OfferRequest>,
     ) -> Result<Response<AgentState>, Status> {
-        self.settle(request.into_inner(), true).await
+        self.settle(request, true).await
     }
 
     async fn decline_offer(
         &self,
         request: Request<OfferRequest>,
     ) -> Result<Response<AgentState>, Status> {
-        self.settle(request.into_inner(), false).await
+        self.settle(request, false).await
     }
 
     async fn list_queues(
@@ -201,11 +211,28 @@ impl RouterGrpc for RouterApi {
         &self,
         request: Request<TransferRequest>,
     ) -> Result<Response<TransferResponse>, Status> {
+        let caller = Caller::of(&request)?;
         let req = request.into_inner();
         if req.conversation_id.is_empty() {
             return Err(RouterError::InvalidArgument("conversation_id is required".into()).into());
         }
         let conversation_id = ConversationId::from(req.conversation_id.as_str());
+        if let Some(actor) = caller.actor()
+            && !actor.role.at_least(Role::Supervisor)
+        {
+            // An agent moves only a conversation assigned to them.
+            let holds = self.shell.with_engine(|e| {
+                e.agent(&AgentId::from(actor.user.as_str()))
+                    .is_some_and(|v| v.assigned.contains(&conversation_id))
+            });
+            if !holds {
+                return Err(RouterError::PermissionDenied(format!(
+                    "{} may not transfer conversation {conversation_id}: it is not assigned to them",
+                    actor.user
+                ))
+                .into());
+            }
+        }
         let event = match req.target {
             Some(transfer_request::Target::Queue(queue)) if !queue.is_empty() => {
                 Event::TransferToQueue {
@@ -238,7 +265,14 @@ impl RouterGrpc for RouterApi {
         &self,
         request: Request<WatchAgentRequest>,
     ) -> Result<Response<Self::WatchAgentStream>, Status> {
+        let caller = Caller::of(&request)?;
         let agent = agent_id(&request.get_ref().agent_id)?;
+        for_self_or(
+            &caller,
+            agent.as_str(),
+            Role::Supervisor,
+            "watch the events",
+        )?;
         // Subscribe before reading the state so no event falls in between.
         let live = BroadcastStream::new(self.shell.subscribe());
         let first = AgentEvent {

@@ -19,11 +19,14 @@
 //! - [`convert`]: every conversion to and from proto, configuration and
 //!   store forms (specs checked field by field, state, offers, events,
 //!   presence records).
+//! - [`authority`]: the method table the gRPC gate enforces and whom
+//!   each call may act for.
 //! - [`error`]: the service's error type and its one mapping to gRPC status
 //!   and structured reason.
 
 #![forbid(unsafe_code)]
 
+pub mod authority;
 pub mod connections;
 pub mod convert;
 pub mod error;

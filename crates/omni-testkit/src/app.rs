@@ -17,7 +17,8 @@ pub fn sample_config_path() -> PathBuf {
 }
 
 /// The sample configuration with `data_dir` set; offer timeouts and
-/// cooldowns shortened so tests do not wait long.
+/// cooldowns shortened so tests do not wait long; the gRPC test accounts
+/// of [`crate::grpc`].
 pub fn test_config(data_dir: &Path) -> anyhow::Result<Config> {
     let path = sample_config_path();
     let text =
@@ -29,6 +30,7 @@ pub fn test_config(data_dir: &Path) -> anyhow::Result<Config> {
     // Tests sign in often from one address; the limits have their own tests.
     config.auth.sign_in_per_account_per_minute = 1000;
     config.auth.sign_in_per_address_per_minute = 10_000;
+    crate::grpc::add_accounts(&mut config);
     config.validate()?;
     Ok(config)
 }

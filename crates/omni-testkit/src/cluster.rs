@@ -230,6 +230,7 @@ impl Cluster {
             ("OMNI_REDIS_URL", self.redis.url()),
             ("OMNI_CONNECT_CONTEXT", self.grpc_url(Part::Context)),
             ("OMNI_CONNECT_ROUTER", self.grpc_url(Part::Router)),
+            ("OMNI_GRPC_TOKEN", crate::grpc::SERVICE_TOKEN.to_owned()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

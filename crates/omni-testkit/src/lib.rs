@@ -13,6 +13,7 @@
 //!   same data.
 //! - [`cluster`]: `Cluster`, every part as its own `omni` process over a
 //!   real nats-server and redis-server, with kill and restart.
+//! - [`grpc`]: the test accounts and tokens, and channels that present them.
 //! - [`providers`]: the email and SMS settings (domain, numbers, Twilio
 //!   account) the multichannel tests configure, for either.
 //! - [`scenario`]: scenarios written once and run against the embedded app
@@ -24,6 +25,7 @@
 pub mod app;
 pub mod bench;
 pub mod cluster;
+pub mod grpc;
 pub mod providers;
 pub mod scenario;
 

@@ -186,6 +186,7 @@ async fn run(config: Config, mode: Mode) -> anyhow::Result<()> {
         Mode::Distributed(part) => vec![part],
     };
     let listeners = Listeners::bind(&config, &parts).await?;
+    let reflection = config.grpc.reflection;
     let running = match mode {
         Mode::Embedded => embedded::start(config, listeners).await?,
         Mode::Distributed(part) => distributed::start(config, part, listeners).await?,
@@ -231,7 +232,8 @@ async fn run(config: Config, mode: Mode) -> anyhow::Result<()> {
     let apis: Vec<&str> = parts
         .iter()
         .filter_map(|p| p.api())
-        .chain(["health", "reflection"])
+        .chain(["health"])
+        .chain(reflection.then_some("reflection"))
         .collect();
     println!("  gRPC API    {} ({})", running.grpc, apis.join(", "));
     if let Some(metrics) = running.metrics {

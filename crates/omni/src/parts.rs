@@ -12,6 +12,7 @@ use omni_chat::ChatAdapter;
 use omni_context::{ContextApi, ContextService, ContextSettings};
 use omni_core::config::Config;
 use omni_desk::Desk;
+use omni_proto::auth::WithToken;
 use omni_router::{RouterApi, RouterShell};
 use omni_store::{AccountStore, ContextStore, RouterStore};
 use tokio::net::TcpListener;
@@ -196,6 +197,15 @@ pub async fn start(
         false => None,
     };
 
+    // This process's service token: its server accepts it and its parts
+    // present it. Unconfigured, a random one: the parts in this process
+    // reach each other, and the port still refuses everyone else.
+    let configured_token = config.grpc.service_token()?;
+    let service_token = configured_token
+        .clone()
+        .unwrap_or_else(crate::grpc::random_token);
+    let admission = crate::grpc::Admission::from_config(&config, &service_token)?;
+
     // APIs first, so the parts that call them find them.
     {
         let context_api = context.clone().map(ContextApi::new);
@@ -203,7 +213,9 @@ pub async fn start(
         let (token, failed) = (apis.clone(), failed.clone());
         let listener = listeners.grpc;
         api_tasks.spawn(async move {
-            if let Err(e) = crate::grpc::serve(listener, context_api, router_api, token).await {
+            if let Err(e) =
+                crate::grpc::serve(listener, context_api, router_api, admission, token).await
+            {
                 error!(error = %e, "grpc server failed");
                 failed.cancel();
             }
@@ -248,10 +260,16 @@ pub async fn start(
     }
 
     // Ingress: the chat adapter and the desk.
-    let own = local_url(grpc_addr);
+    let tls = config.grpc.tls.cert.is_some();
+    let own = local_url(grpc_addr, tls);
+    let client_tls = crate::grpc::client_tls(&config)?;
     let endpoint = |part: Part, configured: &Option<String>| -> anyhow::Result<_> {
         let url = match (has(part), configured) {
             (true, _) => own.clone(),
+            (false, Some(_)) if configured_token.is_none() => anyhow::bail!(
+                "the {} is in another process: set grpc.token (or OMNI_GRPC_TOKEN) to the service token every process shares",
+                part.name()
+            ),
             (false, Some(url)) => url.clone(),
             (false, None) => anyhow::bail!(
                 "the {} is not in this process: set connect.{} (or OMNI_CONNECT_{}) to its gRPC URL, e.g. http://{}:7070",
@@ -261,10 +279,16 @@ pub async fn start(
                 part.name()
             ),
         };
-        Ok(tonic::transport::Endpoint::from_shared(url.clone())
+        let mut endpoint = tonic::transport::Endpoint::from_shared(url.clone())
             .with_context(|| format!("invalid gRPC URL {url:?} for the {}", part.name()))?
-            .tcp_nodelay(true)
-            .connect_lazy())
+            .tcp_nodelay(true);
+        if let Some(tls) = client_tls.clone().filter(|_| url.starts_with("https://")) {
+            endpoint = endpoint
+                .tls_config(tls)
+                .with_context(|| format!("cannot use grpc.tls for the {}", part.name()))?;
+        }
+        WithToken::new(endpoint.connect_lazy(), &service_token)
+            .context("invalid gRPC service token")
     };
     if let Some(listener) = listeners.chat {
         let context_channel = endpoint(Part::Context, &config.connect.context)?;
@@ -415,13 +439,14 @@ async fn report<E: std::fmt::Display>(
 }
 
 /// A URL to reach a listener on this machine (a wildcard address becomes loopback).
-fn local_url(addr: SocketAddr) -> String {
+fn local_url(addr: SocketAddr, tls: bool) -> String {
     let ip = if addr.ip().is_unspecified() {
         std::net::IpAddr::from([127, 0, 0, 1])
     } else {
         addr.ip()
     };
-    format!("http://{}", SocketAddr::new(ip, addr.port()))
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{}", SocketAddr::new(ip, addr.port()))
 }
 
 impl Running {

@@ -22,7 +22,6 @@ use omni_testkit::actors::{MailClient, Phone};
 use omni_testkit::twilio::{FakeTwilio, status_callback};
 use omni_testservers::smtp::SmtpSink;
 use serde_json::{Value, json};
-use tonic::transport::Channel;
 
 use super::Scenario;
 use crate::providers::{DOMAIN, OUR_NUMBER, SMS_PUBLIC_URL, email_and_sms_config, twilio_account};
@@ -45,11 +44,8 @@ async fn drive(app: &TestApp, twilio: &FakeTwilio) -> anyhow::Result<()> {
     let account = twilio_account();
     // One phone per number: each numbers its own texts' SIDs.
     let mut phones: HashMap<String, Phone> = HashMap::new();
-    let mut context = ContextServiceClient::new(
-        tonic::transport::Endpoint::from_shared(app.grpc_url())?
-            .connect()
-            .await?,
-    );
+    let mut context =
+        ContextServiceClient::new(omni_testkit::grpc::admin_channel(&app.grpc_url())?);
     Scenario::new("customer.mjs", app)?
         .env("SMS_FROM", OUR_NUMBER)
         .env("REPLY_DOMAIN", DOMAIN)
@@ -134,7 +130,7 @@ fn arg<'a>(ask: &'a Value, name: &str) -> anyhow::Result<&'a str> {
 /// a new number is on the bus once its webhook is answered, in the store a
 /// moment later.
 async fn customer_known(
-    context: &mut ContextServiceClient<Channel>,
+    context: &mut ContextServiceClient<omni_proto::auth::AuthChannel>,
     phone: &str,
 ) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

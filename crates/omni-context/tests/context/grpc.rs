@@ -2,8 +2,10 @@
 //! attachments, and precise errors for bad input.
 
 use omni_context::ContextApi;
+use omni_core::access::Role;
 use omni_core::trace::TraceContext;
 use omni_core::{Attachment, EmailDetails, Identity};
+use omni_proto::auth::{AuthChannel, Gate, GateLayer, TokenKind, WithToken};
 use omni_proto::common as pb;
 use omni_proto::context::context_service_client::ContextServiceClient;
 use omni_proto::context::*;
@@ -13,20 +15,32 @@ use tonic::transport::Channel;
 
 use crate::support::{Harness, inbound};
 
-async fn serve(h: &Harness) -> ContextServiceClient<Channel> {
+/// The token of the admin account the test server accepts.
+const ADMIN_TOKEN: &str = "context-test-admin-token-0123";
+
+async fn serve(h: &Harness) -> ContextServiceClient<AuthChannel> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let api = ContextApi::new(h.service.clone());
+    let gate = Gate::new([omni_context::authority::METHODS]).with_account(
+        "admin",
+        TokenKind::Person(Role::Admin),
+        &ADMIN_TOKEN.into(),
+    );
     tokio::spawn(
         tonic::transport::Server::builder()
+            .layer(GateLayer::new(gate))
             .add_service(api.into_server())
             .serve_with_incoming(TcpListenerStream::new(listener)),
     );
-    ContextServiceClient::connect(format!("http://{addr}"))
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .expect("url")
+        .connect()
         .await
-        .expect("connect")
+        .expect("connect");
+    ContextServiceClient::new(WithToken::new(channel, &ADMIN_TOKEN.into()).expect("token"))
 }
 
 fn email(v: &str) -> pb::Identity {

@@ -186,6 +186,7 @@ async fn across_channels(h: &Harness) {
             "we are on it",
             "r1",
             Some(Channel::Email),
+            &as_service(),
             trace(),
         )
         .await
@@ -251,6 +252,7 @@ async fn across_channels(h: &Harness) {
             "still on it",
             "r2",
             Some(Channel::Email),
+            &as_service(),
             trace(),
         )
         .await
@@ -296,6 +298,48 @@ async fn across_channels(h: &Harness) {
     assert!(timeline.windows(2).all(|w| w[0].seq + 1 == w[1].seq));
 }
 
+/// One agent's replies are limited per minute (`context.agent_replies_per_minute`);
+/// another agent's are counted apart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agents_replies_are_rate_limited() {
+    let h = Harness::start(|c| c.context.agent_replies_per_minute = 2).await;
+    let service = &h.service;
+    let got = service
+        .ingest(
+            &inbound(Identity::ChatVisitor("v-limit".into()), "c-limit", "hi"),
+            trace(),
+        )
+        .await
+        .expect("chat");
+    let conversation = got.conversation.id.clone();
+    let (bob, carol) = (AgentId::from("agt_bob"), AgentId::from("agt_carol"));
+    let reply = |agent: &AgentId, key: &str| {
+        let (conversation, agent, key) = (conversation.clone(), agent.clone(), key.to_owned());
+        async move {
+            service
+                .send_reply(
+                    &conversation,
+                    &agent,
+                    "hello",
+                    &key,
+                    None,
+                    &as_service(),
+                    trace(),
+                )
+                .await
+        }
+    };
+    reply(&bob, "b1").await.expect("first");
+    reply(&bob, "b2").await.expect("second");
+    let err = reply(&bob, "b3").await.expect_err("third in the minute");
+    assert!(matches!(err, ContextError::RateLimited(_)), "{err}");
+    assert_eq!(
+        tonic::Status::from(err).code(),
+        tonic::Code::ResourceExhausted
+    );
+    reply(&carol, "c1").await.expect("another agent");
+}
+
 /// STOP records the opt-out and blocks SMS replies with a precise reason;
 /// START lifts it. A channel the customer has no identity on is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -319,6 +363,7 @@ async fn sms_opt_out_blocks_sms_replies_until_start() {
             "hello?",
             "r1",
             Some(Channel::Sms),
+            &as_service(),
             trace(),
         )
         .await
@@ -350,6 +395,7 @@ async fn sms_opt_out_blocks_sms_replies_until_start() {
             "hello?",
             "r2",
             Some(Channel::Email),
+            &as_service(),
             trace(),
         )
         .await
@@ -363,7 +409,15 @@ async fn sms_opt_out_blocks_sms_replies_until_start() {
     });
     service.ingest(&start, trace()).await.expect("start");
     service
-        .send_reply(&conversation, &agent, "welcome back", "r3", None, trace())
+        .send_reply(
+            &conversation,
+            &agent,
+            "welcome back",
+            "r3",
+            None,
+            &as_service(),
+            trace(),
+        )
         .await
         .expect("sms allowed again");
 }
@@ -400,11 +454,27 @@ async fn delivery_reports(h: &Harness) {
         .expect("subscribe");
     let agent = AgentId::from("agt_bob");
     let one = service
-        .send_reply(&conversation, &agent, "one", "r1", None, trace())
+        .send_reply(
+            &conversation,
+            &agent,
+            "one",
+            "r1",
+            None,
+            &as_service(),
+            trace(),
+        )
         .await
         .expect("reply");
     let two = service
-        .send_reply(&conversation, &agent, "two", "r2", None, trace())
+        .send_reply(
+            &conversation,
+            &agent,
+            "two",
+            "r2",
+            None,
+            &as_service(),
+            trace(),
+        )
         .await
         .expect("reply");
     next(&mut sms_out).await;
@@ -532,7 +602,7 @@ async fn routing_prefers_the_customers_last_agent_within_the_window() {
             .await
             .expect("assign");
         service
-            .resolve(&first.conversation.id, trace())
+            .resolve(&first.conversation.id, &as_service(), trace())
             .await
             .expect("resolve");
         next(&mut requests).await; // the release
@@ -545,5 +615,13 @@ async fn routing_prefers_the_customers_last_agent_within_the_window() {
             .expect("request");
         assert_eq!(request.conversation_id, second.conversation.id.to_string());
         assert_eq!(request.preferred_agent, expected, "sticky window {window}s");
+    }
+}
+
+/// The caller of these calls: a service acting as itself (the gRPC gate and
+/// the role checks have their own tests).
+fn as_service() -> omni_proto::auth::Caller {
+    omni_proto::auth::Caller::Service {
+        account: "test".into(),
     }
 }

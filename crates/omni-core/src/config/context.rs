@@ -31,6 +31,10 @@ pub struct ContextConfig {
     /// Largest attachment, in bytes, the context store keeps; larger ones are
     /// recorded (name, type, size) without their content.
     pub max_attachment_bytes: u64,
+    /// Replies one agent may send per minute (a burst of as many, then one
+    /// every 60/n seconds): a stolen session or a runaway script cannot
+    /// flood customers from the company's numbers.
+    pub agent_replies_per_minute: u32,
 }
 
 impl ContextConfig {
@@ -56,6 +60,7 @@ impl Default for ContextConfig {
             reply_domain: "reply.omniroute.invalid".into(),
             sticky_window_secs: 86_400,
             max_attachment_bytes: 10 * 1024 * 1024,
+            agent_replies_per_minute: 60,
         }
     }
 }

@@ -7,14 +7,15 @@
 //!
 //! One file per section: [`Config`] itself, its loading and the checks
 //! across sections live here; each section's types, defaults and own checks
-//! live in a child module (`network`, `context`, `routing`, `chat`, `sms`,
-//! `email`, `limits`, `auth`), and `env` holds the `OMNI_*` overrides.
+//! live in a child module (`network`, `grpc`, `context`, `routing`, `chat`,
+//! `sms`, `email`, `limits`, `auth`), and `env` holds the `OMNI_*` overrides.
 
 mod auth;
 mod chat;
 mod context;
 mod email;
 mod env;
+mod grpc;
 mod limits;
 mod network;
 mod routing;
@@ -34,6 +35,9 @@ pub use chat::ChatConfig;
 pub use context::ContextConfig;
 pub use email::{EmailConfig, EmailSender, RelayTls};
 pub use env::{CONFIG_ENV, NOT_CONFIG_ENV};
+pub use grpc::{
+    AccountKind, GrpcAccount, GrpcConfig, GrpcTls, LoadedAccount, MIN_TOKEN_LEN, SERVICE_ACCOUNT,
+};
 pub use limits::LimitsConfig;
 pub use network::{Connect, Listen, NatsConfig, REDACTED, RedisConfig, redact_url};
 pub use routing::{
@@ -89,6 +93,8 @@ pub struct Config {
     pub nats: NatsConfig,
     /// The Redis server (distributed mode).
     pub redis: RedisConfig,
+    /// gRPC accounts, TLS and reflection.
+    pub grpc: GrpcConfig,
     /// Context service settings.
     pub context: ContextConfig,
     /// Router settings.
@@ -117,6 +123,7 @@ impl Default for Config {
             connect: Connect::default(),
             nats: NatsConfig::default(),
             redis: RedisConfig::default(),
+            grpc: GrpcConfig::default(),
             context: ContextConfig::default(),
             routing: RoutingConfig::default(),
             chat: ChatConfig::default(),
@@ -229,6 +236,9 @@ impl Config {
                 self.redis.prefix
             ));
         }
+        if self.context.agent_replies_per_minute == 0 {
+            return invalid("context.agent_replies_per_minute must be at least 1".into());
+        }
         if self.routing.offer_timeout_secs == 0 {
             return invalid("routing.offer_timeout_secs must be at least 1".into());
         }
@@ -252,6 +262,7 @@ impl Config {
         self.limits.check().map_err(ConfigError::Invalid)?;
         self.sms.validate()?;
         self.auth.validate()?;
+        self.grpc.validate()?;
         self.validate_email()
     }
     /// The queue a new conversation on `channel` with `topic` routes to.

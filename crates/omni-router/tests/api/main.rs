@@ -13,9 +13,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use omni_bus::embedded::EmbeddedBus;
+use omni_core::access::Role;
 use omni_core::config::Config;
 use omni_core::time::now_ms;
 use omni_core::{Channel, ConversationId, CustomerId, QueueId};
+use omni_proto::auth::{AuthChannel as GrpcChannel, Gate, GateLayer, TokenKind, WithToken};
 use omni_proto::routing::router_service_client::RouterServiceClient;
 use omni_proto::routing::{
     AgentSpec, AgentState, ChannelCapacity, Decision, ExplainRequest, GetAgentRequest,
@@ -28,7 +30,6 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel as GrpcChannel;
 
 const CONFIG: &str = r#"
     [[queues]]
@@ -40,6 +41,9 @@ const CONFIG: &str = r#"
     skills = { support = 5 }
     capacity = { chat = 1 }
 "#;
+
+/// The token of the admin account the test server accepts.
+const ADMIN_TOKEN: &str = "router-test-admin-token-0123";
 
 struct Router {
     shell: Arc<RouterShell>,
@@ -70,7 +74,13 @@ impl Router {
         let server = tokio::spawn({
             let (api, stop) = (RouterApi::new(shell.clone()), stop.clone());
             async move {
+                let gate = Gate::new([omni_router::authority::METHODS]).with_account(
+                    "admin",
+                    TokenKind::Person(Role::Admin),
+                    &ADMIN_TOKEN.into(),
+                );
                 tonic::transport::Server::builder()
+                    .layer(GateLayer::new(gate))
                     .add_service(api.into_server())
                     .serve_with_incoming_shutdown(
                         TcpListenerStream::new(listener),
@@ -80,9 +90,13 @@ impl Router {
                     .expect("server runs");
             }
         });
-        let client = RouterServiceClient::connect(format!("http://{addr}"))
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .expect("url")
+            .connect()
             .await
             .expect("client connects");
+        let client =
+            RouterServiceClient::new(WithToken::new(channel, &ADMIN_TOKEN.into()).expect("token"));
         Self {
             shell,
             client,

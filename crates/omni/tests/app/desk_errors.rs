@@ -13,7 +13,6 @@ use omni_testkit::app::{seed_accounts, test_config};
 use omni_testkit::{HttpClient, JsonSocket, TestApp};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Endpoint;
 
 /// Signs `id` in (as typed), opens the event socket, goes available.
 async fn agent(app: &TestApp, id: &str) -> (HttpClient, JsonSocket) {
@@ -72,10 +71,9 @@ async fn desk_over(
     context: &str,
     router: &str,
 ) -> (HttpClient, CancellationToken, tempfile::TempDir) {
+    // The desk of a test calls with the service token the test app accepts.
     let channel = |url: &str| {
-        Endpoint::from_shared(url.to_owned())
-            .expect("url")
-            .connect_lazy()
+        omni_testkit::grpc::channel(url, omni_testkit::grpc::SERVICE_TOKEN).expect("url")
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let config = test_config(dir.path()).expect("config");

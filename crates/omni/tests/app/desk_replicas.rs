@@ -13,17 +13,14 @@ use omni_testkit::{HttpClient, TestApp};
 use omni_testservers::redis::RedisServer;
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Endpoint;
 
 const PASSWORD: &str = "replicated password";
 
 /// A desk over `grpc` (context and router) with accounts in `store`.
 async fn replica(grpc: &str, store: Arc<RedisStore>, stop: &CancellationToken) -> HttpClient {
-    let channel = || {
-        Endpoint::from_shared(grpc.to_owned())
-            .expect("url")
-            .connect_lazy()
-    };
+    // The desk calls with the service token the test app accepts.
+    let channel =
+        || omni_testkit::grpc::channel(grpc, omni_testkit::grpc::SERVICE_TOKEN).expect("url");
     let config = omni_core::config::AuthConfig::default();
     let accounts = Arc::new(Accounts::new(store, &config).expect("accounts"));
     let desk = Arc::new(Desk::new(channel(), channel(), HashMap::new(), accounts));

@@ -24,13 +24,13 @@ use omni_proto::context::{FindConversationRequest, ListMessagesRequest};
 use omni_proto::routing::router_service_client::RouterServiceClient;
 use omni_proto::routing::{GetAgentRequest, OfferRequest, Presence, SetPresenceRequest};
 use omni_testkit::actors::{Agent, Customer, texts};
+use omni_testkit::grpc;
 use omni_testkit::providers::{email_and_sms_env, twilio_account};
 use omni_testkit::scenario::one_customer_across_chat_email_and_sms;
 use omni_testkit::twilio::FakeTwilio;
 use omni_testkit::{Cluster, Endpoints, JsonSocket};
 use omni_testservers::smtp::SmtpSink;
 use serde_json::json;
-use tonic::transport::Channel;
 
 use crate::support::{binary, blocking, omni, sample};
 
@@ -236,8 +236,8 @@ const AGENTS: [&str; 5] = ["alice", "bob", "carmen", "dmitri", "emma"];
 /// Keeps every agent available and accepts every offer, through the
 /// router's gRPC API, riding out router restarts.
 async fn accept_everything(router_url: String, stop: Arc<AtomicBool>) {
-    let channel = match Channel::from_shared(router_url) {
-        Ok(endpoint) => endpoint.connect_lazy(),
+    let channel = match grpc::channel(&router_url, grpc::SERVICE_TOKEN) {
+        Ok(channel) => channel,
         Err(_) => return,
     };
     let mut router = RouterServiceClient::new(channel);
@@ -364,7 +364,7 @@ async fn nothing_accepted_is_lost_when_parts_and_servers_restart() -> anyhow::Re
 
     // Every accepted message is in its customer's history exactly once, in
     // order; every conversation ends up assigned (it was offered and taken).
-    let mut context = ContextServiceClient::new(Channel::from_shared(context_url)?.connect_lazy());
+    let mut context = ContextServiceClient::new(grpc::channel(&context_url, grpc::SERVICE_TOKEN)?);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let mut pending: Vec<String> = sent.keys().cloned().collect();
     while !pending.is_empty() {
@@ -419,7 +419,7 @@ async fn nothing_accepted_is_lost_when_parts_and_servers_restart() -> anyhow::Re
 
 /// The conversation status and inbound texts of a chat visitor.
 async fn history(
-    context: &mut ContextServiceClient<Channel>,
+    context: &mut ContextServiceClient<omni_proto::auth::AuthChannel>,
     visitor: &str,
 ) -> anyhow::Result<(i32, Vec<String>)> {
     let found = context

@@ -1,0 +1,424 @@
+//! The gRPC API (port 7070): no call but health without a known token; a
+//! person's token is held to the method table and cannot name another
+//! person; an agent, by their own token or through a service token naming
+//! them, can neither read, reply to nor resolve another agent's
+//! conversation; a resolved conversation takes no agent message.
+
+use omni_proto::auth::{AuthChannel, ROLE_HEADER, USER_HEADER};
+use omni_proto::common::ErrorReason;
+use omni_proto::context::context_service_client::ContextServiceClient;
+use omni_proto::context::{
+    GetAttachmentRequest, GetConversationRequest, ListMessagesRequest, ResolveConversationRequest,
+    SendMessageRequest, WatchConversationsRequest,
+};
+use omni_proto::routing::router_service_client::RouterServiceClient;
+use omni_proto::routing::{
+    AgentSpec, ExplainRequest, GetAgentRequest, ListAgentsRequest, ListQueuesRequest, OfferRequest,
+    Presence, QueueSpec, SetPresenceRequest, UpsertAgentRequest, UpsertQueueRequest,
+};
+use omni_proto::status::reason;
+use omni_testkit::TestApp;
+use omni_testkit::actors::{Agent, Customer};
+use omni_testkit::grpc::{AGENT_TOKEN, SERVICE_TOKEN, SUPERVISOR_TOKEN, admin_channel, channel};
+use tonic::{Code, Request, Status};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
+
+fn context(app: &TestApp, token: &str) -> anyhow::Result<ContextServiceClient<AuthChannel>> {
+    Ok(ContextServiceClient::new(channel(&app.grpc_url(), token)?))
+}
+
+fn router(app: &TestApp, token: &str) -> anyhow::Result<RouterServiceClient<AuthChannel>> {
+    Ok(RouterServiceClient::new(channel(&app.grpc_url(), token)?))
+}
+
+/// A request a service token makes for `user` in `role`.
+fn for_user<T>(message: T, user: &str, role: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    let metadata = request.metadata_mut();
+    metadata.insert(USER_HEADER, user.parse().expect("user"));
+    metadata.insert(ROLE_HEADER, role.parse().expect("role"));
+    request
+}
+
+#[track_caller]
+fn refused<T: std::fmt::Debug>(
+    answer: Result<T, Status>,
+    code: Code,
+    why: ErrorReason,
+    what: &str,
+) {
+    match answer {
+        Ok(v) => panic!("{what}: answered {v:?}"),
+        Err(status) => {
+            assert_eq!(status.code(), code, "{what}: {status:?}");
+            assert_eq!(reason(&status), Some(why), "{what}: {status:?}");
+        }
+    }
+}
+
+/// A request from alice: by her own token as is, or naming her through a service token.
+fn as_alice<T>(via_service: bool, message: T) -> Request<T> {
+    if via_service {
+        for_user(message, "alice", "agent")
+    } else {
+        Request::new(message)
+    }
+}
+
+fn conversation_request(id: &str) -> GetConversationRequest {
+    GetConversationRequest {
+        conversation_id: id.to_owned(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_service_but_health_refuses_no_token_and_a_wrong_token() -> anyhow::Result<()> {
+    let app = TestApp::start().await?;
+    let plain = tonic::transport::Endpoint::from_shared(app.grpc_url())?
+        .connect()
+        .await?;
+    let mut health = HealthClient::new(plain.clone());
+    health.check(HealthCheckRequest::default()).await?;
+
+    let mut anonymous_context = ContextServiceClient::new(plain.clone());
+    let mut anonymous_router = RouterServiceClient::new(plain);
+    let mut wrong_context = context(&app, "not-the-token-0123456789")?;
+    let mut wrong_router = router(&app, "not-the-token-0123456789")?;
+    for (answer, what) in [
+        (
+            anonymous_context
+                .get_conversation(conversation_request("c"))
+                .await
+                .map(|_| ()),
+            "context without a token",
+        ),
+        (
+            wrong_context
+                .get_conversation(conversation_request("c"))
+                .await
+                .map(|_| ()),
+            "context with a wrong token",
+        ),
+        (
+            anonymous_context
+                .watch_conversations(WatchConversationsRequest::default())
+                .await
+                .map(|_| ()),
+            "every customer's messages without a token",
+        ),
+        (
+            anonymous_router
+                .list_agents(ListAgentsRequest {})
+                .await
+                .map(|_| ()),
+            "router without a token",
+        ),
+        (
+            wrong_router
+                .upsert_agent(UpsertAgentRequest::default())
+                .await
+                .map(|_| ()),
+            "create an agent with a wrong token",
+        ),
+    ] {
+        refused(
+            answer,
+            Code::Unauthenticated,
+            ErrorReason::Unauthenticated,
+            what,
+        );
+    }
+    app.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_calling_supervisor_and_admin_methods_is_refused() -> anyhow::Result<()> {
+    let app = TestApp::start().await?;
+    let mut alice = router(&app, AGENT_TOKEN)?;
+    let mut alice_context = context(&app, AGENT_TOKEN)?;
+    let denied = |a: Result<(), Status>, what: &str| {
+        refused(
+            a,
+            Code::PermissionDenied,
+            ErrorReason::PermissionDenied,
+            what,
+        )
+    };
+    denied(
+        alice
+            .upsert_agent(UpsertAgentRequest {
+                agent: Some(AgentSpec {
+                    agent_id: "mallory".into(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .map(|_| ()),
+        "UpsertAgent",
+    );
+    denied(
+        alice
+            .upsert_queue(UpsertQueueRequest {
+                queue: Some(QueueSpec::default()),
+            })
+            .await
+            .map(|_| ()),
+        "UpsertQueue",
+    );
+    denied(
+        alice.list_queues(ListQueuesRequest {}).await.map(|_| ()),
+        "ListQueues",
+    );
+    denied(
+        alice.list_agents(ListAgentsRequest {}).await.map(|_| ()),
+        "ListAgents",
+    );
+    denied(
+        alice
+            .explain_conversation(ExplainRequest {
+                conversation_id: "c".into(),
+            })
+            .await
+            .map(|_| ()),
+        "ExplainConversation",
+    );
+    denied(
+        alice_context
+            .watch_conversations(WatchConversationsRequest::default())
+            .await
+            .map(|_| ()),
+        "WatchConversations",
+    );
+    // Acting for another agent.
+    denied(
+        alice
+            .set_presence(SetPresenceRequest {
+                agent_id: "bob".into(),
+                presence: Presence::Offline as i32,
+                reason: String::new(),
+            })
+            .await
+            .map(|_| ()),
+        "SetPresence of bob",
+    );
+    denied(
+        alice
+            .accept_offer(OfferRequest {
+                agent_id: "bob".into(),
+                offer_id: "off_1".into(),
+            })
+            .await
+            .map(|_| ()),
+        "AcceptOffer for bob",
+    );
+    denied(
+        alice
+            .get_agent(GetAgentRequest {
+                agent_id: "bob".into(),
+            })
+            .await
+            .map(|_| ()),
+        "GetAgent of bob",
+    );
+    // Their own state they may read; a supervisor reads queues but does not provision.
+    let own = alice
+        .get_agent(GetAgentRequest {
+            agent_id: "alice".into(),
+        })
+        .await?;
+    assert_eq!(own.into_inner().agent_id, "alice");
+    let mut wallboard = router(&app, SUPERVISOR_TOKEN)?;
+    assert!(
+        !wallboard
+            .list_queues(ListQueuesRequest {})
+            .await?
+            .into_inner()
+            .queues
+            .is_empty()
+    );
+    denied(
+        wallboard
+            .upsert_queue(UpsertQueueRequest {
+                queue: Some(QueueSpec::default()),
+            })
+            .await
+            .map(|_| ()),
+        "UpsertQueue by a supervisor",
+    );
+    app.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_token_cannot_name_another_user() -> anyhow::Result<()> {
+    let app = TestApp::start().await?;
+    let mut alice = router(&app, AGENT_TOKEN)?;
+    let posing = alice
+        .get_agent(for_user(
+            GetAgentRequest {
+                agent_id: "bob".into(),
+            },
+            "bob",
+            "admin",
+        ))
+        .await;
+    refused(
+        posing.map(|_| ()),
+        Code::PermissionDenied,
+        ErrorReason::PermissionDenied,
+        "alice naming bob",
+    );
+    app.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_cannot_read_reply_to_or_resolve_anothers_conversation() -> anyhow::Result<()> {
+    let app = TestApp::start().await?;
+    // bob is the only agent on: the sales chat is offered to him.
+    let mut bob = Agent::sign_in(&app, "bob").await?;
+    let (mut customer, _) = Customer::open(&app, None, "sales").await?;
+    customer.say("my order is late").await?;
+    let (offer, conversation) = bob.next_offer().await?;
+    bob.settle(&offer, "accept").await?;
+    bob.events.recv_type("assigned").await?;
+
+    let reply = |agent: &str, key: &str| SendMessageRequest {
+        conversation_id: conversation.clone(),
+        agent_id: agent.to_owned(),
+        text: "this is alice".into(),
+        idempotency_key: key.to_owned(),
+        channel: 0,
+    };
+    let denied = |a: Result<(), Status>, what: &str| {
+        refused(
+            a,
+            Code::PermissionDenied,
+            ErrorReason::PermissionDenied,
+            what,
+        )
+    };
+    // With her own token, and through a service token naming her (the
+    // desk's way): the same refusals.
+    let mut alice = context(&app, AGENT_TOKEN)?;
+    let mut service = context(&app, SERVICE_TOKEN)?;
+    for (who, via_service) in [("alice's token", false), ("a service naming alice", true)] {
+        let client = if via_service {
+            &mut service
+        } else {
+            &mut alice
+        };
+        denied(
+            client
+                .send_message(as_alice(via_service, reply("alice", "a1")))
+                .await
+                .map(|_| ()),
+            &format!("{who}: reply on bob's conversation"),
+        );
+        denied(
+            client
+                .send_message(as_alice(via_service, reply("bob", "a2")))
+                .await
+                .map(|_| ()),
+            &format!("{who}: reply as bob"),
+        );
+        denied(
+            client
+                .resolve_conversation(as_alice(
+                    via_service,
+                    ResolveConversationRequest {
+                        conversation_id: conversation.clone(),
+                        agent_id: "alice".into(),
+                    },
+                ))
+                .await
+                .map(|_| ()),
+            &format!("{who}: resolve bob's conversation"),
+        );
+        denied(
+            client
+                .get_conversation(as_alice(via_service, conversation_request(&conversation)))
+                .await
+                .map(|_| ()),
+            &format!("{who}: read bob's conversation"),
+        );
+        denied(
+            client
+                .list_messages(as_alice(
+                    via_service,
+                    ListMessagesRequest {
+                        conversation_id: conversation.clone(),
+                        after_seq: 0,
+                        limit: 10,
+                    },
+                ))
+                .await
+                .map(|_| ()),
+            &format!("{who}: read bob's messages"),
+        );
+        denied(
+            client
+                .get_attachment(as_alice(
+                    via_service,
+                    GetAttachmentRequest {
+                        conversation_id: conversation.clone(),
+                        seq: 1,
+                        index: 1,
+                    },
+                ))
+                .await
+                .map(|_| ()),
+            &format!("{who}: read bob's attachments"),
+        );
+    }
+    // Nothing of alice's reached the customer's timeline; bob himself may reply.
+    let mut admin = ContextServiceClient::new(admin_channel(&app.grpc_url())?);
+    let history = admin
+        .list_messages(ListMessagesRequest {
+            conversation_id: conversation.clone(),
+            after_seq: 0,
+            limit: 10,
+        })
+        .await?
+        .into_inner()
+        .messages;
+    assert_eq!(history.len(), 1, "{history:?}");
+    service
+        .send_message(for_user(reply("bob", "b1"), "bob", "agent"))
+        .await?;
+    app.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolved_conversation_takes_no_agent_message() -> anyhow::Result<()> {
+    let app = TestApp::start().await?;
+    let mut bob = Agent::sign_in(&app, "bob").await?;
+    let (mut customer, _) = Customer::open(&app, None, "sales").await?;
+    customer.say("thanks, that was all").await?;
+    let (offer, conversation) = bob.next_offer().await?;
+    bob.settle(&offer, "accept").await?;
+    bob.events.recv_type("assigned").await?;
+    bob.resolve(&conversation).await?;
+
+    let mut admin = ContextServiceClient::new(admin_channel(&app.grpc_url())?);
+    let late = admin
+        .send_message(SendMessageRequest {
+            conversation_id: conversation.clone(),
+            agent_id: "bob".into(),
+            text: "one more thing".into(),
+            idempotency_key: "late-1".into(),
+            channel: 0,
+        })
+        .await;
+    refused(
+        late.map(|_| ()),
+        Code::FailedPrecondition,
+        ErrorReason::ConversationResolved,
+        "a message to a resolved conversation",
+    );
+    app.stop().await;
+    Ok(())
+}
