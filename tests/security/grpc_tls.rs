@@ -4,7 +4,6 @@
 //! the services over the same link.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use omni_proto::auth::WithToken;
 use omni_proto::routing::ListQueuesRequest;
@@ -16,69 +15,10 @@ use omni_testkit::grpc::ADMIN_TOKEN;
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 
 /// A test CA and a certificate it signed for `127.0.0.1`, good for a server
-/// and a client (openssl), as PEM files in `dir`: `(ca, cert, key)`.
+/// and a client, as PEM files in `dir`: `(ca, cert, key)`.
 fn ca_and_leaf(dir: &Path) -> anyhow::Result<(PathBuf, PathBuf, PathBuf)> {
-    let path = |name: &str| dir.join(name).display().to_string();
-    std::fs::write(
-        path("leaf.ext"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth,clientAuth\n",
-    )?;
-    let openssl = |args: &[&str]| -> anyhow::Result<()> {
-        let out = Command::new("openssl").args(args).output()?;
-        anyhow::ensure!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Ok(())
-    };
-    let (ca, ca_key) = (path("ca.pem"), path("ca.key"));
-    let (leaf, key, csr) = (path("leaf.pem"), path("leaf.key"), path("leaf.csr"));
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=Omniroute Test CA",
-        "-keyout",
-        &ca_key,
-        "-out",
-        &ca,
-    ])?;
-    openssl(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-keyout",
-        &key,
-        "-out",
-        &csr,
-    ])?;
-    openssl(&[
-        "x509",
-        "-req",
-        "-days",
-        "1",
-        "-in",
-        &csr,
-        "-CA",
-        &ca,
-        "-CAkey",
-        &ca_key,
-        "-CAcreateserial",
-        "-extfile",
-        &path("leaf.ext"),
-        "-out",
-        &leaf,
-    ])?;
-    Ok((ca.into(), leaf.into(), key.into()))
+    let made = omni_testservers::tls::TestCa::make(dir)?;
+    Ok((made.ca, made.cert, made.key))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

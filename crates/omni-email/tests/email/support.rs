@@ -1,7 +1,6 @@
 //! Test harness: the adapter's SMTP server on a free port over a bus, a
 //! Python smtplib client, a raw SMTP client, and bus readers.
 
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -295,68 +294,6 @@ impl Raw {
 pub fn ca_and_leaf(
     dir: &std::path::Path,
 ) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
-    let path = |name: &str| dir.join(name).to_str().expect("utf-8 temp path").to_owned();
-    std::fs::write(
-        path("leaf.ext"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-    )
-    .expect("ext file");
-    let openssl = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .output()
-            .expect("openssl runs (apt-get install openssl)");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let (ca, ca_key) = (path("ca.pem"), path("ca.key"));
-    let (leaf, key, csr) = (path("leaf.pem"), path("leaf.key"), path("leaf.csr"));
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=Omniroute Test CA",
-        "-keyout",
-        &ca_key,
-        "-out",
-        &ca,
-    ]);
-    openssl(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-keyout",
-        &key,
-        "-out",
-        &csr,
-    ]);
-    openssl(&[
-        "x509",
-        "-req",
-        "-days",
-        "1",
-        "-in",
-        &csr,
-        "-CA",
-        &ca,
-        "-CAkey",
-        &ca_key,
-        "-CAcreateserial",
-        "-extfile",
-        &path("leaf.ext"),
-        "-out",
-        &leaf,
-    ]);
-    (ca.into(), leaf.into(), key.into())
+    let made = omni_testservers::tls::TestCa::make(dir).expect("test CA");
+    (made.ca, made.cert, made.key)
 }
