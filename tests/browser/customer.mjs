@@ -6,6 +6,8 @@
 // (Enter is a new line there, Ctrl+Enter sends) and replies by SMS chosen
 // in the reply menu, and Twilio's status callbacks show on the reply; the
 // agent merges in the customer known by another number, then undoes it.
+// Verified links and merges are a supervisor's: the Rust test makes bob a
+// supervisor (who still takes conversations) before the script starts.
 //
 // Started by the Rust e2e test `browser::customer::customer_screens_in_chromium`
 // with CHAT_URL, DESK_URL, CHROMIUM_PATH (see harness.mjs), SMS_FROM (the
@@ -95,8 +97,9 @@ await scenario(async (browser) => {
   const chat = await newPage(browser, 'chat');
 
   // bob has sales skills only: the work phone's text (support queue) is never offered to him.
-  log('agent bob signs in and goes available');
+  log('bob, a supervisor who takes conversations, signs in and goes available');
   await signIn(desk, 'bob', 'Bob Okafor');
+  await desk.getByTestId('role-badge').filter({ hasText: 'supervisor' }).waitFor({ timeout });
   await goAvailable(desk);
 
   log('a chat customer writes; the agent accepts');

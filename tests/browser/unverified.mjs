@@ -2,9 +2,11 @@
 // customer emails support and the agent accepts; a stranger writes to the
 // conversation's reply address. The stranger's mail shows in the timeline
 // under the stranger's address marked not verified, the customer's identities in the header stay the customer's, and the
-// profile lists the stranger as not verified, with a Confirm button; the
-// agent's reply goes to the customer, not the stranger. Confirming (with
-// the agent's evidence) makes the address one of the customer's.
+// profile lists the stranger as not verified, with no Confirm button and
+// no merge form for an agent; the agent's reply goes to the customer, not
+// the stranger. Made a supervisor, the same person sees Confirm and the
+// merge form, and confirming (with evidence) makes the address one of the
+// customer's.
 //
 // Started by the Rust e2e test `browser::unverified::unverified_sender_in_chromium`
 // with CHAT_URL, DESK_URL, CHROMIUM_PATH (see harness.mjs) and SUPPORT (the
@@ -58,11 +60,12 @@ await scenario(async (browser) => {
   await count(desk, '[data-testid="customer-identity"]', 1);
   await count(desk, '[data-testid="customer-identity"]', 0, mallory.email);
 
-  log('the profile lists the stranger as not verified, with Confirm');
+  log('the profile lists the stranger as not verified; an agent gets no Confirm and no merge form');
   await desk.getByTestId('profile-toggle').click();
   await count(desk, '[data-testid="unverified-identity"]', 1, mallory.email);
-  await desk.getByTestId('unverified-identity').filter({ hasText: mallory.email })
-    .getByTestId('confirm-identity').waitFor({ timeout });
+  await count(desk, '[data-testid="confirm-identity"]', 0);
+  await desk.getByTestId('link-form').waitFor({ state: 'visible', timeout });
+  await desk.getByTestId('merge-form').waitFor({ state: 'hidden', timeout });
 
   log("the agent's reply goes to the customer");
   const input = desk.getByTestId('reply-input');
@@ -75,13 +78,20 @@ await scenario(async (browser) => {
     throw new Error(`the relay was sent mail for ${JSON.stringify(recipients)}`);
   }
 
-  log('the agent confirms the address after checking it');
+  log('made a supervisor, alice sees Confirm and the merge form, and confirms the address');
+  await ask('set_role', { user: 'alice', role: 'supervisor' });
+  await desk.reload();
+  await desk.getByTestId('role-badge').filter({ hasText: 'supervisor' }).waitFor({ timeout });
+  await desk.getByTestId('conversation-item').first().click({ timeout });
+  await desk.getByTestId('conversation-view').waitFor({ state: 'visible', timeout });
+  await desk.getByTestId('profile-toggle').click();
+  await desk.getByTestId('merge-form').waitFor({ state: 'visible', timeout });
   desk.once('dialog', async (dialog) => {
     if (dialog.type() === 'prompt') await dialog.accept('the customer confirmed it on the phone');
     else await dialog.dismiss();
   });
   await desk.getByTestId('unverified-identity').filter({ hasText: mallory.email })
-    .getByTestId('confirm-identity').click();
+    .getByTestId('confirm-identity').click({ timeout });
   await count(desk, '[data-testid="customer-identity"]', 1, mallory.email);
   await count(desk, '[data-testid="unverified-identity"]', 0);
 });

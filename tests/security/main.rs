@@ -9,3 +9,5 @@ mod edge;
 mod grpc;
 mod grpc_tls;
 mod limits;
+mod records;
+mod supervise;

@@ -9,7 +9,9 @@
 //! |---|---|---|
 //! | conversation: read (get, messages, attachments) | when it is assigned to them, they handled it last, or it waits in its queue unassigned | any |
 //! | conversation: reply, resolve | when it is assigned to them, and only as themselves | any |
-//! | customer: read, update, link, merge into, unmerge | when one of the customer's 50 latest conversations is one they may read | any |
+//! | customer: read, update | when one of the customer's 50 latest conversations is one they may read | any |
+//! | customer: link an identity | as unverified, when one of those conversations is assigned to them, and only an identity no other customer has | any, verified or not (linking another customer's identity merges them) |
+//! | customer: find by identity, merge, unmerge | never (the method table) | any |
 //!
 //! **How "offered" is known.** Offers live in the router and reach the desk
 //! over `WatchAgent`; the context service never sees them. A conversation
@@ -20,7 +22,7 @@
 //! offers the router shows the signed-in agent.
 
 use omni_core::access::Role;
-use omni_core::{AgentId, Conversation, ConversationStatus, CustomerId};
+use omni_core::{AgentId, Conversation, ConversationStatus, CustomerId, Identity};
 use omni_proto::auth::{Caller, MethodTable};
 
 use crate::{ContextError, ContextService};
@@ -38,10 +40,10 @@ pub const METHODS: MethodTable = MethodTable {
         ("WatchConversations", Role::Supervisor),
         ("UpdateCustomer", Role::Agent),
         ("ListCustomerConversations", Role::Agent),
-        ("FindCustomer", Role::Agent),
+        ("FindCustomer", Role::Supervisor),
         ("LinkIdentity", Role::Agent),
-        ("MergeCustomers", Role::Agent),
-        ("UnmergeCustomers", Role::Agent),
+        ("MergeCustomers", Role::Supervisor),
+        ("UnmergeCustomers", Role::Supervisor),
         ("GetMerge", Role::Agent),
         ("GetAttachment", Role::Agent),
     ],
@@ -100,6 +102,18 @@ pub trait Authority {
         caller: &Caller,
         id: &CustomerId,
     ) -> impl std::future::Future<Output = Result<(), ContextError>> + Send;
+
+    /// Fails unless `caller` may link `identity` (normalized) to the
+    /// customer as asked: an agent only on the customer of a conversation
+    /// assigned to them, only unverified, and only an identity no other
+    /// customer has.
+    fn check_link(
+        &self,
+        caller: &Caller,
+        id: &CustomerId,
+        identity: &Identity,
+        verified: bool,
+    ) -> impl std::future::Future<Output = Result<(), ContextError>> + Send;
 }
 
 impl Authority for ContextService {
@@ -128,6 +142,44 @@ impl Authority for ContextService {
             return Ok(());
         }
         Err(denied(caller, format!("act on customer {id}")))
+    }
+
+    async fn check_link(
+        &self,
+        caller: &Caller,
+        id: &CustomerId,
+        identity: &Identity,
+        verified: bool,
+    ) -> Result<(), ContextError> {
+        if caller.actor().is_none() || caller.at_least(Role::Supervisor) {
+            return Ok(());
+        }
+        if verified {
+            return Err(denied(
+                caller,
+                format!(
+                    "verify identity {identity}: an agent links it unverified, a supervisor verifies it"
+                ),
+            ));
+        }
+        let recent = self.customer_conversations(id, 0, CUSTOMER_WINDOW).await?;
+        if !recent.iter().any(|c| may_hold(caller, c)) {
+            return Err(denied(
+                caller,
+                format!(
+                    "link an identity to customer {id}: no conversation of theirs is assigned to them"
+                ),
+            ));
+        }
+        match self.store().customer_by_identity(identity).await? {
+            Some(owner) if owner != *id => Err(denied(
+                caller,
+                format!(
+                    "link identity {identity}: it belongs to another customer, and linking it is a supervisor's (it merges the customers)"
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 }
 

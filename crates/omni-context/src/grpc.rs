@@ -318,7 +318,10 @@ impl ContextGrpc for ContextApi {
         let req = request.into_inner();
         let id = CustomerId::from(required(&req.customer_id, "customer_id")?);
         self.service.check_customer(&caller, &id).await?;
-        let identity = identity_field(req.identity)?;
+        let identity = self.service.normalize(&identity_field(req.identity)?)?;
+        self.service
+            .check_link(&caller, &id, &identity, req.verified)
+            .await?;
         let linked = self
             .service
             .link_identity(&id, &identity, &req.agent_id, &req.evidence, req.verified)

@@ -576,7 +576,9 @@ impl ContextService {
 
 /// The customer's identity on `channel`: the one used last in the
 /// conversation if it is on that channel and still the customer's, else the
-/// customer's newest identity on that channel.
+/// customer's newest identity on that channel. Only `identities` count (the
+/// customer wrote from them, or a supervisor verified them): never one an
+/// agent or the customer merely typed (`unverified`).
 fn recipient(
     conversation: &Conversation,
     customer: &Customer,
@@ -592,11 +594,15 @@ fn recipient(
         .rev()
         .find(|i| i.channel() == channel)
         .cloned()
-        .ok_or_else(|| {
-            ContextError::FailedPrecondition(format!(
+        .ok_or_else(|| match customer.unverified.iter().find(|i| i.channel() == channel) {
+            Some(unverified) => ContextError::FailedPrecondition(format!(
+                "customer {}'s {channel} identity {unverified} is not verified: replies go only to identities the customer wrote from or a supervisor verified",
+                customer.id
+            )),
+            None => ContextError::FailedPrecondition(format!(
                 "customer {} has no {channel} identity to send to",
                 customer.id
-            ))
+            )),
         })
 }
 

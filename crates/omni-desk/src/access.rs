@@ -253,19 +253,19 @@ pub const ACCESS: &[RouteAccess] = &[
         method: "POST",
         path: "/api/conversations/{id}/customer/identities",
         access: Access::Agent,
-        why: "link an identity (assigned)",
+        why: "link an identity (assigned; an agent's unverified, a supervisor's verified)",
     },
     RouteAccess {
         method: "POST",
         path: "/api/conversations/{id}/customer/merge",
-        access: Access::Agent,
-        why: "merge customers (assigned)",
+        access: Access::Supervisor,
+        why: "merge another customer into the conversation's customer",
     },
     RouteAccess {
         method: "POST",
         path: "/api/conversations/{id}/customer/unmerge",
-        access: Access::Agent,
-        why: "undo a merge (assigned)",
+        access: Access::Supervisor,
+        why: "undo a merge into the conversation's customer",
     },
     RouteAccess {
         method: "GET",
@@ -276,8 +276,20 @@ pub const ACCESS: &[RouteAccess] = &[
     RouteAccess {
         method: "GET",
         path: "/api/customers",
-        access: Access::Agent,
-        why: "find a customer by identity",
+        access: Access::Supervisor,
+        why: "find a customer by identity (any customer's profile)",
+    },
+    RouteAccess {
+        method: "PUT",
+        path: "/api/agents/{id}/presence",
+        access: Access::Supervisor,
+        why: "change another agent's presence, with a reason (audited)",
+    },
+    RouteAccess {
+        method: "POST",
+        path: "/api/conversations/{id}/transfer",
+        access: Access::Supervisor,
+        why: "move a waiting or assigned conversation to a queue or an agent (audited)",
     },
     RouteAccess {
         method: "GET",

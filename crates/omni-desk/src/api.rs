@@ -31,6 +31,18 @@ pub fn body<T>(payload: Result<Json<T>, JsonRejection>) -> Result<T, DeskError> 
         .map_err(|e| DeskError::BadRequest(format!("invalid JSON body: {}", e.body_text())))
 }
 
+/// A presence as the desk names it.
+pub fn presence(name: &str) -> Result<Presence, DeskError> {
+    match name {
+        "available" => Ok(Presence::Available),
+        "away" => Ok(Presence::Away),
+        "offline" => Ok(Presence::Offline),
+        other => Err(DeskError::BadRequest(format!(
+            "presence {other:?} is not one of available, away, offline"
+        ))),
+    }
+}
+
 /// `PUT /api/presence` body.
 #[derive(Debug, Deserialize)]
 pub struct PresenceBody {
@@ -48,16 +60,7 @@ pub async fn set_presence(
     let agent = caller.actor.user.clone();
     let actor = caller.actor.clone();
     let req = body(payload)?;
-    let presence = match req.presence.as_str() {
-        "available" => Presence::Available,
-        "away" => Presence::Away,
-        "offline" => Presence::Offline,
-        other => {
-            return Err(DeskError::BadRequest(format!(
-                "presence {other:?} is not one of available, away, offline"
-            )));
-        }
-    };
+    let presence = presence(&req.presence)?;
     let state = desk
         .router()
         .set_presence(traced(

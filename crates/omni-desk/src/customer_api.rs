@@ -4,7 +4,9 @@
 //!
 //! Routes under `/api/conversations/{id}/...` need the conversation offered
 //! or assigned to the signed-in agent (changes: assigned); the agent is
-//! recorded as the author of every link, merge and unmerge.
+//! recorded as the author of every link, merge and unmerge. Merging,
+//! unmerging and finding a customer by identity are a supervisor's (the
+//! access table).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,7 +16,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use omni_core::access::Actor;
+use omni_core::access::{Actor, Role};
 use omni_proto::common as pb;
 use omni_proto::context::{
     FindCustomerRequest, GetAttachmentRequest, GetConversationRequest, GetMergeRequest,
@@ -193,17 +195,17 @@ pub struct LinkBody {
     /// Why the agent is sure (required when verified).
     #[serde(default)]
     evidence: String,
-    /// False: only record what the customer typed, unverified.
-    #[serde(default = "yes")]
-    verified: bool,
+    /// False: only record what the customer typed, unverified. Absent: a
+    /// supervisor's link is verified, an agent's is not (an agent's `true`
+    /// is refused by the context service).
+    #[serde(default)]
+    verified: Option<bool>,
 }
 
-fn yes() -> bool {
-    true
-}
-
-/// `POST /api/conversations/{id}/customer/identities`: link an identity;
-/// one that belongs to another customer merges that customer in.
+/// `POST /api/conversations/{id}/customer/identities`: link an identity.
+/// A supervisor's verified link of an identity that belongs to another
+/// customer merges that customer in; an agent links only unverified
+/// identities no other customer has (the context service checks).
 pub async fn link_identity(
     State(desk): State<Arc<Desk>>,
     Extension(caller): Extension<Caller>,
@@ -224,7 +226,9 @@ pub async fn link_identity(
                 identity: Some(identity),
                 agent_id: agent,
                 evidence: req.evidence,
-                verified: req.verified,
+                verified: req
+                    .verified
+                    .unwrap_or(actor.role.at_least(Role::Supervisor)),
             },
         ))
         .await?
@@ -330,7 +334,7 @@ pub async fn find(
     Extension(caller): Extension<Caller>,
     Query(query): Query<FindQuery>,
 ) -> ApiResult {
-    // Any signed-in person (the gate has checked).
+    // A supervisor or admin (the gate has checked).
     let actor = caller.actor;
     let body = match (query.email, query.phone) {
         (Some(value), None) => IdentityBody {

@@ -10,6 +10,8 @@
 //! - [`api`]: the JSON HTTP routes for presence, offers and conversations.
 //! - [`channels`]: the enabled reply channels and their limits.
 //! - [`customer_api`]: customer profiles, linking, merging, attachments.
+//! - [`supervise_api`]: a supervisor sets others' presence and transfers
+//!   conversations (audited).
 //! - [`events`]: the live event WebSocket, merging router and context streams.
 //! - [`error`]: the one mapping of errors to HTTP status and JSON body.
 //! - [`server`]: the routes and `serve(listener, desk, limits, shutdown)`
@@ -29,6 +31,7 @@ pub mod error;
 pub mod events;
 pub mod server;
 pub mod session_api;
+pub mod supervise_api;
 
 pub use desk::Desk;
 pub use server::serve;

@@ -41,7 +41,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use omni_web::Asset;
 
-use crate::{Desk, access, admin_api, api, customer_api, events, session_api};
+use crate::{Desk, access, admin_api, api, customer_api, events, session_api, supervise_api};
 
 const DESK_PAGE: &str = include_str!("../assets/desk.html");
 
@@ -147,6 +147,14 @@ pub fn routes(desk: Arc<Desk>, shutdown: CancellationToken) -> Router {
             get(customer_api::attachment),
         )
         .route("/api/customers", get(customer_api::find))
+        .route(
+            "/api/agents/{id}/presence",
+            put(supervise_api::set_agent_presence),
+        )
+        .route(
+            "/api/conversations/{id}/transfer",
+            post(supervise_api::transfer),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::GATEWAY_TIMEOUT,

@@ -27,6 +27,29 @@ pub async fn desk_events(app: &impl Endpoints, api: &HttpClient) -> anyhow::Resu
     .await
 }
 
+/// Gives the account `user` the role `role` (`agent`, `supervisor`,
+/// `admin`), as the admin does in the desk (`PUT /api/admin/accounts/{id}`
+/// as the `admin` test account): an agent the router knows, made a
+/// supervisor, still takes conversations. Sessions follow at once.
+pub async fn set_role(app: &impl Endpoints, user: &str, role: &str) -> anyhow::Result<()> {
+    let desk = HttpClient::new(app.desk_url());
+    let (r, admin) = desk.sign_in("admin", TEST_PASSWORD).await?;
+    let admin = admin.ok_or_else(|| anyhow::anyhow!("admin sign-in: {} {}", r.status, r.body))?;
+    let r = admin
+        .put(
+            &format!("/api/admin/accounts/{user}"),
+            &json!({ "role": role }),
+        )
+        .await?;
+    anyhow::ensure!(
+        r.status == 200,
+        "role change of {user}: {} {}",
+        r.status,
+        r.body
+    );
+    Ok(())
+}
+
 /// A signed-in agent: API client with the session, and its event socket.
 pub struct Agent {
     /// The agent id.
@@ -120,6 +143,8 @@ impl Agent {
 
     /// Links an identity (`kind` `email` or `phone`) to the customer of a
     /// conversation, with the evidence the agent gives; fails unless 200.
+    /// Verified when the signed-in person is a supervisor, else recorded
+    /// as unverified (see [`set_role`]).
     pub async fn link_identity(
         &self,
         conversation: &str,

@@ -3,7 +3,8 @@
 //! ([`Cluster`]), each behind [`Deployment`].
 //!
 //! [`one_customer_across_chat_email_and_sms`]: the customer starts on chat
-//! and gives their email and phone; the agent links them. Mail to the
+//! and gives their email and phone; the agent (a supervisor, so the links
+//! are verified) links them. Mail to the
 //! conversation's reply address (over real SMTP) and texts (Twilio's signed
 //! webhooks) reopen the one conversation after each resolve and are offered
 //! first to the agent who handled it, over a more proficient colleague.
@@ -18,7 +19,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use omni::Part;
 use omni_testclients::Endpoints;
-use omni_testclients::actors::{Agent, Customer, MailClient, Phone, assert_threaded_reply};
+use omni_testclients::actors::{
+    Agent, Customer, MailClient, Phone, assert_threaded_reply, set_role,
+};
 use omni_testclients::twilio::FakeTwilio;
 use omni_testservers::smtp::SmtpSink;
 use serde_json::json;
@@ -73,7 +76,9 @@ pub async fn one_customer_across_chat_email_and_sms(
     twilio: &FakeTwilio,
 ) -> anyhow::Result<()> {
     // Chat: alice (support 4; chat, email and sms capacity) is the only
-    // agent on; she takes it.
+    // agent on; she takes it. She is a supervisor here: linking verified
+    // identities is a supervisor's.
+    set_role(app, "alice", "supervisor").await?;
     let mut alice = Agent::sign_in(app, "alice").await?;
     let (mut jo, _) = Customer::open(app, None, "support").await?;
     jo.say("Hi, my order 1042 is late").await?;

@@ -4,6 +4,8 @@
 //! email join the conversation's timeline with their channels, replies by
 //! SMS chosen in the reply menu and sees Twilio's status callbacks on the
 //! reply, then merges in a customer known by another number and undoes it.
+//! Linking verified identities and merging are a supervisor's: bob is made
+//! one here (he still takes conversations).
 //!
 //! This test plays the customer's phone and mail client and Twilio, when
 //! the script asks: `text` (a signed webhook; answered once a customer has
@@ -23,6 +25,8 @@ use omni_testkit::twilio::{FakeTwilio, status_callback};
 use omni_testservers::smtp::SmtpSink;
 use serde_json::{Value, json};
 
+use omni_testkit::actors::set_role;
+
 use super::Scenario;
 use crate::providers::{DOMAIN, OUR_NUMBER, SMS_PUBLIC_URL, email_and_sms_config, twilio_account};
 
@@ -33,6 +37,7 @@ async fn customer_screens_in_chromium() -> anyhow::Result<()> {
     let data = tempfile::tempdir()?;
     let config = email_and_sms_config(data.path(), &relay, twilio.api_base())?;
     let app = TestApp::start_with(data, config).await?;
+    set_role(&app, "bob", "supervisor").await?;
     let result = drive(&app, &twilio).await;
     app.stop().await;
     result

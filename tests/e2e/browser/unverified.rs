@@ -1,11 +1,13 @@
 //! The email thread hijack as the agent sees it
 //! (`tests/browser/unverified.mjs`): a stranger's mail to a conversation's
 //! reply address shows in the timeline, the stranger is listed as not
-//! verified in the profile (with Confirm), and the reply goes to the
-//! customer.
+//! verified in the profile (an agent gets no Confirm and no merge form),
+//! and the reply goes to the customer; made a supervisor, the same person
+//! confirms the address.
 //!
 //! This test plays the mail clients and reads the relay when the script
-//! asks: `email` (over SMTP) and `relay_sent` (each mail's recipients).
+//! asks: `email` (over SMTP), `relay_sent` (each mail's recipients) and
+//! `set_role` (the admin changes an account's role).
 
 use std::time::Duration;
 
@@ -14,6 +16,8 @@ use omni_testkit::TestApp;
 use omni_testkit::actors::MailClient;
 use omni_testservers::smtp::SmtpSink;
 use serde_json::{Value, json};
+
+use omni_testkit::actors::set_role;
 
 use super::Scenario;
 use crate::providers::{DOMAIN, email_and_sms_config};
@@ -50,6 +54,10 @@ async fn drive(app: &TestApp, relay: &SmtpSink) -> anyhow::Result<()> {
                             &arg("body")?,
                         )
                         .await?;
+                    Ok(json!({}))
+                }
+                "set_role" => {
+                    set_role(app, &arg("user")?, &arg("role")?).await?;
                     Ok(json!({}))
                 }
                 "relay_sent" => {

@@ -6,8 +6,17 @@ import { el } from './dom.js';
 import { report } from './feedback.js';
 import { S, current } from './state.js';
 
+let supervising = false;
+
+/** Whether the signed-in person is a supervisor or admin (may merge, unmerge, verify). */
+export function canSupervise() { return supervising; }
+
 /** Shows `account` (`{id, name, role, agent?}` from sign-in or /api/me); null clears. */
 export function showAccount(account) {
+  supervising = !!account && (account.role === 'supervisor' || account.role === 'admin');
+  // What only a supervisor may do is not offered to an agent.
+  el.mergeForm.hidden = !supervising;
+  el.linkForm.elements.evidence.placeholder = supervising ? 'how you verified it' : 'note (recorded as not verified)';
   el.roleBadge.hidden = !account;
   el.roleBadge.textContent = account ? account.role : '';
   const isAgent = !account || account.agent !== false;

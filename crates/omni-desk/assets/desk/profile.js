@@ -3,6 +3,7 @@
 // the forms to edit attributes, link an identity and merge a customer.
 
 import { channelLabel, make } from '../common/common.js';
+import { canSupervise } from './account.js';
 import { api, enc } from './api.js';
 import { el } from './dom.js';
 import { notify, report } from './feedback.js';
@@ -52,7 +53,7 @@ function renderProfile(data) {
     cu.unverified.forEach((i) => {
       const li = make('li', null, i.kind + ': ' + i.value + ' ');
       li.setAttribute('data-testid', 'unverified-identity');
-      if (i.kind === 'email' || i.kind === 'phone') {
+      if ((i.kind === 'email' || i.kind === 'phone') && canSupervise()) {
         const btn = make('button', 'btn', 'Confirm');
         btn.type = 'button';
         btn.setAttribute('data-testid', 'confirm-identity');
@@ -72,15 +73,17 @@ function renderProfile(data) {
     p.setAttribute('data-testid', 'profile-merge');
     const who = mg.absorbed && (mg.absorbed.display_name || (mg.absorbed.identities[0] && mg.absorbed.identities[0].value)) || mg.absorbed && mg.absorbed.id;
     p.appendChild(make('span', null, 'Merged ' + (who || 'a customer') + ' on ' + ymd(mg.at_ms) + ' by ' + mg.by + ': ' + mg.evidence + ' '));
-    const btn = make('button', 'btn', 'Unmerge');
-    btn.type = 'button';
-    btn.setAttribute('data-testid', 'unmerge-button');
-    btn.addEventListener('click', () => {
-      const reason = window.prompt('Why are these two different customers?');
-      if (!reason) return;
-      profileCall('POST', '/customer/unmerge', { merge_id: mg.id, reason }, 'Merge undone.');
-    });
-    p.appendChild(btn);
+    if (canSupervise()) {
+      const btn = make('button', 'btn', 'Unmerge');
+      btn.type = 'button';
+      btn.setAttribute('data-testid', 'unmerge-button');
+      btn.addEventListener('click', () => {
+        const reason = window.prompt('Why are these two different customers?');
+        if (!reason) return;
+        profileCall('POST', '/customer/unmerge', { merge_id: mg.id, reason }, 'Merge undone.');
+      });
+      p.appendChild(btn);
+    }
     body.appendChild(p);
   });
   if ((data.conversations || []).length) {
@@ -132,7 +135,7 @@ el.attrForm.addEventListener('submit', (ev) => {
 el.linkForm.addEventListener('submit', (ev) => {
   ev.preventDefault();
   const f = el.linkForm.elements;
-  profileCall('POST', '/customer/identities', { kind: f.kind.value, value: f.value.value, evidence: f.evidence.value, verified: true }, 'Identity linked.')
+  profileCall('POST', '/customer/identities', { kind: f.kind.value, value: f.value.value, evidence: f.evidence.value, verified: canSupervise() }, canSupervise() ? 'Identity linked.' : 'Identity recorded as not verified.')
     .then(() => el.linkForm.reset());
 });
 el.mergeForm.addEventListener('submit', (ev) => {

@@ -1,10 +1,12 @@
 //! The desk's customer routes against the whole app on free ports: an agent
 //! reads and edits the customer profile, links identities (with precise
-//! errors for bad ones), replies on a channel the customer has (or gets a
-//! clear refusal), merges two customers by linking one's phone to the other
-//! and undoes it.
+//! errors for bad ones) only as unverified, and cannot text such a number,
+//! look customers up or undo merges; made a supervisor, the same person
+//! links verified, replies on a channel the customer has (or gets a clear
+//! refusal), merges two customers by linking one's phone to the other and
+//! undoes it.
 
-use omni_testkit::actors::Agent;
+use omni_testkit::actors::{Agent, set_role};
 use omni_testkit::{JsonSocket, TestApp};
 use serde_json::{Value, json};
 
@@ -35,7 +37,7 @@ fn error_of(body: &Value) -> (&str, &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn agent_manages_the_customer_profile_and_merges() {
+async fn agents_record_identities_and_supervisors_verify_and_merge() {
     let app = TestApp::start().await.expect("app");
     let mut alice = Agent::sign_in(&app, "alice").await.expect("alice");
     let api = alice.api.clone();
@@ -99,6 +101,47 @@ async fn agent_manages_the_customer_profile_and_merges() {
         .await
         .expect("bad kind");
     assert_eq!(r.status, 400, "{}", r.body);
+    // An agent's link is recorded unverified: no SMS goes to it, and she
+    // may neither ask for a verified link nor look customers up.
+    let r = api
+        .post(&format!("{base}/customer/identities"), &json!({ "kind": "phone", "value": "+1 202-555-0100", "evidence": "the customer typed it" }))
+        .await
+        .expect("unverified link");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["customer"]["unverified"][0]["value"], "+12025550100");
+    let r = api
+        .post(
+            &format!("{base}/messages"),
+            &json!({ "text": "texting you", "client_id": "r1b", "channel": "sms" }),
+        )
+        .await
+        .expect("sms to an unverified number");
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(
+        error_of(&r.body).1.contains("+12025550100 is not verified"),
+        "{}",
+        r.body
+    );
+    let r = api
+        .post(&format!("{base}/customer/identities"), &json!({ "kind": "phone", "value": "+1 202-555-0100", "evidence": "trust me", "verified": true }))
+        .await
+        .expect("verified link by an agent");
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(
+        error_of(&r.body).1.contains("a supervisor verifies it"),
+        "{}",
+        r.body
+    );
+    let r = api
+        .get("/api/customers?phone=%2B12025550100")
+        .await
+        .expect("find");
+    assert_eq!(r.status, 403, "{}", r.body);
+
+    // Made a supervisor (her session follows), she links it verified.
+    set_role(&app, "alice", "supervisor")
+        .await
+        .expect("promote");
     let r = api
         .post(&format!("{base}/customer/identities"), &json!({ "kind": "phone", "value": "+1 202-555-0100", "evidence": "read back the code we texted" }))
         .await

@@ -122,8 +122,12 @@ async fn a_service_that_is_down_is_named() {
     );
     stop.cancel();
 
+    // Finding a customer is a supervisor's.
     let (desk, stop, _data) = desk_over(&dead, &app.grpc_url()).await;
-    let (r, api) = desk.sign_in("alice", TEST_PASSWORD).await.expect("sign in");
+    let (r, api) = desk
+        .sign_in("supervisor", TEST_PASSWORD)
+        .await
+        .expect("sign in");
     assert_eq!(r.status, 200, "{}", r.body);
     let api = api.expect("session");
     let r = api
