@@ -247,18 +247,12 @@ mod tests {
     #[test]
     fn every_method_of_the_proto_is_in_the_table() {
         let proto = include_str!("../../../proto/omni/context/v1/context.proto");
-        let rpcs: Vec<&str> = proto
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("rpc "))
-            .filter_map(|l| l.split('(').next())
-            .collect();
-        assert_eq!(rpcs.len(), METHODS.methods.len(), "{rpcs:?}");
-        for rpc in rpcs {
-            assert!(
-                METHODS.least_role(rpc).is_some(),
-                "{rpc} is not in the table"
-            );
-        }
+        let (missing, extra) = METHODS.differences(proto);
+        assert!(missing.is_empty(), "not in the table: {missing:?}");
+        assert!(
+            extra.is_empty(),
+            "in the table, not in the proto: {extra:?}"
+        );
     }
 
     #[test]

@@ -131,6 +131,30 @@ impl MethodTable {
             .find(|(name, _)| *name == method)
             .map(|(_, role)| *role)
     }
+
+    /// What keeps the table true to its service's `.proto` text: the
+    /// `rpc`s missing from the table, and the table's methods no `rpc`
+    /// declares. Both empty when they agree.
+    pub fn differences(&self, proto: &str) -> (Vec<String>, Vec<String>) {
+        let rpcs: Vec<&str> = proto
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("rpc "))
+            .filter_map(|l| l.split('(').next())
+            .map(str::trim)
+            .collect();
+        let missing = rpcs
+            .iter()
+            .filter(|rpc| self.least_role(rpc).is_none())
+            .map(|rpc| (*rpc).to_owned())
+            .collect();
+        let extra = self
+            .methods
+            .iter()
+            .filter(|(name, _)| !rpcs.contains(name))
+            .map(|(name, _)| (*name).to_owned())
+            .collect();
+        (missing, extra)
+    }
 }
 
 struct Account {
@@ -387,6 +411,19 @@ mod tests {
         service: "omni.routing.v1.RouterService",
         methods: &[("GetAgent", Role::Agent), ("UpsertAgent", Role::Admin)],
     };
+
+    #[test]
+    fn a_table_differs_from_its_proto_by_the_methods_either_lacks() {
+        let proto = "service RouterService {\n  rpc GetAgent(GetAgentRequest) returns (AgentState);\n  \
+                     rpc ListQueues (ListQueuesRequest) returns (ListQueuesResponse);\n}\n";
+        assert_eq!(
+            TABLE.differences(proto),
+            (
+                vec!["ListQueues".to_owned()],
+                vec!["UpsertAgent".to_owned()]
+            )
+        );
+    }
 
     fn gate() -> Gate {
         Gate::new([TABLE])
