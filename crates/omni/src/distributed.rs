@@ -36,7 +36,11 @@ pub async fn start(config: Config, part: Part, listeners: Listeners) -> anyhow::
     };
     let store = match part.needs_store() {
         true => Some(
-            RedisStore::connect(config.redis.url.expose_secret(), &config.redis.prefix)
+            RedisStore::connect_with(
+                config.redis.url.expose_secret(),
+                &config.redis.prefix,
+                &config.redis.tls(),
+            )
                 .await
                 .with_context(|| {
                     format!(
