@@ -69,3 +69,32 @@ impl NatsLink {
         Ok(options)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn the_configuration_maps_onto_the_link() {
+        let config = NatsConfig {
+            ca_file: Some("/s/ca.pem".into()),
+            cert_file: Some("/s/client.pem".into()),
+            key_file: Some("/s/client.key".into()),
+            nkey_seed_file: Some("/s/omni.nk".into()),
+            ..NatsConfig::default()
+        };
+        let link = NatsLink::from(&config);
+        assert_eq!(link.tls.ca_file.as_deref(), Some(Path::new("/s/ca.pem")));
+        assert_eq!(
+            link.tls.client,
+            Some(("/s/client.pem".into(), "/s/client.key".into()))
+        );
+        assert_eq!(
+            link.nkey_seed_file.as_deref(),
+            Some(Path::new("/s/omni.nk"))
+        );
+        assert_eq!(link.creds_file, None);
+    }
+}
