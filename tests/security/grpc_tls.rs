@@ -17,8 +17,8 @@ use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 /// A test CA and a certificate it signed for `127.0.0.1`, good for a server
 /// and a client, as PEM files in `dir`: `(ca, cert, key)`.
 fn ca_and_leaf(dir: &Path) -> anyhow::Result<(PathBuf, PathBuf, PathBuf)> {
-    let made = omni_testservers::tls::TestCa::make(dir)?;
-    Ok((made.ca, made.cert, made.key))
+    let certs = omni_testservers::tls::TestCerts::create()?;
+    Ok(certs.server_files_in(dir)?)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

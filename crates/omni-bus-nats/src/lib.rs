@@ -27,6 +27,7 @@
 //! - `convert`: messages and headers between the bus and NATS, size limits.
 //! - `credentials`: user and password (or token) taken out of the URL, so
 //!   neither the client's logs nor ours print them.
+//! - [`link`]: TLS files and NKey / `.creds` authentication ([`NatsLink`]).
 
 #![forbid(unsafe_code)]
 
@@ -48,8 +49,10 @@ mod convert;
 mod credentials;
 pub mod declare;
 mod deliveries;
+pub mod link;
 
 pub use convert::MAX_MESSAGE_BYTES;
+pub use link::NatsLink;
 
 /// How long connecting to NATS may take before `connect` gives up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -78,6 +81,14 @@ impl NatsBus {
     /// Fails with [`BusError::Unavailable`] naming `url` when the server
     /// cannot be reached within a few seconds or has no JetStream.
     pub async fn connect(url: &str) -> Result<Arc<NatsBus>, BusError> {
+        Self::connect_with(url, &NatsLink::default()).await
+    }
+
+    /// Like [`NatsBus::connect`], with the TLS files and NKey or `.creds`
+    /// authentication of `link`. A file that cannot be read, a handshake
+    /// the server refuses and a credential it rejects are
+    /// [`BusError::Unavailable`] naming the URL without its credentials.
+    pub async fn connect_with(url: &str, link: &NatsLink) -> Result<Arc<NatsBus>, BusError> {
         let server = credentials::Server::parse(url);
         let url = server.shown.as_str();
         let unreachable =
@@ -89,6 +100,7 @@ impl NatsBus {
                 .request_timeout(Some(REQUEST_TIMEOUT))
                 .event_callback(|event| async move { log_event(&event) }),
         );
+        let options = link.apply(options).await.map_err(unreachable)?;
         let client = tokio::time::timeout(CONNECT_TIMEOUT, options.connect(server.dial.as_str()))
             .await
             .map_err(|_| unreachable(format!("no answer within {CONNECT_TIMEOUT:?}")))?

@@ -29,6 +29,7 @@
 //! # Layout
 //!
 //! - [`store`]: [`RedisStore`], its connection and the trait implementations.
+//! - `tls`: the CA and client certificate files of a `rediss://` link.
 //! - `scripts`: the Lua scripts (`src/lua/*.lua`), one per atomic operation.
 //! - `cas`: optimistic transactions over `lua/cas.lua`.
 //! - `accounts`: [`omni_store::AccountStore`]: accounts, sessions (with a
@@ -88,5 +89,6 @@ mod accounts;
 mod cas;
 mod scripts;
 pub mod store;
+mod tls;
 
 pub use store::RedisStore;

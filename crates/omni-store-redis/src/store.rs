@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use omni_core::config::{AgentConfig, QueueConfig};
+use omni_core::config::{AgentConfig, LinkTls, QueueConfig, redact_url};
 use omni_core::time::Millis;
 use omni_core::{
     AgentId, Conversation, ConversationId, ConversationStatus, Customer, CustomerId,
@@ -71,16 +71,39 @@ impl RedisStore {
     /// reach Redis at `<url>`: …") when the server does not answer `PING`, and
     /// when `prefix` is empty or contains `{` or `}`.
     pub async fn connect(url: &str, prefix: &str) -> Result<Arc<RedisStore>, StoreError> {
+        Self::connect_with(url, prefix, &LinkTls::default()).await
+    }
+
+    /// Like [`RedisStore::connect`], for a `rediss://[user:password@]host`
+    /// URL with a private CA (`tls.ca_file`, else the system roots) and a
+    /// client certificate for mutual TLS (`tls.client`). TLS files with a
+    /// plain `redis://` URL, and a file that cannot be read, are errors.
+    pub async fn connect_with(
+        url: &str,
+        prefix: &str,
+        tls: &LinkTls,
+    ) -> Result<Arc<RedisStore>, StoreError> {
         if prefix.is_empty() || prefix.contains(['{', '}']) {
             return Err(StoreError::Unavailable(format!(
                 "invalid Redis key prefix {prefix:?}: it must be non-empty, without braces"
             )));
         }
-        let shown = redact(url);
+        let shown = redact_url(url);
         let unreachable = |e: &dyn fmt::Display| {
             StoreError::Unavailable(format!("cannot reach Redis at {shown}: {e}"))
         };
-        let client = redis::Client::open(url).map_err(|e| unreachable(&e))?;
+        let client = match (tls == &LinkTls::default(), url.starts_with("rediss://")) {
+            (true, _) => redis::Client::open(url),
+            (false, true) => {
+                redis::Client::build_with_tls(url, crate::tls::certificates(tls).await?)
+            }
+            (false, false) => {
+                return Err(StoreError::Unavailable(format!(
+                    "redis TLS files are set but {shown} is not a rediss:// URL"
+                )));
+            }
+        }
+        .map_err(|e| unreachable(&e))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(ATTEMPT_TIMEOUT))
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
@@ -233,15 +256,6 @@ pub(crate) enum Status {
 }
 
 /// `url` without its password, for messages and logs.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}***{}", &url[..scheme + 3], &url[at..])
-        }
-        _ => url.to_owned(),
-    }
-}
-
 pub(crate) fn decode<T: DeserializeOwned>(key: &str, raw: &str) -> Result<T, StoreError> {
     serde_json::from_str(raw).map_err(|e| StoreError::Corrupt {
         key: key.to_owned(),
@@ -832,14 +846,17 @@ impl RouterStore for RedisStore {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::redact_url;
 
     #[test]
     fn credentials_never_reach_messages() {
         assert_eq!(
-            redact("redis://user:secret@cache:6379/0"),
-            "redis://***@cache:6379/0"
+            redact_url("redis://user:secret@cache:6379/0"),
+            "redis://user:***@cache:6379/0"
         );
-        assert_eq!(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+        assert_eq!(
+            redact_url("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
+        );
     }
 }

@@ -9,7 +9,8 @@
 //! - [`redis`] starts `redis-server` with AOF on (`RedisServer`).
 //! - [`kannel`] starts Kannel's bearerbox, smsbox and fakesmsc (`KannelServer`).
 //! - [`smtp`] starts an `aiosmtpd` SMTP sink writing to a Maildir (`SmtpSink`).
-//! - [`tls`] makes a test CA and a certificate it signed (`TestCa`).
+//! - [`tls`] makes a test CA and server/client certificates with `openssl`
+//!   (`TestCerts`), for the TLS variants of the Redis and NATS servers.
 //! - [`python`] finds the Python 3 the sink and the test clients run.
 //! - Here: what they share, a free port, starting on one ([`start_on_a_free_port`])
 //!   and the end of a log file ([`log_tail`]).

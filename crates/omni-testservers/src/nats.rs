@@ -5,6 +5,8 @@
 //! same streams, consumers and messages on the same port, as a production
 //! restart would. Its output goes to `nats-server.log` in that directory and
 //! the tail of the log is quoted when the server does not come up.
+//! [`NatsServer::start_tls`] starts one that speaks only TLS, with test
+//! certificates, optionally requiring client certificates or an NKey user.
 
 use std::fs::OpenOptions;
 use std::io::{self, BufRead, BufReader};
@@ -12,6 +14,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::tls::TestCerts;
 
 /// How long the server may take to accept connections, or to exit when stopped.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -33,6 +37,18 @@ pub struct NatsServer {
     child: Option<Child>,
     /// User and password clients must give, when set.
     user: Option<(String, String)>,
+    /// TLS files and whether client certificates are verified.
+    tls: Option<Tls>,
+    /// The public NKey (`U...`) of the only user allowed, when set.
+    nkey: Option<String>,
+}
+
+#[derive(Debug)]
+struct Tls {
+    ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+    verify_clients: bool,
 }
 
 impl NatsServer {
@@ -48,7 +64,34 @@ impl NatsServer {
         Self::start_inner(Some((user.to_owned(), password.to_owned())))
     }
 
+    /// Like [`NatsServer::start`], but clients must speak TLS: the server
+    /// presents the server certificate of `certs` (which must outlive it);
+    /// with `verify_clients` a client must present a certificate signed by
+    /// the test CA, and with `nkey` (a public user NKey, `U...`) it must
+    /// sign the server's nonce with that key's seed.
+    pub fn start_tls(
+        certs: &TestCerts,
+        verify_clients: bool,
+        nkey: Option<&str>,
+    ) -> io::Result<NatsServer> {
+        let tls = Tls {
+            ca: certs.ca(),
+            cert: certs.server_cert(),
+            key: certs.server_key(),
+            verify_clients,
+        };
+        Self::start_full(None, Some(tls), nkey.map(str::to_owned))
+    }
+
     fn start_inner(user: Option<(String, String)>) -> io::Result<NatsServer> {
+        Self::start_full(user, None, None)
+    }
+
+    fn start_full(
+        user: Option<(String, String)>,
+        tls: Option<Tls>,
+        nkey: Option<String>,
+    ) -> io::Result<NatsServer> {
         let binary = find_binary()?;
         let dir = tempfile::Builder::new().prefix("omni-nats-").tempdir()?;
         let mut server = NatsServer {
@@ -57,6 +100,8 @@ impl NatsServer {
             port: 0,
             child: None,
             user,
+            tls,
+            nkey,
         };
         crate::start_on_a_free_port(START_ATTEMPTS, "nats-server", |port| {
             server.port = port;
@@ -68,6 +113,12 @@ impl NatsServer {
     /// The client URL, `nats://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// `tls://127.0.0.1:PORT`, for a server started with
+    /// [`NatsServer::start_tls`].
+    pub fn tls_url(&self) -> String {
+        format!("tls://127.0.0.1:{}", self.port)
     }
 
     /// The client port.
@@ -155,6 +206,27 @@ impl NatsServer {
             .args(["-a", "127.0.0.1", "-p", &port]);
         if let Some((user, password)) = &self.user {
             command.args(["--user", user, "--pass", password]);
+        }
+        if let Some(tls) = &self.tls {
+            command
+                .arg("--tls")
+                .arg("--tlscert")
+                .arg(&tls.cert)
+                .arg("--tlskey")
+                .arg(&tls.key)
+                .arg("--tlscacert")
+                .arg(&tls.ca);
+            if tls.verify_clients {
+                command.arg("--tlsverify");
+            }
+        }
+        if let Some(nkey) = &self.nkey {
+            let config = self.dir.path().join("nats.conf");
+            std::fs::write(
+                &config,
+                format!("authorization {{ users = [ {{ nkey: \"{nkey}\" }} ] }}\n"),
+            )?;
+            command.arg("-c").arg(&config);
         }
         let mut child = command
             .stdin(Stdio::null())

@@ -1,6 +1,7 @@
 //! A real `redis-server` on a free loopback port, with append-only-file
 //! persistence (`appendfsync always`) in its own temporary directory, so a
 //! test can kill or restart it and find every acknowledged write again.
+//! [`RedisServer::start_tls`] also opens a TLS port with test certificates.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -10,6 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
+
+use crate::tls::TestCerts;
 
 /// The binary started, looked up on `PATH`.
 const BINARY: &str = "redis-server";
@@ -27,6 +30,17 @@ pub struct RedisServer {
     binary: String,
     port: u16,
     dir: TempDir,
+    tls: Option<TlsPort>,
+}
+
+/// The TLS port of a server started with [`RedisServer::start_tls`].
+#[derive(Debug)]
+struct TlsPort {
+    port: u16,
+    ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+    require_client_cert: bool,
 }
 
 impl RedisServer {
@@ -41,13 +55,34 @@ impl RedisServer {
         Self::start_binary(BINARY)
     }
 
+    /// Like [`RedisServer::start`], and also listens for TLS on
+    /// [`RedisServer::tls_url`] with the server certificate of `certs`
+    /// (which must outlive the server); with `require_client_cert` a TLS
+    /// client must present a certificate signed by the test CA. The plain
+    /// port stays open for the test's own set-up (`ACL SETUSER`, ...).
+    pub fn start_tls(certs: &TestCerts, require_client_cert: bool) -> io::Result<RedisServer> {
+        let tls = TlsPort {
+            port: crate::free_port()?,
+            ca: certs.ca(),
+            cert: certs.server_cert(),
+            key: certs.server_key(),
+            require_client_cert,
+        };
+        Self::start_inner(BINARY, Some(tls))
+    }
+
     fn start_binary(binary: &str) -> io::Result<RedisServer> {
+        Self::start_inner(binary, None)
+    }
+
+    fn start_inner(binary: &str, tls: Option<TlsPort>) -> io::Result<RedisServer> {
         let dir = tempfile::Builder::new().prefix("omni-redis-").tempdir()?;
         let mut server = RedisServer {
             child: None,
             binary: binary.to_owned(),
             port: 0,
             dir,
+            tls,
         };
         crate::start_on_a_free_port(PORT_ATTEMPTS, "redis-server", |port| {
             server.port = port;
@@ -59,6 +94,14 @@ impl RedisServer {
     /// `redis://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// `rediss://127.0.0.1:<TLS port>` of a server started with
+    /// [`RedisServer::start_tls`], else `None`.
+    pub fn tls_url(&self) -> Option<String> {
+        self.tls
+            .as_ref()
+            .map(|tls| format!("rediss://127.0.0.1:{}", tls.port))
     }
 
     /// The port it listens on, the same across restarts.
@@ -103,13 +146,28 @@ impl RedisServer {
             .create(true)
             .append(true)
             .open(self.log_path())?;
-        let child = Command::new(&self.binary)
+        let mut command = Command::new(&self.binary);
+        command
             .arg("--port")
             .arg(self.port.to_string())
             .args(["--bind", "127.0.0.1", "--dir"])
             .arg(self.dir.path())
             .args(["--appendonly", "yes", "--appendfsync", "always"])
-            .args(["--save", ""])
+            .args(["--save", ""]);
+        if let Some(tls) = &self.tls {
+            command
+                .arg("--tls-port")
+                .arg(tls.port.to_string())
+                .arg("--tls-cert-file")
+                .arg(&tls.cert)
+                .arg("--tls-key-file")
+                .arg(&tls.key)
+                .arg("--tls-ca-cert-file")
+                .arg(&tls.ca)
+                .arg("--tls-auth-clients")
+                .arg(if tls.require_client_cert { "yes" } else { "no" });
+        }
+        let child = command
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use omni_bus::Bus;
-use omni_bus_nats::NatsBus;
+use omni_bus_nats::{NatsBus, NatsLink};
 use omni_core::config::Config;
 use omni_store_redis::RedisStore;
 use secrecy::ExposeSecret;
@@ -24,8 +24,9 @@ use crate::parts::{self, Backends, Listeners, Part, Running};
 /// [`Part::needs_store`]: Redis; the desk keeps accounts and sessions
 /// there, so its replicas share them) and starts it.
 pub async fn start(config: Config, part: Part, listeners: Listeners) -> anyhow::Result<Running> {
+    let link = NatsLink::from(&config.nats);
     let bus: Option<Arc<dyn Bus>> = match part.needs_bus() {
-        true => Some(NatsBus::connect(config.nats.url.expose_secret()).await.with_context(|| {
+        true => Some(NatsBus::connect_with(config.nats.url.expose_secret(), &link).await.with_context(|| {
             format!(
                 "omni {}: cannot reach NATS at {} (is nats-server running with JetStream? set nats.url or OMNI_NATS_URL)",
                 part.name(),
@@ -36,7 +37,11 @@ pub async fn start(config: Config, part: Part, listeners: Listeners) -> anyhow::
     };
     let store = match part.needs_store() {
         true => Some(
-            RedisStore::connect(config.redis.url.expose_secret(), &config.redis.prefix)
+            RedisStore::connect_with(
+                config.redis.url.expose_secret(),
+                &config.redis.prefix,
+                &config.redis.tls(),
+            )
                 .await
                 .with_context(|| {
                     format!(

@@ -102,11 +102,14 @@ async fn open(config: &Config, kind: StoreKind) -> anyhow::Result<Arc<dyn Accoun
             })?;
             store as Arc<dyn AccountStore>
         }
-        StoreKind::Redis => {
-            RedisStore::connect(config.redis.url.expose_secret(), &config.redis.prefix)
-                .await
-                .context("cannot reach Redis (set redis.url or OMNI_REDIS_URL)")? as _
-        }
+        StoreKind::Redis => RedisStore::connect_with(
+            config.redis.url.expose_secret(),
+            &config.redis.prefix,
+            &config.redis.tls(),
+        )
+        .await
+        .context("cannot reach Redis (set redis.url or OMNI_REDIS_URL)")?
+            as _,
     })
 }
 

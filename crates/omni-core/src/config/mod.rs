@@ -39,7 +39,7 @@ pub use grpc::{
     AccountKind, GrpcAccount, GrpcConfig, GrpcTls, LoadedAccount, MIN_TOKEN_LEN, SERVICE_ACCOUNT,
 };
 pub use limits::LimitsConfig;
-pub use network::{Connect, Listen, NatsConfig, REDACTED, RedisConfig, redact_url};
+pub use network::{Connect, LinkTls, Listen, NatsConfig, REDACTED, RedisConfig, redact_url};
 pub use routing::{
     AgentConfig, QueueConfig, QueueStepConfig, RoutingConfig, ServiceLevelConfig, overflow_cycle,
 };
@@ -235,6 +235,15 @@ impl Config {
                 "redis.prefix {:?} must be non-empty, without spaces, braces or colons",
                 self.redis.prefix
             ));
+        }
+        if self.redis.cert_file.is_some() != self.redis.key_file.is_some() {
+            return invalid("redis.cert_file and redis.key_file go together".into());
+        }
+        if self.nats.cert_file.is_some() != self.nats.key_file.is_some() {
+            return invalid("nats.cert_file and nats.key_file go together".into());
+        }
+        if self.nats.creds_file.is_some() && self.nats.nkey_seed_file.is_some() {
+            return invalid("nats.creds_file and nats.nkey_seed_file exclude each other".into());
         }
         if self.context.agent_replies_per_minute == 0 {
             return invalid("context.agent_replies_per_minute must be at least 1".into());

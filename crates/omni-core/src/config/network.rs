@@ -2,6 +2,7 @@
 //! Redis.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -33,6 +34,27 @@ pub struct NatsConfig {
     /// credentials (`nats://user:password@nats:4222`): printed only through
     /// [`NatsConfig::display_url`].
     pub url: SecretString,
+    /// PEM CA certificate(s) the server's certificate must chain to (a
+    /// private CA); setting it requires TLS even with a `nats://` URL.
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate for mutual TLS, with `key_file`.
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key of `cert_file`.
+    pub key_file: Option<PathBuf>,
+    /// A `.creds` file (user JWT and NKey seed) for decentralized auth.
+    pub creds_file: Option<PathBuf>,
+    /// A file holding an NKey user seed (`SU...`).
+    pub nkey_seed_file: Option<PathBuf>,
+}
+
+/// TLS files for a link to NATS or Redis: a private CA and a client
+/// certificate for mutual TLS, each optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkTls {
+    /// PEM CA certificate(s) that sign the server's certificate.
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate and its private key, for mutual TLS.
+    pub client: Option<(PathBuf, PathBuf)>,
 }
 
 /// The Redis server the distributed context service and router keep state in.
@@ -45,12 +67,24 @@ pub struct RedisConfig {
     pub url: SecretString,
     /// Key prefix (and Cluster hash tag): every key is `{prefix}:...`.
     pub prefix: String,
+    /// PEM CA certificate(s) a `rediss://` server's certificate must chain
+    /// to (a private CA); without it the system roots are used.
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate for mutual TLS, with `key_file`.
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key of `cert_file`.
+    pub key_file: Option<PathBuf>,
 }
 
 impl Default for NatsConfig {
     fn default() -> Self {
         Self {
             url: "nats://127.0.0.1:4222".into(),
+            ca_file: None,
+            cert_file: None,
+            key_file: None,
+            creds_file: None,
+            nkey_seed_file: None,
         }
     }
 }
@@ -60,11 +94,19 @@ impl Default for RedisConfig {
         Self {
             url: "redis://127.0.0.1:6379".into(),
             prefix: "omni".into(),
+            ca_file: None,
+            cert_file: None,
+            key_file: None,
         }
     }
 }
 
 impl NatsConfig {
+    /// The TLS files of the link.
+    pub fn tls(&self) -> LinkTls {
+        link_tls(&self.ca_file, &self.cert_file, &self.key_file)
+    }
+
     /// The URL with any credentials replaced (see [`redact_url`]), for logs
     /// and messages.
     pub fn display_url(&self) -> String {
@@ -73,6 +115,11 @@ impl NatsConfig {
 }
 
 impl RedisConfig {
+    /// The TLS files of the link.
+    pub fn tls(&self) -> LinkTls {
+        link_tls(&self.ca_file, &self.cert_file, &self.key_file)
+    }
+
     /// The URL with any credentials replaced (see [`redact_url`]), for logs
     /// and messages.
     pub fn display_url(&self) -> String {
@@ -84,6 +131,11 @@ impl std::fmt::Debug for NatsConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NatsConfig")
             .field("url", &self.display_url())
+            .field("ca_file", &self.ca_file)
+            .field("cert_file", &self.cert_file)
+            .field("key_file", &self.key_file)
+            .field("creds_file", &self.creds_file)
+            .field("nkey_seed_file", &self.nkey_seed_file)
             .finish()
     }
 }
@@ -93,7 +145,21 @@ impl std::fmt::Debug for RedisConfig {
         f.debug_struct("RedisConfig")
             .field("url", &self.display_url())
             .field("prefix", &self.prefix)
+            .field("ca_file", &self.ca_file)
+            .field("cert_file", &self.cert_file)
+            .field("key_file", &self.key_file)
             .finish()
+    }
+}
+
+fn link_tls(
+    ca_file: &Option<PathBuf>,
+    cert_file: &Option<PathBuf>,
+    key_file: &Option<PathBuf>,
+) -> LinkTls {
+    LinkTls {
+        ca_file: ca_file.clone(),
+        client: cert_file.clone().zip(key_file.clone()),
     }
 }
 

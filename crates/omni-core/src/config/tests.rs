@@ -423,3 +423,46 @@ fn parse_errors_quote_no_secret() {
     let err = Config::parse("[routing]\noffer_timeout_secs = \"x\"\n").unwrap_err();
     assert!(err.contains("line 2") && err.contains("string"), "{err}");
 }
+
+#[test]
+fn link_tls_and_nats_credential_files_parse_and_are_checked() {
+    let text = format!(
+        r#"{SAMPLE}
+        [redis]
+        url = "rediss://omni:pw@redis:6380"
+        ca_file = "/run/secrets/redis-ca.pem"
+        cert_file = "/run/secrets/redis-client.pem"
+        key_file = "/run/secrets/redis-client.key"
+        [nats]
+        url = "tls://nats:4222"
+        ca_file = "/run/secrets/nats-ca.pem"
+        creds_file = "/run/secrets/omni.creds"
+        "#
+    );
+    let config = Config::parse(&text).unwrap();
+    config.validate().unwrap();
+    let redis = config.redis.tls();
+    assert_eq!(
+        redis.ca_file.as_deref(),
+        Some(std::path::Path::new("/run/secrets/redis-ca.pem"))
+    );
+    assert!(redis.client.is_some());
+    assert_eq!(config.nats.tls().client, None);
+
+    let mut half = Config::parse(&text).unwrap();
+    half.redis.key_file = None;
+    let err = half.validate().unwrap_err().to_string();
+    assert!(err.contains("redis.cert_file and redis.key_file"), "{err}");
+
+    let mut both = Config::parse(&text).unwrap();
+    let env = BTreeMap::from([(
+        "OMNI_NATS_NKEY_SEED_FILE".to_string(),
+        "/run/secrets/omni.nk".to_string(),
+    )]);
+    both.apply_env(&env).unwrap();
+    let err = both.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("nats.creds_file and nats.nkey_seed_file"),
+        "{err}"
+    );
+}

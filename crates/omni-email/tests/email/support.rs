@@ -294,6 +294,7 @@ impl Raw {
 pub fn ca_and_leaf(
     dir: &std::path::Path,
 ) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
-    let made = omni_testservers::tls::TestCa::make(dir).expect("test CA");
-    (made.ca, made.cert, made.key)
+    omni_testservers::tls::TestCerts::create()
+        .and_then(|certs| certs.server_files_in(dir))
+        .expect("test certificates")
 }
