@@ -4,7 +4,6 @@
 //! them, can neither read, reply to nor resolve another agent's
 //! conversation; a resolved conversation takes no agent message.
 
-use omni_proto::auth::{AuthChannel, ROLE_HEADER, USER_HEADER};
 use omni_proto::common::ErrorReason;
 use omni_proto::context::context_service_client::ContextServiceClient;
 use omni_proto::context::{
@@ -16,46 +15,14 @@ use omni_proto::routing::{
     AgentSpec, ExplainRequest, GetAgentRequest, ListAgentsRequest, ListQueuesRequest, OfferRequest,
     Presence, QueueSpec, SetPresenceRequest, UpsertAgentRequest, UpsertQueueRequest,
 };
-use omni_proto::status::reason;
 use omni_testkit::TestApp;
 use omni_testkit::actors::{Agent, Customer};
-use omni_testkit::grpc::{AGENT_TOKEN, SERVICE_TOKEN, SUPERVISOR_TOKEN, admin_channel, channel};
+use omni_testkit::grpc::{AGENT_TOKEN, SERVICE_TOKEN, SUPERVISOR_TOKEN, admin_channel};
 use tonic::{Code, Request, Status};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-fn context(app: &TestApp, token: &str) -> anyhow::Result<ContextServiceClient<AuthChannel>> {
-    Ok(ContextServiceClient::new(channel(&app.grpc_url(), token)?))
-}
-
-fn router(app: &TestApp, token: &str) -> anyhow::Result<RouterServiceClient<AuthChannel>> {
-    Ok(RouterServiceClient::new(channel(&app.grpc_url(), token)?))
-}
-
-/// A request a service token makes for `user` in `role`.
-fn for_user<T>(message: T, user: &str, role: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    let metadata = request.metadata_mut();
-    metadata.insert(USER_HEADER, user.parse().expect("user"));
-    metadata.insert(ROLE_HEADER, role.parse().expect("role"));
-    request
-}
-
-#[track_caller]
-fn refused<T: std::fmt::Debug>(
-    answer: Result<T, Status>,
-    code: Code,
-    why: ErrorReason,
-    what: &str,
-) {
-    match answer {
-        Ok(v) => panic!("{what}: answered {v:?}"),
-        Err(status) => {
-            assert_eq!(status.code(), code, "{what}: {status:?}");
-            assert_eq!(reason(&status), Some(why), "{what}: {status:?}");
-        }
-    }
-}
+use crate::support::{context, for_user, refused, router};
 
 /// A request from alice: by her own token as is, or naming her through a service token.
 fn as_alice<T>(via_service: bool, message: T) -> Request<T> {

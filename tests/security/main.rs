@@ -11,3 +11,4 @@ mod grpc_tls;
 mod limits;
 mod records;
 mod supervise;
+mod support;

@@ -5,45 +5,18 @@
 //! supervisor verified, so an agent cannot link a phone number and send it
 //! SMS from the company's account.
 
-use omni_proto::auth::{ROLE_HEADER, USER_HEADER};
 use omni_proto::common::{self as pb, ErrorReason};
 use omni_proto::context::context_service_client::ContextServiceClient;
 use omni_proto::context::{
     FindCustomerRequest, GetConversationRequest, LinkIdentityRequest, MergeCustomersRequest,
     SendMessageRequest, UnmergeCustomersRequest,
 };
-use omni_proto::status::reason;
 use omni_testkit::TestApp;
 use omni_testkit::actors::{Agent, Customer};
 use omni_testkit::grpc::{SERVICE_TOKEN, SUPERVISOR_TOKEN, admin_channel, channel};
-use tonic::{Code, Request, Status};
+use tonic::{Code, Status};
 
-/// A request the desk (a service token) makes for `user` in `role`.
-fn for_user<T>(message: T, user: &str, role: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    let metadata = request.metadata_mut();
-    metadata.insert(USER_HEADER, user.parse().expect("user"));
-    metadata.insert(ROLE_HEADER, role.parse().expect("role"));
-    request
-}
-
-#[track_caller]
-fn refused<T: std::fmt::Debug>(
-    answer: Result<T, Status>,
-    code: Code,
-    why: ErrorReason,
-    says: &str,
-    what: &str,
-) {
-    match answer {
-        Ok(v) => panic!("{what}: answered {v:?}"),
-        Err(status) => {
-            assert_eq!(status.code(), code, "{what}: {status:?}");
-            assert_eq!(reason(&status), Some(why), "{what}: {status:?}");
-            assert!(status.message().contains(says), "{what}: {status:?}");
-        }
-    }
-}
+use crate::support::{for_user, refused_saying};
 
 fn phone(number: &str) -> Option<pb::Identity> {
     Some(pb::Identity {
@@ -121,7 +94,7 @@ async fn an_agent_cannot_merge_find_or_take_over_customers() -> anyhow::Result<(
         .unwrap_or_default();
     let mut desk = ContextServiceClient::new(channel(&app.grpc_url(), SERVICE_TOKEN)?);
     let denied = |a: Result<(), Status>, says: &str, what: &str| {
-        refused(
+        refused_saying(
             a,
             Code::PermissionDenied,
             ErrorReason::PermissionDenied,
@@ -278,7 +251,7 @@ async fn an_agent_cannot_sms_a_number_the_customer_never_used() -> anyhow::Resul
             "agent",
         ))
         .await;
-    refused(
+    refused_saying(
         sms.map(|_| ()),
         Code::FailedPrecondition,
         ErrorReason::Conflict,
