@@ -364,7 +364,19 @@ impl Endpoints for Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        for (_, mut child) in self.processes.drain() {
+        let parts: Vec<(Part, Child)> = self.processes.drain().collect();
+        for (part, mut child) in parts {
+            // A part that died while the cluster counted it running explains
+            // a failure a test sees only as a refused connection: say so,
+            // with its log (the test runner shows it for a failed test).
+            if let Ok(Some(status)) = child.try_wait() {
+                let text = std::fs::read(self.log_path(part)).unwrap_or_default();
+                eprintln!(
+                    "omni {} had exited ({status}) while the cluster ran; its log ends:\n{}",
+                    part.name(),
+                    tail(&String::from_utf8_lossy(&text))
+                );
+            }
             let _ = child.kill();
             let _ = child.wait();
         }

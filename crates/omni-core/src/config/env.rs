@@ -21,6 +21,11 @@ pub const NOT_CONFIG_ENV: &[&str] = &[
 /// [`Config::apply_env`] reads them; a misspelt variable is refused with the
 /// nearest of these (or of [`NOT_CONFIG_ENV`]) as a suggestion.
 pub const CONFIG_ENV: &[&str] = &[
+    "OMNI_AUTH_SESSION_IDLE_SECS",
+    "OMNI_AUTH_SESSION_MAX_SECS",
+    "OMNI_AUTH_SIGN_IN_PER_ACCOUNT_PER_MINUTE",
+    "OMNI_AUTH_SIGN_IN_PER_ADDRESS_PER_MINUTE",
+    "OMNI_AUTH_TRUSTED_PROXIES",
     "OMNI_CONNECT_CONTEXT",
     "OMNI_CONNECT_ROUTER",
     "OMNI_CONTEXT_DEFAULT_REGION",
@@ -48,6 +53,15 @@ pub const CONFIG_ENV: &[&str] = &[
     "OMNI_GRPC_TLS_KEY",
     "OMNI_GRPC_TOKEN",
     "OMNI_GRPC_TOKEN_FILE",
+    "OMNI_LIMITS_CHAT_MESSAGES_PER_SECOND",
+    "OMNI_LIMITS_CHAT_MESSAGE_BURST",
+    "OMNI_LIMITS_CONNECTIONS_PER_ADDRESS",
+    "OMNI_LIMITS_CONVERSATIONS_PER_ADDRESS",
+    "OMNI_LIMITS_CONVERSATIONS_PER_VISITOR",
+    "OMNI_LIMITS_CONVERSATION_WINDOW_SECS",
+    "OMNI_LIMITS_HEADER_READ_TIMEOUT_MS",
+    "OMNI_LIMITS_REQUESTS_PER_SECOND",
+    "OMNI_LIMITS_REQUEST_BURST",
     "OMNI_LISTEN_CHAT",
     "OMNI_LISTEN_DESK",
     "OMNI_LISTEN_GRPC",
@@ -96,6 +110,14 @@ impl Config {
                     })
             };
             let number = |v: &str| -> Result<u64, ConfigError> {
+                v.parse()
+                    .map_err(|e: std::num::ParseIntError| ConfigError::Env {
+                        name: name.clone(),
+                        value: v.to_owned(),
+                        reason: e.to_string(),
+                    })
+            };
+            let small = |v: &str| -> Result<u32, ConfigError> {
                 v.parse()
                     .map_err(|e: std::num::ParseIntError| ConfigError::Env {
                         name: name.clone(),
@@ -219,6 +241,45 @@ impl Config {
                 "OMNI_CONTEXT_REPLY_DOMAIN" => self.context.reply_domain = value.clone(),
                 "OMNI_CONTEXT_STICKY_WINDOW_SECS" => {
                     self.context.sticky_window_secs = number(value)?
+                }
+                "OMNI_LIMITS_HEADER_READ_TIMEOUT_MS" => {
+                    self.limits.header_read_timeout_ms = number(value)?
+                }
+                "OMNI_LIMITS_CONNECTIONS_PER_ADDRESS" => {
+                    self.limits.connections_per_address = small(value)?
+                }
+                "OMNI_LIMITS_REQUESTS_PER_SECOND" => {
+                    self.limits.requests_per_second = small(value)?
+                }
+                "OMNI_LIMITS_REQUEST_BURST" => self.limits.request_burst = small(value)?,
+                "OMNI_LIMITS_CHAT_MESSAGES_PER_SECOND" => {
+                    self.limits.chat_messages_per_second = small(value)?
+                }
+                "OMNI_LIMITS_CHAT_MESSAGE_BURST" => self.limits.chat_message_burst = small(value)?,
+                "OMNI_LIMITS_CONVERSATIONS_PER_VISITOR" => {
+                    self.limits.conversations_per_visitor = small(value)?
+                }
+                "OMNI_LIMITS_CONVERSATIONS_PER_ADDRESS" => {
+                    self.limits.conversations_per_address = small(value)?
+                }
+                "OMNI_LIMITS_CONVERSATION_WINDOW_SECS" => {
+                    self.limits.conversation_window_secs = number(value)?
+                }
+                "OMNI_AUTH_SESSION_IDLE_SECS" => self.auth.session_idle_secs = number(value)?,
+                "OMNI_AUTH_SESSION_MAX_SECS" => self.auth.session_max_secs = number(value)?,
+                "OMNI_AUTH_SIGN_IN_PER_ACCOUNT_PER_MINUTE" => {
+                    self.auth.sign_in_per_account_per_minute = small(value)?
+                }
+                "OMNI_AUTH_SIGN_IN_PER_ADDRESS_PER_MINUTE" => {
+                    self.auth.sign_in_per_address_per_minute = small(value)?
+                }
+                "OMNI_AUTH_TRUSTED_PROXIES" => {
+                    self.auth.trusted_proxies = value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|p| !p.is_empty())
+                        .map(str::to_owned)
+                        .collect()
                 }
                 other if NOT_CONFIG_ENV.contains(&other) => {}
                 other if other.starts_with("OMNI_") => {

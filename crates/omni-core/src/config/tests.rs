@@ -466,3 +466,46 @@ fn link_tls_and_nats_credential_files_parse_and_are_checked() {
         "{err}"
     );
 }
+
+#[test]
+fn limits_and_sign_in_settings_come_from_the_environment_and_are_validated() {
+    let mut config = Config::parse(SAMPLE).unwrap();
+    let env = BTreeMap::from([
+        (
+            "OMNI_LIMITS_REQUESTS_PER_SECOND".to_string(),
+            "40".to_string(),
+        ),
+        (
+            "OMNI_LIMITS_CONVERSATION_WINDOW_SECS".to_string(),
+            "60".to_string(),
+        ),
+        ("OMNI_AUTH_SESSION_IDLE_SECS".to_string(), "600".to_string()),
+        (
+            "OMNI_AUTH_TRUSTED_PROXIES".to_string(),
+            "10.0.0.5, 10.1.0.0/16".to_string(),
+        ),
+    ]);
+    config.apply_env(&env).unwrap();
+    config.validate().unwrap();
+    assert_eq!(config.limits.requests_per_second, 40);
+    assert_eq!(config.limits.conversation_window_secs, 60);
+    assert_eq!(config.auth.session_idle_secs, 600);
+    assert_eq!(config.auth.trusted_proxies, ["10.0.0.5", "10.1.0.0/16"]);
+
+    let zero = BTreeMap::from([(
+        "OMNI_LIMITS_CONNECTIONS_PER_ADDRESS".to_string(),
+        "0".to_string(),
+    )]);
+    config.apply_env(&zero).unwrap();
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("limits.connections_per_address"), "{err}");
+    let bad = BTreeMap::from([(
+        "OMNI_AUTH_SIGN_IN_PER_ACCOUNT_PER_MINUTE".to_string(),
+        "many".to_string(),
+    )]);
+    let err = config.apply_env(&bad).unwrap_err().to_string();
+    assert!(
+        err.contains("OMNI_AUTH_SIGN_IN_PER_ACCOUNT_PER_MINUTE"),
+        "{err}"
+    );
+}
