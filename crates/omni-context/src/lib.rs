@@ -3,7 +3,8 @@
 //!
 //! # Layout
 //! - [`service`]: the operations (ingest a customer message, record an
-//!   assignment, send an agent's reply, resolve), over a store and a bus.
+//!   assignment, send an agent's reply, resolve), over a store and a bus;
+//!   `service/reply` holds the reply: who may send it and to which identity.
 //! - [`customers`]: profiles, linking, merging, unmerging, attachments and
 //!   delivery reports.
 //! - [`threading`]: reply addresses and email threading.

@@ -27,6 +27,8 @@ use prost::Message as _;
 use tracing::{info, warn};
 
 use crate::ContextError;
+
+mod reply;
 use omni_proto::auth::Caller;
 
 /// Largest agent reply, in bytes.
@@ -360,139 +362,6 @@ impl ContextService {
         Ok(())
     }
 
-    /// Stores an agent's reply and hands it to the adapter of `channel`
-    /// (default: the channel the customer used last). Idempotent by key.
-    /// Only the conversation's holder (as themselves) or a supervisor may
-    /// reply ([`crate::authority::check_reply`]).
-    // The reply's fields, who sends it, and the trace: one call from one
-    // handler; a struct would only rename them.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn send_reply(
-        &self,
-        conversation_id: &ConversationId,
-        agent: &AgentId,
-        text: &str,
-        idempotency_key: &str,
-        channel: Option<Channel>,
-        caller: &Caller,
-        trace: TraceContext,
-    ) -> Result<StoredMessage, ContextError> {
-        if text.trim().is_empty() {
-            return Err(ContextError::InvalidArgument(
-                "text must not be empty".into(),
-            ));
-        }
-        if text.len() > MAX_REPLY_BYTES {
-            return Err(ContextError::InvalidArgument(format!(
-                "text of {} bytes exceeds the limit of {MAX_REPLY_BYTES} bytes",
-                text.len()
-            )));
-        }
-        if idempotency_key.is_empty() || idempotency_key.len() > 128 {
-            return Err(ContextError::InvalidArgument(
-                "idempotency_key must be 1-128 bytes".into(),
-            ));
-        }
-        let conversation = self
-            .store
-            .conversation(conversation_id)
-            .await?
-            .ok_or_else(|| ContextError::NotFound(format!("conversation {conversation_id}")))?;
-        let conversation = self.awaiting_assignment(conversation, caller).await?;
-        crate::authority::check_reply(caller, agent, &conversation)?;
-        if self.replies.check_key(&agent.to_string()).is_err() {
-            return Err(ContextError::RateLimited(format!(
-                "{agent} sent more than {} replies in a minute",
-                self.settings.agent_replies_per_minute()
-            )));
-        }
-        let channel = channel.unwrap_or(conversation.last_channel);
-        let customer = self.customer(&conversation.customer_id).await?;
-        let to = recipient(&conversation, &customer, channel)?;
-        if channel == Channel::Sms
-            && let Some(opt_out) = customer.opt_out(&to)
-        {
-            return Err(ContextError::FailedPrecondition(format!(
-                "customer opted out of SMS on {} ({})",
-                date(opt_out.at_ms),
-                opt_out.keyword
-            )));
-        }
-        let id = MessageId::generate();
-        let email = if channel == Channel::Email {
-            let history = self.history(conversation_id).await?;
-            let domain = self.settings.reply_domain();
-            Some(outbound_email(
-                id.as_str(),
-                &history,
-                reply_address(conversation_id, domain),
-                domain,
-            ))
-        } else {
-            None
-        };
-        let message = self
-            .store
-            .append_outbound(NewOutbound {
-                conversation_id: conversation_id.clone(),
-                agent_id: agent.clone(),
-                text: text.to_owned(),
-                channel,
-                idempotency_key: format!("reply:{conversation_id}:{idempotency_key}"),
-                at_ms: now_ms(),
-                id,
-                email,
-            })
-            .await?;
-        let outbound = ev::OutboundMessage {
-            message: Some(pb::Message::from(&message)),
-            to: Some(pb::Identity::from(&to)),
-            email: message.email.as_ref().map(|e| ev::EmailOutbound {
-                message_id: e.message_id.clone(),
-                in_reply_to: e.in_reply_to.clone().unwrap_or_default(),
-                references: e.references.clone(),
-                subject: e.subject.clone(),
-                reply_to: e.reply_to.clone(),
-                queue: conversation.queue.to_string(),
-            }),
-        };
-        let msg = Message::new(subjects::outbound(channel), outbound.encode_to_vec()).with_header(
-            TRACEPARENT,
-            omni_telemetry::outgoing(&tracing::Span::current(), &trace).to_string(),
-        );
-        self.bus
-            .publish(msg, Some(&format!("out:{}", message.id)))
-            .await?;
-        omni_telemetry::metrics::inc(
-            "omni_outbound_messages_total",
-            &[("channel", channel.as_str())],
-        );
-        info!(
-            trace_id = %trace.trace_id_hex(),
-            conversation_id = %conversation_id,
-            agent_id = %agent,
-            %channel,
-            seq = message.seq,
-            "reply stored and queued for delivery"
-        );
-        self.emit_message(&message).await;
-        Ok(message)
-    }
-
-    /// Every message of a conversation, oldest first.
-    async fn history(&self, id: &ConversationId) -> Result<Vec<StoredMessage>, ContextError> {
-        let mut out = Vec::new();
-        loop {
-            let after = out.last().map(|m: &StoredMessage| m.seq).unwrap_or(0);
-            let page = self.store.messages(id, after, HISTORY_PAGE).await?;
-            let done = page.len() < HISTORY_PAGE;
-            out.extend(page);
-            if done {
-                return Ok(out);
-            }
-        }
-    }
-
     /// Resolves the conversation and releases the agent's capacity.
     pub async fn resolve(
         &self,
@@ -572,38 +441,6 @@ impl ContextService {
             warn!(conversation_id = %conversation_id, error = %e, "conversation event not sent");
         }
     }
-}
-
-/// The customer's identity on `channel`: the one used last in the
-/// conversation if it is on that channel and still the customer's, else the
-/// customer's newest identity on that channel. Only `identities` count (the
-/// customer wrote from them, or a supervisor verified them): never one an
-/// agent or the customer merely typed (`unverified`).
-fn recipient(
-    conversation: &Conversation,
-    customer: &Customer,
-    channel: Channel,
-) -> Result<Identity, ContextError> {
-    let last = &conversation.last_identity;
-    if last.channel() == channel && customer.identities.contains(last) {
-        return Ok(last.clone());
-    }
-    customer
-        .identities
-        .iter()
-        .rev()
-        .find(|i| i.channel() == channel)
-        .cloned()
-        .ok_or_else(|| match customer.unverified.iter().find(|i| i.channel() == channel) {
-            Some(unverified) => ContextError::FailedPrecondition(format!(
-                "customer {}'s {channel} identity {unverified} is not verified: replies go only to identities the customer wrote from or a supervisor verified",
-                customer.id
-            )),
-            None => ContextError::FailedPrecondition(format!(
-                "customer {} has no {channel} identity to send to",
-                customer.id
-            )),
-        })
 }
 
 /// `YYYY-MM-DD` (UTC) of a millisecond timestamp.
