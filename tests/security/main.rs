@@ -9,6 +9,7 @@ mod edge;
 mod grpc;
 mod grpc_tls;
 mod limits;
+mod positions;
 mod records;
 mod supervise;
 mod support;
