@@ -248,9 +248,7 @@ async fn an_agent_cannot_read_reply_to_or_resolve_anothers_conversation() -> any
     let mut bob = Agent::sign_in(&app, "bob").await?;
     let (mut customer, _) = Customer::open(&app, None, "sales").await?;
     customer.say("my order is late").await?;
-    let (offer, conversation) = bob.next_offer().await?;
-    bob.settle(&offer, "accept").await?;
-    bob.events.recv_type("assigned").await?;
+    let conversation = bob.take_next_offer().await?;
 
     let reply = |agent: &str, key: &str| SendMessageRequest {
         conversation_id: conversation.clone(),
@@ -365,9 +363,7 @@ async fn a_resolved_conversation_takes_no_agent_message() -> anyhow::Result<()> 
     let mut bob = Agent::sign_in(&app, "bob").await?;
     let (mut customer, _) = Customer::open(&app, None, "sales").await?;
     customer.say("thanks, that was all").await?;
-    let (offer, conversation) = bob.next_offer().await?;
-    bob.settle(&offer, "accept").await?;
-    bob.events.recv_type("assigned").await?;
+    let conversation = bob.take_next_offer().await?;
     bob.resolve(&conversation).await?;
 
     let mut admin = ContextServiceClient::new(admin_channel(&app.grpc_url())?);

@@ -75,9 +75,7 @@ async fn an_agent_cannot_merge_find_or_take_over_customers() -> anyhow::Result<(
     let mut bob = Agent::sign_in(&app, "bob").await?;
     let (mut first, _) = Customer::open(&app, None, "sales").await?;
     first.say("my order is late").await?;
-    let (offer, conversation) = bob.next_offer().await?;
-    bob.settle(&offer, "accept").await?;
-    bob.events.recv_type("assigned").await?;
+    let conversation = bob.take_next_offer().await?;
     let (mut second, _) = Customer::open(&app, None, "sales").await?;
     second.say("hello from someone else").await?;
     let other = customer_of_visitor(&app, &second.visitor).await?;
@@ -200,9 +198,7 @@ async fn an_agent_cannot_sms_a_number_the_customer_never_used() -> anyhow::Resul
     let mut bob = Agent::sign_in(&app, "bob").await?;
     let (mut customer, _) = Customer::open(&app, None, "sales").await?;
     customer.say("call me maybe").await?;
-    let (offer, conversation) = bob.next_offer().await?;
-    bob.settle(&offer, "accept").await?;
-    bob.events.recv_type("assigned").await?;
+    let conversation = bob.take_next_offer().await?;
     let mut admin = ContextServiceClient::new(admin_channel(&app.grpc_url())?);
     let mine = admin
         .get_conversation(GetConversationRequest {

@@ -26,9 +26,7 @@ async fn a_supervisor_sets_presence_and_transfers_an_agent_may_not() -> anyhow::
     let mut bob = Agent::sign_in(&app, "bob").await?;
     let (mut customer, _) = Customer::open(&app, None, "sales").await?;
     customer.say("my order is late").await?;
-    let (offer, conversation) = bob.next_offer().await?;
-    bob.settle(&offer, "accept").await?;
-    bob.events.recv_type("assigned").await?;
+    let conversation = bob.take_next_offer().await?;
     let mut alice = Agent::sign_in(&app, "alice").await?;
 
     // alice, an agent: 403 for both, and bob keeps his presence and his

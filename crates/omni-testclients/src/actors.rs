@@ -223,6 +223,15 @@ impl Agent {
                 .to_owned(),
         ))
     }
+
+    /// Waits for an offer, accepts it and waits until the desk says it is
+    /// assigned; returns the conversation id.
+    pub async fn take_next_offer(&mut self) -> anyhow::Result<String> {
+        let (offer, conversation) = self.next_offer().await?;
+        self.settle(&offer, "accept").await?;
+        self.events.recv_type("assigned").await?;
+        Ok(conversation)
+    }
 }
 
 /// A customer on the web chat.

@@ -274,19 +274,7 @@ fn a_collector_that_does_not_answer_holds_up_a_stop_only_briefly() {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut desk = None;
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(url) = line.trim().strip_prefix("agent desk") {
-            desk = url
-                .trim()
-                .strip_prefix("http://")
-                .map(|a| a.trim_end_matches('/').to_owned());
-        }
-        if line.starts_with("Press Ctrl+C") {
-            break;
-        }
-    }
+    let desk = crate::support::desk_address(&mut lines);
     let desk = desk.expect("the desk's address is printed");
     // A routing decision makes a span to export.
     let session = sign_in_http(&desk, "alice", crate::user_cli::PASSWORD);

@@ -48,3 +48,22 @@ pub async fn blocking<T: Send + 'static>(
 ) -> anyhow::Result<T> {
     tokio::task::spawn_blocking(f).await?
 }
+
+/// Reads an `omni` start-up banner from `lines` up to "Press Ctrl+C";
+/// returns the desk's address (`host:port`) when the banner names it.
+pub fn desk_address(lines: &mut impl Iterator<Item = std::io::Result<String>>) -> Option<String> {
+    let mut desk = None;
+    for line in lines.by_ref() {
+        let line = line.expect("stdout line");
+        if let Some(url) = line.trim().strip_prefix("agent desk") {
+            desk = url
+                .trim()
+                .strip_prefix("http://")
+                .map(|a| a.trim_end_matches('/').to_owned());
+        }
+        if line.starts_with("Press Ctrl+C") {
+            break;
+        }
+    }
+    desk
+}

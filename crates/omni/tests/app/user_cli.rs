@@ -142,19 +142,7 @@ fn a_running_omni_holding_the_store_is_named() {
     add_with_password(&data, "alice", "agent");
     let mut child = start_embedded(&data, Stdio::null());
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut desk = None;
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(url) = line.trim().strip_prefix("agent desk") {
-            desk = url
-                .trim()
-                .strip_prefix("http://")
-                .map(|a| a.trim_end_matches('/').to_owned());
-        }
-        if line.starts_with("Press Ctrl+C") {
-            break;
-        }
-    }
+    let desk = crate::support::desk_address(&mut lines);
     let out = omni_user(&data, &["list"], "");
     let err = stderr(&out);
     assert!(!out.status.success(), "{err}");
