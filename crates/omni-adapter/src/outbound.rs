@@ -85,7 +85,8 @@ struct Consumer<P> {
 }
 
 /// Consumes `spec` (the channel's outbound consumer) until `shutdown`,
-/// handing each message to `provider`.
+/// handing each message to `provider`; announces the provider's
+/// capabilities first.
 pub async fn run<P: Provider>(
     provider: Arc<P>,
     bus: Arc<dyn Bus>,
@@ -93,8 +94,12 @@ pub async fn run<P: Provider>(
     options: OutboundOptions,
     shutdown: CancellationToken,
 ) -> Result<(), BusError> {
-    let channel = provider.capabilities().channel;
+    let capabilities = provider.capabilities();
+    let channel = capabilities.channel;
     let deliveries = bus.consume(spec).await?;
+    if let Err(e) = capabilities.announce(bus.as_ref(), &provider.name()).await {
+        warn!(%channel, error = %e, "capabilities not announced");
+    }
     let consumer = Arc::new(Consumer {
         reporter: Reporter::new(bus, channel).with_metric(options.report_metric),
         limiter: options.rate.map(RateLimiter::direct),

@@ -116,6 +116,11 @@ impl From<pb::ProviderError> for ProviderError {
 /// A channel's provider, as the outbound consumer drives it.
 #[async_trait]
 pub trait Provider: Send + Sync + 'static {
+    /// The adapter's name and version in its announcement, e.g. `omni-sms/0.1.0`.
+    fn name(&self) -> String {
+        format!("{}-adapter", self.capabilities().channel)
+    }
+
     /// What the channel can carry; the consumer refuses texts longer than
     /// [`Capabilities::max_text_chars`] without calling [`Provider::send`].
     fn capabilities(&self) -> Capabilities;
