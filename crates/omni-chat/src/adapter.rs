@@ -5,19 +5,17 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use omni_bus::topology::subjects;
-use omni_bus::{Bus, BusError, Message, TRACEPARENT};
+use omni_adapter::inbound::canonical;
+use omni_adapter::{Inbound, InboundError, Reporter};
+use omni_bus::Bus;
 use omni_core::config::Config;
-use omni_core::time::now_ms;
 use omni_core::trace::TraceContext;
-use omni_core::{Channel, Identity, InboundMessage};
+use omni_core::{Channel, Identity};
 use omni_proto::auth::AuthChannel as GrpcChannel;
 use omni_proto::common as pb;
 use omni_proto::context::context_service_client::ContextServiceClient;
 use omni_proto::context::{FindConversationRequest, ListMessagesRequest};
-use omni_proto::events as ev;
 use omni_proto::view::MessageView;
-use prost::Message as _;
 use tokio::sync::mpsc;
 use tracing::{Instrument, info, warn};
 
@@ -32,6 +30,8 @@ pub type FrameSender = mpsc::Sender<ServerFrame>;
 /// The chat adapter.
 pub struct ChatAdapter {
     bus: Arc<dyn Bus>,
+    inbound: Inbound,
+    reporter: Reporter,
     context: ContextServiceClient<GrpcChannel>,
     config: Arc<Config>,
     agent_names: HashMap<String, String>,
@@ -50,6 +50,9 @@ impl ChatAdapter {
             .map(|a| (a.id.clone(), a.name.clone().unwrap_or_else(|| a.id.clone())))
             .collect();
         let adapter = Arc::new(Self {
+            inbound: Inbound::new(bus.clone(), Channel::Chat),
+            reporter: Reporter::new(bus.clone(), Channel::Chat)
+                .with_metric("omni_chat_delivery_reports_total"),
             bus,
             context: ContextServiceClient::new(context),
             config,
@@ -74,6 +77,11 @@ impl ChatAdapter {
     /// The bus.
     pub fn bus(&self) -> &Arc<dyn Bus> {
         &self.bus
+    }
+
+    /// Publishes this channel's delivery reports.
+    pub fn reporter(&self) -> &Reporter {
+        &self.reporter
     }
 
     /// The configuration.
@@ -148,33 +156,26 @@ impl ChatAdapter {
         text: &str,
         name: Option<&str>,
         topic: Option<&str>,
-    ) -> Result<(), BusError> {
+    ) -> Result<(), InboundError> {
         let root = TraceContext::new_root();
         let span =
             tracing::info_span!("chat.accept", trace_id = %root.trace_id_hex(), visitor = %visitor);
         omni_telemetry::continue_trace(&span, &root);
-        let trace = omni_telemetry::outgoing(&span, &root);
-        let message = InboundMessage {
-            idempotency_key: format!("chat:{visitor}:{client_id}"),
-            channel: Channel::Chat,
-            from: Identity::ChatVisitor(visitor.to_owned()),
-            text: text.to_owned(),
-            received_at_ms: now_ms(),
-            topic: topic.map(str::to_owned),
-            display_name: name.map(str::to_owned),
-            email: None,
-            sms: None,
-        };
-        let payload = ev::InboundMessage::from(&message).encode_to_vec();
-        let msg = Message::new(subjects::inbound(Channel::Chat), payload)
-            .with_header(TRACEPARENT, trace.to_string());
+        let mut message = canonical(
+            Channel::Chat,
+            format!("chat:{visitor}:{client_id}"),
+            Identity::ChatVisitor(visitor.to_owned()),
+            text.to_owned(),
+        );
+        message.topic = topic.map(str::to_owned);
+        message.display_name = name.map(str::to_owned);
         let ack = self
-            .bus
-            .publish(msg, Some(&message.idempotency_key))
+            .inbound
+            .publish(&message, &root)
             .instrument(span)
             .await?;
         info!(
-            trace_id = %trace.trace_id_hex(),
+            trace_id = %root.trace_id_hex(),
             visitor = %visitor,
             key = %message.idempotency_key,
             duplicate = ack.duplicate,
