@@ -17,8 +17,9 @@ use omni_proto::events as ev;
 use prost::Message as _;
 use tracing::{Instrument, info};
 
-/// Longest idempotency key accepted: it is the bus message id.
-pub const MAX_KEY_BYTES: usize = 256;
+/// Longest idempotency key accepted: it is the bus message id, and an
+/// email's (sender and Message-ID, each up to a 998-byte header line) must fit.
+pub const MAX_KEY_BYTES: usize = 4096;
 
 /// The idempotency key of a provider's message: `<provider>:<its id>`, so
 /// the same message delivered twice by the provider is stored once, and
@@ -254,7 +255,7 @@ mod tests {
         other.channel = "chat".parse().expect("chat");
         for (bad, why) in [
             (message(" "), "empty idempotency key"),
-            (message(&"k".repeat(MAX_KEY_BYTES + 1)), "exceeds 256"),
+            (message(&"k".repeat(MAX_KEY_BYTES + 1)), "exceeds 4096"),
             (other, "channel chat published by the sms adapter"),
         ] {
             let error = inbound.publish(&bad, &trace).await.expect_err(why);

@@ -15,7 +15,8 @@
 //!
 //! A report of a message the provider already took is retried a few times
 //! and then given up (logged): the message is never sent twice for a lost
-//! report. Retries happen while the delivery is held (and kept alive), not
+//! report, unless [`OutboundOptions::resend_when_report_lost`] asks for a
+//! nak instead. Retries happen while the delivery is held (and kept alive), not
 //! by a nak, so a conversation's next message never overtakes one being
 //! retried: messages of one conversation keep their order (lanes are keyed
 //! by conversation). Attempts are counted per process: a message
@@ -49,6 +50,11 @@ pub struct OutboundOptions {
     pub rate: Option<Quota>,
     /// Attempts at publishing the report of a message the provider took.
     pub report_attempts: u32,
+    /// When that report cannot be published: nak the delivery, so the
+    /// message is sent again (for providers where a second send is
+    /// harmless, like mail with the same Message-ID), instead of dropping
+    /// the report.
+    pub resend_when_report_lost: bool,
     /// Counter of outcomes, labels `channel` and `result` (`submitted`,
     /// `failed`, `refused`, `retry`, `gave_up`).
     pub metric: &'static str,
@@ -63,6 +69,7 @@ impl Default for OutboundOptions {
             backoff: Backoff::default(),
             rate: None,
             report_attempts: 6,
+            resend_when_report_lost: false,
             metric: "omni_adapter_outbound_total",
             report_metric: "omni_adapter_delivery_reports_total",
         }
@@ -263,18 +270,29 @@ impl<P: Provider> Consumer<P> {
             }
             break;
         }
-        self.report_taken(delivery, &report, outbound).await;
+        if report.message_id.is_empty() {
+            // Nothing to attach a report to; the outcome is logged above.
+            return Settle::Ack;
+        }
+        let reported = self.report_taken(delivery, &report, outbound).await;
+        if !reported && self.options.resend_when_report_lost {
+            return Settle::Nak(self.options.backoff.delay(delivery.attempt));
+        }
         Settle::Ack
     }
 
     /// Reports on a message the provider has dealt with; a report that
-    /// cannot be published is retried, then given up: the message is not
-    /// sent again for it.
-    async fn report_taken(&self, delivery: &Delivery, report: &Report, outbound: &Outbound) {
+    /// cannot be published is retried, then given up (false).
+    async fn report_taken(
+        &self,
+        delivery: &Delivery,
+        report: &Report,
+        outbound: &Outbound,
+    ) -> bool {
         let attempts = self.options.report_attempts.max(1);
         for attempt in 1..=attempts {
             match self.reporter.publish(report, &outbound.trace).await {
-                Ok(()) => return,
+                Ok(()) => return true,
                 Err(e) if attempt < attempts => {
                     warn!(message_id = %report.message_id, error = %e, "delivery report not published; retrying");
                     let _ = delivery.in_progress().await;
@@ -285,5 +303,6 @@ impl<P: Provider> Consumer<P> {
                 }
             }
         }
+        false
     }
 }
