@@ -25,6 +25,8 @@
 //! - `rules`: the rules, one function each.
 //! - [`switch`]: the bus the kit can take down.
 //! - [`observe`]: reading inbound messages and reports back.
+//! - [`remote`]: an adapter out of process, known by its declaration
+//!   (`omni adapter-check`).
 
 use std::fmt;
 use std::sync::Arc;
@@ -37,6 +39,7 @@ use omni_proto::common as pb;
 use crate::Capabilities;
 
 pub mod observe;
+pub mod remote;
 mod rules;
 pub mod switch;
 
@@ -89,6 +92,14 @@ pub trait Subject: Send + Sync {
     /// A recipient the provider refuses, and (part of) the reason it
     /// gives; `None` skips `error_mapping`.
     fn refused_recipient(&self) -> Option<(pb::Identity, String)>;
+
+    /// Whether the kit can make the provider deliver customers' messages
+    /// ([`Subject::customer_writes`]); without it, the rules about the
+    /// inbound side are skipped (an adapter out of process, checked over
+    /// the bus alone).
+    fn drives_inbound(&self) -> bool {
+        true
+    }
 }
 
 /// A rule broken: which, what was expected, what came.

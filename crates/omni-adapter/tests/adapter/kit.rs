@@ -182,3 +182,56 @@ async fn each_broken_rule_is_named_with_what_was_expected_and_what_came() {
         "{text}"
     );
 }
+
+/// The reference adapter seen from outside: what it declares, over the bus.
+fn declared(limit: u32) -> omni_adapter::conformance::remote::Declared {
+    omni_adapter::conformance::remote::Declared {
+        capabilities: Capabilities {
+            max_text_chars: Some(limit),
+            ..Capabilities::new(sms(), "phone")
+        },
+        recipient: pb::Identity {
+            kind: Some(pb::identity::Kind::Phone(CUSTOMER.into())),
+        },
+        refused: Some((
+            pb::Identity {
+                kind: Some(pb::identity::Kind::Phone(BLOCKED.into())),
+            },
+            "opted out".into(),
+        )),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_process_the_reply_rules_run_over_the_bus_and_the_inbound_ones_are_skipped() {
+    let (bus, _dir) = bus();
+    let kit = Kit::new(bus);
+    let _adapter = Reference::start(&kit, Broken::default());
+    let verdict = kit.check(&declared(20)).await.expect("kit runs");
+    assert!(verdict.is_pass(), "{verdict}");
+    assert_eq!(
+        verdict.passed,
+        [
+            "ordering_per_conversation",
+            "outbound_delivery_status",
+            "error_mapping",
+            "size_limits",
+            "trace_propagation"
+        ],
+        "{verdict}"
+    );
+    let skipped: Vec<&str> = verdict.skipped.iter().map(|(rule, _)| *rule).collect();
+    assert_eq!(
+        skipped,
+        [
+            "canonical_fields",
+            "idempotent_redelivery",
+            "acknowledged_only_when_durable"
+        ]
+    );
+
+    // A declaration the adapter does not keep is caught over the bus too.
+    let verdict = kit.check(&declared(30)).await.expect("kit runs");
+    let failed: Vec<&str> = verdict.failed.iter().map(|v| v.rule).collect();
+    assert_eq!(failed, ["size_limits"], "{verdict}");
+}
