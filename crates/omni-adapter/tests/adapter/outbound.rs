@@ -283,3 +283,83 @@ async fn shutdown_while_rate_limited_leaves_the_message_for_the_next_consumer() 
     assert_eq!(report.status, pb::DeliveryStatus::Queued as i32);
     assert_eq!(provider.sent().len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consumer_announces_the_channels_capabilities_on_start() {
+    use futures_util::StreamExt;
+    use prost::Message as _;
+
+    let (bus, _dir) = bus();
+    let mut announcements = bus
+        .subscribe("omni.adapter.announce.sms")
+        .await
+        .expect("subscribe");
+    let provider = Arc::new(Scripted {
+        max_text_chars: Some(306),
+        ..Scripted::default()
+    });
+    let _running = start(&provider, &bus, options(3));
+    let message = tokio::time::timeout(Duration::from_secs(20), announcements.next())
+        .await
+        .expect("an announcement within 20 s")
+        .expect("stream open");
+    let announcement =
+        omni_proto::adapter::Announcement::decode(message.payload.as_ref()).expect("decode");
+    let capabilities = announcement.capabilities.expect("capabilities");
+    assert_eq!(capabilities.channel, "sms");
+    assert_eq!(capabilities.max_text_chars, 306);
+    assert_eq!(capabilities.identity_kind, "phone");
+    assert_eq!(announcement.adapter, "sms-adapter");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_during_a_retry_wait_leaves_the_message_for_the_next_consumer() {
+    let (bus, _dir) = bus();
+    let provider = Arc::new(Scripted::answering(vec![Err(ProviderError::retryable(
+        "503 from provider",
+    ))]));
+    let mut reports = Reports::open(bus.as_ref()).await;
+    // The first failure waits an hour before the next attempt.
+    let slow = OutboundOptions {
+        backoff: Backoff {
+            base: Duration::from_secs(3600),
+            max: Duration::from_secs(3600),
+            max_attempts: 5,
+        },
+        ..OutboundOptions::default()
+    };
+    let (shutdown, task) = start(&provider, &bus, slow);
+    reply(
+        bus.as_ref(),
+        "m1",
+        "c1",
+        TO,
+        "hello",
+        TraceContext::new_root(),
+    )
+    .await;
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while provider.sent().is_empty() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the first attempt within 20 s");
+
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(20), task)
+        .await
+        .expect("the consumer stops instead of waiting an hour")
+        .expect("consumer task");
+
+    let _next = start(&provider, &bus, options(3));
+    let (report, _) = reports.next().await;
+    assert_eq!(report.message_id, "m1");
+    assert_eq!(report.status, pb::DeliveryStatus::Queued as i32);
+    let attempts: Vec<u32> = provider.sent().iter().map(|s| s.attempt).collect();
+    assert_eq!(
+        attempts,
+        [1, 1],
+        "one failed attempt, then the next consumer's"
+    );
+}

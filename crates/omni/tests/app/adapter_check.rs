@@ -100,3 +100,13 @@ fn bad_flags_exit_2_naming_the_flag() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bus_that_requires_credentials_refuses_the_check_without_them() {
+    let nats = NatsServer::start_with_user("omni", "s3cret").expect("nats-server");
+    let out = check(&nats.url(), &[]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot reach NATS"), "{stderr}");
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+}
