@@ -15,7 +15,7 @@ use omni_core::trace::TraceContext;
 use omni_core::{Channel, Identity, InboundMessage};
 use omni_proto::events as ev;
 use prost::Message as _;
-use tracing::{Instrument, info};
+use tracing::{Instrument, debug};
 
 /// Longest idempotency key accepted: it is the bus message id, and an
 /// email's (sender and Message-ID, each up to a 998-byte header line) must fit.
@@ -144,7 +144,7 @@ impl Inbound {
             .publish(msg, Some(&message.idempotency_key))
             .instrument(span)
             .await?;
-        info!(
+        debug!(
             trace_id = %trace.trace_id_hex(),
             channel = %self.channel,
             key = %message.idempotency_key,

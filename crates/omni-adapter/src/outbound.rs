@@ -213,6 +213,10 @@ impl<P: Provider> Consumer<P> {
         if let Some(reason) = refusal {
             warn!(message_id = %report.message_id, reason = %reason, "outbound message not sent");
             self.count("refused");
+            if report.message_id.is_empty() {
+                // Nothing to attach a report to; the refusal is logged.
+                return Settle::Ack;
+            }
             report.error = reason;
             return match self.reporter.publish(&report, &outbound.trace).await {
                 Ok(()) => Settle::Ack,
