@@ -1,7 +1,7 @@
 //! The chat adapter's state: connected pages by visitor, inbound publishing
 //! and conversation history.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -24,6 +24,9 @@ use crate::protocol::ServerFrame;
 /// Messages of history sent in a `welcome`.
 pub const HISTORY_IN_WELCOME: u64 = 200;
 
+/// Replies whose trace is remembered for their receipts.
+pub const MAX_REPLY_TRACES: usize = 4096;
+
 /// Where frames for one connected page go.
 pub type FrameSender = mpsc::Sender<ServerFrame>;
 
@@ -36,6 +39,8 @@ pub struct ChatAdapter {
     config: Arc<Config>,
     agent_names: HashMap<String, String>,
     connections: Mutex<HashMap<String, Vec<(u64, FrameSender)>>>,
+    /// The traces of recent replies pushed live, so their receipts continue them.
+    reply_traces: Mutex<(HashMap<String, TraceContext>, VecDeque<String>)>,
     next_connection: AtomicU64,
     places: crate::status::Places,
 }
@@ -58,6 +63,7 @@ impl ChatAdapter {
             config,
             agent_names,
             connections: Mutex::new(HashMap::new()),
+            reply_traces: Mutex::new((HashMap::new(), VecDeque::new())),
             next_connection: AtomicU64::new(1),
             places: crate::status::Places::default(),
         });
@@ -82,6 +88,27 @@ impl ChatAdapter {
     /// Publishes this channel's delivery reports.
     pub fn reporter(&self) -> &Reporter {
         &self.reporter
+    }
+
+    /// Remembers the trace of reply `message_id` (the most recent
+    /// [`MAX_REPLY_TRACES`]), for its receipts.
+    pub fn remember_trace(&self, message_id: &str, trace: TraceContext) {
+        let mut guard = self.reply_traces.lock().unwrap_or_else(|p| p.into_inner());
+        let (traces, order) = &mut *guard;
+        if traces.insert(message_id.to_owned(), trace).is_none() {
+            order.push_back(message_id.to_owned());
+            if order.len() > MAX_REPLY_TRACES
+                && let Some(oldest) = order.pop_front()
+            {
+                traces.remove(&oldest);
+            }
+        }
+    }
+
+    /// The trace of reply `message_id`, when it was pushed live recently.
+    pub fn reply_trace(&self, message_id: &str) -> Option<TraceContext> {
+        let guard = self.reply_traces.lock().unwrap_or_else(|p| p.into_inner());
+        guard.0.get(message_id).copied()
     }
 
     /// The configuration.

@@ -6,8 +6,8 @@
 //! `SENT`; a reply for a visitor with no open page is reported `QUEUED`
 //! (it is in the conversation's history, which the page receives in its
 //! next `welcome`). Each page's writer reports a reply `DELIVERED` once it
-//! is written to the socket (see [`crate::receipts`]). A reply whose
-//! recipient is not a chat visitor is reported `FAILED`.
+//! is written to the socket (see [`crate::receipts`]), on the reply's trace.
+//! A reply whose recipient is not a chat visitor is reported `FAILED`.
 
 use std::sync::Arc;
 
@@ -57,6 +57,7 @@ impl Provider for ChatOutbound {
             return Err(ProviderError::refused("recipient is not a chat visitor"));
         };
         let adapter = &self.0;
+        adapter.remember_trace(&outbound.message.id, outbound.trace);
         let view = MessageView::new(&outbound.message, |id| adapter.agent_name(id));
         let pages = adapter.push(visitor, &ServerFrame::Message { message: view });
         debug!(visitor = %visitor, message_id = %outbound.message.id, pages, "reply pushed");

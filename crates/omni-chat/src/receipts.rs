@@ -135,7 +135,11 @@ async fn publish(
         provider_message_id: String::new(),
         error: String::new(),
     };
-    let trace = TraceContext::new_root();
+    // A reply pushed live continues its trace; one shown from history
+    // after a restart starts a new one.
+    let trace = adapter
+        .reply_trace(message_id)
+        .unwrap_or_else(TraceContext::new_root);
     let mut last = None;
     for attempt in 0..REPORT_ATTEMPTS {
         if attempt > 0 {
