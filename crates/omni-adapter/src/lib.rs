@@ -38,6 +38,12 @@ pub mod outbound;
 pub mod provider;
 pub mod report;
 
+/// The channel as the event payloads carry it: the one place the crate
+/// turns a [`omni_core::Channel`] into its wire form.
+pub fn wire_channel(channel: omni_core::Channel) -> i32 {
+    omni_proto::common::Channel::from(channel) as i32
+}
+
 pub use backoff::Backoff;
 pub use capabilities::Capabilities;
 pub use governor::Quota;

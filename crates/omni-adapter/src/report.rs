@@ -67,7 +67,7 @@ impl Reporter {
         let event = ev::DeliveryReport {
             message_id: report.message_id.clone(),
             conversation_id: report.conversation_id.clone(),
-            channel: pb::Channel::from(self.channel) as i32,
+            channel: crate::wire_channel(self.channel),
             status: status as i32,
             provider_message_id: report.provider_message_id.clone(),
             error: report.error.clone(),

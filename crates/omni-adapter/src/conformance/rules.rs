@@ -221,7 +221,7 @@ impl<'a> Run<'a> {
                 id: id.clone(),
                 conversation_id: format!("kit-{}-{}", self.tag, rule.name()),
                 direction: pb::Direction::Outbound as i32,
-                channel: pb::Channel::from(self.caps.channel) as i32,
+                channel: crate::wire_channel(self.caps.channel),
                 agent_id: "kit-agent".into(),
                 text,
                 at_ms: now_ms(),

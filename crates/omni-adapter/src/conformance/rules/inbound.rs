@@ -3,7 +3,6 @@
 
 use omni_bus::topology::subjects;
 use omni_core::time::now_ms;
-use omni_proto::common as pb;
 
 use super::{Checked, Held, Rule, Run, violation};
 use crate::conformance::ProviderAnswer;
@@ -24,7 +23,7 @@ impl Run<'_> {
         };
         let inbound = &m.payload;
         let expected_subject = subjects::inbound(self.caps.channel);
-        let channel = pb::Channel::from(self.caps.channel) as i32;
+        let channel = crate::wire_channel(self.caps.channel);
         let (_, identity) = self.subject.customer();
         let checks = [
             (

@@ -101,7 +101,7 @@ impl Run<'_> {
                 format!("conversation {}", report.conversation_id),
             ));
         }
-        let channel = pb::Channel::from(self.caps.channel) as i32;
+        let channel = crate::wire_channel(self.caps.channel);
         if report.channel != channel {
             return Err(violation(
                 rule,
