@@ -1,6 +1,7 @@
 //! The SMS adapter passes the adapter conformance kit: Twilio's webhook as
 //! the provider's inbound side, the fake Twilio Messages API (error 21211
-//! for an invalid `To`) as its outbound side, over the embedded bus.
+//! for an invalid `To`) as its outbound side, over the embedded bus and
+//! over NATS.
 
 use std::sync::Arc;
 
@@ -8,10 +9,12 @@ use async_trait::async_trait;
 use omni_adapter::conformance::{CustomerMessage, Kit, ProviderAnswer, Subject};
 use omni_adapter::{Capabilities, Provider};
 use omni_bus::{Bus, EmbeddedBus};
+use omni_bus_nats::NatsBus;
 use omni_core::config::SmsProvider;
 use omni_proto::common as pb;
 use omni_sms::outbound::SmsOutbound;
 use omni_testclients::twilio::{FakeTwilio, TwilioAccount};
+use omni_testservers::nats::NatsServer;
 use tokio::net::TcpListener;
 
 use crate::support::*;
@@ -62,11 +65,9 @@ impl Subject for Sms {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_sms_adapter_passes_the_adapter_conformance_kit() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let bus: Arc<dyn Bus> = EmbeddedBus::open(&dir.path().join("bus")).expect("open bus");
-    let kit = Kit::new(bus);
+/// The SMS adapter on `kit`'s bus, over a fake Twilio that refuses
+/// [`INVALID_TO`], with at most two segments per text.
+async fn sms_on(kit: &Kit) -> Sms {
     let fake = FakeTwilio::start(&TwilioAccount {
         sid: ACCOUNT.into(),
         auth_token: TOKEN.into(),
@@ -78,13 +79,32 @@ async fn the_sms_adapter_passes_the_adapter_conformance_kit() {
     config.sms.twilio.api_base = fake.api_base().to_owned();
     config.sms.max_segments = 2;
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let subject = Sms {
+    Sms {
         app: App::serve(listener, kit.bus(), config).await,
         _fake: fake,
-    };
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sms_adapter_passes_the_adapter_conformance_kit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bus: Arc<dyn Bus> = EmbeddedBus::open(&dir.path().join("bus")).expect("open bus");
+    let kit = Kit::new(bus);
+    let subject = sms_on(&kit).await;
     assert_eq!(subject.capabilities().max_text_chars, Some(306));
 
     let verdict = kit.check(&subject).await.expect("kit runs");
     assert!(verdict.is_pass(), "{verdict}");
     assert_eq!(verdict.skipped, [], "{verdict}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sms_adapter_passes_the_kit_over_nats_too() {
+    let nats = NatsServer::start().expect("nats-server");
+    let bus: Arc<dyn Bus> = NatsBus::connect(&nats.url()).await.expect("connect");
+    let kit = Kit::new(bus);
+    let subject = sms_on(&kit).await;
+    let verdict = kit.check(&subject).await.expect("kit runs");
+    assert!(verdict.is_pass(), "{verdict}");
+    assert_eq!(verdict.passed.len(), 8, "{verdict}");
 }
