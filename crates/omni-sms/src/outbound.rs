@@ -9,15 +9,16 @@
 //! (250 ms doubling to 16 s), up to 30 attempts, then it is reported
 //! FAILED with the last reason.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use omni_adapter::{
-    Capabilities, Outbound, OutboundOptions, Provider, ProviderError, ProviderReceipt,
+    Capabilities, Outbound, OutboundOptions, Provider, ProviderError, ProviderReceipt, Quota,
 };
 use omni_bus::topology::SMS_OUTBOUND;
 use omni_bus::{Bus, BusError};
-use omni_core::config::SmsProvider;
+use omni_core::config::{SmsConfig, SmsProvider};
 use omni_core::{Channel, DeliveryStatus};
 use omni_proto::common::identity::Kind;
 use secrecy::ExposeSecret;
@@ -137,17 +138,24 @@ impl Provider for SmsOutbound {
     }
 }
 
+/// How the outbound consumer runs for `config`: its counters, and
+/// `sms.sends_per_second` as the rate limit toward the provider.
+pub fn options(config: &SmsConfig) -> OutboundOptions {
+    OutboundOptions {
+        metric: "omni_sms_outbound_total",
+        report_metric: "omni_sms_delivery_reports_total",
+        rate: NonZeroU32::new(config.sends_per_second).map(Quota::per_second),
+        ..OutboundOptions::default()
+    }
+}
+
 /// Runs until `shutdown`.
 pub async fn run(
     adapter: Arc<SmsAdapter>,
     bus: Arc<dyn Bus>,
     shutdown: CancellationToken,
 ) -> Result<(), BusError> {
-    let options = OutboundOptions {
-        metric: "omni_sms_outbound_total",
-        report_metric: "omni_sms_delivery_reports_total",
-        ..OutboundOptions::default()
-    };
+    let options = options(adapter.config());
     omni_adapter::outbound::run(
         Arc::new(SmsOutbound(adapter)),
         bus,
@@ -200,5 +208,23 @@ async fn submit(
             )
             .await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sends_per_second_limits_the_rate_toward_the_provider() {
+        let mut config = SmsConfig::default();
+        assert_eq!(options(&config).rate, None, "no limit by default");
+        config.sends_per_second = 1;
+        let quota = options(&config).rate.expect("a limit");
+        assert_eq!(
+            quota.replenish_interval(),
+            std::time::Duration::from_secs(1)
+        );
+        assert_eq!(quota.burst_size().get(), 1);
     }
 }
