@@ -14,6 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "omni/events/v1/events.proto",
         "omni/context/v1/context.proto",
         "omni/routing/v1/routing.proto",
+        "omni/adapter/v1/adapter.proto",
     ];
     println!("cargo:rerun-if-changed={}", root.display());
     let fds = protox::compile(files, [&root])?;

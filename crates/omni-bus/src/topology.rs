@@ -10,6 +10,7 @@
 //! | `omni.delivery.<channel>` | `OMNI_DELIVERY` | `context-delivery` | `DeliveryReport` |
 //! | `omni.conversation.event.<id>` | none (fan-out) | | `ConversationEvent` |
 //! | `omni.queue.position.<id>` | none (fan-out) | | `QueuePosition` |
+//! | `omni.adapter.announce.<channel>` | none (fan-out) | | `adapter.v1.Announcement` |
 //!
 //! The consumers that write into the store (`context-*`, `router-requests`)
 //! have an ack wait of 5 s ([`INGEST_ACK_WAIT`]), the outbound ones 30 s;
@@ -203,6 +204,11 @@ pub mod subjects {
 
     /// Queue positions of every waiting conversation.
     pub const QUEUE_POSITIONS: &str = "omni.queue.position.>";
+
+    /// An adapter's capability declaration for `channel`, on start.
+    pub fn adapter_announce(channel: Channel) -> String {
+        format!("omni.adapter.announce.{channel}")
+    }
 }
 
 /// The stream that captures `subject`, if any.

@@ -1,23 +1,21 @@
 //! The chat adapter's state: connected pages by visitor, inbound publishing
 //! and conversation history.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use omni_bus::topology::subjects;
-use omni_bus::{Bus, BusError, Message, TRACEPARENT};
+use omni_adapter::inbound::canonical;
+use omni_adapter::{Inbound, InboundError, Reporter};
+use omni_bus::Bus;
 use omni_core::config::Config;
-use omni_core::time::now_ms;
 use omni_core::trace::TraceContext;
-use omni_core::{Channel, Identity, InboundMessage};
+use omni_core::{Channel, Identity};
 use omni_proto::auth::AuthChannel as GrpcChannel;
 use omni_proto::common as pb;
 use omni_proto::context::context_service_client::ContextServiceClient;
 use omni_proto::context::{FindConversationRequest, ListMessagesRequest};
-use omni_proto::events as ev;
 use omni_proto::view::MessageView;
-use prost::Message as _;
 use tokio::sync::mpsc;
 use tracing::{Instrument, info, warn};
 
@@ -26,16 +24,23 @@ use crate::protocol::ServerFrame;
 /// Messages of history sent in a `welcome`.
 pub const HISTORY_IN_WELCOME: u64 = 200;
 
+/// Replies whose trace is remembered for their receipts.
+pub const MAX_REPLY_TRACES: usize = 4096;
+
 /// Where frames for one connected page go.
 pub type FrameSender = mpsc::Sender<ServerFrame>;
 
 /// The chat adapter.
 pub struct ChatAdapter {
     bus: Arc<dyn Bus>,
+    inbound: Inbound,
+    reporter: Reporter,
     context: ContextServiceClient<GrpcChannel>,
     config: Arc<Config>,
     agent_names: HashMap<String, String>,
     connections: Mutex<HashMap<String, Vec<(u64, FrameSender)>>>,
+    /// The traces of recent replies pushed live, so their receipts continue them.
+    reply_traces: Mutex<(HashMap<String, TraceContext>, VecDeque<String>)>,
     next_connection: AtomicU64,
     places: crate::status::Places,
 }
@@ -50,11 +55,15 @@ impl ChatAdapter {
             .map(|a| (a.id.clone(), a.name.clone().unwrap_or_else(|| a.id.clone())))
             .collect();
         let adapter = Arc::new(Self {
+            inbound: Inbound::new(bus.clone(), Channel::Chat),
+            reporter: Reporter::new(bus.clone(), Channel::Chat)
+                .with_metric("omni_chat_delivery_reports_total"),
             bus,
             context: ContextServiceClient::new(context),
             config,
             agent_names,
             connections: Mutex::new(HashMap::new()),
+            reply_traces: Mutex::new((HashMap::new(), VecDeque::new())),
             next_connection: AtomicU64::new(1),
             places: crate::status::Places::default(),
         });
@@ -74,6 +83,32 @@ impl ChatAdapter {
     /// The bus.
     pub fn bus(&self) -> &Arc<dyn Bus> {
         &self.bus
+    }
+
+    /// Publishes this channel's delivery reports.
+    pub fn reporter(&self) -> &Reporter {
+        &self.reporter
+    }
+
+    /// Remembers the trace of reply `message_id` (the most recent
+    /// [`MAX_REPLY_TRACES`]), for its receipts.
+    pub fn remember_trace(&self, message_id: &str, trace: TraceContext) {
+        let mut guard = self.reply_traces.lock().unwrap_or_else(|p| p.into_inner());
+        let (traces, order) = &mut *guard;
+        if traces.insert(message_id.to_owned(), trace).is_none() {
+            order.push_back(message_id.to_owned());
+            if order.len() > MAX_REPLY_TRACES
+                && let Some(oldest) = order.pop_front()
+            {
+                traces.remove(&oldest);
+            }
+        }
+    }
+
+    /// The trace of reply `message_id`, when it was pushed live recently.
+    pub fn reply_trace(&self, message_id: &str) -> Option<TraceContext> {
+        let guard = self.reply_traces.lock().unwrap_or_else(|p| p.into_inner());
+        guard.0.get(message_id).copied()
     }
 
     /// The configuration.
@@ -148,33 +183,26 @@ impl ChatAdapter {
         text: &str,
         name: Option<&str>,
         topic: Option<&str>,
-    ) -> Result<(), BusError> {
+    ) -> Result<(), InboundError> {
         let root = TraceContext::new_root();
         let span =
             tracing::info_span!("chat.accept", trace_id = %root.trace_id_hex(), visitor = %visitor);
         omni_telemetry::continue_trace(&span, &root);
-        let trace = omni_telemetry::outgoing(&span, &root);
-        let message = InboundMessage {
-            idempotency_key: format!("chat:{visitor}:{client_id}"),
-            channel: Channel::Chat,
-            from: Identity::ChatVisitor(visitor.to_owned()),
-            text: text.to_owned(),
-            received_at_ms: now_ms(),
-            topic: topic.map(str::to_owned),
-            display_name: name.map(str::to_owned),
-            email: None,
-            sms: None,
-        };
-        let payload = ev::InboundMessage::from(&message).encode_to_vec();
-        let msg = Message::new(subjects::inbound(Channel::Chat), payload)
-            .with_header(TRACEPARENT, trace.to_string());
+        let mut message = canonical(
+            Channel::Chat,
+            format!("chat:{visitor}:{client_id}"),
+            Identity::ChatVisitor(visitor.to_owned()),
+            text.to_owned(),
+        );
+        message.topic = topic.map(str::to_owned);
+        message.display_name = name.map(str::to_owned);
         let ack = self
-            .bus
-            .publish(msg, Some(&message.idempotency_key))
+            .inbound
+            .publish(&message, &root)
             .instrument(span)
             .await?;
         info!(
-            trace_id = %trace.trace_id_hex(),
+            trace_id = %root.trace_id_hex(),
             visitor = %visitor,
             key = %message.idempotency_key,
             duplicate = ack.duplicate,

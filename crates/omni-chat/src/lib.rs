@@ -12,9 +12,11 @@
 //! - [`error`]: [`ChatError`], why a frame was refused, and its codes.
 //! - [`bounds`]: messages per address, new conversations per visitor and
 //!   per address.
-//! - [`adapter`]: connection registry, inbound publishing, history.
+//! - [`adapter`]: connection registry, inbound publishing (on
+//!   `omni-adapter`'s `Inbound`), history.
 //! - [`socket`]: one WebSocket connection's read and write loops.
-//! - [`outbound`]: the consumer that delivers replies to connected customers.
+//! - [`outbound`]: chat as an `omni_adapter::Provider`: replies pushed to
+//!   connected customers by the `omni-adapter` outbound consumer.
 //! - [`status`]: conversation changes (waiting, agent joined, resolved) and
 //!   the router's place in line while waiting, for the customer's pages.
 //! - [`topics`]: the topics a customer can pick, from the configuration.

@@ -16,16 +16,12 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use omni_bus::topology::subjects;
-use omni_bus::{BusError, Message, TRACEPARENT};
-use omni_core::Channel;
-use omni_core::time::now_ms;
+use omni_adapter::Report;
+use omni_bus::BusError;
+use omni_core::DeliveryStatus;
 use omni_core::trace::TraceContext;
-use omni_proto::common as pb;
-use omni_proto::events as ev;
 use omni_proto::view::MessageView;
-use prost::Message as _;
-use tracing::{debug, warn};
+use tracing::warn;
 
 use crate::ChatAdapter;
 use crate::protocol::ServerFrame;
@@ -89,7 +85,7 @@ impl Receipts {
     /// Reports `DELIVERED` for replies written to the socket.
     pub fn delivered(&self, written: Vec<(String, String)>) {
         for (message_id, conversation_id) in written {
-            self.spawn_report(message_id, conversation_id, pb::DeliveryStatus::Delivered);
+            self.spawn_report(message_id, conversation_id, DeliveryStatus::Delivered);
         }
     }
 
@@ -105,7 +101,7 @@ impl Receipts {
         };
         let count = known.len();
         for (message_id, conversation_id) in known {
-            self.spawn_report(message_id, conversation_id, pb::DeliveryStatus::Read);
+            self.spawn_report(message_id, conversation_id, DeliveryStatus::Read);
         }
         count
     }
@@ -114,16 +110,11 @@ impl Receipts {
         self.shown.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn spawn_report(
-        &self,
-        message_id: String,
-        conversation_id: String,
-        status: pb::DeliveryStatus,
-    ) {
+    fn spawn_report(&self, message_id: String, conversation_id: String, status: DeliveryStatus) {
         let adapter = self.adapter.clone();
         tokio::spawn(async move {
             if let Err(e) = publish(&adapter, &message_id, &conversation_id, status).await {
-                warn!(%message_id, status = status.as_str_name(), error = %e, "chat delivery report not published");
+                warn!(%message_id, status = ?status, error = %e, "chat delivery report not published");
             }
         });
     }
@@ -135,35 +126,27 @@ async fn publish(
     adapter: &ChatAdapter,
     message_id: &str,
     conversation_id: &str,
-    status: pb::DeliveryStatus,
+    status: DeliveryStatus,
 ) -> Result<(), BusError> {
-    let report = ev::DeliveryReport {
+    let report = Report {
         message_id: message_id.to_owned(),
         conversation_id: conversation_id.to_owned(),
-        channel: pb::Channel::from(Channel::Chat) as i32,
-        status: status as i32,
+        status,
         provider_message_id: String::new(),
         error: String::new(),
-        at_ms: now_ms(),
     };
-    let key = format!("chat-delivery:{message_id}:{}", status.as_str_name());
-    let trace = TraceContext::new_root();
+    // A reply pushed live continues its trace; one shown from history
+    // after a restart starts a new one.
+    let trace = adapter
+        .reply_trace(message_id)
+        .unwrap_or_else(TraceContext::new_root);
     let mut last = None;
     for attempt in 0..REPORT_ATTEMPTS {
         if attempt > 0 {
             tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
         }
-        let msg = Message::new(subjects::delivery(Channel::Chat), report.encode_to_vec())
-            .with_header(TRACEPARENT, trace.to_string());
-        match adapter.bus().publish(msg, Some(&key)).await {
-            Ok(_) => {
-                omni_telemetry::metrics::inc(
-                    "omni_chat_delivery_reports_total",
-                    &[("status", status.as_str_name())],
-                );
-                debug!(%message_id, status = status.as_str_name(), "chat delivery report");
-                return Ok(());
-            }
+        match adapter.reporter().publish(&report, &trace).await {
+            Ok(()) => return Ok(()),
             Err(e) => last = Some(e),
         }
     }

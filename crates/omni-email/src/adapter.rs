@@ -9,14 +9,12 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use omni_bus::topology::subjects;
-use omni_bus::{Bus, BusError, Message, TRACEPARENT};
+use omni_adapter::{Inbound, InboundError};
+use omni_bus::{Bus, BusError};
 use omni_core::config::Config;
 use omni_core::time::now_ms;
 use omni_core::trace::TraceContext;
 use omni_core::{Attachment, Channel, EmailDetails, Identity, IdentityNormalizer, InboundMessage};
-use omni_proto::events as ev;
-use prost::Message as _;
 use tracing::{Instrument, info, warn};
 
 use crate::mime::{self, MimeError, ParsedEmail};
@@ -83,6 +81,10 @@ pub enum AcceptError {
     /// The bus is closed: the process is shutting down.
     #[error("shutting down")]
     ShuttingDown,
+    /// The canonical message breaks the adapter contract (an idempotency
+    /// key too long to be a message id).
+    #[error("invalid message: {0}")]
+    Invalid(String),
 }
 
 impl AcceptError {
@@ -91,6 +93,7 @@ impl AcceptError {
         match self {
             AcceptError::Malformed(e) => format!("550 5.6.0 message rejected: {e}"),
             AcceptError::NoSender => "550 5.1.7 message has no sender address".to_owned(),
+            AcceptError::Invalid(reason) => format!("550 5.6.0 message rejected: {reason}"),
             AcceptError::TooLarge { limit, .. } => {
                 format!("552 5.3.4 message too large after decoding (limit {limit} bytes)")
             }
@@ -100,6 +103,17 @@ impl AcceptError {
             AcceptError::ShuttingDown => {
                 "421 4.3.2 service shutting down, try again later".to_owned()
             }
+        }
+    }
+}
+
+impl From<InboundError> for AcceptError {
+    fn from(e: InboundError) -> Self {
+        match e {
+            InboundError::Bus(e) => e.into(),
+            // The key is the sender and the Message-ID, both checked
+            // before; a contract breach here is the message's fault.
+            InboundError::Invalid(reason) => AcceptError::Invalid(reason),
         }
     }
 }
@@ -119,6 +133,7 @@ pub struct EmailAdapter {
     bus: Arc<dyn Bus>,
     config: Arc<Config>,
     normalizer: IdentityNormalizer,
+    publisher: Inbound,
 }
 
 impl EmailAdapter {
@@ -128,6 +143,7 @@ impl EmailAdapter {
         // it only affects phone numbers, which mail does not carry.
         let normalizer = config.context.normalizer().unwrap_or_default();
         Arc::new(Self {
+            publisher: Inbound::new(bus.clone(), Channel::Email),
             bus,
             config,
             normalizer,
@@ -191,10 +207,12 @@ impl EmailAdapter {
 
         let message = self.inbound(envelope, &parsed, sanitized_html)?;
         let key = message.idempotency_key.clone();
-        let payload = ev::InboundMessage::from(&message).encode_to_vec();
-        let msg = Message::new(subjects::inbound(Channel::Email), payload)
-            .with_header(TRACEPARENT, trace.to_string());
-        match self.bus.publish(msg, Some(&key)).instrument(span).await {
+        match self
+            .publisher
+            .publish(&message, &root)
+            .instrument(span)
+            .await
+        {
             Ok(ack) => {
                 info!(
                     trace_id = %trace.trace_id_hex(),

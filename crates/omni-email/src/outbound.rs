@@ -14,9 +14,10 @@
 //! |---|---|---|
 //! | `250` | ack | `SENT`, provider id = the relay's queue id |
 //! | `5xx` | ack | `FAILED`, error = the relay's reply |
-//! | `4xx`, connection refused, timeout, TLS failure | nak, retried with backoff | none until the last attempt |
+//! | `4xx`, connection refused, timeout, TLS failure | held, retried with backoff and jitter | none until the last attempt |
 //! | still failing after [`MAX_ATTEMPTS`] | ack | `FAILED` |
-//! | undecodable command, recipient not an email address | ack | `FAILED` (when the message id is known) |
+//! | undecodable command | ack | none (no message id) |
+//! | recipient not an email address | ack | `FAILED` |
 //!
 //! A report that cannot be published is retried a few times; if the bus
 //! still refuses it, the delivery is nak'ed and the mail sent again later
@@ -26,30 +27,30 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use lettre::message::header::{ContentType, MIME_VERSION_1_0};
 use lettre::message::{Mailbox, MessageBuilder};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use omni_bus::topology::{EMAIL_OUTBOUND, subjects};
-use omni_bus::{Bus, BusError, Delivery, Message, TRACEPARENT, drain_until};
-use omni_core::Channel;
+use omni_adapter::{
+    Backoff, Capabilities, Outbound, OutboundOptions, Provider, ProviderError, ProviderReceipt,
+};
+use omni_bus::topology::EMAIL_OUTBOUND;
+use omni_bus::{Bus, BusError};
 use omni_core::config::{EmailConfig, EmailSender, RelayTls};
-use omni_core::time::now_ms;
-use omni_core::trace::TraceContext;
-use omni_proto::common as pb;
+use omni_core::{Channel, DeliveryStatus};
 use omni_proto::common::identity::Kind;
 use omni_proto::events as ev;
-use prost::Message as _;
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, error, info, warn};
+use tracing::{error, info};
 
 use crate::EmailAdapter;
 
-/// Deliveries of one reply before it is given up as failed (about seven
-/// minutes with the bus's backoff, 250 ms doubling to 16 s).
+/// Attempts at sending one reply before it is given up as failed (about
+/// seven minutes with the backoff, 250 ms doubling to 16 s, with jitter).
 pub const MAX_ATTEMPTS: u32 = 30;
 /// Attempts at publishing one delivery report before the delivery is nak'ed.
 const REPORT_ATTEMPTS: u32 = 3;
@@ -245,123 +246,85 @@ fn bracket(id: &str) -> String {
     )
 }
 
+/// Email as the `omni-adapter` outbound consumer drives it: the relay's
+/// answer mapped to a receipt or a provider error.
+pub struct EmailProvider(pub Relay);
+
+#[async_trait]
+impl Provider for EmailProvider {
+    fn name(&self) -> String {
+        concat!("omni-email/", env!("CARGO_PKG_VERSION")).to_owned()
+    }
+
+    /// Plain text of any length; replies thread; customers are email
+    /// addresses; the contact center may write first.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            threading: true,
+            outbound_first: true,
+            ..Capabilities::new(Channel::Email, "email")
+        }
+    }
+
+    async fn send(&self, outbound: &Outbound) -> Result<ProviderReceipt, ProviderError> {
+        let command = ev::OutboundMessage {
+            message: Some(outbound.message.clone()),
+            to: outbound.to.clone(),
+            email: outbound.email.clone(),
+        };
+        let message_id = &outbound.message.id;
+        let trace_id = outbound.trace.trace_id_hex();
+        match self.0.send(&command).await {
+            SendOutcome::Sent(queue_id) => {
+                info!(%trace_id, %message_id, %queue_id, "email sent");
+                Ok(ProviderReceipt {
+                    provider_message_id: queue_id,
+                    status: DeliveryStatus::Sent,
+                })
+            }
+            SendOutcome::Failed(reason) => Err(ProviderError::refused(reason)),
+            SendOutcome::Retry(reason) => Err(ProviderError::retryable(reason)),
+        }
+    }
+}
+
 /// Runs the outbound consumer until `shutdown`.
 pub async fn run(
     adapter: Arc<EmailAdapter>,
     bus: Arc<dyn Bus>,
     shutdown: CancellationToken,
 ) -> Result<(), BusError> {
-    let relay = Arc::new(Relay::new(&adapter.config().email).map_err(|e| {
+    let relay = Relay::new(&adapter.config().email).map_err(|e| {
         error!(error = %e, "email relay misconfigured");
         BusError::Unavailable(e.to_string())
-    })?);
-    let deliveries = bus.consume(&EMAIL_OUTBOUND).await?;
+    })?;
     info!(relay = %adapter.config().email.relay, "email outbound consumer running");
-    drain_until(deliveries, shutdown.cancelled(), |delivery| {
-        let relay = relay.clone();
-        let bus = bus.clone();
-        async move { handle(&relay, bus.as_ref(), delivery).await }
-    })
-    .await;
-    Ok(())
-}
-
-async fn handle(relay: &Relay, bus: &dyn Bus, delivery: Delivery) {
-    let incoming = delivery.trace_context();
-    let span = tracing::info_span!("email.send", trace_id = %incoming.trace_id_hex(), attempt = delivery.attempt);
-    omni_telemetry::continue_trace(&span, &incoming);
-    let trace = omni_telemetry::outgoing(&span, &incoming);
-    let outbound = match ev::OutboundMessage::decode(delivery.message.payload.as_ref()) {
-        Ok(o) => o,
-        Err(e) => {
-            error!(trace_id = %trace.trace_id_hex(), error = %e, "undecodable outbound email dropped");
-            delivery.settle(Ok::<(), ()>(())).await;
-            return;
-        }
+    let options = OutboundOptions {
+        backoff: Backoff {
+            max_attempts: MAX_ATTEMPTS,
+            ..Backoff::default()
+        },
+        report_attempts: REPORT_ATTEMPTS,
+        // Sent again with the same Message-ID: mail clients show one copy.
+        resend_when_report_lost: true,
+        metric: "omni_email_deliveries_total",
+        report_metric: "omni_email_delivery_reports_total",
+        ..OutboundOptions::default()
     };
-    let (message_id, conversation_id) = outbound
-        .message
-        .as_ref()
-        .map(|m| (m.id.clone(), m.conversation_id.clone()))
-        .unwrap_or_default();
-    let outcome = relay.send(&outbound).instrument(span.clone()).await;
-    let report =
-        |status: pb::DeliveryStatus, provider_id: String, error: String| ev::DeliveryReport {
-            message_id: message_id.clone(),
-            conversation_id: conversation_id.clone(),
-            channel: pb::Channel::from(Channel::Email) as i32,
-            status: status as i32,
-            provider_message_id: provider_id,
-            error,
-            at_ms: now_ms(),
-        };
-    let report = match outcome {
-        SendOutcome::Sent(queue_id) => {
-            info!(trace_id = %trace.trace_id_hex(), %message_id, %queue_id, "email sent");
-            omni_telemetry::metrics::inc("omni_email_deliveries_total", &[("status", "sent")]);
-            report(pb::DeliveryStatus::Sent, queue_id, String::new())
-        }
-        SendOutcome::Failed(reason) => {
-            warn!(trace_id = %trace.trace_id_hex(), %message_id, %reason, "email failed permanently");
-            omni_telemetry::metrics::inc("omni_email_deliveries_total", &[("status", "failed")]);
-            report(pb::DeliveryStatus::Failed, String::new(), reason)
-        }
-        SendOutcome::Retry(reason) if delivery.attempt >= MAX_ATTEMPTS => {
-            warn!(trace_id = %trace.trace_id_hex(), %message_id, %reason, attempts = delivery.attempt, "email given up after repeated transient failures");
-            omni_telemetry::metrics::inc("omni_email_deliveries_total", &[("status", "failed")]);
-            report(
-                pb::DeliveryStatus::Failed,
-                String::new(),
-                format!("gave up after {} attempts: {reason}", delivery.attempt),
-            )
-        }
-        SendOutcome::Retry(reason) => {
-            warn!(trace_id = %trace.trace_id_hex(), %message_id, %reason, attempt = delivery.attempt, "email relay failed transiently; will retry");
-            omni_telemetry::metrics::inc("omni_email_deliveries_total", &[("status", "retry")]);
-            delivery.settle(Err(reason)).await;
-            return;
-        }
-    };
-    if message_id.is_empty() {
-        // Nothing to attach a report to; the failure is logged above.
-        delivery.settle(Ok::<(), ()>(())).await;
-        return;
-    }
-    let published = publish_report(bus, &report, &trace).await;
-    delivery.settle(published).await;
-}
-
-/// Publishes a delivery report, retrying briefly; its bus message id makes
-/// a repeat harmless.
-async fn publish_report(
-    bus: &dyn Bus,
-    report: &ev::DeliveryReport,
-    trace: &TraceContext,
-) -> Result<(), BusError> {
-    let status = pb::DeliveryStatus::try_from(report.status)
-        .map(|s| s.as_str_name())
-        .unwrap_or("UNKNOWN");
-    let msg_id = format!("email-delivery:{}:{status}", report.message_id);
-    let mut last = None;
-    for attempt in 0..REPORT_ATTEMPTS {
-        if attempt > 0 {
-            tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
-        }
-        let msg = Message::new(subjects::delivery(Channel::Email), report.encode_to_vec())
-            .with_header(TRACEPARENT, trace.to_string());
-        match bus.publish(msg, Some(&msg_id)).await {
-            Ok(_) => return Ok(()),
-            Err(e) => {
-                warn!(message_id = %report.message_id, error = %e, "delivery report not published");
-                last = Some(e);
-            }
-        }
-    }
-    Err(last.unwrap_or(BusError::Closed))
+    omni_adapter::outbound::run(
+        Arc::new(EmailProvider(relay)),
+        bus,
+        &EMAIL_OUTBOUND,
+        options,
+        shutdown,
+    )
+    .await
 }
 
 #[cfg(test)]
 mod tests {
+    use omni_proto::common as pb;
+
     use super::*;
 
     fn relay() -> Relay {

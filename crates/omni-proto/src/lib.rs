@@ -5,7 +5,7 @@
 //! conversions between the two are in [`convert`].
 //!
 //! # Layout
-//! - [`common`], [`events`], [`context`], [`routing`]: generated code, one module per proto package.
+//! - [`adapter`], [`common`], [`events`], [`context`], [`routing`]: generated code, one module per proto package.
 //! - [`auth`]: credentials on the gRPC API: the server's gate (tokens,
 //!   method tables, the [`auth::Caller`] in each request) and the client's token.
 //! - [`convert`]: `From`/`TryFrom` between generated and domain types.
@@ -42,8 +42,11 @@ pub mod omni {
     package!(events);
     package!(context);
     package!(routing);
+    package!(adapter);
 }
 
+/// `omni.adapter.v1`: the channel adapter contract (capabilities, provider errors).
+pub use omni::adapter::v1 as adapter;
 /// `omni.common.v1`: shared messages (identities, messages, conversations).
 pub use omni::common::v1 as common;
 /// `omni.context.v1`: the context service.

@@ -5,18 +5,13 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use omni_bus::topology::subjects;
-use omni_bus::{Bus, BusError, Message, PublishAck, TRACEPARENT};
+use omni_adapter::inbound::canonical;
+use omni_adapter::{Inbound, Reporter, idempotency_key};
+use omni_bus::{Bus, BusError, PublishAck};
 use omni_core::config::{Config, SmsConfig};
-use omni_core::time::now_ms;
 use omni_core::trace::TraceContext;
-use omni_core::{
-    Channel, DeliveryStatus, Identity, IdentityNormalizer, InboundMessage, OptChange, SmsDetails,
-};
-use omni_proto::common as pb;
-use omni_proto::events as ev;
+use omni_core::{Channel, Identity, IdentityNormalizer, OptChange, SmsDetails};
 use phonenumber::country::Id;
-use prost::Message as _;
 use tracing::{Instrument, info, warn};
 
 use crate::error::SmsError;
@@ -53,23 +48,12 @@ pub struct InboundSms {
 }
 
 /// What became of an outbound message, for `omni.delivery.sms`.
-#[derive(Debug, Clone)]
-pub struct Report {
-    /// Our message id.
-    pub message_id: String,
-    /// Its conversation.
-    pub conversation_id: String,
-    /// Where it stands.
-    pub status: DeliveryStatus,
-    /// The provider's id, when known.
-    pub provider_message_id: String,
-    /// Why it failed; empty otherwise.
-    pub error: String,
-}
+pub use omni_adapter::Report;
 
 /// The SMS adapter.
 pub struct SmsAdapter {
-    bus: Arc<dyn Bus>,
+    inbound: Inbound,
+    reporter: Reporter,
     config: Arc<Config>,
     region: Id,
     normalizer: IdentityNormalizer,
@@ -91,7 +75,9 @@ impl SmsAdapter {
         ));
         let http = HttpClient::new(Duration::from_secs(config.sms.request_timeout_secs))?;
         let adapter = Arc::new(Self {
-            bus,
+            inbound: Inbound::new(bus.clone(), Channel::Sms),
+            reporter: Reporter::new(bus, Channel::Sms)
+                .with_metric("omni_sms_delivery_reports_total"),
             config,
             region,
             normalizer,
@@ -185,31 +171,23 @@ impl SmsAdapter {
             from = %sms.from.value(),
         );
         omni_telemetry::continue_trace(&span, trace);
-        let outgoing = omni_telemetry::outgoing(&span, trace);
         let opt = keywords::opt_change(&sms.text);
-        let message = InboundMessage {
-            idempotency_key: format!("{}:{}", sms.provider, sms.provider_message_id),
-            channel: Channel::Sms,
-            from: sms.from.clone(),
-            text: sms.text.clone(),
-            received_at_ms: now_ms(),
-            topic: None,
-            display_name: None,
-            email: None,
-            sms: Some(SmsDetails {
-                provider: sms.provider.to_owned(),
-                provider_message_id: sms.provider_message_id.clone(),
-                to: sms.to.clone(),
-                segments: sms.segments,
-                opt,
-            }),
-        };
-        let payload = ev::InboundMessage::from(&message).encode_to_vec();
-        let msg = Message::new(subjects::inbound(Channel::Sms), payload)
-            .with_header(TRACEPARENT, outgoing.to_string());
+        let mut message = canonical(
+            Channel::Sms,
+            idempotency_key(sms.provider, &sms.provider_message_id),
+            sms.from.clone(),
+            sms.text.clone(),
+        );
+        message.sms = Some(SmsDetails {
+            provider: sms.provider.to_owned(),
+            provider_message_id: sms.provider_message_id.clone(),
+            to: sms.to.clone(),
+            segments: sms.segments,
+            opt,
+        });
         let ack = self
-            .bus
-            .publish(msg, Some(&message.idempotency_key))
+            .inbound
+            .publish(&message, trace)
             .instrument(span)
             .await?;
         match opt {
@@ -237,36 +215,6 @@ impl SmsAdapter {
     /// Publishes a delivery report on `omni.delivery.sms`. The same status
     /// of the same message is stored once (providers retry callbacks).
     pub async fn report(&self, report: &Report, trace: &TraceContext) -> Result<(), BusError> {
-        let status = pb::DeliveryStatus::from(report.status);
-        let event = ev::DeliveryReport {
-            message_id: report.message_id.clone(),
-            conversation_id: report.conversation_id.clone(),
-            channel: pb::Channel::from(Channel::Sms) as i32,
-            status: status as i32,
-            provider_message_id: report.provider_message_id.clone(),
-            error: report.error.clone(),
-            at_ms: now_ms(),
-        };
-        let key = format!(
-            "sms-delivery:{}:{}",
-            report.message_id,
-            status.as_str_name()
-        );
-        let msg = Message::new(subjects::delivery(Channel::Sms), event.encode_to_vec())
-            .with_header(TRACEPARENT, trace.child().to_string());
-        self.bus.publish(msg, Some(&key)).await?;
-        omni_telemetry::metrics::inc(
-            "omni_sms_delivery_reports_total",
-            &[("status", status.as_str_name())],
-        );
-        info!(
-            trace_id = %trace.trace_id_hex(),
-            message_id = %report.message_id,
-            status = status.as_str_name(),
-            provider_message_id = %report.provider_message_id,
-            error = %report.error,
-            "sms delivery report"
-        );
-        Ok(())
+        self.reporter.publish(report, trace).await
     }
 }

@@ -31,6 +31,17 @@ pub enum SmsError {
     Unavailable(#[from] BusError),
 }
 
+impl From<omni_adapter::InboundError> for SmsError {
+    fn from(e: omni_adapter::InboundError) -> Self {
+        match e {
+            omni_adapter::InboundError::Bus(e) => SmsError::Unavailable(e),
+            omni_adapter::InboundError::Invalid(message) => {
+                SmsError::bad_request("invalid_message", message)
+            }
+        }
+    }
+}
+
 impl SmsError {
     /// A 403.
     pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {

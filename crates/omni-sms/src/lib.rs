@@ -10,9 +10,11 @@
 //! of an outbound message is reported on `omni.delivery.sms`.
 //!
 //! # Layout
-//! - [`adapter`]: the adapter, inbound publishing, delivery reports, opt-out memory.
+//! - [`adapter`]: the adapter, inbound publishing and delivery reports (on
+//!   `omni-adapter`'s `Inbound` and `Reporter`), opt-out memory.
 //! - [`server`]: the HTTP routes and `serve(listener, adapter, shutdown)`.
-//! - [`outbound`]: the `sms-outbound` consumer.
+//! - [`outbound`]: SMS as an `omni_adapter::Provider`, run by the
+//!   `omni-adapter` outbound consumer on `sms-outbound`.
 //! - [`twilio`], [`kannel`]: the providers' outbound APIs and status meanings.
 //! - [`signature`]: Twilio's `X-Twilio-Signature`.
 //! - [`segments`]: GSM-7 / UCS-2 segment accounting (from `omni-core`, which

@@ -1,26 +1,29 @@
-//! Sends agents' replies: consumes `sms-outbound` (`omni.outbound.sms`),
-//! submits each message to the configured provider, and reports each step
-//! on `omni.delivery.sms`.
+//! Sends agents' replies: the SMS [`Provider`] of the `omni-adapter`
+//! outbound consumer, which consumes `sms-outbound` (`omni.outbound.sms`),
+//! retries, paces and reports each step on `omni.delivery.sms`.
 //!
 //! A message the provider refuses for good (a 4xx from Twilio or Kannel), a
 //! recipient who opted out, or a text longer than `sms.max_segments` is
 //! reported FAILED and acked. A provider that cannot be reached, times out,
-//! or answers 5xx/429 gets the message again later (nak with backoff).
+//! or answers 5xx/429 gets the message again after a backoff with jitter
+//! (250 ms doubling to 16 s), up to 30 attempts, then it is reported
+//! FAILED with the last reason.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use async_trait::async_trait;
+use omni_adapter::{
+    Capabilities, Outbound, OutboundOptions, Provider, ProviderError, ProviderReceipt, Quota,
+};
 use omni_bus::topology::SMS_OUTBOUND;
-use omni_bus::{Bus, BusError, Delivery, drain_until};
-use omni_core::DeliveryStatus;
-use omni_core::config::SmsProvider;
+use omni_bus::{Bus, BusError};
+use omni_core::config::{SmsConfig, SmsProvider};
+use omni_core::{Channel, DeliveryStatus};
 use omni_proto::common::identity::Kind;
-use omni_proto::events as ev;
-use prost::Message as _;
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, warn};
 
-use crate::adapter::Report;
 use crate::{SmsAdapter, kannel, segments, twilio};
 
 /// A message the provider took.
@@ -48,9 +51,103 @@ pub enum SendError {
     },
 }
 
-/// Attempts at publishing the report of a message already handed to the
-/// provider, before giving up on the report (the message is not sent twice).
-const REPORT_ATTEMPTS: u32 = 6;
+impl From<SendError> for ProviderError {
+    fn from(e: SendError) -> Self {
+        match e {
+            SendError::Transient(reason) => ProviderError::retryable(reason),
+            SendError::Permanent { provider_id, error } => {
+                ProviderError::refused(error).with_provider_message_id(provider_id)
+            }
+        }
+    }
+}
+
+/// The GSM-7 characters of one segment alone, and of each of several.
+const SINGLE_SEGMENT_CHARS: u32 = 160;
+const MULTIPART_SEGMENT_CHARS: u32 = 153;
+
+/// SMS as the outbound consumer drives it.
+pub struct SmsOutbound(pub Arc<SmsAdapter>);
+
+impl SmsOutbound {
+    /// The recipient's number (E.164) or unverified sender, as the gateway
+    /// takes it.
+    fn recipient(&self, outbound: &Outbound) -> Result<String, ProviderError> {
+        match outbound.to.as_ref().and_then(|i| i.kind.clone()) {
+            Some(Kind::Phone(number)) => self
+                .0
+                .e164(&number)
+                .map_err(|e| ProviderError::refused(format!("recipient: {e}"))),
+            // An unverified sender (short code, alphanumeric, unknown range):
+            // answered as the gateway gave it; the gateway decides.
+            Some(Kind::SmsSender(sender)) => Ok(sender),
+            _ => Err(ProviderError::refused("recipient is not a phone number")),
+        }
+    }
+}
+
+#[async_trait]
+impl Provider for SmsOutbound {
+    fn name(&self) -> String {
+        concat!("omni-sms/", env!("CARGO_PKG_VERSION")).to_owned()
+    }
+
+    /// Texts up to `sms.max_segments` GSM-7 segments; customers are
+    /// phone numbers; the contact center may write first.
+    fn capabilities(&self) -> Capabilities {
+        let segments = self.0.config().max_segments.max(1);
+        let max = if segments == 1 {
+            SINGLE_SEGMENT_CHARS
+        } else {
+            segments.saturating_mul(MULTIPART_SEGMENT_CHARS)
+        };
+        Capabilities {
+            max_text_chars: Some(max),
+            outbound_first: true,
+            ..Capabilities::new(Channel::Sms, "phone")
+        }
+    }
+
+    fn check(&self, outbound: &Outbound) -> Result<(), ProviderError> {
+        let to = self.recipient(outbound)?;
+        if self.0.is_opted_out(&to) {
+            return Err(ProviderError::refused("recipient opted out"));
+        }
+        let text = &outbound.message.text;
+        if text.trim().is_empty() {
+            return Err(ProviderError::refused("empty message"));
+        }
+        let counted = segments::count(text);
+        let max = self.0.config().max_segments as usize;
+        if counted.count > max {
+            return Err(ProviderError::refused(format!(
+                "message needs {} segments ({:?}, {} units), more than the maximum of {max}",
+                counted.count, counted.encoding, counted.units
+            )));
+        }
+        Ok(())
+    }
+
+    async fn send(&self, outbound: &Outbound) -> Result<ProviderReceipt, ProviderError> {
+        let to = self.recipient(outbound)?;
+        let submitted = submit(&self.0, outbound, &to).await?;
+        Ok(ProviderReceipt {
+            provider_message_id: submitted.provider_id,
+            status: submitted.status,
+        })
+    }
+}
+
+/// How the outbound consumer runs for `config`: its counters, and
+/// `sms.sends_per_second` as the rate limit toward the provider.
+pub fn options(config: &SmsConfig) -> OutboundOptions {
+    OutboundOptions {
+        metric: "omni_sms_outbound_total",
+        report_metric: "omni_sms_delivery_reports_total",
+        rate: NonZeroU32::new(config.sends_per_second).map(Quota::per_second),
+        ..OutboundOptions::default()
+    }
+}
 
 /// Runs until `shutdown`.
 pub async fn run(
@@ -58,139 +155,27 @@ pub async fn run(
     bus: Arc<dyn Bus>,
     shutdown: CancellationToken,
 ) -> Result<(), BusError> {
-    let deliveries = bus.consume(&SMS_OUTBOUND).await?;
-    drain_until(deliveries, shutdown.cancelled(), |delivery| {
-        let adapter = adapter.clone();
-        async move {
-            let handled = handle(&adapter, &delivery).await;
-            delivery.settle(handled).await;
-        }
-    })
-    .await;
-    Ok(())
+    let options = options(adapter.config());
+    omni_adapter::outbound::run(
+        Arc::new(SmsOutbound(adapter)),
+        bus,
+        &SMS_OUTBOUND,
+        options,
+        shutdown,
+    )
+    .await
 }
 
-/// What is sent, once the outbound message is understood.
-struct Job {
-    report: Report,
-    to: String,
-    text: String,
-}
-
-/// Handles one delivery; `Err` asks for it again later.
-async fn handle(adapter: &SmsAdapter, delivery: &Delivery) -> Result<(), BusError> {
-    let trace = delivery.trace_context();
-    let outbound = match ev::OutboundMessage::decode(delivery.message.payload.as_ref()) {
-        Ok(o) => o,
-        Err(e) => {
-            error!(trace_id = %trace.trace_id_hex(), error = %e, "undecodable sms outbound message dropped");
-            return Ok(());
-        }
-    };
-    let Some(message) = outbound.message else {
-        error!(trace_id = %trace.trace_id_hex(), "sms outbound without a message dropped");
-        return Ok(());
-    };
-    let mut job = Job {
-        report: Report {
-            message_id: message.id.clone(),
-            conversation_id: message.conversation_id.clone(),
-            status: DeliveryStatus::Failed,
-            provider_message_id: String::new(),
-            error: String::new(),
-        },
-        to: String::new(),
-        text: message.text,
-    };
-    // Refusals before anything is sent: reported FAILED, acked.
-    let refusal = match outbound.to.and_then(|i| i.kind) {
-        Some(Kind::Phone(number)) => match adapter.e164(&number) {
-            Ok(e164) => {
-                job.to = e164;
-                check(adapter, &job)
-            }
-            Err(e) => Some(format!("recipient: {e}")),
-        },
-        // An unverified sender (short code, alphanumeric, unknown range):
-        // answered as the gateway gave it; the gateway decides.
-        Some(Kind::SmsSender(sender)) => {
-            job.to = sender;
-            check(adapter, &job)
-        }
-        _ => Some("recipient is not a phone number".to_owned()),
-    };
-    if let Some(reason) = refusal {
-        warn!(trace_id = %trace.trace_id_hex(), message_id = %job.report.message_id, reason = %reason, "sms not sent");
-        job.report.error = reason;
-        omni_telemetry::metrics::inc("omni_sms_outbound_total", &[("result", "refused")]);
-        return adapter.report(&job.report, &trace).await;
-    }
-
-    match submit(adapter, &job).await {
-        Ok(submitted) => {
-            omni_telemetry::metrics::inc("omni_sms_outbound_total", &[("result", "submitted")]);
-            job.report.status = submitted.status;
-            job.report.provider_message_id = submitted.provider_id;
-        }
-        Err(SendError::Permanent { provider_id, error }) => {
-            warn!(trace_id = %trace.trace_id_hex(), message_id = %job.report.message_id, error = %error, "provider refused sms");
-            omni_telemetry::metrics::inc("omni_sms_outbound_total", &[("result", "failed")]);
-            job.report.provider_message_id = provider_id;
-            job.report.error = error;
-        }
-        Err(SendError::Transient(error)) => {
-            warn!(
-                trace_id = %trace.trace_id_hex(),
-                message_id = %job.report.message_id,
-                attempt = delivery.attempt,
-                error = %error,
-                "sms provider unavailable; will retry"
-            );
-            omni_telemetry::metrics::inc("omni_sms_outbound_total", &[("result", "retry")]);
-            return Err(BusError::Unavailable(error));
-        }
-    }
-    // The provider has it: a failed report must not send it again.
-    for attempt in 1..=REPORT_ATTEMPTS {
-        match adapter.report(&job.report, &trace).await {
-            Ok(()) => return Ok(()),
-            Err(e) if attempt < REPORT_ATTEMPTS => {
-                warn!(message_id = %job.report.message_id, error = %e, "delivery report not published; retrying");
-                let _ = delivery.in_progress().await;
-                tokio::time::sleep(omni_bus::retry_delay(attempt)).await;
-            }
-            Err(e) => {
-                error!(message_id = %job.report.message_id, error = %e, "delivery report lost after the message was sent");
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Why `job` must not be sent, if anything.
-fn check(adapter: &SmsAdapter, job: &Job) -> Option<String> {
-    if adapter.is_opted_out(&job.to) {
-        return Some("recipient opted out".to_owned());
-    }
-    if job.text.trim().is_empty() {
-        return Some("empty message".to_owned());
-    }
-    let counted = segments::count(&job.text);
-    let max = adapter.config().max_segments as usize;
-    if counted.count > max {
-        return Some(format!(
-            "message needs {} segments ({:?}, {} units), more than the maximum of {max}",
-            counted.count, counted.encoding, counted.units
-        ));
-    }
-    None
-}
-
-async fn submit(adapter: &SmsAdapter, job: &Job) -> Result<Submitted, SendError> {
+async fn submit(
+    adapter: &SmsAdapter,
+    outbound: &Outbound,
+    to: &str,
+) -> Result<Submitted, SendError> {
     let config = adapter.config();
+    let text = &outbound.message.text;
     let ids = form_urlencoded::Serializer::new(String::new())
-        .append_pair("message_id", &job.report.message_id)
-        .append_pair("conversation_id", &job.report.conversation_id)
+        .append_pair("message_id", &outbound.message.id)
+        .append_pair("conversation_id", &outbound.message.conversation_id)
         .finish();
     match config.provider {
         SmsProvider::Twilio => {
@@ -199,8 +184,8 @@ async fn submit(adapter: &SmsAdapter, job: &Job) -> Result<Submitted, SendError>
                 adapter.http(),
                 &config.twilio,
                 &config.from,
-                &job.to,
-                &job.text,
+                to,
+                text,
                 &callback,
             )
             .await
@@ -211,17 +196,35 @@ async fn submit(adapter: &SmsAdapter, job: &Job) -> Result<Submitted, SendError>
                 .finish();
             // %d and %A are Kannel's: the DLR type and the SMSC's reply.
             let dlr = adapter.public_url(&format!("/kannel/dlr?{secret}&{ids}&type=%d&reply=%A"));
-            let encoding = segments::encoding(&job.text);
+            let encoding = segments::encoding(text);
             kannel::send(
                 adapter.http(),
                 &config.kannel,
                 &config.from,
-                &job.to,
-                &job.text,
+                to,
+                text,
                 encoding,
                 &dlr,
             )
             .await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sends_per_second_limits_the_rate_toward_the_provider() {
+        let mut config = SmsConfig::default();
+        assert_eq!(options(&config).rate, None, "no limit by default");
+        config.sends_per_second = 1;
+        let quota = options(&config).rate.expect("a limit");
+        assert_eq!(
+            quota.replenish_interval(),
+            std::time::Duration::from_secs(1)
+        );
+        assert_eq!(quota.burst_size().get(), 1);
     }
 }

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use omni::{Listeners, Part, distributed, embedded};
 use omni_core::config::Config;
 
+mod adapter_check;
 mod simulate;
 mod user;
 
@@ -23,7 +24,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(name = "omni", version, about)]
 struct Cli {
     /// Configuration file, for running the parts and `check-config`
-    /// (`probe` and `simulate` do not read it).
+    /// (`probe`, `simulate` and `adapter-check` do not read it).
     #[arg(
         long,
         short,
@@ -69,6 +70,9 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     /// Manages desk accounts: add, set-password, disable, list.
     User(user::UserArgs),
+    /// Runs the adapter conformance kit against an adapter out of process,
+    /// over NATS: exit 0 when every rule holds, 1 naming each broken one.
+    AdapterCheck(adapter_check::AdapterCheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
     match &cli.command {
         Some(Command::Probe { grpc, service }) => return probe(grpc, service),
         Some(Command::Simulate(args)) => return simulate::run(args),
+        Some(Command::AdapterCheck(args)) => return adapter_check::run(args),
         _ => {}
     }
     let mut env: BTreeMap<String, String> = std::env::vars()
@@ -108,6 +113,7 @@ fn main() -> ExitCode {
         Command::User(args) => user::run(&config, &args),
         Command::Probe { grpc, service } => probe(&grpc, &service),
         Command::Simulate(args) => simulate::run(&args),
+        Command::AdapterCheck(args) => adapter_check::run(&args),
         Command::CheckConfig => {
             // Warnings, not errors: agents may be added at run time.
             for warning in omni_router_core::coverage::config_warnings(&config) {

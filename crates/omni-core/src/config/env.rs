@@ -92,6 +92,7 @@ pub const CONFIG_ENV: &[&str] = &[
     "OMNI_SMS_MAX_SEGMENTS",
     "OMNI_SMS_PROVIDER",
     "OMNI_SMS_PUBLIC_URL",
+    "OMNI_SMS_SENDS_PER_SECOND",
     "OMNI_SMS_TWILIO_ACCOUNT_SID",
     "OMNI_SMS_TWILIO_API_BASE",
     "OMNI_SMS_TWILIO_AUTH_TOKEN",
@@ -173,6 +174,14 @@ impl Config {
                 "OMNI_SMS_PUBLIC_URL" => self.sms.public_url = value.clone(),
                 "OMNI_SMS_MAX_SEGMENTS" => {
                     self.sms.max_segments =
+                        u32::try_from(number(value)?).map_err(|e| ConfigError::Env {
+                            name: name.clone(),
+                            value: value.clone(),
+                            reason: e.to_string(),
+                        })?
+                }
+                "OMNI_SMS_SENDS_PER_SECOND" => {
+                    self.sms.sends_per_second =
                         u32::try_from(number(value)?).map_err(|e| ConfigError::Env {
                             name: name.clone(),
                             value: value.clone(),

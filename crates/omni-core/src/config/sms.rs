@@ -37,6 +37,9 @@ pub struct SmsConfig {
     pub max_segments: u32,
     /// Seconds a request to the provider may take before it is retried.
     pub request_timeout_secs: u64,
+    /// Replies handed to the provider per second at most (a long code
+    /// sends about one per second); 0 for no limit.
+    pub sends_per_second: u32,
     /// Twilio settings.
     pub twilio: TwilioConfig,
     /// Kannel settings.
@@ -85,6 +88,7 @@ impl Default for SmsConfig {
             public_url: "http://127.0.0.1:8082".into(),
             max_segments: 10,
             request_timeout_secs: 10,
+            sends_per_second: 0,
             twilio: TwilioConfig::default(),
             kannel: KannelConfig::default(),
         }

@@ -138,10 +138,12 @@ fn sms_secrets_come_from_env_and_are_checked() {
             "s3cret".to_string(),
         ),
         ("OMNI_SMS_MAX_SEGMENTS".to_string(), "3".to_string()),
+        ("OMNI_SMS_SENDS_PER_SECOND".to_string(), "1".to_string()),
     ]);
     config.apply_env(&env).unwrap();
     config.validate().unwrap();
     assert_eq!(config.sms.max_segments, 3);
+    assert_eq!(config.sms.sends_per_second, 1);
     assert!(!format!("{config:?}").contains("s3cret"));
     let env = BTreeMap::from([("OMNI_SMS_PROVIDER".to_string(), "nexmo".to_string())]);
     let err = config.apply_env(&env).unwrap_err().to_string();

@@ -4,6 +4,7 @@
 //! (`aiosmtpd`) for outbound mail.
 
 mod bus_down;
+mod conformance;
 mod inbound;
 mod limits;
 mod outbound;

@@ -2,6 +2,7 @@
 //! test), a real Kannel gateway, and a fake of Twilio's Messages API that
 //! follows Twilio's documented wire format.
 
+mod conformance;
 mod kannel;
 mod support;
 mod twilio_inbound;

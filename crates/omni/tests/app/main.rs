@@ -6,6 +6,7 @@
 //! mode with every part in its own process, `omni user`, and a waiting chat
 //! customer's place in line in both modes.
 
+mod adapter_check;
 mod cli;
 mod deploy;
 mod desk_customers;

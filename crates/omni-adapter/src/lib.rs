@@ -1,0 +1,53 @@
+//! What every Omniroute channel adapter needs, written once.
+//!
+//! An adapter connects one channel's provider to the bus under the contract
+//! of `proto/omni/adapter/v1/adapter.proto` (see `docs/adapters.md`): it
+//! publishes customers' messages durably as the canonical
+//! `InboundMessage` before it acknowledges the provider, consumes the
+//! channel's outbound messages, hands each to the provider, and reports
+//! what became of it.
+//!
+//! An integrator implements [`Provider`] (send one message, declare the
+//! channel's [`Capabilities`]) and calls [`Inbound::accept`] from the
+//! provider's webhook or socket; [`outbound::run`] does the rest: retries
+//! with backoff and jitter, a rate limit toward the provider, delivery
+//! reports, trace propagation and graceful shutdown.
+//!
+//! The channel is taken as a value ([`omni_core::Channel`]); nothing here
+//! depends on which channel it is.
+//!
+//! # Layout
+//! - [`capabilities`]: what a channel can carry, and its announcement.
+//! - [`inbound`]: the canonical message, idempotency keys, and "publish
+//!   durably, then acknowledge the provider".
+//! - [`provider`]: the trait an integrator implements, its receipt and error.
+//! - [`outbound`]: the consumer of `omni.outbound.<channel>`.
+//! - [`backoff`]: exponential backoff with jitter and bounded attempts.
+//! - [`report`]: delivery reports on `omni.delivery.<channel>`.
+//! - `conformance` (feature `conformance`): the kit every adapter runs
+//!   against itself, over a real bus.
+
+#![forbid(unsafe_code)]
+
+pub mod backoff;
+pub mod capabilities;
+#[cfg(feature = "conformance")]
+pub mod conformance;
+pub mod inbound;
+pub mod outbound;
+pub mod provider;
+pub mod report;
+
+/// The channel as the event payloads carry it: the one place the crate
+/// turns a [`omni_core::Channel`] into its wire form.
+pub fn wire_channel(channel: omni_core::Channel) -> i32 {
+    omni_proto::common::Channel::from(channel) as i32
+}
+
+pub use backoff::Backoff;
+pub use capabilities::Capabilities;
+pub use governor::Quota;
+pub use inbound::{Inbound, InboundError, idempotency_key};
+pub use outbound::OutboundOptions;
+pub use provider::{Outbound, Provider, ProviderError, ProviderReceipt};
+pub use report::{Report, Reporter};
