@@ -156,7 +156,7 @@ impl ChatAdapter {
         let trace = omni_telemetry::outgoing(&span, &root);
         let message = InboundMessage {
             idempotency_key: format!("chat:{visitor}:{client_id}"),
-            channel: Channel::Chat,
+            channel: Channel::CHAT,
             from: Identity::ChatVisitor(visitor.to_owned()),
             text: text.to_owned(),
             received_at_ms: now_ms(),
@@ -166,7 +166,7 @@ impl ChatAdapter {
             sms: None,
         };
         let payload = ev::InboundMessage::from(&message).encode_to_vec();
-        let msg = Message::new(subjects::inbound(Channel::Chat), payload)
+        let msg = Message::new(subjects::inbound(Channel::CHAT), payload)
             .with_header(TRACEPARENT, trace.to_string());
         let ack = self
             .bus

@@ -140,7 +140,7 @@ async fn publish(
     let report = ev::DeliveryReport {
         message_id: message_id.to_owned(),
         conversation_id: conversation_id.to_owned(),
-        channel: pb::Channel::from(Channel::Chat) as i32,
+        channel: pb::Channel::from(Channel::CHAT) as i32,
         status: status as i32,
         provider_message_id: String::new(),
         error: String::new(),
@@ -153,7 +153,7 @@ async fn publish(
         if attempt > 0 {
             tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
         }
-        let msg = Message::new(subjects::delivery(Channel::Chat), report.encode_to_vec())
+        let msg = Message::new(subjects::delivery(Channel::CHAT), report.encode_to_vec())
             .with_header(TRACEPARENT, trace.to_string());
         match adapter.bus().publish(msg, Some(&key)).await {
             Ok(_) => {

@@ -37,6 +37,21 @@ pub const MAX_PHONE_INPUT_BYTES: usize = 64;
 /// Longest accepted chat visitor id, in bytes.
 pub const MAX_VISITOR_BYTES: usize = 128;
 
+/// The built-in identity kinds, as [`Identity::kind`] names them.
+pub const BUILT_IN_KINDS: [&str; 4] = ["chat_visitor", "email", "phone", "sms_sender"];
+
+/// How a declared identity kind's raw values are normalized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Normalize {
+    /// As an email address (see the module docs).
+    Email,
+    /// As a phone number, to E.164.
+    E164,
+    /// Kept as given: trimmed, 1-128 visible ASCII characters.
+    Opaque,
+}
+
 /// One identity of a customer. A customer may have many.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
@@ -66,9 +81,9 @@ impl Identity {
     /// The channel a message to this identity goes out on.
     pub fn channel(&self) -> Channel {
         match self {
-            Identity::ChatVisitor(_) => Channel::Chat,
-            Identity::Email(_) => Channel::Email,
-            Identity::Phone(_) | Identity::SmsSender(_) => Channel::Sms,
+            Identity::ChatVisitor(_) => Channel::CHAT,
+            Identity::Email(_) => Channel::EMAIL,
+            Identity::Phone(_) | Identity::SmsSender(_) => Channel::SMS,
         }
     }
 
@@ -458,7 +473,7 @@ mod tests {
             let (sender, why) = n.sms_from(raw).expect(raw);
             assert_eq!(sender, Identity::SmsSender(raw.trim().into()), "{raw:?}");
             assert!(!sender.is_verified());
-            assert_eq!(sender.channel(), Channel::Sms);
+            assert_eq!(sender.channel(), Channel::SMS);
             assert!(why.is_some(), "{raw:?}");
             assert_eq!(n.normalize(&sender).expect("stays valid"), sender);
         }

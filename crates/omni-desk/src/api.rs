@@ -181,9 +181,9 @@ pub async fn reply(
     }
     let chosen = match req.channel.as_deref() {
         None | Some("") => None,
-        Some(name) => Some(name.parse::<omni_core::Channel>().map_err(
-            |e: omni_core::channel::UnknownChannel| DeskError::BadRequest(e.to_string()),
-        )?),
+        Some(name) => Some(
+            omni_core::Channel::known(name).map_err(|e| DeskError::BadRequest(e.to_string()))?,
+        ),
     };
     desk.check_access(&caller.actor, &id, true).await?;
     // The reply goes out on the channel chosen, else the customer's last:

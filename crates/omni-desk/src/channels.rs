@@ -48,9 +48,10 @@ impl Channels {
     /// adapters are on.
     pub fn from_config(config: &Config) -> Self {
         Self::with(config, |channel| match channel {
-            Channel::Chat => true,
-            Channel::Email => config.email.enabled,
-            Channel::Sms => config.sms.enabled,
+            Channel::CHAT => true,
+            Channel::EMAIL => config.email.enabled,
+            Channel::SMS => config.sms.enabled,
+            _ => false,
         })
     }
 
@@ -61,18 +62,18 @@ impl Channels {
     }
 
     fn with(config: &Config, enabled: impl Fn(Channel) -> bool) -> Self {
-        let every: Vec<_> = Channel::ALL
+        let every: Vec<_> = Channel::BUILT_IN
             .into_iter()
             .map(|channel| ReplyChannel {
                 channel: channel.as_str(),
                 max_bytes: match channel {
-                    Channel::Chat => config.chat.max_text_bytes.min(MAX_REPLY_BYTES),
-                    Channel::Email | Channel::Sms => MAX_REPLY_BYTES,
+                    Channel::CHAT => config.chat.max_text_bytes.min(MAX_REPLY_BYTES),
+                    _ => MAX_REPLY_BYTES,
                 },
-                max_segments: (channel == Channel::Sms).then_some(config.sms.max_segments),
+                max_segments: (channel == Channel::SMS).then_some(config.sms.max_segments),
             })
             .collect();
-        let enabled = Channel::ALL
+        let enabled = Channel::BUILT_IN
             .into_iter()
             .zip(&every)
             .filter(|(c, _)| enabled(*c))
@@ -92,9 +93,10 @@ impl Channels {
             return Ok(());
         };
         let a_reply = match channel {
-            Channel::Chat => "a chat reply",
-            Channel::Email => "an email reply",
-            Channel::Sms => "an SMS reply",
+            Channel::CHAT => "a chat reply".to_owned(),
+            Channel::EMAIL => "an email reply".to_owned(),
+            Channel::SMS => "an SMS reply".to_owned(),
+            other => format!("a {other} reply"),
         };
         if text.len() > limit.max_bytes {
             return Err(DeskError::BadRequest(format!(
@@ -138,10 +140,10 @@ mod tests {
         assert_eq!(names, ["chat", "email", "sms"]);
         // Limits hold on every channel, listed or not.
         for channels in [channels, every] {
-            assert!(channels.check(Channel::Sms, "hello").is_ok());
+            assert!(channels.check(Channel::SMS, "hello").is_ok());
             assert!(
                 channels
-                    .check(Channel::Sms, &"a".repeat(10 * 153 + 1))
+                    .check(Channel::SMS, &"a".repeat(10 * 153 + 1))
                     .is_err()
             );
         }
@@ -152,9 +154,9 @@ mod tests {
         let mut config = Config::default();
         config.chat.max_text_bytes = 10;
         let channels = Channels::from_config(&config);
-        assert!(channels.check(Channel::Chat, "0123456789").is_ok());
+        assert!(channels.check(Channel::CHAT, "0123456789").is_ok());
         // Bytes, not characters: "é" is two.
-        let refused = channels.check(Channel::Chat, "012345678é");
+        let refused = channels.check(Channel::CHAT, "012345678é");
         assert!(
             matches!(&refused, Err(DeskError::BadRequest(m))
                 if m == "a chat reply may be at most 10 bytes; this one is 11 bytes"),
@@ -169,19 +171,19 @@ mod tests {
         config.sms.max_segments = 2;
         let channels = Channels::from_config(&config);
         // GSM-7: 153 septets per concatenated segment.
-        assert!(channels.check(Channel::Sms, &"a".repeat(306)).is_ok());
-        let refused = channels.check(Channel::Sms, &"a".repeat(307));
+        assert!(channels.check(Channel::SMS, &"a".repeat(306)).is_ok());
+        let refused = channels.check(Channel::SMS, &"a".repeat(307));
         assert!(
             matches!(&refused, Err(DeskError::BadRequest(m))
                 if m == "an SMS reply may take at most 2 segments; this one needs 3"),
             "{refused:?}"
         );
         // One character outside GSM-7 makes it UCS-2: 67 per segment.
-        let refused = channels.check(Channel::Sms, &format!("é{}", "ü".repeat(133)));
+        let refused = channels.check(Channel::SMS, &format!("é{}", "ü".repeat(133)));
         assert!(refused.is_ok(), "é and ü are GSM-7: {refused:?}");
         assert!(
             channels
-                .check(Channel::Sms, &format!("€{}", "ж".repeat(134)))
+                .check(Channel::SMS, &format!("€{}", "ж".repeat(134)))
                 .is_err()
         );
     }

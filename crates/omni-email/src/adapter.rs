@@ -192,7 +192,7 @@ impl EmailAdapter {
         let message = self.inbound(envelope, &parsed, sanitized_html)?;
         let key = message.idempotency_key.clone();
         let payload = ev::InboundMessage::from(&message).encode_to_vec();
-        let msg = Message::new(subjects::inbound(Channel::Email), payload)
+        let msg = Message::new(subjects::inbound(Channel::EMAIL), payload)
             .with_header(TRACEPARENT, trace.to_string());
         match self.bus.publish(msg, Some(&key)).instrument(span).await {
             Ok(ack) => {
@@ -237,7 +237,7 @@ impl EmailAdapter {
         };
         Ok(InboundMessage {
             idempotency_key: idempotency_key(&from, &parsed.message_id),
-            channel: Channel::Email,
+            channel: Channel::EMAIL,
             from,
             text,
             received_at_ms: now_ms(),

@@ -289,7 +289,7 @@ async fn handle(relay: &Relay, bus: &dyn Bus, delivery: Delivery) {
         |status: pb::DeliveryStatus, provider_id: String, error: String| ev::DeliveryReport {
             message_id: message_id.clone(),
             conversation_id: conversation_id.clone(),
-            channel: pb::Channel::from(Channel::Email) as i32,
+            channel: pb::Channel::from(Channel::EMAIL) as i32,
             status: status as i32,
             provider_message_id: provider_id,
             error,
@@ -347,7 +347,7 @@ async fn publish_report(
         if attempt > 0 {
             tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
         }
-        let msg = Message::new(subjects::delivery(Channel::Email), report.encode_to_vec())
+        let msg = Message::new(subjects::delivery(Channel::EMAIL), report.encode_to_vec())
             .with_header(TRACEPARENT, trace.to_string());
         match bus.publish(msg, Some(&msg_id)).await {
             Ok(_) => return Ok(()),

@@ -38,9 +38,10 @@ fn missing(field: &'static str) -> ProtoError {
 impl From<Channel> for pb::Channel {
     fn from(c: Channel) -> Self {
         match c {
-            Channel::Chat => pb::Channel::Chat,
-            Channel::Email => pb::Channel::Email,
-            Channel::Sms => pb::Channel::Sms,
+            Channel::CHAT => pb::Channel::Chat,
+            Channel::EMAIL => pb::Channel::Email,
+            Channel::SMS => pb::Channel::Sms,
+            _ => pb::Channel::Unspecified,
         }
     }
 }
@@ -48,9 +49,9 @@ impl From<Channel> for pb::Channel {
 /// The domain channel of a proto channel value; `None` when unspecified or unknown.
 pub fn channel_from_i32(value: i32) -> Option<Channel> {
     match pb::Channel::try_from(value).ok()? {
-        pb::Channel::Chat => Some(Channel::Chat),
-        pb::Channel::Email => Some(Channel::Email),
-        pb::Channel::Sms => Some(Channel::Sms),
+        pb::Channel::Chat => Some(Channel::CHAT),
+        pb::Channel::Email => Some(Channel::EMAIL),
+        pb::Channel::Sms => Some(Channel::SMS),
         pb::Channel::Unspecified => None,
     }
 }
@@ -489,7 +490,7 @@ mod tests {
     fn inbound_round_trips() {
         let m = InboundMessage {
             idempotency_key: "chat:v1:c1".into(),
-            channel: Channel::Chat,
+            channel: Channel::CHAT,
             from: Identity::ChatVisitor("v1".into()),
             text: "hello".into(),
             received_at_ms: 42,
@@ -506,7 +507,7 @@ mod tests {
     fn email_and_sms_details_round_trip() {
         let mut m = InboundMessage {
             idempotency_key: "<a@b>".into(),
-            channel: Channel::Email,
+            channel: Channel::EMAIL,
             from: Identity::Email("ana@example.com".into()),
             text: "new".into(),
             received_at_ms: 7,
@@ -532,7 +533,7 @@ mod tests {
         let back = InboundMessage::try_from(ev::InboundMessage::from(&m)).unwrap();
         assert_eq!(back, m);
         m.email = None;
-        m.channel = Channel::Sms;
+        m.channel = Channel::SMS;
         m.sms = Some(SmsDetails {
             provider: "twilio".into(),
             provider_message_id: "SM1".into(),

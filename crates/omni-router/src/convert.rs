@@ -44,15 +44,16 @@ pub fn agent_state(view: &AgentView) -> pb::AgentState {
         name: view.name.clone(),
         presence: presence as i32,
         away_reason,
-        load: Channel::ALL
-            .iter()
+        load: view
+            .capacity
+            .keys()
             // A channel the agent holds conversations on shows even without
             // capacity there (a conversation that moved channel stays).
-            .filter(|c| view.capacity[c.index()] > 0 || view.used(**c) > 0)
+            .filter(|c| view.capacity_on(**c) > 0 || view.used(**c) > 0)
             .map(|c| pb::ChannelLoad {
                 channel: cpb::Channel::from(*c) as i32,
                 used: view.used(*c),
-                capacity: view.capacity[c.index()],
+                capacity: view.capacity_on(*c),
             })
             .collect(),
         offers: view.offers.iter().map(offer_to_pb).collect(),
@@ -133,7 +134,7 @@ pub fn agent_from_pb(agent: Option<pb::AgentSpec>) -> Result<AgentSpec, RouterEr
                 format!("{} is more than 10000", c.capacity),
             ));
         }
-        spec.capacity[channel.index()] = c.capacity;
+        spec.capacity.insert(channel, c.capacity);
     }
     spec.total = agent.total;
     spec.validate().map_err(|m| invalid("agent", m))?;
@@ -147,10 +148,11 @@ pub fn agent_to_config(spec: &AgentSpec) -> AgentConfig {
         name: Some(spec.name.clone()),
         skills: spec.skills.clone(),
         languages: spec.languages.clone(),
-        capacity: Channel::ALL
+        capacity: spec
+            .capacity
             .iter()
-            .filter(|c| spec.capacity[c.index()] > 0)
-            .map(|c| (*c, spec.capacity[c.index()]))
+            .filter(|(_, n)| **n > 0)
+            .map(|(c, n)| (*c, *n))
             .collect::<BTreeMap<_, _>>(),
         total: spec.total,
     }
@@ -439,14 +441,14 @@ mod tests {
             skills: [("billing".to_owned(), 7)].into(),
             languages: vec!["es".into()],
             capacity: vec![pb::ChannelCapacity {
-                channel: channel_pb(Channel::Email),
+                channel: channel_pb(Channel::EMAIL),
                 capacity: 4,
             }],
             total: Some(3),
             ..Default::default()
         };
         let spec = agent_from_pb(Some(ok)).unwrap();
-        assert_eq!(spec.capacity, [0, 4, 0]);
+        assert_eq!(spec.capacity, BTreeMap::from([(Channel::EMAIL, 4)]));
         assert_eq!(AgentSpec::from(&agent_to_config(&spec)), spec);
     }
 }

@@ -189,7 +189,7 @@ impl SmsAdapter {
         let opt = keywords::opt_change(&sms.text);
         let message = InboundMessage {
             idempotency_key: format!("{}:{}", sms.provider, sms.provider_message_id),
-            channel: Channel::Sms,
+            channel: Channel::SMS,
             from: sms.from.clone(),
             text: sms.text.clone(),
             received_at_ms: now_ms(),
@@ -205,7 +205,7 @@ impl SmsAdapter {
             }),
         };
         let payload = ev::InboundMessage::from(&message).encode_to_vec();
-        let msg = Message::new(subjects::inbound(Channel::Sms), payload)
+        let msg = Message::new(subjects::inbound(Channel::SMS), payload)
             .with_header(TRACEPARENT, outgoing.to_string());
         let ack = self
             .bus
@@ -241,7 +241,7 @@ impl SmsAdapter {
         let event = ev::DeliveryReport {
             message_id: report.message_id.clone(),
             conversation_id: report.conversation_id.clone(),
-            channel: pb::Channel::from(Channel::Sms) as i32,
+            channel: pb::Channel::from(Channel::SMS) as i32,
             status: status as i32,
             provider_message_id: report.provider_message_id.clone(),
             error: report.error.clone(),
@@ -252,7 +252,7 @@ impl SmsAdapter {
             report.message_id,
             status.as_str_name()
         );
-        let msg = Message::new(subjects::delivery(Channel::Sms), event.encode_to_vec())
+        let msg = Message::new(subjects::delivery(Channel::SMS), event.encode_to_vec())
             .with_header(TRACEPARENT, trace.child().to_string());
         self.bus.publish(msg, Some(&key)).await?;
         omni_telemetry::metrics::inc(

@@ -191,7 +191,7 @@ fn contact(t: &Tag, conversation: &ConversationId, customer: &CustomerId) -> Con
         conversation_id: conversation.clone(),
         customer_id: customer.clone(),
         queue: queue(),
-        channel: Channel::Chat,
+        channel: Channel::CHAT,
         queued_at_ms: T0,
         preferred_agent: Some(AgentId::from(format!("agt_sticky_{}", t.0))),
         assigned_agent: None,

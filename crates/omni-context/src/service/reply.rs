@@ -53,7 +53,7 @@ impl ContextService {
         let channel = channel.unwrap_or(conversation.last_channel);
         let customer = self.customer(&conversation.customer_id).await?;
         let to = recipient(&conversation, &customer, channel)?;
-        if channel == Channel::Sms
+        if channel == Channel::SMS
             && let Some(opt_out) = customer.opt_out(&to)
         {
             return Err(ContextError::FailedPrecondition(format!(
@@ -63,7 +63,7 @@ impl ContextService {
             )));
         }
         let id = MessageId::generate();
-        let email = if channel == Channel::Email {
+        let email = if channel == Channel::EMAIL {
             let history = self.history(conversation_id).await?;
             let domain = self.settings.reply_domain();
             Some(outbound_email(

@@ -146,7 +146,7 @@ mod tests {
         QueuePosition {
             conversation_id: id.into(),
             queue: "q".into(),
-            channel: Channel::Chat,
+            channel: Channel::CHAT,
             position,
             expected_wait_ms: wait,
         }
@@ -154,7 +154,7 @@ mod tests {
 
     fn report(positions: Vec<QueuePosition>) -> PositionReport {
         PositionReport {
-            refreshed: vec![("q".into(), Channel::Chat)],
+            refreshed: vec![("q".into(), Channel::CHAT)],
             positions,
         }
     }
@@ -234,7 +234,7 @@ mod tests {
         let mut published = Published::default();
         published.changes(report(vec![at("a", 1, None)]));
         let other = PositionReport {
-            refreshed: vec![("other".into(), Channel::Email)],
+            refreshed: vec![("other".into(), Channel::EMAIL)],
             positions: Vec::new(),
         };
         assert!(published.changes(other).is_empty());

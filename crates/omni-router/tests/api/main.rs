@@ -173,7 +173,7 @@ fn contact(id: &str, queue: &str) -> ContactRecord {
         conversation_id: ConversationId::from(id),
         customer_id: CustomerId::from(format!("cus_{id}")),
         queue: QueueId::from(queue),
-        channel: Channel::Chat,
+        channel: Channel::CHAT,
         queued_at_ms: now_ms(),
         preferred_agent: None,
         assigned_agent: None,
@@ -425,7 +425,7 @@ async fn a_channel_change_moves_the_agents_load_and_survives_a_restart() {
 
     // The customer writes by email: the same request on the new channel.
     let by_email = ContactRecord {
-        channel: Channel::Email,
+        channel: Channel::EMAIL,
         ..contact("con_7", "support")
     };
     router.shell.arrive(by_email.clone()).await.expect("moves");

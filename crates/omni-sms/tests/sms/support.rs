@@ -161,7 +161,7 @@ impl App {
         };
         self.bus
             .publish(
-                Message::new(subjects::outbound(Channel::Sms), outbound.encode_to_vec()),
+                Message::new(subjects::outbound(Channel::SMS), outbound.encode_to_vec()),
                 Some(message_id),
             )
             .await
