@@ -141,6 +141,7 @@ async fn publish(
         message_id: message_id.to_owned(),
         conversation_id: conversation_id.to_owned(),
         channel: pb::Channel::from(Channel::CHAT) as i32,
+        channel_name: Channel::CHAT.as_str().to_owned(),
         status: status as i32,
         provider_message_id: String::new(),
         error: String::new(),

@@ -201,12 +201,16 @@ pub async fn reply(
             .await?
             .into_inner()
             .conversation
-            .and_then(|c| omni_proto::convert::channel_from_i32(c.last_channel)),
+            .and_then(|c| {
+                omni_proto::convert::channel_from_pb(c.last_channel, &c.last_channel_name)
+            }),
     };
     if let Some(channel) = goes_on {
         desk.channels().check(channel, &req.text)?;
     }
-    let channel = chosen.map_or(0, |c| omni_proto::common::Channel::from(c) as i32);
+    let (channel, channel_name) = chosen.map_or((0, String::new()), |c| {
+        omni_proto::convert::channel_to_pb(c)
+    });
     let message = desk
         .context()
         .send_message(traced(
@@ -217,6 +221,7 @@ pub async fn reply(
                 text: req.text,
                 idempotency_key: req.client_id,
                 channel,
+                channel_name,
             },
         ))
         .await?

@@ -290,6 +290,7 @@ async fn handle(relay: &Relay, bus: &dyn Bus, delivery: Delivery) {
             message_id: message_id.clone(),
             conversation_id: conversation_id.clone(),
             channel: pb::Channel::from(Channel::EMAIL) as i32,
+            channel_name: Channel::EMAIL.as_str().to_owned(),
             status: status as i32,
             provider_message_id: provider_id,
             error,

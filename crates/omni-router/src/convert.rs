@@ -9,7 +9,7 @@ use omni_core::config::{AgentConfig, QueueConfig, QueueStepConfig, ServiceLevelC
 use omni_core::time::now_ms;
 use omni_core::{AgentId, Channel, QueueId};
 use omni_proto::common as cpb;
-use omni_proto::convert::channel_from_i32;
+use omni_proto::convert::channel_from_pb;
 use omni_proto::routing as pb;
 use omni_router_core::{
     AgentSpec, AgentView, Offer, Overflow, Presence, QueueSpec, QueueView, RelaxStep, Requirement,
@@ -28,6 +28,7 @@ pub fn offer_to_pb(offer: &Offer) -> pb::Offer {
         agent_id: offer.agent_id.to_string(),
         queue: offer.queue.to_string(),
         channel: cpb::Channel::from(offer.channel) as i32,
+        channel_name: offer.channel.as_str().to_owned(),
         expires_at_ms: offer.expires_at_ms,
     }
 }
@@ -52,6 +53,7 @@ pub fn agent_state(view: &AgentView) -> pb::AgentState {
             .filter(|c| view.capacity_on(**c) > 0 || view.used(**c) > 0)
             .map(|c| pb::ChannelLoad {
                 channel: cpb::Channel::from(*c) as i32,
+                channel_name: c.as_str().to_owned(),
                 used: view.used(*c),
                 capacity: view.capacity_on(*c),
             })
@@ -122,7 +124,7 @@ pub fn agent_from_pb(agent: Option<pb::AgentSpec>) -> Result<AgentSpec, RouterEr
     }
     spec.languages = agent.languages;
     for (i, c) in agent.capacity.iter().enumerate() {
-        let channel = channel_from_i32(c.channel).ok_or_else(|| {
+        let channel = channel_from_pb(c.channel, &c.channel_name).ok_or_else(|| {
             invalid(
                 &format!("agent.capacity[{i}].channel"),
                 format!("unknown channel {}", c.channel),
@@ -431,6 +433,7 @@ mod tests {
             agent_id: "zoe".into(),
             capacity: vec![pb::ChannelCapacity {
                 channel: 42,
+                channel_name: String::new(),
                 capacity: 1,
             }],
             ..Default::default()
@@ -442,6 +445,7 @@ mod tests {
             languages: vec!["es".into()],
             capacity: vec![pb::ChannelCapacity {
                 channel: channel_pb(Channel::EMAIL),
+                channel_name: String::new(),
                 capacity: 4,
             }],
             total: Some(3),

@@ -242,6 +242,7 @@ impl SmsAdapter {
             message_id: report.message_id.clone(),
             conversation_id: report.conversation_id.clone(),
             channel: pb::Channel::from(Channel::SMS) as i32,
+            channel_name: Channel::SMS.as_str().to_owned(),
             status: status as i32,
             provider_message_id: report.provider_message_id.clone(),
             error: report.error.clone(),

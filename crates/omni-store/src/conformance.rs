@@ -175,7 +175,7 @@ fn queue() -> QueueId {
 fn inbound(from: &Identity, key: &str, text: &str, at: Millis) -> InboundMessage {
     InboundMessage {
         idempotency_key: key.to_owned(),
-        channel: from.channel(),
+        channel: from.channel().unwrap_or(Channel::CHAT),
         from: from.clone(),
         text: text.to_owned(),
         received_at_ms: at,

@@ -149,16 +149,16 @@ fn recipient(
     channel: Channel,
 ) -> Result<Identity, ContextError> {
     let last = &conversation.last_identity;
-    if last.channel() == channel && customer.identities.contains(last) {
+    if last.channel() == Some(channel) && customer.identities.contains(last) {
         return Ok(last.clone());
     }
     customer
         .identities
         .iter()
         .rev()
-        .find(|i| i.channel() == channel)
+        .find(|i| i.channel() == Some(channel))
         .cloned()
-        .ok_or_else(|| match customer.unverified.iter().find(|i| i.channel() == channel) {
+        .ok_or_else(|| match customer.unverified.iter().find(|i| i.channel() == Some(channel)) {
             Some(unverified) => ContextError::FailedPrecondition(format!(
                 "customer {}'s {channel} identity {unverified} is not verified: replies go only to identities the customer wrote from or a supervisor verified",
                 customer.id

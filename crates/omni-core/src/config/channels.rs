@@ -32,12 +32,10 @@
 //! Channels come from the file only: there is no `OMNI_*` override for a
 //! map of tables.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::Channel;
-use crate::identity::{BUILT_IN_KINDS, Normalize};
+use crate::identity::{BUILT_IN_KINDS, DeclaredKind, Normalize};
 
 /// A channel's capabilities, as the parts that route and reply read them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -278,7 +276,8 @@ impl super::Config {
                     "{at}: invalid kind name (expected [a-z][a-z0-9_-]{{0,31}})"
                 ));
             }
-            if BUILT_IN_KINDS.contains(&kind.as_str()) {
+            // `chat` and `sms` are the built-in kinds' key prefixes.
+            if BUILT_IN_KINDS.contains(&kind.as_str()) || ["chat", "sms"].contains(&kind.as_str()) {
                 return Err(format!("{at}: {kind} is a built-in identity kind"));
             }
             if let Some(same) = &decl.same_person_as
@@ -339,9 +338,17 @@ impl super::Config {
         BUILT_IN_KINDS.contains(&kind) || self.identities.contains_key(kind)
     }
 
-    /// The declared identity kinds.
-    pub fn identity_kinds(&self) -> &BTreeMap<String, IdentityKindConfig> {
-        &self.identities
+    /// The declared identity kinds, as the normalizer takes them.
+    pub fn identity_kinds(&self) -> impl Iterator<Item = (String, DeclaredKind)> + '_ {
+        self.identities.iter().map(|(kind, decl)| {
+            (
+                kind.clone(),
+                DeclaredKind {
+                    normalize: decl.normalize,
+                    same_person_as: decl.same_person_as.clone(),
+                },
+            )
+        })
     }
 }
 

@@ -82,6 +82,7 @@ fn encode(position: &QueuePosition, at_ms: Millis) -> ev::QueuePosition {
         conversation_id: position.conversation_id.to_string(),
         queue: position.queue.to_string(),
         channel: pbc::Channel::from(position.channel) as i32,
+        channel_name: position.channel.as_str().to_owned(),
         position: position.position,
         // 0 means "no estimate" on the wire: an estimate of 0 (answers
         // within the same millisecond) goes out as 1 ms.
