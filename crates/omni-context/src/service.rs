@@ -69,6 +69,15 @@ impl ContextSettings {
         }
     }
 
+    /// The identity kinds a reply on `channel` can go to (none for an
+    /// undeclared channel).
+    pub fn reply_kinds(&self, channel: Channel) -> Vec<String> {
+        self.channels
+            .get(channel)
+            .map(|s| s.reply_kinds.clone())
+            .unwrap_or_default()
+    }
+
     /// How raw identities are normalized.
     pub fn normalizer(&self) -> IdentityNormalizer {
         self.normalizer.clone()

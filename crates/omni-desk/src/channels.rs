@@ -1,5 +1,7 @@
-//! The channels agents reply on in this deployment: which are enabled (from
-//! the configuration) and the longest reply each takes. The page gets them
+//! The channels agents reply on in this deployment: the declared set
+//! (`[channels.<name>]`, chat, email and SMS included), which are enabled
+//! and the longest reply each takes. The page draws its badges and its
+//! reply picker from this list, never from names of its own. The page gets them
 //! at sign-in to show only what is enabled and to hold back a reply that is
 //! too long; [`Channels::check`] is the server's own gate on every reply's
 //! length, on any channel (whether a channel can reach the customer is the
@@ -15,6 +17,7 @@
 //! | chat | always | `chat.max_text_bytes` (what a customer may send) |
 //! | email | `email.enabled` | [`MAX_REPLY_BYTES`] |
 //! | sms | `sms.enabled` | [`MAX_REPLY_BYTES`] and `sms.max_segments` segments |
+//! | a declared channel | always (its adapter runs apart) | its `max_text_bytes`, at most [`MAX_REPLY_BYTES`] |
 
 use omni_core::Channel;
 use omni_core::config::Config;
@@ -24,10 +27,13 @@ use crate::api::MAX_REPLY_BYTES;
 use crate::error::DeskError;
 
 /// One enabled channel, as the page gets it.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ReplyChannel {
-    /// `chat`, `email` or `sms`.
+    /// The channel's name: `chat`, `email`, `sms` or a declared one.
     pub channel: &'static str,
+    /// The identity kinds a reply on it can go to (the page offers the
+    /// channel for a customer with one of them).
+    pub identity_kinds: Vec<String>,
     /// Longest reply, in bytes of UTF-8.
     pub max_bytes: usize,
     /// Most SMS segments a reply may take (GSM-7 or UCS-2, as the SMS
@@ -51,7 +57,7 @@ impl Channels {
             Channel::CHAT => true,
             Channel::EMAIL => config.email.enabled,
             Channel::SMS => config.sms.enabled,
-            _ => false,
+            _ => true,
         })
     }
 
@@ -62,22 +68,21 @@ impl Channels {
     }
 
     fn with(config: &Config, enabled: impl Fn(Channel) -> bool) -> Self {
-        let every: Vec<_> = Channel::BUILT_IN
-            .into_iter()
-            .map(|channel| ReplyChannel {
+        let set = config.channel_set();
+        let every: Vec<_> = set
+            .iter()
+            .map(|(channel, spec)| ReplyChannel {
                 channel: channel.as_str(),
-                max_bytes: match channel {
-                    Channel::CHAT => config.chat.max_text_bytes.min(MAX_REPLY_BYTES),
-                    _ => MAX_REPLY_BYTES,
-                },
+                identity_kinds: spec.reply_kinds.clone(),
+                max_bytes: spec.max_text_bytes.min(MAX_REPLY_BYTES),
                 max_segments: (channel == Channel::SMS).then_some(config.sms.max_segments),
             })
             .collect();
-        let enabled = Channel::BUILT_IN
-            .into_iter()
+        let enabled = set
+            .channels()
             .zip(&every)
             .filter(|(c, _)| enabled(*c))
-            .map(|(_, limit)| *limit)
+            .map(|(_, limit)| limit.clone())
             .collect();
         Self { enabled, every }
     }
@@ -93,7 +98,6 @@ impl Channels {
             return Ok(());
         };
         let a_reply = match channel {
-            Channel::CHAT => "a chat reply".to_owned(),
             Channel::EMAIL => "an email reply".to_owned(),
             Channel::SMS => "an SMS reply".to_owned(),
             other => format!("a {other} reply"),
@@ -186,5 +190,43 @@ mod tests {
                 .check(Channel::SMS, &format!("€{}", "ж".repeat(134)))
                 .is_err()
         );
+    }
+}
+
+#[cfg(test)]
+mod declared_tests {
+    use super::*;
+
+    #[test]
+    fn a_declared_channel_is_listed_with_its_limit_and_identity_kinds() {
+        let config = Config::parse(
+            "[channels.desk-app]\nidentity = \"desk-app\"\nmax_text_bytes = 100\n\
+             [identities.desk-app]\nnormalize = \"opaque\"\n[[queues]]\nid = \"q\"\n",
+        )
+        .expect("config");
+        config.validate().expect("valid");
+        let channels = Channels::from_config(&config);
+        let app = channels
+            .list()
+            .iter()
+            .find(|c| c.channel == "desk-app")
+            .expect("listed")
+            .clone();
+        assert_eq!(
+            (app.max_bytes, app.identity_kinds.clone()),
+            (100, vec!["desk-app".to_owned()])
+        );
+        let names: Vec<_> = channels.list().iter().map(|c| c.channel).collect();
+        assert_eq!(names, ["chat", "desk-app"]);
+        let app = Channel::known("desk-app").expect("declared");
+        let refused = channels.check(app, &"a".repeat(101));
+        assert!(
+            matches!(&refused, Err(DeskError::BadRequest(m))
+                if m == "a desk-app reply may be at most 100 bytes; this one is 101 bytes"),
+            "{refused:?}"
+        );
+        let sms = Channels::every(&config);
+        let sms = sms.list().iter().find(|c| c.channel == "sms").expect("sms");
+        assert_eq!(sms.identity_kinds, ["phone", "sms_sender"]);
     }
 }

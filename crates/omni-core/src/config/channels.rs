@@ -56,6 +56,10 @@ pub struct ChannelSpec {
     pub can_start: bool,
     /// The identity kind a customer has on this channel.
     pub identity: String,
+    /// The identity kinds a message on this channel can go to: `identity`,
+    /// the kind it is the same person as, and for SMS the unverified
+    /// `sms_sender` (derived, not a key of its own).
+    pub reply_kinds: Vec<String>,
 }
 
 /// A `[channels.<name>]` table as written: every key optional.
@@ -224,6 +228,7 @@ impl ChannelDecl {
             threading: self.threading.unwrap_or(base.threading),
             can_start: self.can_start.unwrap_or(base.can_start),
             identity: self.identity.clone().unwrap_or(base.identity),
+            reply_kinds: Vec::new(),
         }
     }
 }
@@ -241,6 +246,7 @@ impl ChannelSpec {
             threading: false,
             can_start: false,
             identity: String::new(),
+            reply_kinds: Vec::new(),
         }
     }
 }
@@ -262,6 +268,20 @@ impl super::Config {
             {
                 all.push((channel, decl.spec(channel, Some(self))));
             }
+        }
+        for (channel, spec) in &mut all {
+            let mut kinds = vec![spec.identity.clone()];
+            if let Some(same) = self
+                .identities
+                .get(&spec.identity)
+                .and_then(|k| k.same_person_as.clone())
+            {
+                kinds.push(same);
+            }
+            if *channel == Channel::SMS {
+                kinds.push("sms_sender".into());
+            }
+            spec.reply_kinds = kinds;
         }
         ChannelSet::new(all)
     }

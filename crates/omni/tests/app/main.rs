@@ -7,6 +7,7 @@
 //! customer's place in line in both modes.
 
 mod cli;
+mod declared_channel;
 mod deploy;
 mod desk_customers;
 mod desk_errors;
