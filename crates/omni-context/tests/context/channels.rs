@@ -1,12 +1,26 @@
 //! Declared channels and identity kinds: a WhatsApp number that is the
 //! same person as an SMS number, and a message on an undeclared channel.
 
+use std::time::Duration;
+
+use omni_bus::topology::{ConsumerSpec, OUTBOUND};
 use omni_context::ContextError;
 use omni_core::config::Config;
 use omni_core::trace::TraceContext;
-use omni_core::{Channel, Identity};
+use omni_core::{AgentId, Channel, Identity};
+use omni_proto::events as ev;
+use prost::Message as _;
 
-use crate::support::{Harness, inbound};
+use crate::support::{Harness, inbound, next};
+
+/// What the WhatsApp adapter would consume.
+const WHATSAPP_OUTBOUND: ConsumerSpec = ConsumerSpec {
+    name: "ctx-whatsapp-outbound",
+    stream: OUTBOUND.name,
+    filter: "omni.outbound.ctx-whatsapp",
+    ack_wait: Duration::from_secs(30),
+    max_ack_pending: 16,
+};
 
 /// `whatsapp` declared with its identity kind, the same person as `phone`.
 fn declare_whatsapp(config: &mut Config) {
@@ -58,6 +72,35 @@ async fn a_whatsapp_number_is_the_customer_of_that_sms_number() {
         wa.customer.identities,
         [Identity::Phone("+12025550143".into())]
     );
+
+    // A reply on WhatsApp goes to that number: the phone identity is of the
+    // kind WhatsApp is the same person as.
+    let mut out = h.consume(&WHATSAPP_OUTBOUND).await;
+    let agent = AgentId::from("agt_alice");
+    h.service
+        .record_assignment(&wa.conversation.id, &agent, 1, TraceContext::new_root())
+        .await
+        .expect("assign");
+    let reply = h
+        .service
+        .send_reply(
+            &wa.conversation.id,
+            &agent,
+            "we see your order",
+            "r1",
+            Some(whatsapp),
+            &omni_proto::auth::Caller::Service {
+                account: "test".into(),
+            },
+            TraceContext::new_root(),
+        )
+        .await
+        .expect("a whatsapp reply");
+    assert_eq!(reply.channel, whatsapp);
+    let sent =
+        ev::OutboundMessage::decode(next(&mut out).await.payload.as_ref()).expect("outbound");
+    let to = Identity::try_from(sent.to.expect("recipient")).expect("identity");
+    assert_eq!(to, Identity::Phone("+12025550143".into()));
 }
 
 #[tokio::test]
