@@ -2,7 +2,7 @@
 //! own): a message published on `omni.inbound.app`, as an out-of-process
 //! adapter would, reaches the one agent with capacity on it; the desk lists
 //! the channel at sign-in, shows the conversation on it and sends the
-//! agent's reply out on it.
+//! agent's reply out on it; metrics label it by name.
 
 use omni_core::config::Config;
 use omni_core::time::now_ms;
@@ -90,6 +90,20 @@ async fn a_message_on_a_declared_channel_reaches_an_agent_with_capacity_there() 
         .await?;
 
     let conversation = bob.take_next_offer().await?;
+
+    // Metrics label the declared channel by its name.
+    let metrics = HttpClient::new(app.metrics_url()).get("/metrics").await?;
+    let text = metrics.body.as_str().unwrap_or_default().to_owned();
+    for line in [
+        "omni_inbound_messages_total{channel=\"app\",result=\"stored\"} 1",
+        "omni_agent_capacity{channel=\"app\"} 1",
+        "omni_agent_load{channel=\"app\"} 1",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in:\n{text}"
+        );
+    }
     let timeline = bob.timeline(&conversation).await?;
     assert_eq!(
         timeline,
