@@ -65,7 +65,7 @@ async fn main() -> anyhow::Result<()> {
         name: Some("Bench Agent".into()),
         skills: BTreeMap::from([("sales".to_owned(), 9), ("support".to_owned(), 9)]),
         languages: vec!["en".into()],
-        capacity: BTreeMap::from([(Channel::Chat, 1_000_000)]),
+        capacity: BTreeMap::from([(Channel::CHAT, 1_000_000)]),
         total: None,
     }];
     let app = TestApp::start_with(data, config).await?;

@@ -19,6 +19,9 @@
 //! - [`chatpage`]: what the chat page tells the customer: topics, the
 //!   over-limit counter, automatic resend, the conversation's status, read
 //!   receipts, the question before a new conversation.
+//! - [`declared`]: a channel declared only in the configuration (`app`):
+//!   routed to the agent with room on it, marked in the timeline, the
+//!   reply picker from the server's list, the reply out on it.
 //! - [`customer`]: the desk's customer screens: identities, the timeline
 //!   across chat, SMS and email, an email reply (Enter is a new line), a
 //!   reply by SMS with its delivery status, merge and unmerge.
@@ -34,6 +37,7 @@ mod chat;
 mod chatlimits;
 mod chatpage;
 mod customer;
+mod declared;
 mod desk;
 mod queuepos;
 mod unverified;

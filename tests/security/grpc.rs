@@ -256,6 +256,7 @@ async fn an_agent_cannot_read_reply_to_or_resolve_anothers_conversation() -> any
         text: "this is alice".into(),
         idempotency_key: key.to_owned(),
         channel: 0,
+        channel_name: String::new(),
     };
     let denied = |a: Result<(), Status>, what: &str| {
         refused(
@@ -374,6 +375,7 @@ async fn a_resolved_conversation_takes_no_agent_message() -> anyhow::Result<()> 
             text: "one more thing".into(),
             idempotency_key: "late-1".into(),
             channel: 0,
+            channel_name: String::new(),
         })
         .await;
     refused(

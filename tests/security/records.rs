@@ -242,6 +242,7 @@ async fn an_agent_cannot_sms_a_number_the_customer_never_used() -> anyhow::Resul
                 text: "hi from the company's number".into(),
                 idempotency_key: "sms-1".into(),
                 channel: pb::Channel::Sms as i32,
+                channel_name: "sms".to_owned(),
             },
             "bob",
             "agent",

@@ -38,10 +38,17 @@ pub mod outbound;
 pub mod provider;
 pub mod report;
 
-/// The channel as the event payloads carry it: the one place the crate
+/// The channel as the event payloads carry it, the enum (unspecified for a
+/// channel that is not built in) and the name: the one place the crate
 /// turns a [`omni_core::Channel`] into its wire form.
-pub fn wire_channel(channel: omni_core::Channel) -> i32 {
-    omni_proto::common::Channel::from(channel) as i32
+pub fn wire_channel(channel: omni_core::Channel) -> (i32, String) {
+    omni_proto::convert::channel_to_pb(channel)
+}
+
+/// The channel an event payload names (the name when set, else the enum),
+/// if this process knows it.
+pub fn channel_of(value: i32, name: &str) -> Option<omni_core::Channel> {
+    omni_proto::convert::channel_from_pb(value, name)
 }
 
 pub use backoff::Backoff;

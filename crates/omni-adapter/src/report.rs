@@ -64,10 +64,12 @@ impl Reporter {
     /// Publishes `report` durably, continuing `trace`.
     pub async fn publish(&self, report: &Report, trace: &TraceContext) -> Result<(), BusError> {
         let status = pb::DeliveryStatus::from(report.status);
+        let (channel, channel_name) = crate::wire_channel(self.channel);
         let event = ev::DeliveryReport {
             message_id: report.message_id.clone(),
             conversation_id: report.conversation_id.clone(),
-            channel: crate::wire_channel(self.channel),
+            channel,
+            channel_name,
             status: status as i32,
             provider_message_id: report.provider_message_id.clone(),
             error: report.error.clone(),

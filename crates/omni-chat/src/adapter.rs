@@ -55,8 +55,8 @@ impl ChatAdapter {
             .map(|a| (a.id.clone(), a.name.clone().unwrap_or_else(|| a.id.clone())))
             .collect();
         let adapter = Arc::new(Self {
-            inbound: Inbound::new(bus.clone(), Channel::Chat),
-            reporter: Reporter::new(bus.clone(), Channel::Chat)
+            inbound: Inbound::new(bus.clone(), Channel::CHAT),
+            reporter: Reporter::new(bus.clone(), Channel::CHAT)
                 .with_metric("omni_chat_delivery_reports_total"),
             bus,
             context: ContextServiceClient::new(context),
@@ -189,7 +189,7 @@ impl ChatAdapter {
             tracing::info_span!("chat.accept", trace_id = %root.trace_id_hex(), visitor = %visitor);
         omni_telemetry::continue_trace(&span, &root);
         let mut message = canonical(
-            Channel::Chat,
+            Channel::CHAT,
             format!("chat:{visitor}:{client_id}"),
             Identity::ChatVisitor(visitor.to_owned()),
             text.to_owned(),

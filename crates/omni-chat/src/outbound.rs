@@ -40,7 +40,7 @@ impl Provider for ChatOutbound {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             read_receipts: true,
-            ..Capabilities::new(Channel::Chat, "chat_visitor")
+            ..Capabilities::new(Channel::CHAT, "chat_visitor")
         }
     }
 

@@ -262,7 +262,7 @@ mod tests {
             customer_id: "k1".into(),
             status,
             queue: "q".into(),
-            last_channel: omni_core::Channel::Chat,
+            last_channel: omni_core::Channel::CHAT,
             last_identity: omni_core::Identity::ChatVisitor("v".into()),
             created_at_ms: 0,
             updated_at_ms: 0,

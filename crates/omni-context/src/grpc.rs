@@ -11,7 +11,7 @@ use omni_proto::context::context_service_server::{
     ContextService as ContextGrpc, ContextServiceServer,
 };
 use omni_proto::context::*;
-use omni_proto::convert::channel_from_i32;
+use omni_proto::convert::channel_from_pb;
 use omni_proto::{common as pb, events as ev};
 use prost::Message as _;
 use tonic::{Request, Response, Status};
@@ -143,10 +143,10 @@ impl ContextGrpc for ContextApi {
         let req = request.into_inner();
         let id = ConversationId::from(required(&req.conversation_id, "conversation_id")?);
         let agent = AgentId::from(required(&req.agent_id, "agent_id")?);
-        let channel = match req.channel {
-            0 => None,
-            value => Some(channel_from_i32(value).ok_or_else(|| {
-                ContextError::InvalidArgument(format!("unknown channel {value}"))
+        let channel = match (req.channel, req.channel_name.as_str()) {
+            (0, "") => None,
+            (value, name) => Some(channel_from_pb(value, name).ok_or_else(|| {
+                ContextError::InvalidArgument(format!("unknown channel {value} {name:?}"))
             })?),
         };
         let span = tracing::info_span!("context.send_message", trace_id = %trace.trace_id_hex(), conversation_id = %id);

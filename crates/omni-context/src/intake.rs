@@ -219,7 +219,7 @@ mod tests {
     fn lane(from: Identity) -> u64 {
         let message = InboundMessage {
             idempotency_key: "k".into(),
-            channel: Channel::Email,
+            channel: Channel::EMAIL,
             from,
             text: "hi".into(),
             received_at_ms: 0,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use omni_bus::topology::subjects;
 use omni_bus::{Bus, Message, TRACEPARENT};
-use omni_core::config::Config;
+use omni_core::config::{ChannelSet, Config};
 use omni_core::time::{Millis, now_ms};
 use omni_core::trace::TraceContext;
 use omni_core::{
@@ -44,6 +44,8 @@ const STICKY_LOOKBACK: usize = 20;
 pub struct ContextSettings {
     config: Arc<Config>,
     normalizer: IdentityNormalizer,
+    /// The declared channels: a message on any other is refused.
+    channels: ChannelSet,
 }
 
 impl ContextSettings {
@@ -51,16 +53,34 @@ impl ContextSettings {
     /// `context.default_region` (which `Config::validate` rejects) reads
     /// phone numbers without a region.
     pub fn new(config: Arc<Config>) -> Self {
-        let normalizer = config.context.normalizer().unwrap_or_else(|e| {
-            warn!(error = %e, "phone numbers need a country code");
-            IdentityNormalizer::default()
-        });
-        Self { config, normalizer }
+        let normalizer = config
+            .context
+            .normalizer()
+            .unwrap_or_else(|e| {
+                warn!(error = %e, "phone numbers need a country code");
+                IdentityNormalizer::default()
+            })
+            .with_kinds(config.identity_kinds());
+        let channels = config.channel_set();
+        Self {
+            config,
+            normalizer,
+            channels,
+        }
+    }
+
+    /// The identity kinds a reply on `channel` can go to (none for an
+    /// undeclared channel).
+    pub fn reply_kinds(&self, channel: Channel) -> Vec<String> {
+        self.channels
+            .get(channel)
+            .map(|s| s.reply_kinds.clone())
+            .unwrap_or_default()
     }
 
     /// How raw identities are normalized.
     pub fn normalizer(&self) -> IdentityNormalizer {
-        self.normalizer
+        self.normalizer.clone()
     }
 
     /// The domain of reply addresses and outbound Message-IDs.
@@ -166,6 +186,10 @@ impl ContextService {
         message: &InboundMessage,
         trace: TraceContext,
     ) -> Result<Ingested, ContextError> {
+        self.settings
+            .channels
+            .require(message.channel)
+            .map_err(|e| ContextError::InvalidArgument(e.to_string()))?;
         let queue = QueueId::from(
             self.settings
                 .config
@@ -270,6 +294,7 @@ impl ContextService {
             customer_id: conversation.customer_id.to_string(),
             queue: conversation.queue.to_string(),
             channel: pb::Channel::from(conversation.last_channel) as i32,
+            channel_name: conversation.last_channel.as_str().to_owned(),
             queued_at_ms,
             preferred_agent: preferred_agent
                 .as_ref()

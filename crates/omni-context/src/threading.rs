@@ -149,7 +149,7 @@ mod tests {
             conversation_id: ConversationId::from("con_1"),
             seq: 1,
             direction,
-            channel: Channel::Email,
+            channel: Channel::EMAIL,
             agent_id: None,
             text: String::new(),
             at_ms: 0,

@@ -18,11 +18,21 @@
 //!   control characters and cut to 64 bytes. Its texts are never dropped; the desk shows
 //!   the identity as unverified.
 //!
+//! - **declared kinds** (`[identities.<kind>]`, e.g. `whatsapp`): normalized
+//!   by their rule (`email`, `e164` or `opaque`, the latter like a chat
+//!   visitor id), keyed `<kind>:<value>`. A kind declared `same_person_as`
+//!   another becomes that kind's identity: a WhatsApp number declared the
+//!   same person as `phone` *is* the phone identity `phone:+1...`, so the
+//!   customer an SMS number belongs to is the customer that number writes
+//!   as on WhatsApp.
+//!
 //! Normalizing a normalized identity returns it unchanged.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -37,9 +47,24 @@ pub const MAX_PHONE_INPUT_BYTES: usize = 64;
 /// Longest accepted chat visitor id, in bytes.
 pub const MAX_VISITOR_BYTES: usize = 128;
 
-/// One identity of a customer. A customer may have many.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+/// The built-in identity kinds, as [`Identity::kind`] names them.
+pub const BUILT_IN_KINDS: [&str; 4] = ["chat_visitor", "email", "phone", "sms_sender"];
+
+/// How a declared identity kind's raw values are normalized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Normalize {
+    /// As an email address (see the module docs).
+    Email,
+    /// As a phone number, to E.164.
+    E164,
+    /// Kept as given: trimmed, 1-128 visible ASCII characters.
+    Opaque,
+}
+
+/// One identity of a customer. A customer may have many. Serialized as
+/// `{"kind": ..., "value": ...}` (a declared kind under its own name).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Identity {
     /// A web chat visitor id, issued by the chat adapter.
     ChatVisitor(String),
@@ -50,25 +75,75 @@ pub enum Identity {
     /// An SMS sender that is not a valid phone number, as the gateway gave
     /// it: unverified (see the module docs).
     SmsSender(String),
+    /// An identity of a kind declared in `[identities.<kind>]`.
+    Declared {
+        /// The kind's name.
+        kind: String,
+        /// The normalized value.
+        value: String,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct Tagged<'a> {
+    kind: std::borrow::Cow<'a, str>,
+    value: std::borrow::Cow<'a, str>,
+}
+
+impl Serialize for Identity {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Tagged {
+            kind: self.kind().into(),
+            value: self.value().into(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Identity {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let t = Tagged::deserialize(d)?;
+        Ok(Identity::of_kind(&t.kind, t.value.into_owned()))
+    }
 }
 
 impl Identity {
-    /// A stable key, unique across kinds: `chat:<id>`, `email:<addr>`, `phone:<e164>`.
+    /// The identity of kind `kind` (built in or declared) with `value`, as
+    /// given (not normalized).
+    pub fn of_kind(kind: &str, value: String) -> Identity {
+        match kind {
+            "chat_visitor" => Identity::ChatVisitor(value),
+            "email" => Identity::Email(value),
+            "phone" => Identity::Phone(value),
+            "sms_sender" => Identity::SmsSender(value),
+            other => Identity::Declared {
+                kind: other.to_owned(),
+                value,
+            },
+        }
+    }
+
+    /// A stable key, unique across kinds: `chat:<id>`, `email:<addr>`,
+    /// `phone:<e164>`, `sms:<sender>`, `<kind>:<value>` for a declared kind.
     pub fn key(&self) -> String {
         match self {
             Identity::ChatVisitor(v) => format!("chat:{v}"),
             Identity::Email(v) => format!("email:{v}"),
             Identity::Phone(v) => format!("phone:{v}"),
             Identity::SmsSender(v) => format!("sms:{v}"),
+            Identity::Declared { kind, value } => format!("{kind}:{value}"),
         }
     }
 
-    /// The channel a message to this identity goes out on.
-    pub fn channel(&self) -> Channel {
+    /// The channel a message to this identity goes out on: chat, email or
+    /// SMS for the built-in kinds, the channel named like a declared kind
+    /// if there is one.
+    pub fn channel(&self) -> Option<Channel> {
         match self {
-            Identity::ChatVisitor(_) => Channel::Chat,
-            Identity::Email(_) => Channel::Email,
-            Identity::Phone(_) | Identity::SmsSender(_) => Channel::Sms,
+            Identity::ChatVisitor(_) => Some(Channel::CHAT),
+            Identity::Email(_) => Some(Channel::EMAIL),
+            Identity::Phone(_) | Identity::SmsSender(_) => Some(Channel::SMS),
+            Identity::Declared { kind, .. } => Channel::known(kind).ok(),
         }
     }
 
@@ -79,16 +154,19 @@ impl Identity {
             | Identity::Email(v)
             | Identity::Phone(v)
             | Identity::SmsSender(v) => v,
+            Identity::Declared { value, .. } => value,
         }
     }
 
-    /// The kind's name: `chat_visitor`, `email`, `phone` or `sms_sender`.
-    pub fn kind(&self) -> &'static str {
+    /// The kind's name: `chat_visitor`, `email`, `phone`, `sms_sender` or
+    /// a declared kind's.
+    pub fn kind(&self) -> &str {
         match self {
             Identity::ChatVisitor(_) => "chat_visitor",
             Identity::Email(_) => "email",
             Identity::Phone(_) => "phone",
             Identity::SmsSender(_) => "sms_sender",
+            Identity::Declared { kind, .. } => kind,
         }
     }
 
@@ -140,6 +218,29 @@ pub enum IdentityError {
         /// What is wrong with it.
         reason: String,
     },
+    /// Not a valid value of a declared kind.
+    #[error("invalid {kind} identity {value:?}: {reason}")]
+    Declared {
+        /// The kind.
+        kind: String,
+        /// The value as given (truncated when very long).
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A kind that is neither built in nor declared.
+    #[error("unknown identity kind {0:?}")]
+    UnknownKind(String),
+}
+
+/// A declared identity kind: how it normalizes, and the kind it is the
+/// same person as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredKind {
+    /// The normalization rule.
+    pub normalize: Normalize,
+    /// The kind whose identity this one becomes.
+    pub same_person_as: Option<String>,
 }
 
 /// A region (ISO 3166-1 alpha-2, e.g. `US`, `DE`) whose national number
@@ -166,16 +267,26 @@ impl Region {
 }
 
 /// Turns raw addresses into normalized [`Identity`] values.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IdentityNormalizer {
     default_region: Option<Region>,
+    kinds: Arc<BTreeMap<String, DeclaredKind>>,
 }
 
 impl IdentityNormalizer {
     /// A normalizer reading national phone numbers in `default_region`;
     /// without one, phone numbers need a `+` country code.
     pub fn new(default_region: Option<Region>) -> Self {
-        Self { default_region }
+        Self {
+            default_region,
+            kinds: Arc::default(),
+        }
+    }
+
+    /// This normalizer also knowing the declared identity `kinds`.
+    pub fn with_kinds(mut self, kinds: impl IntoIterator<Item = (String, DeclaredKind)>) -> Self {
+        self.kinds = Arc::new(kinds.into_iter().collect());
+        self
     }
 
     /// The configured default region.
@@ -190,7 +301,29 @@ impl IdentityNormalizer {
             Identity::Phone(v) => self.phone(v),
             Identity::ChatVisitor(v) => self.chat_visitor(v),
             Identity::SmsSender(v) => self.sms_sender(v),
+            Identity::Declared { kind, value } => self.declared(kind, value),
         }
+    }
+
+    /// An identity of declared kind `kind` from a raw value: normalized by
+    /// the kind's rule, then, for a kind declared the same person as
+    /// another, that kind's identity (see the module docs).
+    pub fn declared(&self, kind: &str, raw: &str) -> Result<Identity, IdentityError> {
+        let Some(declared) = self.kinds.get(kind) else {
+            return Err(IdentityError::UnknownKind(shown(kind)));
+        };
+        let fail = |reason: String| IdentityError::Declared {
+            kind: kind.to_owned(),
+            value: shown(raw),
+            reason,
+        };
+        let value = match declared.normalize {
+            Normalize::Email => normalize_email(raw).map_err(fail)?,
+            Normalize::E164 => normalize_phone(raw, self.default_region).map_err(fail)?,
+            Normalize::Opaque => opaque(raw).map_err(fail)?,
+        };
+        let target = declared.same_person_as.as_deref().unwrap_or(kind);
+        Ok(Identity::of_kind(target, value))
     }
 
     /// The identity of an SMS sender: a phone identity (E.164) when `raw`
@@ -244,23 +377,26 @@ impl IdentityNormalizer {
 
     /// A chat visitor identity.
     pub fn chat_visitor(&self, raw: &str) -> Result<Identity, IdentityError> {
-        let v = raw.trim();
-        let reason = if v.is_empty() {
-            Some("must not be empty".to_owned())
-        } else if v.len() > MAX_VISITOR_BYTES {
-            Some(format!("longer than {MAX_VISITOR_BYTES} bytes"))
-        } else if !v.bytes().all(|b| b.is_ascii_graphic()) {
-            Some("only visible ASCII characters are allowed".to_owned())
-        } else {
-            None
-        };
-        match reason {
-            Some(reason) => Err(IdentityError::ChatVisitor {
+        opaque(raw)
+            .map(Identity::ChatVisitor)
+            .map_err(|reason| IdentityError::ChatVisitor {
                 value: shown(raw),
                 reason,
-            }),
-            None => Ok(Identity::ChatVisitor(v.to_owned())),
-        }
+            })
+    }
+}
+
+/// A value kept as given: trimmed, 1-128 visible ASCII characters.
+fn opaque(raw: &str) -> Result<String, String> {
+    let v = raw.trim();
+    if v.is_empty() {
+        Err("must not be empty".to_owned())
+    } else if v.len() > MAX_VISITOR_BYTES {
+        Err(format!("longer than {MAX_VISITOR_BYTES} bytes"))
+    } else if !v.bytes().all(|b| b.is_ascii_graphic()) {
+        Err("only visible ASCII characters are allowed".to_owned())
+    } else {
+        Ok(v.to_owned())
     }
 }
 
@@ -376,153 +512,4 @@ fn normalize_phone(raw: &str, region: Option<Region>) -> Result<String, String> 
 }
 
 #[cfg(test)]
-mod tests {
-    use proptest::prelude::*;
-
-    use super::*;
-
-    fn us() -> IdentityNormalizer {
-        IdentityNormalizer::new(Some("US".parse().expect("region")))
-    }
-
-    #[test]
-    fn email_domains_are_idna_normalized_and_local_parts_kept() {
-        let n = us();
-        let a = n.email("  Ana@BÜCHER.example ").expect("unicode domain");
-        let b = n
-            .email("Ana@xn--bcher-kva.example")
-            .expect("punycode domain");
-        let c = n
-            .email("Ana@Xn--Bcher-Kva.Example.")
-            .expect("mixed case, root dot");
-        assert_eq!(a, Identity::Email("Ana@xn--bcher-kva.example".into()));
-        assert_eq!(a, b);
-        assert_eq!(a, c);
-        assert_ne!(a, n.email("ana@bücher.example").expect("lowercase local"));
-    }
-
-    #[test]
-    fn invalid_emails_are_rejected_with_a_reason() {
-        let n = us();
-        for (raw, reason) in [
-            ("", "must not be empty"),
-            ("ana.example.com", "missing @"),
-            ("@example.com", "empty local part"),
-            ("ana@", "empty domain"),
-            ("ana@localhost", "has no dot"),
-            ("a b@example.com", "local part contains"),
-            ("ana@exa mple.com", "not a valid"),
-            ("ana@-x.example", "not a valid"),
-        ] {
-            let err = n.email(raw).expect_err(raw).to_string();
-            assert!(err.contains(reason), "{raw:?}: {err}");
-        }
-    }
-
-    #[test]
-    fn phone_numbers_become_e164() {
-        let n = us();
-        let want = Identity::Phone("+12025550143".into());
-        assert_eq!(n.phone("(202) 555-0143").expect("national"), want);
-        assert_eq!(n.phone("+1 202-555-0143").expect("international"), want);
-        assert_eq!(n.phone("+12025550143").expect("e164"), want);
-        let de = IdentityNormalizer::new(Some("de".parse().expect("region")));
-        assert_eq!(
-            de.phone("030 1234567").expect("berlin"),
-            Identity::Phone("+49301234567".into())
-        );
-        assert_eq!(de.phone("+12025550143").expect("foreign e164"), want);
-    }
-
-    #[test]
-    fn unparsable_phone_numbers_are_rejected() {
-        let n = us();
-        for raw in ["", "hello", "12", "+999 123", "555-01"] {
-            let err = n.phone(raw).expect_err(raw);
-            assert!(matches!(err, IdentityError::Phone { .. }), "{raw:?}: {err}");
-        }
-        let without_region = IdentityNormalizer::default();
-        let err = without_region
-            .phone("(202) 555-0143")
-            .expect_err("no region");
-        assert!(err.to_string().contains("default_region"), "{err}");
-    }
-
-    #[test]
-    fn sms_senders_that_are_not_numbers_are_kept_unverified() {
-        let n = us();
-        let (phone, why) = n.sms_from("(202) 555-0143").expect("a number");
-        assert_eq!(phone, Identity::Phone("+12025550143".into()));
-        assert!(phone.is_verified() && why.is_none());
-        for raw in ["+15551234567", "72345", "MyShop", " +1 555 123 4567 "] {
-            let (sender, why) = n.sms_from(raw).expect(raw);
-            assert_eq!(sender, Identity::SmsSender(raw.trim().into()), "{raw:?}");
-            assert!(!sender.is_verified());
-            assert_eq!(sender.channel(), Channel::Sms);
-            assert!(why.is_some(), "{raw:?}");
-            assert_eq!(n.normalize(&sender).expect("stays valid"), sender);
-        }
-        assert!(n.sms_from("").is_err());
-        assert_eq!(
-            n.sms_sender("a\u{0}b").expect("kept"),
-            Identity::SmsSender("ab".into())
-        );
-        let long = "é".repeat(40);
-        let Identity::SmsSender(cut) = n.sms_sender(&long).expect("kept") else {
-            panic!("not an sms sender");
-        };
-        assert_eq!(cut.len(), MAX_PHONE_INPUT_BYTES);
-    }
-
-    #[test]
-    fn unknown_region_is_named() {
-        let err = "ZZZ".parse::<Region>().expect_err("not a region");
-        assert!(err.contains("ZZZ"), "{err}");
-    }
-
-    proptest! {
-        #[test]
-        fn normalizing_never_panics(raw in "\\PC{0,80}") {
-            let n = us();
-            let _ = n.email(&raw);
-            let _ = n.phone(&raw);
-            let _ = n.chat_visitor(&raw);
-            let _ = n.sms_from(&raw);
-        }
-
-        #[test]
-        fn phone_like_input_never_panics(raw in "[+]?[0-9 ()#*.-]{0,30}") {
-            let _ = us().phone(&raw);
-        }
-
-        #[test]
-        fn email_normalization_is_idempotent(
-            local in "[A-Za-z0-9._%+-]{1,20}",
-            domain in "[a-zA-Z0-9äöüÜéß-]{1,15}\\.[a-zA-Z]{2,6}",
-        ) {
-            let n = us();
-            if let Ok(once) = n.email(&format!("{local}@{domain}")) {
-                let twice = n.normalize(&once).expect("a normalized email stays valid");
-                prop_assert_eq!(&once, &twice);
-                // The ASCII case of the domain never matters.
-                let upper = n.email(&format!("{local}@{}", domain.to_ascii_uppercase()));
-                prop_assert_eq!(Ok(once), upper);
-            }
-        }
-
-        #[test]
-        fn phone_normalization_is_idempotent_and_spelling_free(
-            area in 201u32..990, exchange in 200u32..999, line in 0u32..10000,
-        ) {
-            let n = us();
-            let national = format!("({area}) {exchange}-{line:04}");
-            if let Ok(once) = n.phone(&national) {
-                prop_assert_eq!(n.normalize(&once).expect("e164 stays valid"), once.clone());
-                let spaced = format!("+1 {area} {exchange} {line:04}");
-                prop_assert_eq!(n.phone(&spaced).expect("same number"), once.clone());
-                let dotted = format!("{area}.{exchange}.{line:04}");
-                prop_assert_eq!(n.phone(&dotted).expect("same number"), once);
-            }
-        }
-    }
-}
+mod tests;

@@ -6,11 +6,14 @@
 //! # Layout
 //! - [`access`]: roles and the person a call is made for.
 //! - [`ids`]: typed identifiers.
-//! - [`channel`]: the channels a customer can use.
-//! - [`identity`]: how a customer is known on a channel.
+//! - [`channel`]: the channels a customer can use: interned names, the
+//!   built-in `chat`, `email`, `sms` and the ones the configuration declares.
+//! - [`identity`]: how a customer is known on a channel (built-in and
+//!   declared identity kinds) and how raw values are normalized.
 //! - [`message`]: inbound messages in canonical form and stored timeline entries.
 //! - [`conversation`]: conversations and customers.
-//! - [`config`]: the configuration file, its defaults and validation.
+//! - [`config`]: the configuration file, its defaults and validation,
+//!   including the declared channel set ([`config::ChannelSet`]).
 //! - [`error_body`]: the JSON body of every HTTP error.
 //! - [`requirement`]: the queue requirements language (`billing >= 5 AND lang == "es"`).
 //! - [`segments`]: SMS segment accounting (GSM-7 / UCS-2), for the SMS

@@ -181,9 +181,9 @@ pub async fn reply(
     }
     let chosen = match req.channel.as_deref() {
         None | Some("") => None,
-        Some(name) => Some(name.parse::<omni_core::Channel>().map_err(
-            |e: omni_core::channel::UnknownChannel| DeskError::BadRequest(e.to_string()),
-        )?),
+        Some(name) => Some(
+            omni_core::Channel::known(name).map_err(|e| DeskError::BadRequest(e.to_string()))?,
+        ),
     };
     desk.check_access(&caller.actor, &id, true).await?;
     // The reply goes out on the channel chosen, else the customer's last:
@@ -201,12 +201,16 @@ pub async fn reply(
             .await?
             .into_inner()
             .conversation
-            .and_then(|c| omni_proto::convert::channel_from_i32(c.last_channel)),
+            .and_then(|c| {
+                omni_proto::convert::channel_from_pb(c.last_channel, &c.last_channel_name)
+            }),
     };
     if let Some(channel) = goes_on {
         desk.channels().check(channel, &req.text)?;
     }
-    let channel = chosen.map_or(0, |c| omni_proto::common::Channel::from(c) as i32);
+    let (channel, channel_name) = chosen.map_or((0, String::new()), |c| {
+        omni_proto::convert::channel_to_pb(c)
+    });
     let message = desk
         .context()
         .send_message(traced(
@@ -217,6 +221,7 @@ pub async fn reply(
                 text: req.text,
                 idempotency_key: req.client_id,
                 channel,
+                channel_name,
             },
         ))
         .await?

@@ -1,5 +1,7 @@
-//! The channels agents reply on in this deployment: which are enabled (from
-//! the configuration) and the longest reply each takes. The page gets them
+//! The channels agents reply on in this deployment: the declared set
+//! (`[channels.<name>]`, chat, email and SMS included), which are enabled
+//! and the longest reply each takes. The page draws its badges and its
+//! reply picker from this list, never from names of its own. The page gets them
 //! at sign-in to show only what is enabled and to hold back a reply that is
 //! too long; [`Channels::check`] is the server's own gate on every reply's
 //! length, on any channel (whether a channel can reach the customer is the
@@ -15,6 +17,7 @@
 //! | chat | always | `chat.max_text_bytes` (what a customer may send) |
 //! | email | `email.enabled` | [`MAX_REPLY_BYTES`] |
 //! | sms | `sms.enabled` | [`MAX_REPLY_BYTES`] and `sms.max_segments` segments |
+//! | a declared channel | always (its adapter runs apart) | its `max_text_bytes`, at most [`MAX_REPLY_BYTES`] |
 
 use omni_core::Channel;
 use omni_core::config::Config;
@@ -24,10 +27,13 @@ use crate::api::MAX_REPLY_BYTES;
 use crate::error::DeskError;
 
 /// One enabled channel, as the page gets it.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ReplyChannel {
-    /// `chat`, `email` or `sms`.
+    /// The channel's name: `chat`, `email`, `sms` or a declared one.
     pub channel: &'static str,
+    /// The identity kinds a reply on it can go to (the page offers the
+    /// channel for a customer with one of them).
+    pub identity_kinds: Vec<String>,
     /// Longest reply, in bytes of UTF-8.
     pub max_bytes: usize,
     /// Most SMS segments a reply may take (GSM-7 or UCS-2, as the SMS
@@ -48,9 +54,10 @@ impl Channels {
     /// adapters are on.
     pub fn from_config(config: &Config) -> Self {
         Self::with(config, |channel| match channel {
-            Channel::Chat => true,
-            Channel::Email => config.email.enabled,
-            Channel::Sms => config.sms.enabled,
+            Channel::CHAT => true,
+            Channel::EMAIL => config.email.enabled,
+            Channel::SMS => config.sms.enabled,
+            _ => true,
         })
     }
 
@@ -61,22 +68,21 @@ impl Channels {
     }
 
     fn with(config: &Config, enabled: impl Fn(Channel) -> bool) -> Self {
-        let every: Vec<_> = Channel::ALL
-            .into_iter()
-            .map(|channel| ReplyChannel {
+        let set = config.channel_set();
+        let every: Vec<_> = set
+            .iter()
+            .map(|(channel, spec)| ReplyChannel {
                 channel: channel.as_str(),
-                max_bytes: match channel {
-                    Channel::Chat => config.chat.max_text_bytes.min(MAX_REPLY_BYTES),
-                    Channel::Email | Channel::Sms => MAX_REPLY_BYTES,
-                },
-                max_segments: (channel == Channel::Sms).then_some(config.sms.max_segments),
+                identity_kinds: spec.reply_kinds.clone(),
+                max_bytes: spec.max_text_bytes.min(MAX_REPLY_BYTES),
+                max_segments: (channel == Channel::SMS).then_some(config.sms.max_segments),
             })
             .collect();
-        let enabled = Channel::ALL
-            .into_iter()
+        let enabled = set
+            .channels()
             .zip(&every)
             .filter(|(c, _)| enabled(*c))
-            .map(|(_, limit)| *limit)
+            .map(|(_, limit)| limit.clone())
             .collect();
         Self { enabled, every }
     }
@@ -92,9 +98,9 @@ impl Channels {
             return Ok(());
         };
         let a_reply = match channel {
-            Channel::Chat => "a chat reply",
-            Channel::Email => "an email reply",
-            Channel::Sms => "an SMS reply",
+            Channel::EMAIL => "an email reply".to_owned(),
+            Channel::SMS => "an SMS reply".to_owned(),
+            other => format!("a {other} reply"),
         };
         if text.len() > limit.max_bytes {
             return Err(DeskError::BadRequest(format!(
@@ -138,10 +144,10 @@ mod tests {
         assert_eq!(names, ["chat", "email", "sms"]);
         // Limits hold on every channel, listed or not.
         for channels in [channels, every] {
-            assert!(channels.check(Channel::Sms, "hello").is_ok());
+            assert!(channels.check(Channel::SMS, "hello").is_ok());
             assert!(
                 channels
-                    .check(Channel::Sms, &"a".repeat(10 * 153 + 1))
+                    .check(Channel::SMS, &"a".repeat(10 * 153 + 1))
                     .is_err()
             );
         }
@@ -152,9 +158,9 @@ mod tests {
         let mut config = Config::default();
         config.chat.max_text_bytes = 10;
         let channels = Channels::from_config(&config);
-        assert!(channels.check(Channel::Chat, "0123456789").is_ok());
+        assert!(channels.check(Channel::CHAT, "0123456789").is_ok());
         // Bytes, not characters: "é" is two.
-        let refused = channels.check(Channel::Chat, "012345678é");
+        let refused = channels.check(Channel::CHAT, "012345678é");
         assert!(
             matches!(&refused, Err(DeskError::BadRequest(m))
                 if m == "a chat reply may be at most 10 bytes; this one is 11 bytes"),
@@ -169,20 +175,58 @@ mod tests {
         config.sms.max_segments = 2;
         let channels = Channels::from_config(&config);
         // GSM-7: 153 septets per concatenated segment.
-        assert!(channels.check(Channel::Sms, &"a".repeat(306)).is_ok());
-        let refused = channels.check(Channel::Sms, &"a".repeat(307));
+        assert!(channels.check(Channel::SMS, &"a".repeat(306)).is_ok());
+        let refused = channels.check(Channel::SMS, &"a".repeat(307));
         assert!(
             matches!(&refused, Err(DeskError::BadRequest(m))
                 if m == "an SMS reply may take at most 2 segments; this one needs 3"),
             "{refused:?}"
         );
         // One character outside GSM-7 makes it UCS-2: 67 per segment.
-        let refused = channels.check(Channel::Sms, &format!("é{}", "ü".repeat(133)));
+        let refused = channels.check(Channel::SMS, &format!("é{}", "ü".repeat(133)));
         assert!(refused.is_ok(), "é and ü are GSM-7: {refused:?}");
         assert!(
             channels
-                .check(Channel::Sms, &format!("€{}", "ж".repeat(134)))
+                .check(Channel::SMS, &format!("€{}", "ж".repeat(134)))
                 .is_err()
         );
+    }
+}
+
+#[cfg(test)]
+mod declared_tests {
+    use super::*;
+
+    #[test]
+    fn a_declared_channel_is_listed_with_its_limit_and_identity_kinds() {
+        let config = Config::parse(
+            "[channels.desk-app]\nidentity = \"desk-app\"\nmax_text_bytes = 100\n\
+             [identities.desk-app]\nnormalize = \"opaque\"\n[[queues]]\nid = \"q\"\n",
+        )
+        .expect("config");
+        config.validate().expect("valid");
+        let channels = Channels::from_config(&config);
+        let app = channels
+            .list()
+            .iter()
+            .find(|c| c.channel == "desk-app")
+            .expect("listed")
+            .clone();
+        assert_eq!(
+            (app.max_bytes, app.identity_kinds.clone()),
+            (100, vec!["desk-app".to_owned()])
+        );
+        let names: Vec<_> = channels.list().iter().map(|c| c.channel).collect();
+        assert_eq!(names, ["chat", "desk-app"]);
+        let app = Channel::known("desk-app").expect("declared");
+        let refused = channels.check(app, &"a".repeat(101));
+        assert!(
+            matches!(&refused, Err(DeskError::BadRequest(m))
+                if m == "a desk-app reply may be at most 100 bytes; this one is 101 bytes"),
+            "{refused:?}"
+        );
+        let sms = Channels::every(&config);
+        let sms = sms.list().iter().find(|c| c.channel == "sms").expect("sms");
+        assert_eq!(sms.identity_kinds, ["phone", "sms_sender"]);
     }
 }

@@ -143,7 +143,7 @@ impl EmailAdapter {
         // it only affects phone numbers, which mail does not carry.
         let normalizer = config.context.normalizer().unwrap_or_default();
         Arc::new(Self {
-            publisher: Inbound::new(bus.clone(), Channel::Email),
+            publisher: Inbound::new(bus.clone(), Channel::EMAIL),
             bus,
             config,
             normalizer,
@@ -255,7 +255,7 @@ impl EmailAdapter {
         };
         Ok(InboundMessage {
             idempotency_key: idempotency_key(&from, &parsed.message_id),
-            channel: Channel::Email,
+            channel: Channel::EMAIL,
             from,
             text,
             received_at_ms: now_ms(),

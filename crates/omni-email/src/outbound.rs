@@ -262,7 +262,7 @@ impl Provider for EmailProvider {
         Capabilities {
             threading: true,
             outbound_first: true,
-            ..Capabilities::new(Channel::Email, "email")
+            ..Capabilities::new(Channel::EMAIL, "email")
         }
     }
 

@@ -38,27 +38,48 @@ fn missing(field: &'static str) -> ProtoError {
 impl From<Channel> for pb::Channel {
     fn from(c: Channel) -> Self {
         match c {
-            Channel::Chat => pb::Channel::Chat,
-            Channel::Email => pb::Channel::Email,
-            Channel::Sms => pb::Channel::Sms,
+            Channel::CHAT => pb::Channel::Chat,
+            Channel::EMAIL => pb::Channel::Email,
+            Channel::SMS => pb::Channel::Sms,
+            _ => pb::Channel::Unspecified,
         }
     }
+}
+
+/// The domain channel of a proto (enum, name) pair: the name when set (a
+/// channel this process knows), else the enum (old writers set only that).
+/// `None` when neither names a known channel.
+pub fn channel_from_pb(value: i32, name: &str) -> Option<Channel> {
+    if name.is_empty() {
+        channel_from_i32(value)
+    } else {
+        Channel::known(name).ok()
+    }
+}
+
+/// The proto enum value of a channel (`CHANNEL_UNSPECIFIED` for one that
+/// is not built in) and its name: writers set both.
+pub fn channel_to_pb(channel: Channel) -> (i32, String) {
+    (
+        pb::Channel::from(channel) as i32,
+        channel.as_str().to_owned(),
+    )
 }
 
 /// The domain channel of a proto channel value; `None` when unspecified or unknown.
 pub fn channel_from_i32(value: i32) -> Option<Channel> {
     match pb::Channel::try_from(value).ok()? {
-        pb::Channel::Chat => Some(Channel::Chat),
-        pb::Channel::Email => Some(Channel::Email),
-        pb::Channel::Sms => Some(Channel::Sms),
+        pb::Channel::Chat => Some(Channel::CHAT),
+        pb::Channel::Email => Some(Channel::EMAIL),
+        pb::Channel::Sms => Some(Channel::SMS),
         pb::Channel::Unspecified => None,
     }
 }
 
-fn channel_field(value: i32, field: &'static str) -> Result<Channel, ProtoError> {
-    channel_from_i32(value).ok_or(ProtoError {
+fn channel_field(value: i32, name: &str, field: &'static str) -> Result<Channel, ProtoError> {
+    channel_from_pb(value, name).ok_or(ProtoError {
         field,
-        reason: "must be chat, email or sms",
+        reason: "must name a declared channel",
     })
 }
 
@@ -70,6 +91,10 @@ impl From<&Identity> for pb::Identity {
             Identity::Email(v) => Kind::Email(v.clone()),
             Identity::Phone(v) => Kind::Phone(v.clone()),
             Identity::SmsSender(v) => Kind::SmsSender(v.clone()),
+            Identity::Declared { kind, value } => Kind::Declared(pb::DeclaredIdentity {
+                kind: kind.clone(),
+                value: value.clone(),
+            }),
         };
         pb::Identity { kind: Some(kind) }
     }
@@ -85,6 +110,15 @@ impl TryFrom<pb::Identity> for Identity {
             Kind::Email(v) => Identity::Email(v),
             Kind::Phone(v) => Identity::Phone(v),
             Kind::SmsSender(v) => Identity::SmsSender(v),
+            Kind::Declared(d) => {
+                if !omni_core::channel::is_valid_name(&d.kind) {
+                    return Err(ProtoError {
+                        field: "identity.declared.kind",
+                        reason: "must be a kind name [a-z][a-z0-9_-]{0,31}",
+                    });
+                }
+                Identity::of_kind(&d.kind, d.value)
+            }
         };
         if identity.value().is_empty() {
             return Err(ProtoError {
@@ -100,7 +134,8 @@ impl From<&InboundMessage> for ev::InboundMessage {
     fn from(m: &InboundMessage) -> Self {
         ev::InboundMessage {
             idempotency_key: m.idempotency_key.clone(),
-            channel: pb::Channel::from(m.channel) as i32,
+            channel: channel_to_pb(m.channel).0,
+            channel_name: m.channel.as_str().to_owned(),
             from: Some((&m.from).into()),
             text: m.text.clone(),
             received_at_ms: m.received_at_ms,
@@ -150,7 +185,7 @@ impl TryFrom<ev::InboundMessage> for InboundMessage {
         }
         Ok(InboundMessage {
             idempotency_key: m.idempotency_key,
-            channel: channel_field(m.channel, "channel")?,
+            channel: channel_field(m.channel, &m.channel_name, "channel")?,
             from: m.from.ok_or(missing("from"))?.try_into()?,
             text: m.text,
             received_at_ms: m.received_at_ms,
@@ -331,7 +366,8 @@ impl From<&StoredMessage> for pb::Message {
             conversation_id: m.conversation_id.to_string(),
             seq: m.seq,
             direction: pb::Direction::from(m.direction) as i32,
-            channel: pb::Channel::from(m.channel) as i32,
+            channel: channel_to_pb(m.channel).0,
+            channel_name: m.channel.as_str().to_owned(),
             agent_id: m
                 .agent_id
                 .as_ref()
@@ -384,7 +420,7 @@ impl TryFrom<pb::Message> for StoredMessage {
             conversation_id: m.conversation_id.into(),
             seq: m.seq,
             direction,
-            channel: channel_field(m.channel, "channel")?,
+            channel: channel_field(m.channel, &m.channel_name, "channel")?,
             agent_id: non_empty(m.agent_id).map(AgentId::from),
             text: m.text,
             at_ms: m.at_ms,
@@ -414,7 +450,8 @@ impl From<&Conversation> for pb::Conversation {
             customer_id: c.customer_id.to_string(),
             status: pb::ConversationStatus::from(c.status) as i32,
             queue: c.queue.to_string(),
-            last_channel: pb::Channel::from(c.last_channel) as i32,
+            last_channel: channel_to_pb(c.last_channel).0,
+            last_channel_name: c.last_channel.as_str().to_owned(),
             created_at_ms: c.created_at_ms,
             updated_at_ms: c.updated_at_ms,
             assigned_agent: c
@@ -489,7 +526,7 @@ mod tests {
     fn inbound_round_trips() {
         let m = InboundMessage {
             idempotency_key: "chat:v1:c1".into(),
-            channel: Channel::Chat,
+            channel: Channel::CHAT,
             from: Identity::ChatVisitor("v1".into()),
             text: "hello".into(),
             received_at_ms: 42,
@@ -506,7 +543,7 @@ mod tests {
     fn email_and_sms_details_round_trip() {
         let mut m = InboundMessage {
             idempotency_key: "<a@b>".into(),
-            channel: Channel::Email,
+            channel: Channel::EMAIL,
             from: Identity::Email("ana@example.com".into()),
             text: "new".into(),
             received_at_ms: 7,
@@ -532,7 +569,7 @@ mod tests {
         let back = InboundMessage::try_from(ev::InboundMessage::from(&m)).unwrap();
         assert_eq!(back, m);
         m.email = None;
-        m.channel = Channel::Sms;
+        m.channel = Channel::SMS;
         m.sms = Some(SmsDetails {
             provider: "twilio".into(),
             provider_message_id: "SM1".into(),
@@ -549,6 +586,7 @@ mod tests {
         let err = InboundMessage::try_from(ev::InboundMessage {
             idempotency_key: "k".into(),
             channel: pb::Channel::Chat as i32,
+            channel_name: "chat".to_owned(),
             ..Default::default()
         })
         .unwrap_err();

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::convert::channel_from_i32;
+use crate::convert::channel_from_pb;
 use crate::{common as pb, routing as rpb};
 
 /// A timeline message.
@@ -106,7 +106,7 @@ impl MessageView {
                 Ok(pb::Direction::Outbound) => "outbound",
                 _ => "inbound",
             },
-            channel: channel_name(m.channel),
+            channel: channel_name(m.channel, &m.channel_name),
             text: m.text.clone(),
             at_ms: m.at_ms,
             agent_name: agent_id.as_deref().and_then(agent_name),
@@ -151,8 +151,8 @@ impl MessageView {
     }
 }
 
-fn channel_name(value: i32) -> &'static str {
-    channel_from_i32(value)
+fn channel_name(value: i32, name: &str) -> &'static str {
+    channel_from_pb(value, name)
         .map(|c| c.as_str())
         .unwrap_or("unknown")
 }
@@ -195,7 +195,7 @@ impl From<&pb::Conversation> for ConversationView {
                 _ => "queued",
             },
             queue: c.queue.clone(),
-            last_channel: channel_name(c.last_channel),
+            last_channel: channel_name(c.last_channel, &c.last_channel_name),
             assigned_agent: (!c.assigned_agent.is_empty()).then(|| c.assigned_agent.clone()),
             last_agent: (!c.last_agent.is_empty()).then(|| c.last_agent.clone()),
             created_at_ms: c.created_at_ms,
@@ -209,8 +209,8 @@ impl From<&pb::Conversation> for ConversationView {
 /// One identity of a customer.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct IdentityView {
-    /// `chat_visitor`, `email`, `phone` or `sms_sender`.
-    pub kind: &'static str,
+    /// `chat_visitor`, `email`, `phone`, `sms_sender` or a declared kind.
+    pub kind: std::borrow::Cow<'static, str>,
     /// The address, number or visitor id.
     pub value: String,
     /// Why the value is not what its kind usually guarantees, for the
@@ -230,24 +230,29 @@ impl IdentityView {
         i.kind.as_ref().map(|k| match k {
             // The visitor id is the visitor's credential: show only a prefix.
             Kind::ChatVisitor(v) => IdentityView {
-                kind: "chat_visitor",
+                kind: "chat_visitor".into(),
                 value: format!("{}…", v.chars().take(10).collect::<String>()),
                 note: None,
             },
             Kind::Email(v) => IdentityView {
-                kind: "email",
+                kind: "email".into(),
                 value: v.clone(),
                 note: None,
             },
             Kind::Phone(v) => IdentityView {
-                kind: "phone",
+                kind: "phone".into(),
                 value: v.clone(),
                 note: None,
             },
             Kind::SmsSender(v) => IdentityView {
-                kind: "sms_sender",
+                kind: "sms_sender".into(),
                 value: v.clone(),
                 note: Some(SMS_SENDER_NOTE),
+            },
+            Kind::Declared(d) => IdentityView {
+                kind: d.kind.clone().into(),
+                value: d.value.clone(),
+                note: None,
             },
         })
     }
@@ -365,7 +370,7 @@ impl From<&rpb::Offer> for OfferView {
             conversation_id: o.conversation_id.clone(),
             agent_id: o.agent_id.clone(),
             queue: o.queue.clone(),
-            channel: channel_name(o.channel),
+            channel: channel_name(o.channel, &o.channel_name),
             expires_at_ms: o.expires_at_ms,
         }
     }
@@ -418,7 +423,7 @@ impl From<&rpb::AgentState> for AgentView {
                 .load
                 .iter()
                 .map(|l| LoadView {
-                    channel: channel_name(l.channel),
+                    channel: channel_name(l.channel, &l.channel_name),
                     used: l.used,
                     capacity: l.capacity,
                 })

@@ -124,9 +124,9 @@ fn agents(rng: &mut Rng) -> Vec<AgentSpec> {
     (0..AGENTS)
         .map(|i| {
             let mut spec = AgentSpec::new(format!("agent{i:05}"))
-                .with_capacity(Channel::Chat, 3)
-                .with_capacity(Channel::Email, 5)
-                .with_capacity(Channel::Sms, 2)
+                .with_capacity(Channel::CHAT, 3)
+                .with_capacity(Channel::EMAIL, 5)
+                .with_capacity(Channel::SMS, 2)
                 .with_total(6)
                 .with_language("en");
             if rng.below(3) == 0 {
@@ -166,6 +166,7 @@ fn config() -> EngineConfig {
         max_consecutive_misses: 3,
         decline_cooldown_ms: 30_000,
         epoch: 1,
+        channels: Channel::BUILT_IN.to_vec(),
     }
 }
 
@@ -186,9 +187,9 @@ impl Sim {
         self.next_id += 1;
         let roll = self.rng.below(10);
         let channel = match roll {
-            0..=5 => Channel::Chat,
-            6..=8 => Channel::Email,
-            _ => Channel::Sms,
+            0..=5 => Channel::CHAT,
+            6..=8 => Channel::EMAIL,
+            _ => Channel::SMS,
         };
         Event::ContactArrived {
             conversation_id: format!("con_{:032x}", self.next_id).into(),

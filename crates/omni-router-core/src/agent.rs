@@ -23,9 +23,9 @@ pub struct AgentSpec {
     /// Languages the agent speaks, matched by `lang == "xx"` in queue
     /// requirements.
     pub languages: Vec<String>,
-    /// Conversations the agent can hold at once, indexed by
-    /// [`Channel::index`].
-    pub capacity: [u32; 3],
+    /// Conversations the agent can hold at once, per channel; a channel
+    /// not listed has capacity 0.
+    pub capacity: BTreeMap<Channel, u32>,
     /// Optional cap on conversations across all channels.
     pub total: Option<u32>,
 }
@@ -39,7 +39,7 @@ impl AgentSpec {
             id,
             skills: BTreeMap::new(),
             languages: Vec::new(),
-            capacity: [0; 3],
+            capacity: BTreeMap::new(),
             total: None,
         }
     }
@@ -52,7 +52,7 @@ impl AgentSpec {
 
     /// This spec with capacity `capacity` on `channel`.
     pub fn with_capacity(mut self, channel: Channel, capacity: u32) -> Self {
-        self.capacity[channel.index()] = capacity;
+        self.capacity.insert(channel, capacity);
         self
     }
 
@@ -100,16 +100,12 @@ impl AgentSpec {
 
 impl From<&AgentConfig> for AgentSpec {
     fn from(config: &AgentConfig) -> Self {
-        let mut capacity = [0; 3];
-        for (channel, n) in &config.capacity {
-            capacity[channel.index()] = *n;
-        }
         Self {
             id: AgentId::from(config.id.as_str()),
             name: config.name.clone().unwrap_or_else(|| config.id.clone()),
             skills: config.skills.clone(),
             languages: config.languages.clone(),
-            capacity,
+            capacity: config.capacity.clone(),
             total: config.total,
         }
     }
@@ -155,13 +151,14 @@ pub struct AgentView {
     pub name: String,
     /// Current presence.
     pub presence: Presence,
-    /// Assigned conversations per channel, indexed by [`Channel::index`].
-    pub load: [u32; 3],
-    /// Live offers per channel, indexed by [`Channel::index`]: each
+    /// Assigned conversations per channel, on every channel the engine
+    /// routes.
+    pub load: BTreeMap<Channel, u32>,
+    /// Live offers per channel, on every channel the engine routes: each
     /// reserves room until it is answered or expires.
-    pub offered: [u32; 3],
-    /// Capacity per channel, indexed by [`Channel::index`].
-    pub capacity: [u32; 3],
+    pub offered: BTreeMap<Channel, u32>,
+    /// Capacity per channel, on every channel the engine routes.
+    pub capacity: BTreeMap<Channel, u32>,
     /// Optional cap across all channels.
     pub total: Option<u32>,
     /// Live offers, oldest first.
@@ -183,8 +180,13 @@ impl AgentView {
     /// the count capacity is checked against (and the `occupancy` of
     /// selection and queue views is made of).
     pub fn used(&self, channel: Channel) -> u32 {
-        let ch = channel.index();
-        self.load[ch].saturating_add(self.offered[ch])
+        let on = |m: &BTreeMap<Channel, u32>| m.get(&channel).copied().unwrap_or(0);
+        on(&self.load).saturating_add(on(&self.offered))
+    }
+
+    /// The capacity on `channel` (0 when the engine does not route it).
+    pub fn capacity_on(&self, channel: Channel) -> u32 {
+        self.capacity.get(&channel).copied().unwrap_or(0)
     }
 }
 
@@ -231,12 +233,15 @@ mod tests {
             name: None,
             skills: BTreeMap::from([("sales".to_owned(), 8)]),
             languages: vec!["en".into()],
-            capacity: BTreeMap::from([(Channel::Email, 5), (Channel::Sms, 4)]),
+            capacity: BTreeMap::from([(Channel::EMAIL, 5), (Channel::SMS, 4)]),
             total: Some(6),
         };
         let spec = AgentSpec::from(&config);
         assert_eq!(spec.name, "alice");
-        assert_eq!(spec.capacity, [0, 5, 4]);
+        assert_eq!(
+            spec.capacity,
+            BTreeMap::from([(Channel::EMAIL, 5), (Channel::SMS, 4)])
+        );
         assert_eq!(spec.total, Some(6));
         assert_eq!(spec.skills["sales"], 8);
     }

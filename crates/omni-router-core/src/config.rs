@@ -1,6 +1,8 @@
-//! The engine's settings: offer timeout, miss threshold, decline cooldown and
-//! the epoch that keeps offer ids unique across restarts.
+//! The engine's settings: offer timeout, miss threshold, decline cooldown,
+//! the epoch that keeps offer ids unique across restarts and the declared
+//! channels it routes.
 
+use omni_core::Channel;
 use omni_core::config::RoutingConfig;
 use omni_core::time::Millis;
 
@@ -20,6 +22,10 @@ pub struct EngineConfig {
     /// `off_{epoch:x}_{counter}`. Use a value that differs per start, such
     /// as the start time.
     pub epoch: u64,
+    /// The channels the engine routes (the declared set): agents' capacity
+    /// and contacts on any other channel are refused. Default: chat, email,
+    /// SMS.
+    pub channels: Vec<Channel>,
 }
 
 impl EngineConfig {
@@ -30,7 +36,14 @@ impl EngineConfig {
             max_consecutive_misses: routing.max_consecutive_misses,
             decline_cooldown_ms: secs_to_ms(routing.decline_cooldown_secs),
             epoch,
+            channels: Channel::BUILT_IN.to_vec(),
         }
+    }
+
+    /// These settings routing `channels` (the declared set).
+    pub fn with_channels(mut self, channels: impl IntoIterator<Item = Channel>) -> Self {
+        self.channels = channels.into_iter().collect();
+        self
     }
 }
 

@@ -1,7 +1,7 @@
 //! Why the engine refused an event. A refused event changes nothing.
 
 use omni_core::time::Millis;
-use omni_core::{AgentId, ConversationId, QueueId};
+use omni_core::{AgentId, Channel, ConversationId, QueueId};
 
 /// Why [`Engine::apply`](crate::Engine::apply) refused an event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,6 +44,10 @@ pub enum EngineError {
     /// An agent or queue specification is not valid.
     #[error("invalid specification: {0}")]
     InvalidSpec(String),
+    /// The channel is not among the channels the engine routes (the
+    /// declared set).
+    #[error("channel {0} is not declared (declare it in [channels.{0}])")]
+    UndeclaredChannel(Channel),
     /// The conversation is already queued, offered or assigned; a redelivered
     /// request can be treated as done.
     #[error("contact {0} is already routed")]

@@ -27,6 +27,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use omni_core::time::Millis;
 
+use crate::channels::PerChannel;
 use crate::requirement::MAX_LEVEL;
 
 /// Interned skill or language name.
@@ -116,17 +117,19 @@ pub(crate) fn level_range(lo: u8, hi: u8) -> std::ops::RangeInclusive<u128> {
 
 /// Open agents per channel: by skill, and (only when some queue needs
 /// them) all of them and by language.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct OpenIndex {
+    /// How many channels the engine routes (the sets are per dense slot).
+    pub(crate) channels: usize,
     /// Maintain `all`: some requirement has no skill or language cover.
     pub(crate) track_all: bool,
     /// Maintain `by_lang[l]`: some requirement's cover uses language `l`.
     pub(crate) track_lang: Vec<bool>,
-    pub(crate) all: [BTreeSet<u128>; 3],
-    pub(crate) by_skill: Vec<[BTreeSet<u128>; 3]>,
+    pub(crate) all: PerChannel<BTreeSet<u128>>,
+    pub(crate) by_skill: Vec<PerChannel<BTreeSet<u128>>>,
     /// Open agents per skill, channel and level (index 0 unused).
-    pub(crate) levels: Vec<[[u32; 11]; 3]>,
-    pub(crate) by_lang: Vec<[BTreeSet<u128>; 3]>,
+    pub(crate) levels: Vec<PerChannel<[u32; 11]>>,
+    pub(crate) by_lang: Vec<PerChannel<BTreeSet<u128>>>,
     /// Per skill: (language, pair) for every tracked pair with the skill.
     pub(crate) pairs_of_skill: Vec<Vec<(NameId, u32)>>,
     pub(crate) pairs: Vec<PairSet>,
@@ -134,10 +137,19 @@ pub(crate) struct OpenIndex {
 
 /// Open agents with a skill who speak a language, per channel, keyed like
 /// the skill's set, with counts per level.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct PairSet {
-    pub(crate) sets: [BTreeSet<u128>; 3],
-    pub(crate) levels: [[u32; 11]; 3],
+    pub(crate) sets: PerChannel<BTreeSet<u128>>,
+    pub(crate) levels: PerChannel<[u32; 11]>,
+}
+
+impl PairSet {
+    fn new(channels: usize) -> Self {
+        Self {
+            sets: PerChannel::new(channels, BTreeSet::new()),
+            levels: PerChannel::new(channels, [0; 11]),
+        }
+    }
 }
 
 /// Puts `key` in `set` when `ADD`, else takes it out.
@@ -168,15 +180,34 @@ pub(crate) fn count_levels(levels: &[u32; 11], lo: u8, hi: u8) -> u32 {
 }
 
 impl OpenIndex {
+    /// An empty index over `channels` channels.
+    pub(crate) fn new(channels: usize) -> Self {
+        Self {
+            channels,
+            track_all: false,
+            track_lang: Vec::new(),
+            all: PerChannel::new(channels, BTreeSet::new()),
+            by_skill: Vec::new(),
+            levels: Vec::new(),
+            by_lang: Vec::new(),
+            pairs_of_skill: Vec::new(),
+            pairs: Vec::new(),
+        }
+    }
+
     /// Makes room for `skills` skills and `langs` languages.
     pub(crate) fn grow(&mut self, skills: usize, langs: usize) {
         if self.by_skill.len() < skills {
-            self.by_skill.resize_with(skills, Default::default);
-            self.levels.resize(skills, [[0; 11]; 3]);
+            let n = self.channels;
+            self.by_skill
+                .resize_with(skills, || PerChannel::new(n, BTreeSet::new()));
+            self.levels.resize(skills, PerChannel::new(n, [0; 11]));
             self.pairs_of_skill.resize_with(skills, Vec::new);
         }
         if self.by_lang.len() < langs {
-            self.by_lang.resize_with(langs, Default::default);
+            let n = self.channels;
+            self.by_lang
+                .resize_with(langs, || PerChannel::new(n, BTreeSet::new()));
             self.track_lang.resize(langs, false);
         }
     }
@@ -241,7 +272,7 @@ impl OpenIndex {
             return false;
         }
         let p = self.pairs.len() as u32;
-        self.pairs.push(PairSet::default());
+        self.pairs.push(PairSet::new(self.channels));
         self.pairs_of_skill[skill as usize].push((lang, p));
         true
     }
@@ -290,7 +321,7 @@ mod tests {
 
     #[test]
     fn counts_by_level() {
-        let mut index = OpenIndex::default();
+        let mut index = OpenIndex::new(3);
         index.grow(2, 1);
         index.track_lang[0] = true;
         index.update::<true>(0, base_key(0, 1, None, 0), &[(0, 3), (1, 8)], &[0]);

@@ -17,7 +17,10 @@
 //!   contacts keep their original age).
 //!
 //! # Layout
-//! - [`config`] holds [`EngineConfig`]: timeouts and thresholds.
+//! - [`config`] holds [`EngineConfig`]: timeouts, thresholds and the
+//!   declared channels the engine routes.
+//! - `channels` (internal) gives each declared channel a dense slot and
+//!   keeps per-channel values inline for the first three.
 //! - [`agent`] holds agents: [`AgentSpec`], [`Presence`], capacity, [`AgentView`].
 //! - [`requirement`] (from `omni-core`) is the requirements language:
 //!   [`Requirement`], e.g. `billing >= 5 AND lang == "es"`.
@@ -67,6 +70,7 @@
 #![forbid(unsafe_code)]
 
 pub mod agent;
+mod channels;
 mod compile;
 pub mod config;
 pub mod contact;

@@ -179,8 +179,8 @@ mod tests {
     #[test]
     fn ids_carry_the_epoch_in_hex_and_expire_in_order() {
         let mut book = OfferBook::new(255);
-        let a = book.create(0, 0, 0, Channel::Chat, 500);
-        let b = book.create(1, 0, 0, Channel::Chat, 100);
+        let a = book.create(0, 0, 0, Channel::CHAT, 500);
+        let b = book.create(1, 0, 0, Channel::CHAT, 100);
         assert_eq!(book.id(a), "off_ff_1");
         assert_eq!(book.id(b), "off_ff_2");
         assert_eq!(book.seq_of("off_ff_2"), Some(2));

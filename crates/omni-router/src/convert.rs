@@ -9,7 +9,7 @@ use omni_core::config::{AgentConfig, QueueConfig, QueueStepConfig, ServiceLevelC
 use omni_core::time::now_ms;
 use omni_core::{AgentId, Channel, QueueId};
 use omni_proto::common as cpb;
-use omni_proto::convert::channel_from_i32;
+use omni_proto::convert::channel_from_pb;
 use omni_proto::routing as pb;
 use omni_router_core::{
     AgentSpec, AgentView, Offer, Overflow, Presence, QueueSpec, QueueView, RelaxStep, Requirement,
@@ -28,6 +28,7 @@ pub fn offer_to_pb(offer: &Offer) -> pb::Offer {
         agent_id: offer.agent_id.to_string(),
         queue: offer.queue.to_string(),
         channel: cpb::Channel::from(offer.channel) as i32,
+        channel_name: offer.channel.as_str().to_owned(),
         expires_at_ms: offer.expires_at_ms,
     }
 }
@@ -44,15 +45,17 @@ pub fn agent_state(view: &AgentView) -> pb::AgentState {
         name: view.name.clone(),
         presence: presence as i32,
         away_reason,
-        load: Channel::ALL
-            .iter()
+        load: view
+            .capacity
+            .keys()
             // A channel the agent holds conversations on shows even without
             // capacity there (a conversation that moved channel stays).
-            .filter(|c| view.capacity[c.index()] > 0 || view.used(**c) > 0)
+            .filter(|c| view.capacity_on(**c) > 0 || view.used(**c) > 0)
             .map(|c| pb::ChannelLoad {
                 channel: cpb::Channel::from(*c) as i32,
+                channel_name: c.as_str().to_owned(),
                 used: view.used(*c),
-                capacity: view.capacity[c.index()],
+                capacity: view.capacity_on(*c),
             })
             .collect(),
         offers: view.offers.iter().map(offer_to_pb).collect(),
@@ -121,7 +124,7 @@ pub fn agent_from_pb(agent: Option<pb::AgentSpec>) -> Result<AgentSpec, RouterEr
     }
     spec.languages = agent.languages;
     for (i, c) in agent.capacity.iter().enumerate() {
-        let channel = channel_from_i32(c.channel).ok_or_else(|| {
+        let channel = channel_from_pb(c.channel, &c.channel_name).ok_or_else(|| {
             invalid(
                 &format!("agent.capacity[{i}].channel"),
                 format!("unknown channel {}", c.channel),
@@ -133,7 +136,7 @@ pub fn agent_from_pb(agent: Option<pb::AgentSpec>) -> Result<AgentSpec, RouterEr
                 format!("{} is more than 10000", c.capacity),
             ));
         }
-        spec.capacity[channel.index()] = c.capacity;
+        spec.capacity.insert(channel, c.capacity);
     }
     spec.total = agent.total;
     spec.validate().map_err(|m| invalid("agent", m))?;
@@ -147,10 +150,11 @@ pub fn agent_to_config(spec: &AgentSpec) -> AgentConfig {
         name: Some(spec.name.clone()),
         skills: spec.skills.clone(),
         languages: spec.languages.clone(),
-        capacity: Channel::ALL
+        capacity: spec
+            .capacity
             .iter()
-            .filter(|c| spec.capacity[c.index()] > 0)
-            .map(|c| (*c, spec.capacity[c.index()]))
+            .filter(|(_, n)| **n > 0)
+            .map(|(c, n)| (*c, *n))
             .collect::<BTreeMap<_, _>>(),
         total: spec.total,
     }
@@ -429,6 +433,7 @@ mod tests {
             agent_id: "zoe".into(),
             capacity: vec![pb::ChannelCapacity {
                 channel: 42,
+                channel_name: String::new(),
                 capacity: 1,
             }],
             ..Default::default()
@@ -439,14 +444,15 @@ mod tests {
             skills: [("billing".to_owned(), 7)].into(),
             languages: vec!["es".into()],
             capacity: vec![pb::ChannelCapacity {
-                channel: channel_pb(Channel::Email),
+                channel: channel_pb(Channel::EMAIL),
+                channel_name: String::new(),
                 capacity: 4,
             }],
             total: Some(3),
             ..Default::default()
         };
         let spec = agent_from_pb(Some(ok)).unwrap();
-        assert_eq!(spec.capacity, [0, 4, 0]);
+        assert_eq!(spec.capacity, BTreeMap::from([(Channel::EMAIL, 4)]));
         assert_eq!(AgentSpec::from(&agent_to_config(&spec)), spec);
     }
 }

@@ -70,7 +70,9 @@ impl RouterError {
                 EngineError::AgentNotAvailable(_) => {
                     (Code::FailedPrecondition, R::AgentNotAvailable)
                 }
-                EngineError::InvalidSpec(_) => (Code::InvalidArgument, R::InvalidArgument),
+                EngineError::InvalidSpec(_) | EngineError::UndeclaredChannel(_) => {
+                    (Code::InvalidArgument, R::InvalidArgument)
+                }
                 EngineError::DuplicateContact(_) => {
                     (Code::FailedPrecondition, R::ConversationAlreadyRouted)
                 }

@@ -14,7 +14,7 @@ use omni_bus::topology::{ROUTER_REQUESTS, subjects};
 use omni_bus::{BusError, Delivery, drain_keyed, key_hash};
 use omni_core::trace::TraceContext;
 use omni_core::{AgentId, ConversationId, CustomerId, QueueId};
-use omni_proto::convert::channel_from_i32;
+use omni_proto::convert::channel_from_pb;
 use omni_proto::events as ev;
 use omni_store::ContactRecord;
 use prost::Message as _;
@@ -103,8 +103,8 @@ fn decode_request(delivery: &Delivery) -> Result<ContactRecord, String> {
     if r.conversation_id.is_empty() || r.queue.is_empty() {
         return Err("conversation_id and queue are required".into());
     }
-    let channel =
-        channel_from_i32(r.channel).ok_or_else(|| format!("unknown channel {}", r.channel))?;
+    let channel = channel_from_pb(r.channel, &r.channel_name)
+        .ok_or_else(|| format!("unknown channel {} {:?}", r.channel, r.channel_name))?;
     Ok(ContactRecord {
         conversation_id: ConversationId::from(r.conversation_id.as_str()),
         customer_id: CustomerId::from(r.customer_id.as_str()),

@@ -78,7 +78,8 @@ impl RouterShell {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| RouterError::InvalidArgument(e.to_string()))?;
         let engine = Engine::new(
-            EngineConfig::from_config(&config.routing, epoch),
+            EngineConfig::from_config(&config.routing, epoch)
+                .with_channels(config.channel_set().channels()),
             config.agents.iter().map(AgentSpec::from).collect(),
             queues,
         );
@@ -141,16 +142,16 @@ impl RouterShell {
         }
         let mut presence: BTreeMap<&'static str, u32> = BTreeMap::new();
         // Room held (assigned plus live offers) and capacity per channel.
-        let mut load = [(0u32, 0u32); 3];
+        let mut load: BTreeMap<Channel, (u32, u32)> =
+            engine.channels().iter().map(|c| (*c, (0, 0))).collect();
         for a in engine.agents() {
             *presence.entry(a.presence.as_str()).or_default() += 1;
-            for c in Channel::ALL {
-                load[c.index()].0 += a.used(c);
-                load[c.index()].1 += a.capacity[c.index()];
+            for (c, room) in load.iter_mut() {
+                room.0 += a.used(*c);
+                room.1 += a.capacity_on(*c);
             }
         }
-        for c in Channel::ALL {
-            let (used, capacity) = load[c.index()];
+        for (c, (used, capacity)) in load {
             for (name, value) in [("omni_agent_load", used), ("omni_agent_capacity", capacity)] {
                 out.push(metrics::Sample {
                     name,
@@ -325,6 +326,7 @@ impl RouterShell {
     /// once.
     pub async fn upsert_agent(&self, spec: AgentSpec) -> Result<(), RouterError> {
         let id = spec.id.clone();
+        self.lock_engine().validate_agent(&spec)?;
         // Durable first: an acknowledged change survives a restart.
         self.store
             .put_agent_config(&crate::convert::agent_to_config(&spec))

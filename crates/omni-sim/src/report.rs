@@ -1,6 +1,7 @@
 //! What a run measured, per queue, per agent group and overall, as a text
 //! table, JSON or CSV.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use omni_core::Channel;
@@ -143,7 +144,7 @@ impl Report {
             })
             .collect::<Vec<_>>();
 
-        let channels: Vec<Channel> = scenario.queues.iter().map(|q| q.channel).collect();
+        let channels: BTreeSet<Channel> = scenario.queues.iter().map(|q| q.channel).collect();
         let groups = scenario
             .agents
             .iter()
@@ -151,9 +152,8 @@ impl Report {
             .map(|(g, spec)| {
                 let b = &tally.groups[g];
                 let staffed = f64::from(spec.count) * tally.batch_ms;
-                let slots = Channel::ALL
+                let slots = channels
                     .iter()
-                    .filter(|c| channels.contains(c))
                     .map(|c| spec.capacity.get(c).copied().unwrap_or(0))
                     .sum::<u32>()
                     .min(spec.total.unwrap_or(u32::MAX));

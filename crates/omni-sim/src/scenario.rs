@@ -9,7 +9,9 @@
 //!
 //! [[queues]]
 //! id = "sales"
-//! channel = "chat"                 # chat (default), email or sms
+//! channel = "chat"                 # chat (default), email, sms or any
+//!                                  # channel name: a scenario routes every
+//!                                  # channel its queues and agents name
 //! priority = 0                     # higher is served first
 //! skills = { sales = 5 }           # minimum proficiency per skill
 //! arrivals_per_hour = 160          # Poisson arrivals
@@ -134,6 +136,18 @@ pub struct AgentGroup {
 }
 
 impl Scenario {
+    /// The channels the scenario routes: every channel a queue or an
+    /// agent group's capacity names, in slot order.
+    pub fn channels(&self) -> Vec<Channel> {
+        let named: BTreeSet<Channel> = self
+            .queues
+            .iter()
+            .map(|q| q.channel)
+            .chain(self.agents.iter().flat_map(|a| a.capacity.keys().copied()))
+            .collect();
+        named.into_iter().collect()
+    }
+
     /// Reads and validates a scenario file.
     pub fn load(path: &Path) -> Result<Self, ScenarioError> {
         let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
@@ -212,7 +226,7 @@ struct RawQueue {
 }
 
 fn default_channel() -> Channel {
-    Channel::Chat
+    Channel::CHAT
 }
 
 fn default_service_level_secs() -> f64 {
@@ -537,7 +551,7 @@ mod tests {
         let s = Scenario::parse(VALID).expect("valid");
         assert_eq!((s.warmup_secs, s.seed, s.batches), (0.0, 0, 20));
         let q = &s.queues[0];
-        assert_eq!(q.channel, Channel::Chat);
+        assert_eq!(q.channel, Channel::CHAT);
         assert_eq!(q.service_level_secs, 20.0);
         assert_eq!(q.patience, None);
         assert_eq!(
@@ -628,10 +642,30 @@ mod tests {
         assert!(unknown.contains("arrival_rate"), "{unknown}");
         let wrong_type = error(&VALID.replace("count = 3", "count = \"three\""));
         assert!(wrong_type.contains("count"), "{wrong_type}");
-        let channel = error(&VALID.replace("capacity = { chat = 1 }", "capacity = { fax = 1 }"));
-        assert!(channel.contains("fax"), "{channel}");
+        let channel = error(&VALID.replace("capacity = { chat = 1 }", "capacity = { Fax = 1 }"));
+        assert!(channel.contains("Fax"), "{channel}");
         let top = error(&format!("durations = 5\n{VALID}"));
         assert!(top.contains("durations"), "{top}");
+    }
+
+    #[test]
+    fn a_scenario_on_any_channel_name_routes_on_it() {
+        let text = VALID
+            .replace(
+                "id = \"sales\"",
+                "id = \"sales\"\nchannel = \"sim-whatsapp\"",
+            )
+            .replace(
+                "capacity = { chat = 1 }",
+                "capacity = { sim-whatsapp = 1, chat = 2 }",
+            );
+        let scenario = Scenario::parse(&text).expect("valid");
+        let whatsapp = Channel::parse("sim-whatsapp").expect("name");
+        assert_eq!(scenario.channels(), [Channel::CHAT, whatsapp]);
+        let report = crate::run(&scenario, &mut |_| {}).expect("runs");
+        let queue = &report.queues[0];
+        assert_eq!(queue.channel, whatsapp);
+        assert!(queue.answered > 0, "{queue:?}");
     }
 
     #[test]

@@ -209,6 +209,7 @@ impl Simulation {
                 max_consecutive_misses: 0,
                 decline_cooldown_ms: 0,
                 epoch: 0,
+                channels: scenario.channels(),
             },
             specs.agents,
             specs.queues,

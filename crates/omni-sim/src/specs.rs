@@ -67,7 +67,7 @@ pub(crate) fn group_serves(group: &AgentGroup, queue: &QueueScenario) -> bool {
 }
 
 fn has_capacity(agent: &AgentSpec, channel: Channel) -> bool {
-    agent.capacity[channel.index()] > 0 && agent.total.is_none_or(|t| t > 0)
+    agent.capacity.get(&channel).is_some_and(|n| *n > 0) && agent.total.is_none_or(|t| t > 0)
 }
 
 #[cfg(test)]
@@ -102,11 +102,11 @@ mod tests {
 
     #[test]
     fn eligibility_needs_channel_capacity_and_skills() {
-        let g = group(&[("sales", 6)], &[(Channel::Chat, 2)]);
-        assert!(group_serves(&g, &queue(&[("sales", 5)], Channel::Chat)));
-        assert!(!group_serves(&g, &queue(&[("sales", 7)], Channel::Chat)));
-        assert!(!group_serves(&g, &queue(&[("billing", 1)], Channel::Chat)));
-        assert!(!group_serves(&g, &queue(&[], Channel::Email)));
+        let g = group(&[("sales", 6)], &[(Channel::CHAT, 2)]);
+        assert!(group_serves(&g, &queue(&[("sales", 5)], Channel::CHAT)));
+        assert!(!group_serves(&g, &queue(&[("sales", 7)], Channel::CHAT)));
+        assert!(!group_serves(&g, &queue(&[("billing", 1)], Channel::CHAT)));
+        assert!(!group_serves(&g, &queue(&[], Channel::EMAIL)));
     }
 
     #[test]
@@ -116,14 +116,14 @@ mod tests {
             warmup_secs: 0.0,
             seed: 1,
             batches: 2,
-            queues: vec![queue(&[("sales", 5)], Channel::Chat)],
-            agents: vec![group(&[("sales", 6)], &[(Channel::Chat, 2)])],
+            queues: vec![queue(&[("sales", 5)], Channel::CHAT)],
+            agents: vec![group(&[("sales", 6)], &[(Channel::CHAT, 2)])],
         };
         let specs = build(&scenario);
         let ids: Vec<&str> = specs.agents.iter().map(|a| a.id.as_str()).collect();
         assert_eq!(ids, ["g#1", "g#2"]);
         assert_eq!(specs.group_of, [0, 0]);
-        assert_eq!(specs.agents[0].capacity[Channel::Chat.index()], 2);
+        assert_eq!(specs.agents[0].capacity[&Channel::CHAT], 2);
         assert_eq!(specs.agents[0].total, Some(2));
         assert_eq!(specs.queues[0].priority, 3);
         assert_eq!(

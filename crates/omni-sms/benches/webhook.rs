@@ -164,7 +164,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     for n in 0..requests {
         bus.publish(
-            Message::new(subjects::outbound(Channel::Sms), reply(n).encode_to_vec()),
+            Message::new(subjects::outbound(Channel::SMS), reply(n).encode_to_vec()),
             Some(&format!("bench-reply-{n}")),
         )
         .await?;

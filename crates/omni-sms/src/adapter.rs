@@ -75,8 +75,8 @@ impl SmsAdapter {
         ));
         let http = HttpClient::new(Duration::from_secs(config.sms.request_timeout_secs))?;
         let adapter = Arc::new(Self {
-            inbound: Inbound::new(bus.clone(), Channel::Sms),
-            reporter: Reporter::new(bus, Channel::Sms)
+            inbound: Inbound::new(bus.clone(), Channel::SMS),
+            reporter: Reporter::new(bus, Channel::SMS)
                 .with_metric("omni_sms_delivery_reports_total"),
             config,
             region,
@@ -173,7 +173,7 @@ impl SmsAdapter {
         omni_telemetry::continue_trace(&span, trace);
         let opt = keywords::opt_change(&sms.text);
         let mut message = canonical(
-            Channel::Sms,
+            Channel::SMS,
             idempotency_key(sms.provider, &sms.provider_message_id),
             sms.from.clone(),
             sms.text.clone(),

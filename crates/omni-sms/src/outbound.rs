@@ -104,7 +104,7 @@ impl Provider for SmsOutbound {
         Capabilities {
             max_text_chars: Some(max),
             outbound_first: true,
-            ..Capabilities::new(Channel::Sms, "phone")
+            ..Capabilities::new(Channel::SMS, "phone")
         }
     }
 

@@ -86,7 +86,7 @@ async fn data_survives_a_server_restart_and_the_store_reconnects() {
     };
     let message = |key: &str, at| InboundMessage {
         idempotency_key: key.to_owned(),
-        channel: Channel::Email,
+        channel: Channel::EMAIL,
         from: who.clone(),
         text: format!("text of {key}"),
         received_at_ms: at,
@@ -109,7 +109,7 @@ async fn data_survives_a_server_restart_and_the_store_reconnects() {
         conversation_id: first.conversation.id.clone(),
         customer_id: first.customer.id.clone(),
         queue: queue.clone(),
-        channel: Channel::Email,
+        channel: Channel::EMAIL,
         queued_at_ms: 1_000,
         preferred_agent: None,
         assigned_agent: Some(agent.clone()),
@@ -158,7 +158,7 @@ async fn data_survives_a_server_restart_and_the_store_reconnects() {
 fn sms(from: &str, key: &str, text: &str, at: Millis) -> InboundMessage {
     InboundMessage {
         idempotency_key: key.to_owned(),
-        channel: Channel::Sms,
+        channel: Channel::SMS,
         from: Identity::Phone(from.to_owned()),
         text: text.to_owned(),
         received_at_ms: at,

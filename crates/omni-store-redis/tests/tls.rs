@@ -61,7 +61,7 @@ async fn the_store_works_over_tls_as_an_acl_user_with_a_private_ca_and_a_client_
         .expect("connect over TLS");
     let message = InboundMessage {
         idempotency_key: "tls-1".into(),
-        channel: Channel::Email,
+        channel: Channel::EMAIL,
         from: Identity::Email("ada@example.com".into()),
         text: "over tls".into(),
         received_at_ms: 1_000,

@@ -17,7 +17,7 @@ const POLICY: ContinuityPolicy = ContinuityPolicy {
 fn message(customer: usize, n: usize) -> InboundMessage {
     InboundMessage {
         idempotency_key: format!("bench-{customer}-{n}"),
-        channel: Channel::Chat,
+        channel: Channel::CHAT,
         from: Identity::ChatVisitor(format!("bench-{customer}")),
         text: format!("message {n} from customer {customer}"),
         received_at_ms: 1_700_000_000_000 + n as i64,

@@ -175,7 +175,7 @@ fn queue() -> QueueId {
 fn inbound(from: &Identity, key: &str, text: &str, at: Millis) -> InboundMessage {
     InboundMessage {
         idempotency_key: key.to_owned(),
-        channel: from.channel(),
+        channel: from.channel().unwrap_or(Channel::CHAT),
         from: from.clone(),
         text: text.to_owned(),
         received_at_ms: at,
@@ -191,7 +191,7 @@ fn contact(t: &Tag, conversation: &ConversationId, customer: &CustomerId) -> Con
         conversation_id: conversation.clone(),
         customer_id: customer.clone(),
         queue: queue(),
-        channel: Channel::Chat,
+        channel: Channel::CHAT,
         queued_at_ms: T0,
         preferred_agent: Some(AgentId::from(format!("agt_sticky_{}", t.0))),
         assigned_agent: None,

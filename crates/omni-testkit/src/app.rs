@@ -1,6 +1,7 @@
 //! The app under test.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use omni::{Listeners, Part, Running, embedded};
@@ -178,6 +179,13 @@ impl TestApp {
     /// The data directory.
     pub fn data_dir(&self) -> &Path {
         self.data.path()
+    }
+
+    /// The embedded bus the app runs over: a test publishes there what an
+    /// out-of-process adapter would.
+    pub fn bus(&self) -> Arc<dyn omni_bus::Bus> {
+        // The embedded app always runs over its embedded bus.
+        self.running().bus().expect("embedded app has a bus")
     }
 
     /// Stops gracefully and starts again on the same data (new ports).

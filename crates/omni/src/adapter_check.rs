@@ -91,10 +91,11 @@ fn declared(args: &AdapterCheckArgs) -> Result<Declared, String> {
         .kind
         .as_ref()
         .map(|k| match k {
-            pb::identity::Kind::Phone(_) => "phone",
-            pb::identity::Kind::Email(_) => "email",
-            pb::identity::Kind::ChatVisitor(_) => "chat_visitor",
-            pb::identity::Kind::SmsSender(_) => "sms_sender",
+            pb::identity::Kind::Phone(_) => "phone".to_owned(),
+            pb::identity::Kind::Email(_) => "email".to_owned(),
+            pb::identity::Kind::ChatVisitor(_) => "chat_visitor".to_owned(),
+            pb::identity::Kind::SmsSender(_) => "sms_sender".to_owned(),
+            pb::identity::Kind::Declared(d) => d.kind.clone(),
         })
         .unwrap_or_default();
     Ok(Declared {

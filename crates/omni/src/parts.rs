@@ -450,6 +450,12 @@ fn local_url(addr: SocketAddr, tls: bool) -> String {
 }
 
 impl Running {
+    /// The bus the parts run over, if any: where an adapter running apart
+    /// (or a test standing in for one) publishes.
+    pub fn bus(&self) -> Option<Arc<dyn Bus>> {
+        self.bus.clone()
+    }
+
     /// Resolves when a part failed and the process should stop.
     pub async fn failed(&self) {
         self.failed.cancelled().await

@@ -20,7 +20,7 @@ async fn queue_position_in_chromium() -> anyhow::Result<()> {
         .iter_mut()
         .find(|a| a.id == "bob")
         .ok_or_else(|| anyhow::anyhow!("the sample configuration has no bob"))?;
-    bob.capacity.insert(Channel::Chat, 1);
+    bob.capacity.insert(Channel::CHAT, 1);
     let app = TestApp::start_with(data, config).await?;
     let result = async { Scenario::new("queuepos.mjs", &app)?.run().await }.await;
     app.stop().await;

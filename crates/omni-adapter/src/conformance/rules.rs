@@ -216,12 +216,14 @@ impl<'a> Run<'a> {
         trace: TraceContext,
     ) -> Result<String, Violation> {
         let id = self.message_id(rule, n);
+        let (channel, channel_name) = crate::wire_channel(self.caps.channel);
         let command = ev::OutboundMessage {
             message: Some(pb::Message {
                 id: id.clone(),
                 conversation_id: format!("kit-{}-{}", self.tag, rule.name()),
                 direction: pb::Direction::Outbound as i32,
-                channel: crate::wire_channel(self.caps.channel),
+                channel,
+                channel_name,
                 agent_id: "kit-agent".into(),
                 text,
                 at_ms: now_ms(),

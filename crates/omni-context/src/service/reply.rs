@@ -52,8 +52,9 @@ impl ContextService {
         }
         let channel = channel.unwrap_or(conversation.last_channel);
         let customer = self.customer(&conversation.customer_id).await?;
-        let to = recipient(&conversation, &customer, channel)?;
-        if channel == Channel::Sms
+        let kinds = self.settings.reply_kinds(channel);
+        let to = recipient(&conversation, &customer, channel, &kinds)?;
+        if channel == Channel::SMS
             && let Some(opt_out) = customer.opt_out(&to)
         {
             return Err(ContextError::FailedPrecondition(format!(
@@ -63,7 +64,7 @@ impl ContextService {
             )));
         }
         let id = MessageId::generate();
-        let email = if channel == Channel::Email {
+        let email = if channel == Channel::EMAIL {
             let history = self.history(conversation_id).await?;
             let domain = self.settings.reply_domain();
             Some(outbound_email(
@@ -147,18 +148,20 @@ fn recipient(
     conversation: &Conversation,
     customer: &Customer,
     channel: Channel,
+    kinds: &[String],
 ) -> Result<Identity, ContextError> {
+    let on_channel = |i: &Identity| kinds.iter().any(|k| k == i.kind());
     let last = &conversation.last_identity;
-    if last.channel() == channel && customer.identities.contains(last) {
+    if on_channel(last) && customer.identities.contains(last) {
         return Ok(last.clone());
     }
     customer
         .identities
         .iter()
         .rev()
-        .find(|i| i.channel() == channel)
+        .find(|i| on_channel(i))
         .cloned()
-        .ok_or_else(|| match customer.unverified.iter().find(|i| i.channel() == channel) {
+        .ok_or_else(|| match customer.unverified.iter().find(|i| on_channel(i)) {
             Some(unverified) => ContextError::FailedPrecondition(format!(
                 "customer {}'s {channel} identity {unverified} is not verified: replies go only to identities the customer wrote from or a supervisor verified",
                 customer.id

@@ -185,7 +185,7 @@ async fn across_channels(h: &Harness) {
             &AgentId::from("agt_alice"),
             "we are on it",
             "r1",
-            Some(Channel::Email),
+            Some(Channel::EMAIL),
             &as_service(),
             trace(),
         )
@@ -251,7 +251,7 @@ async fn across_channels(h: &Harness) {
             &AgentId::from("agt_alice"),
             "still on it",
             "r2",
-            Some(Channel::Email),
+            Some(Channel::EMAIL),
             &as_service(),
             trace(),
         )
@@ -286,13 +286,13 @@ async fn across_channels(h: &Harness) {
     assert_eq!(
         channels,
         vec![
-            Channel::Chat,
-            Channel::Email,
-            Channel::Email,
-            Channel::Email,
-            Channel::Email,
-            Channel::Email,
-            Channel::Sms
+            Channel::CHAT,
+            Channel::EMAIL,
+            Channel::EMAIL,
+            Channel::EMAIL,
+            Channel::EMAIL,
+            Channel::EMAIL,
+            Channel::SMS
         ]
     );
     assert!(timeline.windows(2).all(|w| w[0].seq + 1 == w[1].seq));
@@ -362,7 +362,7 @@ async fn sms_opt_out_blocks_sms_replies_until_start() {
             &agent,
             "hello?",
             "r1",
-            Some(Channel::Sms),
+            Some(Channel::SMS),
             &as_service(),
             trace(),
         )
@@ -394,7 +394,7 @@ async fn sms_opt_out_blocks_sms_replies_until_start() {
             &agent,
             "hello?",
             "r2",
-            Some(Channel::Email),
+            Some(Channel::EMAIL),
             &as_service(),
             trace(),
         )
@@ -486,13 +486,14 @@ async fn delivery_reports(h: &Harness) {
                 message_id: message.id.to_string(),
                 conversation_id: conversation.to_string(),
                 channel: pb::Channel::Sms as i32,
+                channel_name: "sms".to_owned(),
                 status: status as i32,
                 provider_message_id: "SMx".into(),
                 error: error.into(),
                 at_ms: 1,
             };
             (
-                Message::new(subjects::delivery(Channel::Sms), report.encode_to_vec()),
+                Message::new(subjects::delivery(Channel::SMS), report.encode_to_vec()),
                 format!("{}-{n}", message.id),
             )
         };
@@ -532,6 +533,7 @@ async fn delivery_reports(h: &Harness) {
         message_id: one.id.to_string(),
         conversation_id: conversation.to_string(),
         channel: pb::Channel::Sms as i32,
+        channel_name: "sms".to_owned(),
         status: pb::DeliveryStatus::Queued as i32,
         provider_message_id: "SMx".into(),
         error: String::new(),

@@ -10,7 +10,7 @@ use omni_bus_nats::NatsBus;
 use omni_context::{ContextService, ContextSettings};
 use omni_core::config::Config;
 use omni_core::time::now_ms;
-use omni_core::{Identity, InboundMessage};
+use omni_core::{Channel, Identity, InboundMessage};
 use omni_store::{ContextStore, EmbeddedStore};
 use omni_store_redis::RedisStore;
 use omni_testservers::nats::NatsServer;
@@ -139,7 +139,7 @@ where
 pub fn inbound(from: Identity, key: &str, text: &str) -> InboundMessage {
     InboundMessage {
         idempotency_key: key.to_owned(),
-        channel: from.channel(),
+        channel: from.channel().unwrap_or(Channel::CHAT),
         from,
         text: text.to_owned(),
         received_at_ms: now_ms(),

@@ -8,9 +8,11 @@
 //! One file per section: [`Config`] itself, its loading and the checks
 //! across sections live here; each section's types, defaults and own checks
 //! live in a child module (`network`, `grpc`, `context`, `routing`, `chat`,
-//! `sms`, `email`, `limits`, `auth`), and `env` holds the `OMNI_*` overrides.
+//! `sms`, `email`, `limits`, `auth`, `channels`), and `env` holds the
+//! `OMNI_*` overrides.
 
 mod auth;
+mod channels;
 mod chat;
 mod context;
 mod email;
@@ -31,6 +33,7 @@ use serde::Deserialize;
 use crate::Channel;
 
 pub use auth::{AuthConfig, Cidr};
+pub use channels::{ChannelDecl, ChannelSet, ChannelSpec, IdentityKindConfig, UndeclaredChannel};
 pub use chat::ChatConfig;
 pub use context::ContextConfig;
 pub use email::{EmailConfig, EmailSender, RelayTls};
@@ -113,6 +116,11 @@ pub struct Config {
     pub agents: Vec<AgentConfig>,
     /// Sign-in and sessions.
     pub auth: AuthConfig,
+    /// Declared channels and their capabilities, by name (see
+    /// [`Config::channel_set`]).
+    pub channels: BTreeMap<String, ChannelDecl>,
+    /// Declared identity kinds beyond the built-in ones, by kind.
+    pub identities: BTreeMap<String, IdentityKindConfig>,
 }
 
 impl Default for Config {
@@ -133,6 +141,8 @@ impl Default for Config {
             queues: Vec::new(),
             agents: Vec::new(),
             auth: AuthConfig::default(),
+            channels: BTreeMap::new(),
+            identities: BTreeMap::new(),
         }
     }
 }
@@ -268,6 +278,7 @@ impl Config {
                 self.chat.max_text_bytes, self.chat.max_frame_bytes
             ));
         }
+        self.check_channels().map_err(ConfigError::Invalid)?;
         self.limits.check().map_err(ConfigError::Invalid)?;
         self.sms.validate()?;
         self.auth.validate()?;

@@ -24,10 +24,10 @@ const SAMPLE: &str = r#"
 fn sample_parses_and_routes_topics() {
     let config = Config::parse(SAMPLE).unwrap();
     config.validate().unwrap();
-    assert_eq!(config.queue_for(Channel::Chat, Some("sales")), "sales");
-    assert_eq!(config.queue_for(Channel::Chat, Some("nope")), "support");
-    assert_eq!(config.queue_for(Channel::Chat, None), "support");
-    assert_eq!(config.agents[0].capacity[&Channel::Chat], 3);
+    assert_eq!(config.queue_for(Channel::CHAT, Some("sales")), "sales");
+    assert_eq!(config.queue_for(Channel::CHAT, Some("nope")), "support");
+    assert_eq!(config.queue_for(Channel::CHAT, None), "support");
+    assert_eq!(config.agents[0].capacity[&Channel::CHAT], 3);
 }
 
 #[test]

@@ -38,6 +38,19 @@ export function enabled(channel) {
   return !S || !S.channels || S.channels.some((c) => c.channel === channel);
 }
 
+/**
+ * The channels a reply to an identity of `kind` can go out on, from the
+ * declared set the server listed at sign-in (its `identity_kinds`); before
+ * the list is known, the built-in channel of a built-in kind.
+ */
+export function channelsForKind(kind) {
+  if (S && Array.isArray(S.channels) && S.channels.every((c) => Array.isArray(c.identity_kinds))) {
+    return S.channels.filter((c) => c.identity_kinds.indexOf(kind) >= 0).map((c) => c.channel);
+  }
+  const builtIn = { chat_visitor: 'chat', email: 'email', phone: 'sms', sms_sender: 'sms' }[kind];
+  return builtIn && enabled(builtIn) ? [builtIn] : [];
+}
+
 /** The longest reply on `channel`, in bytes; null when not known. */
 export function maxBytes(channel) {
   const c = S && S.channels && S.channels.find((x) => x.channel === channel);

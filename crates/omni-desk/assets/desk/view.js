@@ -6,13 +6,12 @@ import { channelLabel, make } from '../common/common.js';
 import { api, enc } from './api.js';
 import { badge, el } from './dom.js';
 import { report } from './feedback.js';
-import { S, current, enabled } from './state.js';
+import { S, channelsForKind, current, enabled } from './state.js';
 import { refreshConvItem, setSummaryFrom } from './conversations.js';
 import { clearTimeline, putMessage, scrollTimeline } from './timeline.js';
 import { resetProfile } from './profile.js';
 import { openedReply, updateReplyEnabled, updateReplyHint, updateReplyLimit, updateReplyWarning } from './reply.js';
 
-const CHANNEL_OF_KIND = { chat_visitor: 'chat', email: 'email', phone: 'sms', sms_sender: 'sms' };
 const KIND_LABEL = { chat_visitor: 'Web chat', email: 'Email', phone: 'Phone', sms_sender: 'SMS sender' };
 let openSeq = 0;
 
@@ -123,8 +122,9 @@ export function renderViewHead() {
       li.appendChild(note);
     }
     el.identities.appendChild(li);
-    const ch = CHANNEL_OF_KIND[idn.kind];
-    if (ch && enabled(ch) && channels.indexOf(ch) < 0) channels.push(ch);
+    channelsForKind(idn.kind).forEach((ch) => {
+      if (channels.indexOf(ch) < 0) channels.push(ch);
+    });
   });
   renderConversationFacts();
   // Reply channel: the default is the channel the customer used last.

@@ -66,7 +66,7 @@ impl Outbound {
         };
         self.bus
             .publish(
-                Message::new(subjects::outbound(Channel::Email), outbound.encode_to_vec()),
+                Message::new(subjects::outbound(Channel::EMAIL), outbound.encode_to_vec()),
                 Some(id),
             )
             .await
@@ -265,7 +265,7 @@ async fn a_reply_for_a_phone_number_is_reported_failed() {
     };
     out.bus
         .publish(
-            Message::new(subjects::outbound(Channel::Email), outbound.encode_to_vec()),
+            Message::new(subjects::outbound(Channel::EMAIL), outbound.encode_to_vec()),
             Some("m_6"),
         )
         .await

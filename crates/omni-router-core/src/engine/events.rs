@@ -76,7 +76,7 @@ impl Engine {
         match assigned {
             Some(agent_slot) => {
                 let agent = &mut self.agents[agent_slot as usize];
-                let ch = a.channel.index();
+                let ch = self.chans.dense(a.channel);
                 agent.load[ch] = agent.load[ch].saturating_add(1);
                 agent.assigned.push(c);
                 self.reindex(agent_slot);
@@ -116,7 +116,7 @@ impl Engine {
         let Some(contact) = self.contact_ref(c) else {
             return ReleasedWhile::Waiting;
         };
-        let (slot, ch) = (contact.slot, contact.channel.index());
+        let (slot, ch) = (contact.slot, self.chans.dense(contact.channel));
         match slot {
             Slot::Waiting => {
                 self.unlist(c);
@@ -233,7 +233,7 @@ impl Engine {
             self.dirty_agents.pop();
         }
         let c = live.contact;
-        let ch = live.channel.index();
+        let ch = self.chans.dense(live.channel);
         let agent = &mut self.agents[a as usize];
         agent.load[ch] = agent.load[ch].saturating_add(1);
         agent.assigned.push(c);
@@ -383,8 +383,8 @@ impl Engine {
         contact.queued_at_ms = now;
         contact.step = 0;
         contact.slot = Slot::Waiting;
-        let q = contact.queue;
-        let ch = contact.channel.index();
+        let (q, channel) = (contact.queue, contact.channel);
+        let ch = self.chans.dense(channel);
         self.queues[q as usize].stats.transferred += 1;
         self.record(c, now, What::TransferredToAgent { agent: a });
         fx.push(Effect::Requeued {
@@ -458,7 +458,7 @@ impl Engine {
                 // Continuity first: the agent keeps it, counted on the new
                 // channel even beyond capacity there.
                 let agent = &mut self.agents[a as usize];
-                let (f, t) = (from.index(), to.index());
+                let (f, t) = (self.chans.dense(from), self.chans.dense(to));
                 agent.load[f] = agent.load[f].saturating_sub(1);
                 agent.load[t] = agent.load[t].saturating_add(1);
                 // Beyond capacity by its assignments alone: live offers in

@@ -138,7 +138,7 @@ impl Engine {
             if best.is_some_and(|b| b.0.0 > priority) {
                 break;
             }
-            for ch in 0..3 {
+            for ch in 0..usize::from(agent.channels) {
                 if !agent.is_open(ch) {
                     continue;
                 }
@@ -243,7 +243,7 @@ impl Engine {
             queue,
             step,
             compiled: &queue.steps[step],
-            ch: contact.channel.index(),
+            ch: self.chans.dense(contact.channel),
             order,
             preferred,
         }

@@ -88,6 +88,7 @@ use omni_core::time::Millis;
 use omni_core::{AgentId, ConversationId, QueueId};
 
 use crate::agent::AgentSpec;
+use crate::channels::ChannelSlots;
 use crate::config::EngineConfig;
 use crate::contact::Contact;
 use crate::error::EngineError;
@@ -111,6 +112,8 @@ use state::{AgentState, QueuePace, QueueState, RouteKey};
 #[derive(Debug, Clone)]
 pub struct Engine {
     config: EngineConfig,
+    /// The declared channels, at dense slots.
+    chans: ChannelSlots,
     now_ms: Millis,
     skills: Interner,
     langs: Interner,
@@ -169,8 +172,11 @@ impl Engine {
     /// A later spec with an id already seen replaces the earlier one.
     pub fn new(config: EngineConfig, agents: Vec<AgentSpec>, queues: Vec<QueueSpec>) -> Self {
         let offers = OfferBook::new(config.epoch);
+        let chans = ChannelSlots::new(&config.channels);
+        let index = OpenIndex::new(chans.len());
         let mut engine = Self {
             config,
+            chans,
             now_ms: Millis::MIN,
             skills: Interner::default(),
             langs: Interner::default(),
@@ -188,7 +194,7 @@ impl Engine {
             offers,
             cooldowns: BTreeSet::new(),
             timers: BTreeSet::new(),
-            index: OpenIndex::default(),
+            index,
             released: ReleasedLogs::default(),
             dirty_agents: Vec::new(),
             dirty_contacts: Vec::new(),
@@ -216,6 +222,11 @@ impl Engine {
     /// The engine's settings.
     pub fn config(&self) -> &EngineConfig {
         &self.config
+    }
+
+    /// The channels the engine routes, in the order of its settings.
+    pub fn channels(&self) -> &[omni_core::Channel] {
+        self.chans.all()
     }
 
     /// Applies one event at `now_ms` and returns what to do, in order. After
@@ -403,7 +414,7 @@ mod tests {
         let arrive = |id: &ConversationId| Event::ContactArrived {
             conversation_id: id.clone(),
             queue: "q".into(),
-            channel: Channel::Chat,
+            channel: Channel::CHAT,
             queued_at_ms: 0,
             preferred_agent: None,
         };
@@ -445,7 +456,7 @@ mod tests {
         let arrive = |id: &str| Event::ContactArrived {
             conversation_id: id.into(),
             queue: "q".into(),
-            channel: Channel::Chat,
+            channel: Channel::CHAT,
             queued_at_ms: 0,
             preferred_agent: None,
         };

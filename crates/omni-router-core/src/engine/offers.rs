@@ -20,7 +20,7 @@ impl Engine {
             return;
         };
         let a = choice.agent;
-        let ch = contact.channel.index();
+        let ch = self.chans.dense(contact.channel);
         let expires_at_ms = now.saturating_add(self.config.offer_timeout_ms);
         let seq = self
             .offers
@@ -53,14 +53,14 @@ impl Engine {
     /// requirement in force, keeping the oldest ones that do.
     pub(super) fn revalidate_agent_offers(&mut self, now: Millis, a: u32, fx: &mut Vec<Effect>) {
         let agent = &self.agents[a as usize];
-        let mut used = agent.load;
+        let mut used = agent.load.clone();
         let mut used_total: u64 = used.iter().map(|n| u64::from(*n)).sum();
         let mut unfit = Vec::new();
         for seq in agent.offers.iter() {
             let Some(live) = self.offers.get(*seq) else {
                 continue;
             };
-            let ch = live.channel.index();
+            let ch = self.chans.dense(live.channel);
             let skilled = self
                 .contact_ref(live.contact)
                 .is_some_and(|c| self.meets(a, c.queue, self.step_of(c, now)));
@@ -133,7 +133,7 @@ impl Engine {
         let a = live.agent;
         let agent = &mut self.agents[a as usize];
         agent.offers.retain(|s| *s != seq);
-        let ch = live.channel.index();
+        let ch = self.chans.dense(live.channel);
         agent.offered[ch] = agent.offered[ch].saturating_sub(1);
         self.reindex(a);
         self.dirty_agents.push(a);

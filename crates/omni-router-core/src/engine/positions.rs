@@ -7,7 +7,6 @@
 //! answer moves the pace); the positions are computed when the caller
 //! asks, on its own timer, so no decision pays for them.
 
-use omni_core::Channel;
 use omni_core::time::Millis;
 
 use crate::position::{PositionReport, QueuePosition};
@@ -29,7 +28,7 @@ impl Engine {
         for q in 0..self.queues.len() {
             let line = &mut self.paces[q];
             let queue = &mut self.queues[q];
-            for ch in 0..3 {
+            for ch in 0..self.chans.len() {
                 if line.until[ch] <= now {
                     line.until[ch] = Millis::MAX;
                     queue.changed |= 1 << ch;
@@ -40,8 +39,7 @@ impl Engine {
                 continue;
             }
             let queue = &self.queues[q];
-            for channel in Channel::ALL {
-                let ch = channel.index();
+            for (ch, channel) in self.chans.all().iter().copied().enumerate() {
                 if changed & (1 << ch) == 0 {
                     continue;
                 }

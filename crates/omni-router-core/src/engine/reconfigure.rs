@@ -6,6 +6,7 @@ use std::cmp::Reverse;
 use omni_core::time::Millis;
 
 use crate::agent::{AgentSpec, Presence};
+use crate::channels::PerChannel;
 use crate::compile::{Compiled, Term};
 use crate::contact::Contact;
 use crate::error::EngineError;
@@ -24,7 +25,8 @@ impl Engine {
     /// presence, assignments and live offers. Offers that no longer fit the
     /// new capacity or requirement are rescinded
     /// ([`RescindReason::AgentUnavailable`]); then matching runs. The spec
-    /// is taken as given: check it first with [`AgentSpec::validate`].
+    /// is taken as given: check it first with [`Engine::validate_agent`]
+    /// (capacity on a channel the engine does not route is ignored).
     pub fn upsert_agent(&mut self, now_ms: Millis, spec: AgentSpec) -> Vec<Effect> {
         let now = now_ms.max(self.now_ms);
         self.now_ms = now;
@@ -44,6 +46,21 @@ impl Engine {
         self.match_changes(now, &mut fx);
         self.flush();
         fx
+    }
+
+    /// Checks an agent spec against the engine: valid on its own
+    /// ([`AgentSpec::validate`]) and capacity only on channels the engine
+    /// routes.
+    pub fn validate_agent(&self, spec: &AgentSpec) -> Result<(), EngineError> {
+        spec.validate().map_err(EngineError::InvalidSpec)?;
+        match spec
+            .capacity
+            .keys()
+            .find(|c| self.chans.slot(**c).is_none())
+        {
+            Some(channel) => Err(EngineError::UndeclaredChannel(*channel)),
+            None => Ok(()),
+        }
     }
 
     /// Checks a queue spec against the engine: valid on its own
@@ -147,6 +164,13 @@ impl Engine {
         langs.sort_unstable();
         langs.dedup();
         self.index.grow(self.skills.len(), self.langs.len());
+        let n = self.chans.len();
+        let mut capacity = PerChannel::new(n, 0);
+        for (channel, room) in &spec.capacity {
+            if let Some(ch) = self.chans.slot(*channel) {
+                capacity[ch] = *room;
+            }
+        }
         if let Some(a) = self.agent_slots.get(&spec.id).copied() {
             self.unindex(a);
             self.reindex(a);
@@ -154,7 +178,7 @@ impl Engine {
             agent.name = spec.name;
             agent.skills = skills;
             agent.langs = langs;
-            agent.capacity = spec.capacity;
+            agent.capacity = capacity;
             agent.total = spec.total;
             return a;
         }
@@ -164,18 +188,19 @@ impl Engine {
             name: spec.name,
             skills,
             langs,
-            capacity: spec.capacity,
+            capacity,
             total: spec.total,
             presence: Presence::Offline,
-            load: [0; 3],
-            offered: [0; 3],
+            load: PerChannel::new(n, 0),
+            offered: PerChannel::new(n, 0),
             offers: SmallList::default(),
             assigned: SmallList::default(),
             last_assigned_ms: None,
             consecutive_misses: 0,
             rank: a,
-            keys: [0; 3],
+            keys: PerChannel::new(n, 0),
             indexed: 0,
+            channels: n as u8,
             pending: false,
             queues: Vec::new(),
         });
@@ -240,14 +265,15 @@ impl Engine {
                 let q = self.queues.len() as u32;
                 self.queue_slots.insert(spec.id.clone(), q);
                 self.queue_lookup.insert(spec.id.clone(), q);
-                self.paces.push(QueuePace::default());
+                let n = self.chans.len();
+                self.paces.push(QueuePace::new(n));
                 self.queues.push(QueueState {
                     spec,
                     steps,
                     starts,
                     index_order,
-                    waiting: Default::default(),
-                    oldest: [None; 3],
+                    waiting: PerChannel::new(n, Default::default()),
+                    oldest: PerChannel::new(n, None),
                     stats: QueueStats::default(),
                     changed: 0,
                     hidden: false,

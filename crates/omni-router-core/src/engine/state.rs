@@ -8,6 +8,7 @@ use omni_core::AgentId;
 use omni_core::time::Millis;
 
 use crate::agent::Presence;
+use crate::channels::PerChannel;
 use crate::compile::Compiled;
 use crate::contact::WaitKey;
 use crate::index::{self, NameId};
@@ -23,13 +24,14 @@ pub(super) struct AgentState {
     /// (skill, level), sorted by skill.
     pub(super) skills: Vec<(NameId, u8)>,
     pub(super) langs: Vec<NameId>,
-    pub(super) capacity: [u32; 3],
+    /// By the engine's dense channel slot, like every per-channel record.
+    pub(super) capacity: PerChannel<u32>,
     pub(super) total: Option<u32>,
     pub(super) presence: Presence,
     /// Assigned per channel.
-    pub(super) load: [u32; 3],
+    pub(super) load: PerChannel<u32>,
     /// Live offers per channel.
-    pub(super) offered: [u32; 3],
+    pub(super) offered: PerChannel<u32>,
     /// Live offer sequences, oldest first.
     pub(super) offers: SmallList<u64, 3>,
     /// Assigned contact slots.
@@ -39,10 +41,12 @@ pub(super) struct AgentState {
     /// Position in id order.
     pub(super) rank: u32,
     /// Base index key per channel, valid where `indexed` has the bit.
-    pub(super) keys: [u128; 3],
+    pub(super) keys: PerChannel<u128>,
     /// The channels the index holds the agent on, with `keys`. Stale while
     /// `pending` (see `Engine::pending`).
-    pub(super) indexed: u8,
+    pub(super) indexed: u64,
+    /// How many channels the engine routes.
+    pub(super) channels: u8,
     /// Listed in `Engine::pending`.
     pub(super) pending: bool,
     /// (queue slot, mask of steps met), highest priority first.
@@ -61,7 +65,9 @@ impl AgentState {
         match self.total {
             None => true,
             Some(total) => {
-                let all: u64 = (0..3).map(|c| u64::from(self.occupied(c))).sum();
+                let all: u64 = (0..usize::from(self.channels))
+                    .map(|c| u64::from(self.occupied(c)))
+                    .sum();
                 all < u64::from(total)
             }
         }
@@ -74,7 +80,7 @@ impl AgentState {
     }
 
     pub(super) fn is_open_anywhere(&self) -> bool {
-        (0..3).any(|ch| self.is_open(ch))
+        (0..usize::from(self.channels)).any(|ch| self.is_open(ch))
     }
 
     /// The agent's base index key on `ch` as of now.
@@ -99,14 +105,14 @@ pub(super) struct QueueState {
     /// The selection order ranks like the index.
     pub(super) index_order: bool,
     /// Waiting contacts per channel, oldest first.
-    pub(super) waiting: [BTreeSet<WaitKey>; 3],
+    pub(super) waiting: PerChannel<BTreeSet<WaitKey>>,
     /// The first key of each `waiting` set, kept at hand: an agent freeing
     /// up usually takes it, without a walk down the tree.
-    pub(super) oldest: [Option<WaitKey>; 3],
+    pub(super) oldest: PerChannel<Option<WaitKey>>,
     pub(super) stats: QueueStats,
     /// Channels whose line changed (a contact joined or left the waiting
     /// set, or an answer moved the pace) since positions were last taken.
-    pub(super) changed: u8,
+    pub(super) changed: u64,
     /// Set on a queue that exists only because a restored assignment names
     /// a queue no longer configured: the assignment keeps its queue id and
     /// its agent's capacity, but the queue is not listed, not accepted by
@@ -132,17 +138,18 @@ impl QueueState {
 #[derive(Debug, Clone)]
 pub(super) struct QueuePace {
     /// The times of the latest answers per channel.
-    pub(super) pace: [AnswerPace; 3],
+    pub(super) pace: PerChannel<AnswerPace>,
     /// When each channel's pace stops being a basis for estimates
     /// (`Millis::MAX` when it is none).
-    pub(super) until: [Millis; 3],
+    pub(super) until: PerChannel<Millis>,
 }
 
-impl Default for QueuePace {
-    fn default() -> Self {
+impl QueuePace {
+    /// No answers yet on any of `channels` channels.
+    pub(super) fn new(channels: usize) -> Self {
         Self {
-            pace: Default::default(),
-            until: [Millis::MAX; 3],
+            pace: PerChannel::new(channels, AnswerPace::default()),
+            until: PerChannel::new(channels, Millis::MAX),
         }
     }
 }

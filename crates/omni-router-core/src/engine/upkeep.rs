@@ -15,7 +15,7 @@ impl Engine {
     /// Takes agent `a` out of the index entirely.
     pub(super) fn unindex(&mut self, a: u32) {
         let agent = &mut self.agents[a as usize];
-        for ch in 0..3 {
+        for ch in 0..usize::from(agent.channels) {
             if agent.indexed & (1 << ch) != 0 {
                 self.index
                     .update::<false>(ch, agent.keys[ch], &agent.skills, &agent.langs);
@@ -47,7 +47,7 @@ impl Engine {
     /// Puts agent `a` in the index where it is open, with current keys.
     pub(super) fn sync(&mut self, a: u32) {
         let agent = &mut self.agents[a as usize];
-        for ch in 0..3 {
+        for ch in 0..usize::from(agent.channels) {
             let want = agent.is_open(ch).then(|| agent.base_key(ch));
             let was = (agent.indexed & (1 << ch) != 0).then_some(agent.keys[ch]);
             if want == was {
@@ -125,7 +125,8 @@ impl Engine {
         contact.step = step as u8;
         contact.timer = timer.unwrap_or(NO_TIMER);
         let key = contact.wait_key(c);
-        let ch = contact.channel.index();
+        let channel = contact.channel;
+        let ch = self.chans.dense(channel);
         let queue = &mut self.queues[q as usize];
         queue.waiting[ch].insert(key);
         queue.changed |= 1 << ch;
@@ -156,9 +157,10 @@ impl Engine {
             return;
         };
         let key = contact.wait_key(c);
-        let ch = contact.channel.index();
+        let channel = contact.channel;
         let q = contact.queue as usize;
         let at = std::mem::replace(&mut contact.timer, NO_TIMER);
+        let ch = self.chans.dense(channel);
         if at != NO_TIMER {
             self.timers.remove(&(at, c));
         }

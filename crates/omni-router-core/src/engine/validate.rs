@@ -1,8 +1,8 @@
 //! The preconditions of an event, checked before anything changes: a
 //! refused event leaves the engine as it was.
 
-use omni_core::AgentId;
 use omni_core::time::Millis;
+use omni_core::{AgentId, Channel};
 
 use crate::contact::Slot;
 use crate::error::EngineError;
@@ -30,8 +30,10 @@ impl Engine {
             Event::ContactArrived {
                 conversation_id,
                 queue,
+                channel,
                 ..
             } => {
+                self.routed(*channel)?;
                 found.hash = id_hash(conversation_id);
                 if self.find_hashed(conversation_id, found.hash).is_some() {
                     return Err(EngineError::DuplicateContact(conversation_id.clone()));
@@ -42,8 +44,10 @@ impl Engine {
                 conversation_id,
                 queue,
                 assigned_agent,
+                channel,
                 ..
             } => {
+                self.routed(*channel)?;
                 found.hash = id_hash(conversation_id);
                 if self.find_hashed(conversation_id, found.hash).is_some() {
                     return Err(EngineError::DuplicateContact(conversation_id.clone()));
@@ -67,8 +71,10 @@ impl Engine {
                 );
             }
             Event::ChannelChanged {
-                conversation_id, ..
+                conversation_id,
+                channel,
             } => {
+                self.routed(*channel)?;
                 found.contact = Some(self.contact_slot(conversation_id)?);
             }
             Event::SetPresence { agent_id, .. } => {
@@ -98,13 +104,21 @@ impl Engine {
                     Some(Slot::Offered(seq)) => self.offers.get(seq).is_some_and(|l| l.agent == a),
                     _ => false,
                 };
-                let ch = contact.map(|c| c.channel.index()).unwrap_or(0);
+                let ch = contact.map(|c| self.chans.dense(c.channel)).unwrap_or(0);
                 if holds || !agent.presence.is_available() || !agent.has_room(ch) {
                     return Err(EngineError::AgentNotAvailable(agent_id.clone()));
                 }
             }
         }
         Ok(found)
+    }
+
+    /// Fails unless the engine routes `channel`.
+    fn routed(&self, channel: Channel) -> Result<(), EngineError> {
+        match self.chans.slot(channel) {
+            Some(_) => Ok(()),
+            None => Err(EngineError::UndeclaredChannel(channel)),
+        }
     }
 
     /// Checks that `agent_id` may accept or decline `offer_id` at `now`; returns the

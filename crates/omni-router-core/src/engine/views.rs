@@ -5,9 +5,10 @@ use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
 use omni_core::time::Millis;
-use omni_core::{AgentId, ConversationId, QueueId};
+use omni_core::{AgentId, Channel, ConversationId, QueueId};
 
 use crate::agent::{AgentSpec, AgentView};
+use crate::channels::PerChannel;
 use crate::contact::{ContactState, ContactView, Slot};
 use crate::explain::{self, DecisionRecord, Names};
 use crate::queue::{QueueSpec, QueueView, StepView};
@@ -34,9 +35,24 @@ impl Engine {
             name: agent.name.clone(),
             skills: self.skill_map(agent),
             languages: self.lang_names(agent),
-            capacity: agent.capacity,
+            capacity: self
+                .by_channel(&agent.capacity)
+                .filter(|(_, n)| *n > 0)
+                .collect(),
             total: agent.total,
         })
+    }
+
+    /// A per-channel record as (channel, value) on every channel routed.
+    fn by_channel<'a>(
+        &'a self,
+        values: &'a PerChannel<u32>,
+    ) -> impl Iterator<Item = (Channel, u32)> + 'a {
+        self.chans
+            .all()
+            .iter()
+            .enumerate()
+            .map(|(ch, channel)| (*channel, values[ch]))
     }
 
     /// The spec a queue runs with, if known.
@@ -56,8 +72,9 @@ impl Engine {
             if !agent.presence.is_available() {
                 continue;
             }
-            let u: u64 = (0..3).map(|c| u64::from(agent.occupied(c))).sum();
-            let mut cap: u64 = agent.capacity.iter().map(|c| u64::from(*c)).sum();
+            let n = self.chans.len();
+            let u: u64 = (0..n).map(|c| u64::from(agent.occupied(c))).sum();
+            let mut cap: u64 = (0..n).map(|c| u64::from(agent.capacity[c])).sum();
             if let Some(total) = agent.total {
                 cap = cap.min(u64::from(total));
             }
@@ -75,7 +92,7 @@ impl Engine {
                 let queue = &self.queues[*q as usize];
                 let mut bands = vec![0u32; queue.steps.len()];
                 let mut oldest: Option<Millis> = None;
-                for set in &queue.waiting {
+                for set in queue.waiting.iter() {
                     if let Some((t, _, _)) = set.first() {
                         oldest = Some(oldest.map_or(*t, |o| o.min(*t)));
                     }
@@ -206,9 +223,9 @@ impl Engine {
             id: agent.id.clone(),
             name: agent.name.clone(),
             presence: agent.presence.clone(),
-            load: agent.load,
-            offered: agent.offered,
-            capacity: agent.capacity,
+            load: self.by_channel(&agent.load).collect(),
+            offered: self.by_channel(&agent.offered).collect(),
+            capacity: self.by_channel(&agent.capacity).collect(),
             total: agent.total,
             offers: agent
                 .offers

@@ -2,7 +2,7 @@
 //! channel in the views.
 
 use omni_core::AgentId;
-use omni_core::Channel::{Chat, Email};
+use omni_core::Channel;
 use omni_router_core::{
     AgentSpec, AgentView, ContactState, Engine, EngineError, Event, QueueSpec, RescindReason,
 };
@@ -12,8 +12,8 @@ use crate::support::*;
 fn agent(id: &str, chat: u32, email: u32) -> AgentSpec {
     AgentSpec::new(id)
         .with_skill("s", 5)
-        .with_capacity(Chat, chat)
-        .with_capacity(Email, email)
+        .with_capacity(Channel::CHAT, chat)
+        .with_capacity(Channel::EMAIL, email)
 }
 
 fn engine(agents: Vec<AgentSpec>) -> Engine {
@@ -38,22 +38,24 @@ fn view(engine: &Engine, id: &str) -> AgentView {
 /// (chat, email) assigned.
 fn load(engine: &Engine, id: &str) -> (u32, u32) {
     let v = view(engine, id);
-    (v.load[Chat.index()], v.load[Email.index()])
+    (v.load[&Channel::CHAT], v.load[&Channel::EMAIL])
 }
 
 #[test]
 fn an_assigned_conversation_moves_its_load_to_the_new_channel() {
     let mut engine = engine(vec![agent("alice", 1, 2)]);
     make_available(&mut engine, 0, &["alice"]);
-    let fx = engine.apply(0, arrive("c1", "q", Chat, 0)).unwrap();
+    let fx = engine
+        .apply(0, arrive("c1", "q", Channel::CHAT, 0))
+        .unwrap();
     engine.apply(1, accept(&offers(&fx)[0])).unwrap();
     assert_eq!(load(&engine, "alice"), (1, 0));
 
-    let fx = engine.apply(2, changed("c1", Email)).unwrap();
+    let fx = engine.apply(2, changed("c1", Channel::EMAIL)).unwrap();
     assert!(fx.is_empty(), "nothing to offer or rescind: {fx:?}");
     assert_eq!(load(&engine, "alice"), (0, 1));
     let contact = engine.contact(&"c1".into()).unwrap();
-    assert_eq!(contact.channel, Email);
+    assert_eq!(contact.channel, Channel::EMAIL);
     assert_eq!(contact.state, ContactState::Assigned("alice".into()));
     let why = &engine.explain(&"c1".into())[0];
     assert_eq!(why.kind, "channel_changed");
@@ -64,7 +66,9 @@ fn an_assigned_conversation_moves_its_load_to_the_new_channel() {
 
     // Chat has room again: a new chat arrival is offered to alice, which
     // the old count (chat full) would have refused.
-    let fx = engine.apply(3, arrive("c2", "q", Chat, 3)).unwrap();
+    let fx = engine
+        .apply(3, arrive("c2", "q", Channel::CHAT, 3))
+        .unwrap();
     assert_eq!(offered(&fx), [("c2".into(), "alice".into())]);
 
     // Released from email, it frees email.
@@ -76,10 +80,12 @@ fn an_assigned_conversation_moves_its_load_to_the_new_channel() {
 fn with_no_room_on_the_new_channel_the_agent_keeps_it_and_the_explanation_says_so() {
     let mut engine = engine(vec![agent("alice", 1, 0)]);
     make_available(&mut engine, 0, &["alice"]);
-    let fx = engine.apply(0, arrive("c1", "q", Chat, 0)).unwrap();
+    let fx = engine
+        .apply(0, arrive("c1", "q", Channel::CHAT, 0))
+        .unwrap();
     engine.apply(1, accept(&offers(&fx)[0])).unwrap();
 
-    engine.apply(2, changed("c1", Email)).unwrap();
+    engine.apply(2, changed("c1", Channel::EMAIL)).unwrap();
     assert_eq!(load(&engine, "alice"), (0, 1));
     assert_eq!(
         engine.contact(&"c1".into()).unwrap().state,
@@ -100,26 +106,33 @@ fn a_live_offer_that_no_longer_fits_beside_the_moved_conversation_is_rescinded()
             agent("alice", 1, 1),
             AgentSpec::new("bob")
                 .with_skill("s", 1)
-                .with_capacity(Email, 1),
+                .with_capacity(Channel::EMAIL, 1),
         ],
         vec![QueueSpec::new("q").with_requirement("s", 1)],
     );
     make_available(&mut engine, 0, &["alice"]);
-    let fx = engine.apply(0, arrive("c1", "q", Chat, 0)).unwrap();
+    let fx = engine
+        .apply(0, arrive("c1", "q", Channel::CHAT, 0))
+        .unwrap();
     engine.apply(1, accept(&offers(&fx)[0])).unwrap();
-    let fx = engine.apply(2, arrive("c2", "q", Email, 2)).unwrap();
+    let fx = engine
+        .apply(2, arrive("c2", "q", Channel::EMAIL, 2))
+        .unwrap();
     assert_eq!(offered(&fx), [("c2".into(), "alice".into())]);
 
     // c1 moves to email: alice keeps it, and her email offer no longer fits.
     make_available(&mut engine, 3, &["bob"]);
-    let fx = engine.apply(4, changed("c1", Email)).unwrap();
+    let fx = engine.apply(4, changed("c1", Channel::EMAIL)).unwrap();
     assert_eq!(
         rescinded(&fx),
         [("c2".into(), "alice".into(), RescindReason::AgentUnavailable)]
     );
     assert_eq!(offered(&fx), [("c2".into(), "bob".into())]);
     let v = view(&engine, "alice");
-    assert_eq!((v.load[Email.index()], v.offered[Email.index()]), (1, 0));
+    assert_eq!(
+        (v.load[&Channel::EMAIL], v.offered[&Channel::EMAIL]),
+        (1, 0)
+    );
     // The conversation alone fits: no "no room" in its explanation.
     let why: Vec<String> = engine
         .explain(&"c1".into())
@@ -137,20 +150,27 @@ fn a_waiting_conversation_is_matched_on_its_new_channel_at_its_age() {
     // Bob takes email only, and is the only one free.
     let mut engine = engine(vec![agent("alice", 1, 0), agent("bob", 0, 1)]);
     make_available(&mut engine, 0, &["alice", "bob"]);
-    let fx = engine.apply(0, arrive("busy", "q", Chat, 0)).unwrap();
+    let fx = engine
+        .apply(0, arrive("busy", "q", Channel::CHAT, 0))
+        .unwrap();
     engine.apply(0, accept(&offers(&fx)[0])).unwrap();
-    let fx = engine.apply(10, arrive("c1", "q", Chat, 10)).unwrap();
+    let fx = engine
+        .apply(10, arrive("c1", "q", Channel::CHAT, 10))
+        .unwrap();
     assert!(offers(&fx).is_empty(), "nobody has room on chat");
 
-    let fx = engine.apply(20, changed("c1", Email)).unwrap();
+    let fx = engine.apply(20, changed("c1", Channel::EMAIL)).unwrap();
     let offer = &offers(&fx)[0];
     assert_eq!(
         (offer.agent_id.as_str(), offer.channel),
-        ("bob", Email),
+        ("bob", Channel::EMAIL),
         "offered on email"
     );
     let contact = engine.contact(&"c1".into()).unwrap();
-    assert_eq!((contact.channel, contact.queued_at_ms), (Email, 10));
+    assert_eq!(
+        (contact.channel, contact.queued_at_ms),
+        (Channel::EMAIL, 10)
+    );
     let kinds: Vec<&str> = engine
         .explain(&"c1".into())
         .iter()
@@ -163,11 +183,13 @@ fn a_waiting_conversation_is_matched_on_its_new_channel_at_its_age() {
 fn a_live_offer_is_rescinded_and_the_conversation_offered_again_on_the_new_channel() {
     let mut engine = engine(vec![agent("alice", 1, 1)]);
     make_available(&mut engine, 0, &["alice"]);
-    let fx = engine.apply(0, arrive("c1", "q", Chat, 0)).unwrap();
+    let fx = engine
+        .apply(0, arrive("c1", "q", Channel::CHAT, 0))
+        .unwrap();
     let first = offers(&fx)[0].clone();
-    assert_eq!(first.channel, Chat);
+    assert_eq!(first.channel, Channel::CHAT);
 
-    let fx = engine.apply(5, changed("c1", Email)).unwrap();
+    let fx = engine.apply(5, changed("c1", Channel::EMAIL)).unwrap();
     assert_eq!(
         rescinded(&fx),
         [("c1".into(), "alice".into(), RescindReason::ChannelChanged)]
@@ -176,7 +198,7 @@ fn a_live_offer_is_rescinded_and_the_conversation_offered_again_on_the_new_chann
     assert_eq!(again.len(), 1);
     assert_eq!(
         (again[0].agent_id.as_str(), again[0].channel),
-        ("alice", Email)
+        ("alice", Channel::EMAIL)
     );
     // The old offer is gone, and the reservation moved with the new one.
     assert_eq!(
@@ -184,7 +206,10 @@ fn a_live_offer_is_rescinded_and_the_conversation_offered_again_on_the_new_chann
         Err(EngineError::UnknownOffer(first.offer_id.clone()))
     );
     let v = view(&engine, "alice");
-    assert_eq!((v.offered[Chat.index()], v.offered[Email.index()]), (0, 1));
+    assert_eq!(
+        (v.offered[&Channel::CHAT], v.offered[&Channel::EMAIL]),
+        (0, 1)
+    );
     engine.apply(7, accept(&again[0])).unwrap();
     assert_eq!(load(&engine, "alice"), (0, 1));
 }
@@ -193,12 +218,17 @@ fn a_live_offer_is_rescinded_and_the_conversation_offered_again_on_the_new_chann
 fn the_same_channel_changes_nothing_and_an_unknown_conversation_is_refused() {
     let mut engine = engine(vec![agent("alice", 1, 1)]);
     make_available(&mut engine, 0, &["alice"]);
-    engine.apply(0, arrive("c1", "q", Chat, 0)).unwrap();
+    engine
+        .apply(0, arrive("c1", "q", Channel::CHAT, 0))
+        .unwrap();
     let before = engine.explain(&"c1".into());
-    assert_eq!(engine.apply(1, changed("c1", Chat)), Ok(Vec::new()));
+    assert_eq!(
+        engine.apply(1, changed("c1", Channel::CHAT)),
+        Ok(Vec::new())
+    );
     assert_eq!(engine.explain(&"c1".into()), before);
     assert_eq!(
-        engine.apply(1, changed("nope", Email)),
+        engine.apply(1, changed("nope", Channel::EMAIL)),
         Err(EngineError::UnknownContact("nope".into()))
     );
 }
@@ -207,17 +237,91 @@ fn the_same_channel_changes_nothing_and_an_unknown_conversation_is_refused() {
 fn used_room_counts_live_offers_as_queue_occupancy_does() {
     let mut engine = engine(vec![agent("alice", 2, 0)]);
     make_available(&mut engine, 0, &["alice"]);
-    let fx = engine.apply(0, arrive("c1", "q", Chat, 0)).unwrap();
+    let fx = engine
+        .apply(0, arrive("c1", "q", Channel::CHAT, 0))
+        .unwrap();
     engine.apply(1, accept(&offers(&fx)[0])).unwrap();
-    engine.apply(2, arrive("c2", "q", Chat, 2)).unwrap();
+    engine
+        .apply(2, arrive("c2", "q", Channel::CHAT, 2))
+        .unwrap();
     // One assigned, one offered: 2 of 2 held.
     let v = view(&engine, "alice");
-    assert_eq!((v.load[Chat.index()], v.offered[Chat.index()]), (1, 1));
-    assert_eq!(v.used(Chat), 2);
+    assert_eq!((v.load[&Channel::CHAT], v.offered[&Channel::CHAT]), (1, 1));
+    assert_eq!(v.used(Channel::CHAT), 2);
     let occupancy = engine.queues(2)[0].occupancy;
     assert_eq!(occupancy, Some(1.0));
     assert_eq!(
         occupancy,
-        Some(f64::from(v.used(Chat)) / f64::from(v.capacity[Chat.index()]))
+        Some(f64::from(v.used(Channel::CHAT)) / f64::from(v.capacity[&Channel::CHAT]))
+    );
+}
+
+#[test]
+fn a_declared_channel_beyond_the_built_in_ones_has_its_own_capacity() {
+    // Five channels: two past the three kept inline in the engine's records.
+    let (app, fax) = (
+        Channel::parse("engine-app").unwrap(),
+        Channel::parse("engine-fax").unwrap(),
+    );
+    let mut engine = Engine::new(
+        config().with_channels(Channel::BUILT_IN.into_iter().chain([app, fax])),
+        vec![
+            AgentSpec::new("a")
+                .with_skill("s", 5)
+                .with_capacity(app, 1)
+                .with_capacity(fax, 2),
+        ],
+        vec![QueueSpec::new("q").with_requirement("s", 1)],
+    );
+    engine
+        .apply(0, presence("a", omni_router_core::Presence::Available))
+        .unwrap();
+    let fx = engine.apply(1, arrive("c1", "q", app, 1)).unwrap();
+    let offer = offers(&fx).remove(0);
+    assert_eq!(offer.channel, app);
+    engine.apply(2, accept(&offer)).unwrap();
+    // Full on app: the next app contact waits, a fax contact is offered.
+    assert!(offers(&engine.apply(3, arrive("c2", "q", app, 3)).unwrap()).is_empty());
+    let fx = engine.apply(4, arrive("c3", "q", fax, 4)).unwrap();
+    assert_eq!(offers(&fx).remove(0).channel, fax);
+    let v = view(&engine, "a");
+    assert_eq!((v.load[&app], v.offered[&fax], v.capacity[&fax]), (1, 1, 2));
+    assert_eq!(v.used(Channel::CHAT), 0);
+    // Released: the waiting app contact takes the room.
+    let fx = engine
+        .apply(
+            5,
+            Event::ContactReleased {
+                conversation_id: "c1".into(),
+            },
+        )
+        .unwrap();
+    assert_eq!(offered(&fx), [("c2".into(), "a".into())]);
+}
+
+#[test]
+fn a_contact_or_capacity_on_an_undeclared_channel_is_refused() {
+    let other = Channel::parse("engine-undeclared").unwrap();
+    let mut engine = engine(vec![agent("a", 1, 1)]);
+    assert_eq!(
+        engine.apply(0, arrive("c1", "q", other, 0)),
+        Err(EngineError::UndeclaredChannel(other))
+    );
+    assert!(engine.contact(&"c1".into()).is_none());
+    let err = engine
+        .validate_agent(&agent("b", 1, 0).with_capacity(other, 2))
+        .unwrap_err();
+    assert_eq!(err, EngineError::UndeclaredChannel(other));
+    assert!(
+        err.to_string()
+            .contains("channel engine-undeclared is not declared")
+    );
+    assert_eq!(engine.validate_agent(&agent("b", 1, 0)), Ok(()));
+    engine
+        .apply(0, arrive("c1", "q", Channel::CHAT, 0))
+        .unwrap();
+    assert_eq!(
+        engine.apply(1, changed("c1", other)),
+        Err(EngineError::UndeclaredChannel(other))
     );
 }

@@ -27,29 +27,30 @@ fn engine() -> Engine {
         max_consecutive_misses: 2,
         decline_cooldown_ms: 3_000,
         epoch: 9,
+        channels: Channel::BUILT_IN.to_vec(),
     };
     let agents = vec![
         AgentSpec::new("a")
             .with_skill("s", 7)
             .with_skill("t", 3)
             .with_language("es")
-            .with_capacity(Channel::Chat, 2)
-            .with_capacity(Channel::Email, 1),
+            .with_capacity(Channel::CHAT, 2)
+            .with_capacity(Channel::EMAIL, 1),
         AgentSpec::new("b")
             .with_skill("s", 4)
-            .with_capacity(Channel::Chat, 1)
-            .with_capacity(Channel::Email, 2)
-            .with_capacity(Channel::Sms, 1)
+            .with_capacity(Channel::CHAT, 1)
+            .with_capacity(Channel::EMAIL, 2)
+            .with_capacity(Channel::SMS, 1)
             .with_total(2),
         AgentSpec::new("c")
             .with_skill("t", 8)
             .with_language("es")
-            .with_capacity(Channel::Chat, 3)
-            .with_capacity(Channel::Sms, 2),
+            .with_capacity(Channel::CHAT, 3)
+            .with_capacity(Channel::SMS, 2),
         AgentSpec::new("d")
-            .with_capacity(Channel::Chat, 1)
-            .with_capacity(Channel::Email, 1)
-            .with_capacity(Channel::Sms, 1)
+            .with_capacity(Channel::CHAT, 1)
+            .with_capacity(Channel::EMAIL, 1)
+            .with_capacity(Channel::SMS, 1)
             .with_total(1),
     ];
     let req = |t: &str| Requirement::parse(t).unwrap();
@@ -203,7 +204,7 @@ impl Harness {
                 self.next_id += 1;
                 let id = ConversationId::from(format!("c{:03}", self.next_id));
                 self.ids.push(id.clone());
-                let (queue, channel) = (QueueId::from(QUEUES[*queue]), Channel::ALL[*channel]);
+                let (queue, channel) = (QueueId::from(QUEUES[*queue]), Channel::BUILT_IN[*channel]);
                 let queued_at_ms = self.now - age_ms;
                 let preferred_agent = preferred.map(|i| AgentId::from(AGENTS[i]));
                 if *restored {
@@ -281,7 +282,7 @@ impl Harness {
                 }
                 Event::ChannelChanged {
                     conversation_id: present[i.index(present.len())].clone(),
-                    channel: Channel::ALL[*channel],
+                    channel: Channel::BUILT_IN[*channel],
                 }
             }
             Op::ReleaseUnknown => Event::ContactReleased {
@@ -295,7 +296,7 @@ impl Harness {
                 Event::ContactArrived {
                     conversation_id: present[i.index(present.len())].clone(),
                     queue: "q0".into(),
-                    channel: Channel::Chat,
+                    channel: Channel::CHAT,
                     queued_at_ms: self.now,
                     preferred_agent: None,
                 }
@@ -349,16 +350,16 @@ fn eligible(
     queue: &QueueView,
     now: Millis,
 ) -> bool {
-    let i = contact.channel.index();
+    let on = |m: &BTreeMap<Channel, u32>| m.get(&contact.channel).copied().unwrap_or(0);
     let offered_on = offers
         .iter()
         .filter(|o| o.channel == contact.channel)
         .count() as u32;
-    let used_total: u32 = agent.load.iter().sum::<u32>() + offers.len() as u32;
+    let used_total: u32 = agent.load.values().sum::<u32>() + offers.len() as u32;
     let (_, requirement) = queue.requirement_at(now - contact.queued_at_ms);
     agent.presence == Presence::Available
         && requirement.matches(&agent.skills, &agent.languages)
-        && agent.load[i] + offered_on < agent.capacity[i]
+        && on(&agent.load) + offered_on < on(&agent.capacity)
         && agent.total.is_none_or(|t| used_total < t)
         && contact
             .excluded
@@ -386,17 +387,16 @@ fn check(h: &Harness, event: &Event, effects: &[Effect]) {
     // assigned conversation that changed channel stays with its agent even
     // beyond capacity (continuity first); offers never go beyond it.
     for agent in &agents {
-        for channel in Channel::ALL {
-            let i = channel.index();
+        for channel in Channel::BUILT_IN {
             let offered = agent.offers.iter().filter(|o| o.channel == channel).count() as u32;
             assert!(
-                offered == 0 || agent.load[i] + offered <= agent.capacity[i],
+                offered == 0 || agent.load[&channel] + offered <= agent.capacity[&channel],
                 "{} offered over capacity on {channel}: {agent:?}",
                 agent.id
             );
         }
         if let Some(total) = agent.total {
-            let used = agent.load.iter().sum::<u32>() + agent.offers.len() as u32;
+            let used = agent.load.values().sum::<u32>() + agent.offers.len() as u32;
             assert!(
                 agent.offers.is_empty() || used <= total,
                 "{} offered over its total: {agent:?}",
@@ -456,9 +456,9 @@ fn check(h: &Harness, event: &Event, effects: &[Effect]) {
         }
     }
     for agent in &agents {
-        let mut load = [0u32; 3];
+        let mut load: BTreeMap<Channel, u32> = Channel::BUILT_IN.map(|c| (c, 0)).into();
         for id in &agent.assigned {
-            load[contacts[id].channel.index()] += 1;
+            *load.entry(contacts[id].channel).or_default() += 1;
         }
         assert_eq!(
             load, agent.load,

@@ -31,25 +31,25 @@ fn pairs(list: &[(&str, u32)]) -> Vec<(String, u32)> {
 fn positions_follow_age_and_move_up_when_the_first_is_offered() {
     let mut engine = Engine::new(
         config(),
-        vec![AgentSpec::new("a").with_capacity(Channel::Chat, 1)],
+        vec![AgentSpec::new("a").with_capacity(Channel::CHAT, 1)],
         vec![QueueSpec::new("q")],
     );
     // Out of order: c2 is the oldest, c1 the youngest.
     for (id, at) in [("c1", 300), ("c2", 100), ("c3", 200)] {
         engine
-            .apply(400, arrive(id, "q", Channel::Chat, at))
+            .apply(400, arrive(id, "q", Channel::CHAT, at))
             .unwrap();
     }
     engine
-        .apply(400, arrive("e1", "q", Channel::Email, 50))
+        .apply(400, arrive("e1", "q", Channel::EMAIL, 50))
         .unwrap();
     let report = engine.take_positions(400, 10);
     assert_eq!(
-        line(&report.positions, "q", Channel::Chat),
+        line(&report.positions, "q", Channel::CHAT),
         pairs(&[("c2", 1), ("c3", 2), ("c1", 3)])
     );
     assert_eq!(
-        line(&report.positions, "q", Channel::Email),
+        line(&report.positions, "q", Channel::EMAIL),
         pairs(&[("e1", 1)]),
         "each channel is its own line"
     );
@@ -67,19 +67,19 @@ fn positions_follow_age_and_move_up_when_the_first_is_offered() {
     let fx = make_available(&mut engine, 600, &["a"]);
     assert_eq!(offers(&fx)[0].conversation_id.as_str(), "c2");
     let report = engine.take_positions(600, 10);
-    assert_eq!(report.refreshed, vec![(QueueId::from("q"), Channel::Chat)]);
+    assert_eq!(report.refreshed, vec![(QueueId::from("q"), Channel::CHAT)]);
     assert_eq!(
-        line(&report.positions, "q", Channel::Chat),
+        line(&report.positions, "q", Channel::CHAT),
         pairs(&[("c3", 1), ("c1", 2)]),
         "the offered contact left the line and the others moved up"
     );
 
     engine
-        .apply(700, arrive("c4", "q", Channel::Chat, 700))
+        .apply(700, arrive("c4", "q", Channel::CHAT, 700))
         .unwrap();
     let report = engine.take_positions(700, 1);
     assert_eq!(
-        line(&report.positions, "q", Channel::Chat),
+        line(&report.positions, "q", Channel::CHAT),
         pairs(&[("c3", 1)]),
         "only the first `limit` contacts"
     );
@@ -92,12 +92,12 @@ fn the_expected_wait_comes_from_the_pace_of_answers_and_expires() {
             offer_timeout_ms: 10_000_000,
             ..config()
         },
-        vec![AgentSpec::new("a").with_capacity(Channel::Chat, 1)],
+        vec![AgentSpec::new("a").with_capacity(Channel::CHAT, 1)],
         vec![QueueSpec::new("q")],
     );
     for i in 0..6 {
         engine
-            .apply(0, arrive(&format!("c{i}"), "q", Channel::Chat, i))
+            .apply(0, arrive(&format!("c{i}"), "q", Channel::CHAT, i))
             .unwrap();
     }
     make_available(&mut engine, 0, &["a"]);
@@ -128,7 +128,7 @@ fn the_expected_wait_comes_from_the_pace_of_answers_and_expires() {
     // c3 was offered on c2's release; the line is c4, c5.
     let report = engine.take_positions(180_000, 10);
     assert_eq!(
-        line(&report.positions, "q", Channel::Chat),
+        line(&report.positions, "q", Channel::CHAT),
         pairs(&[("c4", 1), ("c5", 2)])
     );
     assert_eq!(report.positions[0].expected_wait_ms, Some(60_000));
@@ -156,22 +156,22 @@ fn an_overflowed_contact_takes_its_place_by_age_in_the_new_queue() {
         ],
     );
     engine
-        .apply(0, arrive("old", "first", Channel::Chat, 0))
+        .apply(0, arrive("old", "first", Channel::CHAT, 0))
         .unwrap();
     engine
-        .apply(5_000, arrive("mid", "second", Channel::Chat, 5_000))
+        .apply(5_000, arrive("mid", "second", Channel::CHAT, 5_000))
         .unwrap();
     engine.take_positions(5_000, 10);
     engine.apply(10_000, Event::Tick).unwrap();
     let report = engine.take_positions(10_000, 10);
     assert_eq!(
-        line(&report.positions, "second", Channel::Chat),
+        line(&report.positions, "second", Channel::CHAT),
         pairs(&[("old", 1), ("mid", 2)])
     );
     assert!(
         report
             .refreshed
-            .contains(&(QueueId::from("first"), Channel::Chat)),
+            .contains(&(QueueId::from("first"), Channel::CHAT)),
         "the line it left is refreshed too (and now empty)"
     );
 }
@@ -234,8 +234,8 @@ fn run(levels: [u8; 3], ops: &[Op]) {
         .map(|(a, level)| {
             AgentSpec::new(*a)
                 .with_skill("s", level)
-                .with_capacity(Channel::Chat, 1)
-                .with_capacity(Channel::Email, 1)
+                .with_capacity(Channel::CHAT, 1)
+                .with_capacity(Channel::EMAIL, 1)
         })
         .collect();
     let req = |t: &str| Requirement::parse(t).unwrap();
@@ -272,9 +272,9 @@ fn run(levels: [u8; 3], ops: &[Op]) {
                 let id = format!("k{next}");
                 present.push(id.as_str().into());
                 let channel = if *email {
-                    Channel::Email
+                    Channel::EMAIL
                 } else {
-                    Channel::Chat
+                    Channel::CHAT
                 };
                 vec![arrive(&id, QUEUES[*queue], channel, now - back)]
             }

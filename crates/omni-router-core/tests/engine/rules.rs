@@ -1,7 +1,7 @@
 //! Scenarios for the requirements language, relaxation steps, overflow,
 //! selection order, transfers and queue statistics.
 
-use omni_core::Channel::{Chat, Email};
+use omni_core::Channel;
 use omni_core::ConversationId;
 use omni_router_core::{
     AgentSpec, ContactState, Effect, Engine, EngineError, Event, QueueSpec, Requirement,
@@ -16,8 +16,8 @@ fn req(text: &str) -> Requirement {
 
 fn agent(id: &str) -> AgentSpec {
     AgentSpec::new(id)
-        .with_capacity(Chat, 1)
-        .with_capacity(Email, 1)
+        .with_capacity(Channel::CHAT, 1)
+        .with_capacity(Channel::EMAIL, 1)
 }
 
 fn state(engine: &Engine, id: &str) -> ContactState {
@@ -45,14 +45,22 @@ fn expressions_route_on_skills_and_languages() {
         ],
     );
     make_available(&mut engine, 0, &["en_expert", "es_novice", "es_expert"]);
-    let fx = engine.apply(1, arrive("c1", "es", Chat, 1)).unwrap();
+    let fx = engine
+        .apply(1, arrive("c1", "es", Channel::CHAT, 1))
+        .unwrap();
     assert_eq!(offered(&fx), [("c1".into(), "es_expert".into())]);
-    let fx = engine.apply(2, arrive("c2", "not_en", Chat, 2)).unwrap();
+    let fx = engine
+        .apply(2, arrive("c2", "not_en", Channel::CHAT, 2))
+        .unwrap();
     assert_eq!(offered(&fx), [("c2".into(), "es_novice".into())]);
     // Nobody else meets "es": it waits even though en_expert is free.
-    let fx = engine.apply(3, arrive("c3", "es", Email, 3)).unwrap();
+    let fx = engine
+        .apply(3, arrive("c3", "es", Channel::EMAIL, 3))
+        .unwrap();
     assert_eq!(offered(&fx), [("c3".into(), "es_expert".into())]);
-    let fx = engine.apply(4, arrive("c4", "es", Chat, 4)).unwrap();
+    let fx = engine
+        .apply(4, arrive("c4", "es", Channel::CHAT, 4))
+        .unwrap();
     assert!(offers(&fx).is_empty());
 }
 
@@ -73,7 +81,9 @@ fn relaxation_steps_widen_the_eligible_set_over_wait_time_then_overflow() {
         ],
     );
     make_available(&mut engine, 0, &["novice", "generalist"]);
-    let fx = engine.apply(0, arrive("c1", "billing", Chat, 0)).unwrap();
+    let fx = engine
+        .apply(0, arrive("c1", "billing", Channel::CHAT, 0))
+        .unwrap();
     assert!(offers(&fx).is_empty(), "nobody meets billing >= 5");
     assert_eq!(engine.next_deadline(), Some(30_000));
     assert!(offers(&engine.apply(29_999, Event::Tick).unwrap()).is_empty());
@@ -92,7 +102,7 @@ fn relaxation_steps_widen_the_eligible_set_over_wait_time_then_overflow() {
 
     // A second contact, with the novice busy, overflows to support.
     let fx = engine
-        .apply(40_000, arrive("c2", "billing", Chat, 40_000))
+        .apply(40_000, arrive("c2", "billing", Channel::CHAT, 40_000))
         .unwrap();
     assert!(offers(&fx).is_empty());
     let view = &engine.queues(100_000)[0];
@@ -136,14 +146,23 @@ fn selection_order_is_per_queue() {
     let mut engine = Engine::new(config(), agents, queues);
     make_available(&mut engine, 0, &["expert", "idle_novice"]);
     // The expert takes one and gets assigned: no longer the idlest.
-    let o = offers(&engine.apply(1, arrive("c1", "default", Chat, 1)).unwrap()).remove(0);
+    let o = offers(
+        &engine
+            .apply(1, arrive("c1", "default", Channel::CHAT, 1))
+            .unwrap(),
+    )
+    .remove(0);
     assert_eq!(o.agent_id.as_str(), "expert");
     engine.apply(2, accept(&o)).unwrap();
-    let fx = engine.apply(3, arrive("c2", "fair", Email, 3)).unwrap();
+    let fx = engine
+        .apply(3, arrive("c2", "fair", Channel::EMAIL, 3))
+        .unwrap();
     assert_eq!(offered(&fx), [("c2".into(), "idle_novice".into())]);
     let why = &engine.explain(&"c2".into())[0];
     assert_eq!(why.rule.as_deref(), Some("idle"));
-    let fx = engine.apply(4, arrive("c3", "default", Email, 4)).unwrap();
+    let fx = engine
+        .apply(4, arrive("c3", "default", Channel::EMAIL, 4))
+        .unwrap();
     assert_eq!(offered(&fx), [("c3".into(), "expert".into())]);
 }
 
@@ -161,7 +180,12 @@ fn transfers_move_contacts_to_a_queue_or_an_agent() {
         ],
     );
     make_available(&mut engine, 0, &["a", "b"]);
-    let o = offers(&engine.apply(1, arrive("c1", "sales", Chat, 1)).unwrap()).remove(0);
+    let o = offers(
+        &engine
+            .apply(1, arrive("c1", "sales", Channel::CHAT, 1))
+            .unwrap(),
+    )
+    .remove(0);
     engine.apply(2, accept(&o)).unwrap();
 
     // Assigned to a; transferred to support: a is free, b is offered.
@@ -179,7 +203,10 @@ fn transfers_move_contacts_to_a_queue_or_an_agent() {
         agent_id: "a".into(),
     }));
     assert_eq!(offered(&fx), [("c1".into(), "b".into())]);
-    assert_eq!(engine.agent(&"a".into()).unwrap().load, [0, 0, 0]);
+    assert_eq!(
+        engine.agent(&"a".into()).unwrap().load,
+        per_channel([0, 0, 0])
+    );
     let view = engine.contact(&"c1".into()).unwrap();
     assert_eq!((view.queue.as_str(), view.queued_at_ms), ("support", 10));
 
@@ -241,10 +268,17 @@ fn statistics_measure_service_level_and_abandonment() {
     );
     make_available(&mut engine, 0, &["a"]);
     // Answered in 5 s: within target.
-    let o = offers(&engine.apply(0, arrive("c1", "q", Chat, 0)).unwrap()).remove(0);
+    let o = offers(
+        &engine
+            .apply(0, arrive("c1", "q", Channel::CHAT, 0))
+            .unwrap(),
+    )
+    .remove(0);
     engine.apply(5_000, accept(&o)).unwrap();
     // Waits 30 s, then answered: outside target.
-    engine.apply(6_000, arrive("c2", "q", Chat, 6_000)).unwrap();
+    engine
+        .apply(6_000, arrive("c2", "q", Channel::CHAT, 6_000))
+        .unwrap();
     engine.apply(7_000, release("c1")).unwrap();
     let o = live_offer(&engine, "c2").unwrap();
     engine.apply(7_000, release("c2")).unwrap();
@@ -254,7 +288,7 @@ fn statistics_measure_service_level_and_abandonment() {
     );
     // Abandoned after 25 s.
     engine
-        .apply(8_000, arrive("c3", "q", Email, 8_000))
+        .apply(8_000, arrive("c3", "q", Channel::EMAIL, 8_000))
         .unwrap();
     let o = live_offer(&engine, "c3").unwrap();
     engine.apply(9_000, decline(&o)).unwrap();
@@ -276,7 +310,14 @@ fn queue_updates_apply_to_waiting_contacts_at_once() {
         vec![QueueSpec::new("q").with_requirement("x", 5)],
     );
     make_available(&mut engine, 0, &["a"]);
-    assert!(offers(&engine.apply(0, arrive("c1", "q", Chat, 0)).unwrap()).is_empty());
+    assert!(
+        offers(
+            &engine
+                .apply(0, arrive("c1", "q", Channel::CHAT, 0))
+                .unwrap()
+        )
+        .is_empty()
+    );
     let bad = QueueSpec::new("q").with_overflow(10, "q");
     assert!(engine.validate_queue(&bad).is_err());
     let widened = QueueSpec::new("q").with_expression(req("x >= 3"));
@@ -305,6 +346,8 @@ fn steps_beyond_the_limit_are_ignored_not_a_crash() {
     assert!(queue.validate().is_err(), "validation refuses it");
     let mut engine = Engine::new(config(), vec![agent("a").with_skill("x", 1)], vec![queue]);
     make_available(&mut engine, 0, &["a"]);
-    let fx = engine.apply(100_000, arrive("c1", "q", Chat, 0)).unwrap();
+    let fx = engine
+        .apply(100_000, arrive("c1", "q", Channel::CHAT, 0))
+        .unwrap();
     assert_eq!(offered(&fx), [("c1".into(), "a".into())]);
 }

@@ -1,6 +1,6 @@
 //! One scenario per routing rule.
 
-use omni_core::Channel::{Chat, Email, Sms};
+use omni_core::Channel;
 use omni_core::{AgentId, ConversationId};
 use omni_router_core::{
     AgentSpec, ContactState, Effect, Engine, EngineConfig, EngineError, Event, Presence, QueueSpec,
@@ -11,9 +11,9 @@ use crate::support::*;
 
 fn agent(id: &str) -> AgentSpec {
     AgentSpec::new(id)
-        .with_capacity(Chat, 3)
-        .with_capacity(Email, 5)
-        .with_capacity(Sms, 4)
+        .with_capacity(Channel::CHAT, 3)
+        .with_capacity(Channel::EMAIL, 5)
+        .with_capacity(Channel::SMS, 4)
 }
 
 fn summaries(engine: &Engine, id: &str) -> Vec<String> {
@@ -40,7 +40,9 @@ fn agents_without_the_skill_or_below_the_minimum_are_never_offered() {
         vec![QueueSpec::new("sales").with_requirement("sales", 5)],
     );
     make_available(&mut engine, 0, &["low", "none"]);
-    let fx = engine.apply(1, arrive("c1", "sales", Chat, 1)).unwrap();
+    let fx = engine
+        .apply(1, arrive("c1", "sales", Channel::CHAT, 1))
+        .unwrap();
     assert_eq!(
         fx,
         vec![Effect::Queued {
@@ -60,13 +62,17 @@ fn agents_without_the_skill_or_below_the_minimum_are_never_offered() {
 fn offers_never_exceed_channel_capacity() {
     let mut engine = Engine::new(
         config(),
-        vec![AgentSpec::new("a").with_capacity(Chat, 2)],
+        vec![AgentSpec::new("a").with_capacity(Channel::CHAT, 2)],
         vec![QueueSpec::new("q")],
     );
     make_available(&mut engine, 0, &["a"]);
     let mut all = Vec::new();
     for (i, id) in ["c1", "c2", "c3"].into_iter().enumerate() {
-        all.extend(engine.apply(1, arrive(id, "q", Chat, i as i64)).unwrap());
+        all.extend(
+            engine
+                .apply(1, arrive(id, "q", Channel::CHAT, i as i64))
+                .unwrap(),
+        );
     }
     assert_eq!(
         offered(&all),
@@ -80,14 +86,16 @@ fn offers_never_exceed_channel_capacity() {
         assert!(offers(&fx).is_empty());
     }
     let view = engine.agent(&"a".into()).unwrap();
-    assert_eq!((view.load, view.offers.len()), ([2, 0, 0], 0));
+    assert_eq!((view.load, view.offers.len()), (per_channel([2, 0, 0]), 0));
     assert_eq!(
         engine.contact(&"c3".into()).unwrap().state,
         ContactState::Waiting
     );
 
     // No email capacity at all: email contacts wait.
-    let fx = engine.apply(3, arrive("e1", "q", Email, 3)).unwrap();
+    let fx = engine
+        .apply(3, arrive("e1", "q", Channel::EMAIL, 3))
+        .unwrap();
     assert!(offers(&fx).is_empty());
 }
 
@@ -97,17 +105,22 @@ fn offers_never_exceed_the_total_cap() {
         config(),
         vec![
             AgentSpec::new("a")
-                .with_capacity(Chat, 2)
-                .with_capacity(Email, 2)
+                .with_capacity(Channel::CHAT, 2)
+                .with_capacity(Channel::EMAIL, 2)
                 .with_total(3),
         ],
         vec![QueueSpec::new("q")],
     );
     make_available(&mut engine, 0, &["a"]);
     let mut all = Vec::new();
-    for (i, (id, channel)) in [("c1", Chat), ("e1", Email), ("c2", Chat), ("e2", Email)]
-        .into_iter()
-        .enumerate()
+    for (i, (id, channel)) in [
+        ("c1", Channel::CHAT),
+        ("e1", Channel::EMAIL),
+        ("c2", Channel::CHAT),
+        ("e2", Channel::EMAIL),
+    ]
+    .into_iter()
+    .enumerate()
     {
         all.extend(engine.apply(1, arrive(id, "q", channel, i as i64)).unwrap());
     }
@@ -129,7 +142,9 @@ fn decline_goes_to_the_next_agent_and_back_after_the_cooldown() {
         vec![QueueSpec::new("sales").with_requirement("sales", 1)],
     );
     make_available(&mut engine, 0, &["alice", "bob"]);
-    let fx = engine.apply(100, arrive("c1", "sales", Chat, 100)).unwrap();
+    let fx = engine
+        .apply(100, arrive("c1", "sales", Channel::CHAT, 100))
+        .unwrap();
     let first = offers(&fx).remove(0);
     assert_eq!(first.agent_id.as_str(), "alice");
 
@@ -175,7 +190,9 @@ fn timeout_goes_to_the_next_agent() {
         vec![QueueSpec::new("q").with_requirement("s", 1)],
     );
     make_available(&mut engine, 0, &["alice", "bob"]);
-    let fx = engine.apply(0, arrive("c1", "q", Chat, 0)).unwrap();
+    let fx = engine
+        .apply(0, arrive("c1", "q", Channel::CHAT, 0))
+        .unwrap();
     let offer = offers(&fx).remove(0);
     assert_eq!(offer.expires_at_ms, 10_000);
     assert_eq!(engine.next_deadline(), Some(10_000));
@@ -198,11 +215,13 @@ fn missing_offers_in_a_row_sets_the_agent_away_and_answering_resets_the_streak()
     };
     let mut engine = Engine::new(
         config,
-        vec![AgentSpec::new("x").with_capacity(Chat, 1)],
+        vec![AgentSpec::new("x").with_capacity(Channel::CHAT, 1)],
         vec![QueueSpec::new("q")],
     );
     make_available(&mut engine, 0, &["x"]);
-    engine.apply(0, arrive("c1", "q", Chat, 0)).unwrap();
+    engine
+        .apply(0, arrive("c1", "q", Channel::CHAT, 0))
+        .unwrap();
 
     // Two misses, then an accept: the streak starts over.
     let mut now = 0;
@@ -218,7 +237,7 @@ fn missing_offers_in_a_row_sets_the_agent_away_and_answering_resets_the_streak()
     engine.apply(now + 2, release("c1")).unwrap();
 
     engine
-        .apply(now + 3, arrive("c2", "q", Chat, now + 3))
+        .apply(now + 3, arrive("c2", "q", Channel::CHAT, now + 3))
         .unwrap();
     now += 3;
     let mut last = Vec::new();
@@ -250,11 +269,16 @@ fn missing_offers_in_a_row_sets_the_agent_away_and_answering_resets_the_streak()
 fn accepting_late_or_someone_elses_offer_is_refused_and_changes_nothing() {
     let mut engine = Engine::new(
         config(),
-        vec![agent("a"), agent("b").with_capacity(Chat, 0)],
+        vec![agent("a"), agent("b").with_capacity(Channel::CHAT, 0)],
         vec![QueueSpec::new("q")],
     );
     make_available(&mut engine, 0, &["a", "b"]);
-    let offer = offers(&engine.apply(0, arrive("c1", "q", Chat, 0)).unwrap()).remove(0);
+    let offer = offers(
+        &engine
+            .apply(0, arrive("c1", "q", Channel::CHAT, 0))
+            .unwrap(),
+    )
+    .remove(0);
     let before = (engine.agents(), engine.contact(&"c1".into()));
 
     let not_yours = Event::Accept {
@@ -300,16 +324,24 @@ fn accepting_late_or_someone_elses_offer_is_refused_and_changes_nothing() {
 fn higher_priority_first_then_older() {
     let mut engine = Engine::new(
         config(),
-        vec![AgentSpec::new("a").with_capacity(Chat, 1)],
+        vec![AgentSpec::new("a").with_capacity(Channel::CHAT, 1)],
         vec![
             QueueSpec::new("low"),
             QueueSpec::new("high").with_priority(5),
         ],
     );
-    engine.apply(10, arrive("low-1", "low", Chat, 1)).unwrap();
-    engine.apply(10, arrive("high-5", "high", Chat, 5)).unwrap();
-    engine.apply(10, arrive("high-3", "high", Chat, 3)).unwrap();
-    engine.apply(10, arrive("low-0", "low", Chat, 0)).unwrap();
+    engine
+        .apply(10, arrive("low-1", "low", Channel::CHAT, 1))
+        .unwrap();
+    engine
+        .apply(10, arrive("high-5", "high", Channel::CHAT, 5))
+        .unwrap();
+    engine
+        .apply(10, arrive("high-3", "high", Channel::CHAT, 3))
+        .unwrap();
+    engine
+        .apply(10, arrive("low-0", "low", Channel::CHAT, 0))
+        .unwrap();
     let order: Vec<String> = engine.waiting().iter().map(|c| c.to_string()).collect();
     assert_eq!(order, ["high-3", "high-5", "low-0", "low-1"]);
 
@@ -335,9 +367,9 @@ fn a_busy_best_agent_does_not_block_other_contacts() {
         config(),
         vec![
             AgentSpec::new("x")
-                .with_capacity(Chat, 1)
+                .with_capacity(Channel::CHAT, 1)
                 .with_skill("vip", 5),
-            AgentSpec::new("y").with_capacity(Chat, 1),
+            AgentSpec::new("y").with_capacity(Channel::CHAT, 1),
         ],
         vec![
             QueueSpec::new("vip")
@@ -347,9 +379,15 @@ fn a_busy_best_agent_does_not_block_other_contacts() {
         ],
     );
     make_available(&mut engine, 0, &["x"]);
-    engine.apply(0, arrive("v1", "vip", Chat, 0)).unwrap();
-    engine.apply(1, arrive("v2", "vip", Chat, 1)).unwrap();
-    let fx = engine.apply(2, arrive("g1", "general", Chat, 2)).unwrap();
+    engine
+        .apply(0, arrive("v1", "vip", Channel::CHAT, 0))
+        .unwrap();
+    engine
+        .apply(1, arrive("v2", "vip", Channel::CHAT, 1))
+        .unwrap();
+    let fx = engine
+        .apply(2, arrive("g1", "general", Channel::CHAT, 2))
+        .unwrap();
     assert!(offers(&fx).is_empty(), "x is full, y offline");
     let fx = make_available(&mut engine, 3, &["y"]);
     assert_eq!(offered(&fx), [("g1".into(), "y".into())]);
@@ -367,7 +405,10 @@ fn preferred_agent_wins_when_eligible() {
     );
     make_available(&mut engine, 0, &["alice", "bob"]);
     let fx = engine
-        .apply(0, arrive_preferring("c1", "q", Chat, 0, Some("bob")))
+        .apply(
+            0,
+            arrive_preferring("c1", "q", Channel::CHAT, 0, Some("bob")),
+        )
         .unwrap();
     assert_eq!(offered(&fx), [("c1".into(), "bob".into())]);
     assert_eq!(
@@ -396,7 +437,9 @@ fn explanation_names_the_eligible_count_winner_and_deciding_rule() {
         vec![QueueSpec::new("sales").with_requirement("sales", 3)],
     );
     make_available(&mut engine, 0, &["alice", "bob", "carol", "erin"]);
-    engine.apply(5, arrive("c1", "sales", Chat, 5)).unwrap();
+    engine
+        .apply(5, arrive("c1", "sales", Channel::CHAT, 5))
+        .unwrap();
     let records = engine.explain(&"c1".into());
     assert_eq!(records[0].at_ms, 5);
     assert_eq!(
@@ -416,16 +459,31 @@ fn ties_go_to_the_least_occupied_then_the_longest_idle() {
     );
     make_available(&mut engine, 0, &["a", "b"]);
     // Both never assigned and empty: the id decides.
-    let o1 = offers(&engine.apply(1, arrive("c1", "q", Chat, 1)).unwrap()).remove(0);
+    let o1 = offers(
+        &engine
+            .apply(1, arrive("c1", "q", Channel::CHAT, 1))
+            .unwrap(),
+    )
+    .remove(0);
     assert_eq!(o1.agent_id.as_str(), "a");
     // a holds one offer now: b is less occupied.
-    let o2 = offers(&engine.apply(2, arrive("c2", "q", Chat, 2)).unwrap()).remove(0);
+    let o2 = offers(
+        &engine
+            .apply(2, arrive("c2", "q", Channel::CHAT, 2))
+            .unwrap(),
+    )
+    .remove(0);
     assert_eq!(o2.agent_id.as_str(), "b");
     assert!(summaries(&engine, "c2")[0].ends_with("won on occupancy (0/3 vs 1/3 for a)"));
     engine.apply(3, accept(&o2)).unwrap();
     engine.apply(4, accept(&o1)).unwrap();
     // Equal load again; b was assigned earlier, so b has been idle longer.
-    let o3 = offers(&engine.apply(5, arrive("c3", "q", Chat, 5)).unwrap()).remove(0);
+    let o3 = offers(
+        &engine
+            .apply(5, arrive("c3", "q", Channel::CHAT, 5))
+            .unwrap(),
+    )
+    .remove(0);
     assert_eq!(o3.agent_id.as_str(), "b");
     assert!(
         summaries(&engine, "c3")[0]
@@ -437,14 +495,23 @@ fn ties_go_to_the_least_occupied_then_the_longest_idle() {
 fn release_frees_capacity_for_the_next_waiting_contact() {
     let mut engine = Engine::new(
         config(),
-        vec![AgentSpec::new("a").with_capacity(Chat, 1)],
+        vec![AgentSpec::new("a").with_capacity(Channel::CHAT, 1)],
         vec![QueueSpec::new("q")],
     );
     make_available(&mut engine, 0, &["a"]);
-    let offer = offers(&engine.apply(0, arrive("c1", "q", Chat, 0)).unwrap()).remove(0);
+    let offer = offers(
+        &engine
+            .apply(0, arrive("c1", "q", Channel::CHAT, 0))
+            .unwrap(),
+    )
+    .remove(0);
     engine.apply(1, accept(&offer)).unwrap();
-    engine.apply(2, arrive("c2", "q", Chat, 2)).unwrap();
-    engine.apply(3, arrive("c3", "q", Chat, 3)).unwrap();
+    engine
+        .apply(2, arrive("c2", "q", Channel::CHAT, 2))
+        .unwrap();
+    engine
+        .apply(3, arrive("c3", "q", Channel::CHAT, 3))
+        .unwrap();
 
     let fx = engine.apply(4, release("c1")).unwrap();
     assert_eq!(
@@ -466,7 +533,9 @@ fn release_frees_capacity_for_the_next_waiting_contact() {
     assert_eq!(offered(&fx), [("c3".into(), "a".into())]);
 
     // Released while waiting, and twice.
-    engine.apply(6, arrive("c4", "q", Chat, 6)).unwrap();
+    engine
+        .apply(6, arrive("c4", "q", Channel::CHAT, 6))
+        .unwrap();
     let fx = engine.apply(7, release("c4")).unwrap();
     assert_eq!(
         fx,
@@ -494,7 +563,7 @@ fn going_offline_reroutes_live_offers_and_keeps_assignments() {
     make_available(&mut engine, 0, &["alice"]);
     let fx: Vec<Effect> = ["c1", "c2", "c3"]
         .into_iter()
-        .flat_map(|id| engine.apply(0, arrive(id, "q", Chat, 0)).unwrap())
+        .flat_map(|id| engine.apply(0, arrive(id, "q", Channel::CHAT, 0)).unwrap())
         .collect();
     let first = offers(&fx).remove(0);
     engine.apply(1, accept(&first)).unwrap();
@@ -525,7 +594,7 @@ fn going_offline_reroutes_live_offers_and_keeps_assignments() {
 fn restore_reoccupies_capacity_without_offering() {
     let mut engine = Engine::new(
         config(),
-        vec![AgentSpec::new("a").with_capacity(Chat, 1)],
+        vec![AgentSpec::new("a").with_capacity(Channel::CHAT, 1)],
         vec![QueueSpec::new("q")],
     );
     make_available(&mut engine, 0, &["a"]);
@@ -549,7 +618,10 @@ fn restore_reoccupies_capacity_without_offering() {
             conversation_id: "c3".into()
         }]
     );
-    assert_eq!(engine.agent(&"a".into()).unwrap().load, [2, 0, 0]);
+    assert_eq!(
+        engine.agent(&"a".into()).unwrap().load,
+        per_channel([2, 0, 0])
+    );
     assert_eq!(
         engine.contact(&"c1".into()).unwrap().state,
         ContactState::Assigned("a".into())
@@ -572,7 +644,10 @@ fn restore_reoccupies_capacity_without_offering() {
             .apply(5, restore("c10", "gone", 0, Some("a")))
             .is_ok()
     );
-    assert_eq!(engine.agent(&"a".into()).unwrap().load, [1, 0, 0]);
+    assert_eq!(
+        engine.agent(&"a".into()).unwrap().load,
+        per_channel([1, 0, 0])
+    );
     assert_eq!(
         engine.apply(5, restore("c11", "gone", 0, None)),
         Err(EngineError::UnknownQueue("gone".into()))
@@ -581,24 +656,29 @@ fn restore_reoccupies_capacity_without_offering() {
     // new contacts; releasing the assignment frees its agent.
     assert!(engine.queues(5).iter().all(|q| q.id.as_str() != "gone"));
     assert_eq!(
-        engine.apply(5, arrive("c12", "gone", Chat, 5)),
+        engine.apply(5, arrive("c12", "gone", Channel::CHAT, 5)),
         Err(EngineError::UnknownQueue("gone".into()))
     );
     engine.apply(6, release("c10")).unwrap();
-    assert_eq!(engine.agent(&"a".into()).unwrap().load, [0, 0, 0]);
+    assert_eq!(
+        engine.agent(&"a".into()).unwrap().load,
+        per_channel([0, 0, 0])
+    );
 }
 
 #[test]
 fn duplicate_or_misrouted_arrivals_are_refused_without_change() {
     let mut engine = Engine::new(config(), vec![agent("a")], vec![QueueSpec::new("q")]);
-    engine.apply(0, arrive("c1", "q", Chat, 0)).unwrap();
+    engine
+        .apply(0, arrive("c1", "q", Channel::CHAT, 0))
+        .unwrap();
     assert_eq!(
-        engine.apply(1, arrive("c1", "q", Email, 1)),
+        engine.apply(1, arrive("c1", "q", Channel::EMAIL, 1)),
         Err(EngineError::DuplicateContact("c1".into()))
     );
-    assert_eq!(engine.contact(&"c1".into()).unwrap().channel, Chat);
+    assert_eq!(engine.contact(&"c1".into()).unwrap().channel, Channel::CHAT);
     assert_eq!(
-        engine.apply(1, arrive("c2", "nope", Chat, 1)),
+        engine.apply(1, arrive("c2", "nope", Channel::CHAT, 1)),
         Err(EngineError::UnknownQueue("nope".into()))
     );
     assert!(engine.contact(&"c2".into()).is_none());
@@ -620,11 +700,20 @@ fn reconfiguring_rescinds_what_no_longer_fits_and_reorders_queues() {
         ],
     );
     make_available(&mut engine, 0, &["a"]);
-    engine.apply(0, arrive("c1", "q1", Chat, 0)).unwrap();
-    engine.apply(0, arrive("c2", "q2", Chat, 1)).unwrap();
+    engine
+        .apply(0, arrive("c1", "q1", Channel::CHAT, 0))
+        .unwrap();
+    engine
+        .apply(0, arrive("c2", "q2", Channel::CHAT, 1))
+        .unwrap();
 
     // Chat capacity 3 -> 1: the newer offer goes back to the queue.
-    let fx = engine.upsert_agent(1, agent("a").with_skill("s", 5).with_capacity(Chat, 1));
+    let fx = engine.upsert_agent(
+        1,
+        agent("a")
+            .with_skill("s", 5)
+            .with_capacity(Channel::CHAT, 1),
+    );
     assert_eq!(
         rescinded(&fx),
         [("c2".into(), "a".into(), RescindReason::AgentUnavailable)]
@@ -636,7 +725,9 @@ fn reconfiguring_rescinds_what_no_longer_fits_and_reorders_queues() {
     );
 
     // q2 now outranks q1 for the waiting order.
-    engine.apply(2, arrive("c3", "q1", Chat, 0)).unwrap();
+    engine
+        .apply(2, arrive("c3", "q1", Channel::CHAT, 0))
+        .unwrap();
     assert_eq!(engine.waiting(), [ConversationId::from("c3"), "c2".into()]);
     engine.upsert_queue(
         3,
@@ -666,7 +757,9 @@ fn offer_ids_carry_the_epoch_and_queues_report_waits() {
         ..config()
     };
     let mut engine = Engine::new(config, vec![agent("a")], vec![QueueSpec::new("q")]);
-    engine.apply(1_000, arrive("c1", "q", Chat, 1_000)).unwrap();
+    engine
+        .apply(1_000, arrive("c1", "q", Channel::CHAT, 1_000))
+        .unwrap();
     let queue = &engine.queues(4_000)[0];
     assert_eq!((queue.waiting, queue.longest_wait_ms), (1, 3_000));
     assert_eq!(engine.next_deadline(), None);
@@ -679,6 +772,11 @@ fn offer_ids_carry_the_epoch_and_queues_report_waits() {
 fn time_never_runs_backwards() {
     let mut engine = Engine::new(config(), vec![agent("a")], vec![QueueSpec::new("q")]);
     make_available(&mut engine, 50_000, &["a"]);
-    let offer = offers(&engine.apply(10, arrive("c1", "q", Chat, 10)).unwrap()).remove(0);
+    let offer = offers(
+        &engine
+            .apply(10, arrive("c1", "q", Channel::CHAT, 10))
+            .unwrap(),
+    )
+    .remove(0);
     assert_eq!(offer.expires_at_ms, 60_000);
 }

@@ -11,7 +11,13 @@ pub fn config() -> EngineConfig {
         max_consecutive_misses: 3,
         decline_cooldown_ms: 30_000,
         epoch: 1,
+        channels: Channel::BUILT_IN.to_vec(),
     }
+}
+
+/// Per-channel counts as an agent view has them: chat, email, SMS.
+pub fn per_channel(counts: [u32; 3]) -> std::collections::BTreeMap<Channel, u32> {
+    Channel::BUILT_IN.into_iter().zip(counts).collect()
 }
 
 pub fn arrive(id: &str, queue: &str, channel: Channel, queued_at_ms: Millis) -> Event {
@@ -38,7 +44,7 @@ pub fn restore(id: &str, queue: &str, at: Millis, assigned: Option<&str>) -> Eve
     Event::ContactRestored {
         conversation_id: id.into(),
         queue: queue.into(),
-        channel: Channel::Chat,
+        channel: Channel::CHAT,
         queued_at_ms: at,
         preferred_agent: None,
         assigned_agent: assigned.map(AgentId::from),

@@ -82,6 +82,7 @@ fn encode(position: &QueuePosition, at_ms: Millis) -> ev::QueuePosition {
         conversation_id: position.conversation_id.to_string(),
         queue: position.queue.to_string(),
         channel: pbc::Channel::from(position.channel) as i32,
+        channel_name: position.channel.as_str().to_owned(),
         position: position.position,
         // 0 means "no estimate" on the wire: an estimate of 0 (answers
         // within the same millisecond) goes out as 1 ms.
@@ -146,7 +147,7 @@ mod tests {
         QueuePosition {
             conversation_id: id.into(),
             queue: "q".into(),
-            channel: Channel::Chat,
+            channel: Channel::CHAT,
             position,
             expected_wait_ms: wait,
         }
@@ -154,7 +155,7 @@ mod tests {
 
     fn report(positions: Vec<QueuePosition>) -> PositionReport {
         PositionReport {
-            refreshed: vec![("q".into(), Channel::Chat)],
+            refreshed: vec![("q".into(), Channel::CHAT)],
             positions,
         }
     }
@@ -234,7 +235,7 @@ mod tests {
         let mut published = Published::default();
         published.changes(report(vec![at("a", 1, None)]));
         let other = PositionReport {
-            refreshed: vec![("other".into(), Channel::Email)],
+            refreshed: vec![("other".into(), Channel::EMAIL)],
             positions: Vec::new(),
         };
         assert!(published.changes(other).is_empty());

@@ -173,7 +173,7 @@ fn contact(id: &str, queue: &str) -> ContactRecord {
         conversation_id: ConversationId::from(id),
         customer_id: CustomerId::from(format!("cus_{id}")),
         queue: QueueId::from(queue),
-        channel: Channel::Chat,
+        channel: Channel::CHAT,
         queued_at_ms: now_ms(),
         preferred_agent: None,
         assigned_agent: None,
@@ -292,6 +292,7 @@ async fn admin_changes_route_at_once_explain_and_survive_a_restart() {
                 languages: vec!["es".into()],
                 capacity: vec![ChannelCapacity {
                     channel: omni_proto::common::Channel::Chat as i32,
+                    channel_name: "chat".to_owned(),
                     capacity: 2,
                 }],
                 total: None,
@@ -387,6 +388,8 @@ async fn a_channel_change_moves_the_agents_load_and_survives_a_restart() {
     let mut router = Router::start(dir.path()).await;
     let capacity = |channel: omni_proto::common::Channel| ChannelCapacity {
         channel: channel as i32,
+        // An old client: the enum only.
+        channel_name: String::new(),
         capacity: 1,
     };
     router
@@ -425,7 +428,7 @@ async fn a_channel_change_moves_the_agents_load_and_survives_a_restart() {
 
     // The customer writes by email: the same request on the new channel.
     let by_email = ContactRecord {
-        channel: Channel::Email,
+        channel: Channel::EMAIL,
         ..contact("con_7", "support")
     };
     router.shell.arrive(by_email.clone()).await.expect("moves");
@@ -449,4 +452,59 @@ async fn a_channel_change_moves_the_agents_load_and_survives_a_restart() {
     let mut router = Router::start(dir.path()).await;
     assert_eq!(used(&mut router, "yan").await, (0, 1));
     router.stop().await;
+}
+
+#[tokio::test]
+async fn capacity_on_a_declared_channel_goes_by_name_and_an_undeclared_one_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = format!("{CONFIG}\n[channels.api-whatsapp]\nidentity = \"phone\"\n");
+    let mut router = Router::start_with(dir.path(), &config).await;
+    let capacity = |name: &str| ChannelCapacity {
+        channel: 0,
+        channel_name: name.to_owned(),
+        capacity: 2,
+    };
+    let upsert = |name: &str| UpsertAgentRequest {
+        agent: Some(AgentSpec {
+            agent_id: "zed".into(),
+            skills: [("support".to_owned(), 5)].into(),
+            capacity: vec![capacity(name)],
+            ..Default::default()
+        }),
+    };
+    router
+        .client
+        .upsert_agent(upsert("api-whatsapp"))
+        .await
+        .expect("a declared channel");
+    let state = router.agent("zed").await;
+    let load: Vec<_> = state
+        .load
+        .iter()
+        .map(|l| (l.channel, l.channel_name.as_str(), l.capacity))
+        .collect();
+    // A channel that is not built in: the enum is unspecified, the name says.
+    assert_eq!(load, [(0, "api-whatsapp", 2)]);
+
+    Channel::parse("api-undeclared").expect("a name this process knows");
+    let refused = router
+        .client
+        .upsert_agent(upsert("api-undeclared"))
+        .await
+        .expect_err("an undeclared channel");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert!(
+        refused
+            .message()
+            .contains("channel api-undeclared is not declared"),
+        "{}",
+        refused.message()
+    );
+    // A name the process never saw is refused as unknown.
+    let unknown = router
+        .client
+        .upsert_agent(upsert("api-never-seen"))
+        .await
+        .expect_err("an unknown channel");
+    assert_eq!(unknown.code(), tonic::Code::InvalidArgument);
 }

@@ -147,6 +147,7 @@ impl App {
                 seq: 2,
                 direction: pb::Direction::Outbound as i32,
                 channel: pb::Channel::Sms as i32,
+                channel_name: "sms".to_owned(),
                 agent_id: "alice".into(),
                 text: text.into(),
                 at_ms: 1,
@@ -161,7 +162,7 @@ impl App {
         };
         self.bus
             .publish(
-                Message::new(subjects::outbound(Channel::Sms), outbound.encode_to_vec()),
+                Message::new(subjects::outbound(Channel::SMS), outbound.encode_to_vec()),
                 Some(message_id),
             )
             .await

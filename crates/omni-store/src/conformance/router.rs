@@ -76,7 +76,7 @@ pub async fn router_admin_config_round_trips<F: StoreFactory>(factory: &F) {
         name: Some("Zoe".into()),
         skills: BTreeMap::from([("billing".to_owned(), 7)]),
         languages: vec!["es".into()],
-        capacity: BTreeMap::from([(Channel::Chat, 2)]),
+        capacity: BTreeMap::from([(Channel::CHAT, 2)]),
         total: None,
     };
     let mut queue = QueueConfig {

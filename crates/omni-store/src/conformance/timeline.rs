@@ -32,7 +32,7 @@ pub async fn first_message_opens_then_continues<F: StoreFactory>(factory: &F) {
     assert_eq!(c.queue, queue);
     assert_eq!(c.queued_at_ms, Some(T0));
     assert_eq!(c.customer_id, first.customer.id);
-    assert_eq!((c.last_channel, &c.last_identity), (Channel::Chat, &who));
+    assert_eq!((c.last_channel, &c.last_identity), (Channel::CHAT, &who));
     assert_eq!(
         (c.created_at_ms, c.updated_at_ms, c.message_count),
         (T0, T0, 1)
@@ -304,7 +304,7 @@ pub async fn outbound_messages_continue_the_timeline<F: StoreFactory>(factory: &
         conversation_id: id.clone(),
         agent_id: agent.clone(),
         text: "how can I help?".into(),
-        channel: Channel::Email,
+        channel: Channel::EMAIL,
         idempotency_key: t.key("out1"),
         at_ms: T0 + 1_000,
         id: MessageId::generate(),
@@ -319,7 +319,7 @@ pub async fn outbound_messages_continue_the_timeline<F: StoreFactory>(factory: &
     assert_eq!(sent.agent_id.as_ref(), Some(&agent));
     assert_eq!(
         (sent.channel, sent.at_ms, sent.text.as_str()),
-        (Channel::Email, T0 + 1_000, "how can I help?")
+        (Channel::EMAIL, T0 + 1_000, "how can I help?")
     );
     assert_eq!(sent.conversation_id, id);
 
@@ -334,7 +334,7 @@ pub async fn outbound_messages_continue_the_timeline<F: StoreFactory>(factory: &
     assert_eq!(c.updated_at_ms, T0 + 1_000);
     assert_eq!(
         c.last_channel,
-        Channel::Chat,
+        Channel::CHAT,
         "an agent's channel is not the customer's last channel"
     );
 
@@ -371,7 +371,7 @@ pub async fn outbound_messages_continue_the_timeline<F: StoreFactory>(factory: &
             conversation_id: unknown.clone(),
             agent_id: agent.clone(),
             text: "x".into(),
-            channel: Channel::Chat,
+            channel: Channel::CHAT,
             idempotency_key: t.key("out2"),
             at_ms: T0,
             id: MessageId::generate(),

@@ -13,7 +13,7 @@ use omni_core::QueueId;
 fn message(key: &str) -> InboundMessage {
     InboundMessage {
         idempotency_key: key.into(),
-        channel: omni_core::Channel::Sms,
+        channel: omni_core::Channel::SMS,
         from: Identity::Phone("+15550100".into()),
         text: "hi".into(),
         received_at_ms: 1,

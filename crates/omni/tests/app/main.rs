@@ -8,6 +8,7 @@
 
 mod adapter_check;
 mod cli;
+mod declared_channel;
 mod deploy;
 mod desk_customers;
 mod desk_errors;

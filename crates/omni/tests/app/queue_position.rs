@@ -55,7 +55,7 @@ async fn embedded_place_in_line_moves_up_and_comes_back_after_a_restart() -> any
         .find(|a| a.id == "bob")
         .ok_or_else(|| anyhow::anyhow!("the sample configuration has no bob"))?
         .capacity
-        .insert(Channel::Chat, 1);
+        .insert(Channel::CHAT, 1);
     let mut app = TestApp::start_with(data, config).await?;
     let (jo, mut sam) = two_waiting(&app).await?;
 

@@ -23,7 +23,6 @@ impl Run<'_> {
         };
         let inbound = &m.payload;
         let expected_subject = subjects::inbound(self.caps.channel);
-        let channel = crate::wire_channel(self.caps.channel);
         let (_, identity) = self.subject.customer();
         let checks = [
             (
@@ -32,9 +31,10 @@ impl Run<'_> {
                 format!("subject {}", m.subject),
             ),
             (
-                inbound.channel == channel,
+                crate::channel_of(inbound.channel, &inbound.channel_name)
+                    == Some(self.caps.channel),
                 format!("channel {}", self.caps.channel),
-                format!("channel value {}", inbound.channel),
+                format!("channel {} ({:?})", inbound.channel, inbound.channel_name),
             ),
             (
                 !inbound.idempotency_key.trim().is_empty(),

@@ -101,12 +101,11 @@ impl Run<'_> {
                 format!("conversation {}", report.conversation_id),
             ));
         }
-        let channel = crate::wire_channel(self.caps.channel);
-        if report.channel != channel {
+        if crate::channel_of(report.channel, &report.channel_name) != Some(self.caps.channel) {
             return Err(violation(
                 rule,
                 format!("channel {}", self.caps.channel),
-                format!("channel value {}", report.channel),
+                format!("channel {} ({:?})", report.channel, report.channel_name),
             ));
         }
         Ok(Held::Yes)
