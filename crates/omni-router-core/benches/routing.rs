@@ -166,6 +166,8 @@ fn config() -> EngineConfig {
         max_consecutive_misses: 3,
         decline_cooldown_ms: 30_000,
         epoch: 1,
+        // A bound above anything the run holds: every arrival checks it.
+        default_max_waiting: Some(1_000_000),
     }
 }
 

@@ -44,6 +44,10 @@ pub enum EngineError {
     /// An agent or queue specification is not valid.
     #[error("invalid specification: {0}")]
     InvalidSpec(String),
+    /// The queue holds its bound of contacts
+    /// ([`QueueSpec::max_waiting`](crate::QueueSpec::max_waiting)).
+    #[error("queue {0} is full")]
+    QueueFull(QueueId),
     /// The conversation is already queued, offered or assigned; a redelivered
     /// request can be treated as done.
     #[error("contact {0} is already routed")]

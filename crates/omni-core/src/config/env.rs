@@ -60,6 +60,8 @@ pub const CONFIG_ENV: &[&str] = &[
     "OMNI_LIMITS_CONVERSATIONS_PER_VISITOR",
     "OMNI_LIMITS_CONVERSATION_WINDOW_SECS",
     "OMNI_LIMITS_HEADER_READ_TIMEOUT_MS",
+    "OMNI_LIMITS_MAX_WAITING_PER_QUEUE",
+    "OMNI_LIMITS_QUEUE_FULL_ANSWER",
     "OMNI_LIMITS_REQUESTS_PER_SECOND",
     "OMNI_LIMITS_REQUEST_BURST",
     "OMNI_LISTEN_CHAT",
@@ -265,6 +267,10 @@ impl Config {
                 "OMNI_LIMITS_CONVERSATION_WINDOW_SECS" => {
                     self.limits.conversation_window_secs = number(value)?
                 }
+                "OMNI_LIMITS_MAX_WAITING_PER_QUEUE" => {
+                    self.limits.max_waiting_per_queue = small(value)?
+                }
+                "OMNI_LIMITS_QUEUE_FULL_ANSWER" => self.limits.queue_full_answer = value.clone(),
                 "OMNI_AUTH_SESSION_IDLE_SECS" => self.auth.session_idle_secs = number(value)?,
                 "OMNI_AUTH_SESSION_MAX_SECS" => self.auth.session_max_secs = number(value)?,
                 "OMNI_AUTH_SIGN_IN_PER_ACCOUNT_PER_MINUTE" => {

@@ -27,6 +27,7 @@ fn engine() -> Engine {
         max_consecutive_misses: 2,
         decline_cooldown_ms: 3_000,
         epoch: 9,
+        default_max_waiting: None,
     };
     let agents = vec![
         AgentSpec::new("a")

@@ -11,6 +11,7 @@ pub fn config() -> EngineConfig {
         max_consecutive_misses: 3,
         decline_cooldown_ms: 30_000,
         epoch: 1,
+        default_max_waiting: None,
     }
 }
 
