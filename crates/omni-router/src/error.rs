@@ -71,6 +71,7 @@ impl RouterError {
                     (Code::FailedPrecondition, R::AgentNotAvailable)
                 }
                 EngineError::InvalidSpec(_) => (Code::InvalidArgument, R::InvalidArgument),
+                EngineError::QueueFull(_) => (Code::ResourceExhausted, R::QueueFull),
                 EngineError::DuplicateContact(_) => {
                     (Code::FailedPrecondition, R::ConversationAlreadyRouted)
                 }

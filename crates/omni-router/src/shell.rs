@@ -78,7 +78,8 @@ impl RouterShell {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| RouterError::InvalidArgument(e.to_string()))?;
         let engine = Engine::new(
-            EngineConfig::from_config(&config.routing, epoch),
+            EngineConfig::from_config(&config.routing, epoch)
+                .with_default_max_waiting(config.limits.max_waiting_per_queue),
             config.agents.iter().map(AgentSpec::from).collect(),
             queues,
         );

@@ -209,6 +209,9 @@ impl Simulation {
                 max_consecutive_misses: 0,
                 decline_cooldown_ms: 0,
                 epoch: 0,
+                // The simulator studies waits, not refusals: no bound unless a
+                // queue sets one.
+                default_max_waiting: None,
             },
             specs.agents,
             specs.queues,
@@ -491,6 +494,7 @@ impl Simulation {
                 | Effect::Requeued { .. }
                 | Effect::Unassigned { .. }
                 | Effect::Removed { .. }
+                | Effect::Refused { .. }
                 | Effect::PresenceChanged { .. } => {}
             }
         }

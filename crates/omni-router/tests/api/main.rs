@@ -7,6 +7,7 @@
 mod errors;
 mod positions;
 mod presence;
+mod refusals;
 
 use std::net::SocketAddr;
 use std::path::Path;
