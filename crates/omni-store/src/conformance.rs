@@ -57,7 +57,8 @@ pub use router::{
     open_conversations_exclude_resolved, router_admin_config_round_trips, router_state_round_trips,
 };
 pub use timeline::{
-    assign_and_resolve_follow_the_status_rules, duplicate_message_is_stored_once,
+    assign_and_resolve_follow_the_status_rules,
+    automatic_messages_have_no_agent_and_keep_their_notice, duplicate_message_is_stored_once,
     first_message_opens_then_continues, outbound_messages_continue_the_timeline,
     resolved_conversation_reopens_within_window,
 };
@@ -105,6 +106,7 @@ macro_rules! store_conformance_tests {
             duplicate_message_is_stored_once,
             resolved_conversation_reopens_within_window,
             outbound_messages_continue_the_timeline,
+            automatic_messages_have_no_agent_and_keep_their_notice,
             assign_and_resolve_follow_the_status_rules,
             history_pages_without_gaps,
             history_follows_acceptance_order,

@@ -222,8 +222,9 @@ impl Ingested {
 pub struct NewOutbound {
     /// The conversation.
     pub conversation_id: ConversationId,
-    /// The agent writing.
-    pub agent_id: AgentId,
+    /// The agent writing; `None` for an automatic message of the service
+    /// (stored without an agent, as the customer's channel marks it).
+    pub agent_id: Option<AgentId>,
     /// The text.
     pub text: String,
     /// The channel it goes out on.
@@ -236,6 +237,9 @@ pub struct NewOutbound {
     pub id: MessageId,
     /// Email threading for the outbound mail, if it goes out by email.
     pub email: Option<StoredEmail>,
+    /// What the message records besides its text (an automatic answer's
+    /// reason).
+    pub notice: Option<omni_core::Notice>,
 }
 
 /// Customers, identities, conversations and their timelines.

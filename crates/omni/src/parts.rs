@@ -245,6 +245,11 @@ pub async fn start(
             failed.clone(),
         ));
         worker_tasks.spawn(report(
+            omni_context::intake::run_refusals(context.clone(), workers.clone()),
+            "context refusals",
+            failed.clone(),
+        ));
+        worker_tasks.spawn(report(
             omni_context::intake::run_deliveries(context.clone(), workers.clone()),
             "context delivery reports",
             failed.clone(),
