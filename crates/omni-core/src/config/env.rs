@@ -64,6 +64,7 @@ pub const CONFIG_ENV: &[&str] = &[
     "OMNI_LIMITS_QUEUE_FULL_ANSWER",
     "OMNI_LIMITS_REQUESTS_PER_SECOND",
     "OMNI_LIMITS_REQUEST_BURST",
+    "OMNI_LIMITS_TRUSTED_PROXIES",
     "OMNI_LISTEN_CHAT",
     "OMNI_LISTEN_DESK",
     "OMNI_LISTEN_GRPC",
@@ -271,6 +272,14 @@ impl Config {
                     self.limits.max_waiting_per_queue = small(value)?
                 }
                 "OMNI_LIMITS_QUEUE_FULL_ANSWER" => self.limits.queue_full_answer = value.clone(),
+                "OMNI_LIMITS_TRUSTED_PROXIES" => {
+                    self.limits.trusted_proxies = value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|p| !p.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                }
                 "OMNI_AUTH_SESSION_IDLE_SECS" => self.auth.session_idle_secs = number(value)?,
                 "OMNI_AUTH_SESSION_MAX_SECS" => self.auth.session_max_secs = number(value)?,
                 "OMNI_AUTH_SIGN_IN_PER_ACCOUNT_PER_MINUTE" => {

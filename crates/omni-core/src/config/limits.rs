@@ -11,6 +11,8 @@
 
 use serde::Deserialize;
 
+use super::Cidr;
+
 /// Per-address limits of the HTTP servers and the chat's bounds.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -48,6 +50,12 @@ pub struct LimitsConfig {
     /// The automatic answer a customer gets when their conversation is
     /// refused because its queue is full.
     pub queue_full_answer: String,
+    /// Addresses or networks (`10.0.0.0/8`) of the reverse proxies and load
+    /// balancers in front of the HTTP servers: from them, the client's
+    /// address for every per-address limit comes from `Forwarded` /
+    /// `X-Forwarded-For` (the right-most hop that is not one of these);
+    /// from anyone else those headers are ignored.
+    pub trusted_proxies: Vec<String>,
 }
 
 /// The default of [`LimitsConfig::queue_full_answer`].
@@ -67,11 +75,21 @@ impl Default for LimitsConfig {
             conversation_window_secs: 3600,
             max_waiting_per_queue: 1000,
             queue_full_answer: QUEUE_FULL_ANSWER.to_owned(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
 
 impl LimitsConfig {
+    /// The trusted proxies' networks (checked by `Config::validate`; an
+    /// entry that does not parse is left out).
+    pub fn proxies(&self) -> Vec<Cidr> {
+        self.trusted_proxies
+            .iter()
+            .filter_map(|p| Cidr::parse(p).ok())
+            .collect()
+    }
+
     /// Checks that every limit allows something.
     pub(super) fn check(&self) -> Result<(), String> {
         let positive = [
@@ -106,6 +124,9 @@ impl LimitsConfig {
         }
         if self.queue_full_answer.trim().is_empty() {
             return Err("limits.queue_full_answer must not be empty".into());
+        }
+        for proxy in &self.trusted_proxies {
+            Cidr::parse(proxy).map_err(|e| format!("limits.trusted_proxies: {e}"))?;
         }
         Ok(())
     }
