@@ -42,7 +42,8 @@ mod history;
 mod router;
 mod timeline;
 pub use accounts::{
-    accounts_round_trip, audit_lists_newest_first, sessions_expire_and_are_revoked,
+    accounts_round_trip, audit_lists_newest_first, audit_trims_to_the_newest,
+    sessions_expire_and_are_revoked,
 };
 pub use customers::{
     concurrent_links_and_merges_are_race_free, customer_profile_lists_conversations,
@@ -125,6 +126,7 @@ macro_rules! store_conformance_tests {
             accounts_round_trip,
             sessions_expire_and_are_revoked,
             audit_lists_newest_first,
+            audit_trims_to_the_newest,
         }
     };
     (@tests $factory:expr; $($name:ident),* $(,)?) => {

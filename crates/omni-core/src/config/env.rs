@@ -21,6 +21,7 @@ pub const NOT_CONFIG_ENV: &[&str] = &[
 /// [`Config::apply_env`] reads them; a misspelt variable is refused with the
 /// nearest of these (or of [`NOT_CONFIG_ENV`]) as a suggestion.
 pub const CONFIG_ENV: &[&str] = &[
+    "OMNI_AUTH_MAX_AUDIT_ENTRIES",
     "OMNI_AUTH_SESSION_IDLE_SECS",
     "OMNI_AUTH_SESSION_MAX_SECS",
     "OMNI_AUTH_SIGN_IN_PER_ACCOUNT_PER_MINUTE",
@@ -281,6 +282,7 @@ impl Config {
                         .collect()
                 }
                 "OMNI_AUTH_SESSION_IDLE_SECS" => self.auth.session_idle_secs = number(value)?,
+                "OMNI_AUTH_MAX_AUDIT_ENTRIES" => self.auth.max_audit_entries = number(value)?,
                 "OMNI_AUTH_SESSION_MAX_SECS" => self.auth.session_max_secs = number(value)?,
                 "OMNI_AUTH_SIGN_IN_PER_ACCOUNT_PER_MINUTE" => {
                     self.auth.sign_in_per_account_per_minute = small(value)?
