@@ -368,7 +368,8 @@ pub async fn start(
                 names,
                 accounts,
             )
-            .with_channels(channels),
+            .with_channels(channels)
+            .with_remote_images(config.email.allow_remote_images),
         );
         let (token, failed) = (ingress.clone(), failed.clone());
         let limits = config.limits.clone();
