@@ -163,8 +163,10 @@ impl AccountStore for RedisStore {
             return Ok(Vec::new());
         }
         let key = self.index("audit");
+        // A limit past what Redis counts in means all of them (-1: the end).
+        let stop = i64::try_from(limit - 1).unwrap_or(-1);
         let raw: Vec<String> = self
-            .query(redis::cmd("LRANGE").arg(&key).arg(0).arg(limit - 1))
+            .query(redis::cmd("LRANGE").arg(&key).arg(0).arg(stop))
             .await?;
         raw.iter()
             .enumerate()

@@ -481,10 +481,10 @@ impl ContextStore for RedisStore {
             let mut txn = Txn::new(self);
             let mut customer = txn.customer(id).await?;
             merge::check_linkable(&customer)?;
-            if customer.identities.contains(identity) || customer.unverified.contains(identity) {
+            merge::check_unverified_room(&customer, identity)?;
+            if !merge::add_unverified(&mut customer, identity) {
                 return Ok(customer);
             }
-            customer.unverified.push(identity.clone());
             let key = self.key("customer", id.as_str());
             txn.set(key.clone(), encode(&key, &customer)?);
             if txn.commit().await? {

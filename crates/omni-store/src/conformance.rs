@@ -23,7 +23,9 @@
 //! - `router`: the router's recoverable state and open conversations.
 //! - `customers`: profiles, linking, merging, unmerging, email threading,
 //!   attachments, delivery reports, SMS opt-outs.
-//! - `accounts`: accounts, session expiry and revocation, the audit log.
+//! - `accounts`: accounts, session expiry and revocation, the audit log
+//!   and its bound.
+//! - `bounds`: the bound on a customer's unverified identities.
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
@@ -37,6 +39,7 @@ use omni_core::{AgentId, Channel, ConversationId, CustomerId, Identity, InboundM
 use tokio::task::JoinSet;
 
 mod accounts;
+mod bounds;
 mod customers;
 mod history;
 mod router;
@@ -45,6 +48,7 @@ pub use accounts::{
     accounts_round_trip, audit_lists_newest_first, audit_trims_to_the_newest,
     sessions_expire_and_are_revoked,
 };
+pub use bounds::unverified_identities_are_bounded;
 pub use customers::{
     concurrent_links_and_merges_are_race_free, customer_profile_lists_conversations,
     delivery_reports_move_forward_only, email_threads_and_attachments,
@@ -121,6 +125,7 @@ macro_rules! store_conformance_tests {
             unmerge_restores_both_customers,
             concurrent_links_and_merges_are_race_free,
             email_threads_and_attachments,
+            unverified_identities_are_bounded,
             delivery_reports_move_forward_only,
             sms_opt_out_and_in,
             accounts_round_trip,

@@ -162,6 +162,13 @@ pub fn inbound_extras(
     (email, notice)
 }
 
+/// Most unverified identities one customer holds (agents' additions and
+/// email thread participants): a mail from one more stranger into the
+/// thread is kept without recording its sender, and an agent adding one
+/// more is refused by the context service. The Redis store's scripts keep
+/// the same number (`lua/ingest.lua`).
+pub const MAX_UNVERIFIED: usize = 20;
+
 /// What [`ContextStore::link_identity`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Linked {
