@@ -1,7 +1,9 @@
 //! The queue bound through the bus: routing requests in on
 //! `omni.routing.request`, a full queue's refusal out on
 //! `omni.assignment.refused` for the context service, nothing kept of the
-//! refused contact, and a later request for it routed again.
+//! refused contact, and a later request for it routed again; a bound set
+//! over gRPC shown by `ListQueues`, kept across a restart, and a transfer
+//! into a full queue refused with `RESOURCE_EXHAUSTED` / `QUEUE_FULL`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -121,4 +123,55 @@ async fn a_full_queue_refuses_on_the_bus_and_the_conversation_may_ask_again() {
 
     stop.cancel();
     intake.await.expect("intake stops").expect("intake ran");
+}
+
+#[tokio::test]
+async fn a_queue_bound_set_over_grpc_shows_survives_a_restart_and_refuses_a_transfer() {
+    use omni_proto::routing::{QueueSpec, TransferRequest, UpsertQueueRequest, transfer_request};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut router = super::Router::start(dir.path()).await;
+    let state = router
+        .client
+        .upsert_queue(UpsertQueueRequest {
+            queue: Some(QueueSpec {
+                queue_id: "tiny".into(),
+                max_waiting: 1,
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("queue created")
+        .into_inner();
+    assert_eq!((state.max_waiting, state.offered), (1, 0));
+    router.arrive("t1", "tiny").await;
+    router.arrive("s1", "support").await;
+    let err = router
+        .client
+        .transfer_conversation(TransferRequest {
+            conversation_id: "s1".into(),
+            target: Some(transfer_request::Target::Queue("tiny".into())),
+        })
+        .await
+        .expect_err("a full queue takes no transfer");
+    assert_eq!(err.code(), tonic::Code::ResourceExhausted, "{err:?}");
+    assert_eq!(
+        omni_proto::status::reason(&err),
+        Some(omni_proto::common::ErrorReason::QueueFull)
+    );
+    router.stop().await;
+
+    let mut router = super::Router::start(dir.path()).await;
+    let queues = router.queues().await;
+    let tiny = queues
+        .iter()
+        .find(|q| q.queue == "tiny")
+        .expect("tiny survives the restart");
+    assert_eq!((tiny.max_waiting, tiny.waiting), (1, 1));
+    let support = queues
+        .iter()
+        .find(|q| q.queue == "support")
+        .expect("support");
+    assert_eq!(support.max_waiting, 1000, "the default bound");
+    router.stop().await;
 }
