@@ -27,6 +27,8 @@
 //!   reply by SMS with its delivery status, merge and unmerge.
 //! - [`desk`]: a service down named and retried, drafts per conversation,
 //!   a reopened conversation's first message, two windows on one offer.
+//! - [`queuefull`]: a full queue's automatic answer on the chat page, as a
+//!   system line.
 //! - [`queuepos`]: a waiting customer's place in line, moving up as the
 //!   ones ahead are answered, gone when an agent joins.
 //! - [`unverified`]: a stranger's mail into a conversation's thread: shown,
@@ -39,6 +41,7 @@ mod chatpage;
 mod customer;
 mod declared;
 mod desk;
+mod queuefull;
 mod queuepos;
 mod unverified;
 

@@ -9,7 +9,8 @@
 //!   with the stranger as an unverified participant; the customer is not
 //!   linked to them and the agent's reply still goes to the customer.
 //! - The tab-in-URL tracking pixel (`ht&#9;tps://...`) and its variants
-//!   are removed from the HTML an agent sees.
+//!   are removed from the HTML an agent sees, also from a body stored
+//!   before (it is sanitized again when the desk serves it).
 //! - A NOOP flood: one address holding every SMTP session locks nobody out;
 //!   it gets its cap of sessions and a 421 for the rest.
 //! - Secrets (relay password, Twilio token, Kannel password and secret,
@@ -444,5 +445,62 @@ async fn secrets_appear_in_no_debug_output_log_line_or_error() -> anyhow::Result
         assert!(leaks.is_empty(), "{secret} in the logs: {leaks:#?}");
         assert!(!error.contains(secret), "{secret} in the error: {error}");
     }
+    Ok(())
+}
+
+/// A body stored before a sanitizer fix (here: written straight to the
+/// store, past the email adapter) reaches the desk sanitized by today's
+/// rules: no script, no event handler, no tab-in-URL pixel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_unsanitized_email_body_is_sanitized_when_served() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let config = test_config(data.path())?;
+    let raw = "<p onclick=\"steal()\">Old mail</p><script>steal()</script>\
+               <img src=\"ht&#9;tps://tracker.test/old.gif\">";
+    let conversation = {
+        let store = omni_store::EmbeddedStore::open(&config.data_dir.join("store.redb"))?;
+        let message = omni_core::InboundMessage {
+            idempotency_key: "email:old-1".into(),
+            channel: omni_core::Channel::EMAIL,
+            from: omni_core::Identity::Email("jo@example.org".into()),
+            text: "Old mail".into(),
+            received_at_ms: omni_core::time::now_ms(),
+            topic: None,
+            display_name: None,
+            email: Some(omni_core::EmailDetails {
+                message_id: "old-1@example.org".into(),
+                subject: "Old".into(),
+                html: raw.into(),
+                ..Default::default()
+            }),
+            sms: None,
+        };
+        let ingested = omni_store::ContextStore::ingest(
+            store.as_ref(),
+            &message,
+            &"support".into(),
+            omni_store::ContinuityPolicy {
+                reopen_window_ms: 0,
+            },
+        )
+        .await?;
+        ingested.conversation.id.to_string()
+    };
+    let app = TestApp::start_with(data, config).await?;
+    let (answer, desk) = HttpClient::new(app.desk_url())
+        .sign_in("supervisor", omni_testkit::actors::TEST_PASSWORD)
+        .await?;
+    let desk = desk.with_context(|| format!("supervisor signs in: {}", answer.body))?;
+    let view = desk
+        .get(&format!("/api/conversations/{conversation}"))
+        .await?;
+    let shown = view.body["messages"][0]["email"]["html"]
+        .as_str()
+        .with_context(|| format!("the html part is shown: {}", view.body))?;
+    assert!(shown.contains("Old mail"), "{shown}");
+    for gone in ["script", "steal", "onclick", "tracker.test"] {
+        assert!(!shown.contains(gone), "{gone} left in {shown}");
+    }
+    app.stop().await;
     Ok(())
 }

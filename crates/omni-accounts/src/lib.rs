@@ -19,6 +19,7 @@
 //! - [`service`]: [`Accounts`]: sign-in, sessions, single sign-on, account
 //!   management and the audit log over an [`omni_store::AccountStore`].
 //! - [`error`]: why an account operation failed ([`AccountsError`]).
+//! - `audit_tests` (tests only): the audit log's bound through the service.
 
 #![forbid(unsafe_code)]
 
@@ -26,6 +27,9 @@ pub mod error;
 pub mod password;
 pub mod service;
 pub mod throttle;
+
+#[cfg(test)]
+mod audit_tests;
 
 pub use error::AccountsError;
 pub use service::{AccountChange, Accounts, NewAccount, SignedIn};

@@ -10,7 +10,7 @@ use omni_core::time::{Millis, now_ms};
 use omni_store::{Account, AccountStore, AuditEvent, Session, SessionPolicy, StoreError};
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::AccountsError;
 use crate::password;
@@ -69,6 +69,8 @@ pub struct Accounts {
     policy: SessionPolicy,
     throttle: Throttle,
     proxies: Vec<Cidr>,
+    /// Audit log entries kept (`auth.max_audit_entries`).
+    audit_keep: u64,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -118,6 +120,7 @@ impl Accounts {
                 auth.sign_in_per_address_per_minute,
             ),
             proxies,
+            audit_keep: auth.max_audit_entries,
         })
     }
 
@@ -423,6 +426,16 @@ impl Accounts {
         };
         if let Err(e) = self.store.append_audit(&event).await {
             warn!(error = %e, action, "cannot write the audit log");
+            return;
+        }
+        match self.store.trim_audit(self.audit_keep).await {
+            Ok(0) => {}
+            Ok(trimmed) => debug!(
+                trimmed,
+                keep = self.audit_keep,
+                "oldest audit entries deleted"
+            ),
+            Err(e) => warn!(error = %e, "cannot trim the audit log"),
         }
     }
 

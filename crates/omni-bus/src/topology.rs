@@ -6,6 +6,7 @@
 //! | `omni.routing.request` | `OMNI_ROUTING` | `router-requests` | `RoutingRequest` |
 //! | `omni.routing.release` | `OMNI_ROUTING` | `router-requests` | `RoutingRelease` |
 //! | `omni.assignment.created` | `OMNI_ASSIGNMENT` | `context-assignments` | `Assignment` |
+//! | `omni.assignment.refused` | `OMNI_ASSIGNMENT` | `context-refusals` | `RoutingRefused` |
 //! | `omni.outbound.<channel>` | `OMNI_OUTBOUND` | `<channel>-outbound` | `OutboundMessage` |
 //! | `omni.delivery.<channel>` | `OMNI_DELIVERY` | `context-delivery` | `DeliveryReport` |
 //! | `omni.conversation.event.<id>` | none (fan-out) | | `ConversationEvent` |
@@ -107,6 +108,16 @@ pub const CONTEXT_ASSIGNMENTS: ConsumerSpec = ConsumerSpec {
     max_ack_pending: 256,
 };
 
+/// The context service's handling of conversations the router turned away
+/// (a full queue): the customer's automatic answer.
+pub const CONTEXT_REFUSALS: ConsumerSpec = ConsumerSpec {
+    name: "context-refusals",
+    stream: ASSIGNMENT.name,
+    filter: "omni.assignment.refused",
+    ack_wait: INGEST_ACK_WAIT,
+    max_ack_pending: 256,
+};
+
 /// The router's intake of routing requests and releases.
 pub const ROUTER_REQUESTS: ConsumerSpec = ConsumerSpec {
     name: "router-requests",
@@ -156,6 +167,7 @@ pub const CONTEXT_DELIVERY: ConsumerSpec = ConsumerSpec {
 pub const CONSUMERS: &[ConsumerSpec] = &[
     CONTEXT_INBOUND,
     CONTEXT_ASSIGNMENTS,
+    CONTEXT_REFUSALS,
     ROUTER_REQUESTS,
     CHAT_OUTBOUND,
     EMAIL_OUTBOUND,
@@ -173,6 +185,8 @@ pub mod subjects {
     pub const ROUTING_RELEASE: &str = "omni.routing.release";
     /// Assignments made by the router.
     pub const ASSIGNMENT_CREATED: &str = "omni.assignment.created";
+    /// Conversations the router turned away (a full queue).
+    pub const ASSIGNMENT_REFUSED: &str = "omni.assignment.refused";
 
     /// A customer message on `channel`.
     pub fn inbound(channel: Channel) -> String {

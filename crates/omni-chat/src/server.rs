@@ -141,8 +141,10 @@ async fn upgrade(
     let max = state.adapter.config().chat.max_frame_bytes;
     // Set by `omni_web::serve`; absent only when the routes are called in-process.
     let peer = extensions
-        .get::<Peer>()
-        .map(|p| omni_web::limit::address(p.0.ip()));
+        .get::<omni_web::client::Client>()
+        .map(|c| c.0)
+        .or_else(|| extensions.get::<Peer>().map(|p| p.0.ip()))
+        .map(omni_web::limit::address);
     let bounds = state.bounds;
     ws.max_message_size(max)
         .max_frame_size(max)

@@ -1,6 +1,6 @@
 //! The durable bus consumers that feed the context service: customer
-//! messages from every adapter, the router's assignments, and the adapters'
-//! delivery reports.
+//! messages from every adapter, the router's assignments and refusals (a
+//! full queue), and the adapters' delivery reports.
 //!
 //! A delivery is acked only after its effect is in the store. A payload that
 //! cannot be decoded is logged with its subject and trace id and acked, so it
@@ -8,10 +8,12 @@
 
 use std::sync::Arc;
 
-use omni_bus::topology::{CONTEXT_ASSIGNMENTS, CONTEXT_DELIVERY, CONTEXT_INBOUND};
+use omni_bus::topology::{
+    CONTEXT_ASSIGNMENTS, CONTEXT_DELIVERY, CONTEXT_INBOUND, CONTEXT_REFUSALS,
+};
 use omni_bus::{BusError, Delivery, drain_keyed, drain_until, key_hash};
 use omni_core::trace::TraceContext;
-use omni_core::{AgentId, ConversationId, Identity, IdentityNormalizer, InboundMessage};
+use omni_core::{AgentId, ConversationId, Identity, IdentityNormalizer, InboundMessage, QueueId};
 use omni_proto::events as ev;
 use prost::Message as _;
 use tokio_util::sync::CancellationToken;
@@ -80,6 +82,58 @@ pub async fn run_assignments(
     })
     .await;
     Ok(())
+}
+
+/// Consumes the router's refusals (a full queue) until `shutdown`; each is
+/// acked once the customer's answer is queued and the conversation
+/// resolved.
+pub async fn run_refusals(
+    service: Arc<ContextService>,
+    shutdown: CancellationToken,
+) -> Result<(), BusError> {
+    let deliveries = service.bus().consume(&CONTEXT_REFUSALS).await?;
+    drain_until(deliveries, shutdown.cancelled(), |d| {
+        handle_refusal(&service, d)
+    })
+    .await;
+    Ok(())
+}
+
+async fn handle_refusal(service: &ContextService, delivery: Delivery) {
+    let trace = delivery.trace_context();
+    let span = tracing::info_span!("context.refusal", trace_id = %trace.trace_id_hex());
+    omni_telemetry::continue_trace(&span, &trace);
+    async {
+        let refused = match ev::RoutingRefused::decode(delivery.message.payload.as_ref()) {
+            Ok(r) if !r.conversation_id.is_empty() => r,
+            Ok(_) | Err(_) => {
+                error!(trace_id = %trace.trace_id_hex(), "undecodable refusal dropped from the stream");
+                delivery.settle(Ok::<(), ContextError>(())).await;
+                return;
+            }
+        };
+        let result = service
+            .record_refusal(
+                &ConversationId::from(refused.conversation_id.as_str()),
+                &QueueId::from(refused.queue.as_str()),
+                refused.at_ms,
+                trace,
+            )
+            .await;
+        let result = match result {
+            Err(ContextError::NotFound(what)) => {
+                error!(trace_id = %trace.trace_id_hex(), %what, "refusal of an unknown conversation dropped");
+                Ok(())
+            }
+            other => other,
+        };
+        if let Err(e) = &result {
+            warn!(trace_id = %trace.trace_id_hex(), error = %e, "refusal not recorded; will retry");
+        }
+        delivery.settle(result).await;
+    }
+    .instrument(span)
+    .await
 }
 
 /// Consumes delivery reports until `shutdown`; each is acked after the

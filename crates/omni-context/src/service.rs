@@ -28,6 +28,7 @@ use tracing::{info, warn};
 
 use crate::ContextError;
 
+mod refusal;
 mod reply;
 use omni_proto::auth::Caller;
 
@@ -86,6 +87,11 @@ impl ContextSettings {
     /// The domain of reply addresses and outbound Message-IDs.
     pub fn reply_domain(&self) -> &str {
         &self.config.context.reply_domain
+    }
+
+    /// The automatic answer to a customer whose queue was full.
+    pub fn queue_full_answer(&self) -> &str {
+        &self.config.limits.queue_full_answer
     }
 
     /// Replies one agent may send per minute.

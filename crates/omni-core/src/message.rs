@@ -159,6 +159,14 @@ pub enum Notice {
         /// The keyword they sent.
         keyword: String,
     },
+    /// The router turned the conversation away because its queue (and its
+    /// overflow queue) was full; the message carrying this notice is the
+    /// automatic answer the customer got, and the conversation was
+    /// resolved (their next message routes again).
+    QueueFull {
+        /// The queue it asked for.
+        queue: String,
+    },
 }
 
 /// Who a timeline entry is from.

@@ -51,7 +51,19 @@ pub struct Caller {
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub Option<IpAddr>);
 
-/// The client's address, when the server was started with connect info.
+/// The client's address for limits and the audit log: forwarded by a
+/// trusted proxy (`limits.trusted_proxies`, see [`omni_web::client`]) or
+/// the socket peer.
+pub fn client_addr(request: &Request) -> Option<IpAddr> {
+    request
+        .extensions()
+        .get::<omni_web::client::Client>()
+        .map(|c| c.0)
+        .or_else(|| client_ip(request))
+}
+
+/// The socket peer's address, when the server was started with connect
+/// info: what single sign-on trusts (the proxy itself).
 pub fn client_ip(request: &Request) -> Option<IpAddr> {
     request
         .extensions()
@@ -79,7 +91,8 @@ fn changes_state(method: &Method) -> bool {
 /// The middleware: enforces [`ACCESS`] for the request's route.
 pub async fn gate(State(desk): State<Arc<Desk>>, mut request: Request, next: Next) -> Response {
     let from = client_ip(&request);
-    request.extensions_mut().insert(ClientAddr(from));
+    let client = client_addr(&request);
+    request.extensions_mut().insert(ClientAddr(client));
     let headers = request.headers();
     if (headers.contains_key(SSO_USER) || headers.contains_key(SSO_EMAIL))
         && !from.is_some_and(|ip| desk.accounts().is_trusted_proxy(ip))

@@ -10,7 +10,7 @@ use omni_proto::context::{
     GetConversationRequest, ListMessagesRequest, ResolveConversationRequest, SendMessageRequest,
 };
 use omni_proto::routing::{OfferRequest, Presence, SetPresenceRequest};
-use omni_proto::view::{AgentView, ConversationView, CustomerView, MessageView};
+use omni_proto::view::{AgentView, ConversationView, CustomerView};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -134,11 +134,7 @@ pub async fn conversation(
             ))
             .await?
             .into_inner();
-        messages.extend(
-            page.messages
-                .iter()
-                .map(|m| MessageView::new(m, |a| desk.agent_name(a))),
-        );
+        messages.extend(page.messages.iter().map(|m| desk.message_view(m)));
         if page.next_after_seq == 0 {
             break;
         }
@@ -226,9 +222,7 @@ pub async fn reply(
         ))
         .await?
         .into_inner();
-    Ok(Json(json!(
-        MessageView::new(&message, |a| desk.agent_name(a))
-    )))
+    Ok(Json(json!(desk.message_view(&message))))
 }
 
 /// `POST /api/conversations/{id}/resolve`.

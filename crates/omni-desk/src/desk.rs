@@ -38,6 +38,9 @@ pub struct Desk {
     accounts: Arc<Accounts>,
     agent_names: HashMap<String, String>,
     channels: Channels,
+    /// `email.allow_remote_images`: what email HTML is sanitized to when
+    /// served ([`crate::views`]).
+    remote_images: bool,
 }
 
 impl Desk {
@@ -58,7 +61,21 @@ impl Desk {
             accounts,
             agent_names,
             channels: Channels::default(),
+            remote_images: false,
         }
+    }
+
+    /// The same desk keeping remote images in the email HTML it serves
+    /// (`email.allow_remote_images`; off by default).
+    pub fn with_remote_images(mut self, allow: bool) -> Self {
+        self.remote_images = allow;
+        self
+    }
+
+    /// A message as the desk serves it: its email HTML sanitized again
+    /// ([`crate::views::message_view`]).
+    pub fn message_view(&self, m: &omni_proto::common::Message) -> omni_proto::view::MessageView {
+        crate::views::message_view(m, self.remote_images, |a| self.agent_name(a))
     }
 
     /// The same desk replying on `channels` (chat only by default).

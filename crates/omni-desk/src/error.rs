@@ -131,6 +131,11 @@ impl DeskError {
                 (Code::NotFound, Some(ErrorReason::AgentNotFound)) => {
                     plain(StatusCode::NOT_FOUND, "unknown_agent")
                 }
+                (Code::ResourceExhausted, Some(ErrorReason::QueueFull)) => said(
+                    StatusCode::CONFLICT,
+                    "queue_full",
+                    "that queue is full: it holds its bound of waiting conversations",
+                ),
                 (Code::NotFound, _) => plain(StatusCode::NOT_FOUND, "not_found"),
                 (Code::InvalidArgument, _) => plain(StatusCode::BAD_REQUEST, "invalid_argument"),
                 (Code::FailedPrecondition, _) => plain(StatusCode::CONFLICT, "conflict"),
@@ -231,6 +236,19 @@ mod tests {
         let (code, json) = body(DeskError::Backend(other)).await;
         assert_eq!(code, StatusCode::CONFLICT);
         assert_eq!(json["error"], "conflict");
+    }
+
+    #[tokio::test]
+    async fn a_transfer_into_a_full_queue_is_409_queue_full() {
+        let full = status::with_reason(
+            Code::ResourceExhausted,
+            "queue sales is full",
+            ROUTING_DOMAIN,
+            ErrorReason::QueueFull,
+        );
+        let (code, json) = body(DeskError::Backend(full)).await;
+        assert_eq!(code, StatusCode::CONFLICT);
+        assert_eq!(json["error"], "queue_full");
     }
 
     #[tokio::test]

@@ -16,7 +16,7 @@ use futures_util::{SinkExt, StreamExt};
 use omni_proto::context::WatchConversationsRequest;
 use omni_proto::events::conversation_event;
 use omni_proto::routing::{WatchAgentRequest, agent_event};
-use omni_proto::view::{AgentView, ConversationView, MessageView, OfferView};
+use omni_proto::view::{AgentView, ConversationView, OfferView};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
@@ -174,7 +174,7 @@ fn agent_frame(kind: Option<agent_event::Kind>, assigned: &mut HashSet<String>) 
 fn conversation_frame(desk: &Desk, kind: Option<conversation_event::Kind>) -> Option<Value> {
     Some(match kind? {
         conversation_event::Kind::Message(m) => {
-            json!({ "type": "message", "message": MessageView::new(&m, |a| desk.agent_name(a)) })
+            json!({ "type": "message", "message": desk.message_view(&m) })
         }
         conversation_event::Kind::Updated(c) => {
             json!({ "type": "conversation", "conversation": ConversationView::from(&c) })

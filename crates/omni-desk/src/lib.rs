@@ -13,6 +13,7 @@
 //! - [`supervise_api`]: a supervisor sets others' presence and transfers
 //!   conversations (audited).
 //! - [`events`]: the live event WebSocket, merging router and context streams.
+//! - [`views`]: messages as served, their email HTML sanitized again.
 //! - [`error`]: the one mapping of errors to HTTP status and JSON body.
 //! - [`server`]: the routes and `serve(listener, desk, limits, shutdown)`
 //!   (through [`omni_web::serve`]).
@@ -32,6 +33,7 @@ pub mod events;
 pub mod server;
 pub mod session_api;
 pub mod supervise_api;
+pub mod views;
 
 pub use desk::Desk;
 pub use server::serve;

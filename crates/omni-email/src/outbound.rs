@@ -216,12 +216,36 @@ impl Relay {
         if !references.is_empty() {
             builder = builder.references(references.join(" "));
         }
+        if message.agent_id.is_empty() {
+            // No agent wrote it: an automatic answer (RFC 3834), which
+            // well-behaved autoresponders do not answer in turn.
+            builder = builder.header(AutoSubmitted);
+        }
         // RFC 2045: a mail with MIME headers (Content-Type) declares MIME-Version.
         builder
             .header(MIME_VERSION_1_0)
             .header(ContentType::TEXT_PLAIN)
             .body(message.text.clone())
             .map_err(|e| format!("cannot build the mail: {e}"))
+    }
+}
+
+/// `Auto-Submitted: auto-replied` (RFC 3834): marks a message of the
+/// service that no agent wrote, such as a full queue's answer.
+#[derive(Debug, Clone, Copy)]
+struct AutoSubmitted;
+
+impl lettre::message::header::Header for AutoSubmitted {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), "auto-replied".to_owned())
     }
 }
 
@@ -351,12 +375,26 @@ mod tests {
             message: Some(pb::Message {
                 id: "m_1".into(),
                 conversation_id: "c_1".into(),
+                agent_id: "alice".into(),
                 text: "Your parcel left today.\nRegards".into(),
                 ..Default::default()
             }),
             to: Some(pb::Identity { kind: Some(to) }),
             email: threading,
         }
+    }
+
+    #[test]
+    fn only_a_message_no_agent_wrote_is_marked_auto_submitted() {
+        let text = |agent: &str| {
+            let mut out = outbound(Kind::Email("ann@example.com".into()), None);
+            if let Some(m) = out.message.as_mut() {
+                m.agent_id = agent.into();
+            }
+            String::from_utf8(relay().compose(&out).unwrap().formatted()).unwrap()
+        };
+        assert!(!text("alice").contains("Auto-Submitted"));
+        assert!(text("").contains("Auto-Submitted: auto-replied"));
     }
 
     #[test]

@@ -291,6 +291,9 @@ impl From<&Notice> for pb::Notice {
                 phone: phone.clone(),
                 keyword: keyword.clone(),
             }),
+            Notice::QueueFull { queue } => Kind::QueueFull(pb::QueueFull {
+                queue: queue.clone(),
+            }),
         };
         pb::Notice { kind: Some(kind) }
     }
@@ -307,6 +310,7 @@ fn notice_from(n: pb::Notice) -> Option<Notice> {
             phone: c.phone,
             keyword: c.keyword,
         }),
+        Kind::QueueFull(q) => Some(Notice::QueueFull { queue: q.queue }),
     }
 }
 

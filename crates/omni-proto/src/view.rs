@@ -91,6 +91,10 @@ fn notice_text(n: &pb::Notice) -> Option<String> {
             "customer opted in to SMS again on {} ({})",
             c.phone, c.keyword
         )),
+        Kind::QueueFull(q) => Some(format!(
+            "not routed: queue {} was full; the customer got the automatic answer and the conversation was resolved",
+            q.queue
+        )),
     }
 }
 

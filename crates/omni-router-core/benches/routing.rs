@@ -167,6 +167,8 @@ fn config() -> EngineConfig {
         decline_cooldown_ms: 30_000,
         epoch: 1,
         channels: Channel::BUILT_IN.to_vec(),
+        // A bound above anything the run holds: every arrival checks it.
+        default_max_waiting: Some(1_000_000),
     }
 }
 

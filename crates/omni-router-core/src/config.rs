@@ -26,9 +26,21 @@ pub struct EngineConfig {
     /// and contacts on any other channel are refused. Default: chat, email,
     /// SMS.
     pub channels: Vec<Channel>,
+    /// The bound on each queue's contacts (waiting or offered) for queues
+    /// that set none ([`QueueSpec::max_waiting`](crate::QueueSpec::max_waiting));
+    /// `None`: unbounded. The service sets it from
+    /// `limits.max_waiting_per_queue`.
+    pub default_max_waiting: Option<u32>,
 }
 
 impl EngineConfig {
+    /// These settings bounding each queue that sets no bound of its own to
+    /// `max` contacts; 0 leaves them unbounded.
+    pub fn with_default_max_waiting(mut self, max: u32) -> Self {
+        self.default_max_waiting = (max > 0).then_some(max);
+        self
+    }
+
     /// The settings from the `[routing]` configuration section.
     pub fn from_config(routing: &RoutingConfig, epoch: u64) -> Self {
         Self {
@@ -37,6 +49,7 @@ impl EngineConfig {
             decline_cooldown_ms: secs_to_ms(routing.decline_cooldown_secs),
             epoch,
             channels: Channel::BUILT_IN.to_vec(),
+            default_max_waiting: None,
         }
     }
 

@@ -48,6 +48,10 @@ pub enum EngineError {
     /// declared set).
     #[error("channel {0} is not declared (declare it in [channels.{0}])")]
     UndeclaredChannel(Channel),
+    /// The queue holds its bound of contacts
+    /// ([`QueueSpec::max_waiting`](crate::QueueSpec::max_waiting)).
+    #[error("queue {0} is full")]
+    QueueFull(QueueId),
     /// The conversation is already queued, offered or assigned; a redelivered
     /// request can be treated as done.
     #[error("contact {0} is already routed")]

@@ -161,6 +161,15 @@ pub enum Effect {
         /// The agent who held it.
         agent_id: AgentId,
     },
+    /// A new contact was turned away: its queue held its bound
+    /// ([`QueueSpec::max_waiting`](crate::QueueSpec::max_waiting)) and so
+    /// did every queue it overflows to. The engine holds nothing of it.
+    Refused {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// The queue it asked for.
+        queue: QueueId,
+    },
     /// The engine changed an agent's presence (e.g. away after missed offers).
     PresenceChanged {
         /// The agent.

@@ -73,6 +73,11 @@ pub struct QueueSpec {
     pub preferred_window_ms: Option<Millis>,
     /// The service-level target statistics are measured against.
     pub service_level: ServiceLevel,
+    /// Contacts the queue holds at most, waiting or offered; `None`: the
+    /// engine's default ([`EngineConfig::default_max_waiting`](crate::EngineConfig::default_max_waiting)).
+    /// A new contact for a full queue goes to its overflow queue if that
+    /// has room, else the engine refuses it ([`Effect::Refused`](crate::Effect::Refused)).
+    pub max_waiting: Option<u32>,
 }
 
 impl QueueSpec {
@@ -90,7 +95,14 @@ impl QueueSpec {
             selection: SelectionRule::DEFAULT.to_vec(),
             preferred_window_ms: None,
             service_level: ServiceLevel::default(),
+            max_waiting: None,
         }
+    }
+
+    /// This spec holding at most `max` contacts, waiting or offered.
+    pub fn with_max_waiting(mut self, max: u32) -> Self {
+        self.max_waiting = Some(max);
+        self
     }
 
     /// This spec with `priority`.
@@ -208,6 +220,9 @@ impl QueueSpec {
         if self.preferred_window_ms.is_some_and(|w| w < 0) {
             return Err("preferred window is negative".into());
         }
+        if self.max_waiting == Some(0) {
+            return Err("max_waiting must be at least 1 (leave it out for the default)".into());
+        }
         Ok(())
     }
 }
@@ -303,6 +318,7 @@ impl TryFrom<&QueueConfig> for QueueSpec {
                 percent: sl.percent,
             };
         }
+        spec.max_waiting = config.max_waiting.filter(|max| *max > 0);
         spec.validate().map_err(|m| err("steps", m))?;
         Ok(spec)
     }
@@ -330,6 +346,9 @@ pub struct QueueStats {
     pub overflowed: u64,
     /// Contacts transferred out to another queue or agent.
     pub transferred: u64,
+    /// New contacts refused because the queue (and its overflow queue) was
+    /// full.
+    pub refused: u64,
 }
 
 impl QueueStats {
@@ -363,6 +382,11 @@ pub struct QueueView {
     pub priority: u32,
     /// Contacts waiting for an offer (not counting offered or assigned ones).
     pub waiting: u32,
+    /// Contacts offered to an agent, not yet answered.
+    pub offered: u32,
+    /// The bound on `waiting + offered` in force (the queue's own or the
+    /// engine's default); `None`: unbounded.
+    pub max_waiting: Option<u32>,
     /// How long the oldest waiting contact has waited; 0 when none waits.
     pub longest_wait_ms: Millis,
     /// The step in force for the oldest waiting contact, counted from 1
@@ -421,6 +445,7 @@ mod tests {
             selection: None,
             preferred_window_secs: None,
             service_level: None,
+            max_waiting: None,
         }
     }
 

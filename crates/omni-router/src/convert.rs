@@ -227,6 +227,7 @@ pub fn queue_from_pb(queue: Option<pb::QueueSpec>) -> Result<QueueSpec, RouterEr
             percent: u8::try_from(sl.percent).unwrap_or(0),
         };
     }
+    spec.max_waiting = (queue.max_waiting > 0).then_some(queue.max_waiting);
     spec.validate().map_err(|m| invalid("queue", m))?;
     Ok(spec)
 }
@@ -268,6 +269,7 @@ pub fn queue_to_config(spec: &QueueSpec) -> QueueConfig {
             percent: spec.service_level.percent,
             threshold_secs: secs(spec.service_level.threshold_ms),
         }),
+        max_waiting: spec.max_waiting,
     }
 }
 
@@ -317,9 +319,12 @@ pub fn queue_state(q: &QueueView) -> pb::QueueState {
             abandoned_after_target: q.stats.abandoned_after_target,
             overflowed: q.stats.overflowed,
             transferred: q.stats.transferred,
+            refused: q.stats.refused,
             service_level: q.stats.service_level(),
         }),
         occupancy: q.occupancy,
+        offered: q.offered,
+        max_waiting: q.max_waiting.unwrap_or(0),
     }
 }
 

@@ -73,6 +73,7 @@ impl RouterError {
                 EngineError::InvalidSpec(_) | EngineError::UndeclaredChannel(_) => {
                     (Code::InvalidArgument, R::InvalidArgument)
                 }
+                EngineError::QueueFull(_) => (Code::ResourceExhausted, R::QueueFull),
                 EngineError::DuplicateContact(_) => {
                     (Code::FailedPrecondition, R::ConversationAlreadyRouted)
                 }

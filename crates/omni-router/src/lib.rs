@@ -3,8 +3,9 @@
 //!
 //! The shell feeds the engine events with the wall-clock time and carries out
 //! the effects it returns: it persists contacts and presence, publishes
-//! assignments, tells watching desks about offers, wakes the engine when
-//! an offer or cooldown is due, and publishes waiting customers' places in
+//! assignments and refusals (a full queue: the context service answers the
+//! customer), tells watching desks about offers, wakes the engine when an
+//! offer or cooldown is due, and publishes waiting customers' places in
 //! line when they change.
 //!
 //! # Layout

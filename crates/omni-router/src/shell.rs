@@ -79,7 +79,8 @@ impl RouterShell {
             .map_err(|e| RouterError::InvalidArgument(e.to_string()))?;
         let engine = Engine::new(
             EngineConfig::from_config(&config.routing, epoch)
-                .with_channels(config.channel_set().channels()),
+                .with_channels(config.channel_set().channels())
+                .with_default_max_waiting(config.limits.max_waiting_per_queue),
             config.agents.iter().map(AgentSpec::from).collect(),
             queues,
         );

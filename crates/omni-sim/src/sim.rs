@@ -210,6 +210,9 @@ impl Simulation {
                 decline_cooldown_ms: 0,
                 epoch: 0,
                 channels: scenario.channels(),
+                // The simulator studies waits, not refusals: no bound unless a
+                // queue sets one.
+                default_max_waiting: None,
             },
             specs.agents,
             specs.queues,
@@ -492,6 +495,7 @@ impl Simulation {
                 | Effect::Requeued { .. }
                 | Effect::Unassigned { .. }
                 | Effect::Removed { .. }
+                | Effect::Refused { .. }
                 | Effect::PresenceChanged { .. } => {}
             }
         }

@@ -144,13 +144,29 @@ impl AccountStore for RedisStore {
             .await
     }
 
+    async fn trim_audit(&self, keep: u64) -> Result<u64, StoreError> {
+        let key = self.index("audit");
+        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        // Newest first (LPUSH): everything past index keep-1 is older.
+        let before: u64 = self.query(redis::cmd("LLEN").arg(&key)).await?;
+        if keep == 0 {
+            self.query::<()>(redis::cmd("DEL").arg(&key)).await?;
+            return Ok(before);
+        }
+        self.query::<()>(redis::cmd("LTRIM").arg(&key).arg(0).arg(keep - 1))
+            .await?;
+        Ok(before.saturating_sub(u64::try_from(keep).unwrap_or(u64::MAX)))
+    }
+
     async fn audit(&self, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
         if limit == 0 {
             return Ok(Vec::new());
         }
         let key = self.index("audit");
+        // A limit past what Redis counts in means all of them (-1: the end).
+        let stop = i64::try_from(limit - 1).unwrap_or(-1);
         let raw: Vec<String> = self
-            .query(redis::cmd("LRANGE").arg(&key).arg(0).arg(limit - 1))
+            .query(redis::cmd("LRANGE").arg(&key).arg(0).arg(stop))
             .await?;
         raw.iter()
             .enumerate()

@@ -481,10 +481,10 @@ impl ContextStore for RedisStore {
             let mut txn = Txn::new(self);
             let mut customer = txn.customer(id).await?;
             merge::check_linkable(&customer)?;
-            if customer.identities.contains(identity) || customer.unverified.contains(identity) {
+            merge::check_unverified_room(&customer, identity)?;
+            if !merge::add_unverified(&mut customer, identity) {
                 return Ok(customer);
             }
-            customer.unverified.push(identity.clone());
             let key = self.key("customer", id.as_str());
             txn.set(key.clone(), encode(&key, &customer)?);
             if txn.commit().await? {
@@ -649,19 +649,26 @@ impl ContextStore for RedisStore {
             .as_ref()
             .map(|e| e.message_id.as_str())
             .unwrap_or_default();
+        let notice_json = message
+            .notice
+            .as_ref()
+            .map(|n| encode("notice", n))
+            .transpose()?
+            .unwrap_or_default();
         let (_, reply) = self
             .run(
                 &self.scripts.append_outbound,
                 &[
                     message.conversation_id.as_str(),
                     &message.idempotency_key,
-                    message.agent_id.as_str(),
+                    message.agent_id.as_ref().map_or("", |a| a.as_str()),
                     &message.text,
                     &channel,
                     &at,
                     message.id.as_str(),
                     &email_json,
                     thread_message_id,
+                    &notice_json,
                 ],
             )
             .await?;

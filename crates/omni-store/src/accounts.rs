@@ -142,4 +142,7 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
     /// The newest `limit` audit events, newest first.
     async fn audit(&self, limit: usize) -> Result<Vec<AuditEvent>, StoreError>;
+    /// Keeps the newest `keep` audit events and deletes the older ones;
+    /// returns how many it deleted.
+    async fn trim_audit(&self, keep: u64) -> Result<u64, StoreError>;
 }

@@ -23,7 +23,9 @@
 //! - `router`: the router's recoverable state and open conversations.
 //! - `customers`: profiles, linking, merging, unmerging, email threading,
 //!   attachments, delivery reports, SMS opt-outs.
-//! - `accounts`: accounts, session expiry and revocation, the audit log.
+//! - `accounts`: accounts, session expiry and revocation, the audit log
+//!   and its bound.
+//! - `bounds`: the bound on a customer's unverified identities.
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
@@ -37,13 +39,16 @@ use omni_core::{AgentId, Channel, ConversationId, CustomerId, Identity, InboundM
 use tokio::task::JoinSet;
 
 mod accounts;
+mod bounds;
 mod customers;
 mod history;
 mod router;
 mod timeline;
 pub use accounts::{
-    accounts_round_trip, audit_lists_newest_first, sessions_expire_and_are_revoked,
+    accounts_round_trip, audit_lists_newest_first, audit_trims_to_the_newest,
+    sessions_expire_and_are_revoked,
 };
+pub use bounds::unverified_identities_are_bounded;
 pub use customers::{
     concurrent_links_and_merges_are_race_free, customer_profile_lists_conversations,
     delivery_reports_move_forward_only, email_threads_and_attachments,
@@ -57,7 +62,8 @@ pub use router::{
     open_conversations_exclude_resolved, router_admin_config_round_trips, router_state_round_trips,
 };
 pub use timeline::{
-    assign_and_resolve_follow_the_status_rules, duplicate_message_is_stored_once,
+    assign_and_resolve_follow_the_status_rules,
+    automatic_messages_have_no_agent_and_keep_their_notice, duplicate_message_is_stored_once,
     first_message_opens_then_continues, outbound_messages_continue_the_timeline,
     resolved_conversation_reopens_within_window,
 };
@@ -105,6 +111,7 @@ macro_rules! store_conformance_tests {
             duplicate_message_is_stored_once,
             resolved_conversation_reopens_within_window,
             outbound_messages_continue_the_timeline,
+            automatic_messages_have_no_agent_and_keep_their_notice,
             assign_and_resolve_follow_the_status_rules,
             history_pages_without_gaps,
             history_follows_acceptance_order,
@@ -118,11 +125,13 @@ macro_rules! store_conformance_tests {
             unmerge_restores_both_customers,
             concurrent_links_and_merges_are_race_free,
             email_threads_and_attachments,
+            unverified_identities_are_bounded,
             delivery_reports_move_forward_only,
             sms_opt_out_and_in,
             accounts_round_trip,
             sessions_expire_and_are_revoked,
             audit_lists_newest_first,
+            audit_trims_to_the_newest,
         }
     };
     (@tests $factory:expr; $($name:ident),* $(,)?) => {

@@ -162,6 +162,13 @@ pub fn inbound_extras(
     (email, notice)
 }
 
+/// Most unverified identities one customer holds (agents' additions and
+/// email thread participants): a mail from one more stranger into the
+/// thread is kept without recording its sender, and an agent adding one
+/// more is refused by the context service. The Redis store's scripts keep
+/// the same number (`lua/ingest.lua`).
+pub const MAX_UNVERIFIED: usize = 20;
+
 /// What [`ContextStore::link_identity`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Linked {
@@ -222,8 +229,9 @@ impl Ingested {
 pub struct NewOutbound {
     /// The conversation.
     pub conversation_id: ConversationId,
-    /// The agent writing.
-    pub agent_id: AgentId,
+    /// The agent writing; `None` for an automatic message of the service
+    /// (stored without an agent, as the customer's channel marks it).
+    pub agent_id: Option<AgentId>,
     /// The text.
     pub text: String,
     /// The channel it goes out on.
@@ -236,6 +244,9 @@ pub struct NewOutbound {
     pub id: MessageId,
     /// Email threading for the outbound mail, if it goes out by email.
     pub email: Option<StoredEmail>,
+    /// What the message records besides its text (an automatic answer's
+    /// reason).
+    pub notice: Option<omni_core::Notice>,
 }
 
 /// Customers, identities, conversations and their timelines.

@@ -88,11 +88,29 @@ pub fn add_identity(customer: &mut Customer, identity: &Identity, provenance: &P
     true
 }
 
+/// Refuses (as a conflict) a new unverified identity for a customer who
+/// holds [`crate::MAX_UNVERIFIED`] of them; one they hold already is fine.
+pub fn check_unverified_room(customer: &Customer, identity: &Identity) -> Result<(), StoreError> {
+    let known = customer.identities.contains(identity) || customer.unverified.contains(identity);
+    if !known && customer.unverified.len() >= crate::MAX_UNVERIFIED {
+        return Err(StoreError::Conflict(format!(
+            "customer {} already has {} unverified identities, the most allowed: a supervisor may verify or unlink some first",
+            customer.id,
+            customer.unverified.len()
+        )));
+    }
+    Ok(())
+}
+
 /// Records `identity` as one `customer` was seen with but nobody verified
 /// (shown to agents, never used to find customers or to reply). Returns
-/// whether anything changed.
+/// whether anything changed: nothing once the customer has
+/// [`crate::MAX_UNVERIFIED`] of them (the message is kept all the same).
 pub fn add_unverified(customer: &mut Customer, identity: &Identity) -> bool {
-    if customer.identities.contains(identity) || customer.unverified.contains(identity) {
+    if customer.identities.contains(identity)
+        || customer.unverified.contains(identity)
+        || customer.unverified.len() >= crate::MAX_UNVERIFIED
+    {
         return false;
     }
     customer.unverified.push(identity.clone());

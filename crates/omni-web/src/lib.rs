@@ -18,12 +18,15 @@
 //!   with [`CSP`] (or [`CSP_REMOTE_IMAGES`] for the desk's email frames).
 //! - [`Access`], [`RouteAccess`]: the lines of a part's access table.
 //! - [`serve()`] (`serve.rs`): the accept loop every HTTP server runs.
+//! - [`client`]: the client's address ([`client::Client`]), from the
+//!   forwarded headers of a trusted proxy only.
 //! - [`limit`]: per-address connection and request limits, the keyed
 //!   [`limit::RateLimit`], and the 429 / close-1008 refusal.
 //! - [`headers`]: the security headers of every answer.
 
 #![forbid(unsafe_code)]
 
+pub mod client;
 pub mod headers;
 pub mod limit;
 mod serve;

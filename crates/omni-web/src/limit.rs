@@ -5,8 +5,9 @@
 //! closed at once with code 1008 and the reason.
 //!
 //! [`crate::serve`] counts connections and puts the peer's address
-//! ([`ConnectInfo`]) on every request; [`middleware`] checks the request
-//! rate. Limits count by [`address`]: an IPv6 client by its /64. [`RateLimit`] is the keyed limiter the chat also uses for its own
+//! ([`ConnectInfo`]) and the client's ([`Client`]: forwarded by a trusted
+//! proxy, else the peer) on every request; [`middleware`] checks the
+//! client's request rate. Limits count by [`address`]: an IPv6 client by its /64. [`RateLimit`] is the keyed limiter the chat also uses for its own
 //! bounds (messages, new conversations).
 
 use std::collections::HashMap;
@@ -18,6 +19,8 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, FromRequestParts as _, Request, State};
+
+use crate::client::Client;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -191,22 +194,28 @@ pub async fn middleware(
     request: Request,
     next: Next,
 ) -> Response {
-    let Some(ConnectInfo(peer)) = request
+    let client = request
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .copied()
-    else {
+        .get::<Client>()
+        .map(|c| c.0)
+        .or_else(|| {
+            request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip())
+        });
+    let Some(client) = client else {
         return next.run(request).await;
     };
     let (limit, retry) = if request.extensions().get::<OverCap>().is_some() {
         ("connections", Duration::from_secs(1))
     } else {
-        match limits.requests.check(&address(peer.ip())) {
+        match limits.requests.check(&address(client)) {
             Ok(()) => return next.run(request).await,
             Err(retry) => ("requests", retry),
         }
     };
-    limits.refused(address(peer.ip()), limit, retry);
+    limits.refused(address(client), limit, retry);
     refuse(request, limit, retry).await
 }
 

@@ -3,7 +3,8 @@
 //! that is slow to send its headers is closed after
 //! `limits.header_read_timeout_ms` (axum's own `serve` has no timer, and
 //! slow-header connections pile up), with TCP_NODELAY, WebSocket upgrades,
-//! per-address limits ([`crate::limit`]), the security headers
+//! per-address limits ([`crate::limit`]) on the client's address
+//! ([`crate::client`]: forwarded only by a trusted proxy), the security headers
 //! ([`crate::headers`]) on every answer, and a graceful shutdown.
 
 use std::io;
@@ -28,7 +29,9 @@ use tracing::{debug, warn};
 
 use omni_core::config::LimitsConfig;
 
+use crate::client::{Client, client_address, is_trusted};
 use crate::limit::{AddressLimits, OverCap, Slot};
+use omni_core::config::Cidr;
 
 /// How often the limiters forget the addresses they no longer need.
 const FORGET_EVERY: Duration = Duration::from_secs(60);
@@ -45,6 +48,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> io::Result<()> {
     let address_limits = Arc::new(AddressLimits::new(name, limits));
+    let trusted: Arc<[Cidr]> = limits.proxies().into();
     let app = crate::headers::apply(app.layer(axum::middleware::from_fn_with_state(
         address_limits.clone(),
         crate::limit::middleware,
@@ -75,16 +79,25 @@ pub async fn serve(
                 }
             },
         };
-        let Some((slot, over)) = address_limits.connect(crate::limit::address(peer.ip())) else {
-            continue;
+        // A trusted proxy carries many clients' connections: its own are
+        // not capped; its clients are limited by their forwarded address.
+        let (slot, over) = if is_trusted(peer.ip(), &trusted) {
+            (None, false)
+        } else {
+            match address_limits.connect(crate::limit::address(peer.ip())) {
+                Some((slot, over)) => (Some(slot), over),
+                None => continue,
+            }
         };
         if let Err(e) = stream.set_nodelay(true) {
             warn!(server = name, error = %e, "cannot set TCP_NODELAY");
         }
-        let app = app.clone();
+        let (app, trusted) = (app.clone(), trusted.clone());
         let service = TowerToHyperService::new(tower::service_fn(
             move |mut request: axum::http::Request<Incoming>| {
+                let client = client_address(peer.ip(), request.headers(), &trusted);
                 request.extensions_mut().insert(ConnectInfo(peer));
+                request.extensions_mut().insert(Client(client));
                 if over {
                     request.extensions_mut().insert(OverCap);
                 }
@@ -126,7 +139,7 @@ pub type Peer = ConnectInfo<SocketAddr>;
 /// WebSocket keeps counting until it closes.
 struct Counted {
     stream: TcpStream,
-    _slot: Slot,
+    _slot: Option<Slot>,
 }
 
 impl AsyncRead for Counted {

@@ -245,6 +245,11 @@ pub async fn start(
             failed.clone(),
         ));
         worker_tasks.spawn(report(
+            omni_context::intake::run_refusals(context.clone(), workers.clone()),
+            "context refusals",
+            failed.clone(),
+        ));
+        worker_tasks.spawn(report(
             omni_context::intake::run_deliveries(context.clone(), workers.clone()),
             "context delivery reports",
             failed.clone(),
@@ -363,7 +368,8 @@ pub async fn start(
                 names,
                 accounts,
             )
-            .with_channels(channels),
+            .with_channels(channels)
+            .with_remote_images(config.email.allow_remote_images),
         );
         let (token, failed) = (ingress.clone(), failed.clone());
         let limits = config.limits.clone();

@@ -1,6 +1,7 @@
 // The message log: server messages and the customer's local ones, with
 // their states (sending, retrying, sent, not sent) and the Remove button,
-// and notes on the conversation (an agent joined, resolved).
+// and notes on the conversation (an agent joined, resolved, an automatic
+// answer of the service).
 
 import { byId, channelLabel, hhmm, make } from '../common/common.js';
 import * as pending from './pending.js';
@@ -44,6 +45,18 @@ function buildBubble(direction) {
   meta.appendChild(make('time'));
   meta.appendChild(make('span', 'state'));
   li.appendChild(meta);
+  return li;
+}
+
+/** Whether no agent wrote `m`: an automatic answer of the service. */
+function isAutomatic(m) { return m.direction === 'outbound' && !m.agent_id; }
+
+/** An automatic answer (e.g. every queue full), shown as a system line. */
+function automaticNote(m) {
+  const li = make('li', 'system-note', m.text);
+  li.setAttribute('data-testid', 'system-note');
+  li.dataset.kind = 'automatic';
+  li.dataset.messageId = m.id;
   return li;
 }
 
@@ -116,6 +129,13 @@ export function appendServerMessage(m) {
     return;
   }
   if (m.client_id && pending.get(m.client_id)) pending.remove(m.client_id);
+  if (isAutomatic(m)) {
+    log.appendChild(automaticNote(m));
+    shownIds.add(m.id);
+    updateEmpty();
+    if (stick) scrollToBottom();
+    return;
+  }
   const li = buildBubble(m.direction === 'outbound' ? 'outbound' : 'inbound');
   fillServer(li, m);
   shownIds.add(m.id);
@@ -160,6 +180,11 @@ export function renderHistory(history) {
   list.forEach((m) => {
     if (!m || typeof m.id !== 'string' || shownIds.has(m.id)) return;
     if (m.client_id) confirmed.add(m.client_id);
+    if (isAutomatic(m)) {
+      log.appendChild(automaticNote(m));
+      shownIds.add(m.id);
+      return;
+    }
     const li = buildBubble(m.direction === 'outbound' ? 'outbound' : 'inbound');
     fillServer(li, m);
     shownIds.add(m.id);

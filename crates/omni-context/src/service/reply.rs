@@ -80,33 +80,17 @@ impl ContextService {
             .store
             .append_outbound(NewOutbound {
                 conversation_id: conversation_id.clone(),
-                agent_id: agent.clone(),
+                agent_id: Some(agent.clone()),
                 text: text.to_owned(),
                 channel,
                 idempotency_key: format!("reply:{conversation_id}:{idempotency_key}"),
                 at_ms: now_ms(),
                 id,
                 email,
+                notice: None,
             })
             .await?;
-        let outbound = ev::OutboundMessage {
-            message: Some(pb::Message::from(&message)),
-            to: Some(pb::Identity::from(&to)),
-            email: message.email.as_ref().map(|e| ev::EmailOutbound {
-                message_id: e.message_id.clone(),
-                in_reply_to: e.in_reply_to.clone().unwrap_or_default(),
-                references: e.references.clone(),
-                subject: e.subject.clone(),
-                reply_to: e.reply_to.clone(),
-                queue: conversation.queue.to_string(),
-            }),
-        };
-        let msg = Message::new(subjects::outbound(channel), outbound.encode_to_vec()).with_header(
-            TRACEPARENT,
-            omni_telemetry::outgoing(&tracing::Span::current(), &trace).to_string(),
-        );
-        self.bus
-            .publish(msg, Some(&format!("out:{}", message.id)))
+        self.publish_outbound(&conversation, &message, &to, trace)
             .await?;
         omni_telemetry::metrics::inc(
             "omni_outbound_messages_total",
@@ -124,8 +108,46 @@ impl ContextService {
         Ok(message)
     }
 
+    /// Hands a stored outbound message to its channel's adapter, under an
+    /// id derived from the message (a retry is deduplicated).
+    pub(super) async fn publish_outbound(
+        &self,
+        conversation: &Conversation,
+        message: &StoredMessage,
+        to: &Identity,
+        trace: TraceContext,
+    ) -> Result<(), ContextError> {
+        let outbound = ev::OutboundMessage {
+            message: Some(pb::Message::from(message)),
+            to: Some(pb::Identity::from(to)),
+            email: message.email.as_ref().map(|e| ev::EmailOutbound {
+                message_id: e.message_id.clone(),
+                in_reply_to: e.in_reply_to.clone().unwrap_or_default(),
+                references: e.references.clone(),
+                subject: e.subject.clone(),
+                reply_to: e.reply_to.clone(),
+                queue: conversation.queue.to_string(),
+            }),
+        };
+        let msg = Message::new(
+            subjects::outbound(message.channel),
+            outbound.encode_to_vec(),
+        )
+        .with_header(
+            TRACEPARENT,
+            omni_telemetry::outgoing(&tracing::Span::current(), &trace).to_string(),
+        );
+        self.bus
+            .publish(msg, Some(&format!("out:{}", message.id)))
+            .await?;
+        Ok(())
+    }
+
     /// Every message of a conversation, oldest first.
-    async fn history(&self, id: &ConversationId) -> Result<Vec<StoredMessage>, ContextError> {
+    pub(super) async fn history(
+        &self,
+        id: &ConversationId,
+    ) -> Result<Vec<StoredMessage>, ContextError> {
         let mut out = Vec::new();
         loop {
             let after = out.last().map(|m: &StoredMessage| m.seq).unwrap_or(0);
@@ -144,7 +166,7 @@ impl ContextService {
 /// customer's newest identity on that channel. Only `identities` count (the
 /// customer wrote from them, or a supervisor verified them): never one an
 /// agent or the customer merely typed (`unverified`).
-fn recipient(
+pub(super) fn recipient(
     conversation: &Conversation,
     customer: &Customer,
     channel: Channel,

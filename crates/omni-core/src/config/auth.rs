@@ -1,6 +1,6 @@
 //! The `[auth]` section: how long desk sessions hold, how fast sign-in
-//! attempts may come, and which reverse proxies may sign people in by
-//! header (single sign-on).
+//! attempts may come, which reverse proxies may sign people in by header
+//! (single sign-on), and how many audit log entries are kept.
 
 use std::net::IpAddr;
 
@@ -25,6 +25,9 @@ pub struct AuthConfig {
     /// `X-Forwarded-Email` headers are believed; from anywhere else those
     /// headers are ignored. Empty: no single sign-on.
     pub trusted_proxies: Vec<String>,
+    /// Audit log entries kept: the newest, older ones are deleted as new
+    /// ones come (both stores).
+    pub max_audit_entries: u64,
 }
 
 impl Default for AuthConfig {
@@ -35,6 +38,7 @@ impl Default for AuthConfig {
             sign_in_per_account_per_minute: 5,
             sign_in_per_address_per_minute: 30,
             trusted_proxies: Vec::new(),
+            max_audit_entries: 100_000,
         }
     }
 }
@@ -114,6 +118,9 @@ impl AuthConfig {
             return invalid(
                 "auth.sign_in_per_account_per_minute and auth.sign_in_per_address_per_minute must be at least 1",
             );
+        }
+        if self.max_audit_entries == 0 {
+            return invalid("auth.max_audit_entries must be at least 1");
         }
         self.proxies().map(|_| ())
     }

@@ -21,6 +21,7 @@ pub const NOT_CONFIG_ENV: &[&str] = &[
 /// [`Config::apply_env`] reads them; a misspelt variable is refused with the
 /// nearest of these (or of [`NOT_CONFIG_ENV`]) as a suggestion.
 pub const CONFIG_ENV: &[&str] = &[
+    "OMNI_AUTH_MAX_AUDIT_ENTRIES",
     "OMNI_AUTH_SESSION_IDLE_SECS",
     "OMNI_AUTH_SESSION_MAX_SECS",
     "OMNI_AUTH_SIGN_IN_PER_ACCOUNT_PER_MINUTE",
@@ -60,8 +61,11 @@ pub const CONFIG_ENV: &[&str] = &[
     "OMNI_LIMITS_CONVERSATIONS_PER_VISITOR",
     "OMNI_LIMITS_CONVERSATION_WINDOW_SECS",
     "OMNI_LIMITS_HEADER_READ_TIMEOUT_MS",
+    "OMNI_LIMITS_MAX_WAITING_PER_QUEUE",
+    "OMNI_LIMITS_QUEUE_FULL_ANSWER",
     "OMNI_LIMITS_REQUESTS_PER_SECOND",
     "OMNI_LIMITS_REQUEST_BURST",
+    "OMNI_LIMITS_TRUSTED_PROXIES",
     "OMNI_LISTEN_CHAT",
     "OMNI_LISTEN_DESK",
     "OMNI_LISTEN_GRPC",
@@ -274,7 +278,20 @@ impl Config {
                 "OMNI_LIMITS_CONVERSATION_WINDOW_SECS" => {
                     self.limits.conversation_window_secs = number(value)?
                 }
+                "OMNI_LIMITS_MAX_WAITING_PER_QUEUE" => {
+                    self.limits.max_waiting_per_queue = small(value)?
+                }
+                "OMNI_LIMITS_QUEUE_FULL_ANSWER" => self.limits.queue_full_answer = value.clone(),
+                "OMNI_LIMITS_TRUSTED_PROXIES" => {
+                    self.limits.trusted_proxies = value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|p| !p.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                }
                 "OMNI_AUTH_SESSION_IDLE_SECS" => self.auth.session_idle_secs = number(value)?,
+                "OMNI_AUTH_MAX_AUDIT_ENTRIES" => self.auth.max_audit_entries = number(value)?,
                 "OMNI_AUTH_SESSION_MAX_SECS" => self.auth.session_max_secs = number(value)?,
                 "OMNI_AUTH_SIGN_IN_PER_ACCOUNT_PER_MINUTE" => {
                     self.auth.sign_in_per_account_per_minute = small(value)?

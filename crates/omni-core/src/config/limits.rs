@@ -1,6 +1,7 @@
 //! The `[limits]` section: what one network address may hold and ask of the
-//! HTTP servers (chat, desk, SMS webhooks), and how many new conversations a
-//! chat visitor or an address may start.
+//! HTTP servers (chat, desk, SMS webhooks), how many new conversations a
+//! chat visitor or an address may start, how many contacts a queue holds
+//! and what a customer hears when it is full.
 //!
 //! The defaults are sized so that a whole contact center behind one NAT
 //! address never meets them (500 agents opening the desk at the start of a
@@ -9,6 +10,8 @@
 //! queues.
 
 use serde::Deserialize;
+
+use super::Cidr;
 
 /// Per-address limits of the HTTP servers and the chat's bounds.
 #[derive(Debug, Clone, Deserialize)]
@@ -39,7 +42,24 @@ pub struct LimitsConfig {
     pub conversations_per_address: u32,
     /// The window of the two conversation bounds, in seconds.
     pub conversation_window_secs: u64,
+    /// Contacts one queue holds at most (waiting or offered), for queues
+    /// that set no `max_waiting` of their own. A new contact for a full
+    /// queue goes to its overflow queue if that has room, else it is
+    /// refused and the customer gets [`Self::queue_full_answer`].
+    pub max_waiting_per_queue: u32,
+    /// The automatic answer a customer gets when their conversation is
+    /// refused because its queue is full.
+    pub queue_full_answer: String,
+    /// Addresses or networks (`10.0.0.0/8`) of the reverse proxies and load
+    /// balancers in front of the HTTP servers: from them, the client's
+    /// address for every per-address limit comes from `Forwarded` /
+    /// `X-Forwarded-For` (the right-most hop that is not one of these);
+    /// from anyone else those headers are ignored.
+    pub trusted_proxies: Vec<String>,
 }
+
+/// The default of [`LimitsConfig::queue_full_answer`].
+pub const QUEUE_FULL_ANSWER: &str = "All our agents are busy right now and we cannot take new conversations. Please try again later.";
 
 impl Default for LimitsConfig {
     fn default() -> Self {
@@ -53,11 +73,23 @@ impl Default for LimitsConfig {
             conversations_per_visitor: 10,
             conversations_per_address: 500,
             conversation_window_secs: 3600,
+            max_waiting_per_queue: 1000,
+            queue_full_answer: QUEUE_FULL_ANSWER.to_owned(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
 
 impl LimitsConfig {
+    /// The trusted proxies' networks (checked by `Config::validate`; an
+    /// entry that does not parse is left out).
+    pub fn proxies(&self) -> Vec<Cidr> {
+        self.trusted_proxies
+            .iter()
+            .filter_map(|p| Cidr::parse(p).ok())
+            .collect()
+    }
+
     /// Checks that every limit allows something.
     pub(super) fn check(&self) -> Result<(), String> {
         let positive = [
@@ -82,10 +114,20 @@ impl LimitsConfig {
                 u64::from(self.conversations_per_address),
             ),
             ("conversation_window_secs", self.conversation_window_secs),
+            (
+                "max_waiting_per_queue",
+                u64::from(self.max_waiting_per_queue),
+            ),
         ];
-        match positive.iter().find(|(_, v)| *v == 0) {
-            Some((key, _)) => Err(format!("limits.{key} must be at least 1")),
-            None => Ok(()),
+        if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(format!("limits.{key} must be at least 1"));
         }
+        if self.queue_full_answer.trim().is_empty() {
+            return Err("limits.queue_full_answer must not be empty".into());
+        }
+        for proxy in &self.trusted_proxies {
+            Cidr::parse(proxy).map_err(|e| format!("limits.trusted_proxies: {e}"))?;
+        }
+        Ok(())
     }
 }

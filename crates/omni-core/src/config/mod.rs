@@ -41,7 +41,7 @@ pub use env::{CONFIG_ENV, NOT_CONFIG_ENV};
 pub use grpc::{
     AccountKind, GrpcAccount, GrpcConfig, GrpcTls, LoadedAccount, MIN_TOKEN_LEN, SERVICE_ACCOUNT,
 };
-pub use limits::LimitsConfig;
+pub use limits::{LimitsConfig, QUEUE_FULL_ANSWER};
 pub use network::{Connect, LinkTls, Listen, NatsConfig, REDACTED, RedisConfig, redact_url};
 pub use routing::{
     AgentConfig, QueueConfig, QueueStepConfig, RoutingConfig, ServiceLevelConfig, overflow_cycle,

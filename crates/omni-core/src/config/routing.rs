@@ -69,6 +69,10 @@ pub struct QueueConfig {
     /// Service-level target. Default: 80% within 20 s.
     #[serde(default)]
     pub service_level: Option<ServiceLevelConfig>,
+    /// Contacts the queue holds at most (waiting or offered); absent or 0:
+    /// `limits.max_waiting_per_queue`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_waiting: Option<u32>,
 }
 
 /// One relaxation step of a queue: after `after_secs` of waiting, either a

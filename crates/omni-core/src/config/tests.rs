@@ -511,3 +511,52 @@ fn limits_and_sign_in_settings_come_from_the_environment_and_are_validated() {
         "{err}"
     );
 }
+
+#[test]
+fn queue_bound_answer_and_forwarding_proxies_come_from_the_environment_and_are_validated() {
+    let mut config = Config::parse(SAMPLE).unwrap();
+    assert_eq!(config.limits.max_waiting_per_queue, 1000);
+    let env = BTreeMap::from([
+        (
+            "OMNI_LIMITS_MAX_WAITING_PER_QUEUE".to_string(),
+            "25".to_string(),
+        ),
+        (
+            "OMNI_LIMITS_QUEUE_FULL_ANSWER".to_string(),
+            "Busy, sorry".to_string(),
+        ),
+        (
+            "OMNI_LIMITS_TRUSTED_PROXIES".to_string(),
+            "10.0.0.5, 2001:db8::/32".to_string(),
+        ),
+    ]);
+    config.apply_env(&env).unwrap();
+    config.validate().unwrap();
+    assert_eq!(config.limits.max_waiting_per_queue, 25);
+    assert_eq!(config.limits.queue_full_answer, "Busy, sorry");
+    assert_eq!(config.limits.proxies().len(), 2);
+    for (name, value, key) in [
+        (
+            "OMNI_LIMITS_MAX_WAITING_PER_QUEUE",
+            "0",
+            "limits.max_waiting_per_queue",
+        ),
+        (
+            "OMNI_LIMITS_QUEUE_FULL_ANSWER",
+            " ",
+            "limits.queue_full_answer",
+        ),
+        (
+            "OMNI_LIMITS_TRUSTED_PROXIES",
+            "10.0.0.0/99",
+            "limits.trusted_proxies",
+        ),
+    ] {
+        let mut config = Config::parse(SAMPLE).unwrap();
+        config
+            .apply_env(&BTreeMap::from([(name.to_string(), value.to_string())]))
+            .unwrap();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains(key), "{name}={value}: {err}");
+    }
+}

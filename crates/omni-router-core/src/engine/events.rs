@@ -34,6 +34,20 @@ impl Engine {
             .as_ref()
             .and_then(|id| self.agent_slots.get(id).copied());
         let q = match self.queue_lookup.get(&a.queue) {
+            // A new contact keeps to the bounds (a restored one was admitted
+            // before the restart and is never turned away).
+            Some(q) if !a.restored && assigned.is_none() => match self.admission_queue(*q) {
+                Some(q) => q,
+                None => {
+                    let queue = &mut self.queues[*q as usize];
+                    queue.stats.refused += 1;
+                    fx.push(Effect::Refused {
+                        conversation_id: a.conversation_id,
+                        queue: a.queue,
+                    });
+                    return;
+                }
+            },
             Some(q) => *q,
             None => {
                 // A restored assignment whose queue left the configuration:
@@ -73,6 +87,17 @@ impl Engine {
             }
         };
         self.link(c, a.hash);
+        let asked = self.queue_lookup.get(&a.queue).copied();
+        if let Some(from) = asked.filter(|from| *from != q) {
+            // Its queue was full: it waits in the overflow queue, at its age.
+            self.queues[from as usize].stats.overflowed += 1;
+            self.record(c, now, What::Overflowed { from, to: q });
+            fx.push(Effect::Requeued {
+                conversation_id: a.conversation_id.clone(),
+                queue: self.queues[q as usize].spec.id.clone(),
+                queued_at_ms: a.queued_at_ms,
+            });
+        }
         match assigned {
             Some(agent_slot) => {
                 let agent = &mut self.agents[agent_slot as usize];
@@ -103,6 +128,23 @@ impl Engine {
                 });
             }
         }
+    }
+
+    /// The queue a new contact for queue `q` waits in: `q` if it has room,
+    /// else the first queue down its overflow chain with room (one lap at
+    /// most); `None` when all are full.
+    fn admission_queue(&self, q: u32) -> Option<u32> {
+        let mut at = q;
+        for _ in 0..self.queues.len() {
+            if !self.queues[at as usize].is_full() {
+                return Some(at);
+            }
+            at = self.overflow_target(at)?;
+            if at == q {
+                return None;
+            }
+        }
+        None
     }
 
     /// Takes contact `c` off whatever holds it (waiting set, live offer or

@@ -22,9 +22,11 @@ impl Engine {
         let a = choice.agent;
         let ch = self.chans.dense(contact.channel);
         let expires_at_ms = now.saturating_add(self.config.offer_timeout_ms);
+        let q = contact.queue as usize;
         let seq = self
             .offers
             .create(c, a, contact.queue, contact.channel, expires_at_ms);
+        self.queues[q].offered = self.queues[q].offered.saturating_add(1);
         let offer = self.offers.get(seq).map(|live| self.offer_of(live));
         let agent = &mut self.agents[a as usize];
         agent.offers.push(seq);
@@ -130,6 +132,8 @@ impl Engine {
     /// is marked for matching. The contact's state is the caller's to update.
     pub(super) fn take_offer(&mut self, seq: u64) -> Option<LiveOffer> {
         let live = self.offers.remove(seq)?;
+        let q = live.queue as usize;
+        self.queues[q].offered = self.queues[q].offered.saturating_sub(1);
         let a = live.agent;
         let agent = &mut self.agents[a as usize];
         agent.offers.retain(|s| *s != seq);

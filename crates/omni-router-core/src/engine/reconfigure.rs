@@ -251,9 +251,11 @@ impl Engine {
         self.index.grow(self.skills.len(), self.langs.len());
         self.track(&steps);
         let index_order = select::is_index_order(&spec.selection);
+        let max_waiting = spec.max_waiting.or(self.config.default_max_waiting);
         match self.queue_slots.get(&spec.id).copied() {
             Some(q) => {
                 let queue = &mut self.queues[q as usize];
+                queue.max_waiting = max_waiting;
                 queue.spec = spec;
                 queue.steps = steps;
                 queue.starts = starts;
@@ -275,6 +277,8 @@ impl Engine {
                     waiting: PerChannel::new(n, Default::default()),
                     oldest: PerChannel::new(n, None),
                     stats: QueueStats::default(),
+                    offered: 0,
+                    max_waiting,
                     changed: 0,
                     hidden: false,
                 });

@@ -110,6 +110,11 @@ pub(super) struct QueueState {
     /// up usually takes it, without a walk down the tree.
     pub(super) oldest: PerChannel<Option<WaitKey>>,
     pub(super) stats: QueueStats,
+    /// Live offers of the queue's contacts: with `waiting`, the contacts
+    /// its bound counts.
+    pub(super) offered: u32,
+    /// The bound in force: the spec's, else the engine's default.
+    pub(super) max_waiting: Option<u32>,
     /// Channels whose line changed (a contact joined or left the waiting
     /// set, or an answer moved the pace) since positions were last taken.
     pub(super) changed: u64,
@@ -130,6 +135,19 @@ impl QueueState {
 
     pub(super) fn all_steps(&self) -> u32 {
         (1u32 << self.steps.len()) - 1
+    }
+
+    /// Contacts waiting or offered: what the queue's bound counts.
+    pub(super) fn held(&self) -> u32 {
+        let waiting: usize = self.waiting.iter().map(BTreeSet::len).sum();
+        u32::try_from(waiting)
+            .unwrap_or(u32::MAX)
+            .saturating_add(self.offered)
+    }
+
+    /// Whether one more contact would break the queue's bound.
+    pub(super) fn is_full(&self) -> bool {
+        self.max_waiting.is_some_and(|max| self.held() >= max)
     }
 }
 

@@ -172,12 +172,16 @@ impl Engine {
         }
     }
 
+    /// The queue `q`'s contacts overflow to, if it exists and has room: a
+    /// full target takes no one, and a contact whose overflow falls due
+    /// while it is full stays where it is (it tries again when it is next
+    /// put back in line, after a decline or a timed-out offer).
     pub(super) fn overflow_target(&self, q: u32) -> Option<u32> {
         let overflow = self.queues[q as usize].spec.overflow.as_ref()?;
-        self.queue_lookup
-            .get(&overflow.queue)
-            .copied()
-            .filter(|t| *t != q && !self.queues[*t as usize].hidden)
+        self.queue_lookup.get(&overflow.queue).copied().filter(|t| {
+            let target = &self.queues[*t as usize];
+            *t != q && !target.hidden && !target.is_full()
+        })
     }
 
     /// Applies what time alone brings, up to `now`: ended cooldowns, steps

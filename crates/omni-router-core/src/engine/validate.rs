@@ -88,8 +88,15 @@ impl Engine {
                 conversation_id,
                 queue,
             } => {
-                self.contact_slot(conversation_id)?;
-                self.known_queue(queue)?;
+                let c = self.contact_slot(conversation_id)?;
+                let to = self.known_queue(queue)?;
+                // A contact already in line there takes no new room.
+                let in_line = self
+                    .contact_ref(c)
+                    .is_some_and(|x| x.queue == to && !matches!(x.slot, Slot::Assigned(_)));
+                if !in_line && self.queues[to as usize].is_full() {
+                    return Err(EngineError::QueueFull(queue.clone()));
+                }
             }
             Event::TransferToAgent {
                 conversation_id,

@@ -108,6 +108,8 @@ impl Engine {
                     name: queue.spec.name.clone(),
                     priority: queue.spec.priority,
                     waiting,
+                    offered: queue.offered,
+                    max_waiting: queue.max_waiting,
                     longest_wait_ms,
                     oldest_step: oldest
                         .map(|t| queue.step_at(now_ms.saturating_sub(t)) as u32 + 1)

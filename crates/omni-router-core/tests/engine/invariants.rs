@@ -28,6 +28,7 @@ fn engine() -> Engine {
         decline_cooldown_ms: 3_000,
         epoch: 9,
         channels: Channel::BUILT_IN.to_vec(),
+        default_max_waiting: None,
     };
     let agents = vec![
         AgentSpec::new("a")

@@ -1,6 +1,7 @@
 //! The routing engine's behavior, through its public API: scenarios for each
 //! rule, and property tests of the invariants over random event sequences.
 
+mod bound;
 mod channels;
 mod invariants;
 mod positions;

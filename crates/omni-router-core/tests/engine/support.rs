@@ -12,6 +12,7 @@ pub fn config() -> EngineConfig {
         decline_cooldown_ms: 30_000,
         epoch: 1,
         channels: Channel::BUILT_IN.to_vec(),
+        default_max_waiting: None,
     }
 }
 

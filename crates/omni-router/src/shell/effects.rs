@@ -8,7 +8,7 @@ use omni_bus::topology::subjects;
 use omni_bus::{Message, TRACEPARENT};
 use omni_core::time::now_ms;
 use omni_core::trace::TraceContext;
-use omni_core::{AgentId, ConversationId};
+use omni_core::{AgentId, ConversationId, QueueId};
 use omni_proto::events as ev;
 use omni_router_core::Effect;
 use omni_telemetry::metrics;
@@ -20,6 +20,9 @@ use crate::RouterError;
 use crate::convert::presence_record;
 use crate::events::{AgentEvent, AgentEventKind};
 use crate::settled::Outcome;
+
+/// The reason of a refusal, on the bus and in the metrics.
+const QUEUE_FULL: &str = "queue_full";
 
 impl RouterShell {
     pub(super) async fn execute(&self, effects: Vec<Effect>) {
@@ -128,6 +131,17 @@ impl RouterShell {
                         self.send(&agent, AgentEventKind::Released { conversation_id });
                     }
                 }
+                Effect::Refused {
+                    conversation_id,
+                    queue,
+                } => {
+                    metrics::inc(
+                        "omni_routing_refused_total",
+                        &[("queue", queue.as_str()), ("reason", QUEUE_FULL)],
+                    );
+                    warn!(%conversation_id, %queue, reason = QUEUE_FULL, "conversation refused: its queue is full");
+                    self.record_refusal(&conversation_id, &queue).await;
+                }
                 Effect::PresenceChanged { agent_id, presence } => {
                     info!(%agent_id, ?presence, "presence changed by the router");
                     touched.insert(agent_id.clone());
@@ -195,6 +209,48 @@ impl RouterShell {
             }
         }
         error!(%conversation_id, %agent_id, "assignment could not be recorded; the desk has it, the timeline does not");
+    }
+
+    /// Forgets a refused contact (the engine holds nothing of it) and tells
+    /// the context service, which answers the customer. Retries a bounded
+    /// number of times; the publish is deduplicated by id.
+    async fn record_refusal(&self, conversation_id: &ConversationId, queue: &QueueId) {
+        let record = self.lock_contacts().remove(conversation_id);
+        let at_ms = now_ms();
+        let queued_at = record.map_or(at_ms, |r| r.queued_at_ms);
+        let refused = ev::RoutingRefused {
+            conversation_id: conversation_id.to_string(),
+            queue: queue.to_string(),
+            reason: QUEUE_FULL.to_owned(),
+            at_ms,
+        };
+        let msg = Message::new(subjects::ASSIGNMENT_REFUSED, refused.encode_to_vec()).with_header(
+            TRACEPARENT,
+            omni_telemetry::outgoing(&tracing::Span::current(), &TraceContext::new_root())
+                .to_string(),
+        );
+        // One refusal per routing request: a redelivered request refused
+        // again is the same refusal.
+        let id = format!("refuse:{conversation_id}:{queued_at}");
+        for attempt in 1..=5u32 {
+            let result = match self.store.remove_contact(conversation_id).await {
+                Ok(()) => self
+                    .bus
+                    .publish(msg.clone(), Some(&id))
+                    .await
+                    .map(|_| ())
+                    .map_err(RouterError::from),
+                Err(e) => Err(RouterError::from(e)),
+            };
+            match result {
+                Ok(()) => return,
+                Err(e) => {
+                    warn!(%conversation_id, attempt, error = %e, "refusal not recorded yet; retrying");
+                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+                }
+            }
+        }
+        error!(%conversation_id, %queue, "refusal could not be recorded; the customer was not told");
     }
 
     pub(super) fn send(&self, agent: &AgentId, kind: AgentEventKind) {

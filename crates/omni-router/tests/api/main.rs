@@ -2,11 +2,13 @@
 //! bus on disk: administration, transfers and explanations, and admin
 //! changes surviving a restart; errors and their reasons ([`errors`]);
 //! presence following the desk connection ([`presence`]); queue positions
-//! on the bus, also after a restart ([`positions`]).
+//! on the bus, also after a restart ([`positions`]); the queue bound and
+//! its refusals ([`refusals`]).
 
 mod errors;
 mod positions;
 mod presence;
+mod refusals;
 
 use std::net::SocketAddr;
 use std::path::Path;

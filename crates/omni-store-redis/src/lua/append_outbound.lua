@@ -1,6 +1,8 @@
 -- ContextStore::append_outbound. ARGV: 2 conversation id, 3 idempotency key,
 -- 4 agent id, 5 text, 6 channel, 7 written at, 8 candidate message id,
--- 9 email threading JSON (or empty), 10 its Message-ID to index (or empty).
+-- 9 email threading JSON (or empty), 10 its Message-ID to index (or empty),
+-- 11 notice JSON (or empty). An empty agent id is an automatic message: no
+-- agent_id field.
 local conversation_id = ARGV[2]
 local idem = ARGV[3]
 local at = tonumber(ARGV[7])
@@ -20,7 +22,7 @@ local function main()
     seq = seq,
     direction = 'outbound',
     channel = ARGV[6],
-    agent_id = ARGV[4],
+    agent_id = ARGV[4] ~= '' and ARGV[4] or nil,
     text = ARGV[5],
     at_ms = at,
     delivery = 'queued',
@@ -28,6 +30,9 @@ local function main()
   }
   if ARGV[9] ~= '' then
     message.email = cjson.decode(ARGV[9])
+  end
+  if ARGV[11] ~= '' then
+    message.notice = cjson.decode(ARGV[11])
   end
   if ARGV[10] ~= '' then
     redis.call('SET', key('email_thread', ARGV[10]), conversation_id)

@@ -30,6 +30,10 @@ local function same_identity(a, b)
   return type(a) == 'table' and a.kind == b.kind and a.value == b.value
 end
 
+-- omni_store::MAX_UNVERIFIED: the most unverified identities a customer
+-- holds; one more sender is not recorded (its message is kept).
+local MAX_UNVERIFIED = 20
+
 -- merge::add_unverified: the sender joins the customer's unverified
 -- identities (shown to agents, never used to find or reply). Returns whether
 -- anything changed.
@@ -46,6 +50,9 @@ local function add_unverified(customer)
     if same_identity(u, identity) then
       return false
     end
+  end
+  if #customer.unverified >= MAX_UNVERIFIED then
+    return false
   end
   customer.unverified[#customer.unverified + 1] = identity
   return true

@@ -170,3 +170,38 @@ pub async fn audit_lists_newest_first<F: StoreFactory>(factory: &F) {
     let two = step("list two", store.audit(2)).await;
     assert_eq!(two.len(), 2);
 }
+
+/// The audit log keeps the newest entries it is trimmed to, across a
+/// restart; trimming to more than it holds deletes nothing.
+pub async fn audit_trims_to_the_newest<F: StoreFactory>(factory: &F) {
+    let store = open(factory).await;
+    let t = Tag::new();
+    let actor = t.key("admin");
+    let events: Vec<AuditEvent> = (0..6)
+        .map(|i| AuditEvent {
+            at_ms: T0 + i,
+            actor: actor.clone(),
+            action: format!("action_{i}"),
+            target: t.key("target"),
+            from: "192.0.2.1".into(),
+            detail: String::new(),
+        })
+        .collect();
+    // Checks run before on a shared store may have left entries.
+    let before = step("list before", store.audit(usize::MAX)).await.len() as u64;
+    for e in &events {
+        step("append", store.append_audit(e)).await;
+    }
+    assert_eq!(step("trim to all", store.trim_audit(before + 6)).await, 0);
+    assert_eq!(step("trim to 4", store.trim_audit(4)).await, before + 2);
+    drop(store);
+    let store = open(factory).await;
+    let kept = step("list", store.audit(100)).await;
+    let newest: Vec<AuditEvent> = events.iter().rev().take(4).cloned().collect();
+    assert_eq!(kept, newest, "the newest four, newest first");
+    step("append after trim", store.append_audit(&events[0])).await;
+    assert_eq!(step("trim to 4 again", store.trim_audit(4)).await, 1);
+    let kept = step("list again", store.audit(100)).await;
+    assert_eq!(kept.len(), 4);
+    assert_eq!(kept.first(), Some(&events[0]), "the newest entry is kept");
+}

@@ -604,7 +604,7 @@ pub async fn email_threads_and_attachments<F: StoreFactory>(factory: &F) {
         "outbound",
         store.append_outbound(NewOutbound {
             conversation_id: conversation.clone(),
-            agent_id: AgentId::from("agt_alice"),
+            agent_id: Some(AgentId::from("agt_alice")),
             text: "thanks".into(),
             channel: Channel::EMAIL,
             idempotency_key: t.key("o1"),
@@ -616,6 +616,7 @@ pub async fn email_threads_and_attachments<F: StoreFactory>(factory: &F) {
                 in_reply_to: Some(mid.clone()),
                 ..StoredEmail::default()
             }),
+            notice: None,
         }),
     )
     .await;
@@ -648,13 +649,14 @@ pub async fn delivery_reports_move_forward_only<F: StoreFactory>(factory: &F) {
     let id = first.conversation.id.clone();
     let send = |key: &str| NewOutbound {
         conversation_id: id.clone(),
-        agent_id: AgentId::from("agt_alice"),
+        agent_id: Some(AgentId::from("agt_alice")),
         text: "reply".into(),
         channel: Channel::SMS,
         idempotency_key: t.key(key),
         at_ms: T0 + 1,
         id: MessageId::generate(),
         email: None,
+        notice: None,
     };
     let one = step("out", store.append_outbound(send("o1"))).await;
     let sent = step(

@@ -95,13 +95,14 @@ pub async fn history_follows_acceptance_order<F: StoreFactory>(factory: &F) {
     let agent = AgentId::from(format!("agt_{}", t.0));
     let reply = NewOutbound {
         conversation_id: id.clone(),
-        agent_id: agent,
+        agent_id: Some(agent),
         text: "agent reply".into(),
         channel: Channel::CHAT,
         idempotency_key: t.key("reply"),
         at_ms: T0 + 3_500,
         id: MessageId::generate(),
         email: None,
+        notice: None,
     };
     let sent = step("append_outbound", store.append_outbound(reply.clone())).await;
     assert_eq!(sent.seq, 3);
@@ -175,13 +176,14 @@ pub async fn data_survives_reopen<F: StoreFactory>(factory: &F) {
     step("assign", store.assign(&id, &agent, T0 + 1)).await;
     let reply = NewOutbound {
         conversation_id: id.clone(),
-        agent_id: agent.clone(),
+        agent_id: Some(agent.clone()),
         text: "reply".into(),
         channel: Channel::CHAT,
         idempotency_key: t.key("out1"),
         at_ms: T0 + 2,
         id: MessageId::generate(),
         email: None,
+        notice: None,
     };
     let sent = step("append_outbound", store.append_outbound(reply.clone())).await;
     step(

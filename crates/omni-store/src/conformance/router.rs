@@ -96,6 +96,7 @@ pub async fn router_admin_config_round_trips<F: StoreFactory>(factory: &F) {
             percent: 90,
             threshold_secs: 15,
         }),
+        max_waiting: Some(50),
     };
     step("put_agent_config", store.put_agent_config(&agent)).await;
     step("put_queue_config", store.put_queue_config(&queue)).await;

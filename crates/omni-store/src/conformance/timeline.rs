@@ -302,13 +302,14 @@ pub async fn outbound_messages_continue_the_timeline<F: StoreFactory>(factory: &
 
     let reply = NewOutbound {
         conversation_id: id.clone(),
-        agent_id: agent.clone(),
+        agent_id: Some(agent.clone()),
         text: "how can I help?".into(),
         channel: Channel::EMAIL,
         idempotency_key: t.key("out1"),
         at_ms: T0 + 1_000,
         id: MessageId::generate(),
         email: None,
+        notice: None,
     };
     let sent = step("append_outbound", store.append_outbound(reply.clone())).await;
     assert_eq!(sent.seq, 2);
@@ -369,13 +370,14 @@ pub async fn outbound_messages_continue_the_timeline<F: StoreFactory>(factory: &
         "append_outbound to an unknown conversation",
         store.append_outbound(NewOutbound {
             conversation_id: unknown.clone(),
-            agent_id: agent.clone(),
+            agent_id: Some(agent.clone()),
             text: "x".into(),
             channel: Channel::CHAT,
             idempotency_key: t.key("out2"),
             at_ms: T0,
             id: MessageId::generate(),
             email: None,
+            notice: None,
         }),
     )
     .await;
@@ -500,4 +502,40 @@ pub async fn assign_and_resolve_follow_the_status_rules<F: StoreFactory>(factory
     );
     let none = step("conversation unknown", store.conversation(&unknown)).await;
     assert_eq!(none, None);
+}
+
+/// An automatic message of the service (a full queue's answer) is stored
+/// without an agent and keeps its notice, read back as written.
+pub async fn automatic_messages_have_no_agent_and_keep_their_notice<F: StoreFactory>(factory: &F) {
+    let store = open(factory).await;
+    let t = Tag::new();
+    let who = t.chat("visitor");
+    let first = step(
+        "ingest",
+        store.ingest(&inbound(&who, &t.key("m1"), "hi", T0), &queue(), POLICY),
+    )
+    .await;
+    let id = first.conversation.id.clone();
+    let notice = omni_core::Notice::QueueFull {
+        queue: "sales".into(),
+    };
+    let sent = step(
+        "append_outbound",
+        store.append_outbound(NewOutbound {
+            conversation_id: id.clone(),
+            agent_id: None,
+            text: "all our agents are busy".into(),
+            channel: Channel::CHAT,
+            idempotency_key: t.key("auto"),
+            at_ms: T0 + 10,
+            id: MessageId::generate(),
+            email: None,
+            notice: Some(notice.clone()),
+        }),
+    )
+    .await;
+    assert_eq!((sent.seq, sent.agent_id.as_ref()), (2, None));
+    assert_eq!(sent.notice.as_ref(), Some(&notice));
+    let history = step("messages", store.messages(&id, 0, 10)).await;
+    assert_eq!(history.get(1), Some(&sent), "read back as written");
 }

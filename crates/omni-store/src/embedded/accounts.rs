@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use omni_core::time::Millis;
-use redb::{ReadableTable, TableHandle};
+use redb::{ReadableTable, ReadableTableMetadata, TableHandle};
 
 use super::EmbeddedStore;
 use super::records::{db_err, decode, encode, get_json, put_json, scan_json};
@@ -151,6 +151,18 @@ impl AccountStore for EmbeddedStore {
             let bytes = encode(format_args!("audit/{next}"), &event)?;
             table.insert(next, bytes.as_slice()).map_err(db_err)?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn trim_audit(&self, keep: u64) -> Result<u64, StoreError> {
+        self.write(move |txn| {
+            let mut table = txn.open_table(AUDIT).map_err(db_err)?;
+            let over = table.len().map_err(db_err)?.saturating_sub(keep);
+            for _ in 0..over {
+                table.pop_first().map_err(db_err)?;
+            }
+            Ok(over)
         })
         .await
     }

@@ -163,6 +163,7 @@ impl ContextStore for EmbeddedStore {
             let mut t = Timeline::open(txn)?;
             let mut customer = t.existing_customer(&id)?;
             merge::check_linkable(&customer)?;
+            merge::check_unverified_room(&customer, &identity)?;
             if merge::add_unverified(&mut customer, &identity) {
                 t.put_customer(&customer)?;
             }

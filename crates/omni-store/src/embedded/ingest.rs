@@ -240,14 +240,14 @@ impl Timeline<'_> {
             seq: conversation.message_count + 1,
             direction: Direction::Outbound,
             channel: message.channel,
-            agent_id: Some(message.agent_id.clone()),
+            agent_id: message.agent_id.clone(),
             text: message.text.clone(),
             at_ms: message.at_ms,
             delivery: DeliveryStatus::Queued,
             idempotency_key: message.idempotency_key.clone(),
             email: message.email.clone(),
             error: None,
-            notice: None,
+            notice: message.notice.clone(),
         };
         if let Some(email) = &stored.email
             && !email.message_id.is_empty()
