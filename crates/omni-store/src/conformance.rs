@@ -24,6 +24,8 @@
 //! - `customers`: profiles, linking, merging, unmerging, email threading,
 //!   attachments, delivery reports, SMS opt-outs.
 //! - `accounts`: accounts, session expiry and revocation, the audit log.
+//! - `lifecycle`: deleting conversations and customers (erasure), and the
+//!   retention scan.
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
@@ -39,6 +41,7 @@ use tokio::task::JoinSet;
 mod accounts;
 mod customers;
 mod history;
+mod lifecycle;
 mod router;
 mod timeline;
 pub use accounts::{
@@ -53,6 +56,7 @@ pub use history::{
     concurrent_ingests_are_serialized, data_survives_reopen, history_follows_acceptance_order,
     history_pages_without_gaps,
 };
+pub use lifecycle::{erased_customer_leaves_no_record, resolved_before_finds_old_resolved};
 pub use router::{
     open_conversations_exclude_resolved, router_admin_config_round_trips, router_state_round_trips,
 };
@@ -123,6 +127,8 @@ macro_rules! store_conformance_tests {
             accounts_round_trip,
             sessions_expire_and_are_revoked,
             audit_lists_newest_first,
+            erased_customer_leaves_no_record,
+            resolved_before_finds_old_resolved,
         }
     };
     (@tests $factory:expr; $($name:ident),* $(,)?) => {
