@@ -24,6 +24,7 @@
 //! - [`declare`]: the streams and consumers of [`omni_bus::topology`] as
 //!   JetStream configurations, declared on connect.
 //! - `deliveries`: a consumer's message stream and the acker of each delivery.
+//! - `purge`: deleting a stream's messages by content, one scan.
 //! - `convert`: messages and headers between the bus and NATS, size limits.
 //! - `credentials`: user and password (or token) taken out of the URL, so
 //!   neither the client's logs nor ours print them.
@@ -42,7 +43,9 @@ use async_nats::{Client, ConnectOptions, Event, jetstream};
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use omni_bus::topology;
-use omni_bus::{Bus, BusError, BusStream, ConsumerSpec, Delivery, Message, PublishAck};
+use omni_bus::{
+    Bus, BusError, BusStream, ConsumerSpec, Delivery, Message, MessageFilter, PublishAck,
+};
 use tokio::sync::watch;
 
 mod convert;
@@ -50,6 +53,7 @@ mod credentials;
 pub mod declare;
 mod deliveries;
 pub mod link;
+mod purge;
 
 pub use convert::MAX_MESSAGE_BYTES;
 pub use link::NatsLink;
@@ -234,6 +238,11 @@ impl Bus for NatsBus {
             .await
             .map_err(|e| BusError::Unavailable(format!("cannot subscribe to {filter}: {e}")))?;
         Ok(self.until_close(subscriber.map(convert::from_nats)))
+    }
+
+    async fn purge(&self, stream: &str, matches: MessageFilter) -> Result<u64, BusError> {
+        self.check_open()?;
+        purge::purge(&self.js, stream, matches).await
     }
 
     async fn close(&self) {

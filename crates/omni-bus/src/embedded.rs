@@ -37,6 +37,7 @@
 //! - `log`: the tables, the layout version, publishing with deduplication.
 //! - `dispatcher`: one consumer's delivery state, and its acker.
 //! - `codec`: the binary framing of a stored message.
+//! - `purge`: deleting pending messages by content ([`Bus::purge`]).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -56,10 +57,11 @@ use crate::topology::{self, ConsumerSpec};
 mod codec;
 mod dispatcher;
 mod log;
+mod purge;
 #[cfg(test)]
 mod tests;
 
-use crate::{Bus, BusError, BusStream, Delivery, Message, PublishAck, subject};
+use crate::{Bus, BusError, BusStream, Delivery, Message, MessageFilter, PublishAck, subject};
 use codec::encode;
 use dispatcher::{closed, start_dispatcher};
 use log::{Stored, init, pending_seqs, storage, store, unix_ms, with_db};
@@ -144,7 +146,13 @@ struct ConsumerHandle {
     commands: mpsc::UnboundedSender<Command>,
     /// Shared by all receivers: each delivery goes to the one that takes it.
     queue: Arc<tokio::sync::Mutex<mpsc::Receiver<Prepared>>>,
+    /// Sequences purged ([`Bus::purge`]) that may already wait in `queue`:
+    /// a receiver drops them instead of delivering them.
+    purged: Purged,
 }
+
+/// See [`ConsumerHandle::purged`].
+type Purged = Arc<Mutex<std::collections::BTreeSet<u64>>>;
 
 /// A consumer's settings, owned (a [`ConsumerSpec`] borrows `'static` strings).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -385,6 +393,7 @@ impl EmbeddedBus {
                         config,
                         commands: old.commands.clone(),
                         queue: Arc::clone(&old.queue),
+                        purged: Arc::clone(&old.purged),
                     })
                 }
                 None => {
@@ -478,21 +487,29 @@ impl Bus for EmbeddedBus {
         let handle = self.consumer(spec).await?;
         let queue = Arc::clone(&handle.queue);
         let commands = handle.commands.clone();
+        let purged = Arc::clone(&handle.purged);
         let shutdown = self.shutdown.subscribe();
         Ok(Box::pin(futures_util::stream::unfold(
-            (queue, commands, shutdown),
-            |(queue, commands, mut shutdown)| async move {
-                let next = tokio::select! {
-                    biased;
-                    _ = closed(&mut shutdown) => None,
-                    prepared = async { queue.lock().await.recv().await } => prepared,
+            (queue, commands, purged, shutdown),
+            |(queue, commands, purged, mut shutdown)| async move {
+                let prepared = loop {
+                    let next = tokio::select! {
+                        biased;
+                        _ = closed(&mut shutdown) => None,
+                        prepared = async { queue.lock().await.recv().await } => prepared,
+                    };
+                    let prepared = next?;
+                    let _ = commands.send(Command::Taken {
+                        seq: prepared.seq,
+                        token: prepared.token,
+                    });
+                    if lock(&purged).remove(&prepared.seq) {
+                        let _ = commands.send(Command::Acked(prepared.seq));
+                        continue;
+                    }
+                    break prepared;
                 };
-                let prepared = next?;
-                let _ = commands.send(Command::Taken {
-                    seq: prepared.seq,
-                    token: prepared.token,
-                });
-                Some((prepared.delivery, (queue, commands, shutdown)))
+                Some((prepared.delivery, (queue, commands, purged, shutdown)))
             },
         )))
     }
@@ -521,6 +538,21 @@ impl Bus for EmbeddedBus {
                 next.map(|message| (message, (rx, shutdown)))
             },
         )))
+    }
+
+    async fn purge(&self, stream: &str, matches: MessageFilter) -> Result<u64, BusError> {
+        if self.is_closed() {
+            return Err(BusError::Closed);
+        }
+        if !topology::STREAMS.iter().any(|s| s.name == stream) {
+            return Err(BusError::NoStream(stream.to_owned()));
+        }
+        let shared = Arc::clone(&self.shared);
+        let stream = stream.to_owned();
+        with_db(&self.db, move |db| {
+            purge::purge(db, &shared, &stream, &matches)
+        })
+        .await
     }
 
     async fn close(&self) {

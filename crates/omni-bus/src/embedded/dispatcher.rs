@@ -48,6 +48,7 @@ pub(super) fn start_dispatcher(
         config,
         commands: commands_tx,
         queue: Arc::new(tokio::sync::Mutex::new(queue)),
+        purged: Arc::default(),
     })
 }
 
