@@ -9,7 +9,9 @@ use omni_core::{
     Conversation, ConversationId, ConversationStatus, Customer, CustomerId, Direction, MergeRecord,
     StoredMessage,
 };
-use omni_store::{CustomerRecords, DeletedConversation, DeletedCustomer, StoreError};
+use omni_store::{
+    ContactRecord, CustomerRecords, DeletedConversation, DeletedCustomer, StoreError,
+};
 
 use crate::cas::{self, Txn};
 use crate::store::{RedisStore, decode};
@@ -173,6 +175,15 @@ impl CustomerRecords for RedisStore {
             .into_iter()
             .filter(|r| names(r, id.as_str()))
             .collect())
+    }
+
+    async fn contact(&self, id: &ConversationId) -> Result<Option<ContactRecord>, StoreError> {
+        let key = self.index("contacts");
+        let raw: Option<String> = self
+            .query(redis::cmd("HGET").arg(&key).arg(id.as_str()))
+            .await?;
+        raw.map(|raw| decode(&format!("{key}/{id}"), &raw))
+            .transpose()
     }
 
     async fn resolved_before(

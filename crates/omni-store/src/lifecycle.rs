@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use omni_core::time::Millis;
 use omni_core::{ConversationId, Customer, CustomerId, MergeRecord};
 
-use crate::StoreError;
+use crate::{ContactRecord, StoreError};
 
 /// What [`CustomerRecords::delete_conversation`] removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -56,6 +56,10 @@ pub trait CustomerRecords: Send + Sync + 'static {
     /// Every merge record naming the customer, as survivor or absorbed,
     /// undone ones included.
     async fn merges_naming(&self, id: &CustomerId) -> Result<Vec<MergeRecord>, StoreError>;
+
+    /// The router's contact record of a conversation (its queue and
+    /// preferred agent), if the router holds it.
+    async fn contact(&self, id: &ConversationId) -> Result<Option<ContactRecord>, StoreError>;
 
     /// Up to `limit` conversations resolved before `cutoff_ms` (a scan of
     /// the conversations, for the retention task's batches).

@@ -175,11 +175,14 @@ pub async fn start(
             let store = backends
                 .context_store
                 .context("the context service needs a context store")?;
-            Some(Arc::new(ContextService::new(
-                store,
-                needs_bus(Part::Context)?,
-                ContextSettings::new(config.clone()),
-            )))
+            Some(Arc::new(
+                ContextService::new(
+                    store,
+                    needs_bus(Part::Context)?,
+                    ContextSettings::new(config.clone()),
+                )
+                .with_audit(backends.account_store.clone()),
+            ))
         }
         false => None,
     };

@@ -50,6 +50,12 @@ pub async fn erased_customer_leaves_no_record<F: StoreFactory>(factory: &F) {
         store.put_contact(&contact(&t, &conversation, &customer)),
     )
     .await;
+    assert_eq!(
+        step("contact read", store.contact(&conversation))
+            .await
+            .map(|c| c.customer_id),
+        Some(customer.clone())
+    );
     // A second customer on chat, merged into the first.
     let other = step(
         "chat",
@@ -138,6 +144,10 @@ pub async fn erased_customer_leaves_no_record<F: StoreFactory>(factory: &F) {
     );
     assert_eq!(
         step("latest", store.latest_conversation(&customer)).await,
+        None
+    );
+    assert_eq!(
+        step("contact gone", store.contact(&conversation)).await,
         None
     );
     let contacts = step("contacts", store.contacts()).await;

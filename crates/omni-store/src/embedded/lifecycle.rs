@@ -13,8 +13,8 @@ use super::EmbeddedStore;
 use super::records::{db_err, decode, get_json, get_str, scan_json};
 use super::schema::{CONTACTS, CONVERSATIONS, MERGES};
 use super::timeline::Timeline;
-use crate::StoreError;
 use crate::lifecycle::{CustomerRecords, DeletedConversation, DeletedCustomer};
+use crate::{ContactRecord, StoreError};
 
 fn delete_conversation(
     txn: &WriteTransaction,
@@ -142,6 +142,15 @@ impl CustomerRecords for EmbeddedStore {
             let merges = txn.open_table(MERGES).map_err(db_err)?;
             let all: Vec<MergeRecord> = scan_json(&merges, "merges")?;
             Ok(all.into_iter().filter(|r| names(r, id.as_str())).collect())
+        })
+        .await
+    }
+
+    async fn contact(&self, id: &ConversationId) -> Result<Option<ContactRecord>, StoreError> {
+        let id = id.clone();
+        self.read(move |txn| {
+            let contacts = txn.open_table(CONTACTS).map_err(db_err)?;
+            get_json(&contacts, "router_contacts", id.as_str())
         })
         .await
     }
