@@ -79,6 +79,10 @@ pub const CONFIG_ENV: &[&str] = &[
     "OMNI_REDIS_KEY_FILE",
     "OMNI_REDIS_PREFIX",
     "OMNI_REDIS_URL",
+    "OMNI_RETENTION_BATCH_SIZE",
+    "OMNI_RETENTION_CONVERSATION_DAYS",
+    "OMNI_RETENTION_INTERVAL_SECS",
+    "OMNI_RETENTION_STREAM_MAX_AGE_DAYS",
     "OMNI_ROUTING_DECLINE_COOLDOWN_SECS",
     "OMNI_ROUTING_DISCONNECT_GRACE_SECS",
     "OMNI_ROUTING_OFFER_TIMEOUT_SECS",
@@ -265,6 +269,14 @@ impl Config {
                 "OMNI_LIMITS_CONVERSATION_WINDOW_SECS" => {
                     self.limits.conversation_window_secs = number(value)?
                 }
+                "OMNI_RETENTION_CONVERSATION_DAYS" => {
+                    self.retention.conversation_days = number(value)?
+                }
+                "OMNI_RETENTION_STREAM_MAX_AGE_DAYS" => {
+                    self.retention.stream_max_age_days = number(value)?
+                }
+                "OMNI_RETENTION_INTERVAL_SECS" => self.retention.interval_secs = number(value)?,
+                "OMNI_RETENTION_BATCH_SIZE" => self.retention.batch_size = small(value)?,
                 "OMNI_AUTH_SESSION_IDLE_SECS" => self.auth.session_idle_secs = number(value)?,
                 "OMNI_AUTH_SESSION_MAX_SECS" => self.auth.session_max_secs = number(value)?,
                 "OMNI_AUTH_SIGN_IN_PER_ACCOUNT_PER_MINUTE" => {

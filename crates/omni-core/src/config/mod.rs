@@ -8,7 +8,8 @@
 //! One file per section: [`Config`] itself, its loading and the checks
 //! across sections live here; each section's types, defaults and own checks
 //! live in a child module (`network`, `grpc`, `context`, `routing`, `chat`,
-//! `sms`, `email`, `limits`, `auth`), and `env` holds the `OMNI_*` overrides.
+//! `sms`, `email`, `limits`, `auth`, `retention`), and `env` holds the
+//! `OMNI_*` overrides.
 
 mod auth;
 mod chat;
@@ -18,6 +19,7 @@ mod env;
 mod grpc;
 mod limits;
 mod network;
+mod retention;
 mod routing;
 mod sms;
 #[cfg(test)]
@@ -40,6 +42,7 @@ pub use grpc::{
 };
 pub use limits::LimitsConfig;
 pub use network::{Connect, LinkTls, Listen, NatsConfig, REDACTED, RedisConfig, redact_url};
+pub use retention::RetentionConfig;
 pub use routing::{
     AgentConfig, QueueConfig, QueueStepConfig, RoutingConfig, ServiceLevelConfig, overflow_cycle,
 };
@@ -113,6 +116,8 @@ pub struct Config {
     pub agents: Vec<AgentConfig>,
     /// Sign-in and sessions.
     pub auth: AuthConfig,
+    /// How long customers' data is kept.
+    pub retention: RetentionConfig,
 }
 
 impl Default for Config {
@@ -133,6 +138,7 @@ impl Default for Config {
             queues: Vec::new(),
             agents: Vec::new(),
             auth: AuthConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -269,6 +275,7 @@ impl Config {
             ));
         }
         self.limits.check().map_err(ConfigError::Invalid)?;
+        self.retention.check().map_err(ConfigError::Invalid)?;
         self.sms.validate()?;
         self.auth.validate()?;
         self.grpc.validate()?;
