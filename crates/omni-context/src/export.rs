@@ -143,6 +143,7 @@ impl ContextService {
             "conversations": conversations,
             "merges": merges,
         });
+        omni_telemetry::metrics::inc("omni_customers_exported_total", &[]);
         self.audit(
             caller,
             "customer_exported",

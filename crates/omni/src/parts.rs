@@ -252,6 +252,10 @@ pub async fn start(
             "context delivery reports",
             failed.clone(),
         ));
+        worker_tasks.spawn(
+            omni_context::retention::Retention::new(context.clone(), config.retention.clone())
+                .run(workers.clone()),
+        );
     }
     if let Some(router) = &router {
         worker_tasks.spawn(report(

@@ -268,3 +268,72 @@ async fn export_holds_everything_about_the_customer() {
         && e.from == "198.51.100.7"
         && e.detail == "1 conversations, 2 messages"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_deletes_old_resolved_conversations_embedded() {
+    retention_sweeps(&Harness::start(|_| {}).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_deletes_old_resolved_conversations_on_redis() {
+    retention_sweeps(&Harness::start_distributed().await).await;
+}
+
+/// With a one-day limit and a clock two days ahead, the conversations
+/// resolved now go (in batches of one), one resolved a day and a half
+/// ahead stays, an open one stays; with conversations kept forever nothing
+/// goes.
+async fn retention_sweeps(h: &Harness) {
+    use omni_context::retention::Retention;
+    use omni_core::config::RetentionConfig;
+    use omni_core::time::now_ms;
+
+    const DAY: i64 = 86_400_000;
+    let store = h.service.store().clone();
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        let got = h
+            .service
+            .ingest(
+                &inbound(
+                    Identity::ChatVisitor(format!("v-retain-{n}")),
+                    &format!("chat:retain:{n}"),
+                    "old words",
+                ),
+                TraceContext::new_root(),
+            )
+            .await
+            .expect("ingest");
+        ids.push(got.conversation.id);
+    }
+    let now = now_ms();
+    store.resolve(&ids[0], now).await.expect("resolve");
+    store.resolve(&ids[1], now).await.expect("resolve");
+    store
+        .resolve(&ids[2], now + DAY + DAY / 2)
+        .await
+        .expect("resolve");
+
+    let forever = RetentionConfig {
+        conversation_days: 0,
+        ..RetentionConfig::default()
+    };
+    let idle = Retention::new(h.service.clone(), forever).with_clock(move || now + 10 * DAY);
+    assert_eq!(idle.sweep().await.expect("sweep").conversations, 0);
+
+    let config = RetentionConfig {
+        conversation_days: 1,
+        batch_size: 1,
+        ..RetentionConfig::default()
+    };
+    let retention = Retention::new(h.service.clone(), config).with_clock(move || now + 2 * DAY);
+    let swept = retention.sweep().await.expect("sweep");
+    assert_eq!((swept.conversations, swept.messages), (2, 2));
+    for (id, kept) in ids.iter().zip([false, false, true, true]) {
+        let found = store.conversation(id).await.expect("read").is_some();
+        assert_eq!(found, kept, "{id}");
+        let messages = store.messages(id, 0, 10).await.expect("messages");
+        assert_eq!(messages.is_empty(), !kept, "{id} messages");
+    }
+    assert_eq!(retention.sweep().await.expect("again").conversations, 0);
+}
