@@ -56,6 +56,7 @@ pub mod link;
 mod purge;
 
 pub use convert::MAX_MESSAGE_BYTES;
+pub use declare::StreamLimits;
 pub use link::NatsLink;
 
 /// How long connecting to NATS may take before `connect` gives up.
@@ -93,6 +94,17 @@ impl NatsBus {
     /// the server refuses and a credential it rejects are
     /// [`BusError::Unavailable`] naming the URL without its credentials.
     pub async fn connect_with(url: &str, link: &NatsLink) -> Result<Arc<NatsBus>, BusError> {
+        Self::connect_with_limits(url, link, &StreamLimits::default()).await
+    }
+
+    /// Like [`NatsBus::connect_with`], declaring the streams with `limits`
+    /// (their max age, from `[retention] stream_max_age_days`); streams that
+    /// exist are updated to them.
+    pub async fn connect_with_limits(
+        url: &str,
+        link: &NatsLink,
+        limits: &StreamLimits,
+    ) -> Result<Arc<NatsBus>, BusError> {
         let server = credentials::Server::parse(url);
         let url = server.shown.as_str();
         let unreachable =
@@ -112,7 +124,7 @@ impl NatsBus {
         let js = jetstream::ContextBuilder::new()
             .timeout(REQUEST_TIMEOUT)
             .build(client.clone());
-        declare::declare_topology(&js)
+        declare::declare_topology(&js, limits)
             .await
             .map_err(|e| BusError::Unavailable(format!("NATS at {url}: {e}")))?;
         tracing::info!(%url, "connected to nats");
