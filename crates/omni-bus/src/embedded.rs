@@ -37,7 +37,8 @@
 //! - `log`: the tables, the layout version, publishing with deduplication.
 //! - `dispatcher`: one consumer's delivery state, and its acker.
 //! - `codec`: the binary framing of a stored message.
-//! - `purge`: deleting pending messages by content ([`Bus::purge`]).
+//! - `purge`: deleting pending messages by content ([`Bus::purge`]) and by
+//!   age ([`EmbeddedBus::expire_before`], the stream max age).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -62,7 +63,7 @@ mod purge;
 mod tests;
 
 use crate::{Bus, BusError, BusStream, Delivery, Message, MessageFilter, PublishAck, subject};
-use codec::encode;
+use codec::encode_at;
 use dispatcher::{closed, start_dispatcher};
 use log::{Stored, init, pending_seqs, storage, store, unix_ms, with_db};
 
@@ -89,8 +90,10 @@ const CACHE_BYTES: usize = 64 * 1024 * 1024;
 const SCHEMA_VERSION: u64 = 1;
 const SCHEMA_KEY: &str = "schema_version";
 const NEXT_SEQ_KEY: &str = "next_seq";
-/// First byte of every stored message: the framing version.
-const FRAME_VERSION: u8 = 1;
+/// First byte of every stored message: the framing version (2: with the
+/// publish time; 1, without it, is still read).
+const FRAME_VERSION: u8 = 2;
+const FRAME_V1: u8 = 1;
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const CONSUMERS: TableDefinition<&str, &[u8]> = TableDefinition::new("consumers");
@@ -326,6 +329,46 @@ impl EmbeddedBus {
         &self.path
     }
 
+    /// Deletes every message not yet consumed that was published before
+    /// `cutoff_ms` (Unix ms): the stream max age of the embedded bus, whose
+    /// consumed messages are gone already. Returns how many went.
+    pub async fn expire_before(&self, cutoff_ms: u64) -> Result<u64, BusError> {
+        if self.is_closed() {
+            return Err(BusError::Closed);
+        }
+        let shared = Arc::clone(&self.shared);
+        with_db(&self.db, move |db| purge::expire(db, &shared, cutoff_ms)).await
+    }
+
+    /// Expires messages older than `max_age` now and every `every`, until
+    /// the bus closes ([`EmbeddedBus::expire_before`]).
+    pub fn expire_every(
+        self: &Arc<Self>,
+        max_age: Duration,
+        every: Duration,
+    ) -> tokio::task::JoinHandle<()> {
+        let bus = Arc::downgrade(self);
+        let max_age_ms = u64::try_from(max_age.as_millis()).unwrap_or(u64::MAX);
+        self.runtime.spawn(async move {
+            loop {
+                let Some(live) = bus.upgrade() else { return };
+                match live
+                    .expire_before(unix_ms().saturating_sub(max_age_ms))
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(expired) => tracing::info!(expired, "bus messages past the max age deleted"),
+                    Err(BusError::Closed) => return,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "expiring bus messages failed; retrying later")
+                    }
+                }
+                drop(live);
+                tokio::time::sleep(every).await;
+            }
+        })
+    }
+
     fn is_closed(&self) -> bool {
         *self.shutdown.borrow()
     }
@@ -440,7 +483,7 @@ impl Bus for EmbeddedBus {
                 limit: MAX_MESSAGE_BYTES,
             });
         }
-        let encoded = encode(&message);
+        let encoded = encode_at(&message, unix_ms());
         let shared = Arc::clone(&self.shared);
         let subject = message.subject.clone();
         let msg_id = msg_id.map(str::to_owned);

@@ -1,37 +1,71 @@
-//! Deleting stored messages by content ([`crate::Bus::purge`]).
+//! Deleting stored messages by content ([`crate::Bus::purge`]) and by age
+//! ([`super::EmbeddedBus::expire_before`]).
 //!
 //! The embedded bus keeps a message only until every consumer that wants it
-//! has acked it (interest retention), so a purge scans the copies still
-//! pending for the consumers of the stream: the backlog, not the history.
+//! has acked it (interest retention), so both scan the copies still pending
+//! for the consumers: the backlog, not the history.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use redb::{Database, ReadableTable};
 
-use super::codec::decode;
+use super::codec::{decode, published_ms};
 use super::log::storage;
 use super::{Command, ConsumerHandle, PENDING, Shared, lock, read_lock};
 use crate::{BusError, MessageFilter};
 
 /// Deletes every pending copy, for the consumers of `stream`, of a message
-/// `matches` selects, then tells their dispatchers to forget it. Returns how
-/// many distinct messages went.
+/// `matches` selects. Returns how many distinct messages went.
 pub(super) fn purge(
     db: &Database,
     shared: &Shared,
     stream: &str,
     matches: &MessageFilter,
 ) -> Result<u64, BusError> {
-    // No publish assigns or stores a sequence while the purge runs.
+    delete_pending(
+        db,
+        shared,
+        |c| c.config.stream == stream,
+        |name, seq, bytes| match decode(bytes) {
+            Ok(message) => matches(&message),
+            Err(e) => {
+                tracing::warn!(consumer = name, seq, error = %e, "stored message is corrupt; purge skips it");
+                false
+            }
+        },
+    )
+}
+
+/// Deletes every pending copy of a message published before `cutoff_ms`
+/// (Unix ms). Messages stored without their publish time (by a version
+/// before it was recorded) are kept.
+pub(super) fn expire(db: &Database, shared: &Shared, cutoff_ms: u64) -> Result<u64, BusError> {
+    delete_pending(
+        db,
+        shared,
+        |_| true,
+        |_, _, bytes| published_ms(bytes).is_some_and(|at| at < cutoff_ms),
+    )
+}
+
+/// Deletes the pending copies `select` picks among the consumers `which`
+/// picks, in one transaction, then tells their dispatchers to forget them.
+fn delete_pending(
+    db: &Database,
+    shared: &Shared,
+    which: impl Fn(&ConsumerHandle) -> bool,
+    select: impl Fn(&str, u64, &[u8]) -> bool,
+) -> Result<u64, BusError> {
+    // No publish assigns or stores a sequence while this runs.
     let _writer = lock(&shared.writer);
     let consumers: Vec<Arc<ConsumerHandle>> = read_lock(&shared.consumers)
         .values()
-        .filter(|c| c.config.stream == stream)
+        .filter(|c| which(c))
         .cloned()
         .collect();
     let txn = db.begin_write().map_err(storage)?;
-    let mut purged: Vec<(Arc<ConsumerHandle>, Vec<u64>)> = Vec::new();
+    let mut deleted: Vec<(Arc<ConsumerHandle>, Vec<u64>)> = Vec::new();
     let mut messages = BTreeSet::new();
     {
         let mut pending = txn.open_table(PENDING).map_err(storage)?;
@@ -44,24 +78,20 @@ pub(super) fn purge(
             {
                 let (key, value) = entry.map_err(storage)?;
                 let seq = key.value().1;
-                match decode(value.value()) {
-                    Ok(message) if matches(&message) => seqs.push(seq),
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::warn!(consumer = name, seq, error = %e, "stored message is corrupt; purge skips it")
-                    }
+                if select(name, seq, value.value()) {
+                    seqs.push(seq);
                 }
             }
             for &seq in &seqs {
                 pending.remove((name, seq)).map_err(storage)?;
                 messages.insert(seq);
             }
-            purged.push((consumer, seqs));
+            deleted.push((consumer, seqs));
         }
     }
     txn.commit().map_err(storage)?;
-    for (consumer, seqs) in purged {
-        // A copy loaded before the purge may wait in the consumer's queue.
+    for (consumer, seqs) in deleted {
+        // A copy loaded before may wait in the consumer's queue.
         lock(&consumer.purged).extend(seqs.iter().copied());
         for seq in seqs {
             let _ = consumer.commands.send(Command::Acked(seq));
