@@ -3,8 +3,9 @@
 //! `omni simulate`, the deployment files, desk replicas sharing sessions
 //! through Redis, the desk's customer routes and its refusals (a taken
 //! offer, a service that is down) against the embedded app, distributed
-//! mode with every part in its own process, `omni user`, and a waiting chat
-//! customer's place in line in both modes.
+//! mode with every part in its own process, `omni user`, a waiting chat
+//! customer's place in line in both modes, and erasing a customer in
+//! distributed mode.
 
 mod cli;
 mod deploy;
@@ -12,6 +13,7 @@ mod desk_customers;
 mod desk_errors;
 mod desk_replicas;
 mod distributed;
+mod erasure;
 mod queue_position;
 mod secrets;
 mod simulate;
