@@ -83,13 +83,21 @@ impl Erased {
 struct Marks {
     identities: BTreeSet<String>,
     conversations: BTreeSet<String>,
+    /// Adapters publish identities as the provider wrote them; the store
+    /// holds them normalized.
+    normalizer: omni_core::IdentityNormalizer,
 }
 
 impl Marks {
     fn identity(&self, identity: Option<omni_proto::common::Identity>) -> bool {
-        identity
-            .and_then(|i| Identity::try_from(i).ok())
-            .is_some_and(|i| self.identities.contains(&i.key()))
+        let Some(raw) = identity.and_then(|i| Identity::try_from(i).ok()) else {
+            return false;
+        };
+        let normalized = self
+            .normalizer
+            .normalize(&raw)
+            .unwrap_or_else(|_| raw.clone());
+        self.identities.contains(&raw.key()) || self.identities.contains(&normalized.key())
     }
 
     fn inbound(&self, m: &Message) -> bool {
@@ -183,6 +191,7 @@ impl ContextService {
                 .map(Identity::key)
                 .collect(),
             conversations: conversations.iter().map(ToString::to_string).collect(),
+            normalizer: self.settings().normalizer(),
         });
         let mut erased = Erased {
             customer_ids: people.iter().map(|c| c.id.clone()).collect(),
