@@ -230,6 +230,9 @@ enum Command {
     Taken { seq: u64, token: u64 },
     /// The message was deleted: never deliver it again.
     Acked(u64),
+    /// The message was purged: as `Acked`, and the consumer's purged set
+    /// keeps it only while a copy waits in the queue.
+    Purged(u64),
     /// Deliver again after `delay`.
     Nak {
         seq: u64,

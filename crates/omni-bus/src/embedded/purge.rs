@@ -94,7 +94,7 @@ fn delete_pending(
         // A copy loaded before may wait in the consumer's queue.
         lock(&consumer.purged).extend(seqs.iter().copied());
         for seq in seqs {
-            let _ = consumer.commands.send(Command::Acked(seq));
+            let _ = consumer.commands.send(Command::Purged(seq));
         }
     }
     Ok(messages.len() as u64)
