@@ -337,3 +337,71 @@ async fn retention_sweeps(h: &Harness) {
     }
     assert_eq!(retention.sweep().await.expect("again").conversations, 0);
 }
+
+/// An erasure cut short after some of the customer's conversations went
+/// (a crash between steps) leaves a customer the desk still reads whole,
+/// with the conversations that remain; running it again finishes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_erasure_finishes_when_run_again() {
+    for h in [
+        Harness::start(|_| {}).await,
+        Harness::start_distributed().await,
+    ] {
+        let store = h.service.store().clone();
+        let visitor = Identity::ChatVisitor("v-interrupted".into());
+        let first = h
+            .service
+            .ingest(
+                &inbound(visitor.clone(), "chat:int:1", "one"),
+                TraceContext::new_root(),
+            )
+            .await
+            .expect("first");
+        store
+            .resolve(
+                &first.conversation.id,
+                omni_core::time::now_ms() - 3_600_000,
+            )
+            .await
+            .expect("resolve");
+        let mut second = inbound(visitor.clone(), "chat:int:2", "two");
+        second.received_at_ms = omni_core::time::now_ms();
+        let customer = first.customer.id.clone();
+        // Long after the reopen window: a second conversation.
+        h.service
+            .ingest(&second, TraceContext::new_root())
+            .await
+            .expect("second");
+        let listed = store
+            .customer_conversations(&customer, 0, 10)
+            .await
+            .expect("list");
+        assert_eq!(listed.len(), 2, "two conversations before");
+
+        // The crash: one conversation went, the customer did not.
+        store
+            .delete_conversation(&listed[1].id)
+            .await
+            .expect("delete one");
+        let read = h.service.customer(&customer).await.expect("profile");
+        assert_eq!(read.id, customer);
+        let left = h
+            .service
+            .customer_conversations(&customer, 0, 10)
+            .await
+            .expect("the desk's list still reads");
+        assert_eq!(left.len(), 1);
+
+        let erased = h
+            .service
+            .erase_customer(&admin(), &customer, "")
+            .await
+            .expect("erase again");
+        assert_eq!((erased.conversations, erased.messages), (1, 1));
+        assert_eq!(store.customer(&customer).await.expect("read"), None);
+        assert_eq!(
+            store.customer_by_identity(&visitor).await.expect("read"),
+            None
+        );
+    }
+}
