@@ -170,6 +170,11 @@ async fn an_erased_customer_leaves_no_trace_across_processes() -> anyhow::Result
         .unwrap_or_default();
     assert_eq!(line["actor"], "admin", "{}", audit.body);
     assert_eq!(line["target"], customer_id.as_str(), "{}", audit.body);
+    assert_eq!(
+        line["from"], "127.0.0.1",
+        "the admin's browser: {}",
+        audit.body
+    );
     assert!(!audit.body.to_string().contains("erase-me-4711"));
     nats.close().await;
     Ok(())
