@@ -332,46 +332,6 @@ impl EmbeddedBus {
         &self.path
     }
 
-    /// Deletes every message not yet consumed that was published before
-    /// `cutoff_ms` (Unix ms): the stream max age of the embedded bus, whose
-    /// consumed messages are gone already. Returns how many went.
-    pub async fn expire_before(&self, cutoff_ms: u64) -> Result<u64, BusError> {
-        if self.is_closed() {
-            return Err(BusError::Closed);
-        }
-        let shared = Arc::clone(&self.shared);
-        with_db(&self.db, move |db| purge::expire(db, &shared, cutoff_ms)).await
-    }
-
-    /// Expires messages older than `max_age` now and every `every`, until
-    /// the bus closes ([`EmbeddedBus::expire_before`]).
-    pub fn expire_every(
-        self: &Arc<Self>,
-        max_age: Duration,
-        every: Duration,
-    ) -> tokio::task::JoinHandle<()> {
-        let bus = Arc::downgrade(self);
-        let max_age_ms = u64::try_from(max_age.as_millis()).unwrap_or(u64::MAX);
-        self.runtime.spawn(async move {
-            loop {
-                let Some(live) = bus.upgrade() else { return };
-                match live
-                    .expire_before(unix_ms().saturating_sub(max_age_ms))
-                    .await
-                {
-                    Ok(0) => {}
-                    Ok(expired) => tracing::info!(expired, "bus messages past the max age deleted"),
-                    Err(BusError::Closed) => return,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "expiring bus messages failed; retrying later")
-                    }
-                }
-                drop(live);
-                tokio::time::sleep(every).await;
-            }
-        })
-    }
-
     fn is_closed(&self) -> bool {
         *self.shutdown.borrow()
     }
