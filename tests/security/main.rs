@@ -5,6 +5,7 @@
 //! each module covers is in `docs/security.md`.
 
 mod accounts;
+mod customers_data;
 mod edge;
 mod grpc;
 mod grpc_tls;

@@ -47,7 +47,7 @@ fn link(
 
 /// The customer id of the chat visitor `visitor`, once the first message
 /// has made them one (the supervisor's lookup).
-async fn customer_of_visitor(app: &TestApp, visitor: &str) -> anyhow::Result<String> {
+pub(crate) async fn customer_of_visitor(app: &TestApp, visitor: &str) -> anyhow::Result<String> {
     let mut supervisor = ContextServiceClient::new(channel(&app.grpc_url(), SUPERVISOR_TOKEN)?);
     for _ in 0..200 {
         let found = supervisor

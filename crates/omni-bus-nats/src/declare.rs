@@ -12,6 +12,14 @@ use omni_bus::topology::{self, ConsumerSpec, StreamSpec};
 /// How long a message id is remembered for deduplication, as on the embedded bus.
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 
+/// What the streams keep, beyond the topology.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamLimits {
+    /// The longest a stream keeps a message (`max_age`); `None` keeps it
+    /// until it is deleted (`[retention] stream_max_age_days = 0`).
+    pub max_age: Option<Duration>,
+}
+
 /// Declares every stream of [`topology::STREAMS`] and every durable consumer
 /// of [`topology::CONSUMERS`], creating what is missing and updating what
 /// exists, so running it on every connect is harmless:
@@ -23,15 +31,16 @@ pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 /// | `OMNI_ASSIGNMENT` | `omni.assignment.>` | `context-assignments` (`omni.assignment.created`) |
 /// | `OMNI_OUTBOUND` | `omni.outbound.>` | `chat-outbound` (`omni.outbound.chat`) |
 ///
-/// Streams: file storage, limits retention (nothing expires by age or
-/// count), duplicate window of two minutes ([`DUPLICATE_WINDOW`]).
+/// Streams: file storage, limits retention (nothing expires by count; by
+/// age only with [`StreamLimits::max_age`], applied to existing streams
+/// too), duplicate window of two minutes ([`DUPLICATE_WINDOW`]).
 /// Consumers: durable pull consumers with explicit acks, the spec's ack wait
 /// and max ack pending, delivering everything the stream holds. A topology
 /// consumer thus collects messages from its declaration on, before any
 /// process consumes.
-pub async fn declare_topology(js: &Context) -> Result<(), BusError> {
+pub async fn declare_topology(js: &Context, limits: &StreamLimits) -> Result<(), BusError> {
     for spec in topology::STREAMS {
-        js.create_or_update_stream(stream_config(spec))
+        js.create_or_update_stream(stream_config(spec, limits))
             .await
             .map_err(|e| {
                 BusError::Unavailable(format!("cannot declare stream {}: {e}", spec.name))
@@ -78,13 +87,14 @@ pub async fn declare_consumer(js: &Context, spec: &ConsumerSpec) -> Result<PullC
     Ok(consumer)
 }
 
-fn stream_config(spec: &StreamSpec) -> stream::Config {
+fn stream_config(spec: &StreamSpec, limits: &StreamLimits) -> stream::Config {
     stream::Config {
         name: spec.name.to_owned(),
         subjects: spec.subjects.iter().map(|s| (*s).to_owned()).collect(),
         storage: StorageType::File,
         retention: RetentionPolicy::Limits,
         duplicate_window: DUPLICATE_WINDOW,
+        max_age: limits.max_age.unwrap_or_default(),
         ..Default::default()
     }
 }

@@ -24,6 +24,7 @@
 //! - [`declare`]: the streams and consumers of [`omni_bus::topology`] as
 //!   JetStream configurations, declared on connect.
 //! - `deliveries`: a consumer's message stream and the acker of each delivery.
+//! - `purge`: deleting a stream's messages by content, one scan.
 //! - `convert`: messages and headers between the bus and NATS, size limits.
 //! - `credentials`: user and password (or token) taken out of the URL, so
 //!   neither the client's logs nor ours print them.
@@ -42,7 +43,9 @@ use async_nats::{Client, ConnectOptions, Event, jetstream};
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use omni_bus::topology;
-use omni_bus::{Bus, BusError, BusStream, ConsumerSpec, Delivery, Message, PublishAck};
+use omni_bus::{
+    Bus, BusError, BusStream, ConsumerSpec, Delivery, Message, MessageFilter, PublishAck,
+};
 use tokio::sync::watch;
 
 mod convert;
@@ -50,8 +53,10 @@ mod credentials;
 pub mod declare;
 mod deliveries;
 pub mod link;
+mod purge;
 
 pub use convert::MAX_MESSAGE_BYTES;
+pub use declare::StreamLimits;
 pub use link::NatsLink;
 
 /// How long connecting to NATS may take before `connect` gives up.
@@ -89,6 +94,17 @@ impl NatsBus {
     /// the server refuses and a credential it rejects are
     /// [`BusError::Unavailable`] naming the URL without its credentials.
     pub async fn connect_with(url: &str, link: &NatsLink) -> Result<Arc<NatsBus>, BusError> {
+        Self::connect_with_limits(url, link, &StreamLimits::default()).await
+    }
+
+    /// Like [`NatsBus::connect_with`], declaring the streams with `limits`
+    /// (their max age, from `[retention] stream_max_age_days`); streams that
+    /// exist are updated to them.
+    pub async fn connect_with_limits(
+        url: &str,
+        link: &NatsLink,
+        limits: &StreamLimits,
+    ) -> Result<Arc<NatsBus>, BusError> {
         let server = credentials::Server::parse(url);
         let url = server.shown.as_str();
         let unreachable =
@@ -108,7 +124,7 @@ impl NatsBus {
         let js = jetstream::ContextBuilder::new()
             .timeout(REQUEST_TIMEOUT)
             .build(client.clone());
-        declare::declare_topology(&js)
+        declare::declare_topology(&js, limits)
             .await
             .map_err(|e| BusError::Unavailable(format!("NATS at {url}: {e}")))?;
         tracing::info!(%url, "connected to nats");
@@ -234,6 +250,11 @@ impl Bus for NatsBus {
             .await
             .map_err(|e| BusError::Unavailable(format!("cannot subscribe to {filter}: {e}")))?;
         Ok(self.until_close(subscriber.map(convert::from_nats)))
+    }
+
+    async fn purge(&self, stream: &str, matches: MessageFilter) -> Result<u64, BusError> {
+        self.check_open()?;
+        purge::purge(&self.js, stream, matches).await
     }
 
     async fn close(&self) {

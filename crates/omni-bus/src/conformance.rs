@@ -42,8 +42,10 @@ use tokio::time::Instant;
 
 use crate::topology::{self, ConsumerSpec};
 
+mod purge;
 mod redelivery;
 use crate::{Bus, BusError, BusStream, Delivery, Message, TRACEPARENT};
+pub use purge::purge_deletes_only_selected_messages;
 pub use redelivery::{
     in_progress_extends_the_ack_wait, keep_alive_holds_a_slow_delivery,
     nak_redelivers_with_next_attempt, one_receiver_gets_messages_in_order,
@@ -139,6 +141,12 @@ const CLOSE: ConsumerSpec = spec(
     LONG_WAIT,
     64,
 );
+const PURGE: ConsumerSpec = spec(
+    "conformance-purge",
+    "omni.outbound.conformance_purge",
+    LONG_WAIT,
+    64,
+);
 /// Captured by `OMNI_OUTBOUND`, wanted by no consumer.
 const FANOUT_SUBJECT: &str = "omni.outbound.conformance_fanout";
 
@@ -168,6 +176,7 @@ macro_rules! bus_conformance_tests {
             subject_without_stream_is_refused,
             oversized_message_is_refused,
             close_ends_streams,
+            purge_deletes_only_selected_messages,
         }
     };
     (@tests $factory:expr; $($name:ident),* $(,)?) => {

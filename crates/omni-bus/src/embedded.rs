@@ -37,6 +37,8 @@
 //! - `log`: the tables, the layout version, publishing with deduplication.
 //! - `dispatcher`: one consumer's delivery state, and its acker.
 //! - `codec`: the binary framing of a stored message.
+//! - `purge`: deleting pending messages by content ([`Bus::purge`]) and by
+//!   age ([`EmbeddedBus::expire_before`], the stream max age).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -56,11 +58,12 @@ use crate::topology::{self, ConsumerSpec};
 mod codec;
 mod dispatcher;
 mod log;
+mod purge;
 #[cfg(test)]
 mod tests;
 
-use crate::{Bus, BusError, BusStream, Delivery, Message, PublishAck, subject};
-use codec::encode;
+use crate::{Bus, BusError, BusStream, Delivery, Message, MessageFilter, PublishAck, subject};
+use codec::encode_at;
 use dispatcher::{closed, start_dispatcher};
 use log::{Stored, init, pending_seqs, storage, store, unix_ms, with_db};
 
@@ -87,8 +90,10 @@ const CACHE_BYTES: usize = 64 * 1024 * 1024;
 const SCHEMA_VERSION: u64 = 1;
 const SCHEMA_KEY: &str = "schema_version";
 const NEXT_SEQ_KEY: &str = "next_seq";
-/// First byte of every stored message: the framing version.
-const FRAME_VERSION: u8 = 1;
+/// First byte of every stored message: the framing version (2: with the
+/// publish time; 1, without it, is still read).
+const FRAME_VERSION: u8 = 2;
+const FRAME_V1: u8 = 1;
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const CONSUMERS: TableDefinition<&str, &[u8]> = TableDefinition::new("consumers");
@@ -144,7 +149,13 @@ struct ConsumerHandle {
     commands: mpsc::UnboundedSender<Command>,
     /// Shared by all receivers: each delivery goes to the one that takes it.
     queue: Arc<tokio::sync::Mutex<mpsc::Receiver<Prepared>>>,
+    /// Sequences purged ([`Bus::purge`]) that may already wait in `queue`:
+    /// a receiver drops them instead of delivering them.
+    purged: Purged,
 }
+
+/// See [`ConsumerHandle::purged`].
+type Purged = Arc<Mutex<std::collections::BTreeSet<u64>>>;
 
 /// A consumer's settings, owned (a [`ConsumerSpec`] borrows `'static` strings).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,6 +230,9 @@ enum Command {
     Taken { seq: u64, token: u64 },
     /// The message was deleted: never deliver it again.
     Acked(u64),
+    /// The message was purged: as `Acked`, and the consumer's purged set
+    /// keeps it only while a copy waits in the queue.
+    Purged(u64),
     /// Deliver again after `delay`.
     Nak {
         seq: u64,
@@ -385,6 +399,7 @@ impl EmbeddedBus {
                         config,
                         commands: old.commands.clone(),
                         queue: Arc::clone(&old.queue),
+                        purged: Arc::clone(&old.purged),
                     })
                 }
                 None => {
@@ -431,7 +446,7 @@ impl Bus for EmbeddedBus {
                 limit: MAX_MESSAGE_BYTES,
             });
         }
-        let encoded = encode(&message);
+        let encoded = encode_at(&message, unix_ms());
         let shared = Arc::clone(&self.shared);
         let subject = message.subject.clone();
         let msg_id = msg_id.map(str::to_owned);
@@ -478,21 +493,29 @@ impl Bus for EmbeddedBus {
         let handle = self.consumer(spec).await?;
         let queue = Arc::clone(&handle.queue);
         let commands = handle.commands.clone();
+        let purged = Arc::clone(&handle.purged);
         let shutdown = self.shutdown.subscribe();
         Ok(Box::pin(futures_util::stream::unfold(
-            (queue, commands, shutdown),
-            |(queue, commands, mut shutdown)| async move {
-                let next = tokio::select! {
-                    biased;
-                    _ = closed(&mut shutdown) => None,
-                    prepared = async { queue.lock().await.recv().await } => prepared,
+            (queue, commands, purged, shutdown),
+            |(queue, commands, purged, mut shutdown)| async move {
+                let prepared = loop {
+                    let next = tokio::select! {
+                        biased;
+                        _ = closed(&mut shutdown) => None,
+                        prepared = async { queue.lock().await.recv().await } => prepared,
+                    };
+                    let prepared = next?;
+                    let _ = commands.send(Command::Taken {
+                        seq: prepared.seq,
+                        token: prepared.token,
+                    });
+                    if lock(&purged).remove(&prepared.seq) {
+                        let _ = commands.send(Command::Acked(prepared.seq));
+                        continue;
+                    }
+                    break prepared;
                 };
-                let prepared = next?;
-                let _ = commands.send(Command::Taken {
-                    seq: prepared.seq,
-                    token: prepared.token,
-                });
-                Some((prepared.delivery, (queue, commands, shutdown)))
+                Some((prepared.delivery, (queue, commands, purged, shutdown)))
             },
         )))
     }
@@ -521,6 +544,21 @@ impl Bus for EmbeddedBus {
                 next.map(|message| (message, (rx, shutdown)))
             },
         )))
+    }
+
+    async fn purge(&self, stream: &str, matches: MessageFilter) -> Result<u64, BusError> {
+        if self.is_closed() {
+            return Err(BusError::Closed);
+        }
+        if !topology::STREAMS.iter().any(|s| s.name == stream) {
+            return Err(BusError::NoStream(stream.to_owned()));
+        }
+        let shared = Arc::clone(&self.shared);
+        let stream = stream.to_owned();
+        with_db(&self.db, move |db| {
+            purge::purge(db, &shared, &stream, &matches)
+        })
+        .await
     }
 
     async fn close(&self) {

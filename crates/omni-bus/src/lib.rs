@@ -122,6 +122,9 @@ pub enum BusError {
     Closed,
 }
 
+/// Decides which stored messages [`Bus::purge`] deletes.
+pub type MessageFilter = Arc<dyn Fn(&Message) -> bool + Send + Sync>;
+
 /// A stream of items from the bus; ends when the bus closes.
 pub type BusStream<T> = Pin<Box<dyn Stream<Item = T> + Send + 'static>>;
 
@@ -287,6 +290,15 @@ pub trait Bus: Send + Sync + 'static {
     /// `filter` from now on. A subscriber too slow to keep up loses messages
     /// (logged), as with NATS core subscriptions.
     async fn subscribe(&self, filter: &str) -> Result<BusStream<Message>, BusError>;
+
+    /// Deletes from the durable stream named `stream` every stored message
+    /// for which `matches` is true, and returns how many. It scans the
+    /// stream once, from its first stored message to the last one stored
+    /// when the purge began (so its cost is bounded by what the stream holds,
+    /// which its max age bounds); a deleted message is never delivered
+    /// again, to any consumer. Messages published during the purge may be
+    /// left: purge again to be sure. `NoStream` for an unknown stream.
+    async fn purge(&self, stream: &str, matches: MessageFilter) -> Result<u64, BusError>;
 
     /// Stops delivering, flushes, and releases resources; streams end.
     async fn close(&self);

@@ -13,6 +13,10 @@
 //! | `omni.queue.position.<id>` | none (fan-out) | | `QueuePosition` |
 //! | `omni.adapter.announce.<channel>` | none (fan-out) | | `adapter.v1.Announcement` |
 //!
+//! Streams keep a message at most `[retention] stream_max_age_days` (NATS
+//! `max_age`; the embedded bus expires what no consumer took), and
+//! [`crate::Bus::purge`] deletes a customer's messages on erasure.
+//!
 //! The consumers that write into the store (`context-*`, `router-requests`)
 //! have an ack wait of 5 s ([`INGEST_ACK_WAIT`]), the outbound ones 30 s;
 //! either way a live consumer extends it while it works.

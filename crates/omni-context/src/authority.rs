@@ -12,6 +12,7 @@
 //! | customer: read, update | when one of the customer's 50 latest conversations is one they may read | any |
 //! | customer: link an identity | as unverified, when one of those conversations is assigned to them, and only an identity no other customer has | any, verified or not (linking another customer's identity merges them) |
 //! | customer: find by identity, merge, unmerge | never (the method table) | any |
+//! | customer: erase, export | never (the method table) | an admin only |
 //!
 //! **How "offered" is known.** Offers live in the router and reach the desk
 //! over `WatchAgent`; the context service never sees them. A conversation
@@ -46,6 +47,8 @@ pub const METHODS: MethodTable = MethodTable {
         ("UnmergeCustomers", Role::Supervisor),
         ("GetMerge", Role::Agent),
         ("GetAttachment", Role::Agent),
+        ("EraseCustomer", Role::Admin),
+        ("ExportCustomer", Role::Admin),
     ],
 };
 

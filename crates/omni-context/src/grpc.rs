@@ -17,6 +17,7 @@ use prost::Message as _;
 use tonic::{Request, Response, Status};
 use tracing::{Instrument, warn};
 
+use crate::audit::origin;
 use crate::authority::Authority as _;
 use crate::{ContextError, ContextService};
 use omni_proto::auth::Caller;
@@ -315,6 +316,7 @@ impl ContextGrpc for ContextApi {
         request: Request<LinkIdentityRequest>,
     ) -> Result<Response<LinkIdentityResponse>, Status> {
         let caller = Caller::of(&request)?;
+        let from = origin(&request, &caller);
         let req = request.into_inner();
         let id = CustomerId::from(required(&req.customer_id, "customer_id")?);
         self.service.check_customer(&caller, &id).await?;
@@ -326,6 +328,15 @@ impl ContextGrpc for ContextApi {
             .service
             .link_identity(&id, &identity, &req.agent_id, &req.evidence, req.verified)
             .await?;
+        if let Some(record) = &linked.merge {
+            let detail = format!(
+                "merge {}: {} into {id} by linking an identity",
+                record.id, record.absorbed.id
+            );
+            self.service
+                .audit(&caller, "customers_merged", id.as_str(), &from, detail)
+                .await;
+        }
         Ok(Response::new(LinkIdentityResponse {
             customer: Some(pb::Customer::from(&linked.customer)),
             merge: linked.merge.as_ref().map(pb::MergeRecord::from),
@@ -337,6 +348,7 @@ impl ContextGrpc for ContextApi {
         request: Request<MergeCustomersRequest>,
     ) -> Result<Response<pb::MergeRecord>, Status> {
         let caller = Caller::of(&request)?;
+        let from = origin(&request, &caller);
         let req = request.into_inner();
         let survivor = CustomerId::from(required(&req.survivor_id, "survivor_id")?);
         self.service.check_customer(&caller, &survivor).await?;
@@ -345,6 +357,16 @@ impl ContextGrpc for ContextApi {
             .service
             .merge_customers(&survivor, &absorbed, &req.agent_id, &req.evidence)
             .await?;
+        let detail = format!("merge {}: {absorbed} into {survivor}", record.id);
+        self.service
+            .audit(
+                &caller,
+                "customers_merged",
+                survivor.as_str(),
+                &from,
+                detail,
+            )
+            .await;
         Ok(Response::new(pb::MergeRecord::from(&record)))
     }
 
@@ -353,6 +375,7 @@ impl ContextGrpc for ContextApi {
         request: Request<UnmergeCustomersRequest>,
     ) -> Result<Response<UnmergeCustomersResponse>, Status> {
         let caller = Caller::of(&request)?;
+        let from = origin(&request, &caller);
         let req = request.into_inner();
         let merge_id = required(&req.merge_id, "merge_id")?;
         let record = self.service.merge_record(merge_id).await?;
@@ -363,6 +386,19 @@ impl ContextGrpc for ContextApi {
             .service
             .unmerge(merge_id, &req.agent_id, &req.reason)
             .await?;
+        let detail = format!(
+            "merge {merge_id}: {} restored from {}",
+            restored.id, survivor.id
+        );
+        self.service
+            .audit(
+                &caller,
+                "customers_unmerged",
+                survivor.id.as_str(),
+                &from,
+                detail,
+            )
+            .await;
         Ok(Response::new(UnmergeCustomersResponse {
             survivor: Some(pb::Customer::from(&survivor)),
             restored: Some(pb::Customer::from(&restored)),
@@ -399,6 +435,41 @@ impl ContextGrpc for ContextApi {
             content_type: attachment.info.content_type,
             size: attachment.info.size,
             content: attachment.content,
+        }))
+    }
+
+    async fn erase_customer(
+        &self,
+        request: Request<EraseCustomerRequest>,
+    ) -> Result<Response<EraseCustomerResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let from = origin(&request, &caller);
+        let id = CustomerId::from(required(&request.get_ref().customer_id, "customer_id")?);
+        let erased = self.service.erase_customer(&caller, &id, &from).await?;
+        Ok(Response::new(EraseCustomerResponse {
+            customer_ids: erased
+                .customer_ids
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            conversations: erased.conversations,
+            messages: erased.messages,
+            attachments: erased.attachments,
+            merges: erased.merges,
+            bus_messages: erased.bus_messages,
+        }))
+    }
+
+    async fn export_customer(
+        &self,
+        request: Request<ExportCustomerRequest>,
+    ) -> Result<Response<ExportCustomerResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let from = origin(&request, &caller);
+        let id = CustomerId::from(required(&request.get_ref().customer_id, "customer_id")?);
+        let document = self.service.export_customer(&caller, &id, &from).await?;
+        Ok(Response::new(ExportCustomerResponse {
+            json: document.to_string(),
         }))
     }
 }

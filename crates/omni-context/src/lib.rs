@@ -13,14 +13,24 @@
 //! - [`authority`]: who may do what: the method table the gRPC gate
 //!   enforces and the checks of the records each call touches.
 //! - [`error`]: the service's error type and its one mapping to gRPC status.
+//! - [`erasure`]: erasing a customer from the store and the bus streams.
+//! - [`export`]: everything held about a customer as one JSON document.
+//! - [`retention`]: the background task that deletes old resolved
+//!   conversations in batches.
+//! - [`audit`]: the service's lines in the audit log (merges, unmerges,
+//!   erasures, exports).
 
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod authority;
 pub mod customers;
+pub mod erasure;
 pub mod error;
+pub mod export;
 pub mod grpc;
 pub mod intake;
+pub mod retention;
 pub mod service;
 pub mod threading;
 

@@ -124,6 +124,8 @@ pub struct ContextService {
     settings: ContextSettings,
     /// Replies per agent (`context.agent_replies_per_minute`), per replica.
     replies: governor::DefaultKeyedRateLimiter<String>,
+    /// The audit log (see [`crate::audit`]).
+    pub(crate) audit: Option<Arc<dyn omni_store::AccountStore>>,
 }
 
 impl ContextService {
@@ -136,6 +138,7 @@ impl ContextService {
             bus,
             replies: governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute)),
             settings,
+            audit: None,
         }
     }
 
@@ -373,7 +376,7 @@ impl ContextService {
         }
     }
 
-    async fn release(
+    pub(crate) async fn release(
         &self,
         conversation_id: &ConversationId,
         reason: &str,

@@ -334,4 +334,16 @@ pub const ACCESS: &[RouteAccess] = &[
         access: Access::Admin,
         why: "the audit log",
     },
+    RouteAccess {
+        method: "GET",
+        path: "/api/admin/customers/{id}/export",
+        access: Access::Admin,
+        why: "everything held about a customer, as one JSON document (audited)",
+    },
+    RouteAccess {
+        method: "DELETE",
+        path: "/api/admin/customers/{id}",
+        access: Access::Admin,
+        why: "erase a customer from the store and the bus (audited)",
+    },
 ];

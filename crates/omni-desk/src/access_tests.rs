@@ -189,3 +189,15 @@ async fn a_path_outside_the_table_is_not_found() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[test]
+fn customers_data_routes_are_admin_only() {
+    for (method, path) in [
+        ("GET", "/api/admin/customers/{id}/export"),
+        ("DELETE", "/api/admin/customers/{id}"),
+    ] {
+        let line = omni_web::RouteAccess::find(ACCESS, method, path)
+            .unwrap_or_else(|| panic!("{method} {path} is in the table"));
+        assert_eq!(line.access, Access::Admin, "{method} {path}");
+    }
+}

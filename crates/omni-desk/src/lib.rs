@@ -10,6 +10,7 @@
 //! - [`api`]: the JSON HTTP routes for presence, offers and conversations.
 //! - [`channels`]: the enabled reply channels and their limits.
 //! - [`customer_api`]: customer profiles, linking, merging, attachments.
+//! - [`records_api`]: customers' data for admins: export and erasure.
 //! - [`supervise_api`]: a supervisor sets others' presence and transfers
 //!   conversations (audited).
 //! - [`events`]: the live event WebSocket, merging router and context streams.
@@ -30,6 +31,7 @@ pub mod customer_api;
 pub mod desk;
 pub mod error;
 pub mod events;
+pub mod records_api;
 pub mod server;
 pub mod session_api;
 pub mod supervise_api;

@@ -22,6 +22,8 @@
 //! | `GET /api/events` | live events (WebSocket; the session cookie, `Origin` checked) |
 //! | `GET`/`POST /api/admin/accounts`, `PUT /api/admin/accounts/{id}` | accounts (admin) |
 //! | `GET /api/admin/audit` | the audit log (admin) |
+//! | `GET /api/admin/customers/{id}/export` | everything held about a customer, one JSON document (admin) |
+//! | `DELETE /api/admin/customers/{id}` | erase a customer (admin; CSRF token) |
 //!
 //! Who may call each route is in [`crate::access::ACCESS`], enforced by
 //! one middleware for every route.
@@ -33,7 +35,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::response::Response;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use omni_core::config::LimitsConfig;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -41,7 +43,9 @@ use tower_http::timeout::TimeoutLayer;
 
 use omni_web::Asset;
 
-use crate::{Desk, access, admin_api, api, customer_api, events, session_api, supervise_api};
+use crate::{
+    Desk, access, admin_api, api, customer_api, events, records_api, session_api, supervise_api,
+};
 
 const DESK_PAGE: &str = include_str!("../assets/desk.html");
 
@@ -121,6 +125,8 @@ pub fn routes(desk: Arc<Desk>, shutdown: CancellationToken) -> Router {
         )
         .route("/api/admin/accounts/{id}", put(admin_api::update))
         .route("/api/admin/audit", get(admin_api::audit))
+        .route("/api/admin/customers/{id}/export", get(records_api::export))
+        .route("/api/admin/customers/{id}", delete(records_api::erase))
         .route("/api/presence", put(api::set_presence))
         .route("/api/offers/{offer_id}/{action}", post(api::settle_offer))
         .route("/api/conversations/{id}", get(api::conversation))

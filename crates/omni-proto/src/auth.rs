@@ -39,6 +39,9 @@ pub const AUTH_DOMAIN: &str = "auth.omniroute";
 pub const USER_HEADER: &str = "x-omni-user";
 /// Metadata naming that person's role (`agent`, `supervisor`, `admin`).
 pub const ROLE_HEADER: &str = "x-omni-role";
+/// Metadata naming where the person acts from (the desk puts the browser's
+/// address there), for the audit log; read only on service-token calls.
+pub const FROM_HEADER: &str = "x-omni-from";
 /// Paths served without credentials: the standard health service.
 pub const OPEN_PREFIX: &str = "/grpc.health.v1.Health/";
 

@@ -23,6 +23,8 @@ enum Write {
     Del(String),
     ZAdd(String, i64, String),
     ZRem(String, String),
+    SRem(String, String),
+    HDel(String, String),
 }
 
 /// The reads and writes of one attempt.
@@ -83,15 +85,13 @@ impl<'s> Txn<'s> {
             .await?;
         let mut conversations = Vec::with_capacity(ids.len());
         for c in ids {
+            // Missing: deleted (erasure, retention) since the list was read,
+            // by the script that also takes it off the list. Its absence is
+            // checked at commit like any record read.
             let key = self.store.key("conversation", &c);
-            let conversation: Conversation =
-                self.get_json(key.clone())
-                    .await?
-                    .ok_or_else(|| StoreError::Corrupt {
-                        key,
-                        reason: format!("missing, but referenced by {list}"),
-                    })?;
-            conversations.push(conversation);
+            if let Some(conversation) = self.get_json::<Conversation>(key).await? {
+                conversations.push(conversation);
+            }
         }
         Ok(Side {
             customer,
@@ -102,6 +102,26 @@ impl<'s> Txn<'s> {
     /// Queues a record write.
     pub(crate) fn set(&mut self, key: String, value: String) {
         self.writes.push(Write::Set(key, value));
+    }
+
+    /// Queues a key deletion.
+    pub(crate) fn del(&mut self, key: String) {
+        self.writes.push(Write::Del(key));
+    }
+
+    /// Queues removing `member` from the sorted set `key`.
+    pub(crate) fn zrem(&mut self, key: String, member: String) {
+        self.writes.push(Write::ZRem(key, member));
+    }
+
+    /// Queues removing `member` from the set `key`.
+    pub(crate) fn srem(&mut self, key: String, member: String) {
+        self.writes.push(Write::SRem(key, member));
+    }
+
+    /// Queues removing `field` from the hash `key`.
+    pub(crate) fn hdel(&mut self, key: String, field: String) {
+        self.writes.push(Write::HDel(key, field));
     }
 
     /// Queues the writes of a plan.
@@ -163,6 +183,8 @@ impl<'s> Txn<'s> {
                     args.extend(["zadd".into(), k, score.to_string(), member])
                 }
                 Write::ZRem(k, member) => args.extend(["zrem".into(), k, member, String::new()]),
+                Write::SRem(k, member) => args.extend(["srem".into(), k, member, String::new()]),
+                Write::HDel(k, field) => args.extend(["hdel".into(), k, field, String::new()]),
             }
         }
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();

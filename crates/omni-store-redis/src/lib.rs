@@ -32,6 +32,9 @@
 //! - `tls`: the CA and client certificate files of a `rediss://` link.
 //! - `scripts`: the Lua scripts (`src/lua/*.lua`), one per atomic operation.
 //! - `cas`: optimistic transactions over `lua/cas.lua`.
+//! - `lifecycle`: [`omni_store::CustomerRecords`]: deleting conversations and
+//!   customers (erasure, retention) through `cas`, and the scans retention
+//!   and erasure use (`SCAN`, never `KEYS`).
 //! - `accounts`: [`omni_store::AccountStore`]: accounts, sessions (with a
 //!   TTL) and the audit log, keys in its own table.
 //!
@@ -87,6 +90,7 @@
 
 mod accounts;
 mod cas;
+mod lifecycle;
 mod scripts;
 pub mod store;
 mod tls;

@@ -459,14 +459,10 @@ impl ContextStore for RedisStore {
         let mut out = Vec::with_capacity(ids.len());
         for c in ids {
             let key = self.key("conversation", &c);
-            match self.get_json(&key).await? {
-                Some(conversation) => out.push(conversation),
-                None => {
-                    return Err(StoreError::Corrupt {
-                        key,
-                        reason: format!("missing, but referenced by {list}"),
-                    });
-                }
+            // Missing: deleted (erasure, retention) since the list was read,
+            // by the one script that also takes it off the list.
+            if let Some(conversation) = self.get_json(&key).await? {
+                out.push(conversation);
             }
         }
         Ok(out)
@@ -727,16 +723,11 @@ impl ContextStore for RedisStore {
         let latest = self.key("latest", customer.as_str());
         let id: Option<String> = self.query(redis::cmd("GET").arg(&latest)).await?;
         let Some(id) = id else { return Ok(None) };
-        // The pointer and the conversation are written by one script, so a
-        // missing conversation is damage, not a race.
+        // The pointer and the conversation are written, and deleted
+        // (erasure, retention), by one script: a missing conversation was
+        // deleted since the pointer was read.
         let key = self.key("conversation", &id);
-        match self.get_json(&key).await? {
-            Some(conversation) => Ok(Some(conversation)),
-            None => Err(StoreError::Corrupt {
-                key,
-                reason: format!("missing, but referenced by {latest}"),
-            }),
-        }
+        self.get_json(&key).await
     }
 
     async fn messages(
@@ -776,11 +767,10 @@ impl ContextStore for RedisStore {
                 .collect();
             let raws: Vec<Option<String>> = self.query(redis::cmd("MGET").arg(&keys)).await?;
             for (key, raw) in keys.iter().zip(raws) {
+                // Deleted (erasure, retention) between SMEMBERS and MGET:
+                // the one script that deletes it also leaves `open`.
                 let Some(raw) = raw else {
-                    return Err(StoreError::Corrupt {
-                        key: key.clone(),
-                        reason: format!("missing, but referenced by {open}"),
-                    });
+                    continue;
                 };
                 let conversation: Conversation = decode(key, &raw)?;
                 // Resolved between SMEMBERS and MGET: no longer open.

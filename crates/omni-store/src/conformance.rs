@@ -26,6 +26,8 @@
 //! - `accounts`: accounts, session expiry and revocation, the audit log
 //!   and its bound.
 //! - `bounds`: the bound on a customer's unverified identities.
+//! - `lifecycle`: deleting conversations and customers (erasure), and the
+//!   retention scan.
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
@@ -42,6 +44,7 @@ mod accounts;
 mod bounds;
 mod customers;
 mod history;
+mod lifecycle;
 mod router;
 mod timeline;
 pub use accounts::{
@@ -58,6 +61,7 @@ pub use history::{
     concurrent_ingests_are_serialized, data_survives_reopen, history_follows_acceptance_order,
     history_pages_without_gaps,
 };
+pub use lifecycle::{erased_customer_leaves_no_record, resolved_before_finds_old_resolved};
 pub use router::{
     open_conversations_exclude_resolved, router_admin_config_round_trips, router_state_round_trips,
 };
@@ -132,6 +136,8 @@ macro_rules! store_conformance_tests {
             sessions_expire_and_are_revoked,
             audit_lists_newest_first,
             audit_trims_to_the_newest,
+            erased_customer_leaves_no_record,
+            resolved_before_finds_old_resolved,
         }
     };
     (@tests $factory:expr; $($name:ident),* $(,)?) => {

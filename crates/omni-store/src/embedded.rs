@@ -38,6 +38,8 @@
 //! - `context`: the [`ContextStore`](crate::ContextStore) implementation.
 //! - `router`: the [`RouterStore`](crate::RouterStore) implementation.
 //! - `accounts`: the [`AccountStore`](crate::AccountStore) implementation.
+//! - `lifecycle`: the [`CustomerRecords`](crate::CustomerRecords) implementation
+//!   (erasure and retention).
 
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -51,6 +53,7 @@ use crate::StoreError;
 mod accounts;
 mod context;
 mod ingest;
+mod lifecycle;
 mod records;
 mod router;
 mod schema;

@@ -12,6 +12,8 @@
 //! - [`embedded`]: the durable on-disk implementation (redb) used by default.
 //! - [`merge`]: linking, merging and unmerging customers, planned once for
 //!   every implementation from the records involved.
+//! - [`lifecycle`]: deleting a customer's records step by step, for erasure
+//!   and retention ([`CustomerRecords`], a part of every [`ContextStore`]).
 //! - `conformance` (feature `conformance`): the suite every implementation
 //!   must pass, for their tests; production builds leave it out.
 
@@ -31,10 +33,12 @@ pub mod accounts;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod embedded;
+pub mod lifecycle;
 pub mod merge;
 
 pub use accounts::{Account, AccountStore, AuditEvent, Session, SessionPolicy};
 pub use embedded::EmbeddedStore;
+pub use lifecycle::{CustomerRecords, DeletedConversation, DeletedCustomer};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -251,7 +255,7 @@ pub struct NewOutbound {
 
 /// Customers, identities, conversations and their timelines.
 #[async_trait]
-pub trait ContextStore: Send + Sync + 'static {
+pub trait ContextStore: CustomerRecords + Send + Sync + 'static {
     /// Atomically: deduplicates by `message.idempotency_key`; finds or
     /// creates the customer of `message.from`; continues the customer's open
     /// conversation, reopens their last one if resolved within the policy's

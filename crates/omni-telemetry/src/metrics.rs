@@ -14,6 +14,10 @@
 //! | `omni_agents` | gauge | `presence` |
 //! | `omni_agent_load`, `omni_agent_capacity` | gauge | `channel` |
 //! | `omni_chat_connections` | gauge | |
+//! | `omni_retention_sweeps_total` | counter | `result` (`ok`, `failed`) |
+//! | `omni_retention_conversations_deleted_total` | counter | |
+//! | `omni_retention_messages_deleted_total` | counter | |
+//! | `omni_customers_erased_total`, `omni_customers_exported_total` | counter | |
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -62,12 +66,18 @@ fn escape(v: &str) -> String {
 
 /// Adds one to a counter.
 pub fn inc(name: &'static str, labels: &[(&str, &str)]) {
+    add(name, labels, 1);
+}
+
+/// Adds `n` to a counter.
+pub fn add(name: &'static str, labels: &[(&str, &str)], n: u64) {
     let key = (name, label_text(labels));
     let mut counters = registry()
         .counters
         .lock()
         .unwrap_or_else(|p| p.into_inner());
-    *counters.entry(key).or_insert(0) += 1;
+    let value = counters.entry(key).or_insert(0);
+    *value = value.saturating_add(n);
 }
 
 /// Registers (or replaces) a source of gauge readings, read at each scrape.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use omni_bus::Bus;
-use omni_bus_nats::{NatsBus, NatsLink};
+use omni_bus_nats::{NatsBus, NatsLink, StreamLimits};
 use omni_core::config::Config;
 use omni_store_redis::RedisStore;
 use secrecy::ExposeSecret;
@@ -25,8 +25,11 @@ use crate::parts::{self, Backends, Listeners, Part, Running};
 /// there, so its replicas share them) and starts it.
 pub async fn start(config: Config, part: Part, listeners: Listeners) -> anyhow::Result<Running> {
     let link = NatsLink::from(&config.nats);
+    let limits = StreamLimits {
+        max_age: config.retention.stream_max_age(),
+    };
     let bus: Option<Arc<dyn Bus>> = match part.needs_bus() {
-        true => Some(NatsBus::connect_with(config.nats.url.expose_secret(), &link).await.with_context(|| {
+        true => Some(NatsBus::connect_with_limits(config.nats.url.expose_secret(), &link, &limits).await.with_context(|| {
             format!(
                 "omni {}: cannot reach NATS at {} (is nats-server running with JetStream? set nats.url or OMNI_NATS_URL)",
                 part.name(),

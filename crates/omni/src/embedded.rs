@@ -10,6 +10,10 @@ use omni_store::EmbeddedStore;
 
 use crate::parts::{self, Backends, Listeners, Part, Running};
 
+/// How often the embedded bus deletes messages past `[retention]
+/// stream_max_age_days` that no consumer took.
+const EXPIRE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Opens the embedded bus and store in `config.data_dir` and starts every
 /// part ([`Part::embedded`]: the core parts and the enabled adapters). Returns once all servers accept connections.
 pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Running> {
@@ -27,6 +31,10 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
             config.data_dir.display()
         )
     })?;
+    if let Some(max_age) = config.retention.stream_max_age() {
+        // Ends when the bus closes.
+        drop(bus.expire_every(max_age, EXPIRE_EVERY));
+    }
     let backends = Backends {
         bus: Some(bus),
         context_store: Some(store.clone()),

@@ -175,11 +175,14 @@ pub async fn start(
             let store = backends
                 .context_store
                 .context("the context service needs a context store")?;
-            Some(Arc::new(ContextService::new(
-                store,
-                needs_bus(Part::Context)?,
-                ContextSettings::new(config.clone()),
-            )))
+            Some(Arc::new(
+                ContextService::new(
+                    store,
+                    needs_bus(Part::Context)?,
+                    ContextSettings::new(config.clone()),
+                )
+                .with_audit(backends.account_store.clone()),
+            ))
         }
         false => None,
     };
@@ -254,6 +257,10 @@ pub async fn start(
             "context delivery reports",
             failed.clone(),
         ));
+        worker_tasks.spawn(
+            omni_context::retention::Retention::new(context.clone(), config.retention.clone())
+                .run(workers.clone()),
+        );
     }
     if let Some(router) = &router {
         worker_tasks.spawn(report(

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
-use omni_bus::{Bus, BusError, BusStream, ConsumerSpec, Delivery, Message, PublishAck};
+use omni_bus::{
+    Bus, BusError, BusStream, ConsumerSpec, Delivery, Message, MessageFilter, PublishAck,
+};
 
 /// Wraps a bus; see the module doc.
 pub struct SwitchBus {
@@ -59,6 +61,10 @@ impl Bus for SwitchBus {
 
     async fn subscribe(&self, filter: &str) -> Result<BusStream<Message>, BusError> {
         self.inner.subscribe(filter).await
+    }
+
+    async fn purge(&self, stream: &str, matches: MessageFilter) -> Result<u64, BusError> {
+        self.inner.purge(stream, matches).await
     }
 
     async fn close(&self) {

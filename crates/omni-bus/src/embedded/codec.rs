@@ -4,14 +4,21 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
-use super::FRAME_VERSION;
+use super::{FRAME_V1, FRAME_VERSION};
 use crate::Message;
+
+/// [`encode_at`] without a publish time (0).
+#[cfg(test)]
+pub(super) fn encode(message: &Message) -> Vec<u8> {
+    encode_at(message, 0)
+}
 
 /// Binary framing of a stored message: version byte, then length-prefixed
 /// (u32 big-endian) subject, header count and header names and values, then
-/// the payload to the end.
-pub(super) fn encode(message: &Message) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1 + 4 + message.subject.len() + 4 + message.size());
+/// (version 2) the publish time in Unix milliseconds (u64 big-endian), then
+/// the payload to the end. Version 1 frames, without the time, still decode.
+pub(super) fn encode_at(message: &Message, published_ms: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + 4 + message.subject.len() + 4 + 8 + message.size());
     out.push(FRAME_VERSION);
     put_bytes(&mut out, message.subject.as_bytes());
     put_len(&mut out, message.headers.len());
@@ -19,8 +26,17 @@ pub(super) fn encode(message: &Message) -> Vec<u8> {
         put_bytes(&mut out, name.as_bytes());
         put_bytes(&mut out, value.as_bytes());
     }
+    out.extend_from_slice(&published_ms.to_be_bytes());
     out.extend_from_slice(&message.payload);
     out
+}
+
+/// When a stored message was published (Unix ms); `None` for a version 1
+/// frame or a damaged one.
+pub(super) fn published_ms(bytes: &[u8]) -> Option<u64> {
+    let mut reader = Reader(bytes);
+    let (_, published) = reader.frame().ok()?;
+    published
 }
 
 pub(super) fn put_len(out: &mut Vec<u8>, len: usize) {
@@ -33,22 +49,10 @@ pub(super) fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
-/// Reverses [`encode`]; an error says what is wrong.
+/// Reverses [`encode_at`]; an error says what is wrong.
 pub(super) fn decode(bytes: &[u8]) -> Result<Message, String> {
     let mut reader = Reader(bytes);
-    match reader.take(1)? {
-        [FRAME_VERSION] => {}
-        [other] => return Err(format!("unknown framing version {other}")),
-        _ => return Err("empty record".into()),
-    }
-    let subject = reader.string("subject")?;
-    let count = reader.len()?;
-    let mut headers = BTreeMap::new();
-    for _ in 0..count {
-        let name = reader.string("header name")?;
-        let value = reader.string("header value")?;
-        headers.insert(name, value);
-    }
+    let ((subject, headers), _) = reader.frame()?;
     Ok(Message {
         subject,
         headers,
@@ -56,9 +60,39 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Message, String> {
     })
 }
 
+type Head = (String, BTreeMap<String, String>);
+
 pub(super) struct Reader<'a>(&'a [u8]);
 
 impl<'a> Reader<'a> {
+    /// Everything before the payload: subject, headers, publish time.
+    fn frame(&mut self) -> Result<(Head, Option<u64>), String> {
+        let version = match self.take(1)? {
+            [v @ (FRAME_V1 | FRAME_VERSION)] => *v,
+            [other] => return Err(format!("unknown framing version {other}")),
+            _ => return Err("empty record".into()),
+        };
+        let subject = self.string("subject")?;
+        let count = self.len()?;
+        let mut headers = BTreeMap::new();
+        for _ in 0..count {
+            let name = self.string("header name")?;
+            let value = self.string("header value")?;
+            headers.insert(name, value);
+        }
+        let published = match version {
+            FRAME_V1 => None,
+            _ => {
+                let raw: [u8; 8] = self
+                    .take(8)?
+                    .try_into()
+                    .map_err(|_| "record truncated".to_owned())?;
+                Some(u64::from_be_bytes(raw))
+            }
+        };
+        Ok(((subject, headers), published))
+    }
+
     fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
         if self.0.len() < n {
             return Err(format!(

@@ -12,8 +12,8 @@ use tokio::time::Instant;
 
 use super::log::{load, storage, with_db};
 use super::{
-    Command, ConsumerConfig, ConsumerHandle, DbCell, LOAD_BATCH, PENDING, Prepared, QUEUE_DEPTH,
-    RETRY_AFTER,
+    Command, ConsumerConfig, ConsumerHandle, DbCell, LOAD_BATCH, PENDING, Prepared, Purged,
+    QUEUE_DEPTH, RETRY_AFTER,
 };
 use crate::{Acker, BusError, Delivery};
 
@@ -27,7 +27,9 @@ pub(super) fn start_dispatcher(
 ) -> Arc<ConsumerHandle> {
     let (commands_tx, commands) = mpsc::unbounded_channel();
     let (queue_tx, queue) = mpsc::channel(QUEUE_DEPTH);
+    let purged: Purged = Arc::default();
     let dispatcher = Dispatcher {
+        purged: Arc::clone(&purged),
         consumer: Arc::from(config.name.as_str()),
         ack_wait: config.ack_wait,
         max_ack_pending: config.max_ack_pending,
@@ -48,6 +50,7 @@ pub(super) fn start_dispatcher(
         config,
         commands: commands_tx,
         queue: Arc::new(tokio::sync::Mutex::new(queue)),
+        purged,
     })
 }
 
@@ -63,6 +66,9 @@ pub(super) struct InFlight {
 
 /// Owns one consumer's delivery state; see the module docs.
 pub(super) struct Dispatcher {
+    /// The consumer's purged sequences that may wait in its queue (see
+    /// [`ConsumerHandle`]): kept only while one does.
+    purged: Purged,
     consumer: Arc<str>,
     ack_wait: Duration,
     max_ack_pending: usize,
@@ -239,6 +245,16 @@ impl Dispatcher {
                     flight.deadline = Some(deadline);
                     self.deadlines.insert((deadline, seq));
                 }
+            }
+            Command::Purged(seq) => {
+                let queued = self
+                    .in_flight
+                    .get(&seq)
+                    .is_some_and(|flight| flight.deadline.is_none());
+                if !queued {
+                    super::lock(&self.purged).remove(&seq);
+                }
+                self.handle(Command::Acked(seq));
             }
             Command::Acked(seq) => {
                 if let Some(flight) = self.in_flight.remove(&seq)

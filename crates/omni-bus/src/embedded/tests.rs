@@ -103,3 +103,48 @@ fn pruning_forgets_only_old_ids() {
     assert_eq!(dedup_len(&db), (1, 1));
     assert!(seen(&db, "new", t0 + 1_001), "the recent id is kept");
 }
+
+#[test]
+fn frames_carry_the_publish_time() {
+    use super::codec::{encode_at, published_ms};
+    let message = sample();
+    let framed = encode_at(&message, 1_700_000_000_123);
+    assert_eq!(decode(&framed), Ok(message.clone()));
+    assert_eq!(published_ms(&framed), Some(1_700_000_000_123));
+    // A version 1 frame (no time) still decodes, and has no time.
+    let mut v1 = framed.clone();
+    v1[0] = 1;
+    let at = framed.len() - message.payload.len() - 8;
+    v1.drain(at..at + 8);
+    assert_eq!(decode(&v1), Ok(message));
+    assert_eq!(published_ms(&v1), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_past_the_max_age_are_not_delivered() {
+    use crate::{Bus, topology};
+    use futures_util::StreamExt;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let bus = super::EmbeddedBus::open(&dir.path().join("bus.redb")).expect("bus");
+    let subject = "omni.outbound.chat";
+    bus.publish(Message::new(subject, Bytes::from_static(b"old")), None)
+        .await
+        .expect("publish");
+    let cutoff = super::log::unix_ms() + 1;
+    // Nothing published before the epoch: nothing expires.
+    assert_eq!(bus.expire_before(0).await.expect("expire"), 0);
+    assert_eq!(bus.expire_before(cutoff).await.expect("expire"), 1);
+    bus.publish(Message::new(subject, Bytes::from_static(b"new")), None)
+        .await
+        .expect("publish");
+    let mut deliveries = bus
+        .consume(&topology::CHAT_OUTBOUND)
+        .await
+        .expect("consume");
+    let first = tokio::time::timeout(std::time::Duration::from_secs(10), deliveries.next())
+        .await
+        .expect("a delivery")
+        .expect("open");
+    assert_eq!(first.message.payload.as_ref(), b"new");
+    bus.close().await;
+}

@@ -192,6 +192,21 @@ async fn profile_link_merge_and_unmerge_over_grpc() {
         record.undone.map(|u| u.evidence),
         Some("two different people".to_owned())
     );
+    // The merge (by linking) and the unmerge are in the audit log, by the
+    // admin token's account, from the client's address.
+    let audit = h.audit.audit(10).await.expect("audit");
+    for action in ["customers_merged", "customers_unmerged"] {
+        let line = audit
+            .iter()
+            .find(|e| e.action == action)
+            .unwrap_or_else(|| panic!("{action} audited: {audit:?}"));
+        assert_eq!(
+            (line.actor.as_str(), line.target.as_str()),
+            ("admin", a.as_str())
+        );
+        assert!(line.from.starts_with("127.0.0.1:"), "{}", line.from);
+        assert!(line.detail.contains(&merge.id), "{}", line.detail);
+    }
     let err = client
         .unmerge_customers(UnmergeCustomersRequest {
             merge_id: merge.id,

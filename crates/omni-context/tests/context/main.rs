@@ -1,8 +1,10 @@
 //! Context service tests over the real embedded bus and store: continuity
 //! across channels, email threading, SMS opt-outs, delivery reports, sticky
-//! routing, and the gRPC API on a real socket.
+//! routing, the gRPC API on a real socket, and erasing and exporting a
+//! customer.
 
 mod channels;
+mod erasure;
 mod grpc;
 mod service;
 mod support;

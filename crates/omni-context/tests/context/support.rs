@@ -11,7 +11,7 @@ use omni_context::{ContextService, ContextSettings};
 use omni_core::config::Config;
 use omni_core::time::now_ms;
 use omni_core::{Channel, Identity, InboundMessage};
-use omni_store::{ContextStore, EmbeddedStore};
+use omni_store::{AccountStore, ContextStore, EmbeddedStore};
 use omni_store_redis::RedisStore;
 use omni_testservers::nats::NatsServer;
 use omni_testservers::redis::RedisServer;
@@ -34,6 +34,8 @@ pub struct Harness {
     _servers: Option<(NatsServer, RedisServer)>,
     pub bus: Arc<dyn Bus>,
     pub service: Arc<ContextService>,
+    /// The audit log the service appends to.
+    pub audit: Arc<dyn AccountStore>,
     shutdown: CancellationToken,
 }
 
@@ -45,9 +47,8 @@ impl Harness {
         tweak(&mut config);
         config.validate().expect("valid config");
         let bus: Arc<dyn Bus> = EmbeddedBus::open(&dir.path().join("bus.redb")).expect("bus");
-        let store: Arc<dyn ContextStore> =
-            EmbeddedStore::open(&dir.path().join("store.redb")).expect("store");
-        Self::with(dir, None, bus, store, config)
+        let store = EmbeddedStore::open(&dir.path().join("store.redb")).expect("store");
+        Self::with(dir, None, bus, (store.clone(), store), config)
     }
 
     /// The distributed mode: a real nats-server and redis-server.
@@ -57,24 +58,29 @@ impl Harness {
         let nats = NatsServer::start().expect("start nats-server");
         let redis = RedisServer::start().expect("start redis-server");
         let bus: Arc<dyn Bus> = NatsBus::connect(&nats.url()).await.expect("nats");
-        let store: Arc<dyn ContextStore> = RedisStore::connect(&redis.url(), "omni")
+        let store = RedisStore::connect(&redis.url(), "omni")
             .await
             .expect("redis");
-        Self::with(dir, Some((nats, redis)), bus, store, config)
+        Self::with(
+            dir,
+            Some((nats, redis)),
+            bus,
+            (store.clone(), store),
+            config,
+        )
     }
 
     fn with(
         dir: tempfile::TempDir,
         servers: Option<(NatsServer, RedisServer)>,
         bus: Arc<dyn Bus>,
-        store: Arc<dyn ContextStore>,
+        (store, audit): (Arc<dyn ContextStore>, Arc<dyn AccountStore>),
         config: Config,
     ) -> Self {
-        let service = Arc::new(ContextService::new(
-            store,
-            bus.clone(),
-            ContextSettings::new(Arc::new(config)),
-        ));
+        let service = Arc::new(
+            ContextService::new(store, bus.clone(), ContextSettings::new(Arc::new(config)))
+                .with_audit(Some(audit.clone())),
+        );
         let shutdown = CancellationToken::new();
         tokio::spawn(omni_context::intake::run_inbound(
             service.clone(),
@@ -89,6 +95,7 @@ impl Harness {
             _servers: servers,
             bus,
             service,
+            audit,
             shutdown,
         }
     }

@@ -83,6 +83,10 @@ pub const CONFIG_ENV: &[&str] = &[
     "OMNI_REDIS_KEY_FILE",
     "OMNI_REDIS_PREFIX",
     "OMNI_REDIS_URL",
+    "OMNI_RETENTION_BATCH_SIZE",
+    "OMNI_RETENTION_CONVERSATION_DAYS",
+    "OMNI_RETENTION_INTERVAL_SECS",
+    "OMNI_RETENTION_STREAM_MAX_AGE_DAYS",
     "OMNI_ROUTING_DECLINE_COOLDOWN_SECS",
     "OMNI_ROUTING_DISCONNECT_GRACE_SECS",
     "OMNI_ROUTING_OFFER_TIMEOUT_SECS",
@@ -290,6 +294,14 @@ impl Config {
                         .map(str::to_owned)
                         .collect()
                 }
+                "OMNI_RETENTION_CONVERSATION_DAYS" => {
+                    self.retention.conversation_days = number(value)?
+                }
+                "OMNI_RETENTION_STREAM_MAX_AGE_DAYS" => {
+                    self.retention.stream_max_age_days = number(value)?
+                }
+                "OMNI_RETENTION_INTERVAL_SECS" => self.retention.interval_secs = number(value)?,
+                "OMNI_RETENTION_BATCH_SIZE" => self.retention.batch_size = small(value)?,
                 "OMNI_AUTH_SESSION_IDLE_SECS" => self.auth.session_idle_secs = number(value)?,
                 "OMNI_AUTH_MAX_AUDIT_ENTRIES" => self.auth.max_audit_entries = number(value)?,
                 "OMNI_AUTH_SESSION_MAX_SECS" => self.auth.session_max_secs = number(value)?,

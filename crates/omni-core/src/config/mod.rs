@@ -8,7 +8,7 @@
 //! One file per section: [`Config`] itself, its loading and the checks
 //! across sections live here; each section's types, defaults and own checks
 //! live in a child module (`network`, `grpc`, `context`, `routing`, `chat`,
-//! `sms`, `email`, `limits`, `auth`, `channels`), and `env` holds the
+//! `sms`, `email`, `limits`, `auth`, `channels`, `retention`), and `env` holds the
 //! `OMNI_*` overrides.
 
 mod auth;
@@ -20,6 +20,7 @@ mod env;
 mod grpc;
 mod limits;
 mod network;
+mod retention;
 mod routing;
 mod sms;
 #[cfg(test)]
@@ -43,6 +44,7 @@ pub use grpc::{
 };
 pub use limits::{LimitsConfig, QUEUE_FULL_ANSWER};
 pub use network::{Connect, LinkTls, Listen, NatsConfig, REDACTED, RedisConfig, redact_url};
+pub use retention::RetentionConfig;
 pub use routing::{
     AgentConfig, QueueConfig, QueueStepConfig, RoutingConfig, ServiceLevelConfig, overflow_cycle,
 };
@@ -121,6 +123,8 @@ pub struct Config {
     pub channels: BTreeMap<String, ChannelDecl>,
     /// Declared identity kinds beyond the built-in ones, by kind.
     pub identities: BTreeMap<String, IdentityKindConfig>,
+    /// How long customers' data is kept.
+    pub retention: RetentionConfig,
 }
 
 impl Default for Config {
@@ -143,6 +147,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             channels: BTreeMap::new(),
             identities: BTreeMap::new(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -280,6 +285,7 @@ impl Config {
         }
         self.check_channels().map_err(ConfigError::Invalid)?;
         self.limits.check().map_err(ConfigError::Invalid)?;
+        self.retention.check().map_err(ConfigError::Invalid)?;
         self.sms.validate()?;
         self.auth.validate()?;
         self.grpc.validate()?;

@@ -560,3 +560,37 @@ fn queue_bound_answer_and_forwarding_proxies_come_from_the_environment_and_are_v
         assert!(err.contains(key), "{name}={value}: {err}");
     }
 }
+
+#[test]
+fn retention_defaults_overrides_and_zero_batch() {
+    let config = Config::parse(SAMPLE).unwrap();
+    assert_eq!(config.retention.conversation_days, 365);
+    assert_eq!(
+        config.retention.stream_max_age(),
+        Some(std::time::Duration::from_secs(30 * 86_400))
+    );
+    let text = format!("{SAMPLE}\n[retention]\nconversation_days = 0\nstream_max_age_days = 7\n");
+    let mut config = Config::parse(&text).unwrap();
+    config.validate().unwrap();
+    assert_eq!(config.retention.conversation_ms(), None, "0 keeps forever");
+    let env = BTreeMap::from([
+        (
+            "OMNI_RETENTION_CONVERSATION_DAYS".to_owned(),
+            "2".to_owned(),
+        ),
+        (
+            "OMNI_RETENTION_STREAM_MAX_AGE_DAYS".to_owned(),
+            "0".to_owned(),
+        ),
+    ]);
+    config.apply_env(&env).unwrap();
+    assert_eq!(config.retention.conversation_ms(), Some(2 * 86_400_000));
+    assert_eq!(config.retention.stream_max_age(), None);
+    let zero = format!("{SAMPLE}\n[retention]\nbatch_size = 0\n");
+    let err = Config::parse(&zero)
+        .unwrap()
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("retention.batch_size"), "{err}");
+}

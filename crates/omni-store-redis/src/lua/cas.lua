@@ -3,7 +3,8 @@
 -- `1` present / `0` absent, value): the writes happen only if every checked
 -- key still holds what the caller read; otherwise the reply is `retry` and
 -- the caller reads again. Then write operations as quadruples (op, key, a,
--- b): `set` k v, `del` k, `zadd` k score member, `zrem` k member. Every key
+-- b): `set` k v, `del` k, `zadd` k score member, `zrem` k member, `srem` k
+-- member, `hdel` k field. Every key
 -- must carry the store's hash tag.
 local function tagged(k)
   if string.sub(k, 1, #TAG + 1) ~= TAG .. ':' then
@@ -30,7 +31,8 @@ local function main()
   local writes = {}
   while i <= #ARGV do
     local op, k = ARGV[i], tagged(ARGV[i + 1])
-    if op ~= 'set' and op ~= 'del' and op ~= 'zadd' and op ~= 'zrem' then
+    if op ~= 'set' and op ~= 'del' and op ~= 'zadd' and op ~= 'zrem'
+      and op ~= 'srem' and op ~= 'hdel' then
       error('unknown write operation ' .. op)
     end
     writes[#writes + 1] = { op, k, ARGV[i + 2], ARGV[i + 3] }
@@ -44,6 +46,10 @@ local function main()
       redis.call('DEL', k)
     elseif op == 'zadd' then
       redis.call('ZADD', k, a, b)
+    elseif op == 'srem' then
+      redis.call('SREM', k, a)
+    elseif op == 'hdel' then
+      redis.call('HDEL', k, a)
     else
       redis.call('ZREM', k, a)
     end

@@ -15,7 +15,7 @@ use super::{POLICY, StoreFactory, T0, Tag, WINDOW_MS, inbound, open, queue, step
 use crate::{ContextStore, IngestOptions, NewOutbound, StoreError};
 
 impl Tag {
-    fn email(&self, who: &str) -> Identity {
+    pub(super) fn email(&self, who: &str) -> Identity {
         Identity::Email(format!("{who}-{}@example.com", self.0))
     }
 
@@ -29,7 +29,7 @@ impl Tag {
     }
 }
 
-fn agent_said(evidence: &str) -> Provenance {
+pub(super) fn agent_said(evidence: &str) -> Provenance {
     Provenance {
         at_ms: T0,
         by: "agt_alice".into(),
@@ -37,7 +37,7 @@ fn agent_said(evidence: &str) -> Provenance {
     }
 }
 
-fn email(from: &Identity, key: &str, message_id: &str, at: i64) -> InboundMessage {
+pub(super) fn email(from: &Identity, key: &str, message_id: &str, at: i64) -> InboundMessage {
     let mut m = inbound(from, key, "new text", at);
     m.email = Some(EmailDetails {
         message_id: message_id.into(),

@@ -205,13 +205,13 @@ async fn one_customer_across_chat_email_and_sms_processes() -> anyhow::Result<()
 }
 
 /// The URLs of a cluster, copied out so tests need no lock to use them.
-struct Urls {
+pub(crate) struct Urls {
     chat_ws: String,
     desk: String,
 }
 
 impl Urls {
-    fn of(cluster: &Cluster) -> Self {
+    pub(crate) fn of(cluster: &Cluster) -> Self {
         Self {
             chat_ws: cluster.chat_ws_url(),
             desk: cluster.desk_url(),

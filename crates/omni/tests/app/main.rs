@@ -4,8 +4,8 @@
 //! through Redis, the desk's customer routes and its refusals (a taken
 //! offer, a service that is down) against the embedded app, distributed
 //! mode with every part in its own process, `omni user`, a waiting chat
-//! customer's place in line in both modes, and a full queue's answer in
-//! both modes.
+//! customer's place in line in both modes, a full queue's answer in both
+//! modes, and erasing a customer in distributed mode.
 
 mod adapter_check;
 mod cli;
@@ -15,6 +15,7 @@ mod desk_customers;
 mod desk_errors;
 mod desk_replicas;
 mod distributed;
+mod erasure;
 mod queue_full;
 mod queue_position;
 mod secrets;
