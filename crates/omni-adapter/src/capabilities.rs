@@ -101,10 +101,10 @@ impl TryFrom<&pb::Capabilities> for Capabilities {
     type Error = UnknownChannel;
 
     fn try_from(c: &pb::Capabilities) -> Result<Self, Self::Error> {
-        let channel = c
-            .channel
-            .parse()
-            .map_err(|_| UnknownChannel(c.channel.clone()))?;
+        // A name from the wire only finds a channel this process already
+        // knows: it never grows the process's table of names.
+        let channel =
+            Channel::known(&c.channel).map_err(|_| UnknownChannel(c.channel.clone()))?;
         Ok(Self {
             channel,
             max_text_chars: (c.max_text_chars > 0).then_some(c.max_text_chars),
