@@ -103,8 +103,7 @@ impl TryFrom<&pb::Capabilities> for Capabilities {
     fn try_from(c: &pb::Capabilities) -> Result<Self, Self::Error> {
         // A name from the wire only finds a channel this process already
         // knows: it never grows the process's table of names.
-        let channel =
-            Channel::known(&c.channel).map_err(|_| UnknownChannel(c.channel.clone()))?;
+        let channel = Channel::known(&c.channel).map_err(|_| UnknownChannel(c.channel.clone()))?;
         Ok(Self {
             channel,
             max_text_chars: (c.max_text_chars > 0).then_some(c.max_text_chars),
