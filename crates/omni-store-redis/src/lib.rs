@@ -28,7 +28,11 @@
 //!
 //! # Layout
 //!
-//! - [`store`]: [`RedisStore`], its connection and the trait implementations.
+//! - [`store`]: [`RedisStore`], its connection, key names and shared helpers.
+//! - `context`: [`omni_store::ContextStore`] (ingest, replies, identities,
+//!   merges, reads).
+//! - `router`: [`omni_store::RouterStore`] (contacts, presence, agents' and
+//!   queues' configuration).
 //! - `tls`: the CA and client certificate files of a `rediss://` link.
 //! - `scripts`: the Lua scripts (`src/lua/*.lua`), one per atomic operation.
 //! - `cas`: optimistic transactions over `lua/cas.lua`.
@@ -90,7 +94,9 @@
 
 mod accounts;
 mod cas;
+mod context;
 mod lifecycle;
+mod router;
 mod scripts;
 pub mod store;
 mod tls;
