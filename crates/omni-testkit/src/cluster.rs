@@ -31,6 +31,10 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(25);
 const LOG_TAIL_LINES: usize = 30;
+/// Starts of a part on fresh ports when the ones picked were taken.
+const PORT_ATTEMPTS: usize = 3;
+/// How the OS names a port someone else holds, in a part's start-up error.
+const PORT_TAKEN: &str = "Address already in use";
 
 /// The ports of one part's process.
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +51,20 @@ pub struct PartPorts {
     pub smtp: u16,
     /// SMS webhooks (used by the sms part).
     pub sms: u16,
+}
+
+impl PartPorts {
+    /// A set of ports free right now (see [`free_port`]'s race).
+    fn free() -> std::io::Result<Self> {
+        Ok(Self {
+            grpc: free_port()?,
+            chat: free_port()?,
+            desk: free_port()?,
+            metrics: free_port()?,
+            smtp: free_port()?,
+            sms: free_port()?,
+        })
+    }
 }
 
 /// nats-server, redis-server and one `omni` process per part.
@@ -101,17 +119,7 @@ impl Cluster {
         let dir = tempfile::tempdir()?;
         let mut ports = HashMap::new();
         for &part in parts {
-            ports.insert(
-                part,
-                PartPorts {
-                    grpc: free_port()?,
-                    chat: free_port()?,
-                    desk: free_port()?,
-                    metrics: free_port()?,
-                    smtp: free_port()?,
-                    sms: free_port()?,
-                },
-            );
+            ports.insert(part, PartPorts::free()?);
         }
         let mut cluster = Self {
             nats,
@@ -134,9 +142,27 @@ impl Cluster {
             cluster.seed_accounts()?;
         }
         for &part in parts {
-            cluster.start_part(part)?;
+            cluster.start_first(part)?;
         }
         Ok(cluster)
+    }
+
+    /// Starts `part` for the first time. A port picked by [`free_port`] may
+    /// be taken by another test's server before the part binds it (the part
+    /// then exits naming the address in use): the part gets fresh ports and
+    /// is started again, a few times. Parts start in order, so a part that
+    /// connects to this one starts later, with its final ports.
+    fn start_first(&mut self, part: Part) -> anyhow::Result<()> {
+        let mut attempt = 1;
+        loop {
+            match self.start_part(part) {
+                Err(e) if attempt < PORT_ATTEMPTS && e.to_string().contains(PORT_TAKEN) => {
+                    attempt += 1;
+                    self.ports.insert(part, PartPorts::free()?);
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Makes the test accounts ([`crate::app::test_accounts`], password
@@ -276,7 +302,7 @@ impl Cluster {
         loop {
             let text = std::fs::read(&log_path).unwrap_or_default();
             let new = String::from_utf8_lossy(text.get(offset as usize..).unwrap_or_default());
-            if new.contains("ready in") {
+            if new.lines().any(is_ready_banner) {
                 break;
             }
             if let Some(status) = child.try_wait()? {
@@ -383,7 +409,34 @@ impl Drop for Cluster {
     }
 }
 
+/// The banner a part prints once it serves: `omniroute ready in ...`
+/// (embedded) or `omniroute <part> ready in ...`. Matched as a line start, so
+/// an error that mentions an address "already in use" is not taken for it.
+fn is_ready_banner(line: &str) -> bool {
+    line.strip_prefix("omniroute ")
+        .is_some_and(|rest| rest.starts_with("ready in ") || rest.contains(" ready in "))
+}
+
 fn tail(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_ready_banner;
+
+    #[test]
+    fn only_the_banner_is_taken_for_ready() {
+        assert!(is_ready_banner(
+            "omniroute ready in 12 ms (embedded mode, data in /tmp/x)"
+        ));
+        assert!(is_ready_banner(
+            "omniroute desk ready in 40 ms (distributed mode: context and router over gRPC)"
+        ));
+        assert!(!is_ready_banner(
+            "omni: cannot listen for metrics on 127.0.0.1:40903 (is another process using it?): Address already in use (os error 98)"
+        ));
+        assert!(!is_ready_banner("  web chat    http://127.0.0.1:1/"));
+    }
 }
