@@ -72,6 +72,7 @@ pub struct WebhookAdapter {
     channel: Channel,
     spec: ChannelSpec,
     normalizer: IdentityNormalizer,
+    outbound: omni_bus::topology::ConsumerSpec,
 }
 
 impl WebhookAdapter {
@@ -96,6 +97,7 @@ impl WebhookAdapter {
             channel,
             spec,
             normalizer,
+            outbound: crate::outbound::consumer_of(channel),
         }))
     }
 
@@ -112,6 +114,11 @@ impl WebhookAdapter {
     /// The channel the app's messages arrive on.
     pub fn channel(&self) -> Channel {
         self.channel
+    }
+
+    /// The durable consumer of the channel's replies.
+    pub fn outbound_consumer(&self) -> omni_bus::topology::ConsumerSpec {
+        self.outbound
     }
 
     /// The channel's declared capabilities.

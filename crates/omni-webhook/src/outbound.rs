@@ -238,8 +238,13 @@ impl Provider for WebhookOutbound {
 /// The durable consumer of the channel's replies: `webhook-outbound` on
 /// `omni.outbound.<channel>`.
 pub fn consumer(adapter: &WebhookAdapter) -> ConsumerSpec {
-    // Built once per adapter; the filter names the configured channel.
-    let filter: &'static str = Box::leak(subjects::outbound(adapter.channel()).into_boxed_str());
+    adapter.outbound_consumer()
+}
+
+/// The consumer spec of `channel` (its filter names the configured channel,
+/// so it is built once per adapter, in [`WebhookAdapter::new`]).
+pub(crate) fn consumer_of(channel: omni_core::Channel) -> ConsumerSpec {
+    let filter: &'static str = Box::leak(subjects::outbound(channel).into_boxed_str());
     ConsumerSpec {
         name: "webhook-outbound",
         stream: OUTBOUND.name,
