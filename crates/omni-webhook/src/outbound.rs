@@ -7,6 +7,7 @@
 //!
 //! | answer | result |
 //! |---|---|
+//! | (not sent) a recipient of another kind, an empty text, a text over the channel's `max_text_bytes` | reported `FAILED` with the reason |
 //! | 2xx | reported `SENT` (the app may post `delivered`/`read` later) |
 //! | 408, 429, 5xx, no answer, timeout | retried with backoff (250 ms doubling to 16 s, 30 attempts) |
 //! | any other 4xx | reported `FAILED` with the app's reason, not retried |
@@ -195,10 +196,9 @@ impl Provider for WebhookOutbound {
         concat!("omni-webhook/", env!("CARGO_PKG_VERSION")).to_owned()
     }
 
-    /// The declared channel's text limit (bytes, counted as characters
-    /// here: a text within it in characters may still exceed it in bytes,
-    /// which the app then refuses); the contact center may write first
-    /// when the channel declares `can_start`.
+    /// The declared channel's text limit as characters (the byte limit
+    /// itself is checked in [`Provider::check`]); the contact center may
+    /// write first when the channel declares `can_start`.
     fn capabilities(&self) -> Capabilities {
         let spec = self.adapter.spec();
         Capabilities {
@@ -210,8 +210,17 @@ impl Provider for WebhookOutbound {
 
     fn check(&self, outbound: &Outbound) -> Result<(), ProviderError> {
         self.customer_id(outbound)?;
-        if outbound.message.text.trim().is_empty() {
+        let text = &outbound.message.text;
+        if text.trim().is_empty() {
             return Err(ProviderError::refused("empty message"));
+        }
+        let max = self.adapter.spec().max_text_bytes;
+        if text.len() > max {
+            return Err(ProviderError::refused(format!(
+                "text of {} bytes exceeds the {} channel's maximum of {max} bytes",
+                text.len(),
+                self.adapter.channel()
+            )));
         }
         Ok(())
     }

@@ -128,3 +128,22 @@ async fn an_app_that_cannot_be_reached_is_retried_then_dead_lettered() {
     assert_eq!(letter.message_id, "out-5");
     assert!(letter.reason.contains("cannot reach"), "{}", letter.reason);
 }
+
+#[tokio::test]
+async fn a_reply_within_the_characters_but_over_the_declared_bytes_fails_unsent() {
+    let peer = Peer::start().await;
+    let app = App::start(&peer).await;
+    let mut reports = Inbox::delivery(&app.bus).await;
+    // 150 characters, 300 bytes: over the channel's max_text_bytes of 200.
+    app.send_reply("out-6", CUSTOMER, &"é".repeat(150)).await;
+    let (report, _) = reports.next::<ev::DeliveryReport>().await;
+    assert_eq!(report.status, status(DeliveryStatus::Failed));
+    assert!(
+        report
+            .error
+            .contains("300 bytes exceeds the app channel's maximum of 200 bytes"),
+        "{}",
+        report.error
+    );
+    assert!(peer.received().is_empty(), "sent anyway");
+}
