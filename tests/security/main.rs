@@ -14,3 +14,4 @@ mod positions;
 mod records;
 mod supervise;
 mod support;
+mod webhook;

@@ -12,6 +12,7 @@
 //! | `omni.conversation.event.<id>` | none (fan-out) | | `ConversationEvent` |
 //! | `omni.queue.position.<id>` | none (fan-out) | | `QueuePosition` |
 //! | `omni.adapter.announce.<channel>` | none (fan-out) | | `adapter.v1.Announcement` |
+//! | `omni.deadletter.<channel>` | `OMNI_DEADLETTER` | none (operators read it) | `adapter.v1.DeadLetter` |
 //!
 //! Streams keep a message at most `[retention] stream_max_age_days` (NATS
 //! `max_age`; the embedded bus expires what no consumer took), and
@@ -79,8 +80,15 @@ pub const DELIVERY: StreamSpec = StreamSpec {
     subjects: &["omni.delivery.>"],
 };
 
+/// Outbound messages an adapter gave up on after its last retry, kept for
+/// operators (no consumer of ours reads it).
+pub const DEADLETTER: StreamSpec = StreamSpec {
+    name: "OMNI_DEADLETTER",
+    subjects: &["omni.deadletter.>"],
+};
+
 /// Every durable stream.
-pub const STREAMS: &[StreamSpec] = &[INBOUND, ROUTING, ASSIGNMENT, OUTBOUND, DELIVERY];
+pub const STREAMS: &[StreamSpec] = &[INBOUND, ROUTING, ASSIGNMENT, OUTBOUND, DELIVERY, DEADLETTER];
 
 /// The ack wait of the consumers that send to customers' providers, where a
 /// second attempt is visible to the customer.
@@ -222,6 +230,11 @@ pub mod subjects {
 
     /// Queue positions of every waiting conversation.
     pub const QUEUE_POSITIONS: &str = "omni.queue.position.>";
+
+    /// An outbound message of `channel` given up after its last retry.
+    pub fn deadletter(channel: Channel) -> String {
+        format!("omni.deadletter.{channel}")
+    }
 
     /// An adapter's capability declaration for `channel`, on start.
     pub fn adapter_announce(channel: Channel) -> String {

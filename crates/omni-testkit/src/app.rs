@@ -162,6 +162,11 @@ impl TestApp {
         self.running().sms.map(|a| format!("http://{a}"))
     }
 
+    /// Base URL of the app webhook API, when the webhook channel is enabled.
+    pub fn webhook_url(&self) -> Option<String> {
+        self.running().webhook.map(|a| format!("http://{a}"))
+    }
+
     /// Base URL of `/metrics` and `/healthz` (the metrics listener, never
     /// the desk's port).
     pub fn metrics_url(&self) -> String {

@@ -53,6 +53,8 @@ enum Command {
     Sms,
     /// The email adapter alone (inbound SMTP, deliveries through a relay), over NATS.
     Email,
+    /// The webhook channel alone (the app's signed messages, replies to its webhook), over NATS.
+    Webhook,
     /// Loads and validates the configuration, prints a summary, and exits.
     CheckConfig,
     /// Asks a running part's gRPC health service whether it is serving
@@ -97,6 +99,9 @@ fn main() -> ExitCode {
         Some(Command::Sms) => {
             env.insert("OMNI_SMS_ENABLED".into(), "true".into());
         }
+        Some(Command::Webhook) => {
+            env.insert("OMNI_WEBHOOK_ENABLED".into(), "true".into());
+        }
         _ => {}
     }
     let config = match Config::load(&cli.config, &env) {
@@ -136,6 +141,7 @@ fn main() -> ExitCode {
                 Command::Desk => Mode::Distributed(Part::Desk),
                 Command::Sms => Mode::Distributed(Part::Sms),
                 Command::Email => Mode::Distributed(Part::Email),
+                Command::Webhook => Mode::Distributed(Part::Webhook),
                 _ => Mode::Embedded,
             };
             let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -234,6 +240,9 @@ async fn run(config: Config, mode: Mode) -> anyhow::Result<()> {
     }
     if let Some(sms) = running.sms {
         println!("  SMS hooks   http://{sms}/twilio/sms, /kannel/inbound");
+    }
+    if let Some(webhook) = running.webhook {
+        println!("  app webhook http://{webhook}/webhook/v1/messages, /webhook/v1/status");
     }
     let apis: Vec<&str> = parts
         .iter()

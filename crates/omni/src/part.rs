@@ -24,6 +24,9 @@ pub enum Part {
     Sms,
     /// The email adapter: the inbound SMTP server, deliveries through a relay.
     Email,
+    /// The webhook channel: a company's own app posting messages and
+    /// receiving replies over signed HTTP.
+    Webhook,
 }
 
 /// A port a process listens on.
@@ -40,6 +43,8 @@ pub enum Port {
     Sms,
     /// Inbound SMTP.
     Smtp,
+    /// The webhook channel's app-facing HTTP API (`webhook.listen`).
+    Webhook,
     /// `/metrics` and `/healthz` of every process, kept off the public
     /// ports (the desk's included).
     Metrics,
@@ -54,6 +59,7 @@ impl Port {
             Port::Desk => "the agent desk",
             Port::Sms => "SMS webhooks",
             Port::Smtp => "inbound SMTP",
+            Port::Webhook => "the app webhook API",
             Port::Metrics => "metrics",
         }
     }
@@ -67,6 +73,7 @@ impl Port {
             Port::Desk => listen.desk,
             Port::Sms => listen.sms,
             Port::Smtp => listen.smtp,
+            Port::Webhook => config.webhook.listen,
             Port::Metrics => listen.metrics,
         }
     }
@@ -82,13 +89,14 @@ impl Port {
 
 impl Part {
     /// Every part, in start order (APIs before their callers).
-    pub const ALL: [Part; 6] = [
+    pub const ALL: [Part; 7] = [
         Part::Context,
         Part::Router,
         Part::Chat,
         Part::Desk,
         Part::Sms,
         Part::Email,
+        Part::Webhook,
     ];
 
     /// The core parts, in start order: what every deployment runs.
@@ -104,6 +112,9 @@ impl Part {
         if config.sms.enabled {
             parts.push(Part::Sms);
         }
+        if config.webhook.enabled {
+            parts.push(Part::Webhook);
+        }
         parts
     }
 
@@ -116,6 +127,7 @@ impl Part {
             Part::Desk => "desk",
             Part::Sms => "sms",
             Part::Email => "email",
+            Part::Webhook => "webhook",
         }
     }
 
@@ -135,7 +147,7 @@ impl Part {
         match self {
             Part::Chat => &[Part::Context],
             Part::Desk => &[Part::Context, Part::Router],
-            Part::Context | Part::Router | Part::Sms | Part::Email => &[],
+            Part::Context | Part::Router | Part::Sms | Part::Email | Part::Webhook => &[],
         }
     }
 
@@ -144,7 +156,7 @@ impl Part {
         match self {
             Part::Context => Some("context"),
             Part::Router => Some("router"),
-            Part::Chat | Part::Desk | Part::Sms | Part::Email => None,
+            Part::Chat | Part::Desk | Part::Sms | Part::Email | Part::Webhook => None,
         }
     }
 
@@ -155,6 +167,7 @@ impl Part {
             Part::Desk => Some(Port::Desk),
             Part::Sms => Some(Port::Sms),
             Part::Email => Some(Port::Smtp),
+            Part::Webhook => Some(Port::Webhook),
             Part::Context | Part::Router => None,
         }
     }
@@ -176,6 +189,10 @@ mod tests {
             "the desk's own process scrapes on the metrics port, not the desk's"
         );
         assert_eq!(Port::needed(&[Part::Router]), [Port::Grpc, Port::Metrics]);
+        assert_eq!(
+            Port::needed(&[Part::Webhook]),
+            [Port::Grpc, Port::Webhook, Port::Metrics]
+        );
         assert_eq!(
             Port::needed(&[Part::Email]),
             [Port::Grpc, Port::Smtp, Port::Metrics]

@@ -47,6 +47,8 @@ pub struct Listeners {
     pub sms: Option<TcpListener>,
     /// Inbound SMTP (with [`Part::Email`]).
     pub smtp: Option<TcpListener>,
+    /// The app webhook API (with [`Part::Webhook`]).
+    pub webhook: Option<TcpListener>,
     /// `/metrics` and `/healthz` (every process; never on a public port).
     pub metrics: Option<TcpListener>,
 }
@@ -83,6 +85,7 @@ impl Listeners {
             desk: None,
             sms: None,
             smtp: None,
+            webhook: None,
             metrics: None,
         };
         for port in Port::needed(parts) {
@@ -92,6 +95,7 @@ impl Listeners {
                 Port::Desk => &mut listeners.desk,
                 Port::Sms => &mut listeners.sms,
                 Port::Smtp => &mut listeners.smtp,
+                Port::Webhook => &mut listeners.webhook,
                 Port::Metrics => &mut listeners.metrics,
             };
             *slot = Some(open(port).await?);
@@ -112,6 +116,8 @@ pub struct Running {
     pub sms: Option<SocketAddr>,
     /// Where inbound SMTP listens, if this process runs the email adapter.
     pub smtp: Option<SocketAddr>,
+    /// Where the app webhook API listens, if this process runs it.
+    pub webhook: Option<SocketAddr>,
     /// Where `/metrics` listens (every process binds it).
     pub metrics: Option<SocketAddr>,
     ingress: CancellationToken,
@@ -420,14 +426,41 @@ pub async fn start(
             }
         });
     }
+    let webhook_addr = listeners
+        .webhook
+        .as_ref()
+        .map(|l| l.local_addr())
+        .transpose()?;
+    if let Some(listener) = listeners.webhook {
+        let bus = needs_bus(Part::Webhook)?;
+        let webhook = omni_webhook::WebhookAdapter::new(bus.clone(), config.clone())
+            .context("cannot start the webhook adapter")?;
+        // Registered before anything is served, so no reply waits unseen.
+        omni_webhook::outbound::declare(&webhook, bus.as_ref())
+            .await
+            .context("cannot declare the webhook's outbound consumer")?;
+        worker_tasks.spawn(report(
+            omni_webhook::outbound::run(webhook.clone(), bus, workers.clone()),
+            "webhook outbound",
+            failed.clone(),
+        ));
+        let (token, failed) = (ingress.clone(), failed.clone());
+        ingress_tasks.spawn(async move {
+            if let Err(e) = omni_webhook::serve(listener, webhook, token).await {
+                error!(error = %e, "webhook server failed");
+                failed.cancel();
+            }
+        });
+    }
     let names: Vec<&str> = parts.iter().map(|p| p.name()).collect();
-    info!(parts = ?names, %grpc_addr, chat = ?chat_addr, desk = ?desk_addr, sms = ?sms_addr, smtp = ?smtp_addr, metrics = ?metrics_addr, "omniroute parts started");
+    info!(parts = ?names, %grpc_addr, chat = ?chat_addr, desk = ?desk_addr, sms = ?sms_addr, smtp = ?smtp_addr, webhook = ?webhook_addr, metrics = ?metrics_addr, "omniroute parts started");
     Ok(Running {
         grpc: grpc_addr,
         chat: chat_addr,
         desk: desk_addr,
         sms: sms_addr,
         smtp: smtp_addr,
+        webhook: webhook_addr,
         metrics: metrics_addr,
         ingress,
         workers,

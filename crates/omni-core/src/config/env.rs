@@ -104,6 +104,9 @@ pub const CONFIG_ENV: &[&str] = &[
     "OMNI_SMS_TWILIO_ACCOUNT_SID",
     "OMNI_SMS_TWILIO_API_BASE",
     "OMNI_SMS_TWILIO_AUTH_TOKEN",
+    "OMNI_WEBHOOK_ENABLED",
+    "OMNI_WEBHOOK_KEY",
+    "OMNI_WEBHOOK_PREVIOUS_KEY",
 ];
 
 impl Config {
@@ -164,6 +167,9 @@ impl Config {
                 "OMNI_NATS_NKEY_SEED_FILE" => self.nats.nkey_seed_file = Some(value.into()),
                 "OMNI_LISTEN_SMS" => self.listen.sms = addr(value)?,
                 "OMNI_SMS_ENABLED" => self.sms.enabled = flag(value)?,
+                "OMNI_WEBHOOK_ENABLED" => self.webhook.enabled = flag(value)?,
+                "OMNI_WEBHOOK_KEY" => self.webhook.key = value.as_str().into(),
+                "OMNI_WEBHOOK_PREVIOUS_KEY" => self.webhook.previous_key = value.as_str().into(),
                 "OMNI_SMS_PROVIDER" => {
                     self.sms.provider = match value.as_str() {
                         "twilio" => SmsProvider::Twilio,

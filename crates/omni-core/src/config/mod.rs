@@ -8,7 +8,7 @@
 //! One file per section: [`Config`] itself, its loading and the checks
 //! across sections live here; each section's types, defaults and own checks
 //! live in a child module (`network`, `grpc`, `context`, `routing`, `chat`,
-//! `sms`, `email`, `limits`, `auth`, `channels`, `retention`), and `env` holds the
+//! `sms`, `webhook`, `email`, `limits`, `auth`, `channels`, `retention`), and `env` holds the
 //! `OMNI_*` overrides.
 
 mod auth;
@@ -25,6 +25,7 @@ mod routing;
 mod sms;
 #[cfg(test)]
 mod tests;
+mod webhook;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -49,6 +50,7 @@ pub use routing::{
     AgentConfig, QueueConfig, QueueStepConfig, RoutingConfig, ServiceLevelConfig, overflow_cycle,
 };
 pub use sms::{KannelConfig, SmsConfig, SmsProvider, TwilioConfig};
+pub use webhook::{MIN_WEBHOOK_KEY_BYTES, WebhookConfig};
 
 /// Why a configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +112,8 @@ pub struct Config {
     pub sms: SmsConfig,
     /// Email adapter settings.
     pub email: EmailConfig,
+    /// Webhook channel settings.
+    pub webhook: WebhookConfig,
     /// Per-address limits of the HTTP servers and the chat's bounds.
     pub limits: LimitsConfig,
     /// Routing queues.
@@ -141,6 +145,7 @@ impl Default for Config {
             chat: ChatConfig::default(),
             sms: SmsConfig::default(),
             email: EmailConfig::default(),
+            webhook: WebhookConfig::default(),
             limits: LimitsConfig::default(),
             queues: Vec::new(),
             agents: Vec::new(),
@@ -287,6 +292,18 @@ impl Config {
         self.limits.check().map_err(ConfigError::Invalid)?;
         self.retention.check().map_err(ConfigError::Invalid)?;
         self.sms.validate()?;
+        self.webhook.validate()?;
+        if self.webhook.enabled
+            && !self
+                .channel_set()
+                .channels()
+                .any(|c| c.as_str() == self.webhook.channel)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "webhook.channel {:?} is not a declared channel (add [channels.{}])",
+                self.webhook.channel, self.webhook.channel
+            )));
+        }
         self.auth.validate()?;
         self.grpc.validate()?;
         self.validate_email()

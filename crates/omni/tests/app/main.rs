@@ -5,7 +5,8 @@
 //! offer, a service that is down) against the embedded app, distributed
 //! mode with every part in its own process, `omni user`, a waiting chat
 //! customer's place in line in both modes, a full queue's answer in both
-//! modes, and erasing a customer in distributed mode.
+//! modes, erasing a customer in distributed mode, and a customer who moves
+//! from chat to the webhook channel (a linked app identity) in one conversation.
 
 mod adapter_check;
 mod cli;
@@ -22,3 +23,4 @@ mod secrets;
 mod simulate;
 mod support;
 mod user_cli;
+mod webhook;

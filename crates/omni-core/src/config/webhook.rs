@@ -1,0 +1,153 @@
+//! The `[webhook]` section: the webhook channel, a company's own app
+//! posting its customers' messages and receiving agents' replies over
+//! signed HTTP (see `docs/adapters.md`, "Walk-through: the webhook
+//! channel").
+
+use std::net::SocketAddr;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use super::ConfigError;
+
+/// Webhook channel settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookConfig {
+    /// Whether this process runs the webhook adapter.
+    pub enabled: bool,
+    /// Where the app posts messages and delivery statuses.
+    pub listen: SocketAddr,
+    /// The declared channel the app's messages arrive on (`[channels.<name>]`).
+    pub channel: String,
+    /// The app's URL that agents' replies are POSTed to (`http://`).
+    pub outbound_url: String,
+    /// The signing key, both ways. Secret (never printed): set it with
+    /// `OMNI_WEBHOOK_KEY`.
+    pub key: SecretString,
+    /// The key before a rotation, still accepted on requests from the app
+    /// until it is removed; empty for none. Secret: `OMNI_WEBHOOK_PREVIOUS_KEY`.
+    pub previous_key: SecretString,
+    /// Seconds a request's `X-Omni-Timestamp` may be away from now, either way.
+    pub tolerance_secs: u64,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Seconds a POST to the app may take before it is retried.
+    pub request_timeout_secs: u64,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8083)),
+            channel: "app".into(),
+            outbound_url: String::new(),
+            key: SecretString::default(),
+            previous_key: SecretString::default(),
+            tolerance_secs: 300,
+            max_body_bytes: 64 * 1024,
+            request_timeout_secs: 10,
+        }
+    }
+}
+
+/// The shortest signing key accepted, in bytes.
+pub const MIN_WEBHOOK_KEY_BYTES: usize = 16;
+
+impl WebhookConfig {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        if !self.enabled {
+            return Ok(());
+        }
+        if self.key.expose_secret().len() < MIN_WEBHOOK_KEY_BYTES {
+            return invalid(format!(
+                "webhook.key must be at least {MIN_WEBHOOK_KEY_BYTES} bytes (set it with OMNI_WEBHOOK_KEY)"
+            ));
+        }
+        let previous = self.previous_key.expose_secret();
+        if !previous.is_empty() && previous.len() < MIN_WEBHOOK_KEY_BYTES {
+            return invalid(format!(
+                "webhook.previous_key must be empty or at least {MIN_WEBHOOK_KEY_BYTES} bytes"
+            ));
+        }
+        if !self.outbound_url.starts_with("http://") {
+            return invalid(format!(
+                "webhook.outbound_url {:?} must be an http:// URL (put a TLS proxy in front for https)",
+                self.outbound_url
+            ));
+        }
+        if self.tolerance_secs == 0 || self.request_timeout_secs == 0 || self.max_body_bytes == 0 {
+            return invalid(
+                "webhook.tolerance_secs, webhook.request_timeout_secs and webhook.max_body_bytes must be at least 1"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::super::Config;
+
+    const APP: &str = r#"
+[[queues]]
+id = "support"
+
+[channels.app]
+identity = "app"
+
+[identities.app]
+normalize = "opaque"
+
+[webhook]
+enabled = true
+outbound_url = "http://127.0.0.1:9000/replies"
+"#;
+
+    fn with_key(text: &str, key: &str) -> Result<Config, String> {
+        let mut config = Config::parse(text)?;
+        let env = BTreeMap::from([("OMNI_WEBHOOK_KEY".to_owned(), key.to_owned())]);
+        config.apply_env(&env).map_err(|e| e.to_string())?;
+        config.validate().map_err(|e| e.to_string())?;
+        Ok(config)
+    }
+
+    #[test]
+    fn a_configured_webhook_needs_a_key_a_declared_channel_and_an_http_url() {
+        let config = with_key(APP, "a-key-of-enough-bytes").expect("valid");
+        assert_eq!(config.webhook.channel, "app");
+        assert_eq!(config.webhook.tolerance_secs, 300);
+        assert!(
+            !format!("{config:?}").contains("a-key-of-enough-bytes"),
+            "the key never prints"
+        );
+
+        let short = with_key(APP, "short").expect_err("short key");
+        assert!(
+            short.contains("webhook.key must be at least 16 bytes"),
+            "{short}"
+        );
+
+        let undeclared = APP.replace("[channels.app]\nidentity = \"app\"\n", "");
+        let err = with_key(&undeclared, "a-key-of-enough-bytes").expect_err("undeclared");
+        assert!(
+            err.contains("webhook.channel \"app\" is not a declared channel"),
+            "{err}"
+        );
+
+        let https = APP.replace("http://127.0.0.1:9000", "https://app.example.com");
+        let err = with_key(&https, "a-key-of-enough-bytes").expect_err("https");
+        assert!(err.contains("webhook.outbound_url"), "{err}");
+
+        let disabled =
+            Config::parse(&APP.replace("enabled = true", "enabled = false")).expect("parse");
+        disabled
+            .validate()
+            .expect("a disabled webhook needs nothing");
+    }
+}
