@@ -86,3 +86,38 @@ async fn only_the_app_signing_now_with_an_active_key_writes_and_a_replay_is_one_
     app.stop().await;
     Ok(())
 }
+
+/// Every route the app calls is signed: a status report signed with a
+/// retired key, or not signed at all, is refused, so nobody but the app can
+/// mark an agent's reply delivered or failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_delivery_status_is_refused() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let mut config = test_config(data.path())?;
+    config.webhook.enabled = true;
+    config.webhook.key = KEY.into();
+    config.webhook.outbound_url = "http://127.0.0.1:9/replies".into();
+    config.validate()?;
+    let app = TestApp::start_with(data, config).await?;
+    let url = format!(
+        "{}/webhook/v1/status",
+        app.webhook_url()
+            .ok_or_else(|| anyhow::anyhow!("webhook enabled"))?
+    );
+    let body = r#"{"message_id":"msg-1","conversation_id":"conv-1","status":"delivered"}"#;
+    let now = now_ms() / 1000;
+
+    let retired = post(&url, body, RETIRED, now).await?;
+    assert_eq!(
+        (retired.status.as_u16(), code(&retired).as_str()),
+        (401, "invalid_signature")
+    );
+    let unsigned = AppClient::new(Duration::from_secs(10))
+        .post_json(&url, &[], body.as_bytes().to_vec())
+        .await?;
+    assert_eq!(
+        (unsigned.status.as_u16(), code(&unsigned).as_str()),
+        (401, "missing_signature")
+    );
+    Ok(())
+}
