@@ -158,6 +158,18 @@ impl MethodTable {
             .collect();
         (missing, extra)
     }
+
+    /// [`Self::differences`] as one verdict: `Err` names every `rpc`
+    /// missing from the table and every listed method no `rpc` declares.
+    pub fn check_against(&self, proto: &str) -> Result<(), String> {
+        match self.differences(proto) {
+            (missing, extra) if missing.is_empty() && extra.is_empty() => Ok(()),
+            (missing, extra) => Err(format!(
+                "{}: not in the table: {missing:?}; in the table, not in the proto: {extra:?}",
+                self.service
+            )),
+        }
+    }
 }
 
 struct Account {
@@ -425,6 +437,13 @@ mod tests {
                 vec!["ListQueues".to_owned()],
                 vec!["UpsertAgent".to_owned()]
             )
+        );
+        let verdict = TABLE.check_against(proto).unwrap_err();
+        assert!(verdict.contains("ListQueues") && verdict.contains("UpsertAgent"));
+        assert!(
+            TABLE
+                .check_against("rpc GetAgent(A) returns (B);\nrpc UpsertAgent(C) returns (D);")
+                .is_ok()
         );
     }
 
