@@ -12,6 +12,7 @@ mod adapter_check;
 mod cli;
 mod declared_channel;
 mod deploy;
+mod deploy_hardening;
 mod desk_customers;
 mod desk_errors;
 mod desk_replicas;
