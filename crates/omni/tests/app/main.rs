@@ -7,6 +7,8 @@
 //! customer's place in line in both modes, a full queue's answer in both
 //! modes, erasing a customer in distributed mode, and a customer who moves
 //! from chat to the webhook channel (a linked app identity) in one conversation.
+//! Also the image's and the manifests' hardening, and the observability
+//! files against promtool and a real Prometheus.
 
 mod adapter_check;
 mod cli;
@@ -18,6 +20,7 @@ mod desk_errors;
 mod desk_replicas;
 mod distributed;
 mod erasure;
+mod observability;
 mod queue_full;
 mod queue_position;
 mod secrets;
