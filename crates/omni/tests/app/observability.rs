@@ -253,6 +253,117 @@ fn collector_dashboard_and_alerts_are_complete_and_documented() {
     }
 }
 
+/// The volumes of compose service `service` as (host, container) pairs.
+fn mounts(compose: &Value, service: &str) -> Vec<(String, String)> {
+    compose["services"][service]["volumes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("compose service {service} has volumes"))
+        .iter()
+        .filter_map(Value::as_str)
+        .filter_map(|v| {
+            let mut fields = v.split(':');
+            Some((fields.next()?.to_owned(), fields.next()?.to_owned()))
+        })
+        .collect()
+}
+
+#[test]
+fn compose_observability_profile_runs_the_shipped_files() {
+    let compose = yaml("compose.yaml");
+    let services = compose["services"].as_object().expect("services");
+    for name in ["otel-collector", "jaeger", "prometheus", "grafana"] {
+        assert_eq!(
+            services[name]["profiles"],
+            json!(["observability"]),
+            "{name} runs with the observability profile"
+        );
+    }
+    // Prometheus reads the shipped configuration, and the rule files it
+    // names beside it.
+    let prometheus = mounts(&compose, "prometheus");
+    let config = prometheus
+        .iter()
+        .find(|(host, _)| host == "./prometheus.yml")
+        .map(|(_, c)| c.clone())
+        .expect("prometheus.yml mounted");
+    assert!(
+        services["prometheus"]["command"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|a| *a == format!("--config.file={config}"))),
+        "prometheus runs {config}"
+    );
+    let config_dir = Path::new(&config).parent().expect("a directory");
+    for rules in yaml("prometheus.yml")["rule_files"]
+        .as_array()
+        .expect("rule_files")
+        .iter()
+        .filter_map(Value::as_str)
+    {
+        let at = config_dir.join(rules).display().to_string();
+        assert!(
+            prometheus
+                .iter()
+                .any(|(host, c)| *host == format!("./{rules}") && *c == at),
+            "{rules} mounted at {at}"
+        );
+    }
+    // It scrapes the parts by the names compose gives them (the webhook
+    // part's compose service comes with the webhook channel's branch).
+    let scraped = yaml("prometheus.yml")["scrape_configs"][0]["dns_sd_configs"][0]["names"].clone();
+    for name in scraped
+        .as_array()
+        .expect("names")
+        .iter()
+        .filter_map(Value::as_str)
+    {
+        assert!(
+            services.contains_key(name) || name == "webhook",
+            "{name} is a compose service"
+        );
+    }
+    // The collector runs the shipped configuration and forwards to a
+    // service of the file.
+    let collector = mounts(&compose, "otel-collector");
+    let config = collector
+        .iter()
+        .find(|(host, _)| host == "./otel-collector.yaml")
+        .map(|(_, c)| c.clone())
+        .expect("otel-collector.yaml mounted");
+    assert!(
+        services["otel-collector"]["command"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|a| *a == format!("--config={config}"))),
+        "the collector runs {config}"
+    );
+    let exporter = yaml("otel-collector.yaml")["exporters"]["otlp"]["endpoint"]
+        .as_str()
+        .expect("the otlp exporter's endpoint")
+        .to_owned();
+    let backend = exporter.split(':').next().unwrap_or_default();
+    assert!(
+        services.contains_key(backend),
+        "{backend} is a compose service"
+    );
+    // Every part names itself in its traces.
+    let mut names = BTreeSet::new();
+    for part in ["context", "router", "chat", "desk", "email", "sms"] {
+        let name = services[part]["environment"]["OTEL_SERVICE_NAME"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{part}: OTEL_SERVICE_NAME"))
+            .to_owned();
+        assert!(
+            names.insert(name.clone()),
+            "{part}: {name} is another part's"
+        );
+        assert!(
+            services[part]["environment"]
+                .as_object()
+                .is_some_and(|e| e.contains_key("OTEL_EXPORTER_OTLP_ENDPOINT")),
+            "{part}: OTEL_EXPORTER_OTLP_ENDPOINT (from the environment compose runs in)"
+        );
+    }
+}
+
 /// Every part in its own process, the email and sms adapters included.
 const EVERY_PART: [Part; 6] = [
     Part::Context,
