@@ -4,7 +4,8 @@
 //! and the Grafana dashboard are complete and name only documented
 //! metrics; and a real Prometheus, configured from the shipped scrape
 //! configuration with the targets rewritten to a cluster's ports, scrapes
-//! every part of a distributed deployment and sees its traffic.
+//! every part of a distributed deployment, sees its traffic, and runs the
+//! shipped alert rules on it.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -482,7 +483,14 @@ async fn prometheus_scrapes_every_part_of_a_distributed_deployment() -> anyhow::
     })
     .await?;
 
-    // A part that stops is seen down.
+    // The shipped alert rules run on what was scraped: nothing is wrong
+    // yet (the query finds no alert, pending or firing).
+    let alerts =
+        prometheus.query(r#"ALERTS{alertname=~"OmniroutePartDown|OmnirouteCorePartMissing"}"#)?;
+    assert!(alerts.is_empty(), "{alerts:?}");
+
+    // A part that stops is seen down, and the part-down alert, with the
+    // part's label, starts its 2 minutes pending.
     let mut cluster = cluster;
     let cluster = blocking(move || {
         cluster.kill(Part::Sms)?;
@@ -498,6 +506,18 @@ async fn prometheus_scrapes_every_part_of_a_distributed_deployment() -> anyhow::
         )
     })
     .await?;
+    let p = prometheus.clone();
+    let pending = blocking(move || {
+        Ok(p.query_until(
+            r#"ALERTS{alertname="OmniroutePartDown",alertstate="pending"}"#,
+            SCRAPED,
+            |s| !s.is_empty(),
+        )?)
+    })
+    .await?;
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0].labels["part"], "sms", "{pending:?}");
+    assert_eq!(pending[0].labels["severity"], "critical", "{pending:?}");
     drop(cluster);
     Ok(())
 }
