@@ -471,6 +471,15 @@ async fn prometheus_scrapes_every_part_of_a_distributed_deployment() -> anyhow::
     assert_eq!(inbound.len(), 1, "{inbound:?}");
     assert_eq!(inbound[0].labels["part"], "context", "{inbound:?}");
     assert_eq!(inbound[0].value, 1.0, "{inbound:?}");
+    // The parts wrote nothing to their data directory (OMNI_DATA_DIR):
+    // in distributed mode the state is in NATS and Redis, which is why the
+    // manifests can make the root filesystem read-only.
+    let data_dir = cluster
+        .log_path(Part::Context)
+        .parent()
+        .map(|d| d.join("data"))
+        .expect("the cluster's directory");
+    assert!(!data_dir.exists(), "{} was written", data_dir.display());
 
     // Every query of the dashboard is PromQL this Prometheus accepts.
     let p = prometheus.clone();
