@@ -1,14 +1,17 @@
 //! Real servers for tests: `nats-server` (JetStream), `redis-server`, the
-//! Kannel SMS gateway and an SMTP sink (`aiosmtpd`), each on a free loopback
-//! port with its own temporary data directory, stopped on drop. A missing
-//! binary is an error that says how to install it (`scripts/test` installs
-//! them from Debian's packages); tests never skip silently.
+//! Kannel SMS gateway, an SMTP sink (`aiosmtpd`) and Prometheus, each on a
+//! free loopback port with its own temporary data directory, stopped on
+//! drop. A missing binary is an error that says how to install it
+//! (`scripts/test` installs them from Debian's packages); tests never skip
+//! silently.
 //!
 //! # Layout
 //! - [`nats`] starts `nats-server` with JetStream (`NatsServer`).
 //! - [`redis`] starts `redis-server` with AOF on (`RedisServer`).
 //! - [`kannel`] starts Kannel's bearerbox, smsbox and fakesmsc (`KannelServer`).
 //! - [`smtp`] starts an `aiosmtpd` SMTP sink writing to a Maildir (`SmtpSink`).
+//! - [`prometheus`] starts Prometheus with a test's configuration
+//!   (`Prometheus`, with `query`), and runs `promtool`.
 //! - [`tls`] makes a test CA and server/client certificates with `openssl`
 //!   (`TestCerts`), for the TLS variants of the Redis and NATS servers.
 //! - [`python`] finds the Python 3 the sink and the test clients run.
@@ -19,6 +22,7 @@
 
 pub mod kannel;
 pub mod nats;
+pub mod prometheus;
 pub mod python;
 pub mod redis;
 pub mod smtp;

@@ -14,17 +14,17 @@ use omni_core::config::Config;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
-fn deploy_dir() -> PathBuf {
+pub(crate) fn deploy_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy")
 }
 
-fn documents(path: &Path) -> Vec<Value> {
+pub(crate) fn documents(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_saphyr::from_multiple::<Value>(&text)
         .unwrap_or_else(|e| panic!("{} is not valid YAML: {e}", path.display()))
 }
 
-fn k8s() -> Vec<(String, Value)> {
+pub(crate) fn k8s() -> Vec<(String, Value)> {
     let mut docs = Vec::new();
     let mut files: Vec<_> = std::fs::read_dir(deploy_dir().join("k8s"))
         .expect("deploy/k8s exists")

@@ -7,16 +7,20 @@
 //! customer's place in line in both modes, a full queue's answer in both
 //! modes, erasing a customer in distributed mode, and a customer who moves
 //! from chat to the webhook channel (a linked app identity) in one conversation.
+//! Also the image's and the manifests' hardening, and the observability
+//! files against promtool and a real Prometheus.
 
 mod adapter_check;
 mod cli;
 mod declared_channel;
 mod deploy;
+mod deploy_hardening;
 mod desk_customers;
 mod desk_errors;
 mod desk_replicas;
 mod distributed;
 mod erasure;
+mod observability;
 mod queue_full;
 mod queue_position;
 mod secrets;
