@@ -6,7 +6,9 @@
 //! mode with every part in its own process, `omni user`, a waiting chat
 //! customer's place in line in both modes, a full queue's answer in both
 //! modes, erasing a customer in distributed mode, and a customer who moves
-//! from chat to the webhook channel (a linked app identity) in one conversation.
+//! from chat to the webhook channel (a linked app identity) in one conversation,
+//! and the Python example adapter passing the kit out of process (the
+//! adapter guide's steps, run as written).
 
 mod adapter_check;
 mod cli;
@@ -17,6 +19,7 @@ mod desk_errors;
 mod desk_replicas;
 mod distributed;
 mod erasure;
+mod python_adapter;
 mod queue_full;
 mod queue_position;
 mod secrets;
