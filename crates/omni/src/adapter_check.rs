@@ -45,8 +45,8 @@ pub struct AdapterCheckArgs {
     pub nats_creds: Option<PathBuf>,
     /// The token the adapter's conformance hook was started with: the kit
     /// then drives its provider side and runs every rule.
-    #[arg(long, env = "OMNI_CONFORMANCE_TOKEN", hide_env_values = true)]
-    pub conformance_token: Option<String>,
+    #[arg(long, env = "OMNI_CONFORMANCE_TOKEN", hide_env_values = true, value_parser = token)]
+    pub conformance_token: Option<Token>,
     /// A recipient the adapter's provider takes replies for, as
     /// `kind:value`: `phone:+14155552671`, `email:ann@example.com`,
     /// `chat:<visitor>`, `sms_sender:<sender>`, or a declared kind
@@ -71,6 +71,23 @@ pub struct AdapterCheckArgs {
     /// Seconds to wait for each report.
     #[arg(long, default_value_t = 10)]
     pub wait_secs: u64,
+}
+
+/// The conformance token: a secret, never printed (`Debug` hides it).
+#[derive(Clone)]
+pub struct Token(String);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token([redacted])")
+    }
+}
+
+fn token(text: &str) -> Result<Token, String> {
+    if text.is_empty() {
+        return Err("an empty conformance token".into());
+    }
+    Ok(Token(text.to_owned()))
 }
 
 /// The identity kinds with a field of their own in `common.v1.Identity`.
@@ -185,7 +202,7 @@ pub fn run(args: &AdapterCheckArgs) -> ExitCode {
         };
         let wait = Duration::from_secs(args.wait_secs);
         if let Some(token) = &args.conformance_token {
-            let hook = nats_hook::NatsHook::new(&bus, subject.capabilities.channel, token, wait);
+            let hook = nats_hook::NatsHook::new(&bus, subject.capabilities.channel, &token.0, wait);
             if let Err(e) = adopt_announcement(&mut subject, &bus, &hook, args).await {
                 eprintln!("omni adapter-check: {e}");
                 bus.close().await;
@@ -237,4 +254,35 @@ async fn adopt_announcement(
         ..announced
     };
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_declared_kind_is_a_declared_identity_and_a_bad_one_is_named() {
+        let id = identity("--recipient", "app:user-42").expect("declared kind");
+        assert_eq!(
+            id.kind,
+            Some(pb::identity::Kind::Declared(pb::DeclaredIdentity {
+                kind: "app".into(),
+                value: "user-42".into()
+            }))
+        );
+        let id = identity("--recipient", "phone:+14155552671").expect("built in");
+        assert_eq!(
+            id.kind,
+            Some(pb::identity::Kind::Phone("+14155552671".into()))
+        );
+        let e = identity("--recipient", "App!:x").expect_err("not a kind name");
+        assert!(e.contains("\"App!\" is not an identity kind"), "{e}");
+    }
+
+    #[test]
+    fn the_conformance_token_never_prints() {
+        let t = token("s3cret-token").expect("token");
+        assert!(!format!("{t:?}").contains("s3cret"));
+        assert!(token("").is_err());
+    }
 }
