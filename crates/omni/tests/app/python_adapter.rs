@@ -184,12 +184,36 @@ fn start_adapter(nats: &str, token: &str, extra: &[&str], log: &Path) -> (Runnin
 }
 
 fn check(nats: &str, token: &str) -> Output {
+    check_with(nats, token, &[])
+}
+
+fn check_with(nats: &str, token: &str, extra: &[&str]) -> Output {
     run(omni()
         .args(["adapter-check", "--channel", "app", "--nats", nats])
         .args(["--conformance-token", token])
         .args(["--recipient", "app:user-42"])
         .args(["--refused-recipient", "app:blocked-user"])
-        .args(["--refused-reason", "recipient_blocked", "--wait-secs", "10"]))
+        .args(["--refused-reason", "recipient_blocked", "--wait-secs", "10"])
+        .args(extra))
+}
+
+#[test]
+fn the_capabilities_come_from_the_announcement_and_flags_override_them() {
+    let nats = NatsServer::start().expect("nats-server");
+    let dir = tempfile::tempdir().expect("dir");
+    let _adapter = start_adapter(&nats.url(), "tok-3", &[], &dir.path().join("adapter.log"));
+    let out = check_with(&nats.url(), "tok-3", &["--max-text-chars", "600"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("announced: max_text_chars 500, identity kind \"app\""),
+        "{stdout}"
+    );
+    // 600 declared by the flag; the adapter refuses more than 500.
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL size_limits: expected a text of exactly 600 characters"),
+        "{stdout}"
+    );
 }
 
 #[test]
