@@ -280,6 +280,9 @@ fn the_guide_runs_as_written_and_the_python_adapter_passes_every_rule() {
         stdout.contains("ok   acknowledged_only_when_durable"),
         "{stdout}"
     );
+    // The last step's SIGTERM: the adapter drained and stopped by itself.
+    let log = std::fs::read_to_string(work.path().join("adapter.log")).expect("adapter.log");
+    assert!(log.contains("app-adapter: stopped"), "{log}");
 }
 
 #[test]
