@@ -137,24 +137,42 @@ impl Drop for Running {
     }
 }
 
-/// Starts the provider and the adapter (with `extra` flags) on `nats`,
-/// once the adapter says it is ready.
-fn start_adapter(nats: &str, token: &str, extra: &[&str], log: &Path) -> (Running, Running) {
-    let (venv, gen_dir) = python_env();
-    let python = venv.join("bin/python");
-    let provider_port = free_port().expect("port").to_string();
-    let adapter_port = free_port().expect("port").to_string();
-    let provider = Running(
-        Command::new(&python)
+/// The example's provider on `port`; it refuses `blocked-user`.
+fn provider(port: &str) -> Running {
+    let (venv, _) = python_env();
+    Running(
+        Command::new(venv.join("bin/python"))
             .arg(example().join("provider.py"))
-            .args(["--listen", &format!("127.0.0.1:{provider_port}")])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--refuse", "blocked-user"])
             .stdout(Stdio::null())
             .spawn()
             .expect("start the provider"),
-    );
+    )
+}
+
+/// Waits until `path` contains `text`; panics with `why` after 30 s.
+fn wait_for(path: &Path, text: &str, why: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(path).is_ok_and(|l| l.contains(text)) {
+        assert!(
+            Instant::now() < deadline,
+            "no {text:?} in {}: {}",
+            path.display(),
+            std::fs::read_to_string(why).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The adapter (with `extra` flags) on `nats`, sending to the provider on
+/// `provider_port`, once it says it is ready; its stdout goes to `log`,
+/// its log lines to `log` with the extension `err`.
+fn adapter(nats: &str, token: &str, provider_port: &str, extra: &[&str], log: &Path) -> Running {
+    let (venv, gen_dir) = python_env();
+    let adapter_port = free_port().expect("port").to_string();
     let adapter = Running(
-        Command::new(&python)
+        Command::new(venv.join("bin/python"))
             .arg(example().join("adapter.py"))
             .env("PYTHONPATH", &gen_dir)
             .env("APP_PROVIDER_SECRET", "provider-secret")
@@ -171,16 +189,40 @@ fn start_adapter(nats: &str, token: &str, extra: &[&str], log: &Path) -> (Runnin
             .spawn()
             .expect("start the adapter"),
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !std::fs::read_to_string(log).is_ok_and(|l| l.contains("adapter ready")) {
-        assert!(
-            Instant::now() < deadline,
-            "the adapter did not start: {}",
-            std::fs::read_to_string(log.with_extension("err")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (provider, adapter)
+    wait_for(log, "adapter ready", &log.with_extension("err"));
+    adapter
+}
+
+/// The provider and the adapter (with `extra` flags) on `nats`.
+fn start_adapter(nats: &str, token: &str, extra: &[&str], log: &Path) -> (Running, Running) {
+    let port = free_port().expect("port").to_string();
+    let provider = provider(&port);
+    (provider, adapter(nats, token, &port, extra, log))
+}
+
+#[test]
+fn a_provider_that_is_down_is_retried_until_it_takes_the_reply() {
+    let nats = NatsServer::start().expect("nats-server");
+    let dir = tempfile::tempdir().expect("dir");
+    let log = dir.path().join("adapter.log");
+    let port = free_port().expect("port").to_string();
+    let _adapter = adapter(&nats.url(), "tok-4", &port, &[], &log);
+    let url = nats.url();
+    let check = std::thread::spawn(move || check(&url, "tok-4"));
+    // The provider comes up only once the adapter has had to retry.
+    wait_for(
+        &log.with_extension("err"),
+        "provider unavailable; will retry",
+        &log.with_extension("err"),
+    );
+    let _provider = provider(&port);
+    let out = check.join().expect("adapter-check");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("adapter conformance (app): 8 passed, 0 failed, 0 skipped"),
+        "{stdout}"
+    );
 }
 
 fn check(nats: &str, token: &str) -> Output {
