@@ -25,8 +25,8 @@
 //! - `rules`: the rules, one function each.
 //! - [`switch`]: the bus the kit can take down.
 //! - [`observe`]: reading inbound messages and reports back.
-//! - [`remote`]: an adapter out of process, known by its declaration
-//!   (`omni adapter-check`).
+//! - [`remote`]: an adapter out of process, known by its declaration and
+//!   driven through its conformance hook (`omni adapter-check`).
 
 use std::fmt;
 use std::sync::Arc;
@@ -99,6 +99,15 @@ pub trait Subject: Send + Sync {
     /// the bus alone).
     fn drives_inbound(&self) -> bool {
         true
+    }
+
+    /// Makes the bus unable (`false`) or able again (`true`) to store the
+    /// adapter's inbound messages, for an adapter not built on
+    /// [`Kit::bus`] (out of process); the kit switches its own bus either
+    /// way, so the default does nothing more.
+    async fn set_storing(&self, storing: bool) -> Result<(), String> {
+        let _ = storing;
+        Ok(())
     }
 }
 

@@ -143,6 +143,17 @@ impl NatsBus {
         &self.url
     }
 
+    /// The NATS client, on the same link (TLS, credentials), for what the
+    /// [`Bus`] trait does not cover (request/reply to an adapter's hook).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The JetStream context (the conformance kit pauses a stream with it).
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.js
+    }
+
     fn check_open(&self) -> Result<(), BusError> {
         if self.closed_flag.load(Ordering::Acquire) {
             Err(BusError::Closed)

@@ -22,16 +22,16 @@ const BLOCKED: &str = "+14155550000";
 
 /// How an adapter breaks the contract.
 #[derive(Default, Clone, Copy)]
-struct Broken {
+pub(crate) struct Broken {
     /// Acknowledges the provider whether or not the bus stored the message.
-    acknowledges_first: bool,
+    pub(crate) acknowledges_first: bool,
     /// Gives each delivery of a provider message a new key.
-    fresh_keys: bool,
+    pub(crate) fresh_keys: bool,
     /// Declares a maximum text length its provider does not enforce.
-    unenforced_limit: bool,
+    pub(crate) unenforced_limit: bool,
 }
 
-struct Reference {
+pub(crate) struct Reference {
     inbound: Inbound,
     broken: Broken,
     deliveries: AtomicU32,
@@ -39,7 +39,7 @@ struct Reference {
 }
 
 impl Reference {
-    fn start(kit: &Kit, broken: Broken) -> Self {
+    pub(crate) fn start(kit: &Kit, broken: Broken) -> Self {
         let bus = kit.bus();
         let provider = Arc::new(Scripted {
             max_text_chars: (!broken.unenforced_limit).then_some(20),
@@ -184,15 +184,22 @@ async fn each_broken_rule_is_named_with_what_was_expected_and_what_came() {
 }
 
 /// The reference adapter seen from outside: what it declares, over the bus.
-fn declared(limit: u32) -> omni_adapter::conformance::remote::Declared {
+pub(crate) fn declared(limit: u32) -> omni_adapter::conformance::remote::Declared {
     omni_adapter::conformance::remote::Declared {
         capabilities: Capabilities {
             max_text_chars: Some(limit),
             ..Capabilities::new(sms(), "phone")
         },
+        customer: (
+            CUSTOMER.into(),
+            pb::Identity {
+                kind: Some(pb::identity::Kind::Phone(CUSTOMER.into())),
+            },
+        ),
         recipient: pb::Identity {
             kind: Some(pb::identity::Kind::Phone(CUSTOMER.into())),
         },
+        hook: None,
         refused: Some((
             pb::Identity {
                 kind: Some(pb::identity::Kind::Phone(BLOCKED.into())),

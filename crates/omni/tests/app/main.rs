@@ -6,9 +6,11 @@
 //! mode with every part in its own process, `omni user`, a waiting chat
 //! customer's place in line in both modes, a full queue's answer in both
 //! modes, erasing a customer in distributed mode, and a customer who moves
-//! from chat to the webhook channel (a linked app identity) in one conversation.
-//! Also the image's and the manifests' hardening, and the observability
-//! files against promtool and a real Prometheus.
+//! from chat to the webhook channel (a linked app identity) in one conversation,
+//! and the Python example adapter passing the kit out of process (the
+//! adapter guide's steps, run as written). Also the image's and the
+//! manifests' hardening, and the observability files against promtool and a
+//! real Prometheus.
 
 mod adapter_check;
 mod cli;
@@ -21,6 +23,7 @@ mod desk_replicas;
 mod distributed;
 mod erasure;
 mod observability;
+mod python_adapter;
 mod queue_full;
 mod queue_position;
 mod secrets;

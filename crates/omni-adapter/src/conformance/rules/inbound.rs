@@ -86,11 +86,26 @@ impl Run<'_> {
     pub(super) async fn acknowledged_only_when_durable(&self) -> Checked {
         let rule = Rule::AcknowledgedOnlyWhenDurable;
         self.bus.take_down();
+        if let Err(e) = self.subject.set_storing(false).await {
+            self.bus.bring_up();
+            return Err(violation(
+                rule,
+                "the kit able to make the bus refuse the adapter's messages",
+                e,
+            ));
+        }
         let answer = self
             .subject
             .customer_writes(&self.customer_message(rule, 0))
             .await;
         self.bus.bring_up();
+        if let Err(e) = self.subject.set_storing(true).await {
+            return Err(violation(
+                rule,
+                "the kit able to let the bus store the adapter's messages again",
+                e,
+            ));
+        }
         match answer {
             ProviderAnswer::NotAcknowledged {
                 retryable: true, ..
