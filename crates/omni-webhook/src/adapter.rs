@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use omni_adapter::inbound::canonical;
-use omni_adapter::{Inbound, Report, Reporter, idempotency_key};
+use omni_adapter::{Capabilities, Inbound, Report, Reporter, idempotency_key};
 use omni_bus::{Bus, BusError, PublishAck};
-use omni_core::config::{ChannelSpec, Config, WebhookConfig};
+use omni_core::config::{Config, WebhookConfig};
 use omni_core::trace::TraceContext;
 use omni_core::{Channel, Identity, IdentityNormalizer};
 use secrecy::ExposeSecret;
@@ -70,7 +70,7 @@ pub struct WebhookAdapter {
     reporter: Reporter,
     config: Arc<Config>,
     channel: Channel,
-    spec: ChannelSpec,
+    capabilities: Capabilities,
     normalizer: IdentityNormalizer,
     outbound: omni_bus::topology::ConsumerSpec,
 }
@@ -84,10 +84,8 @@ impl WebhookAdapter {
         let channel = set
             .find(name)
             .ok_or_else(|| SetupError::Channel(name.clone()))?;
-        let spec = set
-            .get(channel)
-            .cloned()
-            .ok_or_else(|| SetupError::Channel(name.clone()))?;
+        let capabilities = Capabilities::declared(&config, channel)
+            .map_err(|_| SetupError::Channel(name.clone()))?;
         let normalizer = IdentityNormalizer::new(None).with_kinds(config.identity_kinds());
         Ok(Arc::new(Self {
             inbound: Inbound::new(bus.clone(), channel),
@@ -95,7 +93,7 @@ impl WebhookAdapter {
                 .with_metric("omni_webhook_delivery_reports_total"),
             config,
             channel,
-            spec,
+            capabilities,
             normalizer,
             outbound: crate::outbound::consumer_of(channel),
         }))
@@ -121,9 +119,9 @@ impl WebhookAdapter {
         self.outbound
     }
 
-    /// The channel's declared capabilities.
-    pub fn spec(&self) -> &ChannelSpec {
-        &self.spec
+    /// The channel's capabilities, as `[channels.<name>]` declares them.
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
     }
 
     /// The keys a request from the app may be signed with: the current
@@ -144,7 +142,7 @@ impl WebhookAdapter {
     /// the channel's identity kind.
     pub fn customer(&self, raw: &str) -> Result<Identity, WebhookError> {
         self.normalizer
-            .declared(&self.spec.identity, raw)
+            .declared(&self.capabilities.identity_kind, raw)
             .map_err(|e| WebhookError::bad_request("invalid_customer_id", e.to_string()))
     }
 
@@ -163,13 +161,8 @@ impl WebhookAdapter {
         if message.text.trim().is_empty() {
             return Err(WebhookError::bad_request("empty_text", "text is empty"));
         }
-        let max = self.spec.max_text_bytes;
-        if message.text.len() > max {
-            return Err(WebhookError::TooLarge(format!(
-                "text of {} bytes exceeds the {} channel's maximum of {max}",
-                message.text.len(),
-                self.channel
-            )));
+        if let Some(reason) = self.capabilities.text_too_long(&message.text) {
+            return Err(WebhookError::TooLarge(reason));
         }
         let from = self.customer(&message.customer_id)?;
         let span = tracing::info_span!(

@@ -14,7 +14,7 @@
 //! | no `X-Omni-Timestamp` or `X-Omni-Signature` | 401 | `missing_signature` |
 //! | timestamp further than `webhook.tolerance_secs` from now | 401 | `stale_timestamp` |
 //! | signature under neither active key | 401 | `invalid_signature` |
-//! | body over `webhook.max_body_bytes`, text over the channel's `max_text_bytes` | 413 | `too_large` |
+//! | body over `webhook.max_body_bytes`, text over the channel's `max_text_chars` | 413 | `too_large` |
 //! | not the JSON described, unknown fields included | 400 | `invalid_json` |
 //! | an empty id or text, a customer id its kind refuses, an unknown status | 400 | `missing_message_id`, `empty_text`, `invalid_customer_id`, `invalid_status` |
 //! | the bus cannot store it now | 503 + `Retry-After` | `unavailable` |

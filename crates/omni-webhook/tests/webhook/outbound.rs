@@ -130,20 +130,27 @@ async fn an_app_that_cannot_be_reached_is_retried_then_dead_lettered() {
 }
 
 #[tokio::test]
-async fn a_reply_within_the_characters_but_over_the_declared_bytes_fails_unsent() {
+async fn the_declared_limit_counts_characters_not_bytes() {
     let peer = Peer::start().await;
     let app = App::start(&peer).await;
     let mut reports = Inbox::delivery(&app.bus).await;
-    // 150 characters, 300 bytes: over the channel's max_text_bytes of 200.
-    app.send_reply("out-6", CUSTOMER, &"é".repeat(150)).await;
+    // 200 characters, 400 bytes: at the channel's max_text_chars of 200.
+    app.send_reply("out-6", CUSTOMER, &"é".repeat(200)).await;
+    let (report, _) = reports.next::<ev::DeliveryReport>().await;
+    assert_eq!(
+        (report.message_id.as_str(), report.status),
+        ("out-6", status(DeliveryStatus::Sent)),
+        "{report:?}"
+    );
+    app.send_reply("out-7", CUSTOMER, &"é".repeat(201)).await;
     let (report, _) = reports.next::<ev::DeliveryReport>().await;
     assert_eq!(report.status, status(DeliveryStatus::Failed));
     assert!(
         report
             .error
-            .contains("300 bytes exceeds the app channel's maximum of 200 bytes"),
+            .contains("text of 201 characters exceeds the app channel's maximum of 200"),
         "{}",
         report.error
     );
-    assert!(peer.received().is_empty(), "sent anyway");
+    assert_eq!(peer.received().len(), 1, "the long one was sent anyway");
 }
