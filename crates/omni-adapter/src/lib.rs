@@ -26,6 +26,8 @@
 //! - [`outbound`]: the consumer of `omni.outbound.<channel>`.
 //! - [`backoff`]: exponential backoff with jitter and bounded attempts.
 //! - [`report`]: delivery reports on `omni.delivery.<channel>`.
+//! - `http` (feature `http`): the HTTP(S) client toward a provider and
+//!   `Refusal`, the one HTTP answer to a refused provider request.
 //! - `conformance` (feature `conformance`): the kit every adapter runs
 //!   against itself, over a real bus.
 
@@ -35,6 +37,8 @@ pub mod backoff;
 pub mod capabilities;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod inbound;
 pub mod outbound;
 pub mod provider;

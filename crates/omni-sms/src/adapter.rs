@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use omni_adapter::http::{HttpClient, HttpError};
 use omni_adapter::inbound::canonical;
 use omni_adapter::{Capabilities, CapabilityError, HardLimit, Inbound, Reporter, idempotency_key};
 use omni_bus::{Bus, BusError, PublishAck};
@@ -15,7 +16,6 @@ use phonenumber::country::Id;
 use tracing::{Instrument, info, warn};
 
 use crate::error::SmsError;
-use crate::http::{HttpClient, HttpError};
 use crate::{keywords, phone};
 
 /// Why the adapter could not be set up.
@@ -77,7 +77,10 @@ impl SmsAdapter {
                 .parse()
                 .map_err(|_| SetupError::Region(config.sms.default_region.clone()))?,
         ));
-        let http = HttpClient::new(Duration::from_secs(config.sms.request_timeout_secs))?;
+        let http = HttpClient::new(
+            Duration::from_secs(config.sms.request_timeout_secs),
+            "omniroute-sms",
+        )?;
         let capabilities = Capabilities::declared(&config, Channel::SMS)
             .map_err(CapabilityError::from)?
             .within(&HardLimit {

@@ -7,7 +7,8 @@
 //! | `GET /healthz` | probes | 200 |
 //!
 //! Both POSTs are signed ([`crate::signature`]). Every refusal is a JSON
-//! error with a precise code, and a log line with the request's trace id:
+//! error with a precise code ([`omni_adapter::http::Refusal`]), and a log
+//! line with the request's trace id:
 //!
 //! | refusal | status | code |
 //! |---|---|---|
@@ -33,7 +34,6 @@ use omni_core::trace::TraceContext;
 use serde::de::DeserializeOwned;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tracing::warn;
 
 use crate::adapter::{AppMessage, AppStatus};
 use crate::error::WebhookError;
@@ -111,21 +111,9 @@ fn answer(
             format!(r#"{{"accepted":true,"duplicate":{duplicate}}}"#),
         )
             .into_response(),
-        Err(e) => {
-            warn!(
-                trace_id = %trace.trace_id_hex(),
-                route,
-                status = e.status().as_u16(),
-                code = e.code(),
-                error = %e,
-                "webhook request refused"
-            );
-            omni_telemetry::metrics::inc(
-                "omni_webhook_refused_total",
-                &[("route", route), ("code", e.code())],
-            );
-            e.into_response()
-        }
+        Err(e) => e
+            .refusal()
+            .answer("webhook", route, trace, "omni_webhook_refused_total"),
     }
 }
 
