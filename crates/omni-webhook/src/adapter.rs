@@ -10,11 +10,13 @@ use omni_bus::{Bus, BusError, PublishAck};
 use omni_core::config::{Config, WebhookConfig};
 use omni_core::trace::TraceContext;
 use omni_core::{Channel, Identity, IdentityNormalizer};
+use omni_proto::auth::AuthChannel as GrpcChannel;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use tracing::{Instrument, info};
 
 use crate::error::WebhookError;
+use crate::lookup::Replies;
 
 /// The idempotency key prefix: `app:<message_id>` for channel `app`.
 const PROVIDER: &str = "webhook";
@@ -73,12 +75,34 @@ pub struct WebhookAdapter {
     capabilities: Capabilities,
     normalizer: IdentityNormalizer,
     outbound: omni_bus::topology::ConsumerSpec,
+    /// Where a status's conversation and message are checked; `None`
+    /// checks nothing (an adapter without the context service).
+    replies: Option<Replies>,
 }
 
 impl WebhookAdapter {
     /// An adapter publishing to `bus`, configured by `config.webhook` and
     /// the declared channel it names.
     pub fn new(bus: Arc<dyn Bus>, config: Arc<Config>) -> Result<Arc<Self>, SetupError> {
+        Self::build(bus, config, None)
+    }
+
+    /// An adapter that also checks, with the context service on `context`,
+    /// that a delivery status names a conversation and a message that
+    /// exist (404 otherwise): how the app runs it.
+    pub fn with_context(
+        bus: Arc<dyn Bus>,
+        config: Arc<Config>,
+        context: GrpcChannel,
+    ) -> Result<Arc<Self>, SetupError> {
+        Self::build(bus, config, Some(Replies::new(context)))
+    }
+
+    fn build(
+        bus: Arc<dyn Bus>,
+        config: Arc<Config>,
+        replies: Option<Replies>,
+    ) -> Result<Arc<Self>, SetupError> {
         let name = &config.webhook.channel;
         let set = config.channel_set();
         let channel = set
@@ -96,6 +120,7 @@ impl WebhookAdapter {
             capabilities,
             normalizer,
             outbound: crate::outbound::consumer_of(channel),
+            replies,
         }))
     }
 
@@ -225,6 +250,11 @@ impl WebhookAdapter {
                 "missing_message_id",
                 "message_id and conversation_id are required",
             ));
+        }
+        if let Some(replies) = &self.replies {
+            replies
+                .check(&status.conversation_id, &status.message_id)
+                .await?;
         }
         let report = Report {
             message_id: status.message_id,

@@ -25,6 +25,19 @@ pub enum WebhookError {
         /// What was wrong.
         message: String,
     },
+    /// What the request names does not exist: a status for a conversation
+    /// or a message that is not ours (404).
+    #[error("{message}")]
+    NotFound {
+        /// `unknown_conversation` or `unknown_message`.
+        code: &'static str,
+        /// What was not found.
+        message: String,
+    },
+    /// The context service cannot say now whether it exists; the app
+    /// should retry (503).
+    #[error("cannot check the reply now: {0}")]
+    ContextUnavailable(String),
     /// The body or the text is larger than allowed (413).
     #[error("{0}")]
     TooLarge(String),
@@ -56,6 +69,14 @@ impl WebhookError {
         }
     }
 
+    /// A 404.
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::NotFound {
+            code,
+            message: message.into(),
+        }
+    }
+
     /// A 400.
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::BadRequest {
@@ -69,17 +90,22 @@ impl WebhookError {
         match self {
             WebhookError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             WebhookError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            WebhookError::NotFound { .. } => StatusCode::NOT_FOUND,
             WebhookError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            WebhookError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            WebhookError::Unavailable(_) | WebhookError::ContextUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
     /// The machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
-            WebhookError::Unauthorized { code, .. } | WebhookError::BadRequest { code, .. } => code,
+            WebhookError::Unauthorized { code, .. }
+            | WebhookError::BadRequest { code, .. }
+            | WebhookError::NotFound { code, .. } => code,
             WebhookError::TooLarge(_) => "too_large",
-            WebhookError::Unavailable(_) => "unavailable",
+            WebhookError::Unavailable(_) | WebhookError::ContextUnavailable(_) => "unavailable",
         }
     }
 }

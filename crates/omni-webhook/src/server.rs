@@ -18,7 +18,8 @@
 //! | body over `webhook.max_body_bytes`, text over the channel's `max_text_chars` | 413 | `too_large` |
 //! | not the JSON described, unknown fields included | 400 | `invalid_json` |
 //! | an empty id or text, a customer id its kind refuses, an unknown status | 400 | `missing_message_id`, `empty_text`, `invalid_customer_id`, `invalid_status` |
-//! | the bus cannot store it now | 503 + `Retry-After` | `unavailable` |
+//! | a status for a conversation that does not exist, or a message not in it | 404 | `unknown_conversation`, `unknown_message` |
+//! | the bus cannot store it now, or the context service cannot check a status | 503 + `Retry-After` | `unavailable` |
 
 use std::sync::Arc;
 
