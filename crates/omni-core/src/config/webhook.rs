@@ -211,4 +211,27 @@ outbound_url = "http://127.0.0.1:9000/replies"
         );
         with_key(&allowed, key).expect("allowed for tests");
     }
+
+    #[test]
+    fn a_container_sets_the_listen_address_and_the_url_from_the_environment() {
+        let mut config = Config::parse(APP).expect("parse");
+        let env = BTreeMap::from([
+            (
+                "OMNI_WEBHOOK_KEY".to_owned(),
+                "a-key-of-enough-bytes".to_owned(),
+            ),
+            ("OMNI_WEBHOOK_LISTEN".to_owned(), "0.0.0.0:8083".to_owned()),
+            (
+                "OMNI_WEBHOOK_OUTBOUND_URL".to_owned(),
+                "https://app.example.com/omniroute".to_owned(),
+            ),
+        ]);
+        config.apply_env(&env).expect("env");
+        config.validate().expect("valid");
+        assert_eq!(config.webhook.listen.to_string(), "0.0.0.0:8083");
+        assert_eq!(
+            config.webhook.outbound_url,
+            "https://app.example.com/omniroute"
+        );
+    }
 }
