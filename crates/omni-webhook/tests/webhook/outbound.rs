@@ -154,3 +154,29 @@ async fn the_declared_limit_counts_characters_not_bytes() {
     );
     assert_eq!(peer.received().len(), 1, "the long one was sent anyway");
 }
+
+#[tokio::test]
+async fn a_reply_to_an_https_app_is_sent_in_tls() {
+    // The app's address, recording the first bytes a connection opens
+    // with: a TLS client starts with a handshake record (0x16) of TLS 1.x.
+    let app_side = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("https://{}/replies", app_side.local_addr().expect("addr"));
+    let first = tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let (mut socket, _) = app_side.accept().await.expect("accept");
+        let mut head = [0u8; 2];
+        socket.read_exact(&mut head).await.expect("read");
+        head
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bus: std::sync::Arc<dyn omni_bus::Bus> =
+        omni_bus::EmbeddedBus::open(&dir.path().join("bus")).expect("open bus");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let app = App::serve(listener, bus, config(&url)).await;
+    app.send_reply("out-tls", CUSTOMER, "over tls").await;
+    assert_eq!(first.await.expect("app side"), [0x16, 0x03]);
+}
