@@ -1,13 +1,23 @@
-//! What a channel can carry, as its adapter declares it, and the
-//! announcement an adapter publishes on start
-//! (`omni.adapter.announce.<channel>`, `adapter.v1.Announcement`).
+//! What a channel can carry, and the announcement an adapter publishes on
+//! start (`omni.adapter.announce.<channel>`, `adapter.v1.Announcement`).
+//!
+//! The configuration is the one description of a channel
+//! (`[channels.<name>]`, [`ChannelSpec`]): an adapter builds its
+//! capabilities from it ([`Capabilities::declared`]) and declares nothing
+//! of its own. An adapter that has a limit of its own (SMS: the segments it
+//! may send) checks the declaration against it on start
+//! ([`Capabilities::within`]): a declared limit above what it can deliver
+//! refuses the start, one below it is logged and applies. Text limits are
+//! in characters (Unicode scalar values).
 
 use omni_bus::topology::subjects;
 use omni_bus::{Bus, BusError, Message};
 use omni_core::Channel;
+use omni_core::config::{ChannelSpec, Config, UndeclaredChannel};
 use omni_core::time::now_ms;
 use omni_proto::adapter as pb;
 use prost::Message as _;
+use tracing::warn;
 
 /// A channel's capabilities.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +57,58 @@ impl Capabilities {
             outbound_first: false,
             identity_kind: identity_kind.into(),
         }
+    }
+
+    /// The capabilities `spec` declares for `channel`.
+    pub fn from_spec(channel: Channel, spec: &ChannelSpec) -> Self {
+        Self {
+            channel,
+            max_text_chars: Some(u32::try_from(spec.max_text_chars).unwrap_or(u32::MAX)),
+            attachments: spec.attachments,
+            max_attachment_bytes: (spec.max_attachment_bytes > 0)
+                .then(|| u64::try_from(spec.max_attachment_bytes).unwrap_or(u64::MAX)),
+            rich_text: spec.rich_text,
+            read_receipts: spec.read_receipts,
+            threading: spec.threading,
+            outbound_first: spec.can_start,
+            identity_kind: spec.identity.clone(),
+        }
+    }
+
+    /// `channel`'s capabilities as `config` declares them; logs the keys it
+    /// still reads under an old name.
+    pub fn declared(config: &Config, channel: Channel) -> Result<Self, UndeclaredChannel> {
+        for line in config.deprecations(channel) {
+            warn!(%channel, "{line}");
+        }
+        let set = config.channel_set();
+        Ok(Self::from_spec(channel, set.require(channel)?))
+    }
+
+    /// These capabilities, if the adapter can deliver them: a declared text
+    /// limit above `hard` is refused (naming both numbers), one below it
+    /// is logged and kept.
+    pub fn within(self, hard: &HardLimit) -> Result<Self, CapabilityError> {
+        let channel = self.channel;
+        let declared = self.max_text_chars.unwrap_or(u32::MAX);
+        if declared > hard.max_text_chars {
+            return Err(CapabilityError::Exceeds {
+                channel,
+                declared,
+                deliverable: hard.max_text_chars,
+                why: hard.why.clone(),
+            });
+        }
+        if declared < hard.max_text_chars {
+            warn!(
+                %channel,
+                declared,
+                deliverable = hard.max_text_chars,
+                why = %hard.why,
+                "declared text limit is below what the adapter can deliver; the declared one applies"
+            );
+        }
+        Ok(self)
     }
 
     /// Why `text` is too long for the channel, if it is.
@@ -90,6 +152,37 @@ impl From<&Capabilities> for pb::Capabilities {
             identity_kind: c.identity_kind.clone(),
         }
     }
+}
+
+/// A text limit an adapter has of its own, whatever the configuration says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HardLimit {
+    /// The most characters one message can carry.
+    pub max_text_chars: u32,
+    /// Where the limit comes from, e.g. `sms.max_segments = 10`.
+    pub why: String,
+}
+
+/// Why an adapter cannot start with the declared capabilities.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CapabilityError {
+    /// The channel is not declared.
+    #[error(transparent)]
+    Undeclared(#[from] UndeclaredChannel),
+    /// The declared text limit is more than the adapter can deliver.
+    #[error(
+        "channels.{channel}.max_text_chars declares {declared} characters but the {channel} adapter can deliver at most {deliverable} ({why})"
+    )]
+    Exceeds {
+        /// The channel.
+        channel: Channel,
+        /// The declared limit, in characters.
+        declared: u32,
+        /// The adapter's own limit, in characters.
+        deliverable: u32,
+        /// Where the adapter's limit comes from.
+        why: String,
+    },
 }
 
 /// A declaration names a channel this process does not know.
@@ -146,6 +239,60 @@ mod tests {
             Capabilities::try_from(&unknown),
             Err(UnknownChannel("pigeon".into()))
         );
+    }
+
+    #[test]
+    fn capabilities_are_what_the_configuration_declares() {
+        let config = Config::parse(
+            "[channels.cfg-caps]\nidentity = \"email\"\nmax_text_chars = 700\n\
+             attachments = true\nmax_attachment_bytes = 2048\ncan_start = true\n\
+             [[queues]]\nid = \"q\"\n",
+        )
+        .expect("config");
+        config.validate().expect("valid");
+        let channel = config.channel_set().find("cfg-caps").expect("declared");
+        let caps = Capabilities::declared(&config, channel).expect("declared");
+        assert_eq!(
+            caps,
+            Capabilities {
+                max_text_chars: Some(700),
+                attachments: true,
+                max_attachment_bytes: Some(2048),
+                outbound_first: true,
+                ..Capabilities::new(channel, "email")
+            }
+        );
+        let email = Capabilities::declared(&config, Channel::EMAIL).expect("email");
+        assert!(email.threading && email.outbound_first && email.attachments);
+        assert_eq!(email.identity_kind, "email");
+        let chat = Capabilities::declared(&config, Channel::CHAT).expect("chat");
+        assert_eq!(chat.max_text_chars, Some(4096));
+        assert!(chat.read_receipts && !chat.outbound_first);
+        let undeclared = Channel::parse("cfg-nowhere").expect("name");
+        assert_eq!(
+            Capabilities::declared(&config, undeclared),
+            Err(UndeclaredChannel(undeclared))
+        );
+    }
+
+    #[test]
+    fn a_declared_limit_above_the_adapters_own_refuses_the_start() {
+        let hard = HardLimit {
+            max_text_chars: 1530,
+            why: "sms.max_segments = 10".into(),
+        };
+        let over = Capabilities {
+            max_text_chars: Some(4000),
+            ..sms()
+        };
+        assert_eq!(
+            over.within(&hard).unwrap_err().to_string(),
+            "channels.sms.max_text_chars declares 4000 characters but the sms adapter can deliver at most 1530 (sms.max_segments = 10)"
+        );
+        let unlimited = Capabilities::new("sms".parse().expect("sms"), "phone");
+        assert!(unlimited.within(&hard).is_err());
+        let below = sms().within(&hard).expect("a lower limit is kept");
+        assert_eq!(below.max_text_chars, Some(5));
     }
 
     #[test]

@@ -7,23 +7,27 @@
 //! channel's outbound messages, hands each to the provider, and reports
 //! what became of it.
 //!
-//! An integrator implements [`Provider`] (send one message, declare the
-//! channel's [`Capabilities`]) and calls [`Inbound::accept`] from the
-//! provider's webhook or socket; [`outbound::run`] does the rest: retries
-//! with backoff and jitter, a rate limit toward the provider, delivery
-//! reports, trace propagation and graceful shutdown.
+//! An integrator implements [`Provider`] (send one message, give the
+//! channel's [`Capabilities`] as the configuration declares them) and
+//! calls [`Inbound::accept`] from the provider's webhook or socket;
+//! [`outbound::run`] does the rest: retries with backoff and jitter, a rate
+//! limit toward the provider, delivery reports, trace propagation and
+//! graceful shutdown.
 //!
 //! The channel is taken as a value ([`omni_core::Channel`]); nothing here
 //! depends on which channel it is.
 //!
 //! # Layout
-//! - [`capabilities`]: what a channel can carry, and its announcement.
+//! - [`capabilities`]: what a channel can carry, built from its
+//!   `[channels.<name>]` declaration, and its announcement.
 //! - [`inbound`]: the canonical message, idempotency keys, and "publish
 //!   durably, then acknowledge the provider".
 //! - [`provider`]: the trait an integrator implements, its receipt and error.
 //! - [`outbound`]: the consumer of `omni.outbound.<channel>`.
 //! - [`backoff`]: exponential backoff with jitter and bounded attempts.
 //! - [`report`]: delivery reports on `omni.delivery.<channel>`.
+//! - `http` (feature `http`): the HTTP(S) client toward a provider and
+//!   `Refusal`, the one HTTP answer to a refused provider request.
 //! - `conformance` (feature `conformance`): the kit every adapter runs
 //!   against itself, over a real bus.
 
@@ -33,6 +37,8 @@ pub mod backoff;
 pub mod capabilities;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod inbound;
 pub mod outbound;
 pub mod provider;
@@ -52,7 +58,7 @@ pub fn channel_of(value: i32, name: &str) -> Option<omni_core::Channel> {
 }
 
 pub use backoff::Backoff;
-pub use capabilities::Capabilities;
+pub use capabilities::{Capabilities, CapabilityError, HardLimit};
 pub use governor::Quota;
 pub use inbound::{Inbound, InboundError, idempotency_key};
 pub use outbound::OutboundOptions;

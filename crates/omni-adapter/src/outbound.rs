@@ -85,6 +85,8 @@ enum Settle {
 
 struct Consumer<P> {
     provider: Arc<P>,
+    /// The provider's capabilities, taken once on start.
+    capabilities: crate::Capabilities,
     reporter: Reporter,
     options: OutboundOptions,
     limiter: Option<DefaultDirectRateLimiter>,
@@ -108,6 +110,7 @@ pub async fn run<P: Provider>(
         warn!(%channel, error = %e, "capabilities not announced");
     }
     let consumer = Arc::new(Consumer {
+        capabilities,
         reporter: Reporter::new(bus, channel).with_metric(options.report_metric),
         limiter: options.rate.map(RateLimiter::direct),
         provider,
@@ -205,10 +208,7 @@ impl<P: Provider> Consumer<P> {
         // Refusals before anything is sent.
         let refusal = match self.provider.check(outbound) {
             Err(e) => Some(e.describe()),
-            Ok(()) => self
-                .provider
-                .capabilities()
-                .text_too_long(&outbound.message.text),
+            Ok(()) => self.capabilities.text_too_long(&outbound.message.text),
         };
         if let Some(reason) = refusal {
             warn!(message_id = %report.message_id, reason = %reason, "outbound message not sent");

@@ -121,7 +121,9 @@ pub trait Provider: Send + Sync + 'static {
         format!("{}-adapter", self.capabilities().channel)
     }
 
-    /// What the channel can carry; the consumer refuses texts longer than
+    /// What the channel can carry, as the configuration declares it
+    /// ([`Capabilities::declared`]), taken once when the consumer starts;
+    /// the consumer refuses texts longer than
     /// [`Capabilities::max_text_chars`] without calling [`Provider::send`].
     fn capabilities(&self) -> Capabilities;
 

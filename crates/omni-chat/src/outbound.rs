@@ -35,13 +35,11 @@ impl Provider for ChatOutbound {
         concat!("omni-chat/", env!("CARGO_PKG_VERSION")).to_owned()
     }
 
-    /// Plain text; customers are chat visitors; pages report what they
-    /// showed and what was read.
+    /// As `[channels.chat]` declares them (by default: text up to
+    /// `chat.max_text_bytes`, read receipts, chat visitors).
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            read_receipts: true,
-            ..Capabilities::new(Channel::CHAT, "chat_visitor")
-        }
+        Capabilities::declared(self.0.config(), Channel::CHAT)
+            .unwrap_or_else(|_| Capabilities::new(Channel::CHAT, "chat_visitor"))
     }
 
     fn check(&self, outbound: &Outbound) -> Result<(), ProviderError> {

@@ -17,7 +17,7 @@
 //! | chat | always | `chat.max_text_bytes` (what a customer may send) |
 //! | email | `email.enabled` | [`MAX_REPLY_BYTES`] |
 //! | sms | `sms.enabled` | [`MAX_REPLY_BYTES`] and `sms.max_segments` segments |
-//! | a declared channel | always (its adapter runs apart) | its `max_text_bytes`, at most [`MAX_REPLY_BYTES`] |
+//! | a declared channel | always (its adapter runs apart) | its `max_text_chars`, as bytes (a text of that many bytes has no more characters), at most [`MAX_REPLY_BYTES`] |
 
 use omni_core::Channel;
 use omni_core::config::Config;
@@ -74,7 +74,14 @@ impl Channels {
             .map(|(channel, spec)| ReplyChannel {
                 channel: channel.as_str(),
                 identity_kinds: spec.reply_kinds.clone(),
-                max_bytes: spec.max_text_bytes.min(MAX_REPLY_BYTES),
+                // SMS's own rule is its segments (counted below, in
+                // characters); a byte cap from its character limit would
+                // refuse GSM-7 texts that fit them.
+                max_bytes: if channel == Channel::SMS {
+                    MAX_REPLY_BYTES
+                } else {
+                    spec.max_text_chars.min(MAX_REPLY_BYTES)
+                },
                 max_segments: (channel == Channel::SMS).then_some(config.sms.max_segments),
             })
             .collect();

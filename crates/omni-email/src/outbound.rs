@@ -271,8 +271,9 @@ fn bracket(id: &str) -> String {
 }
 
 /// Email as the `omni-adapter` outbound consumer drives it: the relay's
-/// answer mapped to a receipt or a provider error.
-pub struct EmailProvider(pub Relay);
+/// answer mapped to a receipt or a provider error, with the channel's
+/// capabilities as `[channels.email]` declares them.
+pub struct EmailProvider(pub Relay, pub Capabilities);
 
 #[async_trait]
 impl Provider for EmailProvider {
@@ -280,14 +281,8 @@ impl Provider for EmailProvider {
         concat!("omni-email/", env!("CARGO_PKG_VERSION")).to_owned()
     }
 
-    /// Plain text of any length; replies thread; customers are email
-    /// addresses; the contact center may write first.
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            threading: true,
-            outbound_first: true,
-            ..Capabilities::new(Channel::EMAIL, "email")
-        }
+        self.1.clone()
     }
 
     async fn send(&self, outbound: &Outbound) -> Result<ProviderReceipt, ProviderError> {
@@ -322,6 +317,8 @@ pub async fn run(
         error!(error = %e, "email relay misconfigured");
         BusError::Unavailable(e.to_string())
     })?;
+    let capabilities = Capabilities::declared(adapter.config(), Channel::EMAIL)
+        .map_err(|e| BusError::Unavailable(e.to_string()))?;
     info!(relay = %adapter.config().email.relay, "email outbound consumer running");
     let options = OutboundOptions {
         backoff: Backoff {
@@ -336,7 +333,7 @@ pub async fn run(
         ..OutboundOptions::default()
     };
     omni_adapter::outbound::run(
-        Arc::new(EmailProvider(relay)),
+        Arc::new(EmailProvider(relay, capabilities)),
         bus,
         &EMAIL_OUTBOUND,
         options,

@@ -125,7 +125,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         bus.clone(),
         shutdown.clone(),
     ));
-    let http = HttpClient::new(Duration::from_secs(10))?;
+    let http = HttpClient::new(Duration::from_secs(10), "omniroute-bench")?;
 
     // Warm-up: the numbering-plan database loads on first use.
     webhook(&http, &base, usize::MAX).await;

@@ -5,8 +5,9 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use omni_adapter::http::{HttpClient, HttpError};
 use omni_adapter::inbound::canonical;
-use omni_adapter::{Inbound, Reporter, idempotency_key};
+use omni_adapter::{Capabilities, CapabilityError, HardLimit, Inbound, Reporter, idempotency_key};
 use omni_bus::{Bus, BusError, PublishAck};
 use omni_core::config::{Config, SmsConfig};
 use omni_core::trace::TraceContext;
@@ -15,7 +16,6 @@ use phonenumber::country::Id;
 use tracing::{Instrument, info, warn};
 
 use crate::error::SmsError;
-use crate::http::{HttpClient, HttpError};
 use crate::{keywords, phone};
 
 /// Why the adapter could not be set up.
@@ -27,6 +27,9 @@ pub enum SetupError {
     /// The HTTP client could not be built.
     #[error("cannot build the provider HTTP client: {0}")]
     Http(#[from] HttpError),
+    /// `[channels.sms]` declares more than `sms.max_segments` carry.
+    #[error(transparent)]
+    Capabilities(#[from] CapabilityError),
 }
 
 /// A customer's text as a provider handed it over, the sender already an
@@ -55,6 +58,7 @@ pub struct SmsAdapter {
     inbound: Inbound,
     reporter: Reporter,
     config: Arc<Config>,
+    capabilities: Capabilities,
     region: Id,
     normalizer: IdentityNormalizer,
     http: HttpClient,
@@ -73,8 +77,18 @@ impl SmsAdapter {
                 .parse()
                 .map_err(|_| SetupError::Region(config.sms.default_region.clone()))?,
         ));
-        let http = HttpClient::new(Duration::from_secs(config.sms.request_timeout_secs))?;
+        let http = HttpClient::new(
+            Duration::from_secs(config.sms.request_timeout_secs),
+            "omniroute-sms",
+        )?;
+        let capabilities = Capabilities::declared(&config, Channel::SMS)
+            .map_err(CapabilityError::from)?
+            .within(&HardLimit {
+                max_text_chars: u32::try_from(config.sms.max_text_chars()).unwrap_or(u32::MAX),
+                why: format!("sms.max_segments = {}", config.sms.max_segments),
+            })?;
         let adapter = Arc::new(Self {
+            capabilities,
             inbound: Inbound::new(bus.clone(), Channel::SMS),
             reporter: Reporter::new(bus, Channel::SMS)
                 .with_metric("omni_sms_delivery_reports_total"),
@@ -95,6 +109,11 @@ impl SmsAdapter {
             }
         });
         Ok(adapter)
+    }
+
+    /// The SMS channel's capabilities, as `[channels.sms]` declares them.
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
     }
 
     /// The SMS settings.

@@ -1,10 +1,9 @@
-//! The SMS adapter's errors and their HTTP form, in one place: a status and
-//! [`omni_core::ErrorBody`], `{"error": "<code>", "message": "<text>"}`, the
-//! body of every JSON error Omniroute returns.
+//! The SMS adapter's errors and their HTTP form: a status and a code each,
+//! answered as every adapter answers a refusal ([`Refusal`]).
 
-use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use omni_adapter::http::Refusal;
 use omni_bus::BusError;
 
 /// Why a provider request was refused or could not be taken now.
@@ -77,16 +76,15 @@ impl SmsError {
     }
 }
 
+impl SmsError {
+    /// Its HTTP form.
+    pub fn refusal(&self) -> Refusal {
+        Refusal::new(self.status(), self.code(), self.to_string())
+    }
+}
+
 impl IntoResponse for SmsError {
     fn into_response(self) -> Response {
-        let body = omni_core::ErrorBody::new(self.code(), self.to_string());
-        let mut response = (self.status(), Json(body)).into_response();
-        if matches!(self, SmsError::Unavailable(_)) {
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("5"),
-            );
-        }
-        response
+        self.refusal().into_response()
     }
 }

@@ -8,11 +8,11 @@
 //! failed, 4 buffered, 8 accepted by the SMSC, 16 rejected by the SMSC).
 
 use hyper::http::{Method, StatusCode};
+use omni_adapter::http::HttpClient;
 use omni_core::DeliveryStatus;
 use omni_core::config::KannelConfig;
 use secrecy::ExposeSecret;
 
-use crate::http::HttpClient;
 use crate::outbound::{SendError, Submitted};
 use crate::segments::Encoding;
 

@@ -21,14 +21,14 @@
 //!   the desk shares to hold back a reply that is too long).
 //! - [`keywords`]: opt-out / opt-in keywords.
 //! - [`phone`]: E.164 normalization.
-//! - [`http`]: the small HTTP client for provider APIs.
+//! - [`http`]: the HTTP client for provider APIs (`omni_adapter::http`).
 //! - [`error`]: errors and their HTTP form.
 
 #![forbid(unsafe_code)]
 
 pub mod adapter;
 pub mod error;
-pub mod http;
+pub use omni_adapter::http;
 pub mod kannel;
 pub mod keywords;
 pub mod outbound;

@@ -18,8 +18,8 @@ use omni_adapter::{
 };
 use omni_bus::topology::SMS_OUTBOUND;
 use omni_bus::{Bus, BusError};
+use omni_core::DeliveryStatus;
 use omni_core::config::{SmsConfig, SmsProvider};
-use omni_core::{Channel, DeliveryStatus};
 use omni_proto::common::identity::Kind;
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
@@ -62,10 +62,6 @@ impl From<SendError> for ProviderError {
     }
 }
 
-/// The GSM-7 characters of one segment alone, and of each of several.
-const SINGLE_SEGMENT_CHARS: u32 = 160;
-const MULTIPART_SEGMENT_CHARS: u32 = 153;
-
 /// SMS as the outbound consumer drives it.
 pub struct SmsOutbound(pub Arc<SmsAdapter>);
 
@@ -92,20 +88,11 @@ impl Provider for SmsOutbound {
         concat!("omni-sms/", env!("CARGO_PKG_VERSION")).to_owned()
     }
 
-    /// Texts up to `sms.max_segments` GSM-7 segments; customers are
-    /// phone numbers; the contact center may write first.
+    /// As `[channels.sms]` declares them, checked on start against what
+    /// `sms.max_segments` carry; [`Provider::check`] counts the segments
+    /// of each text itself (UCS-2 texts take more).
     fn capabilities(&self) -> Capabilities {
-        let segments = self.0.config().max_segments.max(1);
-        let max = if segments == 1 {
-            SINGLE_SEGMENT_CHARS
-        } else {
-            segments.saturating_mul(MULTIPART_SEGMENT_CHARS)
-        };
-        Capabilities {
-            max_text_chars: Some(max),
-            outbound_first: true,
-            ..Capabilities::new(Channel::SMS, "phone")
-        }
+        self.0.capabilities().clone()
     }
 
     fn check(&self, outbound: &Outbound) -> Result<(), ProviderError> {

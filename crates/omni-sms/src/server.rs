@@ -30,7 +30,7 @@ use omni_core::{DeliveryStatus, Identity};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::adapter::{InboundSms, Report};
 use crate::error::SmsError;
@@ -91,19 +91,9 @@ async fn answer(
 
 /// Logs a refusal with the trace id and turns it into the response.
 fn refuse(route: &'static str, trace: &TraceContext, error: SmsError) -> Response {
-    omni_telemetry::metrics::inc(
-        "omni_sms_refused_total",
-        &[("route", route), ("code", error.code())],
-    );
-    warn!(
-        trace_id = %trace.trace_id_hex(),
-        route,
-        status = error.status().as_u16(),
-        code = error.code(),
-        error = %error,
-        "sms request refused"
-    );
-    error.into_response()
+    error
+        .refusal()
+        .answer("sms", route, trace, "omni_sms_refused_total")
 }
 
 /// Form parameters in order, duplicates kept (the signature covers them all).

@@ -8,12 +8,12 @@
 //! more_info, status}`.
 
 use hyper::http::{Method, StatusCode, header};
+use omni_adapter::http::HttpClient;
 use omni_core::DeliveryStatus;
 use omni_core::config::TwilioConfig;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
-use crate::http::HttpClient;
 use crate::outbound::{SendError, Submitted};
 
 /// Twilio's message resource, the fields the adapter reads.

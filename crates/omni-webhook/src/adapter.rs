@@ -5,16 +5,18 @@
 use std::sync::Arc;
 
 use omni_adapter::inbound::canonical;
-use omni_adapter::{Inbound, Report, Reporter, idempotency_key};
+use omni_adapter::{Capabilities, Inbound, Report, Reporter, idempotency_key};
 use omni_bus::{Bus, BusError, PublishAck};
-use omni_core::config::{ChannelSpec, Config, WebhookConfig};
+use omni_core::config::{Config, WebhookConfig};
 use omni_core::trace::TraceContext;
 use omni_core::{Channel, Identity, IdentityNormalizer};
+use omni_proto::auth::AuthChannel as GrpcChannel;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use tracing::{Instrument, info};
 
 use crate::error::WebhookError;
+use crate::lookup::Replies;
 
 /// The idempotency key prefix: `app:<message_id>` for channel `app`.
 const PROVIDER: &str = "webhook";
@@ -70,24 +72,44 @@ pub struct WebhookAdapter {
     reporter: Reporter,
     config: Arc<Config>,
     channel: Channel,
-    spec: ChannelSpec,
+    capabilities: Capabilities,
     normalizer: IdentityNormalizer,
     outbound: omni_bus::topology::ConsumerSpec,
+    /// Where a status's conversation and message are checked; `None`
+    /// checks nothing (an adapter without the context service).
+    replies: Option<Replies>,
 }
 
 impl WebhookAdapter {
     /// An adapter publishing to `bus`, configured by `config.webhook` and
     /// the declared channel it names.
     pub fn new(bus: Arc<dyn Bus>, config: Arc<Config>) -> Result<Arc<Self>, SetupError> {
+        Self::build(bus, config, None)
+    }
+
+    /// An adapter that also checks, with the context service on `context`,
+    /// that a delivery status names a conversation and a message that
+    /// exist (404 otherwise): how the app runs it.
+    pub fn with_context(
+        bus: Arc<dyn Bus>,
+        config: Arc<Config>,
+        context: GrpcChannel,
+    ) -> Result<Arc<Self>, SetupError> {
+        Self::build(bus, config, Some(Replies::new(context)))
+    }
+
+    fn build(
+        bus: Arc<dyn Bus>,
+        config: Arc<Config>,
+        replies: Option<Replies>,
+    ) -> Result<Arc<Self>, SetupError> {
         let name = &config.webhook.channel;
         let set = config.channel_set();
         let channel = set
             .find(name)
             .ok_or_else(|| SetupError::Channel(name.clone()))?;
-        let spec = set
-            .get(channel)
-            .cloned()
-            .ok_or_else(|| SetupError::Channel(name.clone()))?;
+        let capabilities = Capabilities::declared(&config, channel)
+            .map_err(|_| SetupError::Channel(name.clone()))?;
         let normalizer = IdentityNormalizer::new(None).with_kinds(config.identity_kinds());
         Ok(Arc::new(Self {
             inbound: Inbound::new(bus.clone(), channel),
@@ -95,9 +117,10 @@ impl WebhookAdapter {
                 .with_metric("omni_webhook_delivery_reports_total"),
             config,
             channel,
-            spec,
+            capabilities,
             normalizer,
             outbound: crate::outbound::consumer_of(channel),
+            replies,
         }))
     }
 
@@ -121,9 +144,9 @@ impl WebhookAdapter {
         self.outbound
     }
 
-    /// The channel's declared capabilities.
-    pub fn spec(&self) -> &ChannelSpec {
-        &self.spec
+    /// The channel's capabilities, as `[channels.<name>]` declares them.
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
     }
 
     /// The keys a request from the app may be signed with: the current
@@ -144,7 +167,7 @@ impl WebhookAdapter {
     /// the channel's identity kind.
     pub fn customer(&self, raw: &str) -> Result<Identity, WebhookError> {
         self.normalizer
-            .declared(&self.spec.identity, raw)
+            .declared(&self.capabilities.identity_kind, raw)
             .map_err(|e| WebhookError::bad_request("invalid_customer_id", e.to_string()))
     }
 
@@ -163,13 +186,8 @@ impl WebhookAdapter {
         if message.text.trim().is_empty() {
             return Err(WebhookError::bad_request("empty_text", "text is empty"));
         }
-        let max = self.spec.max_text_bytes;
-        if message.text.len() > max {
-            return Err(WebhookError::TooLarge(format!(
-                "text of {} bytes exceeds the {} channel's maximum of {max}",
-                message.text.len(),
-                self.channel
-            )));
+        if let Some(reason) = self.capabilities.text_too_long(&message.text) {
+            return Err(WebhookError::TooLarge(reason));
         }
         let from = self.customer(&message.customer_id)?;
         let span = tracing::info_span!(
@@ -232,6 +250,11 @@ impl WebhookAdapter {
                 "missing_message_id",
                 "message_id and conversation_id are required",
             ));
+        }
+        if let Some(replies) = &self.replies {
+            replies
+                .check(&status.conversation_id, &status.message_id)
+                .await?;
         }
         let report = Report {
             message_id: status.message_id,

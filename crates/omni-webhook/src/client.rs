@@ -1,18 +1,16 @@
-//! The HTTP/1.1 client that POSTs signed replies to the app's webhook:
-//! hyper's pooled client (kept-alive connections), a whole-exchange
-//! timeout and a cap on the answer's body. Plain `http://` only; an app
-//! reached over HTTPS sits behind a TLS proxy of the operator's.
+//! The client that POSTs signed replies to the app's webhook: the adapters'
+//! shared client ([`omni_adapter::http::HttpClient`]: `https://` verified
+//! against the system's root certificates, kept-alive connections, a
+//! whole-exchange timeout), with the answer's body cut to 16 KiB.
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::{Method, Request, StatusCode};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper::StatusCode;
+use hyper::http::{HeaderName, Method};
+use omni_adapter::http::{HttpClient, HttpError};
 
-/// Largest answer body read, in bytes; the rest is not read.
+/// Largest answer body kept, in bytes; only its start is a reason.
 const MAX_ANSWER_BYTES: usize = 16 * 1024;
 
 /// Why no answer came.
@@ -21,7 +19,7 @@ pub enum ClientError {
     /// The URL or a header is unusable.
     #[error("invalid request to {0}: {1}")]
     Request(String, String),
-    /// The connection or the exchange failed.
+    /// The connection, its TLS, or the exchange failed.
     #[error("cannot reach {0}: {1}")]
     Io(String, String),
     /// No whole answer within the timeout.
@@ -41,19 +39,16 @@ pub struct Answer {
 /// The client.
 #[derive(Clone)]
 pub struct AppClient {
-    client: Client<HttpConnector, Full<Bytes>>,
-    timeout: Duration,
+    /// The client, or why TLS could not be set up (every POST then fails
+    /// with that reason).
+    http: Result<HttpClient, String>,
 }
 
 impl AppClient {
     /// A client giving each exchange `timeout`.
     pub fn new(timeout: Duration) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(timeout));
         Self {
-            client: Client::builder(TokioExecutor::new()).build(connector),
-            timeout,
+            http: HttpClient::new(timeout, "omniroute-webhook").map_err(|e| e.to_string()),
         }
     }
 
@@ -64,35 +59,38 @@ impl AppClient {
         headers: &[(&str, String)],
         body: Vec<u8>,
     ) -> Result<Answer, ClientError> {
-        let mut request = Request::builder()
-            .method(Method::POST)
-            .uri(url)
-            .header(hyper::header::CONTENT_TYPE, "application/json");
-        for (name, value) in headers {
-            request = request.header(*name, value);
-        }
-        let request = request
-            .body(Full::new(Bytes::from(body)))
+        let http = self
+            .http
+            .as_ref()
+            .map_err(|e| ClientError::Request(url.to_owned(), e.clone()))?;
+        let headers = headers
+            .iter()
+            .map(|(name, value)| {
+                HeaderName::from_bytes(name.as_bytes())
+                    .map(|name| (name, value.clone()))
+                    .map_err(|e| ClientError::Request(url.to_owned(), e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let body = String::from_utf8(body)
             .map_err(|e| ClientError::Request(url.to_owned(), e.to_string()))?;
-        let exchange = async {
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|e| ClientError::Io(url.to_owned(), e.to_string()))?;
-            let status = response.status();
-            // An answer longer than the cap is cut: only its start is a reason.
-            let body = match Limited::new(response.into_body(), MAX_ANSWER_BYTES)
-                .collect()
-                .await
-            {
-                Ok(collected) => collected.to_bytes(),
-                Err(_) => Bytes::new(),
-            };
-            Ok(Answer { status, body })
-        };
-        tokio::time::timeout(self.timeout, exchange)
+        let response = http
+            .send(
+                Method::POST,
+                url,
+                &headers,
+                Some(("application/json", body)),
+            )
             .await
-            .map_err(|_| ClientError::Timeout(url.to_owned(), self.timeout))?
+            .map_err(|e| match e {
+                HttpError::Url(url, reason) => ClientError::Request(url, reason),
+                HttpError::Io(url, reason) => ClientError::Io(url, reason),
+                HttpError::Timeout(url, after) => ClientError::Timeout(url, after),
+            })?;
+        let mut body = response.body;
+        body.truncate(MAX_ANSWER_BYTES);
+        Ok(Answer {
+            status: response.status,
+            body,
+        })
     }
 }

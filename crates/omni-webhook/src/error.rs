@@ -1,9 +1,9 @@
-//! The webhook adapter's errors and their HTTP form, in one place: a status
-//! and [`omni_core::ErrorBody`], `{"error": "<code>", "message": "<text>"}`.
+//! The webhook adapter's errors and their HTTP form: a status and a code
+//! each, answered as every adapter answers a refusal ([`Refusal`]).
 
-use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use omni_adapter::http::Refusal;
 use omni_bus::BusError;
 
 /// Why a request from the app was refused or could not be taken now.
@@ -25,6 +25,19 @@ pub enum WebhookError {
         /// What was wrong.
         message: String,
     },
+    /// What the request names does not exist: a status for a conversation
+    /// or a message that is not ours (404).
+    #[error("{message}")]
+    NotFound {
+        /// `unknown_conversation` or `unknown_message`.
+        code: &'static str,
+        /// What was not found.
+        message: String,
+    },
+    /// The context service cannot say now whether it exists; the app
+    /// should retry (503).
+    #[error("cannot check the reply now: {0}")]
+    ContextUnavailable(String),
     /// The body or the text is larger than allowed (413).
     #[error("{0}")]
     TooLarge(String),
@@ -56,6 +69,14 @@ impl WebhookError {
         }
     }
 
+    /// A 404.
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::NotFound {
+            code,
+            message: message.into(),
+        }
+    }
+
     /// A 400.
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::BadRequest {
@@ -69,31 +90,35 @@ impl WebhookError {
         match self {
             WebhookError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             WebhookError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            WebhookError::NotFound { .. } => StatusCode::NOT_FOUND,
             WebhookError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            WebhookError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            WebhookError::Unavailable(_) | WebhookError::ContextUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
     /// The machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
-            WebhookError::Unauthorized { code, .. } | WebhookError::BadRequest { code, .. } => code,
+            WebhookError::Unauthorized { code, .. }
+            | WebhookError::BadRequest { code, .. }
+            | WebhookError::NotFound { code, .. } => code,
             WebhookError::TooLarge(_) => "too_large",
-            WebhookError::Unavailable(_) => "unavailable",
+            WebhookError::Unavailable(_) | WebhookError::ContextUnavailable(_) => "unavailable",
         }
+    }
+}
+
+impl WebhookError {
+    /// Its HTTP form.
+    pub fn refusal(&self) -> Refusal {
+        Refusal::new(self.status(), self.code(), self.to_string())
     }
 }
 
 impl IntoResponse for WebhookError {
     fn into_response(self) -> Response {
-        let body = omni_core::ErrorBody::new(self.code(), self.to_string());
-        let mut response = (self.status(), Json(body)).into_response();
-        if matches!(self, WebhookError::Unavailable(_)) {
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("5"),
-            );
-        }
-        response
+        self.refusal().into_response()
     }
 }

@@ -18,6 +18,8 @@
 //! - [`outbound`]: the app's webhook as an `omni_adapter::Provider`, and
 //!   dead letters.
 //! - [`client`]: the HTTP client for the app's webhook.
+//! - [`lookup`]: whether a status the app posts names one of our replies
+//!   (asked of the context service).
 //! - [`signature`]: `X-Omni-Timestamp` and `X-Omni-Signature`.
 //! - [`error`]: errors and their HTTP form.
 
@@ -26,6 +28,7 @@
 pub mod adapter;
 pub mod client;
 pub mod error;
+pub mod lookup;
 pub mod outbound;
 pub mod server;
 pub mod signature;

@@ -7,7 +7,7 @@
 //!
 //! | answer | result |
 //! |---|---|
-//! | (not sent) a recipient of another kind, an empty text, a text over the channel's `max_text_bytes` | reported `FAILED` with the reason |
+//! | (not sent) a recipient of another kind, an empty text, a text over the channel's `max_text_chars` | reported `FAILED` with the reason |
 //! | 2xx | reported `SENT` (the app may post `delivered`/`read` later) |
 //! | 408, 429, 5xx, no answer, timeout | retried with backoff (250 ms doubling to 16 s, 30 attempts) |
 //! | any other 4xx | reported `FAILED` with the app's reason, not retried |
@@ -87,7 +87,7 @@ impl WebhookOutbound {
     }
 
     fn customer_id(&self, outbound: &Outbound) -> Result<String, ProviderError> {
-        let kind = &self.adapter.spec().identity;
+        let kind = &self.adapter.capabilities().identity_kind;
         match outbound.to.as_ref().and_then(|i| i.kind.clone()) {
             Some(Kind::Declared(d)) if &d.kind == kind => Ok(d.value),
             _ => Err(ProviderError::refused(format!(
@@ -196,16 +196,9 @@ impl Provider for WebhookOutbound {
         concat!("omni-webhook/", env!("CARGO_PKG_VERSION")).to_owned()
     }
 
-    /// The declared channel's text limit as characters (the byte limit
-    /// itself is checked in [`Provider::check`]); the contact center may
-    /// write first when the channel declares `can_start`.
+    /// As the declared channel's `[channels.<name>]` says.
     fn capabilities(&self) -> Capabilities {
-        let spec = self.adapter.spec();
-        Capabilities {
-            max_text_chars: u32::try_from(spec.max_text_bytes).ok(),
-            outbound_first: spec.can_start,
-            ..Capabilities::new(self.adapter.channel(), spec.identity.clone())
-        }
+        self.adapter.capabilities().clone()
     }
 
     fn check(&self, outbound: &Outbound) -> Result<(), ProviderError> {
@@ -213,14 +206,6 @@ impl Provider for WebhookOutbound {
         let text = &outbound.message.text;
         if text.trim().is_empty() {
             return Err(ProviderError::refused("empty message"));
-        }
-        let max = self.adapter.spec().max_text_bytes;
-        if text.len() > max {
-            return Err(ProviderError::refused(format!(
-                "text of {} bytes exceeds the {} channel's maximum of {max} bytes",
-                text.len(),
-                self.adapter.channel()
-            )));
         }
         Ok(())
     }

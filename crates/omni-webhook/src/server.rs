@@ -7,17 +7,19 @@
 //! | `GET /healthz` | probes | 200 |
 //!
 //! Both POSTs are signed ([`crate::signature`]). Every refusal is a JSON
-//! error with a precise code, and a log line with the request's trace id:
+//! error with a precise code ([`omni_adapter::http::Refusal`]), and a log
+//! line with the request's trace id:
 //!
 //! | refusal | status | code |
 //! |---|---|---|
 //! | no `X-Omni-Timestamp` or `X-Omni-Signature` | 401 | `missing_signature` |
 //! | timestamp further than `webhook.tolerance_secs` from now | 401 | `stale_timestamp` |
 //! | signature under neither active key | 401 | `invalid_signature` |
-//! | body over `webhook.max_body_bytes`, text over the channel's `max_text_bytes` | 413 | `too_large` |
+//! | body over `webhook.max_body_bytes`, text over the channel's `max_text_chars` | 413 | `too_large` |
 //! | not the JSON described, unknown fields included | 400 | `invalid_json` |
 //! | an empty id or text, a customer id its kind refuses, an unknown status | 400 | `missing_message_id`, `empty_text`, `invalid_customer_id`, `invalid_status` |
-//! | the bus cannot store it now | 503 + `Retry-After` | `unavailable` |
+//! | a status for a conversation that does not exist, or a message not in it | 404 | `unknown_conversation`, `unknown_message` |
+//! | the bus cannot store it now, or the context service cannot check a status | 503 + `Retry-After` | `unavailable` |
 
 use std::sync::Arc;
 
@@ -33,7 +35,6 @@ use omni_core::trace::TraceContext;
 use serde::de::DeserializeOwned;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tracing::warn;
 
 use crate::adapter::{AppMessage, AppStatus};
 use crate::error::WebhookError;
@@ -111,21 +112,9 @@ fn answer(
             format!(r#"{{"accepted":true,"duplicate":{duplicate}}}"#),
         )
             .into_response(),
-        Err(e) => {
-            warn!(
-                trace_id = %trace.trace_id_hex(),
-                route,
-                status = e.status().as_u16(),
-                code = e.code(),
-                error = %e,
-                "webhook request refused"
-            );
-            omni_telemetry::metrics::inc(
-                "omni_webhook_refused_total",
-                &[("route", route), ("code", e.code())],
-            );
-            e.into_response()
-        }
+        Err(e) => e
+            .refusal()
+            .answer("webhook", route, trace, "omni_webhook_refused_total"),
     }
 }
 

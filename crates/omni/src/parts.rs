@@ -433,8 +433,12 @@ pub async fn start(
         .transpose()?;
     if let Some(listener) = listeners.webhook {
         let bus = needs_bus(Part::Webhook)?;
-        let webhook = omni_webhook::WebhookAdapter::new(bus.clone(), config.clone())
-            .context("cannot start the webhook adapter")?;
+        let webhook = omni_webhook::WebhookAdapter::with_context(
+            bus.clone(),
+            config.clone(),
+            endpoint(Part::Context, &config.connect.context)?,
+        )
+        .context("cannot start the webhook adapter")?;
         // Registered before anything is served, so no reply waits unseen.
         omni_webhook::outbound::declare(&webhook, bus.as_ref())
             .await

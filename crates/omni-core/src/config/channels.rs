@@ -9,7 +9,7 @@
 //!
 //! ```toml
 //! [channels.whatsapp]
-//! max_text_bytes = 4096
+//! max_text_chars = 4096
 //! can_start = true
 //! identity = "whatsapp"
 //!
@@ -20,7 +20,7 @@
 //!
 //! | key | chat | email | sms | declared channel |
 //! |---|---|---|---|---|
-//! | `max_text_bytes` | `chat.max_text_bytes` | 16384 | 16384 | 4096 |
+//! | `max_text_chars` | `chat.max_text_bytes` | 16384 | `sms.max_segments` × 153 (160 for one) | 4096 |
 //! | `attachments` | false | true | false | false |
 //! | `max_attachment_bytes` | 0 | `email.max_message_bytes` | 0 | 0 |
 //! | `rich_text` | false | false | false | false |
@@ -28,6 +28,11 @@
 //! | `threading` | false | true | false | false |
 //! | `can_start` | false | true | true | false |
 //! | `identity` | `chat_visitor` | `email` | `phone` | required |
+//!
+//! A text limit is in characters (Unicode scalar values), the unit providers
+//! state their limits in (an SMS segment holds 160 or 153 GSM-7
+//! characters). `max_text_bytes`, the key's name before, is still read, as
+//! characters, and reported by [`super::Config::deprecations`].
 //!
 //! Channels come from the file only: there is no `OMNI_*` override for a
 //! map of tables.
@@ -40,8 +45,8 @@ use crate::identity::{BUILT_IN_KINDS, DeclaredKind, Normalize};
 /// A channel's capabilities, as the parts that route and reply read them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChannelSpec {
-    /// Longest text of one message, in bytes of UTF-8.
-    pub max_text_bytes: usize,
+    /// Longest text of one message, in characters (Unicode scalar values).
+    pub max_text_chars: usize,
     /// Whether messages may carry attachments.
     pub attachments: bool,
     /// Largest attachment, in bytes (0 without attachments).
@@ -66,7 +71,9 @@ pub struct ChannelSpec {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelDecl {
-    /// See [`ChannelSpec::max_text_bytes`].
+    /// See [`ChannelSpec::max_text_chars`].
+    pub max_text_chars: Option<usize>,
+    /// The old name of `max_text_chars`, read as characters (deprecated).
     pub max_text_bytes: Option<usize>,
     /// See [`ChannelSpec::attachments`].
     pub attachments: Option<bool>,
@@ -194,14 +201,16 @@ impl ChannelDecl {
     /// (`config` gives the built-in channels' defaults).
     pub(super) fn spec(&self, channel: Channel, config: Option<&super::Config>) -> ChannelSpec {
         let base = match (channel, config) {
+            // The chat server takes customers' texts up to this many bytes,
+            // so as many characters bound what a chat conversation carries.
             (Channel::CHAT, Some(config)) => ChannelSpec {
-                max_text_bytes: config.chat.max_text_bytes,
+                max_text_chars: config.chat.max_text_bytes,
                 read_receipts: true,
                 identity: "chat_visitor".into(),
                 ..ChannelSpec::undeclared()
             },
             (Channel::EMAIL, Some(config)) => ChannelSpec {
-                max_text_bytes: 16 * 1024,
+                max_text_chars: 16 * 1024,
                 attachments: true,
                 max_attachment_bytes: config.email.max_message_bytes,
                 threading: true,
@@ -209,8 +218,8 @@ impl ChannelDecl {
                 identity: "email".into(),
                 ..ChannelSpec::undeclared()
             },
-            (Channel::SMS, Some(_)) => ChannelSpec {
-                max_text_bytes: 16 * 1024,
+            (Channel::SMS, Some(config)) => ChannelSpec {
+                max_text_chars: config.sms.max_text_chars(),
                 can_start: true,
                 identity: "phone".into(),
                 ..ChannelSpec::undeclared()
@@ -218,7 +227,10 @@ impl ChannelDecl {
             _ => ChannelSpec::undeclared(),
         };
         ChannelSpec {
-            max_text_bytes: self.max_text_bytes.unwrap_or(base.max_text_bytes),
+            max_text_chars: self
+                .max_text_chars
+                .or(self.max_text_bytes)
+                .unwrap_or(base.max_text_chars),
             attachments: self.attachments.unwrap_or(base.attachments),
             max_attachment_bytes: self
                 .max_attachment_bytes
@@ -235,10 +247,10 @@ impl ChannelDecl {
 
 impl ChannelSpec {
     /// The capabilities of a declared channel before its keys: text up to
-    /// 4096 bytes and nothing else; no identity kind.
+    /// 4096 characters and nothing else; no identity kind.
     fn undeclared() -> Self {
         Self {
-            max_text_bytes: 4096,
+            max_text_chars: 4096,
             attachments: false,
             max_attachment_bytes: 0,
             rich_text: false,
@@ -323,8 +335,13 @@ impl super::Config {
                     spec.identity, spec.identity
                 ));
             }
-            if spec.max_text_bytes == 0 {
-                return Err(format!("{at}.max_text_bytes must be at least 1"));
+            if decl.max_text_chars.is_some() && decl.max_text_bytes.is_some() {
+                return Err(format!(
+                    "{at}: max_text_chars and max_text_bytes (its old name) both given; keep max_text_chars"
+                ));
+            }
+            if spec.max_text_chars == 0 {
+                return Err(format!("{at}.max_text_chars must be at least 1"));
             }
             if spec.attachments != (spec.max_attachment_bytes > 0) {
                 return Err(format!(
@@ -352,6 +369,20 @@ impl super::Config {
             ));
         }
         Ok(())
+    }
+
+    /// Keys still read under an old name, one line each naming the key and
+    /// what replaces it, for whoever starts the channel to log.
+    pub fn deprecations(&self, channel: Channel) -> Vec<String> {
+        self.channels
+            .get(channel.as_str())
+            .filter(|decl| decl.max_text_bytes.is_some())
+            .map(|_| {
+                vec![format!(
+                    "channels.{channel}.max_text_bytes is deprecated: rename it max_text_chars (the limit is in characters)"
+                )]
+            })
+            .unwrap_or_default()
     }
 
     fn is_identity_kind(&self, kind: &str) -> bool {
@@ -388,24 +419,28 @@ mod tests {
     #[test]
     fn without_a_channels_table_the_built_in_set_is_todays_behavior() {
         let config = load("[chat]\nmax_text_bytes = 1000").expect("valid");
+        assert!(config.deprecations(Channel::CHAT).is_empty());
         let set = config.channel_set();
         assert_eq!(set.channels().collect::<Vec<_>>(), Channel::BUILT_IN);
         let chat = set.get(Channel::CHAT).expect("chat");
         assert_eq!(
-            (chat.max_text_bytes, chat.identity.as_str()),
+            (chat.max_text_chars, chat.identity.as_str()),
             (1000, "chat_visitor")
         );
         assert!(chat.read_receipts && !chat.can_start);
         let email = set.get(Channel::EMAIL).expect("email");
         assert!(email.attachments && email.threading && email.can_start);
         assert_eq!(email.max_attachment_bytes, config.email.max_message_bytes);
-        assert_eq!(set.get(Channel::SMS).expect("sms").identity, "phone");
+        let sms = set.get(Channel::SMS).expect("sms");
+        assert_eq!(sms.identity, "phone");
+        // Ten segments of 153 GSM-7 characters: what the SMS adapter delivers.
+        assert_eq!(sms.max_text_chars, 1530);
         assert_eq!(set, ChannelSet::built_in().clone().with_chat_text(1000));
     }
 
     impl ChannelSet {
-        fn with_chat_text(mut self, bytes: usize) -> Self {
-            self.channels[0].1.max_text_bytes = bytes;
+        fn with_chat_text(mut self, chars: usize) -> Self {
+            self.channels[0].1.max_text_chars = chars;
             self
         }
     }
@@ -415,12 +450,12 @@ mod tests {
         let config = load(
             r#"
             [channels.cfg-whatsapp]
-            max_text_bytes = 4096
+            max_text_chars = 4096
             can_start = true
             identity = "cfg-whatsapp"
 
             [channels.sms]
-            max_text_bytes = 640
+            max_text_chars = 640
 
             [identities.cfg-whatsapp]
             normalize = "e164"
@@ -437,7 +472,8 @@ mod tests {
         assert_eq!(set.len(), 4);
         assert!(set.get(whatsapp).expect("spec").can_start);
         let sms = set.get(Channel::SMS).expect("sms");
-        assert_eq!((sms.max_text_bytes, sms.can_start), (640, true));
+        assert_eq!((sms.max_text_chars, sms.can_start), (640, true));
+        assert!(config.deprecations(Channel::SMS).is_empty());
         assert_eq!(config.agents[0].capacity[&whatsapp], 2);
         assert_eq!(
             set.require(Channel::parse("cfg-nowhere").expect("name"))
@@ -455,8 +491,16 @@ mod tests {
                 "agents.a.capacity.cfg-fax: channel cfg-fax is not declared",
             ),
             (
-                "[channels.cfg-app]\nmax_text_bytes = 10",
+                "[channels.cfg-app]\nmax_text_chars = 10",
                 "channels.cfg-app.identity: required",
+            ),
+            (
+                "[channels.cfg-app]\nidentity = \"email\"\nmax_text_chars = 0",
+                "channels.cfg-app.max_text_chars must be at least 1",
+            ),
+            (
+                "[channels.cfg-app]\nidentity = \"email\"\nmax_text_chars = 9\nmax_text_bytes = 9",
+                "channels.cfg-app: max_text_chars and max_text_bytes (its old name) both given",
             ),
             (
                 "[channels.cfg-app]\nidentity = \"app_user\"",
@@ -491,5 +535,36 @@ mod tests {
         assert!(err.contains("threads"), "{err}");
         let err = load("[identities.wa]\nnormalize = \"lowercase\"").expect_err("bad rule");
         assert!(err.contains("lowercase"), "{err}");
+    }
+
+    #[test]
+    fn the_old_byte_key_still_works_as_characters_and_is_reported() {
+        let config = load(
+            "[channels.cfg-old]\nidentity = \"email\"\nmax_text_bytes = 300\n\
+             [channels.sms]\nmax_text_bytes = 160",
+        )
+        .expect("valid");
+        let set = config.channel_set();
+        let old = set.find("cfg-old").expect("declared");
+        assert_eq!(set.get(old).expect("spec").max_text_chars, 300);
+        assert_eq!(set.get(Channel::SMS).expect("sms").max_text_chars, 160);
+        assert_eq!(
+            config.deprecations(old),
+            vec![
+                "channels.cfg-old.max_text_bytes is deprecated: rename it max_text_chars (the limit is in characters)"
+                    .to_owned()
+            ]
+        );
+        assert!(config.deprecations(Channel::CHAT).is_empty());
+    }
+
+    #[test]
+    fn the_sms_default_follows_its_segments() {
+        let config = load("[sms]\nmax_segments = 1").expect("valid");
+        let set = config.channel_set();
+        assert_eq!(set.get(Channel::SMS).expect("sms").max_text_chars, 160);
+        let config = load("[sms]\nmax_segments = 3").expect("valid");
+        let set = config.channel_set();
+        assert_eq!(set.get(Channel::SMS).expect("sms").max_text_chars, 459);
     }
 }

@@ -106,6 +106,8 @@ pub const CONFIG_ENV: &[&str] = &[
     "OMNI_SMS_TWILIO_AUTH_TOKEN",
     "OMNI_WEBHOOK_ENABLED",
     "OMNI_WEBHOOK_KEY",
+    "OMNI_WEBHOOK_LISTEN",
+    "OMNI_WEBHOOK_OUTBOUND_URL",
     "OMNI_WEBHOOK_PREVIOUS_KEY",
 ];
 
@@ -169,6 +171,8 @@ impl Config {
                 "OMNI_SMS_ENABLED" => self.sms.enabled = flag(value)?,
                 "OMNI_WEBHOOK_ENABLED" => self.webhook.enabled = flag(value)?,
                 "OMNI_WEBHOOK_KEY" => self.webhook.key = value.as_str().into(),
+                "OMNI_WEBHOOK_LISTEN" => self.webhook.listen = addr(value)?,
+                "OMNI_WEBHOOK_OUTBOUND_URL" => self.webhook.outbound_url = value.clone(),
                 "OMNI_WEBHOOK_PREVIOUS_KEY" => self.webhook.previous_key = value.as_str().into(),
                 "OMNI_SMS_PROVIDER" => {
                     self.sms.provider = match value.as_str() {

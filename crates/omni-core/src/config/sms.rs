@@ -78,6 +78,18 @@ pub struct KannelConfig {
     pub dlr_mask: u8,
 }
 
+impl SmsConfig {
+    /// The most characters `max_segments` segments carry: 160 GSM-7
+    /// characters alone, 153 each when split (the rest is the
+    /// concatenation header); the SMS channel's text limit by default.
+    pub fn max_text_chars(&self) -> usize {
+        match self.max_segments {
+            0 | 1 => 160,
+            n => 153 * n as usize,
+        }
+    }
+}
+
 impl Default for SmsConfig {
     fn default() -> Self {
         Self {

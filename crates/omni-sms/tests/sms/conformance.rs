@@ -108,3 +108,29 @@ async fn the_sms_adapter_passes_the_kit_over_nats_too() {
     assert!(verdict.is_pass(), "{verdict}");
     assert_eq!(verdict.passed.len(), 8, "{verdict}");
 }
+
+#[tokio::test]
+async fn a_declared_text_limit_above_what_the_segments_carry_refuses_the_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bus: Arc<dyn Bus> = EmbeddedBus::open(&dir.path().join("bus")).expect("open bus");
+    let declare = |text: &str| {
+        let mut config = config(SmsProvider::Twilio);
+        config.channels = omni_core::config::Config::parse(text)
+            .expect("channels")
+            .channels;
+        config.sms.max_segments = 2;
+        config.sms.public_url = "http://127.0.0.1:9".into();
+        config
+    };
+    let over = declare("[channels.sms]\nmax_text_chars = 400");
+    let refused = omni_sms::SmsAdapter::new(bus.clone(), Arc::new(over))
+        .err()
+        .expect("refused");
+    assert_eq!(
+        refused.to_string(),
+        "channels.sms.max_text_chars declares 400 characters but the sms adapter can deliver at most 306 (sms.max_segments = 2)"
+    );
+    let under = declare("[channels.sms]\nmax_text_chars = 200");
+    let adapter = omni_sms::SmsAdapter::new(bus, Arc::new(under)).expect("a lower limit starts");
+    assert_eq!(adapter.capabilities().max_text_chars, Some(200));
+}

@@ -77,7 +77,7 @@ impl App {
             adapter,
             bus,
             base,
-            http: HttpClient::new(Duration::from_secs(10)).expect("client"),
+            http: HttpClient::new(Duration::from_secs(10), "omniroute-test").expect("client"),
             shutdown,
             _dir: None,
         }

@@ -130,20 +130,53 @@ async fn an_app_that_cannot_be_reached_is_retried_then_dead_lettered() {
 }
 
 #[tokio::test]
-async fn a_reply_within_the_characters_but_over_the_declared_bytes_fails_unsent() {
+async fn the_declared_limit_counts_characters_not_bytes() {
     let peer = Peer::start().await;
     let app = App::start(&peer).await;
     let mut reports = Inbox::delivery(&app.bus).await;
-    // 150 characters, 300 bytes: over the channel's max_text_bytes of 200.
-    app.send_reply("out-6", CUSTOMER, &"é".repeat(150)).await;
+    // 200 characters, 400 bytes: at the channel's max_text_chars of 200.
+    app.send_reply("out-6", CUSTOMER, &"é".repeat(200)).await;
+    let (report, _) = reports.next::<ev::DeliveryReport>().await;
+    assert_eq!(
+        (report.message_id.as_str(), report.status),
+        ("out-6", status(DeliveryStatus::Sent)),
+        "{report:?}"
+    );
+    app.send_reply("out-7", CUSTOMER, &"é".repeat(201)).await;
     let (report, _) = reports.next::<ev::DeliveryReport>().await;
     assert_eq!(report.status, status(DeliveryStatus::Failed));
     assert!(
         report
             .error
-            .contains("300 bytes exceeds the app channel's maximum of 200 bytes"),
+            .contains("text of 201 characters exceeds the app channel's maximum of 200"),
         "{}",
         report.error
     );
-    assert!(peer.received().is_empty(), "sent anyway");
+    assert_eq!(peer.received().len(), 1, "the long one was sent anyway");
+}
+
+#[tokio::test]
+async fn a_reply_to_an_https_app_is_sent_in_tls() {
+    // The app's address, recording the first bytes a connection opens
+    // with: a TLS client starts with a handshake record (0x16) of TLS 1.x.
+    let app_side = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("https://{}/replies", app_side.local_addr().expect("addr"));
+    let first = tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let (mut socket, _) = app_side.accept().await.expect("accept");
+        let mut head = [0u8; 2];
+        socket.read_exact(&mut head).await.expect("read");
+        head
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bus: std::sync::Arc<dyn omni_bus::Bus> =
+        omni_bus::EmbeddedBus::open(&dir.path().join("bus")).expect("open bus");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let app = App::serve(listener, bus, config(&url)).await;
+    app.send_reply("out-tls", CUSTOMER, "over tls").await;
+    assert_eq!(first.await.expect("app side"), [0x16, 0x03]);
 }

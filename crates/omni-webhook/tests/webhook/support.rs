@@ -42,7 +42,7 @@ pub fn quick_backoff() -> Backoff {
 }
 
 /// A configuration with channel `app` (identity kind `app`, opaque ids,
-/// texts up to 200 bytes), the webhook enabled toward `outbound_url`.
+/// texts up to 200 characters), the webhook enabled toward `outbound_url`.
 pub fn config(outbound_url: &str) -> Config {
     let mut config = Config::parse(
         r#"
@@ -51,7 +51,7 @@ id = "support"
 
 [channels.app]
 identity = "app"
-max_text_bytes = 200
+max_text_chars = 200
 can_start = true
 
 [identities.app]

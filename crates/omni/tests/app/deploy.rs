@@ -3,7 +3,7 @@
 //! real `omni` subcommand, on the ports its environment configures, probed
 //! on the gRPC health service; each part's configuration and environment
 //! load with the real configuration loader (no unknown key or variable, and
-//! the email and sms parts' sections checked as those parts check them);
+//! the email, sms and webhook parts' sections checked as those parts check them);
 //! secrets come from a Kubernetes Secret or the environment compose runs
 //! in, never from the files.
 
@@ -60,12 +60,14 @@ fn subcommands() -> Vec<String> {
 }
 
 /// The parts, as `omni <part>` and as the Services other parts reach.
-const PARTS: [&str; 6] = ["chat", "context", "desk", "email", "router", "sms"];
+const PARTS: [&str; 7] = [
+    "chat", "context", "desk", "email", "router", "sms", "webhook",
+];
 
 /// Whether a variable holds a secret, which must come from outside the
 /// files: a Kubernetes Secret, or the environment docker compose runs in.
 fn is_secret(name: &str) -> bool {
-    ["_TOKEN", "_PASSWORD", "_SECRET"]
+    ["_TOKEN", "_PASSWORD", "_SECRET", "_KEY"]
         .iter()
         .any(|suffix| name.ends_with(suffix))
 }
@@ -78,6 +80,7 @@ fn stand_in(name: &str) -> String {
         "OMNI_EMAIL_RELAY" => "smtp://relay.example.net:25",
         "OMNI_SMS_FROM" => "+14155550199",
         "OMNI_SMS_PUBLIC_URL" => "https://sms.example.net",
+        "OMNI_WEBHOOK_OUTBOUND_URL" => "https://app.example.net/replies",
         _ => "set-by-the-operator",
     }
     .to_owned()
@@ -104,6 +107,10 @@ fn own_ports(part: &str, config: &Config) -> Vec<(&'static str, u16)> {
             ("sms", listen.sms.port()),
             ("metrics", listen.metrics.port()),
         ],
+        "webhook" => vec![
+            ("webhook", config.webhook.listen.port()),
+            ("metrics", listen.metrics.port()),
+        ],
         _ => vec![("metrics", listen.metrics.port())],
     }
 }
@@ -119,6 +126,10 @@ fn check_adapter(what: &str, part: &str, config: &Config) {
         "sms" => assert!(
             config.sms.enabled,
             "{what}: OMNI_SMS_ENABLED, so the sms section is checked at start"
+        ),
+        "webhook" => assert!(
+            config.webhook.enabled && config.webhook.outbound_url.starts_with("https://"),
+            "{what}: OMNI_WEBHOOK_ENABLED, so the webhook section is checked at start, and an https:// outbound URL"
         ),
         _ => {}
     }
@@ -395,7 +406,7 @@ fn compose_file_runs_every_part_against_nats_and_redis() {
         }
         // The adapters need settings only the operator has: they run when
         // their profile is asked for.
-        if matches!(part, "email" | "sms") {
+        if matches!(part, "email" | "sms" | "webhook") {
             assert_eq!(service["profiles"], serde_json::json!([part]), "{part}");
         }
     }

@@ -308,8 +308,7 @@ fn compose_observability_profile_runs_the_shipped_files() {
             "{rules} mounted at {at}"
         );
     }
-    // It scrapes the parts by the names compose gives them (the webhook
-    // part's compose service comes with the webhook channel's branch).
+    // It scrapes the parts by the names compose gives them.
     let scraped = yaml("prometheus.yml")["scrape_configs"][0]["dns_sd_configs"][0]["names"].clone();
     for name in scraped
         .as_array()
@@ -318,7 +317,7 @@ fn compose_observability_profile_runs_the_shipped_files() {
         .filter_map(Value::as_str)
     {
         assert!(
-            services.contains_key(name) || name == "webhook",
+            services.contains_key(name),
             "{name} is a compose service"
         );
     }

@@ -1,7 +1,8 @@
 //! The webhook channel in the assembled app: a customer who writes on the
 //! web chat and then, once a supervisor has linked their app user id, in
 //! the company's app keeps one conversation, and the agent's reply reaches
-//! the app's webhook, signed.
+//! the app's webhook, signed; the app's status on it is taken, one on a
+//! conversation or message that is not ours is refused with a 404.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -165,6 +166,66 @@ async fn a_customer_moving_from_chat_to_the_app_keeps_one_conversation() -> anyh
     assert_eq!(reply.1["customer_id"], "user-42", "{}", reply.1);
     assert_eq!(reply.1["conversation_id"], conv.as_str(), "{}", reply.1);
     assert_eq!(reply.1["text"], "Welcome to the app", "{}", reply.1);
+
+    // The app reports on it: taken. A status for a conversation or a
+    // message that is not ours is a precise 404, not a silent drop.
+    let reply_id = reply.1["message_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let status = |conversation: &str, message: &str| {
+        serde_json::json!({
+            "message_id": message,
+            "conversation_id": conversation,
+            "status": "delivered",
+        })
+        .to_string()
+    };
+    let post_status = |body: String| {
+        let url = format!("{webhook}/webhook/v1/status");
+        async move {
+            let timestamp = (now_ms() / 1000).to_string();
+            let signed = signature::sign(KEY.as_bytes(), &timestamp, body.as_bytes());
+            AppClient::new(Duration::from_secs(10))
+                .post_json(
+                    &url,
+                    &[
+                        (signature::TIMESTAMP, timestamp),
+                        (signature::SIGNATURE, signed),
+                    ],
+                    body.into_bytes(),
+                )
+                .await
+        }
+    };
+    let answer = |a: &omni_webhook::client::Answer| {
+        let body: serde_json::Value = serde_json::from_slice(&a.body).unwrap_or_default();
+        (
+            a.status.as_u16(),
+            body["error"].as_str().unwrap_or_default().to_owned(),
+            body["message"].as_str().unwrap_or_default().to_owned(),
+        )
+    };
+    let known = post_status(status(&conv, &reply_id)).await?;
+    assert_eq!(known.status.as_u16(), 202, "{:?}", answer(&known));
+    let unknown = post_status(status("no-such-conversation", &reply_id)).await?;
+    assert_eq!(
+        answer(&unknown),
+        (
+            404,
+            "unknown_conversation".to_owned(),
+            "conversation \"no-such-conversation\" does not exist".to_owned()
+        )
+    );
+    let unknown = post_status(status(&conv, "no-such-message")).await?;
+    assert_eq!(
+        answer(&unknown),
+        (
+            404,
+            "unknown_message".to_owned(),
+            format!("message \"no-such-message\" is not in conversation {conv:?}")
+        )
+    );
     app.stop().await;
     Ok(())
 }

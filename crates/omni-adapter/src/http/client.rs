@@ -1,7 +1,9 @@
-//! A small HTTP/1.1 client for the providers' APIs, on the hyper and rustls
-//! (ring provider) already in the tree: kept-alive connections reused per
-//! host (a TLS handshake per message would dominate the cost of sending),
-//! a whole-exchange timeout, and a cap on the response body.
+//! A small HTTP/1.1 client toward providers (Twilio, Kannel, an app's
+//! webhook), on the hyper and rustls (ring provider) already in the tree:
+//! `https://` verified against the system's root certificates, kept-alive
+//! connections reused per host (a TLS handshake per message would dominate
+//! the cost of sending), a whole-exchange timeout, and a cap on the
+//! response body.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -52,13 +54,15 @@ pub struct HttpResponse {
 #[derive(Clone)]
 pub struct HttpClient {
     tls: TlsConnector,
+    user_agent: &'static str,
     timeout: Duration,
     idle: Arc<Mutex<HashMap<String, Vec<Sender>>>>,
 }
 
 impl HttpClient {
-    /// A client trusting the system's root certificates.
-    pub fn new(timeout: Duration) -> Result<Self, HttpError> {
+    /// A client trusting the system's root certificates, naming itself
+    /// `user_agent` (e.g. `omniroute-sms`).
+    pub fn new(timeout: Duration, user_agent: &'static str) -> Result<Self, HttpError> {
         let mut roots = RootCertStore::empty();
         let found = rustls_native_certs::load_native_certs();
         for cert in found.certs {
@@ -73,6 +77,7 @@ impl HttpClient {
             .with_no_client_auth();
         Ok(Self {
             tls: TlsConnector::from(Arc::new(config)),
+            user_agent,
             timeout,
             idle: Arc::new(Mutex::new(HashMap::new())),
         })
@@ -87,7 +92,7 @@ impl HttpClient {
         body: Option<(&'static str, String)>,
     ) -> Result<HttpResponse, HttpError> {
         let shown = redact(url);
-        let (target, request) = build_request(method, url, headers, body, &shown)?;
+        let (target, request) = build_request(method, url, headers, body, &shown, self.user_agent)?;
         tokio::time::timeout(self.timeout, self.exchange(&target, request, &shown))
             .await
             .map_err(|_| HttpError::Timeout(shown.clone(), self.timeout))?
@@ -209,6 +214,7 @@ fn build_request(
     headers: &[(header::HeaderName, String)],
     body: Option<(&'static str, String)>,
     shown: &str,
+    user_agent: &'static str,
 ) -> Result<(Target, Request<Full<Bytes>>), HttpError> {
     let bad_url = |reason: String| HttpError::Url(shown.to_owned(), reason);
     let uri: Uri = url
@@ -241,7 +247,7 @@ fn build_request(
     }
     request = request
         .header(header::HOST, authority)
-        .header(header::USER_AGENT, "omniroute-sms");
+        .header(header::USER_AGENT, user_agent);
     let payload = match body {
         Some((content_type, text)) => {
             request = request.header(header::CONTENT_TYPE, content_type);
@@ -291,7 +297,7 @@ mod tests {
 
     #[tokio::test]
     async fn connections_are_kept_alive_and_replaced_when_closed() {
-        let client = HttpClient::new(Duration::from_secs(5)).unwrap();
+        let client = HttpClient::new(Duration::from_secs(5), "omniroute-test").unwrap();
         let (base, accepted) = server(false).await;
         for _ in 0..3 {
             let response = client.send(Method::GET, &base, &[], None).await.unwrap();
@@ -319,8 +325,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_https_url_is_spoken_to_in_tls() {
+        // A listener that records the first bytes it gets: a TLS client
+        // opens with a handshake record (0x16) of TLS 1.x (0x03).
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("https://{}/replies", listener.local_addr().unwrap());
+        let first = tokio::spawn(async move {
+            use tokio::io::AsyncReadExt;
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut head = [0u8; 2];
+            socket.read_exact(&mut head).await.unwrap();
+            head
+        });
+        let client = HttpClient::new(Duration::from_secs(2), "omniroute-test").unwrap();
+        let sent = client.send(Method::POST, &url, &[], None).await;
+        assert!(sent.is_err(), "no TLS server answered: {sent:?}");
+        assert_eq!(first.await.unwrap(), [0x16, 0x03]);
+    }
+
+    #[tokio::test]
     async fn unreachable_and_malformed_urls_are_errors() {
-        let client = HttpClient::new(Duration::from_secs(5)).unwrap();
+        let client = HttpClient::new(Duration::from_secs(5), "omniroute-test").unwrap();
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()

@@ -1,0 +1,14 @@
+//! What an adapter with an HTTP side needs (feature `http`): the client
+//! toward a provider, and one way to refuse a provider's request.
+//!
+//! - [`client`]: [`HttpClient`], HTTP/1.1 and HTTPS with kept-alive
+//!   connections, a whole-exchange timeout and a capped body.
+//! - [`refusal`]: [`Refusal`], a status and
+//!   `{"error": "<code>", "message": "<text>"}` ([`omni_core::ErrorBody`]),
+//!   `Retry-After` on 503, with its log line and count.
+
+pub mod client;
+pub mod refusal;
+
+pub use client::{HttpClient, HttpError, HttpResponse};
+pub use refusal::Refusal;
