@@ -316,10 +316,7 @@ fn compose_observability_profile_runs_the_shipped_files() {
         .iter()
         .filter_map(Value::as_str)
     {
-        assert!(
-            services.contains_key(name),
-            "{name} is a compose service"
-        );
+        assert!(services.contains_key(name), "{name} is a compose service");
     }
     // The collector runs the shipped configuration and forwards to a
     // service of the file.
