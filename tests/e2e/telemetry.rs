@@ -55,11 +55,7 @@ async fn one_customer_message_is_one_trace_across_parts() -> anyhow::Result<()> 
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
     );
     // nextest runs each test in its own process, so this test owns the global subscriber.
-    let telemetry = omni_telemetry::init(&omni_telemetry::TelemetryOptions {
-        otlp_endpoint: Some(endpoint),
-        filter: Some("info".into()),
-        ..Default::default()
-    })?;
+    let telemetry = omni_telemetry::init(&omni_telemetry::TelemetryOptions::grpc(endpoint))?;
     anyhow::ensure!(
         telemetry.exporting(),
         "run with cargo nextest: another test installed the subscriber"
