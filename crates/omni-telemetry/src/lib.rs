@@ -20,9 +20,11 @@
 //! - [`config`]: [`TelemetryOptions`] and the variables they are read from.
 //! - `export`: the OTLP exporter and tracer provider.
 //! - `logs`: trace and span ids on log lines.
+//! - `grpc`: [`ServerTraceLayer`], a span per gRPC call served that
+//!   continues the caller's trace.
 //! - `propagate`: trace context in and out of spans, bus headers and gRPC
-//!   metadata ([`continue_trace`], [`outgoing`], [`link`], [`inject`],
-//!   [`extract`]).
+//!   metadata ([`start_trace`], [`continue_trace`], [`outgoing`], [`link`],
+//!   [`inject`], [`extract`]).
 //! - [`metrics`]: Prometheus metrics in the text exposition format, with
 //!   the table of every metric.
 
@@ -30,6 +32,7 @@
 
 pub mod config;
 mod export;
+mod grpc;
 mod logs;
 pub mod metrics;
 mod propagate;
@@ -44,7 +47,10 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 pub use config::{Export, Protocol, Sampler, TelemetryOptions};
-pub use propagate::{TRACEPARENT, continue_trace, current, extract, inject, link, outgoing};
+pub use grpc::{ServerTrace, ServerTraceLayer, server_span};
+pub use propagate::{
+    TRACEPARENT, continue_trace, current, extract, inject, link, outgoing, start_trace,
+};
 
 /// Why telemetry could not start.
 #[derive(Debug, thiserror::Error)]

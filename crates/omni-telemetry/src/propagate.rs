@@ -44,6 +44,19 @@ pub fn continue_trace(span: &Span, incoming: &TraceContext) {
     }
 }
 
+/// Starts a trace at `span` (a customer's message arriving from outside):
+/// with export the span is the trace's root; returns the context to send on.
+pub fn start_trace(span: &Span) -> TraceContext {
+    if crate::exporting()
+        && let Some(own) = current(span)
+    {
+        return own;
+    }
+    let root = TraceContext::new_root();
+    set_local(span, root);
+    root
+}
+
 /// Links `span` to the span `other` names (e.g. a delivery report to the
 /// delivery, or an action to a trace it does not continue).
 pub fn link(span: &Span, other: &TraceContext) {
