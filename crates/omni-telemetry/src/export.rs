@@ -5,11 +5,16 @@
 //! so neither adds a second HTTP stack. The HTTP client speaks plain
 //! `http://` only: an operator sends to a collector nearby (a sidecar or
 //! node agent), or uses gRPC.
+//!
+//! The SDK's batch processor exports from a thread of its own, outside the
+//! tokio runtime that hyper needs: [`OnRuntime`] runs each request on the
+//! runtime the exporter was built in.
 
 use opentelemetry::KeyValue;
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{Sampler as SdkSampler, SdkTracerProvider};
+use tonic::codegen::http;
 
 use crate::TelemetryError;
 use crate::config::{Export, Protocol, Sampler};
@@ -42,6 +47,13 @@ pub fn provider(
         }
         Protocol::HttpProtobuf => opentelemetry_otlp::SpanExporter::builder()
             .with_http()
+            .with_http_client(OnRuntime {
+                client: opentelemetry_http::hyper::HyperClient::with_default_connector(
+                    export.timeout,
+                    None,
+                ),
+                runtime: tokio::runtime::Handle::try_current().map_err(|e| failed(&e))?,
+            })
             .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
             .with_endpoint(export.endpoint.clone())
             .with_timeout(export.timeout)
@@ -64,6 +76,28 @@ pub fn provider(
         .with_sampler(sdk_sampler(export.sampler))
         .with_resource(resource)
         .build())
+}
+
+/// An HTTP client whose requests run on a tokio runtime, whatever thread
+/// the exporter calls it from.
+#[derive(Debug)]
+struct OnRuntime {
+    client: opentelemetry_http::hyper::HyperClient,
+    runtime: tokio::runtime::Handle,
+}
+
+#[async_trait::async_trait]
+impl opentelemetry_http::HttpClient for OnRuntime {
+    async fn send_bytes(
+        &self,
+        request: http::Request<bytes::Bytes>,
+    ) -> Result<http::Response<bytes::Bytes>, opentelemetry_http::HttpError> {
+        let client = self.client.clone();
+        self.runtime
+            .spawn(async move { client.send_bytes(request).await })
+            .await
+            .map_err(|e| Box::new(e) as opentelemetry_http::HttpError)?
+    }
 }
 
 fn sdk_sampler(sampler: Sampler) -> SdkSampler {

@@ -6,7 +6,8 @@
 //! mode with every part in its own process, `omni user`, a waiting chat
 //! customer's place in line in both modes, a full queue's answer in both
 //! modes, erasing a customer in distributed mode, and a customer who moves
-//! from chat to the webhook channel (a linked app identity) in one conversation.
+//! from chat to the webhook channel (a linked app identity) in one conversation,
+//! and one trace per customer message across processes (OTLP over gRPC and HTTP).
 
 mod adapter_check;
 mod cli;
@@ -22,5 +23,6 @@ mod queue_position;
 mod secrets;
 mod simulate;
 mod support;
+mod traces;
 mod user_cli;
 mod webhook;
