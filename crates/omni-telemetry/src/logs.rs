@@ -121,3 +121,106 @@ fn hex(bytes: &[u8]) -> String {
             s
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    use super::*;
+
+    /// Log output captured in memory.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Logs a line outside any trace, then one in a span continuing
+    /// `incoming` and one in its child; returns the lines.
+    fn lines(json: bool, incoming: &TraceContext) -> Vec<String> {
+        let out = Captured::default();
+        let writer = out.clone();
+        let fmt = tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_writer(move || writer.clone());
+        let subscriber = tracing_subscriber::registry().with(LocalIdsLayer);
+        let run = || {
+            tracing::info!("before any trace");
+            let span = tracing::info_span!("outer");
+            crate::continue_trace(&span, incoming);
+            span.in_scope(|| {
+                tracing::info!(conversation_id = "c1", "inside the trace");
+                tracing::info_span!("inner").in_scope(|| tracing::info!("in a child span"));
+            });
+        };
+        if json {
+            let fmt = fmt.json().map_event_format(|inner| WithIds {
+                inner,
+                json: true,
+                exporting: false,
+            });
+            tracing::subscriber::with_default(subscriber.with(fmt), run);
+        } else {
+            let fmt = fmt.map_event_format(|inner| WithIds {
+                inner,
+                json: false,
+                exporting: false,
+            });
+            tracing::subscriber::with_default(subscriber.with(fmt), run);
+        }
+        let bytes = out.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn text_lines_inside_a_trace_end_with_its_ids() {
+        let incoming = TraceContext::new_root();
+        let trace = incoming.trace_id_hex();
+        let lines = lines(false, &incoming);
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(!lines[0].contains("trace_id="), "{}", lines[0]);
+        let ids: Vec<(&str, &str)> = lines[1..]
+            .iter()
+            .map(|l| {
+                let (_, ids) = l.rsplit_once(" trace_id=").unwrap_or_default();
+                ids.split_once(" span_id=").unwrap_or_default()
+            })
+            .collect();
+        assert!(ids.iter().all(|(t, _)| *t == trace), "{lines:?}");
+        assert!(ids.iter().all(|(_, s)| s.len() == 16), "{lines:?}");
+        assert_ne!(ids[0].1, ids[1].1, "the child span has its own id");
+        assert!(lines[1].contains("conversation_id=\"c1\""), "{}", lines[1]);
+    }
+
+    #[test]
+    fn json_lines_inside_a_trace_carry_its_ids_as_fields() {
+        let incoming = TraceContext::new_root();
+        let lines = lines(true, &incoming);
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        let parsed: Vec<serde_json::Value> = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        assert!(parsed[0].get("trace_id").is_none(), "{}", lines[0]);
+        for line in &parsed[1..] {
+            assert_eq!(line["trace_id"], incoming.trace_id_hex().as_str(), "{line}");
+            assert_eq!(line["span_id"].as_str().map(str::len), Some(16), "{line}");
+        }
+        assert_eq!(parsed[1]["fields"]["message"], "inside the trace");
+    }
+}
