@@ -8,7 +8,8 @@
 //!   router and desk processes (by `service.name`), one root, every span's
 //!   parent in the trace; the agent's accept and reply are in it, down to
 //!   the adapter's delivery to the provider; the routing decision carries
-//!   its explanation; the context's log lines name the trace and span.
+//!   its explanation; the context's log lines name the trace and span; the
+//!   desk's conversation view gives the trace id.
 //! - The same for a chat message over OTLP/HTTP (protobuf), received by a
 //!   small HTTP handler decoding `ExportTraceServiceRequest`.
 
@@ -372,6 +373,18 @@ async fn chat_email_and_sms_messages_are_one_trace_each_across_processes() -> an
     needed.extend(AGENT_AND_ROUTING);
     let chat = trace_of(&receiver, "omni-chat", "chat.accept", &needed).await;
     assert_conversation_spans(&chat, &chat_conversation);
+    // The desk's conversation view names the trace to look for.
+    let view = alice
+        .api
+        .get(&format!("/api/conversations/{chat_conversation}"))
+        .await?;
+    assert_eq!(view.status, 200, "{}", view.body);
+    assert_eq!(
+        view.body["conversation"]["trace_id"].as_str(),
+        chat.first().map(|s| s.trace.as_str()),
+        "{}",
+        view.body
+    );
     // The context's log lines inside the trace name it, and the span.
     let ingest = chat
         .iter()
