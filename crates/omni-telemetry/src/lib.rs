@@ -23,8 +23,8 @@
 //! - `grpc`: [`ServerTraceLayer`], a span per gRPC call served that
 //!   continues the caller's trace.
 //! - `propagate`: trace context in and out of spans, bus headers and gRPC
-//!   metadata ([`start_trace`], [`continue_trace`], [`outgoing`], [`link`],
-//!   [`inject`], [`extract`]).
+//!   metadata ([`start_trace`], [`continue_trace`], [`outgoing`], [`inject`],
+//!   [`extract`]).
 //! - [`metrics`]: Prometheus metrics in the text exposition format, with
 //!   the table of every metric.
 
@@ -48,9 +48,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 pub use config::{Export, Protocol, Sampler, TelemetryOptions};
 pub use grpc::{ServerTrace, ServerTraceLayer, server_span};
-pub use propagate::{
-    TRACEPARENT, continue_trace, current, extract, inject, link, outgoing, start_trace,
-};
+pub use propagate::{TRACEPARENT, continue_trace, current, extract, inject, outgoing, start_trace};
 
 /// Why telemetry could not start.
 #[derive(Debug, thiserror::Error)]

@@ -5,7 +5,7 @@
 //! [`continue_trace`] makes a span the continuation of an incoming context;
 //! [`outgoing`] gives the context to send on, from the current span, so trace
 //! and span ids agree in logs, in exported spans and on the wire.
-//! [`link`] ties a span to another trace without making it the parent.
+//! [`start_trace`] starts one where a customer's message arrives.
 //! [`inject`] and [`extract`] carry the context in gRPC metadata.
 
 use omni_core::trace::TraceContext;
@@ -55,14 +55,6 @@ pub fn start_trace(span: &Span) -> TraceContext {
     let root = TraceContext::new_root();
     set_local(span, root);
     root
-}
-
-/// Links `span` to the span `other` names (e.g. a delivery report to the
-/// delivery, or an action to a trace it does not continue).
-pub fn link(span: &Span, other: &TraceContext) {
-    if crate::exporting() {
-        span.add_link(remote(other));
-    }
 }
 
 /// The trace context to send on from inside `span`: the span's own when it
