@@ -1,6 +1,6 @@
-//! One customer message is one trace across parts: the spans of the chat
-//! adapter, the context service and the router reach an OTLP collector with
-//! one trace id. The collector here is a real OTLP/gRPC endpoint
+//! One customer message is one trace across parts (embedded mode): the
+//! spans of the chat adapter, the context service, the router and the
+//! agent's accept on the desk reach an OTLP collector with one trace id. The collector here is a real OTLP/gRPC endpoint
 //! (the protocol's own service definition), recording what it receives.
 
 use std::sync::{Arc, Mutex};
@@ -55,11 +55,7 @@ async fn one_customer_message_is_one_trace_across_parts() -> anyhow::Result<()> 
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
     );
     // nextest runs each test in its own process, so this test owns the global subscriber.
-    let telemetry = omni_telemetry::init(&omni_telemetry::TelemetryOptions {
-        otlp_endpoint: Some(endpoint),
-        filter: Some("info".into()),
-        ..Default::default()
-    })?;
+    let telemetry = omni_telemetry::init(&omni_telemetry::TelemetryOptions::grpc(endpoint))?;
     anyhow::ensure!(
         telemetry.exporting(),
         "run with cargo nextest: another test installed the subscriber"
@@ -69,7 +65,8 @@ async fn one_customer_message_is_one_trace_across_parts() -> anyhow::Result<()> 
     let mut alice = Agent::sign_in(&app, "alice").await?;
     let (mut customer, _) = Customer::open(&app, None, "sales").await?;
     customer.say("trace me, please").await?;
-    alice.next_offer().await?;
+    let (offer, _) = alice.next_offer().await?;
+    alice.settle(&offer, "accept").await?;
     app.stop().await;
     telemetry.shutdown().await;
     server.abort();
@@ -97,6 +94,10 @@ async fn one_customer_message_is_one_trace_across_parts() -> anyhow::Result<()> 
     assert!(
         trace_of("router.intake").contains(trace),
         "router.intake in the customer's trace: {spans:?}"
+    );
+    assert!(
+        trace_of("desk.accept").contains(trace),
+        "the agent's accept continues the customer's trace: {spans:?}"
     );
     Ok(())
 }

@@ -181,9 +181,9 @@ impl<P: Provider> Consumer<P> {
         };
         let span = tracing::info_span!(
             "adapter.send",
-            trace_id = %trace.trace_id_hex(),
             channel = %self.reporter.channel(),
-            message_id = %message.id,
+            omni.conversation_id = %message.conversation_id,
+            omni.message_id = %message.id,
             attempt = delivery.attempt,
         );
         omni_telemetry::continue_trace(&span, &trace);
@@ -237,7 +237,16 @@ impl<P: Provider> Consumer<P> {
                 }
             }
             outbound.attempt = attempt;
-            match self.provider.send(outbound).await {
+            // The delivery to the provider, a span of its own per attempt.
+            let deliver = tracing::info_span!(
+                "adapter.deliver",
+                otel.kind = "client",
+                channel = %self.reporter.channel(),
+                omni.conversation_id = %outbound.message.conversation_id,
+                omni.message_id = %outbound.message.id,
+                attempt,
+            );
+            match self.provider.send(outbound).instrument(deliver).await {
                 Ok(receipt) => {
                     self.count("submitted");
                     report.status = receipt.status;

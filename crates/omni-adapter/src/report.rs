@@ -14,7 +14,7 @@ use omni_core::{Channel, DeliveryStatus};
 use omni_proto::common as pb;
 use omni_proto::events as ev;
 use prost::Message as _;
-use tracing::info;
+use tracing::{Instrument as _, info};
 
 /// What became of one outbound message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,9 +81,24 @@ impl Reporter {
             report.message_id,
             status.as_str_name()
         );
+        // Inside a delivery the report is the delivery span's child; a
+        // provider's later callback continues the trace it carries.
+        let span = tracing::info_span!(
+            "adapter.report",
+            channel = %self.channel,
+            status = status.as_str_name(),
+            omni.conversation_id = %report.conversation_id,
+            omni.message_id = %report.message_id,
+        );
+        if tracing::Span::current().is_none() {
+            omni_telemetry::continue_trace(&span, trace);
+        }
         let msg = Message::new(subjects::delivery(self.channel), event.encode_to_vec())
-            .with_header(TRACEPARENT, trace.child().to_string());
-        self.bus.publish(msg, Some(&key)).await?;
+            .with_header(
+                TRACEPARENT,
+                omni_telemetry::outgoing(&span, trace).to_string(),
+            );
+        self.bus.publish(msg, Some(&key)).instrument(span).await?;
         omni_telemetry::metrics::inc(
             self.metric,
             &[

@@ -184,10 +184,8 @@ impl ChatAdapter {
         name: Option<&str>,
         topic: Option<&str>,
     ) -> Result<(), InboundError> {
-        let root = TraceContext::new_root();
-        let span =
-            tracing::info_span!("chat.accept", trace_id = %root.trace_id_hex(), visitor = %visitor);
-        omni_telemetry::continue_trace(&span, &root);
+        let span = tracing::info_span!("chat.accept", visitor = %visitor);
+        let root = omni_telemetry::start_trace(&span);
         let mut message = canonical(
             Channel::CHAT,
             format!("chat:{visitor}:{client_id}"),

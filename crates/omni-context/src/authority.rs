@@ -271,6 +271,7 @@ mod tests {
             last_agent: assigned.map(Into::into),
             resolved_at_ms: None,
             message_count: 1,
+            trace: None,
         };
         let alice = Caller::Person(Actor::new("alice", Role::Agent));
         let sam = Caller::Person(Actor::new("sam", Role::Supervisor));

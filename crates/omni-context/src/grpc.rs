@@ -47,6 +47,15 @@ impl ContextApi {
     }
 }
 
+/// Makes `span` continue `trace` when it has no parent: served over gRPC it
+/// is already the child of the call's span (`omni_telemetry::ServerTraceLayer`),
+/// which continues the caller's trace.
+fn continue_outside_server(span: &tracing::Span, trace: &TraceContext) {
+    if tracing::Span::current().is_none() {
+        omni_telemetry::continue_trace(span, trace);
+    }
+}
+
 /// The trace context of a gRPC request's `traceparent` metadata, or a new one.
 pub fn trace_of<T>(request: &Request<T>) -> TraceContext {
     request
@@ -150,8 +159,8 @@ impl ContextGrpc for ContextApi {
                 ContextError::InvalidArgument(format!("unknown channel {value} {name:?}"))
             })?),
         };
-        let span = tracing::info_span!("context.send_message", trace_id = %trace.trace_id_hex(), conversation_id = %id);
-        omni_telemetry::continue_trace(&span, &trace);
+        let span = tracing::info_span!("context.send_message", omni.conversation_id = %id, omni.agent_id = %agent);
+        continue_outside_server(&span, &trace);
         let message = self
             .service
             .send_reply(
@@ -187,8 +196,8 @@ impl ContextGrpc for ContextApi {
             .into());
         }
         let id = ConversationId::from(required(&req.conversation_id, "conversation_id")?);
-        let span = tracing::info_span!("context.resolve", trace_id = %trace.trace_id_hex(), conversation_id = %id);
-        omni_telemetry::continue_trace(&span, &trace);
+        let span = tracing::info_span!("context.resolve", omni.conversation_id = %id);
+        continue_outside_server(&span, &trace);
         let conversation = self
             .service
             .resolve(&id, &caller, trace)

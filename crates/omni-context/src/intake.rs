@@ -101,7 +101,7 @@ pub async fn run_refusals(
 
 async fn handle_refusal(service: &ContextService, delivery: Delivery) {
     let trace = delivery.trace_context();
-    let span = tracing::info_span!("context.refusal", trace_id = %trace.trace_id_hex());
+    let span = tracing::info_span!("context.refusal");
     omni_telemetry::continue_trace(&span, &trace);
     async {
         let refused = match ev::RoutingRefused::decode(delivery.message.payload.as_ref()) {
@@ -152,7 +152,7 @@ pub async fn run_deliveries(
 
 async fn handle_delivery_report(service: &ContextService, delivery: Delivery) {
     let trace = delivery.trace_context();
-    let span = tracing::info_span!("context.delivery", trace_id = %trace.trace_id_hex(), subject = %delivery.message.subject);
+    let span = tracing::info_span!("context.delivery", subject = %delivery.message.subject, omni.message_id = tracing::field::Empty);
     omni_telemetry::continue_trace(&span, &trace);
     async {
         let report = match ev::DeliveryReport::decode(delivery.message.payload.as_ref()) {
@@ -163,6 +163,7 @@ async fn handle_delivery_report(service: &ContextService, delivery: Delivery) {
                 return;
             }
         };
+        tracing::Span::current().record("omni.message_id", report.message_id.as_str());
         let result = match service.record_delivery(&report).await {
             Ok(_) => Ok(()),
             // A report that can never apply (bad status, unknown message) is
@@ -184,7 +185,12 @@ async fn handle_delivery_report(service: &ContextService, delivery: Delivery) {
 
 async fn handle_inbound(service: &ContextService, delivery: Delivery, decoded: Decoded) {
     let trace = delivery.trace_context();
-    let span = tracing::info_span!("context.ingest", trace_id = %trace.trace_id_hex(), subject = %delivery.message.subject);
+    let span = tracing::info_span!(
+        "context.ingest",
+        subject = %delivery.message.subject,
+        omni.conversation_id = tracing::field::Empty,
+        omni.customer_id = tracing::field::Empty,
+    );
     omni_telemetry::continue_trace(&span, &trace);
     handle_inbound_in(service, delivery, decoded, trace)
         .instrument(span)
@@ -226,7 +232,11 @@ async fn handle_inbound_in(
 
 async fn handle_assignment(service: &ContextService, delivery: Delivery) {
     let trace = delivery.trace_context();
-    let span = tracing::info_span!("context.assignment", trace_id = %trace.trace_id_hex());
+    let span = tracing::info_span!(
+        "context.assignment",
+        omni.conversation_id = tracing::field::Empty,
+        omni.agent_id = tracing::field::Empty
+    );
     omni_telemetry::continue_trace(&span, &trace);
     handle_assignment_in(service, delivery, trace)
         .instrument(span)
@@ -242,6 +252,9 @@ async fn handle_assignment_in(service: &ContextService, delivery: Delivery, trac
             return;
         }
     };
+    let span = tracing::Span::current();
+    span.record("omni.conversation_id", assignment.conversation_id.as_str());
+    span.record("omni.agent_id", assignment.agent_id.as_str());
     let result = service
         .record_assignment(
             &ConversationId::from(assignment.conversation_id.as_str()),

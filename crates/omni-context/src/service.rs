@@ -223,8 +223,15 @@ impl ContextService {
             options.thread = Some(thread);
             options.thread_evidence = evidence;
         }
+        // The conversation keeps this message's trace, for the agents'
+        // actions on it to continue.
+        options.trace =
+            Some(omni_telemetry::outgoing(&tracing::Span::current(), &trace).to_string());
         let message = &message;
         let ingested = self.store.ingest_with(message, &options).await?;
+        let span = tracing::Span::current();
+        span.record("omni.conversation_id", ingested.conversation.id.as_str());
+        span.record("omni.customer_id", ingested.customer.id.as_str());
         if !ingested.duplicate && ingested.customer.unverified.contains(&message.from) {
             info!(
                 trace_id = %trace.trace_id_hex(),

@@ -48,6 +48,10 @@ pub struct Conversation {
     pub resolved_at_ms: Option<Millis>,
     /// How many messages its timeline holds; the last message's seq.
     pub message_count: u64,
+    /// The W3C `traceparent` its latest customer message arrived with: an
+    /// agent's action on the conversation continues that trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
 }
 
 /// A customer and every identity they are known by.

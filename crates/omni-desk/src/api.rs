@@ -13,11 +13,13 @@ use omni_proto::routing::{OfferRequest, Presence, SetPresenceRequest};
 use omni_proto::view::{AgentView, ConversationView, CustomerView};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tracing::Instrument as _;
 
 use crate::Desk;
 use crate::access::Caller;
 use crate::desk::traced;
 use crate::error::DeskError;
+use crate::trace::action_span;
 
 /// Largest reply the desk accepts, in bytes (the context service's limit).
 pub const MAX_REPLY_BYTES: usize = 16 * 1024;
@@ -84,21 +86,28 @@ pub async fn settle_offer(
 ) -> ApiResult {
     let agent = caller.actor.user.clone();
     let actor = caller.actor.clone();
-    let request = traced(
-        &actor,
-        OfferRequest {
-            agent_id: agent,
-            offer_id,
-        },
-    );
-    let mut router = desk.router();
-    let state = match action.as_str() {
-        "accept" => router.accept_offer(request).await?,
-        "decline" => router.decline_offer(request).await?,
-        _ => return Err(DeskError::NoRoute),
+    if !matches!(action.as_str(), "accept" | "decline") {
+        return Err(DeskError::NoRoute);
     }
-    .into_inner();
-    Ok(Json(json!(AgentView::from(&state))))
+    let (conversation, trace) = desk.offer_trace(&actor, &offer_id).await;
+    async {
+        let request = traced(
+            &actor,
+            OfferRequest {
+                agent_id: agent,
+                offer_id,
+            },
+        );
+        let mut router = desk.router();
+        let state = match action.as_str() {
+            "accept" => router.accept_offer(request).await?,
+            _ => router.decline_offer(request).await?,
+        }
+        .into_inner();
+        Ok(Json(json!(AgentView::from(&state))))
+    }
+    .instrument(action_span(&action, &conversation, trace))
+    .await
 }
 
 /// `GET /api/conversations/{id}`: conversation, customer and timeline.
@@ -182,6 +191,22 @@ pub async fn reply(
         ),
     };
     desk.check_access(&caller.actor, &id, true).await?;
+    let trace = desk.conversation_trace(&actor, &id).await;
+    let span = action_span("reply", &id, trace);
+    send_reply(&desk, &actor, agent, id, req, chosen)
+        .instrument(span)
+        .await
+}
+
+/// The reply, checked against the channel it goes out on, sent.
+async fn send_reply(
+    desk: &Desk,
+    actor: &omni_core::access::Actor,
+    agent: String,
+    id: String,
+    req: Reply,
+    chosen: Option<omni_core::Channel>,
+) -> ApiResult {
     // The reply goes out on the channel chosen, else the customer's last:
     // it must be within that channel's limit.
     let goes_on = match chosen {
@@ -189,7 +214,7 @@ pub async fn reply(
         None => desk
             .context()
             .get_conversation(traced(
-                &actor,
+                actor,
                 GetConversationRequest {
                     conversation_id: id.clone(),
                 },
@@ -210,7 +235,7 @@ pub async fn reply(
     let message = desk
         .context()
         .send_message(traced(
-            &actor,
+            actor,
             SendMessageRequest {
                 conversation_id: id,
                 agent_id: agent,
@@ -234,16 +259,21 @@ pub async fn resolve(
     let agent = caller.actor.user.clone();
     desk.check_access(&caller.actor, &id, true).await?;
     let actor = caller.actor.clone();
-    let conversation = desk
-        .context()
-        .resolve_conversation(traced(
-            &actor,
-            ResolveConversationRequest {
-                conversation_id: id,
-                agent_id: agent,
-            },
-        ))
-        .await?
-        .into_inner();
-    Ok(Json(json!(ConversationView::from(&conversation))))
+    let span = action_span("resolve", &id, desk.conversation_trace(&actor, &id).await);
+    async {
+        let conversation = desk
+            .context()
+            .resolve_conversation(traced(
+                &actor,
+                ResolveConversationRequest {
+                    conversation_id: id,
+                    agent_id: agent,
+                },
+            ))
+            .await?
+            .into_inner();
+        Ok(Json(json!(ConversationView::from(&conversation))))
+    }
+    .instrument(span)
+    .await
 }

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use omni_accounts::Accounts;
 use omni_core::access::{Actor, Role};
-use omni_core::trace::TraceContext;
 use omni_proto::auth::{AuthChannel, act_for};
 use omni_proto::context::context_service_client::ContextServiceClient;
 use omni_proto::routing::router_service_client::RouterServiceClient;
@@ -166,8 +165,8 @@ impl Desk {
 pub const MAX_ATTACHMENT_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
 /// A gRPC request made for `actor` (the signed-in person the services
-/// hold the call to), carrying a new trace context in its `traceparent`
-/// metadata.
+/// hold the call to), carrying the current span's trace context (a new
+/// trace's outside one) in its `traceparent` metadata.
 pub fn traced<T>(actor: &Actor, message: T) -> tonic::Request<T> {
     let mut request = as_desk(message);
     act_for(&mut request, actor);
@@ -178,8 +177,6 @@ pub fn traced<T>(actor: &Actor, message: T) -> tonic::Request<T> {
 /// the agent who signs in; the conversation events it filters per agent).
 pub fn as_desk<T>(message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
-    if let Ok(value) = TraceContext::new_root().to_string().parse() {
-        request.metadata_mut().insert("traceparent", value);
-    }
+    omni_telemetry::inject(&mut request);
     request
 }

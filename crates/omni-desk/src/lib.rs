@@ -13,6 +13,7 @@
 //! - [`records_api`]: customers' data for admins: export and erasure.
 //! - [`supervise_api`]: a supervisor sets others' presence and transfers
 //!   conversations (audited).
+//! - [`trace`]: agents' actions as spans in the conversation's trace.
 //! - [`events`]: the live event WebSocket, merging router and context streams.
 //! - [`views`]: messages as served, their email HTML sanitized again.
 //! - [`error`]: the one mapping of errors to HTTP status and JSON body.
@@ -35,6 +36,7 @@ pub mod records_api;
 pub mod server;
 pub mod session_api;
 pub mod supervise_api;
+pub mod trace;
 pub mod views;
 
 pub use desk::Desk;

@@ -13,6 +13,7 @@ use omni_proto::routing::{SetPresenceRequest, TransferRequest, transfer_request}
 use omni_proto::view::AgentView;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tracing::Instrument as _;
 
 use crate::Desk;
 use crate::access::{Caller, ClientAddr};
@@ -111,15 +112,21 @@ pub async fn transfer(
             ));
         }
     };
-    desk.router()
-        .transfer_conversation(traced(
-            &caller.actor,
-            TransferRequest {
-                conversation_id: conversation.clone(),
-                target: Some(target),
-            },
-        ))
-        .await?;
+    let trace = desk.conversation_trace(&caller.actor, &conversation).await;
+    // The request is made inside the span, so it carries the span's context.
+    async {
+        desk.router()
+            .transfer_conversation(traced(
+                &caller.actor,
+                TransferRequest {
+                    conversation_id: conversation.clone(),
+                    target: Some(target),
+                },
+            ))
+            .await
+    }
+    .instrument(crate::trace::action_span("transfer", &conversation, trace))
+    .await?;
     desk.accounts()
         .audit(&caller.actor.user, "transfer", &conversation, from, &detail)
         .await;

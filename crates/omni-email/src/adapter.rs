@@ -13,7 +13,6 @@ use omni_adapter::{Inbound, InboundError};
 use omni_bus::{Bus, BusError};
 use omni_core::config::Config;
 use omni_core::time::now_ms;
-use omni_core::trace::TraceContext;
 use omni_core::{Attachment, Channel, EmailDetails, Identity, IdentityNormalizer, InboundMessage};
 use tracing::{Instrument, info, warn};
 
@@ -162,14 +161,12 @@ impl EmailAdapter {
 
     /// Parses `raw` and publishes it durably; returns once the bus has it.
     pub async fn accept(&self, envelope: &Envelope, raw: Vec<u8>) -> Result<Accepted, AcceptError> {
-        let root = TraceContext::new_root();
         let span = tracing::info_span!(
             "email.accept",
-            trace_id = %root.trace_id_hex(),
             peer = %envelope.peer,
             to = %envelope.primary_recipient()
         );
-        omni_telemetry::continue_trace(&span, &root);
+        let root = omni_telemetry::start_trace(&span);
         let trace = omni_telemetry::outgoing(&span, &root);
 
         let allow_remote_images = self.config.email.allow_remote_images;

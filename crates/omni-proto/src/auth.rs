@@ -357,7 +357,9 @@ where
     }
 }
 
-/// A client channel presenting a bearer token on every call.
+/// A client channel presenting a bearer token on every call, and the
+/// caller's trace context (`traceparent`, from the current span) when the
+/// request does not carry one already.
 #[derive(Debug, Clone)]
 pub struct WithToken<S> {
     inner: S,
@@ -402,6 +404,14 @@ where
         request
             .headers_mut()
             .insert(AUTHORIZATION, self.header.clone());
+        if !request.headers().contains_key(omni_telemetry::TRACEPARENT)
+            && let Some(trace) = omni_telemetry::current(&tracing::Span::current())
+            && let Ok(value) = HeaderValue::try_from(trace.to_string())
+        {
+            request
+                .headers_mut()
+                .insert(omni_telemetry::TRACEPARENT, value);
+        }
         self.inner.call(request)
     }
 }

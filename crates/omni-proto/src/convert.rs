@@ -471,6 +471,7 @@ impl From<&Conversation> for pb::Conversation {
             message_count: c.message_count,
             queued_at_ms: c.queued_at_ms.unwrap_or(0),
             last_identity: Some(pb::Identity::from(&c.last_identity)),
+            traceparent: c.trace.clone().unwrap_or_default(),
             // Set by the context service, which knows the reply domain.
             reply_address: String::new(),
         }

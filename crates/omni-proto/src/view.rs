@@ -186,6 +186,9 @@ pub struct ConversationView {
     pub message_count: u64,
     /// Email to this address threads into the conversation.
     pub reply_address: String,
+    /// The trace id of its latest customer message (32 hex digits), to find
+    /// in the traces backend; `None` when it arrived without one.
+    pub trace_id: Option<String>,
 }
 
 impl From<&pb::Conversation> for ConversationView {
@@ -206,6 +209,8 @@ impl From<&pb::Conversation> for ConversationView {
             updated_at_ms: c.updated_at_ms,
             message_count: c.message_count,
             reply_address: c.reply_address.clone(),
+            trace_id: omni_core::trace::TraceContext::parse(&c.traceparent)
+                .map(|t| t.trace_id_hex()),
         }
     }
 }

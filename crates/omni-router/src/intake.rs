@@ -58,7 +58,12 @@ fn conversation_key(delivery: &Delivery) -> (u64, ()) {
 
 async fn handle(shell: &RouterShell, delivery: Delivery) {
     let trace = delivery.trace_context();
-    let span = tracing::info_span!("router.intake", trace_id = %trace.trace_id_hex(), subject = %delivery.message.subject);
+    let span = tracing::info_span!(
+        "router.intake",
+        subject = %delivery.message.subject,
+        omni.conversation_id = tracing::field::Empty,
+        omni.customer_id = tracing::field::Empty,
+    );
     omni_telemetry::continue_trace(&span, &trace);
     handle_in(shell, delivery, trace).instrument(span).await
 }
@@ -67,7 +72,12 @@ async fn handle_in(shell: &RouterShell, delivery: Delivery, trace: TraceContext)
     let subject = delivery.message.subject.clone();
     let result = match subject.as_str() {
         subjects::ROUTING_REQUEST => match decode_request(&delivery) {
-            Ok(record) => shell.arrive(record).await,
+            Ok(record) => {
+                let span = tracing::Span::current();
+                span.record("omni.conversation_id", record.conversation_id.as_str());
+                span.record("omni.customer_id", record.customer_id.as_str());
+                shell.arrive(record).await
+            }
             Err(reason) => {
                 error!(trace_id = %trace.trace_id_hex(), %subject, %reason, "undecodable routing request dropped from the stream");
                 Ok(())
@@ -76,6 +86,8 @@ async fn handle_in(shell: &RouterShell, delivery: Delivery, trace: TraceContext)
         subjects::ROUTING_RELEASE => {
             match ev::RoutingRelease::decode(delivery.message.payload.as_ref()) {
                 Ok(r) if !r.conversation_id.is_empty() => {
+                    tracing::Span::current()
+                        .record("omni.conversation_id", r.conversation_id.as_str());
                     shell
                         .release(&ConversationId::from(r.conversation_id.as_str()))
                         .await

@@ -222,7 +222,18 @@ impl RouterShell {
 
     /// Applies one event and carries out its effects.
     pub async fn apply(&self, event: Event) -> Result<(), RouterError> {
-        let span = tracing::info_span!("router.decide", event = event_name(&event));
+        // The explanation of an offer made here lands on the span's
+        // `omni.*` attributes (see `execute`).
+        let span = tracing::info_span!(
+            "router.decide",
+            event = event_name(&event),
+            omni.conversation_id = tracing::field::Empty,
+            omni.agent_id = tracing::field::Empty,
+            omni.eligible_count = tracing::field::Empty,
+            omni.rule = tracing::field::Empty,
+            omni.score = tracing::field::Empty,
+            omni.relaxation_step = tracing::field::Empty,
+        );
         let effects = {
             let _entered = span.enter();
             let mut engine = self.lock_engine();

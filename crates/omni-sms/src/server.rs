@@ -30,7 +30,7 @@ use omni_core::{DeliveryStatus, Identity};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{Instrument as _, info, warn};
 
 use crate::adapter::{InboundSms, Report};
 use crate::error::SmsError;
@@ -227,14 +227,15 @@ async fn twilio_sms(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let trace = TraceContext::new_root();
+    let span = tracing::info_span!("sms.callback", route = "twilio_sms");
+    let trace = omni_telemetry::start_trace(&span);
     let done = twilio_sms_inner(&adapter, &uri, &headers, &body, &trace);
     let empty = (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
         EMPTY_TWIML,
     );
-    answer("twilio_sms", &trace, done, empty).await
+    answer("twilio_sms", &trace, done.instrument(span), empty).await
 }
 
 async fn twilio_sms_inner(
@@ -286,9 +287,16 @@ async fn twilio_status(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let trace = TraceContext::new_root();
+    let span = tracing::info_span!("sms.callback", route = "twilio_status");
+    let trace = omni_telemetry::start_trace(&span);
     let done = twilio_status_inner(&adapter, &uri, &headers, &body, &trace);
-    answer("twilio_status", &trace, done, StatusCode::NO_CONTENT).await
+    answer(
+        "twilio_status",
+        &trace,
+        done.instrument(span),
+        StatusCode::NO_CONTENT,
+    )
+    .await
 }
 
 async fn twilio_status_inner(
@@ -344,9 +352,16 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 async fn kannel_inbound(State(adapter): State<Arc<SmsAdapter>>, uri: axum::http::Uri) -> Response {
-    let trace = TraceContext::new_root();
+    let span = tracing::info_span!("sms.callback", route = "kannel_inbound");
+    let trace = omni_telemetry::start_trace(&span);
     let done = kannel_inbound_inner(&adapter, &uri, &trace);
-    answer("kannel_inbound", &trace, done, KANNEL_EMPTY).await
+    answer(
+        "kannel_inbound",
+        &trace,
+        done.instrument(span),
+        KANNEL_EMPTY,
+    )
+    .await
 }
 
 async fn kannel_inbound_inner(
@@ -424,9 +439,10 @@ fn percent_decode(input: &[u8]) -> Vec<u8> {
 }
 
 async fn kannel_dlr(State(adapter): State<Arc<SmsAdapter>>, uri: axum::http::Uri) -> Response {
-    let trace = TraceContext::new_root();
+    let span = tracing::info_span!("sms.callback", route = "kannel_dlr");
+    let trace = omni_telemetry::start_trace(&span);
     let done = kannel_dlr_inner(&adapter, &uri, &trace);
-    answer("kannel_dlr", &trace, done, KANNEL_EMPTY).await
+    answer("kannel_dlr", &trace, done.instrument(span), KANNEL_EMPTY).await
 }
 
 async fn kannel_dlr_inner(

@@ -66,8 +66,8 @@ impl ContextStore for RedisStore {
             .unwrap_or_default();
         let count = indexes.len().to_string();
         let identity_key = message.from.key();
-        let mut args: Vec<&[u8]> = Vec::with_capacity(21 + 2 * indexes.len());
-        let fixed: [&str; 21] = [
+        let mut args: Vec<&[u8]> = Vec::with_capacity(22 + 2 * indexes.len());
+        let fixed: [&str; 22] = [
             &message.idempotency_key,
             &identity_key,
             &identity,
@@ -92,6 +92,7 @@ impl ContextStore for RedisStore {
             &email_json,
             &notice_json,
             thread_message_id,
+            options.trace.as_deref().unwrap_or_default(),
             &count,
         ];
         args.extend(fixed.iter().map(|a| a.as_bytes()));

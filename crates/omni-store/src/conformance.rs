@@ -28,6 +28,7 @@
 //! - `bounds`: the bound on a customer's unverified identities.
 //! - `lifecycle`: deleting conversations and customers (erasure), and the
 //!   retention scan.
+//! - `trace`: the trace context a conversation keeps for agents' actions.
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
@@ -47,6 +48,7 @@ mod history;
 mod lifecycle;
 mod router;
 mod timeline;
+mod trace;
 pub use accounts::{
     accounts_round_trip, audit_lists_newest_first, audit_trims_to_the_newest,
     sessions_expire_and_are_revoked,
@@ -71,6 +73,7 @@ pub use timeline::{
     first_message_opens_then_continues, outbound_messages_continue_the_timeline,
     resolved_conversation_reopens_within_window,
 };
+pub use trace::conversation_keeps_the_latest_trace;
 
 use crate::{
     ContactRecord, ContextStore, ContinuityPolicy, Ingested, PresenceRecord, RouterStore,
@@ -138,6 +141,7 @@ macro_rules! store_conformance_tests {
             audit_trims_to_the_newest,
             erased_customer_leaves_no_record,
             resolved_before_finds_old_resolved,
+            conversation_keeps_the_latest_trace,
         }
     };
     (@tests $factory:expr; $($name:ident),* $(,)?) => {

@@ -93,6 +93,9 @@ pub struct IngestOptions {
     pub thread_evidence: String,
     /// Attachment contents larger than this are not stored (only recorded).
     pub max_attachment_bytes: u64,
+    /// The W3C `traceparent` the message arrived with, kept on the
+    /// conversation ([`Conversation::trace`]); `None` keeps the one it has.
+    pub trace: Option<String>,
 }
 
 impl IngestOptions {
@@ -104,6 +107,7 @@ impl IngestOptions {
             thread: None,
             thread_evidence: String::new(),
             max_attachment_bytes: 10 * 1024 * 1024,
+            trace: None,
         }
     }
 }

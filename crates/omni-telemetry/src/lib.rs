@@ -3,87 +3,77 @@
 //!
 //! Logs go to stderr, human-readable by default (coloured only when stderr
 //! is a terminal) or one JSON object per line with `OMNI_LOG_FORMAT=json`;
-//! the filter comes from `OMNI_LOG` (same syntax as `RUST_LOG`), default
-//! `info`, with noisy transport crates held at `warn`. With `OMNI_OTLP_ENDPOINT` (e.g. `http://127.0.0.1:4317`) spans
-//! are also exported over OTLP/gRPC, batched, under the service name
-//! `OMNI_SERVICE_NAME` (default `omniroute`).
+//! every line written inside a span of a trace carries `trace_id` and
+//! `span_id`. The filter comes from `OMNI_LOG` (same syntax as `RUST_LOG`,
+//! per-module levels included), default `info`, with noisy transport crates
+//! held at `warn`.
 //!
-//! Trace context travels as W3C `traceparent` (see `omni_core::trace`) in
-//! bus headers and gRPC metadata. [`continue_trace`] makes a span the
-//! continuation of an incoming context; [`outgoing`] gives the context to
-//! send on, from the current span when export is on, else a child of the
-//! incoming one, so trace ids agree in logs and in exported spans alike.
+//! Spans are exported over OTLP (gRPC or HTTP/protobuf) when the standard
+//! OpenTelemetry variables name an endpoint ([`config`] has the table;
+//! `OMNI_OTLP_ENDPOINT` and `OMNI_SERVICE_NAME` are aliases, the `OTEL_*`
+//! variables win). Without an endpoint there is no exporter and no
+//! OpenTelemetry layer at all.
 //!
 //! # Layout
-//! - this file: [`init`] (logging, the OTLP exporter, [`Telemetry`] to
-//!   flush it at exit) and trace continuation ([`continue_trace`],
-//!   [`outgoing`]).
+//! - this file: [`init`] (the subscriber, the exporter, [`Telemetry`] to
+//!   flush it at exit).
+//! - [`config`]: [`TelemetryOptions`] and the variables they are read from.
+//! - `export`: the OTLP exporter and tracer provider.
+//! - `logs`: trace and span ids on log lines.
+//! - `grpc`: [`ServerTraceLayer`], a span per gRPC call served that
+//!   continues the caller's trace.
+//! - `propagate`: trace context in and out of spans, bus headers and gRPC
+//!   metadata ([`start_trace`], [`continue_trace`], [`outgoing`], [`inject`],
+//!   [`extract`]).
 //! - [`metrics`]: Prometheus metrics in the text exposition format, with
 //!   the table of every metric.
 
 #![forbid(unsafe_code)]
 
+pub mod config;
+mod export;
+mod grpc;
+mod logs;
 pub mod metrics;
+mod propagate;
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use omni_core::trace::TraceContext;
-use opentelemetry::trace::{
-    SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState, TracerProvider as _,
-};
-use opentelemetry_otlp::WithExportConfig;
-use opentelemetry_sdk::Resource;
+use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use tracing::Span;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-/// How to log and trace.
-#[derive(Debug, Clone, Default)]
-pub struct TelemetryOptions {
-    /// Filter directives, e.g. `info,omni_router=debug`; `None` means `info`.
-    pub filter: Option<String>,
-    /// One JSON object per line instead of human-readable text.
-    pub json: bool,
-    /// OTLP/gRPC collector endpoint; `None` exports nothing.
-    pub otlp_endpoint: Option<String>,
-    /// Service name on exported spans.
-    pub service_name: Option<String>,
-}
-
-impl TelemetryOptions {
-    /// Reads `OMNI_LOG`, `OMNI_LOG_FORMAT`, `OMNI_OTLP_ENDPOINT` and
-    /// `OMNI_SERVICE_NAME` from a map of the environment.
-    pub fn from_env(env: &BTreeMap<String, String>) -> Self {
-        Self {
-            filter: env.get("OMNI_LOG").cloned(),
-            json: env.get("OMNI_LOG_FORMAT").is_some_and(|f| f == "json"),
-            otlp_endpoint: env
-                .get("OMNI_OTLP_ENDPOINT")
-                .filter(|e| !e.is_empty())
-                .cloned(),
-            service_name: env.get("OMNI_SERVICE_NAME").cloned(),
-        }
-    }
-}
+pub use config::{Export, Protocol, Sampler, TelemetryOptions};
+pub use grpc::{ServerTrace, ServerTraceLayer, server_span};
+pub use propagate::{TRACEPARENT, continue_trace, current, extract, inject, outgoing, start_trace};
 
 /// Why telemetry could not start.
-#[derive(Debug)]
-pub struct TelemetryError(String);
-
-impl std::fmt::Display for TelemetryError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "telemetry: {}", self.0)
-    }
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    /// A variable holds something unusable.
+    #[error("telemetry: {0}")]
+    Config(String),
+    /// The log filter does not parse.
+    #[error("telemetry: invalid OMNI_LOG filter: {0}")]
+    Filter(String),
+    /// The exporter could not be built.
+    #[error("telemetry: {0}")]
+    Export(String),
 }
-
-impl std::error::Error for TelemetryError {}
 
 /// How long a stop waits for the last spans to reach the collector.
 pub const FLUSH_AT_STOP: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Whether this process exports spans (set once by [`init`]).
+static EXPORTING: AtomicBool = AtomicBool::new(false);
+
+/// Whether spans are exported by this process's subscriber.
+pub fn exporting() -> bool {
+    EXPORTING.load(Ordering::Relaxed)
+}
 
 /// Keeps the exporter alive; [`Telemetry::shutdown`] flushes it.
 #[derive(Debug, Default)]
@@ -120,39 +110,28 @@ impl Telemetry {
     }
 }
 
-/// Installs the global subscriber. With an OTLP endpoint, must run inside a
-/// tokio runtime. A second call (e.g. in tests) installs nothing.
+/// Installs the global subscriber. With export, must run inside a tokio
+/// runtime. A second call (e.g. in tests) installs nothing.
 pub fn init(options: &TelemetryOptions) -> Result<Telemetry, TelemetryError> {
     let base = options.filter.as_deref().unwrap_or("info");
     let directives = format!(
-        "{base},h2=warn,tonic=warn,tower=warn,hyper=warn,hyper_util=warn,tungstenite=warn,opentelemetry=warn"
+        "{base},h2=warn,tonic=warn,tower=warn,hyper=warn,hyper_util=warn,tungstenite=warn,opentelemetry=warn,opentelemetry_sdk=warn,opentelemetry_otlp=warn"
     );
     let filter = EnvFilter::try_new(&directives)
-        .map_err(|e| TelemetryError(format!("invalid OMNI_LOG filter {base:?}: {e}")))?;
-    let (provider, otel_layer) = match &options.otlp_endpoint {
-        Some(endpoint) => {
-            let exporter = opentelemetry_otlp::SpanExporter::builder()
-                .with_tonic()
-                .with_endpoint(endpoint.clone())
-                .build()
-                .map_err(|e| TelemetryError(format!("cannot export to {endpoint}: {e}")))?;
-            let service = options
-                .service_name
-                .clone()
-                .unwrap_or_else(|| "omniroute".into());
-            let provider = SdkTracerProvider::builder()
-                .with_batch_exporter(exporter)
-                .with_resource(Resource::builder().with_service_name(service).build())
-                .build();
-            let tracer = provider.tracer("omniroute");
-            (
-                Some(provider),
-                Some(tracing_opentelemetry::layer().with_tracer(tracer)),
-            )
-        }
-        None => (None, None),
+        .map_err(|e| TelemetryError::Filter(format!("{base:?}: {e}")))?;
+    let provider = match &options.export {
+        Some(export) => Some(export::provider(export, options.service_name())?),
+        None => None,
     };
-    let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
+    let exporting = provider.is_some();
+    let otel_layer = provider
+        .as_ref()
+        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("omniroute")));
+    let local_ids = (!exporting).then_some(logs::LocalIdsLayer);
+    let registry = tracing_subscriber::registry()
+        .with(filter)
+        .with(otel_layer)
+        .with(local_ids);
     // Colour codes only for a person at a terminal, never in a file or pipe.
     let colour = std::io::stderr().is_terminal();
     let installed = if options.json {
@@ -160,7 +139,12 @@ pub fn init(options: &TelemetryOptions) -> Result<Telemetry, TelemetryError> {
             .with(
                 tracing_subscriber::fmt::layer()
                     .json()
-                    .with_writer(std::io::stderr),
+                    .with_writer(std::io::stderr)
+                    .map_event_format(|inner| logs::WithIds {
+                        inner,
+                        json: true,
+                        exporting,
+                    }),
             )
             .try_init()
     } else {
@@ -168,44 +152,20 @@ pub fn init(options: &TelemetryOptions) -> Result<Telemetry, TelemetryError> {
             .with(
                 tracing_subscriber::fmt::layer()
                     .with_ansi(colour)
-                    .with_writer(std::io::stderr),
+                    .with_writer(std::io::stderr)
+                    .map_event_format(|inner| logs::WithIds {
+                        inner: inner.with_ansi(colour),
+                        json: false,
+                        exporting,
+                    }),
             )
             .try_init()
     };
-    Ok(Telemetry {
-        provider: if installed.is_ok() { provider } else { None },
-    })
-}
-
-/// Makes `span` the continuation of `incoming` (a no-op without export).
-pub fn continue_trace(span: &Span, incoming: &TraceContext) {
-    let flags = if incoming.sampled {
-        TraceFlags::SAMPLED
-    } else {
-        TraceFlags::default()
-    };
-    let remote = SpanContext::new(
-        TraceId::from_bytes(incoming.trace_id),
-        SpanId::from_bytes(incoming.span_id),
-        flags,
-        true,
-        TraceState::default(),
-    );
-    let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(remote));
-}
-
-/// The trace context to send on from inside `span`: the span's own when it
-/// is exported, else a child of `incoming`.
-pub fn outgoing(span: &Span, incoming: &TraceContext) -> TraceContext {
-    let context = span.context();
-    let own = context.span().span_context().clone();
-    if own.is_valid() {
-        TraceContext {
-            trace_id: own.trace_id().to_bytes(),
-            span_id: own.span_id().to_bytes(),
-            sampled: own.is_sampled(),
-        }
-    } else {
-        incoming.child()
+    let installed = installed.is_ok();
+    if installed {
+        EXPORTING.store(exporting, Ordering::Relaxed);
     }
+    Ok(Telemetry {
+        provider: if installed { provider } else { None },
+    })
 }

@@ -148,6 +148,7 @@ pub async fn serve(
     }
     let server = builder
         .layer(GateLayer::new(admission.gate))
+        .layer(omni_telemetry::ServerTraceLayer)
         .add_routes(routes.routes())
         .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());
     // Graceful shutdown waits for open calls, and a watch stream (a desk in

@@ -154,7 +154,21 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            let telemetry = omni_telemetry::TelemetryOptions::from_env(&env);
+            // The standard OpenTelemetry variables, and the project's own.
+            let telemetry_env: BTreeMap<String, String> = std::env::vars()
+                .filter(|(k, _)| k.starts_with("OMNI_") || k.starts_with("OTEL_"))
+                .collect();
+            let mut telemetry = match omni_telemetry::TelemetryOptions::from_env(&telemetry_env) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("omni: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            telemetry.default_service_name = Some(match mode {
+                Mode::Embedded => "omniroute".to_owned(),
+                Mode::Distributed(part) => format!("omni-{}", part.name()),
+            });
             match runtime.block_on(run_with_telemetry(config, mode, telemetry)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

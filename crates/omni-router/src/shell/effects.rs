@@ -48,6 +48,13 @@ impl RouterShell {
                         None => (0, String::new(), 0, 0, String::new()),
                     };
                     info!(conversation_id = %offer.conversation_id, agent_id = %offer.agent_id, offer_id = %offer.offer_id, eligible, rule = %rule, step, score, explanation = %summary, "offered");
+                    let span = tracing::Span::current();
+                    span.record("omni.conversation_id", offer.conversation_id.as_str());
+                    span.record("omni.agent_id", offer.agent_id.as_str());
+                    span.record("omni.eligible_count", eligible);
+                    span.record("omni.rule", rule.as_str());
+                    span.record("omni.score", score);
+                    span.record("omni.relaxation_step", step);
                     touched.insert(offer.agent_id.clone());
                     self.send(&offer.agent_id.clone(), AgentEventKind::Offered(offer));
                 }
@@ -72,6 +79,9 @@ impl RouterShell {
                 } => {
                     metrics::inc("omni_routing_assignments_total", &[]);
                     info!(%conversation_id, %agent_id, "assigned");
+                    let span = tracing::Span::current();
+                    span.record("omni.conversation_id", conversation_id.as_str());
+                    span.record("omni.agent_id", agent_id.as_str());
                     touched.insert(agent_id.clone());
                     self.lock_settled().record(&offer_id, Outcome::Accepted);
                     self.record_assignment(&conversation_id, &agent_id).await;

@@ -5,7 +5,8 @@
 -- 14 candidate message id, 15 thread conversation id (or empty), 16 thread
 -- evidence (unused here: for the log), 17 opt change (`out`, `in` or empty), 18 opt keyword, 19 email
 -- details JSON (or empty), 20 notice JSON (or empty), 21 Message-ID to index
--- (or empty), 22 number of attachments to store, then (index, content) pairs.
+-- (or empty), 22 traceparent (or empty: keep the conversation's), 23 number
+-- of attachments to store, then (index, content) pairs.
 -- The candidates are used only when something new is created.
 local idem = ARGV[2]
 local identity_key = ARGV[3]
@@ -206,10 +207,10 @@ local function main()
   if ARGV[21] ~= '' then
     redis.call('SET', key('email_thread', ARGV[21]), conversation.id, 'NX')
   end
-  local attachments = tonumber(ARGV[22])
+  local attachments = tonumber(ARGV[23])
   for i = 0, attachments - 1 do
-    local index = ARGV[23 + 2 * i]
-    redis.call('SET', key('attachment', message.id .. ':' .. index), ARGV[24 + 2 * i])
+    local index = ARGV[24 + 2 * i]
+    redis.call('SET', key('attachment', message.id .. ':' .. index), ARGV[25 + 2 * i])
   end
   set_message(conversation.id, message)
   redis.call('SET', key('message', message.id), pointer(seq, conversation.id))
@@ -221,6 +222,9 @@ local function main()
     conversation.last_identity = identity
   end
   conversation.message_count = conversation.message_count + 1
+  if ARGV[22] ~= '' then
+    conversation.trace = ARGV[22]
+  end
   put_conversation(conversation, at)
 
   return {

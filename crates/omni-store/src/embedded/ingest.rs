@@ -133,6 +133,7 @@ impl Timeline<'_> {
                     last_agent: None,
                     resolved_at_ms: None,
                     message_count: 0,
+                    trace: None,
                 };
                 self.open.insert(c.id.as_str(), ()).map_err(db_err)?;
                 self.customer_conversations
@@ -198,6 +199,9 @@ impl Timeline<'_> {
         }
         conversation.updated_at_ms = conversation.updated_at_ms.max(at);
         conversation.message_count += 1;
+        if let Some(trace) = &options.trace {
+            conversation.trace = Some(trace.clone());
+        }
         self.put_conversation(&conversation)?;
 
         Ok(Ingested {

@@ -7,10 +7,11 @@
 //! customer's place in line in both modes, a full queue's answer in both
 //! modes, erasing a customer in distributed mode, and a customer who moves
 //! from chat to the webhook channel (a linked app identity) in one conversation,
-//! and the Python example adapter passing the kit out of process (the
-//! adapter guide's steps, run as written). Also the image's and the
-//! manifests' hardening, and the observability files against promtool and a
-//! real Prometheus.
+//! the Python example adapter passing the kit out of process (the adapter
+//! guide's steps, run as written), and one trace per customer message across
+//! processes (OTLP over gRPC and HTTP). Also the image's and the manifests'
+//! hardening, and the observability files against promtool and a real
+//! Prometheus.
 
 mod adapter_check;
 mod cli;
@@ -29,5 +30,6 @@ mod queue_position;
 mod secrets;
 mod simulate;
 mod support;
+mod traces;
 mod user_cli;
 mod webhook;
