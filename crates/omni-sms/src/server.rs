@@ -30,7 +30,7 @@ use omni_core::{DeliveryStatus, Identity};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument as _, info, warn};
+use tracing::{Instrument as _, info};
 
 use crate::adapter::{InboundSms, Report};
 use crate::error::SmsError;
