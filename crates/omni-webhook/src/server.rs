@@ -35,6 +35,7 @@ use omni_core::trace::TraceContext;
 use serde::de::DeserializeOwned;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use crate::adapter::{AppMessage, AppStatus};
 use crate::error::WebhookError;
@@ -63,13 +64,21 @@ pub async fn serve(
     omni_web::serve("webhook", listener, routes(adapter), &limits, shutdown).await
 }
 
-fn trace_of(headers: &HeaderMap) -> TraceContext {
-    headers
+/// The trace a request belongs to, from inside its `span`: the app's own
+/// when it sent a `traceparent` (the span continues it), else a new one
+/// whose root is the span.
+fn trace_of(span: &tracing::Span, headers: &HeaderMap) -> TraceContext {
+    let incoming = headers
         .get(omni_bus::TRACEPARENT)
         .and_then(|v| v.to_str().ok())
-        .and_then(TraceContext::parse)
-        .map(|t| t.child())
-        .unwrap_or_else(TraceContext::new_root)
+        .and_then(TraceContext::parse);
+    match incoming {
+        Some(incoming) => {
+            omni_telemetry::continue_trace(span, &incoming);
+            omni_telemetry::outgoing(span, &incoming)
+        }
+        None => omni_telemetry::start_trace(span),
+    }
 }
 
 async fn messages(
@@ -77,11 +86,13 @@ async fn messages(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let trace = trace_of(&headers);
+    let span = tracing::info_span!("webhook.accept");
+    let trace = trace_of(&span, &headers);
     let result = async {
         let message: AppMessage = authentic(&adapter, &headers, body).await?;
         adapter.accept(message, &trace).await
     }
+    .instrument(span)
     .await;
     answer("messages", &trace, result.map(|ack| ack.duplicate))
 }
@@ -91,11 +102,13 @@ async fn status(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let trace = trace_of(&headers);
+    let span = tracing::info_span!("webhook.status");
+    let trace = trace_of(&span, &headers);
     let result = async {
         let status: AppStatus = authentic(&adapter, &headers, body).await?;
         adapter.status(status, &trace).await
     }
+    .instrument(span)
     .await;
     answer("status", &trace, result.map(|()| false))
 }
