@@ -86,6 +86,8 @@ enum Settle {
 struct Consumer<P> {
     provider: Arc<P>,
     reporter: Reporter,
+    /// `options.metric`'s family.
+    counts: omni_telemetry::metrics::Counters,
     options: OutboundOptions,
     limiter: Option<DefaultDirectRateLimiter>,
     shutdown: CancellationToken,
@@ -109,6 +111,10 @@ pub async fn run<P: Provider>(
     }
     let consumer = Arc::new(Consumer {
         reporter: Reporter::new(bus, channel).with_metric(options.report_metric),
+        counts: omni_telemetry::metrics::counter(
+            options.metric,
+            "messages for customers handled by the channel's adapter, by result",
+        ),
         limiter: options.rate.map(RateLimiter::direct),
         provider,
         options,
@@ -150,13 +156,14 @@ pub async fn run<P: Provider>(
 
 impl<P: Provider> Consumer<P> {
     fn count(&self, result: &'static str) {
-        omni_telemetry::metrics::inc(
-            self.options.metric,
-            &[
-                ("channel", self.reporter.channel().as_str()),
-                ("result", result),
-            ],
-        );
+        let channel = self.reporter.channel();
+        self.counts
+            .inc(&[("channel", channel.as_str()), ("result", result)]);
+        let center = omni_telemetry::metrics::contact::contact_center();
+        center.outbound(channel.as_str(), result);
+        if matches!(result, "failed" | "refused" | "gave_up") {
+            center.delivery_failure(channel.as_str(), result);
+        }
     }
 
     async fn handle(

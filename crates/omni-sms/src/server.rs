@@ -91,8 +91,9 @@ async fn answer(
 
 /// Logs a refusal with the trace id and turns it into the response.
 fn refuse(route: &'static str, trace: &TraceContext, error: SmsError) -> Response {
-    omni_telemetry::metrics::inc(
+    omni_telemetry::count!(
         "omni_sms_refused_total",
+        "SMS webhook requests refused, by route and code",
         &[("route", route), ("code", error.code())],
     );
     warn!(

@@ -120,8 +120,9 @@ fn answer(
                 error = %e,
                 "webhook request refused"
             );
-            omni_telemetry::metrics::inc(
+            omni_telemetry::count!(
                 "omni_webhook_refused_total",
+                "webhook requests refused, by route and code",
                 &[("route", route), ("code", e.code())],
             );
             e.into_response()

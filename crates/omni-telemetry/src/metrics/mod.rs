@@ -1,27 +1,42 @@
-//! Prometheus metrics in the text exposition format, without a metrics
-//! framework: counters are incremented where things happen, gauges are read
-//! from the parts' state when scraped.
+//! Prometheus metrics on [`prometheus_client`]: one registry for the
+//! process, rendered in the OpenMetrics text format by [`render`].
 //!
-//! | metric | type | labels |
-//! |---|---|---|
-//! | `omni_inbound_messages_total` | counter | `channel`, `result` (`stored`, `duplicate`, `failed`) |
-//! | `omni_outbound_messages_total` | counter | `channel` |
-//! | `omni_routing_offers_total` | counter | |
-//! | `omni_routing_offers_rescinded_total` | counter | `reason` |
-//! | `omni_routing_assignments_total` | counter | |
-//! | `omni_queue_waiting` | gauge | `queue` |
-//! | `omni_queue_longest_wait_seconds` | gauge | `queue` |
-//! | `omni_agents` | gauge | `presence` |
-//! | `omni_agent_load`, `omni_agent_capacity` | gauge | `channel` |
-//! | `omni_chat_connections` | gauge | |
-//! | `omni_retention_sweeps_total` | counter | `result` (`ok`, `failed`) |
-//! | `omni_retention_conversations_deleted_total` | counter | |
-//! | `omni_retention_messages_deleted_total` | counter | |
-//! | `omni_customers_erased_total`, `omni_customers_exported_total` | counter | |
+//! Counters and histograms are families created once by name
+//! ([`counter`], [`histogram`]) and held as handles ([`Counters`],
+//! [`Histograms`]) where things happen: an increment looks the label set up
+//! in its own family (a shared read lock) and adds atomically, with no
+//! process-wide lock. The registry's own lock is taken only when a family is
+//! created and when `/metrics` is scraped. Gauges that describe the parts'
+//! state (queue depth, agent load, connections) are read at scrape time from
+//! the closures registered with [`gauges`]. The contact center's numbers
+//! have typed label sets in [`contact`].
+//!
+//! Every metric, with its type, labels and meaning, is listed in
+//! `docs/metrics.md`.
+//!
+//! # Layout
+//! - this file: the registry, name-keyed families and scrape-time gauges.
+//! - [`contact`]: the contact center's numbers per queue and channel, per
+//!   agent and per channel, with typed label sets.
+
+pub mod contact;
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Metric, Registry};
+
+/// The `Content-Type` of [`render`]'s text.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// A label set built at the call site: fixed keys, values of the moment.
+pub type Labels = Vec<(&'static str, String)>;
 
 type GaugeFn = Box<dyn Fn(&mut Vec<Sample>) + Send + Sync>;
 
@@ -36,54 +51,147 @@ pub struct Sample {
     pub value: f64,
 }
 
-#[derive(Default)]
-struct Registry {
-    counters: Mutex<BTreeMap<(&'static str, String), u64>>,
-    gauges: Mutex<BTreeMap<&'static str, GaugeFn>>,
+/// Upper bounds (seconds) of the latency histograms: 5 ms to an hour.
+pub const SECONDS_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0,
+    600.0, 1800.0, 3600.0,
+];
+
+#[derive(Clone)]
+enum Known {
+    Counter(Counters),
+    Histogram(Histograms),
 }
 
-fn registry() -> &'static Registry {
-    static REGISTRY: OnceLock<Registry> = OnceLock::new();
-    REGISTRY.get_or_init(Registry::default)
+struct State {
+    registry: Registry,
+    families: BTreeMap<&'static str, Known>,
+    gauges: Arc<Mutex<BTreeMap<&'static str, GaugeFn>>>,
 }
 
-fn label_text(labels: &[(&str, &str)]) -> String {
-    if labels.is_empty() {
-        return String::new();
-    }
-    let inner: Vec<String> = labels
-        .iter()
-        .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
-        .collect();
-    format!("{{{}}}", inner.join(","))
-}
-
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-/// Adds one to a counter.
-pub fn inc(name: &'static str, labels: &[(&str, &str)]) {
-    add(name, labels, 1);
-}
-
-/// Adds `n` to a counter.
-pub fn add(name: &'static str, labels: &[(&str, &str)], n: u64) {
-    let key = (name, label_text(labels));
-    let mut counters = registry()
-        .counters
+fn state() -> MutexGuard<'static, State> {
+    static STATE: OnceLock<Mutex<State>> = OnceLock::new();
+    STATE
+        .get_or_init(|| {
+            let gauges = Arc::new(Mutex::new(BTreeMap::new()));
+            let mut registry = Registry::default();
+            registry.register_collector(Box::new(GaugeCollector(gauges.clone())));
+            Mutex::new(State {
+                registry,
+                families: BTreeMap::new(),
+                gauges,
+            })
+        })
         .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    let value = counters.entry(key).or_insert(0);
-    *value = value.saturating_add(n);
+        .unwrap_or_else(|p| p.into_inner())
+}
+
+/// Registers `metric` under `name` (the registry adds `_total` to counters).
+pub(crate) fn register(name: &str, help: &str, metric: impl Metric) {
+    state().registry.register(name, help, metric);
+}
+
+fn key(labels: &[(&'static str, &str)]) -> Labels {
+    labels.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()
+}
+
+/// A counter family: one monotonic count per label set.
+#[derive(Clone, Debug, Default)]
+pub struct Counters(Family<Labels, Counter>);
+
+impl Counters {
+    /// Adds one for `labels`.
+    pub fn inc(&self, labels: &[(&'static str, &str)]) {
+        self.add(labels, 1);
+    }
+
+    /// Adds `n` for `labels`.
+    pub fn add(&self, labels: &[(&'static str, &str)], n: u64) {
+        self.0.get_or_create(&key(labels)).inc_by(n);
+    }
+
+    /// The count for `labels` (0 when never counted).
+    pub fn get(&self, labels: &[(&'static str, &str)]) -> u64 {
+        self.0.get(&key(labels)).map_or(0, |c| c.get())
+    }
+}
+
+/// Builds a histogram with [`Histograms`]' bounds.
+#[derive(Clone, Debug)]
+pub struct Buckets(&'static [f64]);
+
+impl prometheus_client::metrics::family::MetricConstructor<Histogram> for Buckets {
+    fn new_metric(&self) -> Histogram {
+        Histogram::new(self.0.iter().copied())
+    }
+}
+
+/// A histogram family: one distribution per label set.
+#[derive(Clone, Debug)]
+pub struct Histograms(Family<Labels, Histogram, Buckets>);
+
+impl Histograms {
+    /// Records `value` for `labels`.
+    pub fn observe(&self, labels: &[(&'static str, &str)], value: f64) {
+        self.0.get_or_create(&key(labels)).observe(value);
+    }
+}
+
+/// The counter family `name` (which ends in `_total`), created on first use;
+/// hold the handle. Labels are given at each increment, always in the same
+/// order for a name.
+pub fn counter(name: &'static str, help: &'static str) -> Counters {
+    let mut state = state();
+    if let Some(Known::Counter(c)) = state.families.get(name) {
+        return c.clone();
+    }
+    let family = Counters::default();
+    let base = name.strip_suffix("_total").unwrap_or(name);
+    state.registry.register(base, help, family.0.clone());
+    state.families.insert(name, Known::Counter(family.clone()));
+    family
+}
+
+/// The histogram family `name` with upper bounds `buckets`, created on first
+/// use; hold the handle.
+pub fn histogram(name: &'static str, help: &'static str, buckets: &'static [f64]) -> Histograms {
+    let mut state = state();
+    if let Some(Known::Histogram(h)) = state.families.get(name) {
+        return h.clone();
+    }
+    let family = Histograms(Family::new_with_constructor(Buckets(buckets)));
+    state.registry.register(name, help, family.0.clone());
+    state
+        .families
+        .insert(name, Known::Histogram(family.clone()));
+    family
+}
+
+/// Adds one to the counter family `name` (help `help`) for `labels`,
+/// through a handle this call site makes once and keeps.
+#[macro_export]
+macro_rules! count {
+    ($name:literal, $help:literal, $labels:expr $(,)?) => {
+        $crate::count_by!($name, $help, $labels, 1)
+    };
+}
+
+/// Adds `n` to the counter family `name` for `labels`, like [`count!`].
+#[macro_export]
+macro_rules! count_by {
+    ($name:literal, $help:literal, $labels:expr, $n:expr $(,)?) => {{
+        static FAMILY: ::std::sync::OnceLock<$crate::metrics::Counters> =
+            ::std::sync::OnceLock::new();
+        FAMILY
+            .get_or_init(|| $crate::metrics::counter($name, $help))
+            .add($labels, $n)
+    }};
 }
 
 /// Registers (or replaces) a source of gauge readings, read at each scrape.
 pub fn gauges(source: &'static str, read: impl Fn(&mut Vec<Sample>) + Send + Sync + 'static) {
-    registry()
-        .gauges
+    let gauges = state().gauges.clone();
+    gauges
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert(source, Box::new(read));
@@ -91,49 +199,71 @@ pub fn gauges(source: &'static str, read: impl Fn(&mut Vec<Sample>) + Send + Syn
 
 /// Removes a source of gauge readings (when its part stops).
 pub fn remove_gauges(source: &'static str) {
-    registry()
-        .gauges
+    let gauges = state().gauges.clone();
+    gauges
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .remove(source);
 }
 
-/// Every metric in the Prometheus text format.
+/// Every metric in the OpenMetrics text format ([`CONTENT_TYPE`]).
 pub fn render() -> String {
     let mut out = String::new();
-    let counters = registry()
-        .counters
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone();
-    let mut last = "";
-    for ((name, labels), value) in &counters {
-        if *name != last {
-            let _ = writeln!(out, "# TYPE {name} counter");
-            last = name;
-        }
-        let _ = writeln!(out, "{name}{labels} {value}");
-    }
-    let mut samples = Vec::new();
-    for read in registry()
-        .gauges
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .values()
-    {
-        read(&mut samples);
-    }
-    samples.sort_by(|a, b| a.name.cmp(b.name));
-    let mut last = "";
-    for s in &samples {
-        if s.name != last {
-            let _ = writeln!(out, "# TYPE {} gauge", s.name);
-            last = s.name;
-        }
-        let labels: Vec<(&str, &str)> = s.labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let _ = writeln!(out, "{}{} {}", s.name, label_text(&labels), s.value);
+    let state = state();
+    if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &state.registry) {
+        tracing::warn!(error = %e, "could not encode the metrics");
     }
     out
+}
+
+/// Reads the registered gauge closures at scrape time.
+struct GaugeCollector(Arc<Mutex<BTreeMap<&'static str, GaugeFn>>>);
+
+impl std::fmt::Debug for GaugeCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GaugeCollector")
+    }
+}
+
+impl Collector for GaugeCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let mut samples = Vec::new();
+        for read in self.0.lock().unwrap_or_else(|p| p.into_inner()).values() {
+            read(&mut samples);
+        }
+        samples.sort_by(|a, b| a.name.cmp(b.name));
+        for group in samples.chunk_by(|a, b| a.name == b.name) {
+            let mut metric =
+                encoder.encode_descriptor(group[0].name, "", None, MetricType::Gauge)?;
+            for s in group {
+                let family = metric.encode_family(&s.labels)?;
+                GaugeValue(s.value).encode(family)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A gauge reading, written as an integer when it is one.
+#[derive(Debug)]
+struct GaugeValue(f64);
+
+impl EncodeMetric for GaugeValue {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::MetricEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        let v = self.0;
+        if v.fract() == 0.0 && v.abs() < 9.0e15 {
+            encoder.encode_gauge(&(v as i64))
+        } else {
+            encoder.encode_gauge(&v)
+        }
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Gauge
+    }
 }
 
 #[cfg(test)]
@@ -141,21 +271,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn renders_counters_and_gauges() {
-        inc("omni_test_total", &[("channel", "chat")]);
-        inc("omni_test_total", &[("channel", "chat")]);
-        inc("omni_test_total", &[("channel", "say \"hi\"")]);
+    fn renders_counters_histograms_and_gauges() {
+        let c = counter("omni_test_total", "a test counter");
+        c.inc(&[("channel", "chat")]);
+        c.inc(&[("channel", "chat")]);
+        c.inc(&[("channel", "say \"hi\"")]);
+        assert_eq!(c.get(&[("channel", "chat")]), 2);
+        // The same name gives the same family.
+        counter("omni_test_total", "a test counter").inc(&[("channel", "chat")]);
+        let h = histogram("omni_test_seconds", "a test histogram", &[1.0, 10.0]);
+        h.observe(&[("queue", "sales")], 0.5);
+        h.observe(&[("queue", "sales")], 5.0);
         gauges("test", |s| {
             s.push(Sample {
                 name: "omni_test_gauge",
                 labels: vec![("queue", "sales".into())],
                 value: 3.0,
-            })
+            });
+            s.push(Sample {
+                name: "omni_test_ratio",
+                labels: vec![],
+                value: 0.5,
+            });
         });
         let text = render();
-        assert!(text.contains("# TYPE omni_test_total counter\n"), "{text}");
+        assert!(text.contains("# TYPE omni_test counter\n"), "{text}");
         assert!(
-            text.contains("omni_test_total{channel=\"chat\"} 2\n"),
+            text.contains("omni_test_total{channel=\"chat\"} 3\n"),
             "{text}"
         );
         assert!(
@@ -163,9 +305,20 @@ mod tests {
             "{text}"
         );
         assert!(
+            text.contains("omni_test_seconds_bucket{le=\"1.0\",queue=\"sales\"} 1\n")
+                || text.contains("omni_test_seconds_bucket{queue=\"sales\",le=\"1.0\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("omni_test_seconds_count{queue=\"sales\"} 2\n"),
+            "{text}"
+        );
+        assert!(
             text.contains("omni_test_gauge{queue=\"sales\"} 3\n"),
             "{text}"
         );
+        assert!(text.contains("omni_test_ratio 0.5\n"), "{text}");
+        assert!(text.ends_with("# EOF\n"), "{text}");
         remove_gauges("test");
         assert!(!render().contains("omni_test_gauge"));
     }
