@@ -18,8 +18,9 @@
 //! - this file: [`init`] (logging, the OTLP exporter, [`Telemetry`] to
 //!   flush it at exit) and trace continuation ([`continue_trace`],
 //!   [`outgoing`]).
-//! - [`metrics`]: Prometheus metrics in the text exposition format, with
-//!   the table of every metric.
+//! - [`metrics`]: Prometheus metrics on `prometheus-client` (OpenMetrics
+//!   text), the contact center's families in [`metrics::contact`]; every
+//!   metric is listed in `docs/metrics.md`.
 
 #![forbid(unsafe_code)]
 

@@ -1,8 +1,8 @@
 //! The contact center's numbers, with typed label sets: per queue and
 //! channel (contacts offered, answered, abandoned, transferred, overflowed;
-//! offers by result; wait, first-response and handle times), per agent
-//! (presence, time in state, load per channel) and per channel (outbound
-//! results, delivery failures, delivery-report latency).
+//! offers by result; wait and handle times) and per channel (outbound
+//! results, delivery failures). The per-agent gauges are read at scrape
+//! time by the router.
 //!
 //! The per-queue counts are [`Number`]s: the router adds to them here and,
 //! through its store, per day, so they are restored at start
@@ -54,11 +54,6 @@ struct ChannelResult {
 struct ChannelReason {
     channel: String,
     reason: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ChannelLabel {
-    channel: String,
 }
 
 /// One of the counted numbers per queue and channel.
@@ -158,11 +153,9 @@ pub struct ContactCenter {
     contacts: Vec<Family<QueueChannel, Counter>>,
     offers: Family<OfferResult, Counter>,
     wait: Family<QueueChannel, Histogram, Buckets>,
-    first_response: Family<QueueChannel, Histogram, Buckets>,
     handle: Family<QueueChannel, Histogram, Buckets>,
     outbound: Family<ChannelResult, Counter>,
     failures: Family<ChannelReason, Counter>,
-    report: Family<ChannelLabel, Histogram, Buckets>,
 }
 
 /// The process's [`ContactCenter`], registered on first use.
@@ -210,11 +203,9 @@ impl ContactCenter {
             contacts,
             offers: Family::default(),
             wait: seconds(),
-            first_response: seconds(),
             handle: seconds(),
             outbound: Family::default(),
             failures: Family::default(),
-            report: Family::new_with_constructor(Buckets(SECONDS_BUCKETS)),
         };
         register(
             "omni_offers",
@@ -225,11 +216,6 @@ impl ContactCenter {
             "omni_wait_seconds",
             "time a contact waited until answered or abandoned",
             center.wait.clone(),
-        );
-        register(
-            "omni_first_response_seconds",
-            "customer's first message to the agent's first reply",
-            center.first_response.clone(),
         );
         register(
             "omni_handle_seconds",
@@ -245,11 +231,6 @@ impl ContactCenter {
             "omni_delivery_failures",
             "messages for customers that failed, by reason",
             center.failures.clone(),
-        );
-        register(
-            "omni_delivery_report_seconds",
-            "a reply's publish to the provider's delivery report",
-            center.report.clone(),
         );
         center
     }
@@ -305,14 +286,6 @@ impl ContactCenter {
             .observe(seconds);
     }
 
-    /// Records the time from the customer's first message to the agent's
-    /// first reply.
-    pub fn observe_first_response(&self, queue: &str, channel: &str, seconds: f64) {
-        self.first_response
-            .get_or_create(&QueueChannel::new(queue, channel))
-            .observe(seconds);
-    }
-
     /// Records the time from an agent's accept to the contact's resolve.
     pub fn observe_handle(&self, queue: &str, channel: &str, seconds: f64) {
         self.handle
@@ -339,15 +312,6 @@ impl ContactCenter {
                 reason: reason.to_owned(),
             })
             .inc();
-    }
-
-    /// Records the time from a reply's publish to its delivery report.
-    pub fn observe_delivery_report(&self, channel: &str, seconds: f64) {
-        self.report
-            .get_or_create(&ChannelLabel {
-                channel: channel.to_owned(),
-            })
-            .observe(seconds);
     }
 }
 

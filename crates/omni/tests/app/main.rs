@@ -6,10 +6,12 @@
 //! mode with every part in its own process, `omni user`, a waiting chat
 //! customer's place in line in both modes, a full queue's answer in both
 //! modes, erasing a customer in distributed mode, and a customer who moves
-//! from chat to the webhook channel (a linked app identity) in one conversation.
+//! from chat to the webhook channel (a linked app identity) in one conversation,
+//! and the contact center's numbers after a scripted day in both modes.
 
 mod adapter_check;
 mod cli;
+mod contact_numbers;
 mod declared_channel;
 mod deploy;
 mod desk_customers;
