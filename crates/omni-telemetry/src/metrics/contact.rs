@@ -1,7 +1,7 @@
 //! The contact center's numbers, with typed label sets: per queue and
 //! channel (contacts offered, answered, abandoned, transferred, overflowed;
-//! offers by result; wait and handle times) and per channel (outbound
-//! results, delivery failures). The per-agent gauges are read at scrape
+//! offers by result; wait, first-response and handle times) and per channel (outbound
+//! results, delivery failures, delivery-report latency). The per-agent gauges are read at scrape
 //! time by the router.
 //!
 //! The per-queue counts are [`Number`]s: the router adds to them here and,
@@ -54,6 +54,12 @@ struct ChannelResult {
 struct ChannelReason {
     channel: String,
     reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ChannelStatus {
+    channel: String,
+    status: String,
 }
 
 /// One of the counted numbers per queue and channel.
@@ -153,9 +159,11 @@ pub struct ContactCenter {
     contacts: Vec<Family<QueueChannel, Counter>>,
     offers: Family<OfferResult, Counter>,
     wait: Family<QueueChannel, Histogram, Buckets>,
+    first_response: Family<QueueChannel, Histogram, Buckets>,
     handle: Family<QueueChannel, Histogram, Buckets>,
     outbound: Family<ChannelResult, Counter>,
     failures: Family<ChannelReason, Counter>,
+    report: Family<ChannelStatus, Histogram, Buckets>,
 }
 
 /// The process's [`ContactCenter`], registered on first use.
@@ -203,9 +211,11 @@ impl ContactCenter {
             contacts,
             offers: Family::default(),
             wait: seconds(),
+            first_response: seconds(),
             handle: seconds(),
             outbound: Family::default(),
             failures: Family::default(),
+            report: Family::new_with_constructor(Buckets(SECONDS_BUCKETS)),
         };
         register(
             "omni_offers",
@@ -216,6 +226,16 @@ impl ContactCenter {
             "omni_wait_seconds",
             "time a contact waited until answered or abandoned",
             center.wait.clone(),
+        );
+        register(
+            "omni_first_response_seconds",
+            "customer's first message to the agent's first reply",
+            center.first_response.clone(),
+        );
+        register(
+            "omni_delivery_report_seconds",
+            "a reply's store to the provider's delivery report, by the status reported",
+            center.report.clone(),
         );
         register(
             "omni_handle_seconds",
@@ -286,6 +306,14 @@ impl ContactCenter {
             .observe(seconds);
     }
 
+    /// Records the time from the customer's first message to the agent's
+    /// first reply.
+    pub fn observe_first_response(&self, queue: &str, channel: &str, seconds: f64) {
+        self.first_response
+            .get_or_create(&QueueChannel::new(queue, channel))
+            .observe(seconds);
+    }
+
     /// Records the time from an agent's accept to the contact's resolve.
     pub fn observe_handle(&self, queue: &str, channel: &str, seconds: f64) {
         self.handle
@@ -312,6 +340,17 @@ impl ContactCenter {
                 reason: reason.to_owned(),
             })
             .inc();
+    }
+
+    /// Records the time from a reply's store to a delivery report that
+    /// moved it to `status`.
+    pub fn observe_delivery_report(&self, channel: &str, status: &str, seconds: f64) {
+        self.report
+            .get_or_create(&ChannelStatus {
+                channel: channel.to_owned(),
+                status: status.to_owned(),
+            })
+            .observe(seconds);
     }
 }
 

@@ -8,8 +8,9 @@
 //! process-wide lock. The registry's own lock is taken only when a family is
 //! created and when `/metrics` is scraped. Gauges that describe the parts'
 //! state (queue depth, agent load, connections) are read at scrape time from
-//! the closures registered with [`gauges`]. The contact center's numbers
-//! have typed label sets in [`contact`].
+//! the closures registered with [`gauges`], the process's own
+//! (`process_resident_memory_bytes`, `process_open_fds`) included. The
+//! contact center's numbers have typed label sets in [`contact`].
 //!
 //! Every metric, with its type, labels and meaning, is listed in
 //! `docs/metrics.md`.
@@ -73,7 +74,9 @@ fn state() -> MutexGuard<'static, State> {
     static STATE: OnceLock<Mutex<State>> = OnceLock::new();
     STATE
         .get_or_init(|| {
-            let gauges = Arc::new(Mutex::new(BTreeMap::new()));
+            let mut sources: BTreeMap<&'static str, GaugeFn> = BTreeMap::new();
+            sources.insert("process", Box::new(process));
+            let gauges = Arc::new(Mutex::new(sources));
             let mut registry = Registry::default();
             registry.register_collector(Box::new(GaugeCollector(gauges.clone())));
             Mutex::new(State {
@@ -84,6 +87,30 @@ fn state() -> MutexGuard<'static, State> {
         })
         .lock()
         .unwrap_or_else(|p| p.into_inner())
+}
+
+/// The process's resident memory and open file descriptors (sockets
+/// included), from `/proc` where there is one.
+fn process(out: &mut Vec<Sample>) {
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status")
+        && let Some(kb) = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+    {
+        out.push(Sample {
+            name: "process_resident_memory_bytes",
+            labels: Vec::new(),
+            value: kb * 1024.0,
+        });
+    }
+    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+        out.push(Sample {
+            name: "process_open_fds",
+            labels: Vec::new(),
+            value: fds.count() as f64,
+        });
+    }
 }
 
 /// Registers `metric` under `name` (the registry adds `_total` to counters).
@@ -319,6 +346,16 @@ mod tests {
         );
         assert!(text.contains("omni_test_ratio 0.5\n"), "{text}");
         assert!(text.ends_with("# EOF\n"), "{text}");
+        if cfg!(target_os = "linux") {
+            let value = |name: &str| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .and_then(|v| v.trim().parse::<f64>().ok())
+                    .unwrap_or(0.0)
+            };
+            assert!(value("process_resident_memory_bytes ") > 1e6, "{text}");
+            assert!(value("process_open_fds ") >= 3.0, "{text}");
+        }
         remove_gauges("test");
         assert!(!render().contains("omni_test_gauge"));
     }

@@ -93,6 +93,8 @@ async fn scripted_day(
     assert_eq!(accepted, jo_conversation);
     bob.reply(&jo_conversation, "Hi Jo, happy to help", "r1")
         .await?;
+    // A second reply is not a first response.
+    bob.reply(&jo_conversation, "Which product?", "r2").await?;
 
     // Pat: answered, resolved.
     let (mut pat, _) = Customer::open(app, None, "sales").await?;
@@ -153,6 +155,15 @@ async fn waiting_customer(app: &impl Endpoints) -> anyhow::Result<(Customer, Str
     Ok((customer, conversation))
 }
 
+/// On the context service's page: Jo's first reply (not the second; Pat
+/// was resolved without one).
+const FIRST_RESPONSE: &str = r#"omni_first_response_seconds_count{queue="sales",channel="chat"} 1"#;
+
+/// On the context service's page: both replies reached Jo's page, which
+/// reported them delivered.
+const DELIVERY_REPORTS: &str =
+    r#"omni_delivery_report_seconds_count{channel="chat",status="delivered"} 2"#;
+
 fn all_lines() -> Vec<&'static str> {
     EXPECTED.iter().chain(THIS_PROCESS).copied().collect()
 }
@@ -164,7 +175,9 @@ async fn embedded_the_router_counts_a_day_exactly() -> anyhow::Result<()> {
     config.metrics.abandon_grace_secs = GRACE.as_secs();
     let app = TestApp::start_with(data, config).await?;
     let _lee = scripted_day(&app, &app.grpc_url(), &app.metrics_url()).await?;
-    metrics_showing(&app.metrics_url(), &all_lines()).await?;
+    let mut lines = all_lines();
+    lines.extend([FIRST_RESPONSE, DELIVERY_REPORTS]);
+    metrics_showing(&app.metrics_url(), &lines).await?;
     app.stop().await;
     Ok(())
 }
@@ -189,6 +202,8 @@ async fn distributed_the_router_counts_a_day_exactly_and_a_restart_keeps_it() ->
     // Today's counts on the router's page come from the store: once they
     // show, the store holds the day.
     metrics_showing(&router_metrics, &all_lines()).await?;
+    let context_metrics = format!("http://127.0.0.1:{}", cluster.ports(Part::Context).metrics);
+    metrics_showing(&context_metrics, &[FIRST_RESPONSE, DELIVERY_REPORTS]).await?;
     let cluster = blocking(move || {
         cluster.kill(Part::Router)?;
         cluster.start_part(Part::Router)?;
