@@ -1,8 +1,9 @@
 //! The contact center's counts as the router makes them: each is added to
 //! the process's exported counters at once and, batched every
 //! [`FLUSH_EVERY`], to the store's count for the day, queue, channel and
-//! number ([`RouterStore::add_counts`]). At start the exported counters are
-//! raised to the store's totals over every day, so a restart neither zeroes
+//! number ([`RouterStore::add_counts`]), and to the same count under the
+//! day [`ALL_DAYS`] (in the same write). At start the exported counters are
+//! raised to those totals (one read), so a restart neither zeroes
 //! them nor makes them go backwards (a crash loses at most the last batch).
 //! Today's counts (`omni_queue_today`, `omni_service_level_ratio`) are read
 //! back from the store after every flush, so they are the store's, shared by
@@ -25,6 +26,10 @@ use tracing::{info, warn};
 
 /// How often pending counts are written to the store.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
+
+/// The store's "day" that sums every day: what the exported counters are
+/// restored from, in one read however many days the store holds.
+pub const ALL_DAYS: &str = "all";
 
 type CountKey = (String, String, Number);
 
@@ -83,7 +88,7 @@ impl Tally {
     /// reads today's counts.
     pub async fn restore(&self) -> Result<(), StoreError> {
         let mut totals: BTreeMap<CountKey, u64> = BTreeMap::new();
-        for c in self.store.counts(None).await? {
+        for c in self.store.counts(Some(ALL_DAYS)).await? {
             if let Some(n) = Number::parse(&c.number) {
                 let t = totals.entry((c.queue, c.channel, n)).or_default();
                 *t = t.saturating_add(c.value);
@@ -190,12 +195,19 @@ impl Tally {
     pub async fn flush(&self) {
         let batch: Vec<DayCount> = std::mem::take(&mut *lock(&self.pending))
             .into_iter()
-            .map(|((day, queue, channel, n), value)| DayCount {
-                day,
-                queue,
-                channel,
-                number: n.as_str().to_owned(),
-                value,
+            .flat_map(|((day, queue, channel, n), value)| {
+                let count = DayCount {
+                    day,
+                    queue,
+                    channel,
+                    number: n.as_str().to_owned(),
+                    value,
+                };
+                let total = DayCount {
+                    day: ALL_DAYS.to_owned(),
+                    ..count.clone()
+                };
+                [count, total]
             })
             .collect();
         if !batch.is_empty()
@@ -203,7 +215,7 @@ impl Tally {
         {
             warn!(error = %e, counts = batch.len(), "contact center counts not stored yet; retrying");
             let mut pending = lock(&self.pending);
-            for c in batch {
+            for c in batch.into_iter().filter(|c| c.day != ALL_DAYS) {
                 if let Some(n) = Number::parse(&c.number) {
                     *pending.entry((c.day, c.queue, c.channel, n)).or_default() += c.value;
                 }

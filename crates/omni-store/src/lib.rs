@@ -466,7 +466,8 @@ pub struct ContactRecord {
 /// router adds to these as things happen, so the counts outlive it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DayCount {
-    /// The day, `YYYY-MM-DD`, as the router's day boundary cuts it.
+    /// The day, `YYYY-MM-DD`, as the router's day boundary cuts it (the
+    /// router also keeps a running total under the day `all`).
     pub day: String,
     /// The queue.
     pub queue: String,
