@@ -88,6 +88,8 @@ struct Consumer<P> {
     /// The provider's capabilities, taken once on start.
     capabilities: crate::Capabilities,
     reporter: Reporter,
+    /// `options.metric`'s family.
+    counts: omni_telemetry::metrics::Counters,
     options: OutboundOptions,
     limiter: Option<DefaultDirectRateLimiter>,
     shutdown: CancellationToken,
@@ -112,6 +114,10 @@ pub async fn run<P: Provider>(
     let consumer = Arc::new(Consumer {
         capabilities,
         reporter: Reporter::new(bus, channel).with_metric(options.report_metric),
+        counts: omni_telemetry::metrics::counter(
+            options.metric,
+            "messages for customers handled by the channel's adapter, by result",
+        ),
         limiter: options.rate.map(RateLimiter::direct),
         provider,
         options,
@@ -153,13 +159,14 @@ pub async fn run<P: Provider>(
 
 impl<P: Provider> Consumer<P> {
     fn count(&self, result: &'static str) {
-        omni_telemetry::metrics::inc(
-            self.options.metric,
-            &[
-                ("channel", self.reporter.channel().as_str()),
-                ("result", result),
-            ],
-        );
+        let channel = self.reporter.channel();
+        self.counts
+            .inc(&[("channel", channel.as_str()), ("result", result)]);
+        let center = omni_telemetry::metrics::contact::contact_center();
+        center.outbound(channel.as_str(), result);
+        if matches!(result, "failed" | "refused" | "gave_up") {
+            center.delivery_failure(channel.as_str(), result);
+        }
     }
 
     async fn handle(

@@ -13,6 +13,7 @@ use omni_core::trace::TraceContext;
 use omni_core::{Channel, DeliveryStatus};
 use omni_proto::common as pb;
 use omni_proto::events as ev;
+use omni_telemetry::metrics::{Counters, counter};
 use prost::Message as _;
 use tracing::{Instrument as _, info};
 
@@ -36,8 +37,10 @@ pub struct Report {
 pub struct Reporter {
     bus: Arc<dyn Bus>,
     channel: Channel,
-    metric: &'static str,
+    metric: Counters,
 }
+
+const REPORTS_HELP: &str = "delivery reports published, by channel and status";
 
 impl Reporter {
     /// Reports of `channel` on `bus`, counted in
@@ -46,13 +49,13 @@ impl Reporter {
         Self {
             bus,
             channel,
-            metric: "omni_adapter_delivery_reports_total",
+            metric: counter("omni_adapter_delivery_reports_total", REPORTS_HELP),
         }
     }
 
     /// Counted under `metric` instead (labels `channel`, `status`).
     pub fn with_metric(mut self, metric: &'static str) -> Self {
-        self.metric = metric;
+        self.metric = counter(metric, REPORTS_HELP);
         self
     }
 
@@ -99,13 +102,10 @@ impl Reporter {
                 omni_telemetry::outgoing(&span, trace).to_string(),
             );
         self.bus.publish(msg, Some(&key)).instrument(span).await?;
-        omni_telemetry::metrics::inc(
-            self.metric,
-            &[
-                ("channel", self.channel.as_str()),
-                ("status", status.as_str_name()),
-            ],
-        );
+        self.metric.inc(&[
+            ("channel", self.channel.as_str()),
+            ("status", status.as_str_name()),
+        ]);
         info!(
             trace_id = %trace.trace_id_hex(),
             channel = %self.channel,

@@ -113,6 +113,9 @@ impl Receiver {
                 return None;
             }
         };
+        if attempt > 1 {
+            omni_bus::redelivered().inc(&[("consumer", self.spec.name)]);
+        }
         let (message, acker) = message.split();
         Some(
             Delivery::new(

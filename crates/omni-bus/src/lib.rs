@@ -38,6 +38,20 @@ pub use drain::{drain_keyed, drain_until, key_hash};
 pub use embedded::EmbeddedBus;
 pub use topology::ConsumerSpec;
 
+/// `omni_bus_consumer_redelivered_total{consumer}`: deliveries that were not
+/// a message's first (after a nak, a lapsed ack wait or a receiver gone),
+/// counted by every backend as it hands them out.
+pub fn redelivered() -> &'static omni_telemetry::metrics::Counters {
+    static FAMILY: std::sync::OnceLock<omni_telemetry::metrics::Counters> =
+        std::sync::OnceLock::new();
+    FAMILY.get_or_init(|| {
+        omni_telemetry::metrics::counter(
+            "omni_bus_consumer_redelivered_total",
+            "deliveries that were not a message's first, by consumer",
+        )
+    })
+}
+
 /// Header carrying the W3C trace context of the publisher.
 pub const TRACEPARENT: &str = "traceparent";
 

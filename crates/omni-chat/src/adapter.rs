@@ -153,6 +153,11 @@ impl ChatAdapter {
         }
     }
 
+    /// Whether `visitor` has a page open.
+    pub fn is_connected(&self, visitor: &str) -> bool {
+        self.lock().contains_key(visitor)
+    }
+
     /// Sends a frame to every page of `visitor`; returns how many got it.
     pub fn push(&self, visitor: &str, frame: &ServerFrame) -> usize {
         let senders: Vec<FrameSender> = self

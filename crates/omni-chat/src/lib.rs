@@ -15,6 +15,8 @@
 //! - [`adapter`]: connection registry, inbound publishing (on
 //!   `omni-adapter`'s `Inbound`), history.
 //! - [`socket`]: one WebSocket connection's read and write loops.
+//! - [`left`]: a waiting customer who left the chat is closed (abandoned)
+//!   after the grace period.
 //! - [`outbound`]: chat as an `omni_adapter::Provider`: replies pushed to
 //!   connected customers by the `omni-adapter` outbound consumer.
 //! - [`status`]: conversation changes (waiting, agent joined, resolved) and
@@ -28,6 +30,7 @@
 pub mod adapter;
 pub mod bounds;
 pub mod error;
+pub mod left;
 pub mod outbound;
 pub mod protocol;
 pub mod receipts;

@@ -134,6 +134,13 @@ pub async fn handle(
     if let Some(s) = &session {
         adapter.disconnect(&s.visitor, s.connection);
         debug!(visitor = %s.visitor, "chat page disconnected");
+        if s.conversation && !adapter.is_connected(&s.visitor) {
+            tokio::spawn(crate::left::customer_left(
+                adapter.clone(),
+                s.visitor.clone(),
+                shutdown.clone(),
+            ));
+        }
     }
     drop(frames);
     let _ = writer.await;

@@ -261,6 +261,19 @@ impl ContextService {
                 } else {
                     info!(conversation_id = %conversation, message_id = %message, status = ?status, "delivery status updated");
                 }
+                let timed = match status {
+                    DeliveryStatus::Sent => Some("sent"),
+                    DeliveryStatus::Delivered => Some("delivered"),
+                    DeliveryStatus::Failed => Some("failed"),
+                    _ => None,
+                };
+                if let Some(name) = timed {
+                    omni_telemetry::metrics::contact::contact_center().observe_delivery_report(
+                        m.channel.as_str(),
+                        name,
+                        report.at_ms.saturating_sub(m.at_ms).max(0) as f64 / 1000.0,
+                    );
+                }
                 self.emit_message(m).await;
             }
             None => {

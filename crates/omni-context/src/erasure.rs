@@ -224,7 +224,7 @@ impl ContextService {
         for customer in absorbed.iter().chain(std::iter::once(&root)) {
             erased.merges += self.store().delete_customer(&customer.id).await?.merges;
         }
-        omni_telemetry::metrics::inc("omni_customers_erased_total", &[]);
+        omni_telemetry::count!("omni_customers_erased_total", "customers erased", &[]);
         info!(customer_id = %root.id, conversations = erased.conversations, messages = erased.messages, bus_messages = erased.bus_messages, "customer erased");
         self.audit(
             caller,

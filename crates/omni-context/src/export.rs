@@ -143,7 +143,11 @@ impl ContextService {
             "conversations": conversations,
             "merges": merges,
         });
-        omni_telemetry::metrics::inc("omni_customers_exported_total", &[]);
+        omni_telemetry::count!(
+            "omni_customers_exported_total",
+            "customers whose data was exported",
+            &[]
+        );
         self.audit(
             caller,
             "customer_exported",

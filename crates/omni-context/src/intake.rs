@@ -221,8 +221,9 @@ async fn handle_inbound_in(
     };
     let result = service.ingest(&message, trace).await.map(|_| ());
     if let Err(e) = &result {
-        omni_telemetry::metrics::inc(
+        omni_telemetry::count!(
             "omni_inbound_messages_total",
+            "customer messages handled by the context service, by result",
             &[("channel", message.channel.as_str()), ("result", "failed")],
         );
         warn!(trace_id = %trace.trace_id_hex(), key = %message.idempotency_key, error = %e, attempt = delivery.attempt, "inbound message not stored; will retry");

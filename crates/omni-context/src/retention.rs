@@ -18,7 +18,6 @@ use std::time::Duration;
 
 use omni_core::config::RetentionConfig;
 use omni_core::time::{Millis, now_ms};
-use omni_telemetry::metrics;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -83,13 +82,15 @@ impl Retention {
             swept.conversations += deleted_now.conversations;
             swept.messages += deleted_now.messages;
             swept.attachments += deleted_now.attachments;
-            metrics::add(
+            omni_telemetry::count_by!(
                 "omni_retention_conversations_deleted_total",
+                "conversations deleted by retention",
                 &[],
                 deleted_now.conversations,
             );
-            metrics::add(
+            omni_telemetry::count_by!(
                 "omni_retention_messages_deleted_total",
+                "messages deleted by retention",
                 &[],
                 deleted_now.messages,
             );
@@ -118,7 +119,11 @@ impl Retention {
         loop {
             match self.sweep().await {
                 Ok(swept) => {
-                    metrics::inc("omni_retention_sweeps_total", &[("result", "ok")]);
+                    omni_telemetry::count!(
+                        "omni_retention_sweeps_total",
+                        "retention sweeps, by result",
+                        &[("result", "ok")]
+                    );
                     if swept.conversations > 0 {
                         info!(
                             conversations = swept.conversations,
@@ -128,7 +133,11 @@ impl Retention {
                     }
                 }
                 Err(e) => {
-                    metrics::inc("omni_retention_sweeps_total", &[("result", "failed")]);
+                    omni_telemetry::count!(
+                        "omni_retention_sweeps_total",
+                        "retention sweeps, by result",
+                        &[("result", "failed")]
+                    );
                     warn!(error = %e, "retention sweep failed; retrying at the next interval");
                 }
             }

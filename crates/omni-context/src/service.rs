@@ -247,8 +247,9 @@ impl ContextService {
         } else {
             "stored"
         };
-        omni_telemetry::metrics::inc(
+        omni_telemetry::count!(
             "omni_inbound_messages_total",
+            "customer messages handled by the context service, by result",
             &[("channel", message.channel.as_str()), ("result", result)],
         );
         if ingested.duplicate {

@@ -196,7 +196,11 @@ impl EmailAdapter {
         }
         if let Some(reason) = &parsed.malformed {
             warn!(trace_id = %trace.trace_id_hex(), message_id = %parsed.message_id, %reason, "email accepted with malformed mime: text recovered, original attached");
-            omni_telemetry::metrics::inc("omni_email_malformed_total", &[]);
+            omni_telemetry::count!(
+                "omni_email_malformed_total",
+                "inbound emails accepted with malformed MIME",
+                &[]
+            );
         }
         if parsed.message_id_derived {
             info!(trace_id = %trace.trace_id_hex(), message_id = %parsed.message_id, "email without Message-ID: derived one from its bytes");

@@ -578,7 +578,11 @@ impl Session {
 
 /// Counts a message that reached the end of DATA, by outcome.
 fn count(result: &str) {
-    omni_telemetry::metrics::inc("omni_email_messages_total", &[("result", result)]);
+    omni_telemetry::count!(
+        "omni_email_messages_total",
+        "SMTP transactions by result",
+        &[("result", result)]
+    );
 }
 
 /// Writes one reply (lines separated by CRLF) and flushes it.

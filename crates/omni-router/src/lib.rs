@@ -16,6 +16,8 @@
 //! - [`connections`]: who has a desk open; presence follows it.
 //! - [`settled`]: what became of recent offers, for precise late answers.
 //! - [`intake`]: the durable bus consumer of routing requests and releases.
+//! - [`tally`]: the contact center's counts, exported and kept per day in
+//!   the store.
 //! - [`grpc`]: the `omni.routing.v1.RouterService` gRPC API (serving only).
 //! - [`convert`]: every conversion to and from proto, configuration and
 //!   store forms (specs checked field by field, state, offers, events,
@@ -36,6 +38,7 @@ pub mod grpc;
 pub mod intake;
 pub mod settled;
 pub mod shell;
+pub mod tally;
 
 pub use error::RouterError;
 pub use grpc::RouterApi;

@@ -34,6 +34,8 @@ use crate::RouterError;
 use crate::connections::{Connections, DISCONNECTED};
 use crate::events::{AgentEvent, AgentEventKind};
 use crate::settled::SettledOffers;
+use crate::tally::Tally;
+use omni_telemetry::metrics::contact::Number;
 
 /// The router: engine, persistence and notifications.
 pub struct RouterShell {
@@ -45,6 +47,7 @@ pub struct RouterShell {
     bus: Arc<dyn Bus>,
     events: broadcast::Sender<AgentEvent>,
     wake: Notify,
+    tally: Tally,
 }
 
 /// An open watch of an agent's events: the agent counts as connected
@@ -93,12 +96,17 @@ impl RouterShell {
             contacts: Mutex::new(HashMap::new()),
             settled: Mutex::new(SettledOffers::default()),
             connections: Mutex::new(Connections::new(grace_ms, now_ms())),
+            tally: Tally::new(store.clone(), &config.metrics),
             store,
             bus,
             events,
             wake: Notify::new(),
         });
         shell.load_admin_changes().await?;
+        shell.read_thresholds();
+        // The stored counts first: what restoring the contacts counts
+        // (an overflow due meanwhile) comes on top.
+        shell.tally.restore().await?;
         shell.restore().await?;
         let weak = Arc::downgrade(&shell);
         metrics::gauges("router", move |out| {
@@ -127,7 +135,17 @@ impl RouterShell {
         self.connections.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Copies every queue's service-level threshold to the tally.
+    fn read_thresholds(&self) {
+        let queues = self.lock_engine().queues(now_ms());
+        for q in queues {
+            self.tally
+                .set_threshold(&q.id, q.service_level_target.threshold_ms);
+        }
+    }
+
     fn read_gauges(&self, out: &mut Vec<metrics::Sample>) {
+        self.tally.read_gauges(out);
         let engine = self.lock_engine();
         for q in engine.queues(now_ms()) {
             out.push(metrics::Sample {
@@ -145,8 +163,33 @@ impl RouterShell {
         // Room held (assigned plus live offers) and capacity per channel.
         let mut load: BTreeMap<Channel, (u32, u32)> =
             engine.channels().iter().map(|c| (*c, (0, 0))).collect();
+        let now = now_ms();
         for a in engine.agents() {
             *presence.entry(a.presence.as_str()).or_default() += 1;
+            let since = self.tally.presence_since(&a.id, a.presence.as_str(), now);
+            out.push(metrics::Sample {
+                name: "omni_agent_presence",
+                labels: vec![
+                    ("agent", a.id.to_string()),
+                    ("presence", a.presence.as_str().to_owned()),
+                ],
+                value: 1.0,
+            });
+            out.push(metrics::Sample {
+                name: "omni_agent_state_seconds",
+                labels: vec![("agent", a.id.to_string())],
+                value: now.saturating_sub(since).max(0) as f64 / 1000.0,
+            });
+            for c in engine.channels() {
+                out.push(metrics::Sample {
+                    name: "omni_agent_channel_load",
+                    labels: vec![
+                        ("agent", a.id.to_string()),
+                        ("channel", c.as_str().to_owned()),
+                    ],
+                    value: f64::from(a.used(*c)),
+                });
+            }
             for (c, room) in load.iter_mut() {
                 room.0 += a.used(*c);
                 room.1 += a.capacity_on(*c);
@@ -234,12 +277,33 @@ impl RouterShell {
             omni.score = tracing::field::Empty,
             omni.relaxation_step = tracing::field::Empty,
         );
+        let transferred = match &event {
+            Event::TransferToQueue {
+                conversation_id, ..
+            }
+            | Event::TransferToAgent {
+                conversation_id, ..
+            } => Some(conversation_id.clone()),
+            _ => None,
+        };
         let effects = {
             let _entered = span.enter();
             let mut engine = self.lock_engine();
             engine.apply(now_ms(), event)?
         };
-        self.execute(effects).instrument(span).await;
+        if let Some(id) = &transferred {
+            let from = self
+                .lock_contacts()
+                .get(id)
+                .map(|r| (r.queue.clone(), r.channel));
+            if let Some((queue, channel)) = from {
+                self.tally
+                    .count(Number::Transferred, queue.as_str(), channel.as_str());
+            }
+        }
+        self.execute_after(transferred.as_ref(), effects)
+            .instrument(span)
+            .await;
         self.wake.notify_one();
         Ok(())
     }
@@ -268,7 +332,15 @@ impl RouterShell {
             queued_at_ms: record.queued_at_ms,
             preferred_agent: record.preferred_agent.clone(),
         };
-        match self.apply(event).await {
+        let applied = self.apply(event).await;
+        if applied.is_ok() && self.lock_contacts().contains_key(&record.conversation_id) {
+            self.tally.count(
+                Number::Offered,
+                record.queue.as_str(),
+                record.channel.as_str(),
+            );
+        }
+        match applied {
             Err(RouterError::Engine(EngineError::DuplicateContact(_))) => Ok(()),
             Err(RouterError::Engine(e @ EngineError::UnknownQueue(_))) => {
                 // Nothing can route it until the queue exists; keep no record.
@@ -370,6 +442,7 @@ impl RouterShell {
         };
         info!(queue = %id, "queue created or updated");
         self.execute(effects).await;
+        self.read_thresholds();
         self.wake.notify_one();
         Ok(())
     }
@@ -389,6 +462,8 @@ impl RouterShell {
         if presence == Presence::Available {
             self.lock_connections().made_available(agent_id, now_ms());
         }
+        self.tally
+            .presence_changed(agent_id, presence.as_str(), now_ms());
         self.apply(Event::SetPresence {
             agent_id: agent_id.clone(),
             presence,
@@ -402,7 +477,8 @@ impl RouterShell {
     pub async fn run_timer(self: Arc<Self>, shutdown: CancellationToken) {
         tokio::join!(
             self.clone().run_deadlines(shutdown.clone()),
-            self.run_positions(shutdown),
+            self.tally.run(shutdown.clone()),
+            self.clone().run_positions(shutdown),
         );
     }
 

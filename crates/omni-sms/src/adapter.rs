@@ -150,7 +150,11 @@ impl SmsAdapter {
                     %reason,
                     "sms sender is not a valid phone number; kept as an unverified identity"
                 );
-                omni_telemetry::metrics::inc("omni_sms_unverified_senders_total", &[]);
+                omni_telemetry::count!(
+                    "omni_sms_unverified_senders_total",
+                    "texts from senders that are not valid phone numbers",
+                    &[]
+                );
                 Some(identity)
             }
             Err(_) => None,
@@ -218,7 +222,11 @@ impl SmsAdapter {
             }
             None => {}
         }
-        omni_telemetry::metrics::inc("omni_sms_inbound_total", &[("provider", sms.provider)]);
+        omni_telemetry::count!(
+            "omni_sms_inbound_total",
+            "texts accepted, by provider",
+            &[("provider", sms.provider)]
+        );
         info!(
             trace_id = %trace.trace_id_hex(),
             provider = sms.provider,

@@ -36,6 +36,15 @@ use crate::adapter::{InboundSms, Report};
 use crate::error::SmsError;
 use crate::{SmsAdapter, kannel, signature, twilio};
 
+/// Requests refused, by route and code.
+static REFUSED: std::sync::LazyLock<omni_telemetry::metrics::Counters> =
+    std::sync::LazyLock::new(|| {
+        omni_telemetry::metrics::counter(
+            "omni_sms_refused_total",
+            "SMS webhook requests refused, by route and code",
+        )
+    });
+
 /// Empty TwiML: Twilio sends no automatic reply.
 pub const EMPTY_TWIML: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>";
 
@@ -91,9 +100,7 @@ async fn answer(
 
 /// Logs a refusal with the trace id and turns it into the response.
 fn refuse(route: &'static str, trace: &TraceContext, error: SmsError) -> Response {
-    error
-        .refusal()
-        .answer("sms", route, trace, "omni_sms_refused_total")
+    error.refusal().answer("sms", route, trace, &REFUSED)
 }
 
 /// Form parameters in order, duplicates kept (the signature covers them all).

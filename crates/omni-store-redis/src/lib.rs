@@ -62,6 +62,8 @@
 //! | `{P}:merge:<merge id>` | string | the [`omni_core::MergeRecord`] JSON |
 //! | `{P}:contacts` | hash | conversation id → [`omni_store::ContactRecord`] JSON |
 //! | `{P}:presence` | hash | agent id → [`omni_store::PresenceRecord`] JSON |
+//! | `{P}:counts:<day>` | hash | JSON `[queue, channel, number]` → that day's count ([`omni_store::DayCount`]) |
+//! | `{P}:count_days` | set | the days that have counts |
 //!
 //! A history page is one `ZRANGE … BYSCORE (<after_seq> +inf LIMIT 0 <limit>`:
 //! a conversation is never loaded whole. The seq is the position in the

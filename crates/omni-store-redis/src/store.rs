@@ -141,6 +141,17 @@ impl RedisStore {
             .map_err(|e| self.unavailable(e))
     }
 
+    /// Runs `pipe` (atomic when built with `atomic()`).
+    pub(crate) async fn query_pipe<T: redis::FromRedisValue>(
+        &self,
+        pipe: &redis::Pipeline,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn.clone();
+        pipe.query_async(&mut conn)
+            .await
+            .map_err(|e| self.unavailable(e))
+    }
+
     /// Runs a prepared script invocation.
     pub(crate) async fn invoke<T: redis::FromRedisValue>(
         &self,

@@ -65,7 +65,8 @@ pub use history::{
 };
 pub use lifecycle::{erased_customer_leaves_no_record, resolved_before_finds_old_resolved};
 pub use router::{
-    open_conversations_exclude_resolved, router_admin_config_round_trips, router_state_round_trips,
+    daily_counts_add_up_and_survive_restart, open_conversations_exclude_resolved,
+    router_admin_config_round_trips, router_state_round_trips,
 };
 pub use timeline::{
     assign_and_resolve_follow_the_status_rules,
@@ -126,6 +127,7 @@ macro_rules! store_conformance_tests {
             concurrent_ingests_are_serialized,
             router_state_round_trips,
             router_admin_config_round_trips,
+            daily_counts_add_up_and_survive_restart,
             open_conversations_exclude_resolved,
             customer_profile_lists_conversations,
             link_identity_adds_or_merges,

@@ -465,8 +465,27 @@ pub struct ContactRecord {
     pub assigned_agent: Option<AgentId>,
 }
 
-/// The router's recoverable state: contacts it holds, agents' presence, and
-/// agents and queues set through the administration API.
+/// One day's count of one of the contact center's numbers for one queue and
+/// channel (e.g. `answered` for `sales` on `chat` on `2026-12-06`); the
+/// router adds to these as things happen, so the counts outlive it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayCount {
+    /// The day, `YYYY-MM-DD`, as the router's day boundary cuts it (the
+    /// router also keeps a running total under the day `all`).
+    pub day: String,
+    /// The queue.
+    pub queue: String,
+    /// The declared channel's name.
+    pub channel: String,
+    /// Which number (`offered`, `answered`, ...).
+    pub number: String,
+    /// The count.
+    pub value: u64,
+}
+
+/// The router's recoverable state: contacts it holds, agents' presence,
+/// agents and queues set through the administration API, and the contact
+/// center's daily counts.
 #[async_trait]
 pub trait RouterStore: Send + Sync + 'static {
     /// Inserts or replaces a contact.
@@ -489,4 +508,10 @@ pub trait RouterStore: Send + Sync + 'static {
     async fn put_queue_config(&self, queue: &QueueConfig) -> Result<(), StoreError>;
     /// Every queue set through the administration API.
     async fn queue_configs(&self) -> Result<Vec<QueueConfig>, StoreError>;
+    /// Adds each count's `value` to the stored count of its day, queue,
+    /// channel and number (absent counts start at 0), all or none.
+    async fn add_counts(&self, counts: &[DayCount]) -> Result<(), StoreError>;
+    /// The stored counts of `day` (`YYYY-MM-DD`), or of every day with
+    /// `None`, ordered by day, queue, channel and number.
+    async fn counts(&self, day: Option<&str>) -> Result<Vec<DayCount>, StoreError>;
 }

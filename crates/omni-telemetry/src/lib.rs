@@ -25,8 +25,9 @@
 //! - `propagate`: trace context in and out of spans, bus headers and gRPC
 //!   metadata ([`start_trace`], [`continue_trace`], [`outgoing`], [`inject`],
 //!   [`extract`]).
-//! - [`metrics`]: Prometheus metrics in the text exposition format, with
-//!   the table of every metric.
+//! - [`metrics`]: Prometheus metrics on `prometheus-client` (OpenMetrics
+//!   text), the contact center's families in [`metrics::contact`]; every
+//!   metric is listed in `docs/metrics.md`.
 
 #![forbid(unsafe_code)]
 

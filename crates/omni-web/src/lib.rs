@@ -23,12 +23,14 @@
 //! - [`limit`]: per-address connection and request limits, the keyed
 //!   [`limit::RateLimit`], and the 429 / close-1008 refusal.
 //! - [`headers`]: the security headers of every answer.
+//! - [`measure`]: every request counted and timed by route pattern.
 
 #![forbid(unsafe_code)]
 
 pub mod client;
 pub mod headers;
 pub mod limit;
+pub mod measure;
 mod serve;
 
 pub use serve::{Peer, serve};

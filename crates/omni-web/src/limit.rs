@@ -151,8 +151,9 @@ impl AddressLimits {
 
     /// Counts and logs a refusal (at most one line per address and 10 s).
     fn refused(&self, ip: IpAddr, limit: &'static str, retry: Duration) {
-        omni_telemetry::metrics::inc(
+        omni_telemetry::count!(
             "omni_http_limited_total",
+            "HTTP requests and connections refused over a limit",
             &[("server", self.server), ("limit", limit)],
         );
         if self.warnings.check(&ip).is_ok() {

@@ -49,6 +49,10 @@ pub async fn serve(
 ) -> io::Result<()> {
     let address_limits = Arc::new(AddressLimits::new(name, limits));
     let trusted: Arc<[Cidr]> = limits.proxies().into();
+    let app = app.layer(axum::middleware::from_fn_with_state(
+        name,
+        crate::measure::middleware,
+    ));
     let app = crate::headers::apply(app.layer(axum::middleware::from_fn_with_state(
         address_limits.clone(),
         crate::limit::middleware,

@@ -212,8 +212,9 @@ impl WebhookAdapter {
             .publish(&canonical, trace)
             .instrument(span)
             .await?;
-        omni_telemetry::metrics::inc(
+        omni_telemetry::count!(
             "omni_webhook_inbound_total",
+            "messages accepted on the webhook channel",
             &[("channel", self.channel.as_str())],
         );
         info!(

@@ -170,8 +170,9 @@ impl WebhookOutbound {
         let msg = Message::new(subjects::deadletter(channel), record.encode_to_vec())
             .with_header(omni_bus::TRACEPARENT, outbound.trace.to_string());
         let kept = self.bus.publish(msg, Some(&key)).await;
-        omni_telemetry::metrics::inc(
+        omni_telemetry::count!(
             "omni_webhook_dead_letters_total",
+            "webhook replies given up after the last retry",
             &[("channel", channel.as_str())],
         );
         error!(

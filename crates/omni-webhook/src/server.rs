@@ -41,6 +41,15 @@ use crate::adapter::{AppMessage, AppStatus};
 use crate::error::WebhookError;
 use crate::{WebhookAdapter, signature};
 
+/// Requests refused, by route and code.
+static REFUSED: std::sync::LazyLock<omni_telemetry::metrics::Counters> =
+    std::sync::LazyLock::new(|| {
+        omni_telemetry::metrics::counter(
+            "omni_webhook_refused_total",
+            "webhook requests refused, by route and code",
+        )
+    });
+
 /// The routes, for embedding or testing.
 pub fn routes(adapter: Arc<WebhookAdapter>) -> Router {
     Router::new()
@@ -125,9 +134,7 @@ fn answer(
             format!(r#"{{"accepted":true,"duplicate":{duplicate}}}"#),
         )
             .into_response(),
-        Err(e) => e
-            .refusal()
-            .answer("webhook", route, trace, "omni_webhook_refused_total"),
+        Err(e) => e.refusal().answer("webhook", route, trace, &REFUSED),
     }
 }
 

@@ -149,6 +149,7 @@ pub async fn serve(
     let server = builder
         .layer(GateLayer::new(admission.gate))
         .layer(omni_telemetry::ServerTraceLayer)
+        .layer(crate::grpc_measure::MeasureLayer)
         .add_routes(routes.routes())
         .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());
     // Graceful shutdown waits for open calls, and a watch stream (a desk in
@@ -292,6 +293,19 @@ mod tests {
             .await
             .expect_err("reflection is off");
         assert_eq!(off.code(), tonic::Code::Unimplemented);
+        // Admitted calls are counted by method and code; the refused one is
+        // the gate's, before any method.
+        let text = omni_telemetry::metrics::render();
+        for line in [
+            "omni_grpc_requests_total{service=\"grpc.health.v1.Health\",method=\"Check\",code=\"0\"} 1",
+            "omni_grpc_requests_total{service=\"grpc.reflection.v1.ServerReflection\",method=\"ServerReflectionInfo\",code=\"12\"} 1",
+            "omni_grpc_request_seconds_count{service=\"grpc.health.v1.Health\",method=\"Check\"} 1",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line} in:\n{text}"
+            );
+        }
         stop.cancel();
         server.await.expect("joins").expect("serves");
     }

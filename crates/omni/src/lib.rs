@@ -9,6 +9,7 @@
 //! - [`parts`]: starts any set of parts over given backends and stops them
 //!   in order; both modes go through it.
 //! - [`grpc`]: the gRPC server with health and reflection.
+//! - [`grpc_measure`]: every admitted gRPC call counted and timed.
 //! - [`metrics`]: `/metrics` and `/healthz` on the metrics listener of every process.
 
 #![forbid(unsafe_code)]
@@ -16,6 +17,7 @@
 pub mod distributed;
 pub mod embedded;
 pub mod grpc;
+pub mod grpc_measure;
 pub mod metrics;
 pub mod part;
 pub mod parts;

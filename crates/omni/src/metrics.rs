@@ -23,10 +23,7 @@ pub async fn serve(
             "/metrics",
             get(|| async {
                 (
-                    [(
-                        header::CONTENT_TYPE,
-                        "text/plain; version=0.0.4; charset=utf-8",
-                    )],
+                    [(header::CONTENT_TYPE, omni_telemetry::metrics::CONTENT_TYPE)],
                     omni_telemetry::metrics::render(),
                 )
                     .into_response()

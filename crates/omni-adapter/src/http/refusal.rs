@@ -40,9 +40,9 @@ impl Refusal {
         adapter: &'static str,
         route: &'static str,
         trace: &TraceContext,
-        metric: &'static str,
+        metric: &omni_telemetry::metrics::Counters,
     ) -> Response {
-        omni_telemetry::metrics::inc(metric, &[("route", route), ("code", self.code)]);
+        metric.inc(&[("route", route), ("code", self.code)]);
         warn!(
             trace_id = %trace.trace_id_hex(),
             adapter,

@@ -21,6 +21,8 @@ pub async fn nak_redelivers_with_next_attempt(factory: &dyn BusFactory) {
 
     let first = next_own(&mut deliveries, &t, "the first delivery").await;
     assert_eq!(first.attempt, 1, "first delivery is attempt 1");
+    let counted = || crate::redelivered().get(&[("consumer", NAK.name)]);
+    let before = counted();
     let delay = Duration::from_millis(300);
     let naked_at = Instant::now();
     step("nak", first.nak(delay)).await;
@@ -28,6 +30,10 @@ pub async fn nak_redelivers_with_next_attempt(factory: &dyn BusFactory) {
     let again = next_own(&mut deliveries, &t, "the redelivery after nak").await;
     assert_eq!(t.label(&again.message).as_deref(), Some("retry-me"));
     assert_eq!(again.attempt, 2, "a redelivery after nak is attempt 2");
+    assert!(
+        counted() > before,
+        "the redelivery is counted in omni_bus_consumer_redelivered_total"
+    );
     assert!(
         naked_at.elapsed() + SLACK >= delay,
         "redelivered after {:?}, before the nak delay of {delay:?}",

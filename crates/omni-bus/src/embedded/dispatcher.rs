@@ -193,6 +193,9 @@ impl Dispatcher {
                     continue;
                 }
             };
+            if attempt > 1 {
+                crate::redelivered().inc(&[("consumer", &self.consumer)]);
+            }
             self.next_token += 1;
             let token = self.next_token;
             let acker = EmbeddedAcker {

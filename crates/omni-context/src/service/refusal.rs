@@ -89,8 +89,9 @@ impl ContextService {
             .await?;
         self.publish_outbound(conversation, &message, &to, trace)
             .await?;
-        omni_telemetry::metrics::inc(
+        omni_telemetry::count!(
             "omni_outbound_messages_total",
+            "messages for customers stored and queued for delivery",
             &[("channel", channel.as_str())],
         );
         self.emit_message(&message).await;

@@ -2,6 +2,10 @@
 //! identities, and how it is stored and handed to the channel's adapter.
 
 use super::*;
+use omni_core::Direction;
+
+/// How far into a timeline the first agent reply is looked for.
+const FIRST_RESPONSE_WITHIN: usize = 32;
 
 impl ContextService {
     /// Stores an agent's reply and hands it to the adapter of `channel`
@@ -92,8 +96,9 @@ impl ContextService {
             .await?;
         self.publish_outbound(&conversation, &message, &to, trace)
             .await?;
-        omni_telemetry::metrics::inc(
+        omni_telemetry::count!(
             "omni_outbound_messages_total",
+            "messages for customers stored and queued for delivery",
             &[("channel", channel.as_str())],
         );
         info!(
@@ -104,8 +109,48 @@ impl ContextService {
             seq = message.seq,
             "reply stored and queued for delivery"
         );
+        self.first_response(&conversation, &message).await;
         self.emit_message(&message).await;
         Ok(message)
+    }
+
+    /// Records `omni_first_response_seconds` when `reply` is the
+    /// conversation's first agent reply: from the customer's first message
+    /// to it. Read from the first [`FIRST_RESPONSE_WITHIN`] messages only,
+    /// so a reply later in the timeline costs no read (and a first reply
+    /// after that many messages is not measured).
+    async fn first_response(&self, conversation: &Conversation, reply: &StoredMessage) {
+        if reply.seq > FIRST_RESPONSE_WITHIN as u64 {
+            return;
+        }
+        let page = match self
+            .store
+            .messages(&conversation.id, 0, FIRST_RESPONSE_WITHIN)
+            .await
+        {
+            Ok(page) => page,
+            Err(e) => {
+                warn!(conversation_id = %conversation.id, error = %e, "first response not measured");
+                return;
+            }
+        };
+        let earlier = page.iter().take_while(|m| m.seq < reply.seq);
+        let mut first_inbound = None;
+        for m in earlier {
+            if m.direction == Direction::Outbound && m.agent_id.is_some() {
+                return;
+            }
+            if m.direction == Direction::Inbound && first_inbound.is_none() {
+                first_inbound = Some(m.at_ms);
+            }
+        }
+        if let Some(at) = first_inbound {
+            omni_telemetry::metrics::contact::contact_center().observe_first_response(
+                conversation.queue.as_str(),
+                reply.channel.as_str(),
+                reply.at_ms.saturating_sub(at).max(0) as f64 / 1000.0,
+            );
+        }
     }
 
     /// Hands a stored outbound message to its channel's adapter, under an

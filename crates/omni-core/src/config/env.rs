@@ -72,6 +72,8 @@ pub const CONFIG_ENV: &[&str] = &[
     "OMNI_LISTEN_METRICS",
     "OMNI_LISTEN_SMS",
     "OMNI_LISTEN_SMTP",
+    "OMNI_METRICS_ABANDON_GRACE_SECS",
+    "OMNI_METRICS_UTC_OFFSET_MINUTES",
     "OMNI_NATS_CA_FILE",
     "OMNI_NATS_CERT_FILE",
     "OMNI_NATS_CREDS_FILE",
@@ -312,6 +314,19 @@ impl Config {
                 }
                 "OMNI_RETENTION_INTERVAL_SECS" => self.retention.interval_secs = number(value)?,
                 "OMNI_RETENTION_BATCH_SIZE" => self.retention.batch_size = small(value)?,
+                "OMNI_METRICS_ABANDON_GRACE_SECS" => {
+                    self.metrics.abandon_grace_secs = number(value)?
+                }
+                "OMNI_METRICS_UTC_OFFSET_MINUTES" => {
+                    self.metrics.utc_offset_minutes =
+                        value
+                            .parse()
+                            .map_err(|e: std::num::ParseIntError| ConfigError::Env {
+                                name: name.clone(),
+                                value: value.clone(),
+                                reason: e.to_string(),
+                            })?
+                }
                 "OMNI_AUTH_SESSION_IDLE_SECS" => self.auth.session_idle_secs = number(value)?,
                 "OMNI_AUTH_MAX_AUDIT_ENTRIES" => self.auth.max_audit_entries = number(value)?,
                 "OMNI_AUTH_SESSION_MAX_SECS" => self.auth.session_max_secs = number(value)?,

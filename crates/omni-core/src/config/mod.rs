@@ -8,7 +8,8 @@
 //! One file per section: [`Config`] itself, its loading and the checks
 //! across sections live here; each section's types, defaults and own checks
 //! live in a child module (`network`, `grpc`, `context`, `routing`, `chat`,
-//! `sms`, `webhook`, `email`, `limits`, `auth`, `channels`, `retention`), and `env` holds the
+//! `sms`, `webhook`, `email`, `limits`, `auth`, `channels`, `retention`,
+//! `metrics`), and `env` holds the
 //! `OMNI_*` overrides.
 
 mod auth;
@@ -19,6 +20,7 @@ mod email;
 mod env;
 mod grpc;
 mod limits;
+mod metrics;
 mod network;
 mod retention;
 mod routing;
@@ -44,6 +46,7 @@ pub use grpc::{
     AccountKind, GrpcAccount, GrpcConfig, GrpcTls, LoadedAccount, MIN_TOKEN_LEN, SERVICE_ACCOUNT,
 };
 pub use limits::{LimitsConfig, QUEUE_FULL_ANSWER};
+pub use metrics::MetricsConfig;
 pub use network::{Connect, LinkTls, Listen, NatsConfig, REDACTED, RedisConfig, redact_url};
 pub use retention::RetentionConfig;
 pub use routing::{
@@ -129,6 +132,8 @@ pub struct Config {
     pub identities: BTreeMap<String, IdentityKindConfig>,
     /// How long customers' data is kept.
     pub retention: RetentionConfig,
+    /// How the contact center's numbers are counted.
+    pub metrics: MetricsConfig,
 }
 
 impl Default for Config {
@@ -153,6 +158,7 @@ impl Default for Config {
             channels: BTreeMap::new(),
             identities: BTreeMap::new(),
             retention: RetentionConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -291,6 +297,7 @@ impl Config {
         self.check_channels().map_err(ConfigError::Invalid)?;
         self.limits.check().map_err(ConfigError::Invalid)?;
         self.retention.check().map_err(ConfigError::Invalid)?;
+        self.metrics.check().map_err(ConfigError::Invalid)?;
         self.sms.validate()?;
         self.webhook.validate()?;
         if self.webhook.enabled

@@ -10,8 +10,8 @@ use omni_core::time::now_ms;
 use omni_core::trace::TraceContext;
 use omni_core::{AgentId, ConversationId, QueueId};
 use omni_proto::events as ev;
-use omni_router_core::Effect;
-use omni_telemetry::metrics;
+use omni_router_core::{Effect, RescindReason};
+use omni_telemetry::metrics::contact::Number;
 use prost::Message as _;
 use tracing::{error, info, warn};
 
@@ -26,11 +26,25 @@ const QUEUE_FULL: &str = "queue_full";
 
 impl RouterShell {
     pub(super) async fn execute(&self, effects: Vec<Effect>) {
+        self.execute_after(None, effects).await;
+    }
+
+    /// Carries out `effects`; `transferred` names the conversation the
+    /// event transferred (its queue change is a transfer, not an overflow).
+    pub(super) async fn execute_after(
+        &self,
+        transferred: Option<&ConversationId>,
+        effects: Vec<Effect>,
+    ) {
         let mut touched = BTreeSet::new();
         for effect in effects {
             match effect {
                 Effect::Offered(offer) => {
-                    metrics::inc("omni_routing_offers_total", &[]);
+                    omni_telemetry::count!(
+                        "omni_routing_offers_total",
+                        "offers made to agents",
+                        &[]
+                    );
                     // The decision's explanation, on the trace.
                     let why = self
                         .lock_engine()
@@ -59,8 +73,17 @@ impl RouterShell {
                     self.send(&offer.agent_id.clone(), AgentEventKind::Offered(offer));
                 }
                 Effect::OfferRescinded { offer, reason } => {
-                    metrics::inc(
+                    let number = match reason {
+                        RescindReason::Timeout => Some(Number::OfferTimedOut),
+                        RescindReason::Declined => Some(Number::OfferDeclined),
+                        _ => None,
+                    };
+                    if let Some(number) = number {
+                        self.count_for(&offer.conversation_id, number);
+                    }
+                    omni_telemetry::count!(
                         "omni_routing_offers_rescinded_total",
+                        "offers taken back, by reason",
                         &[("reason", reason.as_str())],
                     );
                     info!(conversation_id = %offer.conversation_id, agent_id = %offer.agent_id, reason = reason.as_str(), "offer rescinded");
@@ -77,7 +100,20 @@ impl RouterShell {
                     agent_id,
                     offer_id,
                 } => {
-                    metrics::inc("omni_routing_assignments_total", &[]);
+                    omni_telemetry::count!(
+                        "omni_routing_assignments_total",
+                        "contacts assigned to agents",
+                        &[]
+                    );
+                    let record = self.lock_contacts().get(&conversation_id).cloned();
+                    if let Some(r) = record {
+                        self.tally.answered(
+                            &conversation_id,
+                            &r.queue,
+                            r.channel.as_str(),
+                            r.queued_at_ms,
+                        );
+                    }
                     info!(%conversation_id, %agent_id, "assigned");
                     let span = tracing::Span::current();
                     span.record("omni.conversation_id", conversation_id.as_str());
@@ -103,11 +139,20 @@ impl RouterShell {
                     let record = {
                         let mut contacts = self.lock_contacts();
                         contacts.get_mut(&conversation_id).map(|r| {
-                            r.queue = queue.clone();
+                            let from = std::mem::replace(&mut r.queue, queue.clone());
                             r.queued_at_ms = queued_at_ms;
-                            r.clone()
+                            (from, r.clone())
                         })
                     };
+                    let record = record.map(|(from, r)| {
+                        if transferred != Some(&conversation_id) {
+                            self.tally
+                                .count(Number::Overflowed, from.as_str(), r.channel.as_str());
+                        }
+                        self.tally
+                            .count(Number::Offered, r.queue.as_str(), r.channel.as_str());
+                        r
+                    });
                     if let Some(record) = record
                         && let Err(e) = self.store.put_contact(&record).await
                     {
@@ -136,6 +181,15 @@ impl RouterShell {
                 }
                 Effect::Removed { conversation_id } => {
                     let record = self.lock_contacts().remove(&conversation_id);
+                    if let Some(r) = &record {
+                        self.tally.released(
+                            &conversation_id,
+                            &r.queue,
+                            r.channel.as_str(),
+                            r.queued_at_ms,
+                            r.assigned_agent.is_some(),
+                        );
+                    }
                     if let Some(agent) = record.and_then(|r| r.assigned_agent) {
                         touched.insert(agent.clone());
                         self.send(&agent, AgentEventKind::Released { conversation_id });
@@ -145,8 +199,9 @@ impl RouterShell {
                     conversation_id,
                     queue,
                 } => {
-                    metrics::inc(
+                    omni_telemetry::count!(
                         "omni_routing_refused_total",
+                        "new contacts refused, by queue and reason",
                         &[("queue", queue.as_str()), ("reason", QUEUE_FULL)],
                     );
                     warn!(%conversation_id, %queue, reason = QUEUE_FULL, "conversation refused: its queue is full");
@@ -154,6 +209,8 @@ impl RouterShell {
                 }
                 Effect::PresenceChanged { agent_id, presence } => {
                     info!(%agent_id, ?presence, "presence changed by the router");
+                    self.tally
+                        .presence_changed(&agent_id, presence.as_str(), now_ms());
                     touched.insert(agent_id.clone());
                     if let Err(e) = self
                         .store
@@ -170,6 +227,17 @@ impl RouterShell {
             if let Some(view) = view {
                 self.send(&agent, AgentEventKind::State(Box::new(view)));
             }
+        }
+    }
+
+    /// Adds one to `number` of `conversation_id`'s queue and channel.
+    fn count_for(&self, conversation_id: &ConversationId, number: Number) {
+        let at = self
+            .lock_contacts()
+            .get(conversation_id)
+            .map(|r| (r.queue.clone(), r.channel));
+        if let Some((queue, channel)) = at {
+            self.tally.count(number, queue.as_str(), channel.as_str());
         }
     }
 

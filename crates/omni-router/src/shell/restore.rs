@@ -95,6 +95,7 @@ impl RouterShell {
                 warn!(agent_id = %p.agent_id, presence = %p.presence, "unknown stored presence ignored");
                 continue;
             };
+            let name = presence.as_str();
             if let Err(e) = self
                 .apply(Event::SetPresence {
                     agent_id: p.agent_id.clone(),
@@ -103,6 +104,8 @@ impl RouterShell {
                 .await
             {
                 warn!(agent_id = %p.agent_id, error = %e, "stored presence not restored");
+            } else {
+                self.tally.presence_changed(&p.agent_id, name, p.at_ms);
             }
         }
         info!(queued, assigned, "router state restored");

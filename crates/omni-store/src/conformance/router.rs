@@ -7,7 +7,7 @@ use omni_core::config::{AgentConfig, QueueConfig, QueueStepConfig, ServiceLevelC
 use omni_core::{AgentId, Channel, ConversationId, ConversationStatus, CustomerId};
 
 use super::{POLICY, StoreFactory, T0, Tag, contact, inbound, open, presence, queue, step};
-use crate::{ContextStore, RouterStore};
+use crate::{ContextStore, DayCount, RouterStore};
 
 /// Contacts and presence are upserted, removed and listed, and survive a restart.
 pub async fn router_state_round_trips<F: StoreFactory>(factory: &F) {
@@ -196,4 +196,67 @@ pub async fn open_conversations_exclude_resolved<F: StoreFactory>(factory: &F) {
         Some(ConversationStatus::Queued),
         "a reopened conversation is open again"
     );
+}
+
+/// Daily counts add up per (day, queue, channel, number), in one call or
+/// many, read back per day or all days in order, and survive a restart.
+pub async fn daily_counts_add_up_and_survive_restart<F: StoreFactory>(factory: &F) {
+    let store = open(factory).await;
+    let t = Tag::new();
+    let queue = format!("q_{}", t.0);
+    let count = |day: &str, channel: &str, number: &str, value: u64| DayCount {
+        day: day.to_owned(),
+        queue: queue.clone(),
+        channel: channel.to_owned(),
+        number: number.to_owned(),
+        value,
+    };
+    // Days far from any other test's, made unique by the tag.
+    let d1 = format!("1999-01-01-{}", t.0);
+    let d2 = format!("1999-01-02-{}", t.0);
+    step(
+        "add_counts",
+        store.add_counts(&[
+            count(&d1, "chat", "offered", 2),
+            count(&d1, "chat", "answered", 1),
+            count(&d2, "sms", "offered", 1),
+        ]),
+    )
+    .await;
+    step(
+        "add_counts again",
+        store.add_counts(&[
+            count(&d1, "chat", "offered", 3),
+            count(&d1, "chat", "offered", 1),
+        ]),
+    )
+    .await;
+    step("add_counts with nothing", store.add_counts(&[])).await;
+    let want_d1 = vec![
+        count(&d1, "chat", "answered", 1),
+        count(&d1, "chat", "offered", 6),
+    ];
+    let want_d2 = vec![count(&d2, "sms", "offered", 1)];
+    let mut store = Some(store);
+    for round in ["before restart", "after restart"] {
+        let store = match store.take() {
+            Some(s) => s,
+            None => open(factory).await,
+        };
+        let day1 = step("counts of a day", store.counts(Some(&d1))).await;
+        assert_eq!(day1, want_d1, "{round}: one day's counts, summed, in order");
+        let unknown = step(
+            "counts of an unknown day",
+            store.counts(Some("1999-12-31-none")),
+        )
+        .await;
+        assert!(unknown.is_empty(), "{round}: {unknown:?}");
+        let all: Vec<DayCount> = step("counts of every day", store.counts(None))
+            .await
+            .into_iter()
+            .filter(|c| c.queue == queue)
+            .collect();
+        let want: Vec<DayCount> = want_d1.iter().chain(&want_d2).cloned().collect();
+        assert_eq!(all, want, "{round}: every day's counts, day by day");
+    }
 }

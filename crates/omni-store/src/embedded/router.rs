@@ -1,18 +1,19 @@
 //! [`RouterStore`] for the embedded store: four tables of JSON records keyed
 //! by id, each written and scanned through [`EmbeddedStore::put_record`] and
-//! [`EmbeddedStore::records`].
+//! [`EmbeddedStore::records`], and the daily counts keyed by (day, queue,
+//! channel, number).
 
 use async_trait::async_trait;
 use omni_core::ConversationId;
 use omni_core::config::{AgentConfig, QueueConfig};
-use redb::TableHandle;
+use redb::{ReadableTable, TableHandle};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::EmbeddedStore;
 use super::records::{db_err, put_json, scan_json};
-use super::schema::{CONTACTS, JsonTable, PRESENCE, ROUTER_AGENTS, ROUTER_QUEUES};
-use crate::{ContactRecord, PresenceRecord, RouterStore, StoreError};
+use super::schema::{CONTACTS, COUNTS, JsonTable, PRESENCE, ROUTER_AGENTS, ROUTER_QUEUES};
+use crate::{ContactRecord, DayCount, PresenceRecord, RouterStore, StoreError};
 
 impl EmbeddedStore {
     /// Inserts or replaces `record` under `key` in `table`.
@@ -86,5 +87,51 @@ impl RouterStore for EmbeddedStore {
 
     async fn queue_configs(&self) -> Result<Vec<QueueConfig>, StoreError> {
         self.records(ROUTER_QUEUES).await
+    }
+
+    async fn add_counts(&self, counts: &[DayCount]) -> Result<(), StoreError> {
+        let counts = counts.to_vec();
+        self.write(move |txn| {
+            let mut table = txn.open_table(COUNTS).map_err(db_err)?;
+            for c in &counts {
+                let key = (
+                    c.day.as_str(),
+                    c.queue.as_str(),
+                    c.channel.as_str(),
+                    c.number.as_str(),
+                );
+                let was = table.get(key).map_err(db_err)?.map_or(0, |v| v.value());
+                table
+                    .insert(key, was.saturating_add(c.value))
+                    .map_err(db_err)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn counts(&self, day: Option<&str>) -> Result<Vec<DayCount>, StoreError> {
+        let day = day.map(str::to_owned);
+        self.read(move |txn| {
+            let table = txn.open_table(COUNTS).map_err(db_err)?;
+            let from = day.as_deref().unwrap_or("");
+            let mut out = Vec::new();
+            for entry in table.range((from, "", "", "")..).map_err(db_err)? {
+                let (key, value) = entry.map_err(db_err)?;
+                let (d, queue, channel, number) = key.value();
+                if day.as_deref().is_some_and(|want| want != d) {
+                    break;
+                }
+                out.push(DayCount {
+                    day: d.to_owned(),
+                    queue: queue.to_owned(),
+                    channel: channel.to_owned(),
+                    number: number.to_owned(),
+                    value: value.value(),
+                });
+            }
+            Ok(out)
+        })
+        .await
     }
 }

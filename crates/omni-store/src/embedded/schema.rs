@@ -38,6 +38,9 @@ pub(super) const CONTACTS: JsonTable = TableDefinition::new("router_contacts");
 pub(super) const PRESENCE: JsonTable = TableDefinition::new("router_presence");
 pub(super) const ROUTER_AGENTS: JsonTable = TableDefinition::new("router_agents");
 pub(super) const ROUTER_QUEUES: JsonTable = TableDefinition::new("router_queues");
+/// (day, queue, channel, number) -> count.
+pub(super) const COUNTS: TableDefinition<(&str, &str, &str, &str), u64> =
+    TableDefinition::new("router_counts");
 pub(super) const ACCOUNTS: JsonTable = TableDefinition::new("accounts");
 pub(super) const SESSIONS: JsonTable = TableDefinition::new("sessions");
 pub(super) const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
@@ -83,6 +86,7 @@ pub(super) fn init_schema(db: &Database) -> Result<(), StoreError> {
         txn.open_table(EMAIL_THREADS).map_err(db_err)?;
         txn.open_table(ATTACHMENTS).map_err(db_err)?;
         txn.open_table(AUDIT).map_err(db_err)?;
+        txn.open_table(COUNTS).map_err(db_err)?;
         backfill_customer_conversations(&txn)?;
     }
     txn.commit().map_err(db_err)
