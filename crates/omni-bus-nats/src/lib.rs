@@ -65,6 +65,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long `close` waits for buffered publishes and acks to reach the server.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often a consumer's pending count is read from the server.
+const PENDING_EVERY: Duration = Duration::from_secs(5);
 
 /// The bus on a NATS JetStream server.
 #[derive(Debug)]
@@ -77,6 +79,8 @@ pub struct NatsBus {
     closed_flag: Arc<AtomicBool>,
     /// Ends every stream handed out when it turns `true`.
     closed: watch::Sender<bool>,
+    /// The consumers whose pending count a task of this bus reads.
+    watched: std::sync::Mutex<std::collections::BTreeSet<&'static str>>,
 }
 
 impl NatsBus {
@@ -135,6 +139,7 @@ impl NatsBus {
             js,
             closed_flag: Arc::new(AtomicBool::new(false)),
             closed,
+            watched: std::sync::Mutex::default(),
         }))
     }
 
@@ -160,6 +165,40 @@ impl NatsBus {
         } else {
             Ok(())
         }
+    }
+
+    /// Reads `consumer`'s pending count from the server every
+    /// [`PENDING_EVERY`] into [`omni_bus::pending`], until the bus closes;
+    /// once per consumer however many receivers it has.
+    fn watch_pending(&self, name: &'static str, consumer: &jetstream::consumer::PullConsumer) {
+        let first = self
+            .watched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name);
+        if !first {
+            return;
+        }
+        let gauge = omni_bus::pending(name);
+        let consumer = consumer.clone();
+        let mut closed = self.closed.subscribe();
+        tokio::spawn(async move {
+            loop {
+                match consumer.get_info().await {
+                    Ok(info) => gauge.store(
+                        info.num_pending + info.num_ack_pending as u64,
+                        Ordering::Relaxed,
+                    ),
+                    Err(e) => {
+                        tracing::debug!(consumer = name, error = %e, "cannot read the consumer's pending count")
+                    }
+                }
+                tokio::select! {
+                    () = until_closed(&mut closed) => return,
+                    () = tokio::time::sleep(PENDING_EVERY) => {}
+                }
+            }
+        });
     }
 
     /// Ends `stream` when the bus closes.
@@ -241,6 +280,7 @@ impl Bus for NatsBus {
     async fn consume(&self, spec: &ConsumerSpec) -> Result<BusStream<Delivery>, BusError> {
         self.check_open()?;
         let consumer = declare::declare_consumer(&self.js, spec).await?;
+        self.watch_pending(spec.name, &consumer);
         let deliveries = deliveries::deliveries(
             self.js.clone(),
             *spec,

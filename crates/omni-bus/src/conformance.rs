@@ -45,7 +45,7 @@ use crate::topology::{self, ConsumerSpec};
 mod purge;
 mod redelivery;
 use crate::{Bus, BusError, BusStream, Delivery, Message, TRACEPARENT};
-pub use purge::purge_deletes_only_selected_messages;
+pub use purge::{pending_counts_what_is_not_acknowledged, purge_deletes_only_selected_messages};
 pub use redelivery::{
     in_progress_extends_the_ack_wait, keep_alive_holds_a_slow_delivery,
     nak_redelivers_with_next_attempt, one_receiver_gets_messages_in_order,
@@ -147,6 +147,12 @@ const PURGE: ConsumerSpec = spec(
     LONG_WAIT,
     64,
 );
+const PENDING: ConsumerSpec = spec(
+    "conformance-pending",
+    "omni.outbound.conformance_pending",
+    LONG_WAIT,
+    64,
+);
 /// Captured by `OMNI_OUTBOUND`, wanted by no consumer.
 const FANOUT_SUBJECT: &str = "omni.outbound.conformance_fanout";
 
@@ -177,6 +183,7 @@ macro_rules! bus_conformance_tests {
             oversized_message_is_refused,
             close_ends_streams,
             purge_deletes_only_selected_messages,
+            pending_counts_what_is_not_acknowledged,
         }
     };
     (@tests $factory:expr; $($name:ident),* $(,)?) => {

@@ -52,6 +52,34 @@ pub fn redelivered() -> &'static omni_telemetry::metrics::Counters {
     })
 }
 
+/// `omni_bus_consumer_pending{consumer}`: messages stored for a durable
+/// consumer and not yet acknowledged (waiting, delayed after a nak, or being
+/// handled), as its backend last read them: the embedded bus on every turn
+/// of the consumer's dispatcher, NATS from the server's consumer info every
+/// few seconds. The handle for `consumer`, shared by every caller; read at
+/// scrape time.
+pub fn pending(consumer: &str) -> Arc<std::sync::atomic::AtomicU64> {
+    type Pending = std::sync::Mutex<BTreeMap<String, Arc<std::sync::atomic::AtomicU64>>>;
+    static PENDING: std::sync::OnceLock<Arc<Pending>> = std::sync::OnceLock::new();
+    let map = PENDING.get_or_init(|| {
+        let map: Arc<Pending> = Arc::default();
+        let read = Arc::clone(&map);
+        omni_telemetry::metrics::gauges("bus-consumers", move |out| {
+            let map = read.lock().unwrap_or_else(|p| p.into_inner());
+            for (consumer, pending) in map.iter() {
+                out.push(omni_telemetry::metrics::Sample {
+                    name: "omni_bus_consumer_pending",
+                    labels: vec![("consumer", consumer.clone())],
+                    value: pending.load(std::sync::atomic::Ordering::Relaxed) as f64,
+                });
+            }
+        });
+        map
+    });
+    let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
+    Arc::clone(map.entry(consumer.to_owned()).or_default())
+}
+
 /// Header carrying the W3C trace context of the publisher.
 pub const TRACEPARENT: &str = "traceparent";
 

@@ -1,8 +1,11 @@
-//! Checks for deleting stored messages by content.
+//! Checks for what a durable consumer holds: deleting stored messages by
+//! content, and the pending count operators watch.
 
 use std::sync::Arc;
 
-use super::{BusFactory, PURGE, QUIET, Tag, next_own, open, publish_label, quiet, step};
+use super::{
+    BusFactory, PENDING, PURGE, QUIET, STEP, Tag, next_own, open, publish_label, quiet, step,
+};
 use crate::{BusError, topology};
 
 /// A purge deletes exactly the stored messages its filter selects: they are
@@ -37,4 +40,41 @@ pub async fn purge_deletes_only_selected_messages(factory: &dyn BusFactory) {
         "purge of an unknown stream: expected NoStream, got {unknown:?}"
     );
     bus.close().await;
+}
+
+/// `omni_bus_consumer_pending` ([`crate::pending`]) counts a consumer's
+/// messages not yet acknowledged: the backlog once it consumes, and nothing
+/// once every message is acked.
+pub async fn pending_counts_what_is_not_acknowledged(factory: &dyn BusFactory) {
+    let bus = open(factory).await;
+    let t = Tag::new();
+    let gauge = crate::pending(PENDING.name);
+    drop(step("register", bus.consume(&PENDING)).await);
+    for label in ["one", "two", "three"] {
+        publish_label(bus.as_ref(), PENDING.filter, &t, label).await;
+    }
+    let mut deliveries = step("consume", bus.consume(&PENDING)).await;
+    settles(&gauge, 3, "three messages stored, none acked").await;
+    for label in ["one", "two", "three"] {
+        let got = next_own(&mut deliveries, &t, label).await;
+        step("ack", got.ack()).await;
+    }
+    settles(&gauge, 0, "every message acked").await;
+    bus.close().await;
+}
+
+/// Waits (at most [`STEP`]) for `gauge` to read `want`.
+async fn settles(gauge: &std::sync::atomic::AtomicU64, want: u64, what: &str) {
+    let deadline = tokio::time::Instant::now() + STEP;
+    loop {
+        let now = gauge.load(std::sync::atomic::Ordering::Relaxed);
+        if now == want {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "pending count, {what}: expected {want}, still {now} after {STEP:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

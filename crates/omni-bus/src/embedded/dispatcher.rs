@@ -44,6 +44,7 @@ pub(super) fn start_dispatcher(
         deadlines: BTreeSet::new(),
         queued: 0,
         next_token: 0,
+        pending: crate::pending(&config.name),
     };
     runtime.spawn(dispatcher.run());
     Arc::new(ConsumerHandle {
@@ -87,6 +88,8 @@ pub(super) struct Dispatcher {
     /// Deliveries in the queue, not taken yet (an upper bound).
     queued: usize,
     next_token: u64,
+    /// What [`crate::pending`] reports for this consumer.
+    pending: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Dispatcher {
@@ -96,6 +99,9 @@ impl Dispatcher {
             if *self.shutdown.borrow() {
                 break;
             }
+            let pending = self.ready.len() + self.delayed.len() + self.in_flight.len();
+            self.pending
+                .store(pending as u64, std::sync::atomic::Ordering::Relaxed);
             self.promote(Instant::now());
             if self.has_room() && !self.ready.is_empty() {
                 match self.dispatch().await {
