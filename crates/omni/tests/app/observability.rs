@@ -237,6 +237,33 @@ fn collector_dashboard_and_alerts_are_complete_and_documented() {
         undocumented.is_empty(),
         "metrics read but not in docs/operations.md: {undocumented:?}"
     );
+    // ... and exported: docs/metrics.md lists every metric the parts serve.
+    let metrics =
+        std::fs::read_to_string(deploy_dir().join("../docs/metrics.md")).expect("docs/metrics.md");
+    let exported: BTreeSet<String> = metric_names(&metrics)
+        .into_iter()
+        .map(|m| {
+            // A histogram is documented by its family name.
+            ["_sum", "_count"]
+                .iter()
+                .find_map(|s| m.strip_suffix(s))
+                .map_or(m.clone(), str::to_owned)
+        })
+        .collect();
+    let unknown: Vec<_> = used
+        .iter()
+        .filter(|m| {
+            let family = ["_sum", "_count"]
+                .iter()
+                .find_map(|s| m.strip_suffix(s))
+                .unwrap_or(m);
+            !exported.contains(*m) && !exported.contains(family)
+        })
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "metrics read that no part exports (docs/metrics.md): {unknown:?}"
+    );
     // The contact center's numbers are all on the dashboard.
     for metric in [
         "omni_contacts_offered_total",
