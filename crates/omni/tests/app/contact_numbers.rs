@@ -7,7 +7,8 @@
 //! Max's conversation is closed while waiting (abandoned). Every number is
 //! exactly what the test did, today's counts come back from the store, and
 //! in distributed mode they are still right after the router's process is
-//! killed and started again.
+//! killed and started again, both on `/metrics` and in a real Prometheus
+//! scraping every part with the shipped scrape configuration.
 
 use std::time::Duration;
 
@@ -17,8 +18,10 @@ use omni_proto::context::context_service_client::ContextServiceClient;
 use omni_testkit::actors::{Agent, Customer};
 use omni_testkit::app::{sample_config_path, test_config};
 use omni_testkit::{Cluster, Endpoints, HttpClient, TestApp, grpc};
+use omni_testservers::prometheus::Prometheus;
 use serde_json::json;
 
+use crate::observability::scrape_config_for;
 use crate::support::{binary, blocking};
 
 /// What the day must show, line by line, on the router's `/metrics`.
@@ -164,6 +167,40 @@ const FIRST_RESPONSE: &str = r#"omni_first_response_seconds_count{queue="sales",
 const DELIVERY_REPORTS: &str =
     r#"omni_delivery_report_seconds_count{channel="chat",status="delivered"} 2"#;
 
+/// Waits until Prometheus holds every line of `want` (`selector value`) as
+/// the one series of its selector, scraped after `since` (Unix seconds),
+/// or fails naming the first it lacks.
+async fn prometheus_holds(
+    prometheus: &std::sync::Arc<Prometheus>,
+    want: &[&'static str],
+    since: f64,
+) -> anyhow::Result<()> {
+    let prometheus = std::sync::Arc::clone(prometheus);
+    let want = want.to_vec();
+    blocking(move || {
+        for line in want {
+            let (selector, value) = line.rsplit_once(' ').expect("selector value");
+            let value: f64 = value.parse().expect("a number");
+            prometheus
+                .query_until(
+                    &format!("timestamp({selector}) > {since}"),
+                    Duration::from_secs(20),
+                    |s| s.len() == 1,
+                )
+                .map_err(|e| {
+                    anyhow::anyhow!("prometheus scraped no {selector} since {since}: {e}")
+                })?;
+            prometheus
+                .query_until(selector, Duration::from_secs(20), |s| {
+                    s.len() == 1 && s[0].value == value
+                })
+                .map_err(|e| anyhow::anyhow!("prometheus lacks {line}: {e}"))?;
+        }
+        Ok(())
+    })
+    .await
+}
+
 fn all_lines() -> Vec<&'static str> {
     EXPECTED.iter().chain(THIS_PROCESS).copied().collect()
 }
@@ -197,6 +234,8 @@ async fn distributed_the_router_counts_a_day_exactly_and_a_restart_keeps_it() ->
         )
     })
     .await?;
+    let config = scrape_config_for(&cluster, &Part::CORE);
+    let prometheus = std::sync::Arc::new(blocking(move || Ok(Prometheus::start(&config)?)).await?);
     let router_metrics = format!("http://127.0.0.1:{}", cluster.ports(Part::Router).metrics);
     let _lee = scripted_day(&cluster, &cluster.grpc_url(Part::Context), &router_metrics).await?;
     // Today's counts on the router's page come from the store: once they
@@ -204,13 +243,20 @@ async fn distributed_the_router_counts_a_day_exactly_and_a_restart_keeps_it() ->
     metrics_showing(&router_metrics, &all_lines()).await?;
     let context_metrics = format!("http://127.0.0.1:{}", cluster.ports(Part::Context).metrics);
     metrics_showing(&context_metrics, &[FIRST_RESPONSE, DELIVERY_REPORTS]).await?;
+    prometheus_holds(&prometheus, EXPECTED, 0.0).await?;
+    prometheus_holds(&prometheus, &[FIRST_RESPONSE, DELIVERY_REPORTS], 0.0).await?;
     let cluster = blocking(move || {
         cluster.kill(Part::Router)?;
         cluster.start_part(Part::Router)?;
         Ok(cluster)
     })
     .await?;
+    let restarted = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs_f64();
     let text = metrics_showing(&router_metrics, EXPECTED).await?;
+    // Scraped from the new process: still the day's numbers.
+    prometheus_holds(&prometheus, EXPECTED, restarted).await?;
     assert!(
         !text.contains("omni_contacts_transferred_total{queue=\"sales\""),
         "nothing was transferred: {text}"

@@ -402,7 +402,7 @@ const EVERY_PART: [Part; 6] = [
 /// path and relabelling, each part's DNS name replaced by its process's
 /// metrics address (labelled with the part, as the relabelling would),
 /// scraped every second, with `deploy/alerts.yml` loaded.
-fn scrape_config_for(cluster: &Cluster, parts: &[Part]) -> String {
+pub(crate) fn scrape_config_for(cluster: &Cluster, parts: &[Part]) -> String {
     let mut config = yaml("prometheus.yml");
     config["global"]["scrape_interval"] = json!("1s");
     config["global"]["evaluation_interval"] = json!("1s");
