@@ -107,6 +107,7 @@ pub const CONFIG_ENV: &[&str] = &[
     "OMNI_WEBHOOK_ENABLED",
     "OMNI_WEBHOOK_KEY",
     "OMNI_WEBHOOK_LISTEN",
+    "OMNI_WEBHOOK_MAX_ATTEMPTS",
     "OMNI_WEBHOOK_OUTBOUND_URL",
     "OMNI_WEBHOOK_PREVIOUS_KEY",
 ];
@@ -173,6 +174,7 @@ impl Config {
                 "OMNI_WEBHOOK_KEY" => self.webhook.key = value.as_str().into(),
                 "OMNI_WEBHOOK_LISTEN" => self.webhook.listen = addr(value)?,
                 "OMNI_WEBHOOK_OUTBOUND_URL" => self.webhook.outbound_url = value.clone(),
+                "OMNI_WEBHOOK_MAX_ATTEMPTS" => self.webhook.max_attempts = small(value)?,
                 "OMNI_WEBHOOK_PREVIOUS_KEY" => self.webhook.previous_key = value.as_str().into(),
                 "OMNI_SMS_PROVIDER" => {
                     self.sms.provider = match value.as_str() {

@@ -8,12 +8,14 @@
 //! modes, erasing a customer in distributed mode, and a customer who moves
 //! from chat to the webhook channel (a linked app identity) in one conversation,
 //! and the Python example adapter passing the kit out of process (the
-//! adapter guide's steps, run as written). Also the image's and the
+//! adapter guide's steps, run as written), and a reply the app keeps
+//! failing shown to an admin as a dead letter in both modes. Also the image's and the
 //! manifests' hardening, and the observability files against promtool and a
 //! real Prometheus.
 
 mod adapter_check;
 mod cli;
+mod deadletters;
 mod declared_channel;
 mod deploy;
 mod deploy_hardening;
