@@ -41,11 +41,19 @@ pub async fn run(
 /// The record of a dead letter as delivered on `subject`, received at
 /// `now`: decoded, or what the subject says and why it did not decode.
 pub fn record_of(subject: &str, payload: &[u8], now: i64) -> DeadLetterRecord {
+    let subject_channel = subject
+        .strip_prefix("omni.deadletter.")
+        .unwrap_or(subject)
+        .to_owned();
     match adapter_pb::DeadLetter::decode(payload) {
         Ok(d) if !d.message_id.is_empty() => DeadLetterRecord {
             message_id: d.message_id,
             conversation_id: d.conversation_id,
-            channel: d.channel,
+            channel: if d.channel.is_empty() {
+                subject_channel
+            } else {
+                d.channel
+            },
             destination: d.destination,
             attempts: d.attempts,
             reason: d.reason,
@@ -62,10 +70,7 @@ pub fn record_of(subject: &str, payload: &[u8], now: i64) -> DeadLetterRecord {
             DeadLetterRecord {
                 message_id: format!("undecodable-{hash:016x}"),
                 conversation_id: String::new(),
-                channel: subject
-                    .strip_prefix("omni.deadletter.")
-                    .unwrap_or(subject)
-                    .to_owned(),
+                channel: subject_channel,
                 destination: String::new(),
                 attempts: 0,
                 reason: String::new(),
@@ -142,15 +147,16 @@ mod tests {
             record_of("omni.deadletter.app", &garbage, 43).message_id,
             record.message_id
         );
+        // A letter that names no channel is the subject's.
         let letter = adapter_pb::DeadLetter {
             message_id: "msg_1".into(),
-            channel: "app".into(),
             attempts: 5,
             at_ms: 7,
             ..Default::default()
         };
         let record = record_of("omni.deadletter.app", &letter.encode_to_vec(), 42);
         assert_eq!((record.message_id.as_str(), record.at_ms), ("msg_1", 7));
+        assert_eq!(record.channel, "app");
         assert_eq!(record.decode_error, None);
     }
 }
