@@ -356,6 +356,23 @@ async fn retention_sweeps(h: &Harness) {
         .await
         .expect("resolve");
 
+    // A reply to the first never delivered, kept as a dead letter.
+    let dead = omni_store::DeadLetterRecord {
+        message_id: "msg_dead_retained".into(),
+        conversation_id: ids[0].to_string(),
+        channel: "chat".into(),
+        destination: String::new(),
+        attempts: 3,
+        reason: "gone".into(),
+        at_ms: now,
+        text: "old reply".into(),
+        decode_error: None,
+    };
+    store
+        .put_dead_letter(&dead, 100)
+        .await
+        .expect("dead letter");
+
     let forever = RetentionConfig {
         conversation_days: 0,
         ..RetentionConfig::default()
@@ -370,7 +387,15 @@ async fn retention_sweeps(h: &Harness) {
     };
     let retention = Retention::new(h.service.clone(), config).with_clock(move || now + 2 * DAY);
     let swept = retention.sweep().await.expect("sweep");
-    assert_eq!((swept.conversations, swept.messages), (2, 2));
+    assert_eq!(
+        (swept.conversations, swept.messages, swept.dead_letters),
+        (2, 2, 1)
+    );
+    let dead = store.dead_letters(None, 100).await.expect("dead letters");
+    assert!(
+        dead.iter().all(|d| d.message_id != "msg_dead_retained"),
+        "{dead:?}"
+    );
     for (id, kept) in ids.iter().zip([false, false, true, true]) {
         let found = store.conversation(id).await.expect("read").is_some();
         assert_eq!(found, kept, "{id}");
