@@ -6,7 +6,7 @@
 //! letter is kept once. A payload that does not decode is still kept: its
 //! channel from the subject, its id from a hash of subject and payload, the
 //! decode error as its `decode_error`. The store keeps the newest
-//! [`DEAD_LETTERS_KEPT`]. A delivery is acked after the record is in the
+//! `[retention] dead_letters_kept` (10 000 by default). A delivery is acked after the record is in the
 //! store; a store outage naks it for redelivery.
 
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use omni_bus::topology::CONTEXT_DEADLETTERS;
 use omni_bus::{BusError, Delivery, drain_until, key_hash};
 use omni_proto::adapter as adapter_pb;
 use omni_proto::auth::Caller;
-use omni_store::{DEAD_LETTERS_KEPT, DeadLetterRecord};
+use omni_store::DeadLetterRecord;
 use prost::Message as _;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, error, info, warn};
@@ -97,7 +97,7 @@ async fn keep(service: &ContextService, delivery: Delivery) {
         }
         let result = service
             .store()
-            .put_dead_letter(&record, DEAD_LETTERS_KEPT)
+            .put_dead_letter(&record, service.settings().dead_letters_kept())
             .await
             .map_err(ContextError::from);
         match &result {

@@ -40,9 +40,6 @@ pub struct DeadLetterRecord {
     pub decode_error: Option<String>,
 }
 
-/// How many dead letters the context service keeps (the newest).
-pub const DEAD_LETTERS_KEPT: u64 = 10_000;
-
 /// Dead letters, kept for operators.
 #[async_trait]
 pub trait DeadLetterStore: Send + Sync + 'static {

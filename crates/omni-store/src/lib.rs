@@ -40,7 +40,7 @@ pub mod lifecycle;
 pub mod merge;
 
 pub use accounts::{Account, AccountStore, AuditEvent, Session, SessionPolicy};
-pub use deadletters::{DEAD_LETTERS_KEPT, DeadLetterRecord, DeadLetterStore};
+pub use deadletters::{DeadLetterRecord, DeadLetterStore};
 pub use embedded::EmbeddedStore;
 pub use lifecycle::{CustomerRecords, DeletedConversation, DeletedCustomer};
 

@@ -85,6 +85,7 @@ pub const CONFIG_ENV: &[&str] = &[
     "OMNI_REDIS_URL",
     "OMNI_RETENTION_BATCH_SIZE",
     "OMNI_RETENTION_CONVERSATION_DAYS",
+    "OMNI_RETENTION_DEAD_LETTERS_KEPT",
     "OMNI_RETENTION_INTERVAL_SECS",
     "OMNI_RETENTION_STREAM_MAX_AGE_DAYS",
     "OMNI_ROUTING_DECLINE_COOLDOWN_SECS",
@@ -314,6 +315,9 @@ impl Config {
                 }
                 "OMNI_RETENTION_INTERVAL_SECS" => self.retention.interval_secs = number(value)?,
                 "OMNI_RETENTION_BATCH_SIZE" => self.retention.batch_size = small(value)?,
+                "OMNI_RETENTION_DEAD_LETTERS_KEPT" => {
+                    self.retention.dead_letters_kept = number(value)?
+                }
                 "OMNI_AUTH_SESSION_IDLE_SECS" => self.auth.session_idle_secs = number(value)?,
                 "OMNI_AUTH_MAX_AUDIT_ENTRIES" => self.auth.max_audit_entries = number(value)?,
                 "OMNI_AUTH_SESSION_MAX_SECS" => self.auth.session_max_secs = number(value)?,
