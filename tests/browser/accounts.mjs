@@ -1,7 +1,7 @@
 // Accounts in the desk page: a wrong password is refused with a clear
 // message and keeps the form; an agent signs in with a password, sees no
 // account list and is refused the admin API; sign-out ends the session; an
-// admin sees the accounts; a supervisor (no agent work) sees their role
+// admin sees the accounts and the dead letters; a supervisor (no agent work) sees their role
 // without presence; with SESSION_EXPIRES set, an expired session sends the
 // page back to sign-in with a message.
 
@@ -76,6 +76,13 @@ await scenario(async (browser) => {
   await badge(admin, 'admin');
   await admin.getByTestId('account').filter({ hasText: 'alice' }).first().waitFor({ timeout });
   await admin.getByTestId('account').filter({ hasText: 'supervisor' }).first().waitFor({ timeout });
+
+  log('and the reply the app never took, as a dead letter');
+  const dead = admin.getByTestId('dead-letter').filter({ hasText: 'Your parcel left the depot' });
+  await dead.waitFor({ timeout });
+  const line = await dead.textContent();
+  if (!line.includes('app') || !line.includes('503')) throw new Error(`the dead letter shows ${line}`);
+  if (await admin.getByTestId('deadletters-empty').isVisible()) throw new Error('"no dead letters" shows beside one');
 
   log('a supervisor sees their role, no presence and no account list');
   const sup = await newPage(browser, 'supervisor');

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod customers_data;
+mod deadletters;
 mod edge;
 mod grpc;
 mod grpc_tls;

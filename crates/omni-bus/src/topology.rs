@@ -12,7 +12,7 @@
 //! | `omni.conversation.event.<id>` | none (fan-out) | | `ConversationEvent` |
 //! | `omni.queue.position.<id>` | none (fan-out) | | `QueuePosition` |
 //! | `omni.adapter.announce.<channel>` | none (fan-out) | | `adapter.v1.Announcement` |
-//! | `omni.deadletter.<channel>` | `OMNI_DEADLETTER` | none (operators read it) | `adapter.v1.DeadLetter` |
+//! | `omni.deadletter.<channel>` | `OMNI_DEADLETTER` | `context-deadletters` | `adapter.v1.DeadLetter` |
 //!
 //! Streams keep a message at most `[retention] stream_max_age_days` (NATS
 //! `max_age`; the embedded bus expires what no consumer took), and
@@ -80,8 +80,8 @@ pub const DELIVERY: StreamSpec = StreamSpec {
     subjects: &["omni.delivery.>"],
 };
 
-/// Outbound messages an adapter gave up on after its last retry, kept for
-/// operators (no consumer of ours reads it).
+/// Outbound messages an adapter gave up on after its last retry; the
+/// context service keeps them for operators ([`CONTEXT_DEADLETTERS`]).
 pub const DEADLETTER: StreamSpec = StreamSpec {
     name: "OMNI_DEADLETTER",
     subjects: &["omni.deadletter.>"],
@@ -175,6 +175,16 @@ pub const CONTEXT_DELIVERY: ConsumerSpec = ConsumerSpec {
     max_ack_pending: 256,
 };
 
+/// The context service's record of dead letters, which operators read
+/// through its `ListDeadLetters` call and the desk.
+pub const CONTEXT_DEADLETTERS: ConsumerSpec = ConsumerSpec {
+    name: "context-deadletters",
+    stream: DEADLETTER.name,
+    filter: "omni.deadletter.>",
+    ack_wait: INGEST_ACK_WAIT,
+    max_ack_pending: 64,
+};
+
 /// Every durable consumer.
 pub const CONSUMERS: &[ConsumerSpec] = &[
     CONTEXT_INBOUND,
@@ -185,6 +195,7 @@ pub const CONSUMERS: &[ConsumerSpec] = &[
     EMAIL_OUTBOUND,
     SMS_OUTBOUND,
     CONTEXT_DELIVERY,
+    CONTEXT_DEADLETTERS,
 ];
 
 /// Subject names.

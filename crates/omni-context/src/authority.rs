@@ -13,6 +13,7 @@
 //! | customer: link an identity | as unverified, when one of those conversations is assigned to them, and only an identity no other customer has | any, verified or not (linking another customer's identity merges them) |
 //! | customer: find by identity, merge, unmerge | never (the method table) | any |
 //! | customer: erase, export | never (the method table) | an admin only |
+//! | dead letters: list | never (the method table) | an admin only |
 //!
 //! **How "offered" is known.** Offers live in the router and reach the desk
 //! over `WatchAgent`; the context service never sees them. A conversation
@@ -49,6 +50,7 @@ pub const METHODS: MethodTable = MethodTable {
         ("GetAttachment", Role::Agent),
         ("EraseCustomer", Role::Admin),
         ("ExportCustomer", Role::Admin),
+        ("ListDeadLetters", Role::Admin),
     ],
 };
 

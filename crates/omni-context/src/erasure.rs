@@ -11,14 +11,17 @@
 //! 2. The bus streams that carry the customer's words are purged
 //!    ([`omni_bus::Bus::purge`]): `OMNI_INBOUND` (messages from one of the
 //!    customer's identities), `OMNI_OUTBOUND` (messages to them or in their
-//!    conversations) and `OMNI_DELIVERY` (reports on their conversations).
+//!    conversations), `OMNI_DELIVERY` (reports on their conversations)
+//!    and `OMNI_DEADLETTER` (replies in their conversations given up on).
 //!    The subjects do not name customers, so each purge scans its stream once
 //!    and decodes the payloads: bounded by what the stream holds, which the
 //!    streams' max age (`[retention] stream_max_age_days`) bounds. Recording
 //!    sequences at ingest would add a write on the message path for a rare
 //!    operation, and miss what never reached the store. `OMNI_ROUTING` and
 //!    `OMNI_ASSIGNMENT` carry ids only, and step 1's releases travel there.
-//! 3. Each conversation is deleted whole ([`omni_store::CustomerRecords`]).
+//! 3. The dead letters of their conversations are deleted from the store
+//!    (after the stream's purge, so none comes back from it), then each
+//!    conversation whole ([`omni_store::CustomerRecords`]).
 //! 4. The customers merged in, then the customer: profile, identities, merge
 //!    records naming them.
 //! 5. One audit line: who, when, from where, and counts.
@@ -62,19 +65,22 @@ pub struct Erased {
     pub merges: u64,
     /// Messages deleted from the bus streams.
     pub bus_messages: u64,
+    /// Dead letters (replies never delivered) deleted from the store.
+    pub dead_letters: u64,
 }
 
 impl Erased {
     /// The audit line's detail: counts only.
     pub fn summary(&self) -> String {
         format!(
-            "{} customers, {} conversations, {} messages, {} attachments, {} merge records, {} bus messages",
+            "{} customers, {} conversations, {} messages, {} attachments, {} merge records, {} bus messages, {} dead letters",
             self.customer_ids.len(),
             self.conversations,
             self.messages,
             self.attachments,
             self.merges,
-            self.bus_messages
+            self.bus_messages,
+            self.dead_letters
         )
     }
 }
@@ -111,6 +117,11 @@ impl Marks {
                 .is_some_and(|msg| self.conversations.contains(&msg.conversation_id))
                 || self.identity(o.to)
         })
+    }
+
+    fn dead_letter(&self, m: &Message) -> bool {
+        omni_proto::adapter::DeadLetter::decode(m.payload.as_ref())
+            .is_ok_and(|d| self.conversations.contains(&d.conversation_id))
     }
 
     fn delivery(&self, m: &Message) -> bool {
@@ -197,7 +208,7 @@ impl ContextService {
             customer_ids: people.iter().map(|c| c.id.clone()).collect(),
             ..Erased::default()
         };
-        let filters: [(&str, MessageFilter); 3] = [
+        let filters: [(&str, MessageFilter); 4] = [
             (topology::INBOUND.name, {
                 let m = Arc::clone(&marks);
                 Arc::new(move |msg: &Message| m.inbound(msg))
@@ -210,10 +221,16 @@ impl ContextService {
                 let m = Arc::clone(&marks);
                 Arc::new(move |msg: &Message| m.delivery(msg))
             }),
+            (topology::DEADLETTER.name, {
+                let m = Arc::clone(&marks);
+                Arc::new(move |msg: &Message| m.dead_letter(msg))
+            }),
         ];
         for (stream, filter) in filters {
             erased.bus_messages += self.bus().purge(stream, filter).await?;
         }
+        let ids: Vec<String> = marks.conversations.iter().cloned().collect();
+        erased.dead_letters = self.store().delete_dead_letters(&ids).await?;
         for c in &conversations {
             if let Some(deleted) = self.store().delete_conversation(c).await? {
                 erased.conversations += 1;

@@ -481,4 +481,31 @@ impl ContextGrpc for ContextApi {
             json: document.to_string(),
         }))
     }
+
+    async fn list_dead_letters(
+        &self,
+        request: Request<ListDeadLettersRequest>,
+    ) -> Result<Response<ListDeadLettersResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let ListDeadLettersRequest { channel, limit } = request.into_inner();
+        let channel = Some(channel.as_str()).filter(|c| !c.is_empty());
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let letters = self.service.dead_letters(&caller, channel, limit).await?;
+        Ok(Response::new(ListDeadLettersResponse {
+            dead_letters: letters
+                .into_iter()
+                .map(|l| DeadLetterRecord {
+                    message_id: l.message_id,
+                    conversation_id: l.conversation_id,
+                    channel: l.channel,
+                    destination: l.destination,
+                    attempts: l.attempts,
+                    reason: l.reason,
+                    at_ms: l.at_ms,
+                    text: l.text,
+                    decode_error: l.decode_error.unwrap_or_default(),
+                })
+                .collect(),
+        }))
+    }
 }

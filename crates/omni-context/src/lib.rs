@@ -7,6 +7,8 @@
 //!   `service/reply` holds the reply: who may send it and to which identity.
 //! - [`customers`]: profiles, linking, merging, unmerging, attachments and
 //!   delivery reports.
+//! - [`deadletters`]: the durable consumer that keeps adapters' dead
+//!   letters in the store, and listing them (admins).
 //! - [`threading`]: reply addresses and email threading.
 //! - [`intake`]: the durable bus consumers that feed the service.
 //! - [`grpc`]: the `omni.context.v1.ContextService` gRPC API.
@@ -25,6 +27,7 @@
 pub mod audit;
 pub mod authority;
 pub mod customers;
+pub mod deadletters;
 pub mod erasure;
 pub mod error;
 pub mod export;

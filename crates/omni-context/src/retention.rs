@@ -5,7 +5,8 @@
 //! Every `interval_secs` the task sweeps: it asks the store for up to
 //! `batch_size` conversations resolved before the cutoff
 //! ([`omni_store::CustomerRecords::resolved_before`], a scan), deletes each
-//! whole ([`omni_store::CustomerRecords::delete_conversation`]), logs the
+//! whole ([`omni_store::CustomerRecords::delete_conversation`]) after its
+//! dead letters ([`omni_store::DeadLetterStore::delete_dead_letters`]), logs the
 //! batch and counts it in the metrics (`omni_retention_*`), and goes on
 //! until a batch comes back short. Deleting is idempotent, so replicas of
 //! the context service may sweep at the same time, and a crash mid-sweep
@@ -32,6 +33,8 @@ pub struct Swept {
     pub messages: u64,
     /// Their stored attachment contents.
     pub attachments: u64,
+    /// Their dead letters (replies never delivered).
+    pub dead_letters: u64,
 }
 
 /// The retention task of one context service.
@@ -72,6 +75,10 @@ impl Retention {
         loop {
             let due = store.resolved_before(cutoff, batch).await?;
             let mut deleted_now = Swept::default();
+            // Their dead letters first: a crash then leaves a conversation
+            // the next sweep finds, never a dead letter of one that is gone.
+            let ids: Vec<String> = due.iter().map(ToString::to_string).collect();
+            deleted_now.dead_letters = store.delete_dead_letters(&ids).await?;
             for id in &due {
                 if let Some(deleted) = store.delete_conversation(id).await? {
                     deleted_now.conversations += 1;
@@ -82,6 +89,7 @@ impl Retention {
             swept.conversations += deleted_now.conversations;
             swept.messages += deleted_now.messages;
             swept.attachments += deleted_now.attachments;
+            swept.dead_letters += deleted_now.dead_letters;
             omni_telemetry::count_by!(
                 "omni_retention_conversations_deleted_total",
                 "conversations deleted by retention",

@@ -94,6 +94,11 @@ impl ContextSettings {
         &self.config.limits.queue_full_answer
     }
 
+    /// Dead letters kept, the newest (`[retention] dead_letters_kept`).
+    pub fn dead_letters_kept(&self) -> u64 {
+        self.config.retention.dead_letters_kept
+    }
+
     /// Replies one agent may send per minute.
     pub fn agent_replies_per_minute(&self) -> u32 {
         self.config.context.agent_replies_per_minute

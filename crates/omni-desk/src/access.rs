@@ -346,4 +346,10 @@ pub const ACCESS: &[RouteAccess] = &[
         access: Access::Admin,
         why: "erase a customer from the store and the bus (audited)",
     },
+    RouteAccess {
+        method: "GET",
+        path: "/api/admin/deadletters",
+        access: Access::Admin,
+        why: "replies adapters gave up on after their last retry, with the customer's text",
+    },
 ];

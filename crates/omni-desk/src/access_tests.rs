@@ -201,3 +201,26 @@ fn customers_data_routes_are_admin_only() {
         assert_eq!(line.access, Access::Admin, "{method} {path}");
     }
 }
+
+#[tokio::test]
+async fn dead_letters_are_for_admins_only() {
+    let line = omni_web::RouteAccess::find(ACCESS, "GET", "/api/admin/deadletters")
+        .expect("GET /api/admin/deadletters is in the table");
+    assert_eq!(line.access, Access::Admin);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (app, signed) = desk_without_backends(&dir).await;
+    let path = "/api/admin/deadletters?channel=app&limit=5";
+    assert_eq!(
+        status(&app, "GET", path, None).await,
+        StatusCode::UNAUTHORIZED
+    );
+    for s in &signed {
+        let got = status(&app, "GET", path, Some((&s.token, None))).await;
+        if s.role == Role::Admin {
+            // Past the gate, to the context service nobody runs here.
+            assert_eq!(got, StatusCode::SERVICE_UNAVAILABLE, "as admin");
+        } else {
+            assert_eq!(got, StatusCode::FORBIDDEN, "as {}", s.role);
+        }
+    }
+}

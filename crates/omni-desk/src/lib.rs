@@ -10,6 +10,7 @@
 //! - [`api`]: the JSON HTTP routes for presence, offers and conversations.
 //! - [`channels`]: the enabled reply channels and their limits.
 //! - [`customer_api`]: customer profiles, linking, merging, attachments.
+//! - [`deadletters_api`]: the replies adapters gave up on (admin).
 //! - [`records_api`]: customers' data for admins: export and erasure.
 //! - [`supervise_api`]: a supervisor sets others' presence and transfers
 //!   conversations (audited).
@@ -29,6 +30,7 @@ pub mod admin_api;
 pub mod api;
 pub mod channels;
 pub mod customer_api;
+pub mod deadletters_api;
 pub mod desk;
 pub mod error;
 pub mod events;

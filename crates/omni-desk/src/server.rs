@@ -24,6 +24,7 @@
 //! | `GET /api/admin/audit` | the audit log (admin) |
 //! | `GET /api/admin/customers/{id}/export` | everything held about a customer, one JSON document (admin) |
 //! | `DELETE /api/admin/customers/{id}` | erase a customer (admin; CSRF token) |
+//! | `GET /api/admin/deadletters?channel=&limit=` | replies adapters gave up on, newest first (admin) |
 //!
 //! Who may call each route is in [`crate::access::ACCESS`], enforced by
 //! one middleware for every route.
@@ -44,7 +45,8 @@ use tower_http::timeout::TimeoutLayer;
 use omni_web::Asset;
 
 use crate::{
-    Desk, access, admin_api, api, customer_api, events, records_api, session_api, supervise_api,
+    Desk, access, admin_api, api, customer_api, deadletters_api, events, records_api, session_api,
+    supervise_api,
 };
 
 const DESK_PAGE: &str = include_str!("../assets/desk.html");
@@ -127,6 +129,7 @@ pub fn routes(desk: Arc<Desk>, shutdown: CancellationToken) -> Router {
         .route("/api/admin/audit", get(admin_api::audit))
         .route("/api/admin/customers/{id}/export", get(records_api::export))
         .route("/api/admin/customers/{id}", delete(records_api::erase))
+        .route("/api/admin/deadletters", get(deadletters_api::list))
         .route("/api/presence", put(api::set_presence))
         .route("/api/offers/{offer_id}/{action}", post(api::settle_offer))
         .route("/api/conversations/{id}", get(api::conversation))

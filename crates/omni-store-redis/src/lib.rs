@@ -41,6 +41,8 @@
 //!   and erasure use (`SCAN`, never `KEYS`).
 //! - `accounts`: [`omni_store::AccountStore`]: accounts, sessions (with a
 //!   TTL) and the audit log, keys in its own table.
+//! - `deadletters`: [`omni_store::DeadLetterStore`]: dead letters, bounded,
+//!   keys in its own table.
 //!
 //! Keys, for a store opened with prefix `P` (e.g. `omni`); every key starts
 //! with the hash tag `{P}`:
@@ -97,6 +99,7 @@
 mod accounts;
 mod cas;
 mod context;
+mod deadletters;
 mod lifecycle;
 mod router;
 mod scripts;

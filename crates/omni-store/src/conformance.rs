@@ -26,6 +26,7 @@
 //! - `accounts`: accounts, session expiry and revocation, the audit log
 //!   and its bound.
 //! - `bounds`: the bound on a customer's unverified identities.
+//! - `deadletters`: dead letters kept once, newest first, bounded.
 //! - `lifecycle`: deleting conversations and customers (erasure), and the
 //!   retention scan.
 //! - `trace`: the trace context a conversation keeps for agents' actions.
@@ -44,6 +45,7 @@ use tokio::task::JoinSet;
 mod accounts;
 mod bounds;
 mod customers;
+mod deadletters;
 mod history;
 mod lifecycle;
 mod router;
@@ -59,6 +61,7 @@ pub use customers::{
     delivery_reports_move_forward_only, email_threads_and_attachments,
     link_identity_adds_or_merges, sms_opt_out_and_in, unmerge_restores_both_customers,
 };
+pub use deadletters::{dead_letters_are_kept_once_newest_first, dead_letters_keep_the_newest};
 pub use history::{
     concurrent_ingests_are_serialized, data_survives_reopen, history_follows_acceptance_order,
     history_pages_without_gaps,
@@ -144,6 +147,8 @@ macro_rules! store_conformance_tests {
             erased_customer_leaves_no_record,
             resolved_before_finds_old_resolved,
             conversation_keeps_the_latest_trace,
+            dead_letters_are_kept_once_newest_first,
+            dead_letters_keep_the_newest,
         }
     };
     (@tests $factory:expr; $($name:ident),* $(,)?) => {

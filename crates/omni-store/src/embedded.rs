@@ -29,6 +29,8 @@
 //! - `accounts`: account id → account
 //! - `sessions`: session token hash → session
 //! - `audit`: sequence number → audit event
+//! - `dead_letters`: (gave up at, message id) → dead letter
+//! - `dead_letter_ids`: message id → gave up at
 //!
 //! # Layout
 //! - `schema`: the tables and the layout version.
@@ -38,6 +40,7 @@
 //! - `context`: the [`ContextStore`](crate::ContextStore) implementation.
 //! - `router`: the [`RouterStore`](crate::RouterStore) implementation.
 //! - `accounts`: the [`AccountStore`](crate::AccountStore) implementation.
+//! - `deadletters`: the [`DeadLetterStore`](crate::DeadLetterStore) implementation.
 //! - `lifecycle`: the [`CustomerRecords`](crate::CustomerRecords) implementation
 //!   (erasure and retention).
 
@@ -52,6 +55,7 @@ use crate::StoreError;
 
 mod accounts;
 mod context;
+mod deadletters;
 mod ingest;
 mod lifecycle;
 mod records;

@@ -9,6 +9,8 @@
 //!
 //! # Layout
 //! - [`accounts`]: accounts, sessions and the audit log, and when a session holds.
+//! - [`deadletters`]: outbound messages adapters gave up on, kept for
+//!   operators ([`DeadLetterStore`], a part of every [`ContextStore`]).
 //! - [`embedded`]: the durable on-disk implementation (redb) used by default.
 //! - [`merge`]: linking, merging and unmerging customers, planned once for
 //!   every implementation from the records involved.
@@ -32,11 +34,13 @@ use serde::{Deserialize, Serialize};
 pub mod accounts;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod deadletters;
 pub mod embedded;
 pub mod lifecycle;
 pub mod merge;
 
 pub use accounts::{Account, AccountStore, AuditEvent, Session, SessionPolicy};
+pub use deadletters::{DeadLetterRecord, DeadLetterStore};
 pub use embedded::EmbeddedStore;
 pub use lifecycle::{CustomerRecords, DeletedConversation, DeletedCustomer};
 
@@ -259,7 +263,7 @@ pub struct NewOutbound {
 
 /// Customers, identities, conversations and their timelines.
 #[async_trait]
-pub trait ContextStore: CustomerRecords + Send + Sync + 'static {
+pub trait ContextStore: CustomerRecords + DeadLetterStore + Send + Sync + 'static {
     /// Atomically: deduplicates by `message.idempotency_key`; finds or
     /// creates the customer of `message.from`; continues the customer's open
     /// conversation, reopens their last one if resolved within the policy's

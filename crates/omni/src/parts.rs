@@ -263,6 +263,11 @@ pub async fn start(
             "context delivery reports",
             failed.clone(),
         ));
+        worker_tasks.spawn(report(
+            omni_context::deadletters::run(context.clone(), workers.clone()),
+            "context dead letters",
+            failed.clone(),
+        ));
         worker_tasks.spawn(
             omni_context::retention::Retention::new(context.clone(), config.retention.clone())
                 .run(workers.clone()),
@@ -444,7 +449,15 @@ pub async fn start(
             .await
             .context("cannot declare the webhook's outbound consumer")?;
         worker_tasks.spawn(report(
-            omni_webhook::outbound::run(webhook.clone(), bus, workers.clone()),
+            omni_webhook::outbound::run_with(
+                webhook.clone(),
+                bus,
+                omni_adapter::Backoff {
+                    max_attempts: config.webhook.max_attempts,
+                    ..omni_adapter::Backoff::default()
+                },
+                workers.clone(),
+            ),
             "webhook outbound",
             failed.clone(),
         ));

@@ -114,6 +114,36 @@ async fn erasure_leaves_no_trace(h: &Harness, nats: bool) {
         .await
         .expect("publish outbound");
 
+    // A reply the adapter gave up on, kept for operators.
+    let dead = omni_proto::adapter::DeadLetter {
+        message_id: "msg_dead_erase".into(),
+        conversation_id: open.id.to_string(),
+        channel: "chat".into(),
+        text: "secret-dead-text".into(),
+        at_ms: 1,
+        ..Default::default()
+    };
+    h.bus
+        .publish(
+            Message::new(
+                subjects::deadletter(omni_core::Channel::CHAT),
+                dead.encode_to_vec(),
+            ),
+            None,
+        )
+        .await
+        .expect("publish dead letter");
+    eventually("the dead letter is kept", || {
+        let store = h.service.store().clone();
+        async move {
+            let kept = store.dead_letters(None, 100).await.ok()?;
+            kept.iter()
+                .any(|d| d.message_id == "msg_dead_erase")
+                .then_some(())
+        }
+    })
+    .await;
+
     if nats {
         assert_eq!(
             on_stream(h, topology::INBOUND.name, "secret-chat-text").await,
@@ -148,8 +178,10 @@ async fn erasure_leaves_no_trace(h: &Harness, nats: bool) {
     assert_eq!(erased.customer_ids.len(), 2);
     assert_eq!(erased.conversations, 2);
     assert_eq!(erased.messages, 2);
-    // The waiting reply, and on NATS the two customer messages.
-    assert_eq!(erased.bus_messages, if nats { 3 } else { 1 });
+    // The waiting reply, and on NATS the two customer messages and the
+    // dead letter (the embedded bus dropped it once the service kept it).
+    assert_eq!(erased.bus_messages, if nats { 4 } else { 1 });
+    assert_eq!(erased.dead_letters, 1);
 
     let store = h.service.store();
     for id in [&customer, &absorbed] {
@@ -163,7 +195,17 @@ async fn erasure_leaves_no_trace(h: &Harness, nats: bool) {
     }
     assert_eq!(store.conversation(&open.id).await.expect("read"), None);
     assert!(store.customer(&other).await.expect("read").is_some());
-    for text in ["secret-chat-text", "secret-mail-text", "secret-reply-text"] {
+    let dead = store.dead_letters(None, 100).await.expect("read");
+    assert!(
+        dead.iter().all(|d| d.conversation_id != open.id.as_str()),
+        "{dead:?}"
+    );
+    for text in [
+        "secret-chat-text",
+        "secret-mail-text",
+        "secret-reply-text",
+        "secret-dead-text",
+    ] {
         for stream in topology::STREAMS {
             assert_eq!(
                 on_stream(h, stream.name, text).await,
@@ -314,6 +356,23 @@ async fn retention_sweeps(h: &Harness) {
         .await
         .expect("resolve");
 
+    // A reply to the first never delivered, kept as a dead letter.
+    let dead = omni_store::DeadLetterRecord {
+        message_id: "msg_dead_retained".into(),
+        conversation_id: ids[0].to_string(),
+        channel: "chat".into(),
+        destination: String::new(),
+        attempts: 3,
+        reason: "gone".into(),
+        at_ms: now,
+        text: "old reply".into(),
+        decode_error: None,
+    };
+    store
+        .put_dead_letter(&dead, 100)
+        .await
+        .expect("dead letter");
+
     let forever = RetentionConfig {
         conversation_days: 0,
         ..RetentionConfig::default()
@@ -328,7 +387,15 @@ async fn retention_sweeps(h: &Harness) {
     };
     let retention = Retention::new(h.service.clone(), config).with_clock(move || now + 2 * DAY);
     let swept = retention.sweep().await.expect("sweep");
-    assert_eq!((swept.conversations, swept.messages), (2, 2));
+    assert_eq!(
+        (swept.conversations, swept.messages, swept.dead_letters),
+        (2, 2, 1)
+    );
+    let dead = store.dead_letters(None, 100).await.expect("dead letters");
+    assert!(
+        dead.iter().all(|d| d.message_id != "msg_dead_retained"),
+        "{dead:?}"
+    );
     for (id, kept) in ids.iter().zip([false, false, true, true]) {
         let found = store.conversation(id).await.expect("read").is_some();
         assert_eq!(found, kept, "{id}");

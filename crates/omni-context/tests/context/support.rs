@@ -90,6 +90,10 @@ impl Harness {
             service.clone(),
             shutdown.clone(),
         ));
+        tokio::spawn(omni_context::deadletters::run(
+            service.clone(),
+            shutdown.clone(),
+        ));
         Self {
             _dir: dir,
             _servers: servers,

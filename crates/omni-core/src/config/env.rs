@@ -87,6 +87,7 @@ pub const CONFIG_ENV: &[&str] = &[
     "OMNI_REDIS_URL",
     "OMNI_RETENTION_BATCH_SIZE",
     "OMNI_RETENTION_CONVERSATION_DAYS",
+    "OMNI_RETENTION_DEAD_LETTERS_KEPT",
     "OMNI_RETENTION_INTERVAL_SECS",
     "OMNI_RETENTION_STREAM_MAX_AGE_DAYS",
     "OMNI_ROUTING_DECLINE_COOLDOWN_SECS",
@@ -109,6 +110,7 @@ pub const CONFIG_ENV: &[&str] = &[
     "OMNI_WEBHOOK_ENABLED",
     "OMNI_WEBHOOK_KEY",
     "OMNI_WEBHOOK_LISTEN",
+    "OMNI_WEBHOOK_MAX_ATTEMPTS",
     "OMNI_WEBHOOK_OUTBOUND_URL",
     "OMNI_WEBHOOK_PREVIOUS_KEY",
 ];
@@ -175,6 +177,7 @@ impl Config {
                 "OMNI_WEBHOOK_KEY" => self.webhook.key = value.as_str().into(),
                 "OMNI_WEBHOOK_LISTEN" => self.webhook.listen = addr(value)?,
                 "OMNI_WEBHOOK_OUTBOUND_URL" => self.webhook.outbound_url = value.clone(),
+                "OMNI_WEBHOOK_MAX_ATTEMPTS" => self.webhook.max_attempts = small(value)?,
                 "OMNI_WEBHOOK_PREVIOUS_KEY" => self.webhook.previous_key = value.as_str().into(),
                 "OMNI_SMS_PROVIDER" => {
                     self.sms.provider = match value.as_str() {
@@ -326,6 +329,9 @@ impl Config {
                                 value: value.clone(),
                                 reason: e.to_string(),
                             })?
+                }
+                "OMNI_RETENTION_DEAD_LETTERS_KEPT" => {
+                    self.retention.dead_letters_kept = number(value)?
                 }
                 "OMNI_AUTH_SESSION_IDLE_SECS" => self.auth.session_idle_secs = number(value)?,
                 "OMNI_AUTH_MAX_AUDIT_ENTRIES" => self.auth.max_audit_entries = number(value)?,

@@ -26,6 +26,9 @@ pub struct RetentionConfig {
     /// Conversations deleted per batch (one store transaction each; the
     /// task logs progress after every batch).
     pub batch_size: u32,
+    /// Dead letters (replies adapters gave up on) the context service
+    /// keeps, the newest; older ones are deleted as new ones come.
+    pub dead_letters_kept: u64,
 }
 
 impl Default for RetentionConfig {
@@ -35,6 +38,7 @@ impl Default for RetentionConfig {
             stream_max_age_days: 30,
             interval_secs: 3600,
             batch_size: 100,
+            dead_letters_kept: 10_000,
         }
     }
 }
@@ -65,6 +69,27 @@ impl RetentionConfig {
         if self.batch_size == 0 {
             return Err("retention.batch_size must be at least 1".into());
         }
+        if self.dead_letters_kept == 0 {
+            return Err("retention.dead_letters_kept must be at least 1".into());
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RetentionConfig;
+
+    #[test]
+    fn ten_thousand_dead_letters_are_kept_and_none_is_refused() {
+        let config = RetentionConfig::default();
+        assert_eq!(config.dead_letters_kept, 10_000);
+        assert_eq!(config.check(), Ok(()));
+        let none = RetentionConfig {
+            dead_letters_kept: 0,
+            ..RetentionConfig::default()
+        };
+        let err = none.check().unwrap_err();
+        assert!(err.contains("retention.dead_letters_kept"), "{err}");
     }
 }

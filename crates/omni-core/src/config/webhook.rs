@@ -38,6 +38,10 @@ pub struct WebhookConfig {
     pub max_body_bytes: usize,
     /// Seconds a POST to the app may take before it is retried.
     pub request_timeout_secs: u64,
+    /// Attempts at delivering a reply the app keeps failing (5xx, 429,
+    /// timeout), 250 ms doubling to 16 s apart; after the last the reply is
+    /// a dead letter (see `docs/operations.md`, "Dead letters").
+    pub max_attempts: u32,
 }
 
 impl Default for WebhookConfig {
@@ -53,6 +57,7 @@ impl Default for WebhookConfig {
             tolerance_secs: 300,
             max_body_bytes: 64 * 1024,
             request_timeout_secs: 10,
+            max_attempts: 30,
         }
     }
 }
@@ -90,9 +95,13 @@ impl WebhookConfig {
                 self.outbound_url
             ));
         }
-        if self.tolerance_secs == 0 || self.request_timeout_secs == 0 || self.max_body_bytes == 0 {
+        if self.tolerance_secs == 0
+            || self.request_timeout_secs == 0
+            || self.max_body_bytes == 0
+            || self.max_attempts == 0
+        {
             return invalid(
-                "webhook.tolerance_secs, webhook.request_timeout_secs and webhook.max_body_bytes must be at least 1"
+                "webhook.tolerance_secs, webhook.request_timeout_secs, webhook.max_body_bytes and webhook.max_attempts must be at least 1"
                     .into(),
             );
         }

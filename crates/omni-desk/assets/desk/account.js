@@ -1,5 +1,6 @@
 // The signed-in account: its name and role in the header, presence shown
-// only to agents, and for an admin the list of accounts.
+// only to agents, and for an admin the list of accounts and the dead
+// letters (replies an adapter gave up on after its last retry).
 
 import { api } from './api.js';
 import { el } from './dom.js';
@@ -26,6 +27,7 @@ export function showAccount(account) {
   const admin = !!account && account.role === 'admin';
   el.adminPanel.hidden = !admin;
   el.accountList.textContent = '';
+  el.deadLetterList.textContent = '';
   if (!admin) return;
   const token = S && S.token;
   api('GET', '/api/admin/accounts').then((data) => {
@@ -36,6 +38,19 @@ export function showAccount(account) {
       li.setAttribute('data-testid', 'account');
       li.textContent = a.id + ' \u2014 ' + a.role + (a.disabled ? ' (disabled)' : '');
       el.accountList.appendChild(li);
+    });
+  }, report);
+  api('GET', '/api/admin/deadletters?limit=50').then((data) => {
+    if (!current(token)) return;
+    const list = (data && Array.isArray(data.dead_letters)) ? data.dead_letters : [];
+    el.deadLettersEmpty.hidden = list.length > 0;
+    list.forEach((d) => {
+      const li = document.createElement('li');
+      li.setAttribute('data-testid', 'dead-letter');
+      const when = new Date(d.at_ms).toLocaleString();
+      li.textContent = d.channel + ' \u2014 ' + (d.decode_error || d.reason) + ' \u2014 \u201c' + d.text + '\u201d';
+      li.title = when + ', ' + d.attempts + ' attempts to ' + d.recipient + ', conversation ' + d.conversation_id;
+      el.deadLetterList.appendChild(li);
     });
   }, report);
 }

@@ -6,6 +6,7 @@ export const el = {
   notice: byId('notice'), announcer: byId('announcer'),
   signin: byId('signin'), signinForm: byId('signin-form'), agentId: byId('agent-id-input'), password: byId('password-input'), signinButton: byId('signin-button'),
   roleBadge: byId('role-badge'), presenceWrap: byId('presence-wrap'), adminPanel: byId('admin-panel'), accountList: byId('account-list'),
+  deadLetterList: byId('deadletter-list'), deadLettersEmpty: byId('deadletters-empty'),
   app: byId('app'), agentName: byId('agent-name'), presence: byId('presence-select'), presenceDot: byId('presence-dot'),
   awayReason: byId('away-reason'), load: byId('load'), status: byId('status'), signout: byId('signout-button'),
   offers: byId('offers'), offersEmpty: byId('offers-empty'), offerCount: byId('offer-count'),

@@ -44,6 +44,10 @@ pub(super) const COUNTS: TableDefinition<(&str, &str, &str, &str), u64> =
 pub(super) const ACCOUNTS: JsonTable = TableDefinition::new("accounts");
 pub(super) const SESSIONS: JsonTable = TableDefinition::new("sessions");
 pub(super) const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+pub(super) const DEAD_LETTERS: TableDefinition<(i64, &str), &[u8]> =
+    TableDefinition::new("dead_letters");
+pub(super) const DEAD_LETTER_IDS: TableDefinition<&str, i64> =
+    TableDefinition::new("dead_letter_ids");
 
 /// Creates every table so that reads never meet a missing one, and checks
 /// the layout version.
@@ -87,6 +91,8 @@ pub(super) fn init_schema(db: &Database) -> Result<(), StoreError> {
         txn.open_table(ATTACHMENTS).map_err(db_err)?;
         txn.open_table(AUDIT).map_err(db_err)?;
         txn.open_table(COUNTS).map_err(db_err)?;
+        txn.open_table(DEAD_LETTERS).map_err(db_err)?;
+        txn.open_table(DEAD_LETTER_IDS).map_err(db_err)?;
         backfill_customer_conversations(&txn)?;
     }
     txn.commit().map_err(db_err)

@@ -9,14 +9,16 @@
 //! from chat to the webhook channel (a linked app identity) in one conversation,
 //! the Python example adapter passing the kit out of process (the adapter
 //! guide's steps, run as written), one trace per customer message across
-//! processes (OTLP over gRPC and HTTP), and the contact center's numbers
-//! after a scripted day in both modes. Also the image's and the manifests'
+//! processes (OTLP over gRPC and HTTP), the contact center's numbers after a
+//! scripted day in both modes, and a reply the app keeps failing shown to an
+//! admin as a dead letter in both modes. Also the image's and the manifests'
 //! hardening, and the observability files against promtool and a real
 //! Prometheus.
 
 mod adapter_check;
 mod cli;
 mod contact_numbers;
+mod deadletters;
 mod declared_channel;
 mod deploy;
 mod deploy_hardening;
