@@ -43,6 +43,29 @@ pub struct AdapterCheckArgs {
     /// A NATS `.creds` file (user JWT and NKey seed).
     #[arg(long, value_name = "PATH")]
     pub nats_creds: Option<PathBuf>,
+    /// A file holding only an NKey user seed (`SU...`).
+    #[arg(long, value_name = "PATH", env = "OMNI_NATS_NKEY_SEED_FILE")]
+    pub nats_nkey_seed: Option<PathBuf>,
+    /// The PEM CA certificate(s) that sign the NATS server's certificate
+    /// (a private CA; TLS is then required).
+    #[arg(long, value_name = "PATH", env = "OMNI_NATS_CA_FILE")]
+    pub nats_ca: Option<PathBuf>,
+    /// A PEM client certificate, for a NATS server that verifies clients.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "OMNI_NATS_CERT_FILE",
+        requires = "nats_key"
+    )]
+    pub nats_cert: Option<PathBuf>,
+    /// The client certificate's PEM private key.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "OMNI_NATS_KEY_FILE",
+        requires = "nats_cert"
+    )]
+    pub nats_key: Option<PathBuf>,
     /// The token the adapter's conformance hook was started with: the kit
     /// then drives its provider side and runs every rule.
     #[arg(long, env = "OMNI_CONFORMANCE_TOKEN", hide_env_values = true, value_parser = token)]
@@ -190,8 +213,12 @@ pub fn run(args: &AdapterCheckArgs) -> ExitCode {
     };
     runtime.block_on(async {
         let link = NatsLink {
+            tls: omni_core::config::LinkTls {
+                ca_file: args.nats_ca.clone(),
+                client: args.nats_cert.clone().zip(args.nats_key.clone()),
+            },
             creds_file: args.nats_creds.clone(),
-            ..NatsLink::default()
+            nkey_seed_file: args.nats_nkey_seed.clone(),
         };
         let bus = match NatsBus::connect_with(&args.nats, &link).await {
             Ok(bus) => bus,

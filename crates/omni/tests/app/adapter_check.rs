@@ -1,7 +1,8 @@
 //! `omni adapter-check` against an adapter in another process over NATS:
 //! the SMS adapter's reply side (over a fake of Twilio's Messages API)
 //! passes the reply rules; a declaration it does not keep fails, named;
-//! bad flags exit 2.
+//! bad flags exit 2; a bus behind a private CA that verifies clients is
+//! reached with the CA and a client certificate.
 
 use std::process::Output;
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use omni_bus_nats::NatsBus;
 use omni_core::config::{Config, SmsProvider};
 use omni_testclients::twilio::{FakeTwilio, TwilioAccount};
 use omni_testservers::nats::NatsServer;
+use omni_testservers::tls::TestCerts;
 use tokio_util::sync::CancellationToken;
 
 use crate::support::omni;
@@ -109,4 +111,53 @@ async fn a_bus_that_requires_credentials_refuses_the_check_without_them() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("cannot reach NATS"), "{stderr}");
     assert!(!stderr.contains("s3cret"), "{stderr}");
+}
+
+#[test]
+fn a_bus_behind_a_private_ca_is_checked_with_its_ca_and_a_client_certificate() {
+    let certs = TestCerts::create().expect("test certificates");
+    let nats = NatsServer::start_tls(&certs, true, None).expect("nats-server over TLS");
+    let run = |extra: &[&std::ffi::OsStr]| {
+        omni()
+            .args([
+                "adapter-check",
+                "--channel",
+                "sms",
+                "--nats",
+                &nats.tls_url(),
+            ])
+            .args([
+                "--recipient",
+                &format!("phone:{CUSTOMER}"),
+                "--wait-secs",
+                "1",
+            ])
+            .env_remove("OMNI_NATS_CA_FILE")
+            .env_remove("OMNI_NATS_CERT_FILE")
+            .env_remove("OMNI_NATS_KEY_FILE")
+            .args(extra)
+            .output()
+            .expect("run omni")
+    };
+    // Without the CA the server's certificate is not trusted.
+    let out = run(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot reach NATS"), "{stderr}");
+
+    // With the CA and a client certificate the kit runs (and, with no
+    // adapter on this bus, its reply rules fail: exit 1, not 2).
+    let (ca, cert, key) = (certs.ca(), certs.client_cert(), certs.client_key());
+    let out = run(&[
+        "--nats-ca".as_ref(),
+        ca.as_os_str(),
+        "--nats-cert".as_ref(),
+        cert.as_os_str(),
+        "--nats-key".as_ref(),
+        key.as_os_str(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("adapter conformance (sms)"), "{stdout}");
 }
