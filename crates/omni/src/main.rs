@@ -74,7 +74,7 @@ enum Command {
     User(user::UserArgs),
     /// Runs the adapter conformance kit against an adapter out of process,
     /// over NATS: exit 0 when every rule holds, 1 naming each broken one.
-    AdapterCheck(adapter_check::AdapterCheckArgs),
+    AdapterCheck(Box<adapter_check::AdapterCheckArgs>),
 }
 
 fn main() -> ExitCode {
