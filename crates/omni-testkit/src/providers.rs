@@ -64,6 +64,29 @@ pub struct ClusterEnv {
     pub own: Vec<(Part, String, String)>,
 }
 
+impl ClusterEnv {
+    /// Starts NATS, Redis and `parts` from `binary` with the configuration
+    /// file `config` and these variables ([`crate::Cluster::start_parts`]).
+    pub fn start(
+        &self,
+        binary: &Path,
+        config: &Path,
+        parts: &[Part],
+    ) -> anyhow::Result<crate::Cluster> {
+        let shared: Vec<(&str, &str)> = self
+            .shared
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let own: Vec<(Part, &str, &str)> = self
+            .own
+            .iter()
+            .map(|(p, k, v)| (*p, k.as_str(), v.as_str()))
+            .collect();
+        crate::Cluster::start_parts(binary, config, parts, &shared, &own)
+    }
+}
+
 /// The same settings for a cluster: the variables every part gets (the
 /// test timeouts of [`test_config`] too), and each adapter's own.
 pub fn email_and_sms_env(relay_url: &str, twilio_api: &str) -> ClusterEnv {

@@ -175,20 +175,7 @@ async fn one_customer_across_chat_email_and_sms_processes() -> anyhow::Result<()
     let twilio = FakeTwilio::start(&twilio_account()).await?;
     let relay = blocking(|| Ok(SmtpSink::start()?)).await?;
     let env = email_and_sms_env(&relay.url(), twilio.api_base());
-    let cluster = blocking(move || {
-        let shared: Vec<(&str, &str)> = env
-            .shared
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let own: Vec<(Part, &str, &str)> = env
-            .own
-            .iter()
-            .map(|(p, k, v)| (*p, k.as_str(), v.as_str()))
-            .collect();
-        Cluster::start_parts(binary(), &sample(), &EVERY_PART, &shared, &own)
-    })
-    .await?;
+    let cluster = blocking(move || env.start(binary(), &sample(), &EVERY_PART)).await?;
 
     // The adapters answer the gRPC health check a container probe makes.
     for part in [Part::Email, Part::Sms] {

@@ -450,20 +450,7 @@ async fn prometheus_scrapes_every_part_of_a_distributed_deployment() -> anyhow::
     let twilio = FakeTwilio::start(&twilio_account()).await?;
     let relay = blocking(|| Ok(SmtpSink::start()?)).await?;
     let env = email_and_sms_env(&relay.url(), twilio.api_base());
-    let cluster = blocking(move || {
-        let shared: Vec<(&str, &str)> = env
-            .shared
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let own: Vec<(Part, &str, &str)> = env
-            .own
-            .iter()
-            .map(|(p, k, v)| (*p, k.as_str(), v.as_str()))
-            .collect();
-        Cluster::start_parts(binary(), &sample(), &EVERY_PART, &shared, &own)
-    })
-    .await?;
+    let cluster = blocking(move || env.start(binary(), &sample(), &EVERY_PART)).await?;
     let config = scrape_config_for(&cluster, &EVERY_PART);
     let prometheus = std::sync::Arc::new(blocking(move || Ok(Prometheus::start(&config)?)).await?);
 

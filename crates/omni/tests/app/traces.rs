@@ -331,28 +331,15 @@ async fn chat_email_and_sms_messages_are_one_trace_each_across_processes() -> an
     let relay = blocking(|| Ok(SmtpSink::start()?)).await?;
     let mut env = email_and_sms_env(&relay.url(), twilio.api_base());
     env.shared.extend(otel_env(&endpoint, "grpc"));
-    let cluster = blocking(move || {
-        let shared: Vec<(&str, &str)> = env
-            .shared
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let own: Vec<(Part, &str, &str)> = env
-            .own
-            .iter()
-            .map(|(p, k, v)| (*p, k.as_str(), v.as_str()))
-            .collect();
-        let parts = [
-            Part::Context,
-            Part::Router,
-            Part::Chat,
-            Part::Desk,
-            Part::Email,
-            Part::Sms,
-        ];
-        Cluster::start_parts(binary(), &sample(), &parts, &shared, &own)
-    })
-    .await?;
+    let parts = [
+        Part::Context,
+        Part::Router,
+        Part::Chat,
+        Part::Desk,
+        Part::Email,
+        Part::Sms,
+    ];
+    let cluster = blocking(move || env.start(binary(), &sample(), &parts)).await?;
     // Only alice is on: every channel's default queue (support) offers to her.
     let mut alice = Agent::sign_in(&cluster, "alice").await?;
 
