@@ -52,6 +52,21 @@ impl AppClient {
         }
     }
 
+    /// POSTs `body` as JSON to `url`, signed with `key` now
+    /// ([`crate::signature::headers`]), with `extra` headers too.
+    pub async fn post_signed(
+        &self,
+        url: &str,
+        key: &[u8],
+        body: Vec<u8>,
+        extra: &[(&str, String)],
+    ) -> Result<Answer, ClientError> {
+        let now = omni_core::time::now_ms() / 1000;
+        let mut headers = crate::signature::headers(key, now, &body).to_vec();
+        headers.extend(extra.iter().cloned());
+        self.post_json(url, &headers, body).await
+    }
+
     /// POSTs `body` as JSON to `url` with `headers`.
     pub async fn post_json(
         &self,

@@ -37,7 +37,6 @@ use tracing::error;
 
 use crate::WebhookAdapter;
 use crate::client::{AppClient, ClientError};
-use crate::signature;
 
 /// A reply as the app receives it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -102,17 +101,11 @@ impl WebhookOutbound {
         reply: &AppReply,
     ) -> Result<ProviderReceipt, ProviderError> {
         let body = serde_json::to_vec(reply).map_err(|e| ProviderError::refused(e.to_string()))?;
-        let timestamp = (now_ms() / 1000).to_string();
-        let signed = signature::sign(self.adapter.signing_key(), &timestamp, &body);
-        let headers = [
-            (signature::TIMESTAMP, timestamp),
-            (signature::SIGNATURE, signed),
-            (omni_bus::TRACEPARENT, outbound.trace.to_string()),
-        ];
         let url = &self.adapter.config().outbound_url;
+        let trace = [(omni_bus::TRACEPARENT, outbound.trace.to_string())];
         let answer = self
             .client
-            .post_json(url, &headers, body)
+            .post_signed(url, self.adapter.signing_key(), body, &trace)
             .await
             .map_err(|e| match e {
                 ClientError::Request(..) => ProviderError::refused(e.to_string()),

@@ -13,6 +13,15 @@ pub const TIMESTAMP: &str = "x-omni-timestamp";
 /// The signature header.
 pub const SIGNATURE: &str = "x-omni-signature";
 
+/// The two headers that sign `body` with `key`, sent at `timestamp` (Unix
+/// seconds): what the webhook sends with a reply and an app with its
+/// requests.
+pub fn headers(key: &[u8], timestamp: i64, body: &[u8]) -> [(&'static str, String); 2] {
+    let timestamp = timestamp.to_string();
+    let signed = sign(key, &timestamp, body);
+    [(TIMESTAMP, timestamp), (SIGNATURE, signed)]
+}
+
 /// The `X-Omni-Signature` value for `body` sent at `timestamp`.
 pub fn sign(key: &[u8], timestamp: &str, body: &[u8]) -> String {
     let key = hmac::Key::new(hmac::HMAC_SHA256, key);

@@ -242,17 +242,8 @@ impl App {
 
     /// POSTs `body` to `path` signed with `key` at `timestamp`.
     pub async fn post_signed(&self, path: &str, body: &str, key: &str, timestamp: i64) -> Answer {
-        let timestamp = timestamp.to_string();
-        let signed = signature::sign(key.as_bytes(), &timestamp, body.as_bytes());
-        self.post(
-            path,
-            body,
-            &[
-                (signature::TIMESTAMP, timestamp),
-                (signature::SIGNATURE, signed),
-            ],
-        )
-        .await
+        let headers = signature::headers(key.as_bytes(), timestamp, body.as_bytes());
+        self.post(path, body, &headers).await
     }
 
     /// POSTs `body` to `path` with `headers` as given.

@@ -17,7 +17,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use omni::Part;
-use omni_core::time::now_ms;
 use omni_proto::common as pb;
 use omni_proto::context::context_service_client::ContextServiceClient;
 use omni_proto::context::{FindConversationRequest, SendMessageRequest};
@@ -25,7 +24,6 @@ use omni_testkit::actors::TEST_PASSWORD;
 use omni_testkit::app::{sample_config_path, test_config};
 use omni_testkit::{Cluster, Endpoints, HttpClient, TestApp, grpc};
 use omni_webhook::client::AppClient;
-use omni_webhook::signature;
 use serde_json::Value;
 
 use crate::support::{binary, blocking};
@@ -68,16 +66,12 @@ async fn a_reply_the_app_keeps_failing_is_shown_to_admins(
         "text": "Where is my refund?",
     })
     .to_string();
-    let timestamp = (now_ms() / 1000).to_string();
-    let signed = signature::sign(KEY.as_bytes(), &timestamp, body.as_bytes());
     let answer = AppClient::new(Duration::from_secs(10))
-        .post_json(
+        .post_signed(
             &format!("{webhook}/webhook/v1/messages"),
-            &[
-                (signature::TIMESTAMP, timestamp),
-                (signature::SIGNATURE, signed),
-            ],
+            KEY.as_bytes(),
             body.into_bytes(),
+            &[],
         )
         .await?;
     anyhow::ensure!(answer.status.as_u16() == 202, "{}", answer.status);

@@ -13,7 +13,6 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::post;
 use omni_core::Channel;
-use omni_core::time::now_ms;
 use omni_proto::common as pb;
 use omni_proto::context::context_service_client::ContextServiceClient;
 use omni_proto::context::{GetConversationRequest, LinkIdentityRequest};
@@ -118,16 +117,12 @@ async fn a_customer_moving_from_chat_to_the_app_keeps_one_conversation() -> anyh
         "text": "Now I am in your app",
     })
     .to_string();
-    let timestamp = (now_ms() / 1000).to_string();
-    let signed = signature::sign(KEY.as_bytes(), &timestamp, body.as_bytes());
     let answer = AppClient::new(Duration::from_secs(10))
-        .post_json(
+        .post_signed(
             &format!("{webhook}/webhook/v1/messages"),
-            &[
-                (signature::TIMESTAMP, timestamp),
-                (signature::SIGNATURE, signed),
-            ],
+            KEY.as_bytes(),
             body.into_bytes(),
+            &[],
         )
         .await?;
     anyhow::ensure!(
@@ -184,17 +179,8 @@ async fn a_customer_moving_from_chat_to_the_app_keeps_one_conversation() -> anyh
     let post_status = |body: String| {
         let url = format!("{webhook}/webhook/v1/status");
         async move {
-            let timestamp = (now_ms() / 1000).to_string();
-            let signed = signature::sign(KEY.as_bytes(), &timestamp, body.as_bytes());
             AppClient::new(Duration::from_secs(10))
-                .post_json(
-                    &url,
-                    &[
-                        (signature::TIMESTAMP, timestamp),
-                        (signature::SIGNATURE, signed),
-                    ],
-                    body.into_bytes(),
-                )
+                .post_signed(&url, KEY.as_bytes(), body.into_bytes(), &[])
                 .await
         }
     };
