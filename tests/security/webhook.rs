@@ -14,18 +14,29 @@ const KEY: &str = "the-apps-current-key";
 const RETIRED: &str = "the-apps-retired-key";
 
 async fn post(url: &str, body: &str, key: &str, timestamp: i64) -> anyhow::Result<Answer> {
-    let timestamp = timestamp.to_string();
-    let signed = signature::sign(key.as_bytes(), &timestamp, body.as_bytes());
+    let headers = signature::headers(key.as_bytes(), timestamp, body.as_bytes());
     Ok(AppClient::new(Duration::from_secs(10))
-        .post_json(
-            url,
-            &[
-                (signature::TIMESTAMP, timestamp),
-                (signature::SIGNATURE, signed),
-            ],
-            body.as_bytes().to_vec(),
-        )
+        .post_json(url, &headers, body.as_bytes().to_vec())
         .await?)
+}
+
+/// The app with the webhook channel on (signing with [`KEY`]), and the URL
+/// of its `route`.
+async fn app_with_webhook(route: &str) -> anyhow::Result<(TestApp, String)> {
+    let data = tempfile::tempdir()?;
+    let mut config = test_config(data.path())?;
+    config.webhook.enabled = true;
+    config.webhook.key = KEY.into();
+    // Nothing listens there: replies are not under test.
+    config.webhook.outbound_url = "http://127.0.0.1:9/replies".into();
+    config.validate()?;
+    let app = TestApp::start_with(data, config).await?;
+    let url = format!(
+        "{}{route}",
+        app.webhook_url()
+            .ok_or_else(|| anyhow::anyhow!("webhook enabled"))?
+    );
+    Ok((app, url))
 }
 
 fn code(answer: &Answer) -> String {
@@ -38,19 +49,7 @@ fn code(answer: &Answer) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_app_signing_now_with_an_active_key_writes_and_a_replay_is_one_message()
 -> anyhow::Result<()> {
-    let data = tempfile::tempdir()?;
-    let mut config = test_config(data.path())?;
-    config.webhook.enabled = true;
-    config.webhook.key = KEY.into();
-    // Nothing listens there: replies are not under test.
-    config.webhook.outbound_url = "http://127.0.0.1:9/replies".into();
-    config.validate()?;
-    let app = TestApp::start_with(data, config).await?;
-    let url = format!(
-        "{}/webhook/v1/messages",
-        app.webhook_url()
-            .ok_or_else(|| anyhow::anyhow!("webhook enabled"))?
-    );
+    let (app, url) = app_with_webhook("/webhook/v1/messages").await?;
     let body = r#"{"message_id":"m-1","customer_id":"mallory","text":"let me in"}"#;
     let now = now_ms() / 1000;
 
@@ -92,18 +91,7 @@ async fn only_the_app_signing_now_with_an_active_key_writes_and_a_replay_is_one_
 /// mark an agent's reply delivered or failed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forged_delivery_status_is_refused() -> anyhow::Result<()> {
-    let data = tempfile::tempdir()?;
-    let mut config = test_config(data.path())?;
-    config.webhook.enabled = true;
-    config.webhook.key = KEY.into();
-    config.webhook.outbound_url = "http://127.0.0.1:9/replies".into();
-    config.validate()?;
-    let app = TestApp::start_with(data, config).await?;
-    let url = format!(
-        "{}/webhook/v1/status",
-        app.webhook_url()
-            .ok_or_else(|| anyhow::anyhow!("webhook enabled"))?
-    );
+    let (_app, url) = app_with_webhook("/webhook/v1/status").await?;
     let body = r#"{"message_id":"msg-1","conversation_id":"conv-1","status":"delivered"}"#;
     let now = now_ms() / 1000;
 
