@@ -9,34 +9,29 @@
 // whose `limits.conversations_per_address` is 1; SCREENSHOTS=dir saves
 // pictures.
 
-import { chatUrl, log, newPage, noCspViolations, scenario, shots, timeout } from './harness.mjs';
-
-/** Opens the chat, fills the start form and starts. */
-async function start(chat, name) {
-  await chat.goto(chatUrl);
-  await chat.getByTestId('name-input').fill(name);
-  await chat.getByTestId('start-button').click();
-  await chat.locator('[data-testid="connection-status"][data-state="connected"]').waitFor({ timeout });
-}
-
-/** Types `text` and sends it with Enter. */
-async function type(chat, text) {
-  await chat.getByTestId('chat-input').fill(text);
-  await chat.getByTestId('chat-input').press('Enter');
-}
+import {
+  log,
+  newPage,
+  noCspViolations,
+  scenario,
+  shots,
+  startChat,
+  timeout,
+  typeInChat,
+} from './harness.mjs';
 
 await scenario(async (browser) => {
   log('the first customer from the address starts a conversation');
   const first = await newPage(browser, 'first chat');
-  await start(first, 'Ada First');
-  await type(first, 'Hello, I need help');
+  await startChat(first, 'Ada First');
+  await typeInChat(first, 'Hello, I need help');
   await first.locator('[data-testid="chat-message"][data-state="sent"]')
     .filter({ hasText: 'Hello, I need help' }).waitFor({ timeout });
 
   log('a second customer from the same address is told why, and when to retry');
   const second = await newPage(browser, 'second chat');
-  await start(second, 'Bo Second');
-  await type(second, 'Me too');
+  await startChat(second, 'Bo Second');
+  await typeInChat(second, 'Me too');
   await second.locator('[data-testid="chat-message"][data-state="failed"]')
     .filter({ hasText: 'Me too' }).waitFor({ timeout });
   await second.getByTestId('error-text')

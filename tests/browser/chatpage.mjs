@@ -16,22 +16,22 @@
 // saves pictures.
 
 import {
-  chatUrl, goAvailable, log, newPage, noCspViolations, scenario, shots, signIn, timeout,
+  chatUrl,
+  goAvailable,
+  log,
+  newPage,
+  noCspViolations,
+  scenario,
+  shots,
+  signIn,
+  startChat,
+  typeInChat,
+  timeout,
 } from './harness.mjs';
-
-/** Opens the chat, fills the start form and starts; `topic` is picked if given. */
-async function start(chat, name, topic) {
-  await chat.goto(chatUrl);
-  await chat.getByTestId('name-input').fill(name);
-  if (topic) await chat.getByTestId('topic-select').selectOption(topic);
-  await chat.getByTestId('start-button').click();
-  await chat.locator('[data-testid="connection-status"][data-state="connected"]').waitFor({ timeout });
-}
 
 /** Sends `text` and waits until the page shows it sent. */
 async function send(chat, text) {
-  await chat.getByTestId('chat-input').fill(text);
-  await chat.getByTestId('chat-input').press('Enter');
+  await typeInChat(chat, text);
   await chat.locator('[data-testid="chat-message"][data-state="sent"]').filter({ hasText: text }).waitFor({ timeout });
 }
 
@@ -89,7 +89,7 @@ await scenario(async (browser) => {
   if (shots) await chat.screenshot({ path: `${shots}/chat-unknown-topic.png` });
 
   log('a message over the limit is counted in characters and cannot be sent');
-  await start(chat, 'Casey Long', 'support');
+  await startChat(chat, 'Casey Long', 'support');
   const input = chat.getByTestId('chat-input');
   const counter = chat.getByTestId('char-counter');
   const long = 'a'.repeat(10250);
@@ -137,7 +137,7 @@ await scenario(async (browser) => {
     });
     server.onMessage((text) => ws.send(text));
   });
-  await start(flaky, 'Robin Retry', 'support');
+  await startChat(flaky, 'Robin Retry', 'support');
   // Every state the bubble goes through, recorded in the page.
   await flaky.evaluate(() => {
     window.__states = [];
@@ -166,7 +166,7 @@ await scenario(async (browser) => {
   const frames = sentFrames(customer);
 
   log('a sales customer writes and waits for an agent');
-  await start(customer, 'Jo Waiting', 'sales');
+  await startChat(customer, 'Jo Waiting', 'sales');
   await send(customer, 'I need help with my plan');
   const status = customer.getByTestId('conversation-status');
   await status.filter({ hasText: 'Waiting for an agent' }).waitFor({ timeout });

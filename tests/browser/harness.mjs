@@ -145,3 +145,19 @@ export async function ask(action, args = {}) {
   if (answer.error) throw new Error(`${action}: ${answer.error}`);
   return answer;
 }
+
+/** Opens the chat page, fills the start form (`topic` picked if given) and
+ * starts; resolves once the page is connected. */
+export async function startChat(chat, name, topic) {
+  await chat.goto(chatUrl);
+  await chat.getByTestId('name-input').fill(name);
+  if (topic) await chat.getByTestId('topic-select').selectOption(topic);
+  await chat.getByTestId('start-button').click();
+  await chat.locator('[data-testid="connection-status"][data-state="connected"]').waitFor({ timeout });
+}
+
+/** Types `text` in the chat page and sends it with Enter. */
+export async function typeInChat(chat, text) {
+  await chat.getByTestId('chat-input').fill(text);
+  await chat.getByTestId('chat-input').press('Enter');
+}

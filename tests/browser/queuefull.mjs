@@ -8,36 +8,31 @@
 // whose `limits.max_waiting_per_queue` is 1 and `limits.queue_full_answer`
 // is ANSWER below; SCREENSHOTS=dir saves pictures.
 
-import { chatUrl, log, newPage, noCspViolations, scenario, shots, timeout } from './harness.mjs';
+import {
+  log,
+  newPage,
+  noCspViolations,
+  scenario,
+  shots,
+  startChat,
+  timeout,
+  typeInChat,
+} from './harness.mjs';
 
 const ANSWER = 'Every line is busy: please write again in a few minutes.';
-
-/** Opens the chat, fills the start form and starts. */
-async function start(chat, name) {
-  await chat.goto(chatUrl);
-  await chat.getByTestId('name-input').fill(name);
-  await chat.getByTestId('start-button').click();
-  await chat.locator('[data-testid="connection-status"][data-state="connected"]').waitFor({ timeout });
-}
-
-/** Types `text` and sends it with Enter. */
-async function type(chat, text) {
-  await chat.getByTestId('chat-input').fill(text);
-  await chat.getByTestId('chat-input').press('Enter');
-}
 
 await scenario(async (browser) => {
   log('the first customer waits in the queue');
   const first = await newPage(browser, 'first chat');
-  await start(first, 'Ada First');
-  await type(first, 'Hello, I need help');
+  await startChat(first, 'Ada First');
+  await typeInChat(first, 'Hello, I need help');
   await first.locator('[data-testid="chat-message"][data-state="sent"]')
     .filter({ hasText: 'Hello, I need help' }).waitFor({ timeout });
 
   log('the second customer is answered automatically: the queue is full');
   const second = await newPage(browser, 'second chat');
-  await start(second, 'Bo Second');
-  await type(second, 'Me too');
+  await startChat(second, 'Bo Second');
+  await typeInChat(second, 'Me too');
   await second.locator('[data-testid="chat-message"][data-state="sent"]')
     .filter({ hasText: 'Me too' }).waitFor({ timeout });
   await second.locator('[data-testid="system-note"][data-kind="automatic"]')
