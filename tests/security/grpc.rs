@@ -297,6 +297,7 @@ async fn an_agent_cannot_read_reply_to_or_resolve_anothers_conversation() -> any
                     ResolveConversationRequest {
                         conversation_id: conversation.clone(),
                         agent_id: "alice".into(),
+                        ..Default::default()
                     },
                 ))
                 .await
@@ -318,6 +319,7 @@ async fn an_agent_cannot_read_reply_to_or_resolve_anothers_conversation() -> any
                         conversation_id: conversation.clone(),
                         after_seq: 0,
                         limit: 10,
+                        include_notes: false,
                     },
                 ))
                 .await
@@ -346,6 +348,7 @@ async fn an_agent_cannot_read_reply_to_or_resolve_anothers_conversation() -> any
             conversation_id: conversation.clone(),
             after_seq: 0,
             limit: 10,
+            include_notes: false,
         })
         .await?
         .into_inner()
