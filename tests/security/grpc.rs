@@ -292,6 +292,22 @@ async fn an_agent_cannot_read_reply_to_or_resolve_anothers_conversation() -> any
         );
         denied(
             client
+                .add_note(as_alice(
+                    via_service,
+                    omni_proto::context::AddNoteRequest {
+                        conversation_id: conversation.clone(),
+                        agent_id: "alice".into(),
+                        text: "a note on bob's".into(),
+                        idempotency_key: "an1".into(),
+                        transfer_to: String::new(),
+                    },
+                ))
+                .await
+                .map(|_| ()),
+            &format!("{who}: note on bob's conversation"),
+        );
+        denied(
+            client
                 .resolve_conversation(as_alice(
                     via_service,
                     ResolveConversationRequest {
