@@ -104,7 +104,10 @@ fn checked(req: CannedBody) -> Result<CannedBody, DeskError> {
 }
 
 /// `GET /api/canned`: the shared canned responses and the caller's own.
-pub async fn list(State(desk): State<Arc<Desk>>, Extension(caller): Extension<Caller>) -> ApiResult {
+pub async fn list(
+    State(desk): State<Arc<Desk>>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult {
     let all = desk
         .accounts()
         .store()

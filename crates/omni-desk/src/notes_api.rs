@@ -180,13 +180,5 @@ pub async fn handover(
     let req = body(payload)?;
     let target = target(req.queue, req.agent)?;
     desk.check_access(&caller.actor, &id, true).await?;
-    note_then_transfer(
-        &desk,
-        &caller.actor,
-        from,
-        &id,
-        target,
-        req.note.as_deref(),
-    )
-    .await
+    note_then_transfer(&desk, &caller.actor, from, &id, target, req.note.as_deref()).await
 }

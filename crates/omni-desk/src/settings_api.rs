@@ -84,7 +84,10 @@ mod tests {
         assert!(s.check_away_reason("away", None).is_ok());
         assert!(s.check_away_reason("available", None).is_ok());
         let err = s.check_away_reason("away", Some("nap")).unwrap_err();
-        assert!(err.to_string().contains("\"nap\" is not one of break, lunch"));
+        assert!(
+            err.to_string()
+                .contains("\"nap\" is not one of break, lunch")
+        );
         assert!(s.check_away_reason("available", Some("lunch")).is_err());
     }
 }

@@ -37,12 +37,9 @@ async fn serve_both(
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let api = ContextApi::new(h.service.clone());
-    let gate = Gate::new([omni_context::authority::METHODS]).with_account(
-        "admin",
-        TokenKind::Person(Role::Admin),
-        &ADMIN_TOKEN.into(),
-    )
-    .with_account("adapter", TokenKind::Service, &SERVICE_TOKEN.into());
+    let gate = Gate::new([omni_context::authority::METHODS])
+        .with_account("admin", TokenKind::Person(Role::Admin), &ADMIN_TOKEN.into())
+        .with_account("adapter", TokenKind::Service, &SERVICE_TOKEN.into());
     tokio::spawn(
         tonic::transport::Server::builder()
             .layer(GateLayer::new(gate))
@@ -106,7 +103,11 @@ async fn internal_notes_are_listed_only_to_people_who_ask() {
     let plain = admin.list_messages(list(false)).await.expect("list");
     assert_eq!(texts(plain.into_inner()), ["hi"]);
     let adapter = service.list_messages(list(true)).await.expect("list");
-    assert_eq!(texts(adapter.into_inner()), ["hi"], "a service never sees notes");
+    assert_eq!(
+        texts(adapter.into_inner()),
+        ["hi"],
+        "a service never sees notes"
+    );
 }
 
 fn email(v: &str) -> pb::Identity {

@@ -47,7 +47,10 @@ async fn a_note_is_stored_marked_and_never_handed_to_an_adapter() {
     let h = Harness::start(|_| {}).await;
     let mut chat_out = h.consume(&CHAT_OUTBOUND).await;
     let id = bobs_conversation(&h, "v-notes-0123456789").await;
-    let (bob, carol) = (person("agt_bob", Role::Agent), person("agt_carol", Role::Agent));
+    let (bob, carol) = (
+        person("agt_bob", Role::Agent),
+        person("agt_carol", Role::Agent),
+    );
     let note = h
         .service
         .add_note(
@@ -76,7 +79,14 @@ async fn a_note_is_stored_marked_and_never_handed_to_an_adapter() {
     assert!(matches!(err, ContextError::PermissionDenied(_)), "{err}");
     let err = h
         .service
-        .add_note(&id, &AgentId::from("agt_bob"), "  ", "n3", NoteOptions::default(), &bob)
+        .add_note(
+            &id,
+            &AgentId::from("agt_bob"),
+            "  ",
+            "n3",
+            NoteOptions::default(),
+            &bob,
+        )
         .await
         .expect_err("empty");
     assert!(matches!(err, ContextError::InvalidArgument(_)), "{err}");
@@ -101,7 +111,11 @@ async fn a_note_is_stored_marked_and_never_handed_to_an_adapter() {
     );
     let timeline = h.service.store().messages(&id, 0, 10).await.expect("read");
     let internal: Vec<bool> = timeline.iter().map(|m| m.is_internal()).collect();
-    assert_eq!(internal, vec![false, true, false], "hi, the note, the reply");
+    assert_eq!(
+        internal,
+        vec![false, true, false],
+        "hi, the note, the reply"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -128,7 +142,10 @@ async fn a_queue_with_wrapup_codes_needs_one_to_resolve() {
             if m.contains("needs a wrap-up code") && m.contains("sold, no_sale")),
         "{err}"
     );
-    assert_eq!(tonic::Status::from(err).code(), tonic::Code::InvalidArgument);
+    assert_eq!(
+        tonic::Status::from(err).code(),
+        tonic::Code::InvalidArgument
+    );
     let err = resolve(WrapUp {
         code: Some("maybe".into()),
         note: None,

@@ -44,7 +44,10 @@ pub async fn internal_notes_keep_their_mark<F: StoreFactory>(factory: &F) {
     assert_eq!(history.len(), 2);
     assert_eq!(history.get(1), Some(&note), "read back as written");
     assert_eq!(history[1].notice.as_ref(), Some(&notice));
-    assert!(!history[0].is_internal(), "the customer's message is not a note");
+    assert!(
+        !history[0].is_internal(),
+        "the customer's message is not a note"
+    );
 }
 
 /// A resolve with a wrap-up code keeps it on the conversation (durably); a
@@ -79,10 +82,17 @@ pub async fn resolve_keeps_the_wrapup_code<F: StoreFactory>(factory: &F) {
     assert_eq!(read.and_then(|c| c.wrapup_code).as_deref(), Some("sold"));
     let reopened = step(
         "reopen",
-        store.ingest(&inbound(&who, &t.key("m2"), "again", T0 + 30), &queue(), POLICY),
+        store.ingest(
+            &inbound(&who, &t.key("m2"), "again", T0 + 30),
+            &queue(),
+            POLICY,
+        ),
     )
     .await;
     assert_eq!(reopened.conversation.id, id, "reopened within the window");
     let plain = step("resolve without", store.resolve(&id, T0 + 40)).await;
-    assert_eq!(plain.wrapup_code, None, "a resolve without a code clears it");
+    assert_eq!(
+        plain.wrapup_code, None,
+        "a resolve without a code clears it"
+    );
 }

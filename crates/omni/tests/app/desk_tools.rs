@@ -29,7 +29,10 @@ async fn sign_in(app: &TestApp, who: &str) -> anyhow::Result<HttpClient> {
 }
 
 fn messages(conversation: &Value) -> Vec<Value> {
-    conversation["messages"].as_array().cloned().unwrap_or_default()
+    conversation["messages"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,7 +75,10 @@ async fn notes_transfers_and_wrapups_on_the_desk() -> anyhow::Result<()> {
     let (_, welcome) = Customer::open(&app, Some(&customer.visitor), "sales").await?;
     let history = welcome.to_string();
     assert!(history.contains("Let me check that for you"), "{welcome}");
-    assert!(!history.contains("4711"), "the history has the note: {welcome}");
+    assert!(
+        !history.contains("4711"),
+        "the history has the note: {welcome}"
+    );
 
     // bob hands it to alice with a note; alice reads it with everything.
     let mut alice = Agent::sign_in(&app, "alice").await?;
@@ -99,10 +105,7 @@ async fn notes_transfers_and_wrapups_on_the_desk() -> anyhow::Result<()> {
         .await?;
     assert_eq!(seen.status, 200, "{}", seen.body);
     let timeline = messages(&seen.body);
-    let texts: Vec<&str> = timeline
-        .iter()
-        .filter_map(|m| m["text"].as_str())
-        .collect();
+    let texts: Vec<&str> = timeline.iter().filter_map(|m| m["text"].as_str()).collect();
     assert_eq!(
         texts,
         [
@@ -165,7 +168,10 @@ async fn notes_transfers_and_wrapups_on_the_desk() -> anyhow::Result<()> {
         .await?;
     assert_eq!(export.status, 200, "{}", export.body);
     let exported = &export.body["conversations"][0];
-    assert_eq!(exported["conversation"]["wrapup_code"], "sold", "{exported}");
+    assert_eq!(
+        exported["conversation"]["wrapup_code"], "sold",
+        "{exported}"
+    );
     let kinds: Vec<&str> = exported["messages"]
         .as_array()
         .into_iter()
@@ -199,7 +205,9 @@ async fn canned_responses_shared_by_supervisors_personal_by_anyone() -> anyhow::
     assert_eq!(r.status, 403, "an agent may not share: {}", r.body);
     let r = bob.post("/api/canned", &canned("two words", false)).await?;
     assert_eq!(r.status, 400, "{}", r.body);
-    let r = supervisor.post("/api/canned", &canned("greet", true)).await?;
+    let r = supervisor
+        .post("/api/canned", &canned("greet", true))
+        .await?;
     assert_eq!(r.status, 200, "{}", r.body);
     let shared = r.body["id"].as_str().unwrap_or_default().to_owned();
 
@@ -211,7 +219,10 @@ async fn canned_responses_shared_by_supervisors_personal_by_anyone() -> anyhow::
             .filter_map(|c| c["shortcut"].as_str().map(str::to_owned))
             .collect()
     };
-    assert_eq!(shortcuts(&bob.get("/api/canned").await?.body), ["greet", "thanks"]);
+    assert_eq!(
+        shortcuts(&bob.get("/api/canned").await?.body),
+        ["greet", "thanks"]
+    );
     assert_eq!(shortcuts(&alice.get("/api/canned").await?.body), ["greet"]);
 
     // alice cannot reach bob's; bob cannot change the shared one.
@@ -231,7 +242,10 @@ async fn canned_responses_shared_by_supervisors_personal_by_anyone() -> anyhow::
         .put(&format!("/api/canned/{bobs}"), &canned("thx", false))
         .await?;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(shortcuts(&bob.get("/api/canned").await?.body), ["greet", "thx"]);
+    assert_eq!(
+        shortcuts(&bob.get("/api/canned").await?.body),
+        ["greet", "thx"]
+    );
     let r = bob.delete(&format!("/api/canned/{bobs}")).await?;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(shortcuts(&bob.get("/api/canned").await?.body), ["greet"]);
@@ -254,7 +268,10 @@ async fn away_reasons_come_from_the_configuration() -> anyhow::Result<()> {
     );
     let r = bob
         .api
-        .put("/api/presence", &json!({ "presence": "away", "reason": "nap" }))
+        .put(
+            "/api/presence",
+            &json!({ "presence": "away", "reason": "nap" }),
+        )
         .await?;
     assert_eq!(r.status, 400, "{}", r.body);
     assert!(
@@ -266,7 +283,10 @@ async fn away_reasons_come_from_the_configuration() -> anyhow::Result<()> {
     );
     let r = bob
         .api
-        .put("/api/presence", &json!({ "presence": "away", "reason": "lunch" }))
+        .put(
+            "/api/presence",
+            &json!({ "presence": "away", "reason": "lunch" }),
+        )
         .await?;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["presence"], "away");
