@@ -61,6 +61,8 @@ impl ContextService {
             ));
         }
         let conversation = self.conversation(conversation_id).await?;
+        // Right after an accept the assignment may still be on its way here.
+        let conversation = self.awaiting_assignment(conversation, caller).await?;
         crate::authority::check_reply(caller, agent, &conversation)?;
         let message = self
             .store
