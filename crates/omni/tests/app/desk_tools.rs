@@ -99,10 +99,20 @@ async fn notes_transfers_and_wrapups_on_the_desk() -> anyhow::Result<()> {
     assert_eq!(r.body["to"], "agent alice", "{}", r.body);
     let offered = alice.take_next_offer().await?;
     assert_eq!(offered, conversation);
-    let seen = alice
-        .api
-        .get(&format!("/api/conversations/{conversation}"))
-        .await?;
+    // Her assignment reaches the context service over the bus: until then
+    // the conversation is still bob's there.
+    let mut tries = 0;
+    let seen = loop {
+        let seen = alice
+            .api
+            .get(&format!("/api/conversations/{conversation}"))
+            .await?;
+        tries += 1;
+        if seen.status == 200 || tries == 50 {
+            break seen;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
     assert_eq!(seen.status, 200, "{}", seen.body);
     let timeline = messages(&seen.body);
     let texts: Vec<&str> = timeline.iter().filter_map(|m| m["text"].as_str()).collect();
