@@ -79,7 +79,12 @@ function render() {
     li.addEventListener('mousedown', (ev) => { ev.preventDefault(); insert(c); });
     list.appendChild(li);
   });
-  if (!shown.length) list.appendChild(make('li', 'muted', all && all.length ? 'No match.' : 'No canned responses yet.'));
+  if (!shown.length) {
+    const none = make('li', 'muted', all && all.length ? 'No match.' : 'No canned responses yet.');
+    none.setAttribute('role', 'option');
+    none.setAttribute('aria-disabled', 'true');
+    list.appendChild(none);
+  }
   const target = mode === 'search' ? search : el.replyInput;
   if (shown.length) target.setAttribute('aria-activedescendant', 'canned-option-' + active);
   else target.removeAttribute('aria-activedescendant');
@@ -88,7 +93,6 @@ function render() {
 function open(query, how) {
   mode = how;
   picker.hidden = false;
-  el.replyInput.setAttribute('aria-expanded', 'true');
   load().then(() => {
     if (!mode) return;
     shown = matches(query);
@@ -103,7 +107,6 @@ function close() {
   search.hidden = true;
   shown = [];
   active = 0;
-  el.replyInput.setAttribute('aria-expanded', 'false');
   el.replyInput.removeAttribute('aria-activedescendant');
 }
 
@@ -156,7 +159,6 @@ function navigate(ev) {
 }
 
 el.replyInput.setAttribute('aria-controls', 'canned-list');
-el.replyInput.setAttribute('aria-expanded', 'false');
 el.replyInput.setAttribute('aria-autocomplete', 'list');
 el.replyInput.addEventListener('input', () => {
   const q = slashQuery();
