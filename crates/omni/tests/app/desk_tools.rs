@@ -304,3 +304,56 @@ async fn away_reasons_come_from_the_configuration() -> anyhow::Result<()> {
     app.stop().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisors_transfer_leaves_a_note_for_the_receiver() -> anyhow::Result<()> {
+    let app = TestApp::start().await?;
+    let mut bob = Agent::sign_in(&app, "bob").await?;
+    let (mut customer, _) = Customer::open(&app, None, "sales").await?;
+    customer.say("I was charged twice").await?;
+    let conversation = bob.take_next_offer().await?;
+    let mut alice = Agent::sign_in(&app, "alice").await?;
+    let supervisor = sign_in(&app, "supervisor").await?;
+    let r = supervisor
+        .post(
+            &format!("/api/conversations/{conversation}/transfer"),
+            &json!({ "agent": "alice", "note": "double charge: refund one" }),
+        )
+        .await?;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["noted"], true, "{}", r.body);
+    assert_eq!(alice.take_next_offer().await?, conversation);
+    let mut tries = 0;
+    let seen = loop {
+        let seen = alice
+            .api
+            .get(&format!("/api/conversations/{conversation}"))
+            .await?;
+        tries += 1;
+        if seen.status == 200 || tries == 50 {
+            break seen;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(seen.status, 200, "{}", seen.body);
+    let note = messages(&seen.body)
+        .into_iter()
+        .find(|m| m["internal"] == true)
+        .ok_or_else(|| anyhow::anyhow!("no note: {}", seen.body))?;
+    assert_eq!(note["text"], "double charge: refund one");
+    assert_eq!(note["agent_id"], "supervisor");
+    assert_eq!(note["notice"], "transferred to agent alice");
+    // The audit log says the transfer came with a note.
+    let admin = sign_in(&app, "admin").await?;
+    let log = admin.get("/api/admin/audit").await?.body;
+    assert!(
+        log["events"].as_array().into_iter().flatten().any(|e| {
+            e["action"] == "transfer"
+                && e["target"] == conversation.as_str()
+                && e["detail"] == "agent alice, with a note"
+        }),
+        "{log}"
+    );
+    app.stop().await;
+    Ok(())
+}
