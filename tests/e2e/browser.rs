@@ -27,6 +27,9 @@
 //!   reply by SMS with its delivery status, merge and unmerge.
 //! - [`desk`]: a service down named and retried, drafts per conversation,
 //!   a reopened conversation's first message, two windows on one offer.
+//! - [`desktools`]: a canned response, an internal note the customer never
+//!   sees, a transfer with a note, a resolve with a wrap-up code, an away
+//!   reason with the time in state.
 //! - [`queuefull`]: a full queue's automatic answer on the chat page, as a
 //!   system line.
 //! - [`queuepos`]: a waiting customer's place in line, moving up as the
@@ -41,6 +44,7 @@ mod chatpage;
 mod customer;
 mod declared;
 mod desk;
+mod desktools;
 mod queuefull;
 mod queuepos;
 mod unverified;

@@ -292,11 +292,28 @@ async fn an_agent_cannot_read_reply_to_or_resolve_anothers_conversation() -> any
         );
         denied(
             client
+                .add_note(as_alice(
+                    via_service,
+                    omni_proto::context::AddNoteRequest {
+                        conversation_id: conversation.clone(),
+                        agent_id: "alice".into(),
+                        text: "a note on bob's".into(),
+                        idempotency_key: "an1".into(),
+                        transfer_to: String::new(),
+                    },
+                ))
+                .await
+                .map(|_| ()),
+            &format!("{who}: note on bob's conversation"),
+        );
+        denied(
+            client
                 .resolve_conversation(as_alice(
                     via_service,
                     ResolveConversationRequest {
                         conversation_id: conversation.clone(),
                         agent_id: "alice".into(),
+                        ..Default::default()
                     },
                 ))
                 .await
@@ -318,6 +335,7 @@ async fn an_agent_cannot_read_reply_to_or_resolve_anothers_conversation() -> any
                         conversation_id: conversation.clone(),
                         after_seq: 0,
                         limit: 10,
+                        include_notes: false,
                     },
                 ))
                 .await
@@ -346,6 +364,7 @@ async fn an_agent_cannot_read_reply_to_or_resolve_anothers_conversation() -> any
             conversation_id: conversation.clone(),
             after_seq: 0,
             limit: 10,
+            include_notes: false,
         })
         .await?
         .into_inner()

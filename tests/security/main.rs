@@ -7,6 +7,7 @@
 mod accounts;
 mod customers_data;
 mod deadletters;
+mod desktools;
 mod edge;
 mod grpc;
 mod grpc_tls;

@@ -247,6 +247,8 @@ impl ChatAdapter {
                 conversation_id: conversation.id.clone(),
                 after_seq,
                 limit: HISTORY_IN_WELCOME as u32,
+                // The customer's history: never agents' internal notes.
+                include_notes: false,
             })
             .await?
             .into_inner();

@@ -58,6 +58,7 @@ pub async fn customer_left(
         .resolve_conversation(ResolveConversationRequest {
             conversation_id: conversation.id.clone(),
             agent_id: String::new(),
+            ..Default::default()
         })
         .await
     {

@@ -8,7 +8,7 @@
 //! | record | an agent may | a supervisor or admin |
 //! |---|---|---|
 //! | conversation: read (get, messages, attachments) | when it is assigned to them, they handled it last, or it waits in its queue unassigned | any |
-//! | conversation: reply, resolve | when it is assigned to them, and only as themselves | any |
+//! | conversation: reply, resolve, add an internal note | when it is assigned to them, and only as themselves | any |
 //! | customer: read, update | when one of the customer's 50 latest conversations is one they may read | any |
 //! | customer: link an identity | as unverified, when one of those conversations is assigned to them, and only an identity no other customer has | any, verified or not (linking another customer's identity merges them) |
 //! | customer: find by identity, merge, unmerge | never (the method table) | any |
@@ -51,6 +51,7 @@ pub const METHODS: MethodTable = MethodTable {
         ("EraseCustomer", Role::Admin),
         ("ExportCustomer", Role::Admin),
         ("ListDeadLetters", Role::Admin),
+        ("AddNote", Role::Agent),
     ],
 };
 
@@ -274,6 +275,7 @@ mod tests {
             resolved_at_ms: None,
             message_count: 1,
             trace: None,
+            wrapup_code: None,
         };
         let alice = Caller::Person(Actor::new("alice", Role::Agent));
         let sam = Caller::Person(Actor::new("sam", Role::Supervisor));

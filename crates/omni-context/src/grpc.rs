@@ -19,6 +19,7 @@ use tracing::{Instrument, warn};
 
 use crate::audit::origin;
 use crate::authority::Authority as _;
+use crate::service::{NoteOptions, WrapUp};
 use crate::{ContextError, ContextService};
 use omni_proto::auth::Caller;
 
@@ -127,8 +128,15 @@ impl ContextGrpc for ContextApi {
         } else {
             0
         };
+        // Internal notes go only to people who ask (the desk): never to an
+        // adapter, so never into the customer's history.
+        let notes = req.include_notes && caller.actor().is_some();
         Ok(Response::new(ListMessagesResponse {
-            messages: messages.iter().map(pb::Message::from).collect(),
+            messages: messages
+                .iter()
+                .filter(|m| notes || !m.is_internal())
+                .map(pb::Message::from)
+                .collect(),
             next_after_seq,
         }))
     }
@@ -196,14 +204,44 @@ impl ContextGrpc for ContextApi {
             .into());
         }
         let id = ConversationId::from(required(&req.conversation_id, "conversation_id")?);
+        let wrapup = WrapUp {
+            code: (!req.wrapup_code.is_empty()).then(|| req.wrapup_code.clone()),
+            note: (!req.note.is_empty()).then(|| req.note.clone()),
+        };
         let span = tracing::info_span!("context.resolve", omni.conversation_id = %id);
         continue_outside_server(&span, &trace);
         let conversation = self
             .service
-            .resolve(&id, &caller, trace)
+            .resolve(&id, &caller, &wrapup, trace)
             .instrument(span)
             .await?;
         Ok(Response::new(self.service.conversation_pb(&conversation)))
+    }
+
+    async fn add_note(
+        &self,
+        request: Request<AddNoteRequest>,
+    ) -> Result<Response<pb::Message>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let id = ConversationId::from(required(&req.conversation_id, "conversation_id")?);
+        let agent = AgentId::from(required(&req.agent_id, "agent_id")?);
+        let options = NoteOptions {
+            transfer_to: (!req.transfer_to.is_empty()).then_some(req.transfer_to),
+            wrapup_code: None,
+        };
+        let message = self
+            .service
+            .add_note(
+                &id,
+                &agent,
+                &req.text,
+                &req.idempotency_key,
+                options,
+                &caller,
+            )
+            .await?;
+        Ok(Response::new(pb::Message::from(&message)))
     }
 
     async fn find_conversation(

@@ -28,8 +28,10 @@ use tracing::{info, warn};
 
 use crate::ContextError;
 
+mod notes;
 mod refusal;
 mod reply;
+pub use notes::{NoteOptions, WrapUp};
 use omni_proto::auth::Caller;
 
 /// Largest agent reply, in bytes.
@@ -92,6 +94,16 @@ impl ContextSettings {
     /// The automatic answer to a customer whose queue was full.
     pub fn queue_full_answer(&self) -> &str {
         &self.config.limits.queue_full_answer
+    }
+
+    /// The wrap-up codes of `queue` (`[[queues]] wrapup_codes`); empty when
+    /// it has none (or is not in the configuration).
+    pub fn wrapup_codes(&self, queue: &QueueId) -> &[String] {
+        self.config
+            .queues
+            .iter()
+            .find(|q| q.id == queue.as_str())
+            .map_or(&[], |q| q.wrapup_codes.as_slice())
     }
 
     /// Dead letters kept, the newest (`[retention] dead_letters_kept`).
@@ -409,11 +421,13 @@ impl ContextService {
         Ok(())
     }
 
-    /// Resolves the conversation and releases the agent's capacity.
+    /// Resolves the conversation and releases the agent's capacity, with
+    /// the wrap-up's code (checked against the queue's) and note.
     pub async fn resolve(
         &self,
         conversation_id: &ConversationId,
         caller: &Caller,
+        wrapup: &WrapUp,
         trace: TraceContext,
     ) -> Result<Conversation, ContextError> {
         let current = self.conversation(conversation_id).await?;
@@ -432,7 +446,20 @@ impl ContextService {
                 caller.actor().map_or("the caller", |a| a.user.as_str())
             )));
         }
-        let conversation = self.store.resolve(conversation_id, now_ms()).await?;
+        // A retried resolve republishes the release; its wrap-up was
+        // checked, stored and counted the first time.
+        let first = current.status != ConversationStatus::Resolved;
+        if first {
+            self.check_wrapup(&current, wrapup.code.as_deref(), caller)?;
+            self.wrapup_note(&current, wrapup, caller).await?;
+        }
+        let conversation = self
+            .store
+            .resolve_with(conversation_id, now_ms(), wrapup.code.as_deref())
+            .await?;
+        if first && let Some(code) = &conversation.wrapup_code {
+            notes::count_wrapup(&conversation.queue, code);
+        }
         let at = conversation
             .resolved_at_ms
             .unwrap_or(conversation.updated_at_ms);

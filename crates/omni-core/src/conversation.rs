@@ -52,6 +52,9 @@ pub struct Conversation {
     /// agent's action on the conversation continues that trace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<String>,
+    /// The wrap-up code of its latest resolve, if one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrapup_code: Option<String>,
 }
 
 /// A customer and every identity they are known by.

@@ -167,6 +167,25 @@ pub enum Notice {
         /// The queue it asked for.
         queue: String,
     },
+    /// The message is an agent's internal note: shown to agents only, never
+    /// delivered to the customer nor shown in their history.
+    InternalNote {
+        /// Where the conversation was transferred right after the note
+        /// (`queue <id>` or `agent <id>`), when it came with a transfer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        transfer_to: Option<String>,
+        /// The wrap-up code the conversation was resolved with, when the
+        /// note came with a resolve.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wrapup_code: Option<String>,
+    },
+}
+
+impl Notice {
+    /// Whether the message carrying it is an internal note (agents only).
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Notice::InternalNote { .. })
+    }
 }
 
 /// Who a timeline entry is from.
@@ -229,6 +248,13 @@ pub struct StoredMessage {
     /// What the message changed, when it is also an event (an SMS STOP).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<Notice>,
+}
+
+impl StoredMessage {
+    /// Whether it is an agent's internal note, never for the customer.
+    pub fn is_internal(&self) -> bool {
+        self.notice.as_ref().is_some_and(Notice::is_internal)
+    }
 }
 
 impl DeliveryStatus {

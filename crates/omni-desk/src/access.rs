@@ -352,4 +352,46 @@ pub const ACCESS: &[RouteAccess] = &[
         access: Access::Admin,
         why: "replies adapters gave up on after their last retry, with the customer's text",
     },
+    RouteAccess {
+        method: "POST",
+        path: "/api/conversations/{id}/notes",
+        access: Access::Agent,
+        why: "an internal note on a conversation assigned to the agent (a supervisor: any)",
+    },
+    RouteAccess {
+        method: "POST",
+        path: "/api/conversations/{id}/handover",
+        access: Access::Agent,
+        why: "the agent transfers a conversation assigned to them, with a note",
+    },
+    RouteAccess {
+        method: "GET",
+        path: "/api/canned",
+        access: Access::Agent,
+        why: "the shared canned responses and the caller's own",
+    },
+    RouteAccess {
+        method: "POST",
+        path: "/api/canned",
+        access: Access::Agent,
+        why: "a personal canned response (a shared one: supervisor or admin, checked in the handler)",
+    },
+    RouteAccess {
+        method: "PUT",
+        path: "/api/canned/{id}",
+        access: Access::Agent,
+        why: "change the caller's own canned response (a shared one: supervisor or admin)",
+    },
+    RouteAccess {
+        method: "DELETE",
+        path: "/api/canned/{id}",
+        access: Access::Agent,
+        why: "delete the caller's own canned response (a shared one: supervisor or admin)",
+    },
+    RouteAccess {
+        method: "GET",
+        path: "/api/desk/settings",
+        access: Access::Agent,
+        why: "the configured away reasons and wrap-up codes",
+    },
 ];

@@ -224,3 +224,56 @@ async fn dead_letters_are_for_admins_only() {
         }
     }
 }
+
+#[tokio::test]
+async fn desk_tools_are_for_signed_in_agents_and_up() {
+    for (method, path) in [
+        ("POST", "/api/conversations/{id}/notes"),
+        ("POST", "/api/conversations/{id}/handover"),
+        ("GET", "/api/canned"),
+        ("POST", "/api/canned"),
+        ("PUT", "/api/canned/{id}"),
+        ("DELETE", "/api/canned/{id}"),
+        ("GET", "/api/desk/settings"),
+    ] {
+        let line = omni_web::RouteAccess::find(ACCESS, method, path)
+            .unwrap_or_else(|| panic!("{method} {path} is in the table"));
+        assert_eq!(line.access, Access::Agent, "{method} {path}");
+    }
+    // Without a session: 401; the settings as an agent: the defaults.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (app, signed) = desk_without_backends(&dir).await;
+    assert_eq!(
+        status(&app, "GET", "/api/desk/settings", None).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let agent = signed
+        .iter()
+        .find(|s| s.role == Role::Agent)
+        .expect("agent");
+    let got = status(
+        &app,
+        "GET",
+        "/api/desk/settings",
+        Some((&agent.token, None)),
+    )
+    .await;
+    assert_eq!(got, StatusCode::OK);
+    // An agent may not write a shared canned response; their own, yes.
+    let shared = r#"{"shortcut":"hi","title":"Hi","text":"Hello","shared":true}"#;
+    let personal = r#"{"shortcut":"hi","title":"Hi","text":"Hello"}"#;
+    let post = |body: &'static str| {
+        let request = Request::builder()
+            .method("POST")
+            .uri("/api/canned")
+            .header("cookie", format!("{SESSION_COOKIE}={}", agent.token))
+            .header(CSRF_HEADER, agent.csrf.as_str())
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .expect("request");
+        let app = app.clone();
+        async move { app.oneshot(request).await.expect("answer").status() }
+    };
+    assert_eq!(post(shared).await, StatusCode::FORBIDDEN);
+    assert_eq!(post(personal).await, StatusCode::OK);
+}

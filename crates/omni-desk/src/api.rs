@@ -63,6 +63,8 @@ pub async fn set_presence(
     let actor = caller.actor.clone();
     let req = body(payload)?;
     let presence = presence(&req.presence)?;
+    desk.settings()
+        .check_away_reason(&req.presence, req.reason.as_deref())?;
     let state = desk
         .router()
         .set_presence(traced(
@@ -139,6 +141,8 @@ pub async fn conversation(
                     conversation_id: id.clone(),
                     after_seq,
                     limit: 500,
+                    // Agents see the internal notes, marked.
+                    include_notes: true,
                 },
             ))
             .await?
@@ -250,12 +254,32 @@ async fn send_reply(
     Ok(Json(json!(desk.message_view(&message))))
 }
 
-/// `POST /api/conversations/{id}/resolve`.
+/// `POST /api/conversations/{id}/resolve` body (optional): the queue's
+/// wrap-up code and an internal note.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveBody {
+    #[serde(default)]
+    wrapup_code: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /api/conversations/{id}/resolve`, with a wrap-up code (required
+/// when the queue has some: the context service answers 400 naming them)
+/// and an optional note.
 pub async fn resolve(
     State(desk): State<Arc<Desk>>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
+    raw: axum::body::Bytes,
 ) -> ApiResult {
+    let wrapup: ResolveBody = if raw.iter().all(u8::is_ascii_whitespace) {
+        ResolveBody::default()
+    } else {
+        serde_json::from_slice(&raw)
+            .map_err(|e| DeskError::BadRequest(format!("invalid JSON body: {e}")))?
+    };
     let agent = caller.actor.user.clone();
     desk.check_access(&caller.actor, &id, true).await?;
     let actor = caller.actor.clone();
@@ -268,6 +292,8 @@ pub async fn resolve(
                 ResolveConversationRequest {
                     conversation_id: id,
                     agent_id: agent,
+                    wrapup_code: wrapup.wrapup_code,
+                    note: wrapup.note,
                 },
             ))
             .await?

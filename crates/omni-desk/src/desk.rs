@@ -40,6 +40,8 @@ pub struct Desk {
     /// `email.allow_remote_images`: what email HTML is sanitized to when
     /// served ([`crate::views`]).
     remote_images: bool,
+    /// Away reasons and wrap-up codes ([`crate::settings_api`]).
+    settings: crate::settings_api::DeskSettings,
 }
 
 impl Desk {
@@ -61,7 +63,19 @@ impl Desk {
             agent_names,
             channels: Channels::default(),
             remote_images: false,
+            settings: Default::default(),
         }
+    }
+
+    /// The same desk offering `settings` (away reasons, wrap-up codes).
+    pub fn with_settings(mut self, settings: crate::settings_api::DeskSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Away reasons and wrap-up codes.
+    pub fn settings(&self) -> &crate::settings_api::DeskSettings {
+        &self.settings
     }
 
     /// The same desk keeping remote images in the email HTML it serves

@@ -9,6 +9,10 @@
 //! - [`admin_api`]: account management and the audit log (admin).
 //! - [`api`]: the JSON HTTP routes for presence, offers and conversations.
 //! - [`channels`]: the enabled reply channels and their limits.
+//! - [`notes_api`]: internal notes, and transfers with a note (an agent's
+//!   own, and the supervisor's through [`supervise_api`]).
+//! - [`canned_api`]: canned responses, shared and personal.
+//! - [`settings_api`]: away reasons and wrap-up codes from the configuration.
 //! - [`customer_api`]: customer profiles, linking, merging, attachments.
 //! - [`deadletters_api`]: the replies adapters gave up on (admin).
 //! - [`records_api`]: customers' data for admins: export and erasure.
@@ -28,15 +32,18 @@ pub mod access;
 mod access_tests;
 pub mod admin_api;
 pub mod api;
+pub mod canned_api;
 pub mod channels;
 pub mod customer_api;
 pub mod deadletters_api;
 pub mod desk;
 pub mod error;
 pub mod events;
+pub mod notes_api;
 pub mod records_api;
 pub mod server;
 pub mod session_api;
+pub mod settings_api;
 pub mod supervise_api;
 pub mod trace;
 pub mod views;

@@ -11,7 +11,7 @@
 //! | `POST /api/offers/{offer_id}/accept` / `decline` | settle an offer |
 //! | `GET /api/conversations/{id}` | conversation, customer, timeline |
 //! | `POST /api/conversations/{id}/messages` | reply `{"text","client_id","channel"?}`; 400 over the channel's limit |
-//! | `POST /api/conversations/{id}/resolve` | resolve |
+//! | `POST /api/conversations/{id}/resolve` | resolve `{"wrapup_code"?,"note"?}` (a code is required when the queue has some) |
 //! | `GET /api/conversations/{id}/customer` | the customer's profile, conversations (`?offset=`) and merges |
 //! | `PUT /api/conversations/{id}/customer` | update attributes `{"display_name","language","tier","external_id","attributes"}` |
 //! | `POST /api/conversations/{id}/customer/identities` | link `{"kind":"email\|phone","value","evidence","verified"}` |
@@ -25,6 +25,10 @@
 //! | `GET /api/admin/customers/{id}/export` | everything held about a customer, one JSON document (admin) |
 //! | `DELETE /api/admin/customers/{id}` | erase a customer (admin; CSRF token) |
 //! | `GET /api/admin/deadletters?channel=&limit=` | replies adapters gave up on, newest first (admin) |
+//! | `POST /api/conversations/{id}/notes` | an internal note `{"text","client_id"}` (agents only; never sent to the customer) |
+//! | `POST /api/conversations/{id}/handover` | the agent transfers their conversation `{"queue"\|"agent","note"?}` |
+//! | `GET`/`POST /api/canned`, `PUT`/`DELETE /api/canned/{id}` | canned responses `{"shortcut","title","text","shared"}` (shared: supervisor+) |
+//! | `GET /api/desk/settings` | `{"away_reasons":[...],"wrapup_codes":{"queue":[...]}}` |
 //!
 //! Who may call each route is in [`crate::access::ACCESS`], enforced by
 //! one middleware for every route.
@@ -45,8 +49,8 @@ use tower_http::timeout::TimeoutLayer;
 use omni_web::Asset;
 
 use crate::{
-    Desk, access, admin_api, api, customer_api, deadletters_api, events, records_api, session_api,
-    supervise_api,
+    Desk, access, admin_api, api, canned_api, customer_api, deadletters_api, events, notes_api,
+    records_api, session_api, settings_api, supervise_api,
 };
 
 const DESK_PAGE: &str = include_str!("../assets/desk.html");
@@ -108,6 +112,22 @@ const ASSETS: &[Asset] = &[
         "/assets/desk/view.js",
         include_str!("../assets/desk/view.js"),
     ),
+    Asset::script(
+        "/assets/desk/canned.js",
+        include_str!("../assets/desk/canned.js"),
+    ),
+    Asset::script(
+        "/assets/desk/notes.js",
+        include_str!("../assets/desk/notes.js"),
+    ),
+    Asset::script(
+        "/assets/desk/wrapup.js",
+        include_str!("../assets/desk/wrapup.js"),
+    ),
+    Asset::script(
+        "/assets/desk/presence.js",
+        include_str!("../assets/desk/presence.js"),
+    ),
 ];
 
 /// Largest request body, in bytes.
@@ -164,6 +184,20 @@ pub fn routes(desk: Arc<Desk>, shutdown: CancellationToken) -> Router {
             "/api/conversations/{id}/transfer",
             post(supervise_api::transfer),
         )
+        .route("/api/conversations/{id}/notes", post(notes_api::add))
+        .route(
+            "/api/conversations/{id}/handover",
+            post(notes_api::handover),
+        )
+        .route(
+            "/api/canned",
+            get(canned_api::list).post(canned_api::create),
+        )
+        .route(
+            "/api/canned/{id}",
+            put(canned_api::update).delete(canned_api::delete),
+        )
+        .route("/api/desk/settings", get(settings_api::get))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::GATEWAY_TIMEOUT,

@@ -9,11 +9,10 @@ use std::sync::Arc;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
-use omni_proto::routing::{SetPresenceRequest, TransferRequest, transfer_request};
+use omni_proto::routing::SetPresenceRequest;
 use omni_proto::view::AgentView;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tracing::Instrument as _;
 
 use crate::Desk;
 use crate::access::{Caller, ClientAddr};
@@ -72,7 +71,8 @@ pub async fn set_agent_presence(
     Ok(Json(json!(AgentView::from(&state))))
 }
 
-/// `POST /api/conversations/{id}/transfer` body: exactly one target.
+/// `POST /api/conversations/{id}/transfer` body: exactly one target, and
+/// an optional internal note (in the timeline before the transfer).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TransferBody {
@@ -80,6 +80,9 @@ pub struct TransferBody {
     queue: Option<String>,
     /// Offered to this agent.
     agent: Option<String>,
+    /// For the receiving agent (see [`crate::notes_api`]).
+    #[serde(default)]
+    note: Option<String>,
 }
 
 /// `POST /api/conversations/{id}/transfer`: move a waiting or assigned
@@ -91,46 +94,15 @@ pub async fn transfer(
     Path(conversation): Path<String>,
     payload: Result<Json<TransferBody>, JsonRejection>,
 ) -> ApiResult {
-    let (target, detail) = match body(payload)? {
-        TransferBody {
-            queue: Some(q),
-            agent: None,
-        } if !q.is_empty() => (
-            transfer_request::Target::Queue(q.clone()),
-            format!("queue {q}"),
-        ),
-        TransferBody {
-            queue: None,
-            agent: Some(a),
-        } if !a.is_empty() => (
-            transfer_request::Target::AgentId(a.clone()),
-            format!("agent {a}"),
-        ),
-        _ => {
-            return Err(DeskError::BadRequest(
-                "give exactly one of \"queue\" or \"agent\"".into(),
-            ));
-        }
-    };
-    let trace = desk.conversation_trace(&caller.actor, &conversation).await;
-    // The request is made inside the span, so it carries the span's context.
-    async {
-        desk.router()
-            .transfer_conversation(traced(
-                &caller.actor,
-                TransferRequest {
-                    conversation_id: conversation.clone(),
-                    target: Some(target),
-                },
-            ))
-            .await
-    }
-    .instrument(crate::trace::action_span("transfer", &conversation, trace))
-    .await?;
-    desk.accounts()
-        .audit(&caller.actor.user, "transfer", &conversation, from, &detail)
-        .await;
-    Ok(Json(
-        json!({ "conversation_id": conversation, "to": detail }),
-    ))
+    let req = body(payload)?;
+    let target = crate::notes_api::target(req.queue, req.agent)?;
+    crate::notes_api::note_then_transfer(
+        &desk,
+        &caller.actor,
+        from,
+        &conversation,
+        target,
+        req.note.as_deref(),
+    )
+    .await
 }

@@ -294,6 +294,13 @@ impl From<&Notice> for pb::Notice {
             Notice::QueueFull { queue } => Kind::QueueFull(pb::QueueFull {
                 queue: queue.clone(),
             }),
+            Notice::InternalNote {
+                transfer_to,
+                wrapup_code,
+            } => Kind::InternalNote(pb::InternalNote {
+                transfer_to: transfer_to.clone().unwrap_or_default(),
+                wrapup_code: wrapup_code.clone().unwrap_or_default(),
+            }),
         };
         pb::Notice { kind: Some(kind) }
     }
@@ -311,6 +318,10 @@ fn notice_from(n: pb::Notice) -> Option<Notice> {
             keyword: c.keyword,
         }),
         Kind::QueueFull(q) => Some(Notice::QueueFull { queue: q.queue }),
+        Kind::InternalNote(n) => Some(Notice::InternalNote {
+            transfer_to: (!n.transfer_to.is_empty()).then_some(n.transfer_to),
+            wrapup_code: (!n.wrapup_code.is_empty()).then_some(n.wrapup_code),
+        }),
     }
 }
 
@@ -472,6 +483,7 @@ impl From<&Conversation> for pb::Conversation {
             queued_at_ms: c.queued_at_ms.unwrap_or(0),
             last_identity: Some(pb::Identity::from(&c.last_identity)),
             traceparent: c.trace.clone().unwrap_or_default(),
+            wrapup_code: c.wrapup_code.clone().unwrap_or_default(),
             // Set by the context service, which knows the reply domain.
             reply_address: String::new(),
         }

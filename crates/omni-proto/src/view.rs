@@ -41,6 +41,9 @@ pub struct MessageView {
     /// An event the message carried, in words (e.g. an SMS opt-out).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
+    /// An agent's internal note: shown to agents only, marked.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub internal: bool,
 }
 
 /// The email part of a timeline message.
@@ -95,6 +98,13 @@ fn notice_text(n: &pb::Notice) -> Option<String> {
             "not routed: queue {} was full; the customer got the automatic answer and the conversation was resolved",
             q.queue
         )),
+        Kind::InternalNote(n) if !n.transfer_to.is_empty() => {
+            Some(format!("transferred to {}", n.transfer_to))
+        }
+        Kind::InternalNote(n) if !n.wrapup_code.is_empty() => {
+            Some(format!("resolved with wrap-up code {}", n.wrapup_code))
+        }
+        Kind::InternalNote(_) => None,
     }
 }
 
@@ -151,6 +161,10 @@ impl MessageView {
             }),
             error: (!m.error.is_empty()).then(|| m.error.clone()),
             notice: m.notice.as_ref().and_then(notice_text),
+            internal: matches!(
+                m.notice.as_ref().and_then(|n| n.kind.as_ref()),
+                Some(pb::notice::Kind::InternalNote(_))
+            ),
         }
     }
 }
@@ -189,6 +203,9 @@ pub struct ConversationView {
     /// The trace id of its latest customer message (32 hex digits), to find
     /// in the traces backend; `None` when it arrived without one.
     pub trace_id: Option<String>,
+    /// The wrap-up code of its latest resolve.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wrapup_code: Option<String>,
 }
 
 impl From<&pb::Conversation> for ConversationView {
@@ -211,6 +228,7 @@ impl From<&pb::Conversation> for ConversationView {
             reply_address: c.reply_address.clone(),
             trace_id: omni_core::trace::TraceContext::parse(&c.traceparent)
                 .map(|t| t.trace_id_hex()),
+            wrapup_code: (!c.wrapup_code.is_empty()).then(|| c.wrapup_code.clone()),
         }
     }
 }

@@ -446,6 +446,7 @@ mod tests {
             preferred_window_secs: None,
             service_level: None,
             max_waiting: None,
+            wrapup_codes: Vec::new(),
         }
     }
 

@@ -270,6 +270,8 @@ pub fn queue_to_config(spec: &QueueSpec) -> QueueConfig {
             threshold_secs: secs(spec.service_level.threshold_ms),
         }),
         max_waiting: spec.max_waiting,
+        // The context service reads wrap-up codes from the configuration.
+        wrapup_codes: Vec::new(),
     }
 }
 

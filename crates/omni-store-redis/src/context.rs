@@ -412,14 +412,18 @@ impl ContextStore for RedisStore {
         reply_json(&reply, 0, "conversation")
     }
 
-    async fn resolve(
+    async fn resolve_with(
         &self,
         conversation_id: &ConversationId,
         at_ms: Millis,
+        wrapup_code: Option<&str>,
     ) -> Result<Conversation, StoreError> {
         let at = at_ms.to_string();
         let (_, reply) = self
-            .run(&self.scripts.resolve, &[conversation_id.as_str(), &at])
+            .run(
+                &self.scripts.resolve,
+                &[conversation_id.as_str(), &at, wrapup_code.unwrap_or("")],
+            )
             .await?;
         reply_json(&reply, 0, "conversation")
     }

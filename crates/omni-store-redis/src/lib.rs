@@ -41,6 +41,8 @@
 //!   and erasure use (`SCAN`, never `KEYS`).
 //! - `accounts`: [`omni_store::AccountStore`]: accounts, sessions (with a
 //!   TTL) and the audit log, keys in its own table.
+//! - `canned`: [`omni_store::CannedStore`]: canned responses in one hash,
+//!   keys in its own table.
 //! - `deadletters`: [`omni_store::DeadLetterStore`]: dead letters, bounded,
 //!   keys in its own table.
 //!
@@ -97,6 +99,7 @@
 #![forbid(unsafe_code)]
 
 mod accounts;
+mod canned;
 mod cas;
 mod context;
 mod deadletters;

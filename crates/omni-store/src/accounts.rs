@@ -109,9 +109,10 @@ pub struct AuditEvent {
     pub detail: String,
 }
 
-/// Accounts, sessions and the audit log.
+/// Accounts, sessions and the audit log (and the accounts' canned
+/// responses, [`crate::CannedStore`]).
 #[async_trait]
-pub trait AccountStore: Send + Sync + 'static {
+pub trait AccountStore: crate::CannedStore + Send + Sync + 'static {
     /// Stores a new account; [`StoreError::Conflict`] if the id is taken.
     async fn create_account(&self, account: &Account) -> Result<(), StoreError>;
     /// Replaces an existing account; [`StoreError::NotFound`] if there is none.

@@ -30,6 +30,9 @@
 //! - `lifecycle`: deleting conversations and customers (erasure), and the
 //!   retention scan.
 //! - `trace`: the trace context a conversation keeps for agents' actions.
+//! - `canned`: canned responses, shared and personal.
+//! - `notes`: internal notes in the timeline and the wrap-up code of a
+//!   resolve.
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
@@ -44,10 +47,12 @@ use tokio::task::JoinSet;
 
 mod accounts;
 mod bounds;
+mod canned;
 mod customers;
 mod deadletters;
 mod history;
 mod lifecycle;
+mod notes;
 mod router;
 mod timeline;
 mod trace;
@@ -56,6 +61,7 @@ pub use accounts::{
     sessions_expire_and_are_revoked,
 };
 pub use bounds::unverified_identities_are_bounded;
+pub use canned::canned_responses_shared_and_personal;
 pub use customers::{
     concurrent_links_and_merges_are_race_free, customer_profile_lists_conversations,
     delivery_reports_move_forward_only, email_threads_and_attachments,
@@ -67,6 +73,7 @@ pub use history::{
     history_pages_without_gaps,
 };
 pub use lifecycle::{erased_customer_leaves_no_record, resolved_before_finds_old_resolved};
+pub use notes::{internal_notes_keep_their_mark, resolve_keeps_the_wrapup_code};
 pub use router::{
     daily_counts_add_up_and_survive_restart, open_conversations_exclude_resolved,
     router_admin_config_round_trips, router_state_round_trips,
@@ -149,6 +156,9 @@ macro_rules! store_conformance_tests {
             conversation_keeps_the_latest_trace,
             dead_letters_are_kept_once_newest_first,
             dead_letters_keep_the_newest,
+            canned_responses_shared_and_personal,
+            internal_notes_keep_their_mark,
+            resolve_keeps_the_wrapup_code,
         }
     };
     (@tests $factory:expr; $($name:ident),* $(,)?) => {

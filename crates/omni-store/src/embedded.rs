@@ -31,6 +31,7 @@
 //! - `audit`: sequence number → audit event
 //! - `dead_letters`: (gave up at, message id) → dead letter
 //! - `dead_letter_ids`: message id → gave up at
+//! - `canned_responses`: canned response id → canned response
 //!
 //! # Layout
 //! - `schema`: the tables and the layout version.
@@ -40,6 +41,7 @@
 //! - `context`: the [`ContextStore`](crate::ContextStore) implementation.
 //! - `router`: the [`RouterStore`](crate::RouterStore) implementation.
 //! - `accounts`: the [`AccountStore`](crate::AccountStore) implementation.
+//! - `canned`: the [`CannedStore`](crate::CannedStore) implementation.
 //! - `deadletters`: the [`DeadLetterStore`](crate::DeadLetterStore) implementation.
 //! - `lifecycle`: the [`CustomerRecords`](crate::CustomerRecords) implementation
 //!   (erasure and retention).
@@ -54,6 +56,7 @@ use redb::{Database, DatabaseError, ReadTransaction, ReadableDatabase, WriteTran
 use crate::StoreError;
 
 mod accounts;
+mod canned;
 mod context;
 mod deadletters;
 mod ingest;

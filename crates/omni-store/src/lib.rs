@@ -9,6 +9,8 @@
 //!
 //! # Layout
 //! - [`accounts`]: accounts, sessions and the audit log, and when a session holds.
+//! - [`canned`]: canned responses, shared and personal ([`CannedStore`],
+//!   a part of every [`AccountStore`]).
 //! - [`deadletters`]: outbound messages adapters gave up on, kept for
 //!   operators ([`DeadLetterStore`], a part of every [`ContextStore`]).
 //! - [`embedded`]: the durable on-disk implementation (redb) used by default.
@@ -32,6 +34,7 @@ use omni_core::{
 use serde::{Deserialize, Serialize};
 
 pub mod accounts;
+pub mod canned;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod deadletters;
@@ -40,6 +43,7 @@ pub mod lifecycle;
 pub mod merge;
 
 pub use accounts::{Account, AccountStore, AuditEvent, Session, SessionPolicy};
+pub use canned::{CannedResponse, CannedStore};
 pub use deadletters::{DeadLetterRecord, DeadLetterStore};
 pub use embedded::EmbeddedStore;
 pub use lifecycle::{CustomerRecords, DeletedConversation, DeletedCustomer};
@@ -404,6 +408,18 @@ pub trait ContextStore: CustomerRecords + DeadLetterStore + Send + Sync + 'stati
         &self,
         conversation_id: &ConversationId,
         at_ms: Millis,
+    ) -> Result<Conversation, StoreError> {
+        self.resolve_with(conversation_id, at_ms, None).await
+    }
+
+    /// [`ContextStore::resolve`] keeping `wrapup_code` on the conversation
+    /// ([`Conversation::wrapup_code`]). Resolving a resolved conversation
+    /// changes nothing, its code included.
+    async fn resolve_with(
+        &self,
+        conversation_id: &ConversationId,
+        at_ms: Millis,
+        wrapup_code: Option<&str>,
     ) -> Result<Conversation, StoreError>;
 
     /// One conversation.

@@ -51,6 +51,7 @@ impl Replies {
                     conversation_id: conversation_id.to_owned(),
                     after_seq,
                     limit: PAGE,
+                    include_notes: false,
                 })
                 .await
                 .map_err(|status| WebhookError::ContextUnavailable(status.message().to_owned()))?

@@ -387,7 +387,8 @@ pub async fn start(
                 accounts,
             )
             .with_channels(channels)
-            .with_remote_images(config.email.allow_remote_images),
+            .with_remote_images(config.email.allow_remote_images)
+            .with_settings(omni_desk::settings_api::DeskSettings::from_config(&config)),
         );
         let (token, failed) = (ingress.clone(), failed.clone());
         let limits = config.limits.clone();

@@ -18,17 +18,28 @@ use crate::support::{Harness, inbound};
 /// The token of the admin account the test server accepts.
 const ADMIN_TOKEN: &str = "context-test-admin-token-0123";
 
+/// The token of the service account the test server accepts (an adapter).
+const SERVICE_TOKEN: &str = "context-test-service-token-0123";
+
 async fn serve(h: &Harness) -> ContextServiceClient<AuthChannel> {
+    serve_both(h).await.0
+}
+
+/// Clients as the admin and as a service (an adapter).
+async fn serve_both(
+    h: &Harness,
+) -> (
+    ContextServiceClient<AuthChannel>,
+    ContextServiceClient<AuthChannel>,
+) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let api = ContextApi::new(h.service.clone());
-    let gate = Gate::new([omni_context::authority::METHODS]).with_account(
-        "admin",
-        TokenKind::Person(Role::Admin),
-        &ADMIN_TOKEN.into(),
-    );
+    let gate = Gate::new([omni_context::authority::METHODS])
+        .with_account("admin", TokenKind::Person(Role::Admin), &ADMIN_TOKEN.into())
+        .with_account("adapter", TokenKind::Service, &SERVICE_TOKEN.into());
     tokio::spawn(
         tonic::transport::Server::builder()
             .layer(GateLayer::new(gate))
@@ -40,7 +51,63 @@ async fn serve(h: &Harness) -> ContextServiceClient<AuthChannel> {
         .connect()
         .await
         .expect("connect");
-    ContextServiceClient::new(WithToken::new(channel, &ADMIN_TOKEN.into()).expect("token"))
+    (
+        ContextServiceClient::new(
+            WithToken::new(channel.clone(), &ADMIN_TOKEN.into()).expect("token"),
+        ),
+        ContextServiceClient::new(WithToken::new(channel, &SERVICE_TOKEN.into()).expect("token")),
+    )
+}
+
+/// Internal notes are listed only to a person who asks for them, never to
+/// a service: the chat adapter builds the customer's history from this list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn internal_notes_are_listed_only_to_people_who_ask() {
+    let h = Harness::start(|_| {}).await;
+    let (mut admin, mut service) = serve_both(&h).await;
+    let got = h
+        .service
+        .ingest(
+            &inbound(Identity::ChatVisitor("v-listed-0123".into()), "l1", "hi"),
+            TraceContext::new_root(),
+        )
+        .await
+        .expect("ingest");
+    let id = got.conversation.id.to_string();
+    let note = admin
+        .add_note(AddNoteRequest {
+            conversation_id: id.clone(),
+            agent_id: "admin".into(),
+            text: "watch this one".into(),
+            idempotency_key: "n1".into(),
+            transfer_to: "queue support".into(),
+        })
+        .await
+        .expect("note")
+        .into_inner();
+    assert!(matches!(
+        note.notice.and_then(|n| n.kind),
+        Some(pb::notice::Kind::InternalNote(n)) if n.transfer_to == "queue support"
+    ));
+    let list = |include_notes| ListMessagesRequest {
+        conversation_id: id.clone(),
+        after_seq: 0,
+        limit: 10,
+        include_notes,
+    };
+    let texts = |r: ListMessagesResponse| -> Vec<String> {
+        r.messages.into_iter().map(|m| m.text).collect()
+    };
+    let asked = admin.list_messages(list(true)).await.expect("list");
+    assert_eq!(texts(asked.into_inner()), ["hi", "watch this one"]);
+    let plain = admin.list_messages(list(false)).await.expect("list");
+    assert_eq!(texts(plain.into_inner()), ["hi"]);
+    let adapter = service.list_messages(list(true)).await.expect("list");
+    assert_eq!(
+        texts(adapter.into_inner()),
+        ["hi"],
+        "a service never sees notes"
+    );
 }
 
 fn email(v: &str) -> pb::Identity {

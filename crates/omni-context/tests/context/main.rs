@@ -1,10 +1,12 @@
 //! Context service tests over the real embedded bus and store: continuity
-//! across channels, email threading, SMS opt-outs, delivery reports, sticky
+//! across channels, email threading, SMS opt-outs, delivery reports, internal
+//! notes and wrap-up codes, sticky
 //! routing, the gRPC API on a real socket, and erasing and exporting a
 //! customer.
 
 mod channels;
 mod erasure;
 mod grpc;
+mod notes;
 mod service;
 mod support;

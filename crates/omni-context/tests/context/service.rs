@@ -604,7 +604,12 @@ async fn routing_prefers_the_customers_last_agent_within_the_window() {
             .await
             .expect("assign");
         service
-            .resolve(&first.conversation.id, &as_service(), trace())
+            .resolve(
+                &first.conversation.id,
+                &as_service(),
+                &Default::default(),
+                trace(),
+            )
             .await
             .expect("resolve");
         next(&mut requests).await; // the release

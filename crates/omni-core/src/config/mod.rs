@@ -16,6 +16,7 @@ mod auth;
 mod channels;
 mod chat;
 mod context;
+mod desk;
 mod email;
 mod env;
 mod grpc;
@@ -40,6 +41,7 @@ pub use auth::{AuthConfig, Cidr};
 pub use channels::{ChannelDecl, ChannelSet, ChannelSpec, IdentityKindConfig, UndeclaredChannel};
 pub use chat::ChatConfig;
 pub use context::ContextConfig;
+pub use desk::{DeskConfig, MAX_CODE_BYTES, check_codes};
 pub use email::{EmailConfig, EmailSender, RelayTls};
 pub use env::{CONFIG_ENV, NOT_CONFIG_ENV};
 pub use grpc::{
@@ -134,6 +136,8 @@ pub struct Config {
     pub retention: RetentionConfig,
     /// How the contact center's numbers are counted.
     pub metrics: MetricsConfig,
+    /// What the agent's desk offers (away reasons).
+    pub desk: DeskConfig,
 }
 
 impl Default for Config {
@@ -159,6 +163,7 @@ impl Default for Config {
             identities: BTreeMap::new(),
             retention: RetentionConfig::default(),
             metrics: MetricsConfig::default(),
+            desk: DeskConfig::default(),
         }
     }
 }
@@ -205,7 +210,10 @@ impl Config {
                 }
             }
             q.check_routing().map_err(ConfigError::Invalid)?;
+            check_codes(&format!("queues.{}.wrapup_codes", q.id), &q.wrapup_codes)
+                .map_err(ConfigError::Invalid)?;
         }
+        self.desk.check().map_err(ConfigError::Invalid)?;
         for q in &self.queues {
             if let Some(target) = q.steps.iter().find_map(|s| s.overflow.as_deref())
                 && !queue_ids.contains(target)

@@ -73,6 +73,11 @@ pub struct QueueConfig {
     /// `limits.max_waiting_per_queue`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_waiting: Option<u32>,
+    /// The codes an agent picks one of when resolving a conversation of
+    /// this queue (e.g. `["sold", "no_sale", "callback"]`); empty: none
+    /// asked. Counted in `omni_wrapups_total`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wrapup_codes: Vec<String>,
 }
 
 /// One relaxation step of a queue: after `after_secs` of waiting, either a

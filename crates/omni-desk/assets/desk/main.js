@@ -17,6 +17,10 @@
 // | reply.js | the reply form, drafts, limits and Resolve |
 // | sms.js | SMS segment counting, as the SMS adapter counts |
 // | events.js | the live event WebSocket |
+// | canned.js | canned responses: the `/` and Ctrl+/ picker, placeholders, managing them |
+// | notes.js | internal notes, and transfers with a note |
+// | wrapup.js | Resolve asks for the queue's wrap-up code and a note |
+// | presence.js | away reasons, time in state, the desk's settings |
 
 import { storage } from '../common/common.js';
 import { ApiError, api, whenSessionEnds, whenUnavailable } from './api.js';
@@ -31,6 +35,10 @@ import { updateReplyEnabled } from './reply.js';
 import * as events from './events.js';
 import { showAccount } from './account.js';
 import './profile.js';
+import * as presence from './presence.js';
+import './canned.js';
+import './notes.js';
+import './wrapup.js';
 
 // The CSRF token marks the session in this tab; the session itself is an
 // HttpOnly cookie the page never sees.
@@ -61,6 +69,7 @@ function applyState(agent) {
 header.init(applyState);
 offers.init(applyState);
 events.init(applyState);
+presence.init(applyState);
 
 function showSignin() {
   el.app.hidden = true;

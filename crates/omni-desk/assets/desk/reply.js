@@ -198,12 +198,17 @@ el.replyInput.addEventListener('keydown', (ev) => {
   }
 });
 
-el.resolve.addEventListener('click', () => {
-  if (!S || !S.open || !canReply()) return;
+/**
+ * Resolves the open conversation, with `wrapup` (`{wrapup_code, note}`,
+ * see wrapup.js) when given; settles after the answer (rejects with the
+ * error after reporting it).
+ */
+export function resolveOpen(wrapup) {
+  if (!S || !S.open || !canReply()) return Promise.resolve();
   const open = S.open;
   const token = S.token;
   el.resolve.disabled = true;
-  api('POST', '/api/conversations/' + enc(open.id) + '/resolve').then((c) => {
+  return api('POST', '/api/conversations/' + enc(open.id) + '/resolve', wrapup).then((c) => {
     if (!current(token)) return;
     if (c && S.open === open) { open.conversation = c; renderConversationFacts(); }
     dropDraft(open.id);
@@ -214,5 +219,7 @@ el.resolve.addEventListener('click', () => {
     if (!current(token)) return;
     updateReplyEnabled();
     report(err);
+    throw null;
   });
-});
+}
+el.resolve.addEventListener('click', () => { resolveOpen().catch(() => {}); });

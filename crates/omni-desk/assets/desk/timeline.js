@@ -75,6 +75,8 @@ function fillTimelineItem(li, m) {
   li.dataset.messageId = m.id;
   li.dataset.seq = String(m.seq || 0);
   li.dataset.channel = m.channel || '';
+  // An internal note: agents only, never sent to the customer (notes.js).
+  li.dataset.internal = m.internal ? 'true' : 'false';
   const cu = S.open && S.open.customer;
   // Mail from an address that is not one of the customer's verified
   // identities (a stranger writing to the reply address, say) is named as
@@ -86,6 +88,7 @@ function fillTimelineItem(li, m) {
   li.querySelector('.tm-sender').textContent = dir === 'outbound'
     ? (m.agent_name || m.agent_id || 'Agent')
     : (verified ? ((cu && cu.display_name) || 'Customer') : from + ' (not verified)');
+  if (m.internal) li.querySelector('.tm-sender').textContent = 'Internal note · ' + (m.agent_name || m.agent_id || 'Agent');
   const b = li.querySelector('.badge');
   b.textContent = channelLabel(m.channel);
   b.dataset.channel = m.channel || 'unknown';
@@ -98,7 +101,7 @@ function fillTimelineItem(li, m) {
   n.textContent = m.notice || '';
   n.hidden = !m.notice;
   const d = li.querySelector('.delivery');
-  if (dir === 'outbound' && m.delivery && m.delivery !== 'received') {
+  if (dir === 'outbound' && !m.internal && m.delivery && m.delivery !== 'received') {
     d.textContent = m.delivery + (m.delivery === 'failed' && m.error ? ': ' + m.error : '');
     d.dataset.delivery = m.delivery;
     d.hidden = false;

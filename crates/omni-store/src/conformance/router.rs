@@ -97,6 +97,7 @@ pub async fn router_admin_config_round_trips<F: StoreFactory>(factory: &F) {
             threshold_secs: 15,
         }),
         max_waiting: Some(50),
+        wrapup_codes: vec!["sold".into(), "no_sale".into()],
     };
     step("put_agent_config", store.put_agent_config(&agent)).await;
     step("put_queue_config", store.put_queue_config(&queue)).await;

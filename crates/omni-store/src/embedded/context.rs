@@ -325,16 +325,19 @@ impl ContextStore for EmbeddedStore {
         .await
     }
 
-    async fn resolve(
+    async fn resolve_with(
         &self,
         conversation_id: &ConversationId,
         at_ms: Millis,
+        wrapup_code: Option<&str>,
     ) -> Result<Conversation, StoreError> {
         let id = conversation_id.clone();
+        let code = wrapup_code.map(str::to_owned);
         self.write(move |txn| {
             update_conversation(txn, &id, |c| {
                 if c.status != ConversationStatus::Resolved {
                     c.status = ConversationStatus::Resolved;
+                    c.wrapup_code = code;
                     c.resolved_at_ms = Some(at_ms);
                     c.assigned_agent = None;
                     c.queued_at_ms = None;

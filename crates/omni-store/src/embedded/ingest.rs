@@ -134,6 +134,7 @@ impl Timeline<'_> {
                     resolved_at_ms: None,
                     message_count: 0,
                     trace: None,
+                    wrapup_code: None,
                 };
                 self.open.insert(c.id.as_str(), ()).map_err(db_err)?;
                 self.customer_conversations

@@ -48,6 +48,7 @@ pub(super) const DEAD_LETTERS: TableDefinition<(i64, &str), &[u8]> =
     TableDefinition::new("dead_letters");
 pub(super) const DEAD_LETTER_IDS: TableDefinition<&str, i64> =
     TableDefinition::new("dead_letter_ids");
+pub(super) const CANNED: JsonTable = TableDefinition::new("canned_responses");
 
 /// Creates every table so that reads never meet a missing one, and checks
 /// the layout version.
@@ -77,6 +78,7 @@ pub(super) fn init_schema(db: &Database) -> Result<(), StoreError> {
             ROUTER_QUEUES,
             ACCOUNTS,
             SESSIONS,
+            CANNED,
         ] {
             txn.open_table(table).map_err(db_err)?;
         }

@@ -135,6 +135,7 @@ async fn scripted_day(
         .resolve_conversation(ResolveConversationRequest {
             conversation_id: max_conversation,
             agent_id: String::new(),
+            ..Default::default()
         })
         .await?;
     // Past Lee's grace period: Lee came back, so Lee still waits.

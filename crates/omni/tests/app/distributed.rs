@@ -428,6 +428,7 @@ async fn history(
                 conversation_id: conversation.id.clone(),
                 after_seq,
                 limit: 500,
+                include_notes: false,
             })
             .await?
             .into_inner();

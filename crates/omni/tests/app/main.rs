@@ -2,7 +2,9 @@
 //! command line as an operator runs it (and no secret in what it prints),
 //! `omni simulate`, the deployment files, desk replicas sharing sessions
 //! through Redis, the desk's customer routes and its refusals (a taken
-//! offer, a service that is down) against the embedded app, distributed
+//! offer, a service that is down) against the embedded app, its tools
+//! (internal notes, transfers with a note, wrap-up codes, canned
+//! responses, away reasons), distributed
 //! mode with every part in its own process, `omni user`, a waiting chat
 //! customer's place in line in both modes, a full queue's answer in both
 //! modes, erasing a customer in distributed mode, and a customer who moves
@@ -25,6 +27,7 @@ mod deploy_hardening;
 mod desk_customers;
 mod desk_errors;
 mod desk_replicas;
+mod desk_tools;
 mod distributed;
 mod erasure;
 mod observability;
