@@ -4,6 +4,7 @@
 // answer of the service).
 
 import { byId, channelLabel, hhmm, make } from '../common/common.js';
+import { t } from './i18n.js';
 import * as pending from './pending.js';
 import * as receipts from './receipts.js';
 
@@ -34,7 +35,7 @@ function buildBubble(direction) {
   li.setAttribute('data-testid', 'chat-message');
   li.dataset.direction = direction;
   if (direction === 'outbound') li.appendChild(make('p', 'sender'));
-  else li.appendChild(make('span', 'visually-hidden', 'You said:'));
+  else li.appendChild(make('span', 'visually-hidden', t('you')));
   const b = make('div', 'bubble');
   b.setAttribute('data-testid', 'message-text');
   li.appendChild(b);
@@ -63,7 +64,7 @@ function automaticNote(m) {
 function fillServer(li, m) {
   li.dataset.messageId = m.id;
   const sender = li.querySelector('.sender');
-  if (sender) sender.textContent = m.agent_name || 'Agent';
+  if (sender) sender.textContent = m.agent_name || t('agent');
   li.querySelector('.bubble').textContent = m.text;
   const time = li.querySelector('time');
   time.textContent = hhmm(m.at_ms);
@@ -94,8 +95,8 @@ function setBubbleState(li, state, entry) {
   const label = li.querySelector('.state');
   const meta = li.querySelector('.meta');
   meta.querySelectorAll('button').forEach((b) => b.remove());
-  if (state === 'pending') label.textContent = 'sending…';
-  else if (state === 'sent') label.textContent = 'sent';
+  if (state === 'pending') label.textContent = t('sending');
+  else if (state === 'sent') label.textContent = t('sent');
   else if (state === 'retrying') {
     // The server could not take it just now; main.js sends it again by itself.
     label.textContent = 'not sent yet, retrying…';

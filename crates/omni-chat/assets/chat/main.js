@@ -1,12 +1,17 @@
 // The customer chat page: the start form, the composer, and what each
 // server frame does. Rendering is in log.js, the connection in socket.js,
 // unconfirmed messages in pending.js, the topics in topics.js, the
-// conversation's status in status.js, read receipts in receipts.js.
+// conversation's status in status.js, read receipts in receipts.js, the
+// text in the customer's language in i18n.js, a website's widget frame in
+// site.js, files in attach.js.
 
 import { backoff, byId, errorBar, randomId } from '../common/common.js';
+import * as attach from './attach.js';
+import * as i18n from './i18n.js';
 import * as log from './log.js';
 import * as pending from './pending.js';
 import * as receipts from './receipts.js';
+import * as site from './site.js';
 import * as socket from './socket.js';
 import * as status from './status.js';
 import * as topics from './topics.js';
@@ -73,6 +78,7 @@ function onFrame(f) {
     case 'welcome':
       if (typeof f.visitor === 'string' && f.visitor) local.set(K_VISITOR, f.visitor);
       if (typeof f.max_text_bytes === 'number' && f.max_text_bytes > 0) LIMIT = f.max_text_bytes;
+      attach.enable(f.max_attachment_bytes);
       updateCounter();
       socket.welcome();
       log.renderHistory(f.history);
@@ -161,12 +167,12 @@ function updateCounter() {
   const m = measure(el.input.value);
   const over = m.cut > 0;
   el.counter.textContent = over
-    ? m.chars + ' characters — too long: remove ' + m.cut + (m.cut === 1 ? ' character' : ' characters')
-    : m.chars + ' / ' + m.max + ' characters';
+    ? i18n.t(m.cut === 1 ? 'counterOverOne' : 'counterOverMany', { n: m.chars, cut: m.cut })
+    : i18n.t('counter', { n: m.chars, max: m.max });
   el.counter.classList.toggle('over', over);
   el.input.setAttribute('aria-invalid', over ? 'true' : 'false');
   el.send.disabled = over;
-  el.send.title = over ? 'The message is too long to send' : '';
+  el.send.title = over ? i18n.t('tooLong') : '';
   autosize();
 }
 function autosize() {
@@ -254,8 +260,18 @@ window.addEventListener('online', () => socket.reconnectNow());
 window.addEventListener('pagehide', () => socket.close('bye'));
 
 // ---- boot ----
+i18n.choose(site.pageLang, navigator.languages, site.defaultLang());
+i18n.apply();
+attach.init({
+  visitor: () => local.get(K_VISITOR),
+  topic: () => local.get(K_TOPIC),
+  error: (text, tag) => errors.show(text, tag),
+});
 pending.load();
-const topicsLoaded = topics.load(new URLSearchParams(location.search).get('topic'));
+// A site's frame: its title, greeting, colors and topics; the page's own otherwise.
+const siteLoaded = site.load(i18n.current());
+const topicsLoaded = siteLoaded.then((view) =>
+  topics.load(new URLSearchParams(location.search).get('topic'), view ? view.topics : null));
 topicsLoaded.then(() => { if (!el.chat.hidden) el.topicLabel.textContent = topics.label(local.get(K_TOPIC)); });
 if (local.get(K_VISITOR)) {
   showChat();
