@@ -33,6 +33,9 @@
 //!   ones ahead are answered, gone when an agent joins.
 //! - [`unverified`]: a stranger's mail into a conversation's thread: shown,
 //!   listed as not verified (with Confirm), never the reply target.
+//! - [`widget`]: the chat widget on another website: embedded, keyboard
+//!   only, a file each way of the type check, translated, on a phone,
+//!   refused elsewhere; the accessibility check.
 
 mod accounts;
 mod chat;
@@ -44,6 +47,7 @@ mod desk;
 mod queuefull;
 mod queuepos;
 mod unverified;
+mod widget;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

@@ -5,7 +5,7 @@
  *
  * adds a launcher button that opens the chat in a frame. Optional
  * `data-lang="es"` sets the language (else the browser's). Everything the
- * widget adds lives in one element's closed shadow root, styled through
+ * widget adds lives in one element's shadow root, styled through
  * the DOM (no inline <style>, no global names), so the host page's styles,
  * scripts and Content-Security-Policy stay as they are (the host page's
  * policy must allow this script and framing the chat's origin). The site's
@@ -45,7 +45,7 @@
     host.setAttribute('data-omniroute-widget', siteId);
     css(host, { position: 'fixed', bottom: '0', 'z-index': '2147483000' });
     css(host, left ? { left: '0' } : { right: '0' });
-    var root = host.attachShadow({ mode: 'closed' });
+    var root = host.attachShadow({ mode: 'open' });
 
     var launcher = document.createElement('button');
     launcher.type = 'button';

@@ -18,6 +18,9 @@ import * as topics from './topics.js';
 
 const { local, K_VISITOR, K_PENDING, K_NAME, K_TOPIC } = pending;
 
+// The visitor id of this session (also kept in storage, which a site's
+// frame may not have).
+let visitor = null;
 let LIMIT = 4096;                 // bytes of UTF-8 text the server accepts; welcome says the real limit
 const FRAME_GUARD = 60 * 1024;    // never put a frame this big on the wire (the server's frame limit is 64 KiB)
 
@@ -76,7 +79,10 @@ function stopResend(clientId) {
 function onFrame(f) {
   switch (f.type) {
     case 'welcome':
-      if (typeof f.visitor === 'string' && f.visitor) local.set(K_VISITOR, f.visitor);
+      if (typeof f.visitor === 'string' && f.visitor) {
+        visitor = f.visitor;
+        local.set(K_VISITOR, f.visitor);
+      }
       if (typeof f.max_text_bytes === 'number' && f.max_text_bytes > 0) LIMIT = f.max_text_bytes;
       attach.enable(f.max_attachment_bytes);
       updateCounter();
@@ -263,7 +269,7 @@ window.addEventListener('pagehide', () => socket.close('bye'));
 i18n.choose(site.pageLang, navigator.languages, site.defaultLang());
 i18n.apply();
 attach.init({
-  visitor: () => local.get(K_VISITOR),
+  visitor: () => visitor || local.get(K_VISITOR),
   topic: () => local.get(K_TOPIC),
   error: (text, tag) => errors.show(text, tag),
 });

@@ -1,0 +1,59 @@
+//! The chat widget on another website (`tests/browser/widget.mjs`): a host
+//! page on the site's configured origin embeds it with one script tag,
+//! opens it with the keyboard and chats with an agent; a picture sent to
+//! the agent and a fake PDF refused; Spanish from the browser and French
+//! from `data-lang`; the chat on a phone; no chat on another origin or for
+//! an unknown site; the accessibility check on the widget, the chat page
+//! and the desk.
+
+use omni_core::config::{SiteConfig, SiteText};
+use omni_testkit::TestApp;
+use omni_testkit::app::test_config;
+
+use super::Scenario;
+
+#[tokio::test]
+async fn widget_in_chromium() -> anyhow::Result<()> {
+    // The host page's port, for the site's allowed origin; the script
+    // serves the page on it.
+    let host_port = std::net::TcpListener::bind("127.0.0.2:0")?
+        .local_addr()?
+        .port();
+    let data = tempfile::tempdir()?;
+    let mut config = test_config(data.path())?;
+    let mut site = SiteConfig {
+        title: "Acme help".into(),
+        greeting: "Hi! Ask us anything.".into(),
+        accent: "#0b57d0".into(),
+        topics: vec!["sales".into()],
+        origins: vec![format!("http://127.0.0.2:{host_port}")],
+        ..SiteConfig::default()
+    };
+    site.text.insert(
+        "en".into(),
+        SiteText {
+            topics: [("sales".to_owned(), "Buying".to_owned())].into(),
+            ..SiteText::default()
+        },
+    );
+    site.text.insert(
+        "es".into(),
+        SiteText {
+            title: Some("Ayuda de Acme".into()),
+            greeting: Some("¡Hola! Pregúntanos lo que quieras.".into()),
+            topics: [("sales".to_owned(), "Compras".to_owned())].into(),
+        },
+    );
+    config.chat.sites.insert("acme".into(), site);
+    config.validate()?;
+    let app = TestApp::start_with(data, config).await?;
+    let result = async {
+        Scenario::new("widget.mjs", &app)?
+            .env("HOST_PORT", &host_port.to_string())
+            .run()
+            .await
+    }
+    .await;
+    app.stop().await;
+    result
+}
