@@ -18,9 +18,9 @@
 //
 // Started by the Rust e2e test `browser::widget::widget_in_chromium`.
 
-import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { checkA11y } from './a11y.mjs';
+import { hostPage, scriptTag, serve, widget } from './widget-host.mjs';
 import {
   chatUrl, deskUrl, goAvailable, log, noCspViolations, required, scenario, shots, signIn, timeout,
 } from './harness.mjs';
@@ -33,29 +33,7 @@ const PNG = Buffer.concat([
   Buffer.from('IHDR picture bytes'),
 ]);
 
-/** A host page: its own styles and a global the widget must not touch. */
-function hostPage(tag) {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Acme shop</title><link rel="icon" href="data:,">
-<style>button { background: rgb(255, 0, 0); } body { font-family: serif; }</style></head>
-<body><main><h1>Acme shop</h1><p>Our products.</p></main>
-<script>window.launcher = 'the host page\\'s own';</script>
-${tag}</body></html>`;
-}
-
-/** Serves `pages` (path to HTML) on 127.0.0.x:`port`; resolves to the server. */
-function serve(ip, port, pages) {
-  const server = createServer((req, res) => {
-    const page = pages[new URL(req.url, 'http://x').pathname];
-    res.writeHead(page ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(page || 'not found');
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, ip, () => resolve(server));
-  });
-}
-
-const script = (attrs) => `<script src="${chatUrl}/widget.js" ${attrs} async></script>`;
+const script = (attrs) => scriptTag(chatUrl, attrs);
 
 /** A page in a context of its own, with errors printed. */
 async function open(browser, name, options) {
@@ -66,15 +44,6 @@ async function open(browser, name, options) {
     if (m.type() === 'error' || m.type() === 'warning') console.error(`${name} console: ${m.text()}`);
   });
   return page;
-}
-
-/** The widget's launcher (in its shadow root) and its frame. */
-function widget(page) {
-  return {
-    launcher: page.locator('[data-omniroute-widget] button'),
-    iframe: page.locator('[data-omniroute-widget] iframe'),
-    frame: page.frameLocator('[data-omniroute-widget] iframe'),
-  };
 }
 
 await scenario(async (browser) => {

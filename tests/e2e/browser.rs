@@ -31,6 +31,7 @@
 //!   system line.
 //! - [`queuepos`]: a waiting customer's place in line, moving up as the
 //!   ones ahead are answered, gone when an agent joins.
+//! - [`screenshots`]: the README's screenshots, by `scripts/screenshots`.
 //! - [`unverified`]: a stranger's mail into a conversation's thread: shown,
 //!   listed as not verified (with Confirm), never the reply target.
 //! - [`widget`]: the chat widget on another website: embedded, keyboard
@@ -46,6 +47,7 @@ mod declared;
 mod desk;
 mod queuefull;
 mod queuepos;
+mod screenshots;
 mod unverified;
 mod widget;
 

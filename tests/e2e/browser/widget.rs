@@ -12,15 +12,10 @@ use omni_testkit::app::test_config;
 
 use super::Scenario;
 
-#[tokio::test]
-async fn widget_in_chromium() -> anyhow::Result<()> {
-    // The host page's port, for the site's allowed origin; the script
-    // serves the page on it.
-    let host_port = std::net::TcpListener::bind("127.0.0.2:0")?
-        .local_addr()?
-        .port();
-    let data = tempfile::tempdir()?;
-    let mut config = test_config(data.path())?;
+/// The widget's test site `acme`, embeddable from `http://127.0.0.2:<host_port>`
+/// (where the scripts serve its host page): sales only, labeled "Buying",
+/// with a Spanish title, greeting and label.
+pub(super) fn acme_site(host_port: u16) -> SiteConfig {
     let mut site = SiteConfig {
         title: "Acme help".into(),
         greeting: "Hi! Ask us anything.".into(),
@@ -44,7 +39,25 @@ async fn widget_in_chromium() -> anyhow::Result<()> {
             topics: [("sales".to_owned(), "Compras".to_owned())].into(),
         },
     );
-    config.chat.sites.insert("acme".into(), site);
+    site
+}
+
+/// A free port on 127.0.0.2, for a script's host page.
+pub(super) fn host_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.2:0")?
+        .local_addr()?
+        .port())
+}
+
+#[tokio::test]
+async fn widget_in_chromium() -> anyhow::Result<()> {
+    let host_port = host_port()?;
+    let data = tempfile::tempdir()?;
+    let mut config = test_config(data.path())?;
+    config
+        .chat
+        .sites
+        .insert("acme".into(), acme_site(host_port));
     config.validate()?;
     let app = TestApp::start_with(data, config).await?;
     let result = async {
