@@ -16,3 +16,4 @@ mod records;
 mod supervise;
 mod support;
 mod webhook;
+mod widget;
