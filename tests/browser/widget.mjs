@@ -121,6 +121,10 @@ await scenario(async (browser) => {
     await offer.waitFor({ timeout });
     await offer.getByTestId('accept-button').click();
     await desk.getByTestId('timeline-message').filter({ hasText: 'Hello from the widget' }).waitFor({ timeout });
+    // The name and the topic picked in the frame reach the desk (a frame
+    // on another site's page may have no storage to keep them in).
+    await desk.getByTestId('customer-name').filter({ hasText: 'Kim Keyboard' }).waitFor({ timeout });
+    await desk.getByTestId('conversation-queue').filter({ hasText: 'sales' }).waitFor({ timeout });
     await desk.getByTestId('reply-input').fill('Hello Kim, how can I help?');
     await desk.getByTestId('reply-button').click();
     await f.locator('[data-testid="chat-message"][data-direction="outbound"]')

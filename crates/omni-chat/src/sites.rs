@@ -106,6 +106,18 @@ pub struct SiteView {
     pub position: &'static str,
     /// The topics offered, with their labels in `language`.
     pub topics: Vec<Topic>,
+    /// Automatic answers of the service (written in the configured text)
+    /// and how this language says them, for the page to show.
+    pub automatic: Vec<Automatic>,
+}
+
+/// An automatic answer and its text in the view's language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Automatic {
+    /// The text as the service writes it, e.g. `limits.queue_full_answer`.
+    pub original: String,
+    /// The text in the view's language.
+    pub text: String,
 }
 
 /// The site `id` in `lang` (the site's default language when `lang` is
@@ -139,6 +151,14 @@ pub fn view(config: &Config, id: &str, site: &SiteConfig, lang: Option<&str>) ->
                 id: t.id,
             })
             .collect(),
+        automatic: site
+            .queue_full_in(language)
+            .map(|text| Automatic {
+                original: config.limits.queue_full_answer.clone(),
+                text: text.to_owned(),
+            })
+            .into_iter()
+            .collect(),
     }
 }
 
@@ -167,6 +187,7 @@ mod tests {
             SiteText {
                 greeting: Some("Hola".into()),
                 topics: [("support".to_owned(), "Soporte".to_owned())].into(),
+                queue_full: Some("Todos ocupados".into()),
                 ..SiteText::default()
             },
         );
@@ -221,7 +242,15 @@ mod tests {
                 name: "Soporte".into()
             }]
         );
+        assert_eq!(
+            es.automatic,
+            vec![Automatic {
+                original: c.limits.queue_full_answer.clone(),
+                text: "Todos ocupados".into()
+            }]
+        );
         let it = view(&c, "acme", site, Some("it"));
+        assert!(it.automatic.is_empty());
         assert_eq!(
             (it.language.as_str(), it.greeting.as_str()),
             ("en", "Hello")

@@ -4,7 +4,8 @@
 //! the agent and a fake PDF refused; Spanish from the browser and French
 //! from `data-lang`; the chat on a phone; no chat on another origin or for
 //! an unknown site; the accessibility check on the widget, the chat page
-//! and the desk.
+//! and the desk. And (`tests/browser/widget-queuefull.mjs`) the queue-full
+//! answer in the site's Spanish.
 
 use omni_core::config::{SiteConfig, SiteText};
 use omni_testkit::TestApp;
@@ -14,7 +15,7 @@ use super::Scenario;
 
 /// The widget's test site `acme`, embeddable from `http://127.0.0.2:<host_port>`
 /// (where the scripts serve its host page): sales only, labeled "Buying",
-/// with a Spanish title, greeting and label.
+/// with a Spanish title, greeting, label and queue-full answer.
 pub(super) fn acme_site(host_port: u16) -> SiteConfig {
     let mut site = SiteConfig {
         title: "Acme help".into(),
@@ -37,6 +38,9 @@ pub(super) fn acme_site(host_port: u16) -> SiteConfig {
             title: Some("Ayuda de Acme".into()),
             greeting: Some("¡Hola! Pregúntanos lo que quieras.".into()),
             topics: [("sales".to_owned(), "Compras".to_owned())].into(),
+            queue_full: Some(
+                "Todas las líneas están ocupadas: vuelve a escribirnos en unos minutos.".into(),
+            ),
         },
     );
     site
@@ -62,6 +66,34 @@ async fn widget_in_chromium() -> anyhow::Result<()> {
     let app = TestApp::start_with(data, config).await?;
     let result = async {
         Scenario::new("widget.mjs", &app)?
+            .env("HOST_PORT", &host_port.to_string())
+            .run()
+            .await
+    }
+    .await;
+    app.stop().await;
+    result
+}
+
+#[tokio::test]
+async fn widget_queue_full_in_spanish() -> anyhow::Result<()> {
+    let host_port = host_port()?;
+    let data = tempfile::tempdir()?;
+    let mut config = test_config(data.path())?;
+    config
+        .chat
+        .sites
+        .insert("acme".into(), acme_site(host_port));
+    config.limits.max_waiting_per_queue = 1;
+    for queue in &mut config.queues {
+        queue.steps.retain(|s| s.overflow.is_none());
+    }
+    config.limits.queue_full_answer =
+        "Every line is busy: please write again in a few minutes.".into();
+    config.validate()?;
+    let app = TestApp::start_with(data, config).await?;
+    let result = async {
+        Scenario::new("widget-queuefull.mjs", &app)?
             .env("HOST_PORT", &host_port.to_string())
             .run()
             .await

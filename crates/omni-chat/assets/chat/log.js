@@ -52,9 +52,28 @@ function buildBubble(direction) {
 /** Whether no agent wrote `m`: an automatic answer of the service. */
 function isAutomatic(m) { return m.direction === 'outbound' && !m.agent_id; }
 
+// A site's automatic answers in the customer's language: the service's
+// text to the site's (docs/widget.md, "Languages").
+const automaticTexts = new Map();
+
+/**
+ * Sets the site's translations of automatic answers (`[{original, text}]`)
+ * and redraws the ones on screen.
+ */
+export function translateAutomatic(list) {
+  (Array.isArray(list) ? list : []).forEach((a) => {
+    if (a && typeof a.original === 'string' && typeof a.text === 'string') automaticTexts.set(a.original, a.text);
+  });
+  log.querySelectorAll('[data-kind="automatic"]').forEach((li) => {
+    const text = automaticTexts.get(li.dataset.original);
+    if (text) li.textContent = text;
+  });
+}
+
 /** An automatic answer (e.g. every queue full), shown as a system line. */
 function automaticNote(m) {
-  const li = make('li', 'system-note', m.text);
+  const li = make('li', 'system-note', automaticTexts.get(m.text) || m.text);
+  li.dataset.original = m.text;
   li.setAttribute('data-testid', 'system-note');
   li.dataset.kind = 'automatic';
   li.dataset.messageId = m.id;

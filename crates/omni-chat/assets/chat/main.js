@@ -18,9 +18,12 @@ import * as topics from './topics.js';
 
 const { local, K_VISITOR, K_PENDING, K_NAME, K_TOPIC } = pending;
 
-// The visitor id of this session (also kept in storage, which a site's
-// frame may not have).
+// The visitor id, name and topic of this session, also kept in storage,
+// which a site's frame on another site's page may not have.
 let visitor = null;
+const chosen = { name: null, topic: null };
+const myName = () => chosen.name ?? local.get(K_NAME);
+const myTopic = () => chosen.topic ?? local.get(K_TOPIC);
 let LIMIT = 4096;                 // bytes of UTF-8 text the server accepts; welcome says the real limit
 const FRAME_GUARD = 60 * 1024;    // never put a frame this big on the wire (the server's frame limit is 64 KiB)
 
@@ -222,11 +225,11 @@ function showChat() {
   el.newConv.hidden = false;
   el.start.hidden = true;
   el.chat.hidden = false;
-  el.topicLabel.textContent = topics.label(local.get(K_TOPIC));
+  el.topicLabel.textContent = topics.label(myTopic());
   updateCounter();
   log.updateEmpty();
   socket.start({
-    hello: () => ({ visitor: local.get(K_VISITOR), name: local.get(K_NAME), topic: local.get(K_TOPIC) }),
+    hello: () => ({ visitor: visitor || local.get(K_VISITOR), name: myName(), topic: myTopic() }),
     frame: onFrame,
     closed(code, reason) {
       if (code === 1009) errors.show('The connection was reset because a message was too large.');
@@ -241,8 +244,10 @@ el.startForm.addEventListener('submit', async (ev) => {
   ev.preventDefault();
   await topicsLoaded;   // the menu is filled before its value counts
   const name = el.name.value.trim().slice(0, 100);
-  local.set(K_NAME, name || null);
-  local.set(K_TOPIC, topics.picked());
+  chosen.name = name || null;
+  chosen.topic = topics.picked();
+  local.set(K_NAME, chosen.name);
+  local.set(K_TOPIC, chosen.topic);
   showChat();
 });
 
@@ -270,15 +275,16 @@ i18n.choose(site.pageLang, navigator.languages, site.defaultLang());
 i18n.apply();
 attach.init({
   visitor: () => visitor || local.get(K_VISITOR),
-  topic: () => local.get(K_TOPIC),
+  topic: myTopic,
   error: (text, tag) => errors.show(text, tag),
 });
 pending.load();
 // A site's frame: its title, greeting, colors and topics; the page's own otherwise.
 const siteLoaded = site.load(i18n.current());
+siteLoaded.then((view) => { if (view) log.translateAutomatic(view.automatic); });
 const topicsLoaded = siteLoaded.then((view) =>
   topics.load(new URLSearchParams(location.search).get('topic'), view ? view.topics : null));
-topicsLoaded.then(() => { if (!el.chat.hidden) el.topicLabel.textContent = topics.label(local.get(K_TOPIC)); });
+topicsLoaded.then(() => { if (!el.chat.hidden) el.topicLabel.textContent = topics.label(myTopic()); });
 if (local.get(K_VISITOR)) {
   showChat();
 } else {

@@ -85,6 +85,9 @@ pub struct SiteText {
     pub greeting: Option<String>,
     /// Topic id to its label.
     pub topics: BTreeMap<String, String>,
+    /// The automatic answer to a customer whose queue is full
+    /// (`limits.queue_full_answer`) in this language.
+    pub queue_full: Option<String>,
 }
 
 fn is_color(s: &str) -> bool {
@@ -186,6 +189,11 @@ impl SiteConfig {
             .get(lang)
             .and_then(|t| t.topics.get(topic))
             .map(String::as_str)
+    }
+
+    /// The queue-full answer in `lang`, if the site gives one.
+    pub fn queue_full_in(&self, lang: &str) -> Option<&str> {
+        self.text.get(lang).and_then(|t| t.queue_full.as_deref())
     }
 
     /// Whether `origin` may frame this site.
