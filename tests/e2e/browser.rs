@@ -34,8 +34,12 @@
 //!   system line.
 //! - [`queuepos`]: a waiting customer's place in line, moving up as the
 //!   ones ahead are answered, gone when an agent joins.
+//! - [`screenshots`]: the README's screenshots, by `scripts/screenshots`.
 //! - [`unverified`]: a stranger's mail into a conversation's thread: shown,
 //!   listed as not verified (with Confirm), never the reply target.
+//! - [`widget`]: the chat widget on another website: embedded, keyboard
+//!   only, a file each way of the type check, translated, on a phone,
+//!   refused elsewhere; the accessibility check.
 
 mod accounts;
 mod chat;
@@ -47,7 +51,9 @@ mod desk;
 mod desktools;
 mod queuefull;
 mod queuepos;
+mod screenshots;
 mod unverified;
+mod widget;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

@@ -17,3 +17,4 @@ mod records;
 mod supervise;
 mod support;
 mod webhook;
+mod widget;

@@ -10,7 +10,7 @@ use omni_adapter::{Inbound, InboundError, Reporter};
 use omni_bus::Bus;
 use omni_core::config::Config;
 use omni_core::trace::TraceContext;
-use omni_core::{Channel, Identity};
+use omni_core::{Attachment, Channel, EmailDetails, Identity};
 use omni_proto::auth::AuthChannel as GrpcChannel;
 use omni_proto::common as pb;
 use omni_proto::context::context_service_client::ContextServiceClient;
@@ -189,6 +189,37 @@ impl ChatAdapter {
         name: Option<&str>,
         topic: Option<&str>,
     ) -> Result<(), InboundError> {
+        self.publish(visitor, client_id, text, name, topic, None)
+            .await
+    }
+
+    /// Publishes a customer's file durably, as a message whose text is the
+    /// file's name; returns once the bus has it. The file travels in the
+    /// canonical message's attachment list, which is part of its email
+    /// details today: a chat message's details carry the attachment only
+    /// (no Message-ID, subject or threading), and the context service
+    /// stores it and the desk shows it like an email's.
+    pub async fn accept_file(
+        &self,
+        visitor: &str,
+        client_id: &str,
+        file: Attachment,
+        topic: Option<&str>,
+    ) -> Result<(), InboundError> {
+        let text = file.name.clone();
+        self.publish(visitor, client_id, &text, None, topic, Some(file))
+            .await
+    }
+
+    async fn publish(
+        &self,
+        visitor: &str,
+        client_id: &str,
+        text: &str,
+        name: Option<&str>,
+        topic: Option<&str>,
+        file: Option<Attachment>,
+    ) -> Result<(), InboundError> {
         let span = tracing::info_span!("chat.accept", visitor = %visitor);
         let root = omni_telemetry::start_trace(&span);
         let mut message = canonical(
@@ -199,6 +230,11 @@ impl ChatAdapter {
         );
         message.topic = topic.map(str::to_owned);
         message.display_name = name.map(str::to_owned);
+        let attachment = file.as_ref().map(|f| f.content.len());
+        message.email = file.map(|f| EmailDetails {
+            attachments: vec![f],
+            ..EmailDetails::default()
+        });
         let ack = self
             .inbound
             .publish(&message, &root)
@@ -209,6 +245,7 @@ impl ChatAdapter {
             visitor = %visitor,
             key = %message.idempotency_key,
             duplicate = ack.duplicate,
+            attachment_bytes = attachment.unwrap_or_default(),
             "chat message accepted"
         );
         Ok(())

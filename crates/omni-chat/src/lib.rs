@@ -23,6 +23,11 @@
 //!   the router's place in line while waiting, for the customer's pages.
 //! - [`topics`]: the topics a customer can pick, from the configuration.
 //! - [`receipts`]: `delivered` and `read` reports for replies a page was sent.
+//! - [`sites`]: the websites that embed the widget: which site a frame
+//!   belongs to, whether its host page may frame it, its CSP and its text
+//!   in a language.
+//! - [`widget`]: `/widget.js`, the site's frame and its settings.
+//! - [`upload`]: a customer's file (images, PDF), type-checked by content.
 //! - [`server`]: the HTTP routes and `serve(listener, shutdown)`.
 
 #![forbid(unsafe_code)]
@@ -35,9 +40,12 @@ pub mod outbound;
 pub mod protocol;
 pub mod receipts;
 pub mod server;
+pub mod sites;
 pub mod socket;
 pub mod status;
 pub mod topics;
+pub mod upload;
+pub mod widget;
 
 pub use adapter::ChatAdapter;
 pub use error::ChatError;

@@ -5,7 +5,7 @@
 //! | page → server | `{"type":"hello","visitor":null\|"v_…","name":…,"topic":…}` first |
 //! | page → server | `{"type":"message","client_id":"…","text":"…"}` |
 //! | page → server | `{"type":"read","message_ids":["m_…",…]}` the page showed these agent replies (1-200 ids) |
-//! | server → page | `{"type":"welcome","visitor":"v_…","conversation_id":…,"history":[…],"max_text_bytes":4096}` |
+//! | server → page | `{"type":"welcome","visitor":"v_…","conversation_id":…,"history":[…],"max_text_bytes":4096,"max_attachment_bytes":524288}` (0: no files; files go to `POST /attachments`, see [`crate::upload`]) |
 //! | server → page | `{"type":"ack","client_id":"…"}` once the message is durably accepted |
 //! | server → page | `{"type":"message","message":{…}}` an agent's reply |
 //! | server → page | `{"type":"status","conversation_id":"…","status":"waiting"\|"assigned"\|"resolved","agent_name":…,"waiting_since_ms":…}` after `welcome` and on every change |
@@ -85,6 +85,9 @@ pub enum ServerFrame {
         history: Vec<MessageView>,
         /// Largest message text accepted, in bytes.
         max_text_bytes: usize,
+        /// Largest file accepted at `POST /attachments`, in bytes; 0 when
+        /// the chat takes no files.
+        max_attachment_bytes: usize,
     },
     /// The message with this client id is durably accepted.
     Ack {

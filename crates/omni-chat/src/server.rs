@@ -1,13 +1,15 @@
 //! The chat adapter's HTTP routes: the page at `/`, its modules and styles
 //! under `/assets/` (with the shared ones from [`omni_web`]), the topics a
-//! customer can pick at `/topics`, the WebSocket at `/ws`, and `/healthz`.
+//! customer can pick at `/topics`, the WebSocket at `/ws`, and `/healthz`;
+//! the embeddable widget's routes ([`crate::widget`]) and customers' files
+//! at `/attachments` ([`crate::upload`]).
 
 use std::sync::Arc;
 
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{Extensions, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -50,6 +52,34 @@ const ASSETS: &[Asset] = &[
         "/assets/chat/topics.js",
         include_str!("../assets/chat/topics.js"),
     ),
+    Asset::script(
+        "/assets/chat/i18n.js",
+        include_str!("../assets/chat/i18n.js"),
+    ),
+    Asset::script(
+        "/assets/chat/i18n/en.js",
+        include_str!("../assets/chat/i18n/en.js"),
+    ),
+    Asset::script(
+        "/assets/chat/i18n/es.js",
+        include_str!("../assets/chat/i18n/es.js"),
+    ),
+    Asset::script(
+        "/assets/chat/i18n/fr.js",
+        include_str!("../assets/chat/i18n/fr.js"),
+    ),
+    Asset::script(
+        "/assets/chat/i18n/de.js",
+        include_str!("../assets/chat/i18n/de.js"),
+    ),
+    Asset::script(
+        "/assets/chat/site.js",
+        include_str!("../assets/chat/site.js"),
+    ),
+    Asset::script(
+        "/assets/chat/attach.js",
+        include_str!("../assets/chat/attach.js"),
+    ),
 ];
 
 /// The chat's access table: every route, who may call it, and why. The
@@ -87,12 +117,36 @@ pub const ACCESS: &[RouteAccess] = &[
         access: Access::Visitor,
         why: "the customer's socket: the visitor id selects their own conversation only",
     },
+    RouteAccess {
+        method: "GET",
+        path: "/widget.js",
+        access: Access::Public,
+        why: "the script a website embeds: a launcher and the chat's frame",
+    },
+    RouteAccess {
+        method: "GET",
+        path: "/widget/frame",
+        access: Access::Public,
+        why: "the chat page for a configured site, frameable by its origins only",
+    },
+    RouteAccess {
+        method: "GET",
+        path: "/widget/site",
+        access: Access::Public,
+        why: "a configured site's look, greeting and topic labels",
+    },
+    RouteAccess {
+        method: "POST",
+        path: "/attachments",
+        access: Access::Visitor,
+        why: "a customer's file into their own conversation; the visitor must have a page connected",
+    },
 ];
 
 #[derive(Clone)]
-struct AppState {
-    adapter: Arc<ChatAdapter>,
-    bounds: Arc<Bounds>,
+pub(crate) struct AppState {
+    pub(crate) adapter: Arc<ChatAdapter>,
+    pub(crate) bounds: Arc<Bounds>,
     shutdown: CancellationToken,
 }
 
@@ -112,6 +166,10 @@ fn routes_with(
         .route("/topics", get(topics))
         .route("/ws", get(upgrade))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/widget.js", get(crate::widget::script))
+        .route("/widget/frame", get(crate::widget::frame))
+        .route("/widget/site", get(crate::widget::site))
+        .route("/attachments", post(crate::upload::upload))
         .merge(omni_web::assets(ASSETS))
         .with_state(AppState {
             adapter,
@@ -139,12 +197,7 @@ async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> Response {
     let max = state.adapter.config().chat.max_frame_bytes;
-    // Set by `omni_web::serve`; absent only when the routes are called in-process.
-    let peer = extensions
-        .get::<omni_web::client::Client>()
-        .map(|c| c.0)
-        .or_else(|| extensions.get::<Peer>().map(|p| p.0.ip()))
-        .map(omni_web::limit::address);
+    let peer = peer(&extensions);
     let bounds = state.bounds;
     ws.max_message_size(max)
         .max_frame_size(max)
@@ -156,6 +209,16 @@ async fn upgrade(
                 state.shutdown,
             )
         })
+}
+
+/// The client's address, as the chat's bounds count it: set by
+/// `omni_web::serve`; absent only when the routes are called in-process.
+pub(crate) fn peer(extensions: &Extensions) -> Option<std::net::IpAddr> {
+    extensions
+        .get::<omni_web::client::Client>()
+        .map(|c| c.0)
+        .or_else(|| extensions.get::<Peer>().map(|p| p.0.ip()))
+        .map(omni_web::limit::address)
 }
 
 /// Serves on an already bound `listener` until `shutdown` with
@@ -213,13 +276,24 @@ mod tests {
             &"unused-token-0123456789".into(),
         )
         .expect("token");
-        let config = Arc::new(Config::default());
+        let mut config = Config::default();
+        config.chat.sites.insert(
+            "acme".into(),
+            omni_core::config::SiteConfig {
+                origins: vec!["https://shop.example".into()],
+                ..Default::default()
+            },
+        );
+        let config = Arc::new(config);
         let app = routes(
             ChatAdapter::new(bus.clone(), context, config.clone()),
             CancellationToken::new(),
         );
         for route in ACCESS {
-            let path = route.sample_path("chat/main.js");
+            let mut path = route.sample_path("chat/main.js");
+            if route.path.starts_with("/widget/") {
+                path.push_str("?site=acme");
+            }
             let (status, body) = get(&app, &path).await;
             match route.access {
                 Access::Public => assert_eq!(status, StatusCode::OK, "{path}"),
@@ -240,6 +314,12 @@ mod tests {
             }
         }
         assert_eq!(get(&app, "/api/me").await.0, StatusCode::NOT_FOUND);
+        // The widget's routes refuse what is not configured.
+        assert_eq!(
+            get(&app, "/widget/frame?site=other").await.0,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(get(&app, "/widget/site").await.0, StatusCode::NOT_FOUND);
         bus.close().await;
     }
 }

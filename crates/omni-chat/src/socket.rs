@@ -225,6 +225,7 @@ async fn on_text(
                     conversation_id,
                     history,
                     max_text_bytes: adapter.config().chat.max_text_bytes,
+                    max_attachment_bytes: adapter.config().chat.max_attachment_bytes,
                 })
                 .await;
             for frame in status {

@@ -4,6 +4,7 @@
 // answer of the service).
 
 import { byId, channelLabel, hhmm, make } from '../common/common.js';
+import { t } from './i18n.js';
 import * as pending from './pending.js';
 import * as receipts from './receipts.js';
 
@@ -34,7 +35,7 @@ function buildBubble(direction) {
   li.setAttribute('data-testid', 'chat-message');
   li.dataset.direction = direction;
   if (direction === 'outbound') li.appendChild(make('p', 'sender'));
-  else li.appendChild(make('span', 'visually-hidden', 'You said:'));
+  else li.appendChild(make('span', 'visually-hidden', t('you')));
   const b = make('div', 'bubble');
   b.setAttribute('data-testid', 'message-text');
   li.appendChild(b);
@@ -51,9 +52,28 @@ function buildBubble(direction) {
 /** Whether no agent wrote `m`: an automatic answer of the service. */
 function isAutomatic(m) { return m.direction === 'outbound' && !m.agent_id; }
 
+// A site's automatic answers in the customer's language: the service's
+// text to the site's (docs/widget.md, "Languages").
+const automaticTexts = new Map();
+
+/**
+ * Sets the site's translations of automatic answers (`[{original, text}]`)
+ * and redraws the ones on screen.
+ */
+export function translateAutomatic(list) {
+  (Array.isArray(list) ? list : []).forEach((a) => {
+    if (a && typeof a.original === 'string' && typeof a.text === 'string') automaticTexts.set(a.original, a.text);
+  });
+  log.querySelectorAll('[data-kind="automatic"]').forEach((li) => {
+    const text = automaticTexts.get(li.dataset.original);
+    if (text) li.textContent = text;
+  });
+}
+
 /** An automatic answer (e.g. every queue full), shown as a system line. */
 function automaticNote(m) {
-  const li = make('li', 'system-note', m.text);
+  const li = make('li', 'system-note', automaticTexts.get(m.text) || m.text);
+  li.dataset.original = m.text;
   li.setAttribute('data-testid', 'system-note');
   li.dataset.kind = 'automatic';
   li.dataset.messageId = m.id;
@@ -63,7 +83,7 @@ function automaticNote(m) {
 function fillServer(li, m) {
   li.dataset.messageId = m.id;
   const sender = li.querySelector('.sender');
-  if (sender) sender.textContent = m.agent_name || 'Agent';
+  if (sender) sender.textContent = m.agent_name || t('agent');
   li.querySelector('.bubble').textContent = m.text;
   const time = li.querySelector('time');
   time.textContent = hhmm(m.at_ms);
@@ -94,8 +114,8 @@ function setBubbleState(li, state, entry) {
   const label = li.querySelector('.state');
   const meta = li.querySelector('.meta');
   meta.querySelectorAll('button').forEach((b) => b.remove());
-  if (state === 'pending') label.textContent = 'sending…';
-  else if (state === 'sent') label.textContent = 'sent';
+  if (state === 'pending') label.textContent = t('sending');
+  else if (state === 'sent') label.textContent = t('sent');
   else if (state === 'retrying') {
     // The server could not take it just now; main.js sends it again by itself.
     label.textContent = 'not sent yet, retrying…';

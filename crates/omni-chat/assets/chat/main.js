@@ -1,18 +1,29 @@
 // The customer chat page: the start form, the composer, and what each
 // server frame does. Rendering is in log.js, the connection in socket.js,
 // unconfirmed messages in pending.js, the topics in topics.js, the
-// conversation's status in status.js, read receipts in receipts.js.
+// conversation's status in status.js, read receipts in receipts.js, the
+// text in the customer's language in i18n.js, a website's widget frame in
+// site.js, files in attach.js.
 
 import { backoff, byId, errorBar, randomId } from '../common/common.js';
+import * as attach from './attach.js';
+import * as i18n from './i18n.js';
 import * as log from './log.js';
 import * as pending from './pending.js';
 import * as receipts from './receipts.js';
+import * as site from './site.js';
 import * as socket from './socket.js';
 import * as status from './status.js';
 import * as topics from './topics.js';
 
 const { local, K_VISITOR, K_PENDING, K_NAME, K_TOPIC } = pending;
 
+// The visitor id, name and topic of this session, also kept in storage,
+// which a site's frame on another site's page may not have.
+let visitor = null;
+const chosen = { name: null, topic: null };
+const myName = () => chosen.name ?? local.get(K_NAME);
+const myTopic = () => chosen.topic ?? local.get(K_TOPIC);
 let LIMIT = 4096;                 // bytes of UTF-8 text the server accepts; welcome says the real limit
 const FRAME_GUARD = 60 * 1024;    // never put a frame this big on the wire (the server's frame limit is 64 KiB)
 
@@ -71,8 +82,12 @@ function stopResend(clientId) {
 function onFrame(f) {
   switch (f.type) {
     case 'welcome':
-      if (typeof f.visitor === 'string' && f.visitor) local.set(K_VISITOR, f.visitor);
+      if (typeof f.visitor === 'string' && f.visitor) {
+        visitor = f.visitor;
+        local.set(K_VISITOR, f.visitor);
+      }
       if (typeof f.max_text_bytes === 'number' && f.max_text_bytes > 0) LIMIT = f.max_text_bytes;
+      attach.enable(f.max_attachment_bytes);
       updateCounter();
       socket.welcome();
       log.renderHistory(f.history);
@@ -161,12 +176,12 @@ function updateCounter() {
   const m = measure(el.input.value);
   const over = m.cut > 0;
   el.counter.textContent = over
-    ? m.chars + ' characters — too long: remove ' + m.cut + (m.cut === 1 ? ' character' : ' characters')
-    : m.chars + ' / ' + m.max + ' characters';
+    ? i18n.t(m.cut === 1 ? 'counterOverOne' : 'counterOverMany', { n: m.chars, cut: m.cut })
+    : i18n.t('counter', { n: m.chars, max: m.max });
   el.counter.classList.toggle('over', over);
   el.input.setAttribute('aria-invalid', over ? 'true' : 'false');
   el.send.disabled = over;
-  el.send.title = over ? 'The message is too long to send' : '';
+  el.send.title = over ? i18n.t('tooLong') : '';
   autosize();
 }
 function autosize() {
@@ -210,11 +225,11 @@ function showChat() {
   el.newConv.hidden = false;
   el.start.hidden = true;
   el.chat.hidden = false;
-  el.topicLabel.textContent = topics.label(local.get(K_TOPIC));
+  el.topicLabel.textContent = topics.label(myTopic());
   updateCounter();
   log.updateEmpty();
   socket.start({
-    hello: () => ({ visitor: local.get(K_VISITOR), name: local.get(K_NAME), topic: local.get(K_TOPIC) }),
+    hello: () => ({ visitor: visitor || local.get(K_VISITOR), name: myName(), topic: myTopic() }),
     frame: onFrame,
     closed(code, reason) {
       if (code === 1009) errors.show('The connection was reset because a message was too large.');
@@ -229,8 +244,10 @@ el.startForm.addEventListener('submit', async (ev) => {
   ev.preventDefault();
   await topicsLoaded;   // the menu is filled before its value counts
   const name = el.name.value.trim().slice(0, 100);
-  local.set(K_NAME, name || null);
-  local.set(K_TOPIC, topics.picked());
+  chosen.name = name || null;
+  chosen.topic = topics.picked();
+  local.set(K_NAME, chosen.name);
+  local.set(K_TOPIC, chosen.topic);
   showChat();
 });
 
@@ -254,9 +271,20 @@ window.addEventListener('online', () => socket.reconnectNow());
 window.addEventListener('pagehide', () => socket.close('bye'));
 
 // ---- boot ----
+i18n.choose(site.pageLang, navigator.languages, site.defaultLang());
+i18n.apply();
+attach.init({
+  visitor: () => visitor || local.get(K_VISITOR),
+  topic: myTopic,
+  error: (text, tag) => errors.show(text, tag),
+});
 pending.load();
-const topicsLoaded = topics.load(new URLSearchParams(location.search).get('topic'));
-topicsLoaded.then(() => { if (!el.chat.hidden) el.topicLabel.textContent = topics.label(local.get(K_TOPIC)); });
+// A site's frame: its title, greeting, colors and topics; the page's own otherwise.
+const siteLoaded = site.load(i18n.current());
+siteLoaded.then((view) => { if (view) log.translateAutomatic(view.automatic); });
+const topicsLoaded = siteLoaded.then((view) =>
+  topics.load(new URLSearchParams(location.search).get('topic'), view ? view.topics : null));
+topicsLoaded.then(() => { if (!el.chat.hidden) el.topicLabel.textContent = topics.label(myTopic()); });
 if (local.get(K_VISITOR)) {
   showChat();
 } else {

@@ -7,6 +7,7 @@
 // when an agent joins.
 
 import { byId, hhmm } from '../common/common.js';
+import { t } from './i18n.js';
 import * as log from './log.js';
 
 const el = byId('conv-status');
@@ -15,31 +16,31 @@ let place = null;  // { conversation_id, position, wait_secs }
 
 /** An agent's first name, from their display name (or id). */
 export function firstName(name) {
-  return String(name || '').trim().split(/\s+/)[0] || 'An agent';
+  return String(name || '').trim().split(/\s+/)[0] || t('anAgent');
 }
 
 function text(status, agent, since) {
   if (status === 'waiting') {
-    return 'Waiting for an agent' + (since ? ' since ' + hhmm(since) : '') + ' — we will be with you shortly.';
+    return since ? t('statusWaitingSince', { time: hhmm(since) }) : t('statusWaiting');
   }
-  if (status === 'assigned') return 'You are chatting with ' + firstName(agent) + '.';
-  return 'This conversation is resolved. Write again if you need more help.';
+  if (status === 'assigned') return t('statusAssigned', { agent: firstName(agent) });
+  return t('statusResolved');
 }
 
 function note(status, agent) {
-  if (status === 'assigned') return firstName(agent) + ' joined the conversation';
-  if (status === 'resolved') return 'The conversation was resolved';
-  return 'Waiting for an agent';
+  if (status === 'assigned') return t('noteAssigned', { agent: firstName(agent) });
+  if (status === 'resolved') return t('noteResolved');
+  return t('noteWaiting');
 }
 
 /** "You are number 3 in line (about 2 minutes)." */
 export function placeText(position, waitSecs) {
-  let t = 'You are number ' + position + ' in line';
+  let text = t('place', { n: position });
   if (waitSecs > 0) {
     const minutes = Math.max(1, Math.round(waitSecs / 60));
-    t += ' (about ' + minutes + (minutes === 1 ? ' minute)' : ' minutes)');
+    text += minutes === 1 ? t('placeWaitOne') : t('placeWaitMany', { m: minutes });
   }
-  return t + '.';
+  return text + '.';
 }
 
 function render() {

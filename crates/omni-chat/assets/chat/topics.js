@@ -3,6 +3,7 @@
 // preselects a topic; one that is not configured gets a visible note.
 
 import { byId, make } from '../common/common.js';
+import { t } from './i18n.js';
 
 const select = byId('topic-select');
 const note = byId('topic-note');
@@ -15,14 +16,17 @@ export function label(id) { return (id && names.get(id)) || ''; }
  * Fills the topic menu from the server and preselects `wanted` if it is
  * one of them; if it is not, says so next to the menu. Without topics (or
  * when they cannot be read) the menu is hidden and the chat's default
- * queue serves the customer.
+ * queue serves the customer. A site's frame gives its own `list` (the
+ * site's topics, labeled in the customer's language).
  */
-export async function load(wanted) {
-  let list = [];
-  try {
-    const r = await fetch('/topics', { headers: { Accept: 'application/json' } });
-    if (r.ok) list = await r.json();
-  } catch { /* no topics: the default queue */ }
+export async function load(wanted, list) {
+  if (!Array.isArray(list)) {
+    list = [];
+    try {
+      const r = await fetch('/topics', { headers: { Accept: 'application/json' } });
+      if (r.ok) list = await r.json();
+    } catch { /* no topics: the default queue */ }
+  }
   if (!Array.isArray(list)) list = [];
   select.replaceChildren();
   list.forEach((t) => {
@@ -38,7 +42,7 @@ export async function load(wanted) {
   if (names.has(wanted)) {
     select.value = wanted;
   } else {
-    note.textContent = 'We have no topic called “' + wanted.slice(0, 40) + '”. Please choose one of ours.';
+    note.textContent = t('unknownTopic', { topic: wanted.slice(0, 40) });
     note.hidden = false;
   }
 }

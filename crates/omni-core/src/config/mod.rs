@@ -7,7 +7,7 @@
 //!
 //! One file per section: [`Config`] itself, its loading and the checks
 //! across sections live here; each section's types, defaults and own checks
-//! live in a child module (`network`, `grpc`, `context`, `routing`, `chat`,
+//! live in a child module (`network`, `grpc`, `context`, `routing`, `chat` (with `chat_sites`),
 //! `sms`, `webhook`, `email`, `limits`, `auth`, `channels`, `retention`,
 //! `metrics`), and `env` holds the
 //! `OMNI_*` overrides.
@@ -15,6 +15,7 @@
 mod auth;
 mod channels;
 mod chat;
+mod chat_sites;
 mod context;
 mod desk;
 mod email;
@@ -39,7 +40,8 @@ use crate::Channel;
 
 pub use auth::{AuthConfig, Cidr};
 pub use channels::{ChannelDecl, ChannelSet, ChannelSpec, IdentityKindConfig, UndeclaredChannel};
-pub use chat::ChatConfig;
+pub use chat::{ChatConfig, LANGUAGES, MAX_ATTACHMENT_LIMIT, Position, SiteConfig, SiteText};
+pub use chat_sites::is_origin;
 pub use context::ContextConfig;
 pub use desk::{DeskConfig, MAX_CODE_BYTES, check_codes};
 pub use email::{EmailConfig, EmailSender, RelayTls};
@@ -302,6 +304,9 @@ impl Config {
                 self.chat.max_text_bytes, self.chat.max_frame_bytes
             ));
         }
+        self.chat
+            .check(&self.context.topics)
+            .map_err(ConfigError::Invalid)?;
         self.check_channels().map_err(ConfigError::Invalid)?;
         self.limits.check().map_err(ConfigError::Invalid)?;
         self.retention.check().map_err(ConfigError::Invalid)?;
