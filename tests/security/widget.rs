@@ -112,6 +112,7 @@ async fn a_customers_file_needs_a_connected_visitor_and_the_content_it_claims() 
                 conversation_id: conversation.id.clone(),
                 after_seq: 0,
                 limit: 10,
+                include_notes: false,
             },
             "admin",
             "admin",
