@@ -12,7 +12,9 @@
 //! # Layout
 //! - [`adapter`]: the adapter, inbound publishing and delivery reports (on
 //!   `omni-adapter`'s `Inbound` and `Reporter`), opt-out memory.
-//! - [`server`]: the HTTP routes and `serve(listener, adapter, shutdown)`.
+//! - [`server`]: the HTTP routes and `serve(listener, adapter, shutdown)`;
+//!   its child `reports` reads the providers' delivery reports and
+//!   continues the delivery's trace.
 //! - [`outbound`]: SMS as an `omni_adapter::Provider`, run by the
 //!   `omni-adapter` outbound consumer on `sms-outbound`.
 //! - [`twilio`], [`kannel`]: the providers' outbound APIs and status meanings.

@@ -160,9 +160,14 @@ async fn submit(
 ) -> Result<Submitted, SendError> {
     let config = adapter.config();
     let text = &outbound.message.text;
+    // The delivery's trace rides in the callback URL, so the provider's
+    // later report continues it (the URL is ours: Twilio signs it, Kannel's
+    // carries the secret).
+    let delivery = omni_telemetry::outgoing(&tracing::Span::current(), &outbound.trace);
     let ids = form_urlencoded::Serializer::new(String::new())
         .append_pair("message_id", &outbound.message.id)
         .append_pair("conversation_id", &outbound.message.conversation_id)
+        .append_pair(crate::server::TRACEPARENT_PARAM, &delivery.to_string())
         .finish();
     match config.provider {
         SmsProvider::Twilio => {

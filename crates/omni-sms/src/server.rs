@@ -15,6 +15,13 @@
 //!
 //! Every refusal is a JSON error with a precise code and a log line that
 //! carries the request's trace id.
+//!
+//! A delivery report (Twilio's status callback, Kannel's DLR) continues the
+//! trace of the delivery that sent the message: the adapter gives the
+//! provider a callback URL that carries the delivery span's context
+//! (`traceparent=...`, next to `message_id` and `conversation_id`), and the
+//! report's `sms.status` span is its child once the request is
+//! authenticated. A refused request, or one without it, starts a trace.
 
 use std::sync::Arc;
 
@@ -24,17 +31,21 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
+use omni_core::Identity;
 use omni_core::config::SmsProvider;
 use omni_core::trace::TraceContext;
-use omni_core::{DeliveryStatus, Identity};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, info};
 
-use crate::adapter::{InboundSms, Report};
+use crate::adapter::InboundSms;
 use crate::error::SmsError;
-use crate::{SmsAdapter, kannel, signature, twilio};
+use crate::{SmsAdapter, kannel, signature};
+
+mod reports;
+
+pub use reports::TRACEPARENT_PARAM;
 
 /// Requests refused, by route and code.
 static REFUSED: std::sync::LazyLock<omni_telemetry::metrics::Counters> =
@@ -57,10 +68,10 @@ pub fn routes(adapter: Arc<SmsAdapter>) -> Router {
     let provider = match adapter.config().provider {
         SmsProvider::Twilio => provider
             .route("/twilio/sms", post(twilio_sms))
-            .route("/twilio/status", post(twilio_status)),
+            .route("/twilio/status", post(reports::twilio_status)),
         SmsProvider::Kannel => provider
             .route("/kannel/inbound", get(kannel_inbound))
-            .route("/kannel/dlr", get(kannel_dlr)),
+            .route("/kannel/dlr", get(reports::kannel_dlr)),
     };
     provider
         .route("/healthz", get(|| async { "ok" }))
@@ -288,60 +299,6 @@ async fn twilio_sms_inner(
     Ok(())
 }
 
-async fn twilio_status(
-    State(adapter): State<Arc<SmsAdapter>>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let span = tracing::info_span!("sms.callback", route = "twilio_status");
-    let trace = omni_telemetry::start_trace(&span);
-    let done = twilio_status_inner(&adapter, &uri, &headers, &body, &trace);
-    answer(
-        "twilio_status",
-        &trace,
-        done.instrument(span),
-        StatusCode::NO_CONTENT,
-    )
-    .await
-}
-
-async fn twilio_status_inner(
-    adapter: &SmsAdapter,
-    uri: &axum::http::Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-    trace: &TraceContext,
-) -> Result<(), SmsError> {
-    let params = parse_form(headers, body)?;
-    check_twilio(adapter, uri, headers, &params)?;
-    let query = query_params(uri)?;
-    let message_id = required(&query, "message_id")?;
-    let sid = required(&params, "MessageSid")?;
-    let state = required(&params, "MessageStatus")?;
-    let Some(status) = twilio::status_of(state) else {
-        info!(trace_id = %trace.trace_id_hex(), message_id, sid, state, "twilio status not reported");
-        return Ok(());
-    };
-    let error = if status == DeliveryStatus::Failed {
-        match lookup(&params, "ErrorCode").filter(|c| !c.is_empty()) {
-            Some(code) => format!("twilio error {code} ({state})"),
-            None => format!("twilio: {state}"),
-        }
-    } else {
-        String::new()
-    };
-    let report = Report {
-        message_id: message_id.to_owned(),
-        conversation_id: lookup(&query, "conversation_id").unwrap_or("").to_owned(),
-        status,
-        provider_message_id: sid.to_owned(),
-        error,
-    };
-    adapter.report(&report, trace).await?;
-    Ok(())
-}
-
 fn check_kannel_secret(adapter: &SmsAdapter, query: &Params) -> Result<(), SmsError> {
     let expected = adapter.config().kannel.secret.expose_secret().as_bytes();
     let given = lookup(query, "secret").unwrap_or("").as_bytes();
@@ -443,53 +400,6 @@ fn percent_decode(input: &[u8]) -> Vec<u8> {
         i += 1;
     }
     out
-}
-
-async fn kannel_dlr(State(adapter): State<Arc<SmsAdapter>>, uri: axum::http::Uri) -> Response {
-    let span = tracing::info_span!("sms.callback", route = "kannel_dlr");
-    let trace = omni_telemetry::start_trace(&span);
-    let done = kannel_dlr_inner(&adapter, &uri, &trace);
-    answer("kannel_dlr", &trace, done.instrument(span), KANNEL_EMPTY).await
-}
-
-async fn kannel_dlr_inner(
-    adapter: &SmsAdapter,
-    uri: &axum::http::Uri,
-    trace: &TraceContext,
-) -> Result<(), SmsError> {
-    let params = query_params(uri)?;
-    check_kannel_secret(adapter, &params)?;
-    let message_id = required(&params, "message_id")?;
-    let raw_type = required(&params, "type")?;
-    let status = raw_type
-        .parse()
-        .ok()
-        .and_then(kannel::status_of)
-        .ok_or_else(|| {
-            SmsError::bad_request(
-                "invalid_parameter",
-                format!("type {raw_type:?} is not a Kannel DLR type (1, 2, 4, 8, 16)"),
-            )
-        })?;
-    let reply = lookup(&params, "reply").unwrap_or("").trim();
-    let error = if status == DeliveryStatus::Failed {
-        if reply.is_empty() {
-            format!("kannel dlr type {raw_type}")
-        } else {
-            format!("kannel dlr type {raw_type}: {reply}")
-        }
-    } else {
-        String::new()
-    };
-    let report = Report {
-        message_id: message_id.to_owned(),
-        conversation_id: lookup(&params, "conversation_id").unwrap_or("").to_owned(),
-        status,
-        provider_message_id: String::new(),
-        error,
-    };
-    adapter.report(&report, trace).await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -2,13 +2,14 @@
 //!
 //! Prints ingests per second, one caller at a time and with many callers,
 //! and history page reads per second. Every ingest is a durable commit, so
-//! the figures mostly measure the disk's fsync.
+//! the figures mostly measure the disk's fsync. Last, what timing each call
+//! ([`Timed`]) adds to the cheapest read.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use omni_core::{Channel, Identity, InboundMessage, Provenance, QueueId};
-use omni_store::{ContextStore, ContinuityPolicy, EmbeddedStore};
+use omni_store::{ContextStore, ContinuityPolicy, EmbeddedStore, Timed};
 
 const POLICY: ContinuityPolicy = ContinuityPolicy {
     reopen_window_ms: 600_000,
@@ -107,7 +108,61 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         store.unmerge(&record.id, &provenance).await?;
     }
     report("unmerge customers", pairs, start);
+
+    // What timing every call costs (`Timed`, omni_store_operation_seconds):
+    // the cheapest call there is, a read of one conversation, straight and
+    // through the wrapper, in alternating rounds; the median round of each.
+    let timed = Timed::new(Arc::clone(&store), "embedded");
+    let (rounds, per_round) = (9, 20_000);
+    let (mut straight, mut wrapped) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let start = Instant::now();
+        for _ in 0..per_round {
+            std::hint::black_box(store.conversation(&conversation).await?);
+        }
+        straight.push(start.elapsed().as_nanos() as f64 / per_round as f64);
+        let start = Instant::now();
+        for _ in 0..per_round {
+            std::hint::black_box(timed.conversation(&conversation).await?);
+        }
+        wrapped.push(start.elapsed().as_nanos() as f64 / per_round as f64);
+    }
+    let (straight, wrapped) = (median(straight), median(wrapped));
+    println!(
+        "read one conversation    straight {straight:>7.0} ns, timed {wrapped:>7.0} ns ({:+.1}%, median of {rounds} rounds of {per_round})",
+        (wrapped - straight) / straight * 100.0
+    );
+    // The wrapper's own work per call, without the store's hop to the
+    // blocking pool (whose time swings with the machine's load): two clock
+    // reads and one labelled observation.
+    let seconds = omni_telemetry::metrics::histogram(
+        omni_store::timed::METRIC,
+        "store operation latency, by operation and backend",
+        omni_store::timed::BUCKETS,
+    );
+    let per_round = 1_000_000;
+    let mut observed = Vec::new();
+    for _ in 0..rounds {
+        let start = Instant::now();
+        for _ in 0..per_round {
+            let call = Instant::now();
+            seconds.observe(
+                &[("operation", "conversation"), ("backend", "embedded")],
+                std::hint::black_box(call.elapsed().as_secs_f64()),
+            );
+        }
+        observed.push(start.elapsed().as_nanos() as f64 / per_round as f64);
+    }
+    println!(
+        "timing one call          {:>7.0} ns (median of {rounds} rounds of {per_round})",
+        median(observed)
+    );
     Ok(())
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 fn report(what: &str, ops: usize, start: Instant) {

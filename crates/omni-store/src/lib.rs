@@ -20,6 +20,8 @@
 //!   and retention ([`CustomerRecords`], a part of every [`ContextStore`]).
 //! - `conformance` (feature `conformance`): the suite every implementation
 //!   must pass, for their tests; production builds leave it out.
+//! - [`timed`]: [`Timed`], any store with each call's latency in
+//!   `omni_store_operation_seconds` (operation, backend).
 
 #![forbid(unsafe_code)]
 
@@ -41,12 +43,14 @@ pub mod deadletters;
 pub mod embedded;
 pub mod lifecycle;
 pub mod merge;
+pub mod timed;
 
 pub use accounts::{Account, AccountStore, AuditEvent, Session, SessionPolicy};
 pub use canned::{CannedResponse, CannedStore};
 pub use deadletters::{DeadLetterRecord, DeadLetterStore};
 pub use embedded::EmbeddedStore;
 pub use lifecycle::{CustomerRecords, DeletedConversation, DeletedCustomer};
+pub use timed::Timed;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -1,12 +1,13 @@
-//! The store conformance suite against the embedded (redb) store, plus the
-//! embedded store's own failure modes.
+//! The store conformance suite against the embedded (redb) store, directly
+//! and behind the timing wrapper, plus the embedded store's own failure
+//! modes.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use omni_store::conformance::{self, StoreFactory};
-use omni_store::{EmbeddedStore, StoreError};
+use omni_store::{EmbeddedStore, StoreError, Timed};
 
 /// One store file in its own temporary directory.
 struct Embedded {
@@ -39,6 +40,24 @@ omni_store::store_conformance_tests!(Embedded::new());
 #[tokio::test]
 async fn all_checks_pass_on_one_shared_store() {
     conformance::run_all(&Embedded::new()).await;
+}
+
+/// The same store behind [`Timed`], as the parts run it: the wrapper
+/// forwards every operation unchanged.
+struct TimedEmbedded(Embedded);
+
+#[async_trait]
+impl StoreFactory for TimedEmbedded {
+    type Store = Timed<EmbeddedStore>;
+
+    async fn open(&self) -> Result<Arc<Timed<EmbeddedStore>>, StoreError> {
+        Ok(Timed::new(self.0.open().await?, "embedded"))
+    }
+}
+
+#[tokio::test]
+async fn all_checks_pass_through_the_timing_wrapper() {
+    conformance::run_all(&TimedEmbedded(Embedded::new())).await;
 }
 
 #[test]

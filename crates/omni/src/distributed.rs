@@ -15,6 +15,7 @@ use anyhow::Context as _;
 use omni_bus::Bus;
 use omni_bus_nats::{NatsBus, NatsLink, StreamLimits};
 use omni_core::config::Config;
+use omni_store::Timed;
 use omni_store_redis::RedisStore;
 use secrecy::ExposeSecret;
 
@@ -56,6 +57,8 @@ pub async fn start(config: Config, part: Part, listeners: Listeners) -> anyhow::
         ),
         false => None,
     };
+    // Every store call timed (`omni_store_operation_seconds`).
+    let store = store.map(|s| Timed::new(s, "redis"));
     let backends = Backends {
         bus,
         context_store: store.clone().map(|s| s as _),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use omni_bus::EmbeddedBus;
 use omni_core::config::Config;
-use omni_store::EmbeddedStore;
+use omni_store::{EmbeddedStore, Timed};
 
 use crate::parts::{self, Backends, Listeners, Part, Running};
 
@@ -35,6 +35,8 @@ pub async fn start(config: Config, listeners: Listeners) -> anyhow::Result<Runni
         // Ends when the bus closes.
         drop(bus.expire_every(max_age, EXPIRE_EVERY));
     }
+    // Every store call timed (`omni_store_operation_seconds`).
+    let store = Timed::new(store, "embedded");
     let backends = Backends {
         bus: Some(bus),
         context_store: Some(store.clone()),

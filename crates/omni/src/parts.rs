@@ -232,9 +232,9 @@ pub async fn start(
     }
     if let Some(listener) = listeners.metrics {
         let (token, failed) = (apis.clone(), failed.clone());
-        let limits = config.limits.clone();
+        let (limits, scrape_token) = (config.limits.clone(), config.metrics.token.clone());
         api_tasks.spawn(async move {
-            if let Err(e) = crate::metrics::serve(listener, limits, token).await {
+            if let Err(e) = crate::metrics::serve(listener, limits, scrape_token, token).await {
                 error!(error = %e, "metrics server failed");
                 failed.cancel();
             }

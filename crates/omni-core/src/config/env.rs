@@ -73,6 +73,7 @@ pub const CONFIG_ENV: &[&str] = &[
     "OMNI_LISTEN_SMS",
     "OMNI_LISTEN_SMTP",
     "OMNI_METRICS_ABANDON_GRACE_SECS",
+    "OMNI_METRICS_TOKEN",
     "OMNI_METRICS_UTC_OFFSET_MINUTES",
     "OMNI_NATS_CA_FILE",
     "OMNI_NATS_CERT_FILE",
@@ -330,6 +331,7 @@ impl Config {
                                 reason: e.to_string(),
                             })?
                 }
+                "OMNI_METRICS_TOKEN" => self.metrics.token = Some(value.as_str().into()),
                 "OMNI_RETENTION_DEAD_LETTERS_KEPT" => {
                     self.retention.dead_letters_kept = number(value)?
                 }

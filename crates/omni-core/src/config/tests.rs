@@ -355,10 +355,16 @@ fn no_secret_is_printed() {
         "#
     );
     let mut config = Config::parse(&file).unwrap();
-    let env = BTreeMap::from([(
-        "OMNI_SMS_TWILIO_AUTH_TOKEN".to_string(),
-        "twilio-token-6".to_string(),
-    )]);
+    let env = BTreeMap::from([
+        (
+            "OMNI_SMS_TWILIO_AUTH_TOKEN".to_string(),
+            "twilio-token-6".to_string(),
+        ),
+        (
+            "OMNI_METRICS_TOKEN".to_string(),
+            "metrics-token-8".to_string(),
+        ),
+    ]);
     config.apply_env(&env).unwrap();
     let printed = format!("{config:?} {config:#?}");
     for secret in [
@@ -368,6 +374,7 @@ fn no_secret_is_printed() {
         "kannel-pass-4",
         "kannel-secret-5",
         "twilio-token-6",
+        "metrics-token-8",
     ] {
         assert!(!printed.contains(secret), "{secret} printed in {printed}");
     }
@@ -593,4 +600,30 @@ fn retention_defaults_overrides_and_zero_batch() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("retention.batch_size"), "{err}");
+}
+
+/// `/metrics`'s bearer token: unset by default (open, as before), from the
+/// file or `OMNI_METRICS_TOKEN`, and a blank one is refused at start.
+#[test]
+fn the_metrics_token_is_optional_and_never_blank() {
+    use secrecy::ExposeSecret as _;
+    let config = Config::parse(SAMPLE).unwrap();
+    assert!(config.metrics.token.is_none());
+    let mut config =
+        Config::parse(&format!("{SAMPLE}\n[metrics]\ntoken = \"scrape-me\"\n")).unwrap();
+    config.validate().unwrap();
+    assert_eq!(
+        config.metrics.token.as_ref().map(|t| t.expose_secret()),
+        Some("scrape-me")
+    );
+    let env = BTreeMap::from([("OMNI_METRICS_TOKEN".to_string(), "from-env".to_string())]);
+    config.apply_env(&env).unwrap();
+    assert_eq!(
+        config.metrics.token.as_ref().map(|t| t.expose_secret()),
+        Some("from-env")
+    );
+    let env = BTreeMap::from([("OMNI_METRICS_TOKEN".to_string(), " ".to_string())]);
+    config.apply_env(&env).unwrap();
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("metrics.token"), "{err}");
 }

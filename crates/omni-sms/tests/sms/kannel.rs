@@ -83,9 +83,14 @@ async fn messages_flow_both_ways_through_kannel() {
         .await;
     let mut statuses = Vec::new();
     while statuses.len() < 3 {
-        let (report, _): (ev::DeliveryReport, _) = reports.next().await;
+        let (report, message): (ev::DeliveryReport, _) = reports.next().await;
         assert_eq!(report.message_id, "msg-k");
         assert_eq!(report.conversation_id, "conv-msg-k");
+        assert_eq!(
+            trace_id(&message),
+            REPLY_TRACE_ID,
+            "Kannel's DLRs continue the reply's trace: {report:?}"
+        );
         statuses.push(report.status);
     }
     statuses.sort();

@@ -23,6 +23,19 @@ pub const TOKEN: &str = "twilio-test-auth-token";
 pub const OUR_NUMBER: &str = "+14155550100";
 pub const CUSTOMER: &str = "+14155552671";
 pub const KANNEL_SECRET: &str = "kannel-shared-secret";
+/// The trace every reply of [`App::send_reply`] belongs to, as the context
+/// service's `traceparent` header gives it.
+pub const REPLY_TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+/// The trace id of a bus message's `traceparent` header.
+pub fn trace_id(message: &Message) -> String {
+    message
+        .headers
+        .get(omni_bus::TRACEPARENT)
+        .and_then(|v| omni_core::trace::TraceContext::parse(v))
+        .map(|t| t.trace_id_hex())
+        .unwrap_or_default()
+}
 
 /// An SMS configuration for tests; `public_url` is set by [`App::start`].
 pub fn config(provider: SmsProvider) -> Config {
@@ -138,7 +151,8 @@ impl App {
             .expect("request")
     }
 
-    /// Publishes an agent's reply for `to` on `omni.outbound.sms`.
+    /// Publishes an agent's reply for `to` on `omni.outbound.sms`, in the
+    /// trace [`REPLY_TRACE_ID`].
     pub async fn send_reply(&self, message_id: &str, to: &str, text: &str) {
         let outbound = ev::OutboundMessage {
             message: Some(pb::Message {
@@ -162,7 +176,11 @@ impl App {
         };
         self.bus
             .publish(
-                Message::new(subjects::outbound(Channel::SMS), outbound.encode_to_vec()),
+                Message::new(subjects::outbound(Channel::SMS), outbound.encode_to_vec())
+                    .with_header(
+                        omni_bus::TRACEPARENT,
+                        format!("00-{REPLY_TRACE_ID}-00f067aa0ba902b7-01"),
+                    ),
                 Some(message_id),
             )
             .await

@@ -48,12 +48,13 @@ async fn a_reply_is_submitted_and_its_status_callback_reports_delivery() {
     assert_eq!(form.field("From"), Some(OUR_NUMBER));
     assert_eq!(form.field("Body"), Some("Thanks, we are on it"));
     let callback = form.field("StatusCallback").unwrap_or_default();
-    assert_eq!(
-        callback,
-        format!(
-            "{}/twilio/status?message_id=msg-a&conversation_id=conv-msg-a",
-            app.base
-        )
+    let prefix = format!(
+        "{}/twilio/status?message_id=msg-a&conversation_id=conv-msg-a&traceparent=00-{REPLY_TRACE_ID}-",
+        app.base
+    );
+    assert!(
+        callback.starts_with(&prefix),
+        "the callback carries the delivery's trace: {callback}"
     );
 
     // Twilio calls the callback URL as given, signed over it.
@@ -71,10 +72,15 @@ async fn a_reply_is_submitted_and_its_status_callback_reports_delivery() {
         )
         .await;
     assert_eq!(response.status, 204);
-    let (report, _): (ev::DeliveryReport, _) = reports.next().await;
+    let (report, message): (ev::DeliveryReport, _) = reports.next().await;
     assert_eq!(report.status, pb::DeliveryStatus::Delivered as i32);
     assert_eq!(report.message_id, "msg-a");
     assert_eq!(report.provider_message_id, sid);
+    assert_eq!(
+        trace_id(&message),
+        REPLY_TRACE_ID,
+        "the provider's report continues the reply's trace"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -246,16 +246,36 @@ async fn distributed_the_router_counts_a_day_exactly_and_a_restart_keeps_it() ->
     metrics_showing(&context_metrics, &[FIRST_RESPONSE, DELIVERY_REPORTS]).await?;
     prometheus_holds(&prometheus, EXPECTED, 0.0).await?;
     prometheus_holds(&prometheus, &[FIRST_RESPONSE, DELIVERY_REPORTS], 0.0).await?;
+    let unix_now = || -> anyhow::Result<f64> {
+        Ok(std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs_f64())
+    };
+    // Bob went away during the day, before this.
+    let before_kill = unix_now()?;
     let cluster = blocking(move || {
         cluster.kill(Part::Router)?;
         cluster.start_part(Part::Router)?;
         Ok(cluster)
     })
     .await?;
-    let restarted = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_secs_f64();
-    let text = metrics_showing(&router_metrics, EXPECTED).await?;
+    let restarted = unix_now()?;
+    // The per-agent gauges come back from the router's stored state: Bob
+    // is still away, and has been since before the restart.
+    let mut after_restart: Vec<&str> = EXPECTED.to_vec();
+    after_restart.push(r#"omni_agent_presence{agent="bob",presence="away"} 1"#);
+    let asked = unix_now()?;
+    let text = metrics_showing(&router_metrics, &after_restart).await?;
+    let away_for: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix(r#"omni_agent_state_seconds{agent="bob"} "#))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("bob's time in state: {text}"))?;
+    assert!(
+        away_for > asked - before_kill,
+        "bob's time away ({away_for} s) counts from before the restart ({} s ago)",
+        asked - before_kill
+    );
     // Scraped from the new process: still the day's numbers.
     prometheus_holds(&prometheus, EXPECTED, restarted).await?;
     assert!(

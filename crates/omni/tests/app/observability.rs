@@ -5,17 +5,20 @@
 //! metrics; and a real Prometheus, configured from the shipped scrape
 //! configuration with the targets rewritten to a cluster's ports, scrapes
 //! every part of a distributed deployment, sees its traffic, and runs the
-//! shipped alert rules on it.
+//! shipped alert rules on it. There every part asks for a bearer token on
+//! `/metrics` (`OMNI_METRICS_TOKEN`): a scrape without it is refused with
+//! 401, and Prometheus scrapes with the `authorization` block the shipped
+//! file shows.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
 use omni::Part;
-use omni_testkit::Cluster;
 use omni_testkit::actors::Customer;
 use omni_testkit::providers::{email_and_sms_env, twilio_account};
 use omni_testkit::twilio::FakeTwilio;
+use omni_testkit::{Cluster, HttpClient};
 use omni_testservers::prometheus::{Prometheus, promtool};
 use omni_testservers::smtp::SmtpSink;
 use serde_json::{Value, json};
@@ -445,13 +448,66 @@ pub(crate) fn scrape_config_for(cluster: &Cluster, parts: &[Part]) -> String {
     serde_json::to_string_pretty(&config).expect("json")
 }
 
+/// The `authorization` block `deploy/prometheus.yml` shows in a comment
+/// for parts with `OMNI_METRICS_TOKEN`, uncommented, reading the token
+/// from `token_file` instead of the path it names.
+fn shipped_authorization(token_file: &Path) -> Value {
+    let text = std::fs::read_to_string(deploy_dir().join("prometheus.yml")).expect("read");
+    // `# authorization:` and the lines indented under it.
+    let mut lines = text.lines().skip_while(|l| l.trim() != "# authorization:");
+    let block: Vec<String> = lines
+        .next()
+        .into_iter()
+        .chain(lines.take_while(|l| l.trim_start().starts_with("#   ")))
+        .map(|l| l.replacen("# ", "", 1))
+        .collect();
+    assert!(
+        !block.is_empty(),
+        "prometheus.yml shows an authorization block"
+    );
+    let mut parsed: Value = serde_saphyr::from_str(&block.join("\n")).expect("the block is YAML");
+    let authorization = &mut parsed["authorization"];
+    assert_eq!(authorization["type"], "Bearer", "{authorization}");
+    assert!(
+        authorization["credentials_file"].is_string(),
+        "{authorization}"
+    );
+    authorization["credentials_file"] = json!(token_file.display().to_string());
+    parsed["authorization"].clone()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_scrapes_every_part_of_a_distributed_deployment() -> anyhow::Result<()> {
     let twilio = FakeTwilio::start(&twilio_account()).await?;
     let relay = blocking(|| Ok(SmtpSink::start()?)).await?;
-    let env = email_and_sms_env(&relay.url(), twilio.api_base());
+    let mut env = email_and_sms_env(&relay.url(), twilio.api_base());
+    // Every part asks for a bearer token on /metrics, and Prometheus sends
+    // it as the shipped scrape configuration shows.
+    const TOKEN: &str = "metrics-scrape-token-0123456789";
+    env.shared.push(("OMNI_METRICS_TOKEN".into(), TOKEN.into()));
     let cluster = blocking(move || env.start(binary(), &sample(), &EVERY_PART)).await?;
-    let config = scrape_config_for(&cluster, &EVERY_PART);
+    for part in EVERY_PART {
+        let metrics = HttpClient::new(format!("http://127.0.0.1:{}", cluster.ports(part).metrics));
+        let refused = metrics.get("/metrics").await?;
+        assert_eq!(refused.status, 401, "{}: {:?}", part.name(), refused.body);
+        let wrong = metrics
+            .with_header("authorization", "Bearer not-the-token")
+            .get("/metrics")
+            .await?;
+        assert_eq!(wrong.status, 401, "{}", part.name());
+        assert_eq!(
+            metrics.get("/healthz").await?.status,
+            200,
+            "{}",
+            part.name()
+        );
+    }
+    let token_dir = tempfile::tempdir()?;
+    let token_file = token_dir.path().join("token");
+    std::fs::write(&token_file, format!("{TOKEN}\n"))?;
+    let mut config: Value = serde_json::from_str(&scrape_config_for(&cluster, &EVERY_PART))?;
+    config["scrape_configs"][0]["authorization"] = shipped_authorization(&token_file);
+    let config = serde_json::to_string_pretty(&config)?;
     let prometheus = std::sync::Arc::new(blocking(move || Ok(Prometheus::start(&config)?)).await?);
 
     // Every part is scraped: up == 1 for each.

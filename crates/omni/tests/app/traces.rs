@@ -9,7 +9,9 @@
 //!   parent in the trace; the agent's accept and reply are in it, down to
 //!   the adapter's delivery to the provider; the routing decision carries
 //!   its explanation; the context's log lines name the trace and span; the
-//!   desk's conversation view gives the trace id.
+//!   desk's conversation view gives the trace id. Twilio's later status
+//!   callback on the text's reply is in the text's trace too, a child of
+//!   the delivery, down to the context service storing the report.
 //! - The same for a chat message over OTLP/HTTP (protobuf), received by a
 //!   small HTTP handler decoding `ExportTraceServiceRequest`.
 
@@ -23,7 +25,7 @@ use omni_testkit::actors::{Agent, Customer, MailClient, Phone};
 use omni_testkit::providers::{
     DOMAIN, OUR_NUMBER, SMS_PUBLIC_URL, email_and_sms_env, twilio_account,
 };
-use omni_testkit::twilio::FakeTwilio;
+use omni_testkit::twilio::{FakeTwilio, status_callback};
 use omni_testservers::smtp::SmtpSink;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
@@ -419,15 +421,57 @@ async fn chat_email_and_sms_messages_are_one_trace_each_across_processes() -> an
     );
     phone.text("Is the store open on Sunday?").await?;
     let sms_conversation = accept_and_reply(&mut alice, "yes, from ten").await?;
+    // Twilio reports the reply delivered, later, on its status callback.
+    let sent = twilio.wait_for(1, Duration::from_secs(15)).await?;
+    status_callback(
+        &cluster.sms_url(),
+        SMS_PUBLIC_URL,
+        &twilio_account(),
+        &sent[0],
+        "delivered",
+    )
+    .await?;
     let mut needed = vec![
         ("omni-sms", "sms.callback"),
         ("omni-sms", "sms.accept"),
         ("omni-sms", "adapter.deliver"),
+        ("omni-sms", "sms.status"),
     ];
     needed.extend(AGENT_AND_ROUTING);
     let sms = trace_of(&receiver, "omni-sms", "sms.callback", &needed).await;
     assert_conversation_spans(&sms, &sms_conversation);
-    twilio.wait_for(1, Duration::from_secs(15)).await?;
+    // The provider's report is the delivery's child, and reaches the
+    // context service in the same trace.
+    let deliver = sms
+        .iter()
+        .find(|s| s.name == "adapter.deliver")
+        .map(|s| s.id.clone())
+        .unwrap_or_default();
+    let status = sms
+        .iter()
+        .find(|s| s.name == "sms.status")
+        .unwrap_or_else(|| panic!("sms.status: {sms:?}"));
+    assert_eq!(status.parent, deliver, "{sms:?}");
+    assert_eq!(
+        status.attributes.get("omni.conversation_id"),
+        Some(&sms_conversation),
+        "{status:?}"
+    );
+    let reported = sms
+        .iter()
+        .filter(|s| {
+            s.name == "adapter.report"
+                && s.attributes.get("status").map(String::as_str)
+                    == Some("DELIVERY_STATUS_DELIVERED")
+        })
+        .map(|s| s.id.clone())
+        .collect::<Vec<_>>();
+    assert_eq!(reported.len(), 1, "{sms:?}");
+    assert!(
+        sms.iter()
+            .any(|s| s.name == "context.delivery" && reported.contains(&s.parent)),
+        "the context stores the delivered report in the trace: {sms:?}"
+    );
     Ok(())
 }
 
