@@ -28,9 +28,10 @@ use omni_core::{
 use omni_telemetry::metrics::{Histograms, histogram};
 
 use crate::{
-    Account, AccountStore, AuditEvent, ContactRecord, ContextStore, CustomerRecords, DayCount,
-    DeadLetterRecord, DeadLetterStore, DeletedConversation, DeletedCustomer, IngestOptions,
-    Ingested, Linked, NewOutbound, PresenceRecord, RouterStore, Session, SessionPolicy, StoreError,
+    Account, AccountStore, AuditEvent, CannedResponse, CannedStore, ContactRecord, ContextStore,
+    CustomerRecords, DayCount, DeadLetterRecord, DeadLetterStore, DeletedConversation,
+    DeletedCustomer, IngestOptions, Ingested, Linked, NewOutbound, PresenceRecord, RouterStore,
+    Session, SessionPolicy, StoreError,
 };
 
 /// The histogram's name.
@@ -240,13 +241,18 @@ impl<S: ContextStore + ?Sized> ContextStore for Timed<S> {
         out
     }
 
-    async fn resolve(
+    /// Observed as `resolve`, with or without a wrap-up code.
+    async fn resolve_with(
         &self,
         conversation_id: &ConversationId,
         at_ms: Millis,
+        wrapup_code: Option<&str>,
     ) -> Result<Conversation, StoreError> {
         let start = Instant::now();
-        let out = self.inner.resolve(conversation_id, at_ms).await;
+        let out = self
+            .inner
+            .resolve_with(conversation_id, at_ms, wrapup_code)
+            .await;
         self.observe("resolve", start);
         out
     }
@@ -344,6 +350,13 @@ timed!(AccountStore {
     fn append_audit(event: &AuditEvent) -> ();
     fn audit(limit: usize) -> Vec<AuditEvent>;
     fn trim_audit(keep: u64) -> u64;
+});
+
+timed!(CannedStore {
+    fn put_canned(canned: &CannedResponse) -> ();
+    fn canned(id: &str) -> Option<CannedResponse>;
+    fn delete_canned(id: &str) -> bool;
+    fn canned_for(owner: &str) -> Vec<CannedResponse>;
 });
 
 #[cfg(test)]
