@@ -270,6 +270,7 @@ pub fn queue_to_config(spec: &QueueSpec) -> QueueConfig {
             threshold_secs: secs(spec.service_level.threshold_ms),
         }),
         max_waiting: spec.max_waiting,
+        hours: spec.hours.as_ref().map(|h| h.config().clone()),
     }
 }
 

@@ -424,8 +424,13 @@ impl RouterShell {
 
     /// Creates or replaces a queue, effective at once; refuses an overflow
     /// to an unknown queue or one that comes back.
-    pub async fn upsert_queue(&self, spec: QueueSpec) -> Result<(), RouterError> {
+    /// The API does not carry business hours: a queue keeps those it has
+    /// (from the configuration file).
+    pub async fn upsert_queue(&self, mut spec: QueueSpec) -> Result<(), RouterError> {
         let id = spec.id.clone();
+        if spec.hours.is_none() {
+            spec.hours = self.lock_engine().queue_hours(&id);
+        }
         self.lock_engine()
             .validate_queue(&spec)
             .map_err(|e| RouterError::InvalidArgument(format!("queue: {e}")))?;

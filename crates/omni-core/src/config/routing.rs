@@ -73,6 +73,9 @@ pub struct QueueConfig {
     /// `limits.max_waiting_per_queue`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_waiting: Option<u32>,
+    /// Business hours; absent: always open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours: Option<super::HoursConfig>,
 }
 
 /// One relaxation step of a queue: after `after_secs` of waiting, either a
@@ -189,6 +192,15 @@ impl QueueConfig {
                 "service_level",
                 "percent must be 1-100 and threshold_secs at least 1".into(),
             ));
+        }
+        if let Some(hours) = &self.hours {
+            crate::hours::Schedule::parse(hours).map_err(|e| format!("queues.{}.{e}", self.id))?;
+            if hours.closed_overflow.as_deref() == Some(self.id.as_str()) {
+                return Err(at(
+                    "hours.closed_overflow",
+                    "overflow to the queue itself".into(),
+                ));
+            }
         }
         if let Some(rules) = &self.selection {
             for (i, rule) in rules.iter().enumerate() {

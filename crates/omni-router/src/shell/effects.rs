@@ -207,6 +207,18 @@ impl RouterShell {
                     warn!(%conversation_id, %queue, reason = QUEUE_FULL, "conversation refused: its queue is full");
                     self.record_refusal(&conversation_id, &queue).await;
                 }
+                Effect::QueueClosed {
+                    conversation_id,
+                    queue,
+                    opens_at_ms,
+                } => {
+                    omni_telemetry::count!(
+                        "omni_routing_closed_total",
+                        "contacts that arrived while their queue was closed, by queue",
+                        &[("queue", queue.as_str())],
+                    );
+                    info!(%conversation_id, %queue, opens_at_ms = ?opens_at_ms, "queue closed; the contact waits for the opening");
+                }
                 Effect::PresenceChanged { agent_id, presence } => {
                     info!(%agent_id, ?presence, "presence changed by the router");
                     self.tally
