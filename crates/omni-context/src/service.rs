@@ -28,6 +28,7 @@ use tracing::{info, warn};
 
 use crate::ContextError;
 
+mod closed;
 mod refusal;
 mod reply;
 use omni_proto::auth::Caller;

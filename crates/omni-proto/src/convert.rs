@@ -294,6 +294,10 @@ impl From<&Notice> for pb::Notice {
             Notice::QueueFull { queue } => Kind::QueueFull(pb::QueueFull {
                 queue: queue.clone(),
             }),
+            Notice::QueueClosed { queue, opens_at_ms } => Kind::QueueClosed(pb::QueueClosed {
+                queue: queue.clone(),
+                opens_at_ms: opens_at_ms.unwrap_or(0),
+            }),
         };
         pb::Notice { kind: Some(kind) }
     }
@@ -311,6 +315,10 @@ fn notice_from(n: pb::Notice) -> Option<Notice> {
             keyword: c.keyword,
         }),
         Kind::QueueFull(q) => Some(Notice::QueueFull { queue: q.queue }),
+        Kind::QueueClosed(q) => Some(Notice::QueueClosed {
+            queue: q.queue,
+            opens_at_ms: (q.opens_at_ms > 0).then_some(q.opens_at_ms),
+        }),
     }
 }
 

@@ -8,7 +8,10 @@
 //! - [`effects`]: carrying out the engine's effects.
 //! - [`restore`]: admin changes, contacts and presence at start.
 //! - [`positions`]: queue positions published for waiting customers.
+//! - [`closed`]: the closed-queue notice (business hours) for the context
+//!   service.
 
+mod closed;
 mod effects;
 mod positions;
 mod restore;

@@ -259,6 +259,11 @@ pub async fn start(
             failed.clone(),
         ));
         worker_tasks.spawn(report(
+            omni_context::closed::run(context.clone(), workers.clone()),
+            "context closed queues",
+            failed.clone(),
+        ));
+        worker_tasks.spawn(report(
             omni_context::intake::run_deliveries(context.clone(), workers.clone()),
             "context delivery reports",
             failed.clone(),

@@ -212,12 +212,8 @@ impl RouterShell {
                     queue,
                     opens_at_ms,
                 } => {
-                    omni_telemetry::count!(
-                        "omni_routing_closed_total",
-                        "contacts that arrived while their queue was closed, by queue",
-                        &[("queue", queue.as_str())],
-                    );
-                    info!(%conversation_id, %queue, opens_at_ms = ?opens_at_ms, "queue closed; the contact waits for the opening");
+                    self.record_closed(&conversation_id, &queue, opens_at_ms)
+                        .await;
                 }
                 Effect::PresenceChanged { agent_id, presence } => {
                     info!(%agent_id, ?presence, "presence changed by the router");
