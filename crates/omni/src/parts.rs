@@ -128,6 +128,8 @@ pub struct Running {
     api_tasks: TaskTracker,
     bus: Option<Arc<dyn Bus>>,
     failed: CancellationToken,
+    /// The router, if this process runs it (tests move its clock).
+    router: Option<Arc<RouterShell>>,
 }
 
 /// Starts `parts` over `backends`. Returns once every server accepts
@@ -205,6 +207,7 @@ pub async fn start(
         }
         false => None,
     };
+    let router_handle = router.clone();
 
     // This process's service token: its server accepts it and its parts
     // present it. Unconfigured, a random one: the parts in this process
@@ -492,6 +495,7 @@ pub async fn start(
         api_tasks,
         bus,
         failed,
+        router: router_handle,
     })
 }
 
@@ -522,6 +526,12 @@ impl Running {
     /// (or a test standing in for one) publishes.
     pub fn bus(&self) -> Option<Arc<dyn Bus>> {
         self.bus.clone()
+    }
+
+    /// The router, if this process runs it: tests move its clock
+    /// ([`RouterShell::advance_clock`]).
+    pub fn router(&self) -> Option<Arc<RouterShell>> {
+        self.router.clone()
     }
 
     /// Resolves when a part failed and the process should stop.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use omni_bus::topology::subjects;
 use omni_bus::{Message, TRACEPARENT};
-use omni_core::time::{Millis, now_ms};
+use omni_core::time::Millis;
 use omni_core::trace::TraceContext;
 use omni_core::{ConversationId, QueueId};
 use omni_proto::events as ev;
@@ -35,7 +35,7 @@ impl RouterShell {
             "contacts that waited in a closed queue, by queue",
             &[("queue", queue.as_str())],
         );
-        let at_ms = now_ms();
+        let at_ms = self.now();
         let Some(schedule) = self.lock_engine().queue_hours(queue) else {
             return;
         };

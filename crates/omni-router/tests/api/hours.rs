@@ -1,8 +1,10 @@
 //! Business hours through the bus: a routing request for a closed queue
-//! (today and tomorrow are holidays) waits without an offer, and the
-//! router publishes one `QueueClosedNotice` on `omni.assignment.closed`
-//! with the opening and the queue's reply rendered per language; an
-//! `UpsertQueue` (which carries no hours) keeps the queue's hours.
+//! (today and tomorrow are holidays) waits without an offer though an
+//! agent is available, and the router publishes one `QueueClosedNotice` on
+//! `omni.assignment.closed` with the opening and the queue's reply
+//! rendered per language; with the router's clock moved to the opening the
+//! agent is offered it; an `UpsertQueue` (which carries no hours) keeps the
+//! queue's hours.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -16,7 +18,7 @@ use omni_core::hours::Schedule;
 use omni_core::time::now_ms;
 use omni_proto::events as ev;
 use omni_router::RouterShell;
-use omni_router_core::QueueSpec;
+use omni_router_core::{Presence, QueueSpec};
 use omni_store::EmbeddedStore;
 use prost::Message as _;
 use tokio_util::sync::CancellationToken;
@@ -54,7 +56,10 @@ fn holidays_now() -> HoursConfig {
 #[tokio::test]
 async fn a_closed_queue_holds_the_contact_and_tells_the_context_service_once() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut config = Config::parse("[[queues]]\nid = \"sales\"\n").expect("config parses");
+    let mut config = Config::parse(
+        "[[queues]]\nid = \"sales\"\n[[agents]]\nid = \"ann\"\ncapacity = { chat = 1 }\n",
+    )
+    .expect("config parses");
     let hours = holidays_now();
     config.queues[0].hours = Some(hours.clone());
     config.validate().expect("config is valid");
@@ -70,6 +75,11 @@ async fn a_closed_queue_holds_the_contact_and_tells_the_context_service_once() {
         bus.clone(),
         stop.clone(),
     ));
+    let timer = tokio::spawn(shell.clone().run_timer(stop.clone()));
+    shell
+        .set_presence(&"ann".into(), Presence::Available)
+        .await
+        .expect("ann available");
 
     let request = ev::RoutingRequest {
         conversation_id: "c1".into(),
@@ -102,8 +112,32 @@ async fn a_closed_queue_holds_the_contact_and_tells_the_context_service_once() {
     assert!(local.ends_with(" 00:00 UTC"), "{local}");
     assert_eq!(notice.replies["es"], format!("Abrimos {local}."));
     assert_eq!(notice.reply, format!("We open {local}."));
-    let waiting = shell.with_engine(|e| e.queues(now_ms())[0].waiting);
+    let (waiting, offers) = shell.with_engine(|e| {
+        let offers = e.agent(&"ann".into()).map(|a| a.offers.len());
+        (e.queues(now_ms())[0].waiting, offers)
+    });
     assert_eq!(waiting, 1, "it waits for the opening");
+    assert_eq!(offers, Some(0), "ann, available, is offered nothing");
+
+    // At the opening (the router's clock moved, not waited for), ann is
+    // offered it.
+    shell.advance_clock(opens - now_ms() + 1_000);
+    let mut offered = Vec::new();
+    for _ in 0..300 {
+        offered =
+            shell.with_engine(|e| e.agent(&"ann".into()).map(|a| a.offers).unwrap_or_default());
+        if !offered.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        offered
+            .iter()
+            .map(|o| o.conversation_id.as_str())
+            .collect::<Vec<_>>(),
+        ["c1"]
+    );
 
     // The API carries no hours: an upsert keeps the queue's.
     shell
@@ -115,4 +149,5 @@ async fn a_closed_queue_holds_the_contact_and_tells_the_context_service_once() {
 
     stop.cancel();
     intake.await.expect("intake stops").expect("intake ran");
+    timer.await.expect("timer stops");
 }

@@ -5,17 +5,19 @@
 //! and keeps waiting. Distributed: the notice crosses NATS from the
 //! router's process to the context's.
 //!
-//! The opening itself (contacts offered at it, oldest first) is driven by
-//! the routing core's clock in `omni-router-core`'s `tests/engine/hours.rs`,
-//! not here: these processes run on the real clock, and no test waits for
-//! a real opening.
+//! Embedded, the test then moves the router's clock to the opening
+//! (`TestApp::advance_router_clock`, never by waiting for it) and an
+//! available Sales agent is offered the customer. The distributed router
+//! runs in its own process on the wall clock, so there the test stops at
+//! the reply; the opening's order (oldest first) is proven in
+//! `omni-router-core`'s `tests/engine/hours.rs`.
 
 use std::collections::BTreeMap;
 
 use omni_core::config::{HolidayConfig, HoursConfig};
 use omni_core::hours::Schedule;
 use omni_core::time::now_ms;
-use omni_testkit::actors::Customer;
+use omni_testkit::actors::{Agent, Customer};
 use omni_testkit::app::{sample_config_path, test_config};
 use omni_testkit::{Cluster, Endpoints, TestApp};
 
@@ -49,8 +51,11 @@ fn holidays_now(at_ms: i64) -> HoursConfig {
 }
 
 /// A Sales customer writes and is told when Sales opens, by an automatic
-/// answer; they keep waiting (no resolution).
-async fn told_when_sales_opens(app: &impl Endpoints, hours: &HoursConfig) -> anyhow::Result<()> {
+/// answer; returns their conversation's id.
+async fn told_when_sales_opens(
+    app: &impl Endpoints,
+    hours: &HoursConfig,
+) -> anyhow::Result<String> {
     let schedule = Schedule::parse(hours)?;
     let before = schedule.closed_reply(None, now_ms());
     assert!(
@@ -73,7 +78,10 @@ async fn told_when_sales_opens(app: &impl Endpoints, hours: &HoursConfig) -> any
         "expected {before:?}: {frame}"
     );
     assert!(message["agent_id"].is_null(), "no agent wrote it: {frame}");
-    Ok(())
+    Ok(message["conversation_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned())
 }
 
 #[tokio::test]
@@ -87,8 +95,20 @@ async fn embedded_a_closed_queue_answers_with_its_opening_time() -> anyhow::Resu
         .find(|q| q.id == "sales")
         .expect("the sample has Sales");
     sales.hours = Some(hours.clone());
+    // Timed overflows go by age, closed or not: two days on the clock
+    // would move the customer to Support before Bob could take them.
+    sales.steps.retain(|s| s.overflow.is_none());
     let app = TestApp::start_with(data, config).await?;
-    told_when_sales_opens(&app, &hours).await?;
+    let conversation = told_when_sales_opens(&app, &hours).await?;
+    // Bob (Sales) is available; at the opening, reached by moving the
+    // router's clock rather than by waiting, he is offered the customer.
+    let mut bob = Agent::sign_in(&app, "bob").await?;
+    let opens = Schedule::parse(&hours)?
+        .opens_at(now_ms())
+        .expect("Sales opens");
+    app.advance_router_clock(opens - now_ms() + 1_000);
+    let (_, offered) = bob.next_offer().await?;
+    assert_eq!(offered, conversation);
     app.stop().await;
     Ok(())
 }
