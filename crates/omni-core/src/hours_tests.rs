@@ -215,3 +215,44 @@ fn bad_hours_are_refused_with_the_key_and_the_reason() {
         "hours.holidays[1].date: 2026-12-08 is listed twice"
     );
 }
+
+#[test]
+fn business_hours_parse_and_bad_hours_name_the_queue_and_key() {
+    let config = |hours: &str| {
+        crate::config::Config::parse(&format!(
+            "[[queues]]\nid = \"q\"\n[queues.hours]\n{hours}\n[[queues]]\nid = \"r\"\n[[agents]]\nid = \"a\"\n"
+        ))
+        .map_err(|e| e.to_string())
+        .and_then(|c| c.validate().map(|()| c).map_err(|e| e.to_string()))
+    };
+    let good = config(
+        "zone = \"Europe/Madrid\"\nweekly = { mon = [\"09:00-14:00\", \"15:00-18:00\"] }\nholidays = [{ date = \"2026-12-25\", name = \"Christmas Day\" }]\nclosed_overflow = \"r\"\nclosed_reply = { es = \"Abrimos {opens_at}.\" }",
+    )
+    .unwrap();
+    let hours = good.queues[0].hours.as_ref().unwrap();
+    assert_eq!(hours.zone, "Europe/Madrid");
+    assert_eq!(hours.weekly["mon"], ["09:00-14:00", "15:00-18:00"]);
+    assert_eq!(hours.holidays[0].name.as_deref(), Some("Christmas Day"));
+    assert_eq!(hours.closed_overflow.as_deref(), Some("r"));
+    assert_eq!(
+        config("zone = \"Mars/Olympus\"").unwrap_err(),
+        "invalid configuration: queues.q.hours.zone: unknown time zone \"Mars/Olympus\" (expected an IANA name such as \"Europe/Madrid\")"
+    );
+    assert_eq!(
+        config("zone = \"UTC\"\nweekly = { tue = [\"10:00-12:00\", \"11:00-13:00\"] }")
+            .unwrap_err(),
+        "invalid configuration: queues.q.hours.weekly.tue: \"10:00-12:00\" and \"11:00-13:00\" overlap"
+    );
+    assert_eq!(
+        config("zone = \"UTC\"\nweekly = { tue = [\"12:00-10:00\"] }").unwrap_err(),
+        "invalid configuration: queues.q.hours.weekly.tue[0]: \"12:00-10:00\" ends before it starts (a range cannot cross midnight; split it over two days)"
+    );
+    assert_eq!(
+        config("zone = \"UTC\"\nclosed_overflow = \"nowhere\"").unwrap_err(),
+        "invalid configuration: queues.q.hours.closed_overflow: unknown queue \"nowhere\""
+    );
+    assert_eq!(
+        config("zone = \"UTC\"\nclosed_overflow = \"q\"").unwrap_err(),
+        "invalid configuration: queues.q.hours.closed_overflow: overflow to the queue itself"
+    );
+}
