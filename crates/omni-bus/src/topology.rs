@@ -7,6 +7,7 @@
 //! | `omni.routing.release` | `OMNI_ROUTING` | `router-requests` | `RoutingRelease` |
 //! | `omni.assignment.created` | `OMNI_ASSIGNMENT` | `context-assignments` | `Assignment` |
 //! | `omni.assignment.refused` | `OMNI_ASSIGNMENT` | `context-refusals` | `RoutingRefused` |
+//! | `omni.assignment.closed` | `OMNI_ASSIGNMENT` | `context-closed` | `QueueClosedNotice` |
 //! | `omni.outbound.<channel>` | `OMNI_OUTBOUND` | `<channel>-outbound` | `OutboundMessage` |
 //! | `omni.delivery.<channel>` | `OMNI_DELIVERY` | `context-delivery` | `DeliveryReport` |
 //! | `omni.conversation.event.<id>` | none (fan-out) | | `ConversationEvent` |
@@ -130,6 +131,16 @@ pub const CONTEXT_REFUSALS: ConsumerSpec = ConsumerSpec {
     max_ack_pending: 256,
 };
 
+/// The context service's handling of conversations waiting in a closed
+/// queue (business hours): the customer's automatic answer.
+pub const CONTEXT_CLOSED: ConsumerSpec = ConsumerSpec {
+    name: "context-closed",
+    stream: ASSIGNMENT.name,
+    filter: "omni.assignment.closed",
+    ack_wait: INGEST_ACK_WAIT,
+    max_ack_pending: 256,
+};
+
 /// The router's intake of routing requests and releases.
 pub const ROUTER_REQUESTS: ConsumerSpec = ConsumerSpec {
     name: "router-requests",
@@ -196,6 +207,7 @@ pub const CONSUMERS: &[ConsumerSpec] = &[
     SMS_OUTBOUND,
     CONTEXT_DELIVERY,
     CONTEXT_DEADLETTERS,
+    CONTEXT_CLOSED,
 ];
 
 /// Subject names.
@@ -210,6 +222,8 @@ pub mod subjects {
     pub const ASSIGNMENT_CREATED: &str = "omni.assignment.created";
     /// Conversations the router turned away (a full queue).
     pub const ASSIGNMENT_REFUSED: &str = "omni.assignment.refused";
+    /// Conversations waiting in a closed queue (business hours).
+    pub const ASSIGNMENT_CLOSED: &str = "omni.assignment.closed";
 
     /// A customer message on `channel`.
     pub fn inbound(channel: Channel) -> String {

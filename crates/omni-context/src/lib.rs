@@ -10,6 +10,8 @@
 //!   delivery reports.
 //! - [`deadletters`]: the durable consumer that keeps adapters' dead
 //!   letters in the store, and listing them (admins).
+//! - [`closed`]: the durable consumer that answers customers whose queue
+//!   is closed (business hours) with the queue's closed reply.
 //! - [`threading`]: reply addresses and email threading.
 //! - [`intake`]: the durable bus consumers that feed the service.
 //! - [`grpc`]: the `omni.context.v1.ContextService` gRPC API.
@@ -27,6 +29,7 @@
 
 pub mod audit;
 pub mod authority;
+pub mod closed;
 pub mod customers;
 pub mod deadletters;
 pub mod erasure;

@@ -28,6 +28,7 @@ use tracing::{info, warn};
 
 use crate::ContextError;
 
+mod closed;
 mod notes;
 mod refusal;
 mod reply;

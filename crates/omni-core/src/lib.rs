@@ -8,6 +8,8 @@
 //! - [`ids`]: typed identifiers.
 //! - [`channel`]: the channels a customer can use: interned names, the
 //!   built-in `chat`, `email`, `sms` and the ones the configuration declares.
+//! - [`hours`]: business hours: a queue's weekly schedule in a time zone
+//!   with holidays ([`hours::Schedule`]), evaluated at a time passed in.
 //! - [`identity`]: how a customer is known on a channel (built-in and
 //!   declared identity kinds) and how raw values are normalized.
 //! - [`message`]: inbound messages in canonical form and stored timeline entries.
@@ -28,6 +30,7 @@ pub mod channel;
 pub mod config;
 pub mod conversation;
 pub mod error_body;
+pub mod hours;
 pub mod identity;
 pub mod ids;
 pub mod message;

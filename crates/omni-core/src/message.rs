@@ -167,6 +167,16 @@ pub enum Notice {
         /// The queue it asked for.
         queue: String,
     },
+    /// The conversation's queue was closed (business hours); the message
+    /// carrying this notice is the automatic answer the customer got. The
+    /// conversation waits for the opening.
+    QueueClosed {
+        /// The closed queue.
+        queue: String,
+        /// When it opens, epoch ms; `None` when not within a year.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        opens_at_ms: Option<crate::time::Millis>,
+    },
     /// The message is an agent's internal note: shown to agents only, never
     /// delivered to the customer nor shown in their history.
     InternalNote {

@@ -301,6 +301,10 @@ impl From<&Notice> for pb::Notice {
                 transfer_to: transfer_to.clone().unwrap_or_default(),
                 wrapup_code: wrapup_code.clone().unwrap_or_default(),
             }),
+            Notice::QueueClosed { queue, opens_at_ms } => Kind::QueueClosed(pb::QueueClosed {
+                queue: queue.clone(),
+                opens_at_ms: opens_at_ms.unwrap_or(0),
+            }),
         };
         pb::Notice { kind: Some(kind) }
     }
@@ -321,6 +325,10 @@ fn notice_from(n: pb::Notice) -> Option<Notice> {
         Kind::InternalNote(n) => Some(Notice::InternalNote {
             transfer_to: (!n.transfer_to.is_empty()).then_some(n.transfer_to),
             wrapup_code: (!n.wrapup_code.is_empty()).then_some(n.wrapup_code),
+        }),
+        Kind::QueueClosed(q) => Some(Notice::QueueClosed {
+            queue: q.queue,
+            opens_at_ms: (q.opens_at_ms > 0).then_some(q.opens_at_ms),
         }),
     }
 }

@@ -98,6 +98,10 @@ fn notice_text(n: &pb::Notice) -> Option<String> {
             "not routed: queue {} was full; the customer got the automatic answer and the conversation was resolved",
             q.queue
         )),
+        Kind::QueueClosed(q) => Some(format!(
+            "queue {} was closed; the customer got the closed reply and waits for the opening",
+            q.queue
+        )),
         Kind::InternalNote(n) if !n.transfer_to.is_empty() => {
             Some(format!("transferred to {}", n.transfer_to))
         }

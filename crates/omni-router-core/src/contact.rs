@@ -75,6 +75,8 @@ pub(crate) struct Contact {
     /// one.
     #[allow(clippy::box_collection)]
     pub(crate) excluded: Option<Box<Vec<(u32, Millis)>>>,
+    /// Told that its queue is closed ([`crate::Effect::QueueClosed`]).
+    pub(crate) told_closed: bool,
     pub(crate) log: Vec<Rec>,
 }
 

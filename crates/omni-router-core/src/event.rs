@@ -170,6 +170,17 @@ pub enum Effect {
         /// The queue it asked for.
         queue: QueueId,
     },
+    /// A contact waits in a queue that is closed (business hours): the
+    /// customer is told when it opens. Once per contact (a contact restored
+    /// after a restart was told before).
+    QueueClosed {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// The closed queue.
+        queue: QueueId,
+        /// When it opens; `None` when it does not open within a year.
+        opens_at_ms: Option<Millis>,
+    },
     /// The engine changed an agent's presence (e.g. away after missed offers).
     PresenceChanged {
         /// The agent.

@@ -4,6 +4,7 @@
 
 use omni_core::QueueId;
 use omni_core::config::QueueConfig;
+use omni_core::hours::Schedule;
 use omni_core::time::Millis;
 
 use crate::requirement::Requirement;
@@ -78,6 +79,9 @@ pub struct QueueSpec {
     /// A new contact for a full queue goes to its overflow queue if that
     /// has room, else the engine refuses it ([`Effect::Refused`](crate::Effect::Refused)).
     pub max_waiting: Option<u32>,
+    /// Business hours; `None`: always open. While closed, the queue's
+    /// contacts are not offered (see [`crate::engine`]'s module docs).
+    pub hours: Option<Schedule>,
 }
 
 impl QueueSpec {
@@ -96,7 +100,14 @@ impl QueueSpec {
             preferred_window_ms: None,
             service_level: ServiceLevel::default(),
             max_waiting: None,
+            hours: None,
         }
+    }
+
+    /// This spec open only by `hours`.
+    pub fn with_hours(mut self, hours: Schedule) -> Self {
+        self.hours = Some(hours);
+        self
     }
 
     /// This spec holding at most `max` contacts, waiting or offered.
@@ -220,6 +231,11 @@ impl QueueSpec {
         if self.preferred_window_ms.is_some_and(|w| w < 0) {
             return Err("preferred window is negative".into());
         }
+        if let Some(hours) = &self.hours
+            && hours.config().closed_overflow.as_deref() == Some(self.id.as_str())
+        {
+            return Err("hours.closed_overflow: overflow to the queue itself".into());
+        }
         if self.max_waiting == Some(0) {
             return Err("max_waiting must be at least 1 (leave it out for the default)".into());
         }
@@ -319,6 +335,9 @@ impl TryFrom<&QueueConfig> for QueueSpec {
             };
         }
         spec.max_waiting = config.max_waiting.filter(|max| *max > 0);
+        if let Some(hours) = &config.hours {
+            spec.hours = Some(Schedule::parse(hours).map_err(|e| err(&e.field, e.message))?);
+        }
         spec.validate().map_err(|m| err("steps", m))?;
         Ok(spec)
     }
@@ -447,6 +466,7 @@ mod tests {
             service_level: None,
             max_waiting: None,
             wrapup_codes: Vec::new(),
+            hours: None,
         }
     }
 

@@ -272,6 +272,7 @@ pub fn queue_to_config(spec: &QueueSpec) -> QueueConfig {
         max_waiting: spec.max_waiting,
         // The context service reads wrap-up codes from the configuration.
         wrapup_codes: Vec::new(),
+        hours: spec.hours.as_ref().map(|h| h.config().clone()),
     }
 }
 

@@ -8,7 +8,12 @@
 //! - [`effects`]: carrying out the engine's effects.
 //! - [`restore`]: admin changes, contacts and presence at start.
 //! - [`positions`]: queue positions published for waiting customers.
+//! - [`clock`]: the router's clock (the wall clock; tests move it on).
+//! - [`closed`]: the closed-queue notice (business hours) for the context
+//!   service.
 
+mod clock;
+mod closed;
 mod effects;
 mod positions;
 mod restore;
@@ -48,6 +53,8 @@ pub struct RouterShell {
     events: broadcast::Sender<AgentEvent>,
     wake: Notify,
     tally: Tally,
+    /// Added to the wall clock (see `clock`); 0 but in tests.
+    clock_offset: std::sync::atomic::AtomicI64,
 }
 
 /// An open watch of an agent's events: the agent counts as connected
@@ -101,6 +108,7 @@ impl RouterShell {
             bus,
             events,
             wake: Notify::new(),
+            clock_offset: std::sync::atomic::AtomicI64::new(0),
         });
         shell.load_admin_changes().await?;
         shell.read_thresholds();
@@ -289,7 +297,7 @@ impl RouterShell {
         let effects = {
             let _entered = span.enter();
             let mut engine = self.lock_engine();
-            engine.apply(now_ms(), event)?
+            engine.apply(self.now(), event)?
         };
         if let Some(id) = &transferred {
             let from = self
@@ -415,7 +423,7 @@ impl RouterShell {
         self.store
             .put_agent_config(&crate::convert::agent_to_config(&spec))
             .await?;
-        let effects = self.lock_engine().upsert_agent(now_ms(), spec);
+        let effects = self.lock_engine().upsert_agent(self.now(), spec);
         info!(agent_id = %id, "agent created or updated");
         self.execute(effects).await;
         self.wake.notify_one();
@@ -424,8 +432,13 @@ impl RouterShell {
 
     /// Creates or replaces a queue, effective at once; refuses an overflow
     /// to an unknown queue or one that comes back.
-    pub async fn upsert_queue(&self, spec: QueueSpec) -> Result<(), RouterError> {
+    /// The API does not carry business hours: a queue keeps those it has
+    /// (from the configuration file).
+    pub async fn upsert_queue(&self, mut spec: QueueSpec) -> Result<(), RouterError> {
         let id = spec.id.clone();
+        if spec.hours.is_none() {
+            spec.hours = self.lock_engine().queue_hours(&id);
+        }
         self.lock_engine()
             .validate_queue(&spec)
             .map_err(|e| RouterError::InvalidArgument(format!("queue: {e}")))?;
@@ -438,7 +451,7 @@ impl RouterShell {
             engine
                 .validate_queue(&spec)
                 .map_err(|e| RouterError::InvalidArgument(format!("queue: {e}")))?;
-            engine.upsert_queue(now_ms(), spec)
+            engine.upsert_queue(self.now(), spec)
         };
         info!(queue = %id, "queue created or updated");
         self.execute(effects).await;
@@ -488,7 +501,7 @@ impl RouterShell {
             let deadline = self.lock_engine().next_deadline();
             let disconnect = self.lock_connections().next_deadline();
             let sleep = match deadline.into_iter().chain(disconnect).min() {
-                Some(at) => Duration::from_millis((at - now_ms()).max(0) as u64),
+                Some(at) => Duration::from_millis(at.saturating_sub(self.now()).max(0) as u64),
                 None => Duration::from_secs(3600),
             };
             tokio::select! {
@@ -496,7 +509,7 @@ impl RouterShell {
                 _ = self.wake.notified() => continue,
                 _ = tokio::time::sleep(sleep) => {}
             }
-            if deadline.is_some_and(|at| at <= now_ms())
+            if deadline.is_some_and(|at| at <= self.now())
                 && let Err(e) = self.apply(Event::Tick).await
             {
                 warn!(error = %e, "timer tick failed");

@@ -17,6 +17,10 @@ use crate::specs;
 /// if one of them describes it exactly (see the module docs).
 pub fn reference(scenario: &Scenario, queue: usize) -> Option<Prediction> {
     let q = scenario.queues.get(queue)?;
+    if q.hours.is_some() {
+        // Closed hours break the steady state the formulas assume.
+        return None;
+    }
     let Distribution::Exponential { mean_secs } = q.handle_time else {
         return None;
     };

@@ -53,6 +53,12 @@ pub struct QueueReport {
     pub abandoned: u64,
     /// Of those, still waiting when the run stopped.
     pub unresolved: u64,
+    /// The most contacts waiting at once in the measured period (seen at
+    /// arrivals): with business hours, the backlog a closure leaves for
+    /// the opening.
+    pub peak_waiting: u64,
+    /// Whether the queue has business hours.
+    pub business_hours: bool,
     /// The service level threshold T, seconds.
     pub service_level_secs: f64,
     /// Share answered within T.
@@ -133,6 +139,8 @@ impl Report {
                     answered: sum(&|x| x.answered),
                     abandoned: sum(&|x| x.abandoned),
                     unresolved: tally.unresolved[q],
+                    peak_waiting: tally.peak_waiting[q],
+                    business_hours: spec.hours.is_some(),
                     service_level_secs: spec.service_level_secs,
                     service_level: share(&|x| x.answered_in_time as f64),
                     asa_secs: secs(&|x| x.answered_wait_ms, &|x| x.answered as f64),
@@ -319,6 +327,13 @@ impl Report {
                     format!("{:.2}s", p.asa_secs),
                     format!("{:.2}%", p.p_wait * 100.0),
                     format!("{:.2}%", p.abandon_rate * 100.0),
+                );
+            }
+            if q.business_hours {
+                let _ = writeln!(
+                    out,
+                    "  business hours: at most {} waiting at once (the backlog at the opening); the service level counts waits from the opening",
+                    q.peak_waiting
                 );
             }
             if q.unresolved > 0 {

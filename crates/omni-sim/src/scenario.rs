@@ -7,6 +7,8 @@
 //! warmup_secs = 3600      # simulated time before measuring starts
 //! seed = 1                # same seed, same result
 //! batches = 20            # batches for the confidence intervals
+//! start = "2026-12-07T00:00:00Z"  # the instant simulated time 0 stands for
+//!                                 # (for business hours); default 1970-01-01
 //!
 //! [[queues]]
 //! id = "sales"
@@ -19,6 +21,9 @@
 //! service_level_secs = 20          # threshold T of the service level
 //! handle_time = { distribution = "exponential", mean_secs = 180 }
 //! patience = { distribution = "exponential", mean_secs = 300 }  # or omit: never abandon
+//! # hours = { zone = "Europe/Madrid", weekly = { mon = ["09:00-18:00"] } }
+//! #                                # business hours, as the router's
+//! #                                # [queues.hours]; default: always open
 //!
 //! [[agents]]
 //! group = "sales-team"
@@ -36,6 +41,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use omni_core::Channel;
+use omni_core::config::HoursConfig;
+use omni_core::time::Millis;
 use serde::Serialize;
 
 use crate::dist::Distribution;
@@ -97,6 +104,10 @@ pub struct Scenario {
     pub seed: u64,
     /// Batches the measured period is cut into for confidence intervals.
     pub batches: u32,
+    /// The instant simulated time 0 stands for, epoch milliseconds: what
+    /// business hours are evaluated at. Default: the Unix epoch (a
+    /// Thursday, 00:00 UTC).
+    pub start_ms: Millis,
     /// The queues, in file order.
     pub queues: Vec<QueueScenario>,
     /// The agent groups, in file order.
@@ -123,6 +134,9 @@ pub struct QueueScenario {
     pub patience: Option<Distribution>,
     /// Threshold of the service level, seconds.
     pub service_level_secs: f64,
+    /// Business hours, as the router's `[queues.hours]` (checked); `None`:
+    /// always open. Customers keep arriving while it is closed.
+    pub hours: Option<HoursConfig>,
 }
 
 /// A group of identical agents.

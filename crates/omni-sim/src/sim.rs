@@ -21,6 +21,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 
+use omni_core::hours::Schedule;
 use omni_core::time::Millis;
 use omni_core::{AgentId, Channel, ConversationId, QueueId};
 use omni_router_core::{Effect, Engine, EngineConfig, EngineError, Event, Presence};
@@ -101,6 +102,9 @@ pub(crate) struct Tally {
     /// Measured contacts of each queue neither answered nor abandoned when
     /// the run stopped.
     pub(crate) unresolved: Vec<u64>,
+    /// The most contacts of each queue waiting at once, seen at the
+    /// arrivals of the measured period.
+    pub(crate) peak_waiting: Vec<u64>,
     pub(crate) groups: Vec<Vec<GroupBatch>>,
     /// Length of one batch, ms.
     pub(crate) batch_ms: f64,
@@ -143,6 +147,8 @@ struct QueueSource {
     handle: Sampler,
     patience: Option<Sampler>,
     threshold_ms: Millis,
+    /// Business hours: the service level counts a wait from the opening.
+    hours: Option<Schedule>,
     arrivals: Rng,
     handle_rng: Rng,
     patience_rng: Rng,
@@ -163,6 +169,13 @@ struct Simulation {
     effects: Vec<Effect>,
     work: VecDeque<Effect>,
     now: Millis,
+    /// The instant simulated time 0 stands for: the engine's clock is
+    /// `start_ms + now` (business hours are evaluated on it).
+    start_ms: Millis,
+    /// Contacts waiting per queue now, and the most at once in the
+    /// measured period.
+    waiting_now: Vec<u64>,
+    peak_waiting: Vec<u64>,
     seq: u64,
     heap: BinaryHeap<Reverse<(Millis, u64, Pending)>>,
     tick_at: Option<Millis>,
@@ -231,6 +244,7 @@ impl Simulation {
                     handle: q.handle_time.sampler(),
                     patience: q.patience.map(|p| p.sampler()),
                     threshold_ms: (q.service_level_secs * 1000.0).round() as Millis,
+                    hours: q.hours.as_ref().and_then(|h| Schedule::parse(h).ok()),
                     arrivals: Rng::stream(seed, stream),
                     handle_rng: Rng::stream(seed, stream + 1),
                     patience_rng: Rng::stream(seed, stream + 2),
@@ -246,6 +260,9 @@ impl Simulation {
             effects: Vec::new(),
             work: VecDeque::new(),
             now: 0,
+            start_ms: scenario.start_ms,
+            waiting_now: vec![0; scenario.queues.len()],
+            peak_waiting: vec![0; scenario.queues.len()],
             seq: 0,
             heap: BinaryHeap::new(),
             tick_at: None,
@@ -297,7 +314,10 @@ impl Simulation {
                     self.apply(Event::Tick, || "a tick".to_owned())?;
                 }
             }
-            if let Some(deadline) = self.engine.next_deadline()
+            if let Some(deadline) = self
+                .engine
+                .next_deadline()
+                .map(|d| d.saturating_sub(self.start_ms))
                 && self.tick_at.is_none_or(|t| deadline < t)
             {
                 self.tick_at = Some(deadline);
@@ -325,6 +345,7 @@ impl Simulation {
         Ok(Tally {
             queues: self.queue_tally,
             unresolved,
+            peak_waiting: self.peak_waiting,
             groups: self.group_tally,
             batch_ms: self.batch_ms,
             events: self.events,
@@ -377,6 +398,7 @@ impl Simulation {
             self.queue_tally[q][b].offered += 1;
             self.outstanding += 1;
         }
+        self.waiting_now[q] += 1;
         self.contacts.insert(
             id.clone(),
             Live {
@@ -392,11 +414,14 @@ impl Simulation {
                 conversation_id: id.clone(),
                 queue,
                 channel,
-                queued_at_ms: now,
+                queued_at_ms: self.start_ms.saturating_add(now),
                 preferred_agent: None,
             },
             || format!("the arrival of {id}"),
         )?;
+        if batch.is_some() {
+            self.peak_waiting[q] = self.peak_waiting[q].max(self.waiting_now[q]);
+        }
         if self.contacts.get(&id).is_some_and(|c| c.agent.is_none()) {
             if let Some(b) = batch {
                 self.queue_tally[q][b].waited += 1;
@@ -420,7 +445,11 @@ impl Simulation {
             },
             || format!("the abandonment of {id}"),
         )?;
-        if let Some(live) = self.contacts.remove(&id)
+        let live = self.contacts.remove(&id);
+        if let Some(live) = &live {
+            self.waiting_now[live.queue] -= 1;
+        }
+        if let Some(live) = live
             && let Some(b) = live.batch
         {
             let tally = &mut self.queue_tally[live.queue][b];
@@ -451,7 +480,7 @@ impl Simulation {
     /// once, assignments start the handle time. `what` names the event in
     /// the error, should the engine refuse it (formatted only then).
     fn apply(&mut self, event: Event, what: impl FnOnce() -> String) -> Result<(), SimError> {
-        let now = self.now;
+        let now = self.start_ms.saturating_add(self.now);
         // Buffers kept across events: a long run applies millions.
         let mut work = std::mem::take(&mut self.work);
         work.clear();
@@ -496,6 +525,7 @@ impl Simulation {
                 | Effect::Unassigned { .. }
                 | Effect::Removed { .. }
                 | Effect::Refused { .. }
+                | Effect::QueueClosed { .. }
                 | Effect::PresenceChanged { .. } => {}
             }
         }
@@ -519,12 +549,23 @@ impl Simulation {
             now - live.arrived_ms,
             live.handle_ms,
         );
+        self.waiting_now[queue] -= 1;
+        // As the router counts it: from the later of the arrival and the
+        // queue's current opening.
+        let counted_ms = match &self.sources[queue].hours {
+            Some(hours) => hours
+                .opened_at(self.start_ms.saturating_add(now))
+                .map_or(wait_ms, |opened| {
+                    wait_ms.min(self.start_ms.saturating_add(now) - opened)
+                }),
+            None => wait_ms,
+        };
         if let Some(b) = batch {
             let tally = &mut self.queue_tally[queue][b];
             tally.answered += 1;
             tally.answered_wait_ms += wait_ms as f64;
             tally.wait_ms += wait_ms as f64;
-            if wait_ms <= self.sources[queue].threshold_ms {
+            if counted_ms <= self.sources[queue].threshold_ms {
                 tally.answered_in_time += 1;
             }
             self.outstanding -= 1;

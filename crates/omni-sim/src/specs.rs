@@ -56,6 +56,11 @@ fn queue_spec(queue: &QueueScenario) -> QueueSpec {
     for (skill, minimum) in &queue.skills {
         spec = spec.with_requirement(skill, *minimum);
     }
+    // Checked when the scenario was read.
+    spec.hours = queue
+        .hours
+        .as_ref()
+        .and_then(|h| omni_core::hours::Schedule::parse(h).ok());
     spec
 }
 
@@ -87,6 +92,7 @@ mod tests {
             handle_time: Distribution::Exponential { mean_secs: 60.0 },
             patience: None,
             service_level_secs: 20.0,
+            hours: None,
         }
     }
 
@@ -116,6 +122,7 @@ mod tests {
             warmup_secs: 0.0,
             seed: 1,
             batches: 2,
+            start_ms: 0,
             queues: vec![queue(&[("sales", 5)], Channel::CHAT)],
             agents: vec![group(&[("sales", 6)], &[(Channel::CHAT, 2)])],
         };

@@ -132,6 +132,15 @@ impl TestApp {
         self.running().desk.expect("embedded app serves the desk")
     }
 
+    /// Moves the embedded router's clock `by_ms` forward: what falls due
+    /// (offers expiring, a queue's opening) happens at once, without
+    /// waiting for the wall clock.
+    pub fn advance_router_clock(&self, by_ms: i64) {
+        if let Some(router) = self.running().router() {
+            router.advance_clock(by_ms);
+        }
+    }
+
     /// Base URL of the web chat, e.g. `http://127.0.0.1:41234`.
     pub fn chat_url(&self) -> String {
         format!("http://{}", self.chat_addr())

@@ -128,6 +128,8 @@ pub struct Running {
     api_tasks: TaskTracker,
     bus: Option<Arc<dyn Bus>>,
     failed: CancellationToken,
+    /// The router, if this process runs it (tests move its clock).
+    router: Option<Arc<RouterShell>>,
 }
 
 /// Starts `parts` over `backends`. Returns once every server accepts
@@ -205,6 +207,7 @@ pub async fn start(
         }
         false => None,
     };
+    let router_handle = router.clone();
 
     // This process's service token: its server accepts it and its parts
     // present it. Unconfigured, a random one: the parts in this process
@@ -256,6 +259,11 @@ pub async fn start(
         worker_tasks.spawn(report(
             omni_context::intake::run_refusals(context.clone(), workers.clone()),
             "context refusals",
+            failed.clone(),
+        ));
+        worker_tasks.spawn(report(
+            omni_context::closed::run(context.clone(), workers.clone()),
+            "context closed queues",
             failed.clone(),
         ));
         worker_tasks.spawn(report(
@@ -488,6 +496,7 @@ pub async fn start(
         api_tasks,
         bus,
         failed,
+        router: router_handle,
     })
 }
 
@@ -518,6 +527,12 @@ impl Running {
     /// (or a test standing in for one) publishes.
     pub fn bus(&self) -> Option<Arc<dyn Bus>> {
         self.bus.clone()
+    }
+
+    /// The router, if this process runs it: tests move its clock
+    /// ([`RouterShell::advance_clock`]).
+    pub fn router(&self) -> Option<Arc<RouterShell>> {
+        self.router.clone()
     }
 
     /// Resolves when a part failed and the process should stop.

@@ -1,6 +1,8 @@
 //! A conversation the router turned away (its queue was full): the
 //! customer's automatic answer on their channel, and the conversation
-//! resolved with the reason, so that their next message routes again.
+//! resolved with the reason, so that their next message routes again. And
+//! the automatic answer itself ([`ContextService::send_auto_answer`]),
+//! which the closed-queue reply uses too.
 
 use super::*;
 
@@ -28,19 +30,14 @@ impl ContextService {
             info!(trace_id = %trace.trace_id_hex(), conversation_id = %conversation_id, status = ?conversation.status, "refusal of a conversation no longer queued ignored");
             return Ok(());
         }
-        let channel = conversation.last_channel;
         let customer = self.customer(&conversation.customer_id).await?;
-        let kinds = self.settings.reply_kinds(channel);
-        let to = match super::reply::recipient(&conversation, &customer, channel, &kinds) {
-            Ok(to) if channel != Channel::SMS || customer.opt_out(&to).is_none() => Some(to),
-            Ok(_) => None,
-            Err(e) => {
-                warn!(trace_id = %trace.trace_id_hex(), conversation_id = %conversation_id, error = %e, "no identity to answer a refused conversation on");
-                None
-            }
-        };
-        if let Some(to) = to {
-            self.send_queue_full_answer(&conversation, queue, to, at_ms, trace)
+        if let Some(to) = self.auto_answer_to(&conversation, &customer, trace) {
+            let notice = omni_core::Notice::QueueFull {
+                queue: queue.to_string(),
+            };
+            let text = self.settings.queue_full_answer().to_owned();
+            let key = format!("auto:queue_full:{at_ms}");
+            self.send_auto_answer(&conversation, to, text, notice, key, trace)
                 .await?;
         }
         let resolved = self.store.resolve(conversation_id, now_ms()).await?;
@@ -49,12 +46,36 @@ impl ContextService {
         Ok(())
     }
 
-    async fn send_queue_full_answer(
+    /// Who an automatic answer on the conversation's channel goes to: none
+    /// when the customer has no identity there, or opted out of SMS.
+    pub(super) fn auto_answer_to(
         &self,
         conversation: &Conversation,
-        queue: &QueueId,
+        customer: &Customer,
+        trace: TraceContext,
+    ) -> Option<Identity> {
+        let channel = conversation.last_channel;
+        let kinds = self.settings.reply_kinds(channel);
+        match super::reply::recipient(conversation, customer, channel, &kinds) {
+            Ok(to) if channel != Channel::SMS || customer.opt_out(&to).is_none() => Some(to),
+            Ok(_) => None,
+            Err(e) => {
+                warn!(trace_id = %trace.trace_id_hex(), conversation_id = %conversation.id, error = %e, "no identity to send an automatic answer on");
+                None
+            }
+        }
+    }
+
+    /// Stores `text` as an automatic answer (no agent) carrying `notice`,
+    /// under `idempotency_key`, and queues it for delivery to `to` on the
+    /// conversation's channel.
+    pub(super) async fn send_auto_answer(
+        &self,
+        conversation: &Conversation,
         to: Identity,
-        at_ms: Millis,
+        text: String,
+        notice: omni_core::Notice,
+        idempotency_key: String,
         trace: TraceContext,
     ) -> Result<(), ContextError> {
         let channel = conversation.last_channel;
@@ -76,15 +97,13 @@ impl ContextService {
             .append_outbound(NewOutbound {
                 conversation_id: conversation.id.clone(),
                 agent_id: None,
-                text: self.settings.queue_full_answer().to_owned(),
+                text,
                 channel,
-                idempotency_key: format!("auto:queue_full:{at_ms}"),
+                idempotency_key,
                 at_ms: now_ms(),
                 id,
                 email,
-                notice: Some(omni_core::Notice::QueueFull {
-                    queue: queue.to_string(),
-                }),
+                notice: Some(notice),
             })
             .await?;
         self.publish_outbound(conversation, &message, &to, trace)

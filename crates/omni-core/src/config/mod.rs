@@ -8,7 +8,7 @@
 //! One file per section: [`Config`] itself, its loading and the checks
 //! across sections live here; each section's types, defaults and own checks
 //! live in a child module (`network`, `grpc`, `context`, `routing`, `chat` (with `chat_sites`),
-//! `sms`, `webhook`, `email`, `limits`, `auth`, `channels`, `retention`,
+//! `hours`, `sms`, `webhook`, `email`, `limits`, `auth`, `channels`, `retention`,
 //! `metrics`), and `env` holds the
 //! `OMNI_*` overrides.
 
@@ -21,6 +21,7 @@ mod desk;
 mod email;
 mod env;
 mod grpc;
+mod hours;
 mod limits;
 mod metrics;
 mod network;
@@ -49,6 +50,7 @@ pub use env::{CONFIG_ENV, NOT_CONFIG_ENV};
 pub use grpc::{
     AccountKind, GrpcAccount, GrpcConfig, GrpcTls, LoadedAccount, MIN_TOKEN_LEN, SERVICE_ACCOUNT,
 };
+pub use hours::{HolidayConfig, HoursConfig};
 pub use limits::{LimitsConfig, QUEUE_FULL_ANSWER};
 pub use metrics::MetricsConfig;
 pub use network::{Connect, LinkTls, Listen, NatsConfig, REDACTED, RedisConfig, redact_url};
@@ -222,6 +224,16 @@ impl Config {
             {
                 return invalid(format!(
                     "queues.{}: steps: overflow to unknown queue {target:?}",
+                    q.id
+                ));
+            }
+        }
+        for q in &self.queues {
+            if let Some(target) = q.hours.as_ref().and_then(|h| h.closed_overflow.as_deref())
+                && !queue_ids.contains(target)
+            {
+                return invalid(format!(
+                    "queues.{}.hours.closed_overflow: unknown queue {target:?}",
                     q.id
                 ));
             }

@@ -78,6 +78,9 @@ pub struct QueueConfig {
     /// asked. Counted in `omni_wrapups_total`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub wrapup_codes: Vec<String>,
+    /// Business hours; absent: always open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours: Option<super::HoursConfig>,
 }
 
 /// One relaxation step of a queue: after `after_secs` of waiting, either a
@@ -194,6 +197,15 @@ impl QueueConfig {
                 "service_level",
                 "percent must be 1-100 and threshold_secs at least 1".into(),
             ));
+        }
+        if let Some(hours) = &self.hours {
+            crate::hours::Schedule::parse(hours).map_err(|e| format!("queues.{}.{e}", self.id))?;
+            if hours.closed_overflow.as_deref() == Some(self.id.as_str()) {
+                return Err(at(
+                    "hours.closed_overflow",
+                    "overflow to the queue itself".into(),
+                ));
+            }
         }
         if let Some(rules) = &self.selection {
             for (i, rule) in rules.iter().enumerate() {

@@ -74,6 +74,7 @@ impl Engine {
             step: 0,
             timer: NO_TIMER,
             excluded: None,
+            told_closed: a.restored,
             log,
         };
         let c = match self.free.pop() {
@@ -123,6 +124,17 @@ impl Engine {
                     },
                 );
                 self.list(now, c);
+                if let Some(contact) = self.contact_ref(c)
+                    && contact.queue != q
+                {
+                    // Its queue was closed: it waits in the open queue the
+                    // closed one sends to, at its age.
+                    fx.push(Effect::Requeued {
+                        conversation_id: a.conversation_id.clone(),
+                        queue: self.queues[contact.queue as usize].spec.id.clone(),
+                        queued_at_ms: a.queued_at_ms,
+                    });
+                }
                 fx.push(Effect::Queued {
                     conversation_id: a.conversation_id,
                 });
@@ -212,7 +224,7 @@ impl Engine {
         if !matches!(was, ReleasedWhile::Assigned(_)) {
             let queue = &mut self.queues[q];
             queue.stats.abandoned += 1;
-            if waited > queue.spec.service_level.threshold_ms {
+            if queue.counted_wait(now, waited) > queue.spec.service_level.threshold_ms {
                 queue.stats.abandoned_after_target += 1;
             }
         }
@@ -287,7 +299,9 @@ impl Engine {
             let (q, queued_at) = (contact.queue, contact.queued_at_ms);
             let queue = &mut self.queues[q as usize];
             queue.stats.answered += 1;
-            if now.saturating_sub(queued_at) <= queue.spec.service_level.threshold_ms {
+            if queue.counted_wait(now, now.saturating_sub(queued_at))
+                <= queue.spec.service_level.threshold_ms
+            {
                 queue.stats.answered_in_target += 1;
             }
             queue.changed |= 1 << ch;

@@ -71,10 +71,16 @@ impl Engine {
         // Dirty contacts in reverse routing order: the best is popped last.
         let mut contacts = std::mem::take(&mut self.scratch);
         contacts.clear();
-        for c in self.dirty_contacts.drain(..) {
+        let dirty = std::mem::take(&mut self.dirty_contacts);
+        for &c in &dirty {
             if let Some(contact) = self.contacts.get(c as usize).and_then(Option::as_ref)
                 && contact.slot == Slot::Waiting
             {
+                if !self.queues[contact.queue as usize].open {
+                    // A closed queue's contacts wait for its opening.
+                    self.tell_closed(c, fx);
+                    continue;
+                }
                 contacts.push((
                     Reverse(self.queues[contact.queue as usize].spec.priority),
                     contact.queued_at_ms,
@@ -83,6 +89,8 @@ impl Engine {
                 ));
             }
         }
+        self.dirty_contacts = dirty;
+        self.dirty_contacts.clear();
         contacts.sort_unstable_by(|a, b| b.cmp(a));
         contacts.dedup();
         loop {
@@ -137,6 +145,9 @@ impl Engine {
             let priority = queue.spec.priority;
             if best.is_some_and(|b| b.0.0 > priority) {
                 break;
+            }
+            if !queue.open {
+                continue;
             }
             for ch in 0..usize::from(agent.channels) {
                 if !agent.is_open(ch) {

@@ -47,6 +47,16 @@
 //!   a new wait.
 //! - Waiting contacts are ordered by priority, then queued time, then
 //!   admission order.
+//! - Business hours ([`QueueSpec::hours`](crate::QueueSpec::hours)): the
+//!   contacts of a closed queue wait and are not offered (a transfer to a
+//!   named agent still is); each is reported once as
+//!   [`Effect::QueueClosed`] with the opening time. At the opening they are
+//!   matched like new arrivals, so in routing order (priority, then age).
+//!   A closed queue with `closed_overflow` sends its contacts (new ones,
+//!   and those waiting at the closing) to that queue when it is open and
+//!   has room, keeping their age. Relaxation steps and timed overflows go
+//!   by age, closed or not. Service level: a wait counts from the later of
+//!   the contact's queued time and the queue's current opening.
 //!
 //! # Layout
 //!
@@ -64,6 +74,8 @@
 //!   changes;
 //! - `upkeep`: the open-agent index, the waiting sets and the timers kept
 //!   current (`list`, `unlist`, `catch_up`, `flush`);
+//! - `hours`: queues opening and closing by their business hours
+//!   (`schedule_hours`, `catch_up_hours`);
 //! - `matching`: matching what changed (`match_changes`), the best contact
 //!   for an agent, the best agent for a contact and the debug-build
 //!   cross-check against a scan of all agents;
@@ -73,6 +85,7 @@
 //!   with their positions and expected waits ([`Engine::take_positions`]).
 
 mod events;
+mod hours;
 mod matching;
 mod offers;
 mod positions;
@@ -138,6 +151,9 @@ pub struct Engine {
     cooldowns: BTreeSet<(Millis, u32, u32)>,
     /// (due, contact slot): a waiting contact's next step or overflow.
     timers: BTreeSet<(Millis, u32)>,
+    /// (due, queue slot): when a queue with business hours next opens or
+    /// closes (`Millis::MIN`: to be worked out at the next event).
+    hours: BTreeSet<(Millis, u32)>,
     index: OpenIndex,
     released: ReleasedLogs,
     dirty_agents: Vec<u32>,
@@ -194,6 +210,7 @@ impl Engine {
             offers,
             cooldowns: BTreeSet::new(),
             timers: BTreeSet::new(),
+            hours: BTreeSet::new(),
             index,
             released: ReleasedLogs::default(),
             dirty_agents: Vec::new(),
@@ -323,12 +340,13 @@ impl Engine {
 
     /// The earliest time at which a [`Event::Tick`] would do something (an
     /// offer expiring, a cooldown ending, a relaxation step or overflow
-    /// falling due), if any.
+    /// falling due, a queue opening or closing), if any.
     pub fn next_deadline(&self) -> Option<Millis> {
         [
             self.offers.next_expiry(),
             self.cooldowns.first().map(|(at, _, _)| *at),
             self.timers.first().map(|(at, _)| *at),
+            self.hours.first().map(|(at, _)| *at),
         ]
         .into_iter()
         .flatten()

@@ -252,7 +252,7 @@ impl Engine {
         self.track(&steps);
         let index_order = select::is_index_order(&spec.selection);
         let max_waiting = spec.max_waiting.or(self.config.default_max_waiting);
-        match self.queue_slots.get(&spec.id).copied() {
+        let q = match self.queue_slots.get(&spec.id).copied() {
             Some(q) => {
                 let queue = &mut self.queues[q as usize];
                 queue.max_waiting = max_waiting;
@@ -281,10 +281,15 @@ impl Engine {
                     max_waiting,
                     changed: 0,
                     hidden: false,
+                    open: true,
+                    opened_at: Millis::MIN,
+                    hours_next: Millis::MAX,
                 });
                 q
             }
-        }
+        };
+        self.schedule_hours(q);
+        q
     }
 
     /// Makes the index maintain the sets these requirements' covers use,

@@ -123,9 +123,24 @@ pub(super) struct QueueState {
     /// its agent's capacity, but the queue is not listed, not accepted by
     /// events and never routes new contacts.
     pub(super) hidden: bool,
+    /// Open by its business hours now (always, without hours).
+    pub(super) open: bool,
+    /// When the current opening began (`Millis::MIN`: always open, or not
+    /// known): waits count against the service level from then.
+    pub(super) opened_at: Millis,
+    /// When `open` next changes (`Millis::MAX`: never); the key of its
+    /// entry in `Engine::hours`.
+    pub(super) hours_next: Millis,
 }
 
 impl QueueState {
+    /// The part of a wait of `waited` ms ending at `now` that counts
+    /// against the service level: the time since the queue's current
+    /// opening, when that is later than the contact's queued time.
+    pub(super) fn counted_wait(&self, now: Millis, waited: Millis) -> Millis {
+        waited.min(now.saturating_sub(self.opened_at))
+    }
+
     pub(super) fn step_at(&self, waited_ms: Millis) -> usize {
         self.starts
             .iter()

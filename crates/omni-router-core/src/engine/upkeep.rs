@@ -81,9 +81,15 @@ impl Engine {
         let mut q = contact.queue;
         let queued_at = contact.queued_at_ms;
         let age = now.saturating_sub(queued_at);
-        // Follow overflows already due, one lap at most.
+        // Follow overflows already due, and those of closed queues, one
+        // lap at most.
         let mut moves = Vec::new();
         for _ in 0..self.queues.len() {
+            if let Some(target) = self.closed_overflow_target(q) {
+                moves.push((q, target));
+                q = target;
+                continue;
+            }
             let Some(target) = self.overflow_target(q) else {
                 break;
             };
@@ -187,6 +193,9 @@ impl Engine {
     /// Applies what time alone brings, up to `now`: ended cooldowns, steps
     /// coming into force, overflows.
     pub(super) fn catch_up(&mut self, now: Millis, fx: &mut Vec<Effect>) {
+        if self.hours.first().is_some_and(|(at, _)| *at <= now) {
+            self.catch_up_hours(now, fx);
+        }
         while let Some((until, c, a)) = self.cooldowns.first().copied()
             && until <= now
         {

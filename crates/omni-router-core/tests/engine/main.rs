@@ -3,6 +3,7 @@
 
 mod bound;
 mod channels;
+mod hours;
 mod invariants;
 mod positions;
 mod rules;

@@ -207,6 +207,14 @@ impl RouterShell {
                     warn!(%conversation_id, %queue, reason = QUEUE_FULL, "conversation refused: its queue is full");
                     self.record_refusal(&conversation_id, &queue).await;
                 }
+                Effect::QueueClosed {
+                    conversation_id,
+                    queue,
+                    opens_at_ms,
+                } => {
+                    self.record_closed(&conversation_id, &queue, opens_at_ms)
+                        .await;
+                }
                 Effect::PresenceChanged { agent_id, presence } => {
                     info!(%agent_id, ?presence, "presence changed by the router");
                     self.tally

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use omni_bus::Message;
 use omni_bus::topology::subjects;
-use omni_core::time::{Millis, now_ms};
+use omni_core::time::Millis;
 use omni_core::{Channel, ConversationId, QueueId};
 use omni_proto::common as pbc;
 use omni_proto::events as ev;
@@ -53,7 +53,7 @@ impl RouterShell {
                 _ = shutdown.cancelled() => return,
                 _ = every.tick() => {}
             }
-            let now = now_ms();
+            let now = self.now();
             let report = self.lock_engine().take_positions(now, POSITIONS_PER_LINE);
             let due = published.changes(report);
             for position in due {

@@ -2,7 +2,6 @@
 //! agents and queues, then the contacts and presence recorded before the
 //! last stop.
 
-use omni_core::time::now_ms;
 use omni_router_core::{AgentSpec, Event, QueueSpec};
 use tracing::{info, warn};
 
@@ -16,7 +15,7 @@ impl RouterShell {
     pub(super) async fn load_admin_changes(&self) -> Result<(), RouterError> {
         let queues = self.store.queue_configs().await?;
         let agents = self.store.agent_configs().await?;
-        let now = now_ms();
+        let now = self.now();
         let mut engine = self.lock_engine();
         // Queues may overflow to each other: apply those whose target is
         // known, until no more can be.

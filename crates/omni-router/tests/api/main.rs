@@ -6,6 +6,7 @@
 //! its refusals ([`refusals`]).
 
 mod errors;
+mod hours;
 mod positions;
 mod presence;
 mod refusals;

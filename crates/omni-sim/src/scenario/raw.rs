@@ -4,6 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use omni_core::Channel;
+use omni_core::config::HoursConfig;
+use omni_core::hours::Schedule;
 use serde::Deserialize;
 
 use super::{AgentGroup, MAX_AGENTS, MAX_SIMULATED_SECS, QueueScenario, Scenario, ScenarioError};
@@ -20,6 +22,7 @@ pub(super) struct RawScenario {
     seed: u64,
     #[serde(default = "default_batches")]
     batches: u32,
+    start: Option<String>,
     #[serde(default)]
     queues: Vec<RawQueue>,
     #[serde(default)]
@@ -45,6 +48,7 @@ struct RawQueue {
     patience: Option<RawDistribution>,
     #[serde(default = "default_service_level_secs")]
     service_level_secs: f64,
+    hours: Option<HoursConfig>,
 }
 
 fn default_channel() -> Channel {
@@ -163,11 +167,40 @@ impl RawScenario {
             ));
         }
 
+        let start_ms = match &self.start {
+            None => 0,
+            Some(text) => text
+                .parse::<jiff::Timestamp>()
+                .map_err(|_| {
+                    ScenarioError::invalid(
+                        "start",
+                        format!(
+                            "{text:?} is not an instant (expected e.g. \"2026-12-07T00:00:00Z\")"
+                        ),
+                    )
+                })?
+                .as_millisecond(),
+        };
+        for (i, queue) in queues.iter().enumerate() {
+            let target = queue
+                .hours
+                .as_ref()
+                .and_then(|h| h.closed_overflow.as_deref());
+            if let Some(target) = target
+                && !ids.contains(target)
+            {
+                return Err(ScenarioError::invalid(
+                    format!("queues[{i}].hours.closed_overflow"),
+                    format!("unknown queue {target:?}"),
+                ));
+            }
+        }
         let scenario = Scenario {
             duration_secs,
             warmup_secs: self.warmup_secs,
             seed: self.seed,
             batches: self.batches,
+            start_ms,
             queues,
             agents,
         };
@@ -235,7 +268,12 @@ impl RawQueue {
                 format!("must be zero or more, got {}", self.service_level_secs),
             ));
         }
+        if let Some(hours) = &self.hours {
+            Schedule::parse(hours)
+                .map_err(|e| ScenarioError::invalid(format!("{at}.{}", e.field), e.message))?;
+        }
         Ok(QueueScenario {
+            hours: self.hours,
             id,
             channel: self.channel,
             priority: self.priority,

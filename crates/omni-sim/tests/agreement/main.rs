@@ -10,4 +10,5 @@
 mod behavior;
 mod erlang_a;
 mod erlang_c;
+mod hours;
 mod support;

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use omni_core::config::{AgentConfig, QueueConfig, QueueStepConfig, ServiceLevelConfig};
+use omni_core::config::{
+    AgentConfig, HolidayConfig, HoursConfig, QueueConfig, QueueStepConfig, ServiceLevelConfig,
+};
 use omni_core::{AgentId, Channel, ConversationId, ConversationStatus, CustomerId};
 
 use super::{POLICY, StoreFactory, T0, Tag, contact, inbound, open, presence, queue, step};
@@ -98,6 +100,16 @@ pub async fn router_admin_config_round_trips<F: StoreFactory>(factory: &F) {
         }),
         max_waiting: Some(50),
         wrapup_codes: vec!["sold".into(), "no_sale".into()],
+        hours: Some(HoursConfig {
+            zone: "Europe/Madrid".into(),
+            weekly: BTreeMap::from([("mon".into(), vec!["09:00-18:00".into()])]),
+            holidays: vec![HolidayConfig {
+                date: "2026-12-25".into(),
+                name: Some("Christmas Day".into()),
+            }],
+            closed_overflow: None,
+            closed_reply: BTreeMap::from([("es".into(), "Abrimos {opens_at}.".into())]),
+        }),
     };
     step("put_agent_config", store.put_agent_config(&agent)).await;
     step("put_queue_config", store.put_queue_config(&queue)).await;

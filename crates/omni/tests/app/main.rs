@@ -18,6 +18,7 @@
 //! Prometheus.
 
 mod adapter_check;
+mod business_hours;
 mod cli;
 mod contact_numbers;
 mod deadletters;
