@@ -27,6 +27,9 @@
 //!   reply by SMS with its delivery status, merge and unmerge.
 //! - [`desk`]: a service down named and retried, drafts per conversation,
 //!   a reopened conversation's first message, two windows on one offer.
+//! - [`offers`]: an offer's card (customer, time waited, countdown), its
+//!   tone and desktop notification, the keyboard shortcuts, and an offer
+//!   left to run out going to the next agent.
 //! - [`queuefull`]: a full queue's automatic answer on the chat page, as a
 //!   system line.
 //! - [`queuepos`]: a waiting customer's place in line, moving up as the
@@ -41,6 +44,7 @@ mod chatpage;
 mod customer;
 mod declared;
 mod desk;
+mod offers;
 mod queuefull;
 mod queuepos;
 mod unverified;

@@ -108,6 +108,11 @@ const ASSETS: &[Asset] = &[
         "/assets/desk/view.js",
         include_str!("../assets/desk/view.js"),
     ),
+    // deskflow
+    Asset::script(
+        "/assets/desk/alert.js",
+        include_str!("../assets/desk/alert.js"),
+    ),
 ];
 
 /// Largest request body, in bytes.

@@ -370,6 +370,8 @@ pub struct OfferView {
     pub channel: &'static str,
     /// Deadline to accept, ms since the epoch.
     pub expires_at_ms: i64,
+    /// Since when the contact waits, ms since the epoch.
+    pub queued_at_ms: i64,
 }
 
 impl From<&rpb::Offer> for OfferView {
@@ -381,6 +383,7 @@ impl From<&rpb::Offer> for OfferView {
             queue: o.queue.clone(),
             channel: channel_name(o.channel, &o.channel_name),
             expires_at_ms: o.expires_at_ms,
+            queued_at_ms: o.queued_at_ms,
         }
     }
 }

@@ -8,7 +8,7 @@ import { el } from './dom.js';
 import { announce, notify } from './feedback.js';
 import { S } from './state.js';
 import { noteConversation, noteMessage, renderConversations, summaryOf, unassign } from './conversations.js';
-import { renderOffers, unhighlight } from './offers.js';
+import { offerArrived, renderOffers, unhighlight } from './offers.js';
 import { putMessage } from './timeline.js';
 import { loadOpen, openConversation, renderViewHead, shouldAutoOpen } from './view.js';
 import { updateReplyEnabled } from './reply.js';
@@ -121,6 +121,7 @@ function onEvent(f) {
         announce('New offer: ' + (o.queue || '') + ' ' + channelLabel(o.channel) + '.');
       }
       renderOffers();
+      if (isNew) offerArrived(o);
       break;
     }
     case 'offer_rescinded': {

@@ -9,7 +9,8 @@
 // | account.js | the account's name and role, the admin's account list |
 // | feedback.js | error bar, notices, screen-reader announcements |
 // | header.js | name, presence, load |
-// | offers.js | the offers panel |
+// | offers.js | the offers panel, its countdown and keyboard shortcuts |
+// | alert.js | a new offer's tone and desktop notification |
 // | conversations.js | "My conversations" and summaries |
 // | view.js | the open conversation's head and loading |
 // | timeline.js | the open conversation's messages |
