@@ -23,6 +23,8 @@
 //!   the router's place in line while waiting, for the customer's pages.
 //! - [`topics`]: the topics a customer can pick, from the configuration.
 //! - [`receipts`]: `delivered` and `read` reports for replies a page was sent.
+//! - [`typing`]: the customer's typing for the agent; the agent's typing and
+//!   reading for the customer's page.
 //! - [`server`]: the HTTP routes and `serve(listener, shutdown)`.
 
 #![forbid(unsafe_code)]
@@ -38,6 +40,7 @@ pub mod server;
 pub mod socket;
 pub mod status;
 pub mod topics;
+pub mod typing;
 
 pub use adapter::ChatAdapter;
 pub use error::ChatError;

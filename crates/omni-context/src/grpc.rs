@@ -508,4 +508,30 @@ impl ContextGrpc for ContextApi {
                 .collect(),
         }))
     }
+
+    async fn signal_conversation(
+        &self,
+        request: Request<SignalConversationRequest>,
+    ) -> Result<Response<SignalConversationResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let id = ConversationId::from(required(&req.conversation_id, "conversation_id")?);
+        let agent = AgentId::from(required(&req.agent_id, "agent_id")?);
+        let signal = match req.signal {
+            Some(signal_conversation_request::Signal::Typing(typing)) => {
+                crate::service::Signal::Typing(typing)
+            }
+            Some(signal_conversation_request::Signal::ReadUpToSeq(seq)) => {
+                crate::service::Signal::ReadUpTo(seq)
+            }
+            None => {
+                return Err(ContextError::InvalidArgument(
+                    "signal must be typing or read_up_to_seq".into(),
+                )
+                .into());
+            }
+        };
+        self.service.signal(&id, &agent, signal, &caller).await?;
+        Ok(Response::new(SignalConversationResponse {}))
+    }
 }

@@ -4,7 +4,8 @@
 //! # Layout
 //! - [`service`]: the operations (ingest a customer message, record an
 //!   assignment, send an agent's reply, resolve), over a store and a bus;
-//!   `service/reply` holds the reply: who may send it and to which identity.
+//!   `service/reply` holds the reply: who may send it and to which identity;
+//!   `service/signal` an agent's typing and reading, told to the customer.
 //! - [`customers`]: profiles, linking, merging, unmerging, attachments and
 //!   delivery reports.
 //! - [`deadletters`]: the durable consumer that keeps adapters' dead

@@ -30,7 +30,9 @@ use crate::ContextError;
 
 mod refusal;
 mod reply;
+mod signal;
 use omni_proto::auth::Caller;
+pub use signal::Signal;
 
 /// Largest agent reply, in bytes.
 pub const MAX_REPLY_BYTES: usize = 16 * 1024;

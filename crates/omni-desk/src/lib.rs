@@ -16,6 +16,8 @@
 //!   conversations (audited).
 //! - [`trace`]: agents' actions as spans in the conversation's trace.
 //! - [`events`]: the live event WebSocket, merging router and context streams.
+//! - [`signals`]: the agent's typing and reading, from the event socket to
+//!   the customer (throttled).
 //! - [`views`]: messages as served, their email HTML sanitized again.
 //! - [`error`]: the one mapping of errors to HTTP status and JSON body.
 //! - [`server`]: the routes and `serve(listener, desk, limits, shutdown)`
@@ -37,6 +39,7 @@ pub mod events;
 pub mod records_api;
 pub mod server;
 pub mod session_api;
+pub mod signals;
 pub mod supervise_api;
 pub mod trace;
 pub mod views;

@@ -7,4 +7,5 @@ mod channels;
 mod erasure;
 mod grpc;
 mod service;
+mod signal;
 mod support;
