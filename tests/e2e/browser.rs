@@ -25,6 +25,8 @@
 //! - [`customer`]: the desk's customer screens: identities, the timeline
 //!   across chat, SMS and email, an email reply (Enter is a new line), a
 //!   reply by SMS with its delivery status, merge and unmerge.
+//! - [`deskflow`]: an agent's shift: three conversations on two channels,
+//!   unread markers, drafts while switching, typing both ways and "Read".
 //! - [`desk`]: a service down named and retried, drafts per conversation,
 //!   a reopened conversation's first message, two windows on one offer.
 //! - [`offers`]: an offer's card (customer, time waited, countdown), its
@@ -44,6 +46,7 @@ mod chatpage;
 mod customer;
 mod declared;
 mod desk;
+mod deskflow;
 mod offers;
 mod queuefull;
 mod queuepos;

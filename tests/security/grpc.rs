@@ -251,6 +251,7 @@ async fn an_agent_cannot_read_reply_to_or_resolve_anothers_conversation() -> any
     let conversation = bob.take_next_offer().await?;
 
     let reply = |agent: &str, key: &str| SendMessageRequest {
+        attachments: Vec::new(),
         conversation_id: conversation.clone(),
         agent_id: agent.to_owned(),
         text: "this is alice".into(),
@@ -370,6 +371,7 @@ async fn a_resolved_conversation_takes_no_agent_message() -> anyhow::Result<()> 
     let mut admin = ContextServiceClient::new(admin_channel(&app.grpc_url())?);
     let late = admin
         .send_message(SendMessageRequest {
+            attachments: Vec::new(),
             conversation_id: conversation.clone(),
             agent_id: "bob".into(),
             text: "one more thing".into(),

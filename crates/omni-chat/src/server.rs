@@ -50,6 +50,10 @@ const ASSETS: &[Asset] = &[
         "/assets/chat/topics.js",
         include_str!("../assets/chat/topics.js"),
     ),
+    Asset::script(
+        "/assets/chat/typing.js",
+        include_str!("../assets/chat/typing.js"),
+    ),
 ];
 
 /// The chat's access table: every route, who may call it, and why. The

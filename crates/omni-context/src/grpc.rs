@@ -161,14 +161,24 @@ impl ContextGrpc for ContextApi {
         };
         let span = tracing::info_span!("context.send_message", omni.conversation_id = %id, omni.agent_id = %agent);
         continue_outside_server(&span, &trace);
+        let files = req
+            .attachments
+            .into_iter()
+            .map(|a| omni_core::Attachment {
+                name: a.name,
+                content_type: a.content_type,
+                content: a.content,
+            })
+            .collect();
         let message = self
             .service
-            .send_reply(
+            .send_reply_with_files(
                 &id,
                 &agent,
                 &req.text,
                 &req.idempotency_key,
                 channel,
+                files,
                 &caller,
                 trace,
             )

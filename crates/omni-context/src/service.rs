@@ -28,6 +28,7 @@ use tracing::{info, warn};
 
 use crate::ContextError;
 
+pub mod files;
 mod refusal;
 mod reply;
 mod signal;

@@ -1,7 +1,8 @@
 // The customer chat page: the start form, the composer, and what each
 // server frame does. Rendering is in log.js, the connection in socket.js,
 // unconfirmed messages in pending.js, the topics in topics.js, the
-// conversation's status in status.js, read receipts in receipts.js.
+// conversation's status in status.js, read receipts in receipts.js,
+// typing both ways and the agent's reading in typing.js.
 
 import { backoff, byId, errorBar, randomId } from '../common/common.js';
 import * as log from './log.js';
@@ -10,6 +11,7 @@ import * as receipts from './receipts.js';
 import * as socket from './socket.js';
 import * as status from './status.js';
 import * as topics from './topics.js';
+import * as typing from './typing.js';
 
 const { local, K_VISITOR, K_PENDING, K_NAME, K_TOPIC } = pending;
 
@@ -93,12 +95,19 @@ function onFrame(f) {
     }
     case 'message':
       log.appendServerMessage(f.message);
+      if (f.message && f.message.direction === 'outbound') typing.showAgentTyping({ typing: false });
       break;
     case 'status':
       status.show(f);
       break;
     case 'position':
       status.showPosition(f);
+      break;
+    case 'typing':
+      typing.showAgentTyping(f);
+      break;
+    case 'read':
+      typing.markRead(f);
       break;
     case 'error':
       onError(f);
@@ -190,6 +199,7 @@ function sendCurrent() {
   };
   pending.add(entry);
   log.appendLocal(entry);
+  typing.stopped();
   if (!over) { el.input.value = ''; updateCounter(); }
   el.input.focus();
   if (!transmit(entry)) socket.reconnectNow();

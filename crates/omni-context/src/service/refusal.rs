@@ -87,7 +87,7 @@ impl ContextService {
                 }),
             })
             .await?;
-        self.publish_outbound(conversation, &message, &to, trace)
+        self.publish_outbound(conversation, &message, &to, &[], trace)
             .await?;
         omni_telemetry::count!(
             "omni_outbound_messages_total",

@@ -16,8 +16,10 @@
 // | timeline.js | the open conversation's messages |
 // | profile.js | the customer profile and its forms |
 // | reply.js | the reply form, drafts, limits and Resolve |
+// | attach.js | files attached to an email reply |
 // | sms.js | SMS segment counting, as the SMS adapter counts |
 // | events.js | the live event WebSocket |
+// | typing.js | typing both ways, and reporting the customer's messages read |
 
 import { storage } from '../common/common.js';
 import { ApiError, api, whenSessionEnds, whenUnavailable } from './api.js';

@@ -141,6 +141,7 @@ impl App {
     /// Publishes an agent's reply for `to` on `omni.outbound.sms`.
     pub async fn send_reply(&self, message_id: &str, to: &str, text: &str) {
         let outbound = ev::OutboundMessage {
+            attachments: Vec::new(),
             message: Some(pb::Message {
                 id: message_id.into(),
                 conversation_id: format!("conv-{message_id}"),
