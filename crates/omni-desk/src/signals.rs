@@ -67,6 +67,17 @@ impl Signals {
             debug!(agent_id = %actor.user, "unknown desk page frame dropped");
             return;
         };
+        let (PageFrame::Typing {
+            conversation_id, ..
+        }
+        | PageFrame::Read {
+            conversation_id, ..
+        }) = &frame;
+        // Checked first: a frame for a conversation not (yet) the agent's
+        // leaves no trace, so the same frame once it is goes through.
+        if !assigned.contains(conversation_id) {
+            return;
+        }
         let (conversation_id, signal) = match frame {
             PageFrame::Typing {
                 conversation_id,
@@ -87,9 +98,6 @@ impl Signals {
                 (conversation_id, Signal::ReadUpToSeq(up_to_seq))
             }
         };
-        if !assigned.contains(&conversation_id) {
-            return;
-        }
         let request = traced(
             actor,
             SignalConversationRequest {
