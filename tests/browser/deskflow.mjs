@@ -4,7 +4,8 @@
 // she opens it; switching keeps each conversation's draft; she sees the
 // customer typing, and the customer sees her typing and that she has read
 // their messages. She attaches a file to her email reply to Ana: the
-// customer's mailbox gets it as a MIME attachment of the threaded reply,
+// customer's mailbox gets it as a MIME attachment of the threaded reply
+// ("Re:" subject, her message quoted under it),
 // and a chat reply cannot carry one.
 //
 // Started by the Rust e2e test `browser::deskflow` with CHAT_URL, DESK_URL,
@@ -171,6 +172,10 @@ await scenario(async (browser) => {
   if (mail.subject !== 'Re: Invoice for order 42') throw new Error(`subject ${JSON.stringify(mail.subject)}`);
   if (!/^multipart\/mixed/.test(mail.content_type)) throw new Error(`content type ${mail.content_type}`);
   if (!mail.text.includes('Here is your invoice, attached.')) throw new Error(`text ${JSON.stringify(mail.text)}`);
+  // Under the reply, the customer's message it answers, quoted as mail programs do.
+  if (!/^On \d{4}-\d{2}-\d{2}, ana@example\.net wrote:\n> Could you send me the invoice again\?/.test(mail.quoted)) {
+    throw new Error(`quoted ${JSON.stringify(mail.quoted)}`);
+  }
   const file = mail.attachments[0] || {};
   if (mail.attachments.length !== 1 || file.name !== 'invoice-42.pdf' || file.content_type !== 'application/pdf'
     || Buffer.from(file.content_base64, 'base64').toString() !== invoice) {

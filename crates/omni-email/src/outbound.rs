@@ -223,9 +223,16 @@ impl Relay {
             // well-behaved autoresponders do not answer in turn.
             builder = builder.header(AutoSubmitted);
         }
+        // The customer's message it answers, quoted under the reply.
+        let quoted = message.email.as_ref().map_or("", |e| e.quoted.as_str());
+        let text = if quoted.is_empty() {
+            message.text.clone()
+        } else {
+            format!("{}\n\n{quoted}\n", message.text.trim_end())
+        };
         if !outbound.attachments.is_empty() {
             // multipart/mixed: the text, then each file the agent attached.
-            let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(message.text.clone()));
+            let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(text));
             for file in &outbound.attachments {
                 let content_type = ContentType::parse(&file.content_type)
                     .map_err(|e| format!("attachment {:?} has an invalid type: {e}", file.name))?;
@@ -242,7 +249,7 @@ impl Relay {
         builder
             .header(MIME_VERSION_1_0)
             .header(ContentType::TEXT_PLAIN)
-            .body(message.text.clone())
+            .body(text)
             .map_err(|e| format!("cannot build the mail: {e}"))
     }
 }
@@ -411,6 +418,23 @@ mod tests {
         };
         assert!(!text("alice").contains("Auto-Submitted"));
         assert!(text("").contains("Auto-Submitted: auto-replied"));
+    }
+
+    #[test]
+    fn the_customers_message_is_quoted_under_the_reply() {
+        let mut out = outbound(Kind::Email("ann@example.com".into()), None);
+        if let Some(m) = out.message.as_mut() {
+            m.email = Some(pb::EmailView {
+                quoted: "On 2026-12-06, ann@example.com wrote:\n> Where is it?".into(),
+                ..Default::default()
+            });
+        }
+        let raw = relay().compose(&out).unwrap().formatted();
+        // Read back as the inbound side reads mail: the new text, then the quote.
+        let parsed = crate::mime::parse(&raw).unwrap();
+        let split = crate::quote::split(&parsed.text);
+        assert_eq!(split.new.trim(), "Your parcel left today.\nRegards");
+        assert!(split.quoted.contains("> Where is it?"), "{}", split.quoted);
     }
 
     #[test]

@@ -68,10 +68,12 @@ async fn drive(app: &TestApp, relay: &SmtpSink) -> anyhow::Result<()> {
 }
 
 /// A mail the relay got, as the customer's mail program reads it: its
-/// recipients, subject, text and attachments (content in base64).
+/// recipients, subject, new text, the text it quotes, and attachments
+/// (content in base64).
 fn parsed(mail: &omni_testservers::smtp::SunkMail) -> anyhow::Result<Value> {
     use base64::Engine as _;
     let email = omni_email::mime::parse(&mail.raw)?;
+    let split = omni_email::quote::split(&email.text);
     let files: Vec<Value> = email
         .attachments
         .iter()
@@ -86,7 +88,8 @@ fn parsed(mail: &omni_testservers::smtp::SunkMail) -> anyhow::Result<Value> {
     Ok(json!({
         "to": mail.rcpt_to,
         "subject": email.subject,
-        "text": email.text,
+        "text": split.new,
+        "quoted": split.quoted,
         "content_type": mail.header("Content-Type").unwrap_or_default(),
         "attachments": files,
     }))
