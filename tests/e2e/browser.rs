@@ -25,11 +25,16 @@
 //! - [`customer`]: the desk's customer screens: identities, the timeline
 //!   across chat, SMS and email, an email reply (Enter is a new line), a
 //!   reply by SMS with its delivery status, merge and unmerge.
+//! - [`deskflow`]: an agent's shift: three conversations on two channels,
+//!   unread markers, drafts while switching, typing both ways and "Read".
 //! - [`desk`]: a service down named and retried, drafts per conversation,
 //!   a reopened conversation's first message, two windows on one offer.
 //! - [`desktools`]: a canned response, an internal note the customer never
 //!   sees, a transfer with a note, a resolve with a wrap-up code, an away
 //!   reason with the time in state.
+//! - [`offers`]: an offer's card (customer, time waited, countdown), its
+//!   tone and desktop notification, the keyboard shortcuts, and an offer
+//!   left to run out going to the next agent.
 //! - [`queuefull`]: a full queue's automatic answer on the chat page, as a
 //!   system line.
 //! - [`queuepos`]: a waiting customer's place in line, moving up as the
@@ -48,7 +53,9 @@ mod chatpage;
 mod customer;
 mod declared;
 mod desk;
+mod deskflow;
 mod desktools;
+mod offers;
 mod queuefull;
 mod queuepos;
 mod screenshots;

@@ -8,7 +8,8 @@ use omni_proto::common::ErrorReason;
 use omni_proto::context::context_service_client::ContextServiceClient;
 use omni_proto::context::{
     GetAttachmentRequest, GetConversationRequest, ListMessagesRequest, ResolveConversationRequest,
-    SendMessageRequest, WatchConversationsRequest,
+    SendMessageRequest, SignalConversationRequest, WatchConversationsRequest,
+    signal_conversation_request,
 };
 use omni_proto::routing::router_service_client::RouterServiceClient;
 use omni_proto::routing::{
@@ -73,6 +74,17 @@ async fn every_service_but_health_refuses_no_token_and_a_wrong_token() -> anyhow
                 .await
                 .map(|_| ()),
             "every customer's messages without a token",
+        ),
+        (
+            anonymous_context
+                .signal_conversation(SignalConversationRequest {
+                    conversation_id: "c".into(),
+                    agent_id: "alice".into(),
+                    signal: Some(signal_conversation_request::Signal::Typing(true)),
+                })
+                .await
+                .map(|_| ()),
+            "typing to a customer without a token",
         ),
         (
             anonymous_router
@@ -242,7 +254,8 @@ async fn a_person_token_cannot_name_another_user() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_agent_cannot_read_reply_to_or_resolve_anothers_conversation() -> anyhow::Result<()> {
+async fn an_agent_cannot_read_reply_to_signal_or_resolve_anothers_conversation()
+-> anyhow::Result<()> {
     let app = TestApp::start().await?;
     // bob is the only agent on: the sales chat is offered to him.
     let mut bob = Agent::sign_in(&app, "bob").await?;
@@ -251,6 +264,7 @@ async fn an_agent_cannot_read_reply_to_or_resolve_anothers_conversation() -> any
     let conversation = bob.take_next_offer().await?;
 
     let reply = |agent: &str, key: &str| SendMessageRequest {
+        attachments: Vec::new(),
         conversation_id: conversation.clone(),
         agent_id: agent.to_owned(),
         text: "this is alice".into(),
@@ -329,6 +343,20 @@ async fn an_agent_cannot_read_reply_to_or_resolve_anothers_conversation() -> any
         );
         denied(
             client
+                .signal_conversation(as_alice(
+                    via_service,
+                    SignalConversationRequest {
+                        conversation_id: conversation.clone(),
+                        agent_id: "alice".into(),
+                        signal: Some(signal_conversation_request::Signal::Typing(true)),
+                    },
+                ))
+                .await
+                .map(|_| ()),
+            &format!("{who}: type to bob's customer"),
+        );
+        denied(
+            client
                 .list_messages(as_alice(
                     via_service,
                     ListMessagesRequest {
@@ -389,6 +417,7 @@ async fn a_resolved_conversation_takes_no_agent_message() -> anyhow::Result<()> 
     let mut admin = ContextServiceClient::new(admin_channel(&app.grpc_url())?);
     let late = admin
         .send_message(SendMessageRequest {
+            attachments: Vec::new(),
             conversation_id: conversation.clone(),
             agent_id: "bob".into(),
             text: "one more thing".into(),

@@ -237,6 +237,7 @@ async fn an_agent_cannot_sms_a_number_the_customer_never_used() -> anyhow::Resul
     let sms = desk
         .send_message(for_user(
             SendMessageRequest {
+                attachments: Vec::new(),
                 conversation_id: conversation.clone(),
                 agent_id: "bob".into(),
                 text: "hi from the company's number".into(),

@@ -199,6 +199,7 @@ impl<P: Provider> Consumer<P> {
             message,
             to: command.to,
             email: command.email,
+            attachments: command.attachments,
             attempt: delivery.attempt,
         };
         self.send(delivery, &mut outbound).instrument(span).await

@@ -19,6 +19,9 @@ pub struct Outbound {
     pub to: Option<common_pb::Identity>,
     /// Email threading, for the email channel.
     pub email: Option<ev::EmailOutbound>,
+    /// Files the agent attached (a channel whose capabilities allow them:
+    /// email), in order.
+    pub attachments: Vec<ev::Attachment>,
     /// 1 for the first attempt, more for retries.
     pub attempt: u32,
     /// The trace to continue toward the provider.

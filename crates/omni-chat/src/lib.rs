@@ -28,6 +28,8 @@
 //!   in a language.
 //! - [`widget`]: `/widget.js`, the site's frame and its settings.
 //! - [`upload`]: a customer's file (images, PDF), type-checked by content.
+//! - [`typing`]: the customer's typing for the agent; the agent's typing and
+//!   reading for the customer's page.
 //! - [`server`]: the HTTP routes and `serve(listener, shutdown)`.
 
 #![forbid(unsafe_code)]
@@ -44,6 +46,7 @@ pub mod sites;
 pub mod socket;
 pub mod status;
 pub mod topics;
+pub mod typing;
 pub mod upload;
 pub mod widget;
 

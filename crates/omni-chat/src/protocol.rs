@@ -11,6 +11,9 @@
 //! | server → page | `{"type":"status","conversation_id":"…","status":"waiting"\|"assigned"\|"resolved","agent_name":…,"waiting_since_ms":…}` after `welcome` and on every change |
 //! | server → page | `{"type":"position","conversation_id":"…","position":3,"expected_wait_secs":120}` while waiting, when the place in line changes (`expected_wait_secs` only when the queue can tell) |
 //! | server → page | `{"type":"error","code":"…","message":"…","client_id":…}` |
+//! | page → server | `{"type":"typing","typing":true\|false}` the customer types (throttled by the page and the server) |
+//! | server → page | `{"type":"typing","conversation_id":"…","typing":…,"agent_name":…}` the agent types |
+//! | server → page | `{"type":"read","conversation_id":"…","client_ids":[…]}` the agent has seen these messages of the customer |
 //!
 //! Error codes: `bad_frame` (not JSON, unknown type, missing field, binary
 //! frame), `not_ready` (message before hello), `empty`, `too_large` (text
@@ -65,6 +68,11 @@ pub enum ClientFrame {
         /// The replies' message ids (`message.id` of `message` frames and
         /// of `welcome` history), 1 to [`MAX_READ_IDS`].
         message_ids: Vec<String>,
+    },
+    /// The customer is typing (true) or stopped (false); see [`crate::typing`].
+    Typing {
+        /// Whether they type.
+        typing: bool,
     },
 }
 
@@ -124,6 +132,23 @@ pub enum ServerFrame {
         #[serde(skip_serializing_if = "Option::is_none")]
         expected_wait_secs: Option<u64>,
     },
+    /// The agent types (or stopped); see [`crate::typing`].
+    Typing {
+        /// The conversation.
+        conversation_id: String,
+        /// Whether they type.
+        typing: bool,
+        /// The agent's display name.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        agent_name: Option<String>,
+    },
+    /// The agent was shown the customer's messages with these client ids.
+    Read {
+        /// The conversation.
+        conversation_id: String,
+        /// The page's own ids of the messages read.
+        client_ids: Vec<String>,
+    },
     /// Something was wrong; the connection stays open.
     Error {
         /// Machine-readable code.
@@ -181,6 +206,9 @@ mod tests {
         );
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"message","text":"hi"}"#).is_err());
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"shout"}"#).is_err());
+        let typing: ClientFrame =
+            serde_json::from_str(r#"{"type":"typing","typing":true}"#).unwrap();
+        assert_eq!(typing, ClientFrame::Typing { typing: true });
         let read: ClientFrame =
             serde_json::from_str(r#"{"type":"read","message_ids":["m_1","m_2"]}"#).unwrap();
         assert_eq!(

@@ -80,6 +80,10 @@ const ASSETS: &[Asset] = &[
         "/assets/chat/attach.js",
         include_str!("../assets/chat/attach.js"),
     ),
+    Asset::script(
+        "/assets/chat/typing.js",
+        include_str!("../assets/chat/typing.js"),
+    ),
 ];
 
 /// The chat's access table: every route, who may call it, and why. The

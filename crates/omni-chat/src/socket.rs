@@ -33,6 +33,8 @@ struct Session {
     /// Whether the visitor has a conversation (found at hello, or started
     /// by a message accepted since): a message without one starts one.
     conversation: bool,
+    /// The page's typing, published for the agent.
+    typing: crate::typing::PageTyping,
 }
 
 /// What bounds a connection: its peer's address (none when the routes run
@@ -219,6 +221,7 @@ async fn on_text(
                 Some(id) => crate::status::current(adapter, id).await,
                 None => Vec::new(),
             };
+            let welcome_conversation = conversation_id.clone();
             let _ = frames
                 .send(ServerFrame::Welcome {
                     visitor: visitor.clone(),
@@ -231,12 +234,15 @@ async fn on_text(
             for frame in status {
                 let _ = frames.send(frame).await;
             }
+            let mut typing = crate::typing::PageTyping::default();
+            typing.set_conversation(welcome_conversation);
             *session = Some(Session {
                 visitor,
                 name,
                 topic,
                 connection,
                 conversation: returning,
+                typing,
             });
         }
         ClientFrame::Message { client_id, text } => {
@@ -300,6 +306,18 @@ async fn on_text(
             }
             let known = receipts.read(&message_ids);
             debug!(visitor = %s.visitor, ids = message_ids.len(), known, "chat replies read");
+        }
+        ClientFrame::Typing { typing } => {
+            let Some(s) = session.as_mut() else {
+                let _ = frames
+                    .send(ServerFrame::error(&ChatError::NotReady, None))
+                    .await;
+                return;
+            };
+            // Before the first message there is no conversation, nobody to tell.
+            if s.conversation && s.typing.due(typing, std::time::Instant::now()) {
+                s.typing.publish(adapter, &s.visitor, typing).await;
+            }
         }
     }
 }

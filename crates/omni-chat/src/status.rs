@@ -46,11 +46,12 @@ pub async fn run(
     let mut events = bus.subscribe(subjects::CONVERSATION_EVENTS).await?;
     let mut positions = bus.subscribe(subjects::QUEUE_POSITIONS).await?;
     let mut visitors = Visitors::default();
+    let mut holders = crate::typing::Holders::default();
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
             next = events.next() => match next {
-                Some(m) => on_event(&adapter, &mut visitors, &m),
+                Some(m) => on_event(&adapter, &mut visitors, &mut holders, &m).await,
                 None => break,
             },
             next = positions.next() => match next {
@@ -62,7 +63,12 @@ pub async fn run(
     Ok(())
 }
 
-fn on_event(adapter: &ChatAdapter, visitors: &mut Visitors, message: &Message) {
+async fn on_event(
+    adapter: &ChatAdapter,
+    visitors: &mut Visitors,
+    holders: &mut crate::typing::Holders,
+    message: &Message,
+) {
     let event = match ev::ConversationEvent::decode(message.payload.as_ref()) {
         Ok(e) => e,
         Err(e) => {
@@ -70,11 +76,17 @@ fn on_event(adapter: &ChatAdapter, visitors: &mut Visitors, message: &Message) {
             return;
         }
     };
-    let Some(ev::conversation_event::Kind::Updated(conversation)) = event.kind else {
-        return;
+    let conversation = match event.kind {
+        Some(ev::conversation_event::Kind::Updated(conversation)) => conversation,
+        Some(ev::conversation_event::Kind::Typing(_) | ev::conversation_event::Kind::Read(_)) => {
+            crate::typing::forward(adapter, holders, event).await;
+            return;
+        }
+        _ => return,
     };
     let visitor = chat_visitor(&conversation);
     visitors.learn(&conversation, visitor.clone());
+    holders.learn(&conversation, visitor.clone());
     if conversation.status() != pb::ConversationStatus::Queued {
         adapter.places().forget(&conversation.id);
     }
@@ -235,7 +247,7 @@ impl Places {
 }
 
 /// The chat visitor the customer last wrote as, if it was by chat.
-fn chat_visitor(conversation: &pb::Conversation) -> Option<String> {
+pub(crate) fn chat_visitor(conversation: &pb::Conversation) -> Option<String> {
     match conversation.last_identity.as_ref()?.kind.as_ref()? {
         Kind::ChatVisitor(visitor) => Some(visitor.clone()),
         _ => None,

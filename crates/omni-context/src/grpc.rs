@@ -169,14 +169,24 @@ impl ContextGrpc for ContextApi {
         };
         let span = tracing::info_span!("context.send_message", omni.conversation_id = %id, omni.agent_id = %agent);
         continue_outside_server(&span, &trace);
+        let files = req
+            .attachments
+            .into_iter()
+            .map(|a| omni_core::Attachment {
+                name: a.name,
+                content_type: a.content_type,
+                content: a.content,
+            })
+            .collect();
         let message = self
             .service
-            .send_reply(
+            .send_reply_with_files(
                 &id,
                 &agent,
                 &req.text,
                 &req.idempotency_key,
                 channel,
+                files,
                 &caller,
                 trace,
             )
@@ -545,5 +555,31 @@ impl ContextGrpc for ContextApi {
                 })
                 .collect(),
         }))
+    }
+
+    async fn signal_conversation(
+        &self,
+        request: Request<SignalConversationRequest>,
+    ) -> Result<Response<SignalConversationResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let id = ConversationId::from(required(&req.conversation_id, "conversation_id")?);
+        let agent = AgentId::from(required(&req.agent_id, "agent_id")?);
+        let signal = match req.signal {
+            Some(signal_conversation_request::Signal::Typing(typing)) => {
+                crate::service::Signal::Typing(typing)
+            }
+            Some(signal_conversation_request::Signal::ReadUpToSeq(seq)) => {
+                crate::service::Signal::ReadUpTo(seq)
+            }
+            None => {
+                return Err(ContextError::InvalidArgument(
+                    "signal must be typing or read_up_to_seq".into(),
+                )
+                .into());
+            }
+        };
+        self.service.signal(&id, &agent, signal, &caller).await?;
+        Ok(Response::new(SignalConversationResponse {}))
     }
 }

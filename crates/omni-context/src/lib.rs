@@ -6,6 +6,8 @@
 //!   assignment, send an agent's reply, resolve), over a store and a bus;
 //!   `service/reply` holds the reply: who may send it and to which identity;
 //!   `service/notes` agents' internal notes and the wrap-up of a resolve.
+//!   `service/signal` an agent's typing and reading, told to the customer;
+//!   `service/files` the files an agent attaches to an email reply.
 //! - [`customers`]: profiles, linking, merging, unmerging, attachments and
 //!   delivery reports.
 //! - [`deadletters`]: the durable consumer that keeps adapters' dead

@@ -29,11 +29,14 @@ use tracing::{info, warn};
 use crate::ContextError;
 
 mod closed;
+pub mod files;
 mod notes;
 mod refusal;
 mod reply;
+mod signal;
 pub use notes::{NoteOptions, WrapUp};
 use omni_proto::auth::Caller;
+pub use signal::Signal;
 
 /// Largest agent reply, in bytes.
 pub const MAX_REPLY_BYTES: usize = 16 * 1024;

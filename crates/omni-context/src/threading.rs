@@ -88,14 +88,42 @@ pub fn outbound_email(
         .find(|s| !s.is_empty())
         .map(strip_reply_prefixes)
         .unwrap_or("Your conversation with us");
+    let quoted = history
+        .iter()
+        .rev()
+        .find(|m| m.direction == Direction::Inbound && !m.text.trim().is_empty())
+        .map(quote)
+        .unwrap_or_default();
     StoredEmail {
         message_id: format!("{message_id}@{reply_domain}"),
         in_reply_to: last_inbound.map(|e| e.message_id.clone()),
         references,
         subject: format!("Re: {subject}"),
         reply_to,
+        quoted,
         ..StoredEmail::default()
     }
+}
+
+/// Most lines of the customer's message quoted under a reply.
+const MAX_QUOTED_LINES: usize = 40;
+
+/// The customer's message a reply answers, quoted under it as mail programs
+/// do: `On 2026-12-06, ana@example.net wrote:`, then each line behind `> `
+/// (the customer's new text only: what they quoted in turn is not repeated).
+fn quote(message: &StoredMessage) -> String {
+    let who = message
+        .email
+        .as_ref()
+        .map(|e| e.from.as_str())
+        .filter(|f| !f.is_empty())
+        .unwrap_or("you");
+    let mut out = format!("On {}, {who} wrote:", crate::service::date(message.at_ms));
+    for line in message.text.trim_end().lines().take(MAX_QUOTED_LINES) {
+        out.push_str(if line.is_empty() { "\n>" } else { "\n> " });
+        out.push_str(line);
+    }
+    out
 }
 
 /// `Re: Fwd: RE: x` → `x`.
@@ -194,6 +222,24 @@ mod tests {
         assert_eq!(out.references, vec!["a@mail", "m1@reply.example", "b@mail"]);
         assert_eq!(out.subject, "Re: Order 42");
         assert_eq!(out.reply_to, "reply+con_1@reply.example");
+        assert_eq!(out.quoted, "", "no customer text to quote");
+    }
+
+    #[test]
+    fn a_reply_quotes_the_customers_last_message() {
+        let mut first = email(Direction::Inbound, "a@mail", "Order 42", &[]);
+        first.text = "Where is it?".into();
+        let mut last = email(Direction::Inbound, "b@mail", "Order 42", &[]);
+        last.text = "Still nothing.\n\nPlease check".into();
+        last.at_ms = 1_764_979_200_000;
+        if let Some(e) = last.email.as_mut() {
+            e.from = "ana@example.net".into();
+        }
+        let out = outbound_email("msg_3", &[first, last], "r@x.example".into(), "x.example");
+        assert_eq!(
+            out.quoted,
+            "On 2025-12-06, ana@example.net wrote:\n> Still nothing.\n>\n> Please check"
+        );
     }
 
     #[test]

@@ -167,6 +167,42 @@ pub struct Reply {
     client_id: String,
     #[serde(default)]
     channel: Option<String>,
+    /// Files for an email reply; the context service checks their number,
+    /// size, type and channel.
+    #[serde(default)]
+    attachments: Vec<ReplyFile>,
+}
+
+/// A file attached to a reply, its content in standard base64.
+#[derive(Debug, Deserialize)]
+pub struct ReplyFile {
+    name: String,
+    content_type: String,
+    data: String,
+}
+
+/// The attachments of a reply, decoded.
+fn reply_files(files: Vec<ReplyFile>) -> Result<Vec<omni_proto::events::Attachment>, DeskError> {
+    use base64::Engine as _;
+    files
+        .into_iter()
+        .map(|f| {
+            let content = base64::engine::general_purpose::STANDARD
+                .decode(f.data.as_bytes())
+                .map_err(|e| {
+                    DeskError::BadRequest(format!(
+                        "attachment {:?}: data is not base64: {e}",
+                        f.name
+                    ))
+                })?;
+            Ok(omni_proto::events::Attachment {
+                size: content.len() as u64,
+                name: f.name,
+                content_type: f.content_type,
+                content,
+            })
+        })
+        .collect()
 }
 
 /// `POST /api/conversations/{id}/messages`: reply to the customer.
@@ -236,6 +272,7 @@ async fn send_reply(
     let (channel, channel_name) = chosen.map_or((0, String::new()), |c| {
         omni_proto::convert::channel_to_pb(c)
     });
+    let attachments = reply_files(req.attachments)?;
     let message = desk
         .context()
         .send_message(traced(
@@ -247,6 +284,7 @@ async fn send_reply(
                 idempotency_key: req.client_id,
                 channel,
                 channel_name,
+                attachments,
             },
         ))
         .await?

@@ -2,8 +2,11 @@
 //!
 //! Merges the router's `WatchAgent` stream (state, offers, assignments) with
 //! the context service's conversation events, filtered to the
-//! conversations assigned to the agent. If either backend stream ends, the
-//! socket closes with 1011 so the page reconnects and resyncs.
+//! conversations assigned to the agent (a customer's typing included; the
+//! agent's own typing and read receipts, which are for the customer, are
+//! not echoed). If either backend stream ends, the socket closes with 1011
+//! so the page reconnects and resyncs. What the page sends (its typing and
+//! reading) goes to [`crate::signals`].
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -80,6 +83,7 @@ async fn run(
         }
     };
     let mut assigned: HashSet<String> = HashSet::new();
+    let mut signals = crate::signals::Signals::default();
     let mut check = tokio::time::interval(SESSION_CHECK);
     check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let reason = loop {
@@ -105,6 +109,10 @@ async fn run(
                     warn!(agent_id = %agent, error = %e, "desk event socket closed on a protocol error");
                     break (1009, "frame too large or malformed");
                 }
+                Some(Ok(WsMessage::Text(text))) => {
+                    signals.on_frame(&desk, &actor, &assigned, text.as_str());
+                    None
+                }
                 Some(Ok(_)) => None,
             },
             event = agent_events.next() => match event {
@@ -116,7 +124,7 @@ async fn run(
                 None => break (1011, "agent events ended; reconnect"),
             },
             event = conversation_events.next() => match event {
-                Some(Ok(event)) if assigned.contains(&event.conversation_id) => conversation_frame(&desk, event.kind),
+                Some(Ok(event)) if assigned.contains(&event.conversation_id) => conversation_frame(&desk, &event.conversation_id, event.kind),
                 Some(Ok(_)) => None,
                 Some(Err(e)) => {
                     warn!(agent_id = %agent, error = %e, "conversation event stream failed");
@@ -171,7 +179,11 @@ fn agent_frame(kind: Option<agent_event::Kind>, assigned: &mut HashSet<String>) 
     })
 }
 
-fn conversation_frame(desk: &Desk, kind: Option<conversation_event::Kind>) -> Option<Value> {
+fn conversation_frame(
+    desk: &Desk,
+    conversation_id: &str,
+    kind: Option<conversation_event::Kind>,
+) -> Option<Value> {
     Some(match kind? {
         conversation_event::Kind::Message(m) => {
             json!({ "type": "message", "message": desk.message_view(&m) })
@@ -179,5 +191,11 @@ fn conversation_frame(desk: &Desk, kind: Option<conversation_event::Kind>) -> Op
         conversation_event::Kind::Updated(c) => {
             json!({ "type": "conversation", "conversation": ConversationView::from(&c) })
         }
+        conversation_event::Kind::Typing(t) if t.by == "customer" => json!({
+            "type": "typing",
+            "conversation_id": conversation_id,
+            "typing": t.typing,
+        }),
+        conversation_event::Kind::Typing(_) | conversation_event::Kind::Read(_) => return None,
     })
 }

@@ -20,6 +20,8 @@
 //!   conversations (audited).
 //! - [`trace`]: agents' actions as spans in the conversation's trace.
 //! - [`events`]: the live event WebSocket, merging router and context streams.
+//! - [`signals`]: the agent's typing and reading, from the event socket to
+//!   the customer (throttled).
 //! - [`views`]: messages as served, their email HTML sanitized again.
 //! - [`error`]: the one mapping of errors to HTTP status and JSON body.
 //! - [`server`]: the routes and `serve(listener, desk, limits, shutdown)`
@@ -44,6 +46,7 @@ pub mod records_api;
 pub mod server;
 pub mod session_api;
 pub mod settings_api;
+pub mod signals;
 pub mod supervise_api;
 pub mod trace;
 pub mod views;

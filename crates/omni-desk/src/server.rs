@@ -128,10 +128,26 @@ const ASSETS: &[Asset] = &[
         "/assets/desk/presence.js",
         include_str!("../assets/desk/presence.js"),
     ),
+    // deskflow
+    Asset::script(
+        "/assets/desk/alert.js",
+        include_str!("../assets/desk/alert.js"),
+    ),
+    Asset::script(
+        "/assets/desk/typing.js",
+        include_str!("../assets/desk/typing.js"),
+    ),
+    Asset::script(
+        "/assets/desk/attach.js",
+        include_str!("../assets/desk/attach.js"),
+    ),
 ];
 
 /// Largest request body, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Largest reply body, in bytes: the text and up to 512 KiB of files
+/// (the context service's limit) in base64.
+pub const MAX_REPLY_BODY_BYTES: usize = 1024 * 1024;
 
 /// The routes, for embedding or testing.
 pub fn routes(desk: Arc<Desk>, shutdown: CancellationToken) -> Router {
@@ -153,7 +169,11 @@ pub fn routes(desk: Arc<Desk>, shutdown: CancellationToken) -> Router {
         .route("/api/presence", put(api::set_presence))
         .route("/api/offers/{offer_id}/{action}", post(api::settle_offer))
         .route("/api/conversations/{id}", get(api::conversation))
-        .route("/api/conversations/{id}/messages", post(api::reply))
+        // A reply may carry files (base64 in its JSON): its own, larger limit.
+        .route(
+            "/api/conversations/{id}/messages",
+            post(api::reply).layer(DefaultBodyLimit::max(MAX_REPLY_BODY_BYTES)),
+        )
         .route("/api/conversations/{id}/resolve", post(api::resolve))
         .route(
             "/api/conversations/{id}/customer",

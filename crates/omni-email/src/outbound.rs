@@ -2,7 +2,9 @@
 //! them.
 //!
 //! Consumes `email-outbound` (`omni.outbound.email`, `OutboundMessage`).
-//! Each reply goes out as a `text/plain` UTF-8 mail (`MIME-Version: 1.0`)
+//! Each reply goes out as a `text/plain` UTF-8 mail (`MIME-Version: 1.0`;
+//! with files the agent attached, `multipart/mixed`: the text, then each
+//! file as an attachment with its name and type)
 //! with `From` the conversation's queue's sender (`email.queue_from`) or
 //! the default one (`email.from`, `email.from_name`), `Reply-To` the
 //! conversation's reply address with the same display name,
@@ -29,7 +31,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use lettre::message::header::{ContentType, MIME_VERSION_1_0};
-use lettre::message::{Mailbox, MessageBuilder};
+use lettre::message::{Mailbox, MessageBuilder, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
@@ -221,11 +223,33 @@ impl Relay {
             // well-behaved autoresponders do not answer in turn.
             builder = builder.header(AutoSubmitted);
         }
+        // The customer's message it answers, quoted under the reply.
+        let quoted = message.email.as_ref().map_or("", |e| e.quoted.as_str());
+        let text = if quoted.is_empty() {
+            message.text.clone()
+        } else {
+            format!("{}\n\n{quoted}\n", message.text.trim_end())
+        };
+        if !outbound.attachments.is_empty() {
+            // multipart/mixed: the text, then each file the agent attached.
+            let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(text));
+            for file in &outbound.attachments {
+                let content_type = ContentType::parse(&file.content_type)
+                    .map_err(|e| format!("attachment {:?} has an invalid type: {e}", file.name))?;
+                parts = parts.singlepart(
+                    lettre::message::Attachment::new(file.name.clone())
+                        .body(file.content.clone(), content_type),
+                );
+            }
+            return builder
+                .multipart(parts)
+                .map_err(|e| format!("cannot build the mail: {e}"));
+        }
         // RFC 2045: a mail with MIME headers (Content-Type) declares MIME-Version.
         builder
             .header(MIME_VERSION_1_0)
             .header(ContentType::TEXT_PLAIN)
-            .body(message.text.clone())
+            .body(text)
             .map_err(|e| format!("cannot build the mail: {e}"))
     }
 }
@@ -287,6 +311,7 @@ impl Provider for EmailProvider {
 
     async fn send(&self, outbound: &Outbound) -> Result<ProviderReceipt, ProviderError> {
         let command = ev::OutboundMessage {
+            attachments: outbound.attachments.clone(),
             message: Some(outbound.message.clone()),
             to: outbound.to.clone(),
             email: outbound.email.clone(),
@@ -369,6 +394,7 @@ mod tests {
 
     fn outbound(to: Kind, threading: Option<ev::EmailOutbound>) -> ev::OutboundMessage {
         ev::OutboundMessage {
+            attachments: Vec::new(),
             message: Some(pb::Message {
                 id: "m_1".into(),
                 conversation_id: "c_1".into(),
@@ -392,6 +418,48 @@ mod tests {
         };
         assert!(!text("alice").contains("Auto-Submitted"));
         assert!(text("").contains("Auto-Submitted: auto-replied"));
+    }
+
+    #[test]
+    fn the_customers_message_is_quoted_under_the_reply() {
+        let mut out = outbound(Kind::Email("ann@example.com".into()), None);
+        if let Some(m) = out.message.as_mut() {
+            m.email = Some(pb::EmailView {
+                quoted: "On 2026-12-06, ann@example.com wrote:\n> Where is it?".into(),
+                ..Default::default()
+            });
+        }
+        let raw = relay().compose(&out).unwrap().formatted();
+        // Read back as the inbound side reads mail: the new text, then the quote.
+        let parsed = crate::mime::parse(&raw).unwrap();
+        let split = crate::quote::split(&parsed.text);
+        assert_eq!(split.new.trim(), "Your parcel left today.\nRegards");
+        assert!(split.quoted.contains("> Where is it?"), "{}", split.quoted);
+    }
+
+    #[test]
+    fn files_go_as_a_multipart_mail_after_the_text() {
+        let mut out = outbound(Kind::Email("ann@example.com".into()), None);
+        out.attachments = vec![ev::Attachment {
+            name: "invoice 42.pdf".into(),
+            content_type: "application/pdf".into(),
+            size: 9,
+            content: b"%PDF-1.4\n".to_vec(),
+        }];
+        let raw = relay().compose(&out).unwrap().formatted();
+        let text = String::from_utf8(raw.clone()).unwrap();
+        assert!(text.contains("Content-Type: multipart/mixed"), "{text}");
+        // Read back as the inbound side reads mail: the text, then the file.
+        let parsed = crate::mime::parse(&raw).unwrap();
+        assert_eq!(parsed.text.trim(), "Your parcel left today.\nRegards");
+        assert_eq!(parsed.attachments.len(), 1);
+        assert_eq!(parsed.attachments[0].name, "invoice 42.pdf");
+        assert_eq!(parsed.attachments[0].content_type, "application/pdf");
+        assert_eq!(parsed.attachments[0].content, b"%PDF-1.4\n");
+        // Without files it stays one text/plain part.
+        let plain = outbound(Kind::Email("ann@example.com".into()), None);
+        let plain = String::from_utf8(relay().compose(&plain).unwrap().formatted()).unwrap();
+        assert!(plain.contains("Content-Type: text/plain") && !plain.contains("multipart"));
     }
 
     #[test]

@@ -392,6 +392,8 @@ pub struct OfferView {
     pub channel: &'static str,
     /// Deadline to accept, ms since the epoch.
     pub expires_at_ms: i64,
+    /// Since when the contact waits, ms since the epoch.
+    pub queued_at_ms: i64,
 }
 
 impl From<&rpb::Offer> for OfferView {
@@ -403,6 +405,7 @@ impl From<&rpb::Offer> for OfferView {
             queue: o.queue.clone(),
             channel: channel_name(o.channel, &o.channel_name),
             expires_at_ms: o.expires_at_ms,
+            queued_at_ms: o.queued_at_ms,
         }
     }
 }

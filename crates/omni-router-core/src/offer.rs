@@ -23,6 +23,8 @@ pub struct Offer {
     pub channel: Channel,
     /// When the offer times out unless accepted.
     pub expires_at_ms: Millis,
+    /// When the contact started waiting (its original age).
+    pub queued_at_ms: Millis,
 }
 
 /// Why an offer was taken back.

@@ -30,6 +30,7 @@ pub fn offer_to_pb(offer: &Offer) -> pb::Offer {
         channel: cpb::Channel::from(offer.channel) as i32,
         channel_name: offer.channel.as_str().to_owned(),
         expires_at_ms: offer.expires_at_ms,
+        queued_at_ms: offer.queued_at_ms,
     }
 }
 

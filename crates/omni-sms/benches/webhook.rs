@@ -222,6 +222,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 fn reply(n: usize) -> ev::OutboundMessage {
     ev::OutboundMessage {
+        attachments: Vec::new(),
         message: Some(pb::Message {
             id: format!("bench-{n}"),
             conversation_id: "conv-bench".into(),

@@ -356,6 +356,23 @@ impl ContextStore for RedisStore {
         self.query(redis::cmd("GET").arg(key)).await
     }
 
+    async fn put_attachments(
+        &self,
+        message_id: &MessageId,
+        contents: &[(u32, Vec<u8>)],
+    ) -> Result<(), StoreError> {
+        if contents.is_empty() {
+            return Ok(());
+        }
+        // The keys inbound attachments use; one MSET, so all or none.
+        let mut cmd = redis::cmd("MSET");
+        for (index, content) in contents {
+            cmd.arg(self.key("attachment", &format!("{message_id}:{index}")))
+                .arg(content.as_slice());
+        }
+        self.query::<()>(&cmd).await
+    }
+
     async fn append_outbound(&self, message: NewOutbound) -> Result<StoredMessage, StoreError> {
         let channel = serde_name(&message.channel)?;
         let at = message.at_ms.to_string();

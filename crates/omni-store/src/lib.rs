@@ -455,6 +455,16 @@ pub trait ContextStore: CustomerRecords + DeadLetterStore + Send + Sync + 'stati
 
     /// Every conversation not resolved, for rebuilding routing state.
     async fn open_conversations(&self) -> Result<Vec<Conversation>, StoreError>;
+
+    /// Keeps the contents of an agent's message's attachments, by index
+    /// (from 1, as its `StoredEmail::attachments` lists them), for
+    /// [`ContextStore::attachment`] and erasure, where inbound attachments
+    /// are kept. Writing them again (a retried reply) changes nothing.
+    async fn put_attachments(
+        &self,
+        message_id: &MessageId,
+        contents: &[(u32, Vec<u8>)],
+    ) -> Result<(), StoreError>;
 }
 
 /// An agent's presence as the router last recorded it.

@@ -241,6 +241,17 @@ impl<S: ContextStore + ?Sized> ContextStore for Timed<S> {
         out
     }
 
+    async fn put_attachments(
+        &self,
+        message_id: &MessageId,
+        contents: &[(u32, Vec<u8>)],
+    ) -> Result<(), StoreError> {
+        let start = Instant::now();
+        let out = self.inner.put_attachments(message_id, contents).await;
+        self.observe("put_attachments", start);
+        out
+    }
+
     /// Observed as `resolve`, with or without a wrap-up code.
     async fn resolve_with(
         &self,

@@ -218,6 +218,7 @@ impl<'a> Run<'a> {
         let id = self.message_id(rule, n);
         let (channel, channel_name) = crate::wire_channel(self.caps.channel);
         let command = ev::OutboundMessage {
+            attachments: Vec::new(),
             message: Some(pb::Message {
                 id: id.clone(),
                 conversation_id: format!("kit-{}-{}", self.tag, rule.name()),

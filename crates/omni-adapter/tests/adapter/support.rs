@@ -95,6 +95,7 @@ pub fn bus() -> (Arc<dyn Bus>, tempfile::TempDir) {
 /// Publishes a reply `id` of conversation `conv` to `to`, with `trace`.
 pub async fn reply(bus: &dyn Bus, id: &str, conv: &str, to: &str, text: &str, trace: TraceContext) {
     let command = ev::OutboundMessage {
+        attachments: Vec::new(),
         message: Some(pb::Message {
             id: id.into(),
             conversation_id: conv.into(),

@@ -82,6 +82,7 @@ function automaticNote(m) {
 
 function fillServer(li, m) {
   li.dataset.messageId = m.id;
+  if (m.client_id) li.dataset.clientId = m.client_id;
   const sender = li.querySelector('.sender');
   if (sender) sender.textContent = m.agent_name || t('agent');
   li.querySelector('.bubble').textContent = m.text;

@@ -3,7 +3,8 @@
 // unconfirmed messages in pending.js, the topics in topics.js, the
 // conversation's status in status.js, read receipts in receipts.js, the
 // text in the customer's language in i18n.js, a website's widget frame in
-// site.js, files in attach.js.
+// site.js, files in attach.js, typing both ways and the agent's reading in
+// typing.js.
 
 import { backoff, byId, errorBar, randomId } from '../common/common.js';
 import * as attach from './attach.js';
@@ -15,6 +16,7 @@ import * as site from './site.js';
 import * as socket from './socket.js';
 import * as status from './status.js';
 import * as topics from './topics.js';
+import * as typing from './typing.js';
 
 const { local, K_VISITOR, K_PENDING, K_NAME, K_TOPIC } = pending;
 
@@ -108,12 +110,19 @@ function onFrame(f) {
     }
     case 'message':
       log.appendServerMessage(f.message);
+      if (f.message && f.message.direction === 'outbound') typing.showAgentTyping({ typing: false });
       break;
     case 'status':
       status.show(f);
       break;
     case 'position':
       status.showPosition(f);
+      break;
+    case 'typing':
+      typing.showAgentTyping(f);
+      break;
+    case 'read':
+      typing.markRead(f);
       break;
     case 'error':
       onError(f);
@@ -205,6 +214,7 @@ function sendCurrent() {
   };
   pending.add(entry);
   log.appendLocal(entry);
+  typing.stopped();
   if (!over) { el.input.value = ''; updateCounter(); }
   el.input.focus();
   if (!transmit(entry)) socket.reconnectNow();

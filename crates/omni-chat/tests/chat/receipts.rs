@@ -24,6 +24,7 @@ async fn a_live_replys_delivered_receipt_continues_its_trace() {
         .expect("subscribe");
     let trace = TraceContext::new_root();
     let command = ev::OutboundMessage {
+        attachments: Vec::new(),
         message: Some(pb::Message {
             id: "r1".into(),
             conversation_id: "c1".into(),

@@ -106,7 +106,7 @@ impl ContextService {
                 notice: Some(notice),
             })
             .await?;
-        self.publish_outbound(conversation, &message, &to, trace)
+        self.publish_outbound(conversation, &message, &to, &[], trace)
             .await?;
         omni_telemetry::count!(
             "omni_outbound_messages_total",

@@ -25,6 +25,34 @@ impl ContextService {
         caller: &Caller,
         trace: TraceContext,
     ) -> Result<StoredMessage, ContextError> {
+        self.send_reply_with_files(
+            conversation_id,
+            agent,
+            text,
+            idempotency_key,
+            channel,
+            Vec::new(),
+            caller,
+            trace,
+        )
+        .await
+    }
+
+    /// [`ContextService::send_reply`] with files attached (email only,
+    /// checked by [`super::files::check`]): their contents are kept where
+    /// inbound attachments are, and go to the adapter with the reply.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn send_reply_with_files(
+        &self,
+        conversation_id: &ConversationId,
+        agent: &AgentId,
+        text: &str,
+        idempotency_key: &str,
+        channel: Option<Channel>,
+        files: Vec<omni_core::Attachment>,
+        caller: &Caller,
+        trace: TraceContext,
+    ) -> Result<StoredMessage, ContextError> {
         if text.trim().is_empty() {
             return Err(ContextError::InvalidArgument(
                 "text must not be empty".into(),
@@ -55,6 +83,7 @@ impl ContextService {
             )));
         }
         let channel = channel.unwrap_or(conversation.last_channel);
+        let (files, infos) = super::files::check(channel, files)?;
         let customer = self.customer(&conversation.customer_id).await?;
         let kinds = self.settings.reply_kinds(channel);
         let to = recipient(&conversation, &customer, channel, &kinds)?;
@@ -71,12 +100,14 @@ impl ContextService {
         let email = if channel == Channel::EMAIL {
             let history = self.history(conversation_id).await?;
             let domain = self.settings.reply_domain();
-            Some(outbound_email(
+            let mut email = outbound_email(
                 id.as_str(),
                 &history,
                 reply_address(conversation_id, domain),
                 domain,
-            ))
+            );
+            email.attachments = infos;
+            Some(email)
         } else {
             None
         };
@@ -94,7 +125,13 @@ impl ContextService {
                 notice: None,
             })
             .await?;
-        self.publish_outbound(&conversation, &message, &to, trace)
+        if !files.is_empty() {
+            // A retry stored the message the first time: its files are the same.
+            let contents: Vec<(u32, Vec<u8>)> =
+                (1..).zip(files.iter().map(|f| f.content.clone())).collect();
+            self.store.put_attachments(&message.id, &contents).await?;
+        }
+        self.publish_outbound(&conversation, &message, &to, &files, trace)
             .await?;
         omni_telemetry::count!(
             "omni_outbound_messages_total",
@@ -160,9 +197,19 @@ impl ContextService {
         conversation: &Conversation,
         message: &StoredMessage,
         to: &Identity,
+        files: &[omni_core::Attachment],
         trace: TraceContext,
     ) -> Result<(), ContextError> {
         let outbound = ev::OutboundMessage {
+            attachments: files
+                .iter()
+                .map(|f| ev::Attachment {
+                    name: f.name.clone(),
+                    content_type: f.content_type.clone(),
+                    size: f.content.len() as u64,
+                    content: f.content.clone(),
+                })
+                .collect(),
             message: Some(pb::Message::from(message)),
             to: Some(pb::Identity::from(to)),
             email: message.email.as_ref().map(|e| ev::EmailOutbound {

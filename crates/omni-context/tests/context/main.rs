@@ -9,4 +9,5 @@ mod erasure;
 mod grpc;
 mod notes;
 mod service;
+mod signal;
 mod support;

@@ -8,10 +8,11 @@ import { el } from './dom.js';
 import { announce, notify } from './feedback.js';
 import { S } from './state.js';
 import { noteConversation, noteMessage, renderConversations, summaryOf, unassign } from './conversations.js';
-import { renderOffers, unhighlight } from './offers.js';
+import { offerArrived, renderOffers, unhighlight } from './offers.js';
 import { putMessage } from './timeline.js';
 import { loadOpen, openConversation, renderViewHead, shouldAutoOpen } from './view.js';
 import { updateReplyEnabled } from './reply.js';
+import { customerSent, onCustomerTyping, reportRead } from './typing.js';
 
 let ws = null;
 let attempt = 0;
@@ -29,6 +30,12 @@ export function closeEvents() {
   attempt = 0;
   if (ws) { const s = ws; ws = null; try { s.close(1000, 'bye'); } catch { /* already closed */ } }
   show('idle', 'not connected');
+}
+
+/** Sends `frame` to the desk on the event socket; false when not connected. */
+export function sendFrame(frame) {
+  if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+  try { ws.send(JSON.stringify(frame)); return true; } catch { return false; }
 }
 
 /** Shows that the page is connecting (before the first call answers). */
@@ -121,6 +128,7 @@ function onEvent(f) {
         announce('New offer: ' + (o.queue || '') + ' ' + channelLabel(o.channel) + '.');
       }
       renderOffers();
+      if (isNew) offerArrived(o);
       break;
     }
     case 'offer_rescinded': {
@@ -161,8 +169,10 @@ function onEvent(f) {
     case 'message': {
       const m = f.message;
       if (!m || !m.conversation_id) break;
+      if (m.direction === 'inbound') customerSent(m.conversation_id);
       if (S.open && S.open.id === m.conversation_id) {
         putMessage(m, true);
+        if (m.direction === 'inbound') reportRead();
       } else if (S.assigned.indexOf(m.conversation_id) >= 0 && m.direction === 'inbound') {
         S.unread.add(m.conversation_id);
         announce('New message from ' + ((summaryOf(m.conversation_id) || {}).name || 'a customer') + '.');
@@ -181,6 +191,9 @@ function onEvent(f) {
       noteConversation(c);
       break;
     }
+    case 'typing':
+      onCustomerTyping(f);
+      break;
     default:
       break;
   }

@@ -9,18 +9,21 @@
 // | account.js | the account's name and role, the admin's account list |
 // | feedback.js | error bar, notices, screen-reader announcements |
 // | header.js | name, presence, load |
-// | offers.js | the offers panel |
+// | offers.js | the offers panel, its countdown and keyboard shortcuts |
+// | alert.js | a new offer's tone and desktop notification |
 // | conversations.js | "My conversations" and summaries |
 // | view.js | the open conversation's head and loading |
 // | timeline.js | the open conversation's messages |
 // | profile.js | the customer profile and its forms |
 // | reply.js | the reply form, drafts, limits and Resolve |
+// | attach.js | files attached to an email reply |
 // | sms.js | SMS segment counting, as the SMS adapter counts |
 // | events.js | the live event WebSocket |
 // | canned.js | canned responses: the `/` and Ctrl+/ picker, placeholders, managing them |
 // | notes.js | internal notes, and transfers with a note |
 // | wrapup.js | Resolve asks for the queue's wrap-up code and a note |
 // | presence.js | away reasons, time in state, the desk's settings |
+// | typing.js | typing both ways, and reporting the customer's messages read |
 
 import { storage } from '../common/common.js';
 import { ApiError, api, whenSessionEnds, whenUnavailable } from './api.js';

@@ -1,5 +1,7 @@
 // The offers panel: one card per offer with its queue, channel, customer
-// preview and countdown, and Accept / Decline.
+// preview, time waited and countdown, and Accept / Decline; the keyboard
+// shortcuts Alt+Shift+A and Alt+Shift+D settle the first offer (the one
+// expiring soonest); a new offer alerts the agent (alert.js).
 
 import { channelLabel, make } from '../common/common.js';
 import { api, enc } from './api.js';
@@ -8,6 +10,7 @@ import { notify, report } from './feedback.js';
 import { S, current } from './state.js';
 import { loadSummary, summaryOf } from './conversations.js';
 import { openConversation, shouldAutoOpen } from './view.js';
+import { alertOffer, renderAlertControls } from './alert.js';
 
 const offerEls = new Map();
 let tickTimer = null;
@@ -29,7 +32,13 @@ export function renderOffers() {
   list.sort((a, b) => (a.expires_at_ms || 0) - (b.expires_at_ms || 0));
   const keys = list.map((o) => o.offer_id);
   reconcile(el.offers, offerEls, keys, (key) => buildOffer(S.offers.get(key)));
-  list.forEach((o) => { fillOffer(offerEls.get(o.offer_id), o); loadSummary(o.conversation_id); });
+  list.forEach((o, i) => {
+    const li = offerEls.get(o.offer_id);
+    fillOffer(li, o);
+    markFirst(li, i === 0);
+    loadSummary(o.conversation_id);
+  });
+  renderAlertControls();
   el.offersEmpty.hidden = list.length > 0;
   el.offerCount.textContent = String(list.length);
   document.title = (list.length ? '(' + list.length + ') ' : '') + 'Omniroute desk';
@@ -58,6 +67,11 @@ function buildOffer() {
   head.append(queue, chan, countdown);
   const preview = make('div', 'offer-preview');
   preview.setAttribute('data-testid', 'offer-preview');
+  const customer = make('div', 'offer-customer');
+  customer.setAttribute('data-testid', 'offer-customer');
+  const waited = make('span', 'offer-waited');
+  waited.setAttribute('data-testid', 'offer-waited');
+  customer.append(make('span', 'offer-name'), waited);
   const actions = make('div', 'offer-actions');
   const accept = make('button', 'btn primary', 'Accept');
   accept.type = 'button';
@@ -66,7 +80,7 @@ function buildOffer() {
   decline.type = 'button';
   decline.setAttribute('data-testid', 'decline-button');
   actions.append(accept, decline);
-  li.append(head, preview, actions);
+  li.append(head, customer, preview, actions);
   accept.addEventListener('click', () => settleOffer(li.dataset.offerId, 'accept'));
   decline.addEventListener('click', () => settleOffer(li.dataset.offerId, 'decline'));
   return li;
@@ -82,10 +96,12 @@ function fillOffer(li, o) {
   const chan = li.querySelector('.badge');
   chan.textContent = channelLabel(o.channel);
   chan.dataset.channel = o.channel || 'unknown';
+  li.dataset.queuedAt = String(o.queued_at_ms || 0);
   const s = summaryOf(o.conversation_id);
+  li.querySelector('.offer-name').textContent = s && !s.loading ? (s.name || 'Customer') : '';
   const preview = li.querySelector('.offer-preview');
-  if (s && !s.loading && (s.name || s.last)) {
-    preview.textContent = (s.name || 'Customer') + (s.last ? ': ' + s.last : '');
+  if (s && !s.loading && s.last) {
+    preview.textContent = s.last;
     preview.title = preview.textContent;
     preview.hidden = false;
   } else {
@@ -105,9 +121,69 @@ export function refreshOffersFor(conversationId) {
   });
 }
 
+/** The first card answers the keyboard shortcuts, and says so. */
+function markFirst(li, first) {
+  if (!li) return;
+  const accept = li.querySelector('[data-testid="accept-button"]');
+  const decline = li.querySelector('[data-testid="decline-button"]');
+  if (first) {
+    accept.setAttribute('aria-keyshortcuts', 'Alt+Shift+A');
+    decline.setAttribute('aria-keyshortcuts', 'Alt+Shift+D');
+    accept.title = 'Accept (Alt+Shift+A)';
+    decline.title = 'Decline (Alt+Shift+D)';
+  } else {
+    accept.removeAttribute('aria-keyshortcuts');
+    decline.removeAttribute('aria-keyshortcuts');
+    accept.title = ''; decline.title = '';
+  }
+}
+
+/** "42s" or "3m 05s" for a wait of `ms`. */
+export function waitedText(ms) {
+  const secs = Math.max(0, Math.floor(ms / 1000));
+  if (secs < 60) return secs + 's';
+  const m = Math.floor(secs / 60);
+  if (m < 60) return m + 'm ' + String(secs % 60).padStart(2, '0') + 's';
+  return Math.floor(m / 60) + 'h ' + String(m % 60).padStart(2, '0') + 'm';
+}
+
+/**
+ * A new offer came: the tone at once, the notification once the
+ * customer's name is known (or after a moment without it).
+ */
+export function offerArrived(o) {
+  let tries = 0;
+  const token = S && S.token;
+  const ready = () => {
+    if (!current(token) || !S.offers.has(o.offer_id)) return;
+    const s = summaryOf(o.conversation_id);
+    if (s && !s.loading) { alertNow(o, s.name); return; }
+    if (++tries >= 15) { alertNow(o, ''); return; }
+    setTimeout(ready, 100);
+  };
+  ready();
+}
+function alertNow(o, who) {
+  alertOffer(o, who, o.queued_at_ms ? waitedText(Date.now() - o.queued_at_ms) : '');
+}
+
+document.addEventListener('keydown', (ev) => {
+  if (!S || !ev.altKey || !ev.shiftKey || ev.ctrlKey || ev.metaKey) return;
+  const action = ev.code === 'KeyA' ? 'accept' : ev.code === 'KeyD' ? 'decline' : null;
+  if (!action) return;
+  const first = el.offers.firstElementChild;
+  if (!first || !first.dataset.offerId) return;
+  ev.preventDefault();
+  settleOffer(first.dataset.offerId, action);
+});
+
 function tick() {
   const now = Date.now();
   offerEls.forEach((li) => {
+    const since = Number(li.dataset.queuedAt) || 0;
+    const waited = li.querySelector('.offer-waited');
+    const wText = since ? 'waiting ' + waitedText(now - since) : '';
+    if (waited.textContent !== wText) waited.textContent = wText;
     const exp = Number(li.dataset.expiresAt) || 0;
     const left = Math.ceil((exp - now) / 1000);
     const cd = li.querySelector('.countdown');
@@ -119,7 +195,7 @@ function tick() {
 }
 
 function settleOffer(offerId, action) {
-  if (!S || !offerId || !S.offers.has(offerId)) return;
+  if (!S || !offerId || !S.offers.has(offerId) || S.acting.has(offerId)) return;
   const offer = S.offers.get(offerId);
   S.acting.add(offerId);
   fillOffer(offerEls.get(offerId), offer);

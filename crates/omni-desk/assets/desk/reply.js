@@ -15,6 +15,8 @@ import { noteMessage, unassign } from './conversations.js';
 import { putMessage, scrollTimeline } from './timeline.js';
 import { ymd } from './profile.js';
 import { renderConversationFacts } from './view.js';
+import { agentStopped } from './typing.js';
+import * as attach from './attach.js';
 
 const local = storage('local');
 const MAC = /Mac|iPhone|iPad/.test(navigator.platform || '');
@@ -38,6 +40,7 @@ export function dropDraft(conversationId) {
 
 /** A new conversation is open: its reply starts from its draft. */
 export function openedReply() {
+  attach.clearFiles();
   const key = draftKey(S.open && S.open.id);
   el.replyInput.value = (key && local.get(key)) || '';
   S.draftText = null;
@@ -126,7 +129,9 @@ export function updateReplyEnabled() {
   el.replyButton.disabled = !ok || S.replying || replyOver() > 0;
   el.replyChannel.disabled = !ok;
   el.resolve.disabled = !ok;
+  attach.renderAttach(ok && !S.replying);
 }
+attach.init(() => replyChannel() === 'email', () => updateReplyEnabled());
 
 /** A reply by SMS to an opted-out number would be refused: say so before. */
 export function updateReplyWarning() {
@@ -156,7 +161,10 @@ function sendReply() {
   if (S.draftText !== text || !S.draftClientId) { S.draftClientId = randomId('r'); S.draftText = text; }
   const body = { text, client_id: S.draftClientId };
   if (el.replyChannel.value) body.channel = el.replyChannel.value;
+  const files = attach.replyFiles();
+  if (files.length) body.attachments = files;
   S.replying = true;
+  agentStopped();
   updateReplyEnabled();
   el.replyButton.textContent = 'Sending…';
   const token = S.token;
@@ -172,6 +180,7 @@ function sendReply() {
       saveDraft(open.id, el.replyInput.value);
       updateReplyLimit();
       S.draftText = null; S.draftClientId = null;
+      attach.clearFiles();
       putMessage(m, true);
       scrollTimeline(true);
     }

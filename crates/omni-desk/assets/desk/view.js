@@ -11,6 +11,7 @@ import { refreshConvItem, setSummaryFrom } from './conversations.js';
 import { clearTimeline, putMessage, scrollTimeline } from './timeline.js';
 import { resetProfile } from './profile.js';
 import { openedReply, updateReplyEnabled, updateReplyHint, updateReplyLimit, updateReplyWarning } from './reply.js';
+import { agentStopped, renderTyping, reportRead } from './typing.js';
 
 const KIND_LABEL = { chat_visitor: 'Web chat', email: 'Email', phone: 'Phone', sms_sender: 'SMS sender' };
 let openSeq = 0;
@@ -46,6 +47,7 @@ export function openConversation(id, byUser) {
   if (!S) return;
   const same = S.open && S.open.id === id;
   if (!same) {
+    agentStopped();
     S.open = { id, seq: ++openSeq, conversation: null, customer: null, messages: new Map(), loaded: false };
     clearTimeline();
     el.view.dataset.conversationId = id;
@@ -60,6 +62,7 @@ export function openConversation(id, byUser) {
     resetProfile();
     setConvNotice('');
     openedReply();
+    renderTyping();
   }
   el.placeholder.hidden = true;
   el.view.hidden = false;
@@ -89,6 +92,8 @@ export function loadOpen() {
     scrollTimeline(true);
     setSummaryFrom(open.id, data);
     updateReplyEnabled();
+    renderTyping();
+    reportRead();
   }).catch((err) => {
     if (!current(token) || !S.open || S.open.seq !== seq) return;
     el.timelineWrap.removeAttribute('aria-busy');

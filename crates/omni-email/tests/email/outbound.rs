@@ -52,6 +52,7 @@ impl Outbound {
 
     async fn send(&self, id: &str, to: &str, threading: ev::EmailOutbound) {
         let outbound = ev::OutboundMessage {
+            attachments: Vec::new(),
             message: Some(pb::Message {
                 id: id.into(),
                 conversation_id: "c_42".into(),
@@ -252,6 +253,7 @@ async fn a_reply_for_a_phone_number_is_reported_failed() {
     let sink = SmtpSink::start().expect("smtp sink");
     let out = Outbound::start(relay_config(&sink)).await;
     let outbound = ev::OutboundMessage {
+        attachments: Vec::new(),
         message: Some(pb::Message {
             id: "m_6".into(),
             conversation_id: "c_42".into(),

@@ -94,6 +94,9 @@ impl Engine {
             queue: self.queues[live.queue as usize].spec.id.clone(),
             channel: live.channel,
             expires_at_ms: live.expires_at_ms,
+            queued_at_ms: self
+                .contact_ref(live.contact)
+                .map_or(live.expires_at_ms, |c| c.queued_at_ms),
         }
     }
 

@@ -155,6 +155,7 @@ impl App {
     /// trace [`REPLY_TRACE_ID`].
     pub async fn send_reply(&self, message_id: &str, to: &str, text: &str) {
         let outbound = ev::OutboundMessage {
+            attachments: Vec::new(),
             message: Some(pb::Message {
                 id: message_id.into(),
                 conversation_id: format!("conv-{message_id}"),

@@ -625,6 +625,15 @@ pub async fn email_threads_and_attachments<F: StoreFactory>(factory: &F) {
         sent.email.as_ref().map(|e| e.subject.as_str()),
         Some("Re: Order 42")
     );
+    // An agent's attachments are kept where inbound ones are; again is harmless.
+    let reply_file = vec![(1, b"%PDF-1.4 reply".to_vec())];
+    step("put", store.put_attachments(&out_id, &reply_file)).await;
+    step("put again", store.put_attachments(&out_id, &reply_file)).await;
+    assert_eq!(
+        step("reply attachment", store.attachment(&out_id, 1)).await,
+        Some(b"%PDF-1.4 reply".to_vec())
+    );
+    assert_eq!(step("no second", store.attachment(&out_id, 2)).await, None);
     assert_eq!(
         step(
             "out lookup",

@@ -297,6 +297,25 @@ impl ContextStore for EmbeddedStore {
             .await
     }
 
+    async fn put_attachments(
+        &self,
+        message_id: &MessageId,
+        contents: &[(u32, Vec<u8>)],
+    ) -> Result<(), StoreError> {
+        let message_id = message_id.clone();
+        let contents = contents.to_vec();
+        self.write(move |txn| {
+            let mut table = txn.open_table(ATTACHMENTS).map_err(db_err)?;
+            for (index, content) in &contents {
+                table
+                    .insert((message_id.as_str(), *index), content.as_slice())
+                    .map_err(db_err)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn assign(
         &self,
         conversation_id: &ConversationId,

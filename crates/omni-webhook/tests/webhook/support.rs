@@ -273,6 +273,7 @@ impl App {
     pub async fn send_reply(&self, message_id: &str, customer: &str, text: &str) {
         let channel = self.adapter.channel();
         let outbound = ev::OutboundMessage {
+            attachments: Vec::new(),
             message: Some(pb::Message {
                 id: message_id.into(),
                 conversation_id: format!("conv-{message_id}"),

@@ -13,7 +13,8 @@
 //! guide's steps, run as written), one trace per customer message across
 //! processes (OTLP over gRPC and HTTP), the contact center's numbers after a
 //! scripted day in both modes, and a reply the app keeps failing shown to an
-//! admin as a dead letter in both modes. Also the image's and the manifests'
+//! admin as a dead letter in both modes, and typing and read receipts
+//! across the processes of distributed mode. Also the image's and the manifests'
 //! hardening, and the observability files against promtool and a real
 //! Prometheus.
 
@@ -39,5 +40,6 @@ mod secrets;
 mod simulate;
 mod support;
 mod traces;
+mod typing;
 mod user_cli;
 mod webhook;

@@ -29,6 +29,8 @@ fn decline_goes_to_the_next_agent_and_back_after_the_cooldown() {
     }));
     let second = offers(&fx).remove(0);
     assert_eq!(second.agent_id.as_str(), "bob");
+    // Each offer says since when the contact waits: its original age.
+    assert_eq!((first.queued_at_ms, second.queued_at_ms), (100, 100));
 
     // Bob declines too: nobody left outside the cooldown, the contact waits
     // with its original age.
