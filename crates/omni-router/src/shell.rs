@@ -12,6 +12,7 @@
 mod effects;
 mod positions;
 mod restore;
+mod wall;
 
 pub use positions::{POSITION_EVERY, POSITIONS_PER_LINE};
 
@@ -456,14 +457,14 @@ impl RouterShell {
         if self.lock_engine().agent(agent_id).is_none() {
             return Err(EngineError::UnknownAgent(agent_id.clone()).into());
         }
-        self.store
-            .put_presence(&crate::convert::presence_record(agent_id, &presence))
-            .await?;
+        let record = crate::convert::presence_record(agent_id, &presence);
+        self.store.put_presence(&record).await?;
         if presence == Presence::Available {
             self.lock_connections().made_available(agent_id, now_ms());
         }
+        // The stored time, so the time in state is the same after a restart.
         self.tally
-            .presence_changed(agent_id, presence.as_str(), now_ms());
+            .presence_changed(agent_id, presence.as_str(), record.at_ms);
         self.apply(Event::SetPresence {
             agent_id: agent_id.clone(),
             presence,
@@ -477,7 +478,13 @@ impl RouterShell {
     pub async fn run_timer(self: Arc<Self>, shutdown: CancellationToken) {
         tokio::join!(
             self.clone().run_deadlines(shutdown.clone()),
-            self.tally.run(shutdown.clone()),
+            self.tally.run(shutdown.clone(), || {
+                self.lock_engine()
+                    .queues(now_ms())
+                    .into_iter()
+                    .map(|q| (q.id.to_string(), q.waiting))
+                    .collect()
+            }),
             self.clone().run_positions(shutdown),
         );
     }

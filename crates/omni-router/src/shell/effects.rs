@@ -80,6 +80,7 @@ impl RouterShell {
                     };
                     if let Some(number) = number {
                         self.count_for(&offer.conversation_id, number);
+                        self.tally.offer_missed(offer.agent_id.as_str());
                     }
                     omni_telemetry::count!(
                         "omni_routing_offers_rescinded_total",
