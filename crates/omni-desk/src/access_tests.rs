@@ -114,9 +114,15 @@ async fn every_route_keeps_to_the_access_table_for_every_role() {
         let what = format!("{} {path}", route.method);
         match route.access.role() {
             Some(needed) => {
+                // A page sends whoever is not signed in to sign in.
+                let unauthorized = if path.starts_with("/api/") {
+                    StatusCode::UNAUTHORIZED
+                } else {
+                    StatusCode::SEE_OTHER
+                };
                 for token in [None, Some(("unknown", Some("x")))] {
                     let got = status(&app, route.method, &path, token).await;
-                    assert_eq!(got, StatusCode::UNAUTHORIZED, "{what} with {token:?}");
+                    assert_eq!(got, unauthorized, "{what} with {token:?}");
                 }
                 for s in &signed {
                     let got =
@@ -221,6 +227,48 @@ async fn dead_letters_are_for_admins_only() {
             assert_eq!(got, StatusCode::SERVICE_UNAVAILABLE, "as admin");
         } else {
             assert_eq!(got, StatusCode::FORBIDDEN, "as {}", s.role);
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_wall_is_for_supervisors_and_admins_and_sends_others_to_sign_in() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (app, signed) = desk_without_backends(&dir).await;
+    let page = |token: Option<String>| {
+        let mut request = Request::builder().uri("/wall").header("host", "desk.test");
+        if let Some(token) = token {
+            request = request.header("cookie", format!("{SESSION_COOKIE}={token}"));
+        }
+        app.clone()
+            .oneshot(request.body(Body::empty()).expect("request"))
+    };
+    let nobody = page(None).await.expect("answer");
+    assert_eq!(nobody.status(), StatusCode::SEE_OTHER);
+    assert_eq!(nobody.headers()["location"], "/");
+    for s in &signed {
+        let got = page(Some(s.token.clone())).await.expect("answer");
+        if s.role.at_least(Role::Supervisor) {
+            assert_eq!(got.status(), StatusCode::OK, "as {}", s.role);
+            let csp = got.headers()["content-security-policy"]
+                .to_str()
+                .expect("ascii");
+            assert!(csp.contains("script-src 'self'"), "{csp}");
+        } else {
+            assert_eq!(got.status(), StatusCode::FORBIDDEN, "as {}", s.role);
+        }
+        for api in [
+            "/api/wall",
+            "/api/wall/day",
+            "/api/wall/events",
+            "/api/wall/conversations/c1/explain",
+        ] {
+            let got = status(&app, "GET", api, Some((&s.token, None))).await;
+            if s.role.at_least(Role::Supervisor) {
+                assert_ne!(got, StatusCode::FORBIDDEN, "{api} as {}", s.role);
+            } else {
+                assert_eq!(got, StatusCode::FORBIDDEN, "{api} as {}", s.role);
+            }
         }
     }
 }

@@ -14,6 +14,9 @@
 //! - [`records_api`]: customers' data for admins: export and erasure.
 //! - [`supervise_api`]: a supervisor sets others' presence and transfers
 //!   conversations (audited).
+//! - [`wall_api`]: the supervisor's wall page and the JSON it reads
+//!   (queues and agents now, today's intervals, "why this agent").
+//! - [`wall_events`]: the wall live, as server-sent events.
 //! - [`trace`]: agents' actions as spans in the conversation's trace.
 //! - [`events`]: the live event WebSocket, merging router and context streams.
 //! - [`views`]: messages as served, their email HTML sanitized again.
@@ -40,6 +43,8 @@ pub mod session_api;
 pub mod supervise_api;
 pub mod trace;
 pub mod views;
+pub mod wall_api;
+pub mod wall_events;
 
 pub use desk::Desk;
 pub use server::serve;
