@@ -73,7 +73,7 @@ export function actions({ last, errors, announce }) {
       const c = await call('GET', `/api/conversations/${encodeURIComponent(id)}`);
       const conv = c.conversation || {};
       const facts = make('p');
-      facts.append(`${conv.status || ''} · queue ${conv.queue || '–'} · ${channelLabel(conv.channel)} · customer ${c.customer ? (c.customer.display_name || c.customer.id) : '–'}`);
+      facts.append(`${conv.status || ''} · queue ${conv.queue || '–'} · ${channelLabel(conv.last_channel)} · agent ${conv.assigned_agent || '–'} · customer ${c.customer ? (c.customer.display_name || c.customer.id) : '–'}`);
       const trace = make('p', 'trace');
       trace.dataset.testid = 'trace-id';
       trace.textContent = conv.trace_id ? `trace ${conv.trace_id}` : 'no trace id';
