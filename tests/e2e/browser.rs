@@ -31,6 +31,8 @@
 //!   system line.
 //! - [`queuepos`]: a waiting customer's place in line, moving up as the
 //!   ones ahead are answered, gone when an agent joins.
+//! - [`wall`]: the supervisor's wall: counts rising and falling live, a
+//!   move, a presence change, a conversation read and why it was routed.
 //! - [`unverified`]: a stranger's mail into a conversation's thread: shown,
 //!   listed as not verified (with Confirm), never the reply target.
 
@@ -44,6 +46,7 @@ mod desk;
 mod queuefull;
 mod queuepos;
 mod unverified;
+mod wall;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
