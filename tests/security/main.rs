@@ -15,4 +15,5 @@ mod positions;
 mod records;
 mod supervise;
 mod support;
+mod wall;
 mod webhook;
