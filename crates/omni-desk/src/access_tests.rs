@@ -272,3 +272,42 @@ async fn the_wall_is_for_supervisors_and_admins_and_sends_others_to_sign_in() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_wall_stream_says_when_the_router_cannot_be_read() {
+    use futures_util::StreamExt as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (app, signed) = desk_without_backends(&dir).await;
+    let supervisor = signed
+        .iter()
+        .find(|s| s.role == Role::Supervisor)
+        .expect("supervisor");
+    let request = Request::builder()
+        .uri("/api/wall/events")
+        .header("host", "desk.test")
+        .header("cookie", format!("{SESSION_COOKIE}={}", supervisor.token))
+        .body(Body::empty())
+        .expect("request");
+    let answer = app.oneshot(request).await.expect("answer");
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(answer.headers()["content-type"], "text/event-stream");
+    let mut body = answer.into_body().into_data_stream();
+    let mut seen = String::new();
+    let read = async {
+        while let Some(Ok(chunk)) = body.next().await {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+            if seen.contains("event: down") {
+                return;
+            }
+        }
+    };
+    // A guard against a hang, not a measurement: the first read fails at once.
+    tokio::time::timeout(std::time::Duration::from_secs(30), read)
+        .await
+        .expect("a down event");
+    assert!(seen.contains("retry: 1000"), "{seen}");
+    assert!(
+        seen.contains("router"),
+        "the event names the router: {seen}"
+    );
+}
