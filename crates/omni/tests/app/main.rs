@@ -13,7 +13,8 @@
 //! scripted day in both modes, and a reply the app keeps failing shown to an
 //! admin as a dead letter in both modes. Also the image's and the manifests'
 //! hardening, and the observability files against promtool and a real
-//! Prometheus.
+//! Prometheus. The supervisor's wall's today numbers equal the store's and
+//! survive a router restart in distributed mode.
 
 mod adapter_check;
 mod cli;
@@ -36,4 +37,5 @@ mod simulate;
 mod support;
 mod traces;
 mod user_cli;
+mod wall_numbers;
 mod webhook;
