@@ -311,4 +311,21 @@ mod tests {
         assert_eq!(intervals_day("2026-12-06"), "2026-12-06/15m");
         assert_eq!(agents_day("2026-12-06"), "2026-12-06/agents");
     }
+
+    #[test]
+    fn intervals_are_cut_from_the_offset_midnight() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = omni_store::EmbeddedStore::open(&dir.path().join("s.redb")).expect("store");
+        let config = |minutes| omni_core::config::MetricsConfig {
+            utc_offset_minutes: minutes,
+            ..Default::default()
+        };
+        // 2026-12-06T23:30:00Z
+        let t = 1_796_599_800_000;
+        let utc = Tally::new(store.clone(), &config(0));
+        assert_eq!(utc.interval_of(t), (t - 23 * 3_600_000 - 1_800_000, 94));
+        // An hour east: 00:30 on the 7th, the day began at 23:00Z.
+        let east = Tally::new(store, &config(60));
+        assert_eq!(east.interval_of(t), (t - 1_800_000, 2));
+    }
 }
