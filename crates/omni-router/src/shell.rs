@@ -469,7 +469,13 @@ impl RouterShell {
             agent_id: agent_id.clone(),
             presence,
         })
-        .await
+        .await?;
+        // The agent's desks learn of it, also when a supervisor set it.
+        let view = self.lock_engine().agent(agent_id);
+        if let Some(view) = view {
+            self.send(agent_id, AgentEventKind::State(Box::new(view)));
+        }
+        Ok(())
     }
 
     /// Wakes the engine when an offer or cooldown falls due, sets away the

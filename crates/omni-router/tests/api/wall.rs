@@ -9,6 +9,7 @@ use omni_core::ConversationId;
 use omni_core::time::now_ms;
 use omni_proto::routing::{
     OfferRequest, Presence, QueueDayRequest, QueueDayResponse, QueueState, SetPresenceRequest,
+    WatchAgentRequest, agent_event,
 };
 
 use super::Router;
@@ -120,6 +121,14 @@ async fn the_wall_numbers_come_from_the_store_and_survive_a_restart() {
         .release(&ConversationId::from("c2"))
         .await
         .expect("released");
+    let mut watch = router
+        .client
+        .watch_agent(WatchAgentRequest {
+            agent_id: "alice".into(),
+        })
+        .await
+        .expect("watch")
+        .into_inner();
     router
         .client
         .set_presence(SetPresenceRequest {
@@ -129,6 +138,25 @@ async fn the_wall_numbers_come_from_the_store_and_survive_a_restart() {
         })
         .await
         .expect("away");
+    // Alice's desk hears of it (a supervisor may have set it), with the
+    // time it began.
+    let told = async {
+        while let Some(event) = watch.message().await.expect("event") {
+            if let Some(agent_event::Kind::State(s)) = event.kind
+                && s.away_reason == "lunch"
+            {
+                return s;
+            }
+        }
+        panic!("the watch ended before alice was told");
+    };
+    // A guard against a hang, not a measurement.
+    let told = tokio::time::timeout(Duration::from_secs(20), told)
+        .await
+        .expect("alice told she is away");
+    assert!(told.state_since_ms >= started, "{told:?}");
+    // An open watch would hold the server's graceful stop.
+    drop(watch);
     let q = support_once(&mut router, |q| {
         q.today.as_ref().is_some_and(|t| t.handled == 1)
     })
