@@ -8,7 +8,8 @@
 // - Carmen (no Sales skill) goes available; the supervisor moves Bea to
 //   her from the wall: the count falls to 0, Carmen accepts, the wall shows
 //   Bea's conversation held by Carmen;
-// - the supervisor sets Bob away with a reason: the wall shows it;
+// - the supervisor sets Bob away with a reason: the wall and Bob's desk
+//   show it;
 // - the supervisor reads Ann's conversation (its text, its trace id) and
 //   why it went to Bob: the router's decisions with the rule that won.
 //
@@ -93,6 +94,7 @@ await scenario(async (browser) => {
   await wall.getByTestId('presence-reason').fill('coaching');
   await wall.getByTestId('presence-submit').click();
   await wall.locator('[data-testid="presence-bob"]').filter({ hasText: 'away (coaching)' }).waitFor({ timeout });
+  await bob.getByTestId('away-reason').filter({ hasText: 'coaching' }).waitFor({ timeout });
 
   log("the supervisor reads Ann's conversation and its trace id");
   await wall.getByTestId(`read-${annId}`).click();
