@@ -40,6 +40,8 @@
 //! - [`queuepos`]: a waiting customer's place in line, moving up as the
 //!   ones ahead are answered, gone when an agent joins.
 //! - [`screenshots`]: the README's screenshots, by `scripts/screenshots`.
+//! - [`wall`]: the supervisor's wall: counts rising and falling live, a
+//!   move, a presence change, a conversation read and why it was routed.
 //! - [`unverified`]: a stranger's mail into a conversation's thread: shown,
 //!   listed as not verified (with Confirm), never the reply target.
 //! - [`widget`]: the chat widget on another website: embedded, keyboard
@@ -60,6 +62,7 @@ mod queuefull;
 mod queuepos;
 mod screenshots;
 mod unverified;
+mod wall;
 mod widget;
 
 use std::path::{Path, PathBuf};

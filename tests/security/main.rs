@@ -16,5 +16,6 @@ mod positions;
 mod records;
 mod supervise;
 mod support;
+mod wall;
 mod webhook;
 mod widget;

@@ -115,6 +115,12 @@ impl ContextSettings {
         self.config.retention.dead_letters_kept
     }
 
+    /// Where the contact center's day begins, east of UTC
+    /// (`metrics.utc_offset_minutes`), in ms.
+    pub fn utc_offset_ms(&self) -> i64 {
+        i64::from(self.config.metrics.utc_offset_minutes) * 60_000
+    }
+
     /// Replies one agent may send per minute.
     pub fn agent_replies_per_minute(&self) -> u32 {
         self.config.context.agent_replies_per_minute
@@ -147,6 +153,9 @@ pub struct ContextService {
     replies: governor::DefaultKeyedRateLimiter<String>,
     /// The audit log (see [`crate::audit`]).
     pub(crate) audit: Option<Arc<dyn omni_store::AccountStore>>,
+    /// The router's daily counts, where first responses are added for the
+    /// supervisor's wall (see `omni_router::tally::day`).
+    pub(crate) counts: Option<Arc<dyn omni_store::RouterStore>>,
 }
 
 impl ContextService {
@@ -160,7 +169,15 @@ impl ContextService {
             replies: governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute)),
             settings,
             audit: None,
+            counts: None,
         }
+    }
+
+    /// The same service adding each first response to the day's counts in
+    /// `store` (the supervisor's wall reads them back from there).
+    pub fn with_counts(mut self, store: Option<Arc<dyn omni_store::RouterStore>>) -> Self {
+        self.counts = store;
+        self
     }
 
     /// The store, for reads.

@@ -121,6 +121,10 @@ pub async fn gate(State(desk): State<Arc<Desk>>, mut request: Request, next: Nex
     let (headers, method) = (request.headers().clone(), request.method().clone());
     let caller = match admit(&desk, &headers, &method, needed, routed == "/api/events").await {
         Ok(caller) => caller,
+        // A page (not the API) sends whoever is not signed in to sign in.
+        Err(DeskError::Unauthorized) if !routed.starts_with("/api/") => {
+            return axum::response::Redirect::to("/").into_response();
+        }
         Err(e) => return e.into_response(),
     };
     request.extensions_mut().insert(caller);
@@ -393,5 +397,36 @@ pub const ACCESS: &[RouteAccess] = &[
         path: "/api/desk/settings",
         access: Access::Agent,
         why: "the configured away reasons and wrap-up codes",
+    },
+    // The supervisor's wall.
+    RouteAccess {
+        method: "GET",
+        path: "/wall",
+        access: Access::Supervisor,
+        why: "the supervisor's wall page (no session: sent to sign in)",
+    },
+    RouteAccess {
+        method: "GET",
+        path: "/api/wall",
+        access: Access::Supervisor,
+        why: "every queue and agent now, with today's numbers",
+    },
+    RouteAccess {
+        method: "GET",
+        path: "/api/wall/day",
+        access: Access::Supervisor,
+        why: "today's numbers per queue in intervals, for the wall's charts",
+    },
+    RouteAccess {
+        method: "GET",
+        path: "/api/wall/events",
+        access: Access::Supervisor,
+        why: "the wall live, as server-sent events (session checked every 5 s)",
+    },
+    RouteAccess {
+        method: "GET",
+        path: "/api/wall/conversations/{id}/explain",
+        access: Access::Supervisor,
+        why: "the router's decisions on any conversation (why this agent)",
     },
 ];

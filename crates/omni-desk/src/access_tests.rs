@@ -114,9 +114,15 @@ async fn every_route_keeps_to_the_access_table_for_every_role() {
         let what = format!("{} {path}", route.method);
         match route.access.role() {
             Some(needed) => {
+                // A page sends whoever is not signed in to sign in.
+                let unauthorized = if path.starts_with("/api/") {
+                    StatusCode::UNAUTHORIZED
+                } else {
+                    StatusCode::SEE_OTHER
+                };
                 for token in [None, Some(("unknown", Some("x")))] {
                     let got = status(&app, route.method, &path, token).await;
-                    assert_eq!(got, StatusCode::UNAUTHORIZED, "{what} with {token:?}");
+                    assert_eq!(got, unauthorized, "{what} with {token:?}");
                 }
                 for s in &signed {
                     let got =
@@ -276,4 +282,85 @@ async fn desk_tools_are_for_signed_in_agents_and_up() {
     };
     assert_eq!(post(shared).await, StatusCode::FORBIDDEN);
     assert_eq!(post(personal).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_wall_is_for_supervisors_and_admins_and_sends_others_to_sign_in() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (app, signed) = desk_without_backends(&dir).await;
+    let page = |token: Option<String>| {
+        let mut request = Request::builder().uri("/wall").header("host", "desk.test");
+        if let Some(token) = token {
+            request = request.header("cookie", format!("{SESSION_COOKIE}={token}"));
+        }
+        app.clone()
+            .oneshot(request.body(Body::empty()).expect("request"))
+    };
+    let nobody = page(None).await.expect("answer");
+    assert_eq!(nobody.status(), StatusCode::SEE_OTHER);
+    assert_eq!(nobody.headers()["location"], "/");
+    for s in &signed {
+        let got = page(Some(s.token.clone())).await.expect("answer");
+        if s.role.at_least(Role::Supervisor) {
+            assert_eq!(got.status(), StatusCode::OK, "as {}", s.role);
+            let csp = got.headers()["content-security-policy"]
+                .to_str()
+                .expect("ascii");
+            assert!(csp.contains("script-src 'self'"), "{csp}");
+        } else {
+            assert_eq!(got.status(), StatusCode::FORBIDDEN, "as {}", s.role);
+        }
+        for api in [
+            "/api/wall",
+            "/api/wall/day",
+            "/api/wall/events",
+            "/api/wall/conversations/c1/explain",
+        ] {
+            let got = status(&app, "GET", api, Some((&s.token, None))).await;
+            if s.role.at_least(Role::Supervisor) {
+                assert_ne!(got, StatusCode::FORBIDDEN, "{api} as {}", s.role);
+            } else {
+                assert_eq!(got, StatusCode::FORBIDDEN, "{api} as {}", s.role);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_wall_stream_says_when_the_router_cannot_be_read() {
+    use futures_util::StreamExt as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (app, signed) = desk_without_backends(&dir).await;
+    let supervisor = signed
+        .iter()
+        .find(|s| s.role == Role::Supervisor)
+        .expect("supervisor");
+    let request = Request::builder()
+        .uri("/api/wall/events")
+        .header("host", "desk.test")
+        .header("cookie", format!("{SESSION_COOKIE}={}", supervisor.token))
+        .body(Body::empty())
+        .expect("request");
+    let answer = app.oneshot(request).await.expect("answer");
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(answer.headers()["content-type"], "text/event-stream");
+    let mut body = answer.into_body().into_data_stream();
+    let mut seen = String::new();
+    let read = async {
+        while let Some(Ok(chunk)) = body.next().await {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+            if seen.contains("event: down") {
+                return;
+            }
+        }
+    };
+    // A guard against a hang, not a measurement: the first read fails at once.
+    tokio::time::timeout(std::time::Duration::from_secs(30), read)
+        .await
+        .expect("a down event");
+    assert!(seen.contains("retry: 1000"), "{seen}");
+    assert!(
+        seen.contains("router"),
+        "the event names the router: {seen}"
+    );
 }

@@ -18,6 +18,9 @@
 //! - [`records_api`]: customers' data for admins: export and erasure.
 //! - [`supervise_api`]: a supervisor sets others' presence and transfers
 //!   conversations (audited).
+//! - [`wall_api`]: the supervisor's wall page and the JSON it reads
+//!   (queues and agents now, today's intervals, "why this agent").
+//! - [`wall_events`]: the wall live, as server-sent events.
 //! - [`trace`]: agents' actions as spans in the conversation's trace.
 //! - [`events`]: the live event WebSocket, merging router and context streams.
 //! - [`signals`]: the agent's typing and reading, from the event socket to
@@ -50,6 +53,8 @@ pub mod signals;
 pub mod supervise_api;
 pub mod trace;
 pub mod views;
+pub mod wall_api;
+pub mod wall_events;
 
 pub use desk::Desk;
 pub use server::serve;

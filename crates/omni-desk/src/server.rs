@@ -29,6 +29,7 @@
 //! | `POST /api/conversations/{id}/handover` | the agent transfers their conversation `{"queue"\|"agent","note"?}` |
 //! | `GET`/`POST /api/canned`, `PUT`/`DELETE /api/canned/{id}` | canned responses `{"shortcut","title","text","shared"}` (shared: supervisor+) |
 //! | `GET /api/desk/settings` | `{"away_reasons":[...],"wrapup_codes":{"queue":[...]}}` |
+//! | `GET /wall`, `GET /api/wall`, `/api/wall/day`, `/api/wall/events`, `/api/wall/conversations/{id}/explain` | the supervisor's wall ([`crate::wall_api`], [`crate::wall_events`]) |
 //!
 //! Who may call each route is in [`crate::access::ACCESS`], enforced by
 //! one middleware for every route.
@@ -50,7 +51,7 @@ use omni_web::Asset;
 
 use crate::{
     Desk, access, admin_api, api, canned_api, customer_api, deadletters_api, events, notes_api,
-    records_api, session_api, settings_api, supervise_api,
+    records_api, session_api, settings_api, supervise_api, wall_api, wall_events,
 };
 
 const DESK_PAGE: &str = include_str!("../assets/desk.html");
@@ -141,6 +142,27 @@ const ASSETS: &[Asset] = &[
         "/assets/desk/attach.js",
         include_str!("../assets/desk/attach.js"),
     ),
+    // The supervisor's wall; `wall/main.js` says what each module does.
+    Asset::style(
+        "/assets/wall/wall.css",
+        include_str!("../assets/wall/wall.css"),
+    ),
+    Asset::script(
+        "/assets/wall/main.js",
+        include_str!("../assets/wall/main.js"),
+    ),
+    Asset::script(
+        "/assets/wall/board.js",
+        include_str!("../assets/wall/board.js"),
+    ),
+    Asset::script(
+        "/assets/wall/chart.js",
+        include_str!("../assets/wall/chart.js"),
+    ),
+    Asset::script(
+        "/assets/wall/actions.js",
+        include_str!("../assets/wall/actions.js"),
+    ),
 ];
 
 /// Largest request body, in bytes.
@@ -218,6 +240,12 @@ pub fn routes(desk: Arc<Desk>, shutdown: CancellationToken) -> Router {
             put(canned_api::update).delete(canned_api::delete),
         )
         .route("/api/desk/settings", get(settings_api::get))
+        .route("/api/wall", get(wall_api::wall))
+        .route("/api/wall/day", get(wall_api::day))
+        .route(
+            "/api/wall/conversations/{id}/explain",
+            get(wall_api::explain),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::GATEWAY_TIMEOUT,
@@ -226,9 +254,11 @@ pub fn routes(desk: Arc<Desk>, shutdown: CancellationToken) -> Router {
         .with_state(desk.clone());
     let events = Router::new()
         .route("/api/events", get(events::upgrade))
+        .route("/api/wall/events", get(wall_events::events))
         .with_state((desk.clone(), shutdown));
     Router::new()
         .route("/", get(page))
+        .route("/wall", get(wall_api::page))
         .route("/healthz", get(|| async { "ok" }))
         .merge(omni_web::assets(ASSETS))
         .merge(api)

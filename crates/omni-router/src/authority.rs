@@ -11,7 +11,7 @@
 //! | `AcceptOffer`, `DeclineOffer` | their own offers | their own offers | anyone's |
 //! | `SetPresence` | themselves | anyone | anyone |
 //! | `TransferConversation` | a conversation assigned to them | any | any |
-//! | `ListAgents`, `ListQueues`, `ExplainConversation` | no | yes | yes |
+//! | `ListAgents`, `ListQueues`, `ExplainConversation`, `QueueDay` | no | yes | yes |
 //! | `UpsertAgent`, `UpsertQueue` | no | no | yes |
 
 use omni_core::access::Role;
@@ -34,6 +34,7 @@ pub const METHODS: MethodTable = MethodTable {
         ("UpsertAgent", Role::Admin),
         ("UpsertQueue", Role::Admin),
         ("TransferConversation", Role::Agent),
+        ("QueueDay", Role::Supervisor),
     ],
 };
 

@@ -66,6 +66,8 @@ pub fn agent_state(view: &AgentView) -> pb::AgentState {
             .iter()
             .map(|(k, v)| (k.clone(), u32::from(*v)))
             .collect(),
+        // The wall's fields come from the shell (RouterShell::add_wall_fields).
+        ..Default::default()
     }
 }
 
@@ -329,6 +331,8 @@ pub fn queue_state(q: &QueueView) -> pb::QueueState {
         occupancy: q.occupancy,
         offered: q.offered,
         max_waiting: q.max_waiting.unwrap_or(0),
+        // The wall's fields come from the shell (RouterShell::queue_states).
+        ..Default::default()
     }
 }
 

@@ -18,7 +18,7 @@ use tonic::{Request, Response, Status};
 use tracing::warn;
 
 use crate::authority::{for_self, for_self_or};
-use crate::convert::{agent_event_to_pb, agent_from_pb, agent_state, queue_from_pb, queue_state};
+use crate::convert::{agent_event_to_pb, agent_from_pb, queue_from_pb, queue_state};
 use crate::{RouterError, RouterShell};
 use omni_core::access::Role;
 use omni_proto::auth::Caller;
@@ -55,7 +55,8 @@ impl RouterApi {
 
     fn state(&self, agent: &AgentId) -> Result<AgentState, Status> {
         self.shell
-            .with_engine(|e| e.agent(agent).map(|v| agent_state(&v)))
+            .with_engine(|e| e.agent(agent))
+            .map(|v| self.shell.agent_state_now(&v))
             .ok_or_else(|| RouterError::from(EngineError::UnknownAgent(agent.clone())).into())
     }
 }
@@ -78,7 +79,10 @@ impl RouterGrpc for RouterApi {
     ) -> Result<Response<ListAgentsResponse>, Status> {
         let agents = self
             .shell
-            .with_engine(|e| e.agents().iter().map(agent_state).collect());
+            .with_engine(|e| e.agents())
+            .iter()
+            .map(|v| self.shell.agent_state_now(v))
+            .collect();
         Ok(Response::new(ListAgentsResponse { agents }))
     }
 
@@ -139,10 +143,15 @@ impl RouterGrpc for RouterApi {
         &self,
         _: Request<ListQueuesRequest>,
     ) -> Result<Response<ListQueuesResponse>, Status> {
-        let queues = self
-            .shell
-            .with_engine(|e| e.queues(now_ms()).iter().map(queue_state).collect());
+        let queues = self.shell.queue_states();
         Ok(Response::new(ListQueuesResponse { queues }))
+    }
+
+    async fn queue_day(
+        &self,
+        _: Request<QueueDayRequest>,
+    ) -> Result<Response<QueueDayResponse>, Status> {
+        Ok(Response::new(self.shell.queue_day()))
     }
 
     async fn explain_conversation(
@@ -283,10 +292,21 @@ impl RouterGrpc for RouterApi {
         // guard lives in the stream and is dropped with it.
         let watch = self.shell.watch(&agent);
         let wanted = agent.to_string();
+        let shell = self.shell.clone();
         let live = live.filter_map(move |item| {
             let _open = &watch;
             let out = match item {
-                Ok(event) if event.agent_id == agent => Some(Ok(agent_event_to_pb(&event))),
+                Ok(event) if event.agent_id == agent => {
+                    let mut pb = agent_event_to_pb(&event);
+                    if let (
+                        Some(agent_event::Kind::State(state)),
+                        crate::events::AgentEventKind::State(view),
+                    ) = (pb.kind.as_mut(), &event.kind)
+                    {
+                        shell.add_wall_fields(state, view);
+                    }
+                    Some(Ok(pb))
+                }
                 Ok(_) => None,
                 Err(e) => {
                     // The watcher fell behind: tell it to resync rather than skip silently.

@@ -17,6 +17,7 @@ mod closed;
 mod effects;
 mod positions;
 mod restore;
+mod wall;
 
 pub use positions::{POSITION_EVERY, POSITIONS_PER_LINE};
 
@@ -469,19 +470,25 @@ impl RouterShell {
         if self.lock_engine().agent(agent_id).is_none() {
             return Err(EngineError::UnknownAgent(agent_id.clone()).into());
         }
-        self.store
-            .put_presence(&crate::convert::presence_record(agent_id, &presence))
-            .await?;
+        let record = crate::convert::presence_record(agent_id, &presence);
+        self.store.put_presence(&record).await?;
         if presence == Presence::Available {
             self.lock_connections().made_available(agent_id, now_ms());
         }
+        // The stored time, so the time in state is the same after a restart.
         self.tally
-            .presence_changed(agent_id, presence.as_str(), now_ms());
+            .presence_changed(agent_id, presence.as_str(), record.at_ms);
         self.apply(Event::SetPresence {
             agent_id: agent_id.clone(),
             presence,
         })
-        .await
+        .await?;
+        // The agent's desks learn of it, also when a supervisor set it.
+        let view = self.lock_engine().agent(agent_id);
+        if let Some(view) = view {
+            self.send(agent_id, AgentEventKind::State(Box::new(view)));
+        }
+        Ok(())
     }
 
     /// Wakes the engine when an offer or cooldown falls due, sets away the
@@ -490,7 +497,13 @@ impl RouterShell {
     pub async fn run_timer(self: Arc<Self>, shutdown: CancellationToken) {
         tokio::join!(
             self.clone().run_deadlines(shutdown.clone()),
-            self.tally.run(shutdown.clone()),
+            self.tally.run(shutdown.clone(), || {
+                self.lock_engine()
+                    .queues(now_ms())
+                    .into_iter()
+                    .map(|q| (q.id.to_string(), q.waiting))
+                    .collect()
+            }),
             self.clone().run_positions(shutdown),
         );
     }

@@ -10,6 +10,11 @@
 //! every router process.
 //!
 //! A day is cut at midnight UTC shifted by `[metrics] utc_offset_minutes`.
+//!
+//! The supervisor's wall's numbers (sums for averages, the day's intervals,
+//! missed offers per agent) are written in the same batches: see [`day`].
+
+pub mod day;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -42,28 +47,14 @@ pub struct Tally {
     thresholds: Mutex<HashMap<QueueId, Millis>>,
     answered_at: Mutex<HashMap<ConversationId, Millis>>,
     presence: Mutex<HashMap<AgentId, (&'static str, Millis)>>,
+    book: Mutex<day::Daybook>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The day (`YYYY-MM-DD`) of `at_ms` for a contact center `offset_ms` east
-/// of UTC.
-pub fn day_of(at_ms: Millis, offset_ms: i64) -> String {
-    let days = (at_ms.saturating_add(offset_ms)).div_euclid(86_400_000);
-    // Days since 1970-01-01 to a civil date (proleptic Gregorian).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
+pub use omni_core::time::day_of;
 
 impl Tally {
     /// Counts kept in `store`, days cut as `config` says.
@@ -76,6 +67,7 @@ impl Tally {
             thresholds: Mutex::new(HashMap::new()),
             answered_at: Mutex::new(HashMap::new()),
             presence: Mutex::new(HashMap::new()),
+            book: Mutex::new(day::Daybook::default()),
         }
     }
 
@@ -120,6 +112,7 @@ impl Tally {
     /// Adds one to `number` of `queue` on `channel`.
     pub fn count(&self, number: Number, queue: &str, channel: &str) {
         contact_center().add(number, queue, channel, 1);
+        self.count_interval(number, queue, channel);
         let day = self.today();
         *lock(&self.pending)
             .entry((day, queue.to_owned(), channel.to_owned(), number))
@@ -142,6 +135,7 @@ impl Tally {
             self.count(Number::AnsweredWithinTarget, queue.as_str(), channel);
         }
         contact_center().observe_wait(queue.as_str(), channel, waited as f64 / 1000.0);
+        self.add_sum(queue.as_str(), channel, "answer_wait_ms", waited as u64);
         lock(&self.answered_at).insert(conversation_id.clone(), now);
     }
 
@@ -161,6 +155,8 @@ impl Tally {
             if let Some(at) = answered_at {
                 let held = now.saturating_sub(at).max(0);
                 contact_center().observe_handle(queue.as_str(), channel, held as f64 / 1000.0);
+                self.add_sum(queue.as_str(), channel, "handled", 1);
+                self.add_sum(queue.as_str(), channel, "handle_ms", held as u64);
             }
             return;
         }
@@ -193,7 +189,7 @@ impl Tally {
     /// Writes the pending counts to the store (kept for the next try when
     /// the store fails) and reads today's back.
     pub async fn flush(&self) {
-        let batch: Vec<DayCount> = std::mem::take(&mut *lock(&self.pending))
+        let mut batch: Vec<DayCount> = std::mem::take(&mut *lock(&self.pending))
             .into_iter()
             .flat_map(|((day, queue, channel, n), value)| {
                 let count = DayCount {
@@ -210,16 +206,23 @@ impl Tally {
                 [count, total]
             })
             .collect();
+        batch.extend(self.take_rows());
         if !batch.is_empty()
             && let Err(e) = self.store.add_counts(&batch).await
         {
             warn!(error = %e, counts = batch.len(), "contact center counts not stored yet; retrying");
+            let mut rows = Vec::new();
             let mut pending = lock(&self.pending);
             for c in batch.into_iter().filter(|c| c.day != ALL_DAYS) {
-                if let Some(n) = Number::parse(&c.number) {
-                    *pending.entry((c.day, c.queue, c.channel, n)).or_default() += c.value;
+                match Number::parse(&c.number) {
+                    Some(n) if !c.day.contains('/') => {
+                        *pending.entry((c.day, c.queue, c.channel, n)).or_default() += c.value;
+                    }
+                    _ => rows.push(c),
                 }
             }
+            drop(pending);
+            self.restore_rows(rows);
             return;
         }
         if let Err(e) = self.refresh_today().await {
@@ -230,7 +233,9 @@ impl Tally {
     async fn refresh_today(&self) -> Result<(), StoreError> {
         let day = self.today();
         let mut counts = BTreeMap::new();
-        for c in self.store.counts(Some(&day)).await? {
+        let rows = self.store.counts(Some(&day)).await?;
+        self.refresh_book(&day, &rows).await?;
+        for c in rows {
             if let Some(n) = Number::parse(&c.number) {
                 counts.insert((c.queue, c.channel, n), c.value);
             }
@@ -240,12 +245,22 @@ impl Tally {
     }
 
     /// Flushes every [`FLUSH_EVERY`] until `shutdown`, then once more.
-    pub async fn run(&self, shutdown: CancellationToken) {
+    /// Before each flush, `depths` says how many contacts wait per queue
+    /// (the day's queue depth, [`day`]).
+    pub async fn run(&self, shutdown: CancellationToken, depths: impl Fn() -> Vec<(String, u32)>) {
         let mut every = tokio::time::interval(FLUSH_EVERY);
+        let mut last = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = every.tick() => self.flush().await,
+                _ = every.tick() => {
+                    let elapsed = u64::try_from(last.elapsed().as_millis()).unwrap_or(u64::MAX);
+                    last = tokio::time::Instant::now();
+                    for (queue, waiting) in depths() {
+                        self.waited(&queue, waiting, elapsed);
+                    }
+                    self.flush().await;
+                }
             }
         }
         self.flush().await;

@@ -189,7 +189,8 @@ pub async fn start(
                     needs_bus(Part::Context)?,
                     ContextSettings::new(config.clone()),
                 )
-                .with_audit(backends.account_store.clone()),
+                .with_audit(backends.account_store.clone())
+                .with_counts(backends.router_store.clone()),
             ))
         }
         false => None,

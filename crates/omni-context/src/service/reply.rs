@@ -182,11 +182,41 @@ impl ContextService {
             }
         }
         if let Some(at) = first_inbound {
+            let took = reply.at_ms.saturating_sub(at).max(0);
             omni_telemetry::metrics::contact::contact_center().observe_first_response(
                 conversation.queue.as_str(),
                 reply.channel.as_str(),
-                reply.at_ms.saturating_sub(at).max(0) as f64 / 1000.0,
+                took as f64 / 1000.0,
             );
+            self.count_first_response(conversation, reply, took).await;
+        }
+    }
+
+    /// Adds a first response of `took_ms` to the day's counts, for the
+    /// supervisor's wall (rows `first_responses` and `first_response_ms`
+    /// of the reply's day, queue and channel; see `omni_router::tally::day`).
+    async fn count_first_response(
+        &self,
+        conversation: &Conversation,
+        reply: &StoredMessage,
+        took_ms: i64,
+    ) {
+        let Some(store) = &self.counts else {
+            return;
+        };
+        let row = |number: &str, value: u64| omni_store::DayCount {
+            day: omni_core::time::day_of(reply.at_ms, self.settings.utc_offset_ms()),
+            queue: conversation.queue.to_string(),
+            channel: reply.channel.as_str().to_owned(),
+            number: number.to_owned(),
+            value,
+        };
+        let rows = [
+            row("first_responses", 1),
+            row("first_response_ms", took_ms as u64),
+        ];
+        if let Err(e) = store.add_counts(&rows).await {
+            warn!(conversation_id = %conversation.id, error = %e, "first response not counted for the day");
         }
     }
 

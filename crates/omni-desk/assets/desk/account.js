@@ -17,6 +17,7 @@ export function showAccount(account) {
   supervising = !!account && (account.role === 'supervisor' || account.role === 'admin');
   // What only a supervisor may do is not offered to an agent.
   el.mergeForm.hidden = !supervising;
+  document.getElementById('wall-link').hidden = !supervising;
   el.linkForm.elements.evidence.placeholder = supervising ? 'how you verified it' : 'note (recorded as not verified)';
   el.roleBadge.hidden = !account;
   el.roleBadge.textContent = account ? account.role : '';

@@ -80,6 +80,7 @@ impl RouterShell {
                     };
                     if let Some(number) = number {
                         self.count_for(&offer.conversation_id, number);
+                        self.tally.offer_missed(offer.agent_id.as_str());
                     }
                     omni_telemetry::count!(
                         "omni_routing_offers_rescinded_total",
@@ -217,14 +218,12 @@ impl RouterShell {
                 }
                 Effect::PresenceChanged { agent_id, presence } => {
                     info!(%agent_id, ?presence, "presence changed by the router");
+                    let record = presence_record(&agent_id, &presence);
+                    // The stored time, so the time in state is the same after a restart.
                     self.tally
-                        .presence_changed(&agent_id, presence.as_str(), now_ms());
+                        .presence_changed(&agent_id, presence.as_str(), record.at_ms);
                     touched.insert(agent_id.clone());
-                    if let Err(e) = self
-                        .store
-                        .put_presence(&presence_record(&agent_id, &presence))
-                        .await
-                    {
+                    if let Err(e) = self.store.put_presence(&record).await {
                         error!(%agent_id, error = %e, "presence change not stored");
                     }
                 }

@@ -3,13 +3,14 @@
 //! changes surviving a restart; errors and their reasons ([`errors`]);
 //! presence following the desk connection ([`presence`]); queue positions
 //! on the bus, also after a restart ([`positions`]); the queue bound and
-//! its refusals ([`refusals`]).
+//! its refusals ([`refusals`]); what the supervisor's wall reads ([`wall`]).
 
 mod errors;
 mod hours;
 mod positions;
 mod presence;
 mod refusals;
+mod wall;
 
 use std::net::SocketAddr;
 use std::path::Path;

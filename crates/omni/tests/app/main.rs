@@ -16,7 +16,8 @@
 //! admin as a dead letter in both modes, and typing and read receipts
 //! across the processes of distributed mode. Also the image's and the manifests'
 //! hardening, and the observability files against promtool and a real
-//! Prometheus.
+//! Prometheus. The supervisor's wall's today numbers equal the store's and
+//! survive a router restart in distributed mode.
 
 mod adapter_check;
 mod business_hours;
@@ -42,4 +43,5 @@ mod support;
 mod traces;
 mod typing;
 mod user_cli;
+mod wall_numbers;
 mod webhook;
