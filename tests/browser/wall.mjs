@@ -10,6 +10,7 @@
 //   Bea's conversation held by Carmen;
 // - the supervisor sets Bob away with a reason: the wall and Bob's desk
 //   show it;
+// - the wall passes the accessibility check (axe-core) at 1366x768;
 // - the supervisor reads Ann's conversation (its text, its trace id) and
 //   why it went to Bob: the router's decisions with the rule that won.
 //
@@ -21,6 +22,7 @@ import {
   checkCsp, deskUrl, goAvailable, log, newPage, noCspViolations, scenario, shots, signIn,
   startChat, timeout, typeInChat,
 } from './harness.mjs';
+import { checkA11y } from './a11y.mjs';
 
 /** Waits until the wall's cell `testid` reads exactly `text`. */
 async function cell(wall, testid, text) {
@@ -61,6 +63,10 @@ await scenario(async (browser) => {
   await startChat(bea, 'Bea Wall', 'sales');
   await typeInChat(bea, 'Bea asks about delivery');
   await cell(wall, 'waiting-sales', '2');
+
+  log('the wall passes the accessibility check on a laptop screen');
+  await wall.setViewportSize({ width: 1366, height: 768 });
+  await checkA11y(wall, 'the wall (two waiting)');
   await wall.locator('[data-testid="contacts"] li').nth(1).waitFor({ timeout });
   const [annId, beaId] = await waitingIds(wall);
 

@@ -53,3 +53,5 @@ pub mod widget;
 pub use adapter::ChatAdapter;
 pub use error::ChatError;
 pub use server::serve;
+#[cfg(test)]
+mod catalogs;

@@ -440,6 +440,10 @@ pub struct AgentView {
     pub assigned: Vec<String>,
     /// Skills and proficiency.
     pub skills: std::collections::BTreeMap<String, u32>,
+    /// When the present presence (and reason) began, epoch ms, as the
+    /// router keeps it across restarts; absent when it does not say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_since_ms: Option<i64>,
 }
 
 impl From<&rpb::AgentState> for AgentView {
@@ -465,6 +469,29 @@ impl From<&rpb::AgentState> for AgentView {
             offers: a.offers.iter().map(OfferView::from).collect(),
             assigned: a.assigned.clone(),
             skills: a.skills.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            state_since_ms: (a.state_since_ms > 0).then_some(a.state_since_ms),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_agents_time_in_state_is_the_routers_when_it_gives_one() {
+        let mut state = rpb::AgentState {
+            agent_id: "bob".into(),
+            presence: rpb::Presence::Away as i32,
+            away_reason: "lunch".into(),
+            state_since_ms: 1_700_000_000_000,
+            ..Default::default()
+        };
+        assert_eq!(
+            AgentView::from(&state).state_since_ms,
+            Some(1_700_000_000_000)
+        );
+        state.state_since_ms = 0;
+        assert_eq!(AgentView::from(&state).state_since_ms, None);
     }
 }

@@ -119,11 +119,11 @@ function setBubbleState(li, state, entry) {
   else if (state === 'sent') label.textContent = t('sent');
   else if (state === 'retrying') {
     // The server could not take it just now; main.js sends it again by itself.
-    label.textContent = 'not sent yet, retrying…';
-    li.title = 'The message is sent again automatically';
+    label.textContent = t('retrying');
+    li.title = t('retryingTitle');
   } else if (state === 'rejected') {
-    label.textContent = entry && entry.code === 'too_large' ? 'not sent: too long' : 'not sent';
-    meta.appendChild(button('Remove', 'remove-button', 'Remove this unsent message', () => {
+    label.textContent = t(entry && entry.code === 'too_large' ? 'notSentTooLong' : 'notSent');
+    meta.appendChild(button(t('remove'), 'remove-button', t('removeTitle'), () => {
       pending.remove(entry.client_id);
       const b = bubbleByClient.get(entry.client_id);
       if (b) b.remove();

@@ -2,6 +2,7 @@
 // hands every frame to the page. Frames are sent only once `welcome` came.
 
 import { backoff, byId, setStatus, wsUrl } from '../common/common.js';
+import { t } from './i18n.js';
 
 const statusEl = byId('status');
 
@@ -28,7 +29,7 @@ function connect() {
   if (reconnectTimer) { clearTimeout(reconnectTimer); reconnectTimer = null; }
   if (ws && (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)) return;
   welcomed = false;
-  show(attempt === 0 ? 'connecting' : 'reconnecting', attempt === 0 ? 'connecting…' : 'reconnecting…');
+  show(attempt === 0 ? 'connecting' : 'reconnecting', t(attempt === 0 ? 'connecting' : 'reconnecting'));
   let sock;
   try {
     sock = new WebSocket(wsUrl('/ws'));
@@ -61,8 +62,8 @@ function scheduleReconnect() {
   if (reconnectTimer) return;
   const delay = backoff(attempt);
   attempt++;
-  show('reconnecting', 'reconnecting…');
-  statusEl.title = 'Next attempt in ' + Math.round(delay / 1000) + 's';
+  show('reconnecting', t('reconnecting'));
+  statusEl.title = t('nextAttempt', { s: Math.round(delay / 1000) });
   reconnectTimer = setTimeout(() => { reconnectTimer = null; connect(); }, delay);
 }
 
@@ -71,7 +72,7 @@ export function welcome() {
   welcomed = true;
   attempt = 0;
   statusEl.title = '';
-  show('connected', 'connected');
+  show('connected', t('connected'));
 }
 
 /** Reconnects at once if the socket is closed and started. */

@@ -6,6 +6,7 @@
 // agent has seen "Read".
 
 import { byId, make } from '../common/common.js';
+import { t } from './i18n.js';
 import * as socket from './socket.js';
 
 const SEND_EVERY_MS = 2000;
@@ -48,7 +49,7 @@ input.addEventListener('input', () => {
 export function showAgentTyping(f) {
   if (hideTimer) { clearTimeout(hideTimer); hideTimer = null; }
   if (!f.typing) { indicator.hidden = true; indicator.textContent = ''; return; }
-  indicator.textContent = (f.agent_name || 'The agent') + ' is typing…';
+  indicator.textContent = t('agentTyping', { agent: f.agent_name || t('theAgent') });
   indicator.hidden = false;
   hideTimer = setTimeout(() => { indicator.hidden = true; indicator.textContent = ''; }, SHOW_MS);
 }
@@ -61,7 +62,7 @@ export function markRead(f) {
     li.dataset.read = 'true';
     const meta = li.querySelector('.meta');
     if (!meta) return;
-    const mark = make('span', 'read-mark', 'Read');
+    const mark = make('span', 'read-mark', t('read'));
     mark.setAttribute('data-testid', 'read-mark');
     meta.appendChild(mark);
   });

@@ -1,7 +1,9 @@
 // Presence with a reason: going away asks which of the configured reasons
 // (`[desk] away_reasons`, from /api/desk/settings), and the header shows
-// how long the agent has been in the present state (kept per agent in
-// localStorage, so a reload does not restart the count).
+// how long the agent has been in the present state: since the time the
+// router gives (`state_since_ms`, which survives restarts), else counted
+// by the page (kept per agent in localStorage, so a reload does not
+// restart the count).
 
 import { byId, make, storage } from '../common/common.js';
 import { api } from './api.js';
@@ -84,7 +86,10 @@ function tick() {
   const state = a.presence + '|' + (a.away_reason || '');
   let kept = null;
   try { kept = JSON.parse(local.get(key)); } catch { kept = null; }
-  if (!kept || kept.state !== state) {
+  if (a.state_since_ms) {
+    // The router's own time, kept across restarts and other browsers.
+    kept = { state, since: Math.min(a.state_since_ms, Date.now()) };
+  } else if (!kept || kept.state !== state) {
     kept = { state, since: Date.now() };
     local.set(key, JSON.stringify(kept));
   }

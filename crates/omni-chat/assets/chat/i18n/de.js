@@ -46,4 +46,18 @@ export default {
   agent: 'Mitarbeiter',
   sending: 'wird gesendet…',
   sent: 'gesendet',
+  // connection, unsent messages, typing and read (socket.js, log.js, typing.js)
+  connecting: 'verbinde…',
+  reconnecting: 'verbinde erneut…',
+  connected: 'verbunden',
+  nextAttempt: 'Nächster Versuch in {s} s',
+  retrying: 'noch nicht gesendet, neuer Versuch…',
+  retryingTitle: 'Die Nachricht wird automatisch erneut gesendet',
+  notSentTooLong: 'nicht gesendet: zu lang',
+  notSent: 'nicht gesendet',
+  remove: 'Entfernen',
+  removeTitle: 'Diese nicht gesendete Nachricht entfernen',
+  agentTyping: '{agent} schreibt…',
+  theAgent: 'Der Agent',
+  read: 'Gelesen',
 };

@@ -46,4 +46,18 @@ export default {
   agent: 'Agent',
   sending: 'sending…',
   sent: 'sent',
+  // connection, unsent messages, typing and read (socket.js, log.js, typing.js)
+  connecting: 'connecting…',
+  reconnecting: 'reconnecting…',
+  connected: 'connected',
+  nextAttempt: 'Next attempt in {s} s',
+  retrying: 'not sent yet, retrying…',
+  retryingTitle: 'The message is sent again automatically',
+  notSentTooLong: 'not sent: too long',
+  notSent: 'not sent',
+  remove: 'Remove',
+  removeTitle: 'Remove this unsent message',
+  agentTyping: '{agent} is typing…',
+  theAgent: 'The agent',
+  read: 'Read',
 };

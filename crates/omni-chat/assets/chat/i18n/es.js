@@ -46,4 +46,18 @@ export default {
   agent: 'Agente',
   sending: 'enviando…',
   sent: 'enviado',
+  // connection, unsent messages, typing and read (socket.js, log.js, typing.js)
+  connecting: 'conectando…',
+  reconnecting: 'reconectando…',
+  connected: 'conectado',
+  nextAttempt: 'Próximo intento en {s} s',
+  retrying: 'aún no enviado, reintentando…',
+  retryingTitle: 'El mensaje se vuelve a enviar automáticamente',
+  notSentTooLong: 'no enviado: demasiado largo',
+  notSent: 'no enviado',
+  remove: 'Quitar',
+  removeTitle: 'Quitar este mensaje no enviado',
+  agentTyping: '{agent} está escribiendo…',
+  theAgent: 'El agente',
+  read: 'Leído',
 };

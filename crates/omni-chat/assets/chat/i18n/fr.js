@@ -46,4 +46,18 @@ export default {
   agent: 'Conseiller',
   sending: 'envoi…',
   sent: 'envoyé',
+  // connection, unsent messages, typing and read (socket.js, log.js, typing.js)
+  connecting: 'connexion…',
+  reconnecting: 'reconnexion…',
+  connected: 'connecté',
+  nextAttempt: 'Nouvel essai dans {s} s',
+  retrying: 'pas encore envoyé, nouvel essai…',
+  retryingTitle: 'Le message est renvoyé automatiquement',
+  notSentTooLong: 'non envoyé : trop long',
+  notSent: 'non envoyé',
+  remove: 'Retirer',
+  removeTitle: 'Retirer ce message non envoyé',
+  agentTyping: '{agent} écrit…',
+  theAgent: 'L’agent',
+  read: 'Lu',
 };
