@@ -43,7 +43,10 @@ fn every_language_says_what_english_says() {
         let missing: Vec<_> = en.keys().filter(|k| !other.contains_key(*k)).collect();
         let extra: Vec<_> = other.keys().filter(|k| !en.contains_key(*k)).collect();
         assert!(missing.is_empty(), "{lang} lacks {missing:?}");
-        assert!(extra.is_empty(), "{lang} has keys English has not: {extra:?}");
+        assert!(
+            extra.is_empty(),
+            "{lang} has keys English has not: {extra:?}"
+        );
         for (key, text) in &en {
             assert_eq!(
                 placeholders(&other[key]),
