@@ -8,8 +8,7 @@
 //! | record | an agent may | a supervisor or admin |
 //! |---|---|---|
 //! | conversation: read (get, messages, attachments) | when it is assigned to them, they handled it last, or it waits in its queue unassigned | any |
-//! | conversation: reply, resolve, add an internal note | when it is assigned to them, and only as themselves | any |
-//! | conversation: reply, resolve, signal typing or read | when it is assigned to them, and only as themselves | any |
+//! | conversation: reply, resolve, add an internal note, signal typing or read | when it is assigned to them, and only as themselves | any |
 //! | customer: read, update | when one of the customer's 50 latest conversations is one they may read | any |
 //! | customer: link an identity | as unverified, when one of those conversations is assigned to them, and only an identity no other customer has | any, verified or not (linking another customer's identity merges them) |
 //! | customer: find by identity, merge, unmerge | never (the method table) | any |

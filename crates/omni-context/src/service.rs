@@ -540,17 +540,7 @@ impl ContextService {
 
 /// `YYYY-MM-DD` (UTC) of a millisecond timestamp.
 pub fn date(at_ms: Millis) -> String {
-    // Howard Hinnant's civil_from_days.
-    let z = at_ms.div_euclid(86_400_000) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+    omni_core::time::day_of(at_ms, 0)
 }
 
 /// Whether a conversation still needs an agent.

@@ -112,6 +112,10 @@ pub async fn settle_offer(
     .await
 }
 
+/// How long reading a conversation the router gives the agent waits for
+/// the context service to hear of the assignment.
+const TRANSFER_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// `GET /api/conversations/{id}`: conversation, customer and timeline.
 pub async fn conversation(
     State(desk): State<Arc<Desk>>,
@@ -121,15 +125,25 @@ pub async fn conversation(
     desk.check_access(&caller.actor, &id, false).await?;
     let actor = caller.actor.clone();
     let mut context = desk.context();
-    let found = context
-        .get_conversation(traced(
-            &actor,
-            GetConversationRequest {
-                conversation_id: id.clone(),
-            },
-        ))
-        .await?
-        .into_inner();
+    // The router says the conversation is the agent's (or offered to them);
+    // a transfer's new assignment may still be on its way over the bus to
+    // the context service, which refuses until it lands: read again for a
+    // moment rather than show the agent a refusal.
+    let deadline = tokio::time::Instant::now() + TRANSFER_WAIT;
+    let found = loop {
+        let request = GetConversationRequest {
+            conversation_id: id.clone(),
+        };
+        match context.get_conversation(traced(&actor, request)).await {
+            Err(status)
+                if status.code() == tonic::Code::PermissionDenied
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            answer => break answer?.into_inner(),
+        }
+    };
     let mut messages = Vec::new();
     let mut after_seq = 0;
     // Pages of 500 until the end, capped so one request stays bounded.

@@ -99,20 +99,12 @@ async fn notes_transfers_and_wrapups_on_the_desk() -> anyhow::Result<()> {
     assert_eq!(r.body["to"], "agent alice", "{}", r.body);
     let offered = alice.take_next_offer().await?;
     assert_eq!(offered, conversation);
-    // Her assignment reaches the context service over the bus: until then
-    // the conversation is still bob's there.
-    let mut tries = 0;
-    let seen = loop {
-        let seen = alice
-            .api
-            .get(&format!("/api/conversations/{conversation}"))
-            .await?;
-        tries += 1;
-        if seen.status == 200 || tries == 50 {
-            break seen;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    // Read at once: the desk waits for the assignment to reach the context
+    // service over the bus.
+    let seen = alice
+        .api
+        .get(&format!("/api/conversations/{conversation}"))
+        .await?;
     assert_eq!(seen.status, 200, "{}", seen.body);
     let timeline = messages(&seen.body);
     let texts: Vec<&str> = timeline.iter().filter_map(|m| m["text"].as_str()).collect();
@@ -323,18 +315,12 @@ async fn a_supervisors_transfer_leaves_a_note_for_the_receiver() -> anyhow::Resu
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["noted"], true, "{}", r.body);
     assert_eq!(alice.take_next_offer().await?, conversation);
-    let mut tries = 0;
-    let seen = loop {
-        let seen = alice
-            .api
-            .get(&format!("/api/conversations/{conversation}"))
-            .await?;
-        tries += 1;
-        if seen.status == 200 || tries == 50 {
-            break seen;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    // Read at once: the desk waits for the assignment to reach the context
+    // service over the bus.
+    let seen = alice
+        .api
+        .get(&format!("/api/conversations/{conversation}"))
+        .await?;
     assert_eq!(seen.status, 200, "{}", seen.body);
     let note = messages(&seen.body)
         .into_iter()
