@@ -219,7 +219,10 @@ async fn list_queues_says_whether_a_queue_is_open_and_when_that_changes() {
         ("Europe/Madrid", false, opens),
         "closed on the holidays, opens the day after at 09:00"
     );
-    assert_eq!(closed.next_change_local, format!("{} 09:00", weekday(opens)));
+    assert_eq!(
+        closed.next_change_local,
+        format!("{} 09:00", weekday(opens))
+    );
 
     // The router's clock moved into the opening: open until 18:00.
     router.shell.advance_clock(opens + 60_000 - now_ms());
