@@ -42,6 +42,8 @@
 //! - [`screenshots`]: the README's screenshots, by `scripts/screenshots`.
 //! - [`wall`]: the supervisor's wall: counts rising and falling live, a
 //!   move, a presence change, a conversation read and why it was routed.
+//! - [`wallrestart`]: the wall says "reconnecting" while the desk is down
+//!   and is live again, not reloaded, once it is back.
 //! - [`unverified`]: a stranger's mail into a conversation's thread: shown,
 //!   listed as not verified (with Confirm), never the reply target.
 //! - [`widget`]: the chat widget on another website: embedded, keyboard
@@ -63,6 +65,7 @@ mod queuepos;
 mod screenshots;
 mod unverified;
 mod wall;
+mod wallrestart;
 mod widget;
 
 use std::path::{Path, PathBuf};

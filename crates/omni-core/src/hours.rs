@@ -234,6 +234,18 @@ impl Schedule {
         }
     }
 
+    /// `at_ms` in the schedule's zone as a weekday and time, e.g. `Mon
+    /// 09:00` (for a wall that says when a queue opens or closes).
+    pub fn format_weekday_time(&self, at_ms: Millis) -> String {
+        match Timestamp::from_millisecond(at_ms) {
+            Ok(ts) => ts
+                .to_zoned_datetime(self.zone.clone())
+                .strftime("%a %H:%M")
+                .to_string(),
+            Err(_) => String::new(),
+        }
+    }
+
     /// The closed reply for `language` (its own, else English, else the
     /// first given, else [`DEFAULT_CLOSED_REPLY`]) with `{opens_at}`
     /// replaced by the opening after `at_ms` in the queue's zone.

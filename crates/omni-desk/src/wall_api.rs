@@ -77,6 +77,43 @@ pub struct QueueWall {
     pub steps: Vec<StepWall>,
     /// Contacts waiting or offered, oldest first.
     pub contacts: Vec<ContactWall>,
+    /// Business hours now; `None` for a queue without hours (always open).
+    pub hours: Option<HoursWall>,
+}
+
+/// A queue's business hours now, by the router's clock.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct HoursWall {
+    /// Open now.
+    pub open: bool,
+    /// The schedule's IANA zone.
+    pub zone: String,
+    /// When it next opens (closed) or closes (open), ms since the epoch;
+    /// `None` when not within the schedule's horizon.
+    pub next_change_ms: Option<i64>,
+    /// What the wall shows: `closed, opens Mon 09:00 Europe/Madrid`,
+    /// `open until Mon 18:00 Europe/Madrid` (`closed` or `open` alone when
+    /// no change is in sight).
+    pub text: String,
+}
+
+impl From<&pb::QueueHours> for HoursWall {
+    fn from(h: &pb::QueueHours) -> Self {
+        let next = (h.next_change_ms > 0 && !h.next_change_local.is_empty())
+            .then(|| format!("{} {}", h.next_change_local, h.zone));
+        let text = match (h.open, next) {
+            (false, Some(at)) => format!("closed, opens {at}"),
+            (true, Some(at)) => format!("open until {at}"),
+            (false, None) => "closed".to_owned(),
+            (true, None) => "open".to_owned(),
+        };
+        Self {
+            open: h.open,
+            zone: h.zone.clone(),
+            next_change_ms: (h.next_change_ms > 0).then_some(h.next_change_ms),
+            text,
+        }
+    }
 }
 
 /// Today's numbers of a queue, every channel together.
@@ -233,6 +270,7 @@ impl QueueWall {
                     offered_to: (!c.offered_to.is_empty()).then(|| c.offered_to.clone()),
                 })
                 .collect(),
+            hours: q.hours.as_ref().map(HoursWall::from),
         }
     }
 }

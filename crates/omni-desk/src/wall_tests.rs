@@ -190,3 +190,46 @@ fn intervals_show_service_level_and_average_depth_so_far() {
     assert_eq!(current.service_level, None, "nothing answered yet");
     assert_eq!(current.depth, 0.5, "250 waiting-ms over the 500 ms so far");
 }
+
+#[test]
+fn a_queue_with_hours_shows_open_or_closed_and_the_next_change_in_its_zone() {
+    let with = |open, next_change_ms: i64, local: &str| {
+        let q = pb::QueueState {
+            queue: "billing".into(),
+            hours: Some(pb::QueueHours {
+                zone: "Europe/Madrid".into(),
+                open,
+                next_change_ms,
+                next_change_local: local.into(),
+            }),
+            ..Default::default()
+        };
+        serde_json::to_value(QueueWall::new(&q, 5)).expect("serializes")["hours"].clone()
+    };
+    assert_eq!(
+        with(false, 1_000, "Mon 09:00"),
+        json!({
+            "open": false, "zone": "Europe/Madrid", "next_change_ms": 1_000,
+            "text": "closed, opens Mon 09:00 Europe/Madrid",
+        })
+    );
+    assert_eq!(
+        with(true, 2_000, "Mon 18:00")["text"],
+        "open until Mon 18:00 Europe/Madrid"
+    );
+    let never = with(false, 0, "");
+    assert_eq!(
+        (never["text"].clone(), never["next_change_ms"].clone()),
+        (json!("closed"), json!(null)),
+        "no opening in sight: closed alone"
+    );
+    let always = pb::QueueState {
+        queue: "support".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        serde_json::to_value(QueueWall::new(&always, 5)).expect("serializes")["hours"],
+        json!(null),
+        "no hours: nothing to show"
+    );
+}

@@ -1,5 +1,6 @@
 //! The app under test.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use omni_core::config::Config;
 use omni_store::{Account, AccountStore, EmbeddedStore};
 use omni_testclients::actors::TEST_PASSWORD;
 use secrecy::SecretString;
+use tokio::net::TcpListener;
 
 /// The sample configuration shipped in the repository.
 pub fn sample_config_path() -> PathBuf {
@@ -93,6 +95,8 @@ pub struct TestApp {
     data: tempfile::TempDir,
     config: Config,
     running: Option<Running>,
+    /// Where the app listened, while stopped by [`TestApp::stop_for_now`].
+    stopped: Option<Addresses>,
 }
 
 impl TestApp {
@@ -112,11 +116,13 @@ impl TestApp {
             data,
             config,
             running: Some(running),
+            stopped: None,
         })
     }
 
     fn running(&self) -> &Running {
-        // Only `restart` takes it out, and puts it back before returning.
+        // Only `restart` and `stop_for_now` take it out (the one puts it
+        // back before returning, the other is undone by `start_again`).
         self.running.as_ref().expect("app is running")
     }
 
@@ -211,11 +217,76 @@ impl TestApp {
         Ok(())
     }
 
+    /// Stops gracefully but keeps the ports in mind, for a test that
+    /// watches what a page shows while the app (its desk among it) is
+    /// down; [`TestApp::start_again`] starts it on the same ports, so an
+    /// open page reconnects by itself.
+    pub async fn stop_for_now(&mut self) -> anyhow::Result<()> {
+        let running = self.running.take().context("the app is not running")?;
+        self.stopped = Some(Addresses::of(&running));
+        running.shutdown().await;
+        Ok(())
+    }
+
+    /// Starts the app stopped by [`TestApp::stop_for_now`] again on the same
+    /// data and ports.
+    pub async fn start_again(&mut self) -> anyhow::Result<()> {
+        let addresses = self
+            .stopped
+            .take()
+            .context("the app was not stopped for now")?;
+        let listeners = addresses.bind().await?;
+        self.running = Some(embedded::start(self.config.clone(), listeners).await?);
+        Ok(())
+    }
+
     /// Stops gracefully.
     pub async fn stop(mut self) {
         if let Some(running) = self.running.take() {
             running.shutdown().await;
         }
+    }
+}
+
+/// Where a stopped app listened, to listen there again.
+struct Addresses {
+    grpc: SocketAddr,
+    others: [Option<SocketAddr>; 6],
+}
+
+impl Addresses {
+    fn of(r: &Running) -> Self {
+        Self {
+            grpc: r.grpc,
+            others: [r.chat, r.desk, r.sms, r.smtp, r.webhook, r.metrics],
+        }
+    }
+
+    async fn bind(&self) -> anyhow::Result<Listeners> {
+        async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("listening again on {addr}"))
+        }
+        let mut others = Vec::with_capacity(self.others.len());
+        for addr in self.others {
+            others.push(match addr {
+                Some(addr) => Some(bind(addr).await?),
+                None => None,
+            });
+        }
+        let [chat, desk, sms, smtp, webhook, metrics]: [Option<TcpListener>; 6] = others
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("six listeners"))?;
+        Ok(Listeners {
+            grpc: bind(self.grpc).await?,
+            chat,
+            desk,
+            sms,
+            smtp,
+            webhook,
+            metrics,
+        })
     }
 }
 

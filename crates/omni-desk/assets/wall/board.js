@@ -45,6 +45,12 @@ export function board(act) {
       tr.dataset.testid = `queue-${q.queue}`;
       const name = make('th', null, q.name);
       name.scope = 'row';
+      if (q.hours) {
+        // Business hours: "closed, opens Mon 09:00 Europe/Madrid".
+        const hours = make('span', q.hours.open ? 'hours open' : 'hours closed', q.hours.text);
+        hours.dataset.testid = `hours-${q.queue}`;
+        name.append(make('br'), hours);
+      }
       tr.appendChild(name);
       cell(tr, String(q.waiting), 'num', `waiting-${q.queue}`);
       cell(tr, String(q.offered), 'num', `offered-${q.queue}`);

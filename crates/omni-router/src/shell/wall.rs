@@ -1,9 +1,11 @@
 //! What the supervisor's wall reads from the router: agents with when
 //! their state began and the offers they missed today, queues with today's
 //! stored numbers, the contacts they hold and their agents by presence, and
-//! the day in intervals (all of the day's numbers from [`crate::tally`]).
+//! the day in intervals (all of the day's numbers from [`crate::tally`]),
+//! and whether a queue with business hours is open by the router's clock.
 
-use omni_core::time::now_ms;
+use omni_core::hours::Schedule;
+use omni_core::time::{Millis, now_ms};
 use omni_proto::routing as pb;
 use omni_router_core::{AgentView, ContactState, QueueView};
 
@@ -27,6 +29,19 @@ fn agents_by_presence(queue: &QueueView, agents: &[AgentView]) -> (u32, u32, u32
         }
     }
     counts
+}
+
+/// A queue's hours at `at_ms`: open or not, and when that next changes.
+fn queue_hours(schedule: &Schedule, at_ms: Millis) -> pb::QueueHours {
+    let (open, next) = schedule.state_at(at_ms);
+    pb::QueueHours {
+        zone: schedule.zone().to_owned(),
+        open,
+        next_change_ms: next.unwrap_or(0),
+        next_change_local: next
+            .map(|n| schedule.format_weekday_time(n))
+            .unwrap_or_default(),
+    }
 }
 
 impl RouterShell {
@@ -55,6 +70,8 @@ impl RouterShell {
             .map(|c| c.conversation_id.clone())
             .collect();
         let now = now_ms();
+        // Hours go by the router's clock, as routing does.
+        let clock = self.now();
         let engine = self.lock_engine();
         let agents = engine.agents();
         let mut contacts: Vec<_> = held
@@ -85,6 +102,9 @@ impl RouterShell {
                     .collect();
                 (state.agents_available, state.agents_busy, state.agents_away) =
                     agents_by_presence(q, &agents);
+                state.hours = engine
+                    .queue_hours(&q.id)
+                    .map(|schedule| queue_hours(&schedule, clock));
                 state
             })
             .collect()

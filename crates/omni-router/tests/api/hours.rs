@@ -4,7 +4,8 @@
 //! `omni.assignment.closed` with the opening and the queue's reply
 //! rendered per language; with the router's clock moved to the opening the
 //! agent is offered it; an `UpsertQueue` (which carries no hours) keeps the
-//! queue's hours.
+//! queue's hours. `ListQueues` says whether a queue with hours is open
+//! and when it next opens or closes, by the router's clock.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -150,4 +151,84 @@ async fn a_closed_queue_holds_the_contact_and_tells_the_context_service_once() {
     stop.cancel();
     intake.await.expect("intake stops").expect("intake ran");
     timer.await.expect("timer stops");
+}
+
+/// Local dates in Madrid: today, tomorrow and the day after.
+fn madrid_days() -> [jiff::civil::Date; 3] {
+    let today = jiff::Timestamp::from_millisecond(now_ms())
+        .expect("now")
+        .in_tz("Europe/Madrid")
+        .expect("zone")
+        .date();
+    let tomorrow = today.tomorrow().expect("a date");
+    [today, tomorrow, tomorrow.tomorrow().expect("a date")]
+}
+
+/// `time` on `date` in Madrid, ms since the epoch.
+fn madrid_ms(date: jiff::civil::Date, hour: i8) -> i64 {
+    date.at(hour, 0, 0, 0)
+        .in_tz("Europe/Madrid")
+        .expect("zone")
+        .timestamp()
+        .as_millisecond()
+}
+
+#[tokio::test]
+async fn list_queues_says_whether_a_queue_is_open_and_when_that_changes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let [today, tomorrow, after] = madrid_days();
+    let config = format!(
+        r#"
+        [[queues]]
+        id = "sales"
+        [queues.hours]
+        zone = "Europe/Madrid"
+        weekly = {{ mon = ["09:00-18:00"], tue = ["09:00-18:00"], wed = ["09:00-18:00"],
+                   thu = ["09:00-18:00"], fri = ["09:00-18:00"], sat = ["09:00-18:00"],
+                   sun = ["09:00-18:00"] }}
+        holidays = [{{ date = "{today}" }}, {{ date = "{tomorrow}" }}]
+
+        [[queues]]
+        id = "support"
+        "#
+    );
+    let mut router = super::Router::start_with(dir.path(), &config).await;
+    let hours_of = |queues: &[omni_proto::routing::QueueState], id: &str| {
+        queues
+            .iter()
+            .find(|q| q.queue == id)
+            .map(|q| q.hours.clone())
+            .expect("queue listed")
+    };
+    let opens = madrid_ms(after, 9);
+    let closes = madrid_ms(after, 18);
+    let weekday = |at: i64| {
+        jiff::Timestamp::from_millisecond(at)
+            .expect("time")
+            .in_tz("Europe/Madrid")
+            .expect("zone")
+            .strftime("%a")
+            .to_string()
+    };
+
+    let queues = router.queues().await;
+    assert_eq!(hours_of(&queues, "support"), None, "no hours: always open");
+    let closed = hours_of(&queues, "sales").expect("sales has hours");
+    assert_eq!(
+        (closed.zone.as_str(), closed.open, closed.next_change_ms),
+        ("Europe/Madrid", false, opens),
+        "closed on the holidays, opens the day after at 09:00"
+    );
+    assert_eq!(
+        closed.next_change_local,
+        format!("{} 09:00", weekday(opens))
+    );
+
+    // The router's clock moved into the opening: open until 18:00.
+    router.shell.advance_clock(opens + 60_000 - now_ms());
+    let open = hours_of(&router.queues().await, "sales").expect("sales has hours");
+    assert_eq!((open.open, open.next_change_ms), (true, closes));
+    assert_eq!(open.next_change_local, format!("{} 18:00", weekday(closes)));
+
+    router.stop().await;
 }
