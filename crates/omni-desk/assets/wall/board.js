@@ -183,7 +183,7 @@ export function board(act) {
     lineChart(byId('chart-depth'), {
       title: `Average contacts waiting in ${queue} by interval, ${day.day}`,
       series: [{ label: 'waiting', points: depth }],
-      slots, yMax: niceMax(Math.max(0, ...depth.map((p) => p[1]))),
+      slots, yMax: niceMax(Math.max(1, ...depth.map((p) => p[1]))),
       yLabel: (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1)),
     });
     const arrivals = q.intervals.map((i) => [i.index, i.arrivals]);
