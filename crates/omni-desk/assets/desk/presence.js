@@ -23,14 +23,13 @@ let loadedFor = null;
 /** Sets what applies the agent state the server answers with. */
 export function init(apply) { applyState = apply; }
 
-/** The desk's settings (away reasons, wrap-up codes per queue), once loaded. */
-export function settings() { return loaded; }
+let loading = null;
 
 function load() {
   const token = S && S.token;
-  if (!token || loadedFor === token) return;
+  if (!token || loadedFor === token) return loading || Promise.resolve();
   loadedFor = token;
-  api('GET', '/api/desk/settings').then((s) => {
+  loading = api('GET', '/api/desk/settings').then((s) => {
     loaded = s || null;
     reasonSelect.replaceChildren();
     ((s && s.away_reasons) || []).forEach((r) => {
@@ -38,8 +37,13 @@ function load() {
       o.value = r;
       reasonSelect.appendChild(o);
     });
-  }).catch((err) => { loadedFor = null; report(err); });
+  }).catch((err) => { loadedFor = null; loading = null; report(err); });
+  return loading;
 }
+
+/** The desk's settings (away reasons, wrap-up codes per queue), loading
+ * them first when they are not yet. */
+export function settingsLoaded() { return load().then(() => loaded); }
 
 function goAway() {
   el.presence.disabled = true;

@@ -7,31 +7,35 @@ import { byId, make } from '../common/common.js';
 import { el } from './dom.js';
 import { report } from './feedback.js';
 import { S } from './state.js';
-import { settings } from './presence.js';
+import { settingsLoaded } from './presence.js';
 import { resolveOpen } from './reply.js';
 
 const form = byId('wrapup-form');
 const code = byId('wrapup-code');
 const note = byId('wrapup-note');
 
-function codesOf(queue) {
-  const s = settings();
+function codesOf(s, queue) {
   return (s && s.wrapup_codes && s.wrapup_codes[queue]) || [];
 }
 
-// A capture listener: it runs before the reply form's Resolve and, when
-// the queue has codes, asks for one instead.
+// A capture listener: it runs before the reply form's Resolve and decides,
+// once the desk's settings are loaded (a Resolve right after sign-in must
+// not go out without the code the server will ask for), whether to ask for
+// a code or resolve at once.
 el.resolve.addEventListener('click', (ev) => {
   const c = S && S.open && S.open.conversation;
-  const codes = c ? codesOf(c.queue) : [];
-  if (!codes.length) return;
+  if (!c) return;
   ev.stopImmediatePropagation();
-  code.replaceChildren(make('option', null, 'Choose…'));
-  code.firstChild.value = '';
-  codes.forEach((k) => { const o = make('option', null, k); o.value = k; code.appendChild(o); });
-  note.value = '';
-  form.hidden = false;
-  code.focus();
+  settingsLoaded().then((s) => {
+    const codes = codesOf(s, c.queue);
+    if (!codes.length) { resolveOpen().catch(() => {}); return; }
+    code.replaceChildren(make('option', null, 'Choose…'));
+    code.firstChild.value = '';
+    codes.forEach((k) => { const o = make('option', null, k); o.value = k; code.appendChild(o); });
+    note.value = '';
+    form.hidden = false;
+    code.focus();
+  });
 }, { capture: true });
 
 byId('wrapup-cancel').addEventListener('click', () => { form.hidden = true; el.resolve.focus(); });
