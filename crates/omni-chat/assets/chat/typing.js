@@ -54,16 +54,34 @@ export function showAgentTyping(f) {
   hideTimer = setTimeout(() => { indicator.hidden = true; indicator.textContent = ''; }, SHOW_MS);
 }
 
+// Ids the agent has read. A `read` frame may come before the message it
+// names is on the page (the history is still being drawn, or the bubble is
+// redrawn): the mark is put on as soon as the message shows.
+const readIds = new Set();
+
+function putMark(li) {
+  if (li.dataset.read === 'true') return;
+  const meta = li.querySelector('.meta');
+  if (!meta) return;
+  li.dataset.read = 'true';
+  const mark = make('span', 'read-mark', t('read'));
+  mark.setAttribute('data-testid', 'read-mark');
+  meta.appendChild(mark);
+}
+
+function markShown() {
+  if (!readIds.size) return;
+  document.querySelectorAll('[data-testid="chat-message"][data-client-id]:not([data-read="true"])').forEach((li) => {
+    if (readIds.has(li.dataset.clientId)) putMark(li);
+  });
+}
+
+new MutationObserver(markShown).observe(logWrap, {
+  childList: true, subtree: true, attributes: true, attributeFilter: ['data-client-id'],
+});
+
 /** A `read` frame: the agent has seen these messages of the customer. */
 export function markRead(f) {
-  (Array.isArray(f.client_ids) ? f.client_ids : []).forEach((id) => {
-    const li = document.querySelector('[data-testid="chat-message"][data-client-id="' + CSS.escape(String(id)) + '"]');
-    if (!li || li.dataset.read === 'true') return;
-    li.dataset.read = 'true';
-    const meta = li.querySelector('.meta');
-    if (!meta) return;
-    const mark = make('span', 'read-mark', t('read'));
-    mark.setAttribute('data-testid', 'read-mark');
-    meta.appendChild(mark);
-  });
+  (Array.isArray(f.client_ids) ? f.client_ids : []).forEach((id) => readIds.add(String(id)));
+  markShown();
 }
