@@ -15,6 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "omni/context/v1/context.proto",
         "omni/routing/v1/routing.proto",
         "omni/adapter/v1/adapter.proto",
+        "omni/bot/v1/bot.proto",
     ];
     println!("cargo:rerun-if-changed={}", root.display());
     let fds = protox::compile(files, [&root])?;

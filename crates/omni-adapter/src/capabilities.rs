@@ -150,6 +150,7 @@ impl From<&Capabilities> for pb::Capabilities {
             threading: c.threading,
             outbound_first: c.outbound_first,
             identity_kind: c.identity_kind.clone(),
+            quick_replies: false,
         }
     }
 }

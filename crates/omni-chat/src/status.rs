@@ -270,6 +270,7 @@ pub fn frame(
         ),
         pb::ConversationStatus::Assigned => ("assigned", agent(&conversation.assigned_agent), None),
         pb::ConversationStatus::Resolved => ("resolved", agent(&conversation.last_agent), None),
+        pb::ConversationStatus::Bot => ("bot", None, None),
         pb::ConversationStatus::Unspecified => return None,
     };
     Some(ServerFrame::Status {

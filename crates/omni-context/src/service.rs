@@ -355,6 +355,9 @@ impl ContextService {
                 .as_ref()
                 .map(AgentId::to_string)
                 .unwrap_or_default(),
+            attributes: Default::default(),
+            priority: 0,
+            reasons: Vec::new(),
         };
         let msg = Message::new(subjects::ROUTING_REQUEST, request.encode_to_vec()).with_header(
             TRACEPARENT,

@@ -403,6 +403,8 @@ impl From<&StoredMessage> for pb::Message {
             email: m.email.as_ref().map(pb::EmailView::from),
             error: m.error.clone().unwrap_or_default(),
             notice: m.notice.as_ref().map(pb::Notice::from),
+            bot: String::new(),
+            options: Vec::new(),
         }
     }
 }
@@ -494,6 +496,8 @@ impl From<&Conversation> for pb::Conversation {
             wrapup_code: c.wrapup_code.clone().unwrap_or_default(),
             // Set by the context service, which knows the reply domain.
             reply_address: String::new(),
+            attributes: Default::default(),
+            handoff: None,
         }
     }
 }

@@ -5,7 +5,7 @@
 //! conversions between the two are in [`convert`].
 //!
 //! # Layout
-//! - [`adapter`], [`common`], [`events`], [`context`], [`routing`]: generated code, one module per proto package.
+//! - [`adapter`], [`bot`], [`common`], [`events`], [`context`], [`routing`]: generated code, one module per proto package.
 //! - [`auth`]: credentials on the gRPC API: the server's gate (tokens,
 //!   method tables, the [`auth::Caller`] in each request) and the client's token.
 //! - [`convert`]: `From`/`TryFrom` between generated and domain types.
@@ -43,10 +43,13 @@ pub mod omni {
     package!(context);
     package!(routing);
     package!(adapter);
+    package!(bot);
 }
 
 /// `omni.adapter.v1`: the channel adapter contract (capabilities, provider errors).
 pub use omni::adapter::v1 as adapter;
+/// `omni.bot.v1`: the bot protocol (turns for a bot, its replies).
+pub use omni::bot::v1 as bot;
 /// `omni.common.v1`: shared messages (identities, messages, conversations).
 pub use omni::common::v1 as common;
 /// `omni.context.v1`: the context service.
