@@ -467,6 +467,8 @@ mod tests {
             max_waiting: None,
             wrapup_codes: Vec::new(),
             hours: None,
+            bot: None,
+            bot_fields: Vec::new(),
         }
     }
 

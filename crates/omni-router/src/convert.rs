@@ -276,6 +276,9 @@ pub fn queue_to_config(spec: &QueueSpec) -> QueueConfig {
         // The context service reads wrap-up codes from the configuration.
         wrapup_codes: Vec::new(),
         hours: spec.hours.as_ref().map(|h| h.config().clone()),
+        // The context service reads a queue's bot from the configuration.
+        bot: None,
+        bot_fields: Vec::new(),
     }
 }
 

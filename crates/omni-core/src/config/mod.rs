@@ -13,6 +13,7 @@
 //! `OMNI_*` overrides.
 
 mod auth;
+mod bots;
 mod channels;
 mod chat;
 mod chat_sites;
@@ -40,6 +41,7 @@ use serde::Deserialize;
 use crate::Channel;
 
 pub use auth::{AuthConfig, Cidr};
+pub use bots::{BotConfig, BotFieldConfig, BotTransport};
 pub use channels::{ChannelDecl, ChannelSet, ChannelSpec, IdentityKindConfig, UndeclaredChannel};
 pub use chat::{ChatConfig, LANGUAGES, MAX_ATTACHMENT_LIMIT, Position, SiteConfig, SiteText};
 pub use chat_sites::is_origin;
@@ -142,6 +144,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// What the agent's desk offers (away reasons).
     pub desk: DeskConfig,
+    /// Bots that answer customers first, by name (docs/bots.md).
+    pub bots: BTreeMap<String, BotConfig>,
 }
 
 impl Default for Config {
@@ -168,6 +172,7 @@ impl Default for Config {
             retention: RetentionConfig::default(),
             metrics: MetricsConfig::default(),
             desk: DeskConfig::default(),
+            bots: BTreeMap::new(),
         }
     }
 }
@@ -236,6 +241,19 @@ impl Config {
                     "queues.{}.hours.closed_overflow: unknown queue {target:?}",
                     q.id
                 ));
+            }
+        }
+        for (name, bot) in &self.bots {
+            bot.check(name).map_err(ConfigError::Invalid)?;
+        }
+        for q in &self.queues {
+            if let Some(bot) = &q.bot
+                && !self.bots.contains_key(bot)
+            {
+                return invalid(format!("queues.{}.bot: unknown bot {bot:?}", q.id));
+            }
+            for field in &q.bot_fields {
+                field.check(&q.id).map_err(ConfigError::Invalid)?;
             }
         }
         if let Some(cycle) = overflow_cycle(&self.queues) {

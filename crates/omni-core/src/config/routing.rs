@@ -81,6 +81,13 @@ pub struct QueueConfig {
     /// Business hours; absent: always open.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hours: Option<super::HoursConfig>,
+    /// The bot (`[bots.<name>]`) that answers this queue's new
+    /// conversations first; absent: they go straight to the queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot: Option<String>,
+    /// What the bot should collect before a person takes over.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bot_fields: Vec<super::BotFieldConfig>,
 }
 
 /// One relaxation step of a queue: after `after_secs` of waiting, either a

@@ -110,6 +110,8 @@ pub async fn router_admin_config_round_trips<F: StoreFactory>(factory: &F) {
             closed_overflow: None,
             closed_reply: BTreeMap::from([("es".into(), "Abrimos {opens_at}.".into())]),
         }),
+        bot: None,
+        bot_fields: Vec::new(),
     };
     step("put_agent_config", store.put_agent_config(&agent)).await;
     step("put_queue_config", store.put_queue_config(&queue)).await;
