@@ -200,10 +200,7 @@ mod tests {
     #[test]
     fn bad_bots_are_refused_naming_the_key() {
         for (text, want) in [
-            (
-                format!("{QUEUE}"),
-                "queues.support.bot: unknown bot \"faq\"",
-            ),
+            (QUEUE.to_owned(), "queues.support.bot: unknown bot \"faq\""),
             (
                 format!("{QUEUE}[bots.faq]\ndeadline_secs = 0\n"),
                 "bots.faq.deadline_secs",
