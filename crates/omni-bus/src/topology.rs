@@ -14,6 +14,8 @@
 //! | `omni.queue.position.<id>` | none (fan-out) | | `QueuePosition` |
 //! | `omni.adapter.announce.<channel>` | none (fan-out) | | `adapter.v1.Announcement` |
 //! | `omni.deadletter.<channel>` | `OMNI_DEADLETTER` | `context-deadletters` | `adapter.v1.DeadLetter` |
+//! | `omni.bot.turn.<bot>` | `OMNI_BOT` | `bot-<bot>` (the bot) | `bot.v1.BotTurn` |
+//! | `omni.bot.reply` | `OMNI_BOT` | `context-bot-replies` | `bot.v1.BotReply` |
 //!
 //! Streams keep a message at most `[retention] stream_max_age_days` (NATS
 //! `max_age`; the embedded bus expires what no consumer took), and
@@ -89,7 +91,40 @@ pub const DEADLETTER: StreamSpec = StreamSpec {
 };
 
 /// Every durable stream.
-pub const STREAMS: &[StreamSpec] = &[INBOUND, ROUTING, ASSIGNMENT, OUTBOUND, DELIVERY, DEADLETTER];
+pub const STREAMS: &[StreamSpec] = &[
+    INBOUND, ROUTING, ASSIGNMENT, OUTBOUND, DELIVERY, DEADLETTER, BOT,
+];
+
+/// Turns for bots and their replies (docs/bots.md).
+pub const BOT: StreamSpec = StreamSpec {
+    name: "OMNI_BOT",
+    subjects: &["omni.bot.>"],
+};
+
+/// Bots' replies, for the context service.
+pub const CONTEXT_BOT_REPLIES: ConsumerSpec = ConsumerSpec {
+    name: "context-bot-replies",
+    stream: BOT.name,
+    filter: subjects::BOT_REPLY,
+    ack_wait: INGEST_ACK_WAIT,
+    max_ack_pending: 64,
+};
+
+/// The durable consumer a bot takes its turns from: `bot-<bot>` on
+/// `omni.bot.turn.<bot>`. Built once per configured bot (its names are
+/// kept for the process's life); the context service declares it before
+/// it publishes a turn, so turns wait for a bot that starts later.
+pub fn bot_turns(bot: &str) -> ConsumerSpec {
+    let name: &'static str = Box::leak(format!("bot-{bot}").into_boxed_str());
+    let filter: &'static str = Box::leak(subjects::bot_turn(bot).into_boxed_str());
+    ConsumerSpec {
+        name,
+        stream: BOT.name,
+        filter,
+        ack_wait: Duration::from_secs(30),
+        max_ack_pending: 64,
+    }
+}
 
 /// The ack wait of the consumers that send to customers' providers, where a
 /// second attempt is visible to the customer.
@@ -208,6 +243,7 @@ pub const CONSUMERS: &[ConsumerSpec] = &[
     CONTEXT_DELIVERY,
     CONTEXT_DEADLETTERS,
     CONTEXT_CLOSED,
+    CONTEXT_BOT_REPLIES,
 ];
 
 /// Subject names.
@@ -239,6 +275,14 @@ pub mod subjects {
     pub fn delivery(channel: Channel) -> String {
         format!("omni.delivery.{channel}")
     }
+
+    /// Turns for the bot `bot`.
+    pub fn bot_turn(bot: &str) -> String {
+        format!("omni.bot.turn.{bot}")
+    }
+
+    /// Bots' replies.
+    pub const BOT_REPLY: &str = "omni.bot.reply";
 
     /// Live events of one conversation.
     pub fn conversation_event(conversation_id: &str) -> String {

@@ -20,6 +20,7 @@ mod chat_sites;
 mod context;
 mod desk;
 mod email;
+mod enrichment;
 mod env;
 mod grpc;
 mod hours;
@@ -48,6 +49,7 @@ pub use chat_sites::is_origin;
 pub use context::ContextConfig;
 pub use desk::{DeskConfig, MAX_CODE_BYTES, check_codes};
 pub use email::{EmailConfig, EmailSender, RelayTls};
+pub use enrichment::{EnrichmentConfig, IntentRuleConfig};
 pub use env::{CONFIG_ENV, NOT_CONFIG_ENV};
 pub use grpc::{
     AccountKind, GrpcAccount, GrpcConfig, GrpcTls, LoadedAccount, MIN_TOKEN_LEN, SERVICE_ACCOUNT,
@@ -146,6 +148,8 @@ pub struct Config {
     pub desk: DeskConfig,
     /// Bots that answer customers first, by name (docs/bots.md).
     pub bots: BTreeMap<String, BotConfig>,
+    /// What is learned from each customer message (docs/enrichment.md).
+    pub enrichment: EnrichmentConfig,
 }
 
 impl Default for Config {
@@ -173,6 +177,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             desk: DeskConfig::default(),
             bots: BTreeMap::new(),
+            enrichment: EnrichmentConfig::default(),
         }
     }
 }
