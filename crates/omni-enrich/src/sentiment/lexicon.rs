@@ -1,0 +1,159 @@
+//! A sentiment lexicon: one language's words with their valence and its
+//! function words (negations, intensifiers, softeners, contrasts), read
+//! from a text file compiled into the crate.
+//!
+//! ```text
+//! # a comment
+//! @negate not no never        # flips the valence of what follows
+//! @boost very really          # intensifies what follows
+//! @damp slightly a bit        # softens what follows (one word each)
+//! @but but however            # what follows outweighs what precedes
+//! @negate-after               # a negation may also follow (German)
+//! great 3.1                   # a word or phrase and its valence, -4..4
+//! enttäusch* -2.0             # `*`: any word that begins so
+//! ```
+
+use std::collections::{HashMap, HashSet};
+
+use crate::text;
+
+/// How much an intensifier adds to (a softener takes from) a valence.
+const BOOST: f32 = 0.293;
+
+/// One language's lexicon.
+#[derive(Debug, Default)]
+pub(crate) struct Lexicon {
+    words: HashMap<String, f32>,
+    /// Phrases of several words, longest first.
+    phrases: Vec<(Vec<String>, f32)>,
+    prefixes: Vec<(String, f32)>,
+    negators: HashSet<String>,
+    boosters: HashMap<String, f32>,
+    contrasts: HashSet<String>,
+    /// Whether a negation may follow the word it negates (`gefällt mir
+    /// nicht`).
+    pub negate_after: bool,
+}
+
+impl Lexicon {
+    /// Reads a lexicon file; the second value lists the lines that could
+    /// not be read (a test keeps it empty for the shipped lexicons).
+    pub(crate) fn parse(source: &str) -> (Self, Vec<String>) {
+        let mut lex = Self::default();
+        let mut bad = Vec::new();
+        for line in source.lines() {
+            let line = line.split(" #").next().unwrap_or_default().trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if let Some(directive) = line.strip_prefix('@') {
+                let (name, rest) = directive.split_once(' ').unwrap_or((directive, ""));
+                let entries = rest.split_whitespace().map(text::fold);
+                match name {
+                    "negate" => lex.negators.extend(entries),
+                    "boost" => lex.boosters.extend(entries.map(|w| (w, BOOST))),
+                    "damp" => lex.boosters.extend(entries.map(|w| (w, -BOOST))),
+                    "but" => lex.contrasts.extend(entries),
+                    "negate-after" => lex.negate_after = true,
+                    _ => bad.push(line.to_owned()),
+                }
+                continue;
+            }
+            let Some((entry, value)) = line.rsplit_once(char::is_whitespace) else {
+                bad.push(line.to_owned());
+                continue;
+            };
+            let Ok(value) = value.parse::<f32>() else {
+                bad.push(line.to_owned());
+                continue;
+            };
+            let entry = entry.trim();
+            if let Some(prefix) = entry.strip_suffix('*') {
+                lex.prefixes.push((text::fold(prefix), value));
+                continue;
+            }
+            let words: Vec<String> = text::words(entry).into_iter().map(|w| w.folded).collect();
+            match words.len() {
+                0 => bad.push(line.to_owned()),
+                1 => {
+                    lex.words.extend(words.into_iter().map(|w| (w, value)));
+                }
+                _ => lex.phrases.push((words, value)),
+            }
+        }
+        lex.phrases
+            .sort_by_key(|(words, _)| std::cmp::Reverse(words.len()));
+        (lex, bad)
+    }
+
+    /// The valence of the word or phrase starting at `words[0]`, and how
+    /// many words it spans.
+    pub(crate) fn valence(&self, words: &[text::Word]) -> Option<(f32, usize)> {
+        for (phrase, v) in &self.phrases {
+            if phrase.len() <= words.len() && phrase.iter().zip(words).all(|(p, w)| *p == w.folded)
+            {
+                return Some((*v, phrase.len()));
+            }
+        }
+        let first = &words.first()?.folded;
+        if let Some(v) = self.words.get(first) {
+            return Some((*v, 1));
+        }
+        self.prefixes
+            .iter()
+            .find(|(p, _)| first.starts_with(p.as_str()))
+            .map(|(_, v)| (*v, 1))
+    }
+
+    /// Whether `word` negates.
+    pub(crate) fn negates(&self, word: &str) -> bool {
+        self.negators.contains(word) || word.ends_with("n't")
+    }
+
+    /// What `word` adds to a valence's size (negative for a softener).
+    pub(crate) fn boost(&self, word: &str) -> Option<f32> {
+        self.boosters.get(word).copied()
+    }
+
+    /// Whether `word` turns a sentence (`but`).
+    pub(crate) fn contrasts(&self, word: &str) -> bool {
+        self.contrasts.contains(word)
+    }
+
+    /// Adds every entry of `other` that this lexicon lacks.
+    pub(crate) fn merge(&mut self, other: &Lexicon) {
+        for (w, v) in &other.words {
+            self.words.entry(w.clone()).or_insert(*v);
+        }
+        self.phrases.extend(other.phrases.iter().cloned());
+        self.phrases
+            .sort_by_key(|(words, _)| std::cmp::Reverse(words.len()));
+        self.prefixes.extend(other.prefixes.iter().cloned());
+        self.negators.extend(other.negators.iter().cloned());
+        for (w, v) in &other.boosters {
+            self.boosters.entry(w.clone()).or_insert(*v);
+        }
+        self.contrasts.extend(other.contrasts.iter().cloned());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_entries_phrases_prefixes_and_directives() {
+        let (lex, bad) = Lexicon::parse(
+            "# c\n@negate not nie\n@boost very\n@damp slightly\n@but but\n@negate-after\ngood 1.9\nmoney back -0.5\nenttäusch* -2.0\nbroken\nbad x\n",
+        );
+        assert_eq!(bad, ["broken", "bad x"]);
+        let w = text::words("money back good enttäuscht");
+        assert_eq!(lex.valence(&w), Some((-0.5, 2)));
+        assert_eq!(lex.valence(&w[2..]), Some((1.9, 1)));
+        assert_eq!(lex.valence(&w[3..]), Some((-2.0, 1)));
+        assert_eq!(lex.valence(&w[1..]), None);
+        assert!(lex.negates("nie") && lex.negates("isn't") && !lex.negates("good"));
+        assert_eq!(lex.boost("slightly"), Some(-BOOST));
+        assert!(lex.contrasts("but") && lex.negate_after);
+    }
+}
