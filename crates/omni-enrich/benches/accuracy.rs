@@ -1,0 +1,141 @@
+//! The accuracy and cost of the built-in enrichment on the labeled set
+//! (`data/labeled.tsv`) with the sample rules (`data/intents.toml`):
+//! per-language and overall accuracy of sentiment (3 classes), language
+//! and intent (exact, none included), the confusions, and the latency of
+//! one `enrich` call (p50, p99). Run with
+//! `cargo bench -p omni-enrich --bench accuracy`; set
+//! `OMNI_ENRICH_MISSES=1` to list the tuning examples that were missed
+//! (never the held-out ones).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use omni_enrich::labeled::{self, Scores};
+use omni_enrich::{Enricher, SentimentLabel};
+
+/// Times every message this many times for the latency figures.
+const ROUNDS: usize = 50;
+
+fn main() -> anyhow::Result<()> {
+    let examples = labeled::examples().map_err(anyhow::Error::msg)?;
+    let config = labeled::sample_config().map_err(anyhow::Error::msg)?;
+    let enricher = Enricher::new(&config)?;
+
+    println!("machine: {}, {} cores", cpu_model(), cores());
+    println!(
+        "labeled set: {} messages ({} held out), {} intent rules",
+        examples.len(),
+        examples.iter().filter(|e| e.held_out()).count(),
+        config.intents.len()
+    );
+    println!();
+
+    let report = labeled::evaluate(&enricher, &examples);
+    println!("| messages | n | sentiment | language | intent |");
+    println!("|---|---:|---:|---:|---:|");
+    for (lang, scores) in &report.by_language {
+        row(lang, scores);
+    }
+    row("all", &report.all);
+    row("held out", &report.held_out);
+    println!();
+
+    println!("sentiment confusion (rows: labeled, columns: found)");
+    let labels = [
+        SentimentLabel::Negative,
+        SentimentLabel::Neutral,
+        SentimentLabel::Positive,
+    ];
+    println!("| labeled \\ found | negative | neutral | positive |");
+    println!("|---|---:|---:|---:|");
+    for want in labels {
+        let cells: Vec<String> = labels
+            .iter()
+            .map(|got| {
+                report
+                    .sentiment_confusion
+                    .get(&(want, *got))
+                    .copied()
+                    .unwrap_or(0)
+                    .to_string()
+            })
+            .collect();
+        println!("| {want} | {} |", cells.join(" | "));
+    }
+    println!();
+    println!("intent confusions (labeled -> found: count; - is none)");
+    let mut confusions: Vec<_> = report.intent_confusion.iter().collect();
+    confusions.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    for ((want, got), n) in confusions {
+        println!("  {want} -> {got}: {n}");
+    }
+    println!();
+
+    if std::env::var_os("OMNI_ENRICH_MISSES").is_some() {
+        println!("missed tuning examples:");
+        for (id, what, want, got) in &report.misses {
+            let text = examples
+                .iter()
+                .find(|e| e.id == *id)
+                .map_or("", |e| e.text.as_str());
+            println!("  {id} {what}: want {want}, got {got}: {text}");
+        }
+        println!();
+    }
+
+    let mut times = Vec::with_capacity(examples.len() * ROUNDS);
+    for _ in 0..ROUNDS {
+        for ex in &examples {
+            let start = Instant::now();
+            black_box(enricher.enrich(black_box(&ex.text), None));
+            times.push(start.elapsed());
+        }
+    }
+    times.sort();
+    let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize];
+    let mean = times.iter().sum::<Duration>() / times.len() as u32;
+    println!(
+        "latency of one enrich call ({} calls, {} intent rules, no hint): p50 {:.1} µs, p99 {:.1} µs, mean {:.1} µs, max {:.1} µs",
+        times.len(),
+        config.intents.len(),
+        micros(at(0.5)),
+        micros(at(0.99)),
+        micros(mean),
+        micros(at(1.0)),
+    );
+    Ok(())
+}
+
+fn row(name: &str, s: &Scores) {
+    println!(
+        "| {name} | {} | {} | {} | {} |",
+        s.sentiment.total,
+        percent(s.sentiment.accuracy()),
+        percent(s.language.accuracy()),
+        percent(s.intent.accuracy())
+    );
+}
+
+fn percent(share: f64) -> String {
+    format!("{:.1}%", share * 100.0)
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
