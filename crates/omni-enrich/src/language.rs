@@ -93,6 +93,11 @@ const CODES: &[(&str, Lang)] = &[
     ("zu", Lang::Zul),
 ];
 
+/// Every code detection can answer with.
+pub(crate) fn codes() -> impl Iterator<Item = &'static str> {
+    CODES.iter().map(|(c, _)| *c)
+}
+
 fn lang_of(code: &str) -> Option<Lang> {
     let code = code.trim().to_ascii_lowercase();
     // `no` is the macrolanguage most people write for Bokmål.

@@ -60,6 +60,12 @@ pub fn sentiment_languages() -> impl Iterator<Item = &'static str> {
     sentiment::languages()
 }
 
+/// The languages detection can tell (ISO 639-1), the codes
+/// [`Enricher::with_languages`] accepts.
+pub fn detectable_languages() -> impl Iterator<Item = &'static str> {
+    language::codes()
+}
+
 /// The built-in enricher: sentiment, language and intent rules, as
 /// configured in `[enrichment]`. Build it once; [`Enricher::enrich`] is
 /// cheap and takes `&self`, so one enricher serves every message.

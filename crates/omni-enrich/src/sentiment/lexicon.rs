@@ -9,6 +9,8 @@
 //! @damp slightly a bit        # softens what follows (one word each)
 //! @but but however            # what follows outweighs what precedes
 //! @negate-after               # a negation may also follow (German)
+//! @ironic great wonderful      # ironic when they open a complaint
+//! @suffixes en e s            # endings tried off a word not found
 //! great 3.1                   # a word or phrase and its valence, -4..4
 //! enttäusch* -2.0             # `*`: any word that begins so
 //! ```
@@ -30,6 +32,9 @@ pub(crate) struct Lexicon {
     negators: HashSet<String>,
     boosters: HashMap<String, f32>,
     contrasts: HashSet<String>,
+    ironic: HashSet<String>,
+    /// Inflection endings, longest first.
+    suffixes: Vec<String>,
     /// Whether a negation may follow the word it negates (`gefällt mir
     /// nicht`).
     pub negate_after: bool,
@@ -55,6 +60,8 @@ impl Lexicon {
                     "damp" => lex.boosters.extend(entries.map(|w| (w, -BOOST))),
                     "but" => lex.contrasts.extend(entries),
                     "negate-after" => lex.negate_after = true,
+                    "ironic" => lex.ironic.extend(entries),
+                    "suffixes" => lex.suffixes.extend(entries),
                     _ => bad.push(line.to_owned()),
                 }
                 continue;
@@ -99,6 +106,16 @@ impl Lexicon {
         if let Some(v) = self.words.get(first) {
             return Some((*v, 1));
         }
+        // An inflected form of a listed word (`miserablen`, `toller`),
+        // keeping a stem of three letters at least.
+        for suffix in &self.suffixes {
+            if let Some(stem) = first.strip_suffix(suffix.as_str())
+                && stem.chars().count() >= 3
+                && let Some(v) = self.words.get(stem)
+            {
+                return Some((*v, 1));
+            }
+        }
         self.prefixes
             .iter()
             .find(|(p, _)| first.starts_with(p.as_str()))
@@ -120,7 +137,14 @@ impl Lexicon {
         self.contrasts.contains(word)
     }
 
-    /// Adds every entry of `other` that this lexicon lacks.
+    /// Whether `word` is praise that turns ironic when it opens a
+    /// complaint (`Great, late again`).
+    pub(crate) fn ironic(&self, word: &str) -> bool {
+        self.ironic.contains(word)
+    }
+
+    /// Adds every entry of `other` that this lexicon lacks, but not its
+    /// inflection endings.
     pub(crate) fn merge(&mut self, other: &Lexicon) {
         for (w, v) in &other.words {
             self.words.entry(w.clone()).or_insert(*v);
@@ -134,6 +158,9 @@ impl Lexicon {
             self.boosters.entry(w.clone()).or_insert(*v);
         }
         self.contrasts.extend(other.contrasts.iter().cloned());
+        self.ironic.extend(other.ironic.iter().cloned());
+        // Endings stay with their language: German `-n` taken off a French
+        // `lien` would find the English `lie`.
     }
 }
 
@@ -144,7 +171,7 @@ mod tests {
     #[test]
     fn reads_entries_phrases_prefixes_and_directives() {
         let (lex, bad) = Lexicon::parse(
-            "# c\n@negate not nie\n@boost very\n@damp slightly\n@but but\n@negate-after\ngood 1.9\nmoney back -0.5\nenttäusch* -2.0\nbroken\nbad x\n",
+            "# c\n@negate not nie\n@boost very\n@damp slightly\n@but but\n@negate-after\n@ironic good\n@suffixes e en\ngood 1.9\nmoney back -0.5\nenttäusch* -2.0\nbroken\nbad x\nmies -2\n",
         );
         assert_eq!(bad, ["broken", "bad x"]);
         let w = text::words("money back good enttäuscht");
@@ -154,6 +181,9 @@ mod tests {
         assert_eq!(lex.valence(&w[1..]), None);
         assert!(lex.negates("nie") && lex.negates("isn't") && !lex.negates("good"));
         assert_eq!(lex.boost("slightly"), Some(-BOOST));
-        assert!(lex.contrasts("but") && lex.negate_after);
+        assert!(lex.contrasts("but") && lex.negate_after && lex.ironic("good"));
+        let w = text::words("miesen mien");
+        assert_eq!(lex.valence(&w), Some((-2.0, 1)));
+        assert_eq!(lex.valence(&w[1..]), None);
     }
 }

@@ -87,21 +87,27 @@ pub(crate) fn analyze(words: &[Word], text: &str, language: Option<&str>) -> Sen
     let lex = language
         .and_then(|code| lexicons.by_language.iter().find(|(c, _)| *c == code))
         .map_or(&lexicons.merged, |(_, lex)| lex);
-    let score = score(lex, words, text);
+    let score = score(lex, &lexicons.merged, words, text);
     Sentiment {
         score,
         label: SentimentLabel::of(score),
     }
 }
 
-fn score(lex: &Lexicon, words: &[Word], text: &str) -> f32 {
+/// Scores with `lex`, the message language's lexicon; a word it does not
+/// rate is looked up in `others` (a misdetected language, a word of
+/// another language, emoji), unless `lex` rates it 0 (a false friend).
+fn score(lex: &Lexicon, others: &Lexicon, words: &[Word], text: &str) -> f32 {
     let shouting_differs = words
         .iter()
         .any(|w| !w.shouted && w.folded.chars().any(char::is_alphabetic));
     let mut rated: Vec<(usize, f32)> = Vec::new();
     let mut i = 0;
     while i < words.len() {
-        let Some((mut v, len)) = lex.valence(&words[i..]) else {
+        let Some((mut v, len)) = lex
+            .valence(&words[i..])
+            .or_else(|| others.valence(&words[i..]))
+        else {
             i += 1;
             continue;
         };
@@ -139,6 +145,7 @@ fn score(lex: &Lexicon, words: &[Word], text: &str) -> f32 {
         rated.push((i, v));
         i += len;
     }
+    irony(lex, words, &mut rated);
     if let Some(turn) = words.iter().rposition(|w| lex.contrasts(&w.folded)) {
         for (at, v) in &mut rated {
             *v *= if *at < turn { 0.5 } else { 1.5 };
@@ -157,6 +164,31 @@ fn score(lex: &Lexicon, words: &[Word], text: &str) -> f32 {
         sum -= emphasis;
     }
     (sum / (sum * sum + ALPHA).sqrt()).clamp(-1.0, 1.0)
+}
+
+/// Praise that opens a complaint is irony ("Great, late again."): when
+/// the first clause is at most three words with an ironic word of praise,
+/// and what follows is negative, the praise counts against.
+fn irony(lex: &Lexicon, words: &[Word], rated: &mut [(usize, f32)]) {
+    let Some(opener_end) = words.iter().position(|w| w.clause_end) else {
+        return;
+    };
+    if opener_end >= 3 {
+        return;
+    }
+    let rest: f32 = rated
+        .iter()
+        .filter(|(at, _)| *at > opener_end)
+        .map(|(_, v)| v)
+        .sum();
+    if rest >= 0.0 {
+        return;
+    }
+    for (at, v) in rated.iter_mut() {
+        if *at <= opener_end && *v > 0.0 && lex.ironic(&words[*at].folded) {
+            *v = -*v;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -223,6 +255,27 @@ mod tests {
         assert!(s("the app is BAD", "en") < plain);
         assert!(s("the app is bad!!", "en") < plain);
         assert!(s("the app is slightly bad", "en") > plain);
+    }
+
+    #[test]
+    fn praise_that_opens_a_complaint_is_irony() {
+        assert!(s("Great, the delivery is late again.", "en") < 0.0);
+        assert!(s("Great, thanks a lot!", "en") > 0.0);
+        assert!(s("Perfect, that's all I needed.", "en") > 0.0);
+        assert!(s("Toll, das Paket ist schon wieder verspätet.", "de") < 0.0);
+    }
+
+    #[test]
+    fn a_word_of_another_language_still_counts_unless_shadowed() {
+        assert!(s("Great service as always", "de") > 0.0);
+        assert_eq!(s("Können Sie mal schauen", "de"), 0.0);
+        assert!(s("c'est mal", "fr") < 0.0);
+    }
+
+    #[test]
+    fn inflected_forms_are_found() {
+        assert!(s("Ihr schrecklicher Service", "de") < 0.0);
+        assert!(s("des colis abîmés", "fr") < 0.0);
     }
 
     #[test]
