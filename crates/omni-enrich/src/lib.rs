@@ -108,7 +108,7 @@ impl Enricher {
     pub fn enrich(&self, text: &str, language_hint: Option<&str>) -> Enrichment {
         let words = text::words(text);
         let language = if self.language {
-            self.detector.detect(text, words.len(), language_hint)
+            self.detector.detect(text, &words, language_hint)
         } else {
             language_hint
                 .map(|h| h.trim().to_ascii_lowercase())

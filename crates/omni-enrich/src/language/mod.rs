@@ -7,11 +7,20 @@
 //! Afrikaans for Dutch). For very short or unreliable texts the caller's
 //! hint (the customer's known language) wins: a detector cannot tell
 //! "ok merci" from a three-word greeting in another language, the
-//! customer's record can.
+//! customer's record can. Without a hint, a short or unclear message is
+//! decided by its common words when they clearly point to one of the
+//! languages that have a list (`common.rs`: en, es, fr, de).
 
-use whatlang::{Detector, Lang};
+mod codes;
+mod common;
 
+use whatlang::Detector;
+
+use crate::text::Word;
 use crate::{EnrichError, Language};
+
+pub(crate) use codes::codes;
+use codes::{code_of, lang_of};
 
 /// Below this many words detection is not trusted over a hint.
 const SHORT_WORDS: usize = 4;
@@ -19,106 +28,19 @@ const SHORT_WORDS: usize = 4;
 /// The confidence reported for a hint that detection did not confirm.
 const HINT_CONFIDENCE: f32 = 0.5;
 
-/// ISO 639-1 codes of the languages whatlang knows (those that have one).
-const CODES: &[(&str, Lang)] = &[
-    ("af", Lang::Afr),
-    ("ak", Lang::Aka),
-    ("am", Lang::Amh),
-    ("ar", Lang::Ara),
-    ("az", Lang::Aze),
-    ("be", Lang::Bel),
-    ("bg", Lang::Bul),
-    ("bn", Lang::Ben),
-    ("ca", Lang::Cat),
-    ("cs", Lang::Ces),
-    ("cy", Lang::Cym),
-    ("da", Lang::Dan),
-    ("de", Lang::Deu),
-    ("el", Lang::Ell),
-    ("en", Lang::Eng),
-    ("eo", Lang::Epo),
-    ("es", Lang::Spa),
-    ("et", Lang::Est),
-    ("fa", Lang::Pes),
-    ("fi", Lang::Fin),
-    ("fr", Lang::Fra),
-    ("gu", Lang::Guj),
-    ("he", Lang::Heb),
-    ("hi", Lang::Hin),
-    ("hr", Lang::Hrv),
-    ("hu", Lang::Hun),
-    ("hy", Lang::Hye),
-    ("id", Lang::Ind),
-    ("it", Lang::Ita),
-    ("ja", Lang::Jpn),
-    ("jv", Lang::Jav),
-    ("ka", Lang::Kat),
-    ("km", Lang::Khm),
-    ("kn", Lang::Kan),
-    ("ko", Lang::Kor),
-    ("la", Lang::Lat),
-    ("lt", Lang::Lit),
-    ("lv", Lang::Lav),
-    ("mk", Lang::Mkd),
-    ("ml", Lang::Mal),
-    ("mr", Lang::Mar),
-    ("my", Lang::Mya),
-    ("nb", Lang::Nob),
-    ("ne", Lang::Nep),
-    ("nl", Lang::Nld),
-    ("or", Lang::Ori),
-    ("pa", Lang::Pan),
-    ("pl", Lang::Pol),
-    ("pt", Lang::Por),
-    ("ro", Lang::Ron),
-    ("ru", Lang::Rus),
-    ("si", Lang::Sin),
-    ("sk", Lang::Slk),
-    ("sl", Lang::Slv),
-    ("sn", Lang::Sna),
-    ("sr", Lang::Srp),
-    ("sv", Lang::Swe),
-    ("ta", Lang::Tam),
-    ("te", Lang::Tel),
-    ("th", Lang::Tha),
-    ("tk", Lang::Tuk),
-    ("tl", Lang::Tgl),
-    ("tr", Lang::Tur),
-    ("uk", Lang::Ukr),
-    ("ur", Lang::Urd),
-    ("uz", Lang::Uzb),
-    ("vi", Lang::Vie),
-    ("yi", Lang::Yid),
-    ("zh", Lang::Cmn),
-    ("zu", Lang::Zul),
-];
-
-/// Every code detection can answer with.
-pub(crate) fn codes() -> impl Iterator<Item = &'static str> {
-    CODES.iter().map(|(c, _)| *c)
-}
-
-fn lang_of(code: &str) -> Option<Lang> {
-    let code = code.trim().to_ascii_lowercase();
-    // `no` is the macrolanguage most people write for Bokmål.
-    let code = if code == "no" { "nb" } else { code.as_str() };
-    CODES.iter().find(|(c, _)| *c == code).map(|(_, l)| *l)
-}
-
-fn code_of(lang: Lang) -> Option<&'static str> {
-    CODES.iter().find(|(_, l)| *l == lang).map(|(c, _)| *c)
-}
-
 /// Tells a message's language.
 #[derive(Debug)]
 pub(crate) struct LanguageDetector {
     detector: Detector,
+    /// The languages served, when restricted.
+    allowed: Option<Vec<&'static str>>,
 }
 
 impl Default for LanguageDetector {
     fn default() -> Self {
         Self {
             detector: Detector::new(),
+            allowed: None,
         }
     }
 }
@@ -130,32 +52,49 @@ impl LanguageDetector {
             .iter()
             .map(|c| lang_of(c).ok_or_else(|| EnrichError::UnknownLanguage { code: c.clone() }))
             .collect::<Result<Vec<_>, _>>()?;
+        let allowed = langs.iter().filter_map(|l| code_of(*l)).collect();
         Ok(Self {
             detector: Detector::with_allowlist(langs),
+            allowed: Some(allowed),
         })
     }
 
-    /// The language of `text` with `word_count` words; `hint` is the
-    /// customer's known language, which wins when detection is unsure.
+    /// The language of `text` (its `words`); `hint` is the customer's
+    /// known language, which wins when detection is unsure.
     pub(crate) fn detect(
         &self,
         text: &str,
-        word_count: usize,
+        words: &[Word],
         hint: Option<&str>,
     ) -> Option<Language> {
+        let hint = hint
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| !h.is_empty());
         let detected = self
             .detector
             .detect(text)
             .and_then(|info| Some((code_of(info.lang())?, info)));
-        let hint = hint
-            .map(|h| h.trim().to_ascii_lowercase())
-            .filter(|h| !h.is_empty());
-        if let Some((code, info)) = detected {
-            let trusted = word_count >= SHORT_WORDS && info.is_reliable();
+        let reliable = detected
+            .as_ref()
+            .is_some_and(|(_, info)| info.is_reliable());
+        // Trigrams need text: for a short or unclear message, a decisive
+        // count of common words (`the`, `mi`, `vous`, `ich`) decides.
+        let vote = (words.len() < common::LONG_WORDS || !reliable)
+            .then(|| common::vote(words, self.allowed.as_deref()))
+            .flatten();
+        let guess = match (vote, detected) {
+            (Some(code), _) => Some((code, common::CONFIDENCE, true)),
+            (None, Some((code, info))) => {
+                Some((code, info.confidence() as f32, info.is_reliable()))
+            }
+            (None, None) => None,
+        };
+        if let Some((code, confidence, sure)) = guess {
+            let trusted = words.len() >= SHORT_WORDS && sure;
             if hint.as_deref().is_none_or(|h| h == code || trusted) {
                 return Some(Language {
                     code: code.to_owned(),
-                    confidence: info.confidence() as f32,
+                    confidence,
                 });
             }
         }
@@ -171,8 +110,8 @@ mod tests {
     use super::*;
 
     fn code(d: &LanguageDetector, text: &str, hint: Option<&str>) -> Option<String> {
-        let words = text.split_whitespace().count();
-        d.detect(text, words, hint).map(|l| l.code)
+        d.detect(text, &crate::text::words(text), hint)
+            .map(|l| l.code)
     }
 
     #[test]
@@ -214,6 +153,19 @@ mod tests {
         let text =
             "Hello, I would like to know where my parcel is, the tracking page shows nothing";
         assert_eq!(code(&d, text, Some("de")).as_deref(), Some("en"));
+    }
+
+    #[test]
+    fn common_words_decide_short_texts() {
+        let d = LanguageDetector::default();
+        assert_eq!(
+            code(&d, "How do I change my password?", None).as_deref(),
+            Some("en")
+        );
+        assert_eq!(
+            code(&d, "Quand ma commande sera-t-elle expédiée ?", None).as_deref(),
+            Some("fr")
+        );
     }
 
     #[test]
