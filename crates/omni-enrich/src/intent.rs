@@ -5,7 +5,8 @@
 //! removed), so `reembolso` matches "REEMBOLSO" and "réembolso" but not
 //! "reembolsos"; a word ending in `*` matches any word it begins
 //! (`rückerstatt*` matches "Rückerstattung"), which serves inflected
-//! languages. A keyword of several words matches them in sequence. A
+//! languages. A keyword with `ä`, `ö` or `ü` also matches them typed as
+//! `ae`, `oe`, `ue`. A keyword of several words matches them in sequence. A
 //! pattern (Rust `regex` syntax, case-insensitive) is tried on the text as
 //! written and on its folded form, so a pattern written without accents
 //! matches accented text too. A rule with a `language` applies only to
@@ -37,17 +38,42 @@ impl KeyWord {
 #[derive(Debug)]
 struct Keyword {
     written: String,
-    words: Vec<KeyWord>,
+    /// The keyword's words as written, and as typed without umlauts.
+    spellings: Vec<Vec<KeyWord>>,
 }
 
 impl Keyword {
     fn matches(&self, words: &[Word]) -> bool {
-        let n = self.words.len();
-        n <= words.len()
-            && words
-                .windows(n)
-                .any(|w| w.iter().zip(&self.words).all(|(w, k)| k.matches(&w.folded)))
+        self.spellings.iter().any(|spelling| {
+            let n = spelling.len();
+            n <= words.len()
+                && words
+                    .windows(n)
+                    .any(|w| w.iter().zip(spelling).all(|(w, k)| k.matches(&w.folded)))
+        })
     }
+}
+
+/// The words of a keyword; a word ending in `*` is a prefix.
+fn keyword_words(keyword: &str) -> Vec<KeyWord> {
+    keyword
+        .split_whitespace()
+        .flat_map(|part| {
+            let prefix = part.ends_with('*');
+            let part = part.trim_end_matches('*');
+            let mut ws: Vec<KeyWord> = text::words(part)
+                .into_iter()
+                .map(|w| KeyWord {
+                    folded: w.folded,
+                    prefix: false,
+                })
+                .collect();
+            if let Some(last) = ws.last_mut() {
+                last.prefix = prefix;
+            }
+            ws
+        })
+        .collect()
 }
 
 #[derive(Debug)]
@@ -125,30 +151,15 @@ fn compile_rule(index: usize, c: &IntentRuleConfig) -> Result<Rule, EnrichError>
         .keywords
         .iter()
         .map(|k| {
-            let words: Vec<KeyWord> = k
-                .split_whitespace()
-                .flat_map(|part| {
-                    let prefix = part.ends_with('*');
-                    let part = part.trim_end_matches('*');
-                    let mut ws: Vec<KeyWord> = text::words(part)
-                        .into_iter()
-                        .map(|w| KeyWord {
-                            folded: w.folded,
-                            prefix: false,
-                        })
-                        .collect();
-                    if let Some(last) = ws.last_mut() {
-                        last.prefix = prefix;
-                    }
-                    ws
-                })
-                .collect();
+            let words = keyword_words(k);
             if words.is_empty() {
                 return Err(fail(format!("keyword {k:?} has no words")));
             }
+            let mut spellings = vec![words];
+            spellings.extend(text::umlaut_spelling(k).map(|typed| keyword_words(&typed)));
             Ok(Keyword {
                 written: k.clone(),
-                words,
+                spellings,
             })
         })
         .collect::<Result<_, _>>()?;
@@ -215,6 +226,7 @@ mod tests {
         let rules = IntentRules::compile(&[rule("refund", None, &["rückerstatt*"], &[])]).unwrap();
         assert!(find(&rules, "Wann kommt meine Rückerstattung?", None).is_some());
         assert!(find(&rules, "Erstattung", None).is_none());
+        assert!(find(&rules, "meine Rueckerstattung", None).is_some());
     }
 
     #[test]

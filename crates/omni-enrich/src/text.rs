@@ -12,6 +12,28 @@
 //! `article`), and English `'s`, `'m`, `'re`, `'ve`, `'ll`, `'d`, which
 //! are dropped. Emoji are words of their own.
 
+/// `text` spelled as German is typed without umlauts (`ä` as `ae`, `ö`
+/// as `oe`, `ü` as `ue`), when it has any: a keyword or lexicon entry is
+/// kept in both spellings, since folding `ü` to `u` cannot meet `ue`.
+pub(crate) fn umlaut_spelling(text: &str) -> Option<String> {
+    if !text
+        .chars()
+        .any(|c| matches!(c, 'ä' | 'ö' | 'ü' | 'Ä' | 'Ö' | 'Ü'))
+    {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len() + 4);
+    for c in text.chars() {
+        match c {
+            'ä' | 'Ä' => out.push_str("ae"),
+            'ö' | 'Ö' => out.push_str("oe"),
+            'ü' | 'Ü' => out.push_str("ue"),
+            _ => out.push(c),
+        }
+    }
+    Some(out)
+}
+
 /// One word of a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Word {
@@ -152,6 +174,15 @@ mod tests {
         );
         assert_eq!(fold("Dévolution"), "devolution");
         assert_eq!(fold("e\u{0301}te\u{0301}"), "ete");
+    }
+
+    #[test]
+    fn umlauts_have_a_typed_spelling() {
+        assert_eq!(
+            umlaut_spelling("kündigen Größe").as_deref(),
+            Some("kuendigen Groeße")
+        );
+        assert_eq!(umlaut_spelling("Rechnung"), None);
     }
 
     #[test]

@@ -21,7 +21,8 @@ const COMMON: &[(&str, &[&str])] = &[
         &[
             "the", "and", "is", "my", "you", "i", "to", "of", "it", "for", "have", "this", "was",
             "with", "your", "can", "how", "what", "do", "thank", "are", "would", "as", "up",
-            "please", "am", "will", "be", "did", "not", "where", "why", "when",
+            "please", "am", "will", "be", "did", "not", "where", "why", "when", "want", "need",
+            "thanks", "hello", "cant", "dont",
         ],
     ),
     (
@@ -29,7 +30,8 @@ const COMMON: &[(&str, &[&str])] = &[
         &[
             "el", "los", "las", "mi", "y", "por", "para", "con", "una", "lo", "mis", "pero",
             "esta", "hay", "como", "gracias", "tengo", "del", "muy", "ya", "su", "sus", "al",
-            "puedo", "ha", "han", "cuando", "donde",
+            "puedo", "ha", "han", "cuando", "donde", "quiero", "necesito", "hola", "vale",
+            "buenas",
         ],
     ),
     (
@@ -37,7 +39,7 @@ const COMMON: &[(&str, &[&str])] = &[
         &[
             "le", "les", "je", "et", "est", "mon", "ma", "mes", "vous", "une", "pas", "pour",
             "des", "du", "il", "elle", "ce", "au", "avec", "sur", "merci", "votre", "vos", "ne",
-            "ai", "quand", "comment", "ou", "suis",
+            "ai", "quand", "comment", "ou", "suis", "veux", "voudrais", "bonjour", "accord", "svp",
         ],
     ),
     (
@@ -45,14 +47,15 @@ const COMMON: &[(&str, &[&str])] = &[
         &[
             "der", "die", "das", "und", "ist", "ich", "mein", "meine", "nicht", "sie", "ein",
             "eine", "mit", "zu", "den", "dem", "wie", "bitte", "danke", "ihr", "ihre", "habe",
-            "auf", "noch", "wir", "wo", "warum", "wann", "bin",
+            "auf", "noch", "wir", "wo", "warum", "wann", "bin", "mochte", "moechte", "hallo",
         ],
     ),
 ];
 
 /// The language the common words of `words` clearly point to (at least
-/// two hits and more than twice the runner-up's), among `allowed` when
-/// given.
+/// two hits and more than twice the runner-up's; in a message of one or
+/// two words, one hit and none for another language), among `allowed`
+/// when given.
 pub(super) fn vote(words: &[Word], allowed: Option<&[&str]>) -> Option<&'static str> {
     let mut counts: Vec<(&'static str, usize)> = COMMON
         .iter()
@@ -68,7 +71,8 @@ pub(super) fn vote(words: &[Word], allowed: Option<&[&str]>) -> Option<&'static 
     counts.sort_by_key(|(_, hits)| std::cmp::Reverse(*hits));
     let (best, hits) = *counts.first()?;
     let runner_up = counts.get(1).map_or(0, |(_, h)| *h);
-    (hits >= 2 && hits > 2 * runner_up).then_some(best)
+    let short = words.len() <= 2 && hits == 1 && runner_up == 0;
+    (short || (hits >= 2 && hits > 2 * runner_up)).then_some(best)
 }
 
 #[cfg(test)]
@@ -90,7 +94,8 @@ mod tests {
     #[test]
     fn a_vote_needs_two_hits_and_a_clear_lead() {
         assert_eq!(vote(&words("where is my parcel"), None), Some("en"));
-        assert_eq!(vote(&words("merci"), None), None);
+        assert_eq!(vote(&words("merci"), None), Some("fr"));
+        assert_eq!(vote(&words("merci danke"), None), None);
         assert_eq!(vote(&words("the le"), None), None);
         assert_eq!(
             vote(&words("where is my parcel"), Some(&["de", "fr"])),

@@ -75,22 +75,37 @@ impl Lexicon {
                 continue;
             };
             let entry = entry.trim();
-            if let Some(prefix) = entry.strip_suffix('*') {
-                lex.prefixes.push((text::fold(prefix), value));
-                continue;
-            }
-            let words: Vec<String> = text::words(entry).into_iter().map(|w| w.folded).collect();
-            match words.len() {
-                0 => bad.push(line.to_owned()),
-                1 => {
-                    lex.words.extend(words.into_iter().map(|w| (w, value)));
+            let typed = text::umlaut_spelling(entry);
+            for entry in std::iter::once(entry).chain(typed.as_deref()) {
+                if !lex.add(entry, value) {
+                    bad.push(line.to_owned());
                 }
-                _ => lex.phrases.push((words, value)),
             }
         }
         lex.phrases
             .sort_by_key(|(words, _)| std::cmp::Reverse(words.len()));
         (lex, bad)
+    }
+
+    /// Adds a word, phrase or `prefix*` with its valence; false when the
+    /// entry has no word.
+    fn add(&mut self, entry: &str, value: f32) -> bool {
+        if let Some(prefix) = entry.strip_suffix('*') {
+            self.prefixes.push((text::fold(prefix), value));
+            return true;
+        }
+        let mut words: Vec<String> = text::words(entry).into_iter().map(|w| w.folded).collect();
+        match words.len() {
+            0 => false,
+            1 => {
+                self.words.extend(words.pop().map(|w| (w, value)));
+                true
+            }
+            _ => {
+                self.phrases.push((words, value));
+                true
+            }
+        }
     }
 
     /// The valence of the word or phrase starting at `words[0]`, and how
@@ -182,6 +197,9 @@ mod tests {
         assert!(lex.negates("nie") && lex.negates("isn't") && !lex.negates("good"));
         assert_eq!(lex.boost("slightly"), Some(-BOOST));
         assert!(lex.contrasts("but") && lex.negate_after && lex.ironic("good"));
+        let (lex2, _) = Lexicon::parse("enttäusch* -2.0\närgerlich -2\n");
+        assert_eq!(lex2.valence(&text::words("enttaeuscht")), Some((-2.0, 1)));
+        assert_eq!(lex2.valence(&text::words("aergerlich")), Some((-2.0, 1)));
         let w = text::words("miesen mien");
         assert_eq!(lex.valence(&w), Some((-2.0, 1)));
         assert_eq!(lex.valence(&w[1..]), None);

@@ -16,7 +16,10 @@
 //!   softeners (`slightly`, `un peu`, `etwas`) take it away, less with
 //!   distance;
 //! - a word in capitals in a text that is not all capitals weighs 0.733
-//!   more;
+//!   more; a message mostly in capitals with nothing positive in it is
+//!   shouting, which counts -1.5 (a customer-service rule, not VADER's);
+//! - praise opening a complaint is irony ("Great, late again.") and
+//!   counts against (a customer-service rule, not VADER's);
 //! - `but` (`pero`, `mais`, `aber`): what precedes counts half, what
 //!   follows one and a half times;
 //! - exclamation marks (up to four) and repeated question marks add to the
@@ -43,6 +46,9 @@ const CAPS: f32 = 0.733;
 const EXCLAMATION: f32 = 0.292;
 const QUESTION: f32 = 0.18;
 const ALPHA: f32 = 15.0;
+/// What a message typed mostly in capitals, with nothing positive in it,
+/// weighs against.
+const SHOUTING: f32 = 1.5;
 /// How far back an intensifier or a negation reaches, and its weight at
 /// each distance.
 const REACH: [f32; 3] = [1.0, 0.95, 0.9];
@@ -152,6 +158,9 @@ fn score(lex: &Lexicon, others: &Lexicon, words: &[Word], text: &str) -> f32 {
         }
     }
     let mut sum: f32 = rated.iter().map(|(_, v)| v).sum();
+    if sum <= 0.0 && shouting(words) {
+        sum -= SHOUTING;
+    }
     let exclamations = text.matches('!').count().min(4) as f32;
     let questions = text.matches('?').count();
     let mut emphasis = exclamations * EXCLAMATION;
@@ -164,6 +173,17 @@ fn score(lex: &Lexicon, others: &Lexicon, words: &[Word], text: &str) -> f32 {
         sum -= emphasis;
     }
     (sum / (sum * sum + ALPHA).sqrt()).clamp(-1.0, 1.0)
+}
+
+/// Whether a message is shouted: three words or more, two thirds of
+/// them in capitals.
+fn shouting(words: &[Word]) -> bool {
+    let alphabetic = words
+        .iter()
+        .filter(|w| w.folded.chars().any(char::is_alphabetic))
+        .count();
+    let shouted = words.iter().filter(|w| w.shouted).count();
+    alphabetic >= 3 && shouted * 3 >= alphabetic * 2
 }
 
 /// Praise that opens a complaint is irony ("Great, late again."): when
@@ -255,6 +275,14 @@ mod tests {
         assert!(s("the app is BAD", "en") < plain);
         assert!(s("the app is bad!!", "en") < plain);
         assert!(s("the app is slightly bad", "en") > plain);
+    }
+
+    #[test]
+    fn a_shouted_message_is_negative_unless_it_is_praise() {
+        assert_eq!(s("I want my money back", "en"), 0.0);
+        assert!(s("I WANT MY MONEY BACK", "en") < 0.0);
+        assert!(s("THANK YOU SO MUCH", "en") > 0.0);
+        assert!(s("OK", "en") == 0.0);
     }
 
     #[test]
