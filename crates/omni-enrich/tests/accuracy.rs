@@ -1,8 +1,9 @@
 //! The built-in enrichment holds its accuracy on the labeled set: a
 //! lexicon, rule or detection change that makes it worse fails here.
 //! The floors are the figures measured when they were set (see
-//! docs/enrichment.md, "Accuracy") less a margin of about five points,
-//! so improvements pass and regressions of a dozen messages do not.
+//! docs/enrichment.md, "Accuracy") less a margin of about five points
+//! overall (seven per language, five messages), so improvements pass and
+//! a regression of a dozen messages does not.
 
 use std::collections::BTreeSet;
 
@@ -21,9 +22,11 @@ fn report() -> Report {
 }
 
 /// (overall floor, per-language floor) for each measure, in percent.
-const SENTIMENT: (f64, f64) = (83.0, 78.0);
-const INTENT: (f64, f64) = (89.0, 84.0);
-const LANGUAGE: (f64, f64) = (91.0, 83.0);
+/// Measured when set (280 messages): sentiment 90.4% (en 87.1%), intent
+/// 96.1% (each 95.7% or more), language 98.6% (en 97.1%).
+const SENTIMENT: (f64, f64) = (85.0, 80.0);
+const INTENT: (f64, f64) = (91.0, 88.0);
+const LANGUAGE: (f64, f64) = (94.0, 90.0);
 
 #[test]
 fn accuracy_stays_above_its_floors() {
@@ -57,7 +60,7 @@ fn accuracy_stays_above_its_floors() {
 #[test]
 fn the_labeled_set_is_large_varied_and_uses_the_sample_intents() {
     let examples = labeled::examples().unwrap();
-    assert!(examples.len() >= 240, "{}", examples.len());
+    assert!(examples.len() >= 280, "{}", examples.len());
     let ids: BTreeSet<u32> = examples.iter().map(|e| e.id).collect();
     assert_eq!(ids.len(), examples.len(), "ids are unique");
     for lang in ["en", "es", "fr", "de"] {
