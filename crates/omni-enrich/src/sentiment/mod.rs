@@ -28,7 +28,7 @@
 //!
 //! The lexicons (`data/lexicon/*.txt`) were written for this project from
 //! customer-service language (complaints, thanks, delivery and billing
-//! words, common emoji), about 250 entries per language, under the
+//! words, common emoji), 150 to 210 entries per language, under the
 //! project's license (Apache-2.0); no published word list was copied. A
 //! message in a language without a lexicon is scored with all four merged.
 
