@@ -86,6 +86,9 @@ impl Enricher {
     /// Compiles the intent rules of `config`; an invalid pattern or an
     /// empty name is an error naming `enrichment.intents[<i>]`.
     pub fn new(config: &EnrichmentConfig) -> Result<Self, EnrichError> {
+        if config.sentiment {
+            sentiment::load();
+        }
         Ok(Self {
             sentiment: config.sentiment,
             language: config.language,

@@ -103,3 +103,9 @@ fn an_invalid_rule_is_refused_naming_its_key() {
         "{err}"
     );
 }
+
+#[test]
+fn one_enricher_serves_every_task() {
+    fn shared<T: Send + Sync + 'static>() {}
+    shared::<Enricher>();
+}

@@ -81,6 +81,11 @@ static LEXICONS: LazyLock<Lexicons> = LazyLock::new(|| {
     }
 });
 
+/// Reads the lexicons now, so that the first message does not pay for it.
+pub(crate) fn load() {
+    LazyLock::force(&LEXICONS);
+}
+
 /// The languages with a lexicon of their own.
 pub fn languages() -> impl Iterator<Item = &'static str> {
     SOURCES.iter().map(|(code, _)| *code)
