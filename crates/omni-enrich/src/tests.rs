@@ -109,3 +109,36 @@ fn one_enricher_serves_every_task() {
     fn shared<T: Send + Sync + 'static>() {}
     shared::<Enricher>();
 }
+
+static ENRICHER: std::sync::LazyLock<Enricher> = std::sync::LazyLock::new(|| {
+    Enricher::new(&config(vec![rule(
+        "refund",
+        None,
+        &["refund*", "geld zurück"],
+    )]))
+    .unwrap()
+});
+
+proptest::proptest! {
+    // Unoptimized detection takes milliseconds on long random text.
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Any text a customer sends, in any script, with any hint, is
+    /// enriched without a panic, and the score stays in range.
+    #[test]
+    fn any_text_is_enriched_in_range(
+        text in "\\PC{0,200}",
+        words in proptest::collection::vec("(?i)(not|nicht|ne|pas|great|toll|ÄRGER|but|aber|!|\\?|,|😡|🙂|n't|qu'|l')", 0..30),
+        hint in proptest::option::of("[a-zA-Z]{0,3}"),
+    ) {
+        for text in [text, words.join(" ")] {
+            let e = ENRICHER.enrich(&text, hint.as_deref());
+            let s = e.sentiment.unwrap();
+            proptest::prop_assert!((-1.0..=1.0).contains(&s.score), "{s:?}");
+            proptest::prop_assert_eq!(s.label, SentimentLabel::of(s.score));
+            if let Some(l) = e.language {
+                proptest::prop_assert!((0.0..=1.0).contains(&l.confidence));
+            }
+        }
+    }
+}
