@@ -74,6 +74,8 @@ pub fn detectable_languages() -> impl Iterator<Item = &'static str> {
 /// The built-in enricher: sentiment, language and intent rules, as
 /// configured in `[enrichment]`. Build it once; [`Enricher::enrich`] is
 /// cheap and takes `&self`, so one enricher serves every message.
+/// (`enabled` is the context service's switch: it decides whether to call
+/// the enricher at all.)
 #[derive(Debug)]
 pub struct Enricher {
     sentiment: bool,

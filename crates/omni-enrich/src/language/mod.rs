@@ -25,6 +25,10 @@ use codes::{code_of, lang_of};
 /// Below this many words detection is not trusted over a hint.
 const SHORT_WORDS: usize = 4;
 
+/// Detection reads at most this many characters: enough to tell a
+/// language, and a long email costs no more than a short one.
+const DETECT_CHARS: usize = 1000;
+
 /// The confidence reported for a hint that detection did not confirm.
 const HINT_CONFIDENCE: f32 = 0.5;
 
@@ -70,9 +74,13 @@ impl LanguageDetector {
         let hint = hint
             .map(|h| h.trim().to_ascii_lowercase())
             .filter(|h| !h.is_empty());
+        let head = text
+            .char_indices()
+            .nth(DETECT_CHARS)
+            .map_or(text, |(at, _)| &text[..at]);
         let detected = self
             .detector
-            .detect(text)
+            .detect(head)
             .and_then(|info| Some((code_of(info.lang())?, info)));
         let reliable = detected
             .as_ref()
@@ -153,6 +161,17 @@ mod tests {
         let text =
             "Hello, I would like to know where my parcel is, the tracking page shows nothing";
         assert_eq!(code(&d, text, Some("de")).as_deref(), Some("en"));
+    }
+
+    #[test]
+    fn a_long_text_is_told_from_its_beginning() {
+        let d = LanguageDetector::default();
+        let text = format!(
+            "{} {}",
+            "Je voudrais savoir où est ma commande, merci de me répondre. ".repeat(40),
+            "Ich möchte wissen, wo meine Bestellung ist. ".repeat(400)
+        );
+        assert_eq!(code(&d, &text, None).as_deref(), Some("fr"));
     }
 
     #[test]
