@@ -5,7 +5,7 @@
 //! | rule | what is checked |
 //! |---|---|
 //! | `names_the_turn` | the reply to a turn names that turn, the bot and the conversation, and says what happens next (continue, handoff or resolve) |
-//! | `answers_before_the_deadline` | every reply arrives before its turn's `deadline_ms` |
+//! | `answers_before_the_deadline` | every turn is answered, before its `deadline_ms` |
 //! | `redelivery_answered_once` | a turn delivered twice is answered once: one reply is stored for it (publish with the message id `reply:<turn_id>`) |
 //! | `understands_an_option` | a turn carrying an `option` the bot offered is answered |
 //! | `handoff_has_a_reason` | a customer the bot cannot help is handed off within four turns, and every handoff carries a reason |
@@ -292,7 +292,7 @@ struct Session<'a> {
     stash: Vec<BotReply>,
     /// Every reply read.
     all: Vec<BotReply>,
-    /// Replies that came after their turn's deadline, described.
+    /// Turns answered after their deadline, or not at all, described.
     late: Vec<String>,
 }
 
@@ -317,6 +317,8 @@ impl Session<'_> {
         loop {
             let next = tokio::time::timeout_at(until.into(), self.replies.next()).await;
             let Ok(Some(delivery)) = next else {
+                self.late
+                    .push(format!("no reply to turn {} by its deadline", turn.turn_id));
                 return Ok(None);
             };
             let reply = BotReply::decode(delivery.message.payload.as_ref());

@@ -145,3 +145,36 @@ async fn a_bot_that_answers_a_redelivered_turn_twice_breaks_its_rule() {
         "{verdict}"
     );
 }
+
+/// Never answers: every turn is an error.
+struct Mute;
+
+#[async_trait]
+impl Bot for Mute {
+    async fn turn(&self, _turn: BotTurn) -> Result<BotReply, BotError> {
+        Err(BotError::Failed("mute".into()))
+    }
+}
+
+#[tokio::test]
+async fn a_bot_that_never_answers_breaks_every_rule_naming_the_first_turn() {
+    let bus = embedded().bus;
+    let runner = Runner::bind(bus.clone(), "mute").await.expect("bind");
+    let stop = CancellationToken::new();
+    let serving = tokio::spawn(runner.run(Arc::new(Mute), stop.clone().cancelled_owned()));
+    let verdict = Kit::new(bus, "mute")
+        .with_deadline(std::time::Duration::from_millis(500))
+        .check()
+        .await
+        .expect("kit");
+    stop.cancel();
+    serving.await.expect("runner");
+    let failures = verdict.failures();
+    assert_eq!(failures.len(), Rule::ALL.len(), "{verdict}");
+    let (rule, why) = failures[1];
+    assert_eq!(rule, Rule::AnswersBeforeTheDeadline);
+    assert!(
+        why.starts_with("no reply to turn kit-") && why.ends_with("-a-t1 by its deadline"),
+        "{verdict}"
+    );
+}
