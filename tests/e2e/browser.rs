@@ -13,6 +13,8 @@
 //! # Layout
 //! - [`accounts`]: sign-in with a password, a wrong one, sign-out, expiry,
 //!   and what each role sees.
+//! - [`botoptions`]: a bot's message on the chat page: its name, its
+//!   quick-reply options as buttons, one picked with the keyboard.
 //! - [`chat`]: a chat conversation from the customer's page to resolve.
 //! - [`chatlimits`]: what the chat page says when the chat's bound on new
 //!   conversations per address refuses a message.
@@ -51,6 +53,7 @@
 //!   refused elsewhere; the accessibility check.
 
 mod accounts;
+mod botoptions;
 mod chat;
 mod chatlimits;
 mod chatpage;

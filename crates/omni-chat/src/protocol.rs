@@ -7,7 +7,7 @@
 //! | page → server | `{"type":"read","message_ids":["m_…",…]}` the page showed these agent replies (1-200 ids) |
 //! | server → page | `{"type":"welcome","visitor":"v_…","conversation_id":…,"history":[…],"max_text_bytes":4096,"max_attachment_bytes":524288}` (0: no files; files go to `POST /attachments`, see [`crate::upload`]) |
 //! | server → page | `{"type":"ack","client_id":"…"}` once the message is durably accepted |
-//! | server → page | `{"type":"message","message":{…}}` an agent's reply |
+//! | server → page | `{"type":"message","message":{…}}` an agent's or a bot's reply (a bot's has `"bot"`; quick replies are `"options":[…]`) |
 //! | server → page | `{"type":"status","conversation_id":"…","status":"waiting"\|"assigned"\|"resolved","agent_name":…,"waiting_since_ms":…}` after `welcome` and on every change |
 //! | server → page | `{"type":"position","conversation_id":"…","position":3,"expected_wait_secs":120}` while waiting, when the place in line changes (`expected_wait_secs` only when the queue can tell) |
 //! | server → page | `{"type":"error","code":"…","message":"…","client_id":…}` |
@@ -104,8 +104,8 @@ pub enum ServerFrame {
     },
     /// A message for the customer.
     Message {
-        /// The message.
-        message: MessageView,
+        /// The message (boxed: the other frames are small).
+        message: Box<MessageView>,
     },
     /// Where the customer's conversation stands: sent after `welcome` when
     /// there is a conversation, and whenever it changes.

@@ -84,6 +84,10 @@ const ASSETS: &[Asset] = &[
         "/assets/chat/typing.js",
         include_str!("../assets/chat/typing.js"),
     ),
+    Asset::script(
+        "/assets/chat/options.js",
+        include_str!("../assets/chat/options.js"),
+    ),
 ];
 
 /// The chat's access table: every route, who may call it, and why. The

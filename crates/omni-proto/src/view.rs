@@ -44,6 +44,12 @@ pub struct MessageView {
     /// An agent's internal note: shown to agents only, marked.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub internal: bool,
+    /// The bot that wrote it (outbound); absent for an agent's message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bot: Option<String>,
+    /// Quick-reply options offered with it (a bot's, a survey's).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
 }
 
 /// The email part of a timeline message.
@@ -169,6 +175,8 @@ impl MessageView {
                 m.notice.as_ref().and_then(|n| n.kind.as_ref()),
                 Some(pb::notice::Kind::InternalNote(_))
             ),
+            bot: (!m.bot.is_empty()).then(|| m.bot.clone()),
+            options: m.options.clone(),
         }
     }
 }
@@ -493,5 +501,33 @@ mod tests {
         );
         state.state_since_ms = 0;
         assert_eq!(AgentView::from(&state).state_since_ms, None);
+    }
+    #[test]
+    fn a_bots_message_carries_its_bot_and_options_and_an_agents_neither() {
+        let bot = pb::Message {
+            id: "m_1".into(),
+            direction: pb::Direction::Outbound as i32,
+            text: "Pick one".into(),
+            bot: "faq".into(),
+            options: vec!["Opening hours".into(), "Talk to a person".into()],
+            ..Default::default()
+        };
+        let json = serde_json::to_value(MessageView::new(&bot, |_| None)).unwrap();
+        assert_eq!(json["bot"], "faq");
+        assert_eq!(
+            json["options"],
+            serde_json::json!(["Opening hours", "Talk to a person"])
+        );
+        let agent = pb::Message {
+            agent_id: "bob".into(),
+            bot: String::new(),
+            options: vec![],
+            ..bot
+        };
+        let json = serde_json::to_value(MessageView::new(&agent, |_| None)).unwrap();
+        assert!(
+            json.get("bot").is_none() && json.get("options").is_none(),
+            "{json}"
+        );
     }
 }

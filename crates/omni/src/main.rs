@@ -10,6 +10,7 @@ use omni::{Listeners, Part, distributed, embedded};
 use omni_core::config::Config;
 
 mod adapter_check;
+mod bot;
 mod simulate;
 mod user;
 
@@ -75,6 +76,8 @@ enum Command {
     /// Runs the adapter conformance kit against an adapter out of process,
     /// over NATS: exit 0 when every rule holds, 1 naming each broken one.
     AdapterCheck(Box<adapter_check::AdapterCheckArgs>),
+    /// Runs a built-in bot over NATS: `omni bot faq --bot <name>`.
+    Bot(bot::BotArgs),
 }
 
 fn main() -> ExitCode {
@@ -119,7 +122,15 @@ fn main() -> ExitCode {
         Command::Probe { grpc, service } => probe(&grpc, &service),
         Command::Simulate(args) => simulate::run(&args),
         Command::AdapterCheck(args) => adapter_check::run(&args),
+        Command::Bot(args) => bot::run(config, &args),
         Command::CheckConfig => {
+            let faq_files = match bot::check_faq_files(&config) {
+                Ok(n) => n,
+                Err(e) => {
+                    eprintln!("omni: {e:#}");
+                    return ExitCode::from(2);
+                }
+            };
             // Warnings, not errors: agents may be added at run time.
             for warning in omni_router_core::coverage::config_warnings(&config) {
                 eprintln!("omni: warning: {warning}");
@@ -131,6 +142,9 @@ fn main() -> ExitCode {
                 config.agents.len(),
                 config.data_dir.display()
             );
+            if faq_files > 0 {
+                println!("  FAQ files: {faq_files} ok");
+            }
             ExitCode::SUCCESS
         }
         command => {

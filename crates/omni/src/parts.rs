@@ -291,6 +291,20 @@ pub async fn start(
         worker_tasks.spawn(router.clone().run_timer(workers.clone()));
     }
 
+    // The built-in FAQ bots, in process when every core part runs here
+    // (embedded mode); distributed, `omni bot faq --bot <name>` runs one.
+    if has(Part::Context) && has(Part::Router) {
+        for (name, bot) in &config.bots {
+            let Some(path) = &bot.faq_file else { continue };
+            let faq =
+                omni_bot::FaqBot::load(path).with_context(|| format!("bots.{name}.faq_file"))?;
+            let runner = omni_bot::Runner::bind(needs_bus(Part::Context)?, name).await?;
+            let stop = workers.clone();
+            worker_tasks
+                .spawn(async move { runner.run(Arc::new(faq), stop.cancelled_owned()).await });
+        }
+    }
+
     // Ingress: the chat adapter and the desk.
     let tls = config.grpc.tls.cert.is_some();
     let own = local_url(grpc_addr, tls);

@@ -1,10 +1,12 @@
 // The message log: server messages and the customer's local ones, with
 // their states (sending, retrying, sent, not sent) and the Remove button,
 // and notes on the conversation (an agent joined, resolved, an automatic
-// answer of the service).
+// answer of the service). A bot's message is a bubble with the bot's
+// name; a message's quick-reply options are buttons under it (options.js).
 
 import { byId, channelLabel, hhmm, make } from '../common/common.js';
 import { t } from './i18n.js';
+import * as options from './options.js';
 import * as pending from './pending.js';
 import * as receipts from './receipts.js';
 
@@ -49,8 +51,23 @@ function buildBubble(direction) {
   return li;
 }
 
-/** Whether no agent wrote `m`: an automatic answer of the service. */
-function isAutomatic(m) { return m.direction === 'outbound' && !m.agent_id; }
+/** Whether the message `m` offers options. */
+function hasOptions(m) { return Array.isArray(m.options) && m.options.length > 0; }
+
+/**
+ * Whether no agent or bot wrote `m` and it offers nothing to press: an
+ * automatic answer of the service.
+ */
+function isAutomatic(m) {
+  return m.direction === 'outbound' && !m.agent_id && !m.bot && !hasOptions(m);
+}
+
+/** Who wrote an outbound message, as the customer sees it. */
+function senderName(m) {
+  if (m.agent_name) return m.agent_name;
+  if (m.bot) return t('botSender', { bot: m.bot });
+  return m.agent_id ? t('agent') : t('service');
+}
 
 // A site's automatic answers in the customer's language: the service's
 // text to the site's (docs/widget.md, "Languages").
@@ -84,7 +101,8 @@ function fillServer(li, m) {
   li.dataset.messageId = m.id;
   if (m.client_id) li.dataset.clientId = m.client_id;
   const sender = li.querySelector('.sender');
-  if (sender) sender.textContent = m.agent_name || t('agent');
+  if (sender) sender.textContent = senderName(m);
+  if (m.bot) li.dataset.bot = m.bot;
   li.querySelector('.bubble').textContent = m.text;
   const time = li.querySelector('time');
   time.textContent = hhmm(m.at_ms);
@@ -160,7 +178,10 @@ export function appendServerMessage(m) {
   const li = buildBubble(m.direction === 'outbound' ? 'outbound' : 'inbound');
   fillServer(li, m);
   shownIds.add(m.id);
-  // Live messages arrive in order: they go last.
+  // Live messages arrive in order: they go last, and only the newest
+  // message's options are offered.
+  options.clear(log);
+  options.show(li, m);
   log.appendChild(li);
   receipts.watch(li, m);
   updateEmpty();
@@ -169,6 +190,8 @@ export function appendServerMessage(m) {
 
 /** Shows a local message that has just been sent. */
 export function appendLocal(entry) {
+  // The customer answered: the options on screen are spent.
+  options.clear(log);
   const li = buildBubble('inbound');
   li.dataset.clientId = entry.client_id;
   li.querySelector('.bubble').textContent = entry.text;
@@ -198,6 +221,7 @@ export function renderHistory(history) {
   const list = Array.isArray(history) ? history.slice() : [];
   list.sort((a, b) => (a.seq || 0) - (b.seq || 0));
   const confirmed = new Set();
+  let last = null;
   list.forEach((m) => {
     if (!m || typeof m.id !== 'string' || shownIds.has(m.id)) return;
     if (m.client_id) confirmed.add(m.client_id);
@@ -211,7 +235,10 @@ export function renderHistory(history) {
     shownIds.add(m.id);
     log.appendChild(li);
     receipts.watch(li, m);
+    last = { li, m };
   });
+  // The newest message's options, if it is the last word.
+  if (last && log.lastElementChild === last.li) options.show(last.li, last.m);
   // Local messages the server already has are done; the rest stay on screen.
   const now = Date.now();
   pending.all().forEach((e) => {

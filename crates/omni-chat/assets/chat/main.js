@@ -4,12 +4,13 @@
 // conversation's status in status.js, read receipts in receipts.js, the
 // text in the customer's language in i18n.js, a website's widget frame in
 // site.js, files in attach.js, typing both ways and the agent's reading in
-// typing.js.
+// typing.js, quick-reply options (a bot's) in options.js.
 
 import { backoff, byId, errorBar, randomId } from '../common/common.js';
 import * as attach from './attach.js';
 import * as i18n from './i18n.js';
 import * as log from './log.js';
+import * as options from './options.js';
 import * as pending from './pending.js';
 import * as receipts from './receipts.js';
 import * as site from './site.js';
@@ -201,6 +202,11 @@ function autosize() {
 function sendCurrent() {
   const text = el.input.value;
   if (!text.trim()) { el.input.focus(); return; }
+  sendText(text, true);
+}
+
+/** Sends `text` as the customer's message (`typed`: from the composer). */
+function sendText(text, typed) {
   // Too long: the counter says how much to cut, and Send is off.
   if (measure(text).cut > 0 || bytes(JSON.stringify(text)) + 100 > FRAME_GUARD) {
     el.input.focus();
@@ -215,10 +221,13 @@ function sendCurrent() {
   pending.add(entry);
   log.appendLocal(entry);
   typing.stopped();
-  if (!over) { el.input.value = ''; updateCounter(); }
+  if (typed && !over) { el.input.value = ''; updateCounter(); }
   el.input.focus();
   if (!transmit(entry)) socket.reconnectNow();
 }
+
+// An option pressed is the customer saying its text.
+options.init((text) => sendText(text, false));
 
 el.composer.addEventListener('submit', (ev) => { ev.preventDefault(); sendCurrent(); });
 el.input.addEventListener('keydown', (ev) => {

@@ -60,4 +60,8 @@ export default {
   agentTyping: '{agent} schreibt…',
   theAgent: 'Der Agent',
   read: 'Gelesen',
+  // Nachrichten eines Bots und Schnellantworten (log.js, options.js)
+  botSender: '{bot} (automatischer Assistent)',
+  service: 'Kundenservice',
+  options: 'Antworten zur Auswahl',
 };

@@ -60,4 +60,8 @@ export default {
   agentTyping: '{agent} is typing…',
   theAgent: 'The agent',
   read: 'Read',
+  // a bot's messages and quick-reply options (log.js, options.js)
+  botSender: '{bot} (automated assistant)',
+  service: 'Customer service',
+  options: 'Replies you can choose',
 };

@@ -60,4 +60,8 @@ export default {
   agentTyping: '{agent} está escribiendo…',
   theAgent: 'El agente',
   read: 'Leído',
+  // mensajes de un bot y respuestas rápidas (log.js, options.js)
+  botSender: '{bot} (asistente automático)',
+  service: 'Atención al cliente',
+  options: 'Respuestas que puedes elegir',
 };

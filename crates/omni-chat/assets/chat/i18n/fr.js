@@ -60,4 +60,8 @@ export default {
   agentTyping: '{agent} écrit…',
   theAgent: 'L’agent',
   read: 'Lu',
+  // messages d'un bot et réponses rapides (log.js, options.js)
+  botSender: '{bot} (assistant automatique)',
+  service: 'Service client',
+  options: 'Réponses au choix',
 };
