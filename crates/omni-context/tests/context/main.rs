@@ -5,6 +5,7 @@
 //! customer.
 
 mod channels;
+mod enrichment;
 mod erasure;
 mod grpc;
 mod notes;
