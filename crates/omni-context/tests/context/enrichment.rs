@@ -14,7 +14,7 @@ use prost::Message as _;
 use crate::support::{Harness, inbound, next};
 
 /// Billing and its rules; `external` names an external enricher.
-fn rules(config: &mut Config, external: Option<&str>) {
+pub fn rules(config: &mut Config, external: Option<&str>) {
     let extra = Config::parse(
         r#"
         [enrichment]
@@ -60,9 +60,14 @@ async fn enricher(bus: &std::sync::Arc<dyn omni_bus::Bus>, name: &str, answer: e
     });
 }
 
-async fn routed(h: &Harness, text: &str) -> ev::RoutingRequest {
+pub async fn routed(h: &Harness, text: &str) -> ev::RoutingRequest {
+    routed_from(h, "ann@example.com", text).await
+}
+
+/// The routing request for an email from `from`.
+pub async fn routed_from(h: &Harness, from: &str, text: &str) -> ev::RoutingRequest {
     let mut requests = h.consume(&topology::ROUTER_REQUESTS).await;
-    let email = inbound(Identity::Email("ann@example.com".into()), "m1", text);
+    let email = inbound(Identity::Email(from.into()), &format!("m:{from}"), text);
     assert_eq!(email.channel, Channel::EMAIL);
     h.service
         .ingest(&email, omni_core::trace::TraceContext::new_root())

@@ -9,6 +9,7 @@ mod enrichment;
 mod erasure;
 mod grpc;
 mod notes;
+mod python_enricher;
 mod service;
 mod signal;
 mod support;

@@ -111,6 +111,11 @@ impl Harness {
         }
     }
 
+    /// The nats-server's URL, in the distributed mode.
+    pub fn nats_url(&self) -> Option<String> {
+        self._servers.as_ref().map(|(nats, _)| nats.url())
+    }
+
     /// A consumer of `spec`, for what the service publishes.
     pub async fn consume(&self, spec: &ConsumerSpec) -> BusStream<Delivery> {
         self.bus.consume(spec).await.expect("consume")
