@@ -112,9 +112,57 @@ pub struct Decision {
     pub queue: Option<String>,
     /// The highest priority of the matching rules; 0 when none.
     pub priority: u8,
-    /// One line per matching rule, e.g. `priority 5 by rule
-    /// angry-customers: sentiment -0.82`.
-    pub reasons: Vec<String>,
+    /// The matching rules that did something, in order.
+    pub reasons: Vec<Reason>,
+}
+
+impl Decision {
+    /// One line per rule that counted, e.g. `priority 5 by rule
+    /// angry-customers: sentiment -0.82`; a rule's queue is named only
+    /// when `queue_applied` (the conversation is in it because of the
+    /// rule: one the message opened), and a rule that did nothing else
+    /// then is left out.
+    pub fn reason_lines(&self, queue_applied: bool) -> Vec<String> {
+        self.reasons
+            .iter()
+            .filter_map(|r| r.line(queue_applied))
+            .collect()
+    }
+}
+
+/// What one rule did, and the facts it read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reason {
+    /// The rule's name.
+    pub rule: String,
+    /// The queue it chose (the first rule with a queue only).
+    pub queue: Option<String>,
+    /// The priority it set.
+    pub priority: Option<u8>,
+    /// `name value` of each fact its condition named, e.g. `sentiment
+    /// -0.82`.
+    pub cited: Vec<String>,
+}
+
+impl Reason {
+    fn line(&self, queue_applied: bool) -> Option<String> {
+        let mut did = Vec::new();
+        if let Some(queue) = self.queue.as_ref().filter(|_| queue_applied) {
+            did.push(format!("queue {queue}"));
+        }
+        if let Some(priority) = self.priority {
+            did.push(format!("priority {priority}"));
+        }
+        if did.is_empty() {
+            return None;
+        }
+        let cited = if self.cited.is_empty() {
+            "always".to_owned()
+        } else {
+            self.cited.join(", ")
+        };
+        Some(format!("{} by rule {}: {cited}", did.join(", "), self.rule))
+    }
 }
 
 /// One parsed `[[rules]]` entry.
@@ -245,30 +293,22 @@ impl Stage {
                 .into_iter()
                 .map(|(name, value)| format!("{name} {value}"))
                 .collect();
-            let mut did = Vec::new();
-            if let Some(queue) = &rule.queue
-                && decision.queue.is_none()
-            {
-                decision.queue = Some(queue.clone());
-                did.push(format!("queue {queue}"));
+            let queue = rule.queue.clone().filter(|_| decision.queue.is_none());
+            if queue.is_none() && rule.priority.is_none() {
+                continue;
+            }
+            if queue.is_some() {
+                decision.queue.clone_from(&queue);
             }
             if let Some(priority) = rule.priority {
                 decision.priority = decision.priority.max(priority);
-                did.push(format!("priority {priority}"));
             }
-            if did.is_empty() {
-                continue;
-            }
-            decision.reasons.push(format!(
-                "{} by rule {}: {}",
-                did.join(", "),
-                rule.name,
-                if cited.is_empty() {
-                    "always".to_owned()
-                } else {
-                    cited.join(", ")
-                }
-            ));
+            decision.reasons.push(Reason {
+                rule: rule.name.clone(),
+                queue,
+                priority: rule.priority,
+                cited,
+            });
         }
         decision.facts = facts;
         decision

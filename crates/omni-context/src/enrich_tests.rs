@@ -102,7 +102,7 @@ async fn rules_read_the_message_the_customer_and_the_channel() {
     assert_eq!(d.queue.as_deref(), Some("billing"));
     assert_eq!(d.priority, 7);
     assert_eq!(
-        d.reasons,
+        d.reason_lines(true),
         [
             "queue billing by rule refunds: intent refund",
             "priority 7 by rule gold-and-angry: tier gold, sentiment_label negative",
@@ -129,6 +129,12 @@ async fn rules_read_the_message_the_customer_and_the_channel() {
         .await;
     assert_eq!(d.queue.as_deref(), Some("spanish"));
     assert_eq!(d.priority, 2);
+    // The conversation was already in a queue: only the priority is a
+    // reason, and a rule that only chose a queue is none.
+    assert_eq!(
+        d.reason_lines(false),
+        ["priority 2 by rule other-language: lang es, customer.language en"]
+    );
 
     // An unknown customer: no tier, no language to differ from.
     let d = stage.run(bus.as_ref(), &input("hello", None)).await;

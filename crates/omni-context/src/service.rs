@@ -386,7 +386,12 @@ impl ContextService {
                 .map(|d| d.facts.clone().into_iter().collect())
                 .unwrap_or_default(),
             priority: decision.map_or(0, |d| u32::from(d.priority)),
-            reasons: decision.map(|d| d.reasons.clone()).unwrap_or_default(),
+            reasons: decision
+                .map(|d| {
+                    let chosen = d.queue.as_deref() == Some(conversation.queue.as_str());
+                    d.reason_lines(chosen)
+                })
+                .unwrap_or_default(),
         };
         let msg = Message::new(subjects::ROUTING_REQUEST, request.encode_to_vec()).with_header(
             TRACEPARENT,

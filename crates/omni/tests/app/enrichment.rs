@@ -13,7 +13,7 @@ use omni_proto::routing::router_service_client::RouterServiceClient;
 use omni_testkit::actors::Agent;
 use omni_testkit::app::test_config;
 use omni_testkit::providers::DOMAIN;
-use omni_testkit::{Endpoints, TestApp, grpc};
+use omni_testkit::{TestApp, grpc};
 use omni_testservers::smtp::SmtpSink;
 use prost::Message as _;
 
