@@ -16,6 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "omni/routing/v1/routing.proto",
         "omni/adapter/v1/adapter.proto",
         "omni/bot/v1/bot.proto",
+        "omni/enrich/v1/enrich.proto",
     ];
     println!("cargo:rerun-if-changed={}", root.display());
     let fds = protox::compile(files, [&root])?;

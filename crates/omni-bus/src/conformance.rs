@@ -184,6 +184,7 @@ macro_rules! bus_conformance_tests {
             close_ends_streams,
             purge_deletes_only_selected_messages,
             pending_counts_what_is_not_acknowledged,
+            request_gets_the_answer_or_times_out,
         }
     };
     (@tests $factory:expr; $($name:ident),* $(,)?) => {
@@ -328,6 +329,68 @@ pub async fn subscribers_see_published_and_notified_messages(factory: &dyn BusFa
     assert_eq!((m.subject, m.payload), (live.subject, live.payload));
     quiet_messages(&mut exact, &t, "subscriber with an exact filter").await;
     quiet_messages(&mut other, &t, "subscriber with a non-matching filter").await;
+    bus.close().await;
+}
+
+/// [`crate::request()`] gets the responder's answer on its own reply
+/// subject; with nobody answering it times out; [`crate::reply`] answers
+/// only on a reply subject.
+pub async fn request_gets_the_answer_or_times_out(factory: &dyn BusFactory) {
+    let bus = open(factory).await;
+    let t = Tag::new();
+    let subject = topology::subjects::enrich_request(&format!("conformance-{}", t.0));
+    let mut requests = step("subscribe requests", bus.subscribe(&subject)).await;
+    let responder = {
+        let bus = bus.clone();
+        tokio::spawn(async move {
+            if let Some(m) = requests.next().await {
+                let mut answer = b"answer:".to_vec();
+                answer.extend_from_slice(&m.payload);
+                let sent = crate::reply(bus.as_ref(), &m, answer).await;
+                assert!(matches!(sent, Ok(true)), "reply sent: {sent:?}");
+            }
+        })
+    };
+    let answer = step(
+        "request",
+        crate::request(
+            bus.as_ref(),
+            Message::new(subject.clone(), t.payload("q")),
+            LONG_WAIT,
+        ),
+    )
+    .await;
+    let mut expected = b"answer:".to_vec();
+    expected.extend_from_slice(&t.payload("q"));
+    assert_eq!(
+        answer.payload,
+        Bytes::from(expected),
+        "the responder's answer"
+    );
+    within("responder ends", responder)
+        .await
+        .expect("responder ran");
+
+    let nobody = topology::subjects::enrich_request(&format!("nobody-{}", t.0));
+    let unanswered = crate::request(
+        bus.as_ref(),
+        Message::new(nobody, t.payload("q")),
+        Duration::from_millis(200),
+    )
+    .await;
+    assert!(
+        matches!(unanswered, Err(crate::RequestError::Timeout(_))),
+        "no responder: {unanswered:?}"
+    );
+
+    let forged =
+        Message::new(subject, t.payload("q")).with_header(crate::REPLY_TO, "omni.routing.request");
+    let sent = step(
+        "reply to a forged subject",
+        crate::reply(bus.as_ref(), &forged, "x"),
+    )
+    .await;
+    assert!(!sent, "a reply goes only to a reply subject");
     bus.close().await;
 }
 

@@ -10,6 +10,8 @@
 //!   ([`drain_until`]) or in keyed lanes ([`drain_keyed`]), each kept alive
 //!   while it is handled.
 //! - [`subject`]: NATS-style subject matching (`*`, `>`).
+//! - `request`: request/reply over any bus's fan-out ([`request()`],
+//!   [`reply`]), with a deadline.
 //! - [`embedded`]: the in-process implementation, durable on local disk.
 //! - `conformance` (feature `conformance`): the suite every implementation
 //!   must pass, for their tests; production builds leave it out.
@@ -30,12 +32,14 @@ use omni_core::trace::TraceContext;
 pub mod conformance;
 mod drain;
 pub mod embedded;
+mod request;
 pub mod subject;
 pub mod topology;
 
 pub use drain::{drain_keyed, drain_until, key_hash};
 
 pub use embedded::EmbeddedBus;
+pub use request::{REPLY_TO, RequestError, reply, request};
 pub use topology::ConsumerSpec;
 
 /// `omni_bus_consumer_redelivered_total{consumer}`: deliveries that were not

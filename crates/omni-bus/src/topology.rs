@@ -16,6 +16,8 @@
 //! | `omni.deadletter.<channel>` | `OMNI_DEADLETTER` | `context-deadletters` | `adapter.v1.DeadLetter` |
 //! | `omni.bot.turn.<bot>` | `OMNI_BOT` | `bot-<bot>` (the bot) | `bot.v1.BotTurn` |
 //! | `omni.bot.reply` | `OMNI_BOT` | `context-bot-replies` | `bot.v1.BotReply` |
+//! | `omni.enrich.request.<name>` | none (request/reply) | the enricher `<name>` | `enrich.v1.EnrichRequest` |
+//! | `omni.reply.<id>` | none (fan-out) | the requester ([`crate::request`]) | the answer |
 //!
 //! Streams keep a message at most `[retention] stream_max_age_days` (NATS
 //! `max_age`; the embedded bus expires what no consumer took), and
@@ -283,6 +285,18 @@ pub mod subjects {
 
     /// Bots' replies.
     pub const BOT_REPLY: &str = "omni.bot.reply";
+
+    /// Enrichment requests for the external enricher `name`
+    /// (docs/enrichment.md).
+    pub fn enrich_request(name: &str) -> String {
+        format!("omni.enrich.request.{name}")
+    }
+
+    /// Answers to one request ([`crate::request`]), `id` unique per
+    /// request.
+    pub fn reply(id: &str) -> String {
+        format!("omni.reply.{id}")
+    }
 
     /// Live events of one conversation.
     pub fn conversation_event(conversation_id: &str) -> String {

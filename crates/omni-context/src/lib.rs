@@ -8,6 +8,9 @@
 //!   `service/notes` agents' internal notes and the wrap-up of a resolve.
 //!   `service/signal` an agent's typing and reading, told to the customer;
 //!   `service/files` the files an agent attaches to an email reply.
+//! - [`enrich`]: the enrichment stage (built-in analyzers, the external
+//!   enricher over the bus, within a deadline) and the routing rules that
+//!   choose a new conversation's queue and a contact's priority.
 //! - [`customers`]: profiles, linking, merging, unmerging, attachments and
 //!   delivery reports.
 //! - [`deadletters`]: the durable consumer that keeps adapters' dead
@@ -34,6 +37,7 @@ pub mod authority;
 pub mod closed;
 pub mod customers;
 pub mod deadletters;
+pub mod enrich;
 pub mod erasure;
 pub mod error;
 pub mod export;

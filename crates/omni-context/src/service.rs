@@ -27,6 +27,7 @@ use prost::Message as _;
 use tracing::{info, warn};
 
 use crate::ContextError;
+use crate::enrich::{Decision, Enrich, Input, Stage};
 
 mod closed;
 pub mod files;
@@ -156,6 +157,8 @@ pub struct ContextService {
     /// The router's daily counts, where first responses are added for the
     /// supervisor's wall (see `omni_router::tally::day`).
     pub(crate) counts: Option<Arc<dyn omni_store::RouterStore>>,
+    /// The enrichment stage and routing rules (see [`crate::enrich`]).
+    enrichment: Arc<Stage>,
 }
 
 impl ContextService {
@@ -163,6 +166,7 @@ impl ContextService {
     pub fn new(store: Arc<dyn ContextStore>, bus: Arc<dyn Bus>, settings: ContextSettings) -> Self {
         let per_minute = std::num::NonZeroU32::new(settings.agent_replies_per_minute())
             .unwrap_or(std::num::NonZeroU32::MIN);
+        let enrichment = Arc::new(Stage::new(&settings.config, None));
         Self {
             store,
             bus,
@@ -170,7 +174,15 @@ impl ContextService {
             settings,
             audit: None,
             counts: None,
+            enrichment,
         }
+    }
+
+    /// The same service with `builtin` as the enrichment stage's built-in
+    /// analyzers (see [`crate::enrich`]).
+    pub fn with_enricher(mut self, builtin: Arc<dyn Enrich>) -> Self {
+        self.enrichment = Arc::new(Stage::new(&self.settings.config, Some(builtin)));
+        self
     }
 
     /// The same service adding each first response to the day's counts in
@@ -237,11 +249,6 @@ impl ContextService {
             .channels
             .require(message.channel)
             .map_err(|e| ContextError::InvalidArgument(e.to_string()))?;
-        let queue = QueueId::from(
-            self.settings
-                .config
-                .queue_for(message.channel, message.topic.as_deref()),
-        );
         let mut message = message.clone();
         match self.settings.normalizer.normalize(&message.from) {
             Ok(identity) => message.from = identity,
@@ -254,6 +261,18 @@ impl ContextService {
                 "sender identity not normalizable; kept as given"
             ),
         }
+        let decision = self.enrich(&message).await;
+        let config = &self.settings.config;
+        // A customer's pre-chat topic chooses the queue; without one, the
+        // first routing rule with a queue does, then the channel's default.
+        let chosen_topic = message
+            .topic
+            .as_deref()
+            .is_some_and(|t| config.context.topics.contains_key(t));
+        let queue = match decision.as_ref().and_then(|d| d.queue.as_deref()) {
+            Some(rule_queue) if !chosen_topic => QueueId::from(rule_queue),
+            _ => QueueId::from(config.queue_for(message.channel, message.topic.as_deref())),
+        };
         let mut options = self.settings.options(queue);
         if let Some(email) = &message.email
             && let Some((thread, evidence)) = self.email_thread(email).await?
@@ -310,15 +329,21 @@ impl ContextService {
             );
         }
         if ingested.needs_routing {
-            self.request_routing(conversation, None, trace).await?;
+            self.request_routing(conversation, None, decision.as_ref(), trace)
+                .await?;
         } else if ingested.channel_changed
             && !ingested.duplicate
             && conversation.status != ConversationStatus::Resolved
         {
             // The router counts the conversation on the channel it is on
             // now: the same request on the new channel moves it there.
-            self.request_routing(conversation, Some(ingested.message.seq), trace)
-                .await?;
+            self.request_routing(
+                conversation,
+                Some(ingested.message.seq),
+                decision.as_ref(),
+                trace,
+            )
+            .await?;
         }
         if !ingested.duplicate {
             self.emit_message(&ingested.message).await;
@@ -338,6 +363,7 @@ impl ContextService {
         &self,
         conversation: &Conversation,
         changed_at_seq: Option<u64>,
+        decision: Option<&Decision>,
         trace: TraceContext,
     ) -> Result<(), ContextError> {
         let queued_at_ms = conversation
@@ -355,9 +381,17 @@ impl ContextService {
                 .as_ref()
                 .map(AgentId::to_string)
                 .unwrap_or_default(),
-            attributes: Default::default(),
-            priority: 0,
-            reasons: Vec::new(),
+            // Enrichment and routing rules (crate::enrich).
+            attributes: decision
+                .map(|d| d.facts.clone().into_iter().collect())
+                .unwrap_or_default(),
+            priority: decision.map_or(0, |d| u32::from(d.priority)),
+            reasons: decision
+                .map(|d| {
+                    let chosen = d.queue.as_deref() == Some(conversation.queue.as_str());
+                    d.reason_lines(chosen)
+                })
+                .unwrap_or_default(),
         };
         let msg = Message::new(subjects::ROUTING_REQUEST, request.encode_to_vec()).with_header(
             TRACEPARENT,
@@ -369,6 +403,34 @@ impl ContextService {
         };
         self.bus.publish(msg, Some(&id)).await?;
         Ok(())
+    }
+
+    /// Runs the enrichment stage on a customer message, with its customer
+    /// when known (a store error leaves the customer out: enrichment never
+    /// stops a message). `None` when there is nothing to do.
+    async fn enrich(&self, message: &InboundMessage) -> Option<Decision> {
+        if !self.enrichment.active() {
+            return None;
+        }
+        let customer = match self.store.customer_by_identity(&message.from).await {
+            Ok(Some(id)) => self.store.customer(&id).await.unwrap_or_else(|e| {
+                warn!(key = %message.idempotency_key, error = %e, "customer unavailable to enrichment");
+                None
+            }),
+            Ok(None) => None,
+            Err(e) => {
+                warn!(key = %message.idempotency_key, error = %e, "customer unavailable to enrichment");
+                None
+            }
+        };
+        let input = Input {
+            conversation_id: "",
+            message_key: &message.idempotency_key,
+            text: &message.text,
+            channel: message.channel.as_str(),
+            customer: customer.as_ref(),
+        };
+        Some(self.enrichment.run(self.bus.as_ref(), &input).await)
     }
 
     /// The agent who last handled the customer, on any of their

@@ -14,6 +14,8 @@
 //!   declared identity kinds) and how raw values are normalized.
 //! - [`message`]: inbound messages in canonical form and stored timeline entries.
 //! - [`conversation`]: conversations and customers.
+//! - [`contact_rules`]: the contact rules language routing rules are
+//!   written in (`intent == "refund" AND sentiment <= -0.5`).
 //! - [`config`]: the configuration file, its defaults and validation,
 //!   including the declared channel set ([`config::ChannelSet`]).
 //! - [`error_body`]: the JSON body of every HTTP error.
@@ -28,6 +30,7 @@
 pub mod access;
 pub mod channel;
 pub mod config;
+pub mod contact_rules;
 pub mod conversation;
 pub mod error_body;
 pub mod hours;

@@ -5,7 +5,7 @@
 //! conversions between the two are in [`convert`].
 //!
 //! # Layout
-//! - [`adapter`], [`bot`], [`common`], [`events`], [`context`], [`routing`]: generated code, one module per proto package.
+//! - [`adapter`], [`bot`], [`common`], [`enrich`], [`events`], [`context`], [`routing`]: generated code, one module per proto package.
 //! - [`auth`]: credentials on the gRPC API: the server's gate (tokens,
 //!   method tables, the [`auth::Caller`] in each request) and the client's token.
 //! - [`convert`]: `From`/`TryFrom` between generated and domain types.
@@ -44,6 +44,7 @@ pub mod omni {
     package!(routing);
     package!(adapter);
     package!(bot);
+    package!(enrich);
 }
 
 /// `omni.adapter.v1`: the channel adapter contract (capabilities, provider errors).
@@ -54,6 +55,8 @@ pub use omni::bot::v1 as bot;
 pub use omni::common::v1 as common;
 /// `omni.context.v1`: the context service.
 pub use omni::context::v1 as context;
+/// `omni.enrich.v1`: the external enricher protocol (request, response).
+pub use omni::enrich::v1 as enrich;
 /// `omni.events.v1`: bus event payloads.
 pub use omni::events::v1 as events;
 /// `omni.routing.v1`: the router service.

@@ -199,6 +199,7 @@ impl Sim {
             channel,
             queued_at_ms: self.now,
             preferred_agent: None,
+            priority: 0,
         }
     }
 

@@ -31,6 +31,9 @@ pub struct ContactView {
     pub channel: Channel,
     /// Its age, kept across re-queues.
     pub queued_at_ms: Millis,
+    /// Its priority in its queue (0-10, set by routing rules): a higher one
+    /// is offered first, then the older.
+    pub priority: u8,
     /// The agent to try first, if eligible.
     pub preferred_agent: Option<AgentId>,
     /// Where it stands.
@@ -61,6 +64,8 @@ pub(crate) struct Contact {
     pub(crate) queue: u32,
     pub(crate) channel: Channel,
     pub(crate) queued_at_ms: Millis,
+    /// Its priority in its queue, 0-[`MAX_CONTACT_PRIORITY`].
+    pub(crate) priority: u8,
     /// Admission order: the last tie-break of the routing order.
     pub(crate) seq: u64,
     pub(crate) preferred_agent: Option<Box<AgentId>>,
@@ -99,13 +104,54 @@ impl Contact {
 
     /// This contact's key in its queue's waiting set.
     pub(crate) fn wait_key(&self, slot: u32) -> WaitKey {
-        (self.queued_at_ms, self.seq, slot)
+        WaitKey {
+            rank: MAX_CONTACT_PRIORITY - self.priority.min(MAX_CONTACT_PRIORITY),
+            at: self.queued_at_ms,
+            seq: self.seq,
+            slot,
+        }
     }
 }
 
 /// [`Contact::timer`] when nothing is due.
 pub(crate) const NO_TIMER: Millis = Millis::MAX;
 
-/// A waiting contact's place in its queue: queued time, admission order,
-/// slot.
-pub(crate) type WaitKey = (Millis, u64, u32);
+/// The highest contact priority (`[[rules]] priority`).
+pub const MAX_CONTACT_PRIORITY: u8 = 10;
+
+/// A waiting contact's place in its queue: the higher priority first, then
+/// the older, then the earlier admitted. Ordered by its fields in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct WaitKey {
+    /// [`MAX_CONTACT_PRIORITY`] less the contact's priority: the highest
+    /// priority sorts first.
+    pub(crate) rank: u8,
+    /// Queued time.
+    pub(crate) at: Millis,
+    /// Admission order.
+    pub(crate) seq: u64,
+    /// The contact's slot.
+    pub(crate) slot: u32,
+}
+
+impl WaitKey {
+    /// The first possible key of rank `rank` queued at `at`.
+    pub(crate) fn first_at(rank: u8, at: Millis) -> Self {
+        Self {
+            rank,
+            at,
+            seq: 0,
+            slot: 0,
+        }
+    }
+
+    /// The last possible key of rank `rank` queued at `at`.
+    pub(crate) fn last_at(rank: u8, at: Millis) -> Self {
+        Self {
+            rank,
+            at,
+            seq: u64::MAX,
+            slot: u32::MAX,
+        }
+    }
+}

@@ -22,6 +22,9 @@ pub enum Event {
         queued_at_ms: Millis,
         /// The agent to try first (e.g. the customer's last agent).
         preferred_agent: Option<AgentId>,
+        /// Its priority in its queue, 0-10 (routing rules): a higher one is
+        /// offered first. Kept across re-queues.
+        priority: u8,
     },
     /// Rebuild after restart: like [`Event::ContactArrived`], but
     /// `assigned_agent: Some` re-occupies that agent's capacity directly,
@@ -37,6 +40,8 @@ pub enum Event {
         queued_at_ms: Millis,
         /// The agent to try first.
         preferred_agent: Option<AgentId>,
+        /// Its priority in its queue.
+        priority: u8,
         /// The agent already holding it, if any.
         assigned_agent: Option<AgentId>,
     },

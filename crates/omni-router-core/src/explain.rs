@@ -80,6 +80,8 @@ pub(crate) enum What {
     Queued {
         queue: u32,
         priority: u32,
+        /// The contact's own priority in the queue (routing rules).
+        contact_priority: u8,
         restored: bool,
     },
     RestoredAssigned {
@@ -155,6 +157,7 @@ impl Rec {
             What::Queued {
                 queue,
                 priority,
+                contact_priority,
                 restored,
             } => {
                 let verb = if *restored {
@@ -163,7 +166,14 @@ impl Rec {
                     "queued in"
                 };
                 out.kind = "queued";
-                out.summary = format!("{verb} {} (priority {priority})", names.queue(*queue));
+                out.summary = if *contact_priority > 0 {
+                    format!(
+                        "{verb} {} (priority {priority}, contact priority {contact_priority})",
+                        names.queue(*queue)
+                    )
+                } else {
+                    format!("{verb} {} (priority {priority})", names.queue(*queue))
+                };
             }
             What::RestoredAssigned { agent } => {
                 out.kind = "assigned";

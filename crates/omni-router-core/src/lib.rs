@@ -13,8 +13,9 @@
 //!   (assignments plus live offers);
 //! - a contact has at most one live offer;
 //! - work-conserving: no waiting contact has an eligible agent;
-//! - higher queue priority first, then older contacts (declined and timed-out
-//!   contacts keep their original age).
+//! - higher queue priority first, then the contact's own priority (set by
+//!   routing rules, 0-10), then older contacts (declined and timed-out
+//!   contacts keep their original age and priority).
 //!
 //! # Layout
 //! - [`config`] holds [`EngineConfig`]: timeouts, thresholds and the
@@ -92,7 +93,7 @@ pub use omni_core::requirement;
 
 pub use agent::{AgentSpec, AgentView, Presence};
 pub use config::EngineConfig;
-pub use contact::{ContactState, ContactView};
+pub use contact::{ContactState, ContactView, MAX_CONTACT_PRIORITY};
 pub use engine::Engine;
 pub use error::EngineError;
 pub use event::{Effect, Event};

@@ -159,7 +159,7 @@ impl RouterGrpc for RouterApi {
         request: Request<ExplainRequest>,
     ) -> Result<Response<ExplainResponse>, Status> {
         let id = ConversationId::from(request.get_ref().conversation_id.as_str());
-        let decisions: Vec<Decision> = self.shell.with_engine(|e| {
+        let mut decisions: Vec<Decision> = self.shell.with_engine(|e| {
             e.explain(&id)
                 .into_iter()
                 .map(|d| Decision {
@@ -174,6 +174,10 @@ impl RouterGrpc for RouterApi {
                 })
                 .collect()
         });
+        // The routing rules that set its queue or priority came first.
+        if !decisions.is_empty() {
+            decisions.extend(self.shell.rule_decisions(&id));
+        }
         // Every contact the router holds or recently released has at least
         // its arrival recorded: nothing means unknown.
         if decisions.is_empty() {

@@ -129,5 +129,9 @@ fn decode_request(delivery: &Delivery) -> Result<ContactRecord, String> {
             Some(AgentId::from(r.preferred_agent.as_str()))
         },
         assigned_agent: None,
+        priority: u8::try_from(r.priority)
+            .unwrap_or(u8::MAX)
+            .min(omni_router_core::MAX_CONTACT_PRIORITY),
+        reasons: r.reasons,
     })
 }

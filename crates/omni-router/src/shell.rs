@@ -317,6 +317,26 @@ impl RouterShell {
         Ok(())
     }
 
+    /// The routing rules' reasons for a held contact's queue and priority
+    /// (from its routing request), as decisions of kind `rules` at its
+    /// queued time, for the explanation; none once released.
+    pub fn rule_decisions(&self, id: &ConversationId) -> Vec<omni_proto::routing::Decision> {
+        let contacts = self.lock_contacts();
+        let Some(record) = contacts.get(id) else {
+            return Vec::new();
+        };
+        record
+            .reasons
+            .iter()
+            .map(|reason| omni_proto::routing::Decision {
+                at_ms: record.queued_at_ms,
+                summary: reason.clone(),
+                kind: "rules".into(),
+                ..Default::default()
+            })
+            .collect()
+    }
+
     /// A new contact to route: recorded durably, then given to the engine.
     /// A contact the engine already holds is a redelivery (nothing to do),
     /// or, on another channel, the customer changed channel.
@@ -340,6 +360,7 @@ impl RouterShell {
             channel: record.channel,
             queued_at_ms: record.queued_at_ms,
             preferred_agent: record.preferred_agent.clone(),
+            priority: record.priority,
         };
         let applied = self.apply(event).await;
         if applied.is_ok() && self.lock_contacts().contains_key(&record.conversation_id) {

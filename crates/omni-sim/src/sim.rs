@@ -416,6 +416,7 @@ impl Simulation {
                 channel,
                 queued_at_ms: self.start_ms.saturating_add(now),
                 preferred_agent: None,
+                priority: 0,
             },
             || format!("the arrival of {id}"),
         )?;

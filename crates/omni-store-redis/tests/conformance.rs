@@ -113,6 +113,8 @@ async fn data_survives_a_server_restart_and_the_store_reconnects() {
         queued_at_ms: 1_000,
         preferred_agent: None,
         assigned_agent: Some(agent.clone()),
+        priority: 0,
+        reasons: Vec::new(),
     };
     store.put_contact(&contact).await.expect("put_contact");
 

@@ -231,6 +231,8 @@ fn contact(t: &Tag, conversation: &ConversationId, customer: &CustomerId) -> Con
         queued_at_ms: T0,
         preferred_agent: Some(AgentId::from(format!("agt_sticky_{}", t.0))),
         assigned_agent: None,
+        priority: 0,
+        reasons: Vec::new(),
     }
 }
 

@@ -497,6 +497,15 @@ pub struct ContactRecord {
     pub preferred_agent: Option<AgentId>,
     /// The agent it is assigned to, once accepted.
     pub assigned_agent: Option<AgentId>,
+    /// Its priority in its queue (0-10), set by routing rules; kept
+    /// across re-queues and restarts. Absent in older records: 0.
+    #[serde(default)]
+    pub priority: u8,
+    /// Why its queue and priority are what they are (the routing rules
+    /// that chose them, with the facts they quoted), for the router's
+    /// explanation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
 }
 
 /// One day's count of one of the contact center's numbers for one queue and

@@ -5,9 +5,11 @@
 //! customer.
 
 mod channels;
+mod enrichment;
 mod erasure;
 mod grpc;
 mod notes;
+mod python_enricher;
 mod service;
 mod signal;
 mod support;

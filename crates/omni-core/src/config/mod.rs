@@ -29,6 +29,7 @@ mod metrics;
 mod network;
 mod retention;
 mod routing;
+mod rules;
 mod sms;
 #[cfg(test)]
 mod tests;
@@ -62,6 +63,7 @@ pub use retention::RetentionConfig;
 pub use routing::{
     AgentConfig, QueueConfig, QueueStepConfig, RoutingConfig, ServiceLevelConfig, overflow_cycle,
 };
+pub use rules::{MAX_CONTACT_PRIORITY, RuleConfig};
 pub use sms::{KannelConfig, SmsConfig, SmsProvider, TwilioConfig};
 pub use webhook::{MIN_WEBHOOK_KEY_BYTES, WebhookConfig};
 
@@ -150,6 +152,8 @@ pub struct Config {
     pub bots: BTreeMap<String, BotConfig>,
     /// What is learned from each customer message (docs/enrichment.md).
     pub enrichment: EnrichmentConfig,
+    /// Routing rules on what is known about a contact (docs/routing.md).
+    pub rules: Vec<RuleConfig>,
 }
 
 impl Default for Config {
@@ -178,6 +182,7 @@ impl Default for Config {
             desk: DeskConfig::default(),
             bots: BTreeMap::new(),
             enrichment: EnrichmentConfig::default(),
+            rules: Vec::new(),
         }
     }
 }
@@ -260,6 +265,10 @@ impl Config {
             for field in &q.bot_fields {
                 field.check(&q.id).map_err(ConfigError::Invalid)?;
             }
+        }
+        for (i, rule) in self.rules.iter().enumerate() {
+            rule.check(i, |q| queue_ids.contains(q))
+                .map_err(ConfigError::Invalid)?;
         }
         if let Some(cycle) = overflow_cycle(&self.queues) {
             return invalid(format!("queues: overflow cycle {}", cycle.join(" -> ")));

@@ -5,7 +5,7 @@ use omni_core::time::Millis;
 use omni_core::{AgentId, Channel, ConversationId, QueueId};
 
 use crate::agent::Presence;
-use crate::contact::{Contact, NO_TIMER, Slot};
+use crate::contact::{Contact, MAX_CONTACT_PRIORITY, NO_TIMER, Slot};
 use crate::event::Effect;
 use crate::explain::{OfferRec, ReleasedWhile, What};
 use crate::offer::RescindReason;
@@ -21,6 +21,7 @@ pub(super) struct Admission {
     pub(super) channel: Channel,
     pub(super) queued_at_ms: Millis,
     pub(super) preferred_agent: Option<AgentId>,
+    pub(super) priority: u8,
     pub(super) assigned_agent: Option<AgentId>,
     pub(super) restored: bool,
     /// The conversation id's hash.
@@ -68,6 +69,7 @@ impl Engine {
             queue: q,
             channel: a.channel,
             queued_at_ms: a.queued_at_ms,
+            priority: a.priority.min(MAX_CONTACT_PRIORITY),
             seq,
             preferred_agent: a.preferred_agent.map(Box::new),
             slot: Slot::Waiting,
@@ -120,6 +122,7 @@ impl Engine {
                     What::Queued {
                         queue: q,
                         priority,
+                        contact_priority: a.priority.min(MAX_CONTACT_PRIORITY),
                         restored: a.restored,
                     },
                 );

@@ -73,7 +73,7 @@ impl Engine {
             let waiting: Vec<u32> = self.queues[q as usize]
                 .waiting
                 .iter()
-                .flat_map(|set| set.iter().map(|k| k.2))
+                .flat_map(|set| set.iter().map(|k| k.slot))
                 .collect();
             self.dirty_contacts.extend(waiting);
         }
@@ -84,7 +84,7 @@ impl Engine {
             let waiting: Vec<u32> = self.queues[q as usize]
                 .waiting
                 .iter()
-                .flat_map(|set| set.iter().map(|k| k.2))
+                .flat_map(|set| set.iter().map(|k| k.slot))
                 .collect();
             for c in waiting {
                 self.unlist(c);

@@ -83,9 +83,7 @@ impl Engine {
                 }
                 contacts.push((
                     Reverse(self.queues[contact.queue as usize].spec.priority),
-                    contact.queued_at_ms,
-                    contact.seq,
-                    c,
+                    contact.wait_key(c),
                 ));
             }
         }
@@ -119,7 +117,7 @@ impl Engine {
             if contacts.last() == Some(&key) {
                 contacts.pop();
             }
-            let c = key.3;
+            let c = key.1.slot;
             match self.select_agent(c, now) {
                 Some(choice) => self.offer(now, c, choice, fx),
                 None => {
@@ -135,11 +133,12 @@ impl Engine {
         self.scratch = contacts;
     }
 
-    /// The best waiting contact agent `a` is eligible for: higher priority,
-    /// then older, then admitted earlier.
+    /// The best waiting contact agent `a` is eligible for: higher queue
+    /// priority, then higher contact priority, then older, then admitted
+    /// earlier.
     pub(super) fn best_contact_for(&self, a: u32, now: Millis) -> Option<RouteKey> {
         let agent = &self.agents[a as usize];
-        let mut best: Option<(Reverse<u32>, Millis, u64, u32)> = None;
+        let mut best: Option<RouteKey> = None;
         for (q, mask) in &agent.queues {
             let queue = &self.queues[*q as usize];
             let priority = queue.spec.priority;
@@ -153,16 +152,16 @@ impl Engine {
                 if !agent.is_open(ch) {
                     continue;
                 }
-                let Some((t0, seq0, c0)) = queue.oldest[ch] else {
+                let Some(first) = queue.oldest[ch] else {
                     continue;
                 };
-                // Nothing in this set comes before its oldest contact: if
+                // Nothing in this set comes before its first contact: if
                 // that does not beat the best so far, skip the set.
-                if best.is_some_and(|b| (Reverse(priority), t0, seq0, c0) >= b) {
+                if best.is_some_and(|b| (Reverse(priority), first) >= b) {
                     continue;
                 }
-                if let Some((t, seq, c)) = self.oldest_in_bands(queue, ch, *mask, a, now) {
-                    let key = (Reverse(priority), t, seq, c);
+                if let Some(found) = self.oldest_in_bands(queue, ch, *mask, a, now) {
+                    let key = (Reverse(priority), found);
                     if best.is_none_or(|b| key < b) {
                         best = Some(key);
                     }
@@ -172,8 +171,9 @@ impl Engine {
         best
     }
 
-    /// The oldest contact of `set` in a relaxation band `mask` allows, that
-    /// does not exclude agent `a`.
+    /// The first contact of `set` in the routing order (higher contact
+    /// priority, then older) in a relaxation band `mask` allows, that does
+    /// not exclude agent `a`.
     pub(super) fn oldest_in_bands(
         &self,
         queue: &QueueState,
@@ -183,39 +183,57 @@ impl Engine {
         now: Millis,
     ) -> Option<WaitKey> {
         let check = self.excluding > 0;
-        let oldest = queue.oldest[ch]?;
-        if !check && mask & (1 << queue.step_at(now.saturating_sub(oldest.0))) != 0 {
-            // The oldest contact is in a band the agent meets.
-            return Some(oldest);
+        let first = queue.oldest[ch]?;
+        if !check && mask & (1 << queue.step_at(now.saturating_sub(first.at))) != 0 {
+            // The first contact is in a band the agent meets.
+            return Some(first);
         }
         let set = &queue.waiting[ch];
-        let usable =
-            |k: &&WaitKey| !check || self.contact_ref(k.2).is_some_and(|c| !c.excludes(a, now));
+        let usable = |k: &&WaitKey| {
+            !check
+                || self
+                    .contact_ref(k.slot)
+                    .is_some_and(|c| !c.excludes(a, now))
+        };
         let all = queue.all_steps();
         if mask & all == all {
             return set.iter().find(usable).copied();
         }
         let n = queue.steps.len();
-        // Band k holds contacts with queued time in (now - starts[k+1], now - starts[k]].
-        for k in (0..n).rev() {
-            if mask & (1 << k) == 0 {
-                continue;
+        // Each priority present in turn, the highest first (most queues
+        // hold one: every contact at priority 0).
+        let mut rank = first.rank;
+        loop {
+            // Band k holds contacts with queued time in (now - starts[k+1], now - starts[k]].
+            for k in (0..n).rev() {
+                if mask & (1 << k) == 0 {
+                    continue;
+                }
+                let newest = if k == 0 {
+                    Millis::MAX
+                } else {
+                    now.saturating_sub(queue.starts[k])
+                };
+                let lower = match queue.starts.get(k + 1) {
+                    Some(next) => {
+                        Bound::Excluded(WaitKey::last_at(rank, now.saturating_sub(*next)))
+                    }
+                    None => Bound::Included(WaitKey::first_at(rank, Millis::MIN)),
+                };
+                let upper = Bound::Included(WaitKey::last_at(rank, newest));
+                if let Some(k) = set.range((lower, upper)).find(usable) {
+                    return Some(*k);
+                }
             }
-            let newest = if k == 0 {
-                Millis::MAX
-            } else {
-                now.saturating_sub(queue.starts[k])
-            };
-            let lower = match queue.starts.get(k + 1) {
-                Some(next) => Bound::Excluded((now.saturating_sub(*next), u64::MAX, u32::MAX)),
-                None => Bound::Unbounded,
-            };
-            let upper = Bound::Included((newest, u64::MAX, u32::MAX));
-            if let Some(k) = set.range((lower, upper)).find(usable) {
-                return Some(*k);
-            }
+            let next = rank.checked_add(1)?;
+            rank = set
+                .range((
+                    Bound::Included(WaitKey::first_at(next, Millis::MIN)),
+                    Bound::Unbounded,
+                ))
+                .next()?
+                .rank;
         }
-        None
     }
 
     pub(super) fn scores(

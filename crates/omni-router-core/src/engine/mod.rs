@@ -275,6 +275,7 @@ impl Engine {
                 channel,
                 queued_at_ms,
                 preferred_agent,
+                priority,
             } => self.admit(
                 now,
                 Admission {
@@ -283,6 +284,7 @@ impl Engine {
                     channel,
                     queued_at_ms,
                     preferred_agent,
+                    priority,
                     assigned_agent: None,
                     restored: false,
                     hash: found.hash,
@@ -295,6 +297,7 @@ impl Engine {
                 channel,
                 queued_at_ms,
                 preferred_agent,
+                priority,
                 assigned_agent,
             } => self.admit(
                 now,
@@ -304,6 +307,7 @@ impl Engine {
                     channel,
                     queued_at_ms,
                     preferred_agent,
+                    priority,
                     assigned_agent,
                     restored: true,
                     hash: found.hash,
@@ -435,6 +439,7 @@ mod tests {
             channel: Channel::CHAT,
             queued_at_ms: 0,
             preferred_agent: None,
+            priority: 0,
         };
         for id in &ids {
             engine.apply(0, arrive(id)).unwrap();
@@ -477,6 +482,7 @@ mod tests {
             channel: Channel::CHAT,
             queued_at_ms: 0,
             preferred_agent: None,
+            priority: 0,
         };
         let mut fx = Vec::new();
         engine.apply_into(0, arrive("a"), &mut fx).unwrap();

@@ -46,7 +46,7 @@ impl Engine {
                 report.refreshed.push((queue.spec.id.clone(), channel));
                 let pace = &self.paces[q].pace[ch];
                 for (i, key) in queue.waiting[ch].iter().take(limit).enumerate() {
-                    let Some(contact) = self.contact_ref(key.2) else {
+                    let Some(contact) = self.contact_ref(key.slot) else {
                         continue;
                     };
                     let position = u32::try_from(i + 1).unwrap_or(u32::MAX);

@@ -135,7 +135,7 @@ impl Engine {
             let waiting: Vec<u32> = self.queues[q as usize]
                 .waiting
                 .iter()
-                .flat_map(|set| set.iter().map(|k| k.2))
+                .flat_map(|set| set.iter().map(|k| k.slot))
                 .collect();
             for c in waiting {
                 self.unlist(c);

@@ -187,6 +187,7 @@ impl QueuePace {
     }
 }
 
-/// A waiting contact's place in the routing order: priority, queued time,
-/// admission order, slot.
-pub(super) type RouteKey = (Reverse<u32>, Millis, u64, u32);
+/// A waiting contact's place in the routing order: its queue's priority,
+/// then its place in its queue ([`WaitKey`]: its own priority, queued time,
+/// admission order, slot).
+pub(super) type RouteKey = (Reverse<u32>, WaitKey);

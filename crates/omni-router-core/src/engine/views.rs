@@ -9,7 +9,7 @@ use omni_core::{AgentId, Channel, ConversationId, QueueId};
 
 use crate::agent::{AgentSpec, AgentView};
 use crate::channels::PerChannel;
-use crate::contact::{ContactState, ContactView, Slot};
+use crate::contact::{ContactState, ContactView, Slot, WaitKey};
 use crate::explain::{self, DecisionRecord, Names};
 use crate::queue::{QueueSpec, QueueView, StepView};
 
@@ -93,11 +93,9 @@ impl Engine {
                 let mut bands = vec![0u32; queue.steps.len()];
                 let mut oldest: Option<Millis> = None;
                 for set in queue.waiting.iter() {
-                    if let Some((t, _, _)) = set.first() {
-                        oldest = Some(oldest.map_or(*t, |o| o.min(*t)));
-                    }
-                    for (t, _, _) in set {
-                        bands[queue.step_at(now_ms.saturating_sub(*t))] += 1;
+                    for key in set {
+                        oldest = Some(oldest.map_or(key.at, |o| o.min(key.at)));
+                        bands[queue.step_at(now_ms.saturating_sub(key.at))] += 1;
                     }
                 }
                 let waiting = bands.iter().sum();
@@ -153,6 +151,7 @@ impl Engine {
             queue: self.queues[contact.queue as usize].spec.id.clone(),
             channel: contact.channel,
             queued_at_ms: contact.queued_at_ms,
+            priority: contact.priority,
             preferred_agent: contact.preferred_agent.as_deref().cloned(),
             state,
             step: explain::shown_step(contact.step),
@@ -167,19 +166,18 @@ impl Engine {
     /// Waiting contacts in routing order: higher priority first, then older,
     /// then admission order.
     pub fn waiting(&self) -> Vec<ConversationId> {
-        let mut keys: Vec<(Reverse<u32>, Millis, u64, u32)> = self
+        let mut keys: Vec<(Reverse<u32>, WaitKey)> = self
             .queues
             .iter()
             .flat_map(|q| {
-                q.waiting.iter().flat_map(move |set| {
-                    set.iter()
-                        .map(move |(t, s, c)| (Reverse(q.spec.priority), *t, *s, *c))
-                })
+                q.waiting
+                    .iter()
+                    .flat_map(move |set| set.iter().map(move |k| (Reverse(q.spec.priority), *k)))
             })
             .collect();
         keys.sort_unstable();
         keys.into_iter()
-            .filter_map(|k| self.contact_ref(k.3).map(|c| c.id.clone()))
+            .filter_map(|k| self.contact_ref(k.1.slot).map(|c| c.id.clone()))
             .collect()
     }
 

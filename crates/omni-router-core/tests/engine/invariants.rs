@@ -91,6 +91,8 @@ enum Op {
         age_ms: Millis,
         preferred: Option<usize>,
         restored: bool,
+        /// The contact's own priority (routing rules).
+        priority: u8,
     },
     Presence {
         agent: usize,
@@ -119,13 +121,14 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        5 => (0..QUEUES.len(), 0..3usize, 0..10_000i64, prop::option::of(0..4usize), any::<bool>())
-            .prop_map(|(queue, channel, age_ms, preferred, restored)| Op::Arrive {
+        5 => (0..QUEUES.len(), 0..3usize, 0..10_000i64, prop::option::of(0..4usize), any::<bool>(), prop_oneof![3 => Just(0u8), 1 => 1..4u8])
+            .prop_map(|(queue, channel, age_ms, preferred, restored, priority)| Op::Arrive {
                 queue,
                 channel,
                 age_ms,
                 preferred,
                 restored,
+                priority,
             }),
         3 => (0..4usize, 0..3u8).prop_map(|(agent, kind)| Op::Presence { agent, kind }),
         3 => any::<Index>().prop_map(Op::Accept),
@@ -201,6 +204,7 @@ impl Harness {
                 age_ms,
                 preferred,
                 restored,
+                priority,
             } => {
                 self.next_id += 1;
                 let id = ConversationId::from(format!("c{:03}", self.next_id));
@@ -215,6 +219,7 @@ impl Harness {
                         channel,
                         queued_at_ms,
                         preferred_agent,
+                        priority: *priority,
                         assigned_agent: None,
                     }
                 } else {
@@ -224,6 +229,7 @@ impl Harness {
                         channel,
                         queued_at_ms,
                         preferred_agent,
+                        priority: *priority,
                     }
                 }
             }
@@ -300,6 +306,7 @@ impl Harness {
                     channel: Channel::CHAT,
                     queued_at_ms: self.now,
                     preferred_agent: None,
+                    priority: 0,
                 }
             }
             Op::Advance(ms) => {
@@ -331,12 +338,14 @@ impl Harness {
     }
 }
 
-/// Routing order: higher priority first, then older, then id.
-type Key = (Reverse<u32>, Millis, ConversationId);
+/// Routing order: higher queue priority first, then higher contact
+/// priority, then older, then id.
+type Key = (Reverse<u32>, Reverse<u8>, Millis, ConversationId);
 
 fn key(contact: &ContactView, queues: &BTreeMap<QueueId, QueueView>) -> Key {
     (
         Reverse(queues[&contact.queue].priority),
+        Reverse(contact.priority),
         contact.queued_at_ms,
         contact.id.clone(),
     )
@@ -475,7 +484,7 @@ fn check(h: &Harness, event: &Event, effects: &[Effect]) {
         .collect();
     let mut expected: Vec<Key> = waiting.iter().map(|c| key(c, &queues)).collect();
     expected.sort();
-    let expected: Vec<ConversationId> = expected.into_iter().map(|k| k.2).collect();
+    let expected: Vec<ConversationId> = expected.into_iter().map(|k| k.3).collect();
     assert_eq!(h.engine.waiting(), expected);
     for queue in queues.values() {
         let n = waiting.iter().filter(|c| c.queue == queue.id).count() as u32;

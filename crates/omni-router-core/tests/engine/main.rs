@@ -6,6 +6,7 @@ mod channels;
 mod hours;
 mod invariants;
 mod positions;
+mod priority;
 mod rules;
 mod scenarios;
 mod support;

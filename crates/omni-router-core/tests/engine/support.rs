@@ -38,6 +38,7 @@ pub fn arrive_preferring(
         channel,
         queued_at_ms,
         preferred_agent: preferred.map(AgentId::from),
+        priority: 0,
     }
 }
 
@@ -48,6 +49,7 @@ pub fn restore(id: &str, queue: &str, at: Millis, assigned: Option<&str>) -> Eve
         channel: Channel::CHAT,
         queued_at_ms: at,
         preferred_agent: None,
+        priority: 0,
         assigned_agent: assigned.map(AgentId::from),
     }
 }

@@ -72,6 +72,7 @@ impl RouterShell {
                 channel: c.channel,
                 queued_at_ms: c.queued_at_ms,
                 preferred_agent: c.preferred_agent.clone(),
+                priority: c.priority,
                 assigned_agent: c.assigned_agent.clone(),
             };
             if c.assigned_agent.is_some() {

@@ -9,6 +9,7 @@ mod errors;
 mod hours;
 mod positions;
 mod presence;
+mod priority;
 mod refusals;
 mod wall;
 
@@ -181,6 +182,8 @@ fn contact(id: &str, queue: &str) -> ContactRecord {
         queued_at_ms: now_ms(),
         preferred_agent: None,
         assigned_agent: None,
+        priority: 0,
+        reasons: Vec::new(),
     }
 }
 

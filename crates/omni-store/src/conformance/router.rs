@@ -26,6 +26,8 @@ pub async fn router_state_round_trips<F: StoreFactory>(factory: &F) {
     step("put_contact", store.put_contact(&second)).await;
     first.assigned_agent = Some(agent.clone());
     first.preferred_agent = None;
+    first.priority = 5;
+    first.reasons = vec!["priority 5 by rule angry: sentiment -0.82".into()];
     step("put_contact again", store.put_contact(&first)).await;
     step("remove_contact", store.remove_contact(&c2)).await;
     step("remove_contact twice", store.remove_contact(&c2)).await;

@@ -32,6 +32,7 @@ mod desk_errors;
 mod desk_replicas;
 mod desk_tools;
 mod distributed;
+mod enrichment;
 mod erasure;
 mod faq_bot;
 mod observability;
