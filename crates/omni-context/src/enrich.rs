@@ -83,6 +83,20 @@ pub trait Enrich: Send + Sync {
     fn enrich(&self, text: &str, language_hint: Option<&str>) -> EnrichmentFacts;
 }
 
+/// The built-in analyzers: the `omni-enrich` engine.
+impl Enrich for omni_enrich::Enricher {
+    fn enrich(&self, text: &str, language_hint: Option<&str>) -> EnrichmentFacts {
+        let found = omni_enrich::Enricher::enrich(self, text, language_hint);
+        EnrichmentFacts {
+            intent: found.intent.map(|i| i.name),
+            sentiment: found.sentiment.map(|s| f64::from(s.score)),
+            sentiment_label: found.sentiment.map(|s| s.label.as_str().to_owned()),
+            lang: found.language.map(|l| l.code),
+            attributes: BTreeMap::new(),
+        }
+    }
+}
+
 /// A message to enrich, with what is known around it.
 #[derive(Debug, Clone, Default)]
 pub struct Input<'a> {

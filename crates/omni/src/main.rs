@@ -124,6 +124,10 @@ fn main() -> ExitCode {
         Command::AdapterCheck(args) => adapter_check::run(&args),
         Command::Bot(args) => bot::run(config, &args),
         Command::CheckConfig => {
+            if let Err(e) = omni_enrich::Enricher::new(&config.enrichment) {
+                eprintln!("omni: {e}");
+                return ExitCode::from(2);
+            }
             let faq_files = match bot::check_faq_files(&config) {
                 Ok(n) => n,
                 Err(e) => {

@@ -189,6 +189,9 @@ pub async fn start(
                     needs_bus(Part::Context)?,
                     ContextSettings::new(config.clone()),
                 )
+                .with_enricher(Arc::new(
+                    omni_enrich::Enricher::new(&config.enrichment).context("enrichment.intents")?,
+                ))
                 .with_audit(backends.account_store.clone())
                 .with_counts(backends.router_store.clone()),
             ))
