@@ -4,9 +4,9 @@
 //! (`TryFrom`) and names the offending field in [`ProtoError`].
 
 use omni_core::{
-    AgentId, Attachment, AttachmentInfo, Channel, Conversation, ConversationStatus, Customer,
-    DeliveryStatus, Direction, EmailDetails, Identity, InboundMessage, MergeRecord, Notice,
-    OptChange, Provenance, SmsDetails, StoredEmail, StoredMessage,
+    AgentId, Attachment, AttachmentInfo, BotHandoff, Channel, Conversation, ConversationStatus,
+    Customer, DeliveryStatus, Direction, EmailDetails, Identity, InboundMessage, MergeRecord,
+    Notice, OptChange, Provenance, SmsDetails, StoredEmail, StoredMessage,
 };
 
 use crate::{common as pb, events as ev};
@@ -403,8 +403,8 @@ impl From<&StoredMessage> for pb::Message {
             email: m.email.as_ref().map(pb::EmailView::from),
             error: m.error.clone().unwrap_or_default(),
             notice: m.notice.as_ref().map(pb::Notice::from),
-            bot: String::new(),
-            options: Vec::new(),
+            bot: m.bot.clone().unwrap_or_default(),
+            options: m.options.clone(),
         }
     }
 }
@@ -454,6 +454,8 @@ impl TryFrom<pb::Message> for StoredMessage {
             email: m.email.map(StoredEmail::from),
             error: non_empty(m.error),
             notice: m.notice.and_then(notice_from),
+            bot: non_empty(m.bot),
+            options: m.options,
         })
     }
 }
@@ -464,6 +466,7 @@ impl From<ConversationStatus> for pb::ConversationStatus {
             ConversationStatus::Queued => pb::ConversationStatus::Queued,
             ConversationStatus::Assigned => pb::ConversationStatus::Assigned,
             ConversationStatus::Resolved => pb::ConversationStatus::Resolved,
+            ConversationStatus::Bot => pb::ConversationStatus::Bot,
         }
     }
 }
@@ -496,8 +499,38 @@ impl From<&Conversation> for pb::Conversation {
             wrapup_code: c.wrapup_code.clone().unwrap_or_default(),
             // Set by the context service, which knows the reply domain.
             reply_address: String::new(),
-            attributes: Default::default(),
-            handoff: None,
+            attributes: c
+                .attributes
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            handoff: c.handoff.as_ref().map(pb::BotHandoff::from),
+        }
+    }
+}
+
+impl From<&BotHandoff> for pb::BotHandoff {
+    fn from(h: &BotHandoff) -> Self {
+        pb::BotHandoff {
+            bot: h.bot.clone(),
+            summary: h.summary.clone(),
+            intent: h.intent.clone(),
+            reason: h.reason.clone(),
+            turns: h.turns,
+            at_ms: h.at_ms,
+        }
+    }
+}
+
+impl From<pb::BotHandoff> for BotHandoff {
+    fn from(h: pb::BotHandoff) -> Self {
+        BotHandoff {
+            bot: h.bot,
+            summary: h.summary,
+            intent: h.intent,
+            reason: h.reason,
+            turns: h.turns,
+            at_ms: h.at_ms,
         }
     }
 }
