@@ -85,6 +85,21 @@ impl ContextSettings {
             .unwrap_or_default()
     }
 
+    /// The whole configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The capabilities of `channel`, when declared.
+    pub fn channel_spec(&self, channel: Channel) -> Option<&omni_core::config::ChannelSpec> {
+        self.channels.get(channel)
+    }
+
+    /// `queue`'s configuration, when the file has it.
+    pub fn queue_config(&self, queue: &QueueId) -> Option<&omni_core::config::QueueConfig> {
+        self.config.queues.iter().find(|q| q.id == queue.as_str())
+    }
+
     /// How raw identities are normalized.
     pub fn normalizer(&self) -> IdentityNormalizer {
         self.normalizer.clone()
@@ -146,9 +161,9 @@ impl ContextSettings {
 
 /// Customers, conversations and history.
 pub struct ContextService {
-    store: Arc<dyn ContextStore>,
-    bus: Arc<dyn Bus>,
-    settings: ContextSettings,
+    pub(crate) store: Arc<dyn ContextStore>,
+    pub(crate) bus: Arc<dyn Bus>,
+    pub(crate) settings: ContextSettings,
     /// Replies per agent (`context.agent_replies_per_minute`), per replica.
     replies: governor::DefaultKeyedRateLimiter<String>,
     /// The audit log (see [`crate::audit`]).
@@ -254,7 +269,8 @@ impl ContextService {
                 "sender identity not normalizable; kept as given"
             ),
         }
-        let mut options = self.settings.options(queue);
+        let mut options = self.settings.options(queue.clone());
+        options.bot = self.settings.bot_of(&queue);
         if let Some(email) = &message.email
             && let Some((thread, evidence)) = self.email_thread(email).await?
         {
@@ -309,7 +325,9 @@ impl ContextService {
                 "inbound message stored"
             );
         }
-        if ingested.needs_routing {
+        if ingested.needs_bot {
+            self.offer_to_bot(&ingested, trace).await?;
+        } else if ingested.needs_routing {
             self.request_routing(conversation, None, trace).await?;
         } else if ingested.channel_changed
             && !ingested.duplicate
@@ -334,7 +352,7 @@ impl ContextService {
     /// Asks the router to route `conversation` on its last channel. A
     /// change of channel (`changed_at_seq`, the message that made it) is a
     /// request of its own: the bus would drop it as a duplicate of the first.
-    async fn request_routing(
+    pub(crate) async fn request_routing(
         &self,
         conversation: &Conversation,
         changed_at_seq: Option<u64>,
@@ -355,9 +373,9 @@ impl ContextService {
                 .as_ref()
                 .map(AgentId::to_string)
                 .unwrap_or_default(),
-            attributes: Default::default(),
+            attributes: crate::bots::routing_attributes(conversation),
             priority: 0,
-            reasons: Vec::new(),
+            reasons: crate::bots::routing_reasons(conversation),
         };
         let msg = Message::new(subjects::ROUTING_REQUEST, request.encode_to_vec()).with_header(
             TRACEPARENT,

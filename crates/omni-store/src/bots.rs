@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use omni_core::time::Millis;
 use omni_core::{
-    BotHandoff, Conversation, ConversationId, ConversationStatus, OpenTurn, StoredMessage,
+    BotHandoff, Conversation, ConversationId, ConversationStatus, OpenTurn, QueueId, StoredMessage,
 };
 
 use crate::{ContextStore, NewOutbound, StoreError};
@@ -32,10 +32,11 @@ pub enum BotChange {
     /// Attributes to keep on the conversation; an empty value removes one.
     Attributes(BTreeMap<String, String>),
     /// Hand the conversation to a person: `Queued` at its original age
-    /// (`queued_at_ms` = its creation), the handoff kept, no turn open.
-    /// Handing off a conversation already handed off (a redelivered reply)
-    /// changes nothing; `Conflict` in any other status than `Bot`.
-    Handoff(BotHandoff),
+    /// (`queued_at_ms` = its creation), in the given queue (else its own),
+    /// the handoff kept, no turn open. Handing off a conversation already
+    /// handed off (a redelivered reply) changes nothing; `Conflict` in any
+    /// other status than `Bot`.
+    Handoff(BotHandoff, Option<QueueId>),
     /// The bot answered; the conversation is resolved and no turn is open.
     /// `Conflict` for a conversation an agent holds.
     Resolve,
@@ -84,8 +85,11 @@ impl BotChange {
                     }
                 }
             }
-            BotChange::Handoff(handoff) => match c.status {
+            BotChange::Handoff(handoff, queue) => match c.status {
                 ConversationStatus::Bot => {
+                    if let Some(queue) = queue {
+                        c.queue = queue.clone();
+                    }
                     c.status = ConversationStatus::Queued;
                     c.queued_at_ms = Some(c.created_at_ms);
                     c.handoff = Some(handoff.clone());

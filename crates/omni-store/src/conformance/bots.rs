@@ -163,7 +163,7 @@ pub async fn a_bot_answers_collects_and_hands_off<F: StoreFactory>(factory: &F) 
     };
     let queued = step(
         "handoff",
-        store.bot_change(&id, &BotChange::Handoff(handoff.clone()), T0 + 5),
+        store.bot_change(&id, &BotChange::Handoff(handoff.clone(), None), T0 + 5),
     )
     .await;
     assert_eq!(queued.status, ConversationStatus::Queued);
@@ -180,7 +180,7 @@ pub async fn a_bot_answers_collects_and_hands_off<F: StoreFactory>(factory: &F) 
     );
     let twice = step(
         "handoff again",
-        store.bot_change(&id, &BotChange::Handoff(handoff.clone()), T0 + 6),
+        store.bot_change(&id, &BotChange::Handoff(handoff.clone(), None), T0 + 6),
     )
     .await;
     assert_eq!(twice, queued, "a second handoff changes nothing");
