@@ -25,7 +25,7 @@ use tracing::info;
 use crate::{ContextError, ContextService, ContextSettings};
 
 pub mod replies;
-mod reply;
+pub mod reply;
 pub mod sweeper;
 mod turn;
 pub mod words;

@@ -30,6 +30,8 @@ export default {
   noteAssigned: '{agent} ist dem Gespräch beigetreten',
   noteResolved: 'Das Gespräch wurde erledigt',
   noteWaiting: 'Warten auf einen Mitarbeiter',
+  statusBot: 'Unser Assistent antwortet. Sie können jederzeit nach einem Mitarbeiter fragen.',
+  noteBot: 'Der Assistent antwortet',
   anAgent: 'Ein Mitarbeiter',
   place: 'Sie sind Nummer {n} in der Warteschlange',
   placeWaitOne: ' (etwa 1 Minute)',

@@ -30,6 +30,8 @@ export default {
   noteAssigned: '{agent} joined the conversation',
   noteResolved: 'The conversation was resolved',
   noteWaiting: 'Waiting for an agent',
+  statusBot: 'Our assistant is answering. Ask for an agent at any time.',
+  noteBot: 'The assistant is answering',
   anAgent: 'An agent',
   place: 'You are number {n} in line',
   placeWaitOne: ' (about 1 minute)',

@@ -30,6 +30,8 @@ export default {
   noteAssigned: '{agent} se ha unido a la conversación',
   noteResolved: 'La conversación se ha resuelto',
   noteWaiting: 'Esperando a un agente',
+  statusBot: 'Te responde nuestro asistente. Pide un agente cuando quieras.',
+  noteBot: 'El asistente está respondiendo',
   anAgent: 'Un agente',
   place: 'Eres el número {n} de la cola',
   placeWaitOne: ' (aproximadamente 1 minuto)',

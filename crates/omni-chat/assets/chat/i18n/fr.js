@@ -30,6 +30,8 @@ export default {
   noteAssigned: '{agent} a rejoint la conversation',
   noteResolved: 'La conversation a été résolue',
   noteWaiting: 'En attente d’un conseiller',
+  statusBot: 'Notre assistant vous répond. Demandez un conseiller à tout moment.',
+  noteBot: 'L’assistant vous répond',
   anAgent: 'Un conseiller',
   place: 'Vous êtes numéro {n} dans la file',
   placeWaitOne: ' (environ 1 minute)',
