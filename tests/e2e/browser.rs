@@ -51,6 +51,7 @@
 //!   refused elsewhere; the accessibility check.
 
 mod accounts;
+mod bots;
 mod chat;
 mod chatlimits;
 mod chatpage;

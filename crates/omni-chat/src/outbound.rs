@@ -57,7 +57,12 @@ impl Provider for ChatOutbound {
         let adapter = &self.0;
         adapter.remember_trace(&outbound.message.id, outbound.trace);
         let view = MessageView::new(&outbound.message, |id| adapter.agent_name(id));
-        let pages = adapter.push(visitor, &ServerFrame::Message { message: view });
+        let pages = adapter.push(
+            visitor,
+            &ServerFrame::Message {
+                message: Box::new(view),
+            },
+        );
         debug!(visitor = %visitor, message_id = %outbound.message.id, pages, "reply pushed");
         Ok(ProviderReceipt {
             provider_message_id: String::new(),

@@ -104,8 +104,8 @@ pub enum ServerFrame {
     },
     /// A message for the customer.
     Message {
-        /// The message.
-        message: MessageView,
+        /// The message (boxed: the largest variant by far).
+        message: Box<MessageView>,
     },
     /// Where the customer's conversation stands: sent after `welcome` when
     /// there is a conversation, and whenever it changes.

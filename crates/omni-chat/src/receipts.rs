@@ -53,7 +53,7 @@ impl Receipts {
     /// written.
     pub fn before_write(&self, frame: &ServerFrame) -> Vec<(String, String)> {
         let views: Vec<&MessageView> = match frame {
-            ServerFrame::Message { message } => vec![message],
+            ServerFrame::Message { message } => vec![message.as_ref()],
             ServerFrame::Welcome { history, .. } => history.iter().collect(),
             _ => return Vec::new(),
         };

@@ -49,8 +49,9 @@ function buildBubble(direction) {
   return li;
 }
 
-/** Whether no agent wrote `m`: an automatic answer of the service. */
-function isAutomatic(m) { return m.direction === 'outbound' && !m.agent_id; }
+/** Whether no agent wrote `m`: an automatic answer of the service (a
+ * bot's message is a bubble of its own). */
+function isAutomatic(m) { return m.direction === 'outbound' && !m.agent_id && !m.bot; }
 
 // A site's automatic answers in the customer's language: the service's
 // text to the site's (docs/widget.md, "Languages").
@@ -84,8 +85,16 @@ function fillServer(li, m) {
   li.dataset.messageId = m.id;
   if (m.client_id) li.dataset.clientId = m.client_id;
   const sender = li.querySelector('.sender');
-  if (sender) sender.textContent = m.agent_name || t('agent');
+  if (sender) sender.textContent = m.bot ? t('assistant') : (m.agent_name || t('agent'));
   li.querySelector('.bubble').textContent = m.text;
+  // A bot's quick replies: a button per option that sends it.
+  li.dataset.bot = m.bot || '';
+  li.querySelectorAll('.quick-replies').forEach((q) => q.remove());
+  if (m.bot && Array.isArray(m.options) && m.options.length) {
+    const q = make('div', 'quick-replies');
+    m.options.forEach((o) => q.appendChild(button(String(o), 'quick-reply', String(o), () => actions.say(String(o)))));
+    li.querySelector('.bubble').after(q);
+  }
   const time = li.querySelector('time');
   time.textContent = hhmm(m.at_ms);
   if (m.at_ms) time.dateTime = new Date(m.at_ms).toISOString();

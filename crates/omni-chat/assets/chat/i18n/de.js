@@ -32,6 +32,7 @@ export default {
   noteWaiting: 'Warten auf einen Mitarbeiter',
   statusBot: 'Unser Assistent antwortet. Sie können jederzeit nach einem Mitarbeiter fragen.',
   noteBot: 'Der Assistent antwortet',
+  assistant: 'Assistent',
   anAgent: 'Ein Mitarbeiter',
   place: 'Sie sind Nummer {n} in der Warteschlange',
   placeWaitOne: ' (etwa 1 Minute)',

@@ -32,6 +32,7 @@ export default {
   noteWaiting: 'Waiting for an agent',
   statusBot: 'Our assistant is answering. Ask for an agent at any time.',
   noteBot: 'The assistant is answering',
+  assistant: 'Assistant',
   anAgent: 'An agent',
   place: 'You are number {n} in line',
   placeWaitOne: ' (about 1 minute)',

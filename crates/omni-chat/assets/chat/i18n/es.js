@@ -32,6 +32,7 @@ export default {
   noteWaiting: 'Esperando a un agente',
   statusBot: 'Te responde nuestro asistente. Pide un agente cuando quieras.',
   noteBot: 'El asistente está respondiendo',
+  assistant: 'Asistente',
   anAgent: 'Un agente',
   place: 'Eres el número {n} de la cola',
   placeWaitOne: ' (aproximadamente 1 minuto)',

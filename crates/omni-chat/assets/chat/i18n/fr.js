@@ -32,6 +32,7 @@ export default {
   noteWaiting: 'En attente d’un conseiller',
   statusBot: 'Notre assistant vous répond. Demandez un conseiller à tout moment.',
   noteBot: 'L’assistant vous répond',
+  assistant: 'Assistant',
   anAgent: 'Un conseiller',
   place: 'Vous êtes numéro {n} dans la file',
   placeWaitOne: ' (environ 1 minute)',
