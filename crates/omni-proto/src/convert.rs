@@ -1,12 +1,15 @@
 //! Conversions between generated protobuf types and `omni-core` domain types.
 //!
 //! Domain to proto is infallible (`From`); proto to domain validates
-//! (`TryFrom`) and names the offending field in [`ProtoError`].
+//! (`TryFrom`) and names the offending field in [`ProtoError`]. A bot's
+//! handoff converts in `convert/bots.rs`.
+
+mod bots;
 
 use omni_core::{
-    AgentId, Attachment, AttachmentInfo, BotHandoff, Channel, Conversation, ConversationStatus,
-    Customer, DeliveryStatus, Direction, EmailDetails, Identity, InboundMessage, MergeRecord,
-    Notice, OptChange, Provenance, SmsDetails, StoredEmail, StoredMessage,
+    AgentId, Attachment, AttachmentInfo, Channel, Conversation, ConversationStatus, Customer,
+    DeliveryStatus, Direction, EmailDetails, Identity, InboundMessage, MergeRecord, Notice,
+    OptChange, Provenance, SmsDetails, StoredEmail, StoredMessage,
 };
 
 use crate::{common as pb, events as ev};
@@ -505,32 +508,6 @@ impl From<&Conversation> for pb::Conversation {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             handoff: c.handoff.as_ref().map(pb::BotHandoff::from),
-        }
-    }
-}
-
-impl From<&BotHandoff> for pb::BotHandoff {
-    fn from(h: &BotHandoff) -> Self {
-        pb::BotHandoff {
-            bot: h.bot.clone(),
-            summary: h.summary.clone(),
-            intent: h.intent.clone(),
-            reason: h.reason.clone(),
-            turns: h.turns,
-            at_ms: h.at_ms,
-        }
-    }
-}
-
-impl From<pb::BotHandoff> for BotHandoff {
-    fn from(h: pb::BotHandoff) -> Self {
-        BotHandoff {
-            bot: h.bot,
-            summary: h.summary,
-            intent: h.intent,
-            reason: h.reason,
-            turns: h.turns,
-            at_ms: h.at_ms,
         }
     }
 }
