@@ -54,6 +54,7 @@
 
 mod accounts;
 mod botoptions;
+mod bots;
 mod chat;
 mod chatlimits;
 mod chatpage;

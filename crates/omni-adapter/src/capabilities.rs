@@ -40,6 +40,8 @@ pub struct Capabilities {
     pub outbound_first: bool,
     /// The identity kind a customer has on this channel (`phone`, `email`).
     pub identity_kind: String,
+    /// Whether a bot's quick-reply options show as buttons (chat).
+    pub quick_replies: bool,
 }
 
 impl Capabilities {
@@ -56,6 +58,7 @@ impl Capabilities {
             threading: false,
             outbound_first: false,
             identity_kind: identity_kind.into(),
+            quick_replies: false,
         }
     }
 
@@ -72,6 +75,7 @@ impl Capabilities {
             threading: spec.threading,
             outbound_first: spec.can_start,
             identity_kind: spec.identity.clone(),
+            quick_replies: spec.quick_replies,
         }
     }
 
@@ -150,7 +154,7 @@ impl From<&Capabilities> for pb::Capabilities {
             threading: c.threading,
             outbound_first: c.outbound_first,
             identity_kind: c.identity_kind.clone(),
-            quick_replies: false,
+            quick_replies: c.quick_replies,
         }
     }
 }
@@ -208,6 +212,7 @@ impl TryFrom<&pb::Capabilities> for Capabilities {
             threading: c.threading,
             outbound_first: c.outbound_first,
             identity_kind: c.identity_kind.clone(),
+            quick_replies: c.quick_replies,
         })
     }
 }

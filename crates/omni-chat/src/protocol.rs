@@ -112,7 +112,8 @@ pub enum ServerFrame {
     Status {
         /// The conversation.
         conversation_id: String,
-        /// `waiting` (for an agent), `assigned` or `resolved`.
+        /// `waiting` (for an agent), `assigned`, `resolved` or `bot` (a bot
+        /// answers first).
         status: &'static str,
         /// The display name of the agent handling it (or who last did).
         #[serde(skip_serializing_if = "Option::is_none")]

@@ -277,6 +277,9 @@ mod tests {
             message_count: 1,
             trace: None,
             wrapup_code: None,
+            attributes: Default::default(),
+            handoff: None,
+            bot: None,
         };
         let alice = Caller::Person(Actor::new("alice", Role::Agent));
         let sam = Caller::Person(Actor::new("sam", Role::Supervisor));

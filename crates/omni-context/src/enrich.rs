@@ -223,6 +223,11 @@ impl Stage {
         }
     }
 
+    /// Whether any routing rule is configured.
+    pub fn has_rules(&self) -> bool {
+        !self.rules.is_empty()
+    }
+
     /// Whether there is anything to do for a message.
     pub fn active(&self) -> bool {
         !self.rules.is_empty()

@@ -15,6 +15,10 @@
 //!   delivery reports.
 //! - [`deadletters`]: the durable consumer that keeps adapters' dead
 //!   letters in the store, and listing them (admins).
+//! - [`bots`]: bots in front of queues (docs/bots.md): a bot-held
+//!   conversation's turns for its bot (bus or signed webhook), the bot's
+//!   replies, handoffs (by the bot, by keyword, on too many turns, on a
+//!   missed deadline) and the sweeper of missed deadlines.
 //! - [`closed`]: the durable consumer that answers customers whose queue
 //!   is closed (business hours) with the queue's closed reply.
 //! - [`threading`]: reply addresses and email threading.
@@ -34,6 +38,7 @@
 
 pub mod audit;
 pub mod authority;
+pub mod bots;
 pub mod closed;
 pub mod customers;
 pub mod deadletters;

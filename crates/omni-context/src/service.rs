@@ -86,6 +86,21 @@ impl ContextSettings {
             .unwrap_or_default()
     }
 
+    /// The whole configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The capabilities of `channel`, when declared.
+    pub fn channel_spec(&self, channel: Channel) -> Option<&omni_core::config::ChannelSpec> {
+        self.channels.get(channel)
+    }
+
+    /// `queue`'s configuration, when the file has it.
+    pub fn queue_config(&self, queue: &QueueId) -> Option<&omni_core::config::QueueConfig> {
+        self.config.queues.iter().find(|q| q.id == queue.as_str())
+    }
+
     /// How raw identities are normalized.
     pub fn normalizer(&self) -> IdentityNormalizer {
         self.normalizer.clone()
@@ -147,9 +162,9 @@ impl ContextSettings {
 
 /// Customers, conversations and history.
 pub struct ContextService {
-    store: Arc<dyn ContextStore>,
-    bus: Arc<dyn Bus>,
-    settings: ContextSettings,
+    pub(crate) store: Arc<dyn ContextStore>,
+    pub(crate) bus: Arc<dyn Bus>,
+    pub(crate) settings: ContextSettings,
     /// Replies per agent (`context.agent_replies_per_minute`), per replica.
     replies: governor::DefaultKeyedRateLimiter<String>,
     /// The audit log (see [`crate::audit`]).
@@ -158,7 +173,7 @@ pub struct ContextService {
     /// supervisor's wall (see `omni_router::tally::day`).
     pub(crate) counts: Option<Arc<dyn omni_store::RouterStore>>,
     /// The enrichment stage and routing rules (see [`crate::enrich`]).
-    enrichment: Arc<Stage>,
+    pub(crate) enrichment: Arc<Stage>,
 }
 
 impl ContextService {
@@ -273,7 +288,8 @@ impl ContextService {
             Some(rule_queue) if !chosen_topic => QueueId::from(rule_queue),
             _ => QueueId::from(config.queue_for(message.channel, message.topic.as_deref())),
         };
-        let mut options = self.settings.options(queue);
+        let mut options = self.settings.options(queue.clone());
+        options.bot = self.settings.bot_of(&queue);
         if let Some(email) = &message.email
             && let Some((thread, evidence)) = self.email_thread(email).await?
         {
@@ -328,7 +344,14 @@ impl ContextService {
                 "inbound message stored"
             );
         }
-        if ingested.needs_routing {
+        if !ingested.duplicate
+            && let Some(d) = &decision
+        {
+            self.keep_facts(conversation, &d.message_facts).await;
+        }
+        if ingested.needs_bot {
+            self.offer_to_bot(&ingested, trace).await?;
+        } else if ingested.needs_routing {
             self.request_routing(conversation, None, decision.as_ref(), trace)
                 .await?;
         } else if ingested.channel_changed
@@ -356,10 +379,39 @@ impl ContextService {
         Ok(ingested)
     }
 
+    /// Keeps what enrichment learned from the latest customer message
+    /// (`intent`, `sentiment`, `sentiment_label`, `lang`, an external
+    /// enricher's facts) on the conversation's attributes, where the desk
+    /// shows them and the rules at a bot's handoff read them; written only
+    /// when they change what is kept. A failure is logged: the facts rode
+    /// the routing request already.
+    async fn keep_facts(
+        &self,
+        conversation: &Conversation,
+        facts: &omni_core::contact_rules::Facts,
+    ) {
+        let changed: std::collections::BTreeMap<String, String> = facts
+            .iter()
+            .filter(|(k, v)| conversation.attributes.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if changed.is_empty() {
+            return;
+        }
+        let change = omni_store::BotChange::Attributes(changed);
+        if let Err(e) = self
+            .store
+            .bot_change(&conversation.id, &change, now_ms())
+            .await
+        {
+            warn!(conversation_id = %conversation.id, error = %e, "enrichment facts not kept on the conversation");
+        }
+    }
+
     /// Asks the router to route `conversation` on its last channel. A
     /// change of channel (`changed_at_seq`, the message that made it) is a
     /// request of its own: the bus would drop it as a duplicate of the first.
-    async fn request_routing(
+    pub(crate) async fn request_routing(
         &self,
         conversation: &Conversation,
         changed_at_seq: Option<u64>,
@@ -381,17 +433,24 @@ impl ContextService {
                 .as_ref()
                 .map(AgentId::to_string)
                 .unwrap_or_default(),
-            // Enrichment and routing rules (crate::enrich).
-            attributes: decision
-                .map(|d| d.facts.clone().into_iter().collect())
-                .unwrap_or_default(),
+            // The conversation's attributes (a bot's), then enrichment and
+            // routing rules (crate::enrich) over them.
+            attributes: {
+                let mut attributes = crate::bots::routing_attributes(conversation);
+                if let Some(d) = decision {
+                    attributes.extend(d.facts.clone());
+                }
+                attributes
+            },
             priority: decision.map_or(0, |d| u32::from(d.priority)),
-            reasons: decision
-                .map(|d| {
+            reasons: {
+                let mut reasons = crate::bots::routing_reasons(conversation);
+                if let Some(d) = decision {
                     let chosen = d.queue.as_deref() == Some(conversation.queue.as_str());
-                    d.reason_lines(chosen)
-                })
-                .unwrap_or_default(),
+                    reasons.extend(d.reason_lines(chosen));
+                }
+                reasons
+            },
         };
         let msg = Message::new(subjects::ROUTING_REQUEST, request.encode_to_vec()).with_header(
             TRACEPARENT,

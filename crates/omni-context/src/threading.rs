@@ -191,6 +191,8 @@ mod tests {
             }),
             error: None,
             notice: None,
+            bot: None,
+            options: Vec::new(),
         }
     }
 

@@ -17,6 +17,8 @@ pub enum ConversationStatus {
     Assigned,
     /// Closed by an agent; a new customer message may reopen it.
     Resolved,
+    /// A bot holds it (docs/bots.md): in no queue, not waiting for a person.
+    Bot,
 }
 
 /// One customer's conversation, across channels.
@@ -55,6 +57,61 @@ pub struct Conversation {
     /// The wrap-up code of its latest resolve, if one was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wrapup_code: Option<String>,
+    /// What is known about the contact for routing and for the agent:
+    /// collected by a bot, found by enrichment. An empty map is left out.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+    /// Set once a bot handed the conversation to a person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff: Option<BotHandoff>,
+    /// The bot holding it or that held it last, with its turns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot: Option<BotState>,
+}
+
+/// A bot's handoff of a conversation to a person (`common.v1.BotHandoff`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BotHandoff {
+    /// The bot that handed off.
+    pub bot: String,
+    /// What the customer wants, in the bot's words.
+    #[serde(default)]
+    pub summary: String,
+    /// The customer's intent as the bot understood it.
+    #[serde(default)]
+    pub intent: String,
+    /// Why: the bot's reason, or the context service's (`timeout`,
+    /// `error`, `too_many_turns`, `asked_for_person`).
+    pub reason: String,
+    /// Turns the bot took.
+    pub turns: u32,
+    /// When.
+    pub at_ms: Millis,
+}
+
+/// A bot's hold on a conversation: which bot, how many turns it took, and
+/// the turn it must still answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BotState {
+    /// The bot's name (`[bots.<name>]`).
+    pub bot: String,
+    /// Turns published to the bot in this conversation.
+    pub turns: u32,
+    /// The turn waiting for the bot's reply, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_turn: Option<OpenTurn>,
+}
+
+/// A turn published to a bot and not answered yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenTurn {
+    /// The turn id the reply must name.
+    pub turn_id: String,
+    /// Its number in the conversation, from 1.
+    pub turn: u32,
+    /// When the bot's time is up (epoch ms): the conversation is then
+    /// handed to a person with the reason `timeout`.
+    pub deadline_ms: Millis,
 }
 
 /// A customer and every identity they are known by.

@@ -258,6 +258,12 @@ pub struct StoredMessage {
     /// What the message changed, when it is also an event (an SMS STOP).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<Notice>,
+    /// The bot that wrote it (outbound only); `None` for an agent's message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot: Option<String>,
+    /// Quick-reply options the bot offered with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
 }
 
 impl StoredMessage {

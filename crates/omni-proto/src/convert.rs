@@ -1,7 +1,10 @@
 //! Conversions between generated protobuf types and `omni-core` domain types.
 //!
 //! Domain to proto is infallible (`From`); proto to domain validates
-//! (`TryFrom`) and names the offending field in [`ProtoError`].
+//! (`TryFrom`) and names the offending field in [`ProtoError`]. A bot's
+//! handoff converts in `convert/bots.rs`.
+
+mod bots;
 
 use omni_core::{
     AgentId, Attachment, AttachmentInfo, Channel, Conversation, ConversationStatus, Customer,
@@ -403,8 +406,8 @@ impl From<&StoredMessage> for pb::Message {
             email: m.email.as_ref().map(pb::EmailView::from),
             error: m.error.clone().unwrap_or_default(),
             notice: m.notice.as_ref().map(pb::Notice::from),
-            bot: String::new(),
-            options: Vec::new(),
+            bot: m.bot.clone().unwrap_or_default(),
+            options: m.options.clone(),
         }
     }
 }
@@ -454,6 +457,8 @@ impl TryFrom<pb::Message> for StoredMessage {
             email: m.email.map(StoredEmail::from),
             error: non_empty(m.error),
             notice: m.notice.and_then(notice_from),
+            bot: non_empty(m.bot),
+            options: m.options,
         })
     }
 }
@@ -464,6 +469,7 @@ impl From<ConversationStatus> for pb::ConversationStatus {
             ConversationStatus::Queued => pb::ConversationStatus::Queued,
             ConversationStatus::Assigned => pb::ConversationStatus::Assigned,
             ConversationStatus::Resolved => pb::ConversationStatus::Resolved,
+            ConversationStatus::Bot => pb::ConversationStatus::Bot,
         }
     }
 }
@@ -496,8 +502,12 @@ impl From<&Conversation> for pb::Conversation {
             wrapup_code: c.wrapup_code.clone().unwrap_or_default(),
             // Set by the context service, which knows the reply domain.
             reply_address: String::new(),
-            attributes: Default::default(),
-            handoff: None,
+            attributes: c
+                .attributes
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            handoff: c.handoff.as_ref().map(pb::BotHandoff::from),
         }
     }
 }

@@ -194,7 +194,7 @@ pub struct ConversationView {
     pub id: String,
     /// Customer id.
     pub customer_id: String,
-    /// `queued`, `assigned` or `resolved`.
+    /// `queued`, `assigned`, `resolved` or `bot`.
     pub status: &'static str,
     /// Queue id.
     pub queue: String,
@@ -218,6 +218,30 @@ pub struct ConversationView {
     /// The wrap-up code of its latest resolve.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wrapup_code: Option<String>,
+    /// What is known about the contact (a bot's collected fields,
+    /// enrichment's findings).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub attributes: std::collections::BTreeMap<String, String>,
+    /// The bot's handoff to a person, shown at the top of the conversation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handoff: Option<HandoffView>,
+}
+
+/// A bot's handoff, as the desk shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct HandoffView {
+    /// The bot.
+    pub bot: String,
+    /// What the customer wants, in the bot's words.
+    pub summary: String,
+    /// The intent the bot understood.
+    pub intent: String,
+    /// Why it handed off.
+    pub reason: String,
+    /// Turns the bot took.
+    pub turns: u32,
+    /// When, ms since the epoch.
+    pub at_ms: i64,
 }
 
 impl From<&pb::Conversation> for ConversationView {
@@ -228,6 +252,7 @@ impl From<&pb::Conversation> for ConversationView {
             status: match pb::ConversationStatus::try_from(c.status) {
                 Ok(pb::ConversationStatus::Assigned) => "assigned",
                 Ok(pb::ConversationStatus::Resolved) => "resolved",
+                Ok(pb::ConversationStatus::Bot) => "bot",
                 _ => "queued",
             },
             queue: c.queue.clone(),
@@ -241,6 +266,19 @@ impl From<&pb::Conversation> for ConversationView {
             trace_id: omni_core::trace::TraceContext::parse(&c.traceparent)
                 .map(|t| t.trace_id_hex()),
             wrapup_code: (!c.wrapup_code.is_empty()).then(|| c.wrapup_code.clone()),
+            attributes: c
+                .attributes
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            handoff: c.handoff.as_ref().map(|h| HandoffView {
+                bot: h.bot.clone(),
+                summary: h.summary.clone(),
+                intent: h.intent.clone(),
+                reason: h.reason.clone(),
+                turns: h.turns,
+                at_ms: h.at_ms,
+            }),
         }
     }
 }

@@ -66,8 +66,8 @@ impl ContextStore for RedisStore {
             .unwrap_or_default();
         let count = indexes.len().to_string();
         let identity_key = message.from.key();
-        let mut args: Vec<&[u8]> = Vec::with_capacity(22 + 2 * indexes.len());
-        let fixed: [&str; 22] = [
+        let mut args: Vec<&[u8]> = Vec::with_capacity(23 + 2 * indexes.len());
+        let fixed: [&str; 23] = [
             &message.idempotency_key,
             &identity_key,
             &identity,
@@ -94,6 +94,7 @@ impl ContextStore for RedisStore {
             thread_message_id,
             options.trace.as_deref().unwrap_or_default(),
             &count,
+            options.bot.as_deref().unwrap_or_default(),
         ];
         args.extend(fixed.iter().map(|a| a.as_bytes()));
         for (index, content) in &indexes {
@@ -109,12 +110,15 @@ impl ContextStore for RedisStore {
         }
         let opened = reply.get(3).is_some_and(|f| f == "1");
         let reopened = reply.get(4).is_some_and(|f| f == "1");
+        let queued = conversation.status == ConversationStatus::Queued;
+        let needs_bot = conversation.status == ConversationStatus::Bot;
         Ok(Ingested {
             customer,
             conversation,
             message,
             duplicate: false,
-            needs_routing: opened || reopened,
+            needs_routing: (opened || reopened) && queued,
+            needs_bot,
             opened,
             reopened,
             channel_changed: reply.get(5).is_some_and(|f| f == "1"),
@@ -374,43 +378,7 @@ impl ContextStore for RedisStore {
     }
 
     async fn append_outbound(&self, message: NewOutbound) -> Result<StoredMessage, StoreError> {
-        let channel = serde_name(&message.channel)?;
-        let at = message.at_ms.to_string();
-        let email_json = message
-            .email
-            .as_ref()
-            .map(|e| encode("email", e))
-            .transpose()?
-            .unwrap_or_default();
-        let thread_message_id = message
-            .email
-            .as_ref()
-            .map(|e| e.message_id.as_str())
-            .unwrap_or_default();
-        let notice_json = message
-            .notice
-            .as_ref()
-            .map(|n| encode("notice", n))
-            .transpose()?
-            .unwrap_or_default();
-        let (_, reply) = self
-            .run(
-                &self.scripts.append_outbound,
-                &[
-                    message.conversation_id.as_str(),
-                    &message.idempotency_key,
-                    message.agent_id.as_ref().map_or("", |a| a.as_str()),
-                    &message.text,
-                    &channel,
-                    &at,
-                    message.id.as_str(),
-                    &email_json,
-                    thread_message_id,
-                    &notice_json,
-                ],
-            )
-            .await?;
-        reply_json(&reply, 0, "message")
+        self.append_outbound_by(&message, "", "").await
     }
 
     async fn assign(
@@ -526,5 +494,56 @@ impl ContextStore for RedisStore {
             }
         }
         Ok(out)
+    }
+}
+
+impl RedisStore {
+    /// Runs `lua/append_outbound.lua`: a bot's message when `bot` is not
+    /// empty, with `options_json` (or empty).
+    pub(crate) async fn append_outbound_by(
+        &self,
+        message: &NewOutbound,
+        bot: &str,
+        options_json: &str,
+    ) -> Result<StoredMessage, StoreError> {
+        let channel = serde_name(&message.channel)?;
+        let at = message.at_ms.to_string();
+        let email_json = message
+            .email
+            .as_ref()
+            .map(|e| encode("email", e))
+            .transpose()?
+            .unwrap_or_default();
+        let thread_message_id = message
+            .email
+            .as_ref()
+            .map(|e| e.message_id.as_str())
+            .unwrap_or_default();
+        let notice_json = message
+            .notice
+            .as_ref()
+            .map(|n| encode("notice", n))
+            .transpose()?
+            .unwrap_or_default();
+        let (_, reply) = self
+            .run(
+                &self.scripts.append_outbound,
+                &[
+                    message.conversation_id.as_str(),
+                    &message.idempotency_key,
+                    message.agent_id.as_ref().map_or("", |a| a.as_str()),
+                    &message.text,
+                    &channel,
+                    &at,
+                    message.id.as_str(),
+                    &email_json,
+                    thread_message_id,
+                    &notice_json,
+                    bot,
+                    options_json,
+                ],
+            )
+            .await?;
+        reply_json(&reply, 0, "message")
     }
 }

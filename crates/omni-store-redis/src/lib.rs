@@ -43,6 +43,8 @@
 //!   TTL) and the audit log, keys in its own table.
 //! - `canned`: [`omni_store::CannedStore`]: canned responses in one hash,
 //!   keys in its own table.
+//! - `bots`: [`omni_store::BotStore`]: a bot's changes to a conversation
+//!   through `cas`, its messages through `lua/append_outbound.lua`.
 //! - `deadletters`: [`omni_store::DeadLetterStore`]: dead letters, bounded,
 //!   keys in its own table.
 //!
@@ -99,6 +101,7 @@
 #![forbid(unsafe_code)]
 
 mod accounts;
+mod bots;
 mod canned;
 mod cas;
 mod context;

@@ -33,6 +33,8 @@
 //! - `canned`: canned responses, shared and personal.
 //! - `notes`: internal notes in the timeline and the wrap-up code of a
 //!   resolve.
+//! - `bots`: a bot's hold on a conversation, its open turn, messages,
+//!   attributes, handoff and resolve.
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
@@ -46,6 +48,7 @@ use omni_core::{AgentId, Channel, ConversationId, CustomerId, Identity, InboundM
 use tokio::task::JoinSet;
 
 mod accounts;
+mod bots;
 mod bounds;
 mod canned;
 mod customers;
@@ -59,6 +62,10 @@ mod trace;
 pub use accounts::{
     accounts_round_trip, audit_lists_newest_first, audit_trims_to_the_newest,
     sessions_expire_and_are_revoked,
+};
+pub use bots::{
+    a_bot_answers_collects_and_hands_off, a_bot_holds_a_new_conversation_and_its_open_turn,
+    a_bot_resolves_and_a_reopened_conversation_returns_to_it,
 };
 pub use bounds::unverified_identities_are_bounded;
 pub use canned::canned_responses_shared_and_personal;
@@ -159,6 +166,9 @@ macro_rules! store_conformance_tests {
             canned_responses_shared_and_personal,
             internal_notes_keep_their_mark,
             resolve_keeps_the_wrapup_code,
+            a_bot_holds_a_new_conversation_and_its_open_turn,
+            a_bot_answers_collects_and_hands_off,
+            a_bot_resolves_and_a_reopened_conversation_returns_to_it,
         }
     };
     (@tests $factory:expr; $($name:ident),* $(,)?) => {

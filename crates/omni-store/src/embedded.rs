@@ -56,6 +56,7 @@ use redb::{Database, DatabaseError, ReadTransaction, ReadableDatabase, WriteTran
 use crate::StoreError;
 
 mod accounts;
+mod bots;
 mod canned;
 mod context;
 mod deadletters;

@@ -9,6 +9,9 @@
 //!
 //! # Layout
 //! - [`accounts`]: accounts, sessions and the audit log, and when a session holds.
+//! - [`bots`]: a bot's records on a conversation (open turn, messages,
+//!   attributes, handoff), planned once for every implementation
+//!   ([`BotStore`], a part of every [`ContextStore`]).
 //! - [`canned`]: canned responses, shared and personal ([`CannedStore`],
 //!   a part of every [`AccountStore`]).
 //! - [`deadletters`]: outbound messages adapters gave up on, kept for
@@ -36,6 +39,7 @@ use omni_core::{
 use serde::{Deserialize, Serialize};
 
 pub mod accounts;
+pub mod bots;
 pub mod canned;
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -46,6 +50,7 @@ pub mod merge;
 pub mod timed;
 
 pub use accounts::{Account, AccountStore, AuditEvent, Session, SessionPolicy};
+pub use bots::{BotChange, BotStore, NewBotMessage};
 pub use canned::{CannedResponse, CannedStore};
 pub use deadletters::{DeadLetterRecord, DeadLetterStore};
 pub use embedded::EmbeddedStore;
@@ -108,6 +113,9 @@ pub struct IngestOptions {
     /// The W3C `traceparent` the message arrived with, kept on the
     /// conversation ([`Conversation::trace`]); `None` keeps the one it has.
     pub trace: Option<String>,
+    /// The bot of the queue: a new (or reopened) conversation starts held
+    /// by it, in `Bot` status, instead of queued ([`Ingested::needs_bot`]).
+    pub bot: Option<String>,
 }
 
 impl IngestOptions {
@@ -120,6 +128,7 @@ impl IngestOptions {
             thread_evidence: String::new(),
             max_attachment_bytes: 10 * 1024 * 1024,
             trace: None,
+            bot: None,
         }
     }
 }
@@ -214,6 +223,10 @@ pub struct Ingested {
     /// (new or reopened conversation; also on a duplicate whose conversation
     /// is still queued, because the first routing request may have been lost).
     pub needs_routing: bool,
+    /// The conversation is held by a bot (`Bot` status): the bot takes the
+    /// message as a turn, and it is not routed. Also on a duplicate, since
+    /// the first turn may have been lost (turns are deduplicated by id).
+    pub needs_bot: bool,
     /// A new conversation was opened.
     pub opened: bool,
     /// A resolved conversation was reopened.
@@ -233,6 +246,7 @@ impl Ingested {
     ) -> Ingested {
         Ingested {
             needs_routing: conversation.status == ConversationStatus::Queued,
+            needs_bot: conversation.status == ConversationStatus::Bot,
             customer,
             conversation,
             message,
@@ -271,7 +285,9 @@ pub struct NewOutbound {
 
 /// Customers, identities, conversations and their timelines.
 #[async_trait]
-pub trait ContextStore: CustomerRecords + DeadLetterStore + Send + Sync + 'static {
+pub trait ContextStore:
+    CustomerRecords + DeadLetterStore + BotStore + Send + Sync + 'static
+{
     /// Atomically: deduplicates by `message.idempotency_key`; finds or
     /// creates the customer of `message.from`; continues the customer's open
     /// conversation, reopens their last one if resolved within the policy's

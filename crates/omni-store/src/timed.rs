@@ -28,10 +28,10 @@ use omni_core::{
 use omni_telemetry::metrics::{Histograms, histogram};
 
 use crate::{
-    Account, AccountStore, AuditEvent, CannedResponse, CannedStore, ContactRecord, ContextStore,
-    CustomerRecords, DayCount, DeadLetterRecord, DeadLetterStore, DeletedConversation,
-    DeletedCustomer, IngestOptions, Ingested, Linked, NewOutbound, PresenceRecord, RouterStore,
-    Session, SessionPolicy, StoreError,
+    Account, AccountStore, AuditEvent, BotChange, BotStore, CannedResponse, CannedStore,
+    ContactRecord, ContextStore, CustomerRecords, DayCount, DeadLetterRecord, DeadLetterStore,
+    DeletedConversation, DeletedCustomer, IngestOptions, Ingested, Linked, NewBotMessage,
+    NewOutbound, PresenceRecord, RouterStore, Session, SessionPolicy, StoreError,
 };
 
 /// The histogram's name.
@@ -334,6 +334,11 @@ timed!(DeadLetterStore {
     fn put_dead_letter(record: &DeadLetterRecord, keep: u64) -> bool;
     fn delete_dead_letters(conversations: &[String]) -> u64;
     fn dead_letters(channel: Option<&str>, limit: usize) -> Vec<DeadLetterRecord>;
+});
+
+timed!(BotStore {
+    fn bot_change(conversation_id: &ConversationId, change: &BotChange, at_ms: Millis) -> Conversation;
+    fn append_bot_message(message: NewBotMessage) -> StoredMessage;
 });
 
 timed!(RouterStore {

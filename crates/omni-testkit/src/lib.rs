@@ -11,6 +11,8 @@
 //! # Layout
 //! - [`app`]: `TestApp`, the embedded app under test, restartable on the
 //!   same data.
+//! - [`bot`]: `TestBot`, a scripted bot on the bus (the bot protocol's
+//!   other side), for the tests of bots in front of queues.
 //! - [`cluster`]: `Cluster`, every part as its own `omni` process over a
 //!   real nats-server and redis-server, with kill and restart.
 //! - [`grpc`]: the test accounts and tokens, and channels that present them.
@@ -24,6 +26,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod bot;
 pub mod cluster;
 pub mod grpc;
 pub mod providers;

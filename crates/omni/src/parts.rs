@@ -250,6 +250,9 @@ pub async fn start(
 
     // Workers: bus consumers and timers.
     if let Some(context) = &context {
+        omni_context::bots::replies::declare_bot_consumers(context)
+            .await
+            .context("cannot declare the bots' consumers")?;
         worker_tasks.spawn(report(
             omni_context::intake::run_inbound(context.clone(), workers.clone()),
             "context inbound",
@@ -284,6 +287,17 @@ pub async fn start(
             omni_context::retention::Retention::new(context.clone(), config.retention.clone())
                 .run(workers.clone()),
         );
+        worker_tasks.spawn(report(
+            omni_context::bots::replies::run(context.clone(), workers.clone()),
+            "context bot replies",
+            failed.clone(),
+        ));
+        let sweep = omni_context::bots::sweeper::run(
+            context.clone(),
+            omni_context::bots::sweeper::TICK,
+            workers.clone(),
+        );
+        worker_tasks.spawn(sweep);
     }
     if let Some(router) = &router {
         worker_tasks.spawn(report(

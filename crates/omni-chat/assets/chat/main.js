@@ -50,6 +50,8 @@ function clearErrorFor(clientId) { if (errors.tag() === clientId) errors.clear()
 log.init({
   removed: clearErrorFor,
   confirmed: clearErrorFor,
+  // A bot's quick reply: sent as if typed.
+  say: (text) => { el.input.value = text; sendCurrent(); },
 });
 
 // ---- frames ----

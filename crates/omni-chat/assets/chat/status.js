@@ -1,6 +1,6 @@
 // Where the customer's conversation stands, from the server's `status`
-// frames: a line above the messages (waiting for an agent, who is
-// answering, resolved) and, when it changes while the page is open, a
+// frames: a line above the messages (the bot answering, waiting for an
+// agent, who is answering, resolved) and, when it changes while the page is open, a
 // note in the message list. While waiting, the server's `position` frames
 // add the place in line and, when the queue can tell, the expected wait
 // ("You are number 3 in line (about 2 minutes)."); the place goes away
@@ -24,12 +24,15 @@ function text(status, agent, since) {
     return since ? t('statusWaitingSince', { time: hhmm(since) }) : t('statusWaiting');
   }
   if (status === 'assigned') return t('statusAssigned', { agent: firstName(agent) });
+  // A bot answers first: the customer is not waiting for a person yet.
+  if (status === 'bot') return t('statusBot');
   return t('statusResolved');
 }
 
 function note(status, agent) {
   if (status === 'assigned') return t('noteAssigned', { agent: firstName(agent) });
   if (status === 'resolved') return t('noteResolved');
+  if (status === 'bot') return t('noteBot');
   return t('noteWaiting');
 }
 

@@ -48,7 +48,7 @@ impl ContextService {
 
     /// Who an automatic answer on the conversation's channel goes to: none
     /// when the customer has no identity there, or opted out of SMS.
-    pub(super) fn auto_answer_to(
+    pub(crate) fn auto_answer_to(
         &self,
         conversation: &Conversation,
         customer: &Customer,

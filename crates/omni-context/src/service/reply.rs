@@ -222,7 +222,7 @@ impl ContextService {
 
     /// Hands a stored outbound message to its channel's adapter, under an
     /// id derived from the message (a retry is deduplicated).
-    pub(super) async fn publish_outbound(
+    pub(crate) async fn publish_outbound(
         &self,
         conversation: &Conversation,
         message: &StoredMessage,
@@ -266,7 +266,7 @@ impl ContextService {
     }
 
     /// Every message of a conversation, oldest first.
-    pub(super) async fn history(
+    pub(crate) async fn history(
         &self,
         id: &ConversationId,
     ) -> Result<Vec<StoredMessage>, ContextError> {

@@ -4,6 +4,7 @@
 //! routing, the gRPC API on a real socket, and erasing and exporting a
 //! customer.
 
+mod bots;
 mod channels;
 mod enrichment;
 mod erasure;

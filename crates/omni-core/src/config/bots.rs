@@ -32,8 +32,8 @@ pub enum BotTransport {
     Webhook,
 }
 
-/// One `[bots.<name>]` table.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+/// One `[bots.<name>]` table. Its `Debug` never shows the key.
+#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BotConfig {
     /// How turns reach the bot.
@@ -64,6 +64,20 @@ pub struct BotConfig {
     /// en, es, fr and de.
     #[serde(default = "default_person_keywords")]
     pub person_keywords: BTreeMap<String, Vec<String>>,
+}
+
+impl std::fmt::Debug for BotConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BotConfig")
+            .field("transport", &self.transport)
+            .field("url", &self.url)
+            .field("secret", &self.secret.as_ref().map(|_| super::REDACTED))
+            .field("faq_file", &self.faq_file)
+            .field("deadline_secs", &self.deadline_secs)
+            .field("max_turns", &self.max_turns)
+            .field("person_keywords", &self.person_keywords)
+            .finish()
+    }
 }
 
 /// Something a queue asks its bot to collect before a person takes over.
@@ -195,6 +209,27 @@ mod tests {
         let bot = &config.bots["faq"];
         assert_eq!((bot.deadline_secs, bot.max_turns), (10, 10));
         assert!(bot.person_keywords["en"].contains(&"agent".to_owned()));
+    }
+
+    #[test]
+    fn a_webhook_bots_key_comes_from_the_environment_and_never_prints() {
+        let mut config = Config::parse(&format!(
+            "{QUEUE}[bots.faq]\ntransport = \"webhook\"\nurl = \"https://b.example/turn\"\n"
+        ))
+        .unwrap();
+        let key = "k".repeat(40);
+        let env =
+            std::collections::BTreeMap::from([("OMNI_BOTS_FAQ_SECRET".to_owned(), key.clone())]);
+        config.apply_env(&env).unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.bots["faq"].secret.as_deref(), Some(key.as_str()));
+        assert!(!format!("{:?}", config.bots["faq"]).contains(&key));
+        let unknown =
+            std::collections::BTreeMap::from([("OMNI_BOTS_NOPE_SECRET".to_owned(), key.clone())]);
+        assert!(
+            config.apply_env(&unknown).is_err(),
+            "an unknown bot's key is refused"
+        );
     }
 
     #[test]

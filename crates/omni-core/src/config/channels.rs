@@ -27,6 +27,7 @@
 //! | `read_receipts` | true | false | false | false |
 //! | `threading` | false | true | false | false |
 //! | `can_start` | false | true | true | false |
+//! | `quick_replies` | true | false | false | false |
 //! | `identity` | `chat_visitor` | `email` | `phone` | required |
 //!
 //! A text limit is in characters (Unicode scalar values), the unit providers
@@ -59,6 +60,9 @@ pub struct ChannelSpec {
     pub threading: bool,
     /// Whether the contact center may write to the customer first.
     pub can_start: bool,
+    /// Whether the channel shows a bot's quick-reply options as buttons;
+    /// without, they are a numbered list in the text (docs/bots.md).
+    pub quick_replies: bool,
     /// The identity kind a customer has on this channel.
     pub identity: String,
     /// The identity kinds a message on this channel can go to: `identity`,
@@ -89,6 +93,8 @@ pub struct ChannelDecl {
     pub can_start: Option<bool>,
     /// See [`ChannelSpec::identity`].
     pub identity: Option<String>,
+    /// See [`ChannelSpec::quick_replies`].
+    pub quick_replies: Option<bool>,
 }
 
 /// An `[identities.<kind>]` table: a declared identity kind.
@@ -206,6 +212,7 @@ impl ChannelDecl {
             (Channel::CHAT, Some(config)) => ChannelSpec {
                 max_text_chars: config.chat.max_text_bytes,
                 read_receipts: true,
+                quick_replies: true,
                 identity: "chat_visitor".into(),
                 ..ChannelSpec::undeclared()
             },
@@ -239,6 +246,7 @@ impl ChannelDecl {
             read_receipts: self.read_receipts.unwrap_or(base.read_receipts),
             threading: self.threading.unwrap_or(base.threading),
             can_start: self.can_start.unwrap_or(base.can_start),
+            quick_replies: self.quick_replies.unwrap_or(base.quick_replies),
             identity: self.identity.clone().unwrap_or(base.identity),
             reply_kinds: Vec::new(),
         }
@@ -257,6 +265,7 @@ impl ChannelSpec {
             read_receipts: false,
             threading: false,
             can_start: false,
+            quick_replies: false,
             identity: String::new(),
             reply_kinds: Vec::new(),
         }
@@ -414,6 +423,19 @@ mod tests {
         let config = Config::parse(&format!("{text}\n{QUEUE}"))?;
         config.validate().map_err(|e| e.to_string())?;
         Ok(config)
+    }
+
+    #[test]
+    fn chat_shows_quick_replies_and_a_declared_channel_may() {
+        let config =
+            load("[channels.app]\nidentity = \"email\"\nquick_replies = true\n").expect("valid");
+        let set = config.channel_set();
+        let quick = |c: Channel| set.get(c).map(|s| s.quick_replies);
+        assert_eq!(quick(Channel::CHAT), Some(true));
+        assert_eq!(quick(Channel::SMS), Some(false));
+        assert_eq!(quick(Channel::EMAIL), Some(false));
+        let app = Channel::parse("app").expect("name");
+        assert_eq!(quick(app), Some(true));
     }
 
     #[test]

@@ -352,6 +352,14 @@ impl Config {
                         .map(str::to_owned)
                         .collect()
                 }
+                other if self.bot_of_secret_env(other).is_some() => {
+                    if let Some(bot) = self.bot_of_secret_env(other) {
+                        let bot = bot.to_owned();
+                        if let Some(config) = self.bots.get_mut(&bot) {
+                            config.secret = Some(value.clone());
+                        }
+                    }
+                }
                 other if NOT_CONFIG_ENV.contains(&other) => {}
                 other if other.starts_with("OMNI_") => {
                     let hint = match suggestion(other) {
@@ -371,6 +379,18 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+impl Config {
+    /// The configured bot whose key `OMNI_BOTS_<NAME>_SECRET` names (the
+    /// name upper-cased, `-` as `_`).
+    fn bot_of_secret_env(&self, name: &str) -> Option<&str> {
+        let middle = name.strip_prefix("OMNI_BOTS_")?.strip_suffix("_SECRET")?;
+        self.bots
+            .keys()
+            .find(|b| b.to_uppercase().replace('-', "_") == middle)
+            .map(String::as_str)
     }
 }
 

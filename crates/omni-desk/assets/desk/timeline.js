@@ -89,13 +89,19 @@ function fillTimelineItem(li, m) {
     ? (m.agent_name || m.agent_id || 'Agent')
     : (verified ? ((cu && cu.display_name) || 'Customer') : from + ' (not verified)');
   if (m.internal) li.querySelector('.tm-sender').textContent = 'Internal note · ' + (m.agent_name || m.agent_id || 'Agent');
+  // A bot's message: marked as the bot's, with the options it offered.
+  li.dataset.bot = m.bot || '';
+  if (m.bot) li.querySelector('.tm-sender').textContent = 'Bot · ' + m.bot;
+  const text = m.bot && m.options && m.options.length
+    ? m.text + '\n' + m.options.map((o) => '[' + o + ']').join(' ')
+    : m.text;
   const b = li.querySelector('.badge');
   b.textContent = channelLabel(m.channel);
   b.dataset.channel = m.channel || 'unknown';
   const t = li.querySelector('.tm-time');
   t.textContent = hhmm(m.at_ms);
   if (m.at_ms) { t.dateTime = new Date(m.at_ms).toISOString(); t.title = fullTime(m.at_ms); }
-  li.querySelector('.tm-text').textContent = m.text;
+  li.querySelector('.tm-text').textContent = text;
   fillEmail(li, m);
   const n = li.querySelector('.tm-notice');
   n.textContent = m.notice || '';

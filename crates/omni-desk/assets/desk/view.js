@@ -167,4 +167,43 @@ export function renderConversationFacts() {
   el.replyAddressWrap.hidden = !address;
   if (c.status === 'resolved') setConvNotice('This conversation is resolved.');
   else if (S.assigned.indexOf(c.id) >= 0) setConvNotice('');
+  renderHandoff(c);
+}
+
+// A bot's handoff at the top: its summary, the intent and reason, and the
+// attributes collected, so the customer need not tell the story again.
+function renderHandoff(c) {
+  const box = document.getElementById('bot-handoff');
+  if (!box) return;
+  const h = c.handoff;
+  const attrs = c.attributes || {};
+  box.replaceChildren();
+  box.hidden = !h && Object.keys(attrs).length === 0;
+  if (box.hidden) return;
+  if (h) {
+    const title = make('p', 'handoff-title');
+    title.textContent = 'Handed over by bot ' + h.bot;
+    const summary = make('p', 'handoff-summary');
+    summary.dataset.testid = 'handoff-summary';
+    summary.textContent = h.summary || '(no summary)';
+    const why = make('p', 'handoff-why');
+    why.dataset.testid = 'handoff-reason';
+    why.textContent = (h.intent ? 'Intent: ' + h.intent + ' · ' : '') + 'Reason: ' + h.reason
+      + ' · ' + h.turns + (h.turns === 1 ? ' turn' : ' turns');
+    box.append(title, summary, why);
+  }
+  const keys = Object.keys(attrs).sort();
+  if (keys.length) {
+    const dl = make('dl', 'handoff-attributes');
+    dl.dataset.testid = 'handoff-attributes';
+    for (const k of keys) {
+      const dt = make('dt');
+      dt.textContent = k;
+      const dd = make('dd');
+      dd.dataset.attribute = k;
+      dd.textContent = attrs[k];
+      dl.append(dt, dd);
+    }
+    box.append(dl);
+  }
 }

@@ -11,6 +11,10 @@ local function main()
   if c.status == 'assigned' and c.assigned_agent == agent then
     return { 'ok', raw }
   end
+  -- An agent may take a conversation from a bot; its open turn is dropped.
+  if type(c.bot) == 'table' then
+    c.bot.open_turn = nil
+  end
   c.assigned_agent = agent
   c.last_agent = agent
   return settle(c, 'assigned', at)

@@ -6,7 +6,8 @@
 -- evidence (unused here: for the log), 17 opt change (`out`, `in` or empty), 18 opt keyword, 19 email
 -- details JSON (or empty), 20 notice JSON (or empty), 21 Message-ID to index
 -- (or empty), 22 traceparent (or empty: keep the conversation's), 23 number
--- of attachments to store, then (index, content) pairs.
+-- of attachments to store, 24 the queue's bot (or empty: a new or reopened
+-- conversation starts held by it, status `bot`), then (index, content) pairs.
 -- The candidates are used only when something new is created.
 local idem = ARGV[2]
 local identity_key = ARGV[3]
@@ -172,6 +173,13 @@ local function main()
     }, true, false
   end
 
+  if (opened or reopened) and ARGV[24] ~= '' then
+    conversation.status = 'bot'
+    conversation.queued_at_ms = NULL
+    conversation.handoff = nil
+    conversation.bot = { bot = ARGV[24], turns = 0 }
+  end
+
   local seq, later = place(conversation.id, conversation.message_count, at)
 
   -- Every check passed: write.
@@ -209,8 +217,8 @@ local function main()
   end
   local attachments = tonumber(ARGV[23])
   for i = 0, attachments - 1 do
-    local index = ARGV[24 + 2 * i]
-    redis.call('SET', key('attachment', message.id .. ':' .. index), ARGV[25 + 2 * i])
+    local index = ARGV[25 + 2 * i]
+    redis.call('SET', key('attachment', message.id .. ':' .. index), ARGV[26 + 2 * i])
   end
   set_message(conversation.id, message)
   redis.call('SET', key('message', message.id), pointer(seq, conversation.id))

@@ -26,7 +26,7 @@ use crate::{ContextStore, IngestOptions, Ingested, Linked, NewOutbound, StoreErr
 
 /// Loads a conversation for a status change, applies `change` and stores the
 /// result if `change` altered it.
-fn update_conversation(
+pub(super) fn update_conversation(
     txn: &WriteTransaction,
     id: &ConversationId,
     change: impl FnOnce(&mut Conversation) -> Result<(), StoreError>,
@@ -331,7 +331,14 @@ impl ContextStore for EmbeddedStore {
                     c.id
                 ))),
                 ConversationStatus::Assigned if c.assigned_agent.as_ref() == Some(&agent) => Ok(()),
-                ConversationStatus::Queued | ConversationStatus::Assigned => {
+                // An agent may take a conversation from a bot; its open turn
+                // is dropped (a late reply is then refused).
+                ConversationStatus::Queued
+                | ConversationStatus::Assigned
+                | ConversationStatus::Bot => {
+                    if let Some(bot) = &mut c.bot {
+                        bot.open_turn = None;
+                    }
                     c.status = ConversationStatus::Assigned;
                     c.assigned_agent = Some(agent.clone());
                     c.last_agent = Some(agent);

@@ -3,8 +3,8 @@
 
 use omni_core::time::Millis;
 use omni_core::{
-    Conversation, ConversationId, ConversationStatus, Customer, CustomerId, DeliveryStatus,
-    Direction, InboundMessage, MessageId, OptChange, OptOut, StoredMessage,
+    BotState, Conversation, ConversationId, ConversationStatus, Customer, CustomerId,
+    DeliveryStatus, Direction, InboundMessage, MessageId, OptChange, OptOut, StoredMessage,
 };
 use redb::ReadableTable;
 
@@ -135,6 +135,9 @@ impl Timeline<'_> {
                     message_count: 0,
                     trace: None,
                     wrapup_code: None,
+                    attributes: Default::default(),
+                    handoff: None,
+                    bot: None,
                 };
                 self.open.insert(c.id.as_str(), ()).map_err(db_err)?;
                 self.customer_conversations
@@ -143,6 +146,20 @@ impl Timeline<'_> {
                 (c, true, false)
             }
         };
+        if (opened || reopened)
+            && let Some(bot) = &options.bot
+        {
+            // The queue starts with a bot: it holds the conversation, which
+            // is in no queue until the bot hands it off.
+            conversation.status = ConversationStatus::Bot;
+            conversation.queued_at_ms = None;
+            conversation.handoff = None;
+            conversation.bot = Some(BotState {
+                bot: bot.clone(),
+                turns: 0,
+                open_turn: None,
+            });
+        }
         // The conversation the customer's next message continues.
         self.customer_latest
             .insert(customer.id.as_str(), conversation.id.as_str())
@@ -164,6 +181,8 @@ impl Timeline<'_> {
             email,
             error: None,
             notice,
+            bot: None,
+            options: Vec::new(),
         };
         if let (Some(details), Some(email)) = (&message.email, &stored.email) {
             for (info, attachment) in email.attachments.iter().zip(&details.attachments) {
@@ -205,12 +224,15 @@ impl Timeline<'_> {
         }
         self.put_conversation(&conversation)?;
 
+        let queued = conversation.status == ConversationStatus::Queued;
+        let needs_bot = conversation.status == ConversationStatus::Bot;
         Ok(Ingested {
             customer,
             conversation,
             message: stored,
             duplicate: false,
-            needs_routing: opened || reopened,
+            needs_routing: (opened || reopened) && queued,
+            needs_bot,
             opened,
             reopened,
             channel_changed,
@@ -220,6 +242,16 @@ impl Timeline<'_> {
     pub(super) fn append_outbound(
         &mut self,
         message: &NewOutbound,
+    ) -> Result<StoredMessage, StoreError> {
+        self.append_outbound_by(message, None, Vec::new())
+    }
+
+    /// Appends an outbound message, a bot's when `bot` is given.
+    pub(super) fn append_outbound_by(
+        &mut self,
+        message: &NewOutbound,
+        bot: Option<String>,
+        options: Vec<String>,
     ) -> Result<StoredMessage, StoreError> {
         let conversation_id = message.conversation_id.as_str();
         let mut conversation = self
@@ -253,6 +285,8 @@ impl Timeline<'_> {
             email: message.email.clone(),
             error: None,
             notice: message.notice.clone(),
+            bot,
+            options,
         };
         if let Some(email) = &stored.email
             && !email.message_id.is_empty()

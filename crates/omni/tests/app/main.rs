@@ -20,6 +20,7 @@
 //! survive a router restart in distributed mode.
 
 mod adapter_check;
+mod bots;
 mod business_hours;
 mod cli;
 mod contact_numbers;
