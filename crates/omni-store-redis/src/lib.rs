@@ -45,6 +45,8 @@
 //!   keys in its own table.
 //! - `deadletters`: [`omni_store::DeadLetterStore`]: dead letters, bounded,
 //!   keys in its own table.
+//! - `schedule`: [`omni_store::ScheduleStore`]: the durable scheduler of
+//!   surveys and follow-ups, keys in its own table.
 //!
 //! Keys, for a store opened with prefix `P` (e.g. `omni`); every key starts
 //! with the hash tag `{P}`:
@@ -105,6 +107,7 @@ mod context;
 mod deadletters;
 mod lifecycle;
 mod router;
+mod schedule;
 mod scripts;
 pub mod store;
 mod tls;

@@ -31,7 +31,7 @@ use crate::{
     Account, AccountStore, AuditEvent, CannedResponse, CannedStore, ContactRecord, ContextStore,
     CustomerRecords, DayCount, DeadLetterRecord, DeadLetterStore, DeletedConversation,
     DeletedCustomer, IngestOptions, Ingested, Linked, NewOutbound, PresenceRecord, RouterStore,
-    Session, SessionPolicy, StoreError,
+    ScheduleKind, ScheduleStore, ScheduledItem, Session, SessionPolicy, StoreError,
 };
 
 /// The histogram's name.
@@ -328,6 +328,15 @@ timed!(CustomerRecords {
     fn merges_naming(id: &CustomerId) -> Vec<MergeRecord>;
     fn contact(id: &ConversationId) -> Option<ContactRecord>;
     fn resolved_before(cutoff_ms: Millis, limit: usize) -> Vec<ConversationId>;
+});
+
+timed!(ScheduleStore {
+    fn put_scheduled(item: &ScheduledItem) -> bool;
+    fn due_scheduled(now_ms: Millis, limit: usize) -> Vec<ScheduledItem>;
+    fn claim_scheduled(id: &str, now_ms: Millis, lease_ms: Millis) -> Option<ScheduledItem>;
+    fn finish_scheduled(id: &str, outcome: &str, reschedule: Option<Millis>) -> bool;
+    fn cancel_scheduled(conversation_id: &ConversationId, kind: ScheduleKind, outcome: &str) -> u64;
+    fn scheduled_for(conversation_id: &ConversationId) -> Vec<ScheduledItem>;
 });
 
 timed!(DeadLetterStore {
