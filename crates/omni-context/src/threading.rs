@@ -191,6 +191,7 @@ mod tests {
             }),
             error: None,
             notice: None,
+            options: Vec::new(),
         }
     }
 

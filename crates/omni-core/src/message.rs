@@ -258,6 +258,10 @@ pub struct StoredMessage {
     /// What the message changed, when it is also an event (an SMS STOP).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<Notice>,
+    /// Quick-reply options offered with the message (a survey's scores):
+    /// buttons on a channel that has them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
 }
 
 impl StoredMessage {

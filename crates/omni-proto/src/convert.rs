@@ -404,7 +404,7 @@ impl From<&StoredMessage> for pb::Message {
             error: m.error.clone().unwrap_or_default(),
             notice: m.notice.as_ref().map(pb::Notice::from),
             bot: String::new(),
-            options: Vec::new(),
+            options: m.options.clone(),
         }
     }
 }
@@ -454,6 +454,7 @@ impl TryFrom<pb::Message> for StoredMessage {
             email: m.email.map(StoredEmail::from),
             error: non_empty(m.error),
             notice: m.notice.and_then(notice_from),
+            options: m.options,
         })
     }
 }

@@ -393,6 +393,11 @@ impl ContextStore for RedisStore {
             .map(|n| encode("notice", n))
             .transpose()?
             .unwrap_or_default();
+        let options_json = if message.options.is_empty() {
+            String::new()
+        } else {
+            encode("options", &message.options)?
+        };
         let (_, reply) = self
             .run(
                 &self.scripts.append_outbound,
@@ -407,6 +412,7 @@ impl ContextStore for RedisStore {
                     &email_json,
                     thread_message_id,
                     &notice_json,
+                    &options_json,
                 ],
             )
             .await?;

@@ -272,6 +272,8 @@ pub struct NewOutbound {
     /// What the message records besides its text (an automatic answer's
     /// reason).
     pub notice: Option<omni_core::Notice>,
+    /// Quick-reply options offered with it (a survey's scores).
+    pub options: Vec<String>,
 }
 
 /// Customers, identities, conversations and their timelines.

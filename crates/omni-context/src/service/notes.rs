@@ -79,6 +79,7 @@ impl ContextService {
                     transfer_to: options.transfer_to,
                     wrapup_code: options.wrapup_code,
                 }),
+                options: Vec::new(),
             })
             .await?;
         info!(conversation_id = %conversation_id, agent_id = %agent, seq = message.seq, "internal note stored");

@@ -1,7 +1,7 @@
 -- ContextStore::append_outbound. ARGV: 2 conversation id, 3 idempotency key,
 -- 4 agent id, 5 text, 6 channel, 7 written at, 8 candidate message id,
 -- 9 email threading JSON (or empty), 10 its Message-ID to index (or empty),
--- 11 notice JSON (or empty). An empty agent id is an automatic message: no
+-- 11 notice JSON (or empty), 12 quick-reply options JSON (or empty). An empty agent id is an automatic message: no
 -- agent_id field.
 local conversation_id = ARGV[2]
 local idem = ARGV[3]
@@ -33,6 +33,9 @@ local function main()
   end
   if ARGV[11] ~= '' then
     message.notice = cjson.decode(ARGV[11])
+  end
+  if ARGV[12] ~= '' then
+    message.options = cjson.decode(ARGV[12])
   end
   if ARGV[10] ~= '' then
     redis.call('SET', key('email_thread', ARGV[10]), conversation_id)

@@ -164,6 +164,7 @@ impl Timeline<'_> {
             email,
             error: None,
             notice,
+            options: Vec::new(),
         };
         if let (Some(details), Some(email)) = (&message.email, &stored.email) {
             for (info, attachment) in email.attachments.iter().zip(&details.attachments) {
@@ -253,6 +254,7 @@ impl Timeline<'_> {
             email: message.email.clone(),
             error: None,
             notice: message.notice.clone(),
+            options: message.options.clone(),
         };
         if let Some(email) = &stored.email
             && !email.message_id.is_empty()
