@@ -222,6 +222,24 @@ impl ScheduleStore for RedisStore {
         Ok(cancelled)
     }
 
+    async fn swap_scheduled_payload(
+        &self,
+        id: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        let swapped = self
+            .update_scheduled(id, |item| {
+                if item.payload != old {
+                    return None;
+                }
+                new.clone_into(&mut item.payload);
+                Some(())
+            })
+            .await?;
+        Ok(swapped.is_some())
+    }
+
     async fn scheduled_for(
         &self,
         conversation_id: &ConversationId,

@@ -139,6 +139,16 @@ pub trait ScheduleStore: Send + Sync + 'static {
         outcome: &str,
     ) -> Result<u64, StoreError>;
 
+    /// Replaces an item's payload (in any state) if it is still `old`: the
+    /// feature's own state after sending (a survey's answer). Returns
+    /// whether it was replaced (`false`: changed meanwhile, or absent).
+    async fn swap_scheduled_payload(
+        &self,
+        id: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError>;
+
     /// Every item of the conversation (any state), earliest due first.
     async fn scheduled_for(
         &self,

@@ -336,6 +336,7 @@ timed!(ScheduleStore {
     fn claim_scheduled(id: &str, now_ms: Millis, lease_ms: Millis) -> Option<ScheduledItem>;
     fn finish_scheduled(id: &str, outcome: &str, reschedule: Option<Millis>) -> bool;
     fn cancel_scheduled(conversation_id: &ConversationId, kind: ScheduleKind, outcome: &str) -> u64;
+    fn swap_scheduled_payload(id: &str, old: &str, new: &str) -> bool;
     fn scheduled_for(conversation_id: &ConversationId) -> Vec<ScheduledItem>;
 });
 

@@ -117,6 +117,22 @@ pub async fn scheduled_items_are_claimed_once<F: StoreFactory>(factory: &F) {
     assert_eq!(due_mine(&*store, &t, 999).await, Vec::<String>::new());
     assert_eq!(due_mine(&*store, &t, 1000).await, vec![late.id.clone()]);
 
+    assert!(
+        step(
+            "swap payload",
+            store.swap_scheduled_payload(&early.id, &early.payload, "{\"answered\":5}")
+        )
+        .await,
+        "a done item's payload can be replaced"
+    );
+    assert!(
+        !step(
+            "swap stale payload",
+            store.swap_scheduled_payload(&early.id, &early.payload, "{}")
+        )
+        .await,
+        "a payload changed meanwhile is not replaced"
+    );
     let all = step(
         "of conversation",
         store.scheduled_for(&early.conversation_id),
@@ -126,6 +142,15 @@ pub async fn scheduled_items_are_claimed_once<F: StoreFactory>(factory: &F) {
         .into_iter()
         .map(|i| (i.id, i.state, i.outcome))
         .collect();
+    let payloads: Vec<String> = step("payloads", store.scheduled_for(&early.conversation_id))
+        .await
+        .into_iter()
+        .map(|i| i.payload)
+        .collect();
+    assert_eq!(
+        payloads,
+        ["{\"answered\":5}".to_owned(), late.payload.clone()]
+    );
     assert_eq!(
         states,
         vec![

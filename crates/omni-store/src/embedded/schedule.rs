@@ -160,6 +160,26 @@ impl ScheduleStore for EmbeddedStore {
         .await
     }
 
+    async fn swap_scheduled_payload(
+        &self,
+        id: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        let (id, old, new) = (id.to_owned(), old.to_owned(), new.to_owned());
+        self.write(move |txn| {
+            let mut items = txn.open_table(SCHEDULE).map_err(db_err)?;
+            let item: Option<ScheduledItem> = get_json(&items, TABLE, &id)?;
+            let Some(mut item) = item.filter(|i| i.payload == old) else {
+                return Ok(false);
+            };
+            item.payload = new;
+            put_json(&mut items, TABLE, &id, &item)?;
+            Ok(true)
+        })
+        .await
+    }
+
     async fn scheduled_for(
         &self,
         conversation_id: &ConversationId,
