@@ -53,8 +53,15 @@ impl Harness {
 
     /// The distributed mode: a real nats-server and redis-server.
     pub async fn start_distributed() -> Self {
+        Self::start_distributed_with(|_| {}).await
+    }
+
+    /// The distributed mode with a configuration `tweak` may change.
+    pub async fn start_distributed_with(tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let config = Config::parse(CONFIG).expect("config");
+        let mut config = Config::parse(CONFIG).expect("config");
+        tweak(&mut config);
+        config.validate().expect("valid config");
         let nats = NatsServer::start().expect("start nats-server");
         let redis = RedisServer::start().expect("start redis-server");
         let bus: Arc<dyn Bus> = NatsBus::connect(&nats.url()).await.expect("nats");
