@@ -123,6 +123,22 @@ impl ContextService {
             .map_or(DEFAULT_FOLLOWUP, |f| {
                 localized(&f.template, customer.language.as_deref(), DEFAULT_FOLLOWUP)
             });
+        // Marked sent before it goes out: a quick reply is a reply to it,
+        // not a message that cancels it. A retried send sends the same one.
+        if state.sent_at_ms.is_none() {
+            state.sent_at_ms = Some(now);
+            let next = serde_json::to_string(&state)
+                .map_err(|e| ContextError::Internal(format!("cannot encode a follow-up: {e}")))?;
+            if !self
+                .store
+                .swap_scheduled_payload(&item.id, &item.payload, &next)
+                .await?
+            {
+                return Err(ContextError::Unavailable(
+                    "follow-up changed while being sent; try again".into(),
+                ));
+            }
+        }
         self.send_automatic(
             conversation,
             &to,
@@ -132,12 +148,6 @@ impl ContextService {
             trace,
         )
         .await?;
-        state.sent_at_ms = Some(now);
-        let next = serde_json::to_string(&state)
-            .map_err(|e| ContextError::Internal(format!("cannot encode a follow-up: {e}")))?;
-        self.store
-            .swap_scheduled_payload(&item.id, &item.payload, &next)
-            .await?;
         count("sent");
         Ok("sent")
     }
@@ -153,8 +163,11 @@ impl ContextService {
         options: &mut IngestOptions,
     ) -> Result<(), ContextError> {
         for item in items.iter().filter(|i| i.kind == ScheduleKind::Followup) {
+            let sending = decode::<FollowupState>(&item.payload)
+                .ok()
+                .is_some_and(|s| s.sent_at_ms.is_some());
             match item.state {
-                ScheduleState::Pending => {
+                ScheduleState::Pending if !sending => {
                     let n = self
                         .store
                         .cancel_scheduled(&last.id, ScheduleKind::Followup, "customer_wrote")
@@ -164,7 +177,10 @@ impl ContextService {
                         info!(conversation_id = %last.id, "customer wrote first; follow-up cancelled");
                     }
                 }
-                ScheduleState::Done if item.outcome == "sent" => {
+                ScheduleState::Pending | ScheduleState::Done
+                    if sending
+                        && (item.state == ScheduleState::Pending || item.outcome == "sent") =>
+                {
                     let mut state: FollowupState = decode(&item.payload)?;
                     let recent = state.sent_at_ms.is_some_and(|at| {
                         message.received_at_ms.saturating_sub(at) <= FOLLOWUP_REPLY_MS
@@ -203,7 +219,7 @@ impl ContextService {
         let items = self.store.scheduled_for(&conversation.id).await.ok()?;
         items
             .iter()
-            .filter(|i| i.kind == ScheduleKind::Followup && i.state == ScheduleState::Done)
+            .filter(|i| i.kind == ScheduleKind::Followup && i.state != ScheduleState::Cancelled)
             .filter_map(|i| decode::<FollowupState>(&i.payload).ok())
             .find(|s| s.replied)
             .and_then(|s| s.agent)

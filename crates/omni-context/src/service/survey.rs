@@ -216,6 +216,22 @@ impl ContextService {
         } else {
             Vec::new()
         };
+        // Open before it goes out: the customer may answer at once. A
+        // retried send finds it open already and sends the same message.
+        if state.phase == SurveyPhase::Scheduled {
+            state.phase = SurveyPhase::Asked;
+            state.asked_at_ms = Some(now);
+            let next = encode(&state)?;
+            if !self
+                .store
+                .swap_scheduled_payload(&item.id, &item.payload, &next)
+                .await?
+            {
+                return Err(ContextError::Unavailable(
+                    "survey changed while being sent; try again".into(),
+                ));
+            }
+        }
         self.send_automatic(
             conversation,
             &to,
@@ -225,12 +241,6 @@ impl ContextService {
             trace,
         )
         .await?;
-        state.phase = SurveyPhase::Asked;
-        state.asked_at_ms = Some(now);
-        let next = encode(&state)?;
-        self.store
-            .swap_scheduled_payload(&item.id, &item.payload, &next)
-            .await?;
         count_sent(conversation, state.kind, "sent");
         Ok("sent")
     }
@@ -245,9 +255,10 @@ impl ContextService {
         items: &[ScheduledItem],
         trace: TraceContext,
     ) -> Result<Option<Ingested>, ContextError> {
+        // Pending too: a survey being sent is open from just before it goes out.
         let Some(mut item) = items
             .iter()
-            .find(|i| i.kind == ScheduleKind::Survey && i.state == ScheduleState::Done)
+            .find(|i| i.kind == ScheduleKind::Survey && i.state != ScheduleState::Cancelled)
             .cloned()
         else {
             return Ok(None);

@@ -63,8 +63,12 @@ async fn resolved_sms(h: &Harness, phone: &str) -> ConversationId {
 
 /// Claims every due item of `id` as the router's timer does and sends it.
 async fn send_due(h: &Harness, id: &ConversationId) {
+    send_due_at(h, id, now_ms() + 1_000).await;
+}
+
+/// [`send_due`] by a router clock at `now`.
+async fn send_due_at(h: &Harness, id: &ConversationId, now: i64) {
     let store = h.service.store();
-    let now = now_ms() + 1_000;
     for item in store.due_scheduled(now, usize::MAX).await.expect("due") {
         if &item.conversation_id != id {
             continue;
@@ -224,4 +228,52 @@ async fn an_opted_out_customer_gets_no_survey() {
         items.is_empty(),
         "no survey for an opted-out customer: {items:?}"
     );
+}
+
+fn with_followup(config: &mut Config) {
+    config.context.sending_hours = "00:00-24:00".into();
+    config.queues[0].followup = Some(omni_core::config::FollowupConfig {
+        after_days: 3,
+        template: Default::default(),
+    });
+}
+
+async fn followup_replied(h: Harness) {
+    let mut out = h.consume(&SMS_OUTBOUND).await;
+    let phone = "+14155550104";
+    let id = resolved_sms(&h, phone).await;
+    send_due_at(&h, &id, now_ms() + 1_000).await;
+    send_due_at(&h, &id, now_ms() + 3 * 86_400_000 + 1_000).await;
+    assert_eq!(
+        next_text(&mut out).await,
+        omni_context::service::followup::DEFAULT_FOLLOWUP
+    );
+    let got = h
+        .service
+        .ingest(
+            &inbound(Identity::Phone(phone.into()), "f-1", "all good thanks"),
+            TraceContext::new_root(),
+        )
+        .await
+        .expect("ingest the reply");
+    assert_eq!(
+        got.conversation.id, id,
+        "the reply continues the conversation"
+    );
+    assert!(got.reopened && got.needs_routing);
+    assert_eq!(
+        h.service.preferred_agent(&got.conversation).await,
+        Some(AgentId::from("agt_bob")),
+        "offered first to the agent who handled it"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_a_reply_to_a_followup_reopens_it_for_its_agent() {
+    followup_replied(Harness::start(with_followup).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distributed_a_reply_to_a_followup_reopens_it_for_its_agent() {
+    followup_replied(Harness::start_distributed_with(with_followup).await).await;
 }

@@ -220,7 +220,12 @@ async fn embedded_a_followup_is_sent_once_after_a_restart_and_its_reply_goes_to_
     assert_eq!(followup["text"], FOLLOWUP, "{followup}");
     assert_eq!(followup["conversation_id"], conversation.as_str());
 
-    customer.say("All good, but the bell is loose").await?;
+    // A new page counts its messages from c1 again: an id of its own.
+    customer
+        .socket
+        .send(&serde_json::json!({ "type": "message", "client_id": "after-restart", "text": "All good, but the bell is loose" }))
+        .await?;
+    customer.socket.recv_type("ack").await?;
     let (_, offered) = bob.next_offer().await?;
     assert_eq!(
         offered, conversation,
