@@ -240,6 +240,29 @@ impl ScheduleStore for RedisStore {
         Ok(swapped.is_some())
     }
 
+    async fn delete_scheduled(&self, conversation_id: &ConversationId) -> Result<u64, StoreError> {
+        let (items, due) = (self.index("schedule"), self.index("schedule_due"));
+        let of = self.key("schedule_of", conversation_id.as_str());
+        let ids: Vec<String> = self.query(redis::cmd("SMEMBERS").arg(&of)).await?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("ZREM")
+            .arg(&due)
+            .arg(&ids)
+            .ignore()
+            .cmd("HDEL")
+            .arg(&items)
+            .arg(&ids)
+            .cmd("DEL")
+            .arg(&of)
+            .ignore();
+        let (deleted,): (u64,) = self.query_pipe(&pipe).await?;
+        Ok(deleted)
+    }
+
     async fn scheduled_for(
         &self,
         conversation_id: &ConversationId,

@@ -149,6 +149,10 @@ pub trait ScheduleStore: Send + Sync + 'static {
         new: &str,
     ) -> Result<bool, StoreError>;
 
+    /// Deletes every item of the conversation (erasure, retention: a
+    /// survey's comment is the customer's words); returns how many.
+    async fn delete_scheduled(&self, conversation_id: &ConversationId) -> Result<u64, StoreError>;
+
     /// Every item of the conversation (any state), earliest due first.
     async fn scheduled_for(
         &self,

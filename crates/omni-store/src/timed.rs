@@ -337,6 +337,7 @@ timed!(ScheduleStore {
     fn finish_scheduled(id: &str, outcome: &str, reschedule: Option<Millis>) -> bool;
     fn cancel_scheduled(conversation_id: &ConversationId, kind: ScheduleKind, outcome: &str) -> u64;
     fn swap_scheduled_payload(id: &str, old: &str, new: &str) -> bool;
+    fn delete_scheduled(conversation_id: &ConversationId) -> u64;
     fn scheduled_for(conversation_id: &ConversationId) -> Vec<ScheduledItem>;
 });
 

@@ -161,7 +161,8 @@ pub async fn scheduled_items_are_claimed_once<F: StoreFactory>(factory: &F) {
 }
 
 /// Cancelling a conversation's items of one kind leaves its other kind and
-/// other conversations' items, and a cancelled item is never due again.
+/// other conversations' items, a cancelled item is never due again, and
+/// deleting the conversation's items (erasure) leaves the others.
 pub async fn scheduled_items_cancel_by_conversation<F: StoreFactory>(factory: &F) {
     let store = open(factory).await;
     let t = Tag::new();
@@ -212,6 +213,18 @@ pub async fn scheduled_items_cancel_by_conversation<F: StoreFactory>(factory: &F
     )
     .await;
     assert_eq!(again, 0);
+    let deleted = step("delete", store.delete_scheduled(&survey.conversation_id)).await;
+    assert_eq!(deleted, 2, "both items of the conversation");
+    assert!(
+        step("after delete", store.scheduled_for(&survey.conversation_id))
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        due_mine(&*store, &t, 10).await,
+        vec![elsewhere.id.clone()],
+        "another conversation's item stays"
+    );
 }
 
 /// Many concurrent claims of one item: exactly one wins.

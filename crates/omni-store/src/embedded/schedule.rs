@@ -180,6 +180,34 @@ impl ScheduleStore for EmbeddedStore {
         .await
     }
 
+    async fn delete_scheduled(&self, conversation_id: &ConversationId) -> Result<u64, StoreError> {
+        let conversation = conversation_id.as_str().to_owned();
+        self.write(move |txn| {
+            let mut by = txn.open_table(SCHEDULE_BY_CONVERSATION).map_err(db_err)?;
+            let mut ids = Vec::new();
+            for entry in by
+                .range((conversation.as_str(), "")..=(conversation.as_str(), "\u{10ffff}"))
+                .map_err(db_err)?
+            {
+                let (key, _) = entry.map_err(db_err)?;
+                ids.push(key.value().1.to_owned());
+            }
+            let mut items = txn.open_table(SCHEDULE).map_err(db_err)?;
+            let mut due = txn.open_table(SCHEDULE_DUE).map_err(db_err)?;
+            for id in &ids {
+                let item: Option<ScheduledItem> = get_json(&items, TABLE, id)?;
+                if let Some(item) = item {
+                    due.remove((item.due_at_ms, id.as_str())).map_err(db_err)?;
+                }
+                items.remove(id.as_str()).map_err(db_err)?;
+                by.remove((conversation.as_str(), id.as_str()))
+                    .map_err(db_err)?;
+            }
+            Ok(ids.len() as u64)
+        })
+        .await
+    }
+
     async fn scheduled_for(
         &self,
         conversation_id: &ConversationId,
