@@ -6,16 +6,21 @@
 //! after resolve is sent exactly once after a restart (the router's clock
 //! moved, not waited for), and the customer's reply reopens the
 //! conversation and is offered to the same agent; a customer who writes
-//! first cancels their follow-up.
+//! first cancels their follow-up. Distributed (every part its own process
+//! over NATS and Redis): the chat survey and its score, for the agent.
 
 use std::time::Duration;
 
+use omni::Part;
 use omni_core::config::{Config, FollowupConfig, SurveyConfig, SurveyKind};
 use omni_proto::context::ListMessagesRequest;
 use omni_proto::context::context_service_client::ContextServiceClient;
 use omni_testkit::actors::{Agent, Customer};
+use omni_testkit::app::sample_config_path;
 use omni_testkit::app::test_config;
-use omni_testkit::{HttpClient, TestApp, grpc};
+use omni_testkit::{Cluster, Endpoints, HttpClient, TestApp, grpc};
+
+use crate::support::{binary, blocking};
 use serde_json::Value;
 
 const PROMPT: &str = "How did we do? Reply 1 to 5.";
@@ -66,7 +71,7 @@ async fn automatic(customer: &mut Customer, what: &str) -> anyhow::Result<Value>
 
 /// A chat customer of Sales served by Bob, resolved; returns both and the
 /// conversation.
-async fn served_and_resolved(app: &TestApp) -> anyhow::Result<(Customer, Agent, String)> {
+async fn served_and_resolved(app: &impl Endpoints) -> anyhow::Result<(Customer, Agent, String)> {
     let mut bob = Agent::sign_in(app, "bob").await?;
     let (mut customer, _) = Customer::open(app, None, "sales").await?;
     customer.say("I would like to buy a bike").await?;
@@ -77,7 +82,11 @@ async fn served_and_resolved(app: &TestApp) -> anyhow::Result<(Customer, Agent, 
 }
 
 async fn metrics_with(app: &TestApp, want: &[&str]) -> anyhow::Result<String> {
-    let client = HttpClient::new(app.metrics_url());
+    metrics_at(&app.metrics_url(), want).await
+}
+
+async fn metrics_at(url: &str, want: &[&str]) -> anyhow::Result<String> {
+    let client = HttpClient::new(url.to_owned());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let text = match client.get("/metrics").await {
@@ -273,5 +282,42 @@ async fn embedded_a_customer_who_writes_first_cancels_the_followup() -> anyhow::
         .await?;
     assert_eq!(next["message"]["text"], "Yes, we do", "{next}");
     app.stop().await;
+    Ok(())
+}
+
+/// Distributed: the router's process finds the survey due and publishes it
+/// over NATS; the context's process sends it and keeps the score, for Bob.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distributed_a_resolved_chat_gets_a_survey_and_the_score_lands_on_the_agent()
+-> anyhow::Result<()> {
+    let sample = std::fs::read_to_string(sample_config_path())?;
+    let (context, sales) = ("[context]\n", "id = \"sales\"\nname = \"Sales\"\n");
+    anyhow::ensure!(
+        sample.contains(context) && sample.contains(sales),
+        "the sample's sections moved"
+    );
+    let text = sample
+        .replace(context, &format!("{context}sending_hours = \"00:00-24:00\"\n"))
+        .replace(
+            sales,
+            &format!("{sales}survey = {{ kind = \"csat\", prompt = {{ en = {PROMPT:?} }}, thanks = {{ en = {THANKS:?} }} }}\n"),
+        );
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("omniroute.toml");
+    std::fs::write(&path, text)?;
+    let cluster = blocking(move || Cluster::start_with(binary(), &path, &[])).await?;
+    let (mut customer, _bob, _conversation) = served_and_resolved(&cluster).await?;
+    let prompt = automatic(&mut customer, "the survey").await?;
+    assert_eq!(prompt["text"], PROMPT, "{prompt}");
+    customer.say("4").await?;
+    let thanks = automatic(&mut customer, "the thanks").await?;
+    assert_eq!(thanks["text"], THANKS, "{thanks}");
+    let url = format!("http://127.0.0.1:{}", cluster.ports(Part::Context).metrics);
+    metrics_at(
+        &url,
+        &["omni_survey_responses_total{queue=\"sales\",agent=\"bob\",kind=\"csat\"} 1"],
+    )
+    .await?;
+    drop(cluster);
     Ok(())
 }
