@@ -18,6 +18,7 @@
 //! | `omni.bot.reply` | `OMNI_BOT` | `context-bot-replies` | `bot.v1.BotReply` |
 //! | `omni.enrich.request.<name>` | none (request/reply) | the enricher `<name>` | `enrich.v1.EnrichRequest` |
 //! | `omni.reply.<id>` | none (fan-out) | the requester ([`crate::request`]) | the answer |
+//! | `omni.schedule.due` | `OMNI_SCHEDULE` | `context-schedule` | `ScheduleDue` |
 //!
 //! Streams keep a message at most `[retention] stream_max_age_days` (NATS
 //! `max_age`; the embedded bus expires what no consumer took), and
@@ -94,7 +95,7 @@ pub const DEADLETTER: StreamSpec = StreamSpec {
 
 /// Every durable stream.
 pub const STREAMS: &[StreamSpec] = &[
-    INBOUND, ROUTING, ASSIGNMENT, OUTBOUND, DELIVERY, DEADLETTER, BOT,
+    INBOUND, ROUTING, ASSIGNMENT, OUTBOUND, DELIVERY, DEADLETTER, BOT, SCHEDULE,
 ];
 
 /// Turns for bots and their replies (docs/bots.md).
@@ -127,6 +128,22 @@ pub fn bot_turns(bot: &str) -> ConsumerSpec {
         max_ack_pending: 64,
     }
 }
+
+/// Scheduled items the router found due (surveys, follow-ups;
+/// docs/surveys.md).
+pub const SCHEDULE: StreamSpec = StreamSpec {
+    name: "OMNI_SCHEDULE",
+    subjects: &["omni.schedule.>"],
+};
+
+/// The context service's sending of due scheduled items.
+pub const CONTEXT_SCHEDULE: ConsumerSpec = ConsumerSpec {
+    name: "context-schedule",
+    stream: SCHEDULE.name,
+    filter: subjects::SCHEDULE_DUE,
+    ack_wait: INGEST_ACK_WAIT,
+    max_ack_pending: 64,
+};
 
 /// The ack wait of the consumers that send to customers' providers, where a
 /// second attempt is visible to the customer.
@@ -246,6 +263,7 @@ pub const CONSUMERS: &[ConsumerSpec] = &[
     CONTEXT_DEADLETTERS,
     CONTEXT_CLOSED,
     CONTEXT_BOT_REPLIES,
+    CONTEXT_SCHEDULE,
 ];
 
 /// Subject names.
@@ -297,6 +315,8 @@ pub mod subjects {
     pub fn reply(id: &str) -> String {
         format!("omni.reply.{id}")
     }
+    /// Scheduled items the router found due.
+    pub const SCHEDULE_DUE: &str = "omni.schedule.due";
 
     /// Live events of one conversation.
     pub fn conversation_event(conversation_id: &str) -> String {

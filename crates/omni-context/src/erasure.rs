@@ -232,6 +232,7 @@ impl ContextService {
         let ids: Vec<String> = marks.conversations.iter().cloned().collect();
         erased.dead_letters = self.store().delete_dead_letters(&ids).await?;
         for c in &conversations {
+            self.store().delete_scheduled(c).await?;
             if let Some(deleted) = self.store().delete_conversation(c).await? {
                 erased.conversations += 1;
                 erased.messages += deleted.messages;

@@ -217,6 +217,7 @@ impl ContextGrpc for ContextApi {
         let wrapup = WrapUp {
             code: (!req.wrapup_code.is_empty()).then(|| req.wrapup_code.clone()),
             note: (!req.note.is_empty()).then(|| req.note.clone()),
+            followup_at_ms: (req.followup_at_ms > 0).then_some(req.followup_at_ms),
         };
         let span = tracing::info_span!("context.resolve", omni.conversation_id = %id);
         continue_outside_server(&span, &trace);

@@ -21,6 +21,9 @@
 //!   missed deadline) and the sweeper of missed deadlines.
 //! - [`closed`]: the durable consumer that answers customers whose queue
 //!   is closed (business hours) with the queue's closed reply.
+//! - [`schedule`]: the durable consumer that sends due scheduled items
+//!   (surveys, follow-ups; `service/survey`, `service/followup` and
+//!   `service/aftercare` hold what they do).
 //! - [`threading`]: reply addresses and email threading.
 //! - [`intake`]: the durable bus consumers that feed the service.
 //! - [`grpc`]: the `omni.context.v1.ContextService` gRPC API.
@@ -49,6 +52,7 @@ pub mod export;
 pub mod grpc;
 pub mod intake;
 pub mod retention;
+pub mod schedule;
 pub mod service;
 pub mod threading;
 

@@ -80,6 +80,7 @@ impl Retention {
             let ids: Vec<String> = due.iter().map(ToString::to_string).collect();
             deleted_now.dead_letters = store.delete_dead_letters(&ids).await?;
             for id in &due {
+                store.delete_scheduled(id).await?;
                 if let Some(deleted) = store.delete_conversation(id).await? {
                     deleted_now.conversations += 1;
                     deleted_now.messages += deleted.messages;

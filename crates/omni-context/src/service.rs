@@ -29,12 +29,15 @@ use tracing::{info, warn};
 use crate::ContextError;
 use crate::enrich::{Decision, Enrich, Input, Stage};
 
+mod aftercare;
 mod closed;
 pub mod files;
+pub mod followup;
 mod notes;
 mod refusal;
 mod reply;
 mod signal;
+pub mod survey;
 pub use notes::{NoteOptions, WrapUp};
 use omni_proto::auth::Caller;
 pub use signal::Signal;
@@ -300,6 +303,13 @@ impl ContextService {
         // actions on it to continue.
         options.trace =
             Some(omni_telemetry::outgoing(&tracing::Span::current(), &trace).to_string());
+        // After service: an open survey takes the message as its answer; a
+        // follow-up is cancelled or replied to (service/aftercare).
+        if let aftercare::BeforeIngest::Answered(answered) =
+            self.before_ingest(&message, &mut options, trace).await?
+        {
+            return Ok(*answered);
+        }
         let message = &message;
         let ingested = self.store.ingest_with(message, &options).await?;
         let span = tracing::Span::current();
@@ -497,6 +507,10 @@ impl ContextService {
     /// agent of the conversation handled most recently (its resolve time, or
     /// its last change while open).
     pub async fn preferred_agent(&self, conversation: &Conversation) -> Option<AgentId> {
+        // A reply to a follow-up goes to its agent, however long ago.
+        if let Some(agent) = self.followup_agent(conversation).await {
+            return Some(agent);
+        }
         let recent = match self
             .store
             .customer_conversations(&conversation.customer_id, 0, STICKY_LOOKBACK)
@@ -611,6 +625,10 @@ impl ContextService {
         self.release(conversation_id, "resolved", at, trace).await?;
         info!(trace_id = %trace.trace_id_hex(), conversation_id = %conversation_id, "conversation resolved");
         self.emit_conversation(&conversation).await;
+        if first {
+            self.after_resolve(&conversation, wrapup.followup_at_ms)
+                .await;
+        }
         Ok(conversation)
     }
 

@@ -20,6 +20,8 @@
 //!   including the declared channel set ([`config::ChannelSet`]).
 //! - [`error_body`]: the JSON body of every HTTP error.
 //! - [`requirement`]: the queue requirements language (`billing >= 5 AND lang == "es"`).
+//! - [`sending`]: sending hours: the daily window for messages the
+//!   customer did not ask for (surveys, follow-ups), in their time zone.
 //! - [`segments`]: SMS segment accounting (GSM-7 / UCS-2), for the SMS
 //!   adapter and the desk's reply limit.
 //! - [`time`]: wall-clock milliseconds.
@@ -39,6 +41,7 @@ pub mod ids;
 pub mod message;
 pub mod requirement;
 pub mod segments;
+pub mod sending;
 pub mod time;
 pub mod trace;
 

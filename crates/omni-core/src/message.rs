@@ -261,7 +261,8 @@ pub struct StoredMessage {
     /// The bot that wrote it (outbound only); `None` for an agent's message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bot: Option<String>,
-    /// Quick-reply options the bot offered with it.
+    /// Quick-reply options offered with it (a bot's, a survey's scores):
+    /// buttons on a channel that has them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<String>,
 }

@@ -315,6 +315,10 @@ pub struct ResolveBody {
     wrapup_code: String,
     #[serde(default)]
     note: String,
+    /// A check-in with the customer on this date (a follow-up,
+    /// docs/surveys.md), epoch ms; 0 or absent: as the queue says.
+    #[serde(default)]
+    followup_at_ms: i64,
 }
 
 /// `POST /api/conversations/{id}/resolve`, with a wrap-up code (required
@@ -346,6 +350,7 @@ pub async fn resolve(
                     agent_id: agent,
                     wrapup_code: wrapup.wrapup_code,
                     note: wrapup.note,
+                    followup_at_ms: wrapup.followup_at_ms,
                 },
             ))
             .await?

@@ -469,6 +469,8 @@ mod tests {
             hours: None,
             bot: None,
             bot_fields: Vec::new(),
+            survey: None,
+            followup: None,
         }
     }
 

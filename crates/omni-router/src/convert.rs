@@ -279,6 +279,8 @@ pub fn queue_to_config(spec: &QueueSpec) -> QueueConfig {
         // The context service reads a queue's bot from the configuration.
         bot: None,
         bot_fields: Vec::new(),
+        survey: None,
+        followup: None,
     }
 }
 

@@ -11,12 +11,15 @@
 //! - [`clock`]: the router's clock (the wall clock; tests move it on).
 //! - [`closed`]: the closed-queue notice (business hours) for the context
 //!   service.
+//! - [`schedule`]: due scheduled items (surveys, follow-ups) claimed and
+//!   published for the context service.
 
 mod clock;
 mod closed;
 mod effects;
 mod positions;
 mod restore;
+mod schedule;
 mod wall;
 
 pub use positions::{POSITION_EVERY, POSITIONS_PER_LINE};
@@ -525,7 +528,8 @@ impl RouterShell {
                     .map(|q| (q.id.to_string(), q.waiting))
                     .collect()
             }),
-            self.clone().run_positions(shutdown),
+            self.clone().run_positions(shutdown.clone()),
+            self.clone().run_schedule(shutdown),
         );
     }
 

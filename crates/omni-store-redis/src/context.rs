@@ -378,7 +378,12 @@ impl ContextStore for RedisStore {
     }
 
     async fn append_outbound(&self, message: NewOutbound) -> Result<StoredMessage, StoreError> {
-        self.append_outbound_by(&message, "", "").await
+        let options_json = if message.options.is_empty() {
+            String::new()
+        } else {
+            encode("options", &message.options)?
+        };
+        self.append_outbound_by(&message, "", &options_json).await
     }
 
     async fn assign(

@@ -47,6 +47,8 @@
 //!   through `cas`, its messages through `lua/append_outbound.lua`.
 //! - `deadletters`: [`omni_store::DeadLetterStore`]: dead letters, bounded,
 //!   keys in its own table.
+//! - `schedule`: [`omni_store::ScheduleStore`]: the durable scheduler of
+//!   surveys and follow-ups, keys in its own table.
 //!
 //! Keys, for a store opened with prefix `P` (e.g. `omni`); every key starts
 //! with the hash tag `{P}`:
@@ -108,6 +110,7 @@ mod context;
 mod deadletters;
 mod lifecycle;
 mod router;
+mod schedule;
 mod scripts;
 pub mod store;
 mod tls;

@@ -31,6 +31,7 @@
 //!   retention scan.
 //! - `trace`: the trace context a conversation keeps for agents' actions.
 //! - `canned`: canned responses, shared and personal.
+//! - `schedule`: the durable scheduler (put once, claimed once, cancelled).
 //! - `notes`: internal notes in the timeline and the wrap-up code of a
 //!   resolve.
 //! - `bots`: a bot's hold on a conversation, its open turn, messages,
@@ -57,6 +58,7 @@ mod history;
 mod lifecycle;
 mod notes;
 mod router;
+mod schedule;
 mod timeline;
 mod trace;
 pub use accounts::{
@@ -84,6 +86,10 @@ pub use notes::{internal_notes_keep_their_mark, resolve_keeps_the_wrapup_code};
 pub use router::{
     daily_counts_add_up_and_survive_restart, open_conversations_exclude_resolved,
     router_admin_config_round_trips, router_state_round_trips,
+};
+pub use schedule::{
+    concurrent_claims_have_one_winner, scheduled_items_are_claimed_once,
+    scheduled_items_cancel_by_conversation,
 };
 pub use timeline::{
     assign_and_resolve_follow_the_status_rules,
@@ -169,6 +175,9 @@ macro_rules! store_conformance_tests {
             a_bot_holds_a_new_conversation_and_its_open_turn,
             a_bot_answers_collects_and_hands_off,
             a_bot_resolves_and_a_reopened_conversation_returns_to_it,
+            scheduled_items_are_claimed_once,
+            scheduled_items_cancel_by_conversation,
+            concurrent_claims_have_one_winner,
         }
     };
     (@tests $factory:expr; $($name:ident),* $(,)?) => {

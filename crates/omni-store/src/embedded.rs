@@ -32,6 +32,9 @@
 //! - `dead_letters`: (gave up at, message id) → dead letter
 //! - `dead_letter_ids`: message id → gave up at
 //! - `canned_responses`: canned response id → canned response
+//! - `schedule`: scheduled item id → scheduled item
+//! - `schedule_due`: (due, item id) → `()`, pending items only
+//! - `schedule_by_conversation`: (conversation id, item id) → `()`
 //!
 //! # Layout
 //! - `schema`: the tables and the layout version.
@@ -43,6 +46,7 @@
 //! - `accounts`: the [`AccountStore`](crate::AccountStore) implementation.
 //! - `canned`: the [`CannedStore`](crate::CannedStore) implementation.
 //! - `deadletters`: the [`DeadLetterStore`](crate::DeadLetterStore) implementation.
+//! - `schedule`: the [`ScheduleStore`](crate::ScheduleStore) implementation.
 //! - `lifecycle`: the [`CustomerRecords`](crate::CustomerRecords) implementation
 //!   (erasure and retention).
 
@@ -64,6 +68,7 @@ mod ingest;
 mod lifecycle;
 mod records;
 mod router;
+mod schedule;
 mod schema;
 #[cfg(test)]
 mod tests;

@@ -23,6 +23,9 @@
 //!   and retention ([`CustomerRecords`], a part of every [`ContextStore`]).
 //! - `conformance` (feature `conformance`): the suite every implementation
 //!   must pass, for their tests; production builds leave it out.
+//! - [`schedule`]: the durable scheduler of surveys and follow-ups
+//!   ([`ScheduleStore`], a part of every [`ContextStore`] and
+//!   [`RouterStore`]).
 //! - [`timed`]: [`Timed`], any store with each call's latency in
 //!   `omni_store_operation_seconds` (operation, backend).
 
@@ -47,6 +50,7 @@ pub mod deadletters;
 pub mod embedded;
 pub mod lifecycle;
 pub mod merge;
+pub mod schedule;
 pub mod timed;
 
 pub use accounts::{Account, AccountStore, AuditEvent, Session, SessionPolicy};
@@ -55,6 +59,7 @@ pub use canned::{CannedResponse, CannedStore};
 pub use deadletters::{DeadLetterRecord, DeadLetterStore};
 pub use embedded::EmbeddedStore;
 pub use lifecycle::{CustomerRecords, DeletedConversation, DeletedCustomer};
+pub use schedule::{ScheduleKind, ScheduleState, ScheduleStore, ScheduledItem};
 pub use timed::Timed;
 
 /// Why a store operation failed.
@@ -281,12 +286,14 @@ pub struct NewOutbound {
     /// What the message records besides its text (an automatic answer's
     /// reason).
     pub notice: Option<omni_core::Notice>,
+    /// Quick-reply options offered with it (a survey's scores).
+    pub options: Vec<String>,
 }
 
 /// Customers, identities, conversations and their timelines.
 #[async_trait]
 pub trait ContextStore:
-    CustomerRecords + DeadLetterStore + BotStore + Send + Sync + 'static
+    CustomerRecords + DeadLetterStore + BotStore + ScheduleStore + Send + Sync + 'static
 {
     /// Atomically: deduplicates by `message.idempotency_key`; finds or
     /// creates the customer of `message.from`; continues the customer's open
@@ -546,7 +553,7 @@ pub struct DayCount {
 /// agents and queues set through the administration API, and the contact
 /// center's daily counts.
 #[async_trait]
-pub trait RouterStore: Send + Sync + 'static {
+pub trait RouterStore: ScheduleStore + Send + Sync + 'static {
     /// Inserts or replaces a contact.
     async fn put_contact(&self, contact: &ContactRecord) -> Result<(), StoreError>;
     /// Removes a contact; removing an absent one is not an error.

@@ -31,7 +31,8 @@ use crate::{
     Account, AccountStore, AuditEvent, BotChange, BotStore, CannedResponse, CannedStore,
     ContactRecord, ContextStore, CustomerRecords, DayCount, DeadLetterRecord, DeadLetterStore,
     DeletedConversation, DeletedCustomer, IngestOptions, Ingested, Linked, NewBotMessage,
-    NewOutbound, PresenceRecord, RouterStore, Session, SessionPolicy, StoreError,
+    NewOutbound, PresenceRecord, RouterStore, ScheduleKind, ScheduleStore, ScheduledItem, Session,
+    SessionPolicy, StoreError,
 };
 
 /// The histogram's name.
@@ -328,6 +329,17 @@ timed!(CustomerRecords {
     fn merges_naming(id: &CustomerId) -> Vec<MergeRecord>;
     fn contact(id: &ConversationId) -> Option<ContactRecord>;
     fn resolved_before(cutoff_ms: Millis, limit: usize) -> Vec<ConversationId>;
+});
+
+timed!(ScheduleStore {
+    fn put_scheduled(item: &ScheduledItem) -> bool;
+    fn due_scheduled(now_ms: Millis, limit: usize) -> Vec<ScheduledItem>;
+    fn claim_scheduled(id: &str, now_ms: Millis, lease_ms: Millis) -> Option<ScheduledItem>;
+    fn finish_scheduled(id: &str, outcome: &str, reschedule: Option<Millis>) -> bool;
+    fn cancel_scheduled(conversation_id: &ConversationId, kind: ScheduleKind, outcome: &str) -> u64;
+    fn swap_scheduled_payload(id: &str, old: &str, new: &str) -> bool;
+    fn delete_scheduled(conversation_id: &ConversationId) -> u64;
+    fn scheduled_for(conversation_id: &ConversationId) -> Vec<ScheduledItem>;
 });
 
 timed!(DeadLetterStore {

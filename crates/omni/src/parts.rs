@@ -279,6 +279,11 @@ pub async fn start(
             failed.clone(),
         ));
         worker_tasks.spawn(report(
+            omni_context::schedule::run(context.clone(), workers.clone()),
+            "context scheduled items",
+            failed.clone(),
+        ));
+        worker_tasks.spawn(report(
             omni_context::deadletters::run(context.clone(), workers.clone()),
             "context dead letters",
             failed.clone(),

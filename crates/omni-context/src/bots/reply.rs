@@ -203,6 +203,7 @@ impl ContextService {
                         id: message_id,
                         email,
                         notice: None,
+                        options: Vec::new(),
                     },
                     bot: reply.bot.clone(),
                     options,

@@ -14,6 +14,9 @@ pub struct WrapUp {
     pub code: Option<String>,
     /// An internal note stored with the resolve.
     pub note: Option<String>,
+    /// When to check in with the customer (a follow-up the agent set),
+    /// epoch ms.
+    pub followup_at_ms: Option<Millis>,
 }
 
 /// What a note is written with besides its text.
@@ -79,6 +82,7 @@ impl ContextService {
                     transfer_to: options.transfer_to,
                     wrapup_code: options.wrapup_code,
                 }),
+                options: Vec::new(),
             })
             .await?;
         info!(conversation_id = %conversation_id, agent_id = %agent, seq = message.seq, "internal note stored");

@@ -104,6 +104,7 @@ impl ContextService {
                 id,
                 email,
                 notice: Some(notice),
+                options: Vec::new(),
             })
             .await?;
         self.publish_outbound(conversation, &message, &to, &[], trace)

@@ -123,6 +123,7 @@ impl ContextService {
                 id,
                 email,
                 notice: None,
+                options: Vec::new(),
             })
             .await?;
         if !files.is_empty() {

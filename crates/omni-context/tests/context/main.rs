@@ -1,8 +1,8 @@
 //! Context service tests over the real embedded bus and store: continuity
 //! across channels, email threading, SMS opt-outs, delivery reports, internal
 //! notes and wrap-up codes, sticky
-//! routing, the gRPC API on a real socket, and erasing and exporting a
-//! customer.
+//! routing, the gRPC API on a real socket, erasing and exporting a
+//! customer, and SMS surveys after service in both modes.
 
 mod bots;
 mod channels;
@@ -14,3 +14,4 @@ mod python_enricher;
 mod service;
 mod signal;
 mod support;
+mod surveys;

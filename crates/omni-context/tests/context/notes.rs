@@ -149,6 +149,7 @@ async fn a_queue_with_wrapup_codes_needs_one_to_resolve() {
     let err = resolve(WrapUp {
         code: Some("maybe".into()),
         note: None,
+        followup_at_ms: None,
     })
     .await
     .expect_err("unknown code");
@@ -175,6 +176,7 @@ async fn a_queue_with_wrapup_codes_needs_one_to_resolve() {
     let resolved = resolve(WrapUp {
         code: Some("sold".into()),
         note: Some("paid by card".into()),
+        followup_at_ms: None,
     })
     .await
     .expect("resolve");
@@ -184,6 +186,7 @@ async fn a_queue_with_wrapup_codes_needs_one_to_resolve() {
     resolve(WrapUp {
         code: Some("sold".into()),
         note: Some("paid by card".into()),
+        followup_at_ms: None,
     })
     .await
     .expect("again");

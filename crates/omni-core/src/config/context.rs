@@ -35,6 +35,10 @@ pub struct ContextConfig {
     /// every 60/n seconds): a stolen session or a runaway script cannot
     /// flood customers from the company's numbers.
     pub agent_replies_per_minute: u32,
+    /// When messages the customer did not ask for (surveys, follow-ups) may
+    /// go out, `HH:MM-HH:MM` in the customer's time zone (their `timezone`
+    /// attribute, else the queue's hours zone, else UTC).
+    pub sending_hours: String,
 }
 
 impl ContextConfig {
@@ -61,6 +65,7 @@ impl Default for ContextConfig {
             sticky_window_secs: 86_400,
             max_attachment_bytes: 10 * 1024 * 1024,
             agent_replies_per_minute: 60,
+            sending_hours: crate::sending::DEFAULT_SENDING_HOURS.to_owned(),
         }
     }
 }

@@ -9,9 +9,10 @@
 //! across sections live here; each section's types, defaults and own checks
 //! live in a child module (`network`, `grpc`, `context`, `routing`, `chat` (with `chat_sites`),
 //! `hours`, `sms`, `webhook`, `email`, `limits`, `auth`, `channels`, `retention`,
-//! `metrics`), and `env` holds the
+//! `metrics`, `aftercare`), and `env` holds the
 //! `OMNI_*` overrides.
 
+mod aftercare;
 mod auth;
 mod bots;
 mod channels;
@@ -42,6 +43,7 @@ use serde::Deserialize;
 
 use crate::Channel;
 
+pub use aftercare::{FollowupConfig, SurveyConfig, SurveyKind, localized};
 pub use auth::{AuthConfig, Cidr};
 pub use bots::{BotConfig, BotFieldConfig, BotTransport};
 pub use channels::{ChannelDecl, ChannelSet, ChannelSpec, IdentityKindConfig, UndeclaredChannel};
@@ -270,6 +272,8 @@ impl Config {
             rule.check(i, |q| queue_ids.contains(q))
                 .map_err(ConfigError::Invalid)?;
         }
+        crate::sending::SendingHours::parse(&self.context.sending_hours)
+            .map_err(|e| ConfigError::Invalid(format!("context.sending_hours: {e}")))?;
         if let Some(cycle) = overflow_cycle(&self.queues) {
             return invalid(format!("queues: overflow cycle {}", cycle.join(" -> ")));
         }

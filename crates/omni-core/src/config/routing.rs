@@ -88,6 +88,13 @@ pub struct QueueConfig {
     /// What the bot should collect before a person takes over.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bot_fields: Vec<super::BotFieldConfig>,
+    /// The survey after service (docs/surveys.md); absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub survey: Option<super::SurveyConfig>,
+    /// The proactive follow-up after resolve (docs/surveys.md); absent:
+    /// only when an agent sets a date at resolve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub followup: Option<super::FollowupConfig>,
 }
 
 /// One relaxation step of a queue: after `after_secs` of waiting, either a

@@ -116,6 +116,7 @@ pub async fn a_bot_answers_collects_and_hands_off<F: StoreFactory>(factory: &F) 
             id: MessageId::from(format!("msg_bot{n}_{}", t.0)),
             email: None,
             notice: None,
+            options: Vec::new(),
         },
         bot: "faq".into(),
         options: vec!["Order A".into(), "Order B".into()],

@@ -617,6 +617,7 @@ pub async fn email_threads_and_attachments<F: StoreFactory>(factory: &F) {
                 ..StoredEmail::default()
             }),
             notice: None,
+            options: Vec::new(),
         }),
     )
     .await;
@@ -666,6 +667,7 @@ pub async fn delivery_reports_move_forward_only<F: StoreFactory>(factory: &F) {
         id: MessageId::generate(),
         email: None,
         notice: None,
+        options: Vec::new(),
     };
     let one = step("out", store.append_outbound(send("o1"))).await;
     let sent = step(

@@ -103,6 +103,7 @@ pub async fn history_follows_acceptance_order<F: StoreFactory>(factory: &F) {
         id: MessageId::generate(),
         email: None,
         notice: None,
+        options: Vec::new(),
     };
     let sent = step("append_outbound", store.append_outbound(reply.clone())).await;
     assert_eq!(sent.seq, 3);
@@ -184,6 +185,7 @@ pub async fn data_survives_reopen<F: StoreFactory>(factory: &F) {
         id: MessageId::generate(),
         email: None,
         notice: None,
+        options: Vec::new(),
     };
     let sent = step("append_outbound", store.append_outbound(reply.clone())).await;
     step(

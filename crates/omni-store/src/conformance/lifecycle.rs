@@ -43,6 +43,7 @@ pub async fn erased_customer_leaves_no_record<F: StoreFactory>(factory: &F) {
             id: MessageId::generate(),
             email: None,
             notice: None,
+            options: Vec::new(),
         }),
     )
     .await;

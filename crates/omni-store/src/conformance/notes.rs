@@ -34,6 +34,7 @@ pub async fn internal_notes_keep_their_mark<F: StoreFactory>(factory: &F) {
             id: MessageId::generate(),
             email: None,
             notice: Some(notice.clone()),
+            options: Vec::new(),
         }),
     )
     .await;

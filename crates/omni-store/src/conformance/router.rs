@@ -114,6 +114,8 @@ pub async fn router_admin_config_round_trips<F: StoreFactory>(factory: &F) {
         }),
         bot: None,
         bot_fields: Vec::new(),
+        survey: None,
+        followup: None,
     };
     step("put_agent_config", store.put_agent_config(&agent)).await;
     step("put_queue_config", store.put_queue_config(&queue)).await;

@@ -310,6 +310,7 @@ pub async fn outbound_messages_continue_the_timeline<F: StoreFactory>(factory: &
         id: MessageId::generate(),
         email: None,
         notice: None,
+        options: Vec::new(),
     };
     let sent = step("append_outbound", store.append_outbound(reply.clone())).await;
     assert_eq!(sent.seq, 2);
@@ -378,6 +379,7 @@ pub async fn outbound_messages_continue_the_timeline<F: StoreFactory>(factory: &
             id: MessageId::generate(),
             email: None,
             notice: None,
+            options: Vec::new(),
         }),
     )
     .await;
@@ -531,11 +533,13 @@ pub async fn automatic_messages_have_no_agent_and_keep_their_notice<F: StoreFact
             id: MessageId::generate(),
             email: None,
             notice: Some(notice.clone()),
+            options: vec!["1".into(), "2".into()],
         }),
     )
     .await;
     assert_eq!((sent.seq, sent.agent_id.as_ref()), (2, None));
     assert_eq!(sent.notice.as_ref(), Some(&notice));
+    assert_eq!(sent.options, ["1", "2"], "quick-reply options are kept");
     let history = step("messages", store.messages(&id, 0, 10)).await;
     assert_eq!(history.get(1), Some(&sent), "read back as written");
 }

@@ -286,7 +286,13 @@ impl Timeline<'_> {
             error: None,
             notice: message.notice.clone(),
             bot,
-            options,
+            // A bot's options come with its message; an agent's or the
+            // service's (a survey's scores) on the message itself.
+            options: if options.is_empty() {
+                message.options.clone()
+            } else {
+                options
+            },
         };
         if let Some(email) = &stored.email
             && !email.message_id.is_empty()

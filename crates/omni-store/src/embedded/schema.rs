@@ -49,6 +49,12 @@ pub(super) const DEAD_LETTERS: TableDefinition<(i64, &str), &[u8]> =
 pub(super) const DEAD_LETTER_IDS: TableDefinition<&str, i64> =
     TableDefinition::new("dead_letter_ids");
 pub(super) const CANNED: JsonTable = TableDefinition::new("canned_responses");
+pub(super) const SCHEDULE: JsonTable = TableDefinition::new("schedule");
+/// (due, item id) -> (), pending items only.
+pub(super) const SCHEDULE_DUE: TableDefinition<(i64, &str), ()> =
+    TableDefinition::new("schedule_due");
+pub(super) const SCHEDULE_BY_CONVERSATION: TableDefinition<(&str, &str), ()> =
+    TableDefinition::new("schedule_by_conversation");
 
 /// Creates every table so that reads never meet a missing one, and checks
 /// the layout version.
@@ -95,6 +101,9 @@ pub(super) fn init_schema(db: &Database) -> Result<(), StoreError> {
         txn.open_table(COUNTS).map_err(db_err)?;
         txn.open_table(DEAD_LETTERS).map_err(db_err)?;
         txn.open_table(DEAD_LETTER_IDS).map_err(db_err)?;
+        txn.open_table(SCHEDULE).map_err(db_err)?;
+        txn.open_table(SCHEDULE_DUE).map_err(db_err)?;
+        txn.open_table(SCHEDULE_BY_CONVERSATION).map_err(db_err)?;
         backfill_customer_conversations(&txn)?;
     }
     txn.commit().map_err(db_err)

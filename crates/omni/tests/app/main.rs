@@ -17,7 +17,8 @@
 //! across the processes of distributed mode. Also the image's and the manifests'
 //! hardening, and the observability files against promtool and a real
 //! Prometheus. The supervisor's wall's today numbers equal the store's and
-//! survive a router restart in distributed mode.
+//! survive a router restart in distributed mode. Surveys and follow-ups
+//! after service (`surveys`).
 
 mod adapter_check;
 mod bots;
@@ -44,6 +45,7 @@ mod queue_position;
 mod secrets;
 mod simulate;
 mod support;
+mod surveys;
 mod traces;
 mod typing;
 mod user_cli;

@@ -1,0 +1,323 @@
+//! After service through the whole embedded app (docs/surveys.md): a
+//! resolved chat gets its CSAT survey inline (the scores as quick-reply
+//! options), and the customer's "5" is kept, thanked and counted for the
+//! agent and queue that handled it; an answer that is not a score gets one
+//! polite retry and then is kept as a comment; a follow-up three days
+//! after resolve is sent exactly once after a restart (the router's clock
+//! moved, not waited for), and the customer's reply reopens the
+//! conversation and is offered to the same agent; a customer who writes
+//! first cancels their follow-up. Distributed (every part its own process
+//! over NATS and Redis): the chat survey and its score, for the agent.
+
+use std::time::Duration;
+
+use omni::Part;
+use omni_core::config::{Config, FollowupConfig, SurveyConfig, SurveyKind};
+use omni_proto::context::ListMessagesRequest;
+use omni_proto::context::context_service_client::ContextServiceClient;
+use omni_testkit::actors::{Agent, Customer};
+use omni_testkit::app::sample_config_path;
+use omni_testkit::app::test_config;
+use omni_testkit::{Cluster, Endpoints, HttpClient, TestApp, grpc};
+
+use crate::support::{binary, blocking};
+use serde_json::Value;
+
+const PROMPT: &str = "How did we do? Reply 1 to 5.";
+const THANKS: &str = "Thanks a lot!";
+const FOLLOWUP: &str = "Checking in: is all well with your order?";
+
+fn config(data: &std::path::Path, survey: bool, followup: bool) -> anyhow::Result<Config> {
+    let mut config = test_config(data)?;
+    config.context.sending_hours = "00:00-24:00".into();
+    let sales = config
+        .queues
+        .iter_mut()
+        .find(|q| q.id == "sales")
+        .ok_or_else(|| anyhow::anyhow!("the sample has Sales"))?;
+    // Days on the router's clock must not move a waiting customer on.
+    sales.steps.clear();
+    if survey {
+        sales.survey = Some(SurveyConfig {
+            kind: SurveyKind::Csat,
+            comment: false,
+            prompt: [("en".to_owned(), PROMPT.to_owned())].into(),
+            thanks: [("en".to_owned(), THANKS.to_owned())].into(),
+            min_days_between: 30,
+        });
+    }
+    if followup {
+        sales.followup = Some(FollowupConfig {
+            after_days: 3,
+            template: [("en".to_owned(), FOLLOWUP.to_owned())].into(),
+        });
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+/// The next message the customer's chat shows that no agent wrote.
+async fn automatic(customer: &mut Customer, what: &str) -> anyhow::Result<Value> {
+    let frame = customer
+        .socket
+        .recv_until(what, |f| {
+            f["type"] == "message"
+                && f["message"]["direction"] == "outbound"
+                && f["message"]["agent_id"].is_null()
+        })
+        .await?;
+    Ok(frame["message"].clone())
+}
+
+/// A chat customer of Sales served by Bob, resolved; returns both and the
+/// conversation.
+async fn served_and_resolved(app: &impl Endpoints) -> anyhow::Result<(Customer, Agent, String)> {
+    let mut bob = Agent::sign_in(app, "bob").await?;
+    let (mut customer, _) = Customer::open(app, None, "sales").await?;
+    customer.say("I would like to buy a bike").await?;
+    let conversation = bob.take_next_offer().await?;
+    bob.reply(&conversation, "Here is the link", "b1").await?;
+    bob.resolve(&conversation).await?;
+    Ok((customer, bob, conversation))
+}
+
+async fn metrics_with(app: &TestApp, want: &[&str]) -> anyhow::Result<String> {
+    metrics_at(&app.metrics_url(), want).await
+}
+
+async fn metrics_at(url: &str, want: &[&str]) -> anyhow::Result<String> {
+    let client = HttpClient::new(url.to_owned());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = match client.get("/metrics").await {
+            Ok(r) if r.status == 200 => r.body.as_str().unwrap_or_default().to_owned(),
+            _ => String::new(),
+        };
+        let missing: Vec<&&str> = want.iter().filter(|w| !text.contains(**w)).collect();
+        if missing.is_empty() {
+            return Ok(text);
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "missing {missing:?} in:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The (text, options) of the conversation's outbound messages, over gRPC.
+async fn outbound(app: &TestApp, conversation: &str) -> anyhow::Result<Vec<(String, Vec<String>)>> {
+    let mut context =
+        ContextServiceClient::new(grpc::channel(&app.grpc_url(), grpc::SERVICE_TOKEN)?);
+    let page = context
+        .list_messages(ListMessagesRequest {
+            conversation_id: conversation.to_owned(),
+            after_seq: 0,
+            limit: 500,
+            include_notes: false,
+        })
+        .await?
+        .into_inner();
+    Ok(page
+        .messages
+        .into_iter()
+        .filter(|m| m.direction == omni_proto::common::Direction::Outbound as i32)
+        .map(|m| (m.text, m.options))
+        .collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_a_resolved_chat_gets_a_survey_and_the_score_lands_on_the_agent()
+-> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let config = config(data.path(), true, false)?;
+    let app = TestApp::start_with(data, config).await?;
+    let (mut customer, _bob, conversation) = served_and_resolved(&app).await?;
+
+    let prompt = automatic(&mut customer, "the survey").await?;
+    assert_eq!(prompt["text"], PROMPT, "{prompt}");
+    let sent = outbound(&app, &conversation).await?;
+    assert_eq!(
+        sent.last(),
+        Some(&(
+            PROMPT.to_owned(),
+            ["1", "2", "3", "4", "5"].map(String::from).to_vec()
+        )),
+        "the scores go with the prompt as quick-reply options: {sent:?}"
+    );
+
+    customer.say("5").await?;
+    let thanks = automatic(&mut customer, "the thanks").await?;
+    assert_eq!(thanks["text"], THANKS, "{thanks}");
+    metrics_with(
+        &app,
+        &[
+            "omni_survey_responses_total{queue=\"sales\",agent=\"bob\",kind=\"csat\"} 1",
+            "omni_survey_score_sum{queue=\"sales\",agent=\"bob\",kind=\"csat\"} 5",
+            "omni_surveys_sent_total{queue=\"sales\",kind=\"csat\",result=\"sent\"}",
+        ],
+    )
+    .await?;
+    // The score did not reopen the conversation (no new offer, nothing
+    // stored as a customer message).
+    let texts: Vec<String> = outbound(&app, &conversation)
+        .await?
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect();
+    assert_eq!(texts, ["Here is the link", PROMPT, THANKS]);
+    app.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_an_answer_that_is_no_score_gets_one_retry_then_is_a_comment() -> anyhow::Result<()>
+{
+    let data = tempfile::tempdir()?;
+    let config = config(data.path(), true, false)?;
+    let app = TestApp::start_with(data, config).await?;
+    let (mut customer, _bob, conversation) = served_and_resolved(&app).await?;
+    automatic(&mut customer, "the survey").await?;
+
+    customer.say("great thanks").await?;
+    let retry = automatic(&mut customer, "the retry").await?;
+    assert_eq!(
+        retry["text"], "Sorry, we did not get that. Please reply with a number from 1 to 5.",
+        "{retry}"
+    );
+    customer.say("very nice").await?;
+    // Kept as a comment: no answer, and the conversation stays resolved;
+    // a new question afterwards reopens it as usual.
+    customer.say("can I also get a helmet?").await?;
+    let mut bob = Agent::sign_in(&app, "bob").await?;
+    let (_, offered) = bob.next_offer().await?;
+    assert_eq!(offered, conversation, "the new question reopened it");
+    let texts: Vec<String> = outbound(&app, &conversation)
+        .await?
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "Here is the link",
+            PROMPT,
+            "Sorry, we did not get that. Please reply with a number from 1 to 5."
+        ],
+        "one retry, no thanks"
+    );
+    app.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_a_followup_is_sent_once_after_a_restart_and_its_reply_goes_to_the_same_agent()
+-> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let config = config(data.path(), false, true)?;
+    let mut app = TestApp::start_with(data, config).await?;
+    let (customer, bob, conversation) = served_and_resolved(&app).await?;
+    let visitor = customer.visitor.clone();
+    drop((customer, bob));
+
+    app.restart().await?;
+    let (mut customer, _) = Customer::open(&app, Some(&visitor), "sales").await?;
+    let mut bob = Agent::sign_in(&app, "bob").await?;
+    // Three days on, by the router's clock.
+    app.advance_router_clock(3 * 86_400_000 + 5_000);
+    let followup = automatic(&mut customer, "the follow-up").await?;
+    assert_eq!(followup["text"], FOLLOWUP, "{followup}");
+    assert_eq!(followup["conversation_id"], conversation.as_str());
+
+    // A new page counts its messages from c1 again: an id of its own.
+    customer
+        .socket
+        .send(&serde_json::json!({ "type": "message", "client_id": "after-restart", "text": "All good, but the bell is loose" }))
+        .await?;
+    customer.socket.recv_type("ack").await?;
+    let (_, offered) = bob.next_offer().await?;
+    assert_eq!(
+        offered, conversation,
+        "the reply reopened the conversation for Bob"
+    );
+    let sent: Vec<String> = outbound(&app, &conversation)
+        .await?
+        .into_iter()
+        .map(|(t, _)| t)
+        .filter(|t| t == FOLLOWUP)
+        .collect();
+    assert_eq!(sent.len(), 1, "sent exactly once");
+    metrics_with(
+        &app,
+        &[
+            "omni_followups_total{result=\"sent\"} 1",
+            "omni_followups_total{result=\"replied\"} 1",
+        ],
+    )
+    .await?;
+    app.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_a_customer_who_writes_first_cancels_the_followup() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let config = config(data.path(), false, true)?;
+    let app = TestApp::start_with(data, config).await?;
+    let (mut customer, mut bob, conversation) = served_and_resolved(&app).await?;
+    customer.say("One more thing: do you deliver?").await?;
+    let (offer, offered) = bob.next_offer().await?;
+    assert_eq!(offered, conversation);
+    bob.settle(&offer, "accept").await?;
+    metrics_with(&app, &["omni_followups_total{result=\"cancelled\"} 1"]).await?;
+    app.advance_router_clock(3 * 86_400_000 + 5_000);
+    // A reply from Bob is the next message the customer sees: had the
+    // follow-up gone out, it would come first.
+    bob.reply(&conversation, "Yes, we do", "b2").await?;
+    let next = customer
+        .socket
+        .recv_until("Bob's answer", |f| {
+            f["type"] == "message" && f["message"]["direction"] == "outbound"
+        })
+        .await?;
+    assert_eq!(next["message"]["text"], "Yes, we do", "{next}");
+    app.stop().await;
+    Ok(())
+}
+
+/// Distributed: the router's process finds the survey due and publishes it
+/// over NATS; the context's process sends it and keeps the score, for Bob.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distributed_a_resolved_chat_gets_a_survey_and_the_score_lands_on_the_agent()
+-> anyhow::Result<()> {
+    let sample = std::fs::read_to_string(sample_config_path())?;
+    let (context, sales) = ("[context]\n", "id = \"sales\"\nname = \"Sales\"\n");
+    anyhow::ensure!(
+        sample.contains(context) && sample.contains(sales),
+        "the sample's sections moved"
+    );
+    let text = sample
+        .replace(context, &format!("{context}sending_hours = \"00:00-24:00\"\n"))
+        .replace(
+            sales,
+            &format!("{sales}survey = {{ kind = \"csat\", prompt = {{ en = {PROMPT:?} }}, thanks = {{ en = {THANKS:?} }} }}\n"),
+        );
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("omniroute.toml");
+    std::fs::write(&path, text)?;
+    let cluster = blocking(move || Cluster::start_with(binary(), &path, &[])).await?;
+    let (mut customer, _bob, _conversation) = served_and_resolved(&cluster).await?;
+    let prompt = automatic(&mut customer, "the survey").await?;
+    assert_eq!(prompt["text"], PROMPT, "{prompt}");
+    customer.say("4").await?;
+    let thanks = automatic(&mut customer, "the thanks").await?;
+    assert_eq!(thanks["text"], THANKS, "{thanks}");
+    let url = format!("http://127.0.0.1:{}", cluster.ports(Part::Context).metrics);
+    metrics_at(
+        &url,
+        &["omni_survey_responses_total{queue=\"sales\",agent=\"bob\",kind=\"csat\"} 1"],
+    )
+    .await?;
+    drop(cluster);
+    Ok(())
+}
