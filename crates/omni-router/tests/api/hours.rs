@@ -140,9 +140,9 @@ async fn a_closed_queue_holds_the_contact_and_tells_the_context_service_once() {
         ["c1"]
     );
 
-    // The API carries no hours: an upsert keeps the queue's.
+    // An upsert that says nothing of hours keeps the queue's.
     shell
-        .upsert_queue(QueueSpec::new("sales").with_priority(2))
+        .upsert_queue(QueueSpec::new("sales").with_priority(2), true)
         .await
         .expect("upsert");
     let kept = shell.with_engine(|e| e.queue_hours(&"sales".into()));
