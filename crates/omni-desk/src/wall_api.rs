@@ -91,7 +91,11 @@ pub struct HoursWall {
     /// When it next opens (closed) or closes (open), ms since the epoch;
     /// `None` when not within the schedule's horizon.
     pub next_change_ms: Option<i64>,
+    /// The holiday it is now in the queue's zone: its name, or `holiday`
+    /// when it has none; `None` on other days.
+    pub holiday: Option<String>,
     /// What the wall shows: `closed, opens Mon 09:00 Europe/Madrid`,
+    /// `closed: Christmas Day, opens Mon 09:00 Europe/Madrid` on a holiday,
     /// `open until Mon 18:00 Europe/Madrid` (`closed` or `open` alone when
     /// no change is in sight).
     pub text: String,
@@ -101,16 +105,25 @@ impl From<&pb::QueueHours> for HoursWall {
     fn from(h: &pb::QueueHours) -> Self {
         let next = (h.next_change_ms > 0 && !h.next_change_local.is_empty())
             .then(|| format!("{} {}", h.next_change_local, h.zone));
+        let holiday = (!h.holiday_date.is_empty()).then(|| match h.holiday_name.trim() {
+            "" => "holiday".to_owned(),
+            name => name.to_owned(),
+        });
+        let closed = match &holiday {
+            Some(name) if !h.open => format!("closed: {name}"),
+            _ => "closed".to_owned(),
+        };
         let text = match (h.open, next) {
-            (false, Some(at)) => format!("closed, opens {at}"),
+            (false, Some(at)) => format!("{closed}, opens {at}"),
             (true, Some(at)) => format!("open until {at}"),
-            (false, None) => "closed".to_owned(),
+            (false, None) => closed,
             (true, None) => "open".to_owned(),
         };
         Self {
             open: h.open,
             zone: h.zone.clone(),
             next_change_ms: (h.next_change_ms > 0).then_some(h.next_change_ms),
+            holiday,
             text,
         }
     }
