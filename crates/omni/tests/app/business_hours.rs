@@ -59,7 +59,8 @@ async fn told_when_sales_opens(
     let schedule = Schedule::parse(hours)?;
     let before = schedule.closed_reply(None, now_ms());
     assert!(
-        before.starts_with("Closed for the holidays. We open ") && before.contains(" 00:00 UTC"),
+        before.starts_with("Closed for the holidays. We open ")
+            && before.ends_with(" at 12:00 AM UTC."),
         "{before}"
     );
     let (mut customer, _) = Customer::open(app, None, "sales").await?;
