@@ -44,4 +44,5 @@ mod traces;
 mod typing;
 mod user_cli;
 mod wall_numbers;
+mod wall_poller;
 mod webhook;
