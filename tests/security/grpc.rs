@@ -141,6 +141,7 @@ async fn an_agent_calling_supervisor_and_admin_methods_is_refused() -> anyhow::R
         alice
             .upsert_queue(UpsertQueueRequest {
                 queue: Some(QueueSpec::default()),
+                ..Default::default()
             })
             .await
             .map(|_| ()),
@@ -221,6 +222,7 @@ async fn an_agent_calling_supervisor_and_admin_methods_is_refused() -> anyhow::R
         wallboard
             .upsert_queue(UpsertQueueRequest {
                 queue: Some(QueueSpec::default()),
+                ..Default::default()
             })
             .await
             .map(|_| ()),

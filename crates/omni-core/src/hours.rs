@@ -11,6 +11,9 @@
 //! its end minute (`09:00-18:00` is open at 17:59, closed at 18:00);
 //! ranges that touch, also across midnight (`mon = ["00:00-24:00"]`,
 //! `tue = ["00:00-06:00"]`), are one opening.
+//!
+//! The closed reply's opening is written in the customer's language by
+//! [`written`].
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -21,6 +24,8 @@ use jiff::{Timestamp, ToSpan};
 
 use crate::config::HoursConfig;
 use crate::time::Millis;
+
+pub mod written;
 
 /// The weekday keys of [`HoursConfig::weekly`], Monday first.
 pub const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -246,20 +251,33 @@ impl Schedule {
         }
     }
 
+    /// `at_ms` in the schedule's zone written for people speaking
+    /// `language`, e.g. `lunes, 7 de diciembre, 9:00 CET` (see
+    /// [`written`]).
+    pub fn format_written(&self, at_ms: Millis, language: &str) -> String {
+        match Timestamp::from_millisecond(at_ms) {
+            Ok(ts) => written::written(&ts.to_zoned_datetime(self.zone.clone()), language),
+            Err(_) => String::new(),
+        }
+    }
+
     /// The closed reply for `language` (its own, else English, else the
     /// first given, else [`DEFAULT_CLOSED_REPLY`]) with `{opens_at}`
-    /// replaced by the opening after `at_ms` in the queue's zone.
+    /// replaced by the opening after `at_ms` in the queue's zone, written
+    /// in the reply's language.
     pub fn closed_reply(&self, language: Option<&str>, at_ms: Millis) -> String {
         let replies = &self.config.closed_reply;
-        let template = language
-            .and_then(|l| replies.get(l))
-            .or_else(|| replies.get("en"))
-            .or_else(|| replies.values().next())
-            .map_or(DEFAULT_CLOSED_REPLY, String::as_str);
+        let (written_in, template) = language
+            .and_then(|l| replies.get_key_value(l))
+            .or_else(|| replies.get_key_value("en"))
+            .or_else(|| replies.iter().next())
+            .map_or(("en", DEFAULT_CLOSED_REPLY), |(l, t)| {
+                (l.as_str(), t.as_str())
+            });
         let opens = self
             .opens_at(at_ms)
-            .map(|at| self.format_local(at))
-            .unwrap_or_else(|| "later".to_owned());
+            .map(|at| self.format_written(at, written_in))
+            .unwrap_or_else(|| later(written_in).to_owned());
         template.replace("{opens_at}", &opens)
     }
 
@@ -294,6 +312,17 @@ impl Schedule {
         let local: DateTime = day.at(hour, min, 0, 0);
         let ts = self.zone.to_timestamp(local).ok()?;
         Some(ts.as_millisecond())
+    }
+}
+
+/// `{opens_at}` when no opening is in sight, in `language`.
+fn later(language: &str) -> &'static str {
+    let primary = language.split(['-', '_']).next().unwrap_or_default();
+    match primary.to_ascii_lowercase().as_str() {
+        "es" => "más adelante",
+        "fr" => "plus tard",
+        "de" => "später",
+        _ => "later",
     }
 }
 

@@ -137,13 +137,25 @@ fn a_schedule_without_ranges_never_opens() {
 fn the_reply_is_in_the_customers_language_with_the_local_opening() {
     let s = Schedule::parse(&madrid()).unwrap();
     let now = madrid_at("2026-12-07T20:00");
+    // The opening is written in the reply's language: Spanish for the
+    // Spanish reply; a French customer gets the English reply, all English.
     assert_eq!(
         s.closed_reply(Some("es"), now),
-        "Abrimos Fri 11 Dec 22:00 CET."
+        "Abrimos viernes, 11 de diciembre, 22:00 CET."
     );
     assert_eq!(
         s.closed_reply(Some("fr"), now),
-        "We open Fri 11 Dec 22:00 CET."
+        "We open Friday, December 11 at 10:00 PM CET."
+    );
+    let german = Schedule::parse(&HoursConfig {
+        closed_reply: BTreeMap::from([("de".to_owned(), "Wir öffnen {opens_at}.".to_owned())]),
+        ..madrid()
+    })
+    .unwrap();
+    assert_eq!(
+        german.closed_reply(Some("fr"), now),
+        "Wir öffnen Freitag, 11. Dezember um 22:00 CET.",
+        "the only reply given, in its own language"
     );
     let plain = Schedule::parse(&HoursConfig {
         closed_reply: BTreeMap::new(),
@@ -152,7 +164,7 @@ fn the_reply_is_in_the_customers_language_with_the_local_opening() {
     .unwrap();
     assert_eq!(
         plain.closed_reply(None, now),
-        "We are closed right now. We open Fri 11 Dec 22:00 CET."
+        "We are closed right now. We open Friday, December 11 at 10:00 PM CET."
     );
 }
 

@@ -9,7 +9,9 @@
 //! - [`channel`]: the channels a customer can use: interned names, the
 //!   built-in `chat`, `email`, `sms` and the ones the configuration declares.
 //! - [`hours`]: business hours: a queue's weekly schedule in a time zone
-//!   with holidays ([`hours::Schedule`]), evaluated at a time passed in.
+//!   with holidays ([`hours::Schedule`]), evaluated at a time passed in;
+//!   the closed reply's opening written in the customer's language
+//!   ([`hours::written`]).
 //! - [`identity`]: how a customer is known on a channel (built-in and
 //!   declared identity kinds) and how raw values are normalized.
 //! - [`message`]: inbound messages in canonical form and stored timeline entries.

@@ -42,6 +42,8 @@ pub struct Desk {
     remote_images: bool,
     /// Away reasons and wrap-up codes ([`crate::settings_api`]).
     settings: crate::settings_api::DeskSettings,
+    /// The walls' one poller of the router ([`crate::wall_feed`]).
+    wall_feed: crate::wall_feed::WallFeed,
 }
 
 impl Desk {
@@ -64,7 +66,13 @@ impl Desk {
             channels: Channels::default(),
             remote_images: false,
             settings: Default::default(),
+            wall_feed: Default::default(),
         }
+    }
+
+    /// The walls' one poller of the router, shared by every open wall.
+    pub fn wall_feed(&self) -> &crate::wall_feed::WallFeed {
+        &self.wall_feed
     }
 
     /// The same desk offering `settings` (away reasons, wrap-up codes).

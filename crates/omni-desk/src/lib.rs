@@ -21,6 +21,8 @@
 //! - [`wall_api`]: the supervisor's wall page and the JSON it reads
 //!   (queues and agents now, today's intervals, "why this agent").
 //! - [`wall_events`]: the wall live, as server-sent events.
+//! - [`wall_feed`]: the one poller of the router that every open wall of
+//!   the desk listens to.
 //! - [`trace`]: agents' actions as spans in the conversation's trace.
 //! - [`events`]: the live event WebSocket, merging router and context streams.
 //! - [`signals`]: the agent's typing and reading, from the event socket to
@@ -55,6 +57,7 @@ pub mod trace;
 pub mod views;
 pub mod wall_api;
 pub mod wall_events;
+pub mod wall_feed;
 
 pub use desk::Desk;
 pub use server::serve;

@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 
 use crate::Desk;
 use crate::access::Caller;
-use crate::desk::traced;
+use crate::desk::{as_desk, traced};
 use crate::error::DeskError;
 
 const WALL_PAGE: &str = include_str!("../assets/wall.html");
@@ -91,7 +91,11 @@ pub struct HoursWall {
     /// When it next opens (closed) or closes (open), ms since the epoch;
     /// `None` when not within the schedule's horizon.
     pub next_change_ms: Option<i64>,
+    /// The holiday it is now in the queue's zone: its name, or `holiday`
+    /// when it has none; `None` on other days.
+    pub holiday: Option<String>,
     /// What the wall shows: `closed, opens Mon 09:00 Europe/Madrid`,
+    /// `closed: Christmas Day, opens Mon 09:00 Europe/Madrid` on a holiday,
     /// `open until Mon 18:00 Europe/Madrid` (`closed` or `open` alone when
     /// no change is in sight).
     pub text: String,
@@ -101,16 +105,25 @@ impl From<&pb::QueueHours> for HoursWall {
     fn from(h: &pb::QueueHours) -> Self {
         let next = (h.next_change_ms > 0 && !h.next_change_local.is_empty())
             .then(|| format!("{} {}", h.next_change_local, h.zone));
+        let holiday = (!h.holiday_date.is_empty()).then(|| match h.holiday_name.trim() {
+            "" => "holiday".to_owned(),
+            name => name.to_owned(),
+        });
+        let closed = match &holiday {
+            Some(name) if !h.open => format!("closed: {name}"),
+            _ => "closed".to_owned(),
+        };
         let text = match (h.open, next) {
-            (false, Some(at)) => format!("closed, opens {at}"),
+            (false, Some(at)) => format!("{closed}, opens {at}"),
             (true, Some(at)) => format!("open until {at}"),
-            (false, None) => "closed".to_owned(),
+            (false, None) => closed,
             (true, None) => "open".to_owned(),
         };
         Self {
             open: h.open,
             zone: h.zone.clone(),
             next_change_ms: (h.next_change_ms > 0).then_some(h.next_change_ms),
+            holiday,
             text,
         }
     }
@@ -368,16 +381,17 @@ impl DayView {
     }
 }
 
-/// Everything the wall shows now, read from the router for `actor`.
-pub async fn read_wall(desk: &Desk, actor: &Actor) -> Result<WallView, DeskError> {
+/// Everything the wall shows now, read from the router for `actor` (`None`:
+/// as the desk itself).
+pub async fn read_wall(desk: &Desk, actor: Option<&Actor>) -> Result<WallView, DeskError> {
     let mut router = desk.router();
     let queues = router
-        .list_queues(traced(actor, ListQueuesRequest {}))
+        .list_queues(for_actor(actor, ListQueuesRequest {}))
         .await?
         .into_inner()
         .queues;
     let agents = router
-        .list_agents(traced(actor, ListAgentsRequest {}))
+        .list_agents(for_actor(actor, ListAgentsRequest {}))
         .await?
         .into_inner()
         .agents;
@@ -389,14 +403,24 @@ pub async fn read_wall(desk: &Desk, actor: &Actor) -> Result<WallView, DeskError
     })
 }
 
-/// Today's intervals, read from the router for `actor`.
-pub async fn read_day(desk: &Desk, actor: &Actor) -> Result<DayView, DeskError> {
+/// Today's intervals, read from the router for `actor` (`None`: as the
+/// desk itself).
+pub async fn read_day(desk: &Desk, actor: Option<&Actor>) -> Result<DayView, DeskError> {
     let day = desk
         .router()
-        .queue_day(traced(actor, QueueDayRequest {}))
+        .queue_day(for_actor(actor, QueueDayRequest {}))
         .await?
         .into_inner();
     Ok(DayView::new(&day, omni_core::time::now_ms()))
+}
+
+/// A request made for `actor`, or as the desk itself (the walls' shared
+/// poller, [`crate::wall_feed`]).
+fn for_actor<T>(actor: Option<&Actor>, message: T) -> tonic::Request<T> {
+    match actor {
+        Some(actor) => traced(actor, message),
+        None => as_desk(message),
+    }
 }
 
 /// `GET /api/wall`.
@@ -404,7 +428,7 @@ pub async fn wall(
     State(desk): State<Arc<Desk>>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<WallView>, DeskError> {
-    Ok(Json(read_wall(&desk, &caller.actor).await?))
+    Ok(Json(read_wall(&desk, Some(&caller.actor)).await?))
 }
 
 /// `GET /api/wall/day`.
@@ -412,7 +436,7 @@ pub async fn day(
     State(desk): State<Arc<Desk>>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<DayView>, DeskError> {
-    Ok(Json(read_day(&desk, &caller.actor).await?))
+    Ok(Json(read_day(&desk, Some(&caller.actor)).await?))
 }
 
 /// `GET /api/wall/conversations/{id}/explain`: the router's decisions on

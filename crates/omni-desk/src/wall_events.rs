@@ -1,5 +1,7 @@
 //! `GET /api/wall/events`: the supervisor's wall live, as server-sent
-//! events. The desk reads the router every [`POLL`] and sends what changed:
+//! events. Every open wall listens to the desk's one poller
+//! ([`crate::wall_feed`], reading the router every
+//! [`POLL`](crate::wall_feed::POLL)) and sends its page what changed:
 //!
 //! | event | data |
 //! |---|---|
@@ -23,24 +25,20 @@ use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use omni_core::access::Actor;
-use serde::Serialize;
 use serde_json::json;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use crate::Desk;
 use crate::access::Caller;
-use crate::wall_api::{read_day, read_wall};
-
-/// How often the router is read.
-pub const POLL: Duration = Duration::from_millis(500);
+use crate::wall_feed::Reading;
 
 /// How long the browser waits before reconnecting a dropped stream.
 pub const RETRY: Duration = Duration::from_secs(1);
 
-/// The session is checked every this many polls (every 5 s).
-const SESSION_EVERY: u32 = 10;
+/// How often a wall checks that its session still holds.
+const SESSION_CHECK: Duration = Duration::from_secs(5);
 
 /// Opens the stream of the signed-in supervisor.
 pub async fn events(
@@ -48,10 +46,12 @@ pub async fn events(
     Extension(caller): Extension<Caller>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let (tx, rx) = mpsc::channel(4);
+    let feed = desk.wall_feed().subscribe(&desk, &shutdown);
     tokio::spawn(run(
         desk,
         caller.actor,
         caller.session.token_hash,
+        feed,
         tx,
         shutdown,
     ));
@@ -63,7 +63,7 @@ pub async fn events(
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
-/// What was last sent, to send only changes.
+/// What this wall last sent, to send only changes.
 #[derive(Default)]
 struct Sent {
     wall: Option<String>,
@@ -71,83 +71,87 @@ struct Sent {
     down: bool,
 }
 
-/// `value` as JSON text, `now_ms` left out (it changes every read).
-fn changes<T: Serialize>(value: &T) -> String {
-    let mut v = serde_json::to_value(value).unwrap_or_default();
-    if let Some(o) = v.as_object_mut() {
-        o.remove("now_ms");
+impl Sent {
+    /// The events that bring the page from what was sent to `reading`.
+    fn events(&mut self, reading: &Reading) -> Vec<Event> {
+        match reading {
+            Reading::Pending => Vec::new(),
+            Reading::Read { wall, day } => {
+                self.down = false;
+                let mut out = Vec::new();
+                if self.wall.as_ref() != Some(&wall.key) {
+                    out.push(Event::default().event("wall").data(&wall.data));
+                    self.wall = Some(wall.key.clone());
+                }
+                if self.day.as_ref() != Some(&day.key) {
+                    out.push(Event::default().event("day").data(&day.data));
+                    self.day = Some(day.key.clone());
+                }
+                out
+            }
+            Reading::Down(message) if !self.down => {
+                // Everything is sent again once the router answers.
+                *self = Self {
+                    down: true,
+                    ..Self::default()
+                };
+                vec![
+                    Event::default()
+                        .event("down")
+                        .data(json!({ "message": message }).to_string()),
+                ]
+            }
+            Reading::Down(_) => Vec::new(),
+        }
     }
-    v.to_string()
 }
 
 async fn run(
     desk: Arc<Desk>,
     actor: Actor,
     session: String,
+    mut feed: watch::Receiver<Reading>,
     tx: mpsc::Sender<Event>,
     shutdown: CancellationToken,
 ) {
     let mut sent = Sent::default();
-    let mut every = tokio::time::interval(POLL);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The session held when the stream opened (the access layer checked).
+    let mut check =
+        tokio::time::interval_at(tokio::time::Instant::now() + SESSION_CHECK, SESSION_CHECK);
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let _ = tx.send(Event::default().retry(RETRY).comment("wall")).await;
-    for polls in 0u32.. {
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            _ = tx.closed() => break,
-            _ = every.tick() => {}
-        }
-        if polls % SESSION_EVERY == 0 && !session_holds(&desk, &session).await {
-            let _ = tx
-                .send(Event::default().event("signed_out").data("{}"))
-                .await;
-            break;
-        }
-        let read = async {
-            Ok::<_, crate::error::DeskError>((
-                read_wall(&desk, &actor).await?,
-                read_day(&desk, &actor).await?,
-            ))
-        };
-        let out = match read.await {
-            Ok((wall, day)) => {
-                sent.down = false;
-                let mut out = Vec::new();
-                let (w, d) = (changes(&wall), changes(&day));
-                if sent.wall.as_ref() != Some(&w) {
-                    out.push(json_event("wall", &wall));
-                    sent.wall = Some(w);
-                }
-                if sent.day.as_ref() != Some(&d) {
-                    out.push(json_event("day", &day));
-                    sent.day = Some(d);
-                }
-                out
-            }
-            Err(e) if !sent.down => {
-                warn!(user = %actor.user, error = %e, "wall cannot read the router; retrying");
-                // Everything is sent again once the router answers.
-                sent = Sent {
-                    down: true,
-                    ..Sent::default()
-                };
-                vec![json_event("down", &json!({ "message": e.to_string() }))]
-            }
-            Err(_) => Vec::new(),
-        };
-        for event in out {
+    // What the poller already read, then each new reading.
+    let mut reading = feed.borrow_and_update().clone();
+    loop {
+        for event in sent.events(&reading) {
             if tx.send(event).await.is_err() {
                 debug!(user = %actor.user, "wall stream closed by the page");
                 return;
             }
         }
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tx.closed() => return,
+                changed = feed.changed() => {
+                    if changed.is_err() {
+                        // The poller stopped: the desk is stopping.
+                        return;
+                    }
+                    break;
+                }
+                _ = check.tick() => {
+                    if !session_holds(&desk, &session).await {
+                        let _ = tx
+                            .send(Event::default().event("signed_out").data("{}"))
+                            .await;
+                        return;
+                    }
+                }
+            }
+        }
+        reading = feed.borrow_and_update().clone();
     }
-}
-
-fn json_event<T: Serialize>(name: &str, value: &T) -> Event {
-    Event::default()
-        .event(name)
-        .data(serde_json::to_string(value).unwrap_or_default())
 }
 
 /// Whether the session still holds (not expired, signed out or revoked);

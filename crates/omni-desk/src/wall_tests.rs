@@ -192,8 +192,8 @@ fn intervals_show_service_level_and_average_depth_so_far() {
 }
 
 #[test]
-fn a_queue_with_hours_shows_open_or_closed_and_the_next_change_in_its_zone() {
-    let with = |open, next_change_ms: i64, local: &str| {
+fn a_queue_with_hours_shows_open_or_closed_the_holiday_and_the_next_change_in_its_zone() {
+    let on = |open, next_change_ms: i64, local: &str, holiday: Option<&str>| {
         let q = pb::QueueState {
             queue: "billing".into(),
             hours: Some(pb::QueueHours {
@@ -201,17 +201,35 @@ fn a_queue_with_hours_shows_open_or_closed_and_the_next_change_in_its_zone() {
                 open,
                 next_change_ms,
                 next_change_local: local.into(),
+                holiday_date: holiday.map(|_| "2026-12-25".to_owned()).unwrap_or_default(),
+                holiday_name: holiday.unwrap_or_default().to_owned(),
+                ..Default::default()
             }),
             ..Default::default()
         };
         serde_json::to_value(QueueWall::new(&q, 5)).expect("serializes")["hours"].clone()
     };
+    let with = |open, next_change_ms: i64, local: &str| on(open, next_change_ms, local, None);
     assert_eq!(
         with(false, 1_000, "Mon 09:00"),
         json!({
             "open": false, "zone": "Europe/Madrid", "next_change_ms": 1_000,
-            "text": "closed, opens Mon 09:00 Europe/Madrid",
+            "holiday": null, "text": "closed, opens Mon 09:00 Europe/Madrid",
         })
+    );
+    let christmas = on(false, 1_000, "Mon 09:00", Some("Christmas Day"));
+    assert_eq!(
+        (christmas["text"].clone(), christmas["holiday"].clone()),
+        (
+            json!("closed: Christmas Day, opens Mon 09:00 Europe/Madrid"),
+            json!("Christmas Day")
+        ),
+        "a holiday is named"
+    );
+    assert_eq!(
+        on(false, 1_000, "Mon 09:00", Some(""))["text"],
+        "closed: holiday, opens Mon 09:00 Europe/Madrid",
+        "a holiday without a name"
     );
     assert_eq!(
         with(true, 2_000, "Mon 18:00")["text"],

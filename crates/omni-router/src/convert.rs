@@ -1,7 +1,8 @@
 //! Every conversion between the routing core's types and their proto,
 //! configuration and store forms: agent and queue specs in (validated, with
 //! errors that name the field), agent state, offers, agent events and queue
-//! state out, presence to and from its store record.
+//! state out, presence to and from its store record; business hours in
+//! [`hours`].
 
 use std::collections::BTreeMap;
 
@@ -19,6 +20,10 @@ use omni_store::PresenceRecord;
 
 use crate::RouterError;
 use crate::events::{AgentEvent, AgentEventKind};
+
+mod hours;
+
+pub use hours::{hours_from_pb, hours_to_pb, queue_hours};
 
 /// An offer in its proto form.
 pub fn offer_to_pb(offer: &Offer) -> pb::Offer {

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use futures_util::{Stream, StreamExt};
 use omni_core::AgentId;
 use omni_core::ConversationId;
-use omni_core::time::now_ms;
 use omni_proto::routing::router_service_server::{
     RouterService as RouterGrpc, RouterServiceServer,
 };
@@ -18,7 +17,7 @@ use tonic::{Request, Response, Status};
 use tracing::warn;
 
 use crate::authority::{for_self, for_self_or};
-use crate::convert::{agent_event_to_pb, agent_from_pb, queue_from_pb, queue_state};
+use crate::convert::{agent_event_to_pb, agent_from_pb, hours_from_pb, queue_from_pb};
 use crate::{RouterError, RouterShell};
 use omni_core::access::Role;
 use omni_proto::auth::Caller;
@@ -202,20 +201,40 @@ impl RouterGrpc for RouterApi {
         &self,
         request: Request<UpsertQueueRequest>,
     ) -> Result<Response<QueueState>, Status> {
-        let spec = queue_from_pb(request.into_inner().queue).inspect_err(|e| {
+        let request = request.into_inner();
+        let checked = queue_from_pb(request.queue).and_then(|mut spec| {
+            let keep_hours = match (request.hours, request.always_open) {
+                (Some(_), true) => {
+                    return Err(RouterError::InvalidArgument(
+                        "always_open: leave hours out to make the queue always open".into(),
+                    ));
+                }
+                (Some(hours), false) => {
+                    spec.hours = Some(hours_from_pb(hours)?);
+                    false
+                }
+                (None, true) => {
+                    spec.hours = None;
+                    false
+                }
+                (None, false) => true,
+            };
+            Ok((spec, keep_hours))
+        });
+        let (spec, keep_hours) = checked.inspect_err(|e| {
             warn!(error = %e, "upsert queue refused");
         })?;
         let id = spec.id.clone();
-        self.shell.upsert_queue(spec).await.inspect_err(|e| {
-            warn!(queue = %id, error = %e, "upsert queue refused");
-        })?;
         self.shell
-            .with_engine(|e| {
-                e.queues(now_ms())
-                    .into_iter()
-                    .find(|q| q.id == id)
-                    .map(|q| queue_state(&q))
-            })
+            .upsert_queue(spec, keep_hours)
+            .await
+            .inspect_err(|e| {
+                warn!(queue = %id, error = %e, "upsert queue refused");
+            })?;
+        self.shell
+            .queue_states()
+            .into_iter()
+            .find(|q| q.queue == id.as_str())
             .map(Response::new)
             .ok_or_else(|| RouterError::from(EngineError::UnknownQueue(id)).into())
     }

@@ -31,7 +31,7 @@ use std::time::Duration;
 use omni_bus::Bus;
 use omni_core::config::Config;
 use omni_core::time::{Millis, now_ms};
-use omni_core::{AgentId, Channel, ConversationId};
+use omni_core::{AgentId, Channel, ConversationId, QueueId};
 use omni_router_core::{AgentSpec, Engine, EngineConfig, EngineError, Event, Presence, QueueSpec};
 use omni_store::{ContactRecord, RouterStore};
 use omni_telemetry::metrics;
@@ -456,17 +456,32 @@ impl RouterShell {
     }
 
     /// Creates or replaces a queue, effective at once; refuses an overflow
-    /// to an unknown queue or one that comes back.
-    /// The API does not carry business hours: a queue keeps those it has
-    /// (from the configuration file).
-    pub async fn upsert_queue(&self, mut spec: QueueSpec) -> Result<(), RouterError> {
+    /// (or a closed overflow) to an unknown queue or one that comes back.
+    /// With `keep_hours` the queue keeps the business hours it has (from
+    /// the configuration file or an earlier call), whatever `spec` says;
+    /// else `spec.hours` replaces them (`None`: always open).
+    pub async fn upsert_queue(
+        &self,
+        mut spec: QueueSpec,
+        keep_hours: bool,
+    ) -> Result<(), RouterError> {
         let id = spec.id.clone();
-        if spec.hours.is_none() {
-            spec.hours = self.lock_engine().queue_hours(&id);
+        {
+            let engine = self.lock_engine();
+            if keep_hours {
+                spec.hours = engine.queue_hours(&id);
+            }
+            engine
+                .validate_queue(&spec)
+                .map_err(|e| RouterError::InvalidArgument(format!("queue: {e}")))?;
+            if let Some(target) = spec.hours.as_ref().and_then(|h| h.closed_overflow())
+                && engine.queue_spec(&QueueId::from(target)).is_none()
+            {
+                return Err(RouterError::InvalidArgument(format!(
+                    "hours.closed_overflow: unknown queue {target:?}"
+                )));
+            }
         }
-        self.lock_engine()
-            .validate_queue(&spec)
-            .map_err(|e| RouterError::InvalidArgument(format!("queue: {e}")))?;
         // Durable first: an acknowledged change survives a restart.
         self.store
             .put_queue_config(&crate::convert::queue_to_config(&spec))

@@ -2,8 +2,9 @@
 //! (`tests/browser/wallrestart.mjs`): the open page says "reconnecting"
 //! while the desk is down and is live again, not reloaded, with the
 //! numbers restored, once it is back on the same port. Support has
-//! business hours and is closed (today and tomorrow are holidays in
-//! Madrid): the wall says when it opens, before and after the restart.
+//! business hours and is closed (today, "Christmas Day", and tomorrow are
+//! holidays in Madrid): the wall names the holiday and says when it opens,
+//! before and after the restart.
 //!
 //! The test stops and starts the app (the desk with the rest of the
 //! embedded app) when the script asks: `stop`, then `start`.
@@ -49,9 +50,9 @@ async fn wall_recovers_after_a_restart() -> anyhow::Result<()> {
     result
 }
 
-/// Hours open every day 09:00-18:00 in Madrid, today and tomorrow being
-/// holidays; and what the wall should say of them: closed, opening the day
-/// after at 09:00.
+/// Hours open every day 09:00-18:00 in Madrid, today ("Christmas Day")
+/// and tomorrow being holidays; and what the wall should say of them:
+/// closed for the named holiday, opening the day after at 09:00.
 fn closed_in_madrid() -> anyhow::Result<(HoursConfig, String)> {
     let today = jiff::Timestamp::from_millisecond(now_ms())?
         .in_tz("Europe/Madrid")?
@@ -65,18 +66,21 @@ fn closed_in_madrid() -> anyhow::Result<(HoursConfig, String)> {
             .iter()
             .map(|d| ((*d).to_owned(), vec!["09:00-18:00".to_owned()]))
             .collect(),
-        holidays: [today, tomorrow]
-            .iter()
-            .map(|d| HolidayConfig {
-                date: d.to_string(),
+        holidays: vec![
+            HolidayConfig {
+                date: today.to_string(),
+                name: Some("Christmas Day".into()),
+            },
+            HolidayConfig {
+                date: tomorrow.to_string(),
                 name: None,
-            })
-            .collect(),
+            },
+        ],
         closed_overflow: None,
         closed_reply: BTreeMap::new(),
     };
     let shown = format!(
-        "closed, opens {} 09:00 Europe/Madrid",
+        "closed: Christmas Day, opens {} 09:00 Europe/Madrid",
         opening.strftime("%a")
     );
     Ok((hours, shown))

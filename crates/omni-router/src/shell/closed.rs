@@ -1,7 +1,8 @@
 //! A contact waiting in a closed queue (business hours,
 //! [`Effect::QueueClosed`](omni_router_core::Effect::QueueClosed)): the
 //! shell renders the queue's closed reply, per language, with the opening
-//! in the queue's zone, and publishes a `QueueClosedNotice` on
+//! in the queue's zone written in that language (`lunes, 7 de diciembre,
+//! 9:00 CET`; [`omni_core::hours::written`]), and publishes a `QueueClosedNotice` on
 //! `omni.assignment.closed`; the context service answers the customer on
 //! their channel. One notice per routing request: the message id derives
 //! from the contact's queued time, so a redelivered request reported again

@@ -4,13 +4,12 @@
 //! the day in intervals (all of the day's numbers from [`crate::tally`]),
 //! and whether a queue with business hours is open by the router's clock.
 
-use omni_core::hours::Schedule;
-use omni_core::time::{Millis, now_ms};
+use omni_core::time::now_ms;
 use omni_proto::routing as pb;
 use omni_router_core::{AgentView, ContactState, QueueView};
 
 use super::RouterShell;
-use crate::convert::{agent_state, queue_state};
+use crate::convert::{agent_state, queue_hours, queue_state};
 
 /// Agents meeting a queue's base requirement, by presence:
 /// (available and holding nothing, available and holding something, away).
@@ -29,19 +28,6 @@ fn agents_by_presence(queue: &QueueView, agents: &[AgentView]) -> (u32, u32, u32
         }
     }
     counts
-}
-
-/// A queue's hours at `at_ms`: open or not, and when that next changes.
-fn queue_hours(schedule: &Schedule, at_ms: Millis) -> pb::QueueHours {
-    let (open, next) = schedule.state_at(at_ms);
-    pb::QueueHours {
-        zone: schedule.zone().to_owned(),
-        open,
-        next_change_ms: next.unwrap_or(0),
-        next_change_local: next
-            .map(|n| schedule.format_weekday_time(n))
-            .unwrap_or_default(),
-    }
 }
 
 impl RouterShell {

@@ -2,9 +2,9 @@
 //! (today and tomorrow are holidays) waits without an offer though an
 //! agent is available, and the router publishes one `QueueClosedNotice` on
 //! `omni.assignment.closed` with the opening and the queue's reply
-//! rendered per language; with the router's clock moved to the opening the
-//! agent is offered it; an `UpsertQueue` (which carries no hours) keeps the
-//! queue's hours. `ListQueues` says whether a queue with hours is open
+//! rendered per language (the opening written in each); with the router's
+//! clock moved to the opening the agent is offered it; an upsert that says
+//! nothing of hours keeps the queue's. `ListQueues` says whether a queue with hours is open
 //! and when it next opens or closes, by the router's clock.
 
 use std::collections::BTreeMap;
@@ -109,10 +109,16 @@ async fn a_closed_queue_holds_the_contact_and_tells_the_context_service_once() {
         ("c1", "sales")
     );
     assert_eq!(notice.opens_at_ms, opens);
-    let local = schedule.format_local(opens);
-    assert!(local.ends_with(" 00:00 UTC"), "{local}");
-    assert_eq!(notice.replies["es"], format!("Abrimos {local}."));
-    assert_eq!(notice.reply, format!("We open {local}."));
+    // Each reply writes the opening in its own language.
+    let (es, en) = (
+        schedule.format_written(opens, "es"),
+        schedule.format_written(opens, "en"),
+    );
+    assert!(es.ends_with(" 0:00 UTC") && es.contains(" de "), "{es}");
+    assert!(en.ends_with(" at 12:00 AM UTC"), "{en}");
+    assert_eq!(notice.replies["es"], format!("Abrimos {es}."));
+    assert_eq!(notice.replies["en"], format!("We open {en}."));
+    assert_eq!(notice.reply, format!("We open {en}."));
     let (waiting, offers) = shell.with_engine(|e| {
         let offers = e.agent(&"ann".into()).map(|a| a.offers.len());
         (e.queues(now_ms())[0].waiting, offers)
@@ -140,9 +146,9 @@ async fn a_closed_queue_holds_the_contact_and_tells_the_context_service_once() {
         ["c1"]
     );
 
-    // The API carries no hours: an upsert keeps the queue's.
+    // An upsert that says nothing of hours keeps the queue's.
     shell
-        .upsert_queue(QueueSpec::new("sales").with_priority(2))
+        .upsert_queue(QueueSpec::new("sales").with_priority(2), true)
         .await
         .expect("upsert");
     let kept = shell.with_engine(|e| e.queue_hours(&"sales".into()));

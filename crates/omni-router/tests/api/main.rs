@@ -3,10 +3,13 @@
 //! changes surviving a restart; errors and their reasons ([`errors`]);
 //! presence following the desk connection ([`presence`]); queue positions
 //! on the bus, also after a restart ([`positions`]); the queue bound and
-//! its refusals ([`refusals`]); what the supervisor's wall reads ([`wall`]).
+//! its refusals ([`refusals`]); what the supervisor's wall reads ([`wall`]);
+//! business hours through the bus ([`hours`]) and set by `UpsertQueue`
+//! ([`hours_admin`]).
 
 mod errors;
 mod hours;
+mod hours_admin;
 mod positions;
 mod presence;
 mod priority;
@@ -218,7 +221,10 @@ async fn bad_admin_input_is_invalid_argument_naming_the_field() {
     };
     let err = router
         .client
-        .upsert_queue(UpsertQueueRequest { queue: Some(bad) })
+        .upsert_queue(UpsertQueueRequest {
+            queue: Some(bad),
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
@@ -238,6 +244,7 @@ async fn bad_admin_input_is_invalid_argument_naming_the_field() {
         .client
         .upsert_queue(UpsertQueueRequest {
             queue: Some(to_nowhere),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -282,6 +289,7 @@ async fn admin_changes_route_at_once_explain_and_survive_a_restart() {
         .client
         .upsert_queue(UpsertQueueRequest {
             queue: Some(billing()),
+            ..Default::default()
         })
         .await
         .expect("queue created")

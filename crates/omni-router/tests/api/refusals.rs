@@ -139,6 +139,7 @@ async fn a_queue_bound_set_over_grpc_shows_survives_a_restart_and_refuses_a_tran
                 max_waiting: 1,
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect("queue created")

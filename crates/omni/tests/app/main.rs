@@ -50,4 +50,5 @@ mod traces;
 mod typing;
 mod user_cli;
 mod wall_numbers;
+mod wall_poller;
 mod webhook;
