@@ -52,7 +52,12 @@ impl ContextService {
         };
         let customer = &ingested.customer;
         let text = &ingested.message.text;
-        if asks_for_person(text, customer.language.as_deref(), &bot.person_keywords) {
+        // A customer who picks one of the bot's options ("Talk to a
+        // person") is answered by the bot, which may collect the queue's
+        // fields first; words typed freely hand off at once.
+        if asks_for_person(text, customer.language.as_deref(), &bot.person_keywords)
+            && picked_option(text, &self.last_bot_options(ingested).await?).is_none()
+        {
             return self
                 .bot_handoff(
                     conversation,
@@ -113,6 +118,25 @@ impl ContextService {
         count_turn(&state.bot, "published");
         info!(trace_id = %trace.trace_id_hex(), conversation_id = %conversation.id, bot = %state.bot, turn = open.turn, turn_id = %open.turn_id, "turn given to the bot");
         Ok(())
+    }
+
+    /// The options of the bot's latest message before `ingested`.
+    async fn last_bot_options(&self, ingested: &Ingested) -> Result<Vec<String>, ContextError> {
+        let seq = ingested.message.seq;
+        let history = self
+            .store
+            .messages(
+                &ingested.conversation.id,
+                seq.saturating_sub(HISTORY as u64 + 1),
+                HISTORY + 1,
+            )
+            .await?;
+        Ok(history
+            .into_iter()
+            .rev()
+            .find(|m| m.seq < seq && m.direction == Direction::Outbound && m.bot.is_some())
+            .map(|m| m.options)
+            .unwrap_or_default())
     }
 
     async fn build_turn(

@@ -37,6 +37,7 @@ mod distributed;
 mod enrichment;
 mod erasure;
 mod faq_bot;
+mod faq_handoff;
 mod observability;
 mod python_adapter;
 mod python_bot;
