@@ -84,9 +84,11 @@ async fn the_faq_bot_answers_collects_and_hands_off(app: &impl Endpoints) -> any
     assert_eq!(asked["text"], "What is your order number?", "{asked}");
     jo.say("It is 4821").await?;
     let again = answer(&mut jo).await?;
-    assert_eq!(
-        again["text"], "What is your order number?",
-        "an answer that does not fit is asked again: {again}"
+    assert!(
+        again["text"].as_str().is_some_and(
+            |t| t.ends_with("What is your order number?") && t != "What is your order number?"
+        ),
+        "an answer that does not fit is asked again, saying so: {again}"
     );
     jo.say("482133").await?;
     answer(&mut jo).await?;
