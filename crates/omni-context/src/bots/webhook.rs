@@ -7,7 +7,8 @@
 //! turn's deadline. Its outcome is published on `omni.bot.reply`, so it is
 //! applied by the same consumer and checks as a bus bot's reply (the open
 //! turn, the holding bot): the bot's answer, or, when the POST timed out,
-//! failed, answered a non-2xx status or an undecodable body, a handoff
+//! failed, answered a non-2xx status, an undecodable body or a reply
+//! naming another turn, bot or conversation, a handoff
 //! with the reason `timeout` or `error`. A POST that never comes back (a
 //! restart) leaves the open turn in the store for the sweeper.
 
@@ -126,7 +127,8 @@ async fn exchange(
     let reply: Reply = serde_json::from_slice(&response.body)
         .map_err(|e| error(format!("undecodable reply: {e}")))?;
     let mut reply = bp::BotReply::from(reply);
-    // The response answers this request: what it leaves out is this turn's.
+    // The response answers this request: what it leaves out is this
+    // turn's, and naming another turn makes it no reply to this one.
     for (field, ours) in [
         (&mut reply.turn_id, &turn.turn_id),
         (&mut reply.bot, &turn.bot),
@@ -134,6 +136,8 @@ async fn exchange(
     ] {
         if field.is_empty() {
             field.clone_from(ours);
+        } else if field != ours {
+            return Err(error(format!("the reply names {field:?}, not {ours:?}")));
         }
     }
     Ok(reply)

@@ -216,7 +216,24 @@ async fn embedded_a_webhook_bot_answering_past_its_deadline_hands_off_with_timeo
 async fn embedded_a_webhook_bot_answering_what_is_not_a_reply_hands_off_with_error()
 -> anyhow::Result<()> {
     let bot = WebhookBot::start(
-        Box::new(|_: &Value| (StatusCode::OK, json!(["not", "a", "reply"]))),
+        Box::new(|_: &Value| (StatusCode::OK, json!("hello"))),
+        Duration::ZERO,
+    )
+    .await?;
+    assert_eq!(handoff_reason(&bot, 60).await?, "error");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_a_webhook_bot_answering_for_another_turn_hands_off_with_error()
+-> anyhow::Result<()> {
+    let bot = WebhookBot::start(
+        Box::new(|_: &Value| {
+            (
+                StatusCode::OK,
+                json!({ "turnId": "turn_other", "continue": {} }),
+            )
+        }),
         Duration::ZERO,
     )
     .await?;
