@@ -6,9 +6,13 @@
 //! - [`refusal`]: [`Refusal`], a status and
 //!   `{"error": "<code>", "message": "<text>"}` ([`omni_core::ErrorBody`]),
 //!   `Retry-After` on 503, with its log line and count.
+//! - [`signature`]: the `X-Omni-Timestamp`/`X-Omni-Signature` HMAC-SHA256
+//!   signature of a request body, as the webhook channel and a webhook bot
+//!   send and check it.
 
 pub mod client;
 pub mod refusal;
+pub mod signature;
 
 pub use client::{HttpClient, HttpError, HttpResponse};
 pub use refusal::Refusal;

@@ -27,7 +27,8 @@
 //! - [`backoff`]: exponential backoff with jitter and bounded attempts.
 //! - [`report`]: delivery reports on `omni.delivery.<channel>`.
 //! - `http` (feature `http`): the HTTP(S) client toward a provider and
-//!   `Refusal`, the one HTTP answer to a refused provider request.
+//!   `Refusal`, the one HTTP answer to a refused provider request, and
+//!   `signature`, the signed-request headers shared with webhook bots.
 //! - `conformance` (feature `conformance`): the kit every adapter runs
 //!   against itself, over a real bus.
 

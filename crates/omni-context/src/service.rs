@@ -177,6 +177,8 @@ pub struct ContextService {
     pub(crate) counts: Option<Arc<dyn omni_store::RouterStore>>,
     /// The enrichment stage and routing rules (see [`crate::enrich`]).
     pub(crate) enrichment: Arc<Stage>,
+    /// The HTTP client toward webhook bots, made on first use.
+    pub(crate) bot_http: std::sync::OnceLock<Result<omni_adapter::http::HttpClient, String>>,
 }
 
 impl ContextService {
@@ -193,6 +195,7 @@ impl ContextService {
             audit: None,
             counts: None,
             enrichment,
+            bot_http: std::sync::OnceLock::new(),
         }
     }
 

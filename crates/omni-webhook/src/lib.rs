@@ -20,7 +20,8 @@
 //! - [`client`]: the HTTP client for the app's webhook.
 //! - [`lookup`]: whether a status the app posts names one of our replies
 //!   (asked of the context service).
-//! - [`signature`]: `X-Omni-Timestamp` and `X-Omni-Signature`.
+//! - [`signature`]: `X-Omni-Timestamp` and `X-Omni-Signature` (re-exported
+//!   from `omni_adapter::http::signature`, shared with webhook bots).
 //! - [`error`]: errors and their HTTP form.
 
 #![forbid(unsafe_code)]
@@ -31,7 +32,9 @@ pub mod error;
 pub mod lookup;
 pub mod outbound;
 pub mod server;
-pub mod signature;
+/// The request signature, shared with webhook bots (moved to the adapter
+/// kit so both use one implementation).
+pub use omni_adapter::http::signature;
 
 pub use adapter::WebhookAdapter;
 pub use error::WebhookError;

@@ -2,7 +2,8 @@
 //!
 //! A conversation of a queue with `bot` starts in `Bot` status. Each
 //! customer message becomes a turn for the bot ([`turn`]): published on
-//! `omni.bot.turn.<bot>` and recorded as the conversation's open turn with its deadline. The bot's
+//! `omni.bot.turn.<bot>` (or POSTed as [`json`] to a webhook bot,
+//! [`webhook`], whose answer is published as its reply) and recorded as the conversation's open turn with its deadline. The bot's
 //! reply ([`reply`], consumed from `omni.bot.reply` by [`replies`]) is
 //! accepted only for the open turn and from the holding bot; its messages
 //! go to the customer on their channel, its attributes onto the
@@ -24,10 +25,12 @@ use tracing::info;
 
 use crate::{ContextError, ContextService, ContextSettings};
 
+pub mod json;
 pub mod replies;
 pub mod reply;
 pub mod sweeper;
 mod turn;
+mod webhook;
 pub mod words;
 
 /// A handoff to apply: what the bot (or the service) said.

@@ -1,7 +1,8 @@
 //! A customer message to a bot-held conversation: asking for a person or
 //! too many turns hands off at once; otherwise the message becomes a
 //! [`BotTurn`](omni_proto::bot::BotTurn) for the bot, recorded as the
-//! conversation's open turn before it is published.
+//! conversation's open turn before it is published on the bus or POSTed
+//! to a webhook bot ([`super::webhook`]).
 
 use omni_core::config::{BotConfig, BotTransport};
 use omni_core::{Direction, OpenTurn};
@@ -102,17 +103,15 @@ impl ContextService {
                 self.bus.publish(msg, Some(&open.turn_id)).await?;
             }
             BotTransport::Webhook => {
-                // Turns over HTTPS are not carried yet (docs/bots.md): the
-                // customer goes to a person rather than wait for nothing.
-                warn!(conversation_id = %conversation.id, bot = %state.bot, "webhook transport not carried yet; handing off");
-                count_turn(&state.bot, "error");
-                return self
-                    .bot_handoff(
-                        &conversation,
-                        Handoff::by_service(&state.bot, "error"),
-                        trace,
-                    )
-                    .await;
+                let traceparent =
+                    omni_telemetry::outgoing(&tracing::Span::current(), &trace).to_string();
+                super::webhook::post_turn(
+                    super::webhook::client(&self.bot_http),
+                    self.bus.clone(),
+                    bot,
+                    turn,
+                    traceparent,
+                );
             }
         }
         count_turn(&state.bot, "published");

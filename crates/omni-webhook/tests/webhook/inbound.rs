@@ -76,7 +76,7 @@ async fn bad_requests_get_precise_json_errors_and_store_nothing() {
     let good = message("m-4", CUSTOMER, "hi");
     // An hour off either way: far outside the tolerance however long the
     // requests below take on a loaded machine (the boundary is unit-tested
-    // in signature.rs).
+    // in omni_adapter::http::signature).
     let now = now_secs();
 
     let forged = app

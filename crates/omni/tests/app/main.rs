@@ -53,3 +53,4 @@ mod user_cli;
 mod wall_numbers;
 mod wall_poller;
 mod webhook;
+mod webhook_bot;

@@ -1,4 +1,5 @@
-//! The webhook channel's request signature, both ways: `X-Omni-Timestamp`
+//! A signed request's signature, both ways (the webhook channel's requests
+//! and replies, and the turns POSTed to a webhook bot): `X-Omni-Timestamp`
 //! (Unix seconds) and `X-Omni-Signature: v1=<hex>`, the HMAC-SHA256 of
 //! `"<timestamp>.<body>"` keyed by the shared key.
 //!
