@@ -12,7 +12,10 @@
 //   show it;
 // - the wall passes the accessibility check (axe-core) at 1366x768;
 // - the supervisor reads Ann's conversation (its text, its trace id) and
-//   why it went to Bob: the router's decisions with the rule that won.
+//   why it went to Bob: the router's decisions with the rule that won;
+// - Bob resolves Ann's chat, Ann answers its survey with 5 (a button):
+//   the wall's survey section shows Sales and Bob at 100% CSAT, and the
+//   export form links the CSV of a period.
 //
 // Started by the Rust e2e test `browser::wall::wall_in_chromium` with
 // CHAT_URL, DESK_URL and CHROMIUM_PATH (see harness.mjs); SCREENSHOTS=dir
@@ -116,6 +119,36 @@ await scenario(async (browser) => {
   if (!/proficiency|occupancy|idle|preferred|only_eligible/.test(text)) throw new Error(`no winning rule in: ${text}`);
   await wall.locator('[data-testid="decisions"] [data-testid="decision-assigned"]').waitFor({ timeout });
   if (shots) await wall.screenshot({ path: `${shots}/wall.png`, fullPage: true });
+
+  log("Bob resolves Ann's chat; Ann rates it 5; the wall's surveys show it");
+  await bob.getByTestId('resolve-button').click();
+  const scores = ann.getByRole('group', { name: 'Replies you can choose' });
+  await scores.getByRole('button', { name: '5', exact: true }).click({ timeout });
+  // The section polls every 30 s: open the wall again rather than wait.
+  const surveyRow = async (testid) => {
+    for (let i = 0; i < 20; i += 1) {
+      await wall.goto(`${deskUrl}/wall`);
+      const row = wall.locator(`[data-testid="${testid}"]`);
+      try {
+        await row.waitFor({ timeout: 2000 });
+        return row;
+      } catch (_) { /* not answered yet */ }
+    }
+    throw new Error(`no survey row ${testid}`);
+  };
+  const salesRow = await surveyRow('survey-queue-sales');
+  const salesCells = await salesRow.locator('td').allTextContents();
+  if (salesCells[0] !== '100' || salesCells[3] !== '1') throw new Error(`Sales' survey row: ${JSON.stringify(salesCells)}`);
+  const bobCells = await (await surveyRow('survey-agent-bob')).locator('td').allTextContents();
+  if (bobCells[0] !== '100') throw new Error(`Bob's survey row: ${JSON.stringify(bobCells)}`);
+  const action = await wall.getByTestId('survey-export').getAttribute('action');
+  if (action !== '/api/surveys.csv') throw new Error(`the export form goes to ${action}`);
+  const csv = await wall.evaluate(async () => {
+    const day = new Date().toISOString().slice(0, 10);
+    const r = await fetch(`/api/surveys.csv?from=${day}&to=${day}`);
+    return r.text();
+  });
+  if (!csv.includes(`${annId},sales,bob,chat,csat,5`)) throw new Error(`the export lacks Ann's score: ${csv}`);
 
   log('nothing the wall needed was blocked by its CSP');
   noCspViolations();

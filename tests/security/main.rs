@@ -16,6 +16,7 @@ mod positions;
 mod records;
 mod supervise;
 mod support;
+mod surveys;
 mod wall;
 mod webhook;
 mod widget;

@@ -19,6 +19,7 @@ const WALL_API: &[&str] = &[
     "/api/wall/day",
     "/api/wall/events",
     "/api/wall/conversations/c_1/explain",
+    "/api/wall/surveys",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

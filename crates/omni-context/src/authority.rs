@@ -53,6 +53,7 @@ pub const METHODS: MethodTable = MethodTable {
         ("ListDeadLetters", Role::Admin),
         ("AddNote", Role::Agent),
         ("SignalConversation", Role::Agent),
+        ("ListSurveyAnswers", Role::Supervisor),
     ],
 };
 

@@ -558,6 +558,37 @@ impl ContextGrpc for ContextApi {
         }))
     }
 
+    async fn list_survey_answers(
+        &self,
+        request: Request<ListSurveyAnswersRequest>,
+    ) -> Result<Response<ListSurveyAnswersResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let token = Some(req.page_token.as_str()).filter(|t| !t.is_empty());
+        let limit = usize::try_from(req.limit).unwrap_or(usize::MAX);
+        let page = self
+            .service
+            .survey_answers(&caller, req.from_ms, req.to_ms, token, limit)
+            .await?;
+        Ok(Response::new(ListSurveyAnswersResponse {
+            answers: page
+                .answers
+                .into_iter()
+                .map(|a| SurveyAnswer {
+                    answered_at_ms: a.answered_at_ms,
+                    conversation_id: a.conversation_id.to_string(),
+                    queue: a.queue,
+                    agent_id: a.agent,
+                    channel: a.channel,
+                    kind: a.kind,
+                    score: u32::from(a.score),
+                    comment: a.comment,
+                })
+                .collect(),
+            next_page_token: page.next_page_token.unwrap_or_default(),
+        }))
+    }
+
     async fn signal_conversation(
         &self,
         request: Request<SignalConversationRequest>,

@@ -24,6 +24,8 @@
 //! - [`schedule`]: the durable consumer that sends due scheduled items
 //!   (surveys, follow-ups; `service/survey`, `service/followup` and
 //!   `service/aftercare` hold what they do).
+//! - [`survey_answers`]: scored survey answers by period, a page at a
+//!   time (supervisors: the desk's CSV export and the wall).
 //! - [`threading`]: reply addresses and email threading.
 //! - [`intake`]: the durable bus consumers that feed the service.
 //! - [`grpc`]: the `omni.context.v1.ContextService` gRPC API.
@@ -54,6 +56,7 @@ pub mod intake;
 pub mod retention;
 pub mod schedule;
 pub mod service;
+pub mod survey_answers;
 pub mod threading;
 
 pub use error::ContextError;

@@ -429,4 +429,17 @@ pub const ACCESS: &[RouteAccess] = &[
         access: Access::Supervisor,
         why: "the router's decisions on any conversation (why this agent)",
     },
+    // Survey results.
+    RouteAccess {
+        method: "GET",
+        path: "/api/surveys.csv",
+        access: Access::Supervisor,
+        why: "the scored survey answers of a period as CSV (customers' comments)",
+    },
+    RouteAccess {
+        method: "GET",
+        path: "/api/wall/surveys",
+        access: Access::Supervisor,
+        why: "today's survey figures per queue and agent, for the wall",
+    },
 ];

@@ -315,6 +315,7 @@ async fn the_wall_is_for_supervisors_and_admins_and_sends_others_to_sign_in() {
             "/api/wall/day",
             "/api/wall/events",
             "/api/wall/conversations/c1/explain",
+            "/api/wall/surveys",
         ] {
             let got = status(&app, "GET", api, Some((&s.token, None))).await;
             if s.role.at_least(Role::Supervisor) {
@@ -363,4 +364,35 @@ async fn the_wall_stream_says_when_the_router_cannot_be_read() {
         seen.contains("router"),
         "the event names the router: {seen}"
     );
+}
+
+#[tokio::test]
+async fn the_survey_export_is_for_supervisors_and_admins() {
+    let line = omni_web::RouteAccess::find(ACCESS, "GET", "/api/surveys.csv")
+        .expect("GET /api/surveys.csv is in the table");
+    assert_eq!(line.access, Access::Supervisor);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (app, signed) = desk_without_backends(&dir).await;
+    let path = "/api/surveys.csv?from=2026-01-01&to=2026-01-31";
+    assert_eq!(
+        status(&app, "GET", path, None).await,
+        StatusCode::UNAUTHORIZED
+    );
+    for s in &signed {
+        let got = status(&app, "GET", path, Some((&s.token, None))).await;
+        if s.role.at_least(Role::Supervisor) {
+            // Past the gate, to the context service nobody runs here.
+            assert_eq!(got, StatusCode::SERVICE_UNAVAILABLE, "as {}", s.role);
+            let bad = "/api/surveys.csv?from=2026-01-01&to=2027-06-01";
+            let got = status(&app, "GET", bad, Some((&s.token, None))).await;
+            assert_eq!(
+                got,
+                StatusCode::BAD_REQUEST,
+                "a too-long period as {}",
+                s.role
+            );
+        } else {
+            assert_eq!(got, StatusCode::FORBIDDEN, "as {}", s.role);
+        }
+    }
 }

@@ -15,6 +15,8 @@
 //! - [`settings_api`]: away reasons and wrap-up codes from the configuration.
 //! - [`customer_api`]: customer profiles, linking, merging, attachments.
 //! - [`deadletters_api`]: the replies adapters gave up on (admin).
+//! - [`surveys_api`]: the survey answers of a period as CSV (supervisor).
+//! - [`wall_surveys`]: the wall's survey figures of today (supervisor).
 //! - [`records_api`]: customers' data for admins: export and erasure.
 //! - [`supervise_api`]: a supervisor sets others' presence and transfers
 //!   conversations (audited).
@@ -53,11 +55,13 @@ pub mod session_api;
 pub mod settings_api;
 pub mod signals;
 pub mod supervise_api;
+pub mod surveys_api;
 pub mod trace;
 pub mod views;
 pub mod wall_api;
 pub mod wall_events;
 pub mod wall_feed;
+pub mod wall_surveys;
 
 pub use desk::Desk;
 pub use server::serve;

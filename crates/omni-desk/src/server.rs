@@ -25,6 +25,8 @@
 //! | `GET /api/admin/customers/{id}/export` | everything held about a customer, one JSON document (admin) |
 //! | `DELETE /api/admin/customers/{id}` | erase a customer (admin; CSRF token) |
 //! | `GET /api/admin/deadletters?channel=&limit=` | replies adapters gave up on, newest first (admin) |
+//! | `GET /api/surveys.csv?from=&to=` | scored survey answers of a period as CSV (supervisor) |
+//! | `GET /api/wall/surveys` | today's CSAT %, NPS and CES per queue and agent (supervisor) |
 //! | `POST /api/conversations/{id}/notes` | an internal note `{"text","client_id"}` (agents only; never sent to the customer) |
 //! | `POST /api/conversations/{id}/handover` | the agent transfers their conversation `{"queue"\|"agent","note"?}` |
 //! | `GET`/`POST /api/canned`, `PUT`/`DELETE /api/canned/{id}` | canned responses `{"shortcut","title","text","shared"}` (shared: supervisor+) |
@@ -51,7 +53,8 @@ use omni_web::Asset;
 
 use crate::{
     Desk, access, admin_api, api, canned_api, customer_api, deadletters_api, events, notes_api,
-    records_api, session_api, settings_api, supervise_api, wall_api, wall_events,
+    records_api, session_api, settings_api, supervise_api, surveys_api, wall_api, wall_events,
+    wall_surveys,
 };
 
 const DESK_PAGE: &str = include_str!("../assets/desk.html");
@@ -163,6 +166,10 @@ const ASSETS: &[Asset] = &[
         "/assets/wall/actions.js",
         include_str!("../assets/wall/actions.js"),
     ),
+    Asset::script(
+        "/assets/wall/surveys.js",
+        include_str!("../assets/wall/surveys.js"),
+    ),
 ];
 
 /// Largest request body, in bytes.
@@ -188,6 +195,8 @@ pub fn routes(desk: Arc<Desk>, shutdown: CancellationToken) -> Router {
         .route("/api/admin/customers/{id}/export", get(records_api::export))
         .route("/api/admin/customers/{id}", delete(records_api::erase))
         .route("/api/admin/deadletters", get(deadletters_api::list))
+        .route("/api/surveys.csv", get(surveys_api::export))
+        .route("/api/wall/surveys", get(wall_surveys::today))
         .route("/api/presence", put(api::set_presence))
         .route("/api/offers/{offer_id}/{action}", post(api::settle_offer))
         .route("/api/conversations/{id}", get(api::conversation))

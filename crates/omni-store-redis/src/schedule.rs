@@ -10,6 +10,7 @@
 //! | `{P}:schedule` | hash | item id → [`omni_store::ScheduledItem`] JSON |
 //! | `{P}:schedule_due` | sorted set | pending item ids, scored by due time |
 //! | `{P}:schedule_of:<conversation id>` | set | the conversation's item ids |
+//! | `{P}:schedule_answered` | sorted set | answered item ids as `<answered at, 20 digits> <id>`, all scored 0, so a period is a lexicographic range |
 
 use std::sync::LazyLock;
 
@@ -44,6 +45,11 @@ static SWAP: LazyLock<Script> = LazyLock::new(|| {
          return 1",
     )
 });
+
+/// The answers index member of an item answered at `at_ms` (never negative).
+fn answered_member(at_ms: Millis, id: &str) -> String {
+    format!("{:020} {id}", at_ms.max(0))
+}
 
 impl RedisStore {
     async fn scheduled_raw(&self, id: &str) -> Result<Option<(String, ScheduledItem)>, StoreError> {
@@ -247,13 +253,21 @@ impl ScheduleStore for RedisStore {
         if ids.is_empty() {
             return Ok(0);
         }
+        let mut answered = Vec::new();
+        for item in self.scheduled_for(conversation_id).await? {
+            if let Some(at) = item.answered_at_ms {
+                answered.push(answered_member(at, &item.id));
+            }
+        }
         let mut pipe = redis::pipe();
-        pipe.atomic()
-            .cmd("ZREM")
-            .arg(&due)
-            .arg(&ids)
-            .ignore()
-            .cmd("HDEL")
+        pipe.atomic().cmd("ZREM").arg(&due).arg(&ids).ignore();
+        if !answered.is_empty() {
+            pipe.cmd("ZREM")
+                .arg(self.index("schedule_answered"))
+                .arg(&answered)
+                .ignore();
+        }
+        pipe.cmd("HDEL")
             .arg(&items)
             .arg(&ids)
             .cmd("DEL")
@@ -282,6 +296,79 @@ impl ScheduleStore for RedisStore {
             out.push(decode::<ScheduledItem>(&format!("{items}/{id}"), &raw)?);
         }
         out.sort_by(|a, b| (a.due_at_ms, &a.id).cmp(&(b.due_at_ms, &b.id)));
+        Ok(out)
+    }
+
+    async fn mark_answered(&self, id: &str, at_ms: Millis) -> Result<bool, StoreError> {
+        let at = at_ms.max(0);
+        let marked = self
+            .update_scheduled(id, |item| {
+                if item.answered_at_ms.is_some() {
+                    return None;
+                }
+                item.answered_at_ms = Some(at);
+                Some(())
+            })
+            .await?;
+        // Indexed by the kept time, also when marked before: a mark whose
+        // index write was lost is completed by the next call.
+        let kept = self.scheduled_raw(id).await?;
+        if let Some(at) = kept.and_then(|(_, item)| item.answered_at_ms) {
+            let index = self.index("schedule_answered");
+            let _: i64 = self
+                .query(
+                    redis::cmd("ZADD")
+                        .arg(&index)
+                        .arg(0)
+                        .arg(answered_member(at, id)),
+                )
+                .await?;
+        }
+        Ok(marked.is_some())
+    }
+
+    async fn answered_between(
+        &self,
+        from_ms: Millis,
+        to_ms: Millis,
+        after: Option<(Millis, String)>,
+        limit: usize,
+    ) -> Result<Vec<ScheduledItem>, StoreError> {
+        if to_ms <= from_ms || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let (index, items) = (self.index("schedule_answered"), self.index("schedule"));
+        let min = match after {
+            Some((at, id)) if at >= from_ms => format!("({}", answered_member(at, &id)),
+            _ => format!("[{}", answered_member(from_ms, "")),
+        };
+        let max = format!("({}", answered_member(to_ms, ""));
+        let members: Vec<String> = self
+            .query(
+                redis::cmd("ZRANGEBYLEX")
+                    .arg(&index)
+                    .arg(min)
+                    .arg(max)
+                    .arg("LIMIT")
+                    .arg(0)
+                    .arg(limit),
+            )
+            .await?;
+        let ids: Vec<&str> = members
+            .iter()
+            .filter_map(|m| m.split_once(' ').map(|(_, id)| id))
+            .collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let raw: Vec<Option<String>> = self
+            .query(redis::cmd("HMGET").arg(&items).arg(&ids))
+            .await?;
+        let mut out = Vec::new();
+        for (id, raw) in ids.iter().zip(raw) {
+            let Some(raw) = raw else { continue };
+            out.push(decode::<ScheduledItem>(&format!("{items}/{id}"), &raw)?);
+        }
         Ok(out)
     }
 }

@@ -31,7 +31,8 @@
 //!   retention scan.
 //! - `trace`: the trace context a conversation keeps for agents' actions.
 //! - `canned`: canned responses, shared and personal.
-//! - `schedule`: the durable scheduler (put once, claimed once, cancelled).
+//! - `schedule`: the durable scheduler (put once, claimed once, cancelled,
+//!   answers listed by period).
 //! - `notes`: internal notes in the timeline and the wrap-up code of a
 //!   resolve.
 //! - `bots`: a bot's hold on a conversation, its open turn, messages,
@@ -88,8 +89,8 @@ pub use router::{
     router_admin_config_round_trips, router_state_round_trips,
 };
 pub use schedule::{
-    concurrent_claims_have_one_winner, scheduled_items_are_claimed_once,
-    scheduled_items_cancel_by_conversation,
+    answered_items_are_listed_by_period, concurrent_claims_have_one_winner,
+    scheduled_items_are_claimed_once, scheduled_items_cancel_by_conversation,
 };
 pub use timeline::{
     assign_and_resolve_follow_the_status_rules,
@@ -178,6 +179,7 @@ macro_rules! store_conformance_tests {
             scheduled_items_are_claimed_once,
             scheduled_items_cancel_by_conversation,
             concurrent_claims_have_one_winner,
+            answered_items_are_listed_by_period,
         }
     };
     (@tests $factory:expr; $($name:ident),* $(,)?) => {

@@ -71,6 +71,10 @@ pub struct ScheduledItem {
     /// How it was settled (`sent`, `opted_out`, ...), once done or cancelled.
     #[serde(default)]
     pub outcome: String,
+    /// When the customer answered it (a survey's score), once marked by
+    /// [`ScheduleStore::mark_answered`]; the answers index is by this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_at_ms: Option<Millis>,
 }
 
 impl ScheduledItem {
@@ -91,6 +95,7 @@ impl ScheduledItem {
             state: ScheduleState::Pending,
             claimed_until_ms: 0,
             outcome: String::new(),
+            answered_at_ms: None,
         }
     }
 }
@@ -157,5 +162,22 @@ pub trait ScheduleStore: Send + Sync + 'static {
     async fn scheduled_for(
         &self,
         conversation_id: &ConversationId,
+    ) -> Result<Vec<ScheduledItem>, StoreError>;
+
+    /// Marks the item answered at `at_ms` (clamped to 0 and up) and puts it
+    /// in the answers index by that time. Returns whether it was marked now
+    /// (`false`: answered already, which keeps the first time, or absent).
+    async fn mark_answered(&self, id: &str, at_ms: Millis) -> Result<bool, StoreError>;
+
+    /// Up to `limit` answered items with `from_ms <= answered_at_ms <
+    /// to_ms`, by (answered time, id), starting after the cursor `after`
+    /// (the last (answered time, id) of the previous page). Deleted items
+    /// leave the index.
+    async fn answered_between(
+        &self,
+        from_ms: Millis,
+        to_ms: Millis,
+        after: Option<(Millis, String)>,
+        limit: usize,
     ) -> Result<Vec<ScheduledItem>, StoreError>;
 }

@@ -340,6 +340,8 @@ timed!(ScheduleStore {
     fn swap_scheduled_payload(id: &str, old: &str, new: &str) -> bool;
     fn delete_scheduled(conversation_id: &ConversationId) -> u64;
     fn scheduled_for(conversation_id: &ConversationId) -> Vec<ScheduledItem>;
+    fn mark_answered(id: &str, at_ms: Millis) -> bool;
+    fn answered_between(from_ms: Millis, to_ms: Millis, after: Option<(Millis, String)>, limit: usize) -> Vec<ScheduledItem>;
 });
 
 timed!(DeadLetterStore {

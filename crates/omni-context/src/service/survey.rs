@@ -273,6 +273,11 @@ impl ContextService {
                 .is_some_and(|at| message.received_at_ms.saturating_sub(at) <= SURVEY_OPEN_MS);
             let customer = self.customer(&last.customer_id).await?;
             if state.handled.contains(&message.idempotency_key) {
+                // A redelivery after a crash between keeping the answer and
+                // indexing it completes the index.
+                if let Some(at) = state.answered_at_ms {
+                    self.store.mark_answered(&item.id, at).await?;
+                }
                 return Ok(Some(not_stored(customer, last.clone(), message)));
             }
             if !open {
@@ -333,6 +338,9 @@ impl ContextService {
             if new_question {
                 info!(conversation_id = %last.id, "a new question while a survey was open; survey closed");
                 return Ok(None);
+            }
+            if let (Some(Reply::Thanks), Some(at)) = (reply, state.answered_at_ms) {
+                self.store.mark_answered(&item.id, at).await?;
             }
             self.answered(last, &customer, &state, reply, message, trace)
                 .await?;
@@ -439,7 +447,7 @@ fn encode<T: Serialize>(value: &T) -> Result<String, ContextError> {
         .map_err(|e| ContextError::Internal(format!("cannot encode a scheduled item: {e}")))
 }
 
-pub(super) fn decode<T: serde::de::DeserializeOwned>(payload: &str) -> Result<T, ContextError> {
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(payload: &str) -> Result<T, ContextError> {
     serde_json::from_str(payload)
         .map_err(|e| ContextError::Internal(format!("scheduled item does not decode: {e}")))
 }

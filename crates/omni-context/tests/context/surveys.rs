@@ -138,6 +138,36 @@ async fn answered_five(h: Harness) {
         ConversationStatus::Resolved,
         "not reopened"
     );
+    // Listed by period for supervisors (the CSV export), once; not for agents.
+    let supervisor = Caller::Person(Actor::new("sup", Role::Supervisor));
+    let page = h
+        .service
+        .survey_answers(&supervisor, 0, now_ms() + 60_000, None, 0)
+        .await
+        .expect("answers");
+    let mine: Vec<_> = page
+        .answers
+        .iter()
+        .filter(|a| a.conversation_id == id)
+        .map(|a| {
+            (
+                a.score,
+                a.queue.as_str(),
+                a.agent.as_str(),
+                a.channel.as_str(),
+                a.kind.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(mine, vec![(5, "support", "agt_bob", "sms", "csat")]);
+    let agent = Caller::Person(Actor::new("agt_bob", Role::Agent));
+    assert!(
+        h.service
+            .survey_answers(&agent, 0, now_ms() + 60_000, None, 0)
+            .await
+            .is_err(),
+        "an agent may not list survey answers"
+    );
     assert_eq!(conversation.message_count, 3, "the answer is not a message");
 }
 

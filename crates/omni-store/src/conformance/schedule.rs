@@ -251,3 +251,93 @@ pub async fn concurrent_claims_have_one_winner<F: StoreFactory>(factory: &F) {
     }
     assert_eq!(winners.len(), 1, "exactly one claim wins: {winners:?}");
 }
+
+/// Answered items are listed by answer time within a period, a page at a
+/// time after a cursor; an item is marked once (the first time is kept);
+/// the index survives a reopen and deleting the conversation takes its
+/// items out of it.
+pub async fn answered_items_are_listed_by_period<F: StoreFactory>(factory: &F) {
+    let store = open(factory).await;
+    let t = Tag::new();
+    let mine = |items: Vec<ScheduledItem>| -> Vec<String> {
+        items
+            .into_iter()
+            .filter(|i| i.id.starts_with(&t.key("")))
+            .map(|i| i.id)
+            .collect()
+    };
+    let a = item(&t, "a", ScheduleKind::Survey, 0);
+    let b = item(&t, "b", ScheduleKind::Survey, 0);
+    let c = item(&t, "c", ScheduleKind::Survey, 0);
+    let late = item(&t, "late", ScheduleKind::Survey, 0);
+    for i in [&a, &b, &c, &late] {
+        assert!(step("put", store.put_scheduled(i)).await);
+    }
+    assert!(step("mark b", store.mark_answered(&b.id, T0 + 10)).await);
+    assert!(step("mark a", store.mark_answered(&a.id, T0 + 10)).await);
+    assert!(step("mark c", store.mark_answered(&c.id, T0 + 20)).await);
+    assert!(step("mark late", store.mark_answered(&late.id, T0 + 30)).await);
+    assert!(
+        !step("mark again", store.mark_answered(&a.id, T0 + 25)).await,
+        "an item is marked answered once"
+    );
+    assert!(
+        !step("mark absent", store.mark_answered(&t.key("absent"), T0)).await,
+        "an absent item is not marked"
+    );
+    let period = mine(
+        step(
+            "period",
+            store.answered_between(T0 + 10, T0 + 30, None, 100),
+        )
+        .await,
+    );
+    assert_eq!(
+        period,
+        vec![a.id.clone(), b.id.clone(), c.id.clone()],
+        "by answer time then id; the end is excluded"
+    );
+    let kept = step("of a", store.scheduled_for(&a.conversation_id)).await;
+    let first = kept
+        .iter()
+        .find(|i| i.id == a.id)
+        .and_then(|i| i.answered_at_ms);
+    assert_eq!(first, Some(T0 + 10), "the first answer time is kept");
+    drop(store);
+
+    let store = open(factory).await;
+    let page = step("page 1", store.answered_between(T0, T0 + 100, None, 2)).await;
+    let last = page
+        .last()
+        .map(|i| (i.answered_at_ms.unwrap_or_default(), i.id.clone()));
+    assert_eq!(
+        mine(page),
+        vec![a.id.clone(), b.id.clone()],
+        "after a reopen"
+    );
+    let next = mine(step("page 2", store.answered_between(T0, T0 + 100, last, 2)).await);
+    assert_eq!(next, vec![c.id.clone(), late.id.clone()], "the next page");
+    assert_eq!(
+        mine(
+            step(
+                "empty period",
+                store.answered_between(T0 + 40, T0 + 40, None, 10)
+            )
+            .await
+        ),
+        Vec::<String>::new()
+    );
+
+    step("delete", store.delete_scheduled(&a.conversation_id)).await;
+    assert_eq!(
+        mine(
+            step(
+                "after delete",
+                store.answered_between(T0, T0 + 100, None, 100)
+            )
+            .await
+        ),
+        Vec::<String>::new(),
+        "deleted items leave the index"
+    );
+}

@@ -2,6 +2,7 @@
 //! indexed by (due, id) so that due ones are a range scan, and items by
 //! conversation. A claim is a read-modify-write in one write transaction,
 //! which redb runs one at a time: two claims of one item cannot both win.
+//! Answered items are indexed by (answered at, id) for the survey export.
 
 use async_trait::async_trait;
 use omni_core::ConversationId;
@@ -10,7 +11,7 @@ use redb::ReadableTable;
 
 use super::EmbeddedStore;
 use super::records::{db_err, get_json, put_json};
-use super::schema::{SCHEDULE, SCHEDULE_BY_CONVERSATION, SCHEDULE_DUE};
+use super::schema::{SCHEDULE, SCHEDULE_ANSWERED, SCHEDULE_BY_CONVERSATION, SCHEDULE_DUE};
 use crate::StoreError;
 use crate::schedule::{ScheduleKind, ScheduleState, ScheduleStore, ScheduledItem};
 
@@ -194,10 +195,14 @@ impl ScheduleStore for EmbeddedStore {
             }
             let mut items = txn.open_table(SCHEDULE).map_err(db_err)?;
             let mut due = txn.open_table(SCHEDULE_DUE).map_err(db_err)?;
+            let mut answered = txn.open_table(SCHEDULE_ANSWERED).map_err(db_err)?;
             for id in &ids {
                 let item: Option<ScheduledItem> = get_json(&items, TABLE, id)?;
                 if let Some(item) = item {
                     due.remove((item.due_at_ms, id.as_str())).map_err(db_err)?;
+                    if let Some(at) = item.answered_at_ms {
+                        answered.remove((at, id.as_str())).map_err(db_err)?;
+                    }
                 }
                 items.remove(id.as_str()).map_err(db_err)?;
                 by.remove((conversation.as_str(), id.as_str()))
@@ -226,6 +231,58 @@ impl ScheduleStore for EmbeddedStore {
                 out.extend(item);
             }
             out.sort_by(|a, b| (a.due_at_ms, &a.id).cmp(&(b.due_at_ms, &b.id)));
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn mark_answered(&self, id: &str, at_ms: Millis) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        let at = at_ms.max(0);
+        self.write(move |txn| {
+            let mut items = txn.open_table(SCHEDULE).map_err(db_err)?;
+            let item: Option<ScheduledItem> = get_json(&items, TABLE, &id)?;
+            let Some(mut item) = item.filter(|i| i.answered_at_ms.is_none()) else {
+                return Ok(false);
+            };
+            item.answered_at_ms = Some(at);
+            put_json(&mut items, TABLE, &id, &item)?;
+            let mut answered = txn.open_table(SCHEDULE_ANSWERED).map_err(db_err)?;
+            answered.insert((at, id.as_str()), ()).map_err(db_err)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn answered_between(
+        &self,
+        from_ms: Millis,
+        to_ms: Millis,
+        after: Option<(Millis, String)>,
+        limit: usize,
+    ) -> Result<Vec<ScheduledItem>, StoreError> {
+        self.read(move |txn| {
+            let answered = txn.open_table(SCHEDULE_ANSWERED).map_err(db_err)?;
+            let items = txn.open_table(SCHEDULE).map_err(db_err)?;
+            let mut out = Vec::new();
+            if to_ms <= from_ms {
+                return Ok(out);
+            }
+            let start = after.as_ref().map_or(from_ms, |(at, _)| (*at).max(from_ms));
+            for entry in answered.range((start, "")..(to_ms, "")).map_err(db_err)? {
+                if out.len() >= limit {
+                    break;
+                }
+                let (key, _) = entry.map_err(db_err)?;
+                let (at, id) = key.value();
+                if let Some((after_at, after_id)) = &after
+                    && (at, id) <= (*after_at, after_id.as_str())
+                {
+                    continue;
+                }
+                let item: Option<ScheduledItem> = get_json(&items, TABLE, id)?;
+                out.extend(item);
+            }
             Ok(out)
         })
         .await

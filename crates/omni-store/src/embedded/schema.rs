@@ -55,6 +55,9 @@ pub(super) const SCHEDULE_DUE: TableDefinition<(i64, &str), ()> =
     TableDefinition::new("schedule_due");
 pub(super) const SCHEDULE_BY_CONVERSATION: TableDefinition<(&str, &str), ()> =
     TableDefinition::new("schedule_by_conversation");
+/// (answered at, item id) -> (), answered items only (survey answers by time).
+pub(super) const SCHEDULE_ANSWERED: TableDefinition<(i64, &str), ()> =
+    TableDefinition::new("schedule_answered");
 
 /// Creates every table so that reads never meet a missing one, and checks
 /// the layout version.
@@ -104,6 +107,7 @@ pub(super) fn init_schema(db: &Database) -> Result<(), StoreError> {
         txn.open_table(SCHEDULE).map_err(db_err)?;
         txn.open_table(SCHEDULE_DUE).map_err(db_err)?;
         txn.open_table(SCHEDULE_BY_CONVERSATION).map_err(db_err)?;
+        txn.open_table(SCHEDULE_ANSWERED).map_err(db_err)?;
         backfill_customer_conversations(&txn)?;
     }
     txn.commit().map_err(db_err)

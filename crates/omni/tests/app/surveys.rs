@@ -8,6 +8,8 @@
 //! conversation and is offered to the same agent; a customer who writes
 //! first cancels their follow-up. Distributed (every part its own process
 //! over NATS and Redis): the chat survey and its score, for the agent.
+//! In both modes the supervisor finds the score in the desk's CSV export
+//! and in the wall's survey figures.
 
 use std::time::Duration;
 
@@ -79,6 +81,61 @@ async fn served_and_resolved(app: &impl Endpoints) -> anyhow::Result<(Customer, 
     bob.reply(&conversation, "Here is the link", "b1").await?;
     bob.resolve(&conversation).await?;
     Ok((customer, bob, conversation))
+}
+
+/// The supervisor's desk shows the score: a row of today's CSV export
+/// (`answered_at,conversation,queue,agent,channel,kind,score,comment`)
+/// and the wall's CSAT % of Sales and of Bob.
+async fn supervisor_sees(
+    app: &impl Endpoints,
+    conversation: &str,
+    score: u32,
+    csat_percent: f64,
+) -> anyhow::Result<()> {
+    let (r, supervisor) = HttpClient::new(app.desk_url())
+        .sign_in("supervisor", omni_testkit::actors::TEST_PASSWORD)
+        .await?;
+    let supervisor = supervisor.ok_or_else(|| anyhow::anyhow!("sign-in: {}", r.body))?;
+    let today = omni_core::time::day_of(omni_core::time::now_ms(), 0);
+    let r = supervisor
+        .get(&format!("/api/surveys.csv?from={today}&to={today}"))
+        .await?;
+    anyhow::ensure!(r.status == 200, "export: {} {}", r.status, r.body);
+    let csv = r.body.as_str().unwrap_or_default();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("answered_at,conversation,queue,agent,channel,kind,score,comment")
+    );
+    let rows: Vec<&str> = lines.filter(|l| l.contains(conversation)).collect();
+    assert_eq!(rows.len(), 1, "{csv}");
+    let fields: Vec<&str> = rows[0].split(',').collect();
+    assert!(
+        fields[0].starts_with(&today) && fields[0].ends_with('Z'),
+        "{csv}"
+    );
+    assert_eq!(
+        &fields[1..],
+        [
+            conversation,
+            "sales",
+            "bob",
+            "chat",
+            "csat",
+            &score.to_string(),
+            ""
+        ],
+        "{csv}"
+    );
+    let r = supervisor.get("/api/wall/surveys").await?;
+    anyhow::ensure!(r.status == 200, "wall surveys: {} {}", r.status, r.body);
+    assert_eq!(
+        r.body["queues"]["sales"]["csat_percent"], csat_percent,
+        "{}",
+        r.body
+    );
+    assert_eq!(r.body["agents"]["bob"]["csat_responses"], 1, "{}", r.body);
+    Ok(())
 }
 
 async fn metrics_with(app: &TestApp, want: &[&str]) -> anyhow::Result<String> {
@@ -166,6 +223,7 @@ async fn embedded_a_resolved_chat_gets_a_survey_and_the_score_lands_on_the_agent
         .map(|(t, _)| t)
         .collect();
     assert_eq!(texts, ["Here is the link", PROMPT, THANKS]);
+    supervisor_sees(&app, &conversation, 5, 100.0).await?;
     app.stop().await;
     Ok(())
 }
@@ -306,12 +364,13 @@ async fn distributed_a_resolved_chat_gets_a_survey_and_the_score_lands_on_the_ag
     let path = dir.path().join("omniroute.toml");
     std::fs::write(&path, text)?;
     let cluster = blocking(move || Cluster::start_with(binary(), &path, &[])).await?;
-    let (mut customer, _bob, _conversation) = served_and_resolved(&cluster).await?;
+    let (mut customer, _bob, conversation) = served_and_resolved(&cluster).await?;
     let prompt = automatic(&mut customer, "the survey").await?;
     assert_eq!(prompt["text"], PROMPT, "{prompt}");
     customer.say("4").await?;
     let thanks = automatic(&mut customer, "the thanks").await?;
     assert_eq!(thanks["text"], THANKS, "{thanks}");
+    supervisor_sees(&cluster, &conversation, 4, 100.0).await?;
     let url = format!("http://127.0.0.1:{}", cluster.ports(Part::Context).metrics);
     metrics_at(
         &url,
