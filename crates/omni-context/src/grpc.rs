@@ -98,9 +98,11 @@ impl ContextGrpc for ContextApi {
         )?);
         let conversation = self.service.readable(&caller, &id).await?;
         let customer = self.service.customer(&conversation.customer_id).await?;
+        let followup = self.service.followup_view(&id).await?;
         Ok(Response::new(GetConversationResponse {
             conversation: Some(self.service.conversation_pb(&conversation)),
             customer: Some(pb::Customer::from(&customer)),
+            followup,
         }))
     }
 
@@ -279,6 +281,7 @@ impl ContextGrpc for ContextApi {
         Ok(Response::new(GetConversationResponse {
             conversation: Some(self.service.conversation_pb(&conversation)),
             customer: Some(pb::Customer::from(&customer)),
+            followup: None,
         }))
     }
 
