@@ -61,6 +61,7 @@ mod chatpage;
 mod customer;
 mod declared;
 mod desk;
+mod deskcx;
 mod deskflow;
 mod desktools;
 mod offers;

@@ -397,6 +397,28 @@ fn label(score: f64) -> &'static str {
     }
 }
 
+/// The attribute that keeps the sentiment of the conversation's latest
+/// customer messages, oldest first, for the desk's trend.
+pub const SENTIMENT_TREND: &str = "sentiment_trend";
+
+/// How many scores [`SENTIMENT_TREND`] keeps.
+pub const TREND_LEN: usize = 10;
+
+/// The conversation's `sentiment_trend` after one more message scored
+/// `score` (as `sentiment` spells it): `kept` (space-separated scores)
+/// with `score` appended, at most [`TREND_LEN`] of the latest. A word in
+/// `kept` that is not a number (an old or hand-edited value) is dropped.
+pub fn push_trend(kept: Option<&str>, score: &str) -> String {
+    let mut scores: Vec<&str> = kept
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter(|w| w.parse::<f64>().is_ok())
+        .collect();
+    scores.push(score);
+    let from = scores.len().saturating_sub(TREND_LEN);
+    scores[from..].join(" ")
+}
+
 fn count(source: &'static str, result: &'static str, since: Instant) {
     omni_telemetry::count!(
         "omni_enrichment_total",

@@ -230,3 +230,18 @@ fn disabled_enrichment_still_applies_rules_on_the_customer() {
     assert_eq!((d.queue, d.priority), (None, 0));
     assert_eq!(d.facts.get("tier").map(String::as_str), Some("gold"));
 }
+
+#[test]
+fn the_trend_keeps_the_latest_ten_scores_oldest_first() {
+    assert_eq!(push_trend(None, "0.30"), "0.30");
+    assert_eq!(push_trend(Some("0.30"), "-0.83"), "0.30 -0.83");
+    assert_eq!(push_trend(Some("x 0.10 "), "0.20"), "0.10 0.20");
+    let mut trend = String::new();
+    for i in 0..12 {
+        trend = push_trend(Some(&trend), &format!("0.{i:02}"));
+    }
+    assert_eq!(
+        trend, "0.02 0.03 0.04 0.05 0.06 0.07 0.08 0.09 0.10 0.11",
+        "the two oldest scores are dropped"
+    );
+}

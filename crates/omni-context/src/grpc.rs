@@ -98,9 +98,15 @@ impl ContextGrpc for ContextApi {
         )?);
         let conversation = self.service.readable(&caller, &id).await?;
         let customer = self.service.customer(&conversation.customer_id).await?;
+        // Best effort: the conversation reads without its follow-up.
+        let followup = self.service.followup_view(&id).await.unwrap_or_else(|e| {
+            warn!(conversation_id = %id, error = %e, "follow-up not read");
+            None
+        });
         Ok(Response::new(GetConversationResponse {
             conversation: Some(self.service.conversation_pb(&conversation)),
             customer: Some(pb::Customer::from(&customer)),
+            followup,
         }))
     }
 
@@ -279,6 +285,7 @@ impl ContextGrpc for ContextApi {
         Ok(Response::new(GetConversationResponse {
             conversation: Some(self.service.conversation_pb(&conversation)),
             customer: Some(pb::Customer::from(&customer)),
+            followup: None,
         }))
     }
 

@@ -357,10 +357,12 @@ impl ContextService {
                 "inbound message stored"
             );
         }
+        // With what enrichment learned kept on it, when it was.
+        let mut kept = None;
         if !ingested.duplicate
             && let Some(d) = &decision
         {
-            self.keep_facts(conversation, &d.message_facts).await;
+            kept = self.keep_facts(conversation, &d.message_facts).await;
         }
         if ingested.needs_bot {
             self.offer_to_bot(&ingested, trace).await?;
@@ -384,9 +386,11 @@ impl ContextService {
         if !ingested.duplicate {
             self.emit_message(&ingested.message).await;
             // Watchers (the desk's header and "same channel" reply) follow
-            // the conversation's last channel too.
-            if ingested.opened || ingested.reopened || ingested.channel_changed {
-                self.emit_conversation(conversation).await;
+            // the conversation's last channel too, and its intent and
+            // sentiment trend.
+            if ingested.opened || ingested.reopened || ingested.channel_changed || kept.is_some() {
+                self.emit_conversation(kept.as_ref().unwrap_or(conversation))
+                    .await;
             }
         }
         Ok(ingested)
@@ -394,30 +398,44 @@ impl ContextService {
 
     /// Keeps what enrichment learned from the latest customer message
     /// (`intent`, `sentiment`, `sentiment_label`, `lang`, an external
-    /// enricher's facts) on the conversation's attributes, where the desk
+    /// enricher's facts, and the last scores in `sentiment_trend`) on the
+    /// conversation's attributes, where the desk
     /// shows them and the rules at a bot's handoff read them; written only
-    /// when they change what is kept. A failure is logged: the facts rode
-    /// the routing request already.
+    /// when they change what is kept. Returns the conversation with them
+    /// when they were written. A failure is logged: the facts rode the
+    /// routing request already.
     async fn keep_facts(
         &self,
         conversation: &Conversation,
         facts: &omni_core::contact_rules::Facts,
-    ) {
-        let changed: std::collections::BTreeMap<String, String> = facts
+    ) -> Option<Conversation> {
+        let mut changed: std::collections::BTreeMap<String, String> = facts
             .iter()
             .filter(|(k, v)| conversation.attributes.get(*k) != Some(*v))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        // Each message's score joins the trend, even one equal to the last.
+        if let Some(score) = facts.get("sentiment") {
+            let kept = conversation.attributes.get(crate::enrich::SENTIMENT_TREND);
+            changed.insert(
+                crate::enrich::SENTIMENT_TREND.to_owned(),
+                crate::enrich::push_trend(kept.map(String::as_str), score),
+            );
+        }
         if changed.is_empty() {
-            return;
+            return None;
         }
         let change = omni_store::BotChange::Attributes(changed);
-        if let Err(e) = self
+        match self
             .store
             .bot_change(&conversation.id, &change, now_ms())
             .await
         {
-            warn!(conversation_id = %conversation.id, error = %e, "enrichment facts not kept on the conversation");
+            Ok(with_facts) => Some(with_facts),
+            Err(e) => {
+                warn!(conversation_id = %conversation.id, error = %e, "enrichment facts not kept on the conversation");
+                None
+            }
         }
     }
 

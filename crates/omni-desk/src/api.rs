@@ -171,6 +171,7 @@ pub async fn conversation(
         "conversation": found.conversation.as_ref().map(ConversationView::from),
         "customer": found.customer.as_ref().map(CustomerView::from),
         "messages": messages,
+        "followup": found.followup.as_ref().map(|f| followup_view(f, |a| desk.agent_name(a))),
     })))
 }
 
@@ -322,8 +323,9 @@ pub struct ResolveBody {
 }
 
 /// `POST /api/conversations/{id}/resolve`, with a wrap-up code (required
-/// when the queue has some: the context service answers 400 naming them)
-/// and an optional note.
+/// when the queue has some: the context service answers 400 naming them),
+/// an optional note and check-in date; answers the conversation with the
+/// follow-up the resolve scheduled (`followup`, when one was).
 pub async fn resolve(
     State(desk): State<Arc<Desk>>,
     Extension(caller): Extension<Caller>,
@@ -346,7 +348,7 @@ pub async fn resolve(
             .resolve_conversation(traced(
                 &actor,
                 ResolveConversationRequest {
-                    conversation_id: id,
+                    conversation_id: id.clone(),
                     agent_id: agent,
                     wrapup_code: wrapup.wrapup_code,
                     note: wrapup.note,
@@ -355,8 +357,47 @@ pub async fn resolve(
             ))
             .await?
             .into_inner();
-        Ok(Json(json!(ConversationView::from(&conversation))))
+        let mut view = json!(ConversationView::from(&conversation));
+        // The follow-up the resolve scheduled, for the agent's view: the
+        // conversation is no longer theirs to read through the desk, but
+        // the context service lets its last agent read it.
+        let followup = desk
+            .context()
+            .get_conversation(traced(
+                &actor,
+                GetConversationRequest {
+                    conversation_id: id,
+                },
+            ))
+            .await
+            .ok()
+            .and_then(|found| found.into_inner().followup);
+        if let (Some(f), Some(fields)) = (followup, view.as_object_mut()) {
+            fields.insert(
+                "followup".to_owned(),
+                followup_view(&f, |a| desk.agent_name(a)),
+            );
+        }
+        Ok(Json(view))
     }
     .instrument(span)
     .await
+}
+
+/// A conversation's follow-up as the desk's view shows it: when, by whom
+/// (`agent_name` resolves the agent's id), and whether it was sent.
+fn followup_view(
+    f: &omni_proto::context::FollowupView,
+    agent_name: impl Fn(&str) -> Option<String>,
+) -> serde_json::Value {
+    json!({
+        "due_at_ms": f.due_at_ms,
+        "state": f.state,
+        "outcome": f.outcome,
+        "agent": f.agent,
+        "agent_name": agent_name(&f.agent).unwrap_or_else(|| f.agent.clone()),
+        "by_agent": f.by_agent,
+        "sent_at_ms": (f.sent_at_ms > 0).then_some(f.sent_at_ms),
+        "replied": f.replied,
+    })
 }

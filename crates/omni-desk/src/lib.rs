@@ -25,6 +25,8 @@
 //! - [`wall_events`]: the wall live, as server-sent events.
 //! - [`wall_feed`]: the one poller of the router that every open wall of
 //!   the desk listens to.
+//! - [`wall_cx`]: the waiting contacts' intent, sentiment and language
+//!   for the wall's filter.
 //! - [`trace`]: agents' actions as spans in the conversation's trace.
 //! - [`events`]: the live event WebSocket, merging router and context streams.
 //! - [`signals`]: the agent's typing and reading, from the event socket to
@@ -59,6 +61,7 @@ pub mod surveys_api;
 pub mod trace;
 pub mod views;
 pub mod wall_api;
+pub mod wall_cx;
 pub mod wall_events;
 pub mod wall_feed;
 pub mod wall_surveys;

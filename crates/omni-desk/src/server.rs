@@ -11,7 +11,7 @@
 //! | `POST /api/offers/{offer_id}/accept` / `decline` | settle an offer |
 //! | `GET /api/conversations/{id}` | conversation, customer, timeline |
 //! | `POST /api/conversations/{id}/messages` | reply `{"text","client_id","channel"?}`; 400 over the channel's limit |
-//! | `POST /api/conversations/{id}/resolve` | resolve `{"wrapup_code"?,"note"?}` (a code is required when the queue has some) |
+//! | `POST /api/conversations/{id}/resolve` | resolve `{"wrapup_code"?,"note"?,"followup_at_ms"?}` (a code is required when the queue has some); answers the conversation with its scheduled `followup` |
 //! | `GET /api/conversations/{id}/customer` | the customer's profile, conversations (`?offset=`) and merges |
 //! | `PUT /api/conversations/{id}/customer` | update attributes `{"display_name","language","tier","external_id","attributes"}` |
 //! | `POST /api/conversations/{id}/customer/identities` | link `{"kind":"email\|phone","value","evidence","verified"}` |
@@ -145,6 +145,12 @@ const ASSETS: &[Asset] = &[
         "/assets/desk/attach.js",
         include_str!("../assets/desk/attach.js"),
     ),
+    // deskcx
+    Asset::script("/assets/desk/cx.js", include_str!("../assets/desk/cx.js")),
+    Asset::script(
+        "/assets/desk/followup.js",
+        include_str!("../assets/desk/followup.js"),
+    ),
     // The supervisor's wall; `wall/main.js` says what each module does.
     Asset::style(
         "/assets/wall/wall.css",
@@ -169,6 +175,10 @@ const ASSETS: &[Asset] = &[
     Asset::script(
         "/assets/wall/surveys.js",
         include_str!("../assets/wall/surveys.js"),
+    ),
+    Asset::script(
+        "/assets/wall/filter.js",
+        include_str!("../assets/wall/filter.js"),
     ),
 ];
 

@@ -191,6 +191,13 @@ pub struct ContactWall {
     pub step: u32,
     /// The agent it is offered to, if offered.
     pub offered_to: Option<String>,
+    /// The intent of the customer's latest message, if known
+    /// ([`crate::wall_cx`]).
+    pub intent: Option<String>,
+    /// Its sentiment label (`negative`, `neutral`, `positive`), if known.
+    pub sentiment: Option<String>,
+    /// Its language (ISO 639-1), if known.
+    pub lang: Option<String>,
 }
 
 /// An agent on the wall.
@@ -281,6 +288,9 @@ impl QueueWall {
                     queued_at_ms: c.queued_at_ms,
                     step: c.step,
                     offered_to: (!c.offered_to.is_empty()).then(|| c.offered_to.clone()),
+                    intent: None,
+                    sentiment: None,
+                    lang: None,
                 })
                 .collect(),
             hours: q.hours.as_ref().map(HoursWall::from),
@@ -396,9 +406,11 @@ pub async fn read_wall(desk: &Desk, actor: Option<&Actor>) -> Result<WallView, D
         .into_inner()
         .agents;
     let now = omni_core::time::now_ms();
+    let mut queues: Vec<QueueWall> = queues.iter().map(|q| QueueWall::new(q, now)).collect();
+    crate::wall_cx::add_facts(desk, actor, &mut queues).await;
     Ok(WallView {
         now_ms: now,
-        queues: queues.iter().map(|q| QueueWall::new(q, now)).collect(),
+        queues,
         agents: agents.iter().map(AgentWall::from).collect(),
     })
 }
@@ -416,7 +428,7 @@ pub async fn read_day(desk: &Desk, actor: Option<&Actor>) -> Result<DayView, Des
 
 /// A request made for `actor`, or as the desk itself (the walls' shared
 /// poller, [`crate::wall_feed`]).
-fn for_actor<T>(actor: Option<&Actor>, message: T) -> tonic::Request<T> {
+pub(crate) fn for_actor<T>(actor: Option<&Actor>, message: T) -> tonic::Request<T> {
     match actor {
         Some(actor) => traced(actor, message),
         None => as_desk(message),

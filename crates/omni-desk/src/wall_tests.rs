@@ -101,6 +101,11 @@ fn a_queue_shows_today_with_averages_its_steps_and_contacts() {
     assert_eq!(shown["contacts"][0]["offered_to"], json!(null));
     assert_eq!(shown["contacts"][1]["offered_to"], "bob");
     assert_eq!(shown["contacts"][1]["channel"], "sms");
+    // The router does not know what enrichment learned: the desk adds it
+    // from the conversations (wall_cx).
+    for fact in ["intent", "sentiment", "lang"] {
+        assert_eq!(shown["contacts"][0][fact], json!(null), "{fact}");
+    }
 }
 
 #[test]

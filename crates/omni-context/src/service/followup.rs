@@ -95,6 +95,38 @@ impl ContextService {
         Ok(())
     }
 
+    /// The conversation's follow-up as the desk shows it: when, by whom,
+    /// and whether it was sent; `None` when none was scheduled.
+    pub async fn followup_view(
+        &self,
+        conversation: &ConversationId,
+    ) -> Result<Option<omni_proto::context::FollowupView>, ContextError> {
+        let items = self.store.scheduled_for(conversation).await?;
+        // The latest: a conversation resolved again schedules a new one.
+        let Some(item) = items
+            .into_iter()
+            .filter(|i| i.kind == ScheduleKind::Followup)
+            .max_by_key(|i| i.due_at_ms)
+        else {
+            return Ok(None);
+        };
+        let state: FollowupState = decode(&item.payload)?;
+        Ok(Some(omni_proto::context::FollowupView {
+            due_at_ms: item.due_at_ms,
+            state: match item.state {
+                ScheduleState::Pending => "pending",
+                ScheduleState::Done => "done",
+                ScheduleState::Cancelled => "cancelled",
+            }
+            .to_owned(),
+            outcome: item.outcome,
+            agent: state.agent.unwrap_or_default(),
+            by_agent: state.by_agent,
+            sent_at_ms: state.sent_at_ms.unwrap_or_default(),
+            replied: state.replied,
+        }))
+    }
+
     /// Sends a due follow-up; returns the item's outcome.
     pub(super) async fn send_followup(
         &self,

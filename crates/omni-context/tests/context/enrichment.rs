@@ -159,3 +159,77 @@ async fn a_silent_enricher_lets_the_contact_route_distributed() {
     let h = Harness::start_distributed_with(|c| rules(c, Some("silent"))).await;
     a_silent_enricher_lets_the_contact_route(h).await;
 }
+
+/// Each customer message's score joins the conversation's
+/// `sentiment_trend`, oldest first, for the desk's trend.
+async fn the_conversation_keeps_a_sentiment_trend(h: Harness) {
+    // An enricher that hears thanks as positive and the rest as angry.
+    let mut requests = h
+        .bus
+        .subscribe(&subjects::enrich_request("moody"))
+        .await
+        .expect("subscribe");
+    let bus = h.bus.clone();
+    tokio::spawn(async move {
+        while let Some(request) = requests.next().await {
+            let asked = en::EnrichRequest::decode(request.payload.as_ref()).expect("request");
+            let answer = en::EnrichResponse {
+                sentiment: Some(if asked.text.contains("Thank") {
+                    0.6
+                } else {
+                    -0.8
+                }),
+                ..Default::default()
+            };
+            omni_bus::reply(bus.as_ref(), &request, answer.encode_to_vec())
+                .await
+                .expect("reply");
+        }
+    });
+    let from = Identity::Email("cy@example.com".into());
+    let mut ids = Vec::new();
+    for (key, text) in [
+        ("t1", "Thank you, this is great and very helpful!"),
+        ("t2", "This is terrible. I am furious, nothing works!"),
+    ] {
+        let ingested = h
+            .service
+            .ingest(
+                &inbound(from.clone(), key, text),
+                omni_core::trace::TraceContext::new_root(),
+            )
+            .await
+            .expect("ingest");
+        ids.push(ingested.conversation.id);
+    }
+    assert_eq!(ids[0], ids[1], "one conversation");
+    let conversation = h.service.conversation(&ids[0]).await.expect("conversation");
+    let trend: Vec<f64> = conversation
+        .attributes
+        .get("sentiment_trend")
+        .expect("a trend")
+        .split(' ')
+        .map(|s| s.parse().expect("a score"))
+        .collect();
+    assert_eq!(trend.len(), 2, "{trend:?}");
+    assert_eq!(trend, [0.6, -0.8]);
+    assert_eq!(
+        conversation
+            .attributes
+            .get("sentiment_label")
+            .map(String::as_str),
+        Some("negative")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_conversation_keeps_a_sentiment_trend_embedded() {
+    let h = Harness::start(|c| rules(c, Some("moody"))).await;
+    the_conversation_keeps_a_sentiment_trend(h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_conversation_keeps_a_sentiment_trend_distributed() {
+    let h = Harness::start_distributed_with(|c| rules(c, Some("moody"))).await;
+    the_conversation_keeps_a_sentiment_trend(h).await;
+}

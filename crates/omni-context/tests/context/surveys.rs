@@ -272,12 +272,28 @@ async fn followup_replied(h: Harness) {
     let mut out = h.consume(&SMS_OUTBOUND).await;
     let phone = "+14155550104";
     let id = resolved_sms(&h, phone).await;
+    // The desk shows it: scheduled by the queue, for the agent who handled it.
+    let scheduled = h.service.followup_view(&id).await.expect("view");
+    let scheduled = scheduled.expect("a follow-up is scheduled");
+    assert_eq!(
+        (scheduled.state.as_str(), scheduled.agent.as_str()),
+        ("pending", "agt_bob")
+    );
+    assert!(!scheduled.by_agent && scheduled.sent_at_ms == 0);
+    assert!(scheduled.due_at_ms > now_ms() + 2 * 86_400_000);
     send_due_at(&h, &id, now_ms() + 1_000).await;
     send_due_at(&h, &id, now_ms() + 3 * 86_400_000 + 1_000).await;
     assert_eq!(
         next_text(&mut out).await,
         omni_context::service::followup::DEFAULT_FOLLOWUP
     );
+    let sent = h.service.followup_view(&id).await.expect("view");
+    let sent = sent.expect("the follow-up is kept");
+    assert_eq!(
+        (sent.state.as_str(), sent.outcome.as_str()),
+        ("done", "sent")
+    );
+    assert!(sent.sent_at_ms > 0);
     let got = h
         .service
         .ingest(

@@ -7,6 +7,7 @@ import { badge, el, reconcile } from './dom.js';
 import { S, current } from './state.js';
 import { refreshOffersFor } from './offers.js';
 import { openConversation, setConvNotice } from './view.js';
+import { cxMarker } from './cx.js';
 
 const convEls = new Map();
 
@@ -37,7 +38,7 @@ export function setSummaryFrom(id, data) {
   const s = S.summaries.get(id) || {};
   s.loading = false;
   s.name = (data.customer && data.customer.display_name) || 'Customer';
-  s.queue = c.queue; s.status = c.status; s.channel = c.last_channel;
+  s.queue = c.queue; s.status = c.status; s.channel = c.last_channel; s.attributes = c.attributes;
   if (last) { s.last = last.text; s.lastAt = last.at_ms; s.lastDirection = last.direction; }
   S.summaries.set(id, s);
   refreshConvItem(id);
@@ -47,7 +48,11 @@ export function setSummaryFrom(id, data) {
 /** Notes a conversation update in its summary. */
 export function noteConversation(c) {
   const s = S.summaries.get(c.id);
-  if (s && !s.loading) { s.status = c.status; s.queue = c.queue; s.channel = c.last_channel; refreshConvItem(c.id); }
+  if (s && !s.loading) {
+    s.status = c.status; s.queue = c.queue; s.channel = c.last_channel;
+    if (c.attributes) s.attributes = c.attributes;
+    refreshConvItem(c.id);
+  }
 }
 
 /** Notes a new message in its conversation's summary. */
@@ -106,6 +111,8 @@ export function refreshConvItem(id) {
   if (s.queue) bits.push(s.queue);
   if (s.status === 'resolved') bits.push('resolved');
   sub.appendChild(make('span', null, bits.join(' · ')));
+  const cx = cxMarker(s.attributes);
+  if (cx) sub.appendChild(cx);
   const last = b.querySelector('.conv-last');
   last.textContent = s.last ? (s.lastDirection === 'outbound' ? 'You: ' : '') + s.last : '';
   last.hidden = !s.last;

@@ -24,6 +24,8 @@
 // | wrapup.js | Resolve asks for the queue's wrap-up code and a note |
 // | presence.js | away reasons, time in state, the desk's settings |
 // | typing.js | typing both ways, and reporting the customer's messages read |
+// | cx.js | intent, language and the sentiment trend; the list's marker |
+// | followup.js | the "check in on" date at Resolve; the conversation's follow-up |
 
 import { storage } from '../common/common.js';
 import { ApiError, api, whenSessionEnds, whenUnavailable } from './api.js';

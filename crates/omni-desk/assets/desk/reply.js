@@ -15,6 +15,7 @@ import { noteMessage, unassign } from './conversations.js';
 import { putMessage, scrollTimeline } from './timeline.js';
 import { ymd } from './profile.js';
 import { renderConversationFacts } from './view.js';
+import { followupAtMs, renderFollowup, resetFollowupDate } from './followup.js';
 import { agentStopped } from './typing.js';
 import * as attach from './attach.js';
 
@@ -217,9 +218,13 @@ export function resolveOpen(wrapup) {
   const open = S.open;
   const token = S.token;
   el.resolve.disabled = true;
-  return api('POST', '/api/conversations/' + enc(open.id) + '/resolve', wrapup).then((c) => {
+  // The optional "check in on" date (followup.js).
+  const at = followupAtMs();
+  const body = at ? Object.assign({}, wrapup, { followup_at_ms: at }) : wrapup;
+  return api('POST', '/api/conversations/' + enc(open.id) + '/resolve', body).then((c) => {
     if (!current(token)) return;
-    if (c && S.open === open) { open.conversation = c; renderConversationFacts(); }
+    if (c && S.open === open) { open.conversation = c; renderConversationFacts(); renderFollowup(c.followup || null); }
+    resetFollowupDate();
     dropDraft(open.id);
     unassign(open.id);
     updateReplyEnabled();

@@ -12,6 +12,8 @@ import { clearTimeline, putMessage, scrollTimeline } from './timeline.js';
 import { resetProfile } from './profile.js';
 import { openedReply, updateReplyEnabled, updateReplyHint, updateReplyLimit, updateReplyWarning } from './reply.js';
 import { agentStopped, renderTyping, reportRead } from './typing.js';
+import { CX_KEYS, renderCx } from './cx.js';
+import { renderFollowup } from './followup.js';
 
 const KIND_LABEL = { chat_visitor: 'Web chat', email: 'Email', phone: 'Phone', sms_sender: 'SMS sender' };
 let openSeq = 0;
@@ -57,6 +59,8 @@ export function openConversation(id, byUser) {
     el.convStatus.removeAttribute('data-status');
     el.convQueue.textContent = '';
     el.convChannel.textContent = '';
+    renderCx(null);
+    renderFollowup(null);
     el.replyChannelWrap.hidden = true;
     el.replyChannel.replaceChildren();
     resetProfile();
@@ -88,6 +92,7 @@ export function loadOpen() {
     open.customer = data.customer || null;
     if (data.conversation) open.conversation = data.conversation;
     renderViewHead();
+    renderFollowup(data.followup || null);
     (Array.isArray(data.messages) ? data.messages : []).forEach((m) => putMessage(m, false));
     scrollTimeline(true);
     setSummaryFrom(open.id, data);
@@ -167,6 +172,7 @@ export function renderConversationFacts() {
   el.replyAddressWrap.hidden = !address;
   if (c.status === 'resolved') setConvNotice('This conversation is resolved.');
   else if (S.assigned.indexOf(c.id) >= 0) setConvNotice('');
+  renderCx(c);
   renderHandoff(c);
 }
 
@@ -176,7 +182,9 @@ function renderHandoff(c) {
   const box = document.getElementById('bot-handoff');
   if (!box) return;
   const h = c.handoff;
-  const attrs = c.attributes || {};
+  // Enrichment's facts have their own place in the head (cx.js).
+  const attrs = {};
+  Object.keys(c.attributes || {}).forEach((k) => { if (CX_KEYS.indexOf(k) < 0) attrs[k] = c.attributes[k]; });
   box.replaceChildren();
   box.hidden = !h && Object.keys(attrs).length === 0;
   if (box.hidden) return;

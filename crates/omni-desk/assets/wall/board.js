@@ -4,6 +4,7 @@
 
 import { byId, make, channelLabel } from '/assets/common/common.js';
 import { lineChart, barChart, niceMax } from './chart.js';
+import { factsText, filterContacts, markRow } from './filter.js';
 
 /** A duration in ms as "42 s", "3:05" or "1 h 04 m". */
 export function duration(ms) {
@@ -91,6 +92,15 @@ export function board(act) {
         waited.dataset.since = c.queued_at_ms;
         li.appendChild(waited);
         if (c.offered_to) li.appendChild(make('span', 'muted', `offered to ${c.offered_to}`));
+        // What enrichment learned, for the filter (filter.js).
+        markRow(li, c);
+        const facts = factsText(c);
+        if (facts) {
+          const f = make('span', 'facts', facts);
+          f.dataset.testid = `facts-${c.conversation_id}`;
+          if (c.sentiment) f.dataset.sentiment = c.sentiment;
+          li.appendChild(f);
+        }
         const actions = make('span', 'actions');
         actions.append(
           button('Read', `read-${c.conversation_id}`, () => act.read(c.conversation_id), `Read ${c.conversation_id}`),
@@ -102,7 +112,7 @@ export function board(act) {
       }
     }
     byId('contact-rows').replaceChildren(...items);
-    byId('contact-count').textContent = String(items.length);
+    filterContacts(wall, byId('contact-rows'));
     byId('contacts-empty').hidden = items.length > 0;
   }
 

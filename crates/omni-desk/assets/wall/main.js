@@ -3,6 +3,7 @@
 //   (`/api/wall/events`, server-sent events) and its connection state.
 // - board.js: the queue, contact and agent tables and the day's charts.
 // - chart.js: the small SVG charts.
+// - filter.js: the waiting contacts' filter by intent, sentiment and language.
 // - actions.js: read, why, move and presence, in the detail panel.
 
 import { byId, errorBar, setStatus } from '/assets/common/common.js';
