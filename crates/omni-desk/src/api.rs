@@ -116,6 +116,29 @@ pub async fn settle_offer(
 /// the context service to hear of the assignment.
 const TRANSFER_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
+/// Calls the context service through `call`, again every 50 ms for up to
+/// [`TRANSFER_WAIT`] while it answers `PERMISSION_DENIED`: the router says
+/// the conversation is the agent's, and the assignment may still be on its
+/// way over the bus to the context service.
+pub(crate) async fn until_assignment_lands<T, F, Fut>(mut call: F) -> Result<T, tonic::Status>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+{
+    let deadline = tokio::time::Instant::now() + TRANSFER_WAIT;
+    loop {
+        match call().await {
+            Err(status)
+                if status.code() == tonic::Code::PermissionDenied
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            answer => return answer,
+        }
+    }
+}
+
 /// `GET /api/conversations/{id}`: conversation, customer and timeline.
 pub async fn conversation(
     State(desk): State<Arc<Desk>>,
@@ -129,21 +152,16 @@ pub async fn conversation(
     // a transfer's new assignment may still be on its way over the bus to
     // the context service, which refuses until it lands: read again for a
     // moment rather than show the agent a refusal.
-    let deadline = tokio::time::Instant::now() + TRANSFER_WAIT;
-    let found = loop {
+    let found = until_assignment_lands(|| {
         let request = GetConversationRequest {
             conversation_id: id.clone(),
         };
-        match context.get_conversation(traced(&actor, request)).await {
-            Err(status)
-                if status.code() == tonic::Code::PermissionDenied
-                    && tokio::time::Instant::now() < deadline =>
-            {
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-            answer => break answer?.into_inner(),
-        }
-    };
+        let mut context = context.clone();
+        let actor = actor.clone();
+        async move { context.get_conversation(traced(&actor, request)).await }
+    })
+    .await?
+    .into_inner();
     let mut messages = Vec::new();
     let mut after_seq = 0;
     // Pages of 500 until the end, capped so one request stays bounded.

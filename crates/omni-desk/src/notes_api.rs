@@ -74,20 +74,21 @@ pub async fn add_note(
     key: &str,
     transfer_to: Option<&str>,
 ) -> Result<omni_proto::view::MessageView, DeskError> {
-    let message = desk
-        .context()
-        .add_note(traced(
-            actor,
-            AddNoteRequest {
-                conversation_id: conversation.to_owned(),
-                agent_id: actor.user.clone(),
-                text: text.to_owned(),
-                idempotency_key: key.to_owned(),
-                transfer_to: transfer_to.unwrap_or_default().to_owned(),
-            },
-        ))
-        .await?
-        .into_inner();
+    // The same wait as reading the conversation: a note right after an
+    // accept may reach the context service before the assignment does.
+    let message = crate::api::until_assignment_lands(|| {
+        let request = AddNoteRequest {
+            conversation_id: conversation.to_owned(),
+            agent_id: actor.user.clone(),
+            text: text.to_owned(),
+            idempotency_key: key.to_owned(),
+            transfer_to: transfer_to.unwrap_or_default().to_owned(),
+        };
+        let mut context = desk.context();
+        async move { context.add_note(traced(actor, request)).await }
+    })
+    .await?
+    .into_inner();
     Ok(desk.message_view(&message))
 }
 
