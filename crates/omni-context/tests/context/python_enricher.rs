@@ -7,9 +7,8 @@
 //! PyPI with pip inside the venv. With no network this test fails saying
 //! so: it never skips.
 
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use crate::enrichment::{routed_from, rules};
@@ -19,67 +18,17 @@ fn example() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/python-enricher")
 }
 
-fn run(command: &mut Command) -> Output {
-    command.output().expect("run a command")
-}
-
 /// A venv with the example's requirements and the generated code of the
 /// enrich proto, built once per (requirements, proto) under the target
 /// dir (aside, then renamed into place); returns (venv, generated code).
 fn python_env() -> (PathBuf, PathBuf) {
-    let proto_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
-    let requirements = std::fs::read_to_string(example().join("requirements.txt")).expect("read");
-    let proto = std::fs::read_to_string(proto_dir.join("omni/enrich/v1/enrich.proto"))
-        .expect("enrich.proto");
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    (requirements, proto).hash(&mut hasher);
-    let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let done = root.join(format!("python-enricher-{:016x}", hasher.finish()));
-    if !done.exists() {
-        std::fs::create_dir_all(root).expect("target tmp dir");
-        let aside = tempfile::tempdir_in(root).expect("temp dir");
-        let venv = aside.path().join("venv");
-        let out = run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
-        assert!(
-            out.status.success(),
-            "python3 -m venv failed (on Debian: apt-get install python3-venv): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let out = run(Command::new(venv.join("bin/python"))
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "-q",
-                "-r",
-            ])
-            .arg(example().join("requirements.txt")));
-        assert!(
-            out.status.success(),
-            "pip could not install examples/python-enricher/requirements.txt from PyPI \
-             (this test needs network access to pypi.org, or a pip cache):\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let gen_dir = aside.path().join("gen");
-        std::fs::create_dir_all(&gen_dir).expect("gen dir");
-        let out = run(Command::new(venv.join("bin/python"))
-            .args(["-m", "grpc_tools.protoc", "-I"])
-            .arg(&proto_dir)
-            .arg(format!("--python_out={}", gen_dir.display()))
-            .arg("omni/enrich/v1/enrich.proto"));
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let kept = aside.keep();
-        if std::fs::rename(&kept, &done).is_err() {
-            let _ = std::fs::remove_dir_all(&kept);
-        }
-    }
-    (done.join("venv"), done.join("gen"))
+    omni_testservers::python::example_env(
+        "python-enricher",
+        &example().join("requirements.txt"),
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto"),
+        &["omni/enrich/v1/enrich.proto"],
+        Path::new(env!("CARGO_TARGET_TMPDIR")),
+    )
 }
 
 /// A child process killed when dropped.

@@ -7,7 +7,6 @@
 //! `python3-venv`); its libraries from PyPI with pip inside the venv. With
 //! no network, these tests fail saying so: they never skip.
 
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -67,64 +66,17 @@ fn pip_failed(out: &Output) -> ! {
 /// aside, then renamed into place, so tests in parallel never share a
 /// half-built one); returns the venv and the generated code's directory.
 fn python_env() -> (PathBuf, PathBuf) {
-    let requirements = std::fs::read_to_string(example().join("requirements.txt")).expect("read");
-    let protos: String = ["common", "events", "adapter"]
-        .iter()
-        .map(|p| {
-            std::fs::read_to_string(repo().join(format!("proto/omni/{p}/v1/{p}.proto")))
-                .expect("proto")
-        })
-        .collect();
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    (requirements, protos).hash(&mut hasher);
-    let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let done = root.join(format!("python-adapter-{:016x}", hasher.finish()));
-    if !done.exists() {
-        std::fs::create_dir_all(root).expect("target tmp dir");
-        let aside = tempfile::tempdir_in(root).expect("temp dir");
-        let venv = aside.path().join("venv");
-        let out = run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
-        assert!(
-            out.status.success(),
-            "python3 -m venv failed (on Debian: apt-get install python3-venv): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let out = run(Command::new(venv.join("bin/python"))
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "-q",
-                "-r",
-            ])
-            .arg(example().join("requirements.txt")));
-        if !out.status.success() {
-            pip_failed(&out);
-        }
-        let gen_dir = aside.path().join("gen");
-        std::fs::create_dir_all(&gen_dir).expect("gen dir");
-        let out = run(Command::new(venv.join("bin/python"))
-            .args(["-m", "grpc_tools.protoc", "-I"])
-            .arg(repo().join("proto"))
-            .arg(format!("--python_out={}", gen_dir.display()))
-            .args([
-                "omni/common/v1/common.proto",
-                "omni/events/v1/events.proto",
-                "omni/adapter/v1/adapter.proto",
-            ]));
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        // Another test may have won the race: its copy is as good.
-        let kept = aside.keep();
-        if std::fs::rename(&kept, &done).is_err() {
-            let _ = std::fs::remove_dir_all(&kept);
-        }
-    }
-    (done.join("venv"), done.join("gen"))
+    omni_testservers::python::example_env(
+        "python-adapter",
+        &example().join("requirements.txt"),
+        &repo().join("proto"),
+        &[
+            "omni/common/v1/common.proto",
+            "omni/events/v1/events.proto",
+            "omni/adapter/v1/adapter.proto",
+        ],
+        Path::new(env!("CARGO_TARGET_TMPDIR")),
+    )
 }
 
 /// A child process killed when the test ends, however it ends.

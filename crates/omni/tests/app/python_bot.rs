@@ -6,10 +6,9 @@
 //! `python3-venv`); its libraries from PyPI with pip inside the venv. With
 //! no network, these tests fail saying so: they never skip.
 
-use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use omni_bot::conformance::{Kit, Rule, Verdict};
@@ -25,77 +24,22 @@ fn example() -> PathBuf {
     repo().join("examples/python-bot")
 }
 
-fn run(command: &mut Command) -> Output {
-    command.output().expect("run a command")
-}
-
 /// A venv with the example's requirements and the generated protobuf
 /// code, built once per requirements.txt and protos under the target dir
 /// (built aside, then renamed into place, so tests in parallel never share
 /// a half-built one); returns the venv and the generated code's directory.
 fn python_env() -> (PathBuf, PathBuf) {
-    let requirements = std::fs::read_to_string(example().join("requirements.txt")).expect("read");
-    let protos: String = ["common", "adapter", "bot"]
-        .iter()
-        .map(|p| {
-            std::fs::read_to_string(repo().join(format!("proto/omni/{p}/v1/{p}.proto")))
-                .expect("proto")
-        })
-        .collect();
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    (requirements, protos).hash(&mut hasher);
-    let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let done = root.join(format!("python-bot-{:016x}", hasher.finish()));
-    if !done.exists() {
-        std::fs::create_dir_all(root).expect("target tmp dir");
-        let aside = tempfile::tempdir_in(root).expect("temp dir");
-        let venv = aside.path().join("venv");
-        let out = run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
-        assert!(
-            out.status.success(),
-            "python3 -m venv failed (on Debian: apt-get install python3-venv): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let out = run(Command::new(venv.join("bin/python"))
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "-q",
-                "-r",
-            ])
-            .arg(example().join("requirements.txt")));
-        assert!(
-            out.status.success(),
-            "pip could not install examples/python-bot/requirements.txt from PyPI \
-             (this test needs network access to pypi.org, or a pip cache that has them):\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let gen_dir = aside.path().join("gen");
-        std::fs::create_dir_all(&gen_dir).expect("gen dir");
-        let out = run(Command::new(venv.join("bin/python"))
-            .args(["-m", "grpc_tools.protoc", "-I"])
-            .arg(repo().join("proto"))
-            .arg(format!("--python_out={}", gen_dir.display()))
-            .args([
-                "omni/common/v1/common.proto",
-                "omni/adapter/v1/adapter.proto",
-                "omni/bot/v1/bot.proto",
-            ]));
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        // Another test may have won the race: its copy is as good.
-        let kept = aside.keep();
-        if std::fs::rename(&kept, &done).is_err() {
-            let _ = std::fs::remove_dir_all(&kept);
-        }
-    }
-    (done.join("venv"), done.join("gen"))
+    omni_testservers::python::example_env(
+        "python-bot",
+        &example().join("requirements.txt"),
+        &repo().join("proto"),
+        &[
+            "omni/common/v1/common.proto",
+            "omni/adapter/v1/adapter.proto",
+            "omni/bot/v1/bot.proto",
+        ],
+        Path::new(env!("CARGO_TARGET_TMPDIR")),
+    )
 }
 
 /// The bot process, killed when the test ends however it ends.
