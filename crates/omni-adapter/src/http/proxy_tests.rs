@@ -1,96 +1,20 @@
-//! [`HttpClient`] through a real proxy: [`TestProxy`], a small forward
-//! proxy on a local port, takes `CONNECT host:port` (answers 200 and relays
-//! the tunnel) and absolute-URI requests (relays them as they came), both to
-//! the named port on 127.0.0.1 whatever the host, and records each
-//! connection's request head. A host name that does not resolve therefore
-//! proves the request went through the proxy.
+//! [`HttpClient`] through a real proxy: `omni_testservers::proxy`'s
+//! [`ForwardProxy`] on a local port takes `CONNECT host:port` and
+//! absolute-URI requests, relays both to the named port on 127.0.0.1
+//! whatever the host, and records each connection's request head. A host
+//! name that does not resolve ([`NOWHERE`]) therefore proves the request
+//! went through the proxy.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
 use axum::routing::post;
 use hyper::http::{Method, StatusCode};
+use omni_testservers::proxy::{ForwardProxy, NOWHERE};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 use super::{HttpClient, Proxy};
-
-/// A host name nobody can resolve (RFC 2606 reserves `.invalid`).
-const NOWHERE: &str = "bots.omniroute.invalid";
-
-/// The forward proxy (see the module doc).
-struct TestProxy {
-    url: String,
-    seen: Arc<Mutex<Vec<String>>>,
-}
-
-impl TestProxy {
-    async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = seen.clone();
-        tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                tokio::spawn(relay(client, log.clone()));
-            }
-        });
-        Self { url, seen }
-    }
-
-    /// The request heads seen, one per connection.
-    fn seen(&self) -> Vec<String> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-/// Serves one client connection of the proxy.
-async fn relay(mut client: TcpStream, seen: Arc<Mutex<Vec<String>>>) {
-    let mut buf = Vec::new();
-    let end = loop {
-        let mut chunk = [0u8; 1024];
-        let n = client.read(&mut chunk).await.unwrap_or(0);
-        if n == 0 {
-            return;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-    seen.lock().unwrap().push(head.clone());
-    let mut words = head.split_whitespace();
-    let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-    let port = if method == "CONNECT" {
-        target.rsplit_once(':').map(|(_, p)| p)
-    } else {
-        target
-            .strip_prefix("http://")
-            .and_then(|rest| rest.split('/').next())
-            .and_then(|authority| authority.rsplit_once(':').map(|(_, p)| p))
-    };
-    let Some(Ok(port)) = port.map(str::parse::<u16>) else {
-        let _ = client.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
-        return;
-    };
-    let Ok(mut upstream) = TcpStream::connect(("127.0.0.1", port)).await else {
-        let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
-        return;
-    };
-    let forward = if method == "CONNECT" {
-        let _ = client
-            .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            .await;
-        &buf[end..]
-    } else {
-        &buf[..]
-    };
-    if upstream.write_all(forward).await.is_ok() {
-        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
-    }
-}
 
 /// An app answering `POST /turn` with its request's `Host`.
 async fn app() -> u16 {
@@ -119,13 +43,13 @@ fn client(vars: &[(&str, &str)]) -> HttpClient {
 }
 
 /// `http://ops:s3cret@<proxy>`: base64("ops:s3cret") is `b3BzOnMzY3JldA==`.
-fn with_credentials(proxy: &TestProxy) -> String {
-    proxy.url.replace("http://", "http://ops:s3cret@")
+fn with_credentials(proxy: &ForwardProxy) -> String {
+    proxy.url().replace("http://", "http://ops:s3cret@")
 }
 
 #[tokio::test]
 async fn plain_http_goes_through_the_proxy_by_its_absolute_uri() {
-    let proxy = TestProxy::start().await;
+    let proxy = ForwardProxy::start().unwrap();
     let port = app().await;
     let client = client(&[("http_proxy", &with_credentials(&proxy))]);
     let url = format!("http://{NOWHERE}:{port}/turn?n=1");
@@ -159,7 +83,7 @@ async fn plain_http_goes_through_the_proxy_by_its_absolute_uri() {
 
 #[tokio::test]
 async fn https_goes_through_a_connect_tunnel_with_tls_inside() {
-    let proxy = TestProxy::start().await;
+    let proxy = ForwardProxy::start().unwrap();
     // The host behind the tunnel records the first bytes it gets: a TLS
     // client opens with a handshake record (0x16) of TLS 1.x (0x03).
     let host = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -200,11 +124,11 @@ async fn https_goes_through_a_connect_tunnel_with_tls_inside() {
 
 #[tokio::test]
 async fn a_host_no_proxy_names_is_reached_directly() {
-    let proxy = TestProxy::start().await;
+    let proxy = ForwardProxy::start().unwrap();
     let port = app().await;
     let client = client(&[
-        ("HTTP_PROXY", &proxy.url),
-        ("HTTPS_PROXY", &proxy.url),
+        ("HTTP_PROXY", &proxy.url()),
+        ("HTTPS_PROXY", &proxy.url()),
         ("no_proxy", "internal.example, 127.0.0.1"),
     ]);
     let response = client
