@@ -3,6 +3,8 @@
 //!
 //! - [`client`]: [`HttpClient`], HTTP/1.1 and HTTPS with kept-alive
 //!   connections, a whole-exchange timeout and a capped body.
+//! - [`proxy`]: [`Proxy`], the `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY`
+//!   settings the client goes through (a `CONNECT` tunnel for HTTPS).
 //! - [`refusal`]: [`Refusal`], a status and
 //!   `{"error": "<code>", "message": "<text>"}` ([`omni_core::ErrorBody`]),
 //!   `Retry-After` on 503, with its log line and count.
@@ -11,8 +13,12 @@
 //!   send and check it.
 
 pub mod client;
+pub mod proxy;
+#[cfg(test)]
+mod proxy_tests;
 pub mod refusal;
 pub mod signature;
 
 pub use client::{HttpClient, HttpError, HttpResponse};
+pub use proxy::Proxy;
 pub use refusal::Refusal;

@@ -26,7 +26,8 @@
 //! - [`outbound`]: the consumer of `omni.outbound.<channel>`.
 //! - [`backoff`]: exponential backoff with jitter and bounded attempts.
 //! - [`report`]: delivery reports on `omni.delivery.<channel>`.
-//! - `http` (feature `http`): the HTTP(S) client toward a provider and
+//! - `http` (feature `http`): the HTTP(S) client toward a provider (through
+//!   the `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` proxy, `Proxy`) and
 //!   `Refusal`, the one HTTP answer to a refused provider request, and
 //!   `signature`, the signed-request headers shared with webhook bots.
 //! - `conformance` (feature `conformance`): the kit every adapter runs

@@ -15,6 +15,9 @@
 //! - [`tls`] makes a test CA and server/client certificates with `openssl`
 //!   (`TestCerts`), for the TLS variants of the Redis and NATS servers.
 //! - [`python`] finds the Python 3 the sink and the test clients run.
+//! - [`proxy`] runs a forward HTTP proxy (`CONNECT` and absolute URIs) that
+//!   records what it relays (`ForwardProxy`), for outbound HTTP behind a
+//!   proxy.
 //! - Here: what they share, a free port, starting on one ([`start_on_a_free_port`])
 //!   and the end of a log file ([`log_tail`]).
 
@@ -23,6 +26,7 @@
 pub mod kannel;
 pub mod nats;
 pub mod prometheus;
+pub mod proxy;
 pub mod python;
 pub mod redis;
 pub mod smtp;

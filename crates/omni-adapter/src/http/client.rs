@@ -3,7 +3,8 @@
 //! `https://` verified against the system's root certificates, kept-alive
 //! connections reused per host (a TLS handshake per message would dominate
 //! the cost of sending), a whole-exchange timeout, and a cap on the
-//! response body.
+//! response body. Through an HTTP proxy when the [`Proxy`] settings say so:
+//! `https://` in a `CONNECT` tunnel, `http://` by the absolute URI.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,12 +14,18 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::Request;
 use hyper::http::{HeaderValue, Method, StatusCode, Uri, header};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::proxy::matcher::Intercept;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+use tower::ServiceExt;
+
+use super::Proxy;
 
 /// Largest response body read from a provider.
 const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
@@ -28,9 +35,10 @@ const MAX_IDLE_PER_HOST: usize = 4;
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
 /// Why a request got no HTTP response. Always worth retrying later.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum HttpError {
-    /// The URL cannot be requested.
+    /// The URL cannot be requested (or, naming the variable, a proxy
+    /// setting cannot be used).
     #[error("invalid URL {0:?}: {1}")]
     Url(String, String),
     /// Connecting, TLS, or the exchange failed.
@@ -56,13 +64,24 @@ pub struct HttpClient {
     tls: TlsConnector,
     user_agent: &'static str,
     timeout: Duration,
+    proxy: Proxy,
     idle: Arc<Mutex<HashMap<String, Vec<Sender>>>>,
 }
 
 impl HttpClient {
     /// A client trusting the system's root certificates, naming itself
-    /// `user_agent` (e.g. `omniroute-sms`).
+    /// `user_agent` (e.g. `omniroute-sms`), through the proxy the process's
+    /// environment names ([`Proxy::from_env`]).
     pub fn new(timeout: Duration, user_agent: &'static str) -> Result<Self, HttpError> {
+        Self::with_proxy(timeout, user_agent, Proxy::from_env()?)
+    }
+
+    /// As [`HttpClient::new`], through `proxy` rather than the environment's.
+    pub fn with_proxy(
+        timeout: Duration,
+        user_agent: &'static str,
+        proxy: Proxy,
+    ) -> Result<Self, HttpError> {
         let mut roots = RootCertStore::empty();
         let found = rustls_native_certs::load_native_certs();
         for cert in found.certs {
@@ -79,6 +98,7 @@ impl HttpClient {
             tls: TlsConnector::from(Arc::new(config)),
             user_agent,
             timeout,
+            proxy,
             idle: Arc::new(Mutex::new(HashMap::new())),
         })
     }
@@ -92,7 +112,15 @@ impl HttpClient {
         body: Option<(&'static str, String)>,
     ) -> Result<HttpResponse, HttpError> {
         let shown = redact(url);
-        let (target, request) = build_request(method, url, headers, body, &shown, self.user_agent)?;
+        let (target, request) = build_request(
+            method,
+            url,
+            headers,
+            body,
+            &shown,
+            self.user_agent,
+            &self.proxy,
+        )?;
         tokio::time::timeout(self.timeout, self.exchange(&target, request, &shown))
             .await
             .map_err(|_| HttpError::Timeout(shown.clone(), self.timeout))?
@@ -105,7 +133,12 @@ impl HttpClient {
         mut request: Request<Full<Bytes>>,
         shown: &str,
     ) -> Result<HttpResponse, HttpError> {
-        let Target { host, port, https } = target;
+        let Target {
+            host,
+            port,
+            https,
+            via,
+        } = target;
         let key = format!("{}://{host}:{port}", if *https { "https" } else { "http" });
         // A kept-alive connection first; a request it could not even start
         // (the server closed it meanwhile) goes on a new one.
@@ -124,9 +157,12 @@ impl HttpClient {
             }
         }
         let io_err = |e: &dyn std::fmt::Display| HttpError::Io(shown.to_owned(), e.to_string());
-        let tcp = TcpStream::connect((host.as_str(), *port))
-            .await
-            .map_err(|e| io_err(&e))?;
+        let tcp = match via {
+            None => TcpStream::connect((host.as_str(), *port)).await,
+            Some(proxy) if *https => tunnel(proxy, host, *port).await,
+            Some(proxy) => connect_to(proxy.uri()).await,
+        }
+        .map_err(|e| io_err(&e))?;
         let _ = tcp.set_nodelay(true);
         let mut sender = if *https {
             let name = ServerName::try_from(host.clone()).map_err(|e| io_err(&e))?;
@@ -200,11 +236,45 @@ fn redact(url: &str) -> String {
     url.split('?').next().unwrap_or(url).to_owned()
 }
 
-/// Where a request goes.
+/// Opens a TCP connection to the proxy at `proxy`.
+async fn connect_to(proxy: &Uri) -> std::io::Result<TcpStream> {
+    let host = proxy.host().unwrap_or_default();
+    TcpStream::connect((host, proxy.port_u16().unwrap_or(80))).await
+}
+
+/// Opens a `CONNECT` tunnel to `host:port` through `proxy`, with its
+/// credentials if any.
+async fn tunnel(proxy: &Intercept, host: &str, port: u16) -> std::io::Result<TcpStream> {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    let mut tunnel = Tunnel::new(proxy.uri().clone(), connector);
+    if let Some(auth) = proxy.basic_auth() {
+        tunnel = tunnel.with_auth(auth.clone());
+    }
+    let dst = Uri::builder()
+        .scheme("https")
+        .authority(format!("{host}:{port}"))
+        .path_and_query("/")
+        .build()
+        .map_err(std::io::Error::other)?;
+    let io = tunnel.oneshot(dst).await.map_err(|e| {
+        // The tunnel's error names the step; its source says why.
+        let cause = std::error::Error::source(&e).map(|s| format!(": {s}"));
+        std::io::Error::other(format!(
+            "proxy {}: {e}{}",
+            proxy.uri().authority().map_or("", |a| a.as_str()),
+            cause.unwrap_or_default()
+        ))
+    })?;
+    Ok(io.into_inner())
+}
+
+/// Where a request goes, and through which proxy.
 struct Target {
     host: String,
     port: u16,
     https: bool,
+    via: Option<Intercept>,
 }
 
 /// Parses `url` and builds the request for it; `shown` names the URL in errors.
@@ -215,6 +285,7 @@ fn build_request(
     body: Option<(&'static str, String)>,
     shown: &str,
     user_agent: &'static str,
+    proxy: &Proxy,
 ) -> Result<(Target, Request<Full<Bytes>>), HttpError> {
     let bad_url = |reason: String| HttpError::Url(shown.to_owned(), reason);
     let uri: Uri = url
@@ -238,8 +309,18 @@ fn build_request(
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "/".into());
+    let via = proxy.intercept(&uri);
 
-    let mut request = Request::builder().method(method).uri(path);
+    // Through a proxy, plain HTTP names the whole URL (absolute form);
+    // HTTPS goes in a tunnel, where the host sees the path as usual.
+    let target = match &via {
+        Some(_) if !https => format!("http://{authority}{path}"),
+        _ => path,
+    };
+    let mut request = Request::builder().method(method).uri(target);
+    if let Some(auth) = via.as_ref().filter(|_| !https).and_then(|v| v.basic_auth()) {
+        request = request.header(header::PROXY_AUTHORIZATION, auth.clone());
+    }
     for (name, value) in headers {
         let value =
             HeaderValue::from_str(value).map_err(|e| bad_url(format!("header {name}: {e}")))?;
@@ -258,7 +339,15 @@ fn build_request(
     let request = request
         .body(Full::new(payload))
         .map_err(|e| bad_url(e.to_string()))?;
-    Ok((Target { host, port, https }, request))
+    Ok((
+        Target {
+            host,
+            port,
+            https,
+            via,
+        },
+        request,
+    ))
 }
 
 #[cfg(test)]

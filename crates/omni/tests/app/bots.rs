@@ -1,13 +1,18 @@
-//! Bots in front of a queue through the whole embedded app, with a scripted
-//! bot on the bus (`omni_testkit::bot::TestBot`): a chat customer gets the
-//! bot's answer, is handed off with the bot's summary and collected
-//! attributes, and the agent is offered the conversation at its original
-//! age and sees the bot's turns; an SMS customer answers a numbered option
-//! by its number; a bot that does not answer, a customer who asks for a
-//! person and too many turns all hand off by themselves.
+//! Bots in front of a queue through the whole app, with a scripted bot on
+//! the bus (`omni_testkit::bot::TestBot`): a chat customer gets the bot's
+//! answer, is handed off with the bot's summary and collected attributes,
+//! and the agent is offered the conversation at its original age and sees
+//! the bot's turns; an SMS customer answers a numbered option by its
+//! number; a bot that does not answer, a customer who asks for a person and
+//! too many turns all hand off by themselves.
+//!
+//! The chat handoff, the SMS option and the timeout run embedded and
+//! distributed (every part its own process, the bot a NATS client), each
+//! one body for both modes.
 
 use std::sync::Arc;
 
+use omni::Part;
 use omni_bus::Bus;
 use omni_bus_nats::NatsBus;
 use omni_core::config::{BotConfig, Config};
@@ -15,13 +20,40 @@ use omni_proto::bot as bp;
 use omni_testkit::actors::{Agent, Customer, Phone};
 use omni_testkit::app::{sample_config_path, test_config};
 use omni_testkit::bot::{Script, TestBot, keep_going, reply};
-use omni_testkit::providers::{OUR_NUMBER, SMS_PUBLIC_URL, email_and_sms_config, twilio_account};
+use omni_testkit::providers::{
+    OUR_NUMBER, SMS_PUBLIC_URL, email_and_sms_config, email_and_sms_env, twilio_account,
+};
 use omni_testkit::twilio::FakeTwilio;
 use omni_testkit::{Cluster, Endpoints, TestApp};
 use omni_testservers::smtp::SmtpSink;
 use serde_json::{Value, json};
 
 use crate::support::{binary, blocking};
+
+/// The sample configuration file in `dir` with the bot `faq` (`[bots.faq]`
+/// lines `bot`) in front of the Sales queue, and, with `sms_to_sales`, new
+/// SMS conversations going to Sales.
+fn bot_config_file(
+    dir: &std::path::Path,
+    bot: &str,
+    sms_to_sales: bool,
+) -> anyhow::Result<std::path::PathBuf> {
+    let sample = std::fs::read_to_string(sample_config_path())?;
+    let mut text = sample.replacen("id = \"sales\"\n", "id = \"sales\"\nbot = \"faq\"\n", 1);
+    if sms_to_sales {
+        let line = "default_queue = { chat = \"support\", email = \"support\", sms = \"support\" }";
+        anyhow::ensure!(text.contains(line), "the sample's default queues moved");
+        text = text.replacen(
+            line,
+            "default_queue = { chat = \"support\", email = \"support\", sms = \"sales\" }",
+            1,
+        );
+    }
+    text += &format!("\n[bots.faq]\n{bot}\n");
+    let path = dir.join("omniroute.toml");
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
 
 /// `config` with the bot `faq` in front of the Sales queue.
 fn with_bot(mut config: Config, bot: Value) -> anyhow::Result<Config> {
@@ -173,11 +205,7 @@ async fn embedded_a_chat_customer_is_answered_by_the_bot_and_handed_off_with_its
 async fn distributed_a_chat_customer_is_answered_by_the_bot_and_handed_off_with_its_summary()
 -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let sample = std::fs::read_to_string(sample_config_path())?;
-    let text = sample.replacen("id = \"sales\"\n", "id = \"sales\"\nbot = \"faq\"\n", 1)
-        + "\n[bots.faq]\ndeadline_secs = 60\n";
-    let path = dir.path().join("omniroute.toml");
-    std::fs::write(&path, text)?;
+    let path = bot_config_file(dir.path(), "deadline_secs = 60", false)?;
     let cluster = blocking(move || Cluster::start_with(binary(), &path, &[])).await?;
     let bus: Arc<dyn Bus> = NatsBus::connect(&cluster.nats.url()).await?;
     chat_customer_is_handed_off_with_the_summary(&cluster, bus).await?;
@@ -185,22 +213,17 @@ async fn distributed_a_chat_customer_is_answered_by_the_bot_and_handed_off_with_
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn embedded_an_sms_customer_picks_a_numbered_option_by_its_number() -> anyhow::Result<()> {
-    let data = tempfile::tempdir()?;
-    let relay = SmtpSink::start()?;
-    let twilio = FakeTwilio::start(&twilio_account()).await?;
-    let mut config = email_and_sms_config(data.path(), &relay, twilio.api_base())?;
-    config
-        .context
-        .default_queue
-        .insert(omni_core::Channel::SMS, "sales".into());
-    let config = with_bot(config, json!({ "deadline_secs": 60 }))?;
-    let app = TestApp::start_with(data, config).await?;
-    let mut bot = TestBot::start(app.bus(), "faq", faq_script()).await?;
-    let sms_url = app.sms_url().unwrap_or_default();
+/// An SMS customer texts Sales (through the SMS webhook at `sms_url`), is
+/// sent the bot's options as a numbered list (SMS has no buttons), and
+/// answers "2": the bot's next turn carries the option the number picks.
+async fn sms_customer_picks_a_numbered_option(
+    sms_url: &str,
+    bus: Arc<dyn Bus>,
+    twilio: &FakeTwilio,
+) -> anyhow::Result<()> {
+    let mut bot = TestBot::start(bus, "faq", faq_script()).await?;
     let mut phone = Phone::new(
-        &sms_url,
+        sms_url,
         SMS_PUBLIC_URL,
         &twilio_account(),
         "+14155550123",
@@ -220,18 +243,58 @@ async fn embedded_an_sms_customer_picks_a_numbered_option_by_its_number() -> any
     phone.text("2").await?;
     let second = bot.next_turn().await?;
     assert_eq!(second.option, "Refunds", "the number picks the option");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_an_sms_customer_picks_a_numbered_option_by_its_number() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let relay = SmtpSink::start()?;
+    let twilio = FakeTwilio::start(&twilio_account()).await?;
+    let mut config = email_and_sms_config(data.path(), &relay, twilio.api_base())?;
+    config
+        .context
+        .default_queue
+        .insert(omni_core::Channel::SMS, "sales".into());
+    let config = with_bot(config, json!({ "deadline_secs": 60 }))?;
+    let app = TestApp::start_with(data, config).await?;
+    let sms_url = app.sms_url().unwrap_or_default();
+    sms_customer_picks_a_numbered_option(&sms_url, app.bus(), &twilio).await?;
     app.stop().await;
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn embedded_a_bot_that_does_not_answer_hands_off_by_itself() -> anyhow::Result<()> {
-    let data = tempfile::tempdir()?;
-    let config = with_bot(test_config(data.path())?, json!({ "deadline_secs": 1 }))?;
-    let app = TestApp::start_with(data, config).await?;
-    let mut bot = TestBot::start(app.bus(), "faq", Box::new(|_: &bp::BotTurn| None)).await?;
-    let mut bob = Agent::sign_in(&app, "bob").await?;
-    let (mut jo, _) = Customer::open(&app, None, "sales").await?;
+async fn distributed_an_sms_customer_picks_a_numbered_option_by_its_number() -> anyhow::Result<()> {
+    let twilio = FakeTwilio::start(&twilio_account()).await?;
+    let relay = blocking(|| Ok(SmtpSink::start()?)).await?;
+    let env = email_and_sms_env(&relay.url(), twilio.api_base());
+    let dir = tempfile::tempdir()?;
+    let path = bot_config_file(dir.path(), "deadline_secs = 60", true)?;
+    let parts = [
+        Part::Context,
+        Part::Router,
+        Part::Chat,
+        Part::Desk,
+        Part::Sms,
+    ];
+    let cluster = blocking(move || env.start(binary(), &path, &parts)).await?;
+    let bus: Arc<dyn Bus> = NatsBus::connect(&cluster.nats.url()).await?;
+    sms_customer_picks_a_numbered_option(&cluster.sms_url(), bus, &twilio).await?;
+    drop(cluster);
+    Ok(())
+}
+
+/// A bot that gets the turn but never answers (its deadline is 1 s): the
+/// conversation is handed off by itself with the reason `timeout`, and Bob
+/// is offered it.
+async fn a_silent_bot_hands_off_by_itself(
+    app: &impl Endpoints,
+    bus: Arc<dyn Bus>,
+) -> anyhow::Result<()> {
+    let mut bot = TestBot::start(bus, "faq", Box::new(|_: &bp::BotTurn| None)).await?;
+    let mut bob = Agent::sign_in(app, "bob").await?;
+    let (mut jo, _) = Customer::open(app, None, "sales").await?;
     jo.say("Anyone?").await?;
     bot.next_turn().await?;
     let conversation = bob.take_next_offer().await?;
@@ -240,7 +303,28 @@ async fn embedded_a_bot_that_does_not_answer_hands_off_by_itself() -> anyhow::Re
         view["conversation"]["handoff"]["reason"], "timeout",
         "{view}"
     );
+    assert_eq!(view["conversation"]["handoff"]["bot"], "faq", "{view}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_a_bot_that_does_not_answer_hands_off_by_itself() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let config = with_bot(test_config(data.path())?, json!({ "deadline_secs": 1 }))?;
+    let app = TestApp::start_with(data, config).await?;
+    a_silent_bot_hands_off_by_itself(&app, app.bus()).await?;
     app.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distributed_a_bot_that_does_not_answer_hands_off_by_itself() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = bot_config_file(dir.path(), "deadline_secs = 1", false)?;
+    let cluster = blocking(move || Cluster::start_with(binary(), &path, &[])).await?;
+    let bus: Arc<dyn Bus> = NatsBus::connect(&cluster.nats.url()).await?;
+    a_silent_bot_hands_off_by_itself(&cluster, bus).await?;
+    drop(cluster);
     Ok(())
 }
 

@@ -4,6 +4,10 @@
 //! JSON; a chat customer gets its answer and is handed off with its
 //! summary. A bot that answers 500 hands off with `error`, one that
 //! answers after the deadline with `timeout`.
+//!
+//! Distributed, behind a proxy: the context process is given
+//! `HTTP_PROXY` in its environment, as an operator would, and reaches the
+//! bot through a real forward proxy (`omni_testservers::proxy`).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,11 +18,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use omni_core::config::{BotConfig, Config};
 use omni_core::time::now_ms;
-use omni_testkit::TestApp;
 use omni_testkit::actors::{Agent, Customer};
-use omni_testkit::app::test_config;
+use omni_testkit::app::{sample_config_path, test_config};
+use omni_testkit::{Cluster, TestApp};
+use omni_testservers::proxy::{ForwardProxy, NOWHERE};
 use omni_webhook::signature;
 use serde_json::{Value, json};
+
+use crate::support::{binary, blocking};
 
 const KEY: &str = "bot-signing-key-0001-long-enough";
 
@@ -238,5 +245,56 @@ async fn embedded_a_webhook_bot_answering_for_another_turn_hands_off_with_error(
     )
     .await?;
     assert_eq!(handoff_reason(&bot, 60).await?, "error");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distributed_a_webhook_bot_behind_a_proxy_is_reached_through_it() -> anyhow::Result<()> {
+    let bot = WebhookBot::start(Box::new(faq), Duration::ZERO).await?;
+    let proxy = blocking(|| Ok(ForwardProxy::start()?)).await?;
+    // The bot by a name nobody resolves: only the proxy can reach it.
+    let port = bot
+        .url
+        .trim_end_matches("/turn")
+        .rsplit_once(':')
+        .map_or("", |(_, p)| p);
+    let url = format!("http://{NOWHERE}:{port}/turn");
+    let sample = std::fs::read_to_string(sample_config_path())?;
+    let text = sample.replacen("id = \"sales\"\n", "id = \"sales\"\nbot = \"faq\"\n", 1)
+        + &format!(
+            "\n[bots.faq]\ntransport = \"webhook\"\nurl = {url:?}\nsecret = {KEY:?}\ndeadline_secs = 60\n"
+        );
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("omniroute.toml");
+    std::fs::write(&path, text)?;
+    let env = [
+        ("HTTP_PROXY", proxy.url()),
+        ("NO_PROXY", "localhost,127.0.0.1".into()),
+    ];
+    let cluster = blocking(move || {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        Cluster::start_with(binary(), &path, &env)
+    })
+    .await?;
+
+    let (mut jo, _) = Customer::open(&cluster, None, "sales").await?;
+    jo.say("Hi there").await?;
+    let hello = jo
+        .socket
+        .recv_until("the bot's answer", |f| {
+            f["type"] == "message" && f["message"]["direction"] == "outbound"
+        })
+        .await?;
+    assert_eq!(hello["message"]["text"], "Hello from the web!", "{hello}");
+    let turns = bot.turns();
+    assert_eq!(turns.len(), 1, "{turns:?}");
+    assert!(turns[0].0, "signed through the proxy: {turns:?}");
+    let seen = proxy.seen();
+    let expected = format!("POST {url} HTTP/1.1\r\n");
+    assert!(
+        seen.iter().any(|head| head.starts_with(&expected)),
+        "the proxy relayed the turn: {seen:?}"
+    );
+    drop(cluster);
     Ok(())
 }
