@@ -14,7 +14,8 @@
 // - the supervisor reads Ann's conversation (its text, its trace id) and
 //   why it went to Bob: the router's decisions with the rule that won;
 // - Bob resolves Ann's chat, Ann answers its survey with 5 (a button):
-//   the wall's survey section shows Sales and Bob at 100% CSAT, and the
+//   the wall's survey section shows Sales and Bob at 100% CSAT and a
+//   100% response rate (one sent, one answered), and the
 //   export form links the CSV of a period.
 //
 // Started by the Rust e2e test `browser::wall::wall_in_chromium` with
@@ -139,8 +140,12 @@ await scenario(async (browser) => {
   const salesRow = await surveyRow('survey-queue-sales');
   const salesCells = await salesRow.locator('td').allTextContents();
   if (salesCells[0] !== '100' || salesCells[3] !== '1') throw new Error(`Sales' survey row: ${JSON.stringify(salesCells)}`);
+  // One survey sent, one answered: a response rate of 100%.
+  if (salesCells[4] !== '100%') throw new Error(`Sales' response rate: ${JSON.stringify(salesCells)}`);
   const bobCells = await (await surveyRow('survey-agent-bob')).locator('td').allTextContents();
-  if (bobCells[0] !== '100') throw new Error(`Bob's survey row: ${JSON.stringify(bobCells)}`);
+  if (bobCells[0] !== '100' || bobCells[4] !== '100%') throw new Error(`Bob's survey row: ${JSON.stringify(bobCells)}`);
+  const rateHeader = await wall.getByTestId('survey-queues').locator('thead th').nth(5).textContent();
+  if (rateHeader !== 'Response rate') throw new Error(`the rate column is headed ${rateHeader}`);
   const action = await wall.getByTestId('survey-export').getAttribute('action');
   if (action !== '/api/surveys.csv') throw new Error(`the export form goes to ${action}`);
   const csv = await wall.evaluate(async () => {
