@@ -220,3 +220,35 @@ fn conversation_frame(
         conversation_event::Kind::Typing(_) | conversation_event::Kind::Read(_) => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use omni_proto::events::{ConversationEvent, FollowupChanged, Typing};
+
+    use super::*;
+
+    #[test]
+    fn a_followup_change_goes_to_its_agent_only() {
+        let change = ConversationEvent {
+            conversation_id: "conv_1".into(),
+            kind: Some(conversation_event::Kind::Followup(FollowupChanged {
+                agent: "bob".into(),
+                state: "cancelled".into(),
+                ..FollowupChanged::default()
+            })),
+        };
+        assert!(followup_for(&change, "bob"));
+        assert!(!followup_for(&change, "alice"), "another agent's follow-up");
+        let typing = ConversationEvent {
+            conversation_id: "conv_1".into(),
+            kind: Some(conversation_event::Kind::Typing(Typing {
+                by: "customer".into(),
+                ..Typing::default()
+            })),
+        };
+        assert!(
+            !followup_for(&typing, "bob"),
+            "other events of a conversation no longer the agent's stay out"
+        );
+    }
+}

@@ -398,9 +398,12 @@ async fn embedded_a_followup_is_sent_once_after_a_restart_and_its_reply_goes_to_
     Ok(())
 }
 
-/// The agents the router offered `conversation` to, in order, with the
-/// rule that chose each.
-async fn offered_to(app: &TestApp, conversation: &str) -> anyhow::Result<Vec<(String, String)>> {
+/// The agents the router offered `conversation` to, latest first, with
+/// the rule that chose each and how many agents were eligible.
+async fn offered_to(
+    app: &TestApp,
+    conversation: &str,
+) -> anyhow::Result<Vec<(String, String, u32)>> {
     let mut router =
         RouterServiceClient::new(grpc::channel(&app.grpc_url(), grpc::SUPERVISOR_TOKEN)?);
     let decisions = router
@@ -413,7 +416,7 @@ async fn offered_to(app: &TestApp, conversation: &str) -> anyhow::Result<Vec<(St
     Ok(decisions
         .into_iter()
         .filter(|d| d.kind == "offered")
-        .map(|d| (d.agent_id, d.rule))
+        .map(|d| (d.agent_id, d.rule, d.eligible.unwrap_or_default()))
         .collect())
 }
 
@@ -461,9 +464,9 @@ async fn embedded_a_reply_to_a_followup_goes_to_its_agent_over_a_free_better_one
     let theirs = alice.take_next_offer().await?;
     let rules = offered_to(&app, &theirs).await?;
     assert_eq!(
-        rules.first().map(|(a, _)| a.as_str()),
-        Some("alice"),
-        "{rules:?}"
+        rules.first(),
+        Some(&("alice".to_owned(), "proficiency".to_owned(), 2)),
+        "Alice over Bob when nobody is preferred: {rules:?}"
     );
 
     app.advance_router_clock(3 * 86_400_000 + 5_000);
@@ -477,12 +480,12 @@ async fn embedded_a_reply_to_a_followup_goes_to_its_agent_over_a_free_better_one
         assert_eq!(&offered, conversation, "the reply reopened it for Bob");
         let offers = offered_to(&app, conversation).await?;
         assert_eq!(
-            offers.last(),
-            Some(&("bob".to_owned(), "preferred".to_owned())),
-            "offered to Bob as the preferred agent, Alice free: {offers:?}"
+            offers.first(),
+            Some(&("bob".to_owned(), "preferred".to_owned(), 2)),
+            "offered to Bob as the preferred agent, Alice eligible and free: {offers:?}"
         );
         assert!(
-            offers.iter().all(|(agent, _)| agent == "bob"),
+            offers.iter().all(|(agent, _, _)| agent == "bob"),
             "never offered to Alice: {offers:?}"
         );
         bob.settle(&offer, "accept").await?;
