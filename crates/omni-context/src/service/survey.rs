@@ -12,7 +12,9 @@
 //! after the score is kept as its comment.
 //!
 //! The survey's state is the scheduled item's payload ([`SurveyState`]),
-//! changed by compare-and-set, so a redelivered answer counts once.
+//! changed by compare-and-set, so a redelivered answer counts once. A
+//! sent survey is marked in the store's sent index at the time it was
+//! asked (`mark_sent`), once, for the response rate of a period.
 
 use omni_core::config::{SurveyConfig, SurveyKind, localized};
 use omni_store::{ScheduleKind, ScheduleState, ScheduledItem};
