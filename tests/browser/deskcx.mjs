@@ -4,7 +4,8 @@
 // negative sentiment with its trend (a dot per message, oldest first, with
 // a text alternative) in the conversation's head, and the intent with a
 // sentiment marker in "My conversations". Resolving with a "check in on"
-// date shows the follow-up scheduled by the agent. Before that, the
+// date shows the follow-up scheduled by the agent, and when the customer
+// writes first the open desk shows it cancelled, live (no reload). Before that, the
 // supervisor's wall shows each waiting contact's intent, sentiment and
 // language, and filters the waiting list by them.
 //
@@ -107,5 +108,13 @@ await scenario(async (browser) => {
   if (!text.includes(dayOfMonth)) throw new Error(`the follow-up says "${text}", not day ${dayOfMonth}`);
   if (await desk.getByTestId('followup-date').inputValue() !== '') throw new Error('the check-in date stays after resolve');
   if (shots) await desk.screenshot({ path: `${shots}/desk-followup.png` });
+
+  log('the customer writes first: the open desk shows the check-in cancelled, without a reload');
+  await desk.evaluate(() => { window.__sameDesk = true; });
+  await typeInChat(chat, 'One more thing about my order');
+  await desk.locator('[data-testid="conversation-followup"][data-state="cancelled"]')
+    .filter({ hasText: 'not sent: the customer wrote first' })
+    .waitFor({ timeout });
+  if (!(await desk.evaluate(() => window.__sameDesk === true))) throw new Error('the desk page was reloaded');
   noCspViolations();
 });

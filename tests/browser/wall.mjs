@@ -14,7 +14,8 @@
 // - the supervisor reads Ann's conversation (its text, its trace id) and
 //   why it went to Bob: the router's decisions with the rule that won;
 // - Bob resolves Ann's chat, Ann answers its survey with 5 (a button):
-//   the wall's survey section shows Sales and Bob at 100% CSAT, and the
+//   the wall's survey section shows Sales and Bob at 100% CSAT and a
+//   100% response rate (one sent, one answered), and the
 //   export form links the CSV of a period.
 //
 // Started by the Rust e2e test `browser::wall::wall_in_chromium` with
@@ -125,22 +126,28 @@ await scenario(async (browser) => {
   const scores = ann.getByRole('group', { name: 'Replies you can choose' });
   await scores.getByRole('button', { name: '5', exact: true }).click({ timeout });
   // The section polls every 30 s: open the wall again rather than wait.
-  const surveyRow = async (testid) => {
+  // A row shows once the survey is sent; its answer comes a moment later.
+  const surveyCells = async (testid) => {
+    let cells = [];
     for (let i = 0; i < 20; i += 1) {
       await wall.goto(`${deskUrl}/wall`);
       const row = wall.locator(`[data-testid="${testid}"]`);
       try {
         await row.waitFor({ timeout: 2000 });
-        return row;
-      } catch (_) { /* not answered yet */ }
+        cells = await row.locator('td').allTextContents();
+        if (cells[3] === '1') return cells;
+      } catch (_) { /* not sent yet */ }
     }
-    throw new Error(`no survey row ${testid}`);
+    throw new Error(`no answer in survey row ${testid}: ${JSON.stringify(cells)}`);
   };
-  const salesRow = await surveyRow('survey-queue-sales');
-  const salesCells = await salesRow.locator('td').allTextContents();
-  if (salesCells[0] !== '100' || salesCells[3] !== '1') throw new Error(`Sales' survey row: ${JSON.stringify(salesCells)}`);
-  const bobCells = await (await surveyRow('survey-agent-bob')).locator('td').allTextContents();
-  if (bobCells[0] !== '100') throw new Error(`Bob's survey row: ${JSON.stringify(bobCells)}`);
+  const salesCells = await surveyCells('survey-queue-sales');
+  if (salesCells[0] !== '100') throw new Error(`Sales' survey row: ${JSON.stringify(salesCells)}`);
+  // One survey sent, one answered: a response rate of 100%.
+  if (salesCells[4] !== '100%') throw new Error(`Sales' response rate: ${JSON.stringify(salesCells)}`);
+  const bobCells = await surveyCells('survey-agent-bob');
+  if (bobCells[0] !== '100' || bobCells[4] !== '100%') throw new Error(`Bob's survey row: ${JSON.stringify(bobCells)}`);
+  const rateHeader = await wall.getByTestId('survey-queues').locator('thead th').nth(5).textContent();
+  if (rateHeader !== 'Response rate') throw new Error(`the rate column is headed ${rateHeader}`);
   const action = await wall.getByTestId('survey-export').getAttribute('action');
   if (action !== '/api/surveys.csv') throw new Error(`the export form goes to ${action}`);
   const csv = await wall.evaluate(async () => {

@@ -593,6 +593,17 @@ impl ContextGrpc for ContextApi {
                 })
                 .collect(),
             next_page_token: page.next_page_token.unwrap_or_default(),
+            sends: page
+                .sends
+                .into_iter()
+                .map(|s| omni_proto::context::SurveySends {
+                    queue: s.queue,
+                    agent_id: s.agent,
+                    kind: s.kind,
+                    sent: s.sent,
+                    responded: s.responded,
+                })
+                .collect(),
         }))
     }
 

@@ -1,7 +1,12 @@
 //! Scored survey answers by period ([`ContextService::survey_answers`]),
 //! read from the store's answers index a page at a time, each attributed
 //! to the queue and agent that handled the conversation: the desk's CSV
-//! export and the wall's survey numbers. Supervisors and admins only.
+//! export and the wall's survey numbers. The first page also carries the
+//! period's sends ([`SurveySends`]): surveys sent per queue, agent and kind
+//! (from the store's sent index) and how many of them were answered, the
+//! response rate. Supervisors and admins only.
+
+use std::collections::BTreeMap;
 
 use omni_core::ConversationId;
 use omni_core::time::Millis;
@@ -37,6 +42,21 @@ pub struct SurveyAnswer {
     pub comment: String,
 }
 
+/// The surveys sent in a period for one queue, agent and kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SurveySends {
+    /// The queue that handled the conversations.
+    pub queue: String,
+    /// The agent who handled them (empty: none).
+    pub agent: String,
+    /// `csat`, `nps` or `ces`.
+    pub kind: String,
+    /// Surveys sent (asked) in the period.
+    pub sent: u64,
+    /// How many of those got a score (at any time so far).
+    pub responded: u64,
+}
+
 /// A page of answers and the token of the next (`None`: the last page).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnswersPage {
@@ -44,6 +64,9 @@ pub struct AnswersPage {
     pub answers: Vec<SurveyAnswer>,
     /// Where the next page starts.
     pub next_page_token: Option<String>,
+    /// The period's sends, by queue, agent and kind: on the first page
+    /// (no `page_token`) only.
+    pub sends: Vec<SurveySends>,
 }
 
 /// `<answered at>:<item id>`, the last answer of a page.
@@ -111,10 +134,61 @@ impl ContextService {
                 comment: state.comment.unwrap_or_default(),
             });
         }
+        let sends = match page_token {
+            None => self.survey_sends(from_ms, to_ms).await?,
+            Some(_) => Vec::new(),
+        };
         Ok(AnswersPage {
             answers,
             next_page_token,
+            sends,
         })
+    }
+
+    /// The surveys sent with `from_ms <= sent at < to_ms`, counted per
+    /// queue, agent and kind with how many of them got a score, read from
+    /// the sent index [`MAX_LIST`] at a time.
+    async fn survey_sends(
+        &self,
+        from_ms: Millis,
+        to_ms: Millis,
+    ) -> Result<Vec<SurveySends>, ContextError> {
+        let mut tally: BTreeMap<(String, String, String), (u64, u64)> = BTreeMap::new();
+        let mut after = None;
+        loop {
+            let items = self
+                .store()
+                .sent_between(from_ms, to_ms, after, MAX_LIST)
+                .await?;
+            let full = items.len() >= MAX_LIST;
+            after = items
+                .last()
+                .map(|i| (i.sent_at_ms.unwrap_or(from_ms), i.id.clone()));
+            for item in items.iter().filter(|i| i.kind == ScheduleKind::Survey) {
+                let state: SurveyState = decode(&item.payload)?;
+                let key = (
+                    state.queue,
+                    state.agent.unwrap_or_default(),
+                    state.kind.as_str().to_owned(),
+                );
+                let counts = tally.entry(key).or_default();
+                counts.0 += 1;
+                counts.1 += u64::from(state.score.is_some());
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok(tally
+            .into_iter()
+            .map(|((queue, agent, kind), (sent, responded))| SurveySends {
+                queue,
+                agent,
+                kind,
+                sent,
+                responded,
+            })
+            .collect())
     }
 }
 

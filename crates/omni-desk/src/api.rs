@@ -404,7 +404,7 @@ pub async fn resolve(
 
 /// A conversation's follow-up as the desk's view shows it: when, by whom
 /// (`agent_name` resolves the agent's id), and whether it was sent.
-fn followup_view(
+pub(crate) fn followup_view(
     f: &omni_proto::context::FollowupView,
     agent_name: impl Fn(&str) -> Option<String>,
 ) -> serde_json::Value {

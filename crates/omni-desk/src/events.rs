@@ -124,7 +124,7 @@ async fn run(
                 None => break (1011, "agent events ended; reconnect"),
             },
             event = conversation_events.next() => match event {
-                Some(Ok(event)) if assigned.contains(&event.conversation_id) => conversation_frame(&desk, &event.conversation_id, event.kind),
+                Some(Ok(event)) if assigned.contains(&event.conversation_id) || followup_for(&event, &agent) => conversation_frame(&desk, &event.conversation_id, event.kind),
                 Some(Ok(_)) => None,
                 Some(Err(e)) => {
                     warn!(agent_id = %agent, error = %e, "conversation event stream failed");
@@ -179,6 +179,11 @@ fn agent_frame(kind: Option<agent_event::Kind>, assigned: &mut HashSet<String>) 
     })
 }
 
+/// Whether `event` is a change of a follow-up set for `agent`.
+fn followup_for(event: &omni_proto::events::ConversationEvent, agent: &str) -> bool {
+    matches!(&event.kind, Some(conversation_event::Kind::Followup(f)) if f.agent == agent)
+}
+
 fn conversation_frame(
     desk: &Desk,
     conversation_id: &str,
@@ -196,6 +201,54 @@ fn conversation_frame(
             "conversation_id": conversation_id,
             "typing": t.typing,
         }),
+        conversation_event::Kind::Followup(f) => {
+            let view = omni_proto::context::FollowupView {
+                due_at_ms: f.due_at_ms,
+                state: f.state,
+                outcome: f.outcome,
+                agent: f.agent,
+                by_agent: f.by_agent,
+                sent_at_ms: f.sent_at_ms,
+                replied: f.replied,
+            };
+            json!({
+                "type": "followup",
+                "conversation_id": conversation_id,
+                "followup": crate::api::followup_view(&view, |a| desk.agent_name(a)),
+            })
+        }
         conversation_event::Kind::Typing(_) | conversation_event::Kind::Read(_) => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use omni_proto::events::{ConversationEvent, FollowupChanged, Typing};
+
+    use super::*;
+
+    #[test]
+    fn a_followup_change_goes_to_its_agent_only() {
+        let change = ConversationEvent {
+            conversation_id: "conv_1".into(),
+            kind: Some(conversation_event::Kind::Followup(FollowupChanged {
+                agent: "bob".into(),
+                state: "cancelled".into(),
+                ..FollowupChanged::default()
+            })),
+        };
+        assert!(followup_for(&change, "bob"));
+        assert!(!followup_for(&change, "alice"), "another agent's follow-up");
+        let typing = ConversationEvent {
+            conversation_id: "conv_1".into(),
+            kind: Some(conversation_event::Kind::Typing(Typing {
+                by: "customer".into(),
+                ..Typing::default()
+            })),
+        };
+        assert!(
+            !followup_for(&typing, "bob"),
+            "other events of a conversation no longer the agent's stay out"
+        );
+    }
 }

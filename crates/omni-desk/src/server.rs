@@ -25,7 +25,7 @@
 //! | `GET /api/admin/customers/{id}/export` | everything held about a customer, one JSON document (admin) |
 //! | `DELETE /api/admin/customers/{id}` | erase a customer (admin; CSRF token) |
 //! | `GET /api/admin/deadletters?channel=&limit=` | replies adapters gave up on, newest first (admin) |
-//! | `GET /api/surveys.csv?from=&to=` | scored survey answers of a period as CSV (supervisor) |
+//! | `GET /api/surveys.csv?from=&to=` | scored survey answers of a period as CSV; `&report=rates` the response rates per queue and agent (supervisor) |
 //! | `GET /api/wall/surveys` | today's CSAT %, NPS and CES per queue and agent (supervisor) |
 //! | `POST /api/conversations/{id}/notes` | an internal note `{"text","client_id"}` (agents only; never sent to the customer) |
 //! | `POST /api/conversations/{id}/handover` | the agent transfers their conversation `{"queue"\|"agent","note"?}` |

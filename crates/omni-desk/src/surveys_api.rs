@@ -11,6 +11,14 @@
 //! they hold a comma, a quote or a line break (RFC 4180); a field that a
 //! spreadsheet would take as a formula (`=`, `+`, `-`, `@` first) gets a
 //! leading `'`, since comments are the customer's words.
+//!
+//! `&report=rates` exports the response rate instead (a summary, not a
+//! row per answer): one row per queue and kind (`scope` `queue`, agent
+//! empty: all its agents) and one per queue, agent and kind (`scope`
+//! `agent`), with `sent` (surveys sent in the period), `responded` (how
+//! many of those were answered so far) and `response_rate` (percent, one
+//! decimal; empty when none was sent). Columns: `scope`, `queue`,
+//! `agent`, `kind`, `sent`, `responded`, `response_rate`.
 
 use std::sync::Arc;
 
@@ -21,7 +29,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 use jiff::civil::Date;
-use omni_proto::context::{ListSurveyAnswersRequest, SurveyAnswer};
+use std::collections::BTreeMap;
+
+use omni_proto::context::{ListSurveyAnswersRequest, SurveyAnswer, SurveySends};
 use serde::Deserialize;
 
 use crate::Desk;
@@ -45,6 +55,51 @@ pub struct SurveysQuery {
     /// The last day, `YYYY-MM-DD` (UTC), included.
     #[serde(default)]
     to: Option<String>,
+    /// `answers` (the default) or `rates`.
+    #[serde(default)]
+    report: Option<String>,
+}
+
+/// The header row of the response rate report.
+const RATES_HEADER: &str = "scope,queue,agent,kind,sent,responded,response_rate\r\n";
+
+/// The response rate report's rows: per queue and kind, then per queue,
+/// agent and kind (agents that handled no conversation are left out).
+pub fn rates(sends: &[SurveySends]) -> String {
+    let mut queues: BTreeMap<(&str, &str), (u64, u64)> = BTreeMap::new();
+    for s in sends {
+        let q = queues.entry((&s.queue, &s.kind)).or_default();
+        q.0 += s.sent;
+        q.1 += s.responded;
+    }
+    let line =
+        |scope: &str, queue: &str, agent: &str, kind: &str, (sent, responded): (u64, u64)| {
+            #[allow(clippy::cast_precision_loss)] // counts of a period fit an f64
+            let rate = if sent == 0 {
+                String::new()
+            } else {
+                format!("{:.1}", responded as f64 * 100.0 / sent as f64)
+            };
+            let fields = [scope, queue, agent, kind];
+            let text: Vec<String> = fields.iter().map(|f| field(f)).collect();
+            format!("{},{sent},{responded},{rate}\r\n", text.join(","))
+        };
+    let mut out = String::from(RATES_HEADER);
+    for ((queue, kind), counts) in &queues {
+        out.push_str(&line("queue", queue, "", kind, *counts));
+    }
+    let mut agents: Vec<&SurveySends> = sends.iter().filter(|s| !s.agent_id.is_empty()).collect();
+    agents.sort_by(|a, b| (&a.queue, &a.agent_id, &a.kind).cmp(&(&b.queue, &b.agent_id, &b.kind)));
+    for s in agents {
+        out.push_str(&line(
+            "agent",
+            &s.queue,
+            &s.agent_id,
+            &s.kind,
+            (s.sent, s.responded),
+        ));
+    }
+    out
 }
 
 /// The period's bounds in ms: `[from 00:00, day after to 00:00)` UTC.
@@ -144,6 +199,44 @@ pub async fn export(
     Query(q): Query<SurveysQuery>,
 ) -> Result<Response, DeskError> {
     let bounds = period(q.from.as_deref(), q.to.as_deref())?;
+    let name = |what: &str| {
+        format!(
+            "attachment; filename=\"{what}-{}-{}.csv\"",
+            q.from.as_deref().unwrap_or_default(),
+            q.to.as_deref().unwrap_or_default()
+        )
+    };
+    match q.report.as_deref() {
+        None | Some("answers") => {}
+        Some("rates") => {
+            let first = desk
+                .context()
+                .list_survey_answers(traced(
+                    &caller.actor,
+                    ListSurveyAnswersRequest {
+                        from_ms: bounds.0,
+                        to_ms: bounds.1,
+                        page_token: String::new(),
+                        limit: 1,
+                    },
+                ))
+                .await?
+                .into_inner();
+            return Ok((
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                    (header::CONTENT_DISPOSITION, name("survey-rates")),
+                ],
+                rates(&first.sends),
+            )
+                .into_response());
+        }
+        Some(_) => {
+            return Err(DeskError::BadRequest(
+                "report must be answers or rates".into(),
+            ));
+        }
+    }
     let (rows, next) = page(&desk, &caller, bounds, String::new()).await?;
     let first = format!("{HEADER}{rows}");
     // The rest, a page at a time while the body is sent; an error ends
@@ -162,11 +255,7 @@ pub async fn export(
         }
     });
     let body = stream::once(async move { Ok::<_, std::io::Error>(first) });
-    let name = format!(
-        "attachment; filename=\"surveys-{}-{}.csv\"",
-        q.from.unwrap_or_default(),
-        q.to.unwrap_or_default()
-    );
+    let name = name("surveys");
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -207,6 +296,33 @@ mod tests {
         assert_eq!(
             row(&a),
             "2025-12-06T05:46:40Z,conv_1,support,ana,sms,csat,5,\"great, thanks\"\r\n"
+        );
+    }
+
+    #[test]
+    fn the_rates_report_has_a_row_per_queue_and_per_agent() {
+        let sends = |queue: &str, agent: &str, sent, responded| SurveySends {
+            queue: queue.into(),
+            agent_id: agent.into(),
+            kind: "csat".into(),
+            sent,
+            responded,
+        };
+        let report = rates(&[
+            sends("support", "bob", 3, 1),
+            sends("support", "ana", 1, 1),
+            sends("support", "", 2, 0),
+        ]);
+        assert_eq!(
+            report,
+            "scope,queue,agent,kind,sent,responded,response_rate\r\n\
+             queue,support,,csat,6,2,33.3\r\n\
+             agent,support,ana,csat,1,1,100.0\r\n\
+             agent,support,bob,csat,3,1,33.3\r\n"
+        );
+        assert_eq!(
+            rates(&[sends("q", "", 0, 0)]).lines().nth(1),
+            Some("queue,q,,csat,0,0,")
         );
     }
 

@@ -1,17 +1,18 @@
 //! The wall's survey section: `GET /api/wall/surveys`, today's (UTC) scored
 //! answers per queue and per agent: CSAT % (the share of 4 and 5 of 5),
 //! NPS (the share of 9-10 minus the share of 0-6, in points) and the CES
-//! average (1-7), each with its response count. Read from the context
-//! service (`ListSurveyAnswers`, supervisors only there too) a page at a
-//! time, at most [`MAX_ANSWERS`] a day; the page polls it, not the live
-//! stream, as answers come slowly.
+//! average (1-7), each with its response count, and the response rate (of
+//! the surveys sent today, the share answered). Read from the context
+//! service (`ListSurveyAnswers`, supervisors only there too, whose first
+//! page carries the day's sends) a page at a time, at most [`MAX_ANSWERS`]
+//! a day; the page polls it, not the live stream, as answers come slowly.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::{Extension, Json};
-use omni_proto::context::{ListSurveyAnswersRequest, SurveyAnswer};
+use omni_proto::context::{ListSurveyAnswersRequest, SurveyAnswer, SurveySends};
 use serde::Serialize;
 
 use crate::Desk;
@@ -39,6 +40,12 @@ pub struct SurveyFigures {
     pub ces_responses: u64,
     /// Average CES score.
     pub ces_average: Option<f64>,
+    /// Surveys sent today.
+    pub sent: u64,
+    /// How many of today's sent surveys were answered.
+    pub responded: u64,
+    /// `responded` over `sent`, in percent (none sent: none).
+    pub response_rate: Option<f64>,
 }
 
 /// The sums behind [`SurveyFigures`].
@@ -51,6 +58,8 @@ struct Sums {
     detractors: u64,
     ces: u64,
     ces_sum: u64,
+    sent: u64,
+    responded: u64,
 }
 
 impl Sums {
@@ -85,6 +94,9 @@ impl Sums {
                 .map(|(p, d)| p - d),
             ces_responses: self.ces,
             ces_average: (self.ces > 0).then(|| self.ces_sum as f64 / self.ces as f64),
+            sent: self.sent,
+            responded: self.responded,
+            response_rate: share(self.responded, self.sent),
         }
     }
 }
@@ -103,9 +115,10 @@ pub struct SurveysView {
     pub truncated: bool,
 }
 
-/// The figures of `answers` per queue and per agent.
+/// The figures of `answers` and `sends` per queue and per agent.
 pub fn figures(
     answers: &[SurveyAnswer],
+    sends: &[SurveySends],
 ) -> (
     BTreeMap<String, SurveyFigures>,
     BTreeMap<String, SurveyFigures>,
@@ -124,6 +137,16 @@ pub fn figures(
                 .add(&a.kind, a.score);
         }
     }
+    for s in sends {
+        let add = |sums: &mut Sums| {
+            sums.sent += s.sent;
+            sums.responded += s.responded;
+        };
+        add(queues.entry(s.queue.clone()).or_default());
+        if !s.agent_id.is_empty() {
+            add(agents.entry(s.agent_id.clone()).or_default());
+        }
+    }
     let done = |m: BTreeMap<String, Sums>| m.into_iter().map(|(k, s)| (k, s.figures())).collect();
     (done(queues), done(agents))
 }
@@ -136,6 +159,7 @@ pub async fn today(
     let now = omni_core::time::now_ms();
     let from_ms = now - now.rem_euclid(DAY_MS);
     let mut answers = Vec::new();
+    let mut sends = Vec::new();
     let mut token = String::new();
     let truncated = loop {
         let page = desk
@@ -152,6 +176,7 @@ pub async fn today(
             .await?
             .into_inner();
         answers.extend(page.answers);
+        sends.extend(page.sends);
         if page.next_page_token.is_empty() {
             break false;
         }
@@ -160,7 +185,7 @@ pub async fn today(
         }
         token = page.next_page_token;
     };
-    let (queues, agents) = figures(&answers);
+    let (queues, agents) = figures(&answers, &sends);
     Ok(Json(SurveysView {
         day: omni_core::time::day_of(from_ms, 0),
         queues,
@@ -197,7 +222,30 @@ mod tests {
             answer("billing", "ana", "ces", 2),
             answer("billing", "ana", "ces", 5),
         ];
-        let (queues, agents) = figures(&answers);
+        let sends = [
+            SurveySends {
+                queue: "support".into(),
+                agent_id: "ana".into(),
+                kind: "csat".into(),
+                sent: 3,
+                responded: 1,
+            },
+            SurveySends {
+                queue: "support".into(),
+                agent_id: "bob".into(),
+                kind: "csat".into(),
+                sent: 1,
+                responded: 1,
+            },
+            SurveySends {
+                queue: "quiet".into(),
+                agent_id: String::new(),
+                kind: "ces".into(),
+                sent: 2,
+                responded: 0,
+            },
+        ];
+        let (queues, agents) = figures(&answers, &sends);
         let support = &queues["support"];
         assert_eq!(
             (support.csat_responses, support.csat_percent),
@@ -212,5 +260,16 @@ mod tests {
         assert_eq!(agents["bob"].csat_percent, Some(0.0));
         assert_eq!(agents["bob"].nps, Some(25.0));
         assert!(!agents.contains_key(""), "no agent, no agent row");
+        assert_eq!(
+            (support.sent, support.responded, support.response_rate),
+            (4, 2, Some(50.0))
+        );
+        assert_eq!(agents["ana"].response_rate.map(f64::round), Some(33.0));
+        assert_eq!(
+            (queues["quiet"].sent, queues["quiet"].response_rate),
+            (2, Some(0.0)),
+            "a queue with sends and no answers has a row"
+        );
+        assert_eq!(queues["sales"].response_rate, None, "none sent: no rate");
     }
 }

@@ -11,6 +11,7 @@
 //! | `{P}:schedule_due` | sorted set | pending item ids, scored by due time |
 //! | `{P}:schedule_of:<conversation id>` | set | the conversation's item ids |
 //! | `{P}:schedule_answered` | sorted set | answered item ids as `<answered at, 20 digits> <id>`, all scored 0, so a period is a lexicographic range |
+//! | `{P}:schedule_sent` | sorted set | sent item ids as `<sent at, 20 digits> <id>`, the same way (a survey's response rate) |
 
 use std::sync::LazyLock;
 
@@ -46,8 +47,33 @@ static SWAP: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
-/// The answers index member of an item answered at `at_ms` (never negative).
-fn answered_member(at_ms: Millis, id: &str) -> String {
+/// A time an item is marked at and indexed by.
+#[derive(Debug, Clone, Copy)]
+enum Mark {
+    /// The customer answered it.
+    Answered,
+    /// It went out.
+    Sent,
+}
+
+impl Mark {
+    fn index(self) -> &'static str {
+        match self {
+            Mark::Answered => "schedule_answered",
+            Mark::Sent => "schedule_sent",
+        }
+    }
+
+    fn field(self, item: &mut ScheduledItem) -> &mut Option<Millis> {
+        match self {
+            Mark::Answered => &mut item.answered_at_ms,
+            Mark::Sent => &mut item.sent_at_ms,
+        }
+    }
+}
+
+/// The index member of an item marked at `at_ms` (never negative).
+fn index_member(at_ms: Millis, id: &str) -> String {
     format!("{:020} {id}", at_ms.max(0))
 }
 
@@ -253,19 +279,24 @@ impl ScheduleStore for RedisStore {
         if ids.is_empty() {
             return Ok(0);
         }
-        let mut answered = Vec::new();
+        let (mut answered, mut sent) = (Vec::new(), Vec::new());
         for item in self.scheduled_for(conversation_id).await? {
             if let Some(at) = item.answered_at_ms {
-                answered.push(answered_member(at, &item.id));
+                answered.push(index_member(at, &item.id));
+            }
+            if let Some(at) = item.sent_at_ms {
+                sent.push(index_member(at, &item.id));
             }
         }
         let mut pipe = redis::pipe();
         pipe.atomic().cmd("ZREM").arg(&due).arg(&ids).ignore();
-        if !answered.is_empty() {
-            pipe.cmd("ZREM")
-                .arg(self.index("schedule_answered"))
-                .arg(&answered)
-                .ignore();
+        for (mark, members) in [(Mark::Answered, &answered), (Mark::Sent, &sent)] {
+            if !members.is_empty() {
+                pipe.cmd("ZREM")
+                    .arg(self.index(mark.index()))
+                    .arg(members)
+                    .ignore();
+            }
         }
         pipe.cmd("HDEL")
             .arg(&items)
@@ -300,31 +331,7 @@ impl ScheduleStore for RedisStore {
     }
 
     async fn mark_answered(&self, id: &str, at_ms: Millis) -> Result<bool, StoreError> {
-        let at = at_ms.max(0);
-        let marked = self
-            .update_scheduled(id, |item| {
-                if item.answered_at_ms.is_some() {
-                    return None;
-                }
-                item.answered_at_ms = Some(at);
-                Some(())
-            })
-            .await?;
-        // Indexed by the kept time, also when marked before: a mark whose
-        // index write was lost is completed by the next call.
-        let kept = self.scheduled_raw(id).await?;
-        if let Some(at) = kept.and_then(|(_, item)| item.answered_at_ms) {
-            let index = self.index("schedule_answered");
-            let _: i64 = self
-                .query(
-                    redis::cmd("ZADD")
-                        .arg(&index)
-                        .arg(0)
-                        .arg(answered_member(at, id)),
-                )
-                .await?;
-        }
-        Ok(marked.is_some())
+        self.mark(Mark::Answered, id, at_ms).await
     }
 
     async fn answered_between(
@@ -334,15 +341,75 @@ impl ScheduleStore for RedisStore {
         after: Option<(Millis, String)>,
         limit: usize,
     ) -> Result<Vec<ScheduledItem>, StoreError> {
+        self.marked_between(Mark::Answered, from_ms, to_ms, after, limit)
+            .await
+    }
+
+    async fn mark_sent(&self, id: &str, at_ms: Millis) -> Result<bool, StoreError> {
+        self.mark(Mark::Sent, id, at_ms).await
+    }
+
+    async fn sent_between(
+        &self,
+        from_ms: Millis,
+        to_ms: Millis,
+        after: Option<(Millis, String)>,
+        limit: usize,
+    ) -> Result<Vec<ScheduledItem>, StoreError> {
+        self.marked_between(Mark::Sent, from_ms, to_ms, after, limit)
+            .await
+    }
+}
+
+impl RedisStore {
+    /// Marks the item at `at_ms` (the first time is kept) and indexes it.
+    async fn mark(&self, mark: Mark, id: &str, at_ms: Millis) -> Result<bool, StoreError> {
+        let at = at_ms.max(0);
+        let marked = self
+            .update_scheduled(id, |item| {
+                let field = mark.field(item);
+                if field.is_some() {
+                    return None;
+                }
+                *field = Some(at);
+                Some(())
+            })
+            .await?;
+        // Indexed by the kept time, also when marked before: a mark whose
+        // index write was lost is completed by the next call.
+        let kept = self.scheduled_raw(id).await?;
+        if let Some(at) = kept.and_then(|(_, mut item)| *mark.field(&mut item)) {
+            let index = self.index(mark.index());
+            let _: i64 = self
+                .query(
+                    redis::cmd("ZADD")
+                        .arg(&index)
+                        .arg(0)
+                        .arg(index_member(at, id)),
+                )
+                .await?;
+        }
+        Ok(marked.is_some())
+    }
+
+    /// Marked items with `from_ms <= at < to_ms`, after the cursor.
+    async fn marked_between(
+        &self,
+        mark: Mark,
+        from_ms: Millis,
+        to_ms: Millis,
+        after: Option<(Millis, String)>,
+        limit: usize,
+    ) -> Result<Vec<ScheduledItem>, StoreError> {
         if to_ms <= from_ms || limit == 0 {
             return Ok(Vec::new());
         }
-        let (index, items) = (self.index("schedule_answered"), self.index("schedule"));
+        let (index, items) = (self.index(mark.index()), self.index("schedule"));
         let min = match after {
-            Some((at, id)) if at >= from_ms => format!("({}", answered_member(at, &id)),
-            _ => format!("[{}", answered_member(from_ms, "")),
+            Some((at, id)) if at >= from_ms => format!("({}", index_member(at, &id)),
+            _ => format!("[{}", index_member(from_ms, "")),
         };
-        let max = format!("({}", answered_member(to_ms, ""));
+        let max = format!("({}", index_member(to_ms, ""));
         let members: Vec<String> = self
             .query(
                 redis::cmd("ZRANGEBYLEX")

@@ -91,6 +91,7 @@ pub use router::{
 pub use schedule::{
     answered_items_are_listed_by_period, concurrent_claims_have_one_winner,
     scheduled_items_are_claimed_once, scheduled_items_cancel_by_conversation,
+    sent_items_are_listed_by_period,
 };
 pub use timeline::{
     assign_and_resolve_follow_the_status_rules,
@@ -180,6 +181,7 @@ macro_rules! store_conformance_tests {
             scheduled_items_cancel_by_conversation,
             concurrent_claims_have_one_winner,
             answered_items_are_listed_by_period,
+            sent_items_are_listed_by_period,
         }
     };
     (@tests $factory:expr; $($name:ident),* $(,)?) => {

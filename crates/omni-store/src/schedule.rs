@@ -75,6 +75,10 @@ pub struct ScheduledItem {
     /// [`ScheduleStore::mark_answered`]; the answers index is by this time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answered_at_ms: Option<Millis>,
+    /// When it went out to the customer (a survey asked), once marked by
+    /// [`ScheduleStore::mark_sent`]; the sent index is by this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at_ms: Option<Millis>,
 }
 
 impl ScheduledItem {
@@ -96,6 +100,7 @@ impl ScheduledItem {
             claimed_until_ms: 0,
             outcome: String::new(),
             answered_at_ms: None,
+            sent_at_ms: None,
         }
     }
 }
@@ -174,6 +179,23 @@ pub trait ScheduleStore: Send + Sync + 'static {
     /// (the last (answered time, id) of the previous page). Deleted items
     /// leave the index.
     async fn answered_between(
+        &self,
+        from_ms: Millis,
+        to_ms: Millis,
+        after: Option<(Millis, String)>,
+        limit: usize,
+    ) -> Result<Vec<ScheduledItem>, StoreError>;
+
+    /// Marks the item sent at `at_ms` (clamped to 0 and up) and puts it in
+    /// the sent index by that time (a survey's response rate is its answers
+    /// over its sends). Returns whether it was marked now (`false`: marked
+    /// already, which keeps the first time, or absent).
+    async fn mark_sent(&self, id: &str, at_ms: Millis) -> Result<bool, StoreError>;
+
+    /// Up to `limit` sent items with `from_ms <= sent_at_ms < to_ms`, by
+    /// (sent time, id), starting after the cursor `after` (the last (sent
+    /// time, id) of the previous page). Deleted items leave the index.
+    async fn sent_between(
         &self,
         from_ms: Millis,
         to_ms: Millis,

@@ -342,6 +342,8 @@ timed!(ScheduleStore {
     fn scheduled_for(conversation_id: &ConversationId) -> Vec<ScheduledItem>;
     fn mark_answered(id: &str, at_ms: Millis) -> bool;
     fn answered_between(from_ms: Millis, to_ms: Millis, after: Option<(Millis, String)>, limit: usize) -> Vec<ScheduledItem>;
+    fn mark_sent(id: &str, at_ms: Millis) -> bool;
+    fn sent_between(from_ms: Millis, to_ms: Millis, after: Option<(Millis, String)>, limit: usize) -> Vec<ScheduledItem>;
 });
 
 timed!(DeadLetterStore {

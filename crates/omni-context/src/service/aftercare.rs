@@ -174,6 +174,9 @@ impl ContextService {
         };
         self.store.finish_scheduled(id, outcome, None).await?;
         info!(item = %id, kind = item.kind.as_str(), outcome, "scheduled item settled");
+        if item.kind == ScheduleKind::Followup {
+            self.emit_followup(conversation_id).await;
+        }
         Ok(())
     }
 

@@ -5,7 +5,9 @@
 //! when the customer writes first; and a reply to it reopens its
 //! conversation (whatever the reopen window) and is offered first to the
 //! agent who handled it (whatever the sticky window). Counted in
-//! `omni_followups_total{result}`.
+//! `omni_followups_total{result}`. Every change (scheduled, cancelled,
+//! settled, replied) is published as a `FollowupChanged` conversation
+//! event, which the desk passes to the follow-up's agent.
 
 use omni_core::config::localized;
 use omni_store::{ScheduleKind, ScheduleState, ScheduledItem};
@@ -92,7 +94,36 @@ impl ContextService {
         ))
         .await?;
         count("scheduled");
+        self.emit_followup(&conversation.id).await;
         Ok(())
+    }
+
+    /// Publishes the conversation's follow-up as it now is (best effort,
+    /// like every conversation event).
+    pub(crate) async fn emit_followup(&self, conversation: &ConversationId) {
+        let view = match self.followup_view(conversation).await {
+            Ok(Some(view)) => view,
+            Ok(None) => return,
+            Err(e) => {
+                warn!(conversation_id = %conversation, error = %e, "follow-up change not published");
+                return;
+            }
+        };
+        let event = ev::ConversationEvent {
+            conversation_id: conversation.to_string(),
+            kind: Some(ev::conversation_event::Kind::Followup(
+                ev::FollowupChanged {
+                    due_at_ms: view.due_at_ms,
+                    state: view.state,
+                    outcome: view.outcome,
+                    agent: view.agent,
+                    by_agent: view.by_agent,
+                    sent_at_ms: view.sent_at_ms,
+                    replied: view.replied,
+                },
+            )),
+        };
+        self.emit(conversation, event).await;
     }
 
     /// The conversation's follow-up as the desk shows it: when, by whom,
@@ -207,6 +238,7 @@ impl ContextService {
                     if n > 0 {
                         count("cancelled");
                         info!(conversation_id = %last.id, "customer wrote first; follow-up cancelled");
+                        self.emit_followup(&last.id).await;
                     }
                 }
                 ScheduleState::Pending | ScheduleState::Done
@@ -235,6 +267,7 @@ impl ContextService {
                             .await?
                         {
                             count("replied");
+                            self.emit_followup(&last.id).await;
                         }
                     }
                     info!(conversation_id = %last.id, "reply to a follow-up; reopening its conversation");

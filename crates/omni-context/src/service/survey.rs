@@ -12,7 +12,9 @@
 //! after the score is kept as its comment.
 //!
 //! The survey's state is the scheduled item's payload ([`SurveyState`]),
-//! changed by compare-and-set, so a redelivered answer counts once.
+//! changed by compare-and-set, so a redelivered answer counts once. A
+//! sent survey is marked in the store's sent index at the time it was
+//! asked (`mark_sent`), once, for the response rate of a period.
 
 use omni_core::config::{SurveyConfig, SurveyKind, localized};
 use omni_store::{ScheduleKind, ScheduleState, ScheduledItem};
@@ -120,8 +122,9 @@ impl ContextService {
         let Some(survey) = self.survey_config(&conversation.queue) else {
             return Ok(());
         };
+        let agent = conversation.last_agent.as_ref().map_or("", AgentId::as_str);
         if Self::opted_out(customer) {
-            count_sent(conversation, survey.kind, "opted_out");
+            count_sent(conversation.queue.as_str(), agent, survey.kind, "opted_out");
             return Ok(());
         }
         let now = conversation.resolved_at_ms.unwrap_or_else(now_ms);
@@ -130,7 +133,12 @@ impl ContextService {
             .surveyed_since(customer, &conversation.id, now.saturating_sub(period))
             .await?
         {
-            count_sent(conversation, survey.kind, "recently_surveyed");
+            count_sent(
+                conversation.queue.as_str(),
+                agent,
+                survey.kind,
+                "recently_surveyed",
+            );
             info!(conversation_id = %conversation.id, "customer surveyed recently; no survey");
             return Ok(());
         }
@@ -195,16 +203,18 @@ impl ContextService {
     ) -> Result<&'static str, ContextError> {
         let mut state: SurveyState = decode(&item.payload)?;
         let config = self.survey_config(&conversation.queue).cloned();
+        let (queue, agent) = (state.queue.clone(), state.agent.clone().unwrap_or_default());
+        let count = |result: &str| count_sent(&queue, &agent, state.kind, result);
         if conversation.status != ConversationStatus::Resolved {
-            count_sent(conversation, state.kind, "reopened");
+            count("reopened");
             return Ok("reopened");
         }
         if Self::opted_out(customer) {
-            count_sent(conversation, state.kind, "opted_out");
+            count("opted_out");
             return Ok("opted_out");
         }
         let Some(to) = self.auto_answer_to(conversation, customer, trace) else {
-            count_sent(conversation, state.kind, "opted_out");
+            count("opted_out");
             return Ok("opted_out");
         };
         let language = customer.language.as_deref();
@@ -241,7 +251,12 @@ impl ContextService {
             trace,
         )
         .await?;
-        count_sent(conversation, state.kind, "sent");
+        // Indexed by the time it was asked (a retried send keeps the
+        // first), for the response rate of a period.
+        let asked = state.asked_at_ms.unwrap_or(now);
+        if self.store.mark_sent(&item.id, asked).await? {
+            count("sent");
+        }
         Ok("sent")
     }
 
@@ -430,12 +445,16 @@ fn score_histogram() -> &'static omni_telemetry::metrics::Histograms {
     })
 }
 
-fn count_sent(conversation: &Conversation, kind: SurveyKind, result: &str) {
+/// Counts a survey's scheduling or sending outcome under the queue and
+/// agent its answers count under, so `omni_survey_responses_total` over
+/// `omni_surveys_sent_total{result="sent"}` is the response rate.
+fn count_sent(queue: &str, agent: &str, kind: SurveyKind, result: &str) {
     omni_telemetry::count!(
         "omni_surveys_sent_total",
-        "surveys after service, by queue, kind and result (sent, opted_out, recently_surveyed, reopened)",
+        "surveys after service, by queue, agent, kind and result (sent, opted_out, recently_surveyed, reopened)",
         &[
-            ("queue", conversation.queue.as_str()),
+            ("queue", queue),
+            ("agent", agent),
             ("kind", kind.as_str()),
             ("result", result),
         ],

@@ -13,6 +13,7 @@ import { putMessage } from './timeline.js';
 import { loadOpen, openConversation, renderViewHead, shouldAutoOpen } from './view.js';
 import { updateReplyEnabled } from './reply.js';
 import { customerSent, onCustomerTyping, reportRead } from './typing.js';
+import { renderFollowup } from './followup.js';
 
 let ws = null;
 let attempt = 0;
@@ -193,6 +194,11 @@ function onEvent(f) {
     }
     case 'typing':
       onCustomerTyping(f);
+      break;
+    case 'followup':
+      // A follow-up of the agent's changed (followup.js): scheduled, sent,
+      // cancelled by the customer writing first, replied to.
+      if (S.open && S.open.id === f.conversation_id) renderFollowup(f.followup || null);
       break;
     default:
       break;

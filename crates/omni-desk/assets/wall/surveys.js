@@ -1,5 +1,5 @@
-// The wall's survey section: today's CSAT %, NPS and CES average per queue
-// and per agent (`/api/wall/surveys`, polled every 30 s: answers come
+// The wall's survey section: today's CSAT %, NPS, CES average and response
+// rate (answered of sent) per queue and per agent (`/api/wall/surveys`, polled every 30 s: answers come
 // slowly), and the CSV export form (`/api/surveys.csv?from=&to=`, the
 // last 30 days by default).
 
@@ -13,10 +13,15 @@ function row(kind, name, f) {
   const tr = document.createElement('tr');
   tr.dataset.testid = `survey-${kind}-${name}`;
   const answers = f.csat_responses + f.nps_responses + f.ces_responses;
-  const cells = [name, number(f.csat_percent, 0), number(f.nps, 0), number(f.ces_average, 1), String(answers)];
+  const rate = f.response_rate === null || f.response_rate === undefined ? '–' : `${Math.round(f.response_rate)}%`;
+  const cells = [name, number(f.csat_percent, 0), number(f.nps, 0), number(f.ces_average, 1), String(answers), rate];
   cells.forEach((text, i) => {
     const cell = document.createElement(i === 0 ? 'th' : 'td');
     if (i === 0) cell.scope = 'row';
+    if (i === cells.length - 1) {
+      cell.dataset.testid = 'response-rate';
+      cell.title = `${f.responded} answered of ${f.sent} sent today`;
+    }
     cell.textContent = text;
     tr.append(cell);
   });

@@ -341,3 +341,70 @@ pub async fn answered_items_are_listed_by_period<F: StoreFactory>(factory: &F) {
         "deleted items leave the index"
     );
 }
+
+/// Sent items are listed by send time within a period, a page at a time
+/// after a cursor, apart from answers; an item is marked sent once (the
+/// first time is kept); the index survives a reopen and deleting the
+/// conversation takes its items out of it.
+pub async fn sent_items_are_listed_by_period<F: StoreFactory>(factory: &F) {
+    let store = open(factory).await;
+    let t = Tag::new();
+    let mine = |items: Vec<ScheduledItem>| -> Vec<String> {
+        items
+            .into_iter()
+            .filter(|i| i.id.starts_with(&t.key("")))
+            .map(|i| i.id)
+            .collect()
+    };
+    let a = item(&t, "a", ScheduleKind::Survey, 0);
+    let b = item(&t, "b", ScheduleKind::Survey, 0);
+    let c = item(&t, "c", ScheduleKind::Survey, 0);
+    for i in [&a, &b, &c] {
+        assert!(step("put", store.put_scheduled(i)).await);
+    }
+    assert!(step("send b", store.mark_sent(&b.id, T0 + 10)).await);
+    assert!(step("send a", store.mark_sent(&a.id, T0 + 10)).await);
+    assert!(step("send c", store.mark_sent(&c.id, T0 + 20)).await);
+    assert!(
+        !step("send again", store.mark_sent(&a.id, T0 + 15)).await,
+        "an item is marked sent once"
+    );
+    assert!(
+        !step("send absent", store.mark_sent(&t.key("absent"), T0)).await,
+        "an absent item is not marked"
+    );
+    assert!(step("answer b", store.mark_answered(&b.id, T0 + 50)).await);
+    assert_eq!(
+        mine(step("period", store.sent_between(T0 + 10, T0 + 20, None, 100)).await),
+        vec![a.id.clone(), b.id.clone()],
+        "by send time then id; the end is excluded"
+    );
+    assert_eq!(
+        mine(step("answers", store.answered_between(T0, T0 + 100, None, 100)).await),
+        vec![b.id.clone()],
+        "sending is not answering"
+    );
+    drop(store);
+
+    let store = open(factory).await;
+    let page = step("page 1", store.sent_between(T0, T0 + 100, None, 1)).await;
+    let last = page
+        .last()
+        .map(|i| (i.sent_at_ms.unwrap_or_default(), i.id.clone()));
+    let first = page.first().cloned();
+    assert_eq!(mine(page), vec![a.id.clone()], "after a reopen");
+    assert_eq!(
+        first.and_then(|i| i.sent_at_ms),
+        Some(T0 + 10),
+        "the first send time is kept"
+    );
+    let next = mine(step("page 2", store.sent_between(T0, T0 + 100, last, 5)).await);
+    assert_eq!(next, vec![b.id.clone(), c.id.clone()], "the next page");
+
+    step("delete", store.delete_scheduled(&a.conversation_id)).await;
+    assert_eq!(
+        mine(step("after delete", store.sent_between(T0, T0 + 100, None, 100)).await),
+        Vec::<String>::new(),
+        "deleted items leave the index"
+    );
+}

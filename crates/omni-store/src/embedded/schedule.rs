@@ -2,7 +2,8 @@
 //! indexed by (due, id) so that due ones are a range scan, and items by
 //! conversation. A claim is a read-modify-write in one write transaction,
 //! which redb runs one at a time: two claims of one item cannot both win.
-//! Answered items are indexed by (answered at, id) for the survey export.
+//! Answered items are indexed by (answered at, id) for the survey export,
+//! sent ones by (sent at, id) for the response rate ([`Mark`]).
 
 use async_trait::async_trait;
 use omni_core::ConversationId;
@@ -11,11 +12,38 @@ use redb::ReadableTable;
 
 use super::EmbeddedStore;
 use super::records::{db_err, get_json, put_json};
-use super::schema::{SCHEDULE, SCHEDULE_ANSWERED, SCHEDULE_BY_CONVERSATION, SCHEDULE_DUE};
+use super::schema::{
+    SCHEDULE, SCHEDULE_ANSWERED, SCHEDULE_BY_CONVERSATION, SCHEDULE_DUE, SCHEDULE_SENT,
+};
 use crate::StoreError;
 use crate::schedule::{ScheduleKind, ScheduleState, ScheduleStore, ScheduledItem};
 
 const TABLE: &str = "schedule";
+
+/// A time an item is marked at and indexed by.
+#[derive(Debug, Clone, Copy)]
+enum Mark {
+    /// The customer answered it.
+    Answered,
+    /// It went out.
+    Sent,
+}
+
+impl Mark {
+    fn table(self) -> redb::TableDefinition<'static, (i64, &'static str), ()> {
+        match self {
+            Mark::Answered => SCHEDULE_ANSWERED,
+            Mark::Sent => SCHEDULE_SENT,
+        }
+    }
+
+    fn field(self, item: &mut ScheduledItem) -> &mut Option<Millis> {
+        match self {
+            Mark::Answered => &mut item.answered_at_ms,
+            Mark::Sent => &mut item.sent_at_ms,
+        }
+    }
+}
 
 #[async_trait]
 impl ScheduleStore for EmbeddedStore {
@@ -196,12 +224,16 @@ impl ScheduleStore for EmbeddedStore {
             let mut items = txn.open_table(SCHEDULE).map_err(db_err)?;
             let mut due = txn.open_table(SCHEDULE_DUE).map_err(db_err)?;
             let mut answered = txn.open_table(SCHEDULE_ANSWERED).map_err(db_err)?;
+            let mut sent = txn.open_table(SCHEDULE_SENT).map_err(db_err)?;
             for id in &ids {
                 let item: Option<ScheduledItem> = get_json(&items, TABLE, id)?;
                 if let Some(item) = item {
                     due.remove((item.due_at_ms, id.as_str())).map_err(db_err)?;
                     if let Some(at) = item.answered_at_ms {
                         answered.remove((at, id.as_str())).map_err(db_err)?;
+                    }
+                    if let Some(at) = item.sent_at_ms {
+                        sent.remove((at, id.as_str())).map_err(db_err)?;
                     }
                 }
                 items.remove(id.as_str()).map_err(db_err)?;
@@ -237,21 +269,7 @@ impl ScheduleStore for EmbeddedStore {
     }
 
     async fn mark_answered(&self, id: &str, at_ms: Millis) -> Result<bool, StoreError> {
-        let id = id.to_owned();
-        let at = at_ms.max(0);
-        self.write(move |txn| {
-            let mut items = txn.open_table(SCHEDULE).map_err(db_err)?;
-            let item: Option<ScheduledItem> = get_json(&items, TABLE, &id)?;
-            let Some(mut item) = item.filter(|i| i.answered_at_ms.is_none()) else {
-                return Ok(false);
-            };
-            item.answered_at_ms = Some(at);
-            put_json(&mut items, TABLE, &id, &item)?;
-            let mut answered = txn.open_table(SCHEDULE_ANSWERED).map_err(db_err)?;
-            answered.insert((at, id.as_str()), ()).map_err(db_err)?;
-            Ok(true)
-        })
-        .await
+        self.mark(Mark::Answered, id, at_ms).await
     }
 
     async fn answered_between(
@@ -261,15 +279,68 @@ impl ScheduleStore for EmbeddedStore {
         after: Option<(Millis, String)>,
         limit: usize,
     ) -> Result<Vec<ScheduledItem>, StoreError> {
+        self.marked_between(Mark::Answered, from_ms, to_ms, after, limit)
+            .await
+    }
+
+    async fn mark_sent(&self, id: &str, at_ms: Millis) -> Result<bool, StoreError> {
+        self.mark(Mark::Sent, id, at_ms).await
+    }
+
+    async fn sent_between(
+        &self,
+        from_ms: Millis,
+        to_ms: Millis,
+        after: Option<(Millis, String)>,
+        limit: usize,
+    ) -> Result<Vec<ScheduledItem>, StoreError> {
+        self.marked_between(Mark::Sent, from_ms, to_ms, after, limit)
+            .await
+    }
+}
+
+impl EmbeddedStore {
+    /// Marks the item at `at_ms` (the first time is kept) and indexes it.
+    async fn mark(&self, mark: Mark, id: &str, at_ms: Millis) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        let at = at_ms.max(0);
+        self.write(move |txn| {
+            let mut items = txn.open_table(SCHEDULE).map_err(db_err)?;
+            let item: Option<ScheduledItem> = get_json(&items, TABLE, &id)?;
+            let Some(mut item) = item else {
+                return Ok(false);
+            };
+            let field = mark.field(&mut item);
+            if field.is_some() {
+                return Ok(false);
+            }
+            *field = Some(at);
+            put_json(&mut items, TABLE, &id, &item)?;
+            let mut index = txn.open_table(mark.table()).map_err(db_err)?;
+            index.insert((at, id.as_str()), ()).map_err(db_err)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    /// Marked items with `from_ms <= at < to_ms`, after the cursor.
+    async fn marked_between(
+        &self,
+        mark: Mark,
+        from_ms: Millis,
+        to_ms: Millis,
+        after: Option<(Millis, String)>,
+        limit: usize,
+    ) -> Result<Vec<ScheduledItem>, StoreError> {
         self.read(move |txn| {
-            let answered = txn.open_table(SCHEDULE_ANSWERED).map_err(db_err)?;
+            let index = txn.open_table(mark.table()).map_err(db_err)?;
             let items = txn.open_table(SCHEDULE).map_err(db_err)?;
             let mut out = Vec::new();
             if to_ms <= from_ms {
                 return Ok(out);
             }
             let start = after.as_ref().map_or(from_ms, |(at, _)| (*at).max(from_ms));
-            for entry in answered.range((start, "")..(to_ms, "")).map_err(db_err)? {
+            for entry in index.range((start, "")..(to_ms, "")).map_err(db_err)? {
                 if out.len() >= limit {
                     break;
                 }

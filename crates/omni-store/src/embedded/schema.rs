@@ -58,6 +58,9 @@ pub(super) const SCHEDULE_BY_CONVERSATION: TableDefinition<(&str, &str), ()> =
 /// (answered at, item id) -> (), answered items only (survey answers by time).
 pub(super) const SCHEDULE_ANSWERED: TableDefinition<(i64, &str), ()> =
     TableDefinition::new("schedule_answered");
+/// (sent at, item id) -> (), sent items only (surveys sent by time).
+pub(super) const SCHEDULE_SENT: TableDefinition<(i64, &str), ()> =
+    TableDefinition::new("schedule_sent");
 
 /// Creates every table so that reads never meet a missing one, and checks
 /// the layout version.
@@ -108,6 +111,7 @@ pub(super) fn init_schema(db: &Database) -> Result<(), StoreError> {
         txn.open_table(SCHEDULE_DUE).map_err(db_err)?;
         txn.open_table(SCHEDULE_BY_CONVERSATION).map_err(db_err)?;
         txn.open_table(SCHEDULE_ANSWERED).map_err(db_err)?;
+        txn.open_table(SCHEDULE_SENT).map_err(db_err)?;
         backfill_customer_conversations(&txn)?;
     }
     txn.commit().map_err(db_err)

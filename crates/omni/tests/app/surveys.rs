@@ -9,7 +9,11 @@
 //! first cancels their follow-up. Distributed (every part its own process
 //! over NATS and Redis): the chat survey and its score, for the agent.
 //! In both modes the supervisor finds the score in the desk's CSV export
-//! and in the wall's survey figures.
+//! and in the wall's survey figures. Three surveys sent and one answered
+//! show a response rate of 33% on the wall, in the rates export and in the
+//! metrics. A reply to a follow-up is offered to Bob, who handled the
+//! conversation, while Alice (whom the router picks for anyone else) is
+//! free, twice.
 
 use std::time::Duration;
 
@@ -17,6 +21,8 @@ use omni::Part;
 use omni_core::config::{Config, FollowupConfig, SurveyConfig, SurveyKind};
 use omni_proto::context::ListMessagesRequest;
 use omni_proto::context::context_service_client::ContextServiceClient;
+use omni_proto::routing::ExplainRequest;
+use omni_proto::routing::router_service_client::RouterServiceClient;
 use omni_testkit::actors::{Agent, Customer};
 use omni_testkit::app::sample_config_path;
 use omni_testkit::app::test_config;
@@ -135,6 +141,11 @@ async fn supervisor_sees(
         r.body
     );
     assert_eq!(r.body["agents"]["bob"]["csat_responses"], 1, "{}", r.body);
+    assert_eq!(
+        r.body["agents"]["bob"]["response_rate"], 100.0,
+        "one sent, one answered: {}",
+        r.body
+    );
     Ok(())
 }
 
@@ -211,7 +222,7 @@ async fn embedded_a_resolved_chat_gets_a_survey_and_the_score_lands_on_the_agent
         &[
             "omni_survey_responses_total{queue=\"sales\",agent=\"bob\",kind=\"csat\"} 1",
             "omni_survey_score_sum{queue=\"sales\",agent=\"bob\",kind=\"csat\"} 5",
-            "omni_surveys_sent_total{queue=\"sales\",kind=\"csat\",result=\"sent\"}",
+            "omni_surveys_sent_total{queue=\"sales\",agent=\"bob\",kind=\"csat\",result=\"sent\"} 1",
         ],
     )
     .await?;
@@ -224,6 +235,76 @@ async fn embedded_a_resolved_chat_gets_a_survey_and_the_score_lands_on_the_agent
         .collect();
     assert_eq!(texts, ["Here is the link", PROMPT, THANKS]);
     supervisor_sees(&app, &conversation, 5, 100.0).await?;
+    app.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_three_surveys_sent_and_one_answered_is_a_33_percent_response_rate()
+-> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let config = config(data.path(), true, false)?;
+    let app = TestApp::start_with(data, config).await?;
+    let mut bob = Agent::sign_in(&app, "bob").await?;
+    let mut customers = Vec::new();
+    for n in 0..3 {
+        let (mut customer, _) = Customer::open(&app, None, "sales").await?;
+        customer
+            .say(&format!("I would like to buy bike {n}"))
+            .await?;
+        let conversation = bob.take_next_offer().await?;
+        bob.reply(&conversation, "Here is the link", &format!("b{n}"))
+            .await?;
+        bob.resolve(&conversation).await?;
+        automatic(&mut customer, "the survey").await?;
+        customers.push(customer);
+    }
+    customers[0].say("4").await?;
+    automatic(&mut customers[0], "the thanks").await?;
+    metrics_with(
+        &app,
+        &[
+            "omni_surveys_sent_total{queue=\"sales\",agent=\"bob\",kind=\"csat\",result=\"sent\"} 3",
+            "omni_survey_responses_total{queue=\"sales\",agent=\"bob\",kind=\"csat\"} 1",
+        ],
+    )
+    .await?;
+
+    let (r, supervisor) = HttpClient::new(app.desk_url())
+        .sign_in("supervisor", omni_testkit::actors::TEST_PASSWORD)
+        .await?;
+    let supervisor = supervisor.ok_or_else(|| anyhow::anyhow!("sign-in: {}", r.body))?;
+    let r = supervisor.get("/api/wall/surveys").await?;
+    anyhow::ensure!(r.status == 200, "wall surveys: {} {}", r.status, r.body);
+    for figures in [&r.body["queues"]["sales"], &r.body["agents"]["bob"]] {
+        assert_eq!(
+            (&figures["sent"], &figures["responded"]),
+            (&Value::from(3), &Value::from(1)),
+            "{}",
+            r.body
+        );
+        let rate = figures["response_rate"].as_f64().unwrap_or_default();
+        assert_eq!(rate.round(), 33.0, "{}", r.body);
+    }
+    let today = omni_core::time::day_of(omni_core::time::now_ms(), 0);
+    let r = supervisor
+        .get(&format!(
+            "/api/surveys.csv?from={today}&to={today}&report=rates"
+        ))
+        .await?;
+    anyhow::ensure!(r.status == 200, "rates: {} {}", r.status, r.body);
+    assert_eq!(
+        r.body.as_str().unwrap_or_default(),
+        "scope,queue,agent,kind,sent,responded,response_rate\r\n\
+         queue,sales,,csat,3,1,33.3\r\n\
+         agent,sales,bob,csat,3,1,33.3\r\n"
+    );
+    let r = supervisor
+        .get(&format!(
+            "/api/surveys.csv?from={today}&to={today}&report=all"
+        ))
+        .await?;
+    assert_eq!(r.status, 400, "an unknown report: {}", r.body);
     app.stop().await;
     Ok(())
 }
@@ -313,6 +394,104 @@ async fn embedded_a_followup_is_sent_once_after_a_restart_and_its_reply_goes_to_
         ],
     )
     .await?;
+    app.stop().await;
+    Ok(())
+}
+
+/// The agents the router offered `conversation` to, latest first, with
+/// the rule that chose each and how many agents were eligible.
+async fn offered_to(
+    app: &TestApp,
+    conversation: &str,
+) -> anyhow::Result<Vec<(String, String, u32)>> {
+    let mut router =
+        RouterServiceClient::new(grpc::channel(&app.grpc_url(), grpc::SUPERVISOR_TOKEN)?);
+    let decisions = router
+        .explain_conversation(ExplainRequest {
+            conversation_id: conversation.to_owned(),
+        })
+        .await?
+        .into_inner()
+        .decisions;
+    Ok(decisions
+        .into_iter()
+        .filter(|d| d.kind == "offered")
+        .map(|d| (d.agent_id, d.rule, d.eligible.unwrap_or_default()))
+        .collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_a_reply_to_a_followup_goes_to_its_agent_over_a_free_better_one()
+-> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let config = config(data.path(), false, true)?;
+    let app = TestApp::start_with(data, config).await?;
+    // Alice (sales 9) outranks Bob (sales 5) for Sales; away while Bob
+    // serves two customers.
+    let mut alice = Agent::sign_in(&app, "alice").await?;
+    let r = alice
+        .api
+        .put("/api/presence", &serde_json::json!({ "presence": "away" }))
+        .await?;
+    anyhow::ensure!(r.status == 200, "alice away: {} {}", r.status, r.body);
+    let mut bob = Agent::sign_in(&app, "bob").await?;
+    let mut served = Vec::new();
+    for n in 0..2 {
+        let (customer, _) = Customer::open(&app, None, "sales").await?;
+        let mut customer = customer;
+        customer
+            .say(&format!("I would like to buy bike {n}"))
+            .await?;
+        let conversation = bob.take_next_offer().await?;
+        bob.reply(&conversation, "Here is the link", &format!("b{n}"))
+            .await?;
+        bob.resolve(&conversation).await?;
+        served.push((customer, conversation));
+    }
+    let r = alice
+        .api
+        .put(
+            "/api/presence",
+            &serde_json::json!({ "presence": "available" }),
+        )
+        .await?;
+    anyhow::ensure!(r.status == 200, "alice back: {} {}", r.status, r.body);
+    // With both free, a new customer of Sales goes to Alice: she is the
+    // one the router picks when nobody is preferred. She takes it and
+    // still has room for two more chats.
+    let (mut newcomer, _) = Customer::open(&app, None, "sales").await?;
+    newcomer.say("Do you sell helmets").await?;
+    let theirs = alice.take_next_offer().await?;
+    let rules = offered_to(&app, &theirs).await?;
+    assert_eq!(
+        rules.first(),
+        Some(&("alice".to_owned(), "proficiency".to_owned(), 2)),
+        "Alice over Bob when nobody is preferred: {rules:?}"
+    );
+
+    app.advance_router_clock(3 * 86_400_000 + 5_000);
+    for (n, (customer, conversation)) in served.iter_mut().enumerate() {
+        let followup = automatic(customer, "the follow-up").await?;
+        assert_eq!(followup["conversation_id"], conversation.as_str());
+        customer
+            .say(&format!("Bike {n} is fine, but the bell is loose"))
+            .await?;
+        let (offer, offered) = bob.next_offer().await?;
+        assert_eq!(&offered, conversation, "the reply reopened it for Bob");
+        let offers = offered_to(&app, conversation).await?;
+        assert_eq!(
+            offers.first(),
+            Some(&("bob".to_owned(), "preferred".to_owned(), 2)),
+            "offered to Bob as the preferred agent, Alice eligible and free: {offers:?}"
+        );
+        assert!(
+            offers.iter().all(|(agent, _, _)| agent == "bob"),
+            "never offered to Alice: {offers:?}"
+        );
+        bob.settle(&offer, "accept").await?;
+        bob.events.recv_type("assigned").await?;
+    }
+    metrics_with(&app, &["omni_followups_total{result=\"replied\"} 2"]).await?;
     app.stop().await;
     Ok(())
 }
