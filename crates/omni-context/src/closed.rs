@@ -1,7 +1,8 @@
 //! Closed queues: the durable consumer `context-closed` answers the
 //! customer of every conversation the router reports waiting in a closed
 //! queue (`omni.assignment.closed`, business hours) with the queue's
-//! closed reply ([`ContextService::record_closed`]). A delivery is acked
+//! closed reply, then hands it to the queue's closed bot if it names one
+//! ([`ContextService::record_closed`]). A delivery is acked
 //! once the answer is queued for delivery; a store or bus failure naks it
 //! for redelivery, and the answer's key keeps a redelivery from answering
 //! twice.

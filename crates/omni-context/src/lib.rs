@@ -18,9 +18,11 @@
 //! - [`bots`]: bots in front of queues (docs/bots.md): a bot-held
 //!   conversation's turns for its bot (bus or signed webhook), the bot's
 //!   replies, handoffs (by the bot, by keyword, on too many turns, on a
-//!   missed deadline) and the sweeper of missed deadlines.
+//!   missed deadline), the sweeper of missed deadlines, and a closed
+//!   queue's bot (`closed_bot`), once per closure.
 //! - [`closed`]: the durable consumer that answers customers whose queue
-//!   is closed (business hours) with the queue's closed reply.
+//!   is closed (business hours) with the queue's closed reply, and hands
+//!   them to the queue's closed bot when it has one.
 //! - [`schedule`]: the durable consumer that sends due scheduled items
 //!   (surveys, follow-ups; `service/survey`, `service/followup` and
 //!   `service/aftercare` hold what they do).

@@ -490,7 +490,7 @@ impl ContextService {
         let id = match changed_at_seq {
             None => format!("route:{}:{}", conversation.id, queued_at_ms),
             Some(seq) => format!("route:{}:{}:channel:{seq}", conversation.id, queued_at_ms),
-        };
+        } + &crate::bots::closed::routing_id_suffix(conversation);
         self.bus.publish(msg, Some(&id)).await?;
         Ok(())
     }

@@ -100,6 +100,21 @@ pub struct BotState {
     /// The turn waiting for the bot's reply, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_turn: Option<OpenTurn>,
+    /// Set when the bot took the conversation because its queue was
+    /// closed (`[queues.hours] closed_bot`): the closure it held it in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closure: Option<Closure>,
+}
+
+/// A closure of a queue (business hours), named by the queue and the
+/// opening that ends it: a conversation is given to a queue's closed bot
+/// at most once per closure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Closure {
+    /// The closed queue.
+    pub queue: QueueId,
+    /// When it opens (epoch ms); 0 when not within a year.
+    pub opens_at_ms: Millis,
 }
 
 /// A turn published to a bot and not answered yet.

@@ -23,6 +23,7 @@ fn madrid() -> HoursConfig {
             name: Some("Inmaculada".into()),
         }],
         closed_overflow: None,
+        closed_bot: None,
         closed_reply: BTreeMap::from([
             ("en".into(), "We open {opens_at}.".into()),
             ("es".into(), "Abrimos {opens_at}.".into()),
@@ -266,5 +267,31 @@ fn business_hours_parse_and_bad_hours_name_the_queue_and_key() {
     assert_eq!(
         config("zone = \"UTC\"\nclosed_overflow = \"q\"").unwrap_err(),
         "invalid configuration: queues.q.hours.closed_overflow: overflow to the queue itself"
+    );
+}
+
+#[test]
+fn a_closed_bot_must_be_configured_and_excludes_closed_overflow() {
+    let config = |hours: &str, bots: &str| {
+        crate::config::Config::parse(&format!(
+            "[[queues]]\nid = \"q\"\n[queues.hours]\n{hours}\n[[queues]]\nid = \"r\"\n[[agents]]\nid = \"a\"\n{bots}"
+        ))
+        .map_err(|e| e.to_string())
+        .and_then(|c| c.validate().map(|()| c).map_err(|e| e.to_string()))
+    };
+    let good = config("zone = \"UTC\"\nclosed_bot = \"night\"", "[bots.night]\n").unwrap();
+    let hours = good.queues[0].hours.as_ref().unwrap();
+    assert_eq!(hours.closed_bot.as_deref(), Some("night"));
+    assert_eq!(
+        config("zone = \"UTC\"\nclosed_bot = \"nobody\"", "[bots.night]\n").unwrap_err(),
+        "invalid configuration: queues.q.hours.closed_bot: unknown bot \"nobody\""
+    );
+    assert_eq!(
+        config(
+            "zone = \"UTC\"\nclosed_bot = \"night\"\nclosed_overflow = \"r\"",
+            "[bots.night]\n"
+        )
+        .unwrap_err(),
+        "invalid configuration: queues.q.hours.closed_bot: not together with closed_overflow (a closed queue moves its contacts or hands them to a bot)"
     );
 }

@@ -50,8 +50,8 @@ pub mod trace;
 pub use access::{Actor, Role};
 pub use channel::Channel;
 pub use conversation::{
-    BotHandoff, BotState, Conversation, ConversationStatus, Customer, CustomerUpdate, MergeRecord,
-    OpenTurn, OptOut, Provenance,
+    BotHandoff, BotState, Closure, Conversation, ConversationStatus, Customer, CustomerUpdate,
+    MergeRecord, OpenTurn, OptOut, Provenance,
 };
 pub use error_body::ErrorBody;
 pub use identity::{Identity, IdentityError, IdentityNormalizer, Region};

@@ -1,7 +1,7 @@
 //! Bots' records on a conversation ([`BotStore`], a part of every
-//! [`ContextStore`](crate::ContextStore)): the open turn a bot must answer,
-//! the bot's messages, collected attributes, handoff and resolve
-//! (docs/bots.md).
+//! [`ContextStore`](crate::ContextStore)): a closed queue's bot taking a
+//! waiting conversation, the open turn a bot must answer, the bot's
+//! messages, collected attributes, handoff and resolve (docs/bots.md).
 //!
 //! Each change is planned here once, as a pure function of the
 //! conversation ([`BotChange::apply`]), and written by each store in its
@@ -14,7 +14,8 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use omni_core::time::Millis;
 use omni_core::{
-    BotHandoff, Conversation, ConversationId, ConversationStatus, OpenTurn, QueueId, StoredMessage,
+    BotHandoff, BotState, Closure, Conversation, ConversationId, ConversationStatus, OpenTurn,
+    QueueId, StoredMessage,
 };
 
 use crate::{ContextStore, NewOutbound, StoreError};
@@ -22,6 +23,19 @@ use crate::{ContextStore, NewOutbound, StoreError};
 /// One change a bot's turn makes to its conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BotChange {
+    /// A queue is closed and hands its waiting conversation to its closed
+    /// bot (`[queues.hours] closed_bot`): `Bot` status held by `bot` with
+    /// no turns yet, in no queue, its queue the closed one, the closure
+    /// kept on the bot's record. Entering again in the same closure is a
+    /// no-op while the bot holds it; `Conflict` once the bot handed it off
+    /// in that closure (no loop: it waits for the opening), and in any
+    /// other status than `Queued`.
+    Enter {
+        /// The closed queue's bot.
+        bot: String,
+        /// The closure it takes the conversation in.
+        closure: Closure,
+    },
     /// A turn was published to the bot: it is the open turn, and the
     /// conversation's turn count is its number. `Conflict` unless the
     /// conversation is in `Bot` status.
@@ -52,6 +66,38 @@ impl BotChange {
             ))
         };
         match self {
+            BotChange::Enter { bot, closure } => {
+                let held_in_closure = c
+                    .bot
+                    .as_ref()
+                    .is_some_and(|b| &b.bot == bot && b.closure.as_ref() == Some(closure));
+                match c.status {
+                    ConversationStatus::Bot if held_in_closure => return Ok(()),
+                    ConversationStatus::Queued if held_in_closure => {
+                        return Err(StoreError::Conflict(format!(
+                            "conversation {} was handed off by bot {bot} in this closure of queue {}",
+                            c.id, closure.queue
+                        )));
+                    }
+                    ConversationStatus::Queued => {
+                        c.status = ConversationStatus::Bot;
+                        c.queue = closure.queue.clone();
+                        c.queued_at_ms = None;
+                        c.bot = Some(BotState {
+                            bot: bot.clone(),
+                            turns: 0,
+                            open_turn: None,
+                            closure: Some(closure.clone()),
+                        });
+                    }
+                    _ => {
+                        return Err(StoreError::Conflict(format!(
+                            "conversation {} is not waiting in a queue ({:?})",
+                            c.id, c.status
+                        )));
+                    }
+                }
+            }
             BotChange::OpenTurn(turn) => {
                 if c.status != ConversationStatus::Bot {
                     return Err(not_bot(c));

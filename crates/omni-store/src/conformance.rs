@@ -36,7 +36,8 @@
 //! - `notes`: internal notes in the timeline and the wrap-up code of a
 //!   resolve.
 //! - `bots`: a bot's hold on a conversation, its open turn, messages,
-//!   attributes, handoff and resolve.
+//!   attributes, handoff and resolve; a closed queue's bot, once per
+//!   closure.
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
@@ -69,6 +70,7 @@ pub use accounts::{
 pub use bots::{
     a_bot_answers_collects_and_hands_off, a_bot_holds_a_new_conversation_and_its_open_turn,
     a_bot_resolves_and_a_reopened_conversation_returns_to_it,
+    a_closed_queue_hands_a_waiting_conversation_to_its_bot_once,
 };
 pub use bounds::unverified_identities_are_bounded;
 pub use canned::canned_responses_shared_and_personal;
@@ -177,6 +179,7 @@ macro_rules! store_conformance_tests {
             a_bot_holds_a_new_conversation_and_its_open_turn,
             a_bot_answers_collects_and_hands_off,
             a_bot_resolves_and_a_reopened_conversation_returns_to_it,
+            a_closed_queue_hands_a_waiting_conversation_to_its_bot_once,
             scheduled_items_are_claimed_once,
             scheduled_items_cancel_by_conversation,
             concurrent_claims_have_one_winner,

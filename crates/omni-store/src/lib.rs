@@ -9,9 +9,9 @@
 //!
 //! # Layout
 //! - [`accounts`]: accounts, sessions and the audit log, and when a session holds.
-//! - [`bots`]: a bot's records on a conversation (open turn, messages,
-//!   attributes, handoff), planned once for every implementation
-//!   ([`BotStore`], a part of every [`ContextStore`]).
+//! - [`bots`]: a bot's records on a conversation (a closed queue's bot
+//!   taking it, open turn, messages, attributes, handoff), planned once for
+//!   every implementation ([`BotStore`], a part of every [`ContextStore`]).
 //! - [`canned`]: canned responses, shared and personal ([`CannedStore`],
 //!   a part of every [`AccountStore`]).
 //! - [`deadletters`]: outbound messages adapters gave up on, kept for

@@ -77,6 +77,7 @@ fn closed_in_madrid() -> anyhow::Result<(HoursConfig, String)> {
             },
         ],
         closed_overflow: None,
+        closed_bot: None,
         closed_reply: BTreeMap::new(),
     };
     let shown = format!(

@@ -11,6 +11,9 @@
 //! resolves. The [`sweeper`] hands off every turn past its deadline,
 //! reading them from the store so a restart loses none.
 //!
+//! A closed queue's bot ([`closed`], `[queues.hours] closed_bot`) takes a
+//! conversation that waits in a closed queue, at most once per closure.
+//!
 //! Handoffs, whoever decides them, go through
 //! [`ContextService::bot_handoff`]: the conversation enters its queue at
 //! its original age and the router gets the attributes and the reason.
@@ -25,6 +28,7 @@ use tracing::info;
 
 use crate::{ContextError, ContextService, ContextSettings};
 
+pub(crate) mod closed;
 pub mod json;
 pub mod replies;
 pub mod reply;

@@ -37,6 +37,18 @@ impl ContextService {
         ingested: &Ingested,
         trace: TraceContext,
     ) -> Result<(), ContextError> {
+        let turn_id = format!("turn_{}", ingested.message.id);
+        self.turn_for_bot(ingested, turn_id, trace).await
+    }
+
+    /// [`Self::offer_to_bot`] with the turn's id given: the same id for the
+    /// same message and occasion, so a repeat publishes the same turn.
+    pub(crate) async fn turn_for_bot(
+        &self,
+        ingested: &Ingested,
+        turn_id: String,
+        trace: TraceContext,
+    ) -> Result<(), ContextError> {
         let conversation = &ingested.conversation;
         let Some(state) = conversation.bot.clone() else {
             return Ok(());
@@ -67,7 +79,6 @@ impl ContextService {
                 )
                 .await;
         }
-        let turn_id = format!("turn_{}", ingested.message.id);
         let reopened_turn = state.open_turn.clone().filter(|t| t.turn_id == turn_id);
         if reopened_turn.is_none() && state.turns >= bot.max_turns {
             return self

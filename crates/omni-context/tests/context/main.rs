@@ -2,10 +2,12 @@
 //! across channels, email threading, SMS opt-outs, delivery reports, internal
 //! notes and wrap-up codes, sticky
 //! routing, the gRPC API on a real socket, erasing and exporting a
-//! customer, and SMS surveys after service in both modes.
+//! customer, SMS surveys after service in both modes, and a closed queue's
+//! bot in both modes.
 
 mod bots;
 mod channels;
+mod closed_bot;
 mod enrichment;
 mod erasure;
 mod grpc;

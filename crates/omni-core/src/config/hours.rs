@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 /// zone = "Europe/Madrid"
 /// weekly = { mon = ["09:00-14:00", "15:00-18:00"], sat = ["10:00-13:00"] }
 /// holidays = [{ date = "2026-12-25", name = "Christmas Day" }]
-/// closed_overflow = "support"
+/// closed_overflow = "support"      # or: closed_bot = "faq"
 /// closed_reply = { en = "We are closed. We open {opens_at}.", es = "Estamos cerrados. Abrimos {opens_at}." }
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -34,6 +34,13 @@ pub struct HoursConfig {
     /// its age); absent: the contact waits for the opening.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_overflow: Option<String>,
+    /// While closed, a contact is handed to this bot (`[bots.<name>]`)
+    /// after the closed reply, at most once per closure; its handoff
+    /// queues the contact again at its age (docs/routing.md, business
+    /// hours). Not together with `closed_overflow`. Read by the context
+    /// service from the configuration file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_bot: Option<String>,
     /// The automatic reply when a contact arrives while the queue is
     /// closed, per language (`en`, `es`, ...); `{opens_at}` is replaced by
     /// the opening time in the queue's zone. Default: English.

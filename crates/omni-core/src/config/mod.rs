@@ -268,6 +268,23 @@ impl Config {
                 field.check(&q.id).map_err(ConfigError::Invalid)?;
             }
         }
+        for q in &self.queues {
+            let Some(hours) = &q.hours else { continue };
+            if let Some(bot) = &hours.closed_bot {
+                if !self.bots.contains_key(bot) {
+                    return invalid(format!(
+                        "queues.{}.hours.closed_bot: unknown bot {bot:?}",
+                        q.id
+                    ));
+                }
+                if hours.closed_overflow.is_some() {
+                    return invalid(format!(
+                        "queues.{}.hours.closed_bot: not together with closed_overflow (a closed queue moves its contacts or hands them to a bot)",
+                        q.id
+                    ));
+                }
+            }
+        }
         for (i, rule) in self.rules.iter().enumerate() {
             rule.check(i, |q| queue_ids.contains(q))
                 .map_err(ConfigError::Invalid)?;

@@ -39,6 +39,7 @@ fn office(holidays: &[&str], closed_overflow: Option<&str>) -> Schedule {
             })
             .collect(),
         closed_overflow: closed_overflow.map(Into::into),
+        closed_bot: None,
         closed_reply: BTreeMap::new(),
     })
     .unwrap()

@@ -45,6 +45,8 @@ pub fn hours_from_pb(hours: pb::BusinessHours) -> Result<Schedule, RouterError> 
             })
             .collect(),
         closed_overflow: (!hours.closed_overflow.is_empty()).then_some(hours.closed_overflow),
+        // Not the router's: the context service reads it from its file.
+        closed_bot: None,
         closed_reply,
     };
     Schedule::parse(&config).map_err(|e| RouterError::InvalidArgument(e.to_string()))

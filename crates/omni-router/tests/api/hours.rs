@@ -47,6 +47,7 @@ fn holidays_now() -> HoursConfig {
             })
             .collect(),
         closed_overflow: None,
+        closed_bot: None,
         closed_reply: BTreeMap::from([
             ("en".to_owned(), "We open {opens_at}.".to_owned()),
             ("es".to_owned(), "Abrimos {opens_at}.".to_owned()),

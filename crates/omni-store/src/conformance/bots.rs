@@ -1,10 +1,11 @@
 //! Checks for bots' records: a conversation of a queue with a bot starts
 //! held by it, keeps its open turn durably, takes the bot's messages once,
-//! and is handed off at its original age.
+//! and is handed off at its original age; a closed queue's bot takes a
+//! waiting conversation once per closure.
 
 use std::collections::BTreeMap;
 
-use omni_core::{BotHandoff, Channel, ConversationStatus, MessageId, OpenTurn};
+use omni_core::{BotHandoff, Channel, Closure, ConversationStatus, MessageId, OpenTurn};
 
 use super::{POLICY, StoreFactory, T0, Tag, WINDOW_MS, inbound, open, queue, step, step_err};
 use crate::bots::overdue_turns;
@@ -251,4 +252,111 @@ pub async fn a_bot_resolves_and_a_reopened_conversation_returns_to_it<F: StoreFa
     .await;
     assert!(plain.needs_routing && !plain.needs_bot);
     assert_eq!(plain.conversation.status, ConversationStatus::Queued);
+}
+
+/// A conversation waiting in a closed queue enters its closed bot: `Bot`
+/// status, in no queue, the closure kept; entering again while the bot
+/// holds it changes nothing, and another bot cannot take it. Once the
+/// bot handed it off it waits at its original age and is not given to
+/// the bot again in the same closure; in the next closure it is.
+pub async fn a_closed_queue_hands_a_waiting_conversation_to_its_bot_once<F: StoreFactory>(
+    factory: &F,
+) {
+    let store = open(factory).await;
+    let t = Tag::new();
+    let waiting = step(
+        "ingest",
+        store.ingest(
+            &inbound(&t.chat("visitor"), &t.key("m1"), "hello?", T0),
+            &queue(),
+            POLICY,
+        ),
+    )
+    .await;
+    assert_eq!(waiting.conversation.status, ConversationStatus::Queued);
+    let id = waiting.conversation.id.clone();
+    let closure = Closure {
+        queue: queue(),
+        opens_at_ms: T0 + 3_600_000,
+    };
+    let enter = |closure: &Closure| BotChange::Enter {
+        bot: "night".into(),
+        closure: closure.clone(),
+    };
+    let held = step("enter", store.bot_change(&id, &enter(&closure), T0 + 1)).await;
+    assert_eq!(held.status, ConversationStatus::Bot);
+    assert_eq!(
+        held.queued_at_ms, None,
+        "in no queue while the bot holds it"
+    );
+    let state = held
+        .bot
+        .clone()
+        .unwrap_or_else(|| panic!("bot state: {held:?}"));
+    assert_eq!(
+        (state.bot.as_str(), state.turns, state.closure.as_ref()),
+        ("night", 0, Some(&closure))
+    );
+    let again = step(
+        "enter again",
+        store.bot_change(&id, &enter(&closure), T0 + 2),
+    )
+    .await;
+    assert_eq!(again, held, "a repeated notice changes nothing");
+    step_err(
+        "another bot",
+        store.bot_change(
+            &id,
+            &BotChange::Enter {
+                bot: "other".into(),
+                closure: closure.clone(),
+            },
+            T0 + 2,
+        ),
+    )
+    .await;
+    step(
+        "open turn",
+        store.bot_change(&id, &BotChange::OpenTurn(turn(&t, 1, T0 + 10_000)), T0 + 3),
+    )
+    .await;
+    let handoff = BotHandoff {
+        bot: "night".into(),
+        summary: String::new(),
+        intent: String::new(),
+        reason: "asked_for_person".into(),
+        turns: 1,
+        at_ms: T0 + 4,
+    };
+    let queued = step(
+        "handoff",
+        store.bot_change(&id, &BotChange::Handoff(handoff, None), T0 + 4),
+    )
+    .await;
+    assert_eq!(queued.status, ConversationStatus::Queued);
+    assert_eq!(queued.queued_at_ms, Some(T0), "at its original age");
+    drop(store);
+    let store = open(factory).await;
+    step_err(
+        "enter after the handoff, same closure",
+        store.bot_change(&id, &enter(&closure), T0 + 5),
+    )
+    .await;
+    let read = step("read", store.conversation(&id)).await;
+    assert_eq!(read.as_ref(), Some(&queued), "still waiting, durably");
+    let next = Closure {
+        queue: queue(),
+        opens_at_ms: closure.opens_at_ms + 86_400_000,
+    };
+    let later = step(
+        "enter, next closure",
+        store.bot_change(&id, &enter(&next), T0 + 6),
+    )
+    .await;
+    assert_eq!(later.status, ConversationStatus::Bot);
+    assert_eq!(
+        later.bot.and_then(|b| b.closure),
+        Some(next),
+        "a new closure"
+    );
 }

@@ -110,6 +110,7 @@ pub async fn router_admin_config_round_trips<F: StoreFactory>(factory: &F) {
                 name: Some("Christmas Day".into()),
             }],
             closed_overflow: None,
+            closed_bot: None,
             closed_reply: BTreeMap::from([("es".into(), "Abrimos {opens_at}.".into())]),
         }),
         bot: None,

@@ -158,6 +158,7 @@ impl Timeline<'_> {
                 bot: bot.clone(),
                 turns: 0,
                 open_turn: None,
+                closure: None,
             });
         }
         // The conversation the customer's next message continues.

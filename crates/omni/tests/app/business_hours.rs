@@ -31,10 +31,10 @@ use omni_testkit::{Cluster, Endpoints, TestApp};
 
 use crate::support::{binary, blocking};
 
-const REPLY: &str = "Closed for the holidays. We open {opens_at}.";
+pub(crate) const REPLY: &str = "Closed for the holidays. We open {opens_at}.";
 
 /// Open all week, closed today and tomorrow (UTC dates as of `at_ms`).
-fn holidays_now(at_ms: i64) -> HoursConfig {
+pub(crate) fn holidays_now(at_ms: i64) -> HoursConfig {
     let today = jiff::Timestamp::from_millisecond(at_ms)
         .expect("now is a timestamp")
         .to_zoned_datetime(jiff::tz::TimeZone::UTC)
@@ -54,6 +54,7 @@ fn holidays_now(at_ms: i64) -> HoursConfig {
             })
             .collect(),
         closed_overflow: None,
+        closed_bot: None,
         closed_reply: BTreeMap::from([("en".to_owned(), REPLY.to_owned())]),
     }
 }
@@ -184,6 +185,7 @@ fn opening_soon(at_ms: i64) -> anyhow::Result<(HoursConfig, i64)> {
         weekly: BTreeMap::from([(day.to_owned(), vec![range])]),
         holidays: Vec::new(),
         closed_overflow: None,
+        closed_bot: None,
         closed_reply: BTreeMap::from([("en".to_owned(), REPLY.to_owned())]),
     };
     Ok((hours, opens))

@@ -18,12 +18,13 @@
 //! hardening, and the observability files against promtool and a real
 //! Prometheus. The supervisor's wall's today numbers equal the store's and
 //! survive a router restart in distributed mode. Surveys and follow-ups
-//! after service (`surveys`).
+//! after service (`surveys`). A closed queue's bot (`closed_bot`).
 
 mod adapter_check;
 mod bots;
 mod business_hours;
 mod cli;
+mod closed_bot;
 mod contact_numbers;
 mod deadletters;
 mod declared_channel;
