@@ -124,6 +124,10 @@ fn main() -> ExitCode {
         Command::AdapterCheck(args) => adapter_check::run(&args),
         Command::Bot(args) => bot::run(config, &args),
         Command::CheckConfig => {
+            if let Err(e) = omni_adapter::http::Proxy::from_env() {
+                eprintln!("omni: {e}");
+                return ExitCode::from(2);
+            }
             if let Err(e) = omni_enrich::Enricher::new(&config.enrichment) {
                 eprintln!("omni: {e}");
                 return ExitCode::from(2);
@@ -152,6 +156,12 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         command => {
+            // Read once for the process: a bad proxy variable stops the start
+            // here, not at the first outbound request.
+            if let Err(e) = omni_adapter::http::Proxy::from_env() {
+                eprintln!("omni: {e}");
+                return ExitCode::from(2);
+            }
             let mode = match command {
                 Command::Context => Mode::Distributed(Part::Context),
                 Command::Router => Mode::Distributed(Part::Router),

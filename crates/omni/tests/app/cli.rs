@@ -154,6 +154,23 @@ fn an_adapter_run_alone_checks_its_section_at_start() {
 }
 
 #[test]
+fn an_unusable_proxy_variable_stops_check_config_and_the_start() {
+    // Outbound HTTP (webhook bots, the webhook and SMS adapters) goes through
+    // the environment's proxy; a proxy the client cannot use is named at
+    // once rather than at the first outbound request.
+    for args in [&["check-config"][..], &["context"][..]] {
+        let out = omni()
+            .arg("--config")
+            .arg(sample())
+            .args(args)
+            .env("HTTPS_PROXY", "socks5://proxy.example:1080")
+            .output()
+            .unwrap();
+        assert_exits_2_with(&out, args[0], "HTTPS_PROXY");
+    }
+}
+
+#[test]
 fn runs_and_stops_gracefully_on_sigint() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = start_embedded(dir.path(), Stdio::null());
