@@ -3,7 +3,8 @@
 //! one per customer per `min_days_between`, never to an opted-out customer
 //! or number, within sending hours), sent on the conversation's channel
 //! (chat: the scores as quick-reply buttons; SMS and email: a text asking
-//! for a digit), and answered by the customer's next message: a valid score
+//! for a digit, and on email one-click links when they are on, see
+//! `service/survey_link`), and answered by the customer's next message: a valid score
 //! is kept (attributed to the agent and queue that handled the
 //! conversation) and thanked; anything else gets one polite retry, then is
 //! kept as a comment; a new question (a `?`, or more than
@@ -232,15 +233,24 @@ impl ContextService {
                 ));
             }
         }
-        self.send_automatic(
-            conversation,
-            &to,
-            prompt.to_owned(),
-            options,
-            item.id.clone(),
-            trace,
-        )
-        .await?;
+        let asked_at = state.asked_at_ms.unwrap_or(now);
+        let links = (conversation.last_channel == Channel::EMAIL)
+            .then(|| self.survey_links_text(&conversation.id, state.kind, asked_at))
+            .flatten();
+        if let Some(links) = links {
+            self.send_with_links(conversation, &to, prompt.to_owned(), links, &item.id, trace)
+                .await?;
+        } else {
+            self.send_automatic(
+                conversation,
+                &to,
+                prompt.to_owned(),
+                options,
+                item.id.clone(),
+                trace,
+            )
+            .await?;
+        }
         count_sent(conversation, state.kind, "sent");
         Ok("sent")
     }
@@ -352,7 +362,7 @@ impl ContextService {
     }
 
     /// Counts and answers a recorded survey answer.
-    async fn answered(
+    pub(super) async fn answered(
         &self,
         conversation: &Conversation,
         customer: &Customer,
@@ -413,7 +423,7 @@ impl ContextService {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Reply {
+pub(super) enum Reply {
     Thanks,
     Retry,
 }
