@@ -64,6 +64,25 @@ impl ContextService {
             .then(|| LinkKey::new(surveys.link_key.expose_secret().as_bytes()))
     }
 
+    /// Says at start whether email surveys carry links, when a queue has
+    /// a survey.
+    pub fn log_survey_links(&self) {
+        let config = &self.settings.config;
+        if !config.queues.iter().any(|q| q.survey.is_some()) {
+            return;
+        }
+        match config.surveys.links_off_reason() {
+            None => info!(
+                base = config.surveys.base_url(),
+                "survey links on: email surveys carry one-click links"
+            ),
+            Some(reason) => info!(
+                reason,
+                "survey links off: email surveys ask for a digit only"
+            ),
+        }
+    }
+
     /// The lines an email survey adds to its prompt: one link per score,
     /// good until the survey closes. `None` when links are off.
     pub(super) fn survey_links_text(
