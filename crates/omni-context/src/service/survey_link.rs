@@ -234,7 +234,8 @@ impl ContextService {
                         "the survey was not sent".into(),
                     ));
                 }
-                SurveyPhase::AwaitingComment if open && !comment.is_empty() => {
+                // Scored; a comment is still welcome (the page offers the box).
+                SurveyPhase::AwaitingComment if open && (!record || !comment.is_empty()) => {
                     LinkOutcome::CommentKept
                 }
                 SurveyPhase::AwaitingComment | SurveyPhase::Closed => LinkOutcome::AlreadyAnswered,
