@@ -14,4 +14,5 @@ mod python_enricher;
 mod service;
 mod signal;
 mod support;
+mod survey_links;
 mod surveys;
