@@ -76,31 +76,31 @@ fn checked<'a>(
     headers: &HeaderMap,
     token: &'a str,
     score: &str,
-) -> Result<(&'a str, u32), Response> {
+) -> Result<(&'a str, u32), Box<Response>> {
     let text = text(None, accept_language(headers));
     if !state.adapter.config().surveys.links_on() {
-        return Err(refused(
+        return Err(Box::new(refused(
             StatusCode::NOT_FOUND,
             text,
             text.off,
             "survey links are off",
-        ));
+        )));
     }
     if !is_token_text(token) {
-        return Err(refused(
+        return Err(Box::new(refused(
             StatusCode::BAD_REQUEST,
             text,
             text.invalid,
             "malformed token",
-        ));
+        )));
     }
     let Ok(score) = score.parse::<u32>() else {
-        return Err(refused(
+        return Err(Box::new(refused(
             StatusCode::BAD_REQUEST,
             text,
             text.bad_score,
             "score is not a number",
-        ));
+        )));
     };
     Ok((token, score))
 }
@@ -169,7 +169,7 @@ pub(crate) async fn show(
 ) -> Response {
     let (token, score) = match checked(&state, &headers, &token, &score) {
         Ok(checked) => checked,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let answer = match call(&state, token, score, String::new(), false).await {
         Ok(answer) => answer,
@@ -232,7 +232,7 @@ pub(crate) async fn answer(
 ) -> Response {
     let (token, score) = match checked(&state, &headers, &token, &score) {
         Ok(checked) => checked,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let fallback = text(None, accept_language(&headers));
     if !same_origin(&headers) {

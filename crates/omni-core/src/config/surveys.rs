@@ -63,7 +63,8 @@ impl SurveysConfig {
             ));
         }
         let url = &self.public_url;
-        if !url.is_empty() && !(url.starts_with("https://") || url.starts_with("http://")) {
+        let web = url.starts_with("https://") || url.starts_with("http://");
+        if !url.is_empty() && !web {
             return invalid(format!(
                 "surveys.public_url {url:?} must be an http:// or https:// URL"
             ));

@@ -6,23 +6,25 @@
 //! agent and queue that handled the conversation (`ListSurveyAnswers`) and
 //! is thanked by mail; a later click changes nothing; a tampered token, a
 //! score off the scale and a form from another site are refused and
-//! record nothing; `AnswerSurveyLink` refuses a person's token. Without a
-//! link key the survey asks for a digit only and the route is off.
+//! record nothing; `AnswerSurveyLink` refuses a person's token. The same
+//! with every part its own process (NATS, Redis). Without a link key the
+//! survey asks for a digit only and the route is off.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use omni::Part;
 use omni_core::Channel;
 use omni_core::config::{Config, SurveyConfig, SurveyKind};
 use omni_proto::context::context_service_client::ContextServiceClient;
 use omni_proto::context::{AnswerSurveyLinkRequest, ListMessagesRequest, ListSurveyAnswersRequest};
 use omni_testkit::actors::{Agent, MailClient};
-use omni_testkit::app::test_config;
-use omni_testkit::providers::DOMAIN;
-use omni_testkit::{HttpClient, TestApp, grpc};
+use omni_testkit::app::{sample_config_path, test_config};
+use omni_testkit::providers::{DOMAIN, email_and_sms_env};
+use omni_testkit::{Cluster, Endpoints, HttpClient, TestApp, grpc};
 use omni_testservers::smtp::SmtpSink;
 
-use crate::support::blocking;
+use crate::support::{binary, blocking};
 
 const PROMPT: &str = "How did we do? Reply 1 to 5.";
 const THANKS: &str = "Thanks a lot!";
@@ -62,14 +64,41 @@ fn config(data: &std::path::Path, relay: &SmtpSink, links: bool) -> anyhow::Resu
     Ok(config)
 }
 
+/// Where a test reaches an app, embedded or a cluster.
+struct Reach {
+    chat: String,
+    context_grpc: String,
+    smtp: std::net::SocketAddr,
+}
+
+impl Reach {
+    fn embedded(app: &TestApp) -> anyhow::Result<Self> {
+        Ok(Self {
+            chat: app.chat_url(),
+            context_grpc: app.grpc_url(),
+            smtp: app
+                .smtp_addr()
+                .ok_or_else(|| anyhow::anyhow!("email is on"))?,
+        })
+    }
+
+    fn cluster(cluster: &Cluster) -> Self {
+        Self {
+            chat: format!("http://127.0.0.1:{}", cluster.ports(Part::Chat).chat),
+            context_grpc: cluster.grpc_url(Part::Context),
+            smtp: cluster.smtp_addr(),
+        }
+    }
+}
+
 /// Jo mails Sales, Bob answers and resolves; returns Bob and the
 /// conversation.
-async fn served_and_resolved(app: &TestApp) -> anyhow::Result<(Agent, String)> {
+async fn served_and_resolved(
+    app: &impl Endpoints,
+    reach: &Reach,
+) -> anyhow::Result<(Agent, String)> {
     let mut bob = Agent::sign_in(app, "bob").await?;
-    let smtp = app
-        .smtp_addr()
-        .ok_or_else(|| anyhow::anyhow!("email is on"))?;
-    MailClient::new(smtp, "Jo <jo@example.org>")
+    MailClient::new(reach.smtp, "Jo <jo@example.org>")
         .send(
             &format!("help@{DOMAIN}"),
             "<jo-1@example.org>",
@@ -93,9 +122,9 @@ async fn mails(relay: &Arc<SmtpSink>, n: usize) -> anyhow::Result<Vec<String>> {
 }
 
 /// The scored answers of today, as (conversation, agent, queue, channel, score).
-async fn answers(app: &TestApp) -> anyhow::Result<Vec<(String, String, String, String, u32)>> {
+async fn answers(reach: &Reach) -> anyhow::Result<Vec<(String, String, String, String, u32)>> {
     let mut context =
-        ContextServiceClient::new(grpc::channel(&app.grpc_url(), grpc::SUPERVISOR_TOKEN)?);
+        ContextServiceClient::new(grpc::channel(&reach.context_grpc, grpc::SUPERVISOR_TOKEN)?);
     let now = omni_core::time::now_ms();
     let page = context
         .list_survey_answers(ListSurveyAnswersRequest {
@@ -120,10 +149,76 @@ async fn embedded_an_email_survey_link_records_the_score_for_the_agent_once() ->
     let data = tempfile::tempdir()?;
     let config = config(data.path(), &relay, true)?;
     let app = TestApp::start_with(data, config).await?;
-    let (_bob, conversation) = served_and_resolved(&app).await?;
+    let reach = Reach::embedded(&app)?;
+    answered_by_link(&app, &reach, &relay).await?;
+    app.stop().await;
+    Ok(())
+}
+
+/// Distributed: the email, chat, context and router parts each in their
+/// own process, over NATS and Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distributed_an_email_survey_link_records_the_score_for_the_agent_once()
+-> anyhow::Result<()> {
+    let relay = Arc::new(blocking(|| Ok(SmtpSink::start()?)).await?);
+    let sample = std::fs::read_to_string(sample_config_path())?;
+    let (context, queue, sales) = (
+        "[context]\n",
+        "email = \"support\"",
+        "id = \"sales\"\nname = \"Sales\"\n",
+    );
+    anyhow::ensure!(
+        sample.contains(context) && sample.contains(queue) && sample.contains(sales),
+        "the sample's sections moved"
+    );
+    let text = sample
+        .replace(context, &format!("{context}sending_hours = \"00:00-24:00\"\n"))
+        .replace(queue, "email = \"sales\"")
+        .replace(
+            sales,
+            &format!("{sales}survey = {{ kind = \"csat\", prompt = {{ en = {PROMPT:?} }}, thanks = {{ en = {THANKS:?} }} }}\n"),
+        );
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("omniroute.toml");
+    std::fs::write(&path, text)?;
+    let mut env = email_and_sms_env(&relay.url(), "http://127.0.0.1:9");
+    env.shared.extend(
+        [
+            ("OMNI_SURVEYS_PUBLIC_URL", PUBLIC_URL),
+            ("OMNI_SURVEYS_LINK_KEY", LINK_KEY),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    let cluster = blocking(move || {
+        env.start(
+            binary(),
+            &path,
+            &[
+                Part::Context,
+                Part::Router,
+                Part::Chat,
+                Part::Desk,
+                Part::Email,
+            ],
+        )
+    })
+    .await?;
+    let reach = Reach::cluster(&cluster);
+    answered_by_link(&cluster, &reach, &relay).await?;
+    drop(cluster);
+    Ok(())
+}
+
+/// The survey mail's links, the page, the refusals and the score that counts.
+async fn answered_by_link(
+    app: &impl Endpoints,
+    reach: &Reach,
+    relay: &Arc<SmtpSink>,
+) -> anyhow::Result<()> {
+    let (_bob, conversation) = served_and_resolved(app, reach).await?;
 
     // Bob's reply, then the survey: the prompt and one link per score.
-    let texts = mails(&relay, 2).await?;
+    let texts = mails(relay, 2).await?;
     let survey = texts
         .iter()
         .find(|t| t.contains(PROMPT))
@@ -147,7 +242,7 @@ async fn embedded_an_email_survey_link_records_the_score_for_the_agent_once() ->
 
     // The stored timeline has the prompt, not the customer's links.
     let mut context =
-        ContextServiceClient::new(grpc::channel(&app.grpc_url(), grpc::SUPERVISOR_TOKEN)?);
+        ContextServiceClient::new(grpc::channel(&reach.context_grpc, grpc::SUPERVISOR_TOKEN)?);
     let stored = context
         .list_messages(ListMessagesRequest {
             conversation_id: conversation.clone(),
@@ -164,7 +259,7 @@ async fn embedded_an_email_survey_link_records_the_score_for_the_agent_once() ->
         "{stored:?}"
     );
 
-    let chat = HttpClient::new(app.chat_url());
+    let chat = HttpClient::new(reach.chat.clone());
     let page =
         |r: &omni_testkit::http::JsonResponse| r.body.as_str().unwrap_or_default().to_owned();
     // Refused, and nothing recorded: a tampered token, scores off the scale.
@@ -212,10 +307,10 @@ async fn embedded_an_email_survey_link_records_the_score_for_the_agent_once() ->
         )
         .await?;
     assert_eq!(r.status.as_u16(), 403, "{}", page(&r));
-    assert_eq!(answers(&app).await?, [], "nothing recorded yet");
+    assert_eq!(answers(reach).await?, [], "nothing recorded yet");
 
     // The page's own form records the score.
-    let origin = app.chat_url();
+    let origin = reach.chat.clone();
     let r = chat
         .post_form(
             &format!("/survey/{token}/4"),
@@ -242,7 +337,7 @@ async fn embedded_an_email_survey_link_records_the_score_for_the_agent_once() ->
     assert_eq!(r.status.as_u16(), 200, "{}", page(&r));
     assert!(page(&r).contains("already answered"), "{}", page(&r));
     assert_eq!(
-        answers(&app).await?,
+        answers(reach).await?,
         [(
             conversation.clone(),
             "bob".to_owned(),
@@ -252,12 +347,12 @@ async fn embedded_an_email_survey_link_records_the_score_for_the_agent_once() ->
         )]
     );
     // Thanked by mail, as a digit answer is.
-    let texts = mails(&relay, 3).await?;
+    let texts = mails(relay, 3).await?;
     assert!(texts.iter().any(|t| t.contains(THANKS)), "{texts:#?}");
 
     // The RPC is for Omniroute's own parts: no person's token, any role.
     for token_of in [grpc::AGENT_TOKEN, grpc::SUPERVISOR_TOKEN, grpc::ADMIN_TOKEN] {
-        let mut context = ContextServiceClient::new(grpc::channel(&app.grpc_url(), token_of)?);
+        let mut context = ContextServiceClient::new(grpc::channel(&reach.context_grpc, token_of)?);
         let refused = context
             .answer_survey_link(AnswerSurveyLinkRequest {
                 token: token.clone(),
@@ -269,8 +364,7 @@ async fn embedded_an_email_survey_link_records_the_score_for_the_agent_once() ->
             .expect_err("a person's token is refused");
         assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{refused}");
     }
-    assert_eq!(answers(&app).await?.len(), 1);
-    app.stop().await;
+    assert_eq!(answers(reach).await?.len(), 1);
     Ok(())
 }
 
@@ -280,7 +374,7 @@ async fn embedded_without_a_link_key_an_email_survey_asks_for_a_digit_only() -> 
     let data = tempfile::tempdir()?;
     let config = config(data.path(), &relay, false)?;
     let app = TestApp::start_with(data, config).await?;
-    served_and_resolved(&app).await?;
+    served_and_resolved(&app, &Reach::embedded(&app)?).await?;
     let texts = mails(&relay, 2).await?;
     let survey = texts
         .iter()
