@@ -124,7 +124,7 @@ async fn mails(relay: &Arc<SmtpSink>, n: usize) -> anyhow::Result<Vec<String>> {
 /// The scored answers of today, as (conversation, agent, queue, channel, score).
 async fn answers(reach: &Reach) -> anyhow::Result<Vec<(String, String, String, String, u32)>> {
     let mut context =
-        ContextServiceClient::new(grpc::channel(&reach.context_grpc, grpc::SUPERVISOR_TOKEN)?);
+        ContextServiceClient::new(grpc::channel(&reach.context_grpc, grpc::SERVICE_TOKEN)?);
     let now = omni_core::time::now_ms();
     let page = context
         .list_survey_answers(ListSurveyAnswersRequest {
@@ -150,7 +150,22 @@ async fn embedded_an_email_survey_link_records_the_score_for_the_agent_once() ->
     let config = config(data.path(), &relay, true)?;
     let app = TestApp::start_with(data, config).await?;
     let reach = Reach::embedded(&app)?;
-    answered_by_link(&app, &reach, &relay).await?;
+    let token = answered_by_link(&app, &reach, &relay).await?;
+    // The RPC is for Omniroute's own parts: no person's token, any role.
+    for token_of in [grpc::AGENT_TOKEN, grpc::SUPERVISOR_TOKEN, grpc::ADMIN_TOKEN] {
+        let mut context = ContextServiceClient::new(grpc::channel(&reach.context_grpc, token_of)?);
+        let refused = context
+            .answer_survey_link(AnswerSurveyLinkRequest {
+                token: token.clone(),
+                score: 1,
+                comment: String::new(),
+                record: true,
+            })
+            .await
+            .expect_err("a person's token is refused");
+        assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{refused}");
+    }
+    assert_eq!(answers(&reach).await?.len(), 1);
     app.stop().await;
     Ok(())
 }
@@ -209,12 +224,14 @@ async fn distributed_an_email_survey_link_records_the_score_for_the_agent_once()
     Ok(())
 }
 
-/// The survey mail's links, the page, the refusals and the score that counts.
+/// The survey mail's links, the page, the refusals and the score that
+/// counts; returns the link's token. (Read with the service token: a
+/// cluster has no person's token.)
 async fn answered_by_link(
     app: &impl Endpoints,
     reach: &Reach,
     relay: &Arc<SmtpSink>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
     let (_bob, conversation) = served_and_resolved(app, reach).await?;
 
     // Bob's reply, then the survey: the prompt and one link per score.
@@ -242,7 +259,7 @@ async fn answered_by_link(
 
     // The stored timeline has the prompt, not the customer's links.
     let mut context =
-        ContextServiceClient::new(grpc::channel(&reach.context_grpc, grpc::SUPERVISOR_TOKEN)?);
+        ContextServiceClient::new(grpc::channel(&reach.context_grpc, grpc::SERVICE_TOKEN)?);
     let stored = context
         .list_messages(ListMessagesRequest {
             conversation_id: conversation.clone(),
@@ -350,22 +367,8 @@ async fn answered_by_link(
     let texts = mails(relay, 3).await?;
     assert!(texts.iter().any(|t| t.contains(THANKS)), "{texts:#?}");
 
-    // The RPC is for Omniroute's own parts: no person's token, any role.
-    for token_of in [grpc::AGENT_TOKEN, grpc::SUPERVISOR_TOKEN, grpc::ADMIN_TOKEN] {
-        let mut context = ContextServiceClient::new(grpc::channel(&reach.context_grpc, token_of)?);
-        let refused = context
-            .answer_survey_link(AnswerSurveyLinkRequest {
-                token: token.clone(),
-                score: 1,
-                comment: String::new(),
-                record: true,
-            })
-            .await
-            .expect_err("a person's token is refused");
-        assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{refused}");
-    }
     assert_eq!(answers(reach).await?.len(), 1);
-    Ok(())
+    Ok(token)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
