@@ -16,6 +16,7 @@ mod positions;
 mod records;
 mod supervise;
 mod support;
+mod survey_links;
 mod surveys;
 mod wall;
 mod webhook;

@@ -30,6 +30,9 @@
 //! - [`upload`]: a customer's file (images, PDF), type-checked by content.
 //! - [`typing`]: the customer's typing for the agent; the agent's typing and
 //!   reading for the customer's page.
+//! - [`survey`]: one-click survey links from email: the choice on GET,
+//!   recorded on the form's POST through the context service;
+//!   [`survey_page`] its page and text.
 //! - [`server`]: the HTTP routes and `serve(listener, shutdown)`.
 
 #![forbid(unsafe_code)]
@@ -45,6 +48,8 @@ pub mod server;
 pub mod sites;
 pub mod socket;
 pub mod status;
+pub mod survey;
+pub mod survey_page;
 pub mod topics;
 pub mod typing;
 pub mod upload;

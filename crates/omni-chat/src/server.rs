@@ -1,6 +1,7 @@
 //! The chat adapter's HTTP routes: the page at `/`, its modules and styles
 //! under `/assets/` (with the shared ones from [`omni_web`]), the topics a
-//! customer can pick at `/topics`, the WebSocket at `/ws`, and `/healthz`;
+//! customer can pick at `/topics`, the WebSocket at `/ws`, `/healthz`,
+//! survey links at `/survey/{token}/{score}` ([`crate::survey`]);
 //! the embeddable widget's routes ([`crate::widget`]) and customers' files
 //! at `/attachments` ([`crate::upload`]).
 
@@ -144,6 +145,18 @@ pub const ACCESS: &[RouteAccess] = &[
         why: "a configured site's look, greeting and topic labels",
     },
     RouteAccess {
+        method: "GET",
+        path: "/survey/{token}/{score}",
+        access: Access::Link,
+        why: "a survey link from email: shows the choice; the signed token names one survey, records nothing",
+    },
+    RouteAccess {
+        method: "POST",
+        path: "/survey/{token}/{score}",
+        access: Access::Link,
+        why: "the survey page's form: records the score of the survey the signed token names; same-origin only",
+    },
+    RouteAccess {
         method: "POST",
         path: "/attachments",
         access: Access::Visitor,
@@ -178,6 +191,10 @@ fn routes_with(
         .route("/widget/frame", get(crate::widget::frame))
         .route("/widget/site", get(crate::widget::site))
         .route("/attachments", post(crate::upload::upload))
+        .route(
+            "/survey/{token}/{score}",
+            get(crate::survey::show).post(crate::survey::answer),
+        )
         .merge(omni_web::assets(ASSETS))
         .with_state(AppState {
             adapter,
@@ -307,6 +324,8 @@ mod tests {
                 Access::Public => assert_eq!(status, StatusCode::OK, "{path}"),
                 // Not a WebSocket handshake: refused before any visitor is known.
                 Access::Visitor => assert!(status.is_client_error(), "{path}: {status}"),
+                // No signed link (and links off by default): refused.
+                Access::Link => assert!(status.is_client_error(), "{path}: {status}"),
                 Access::Agent | Access::Supervisor | Access::Admin => {
                     panic!("the chat has no signed-in route: {path}")
                 }

@@ -14,6 +14,7 @@
 //! | customer: find by identity, merge, unmerge | never (the method table) | any |
 //! | customer: erase, export | never (the method table) | an admin only |
 //! | dead letters: list | never (the method table) | an admin only |
+//! | survey link: check, answer | never | never: service tokens only (the chat service) |
 //!
 //! **How "offered" is known.** Offers live in the router and reach the desk
 //! over `WatchAgent`; the context service never sees them. A conversation
@@ -54,6 +55,10 @@ pub const METHODS: MethodTable = MethodTable {
         ("AddNote", Role::Agent),
         ("SignalConversation", Role::Agent),
         ("ListSurveyAnswers", Role::Supervisor),
+        // Service only: the gate lets a service token through, and the
+        // handler refuses every person (an admin too); the table holds
+        // the highest role so no person passes here either way.
+        ("AnswerSurveyLink", Role::Admin),
     ],
 };
 

@@ -607,6 +607,27 @@ impl ContextGrpc for ContextApi {
         }))
     }
 
+    async fn answer_survey_link(
+        &self,
+        request: Request<AnswerSurveyLinkRequest>,
+    ) -> Result<Response<AnswerSurveyLinkResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let trace = trace_of(&request);
+        let req = request.into_inner();
+        let answer = self
+            .service
+            .answer_survey_link(
+                &caller,
+                &req.token,
+                req.score,
+                &req.comment,
+                req.record,
+                trace,
+            )
+            .await?;
+        Ok(Response::new(answer.into()))
+    }
+
     async fn signal_conversation(
         &self,
         request: Request<SignalConversationRequest>,

@@ -28,6 +28,9 @@
 //!   `service/aftercare` hold what they do).
 //! - [`survey_answers`]: scored survey answers by period, a page at a
 //!   time (supervisors: the desk's CSV export and the wall).
+//! - [`survey_links`]: the signed tokens of email surveys' one-click
+//!   links; `service/survey_link` answers a survey by one (the chat
+//!   service's `AnswerSurveyLink`).
 //! - [`threading`]: reply addresses and email threading.
 //! - [`intake`]: the durable bus consumers that feed the service.
 //! - [`grpc`]: the `omni.context.v1.ContextService` gRPC API.
@@ -59,6 +62,7 @@ pub mod retention;
 pub mod schedule;
 pub mod service;
 pub mod survey_answers;
+pub mod survey_links;
 pub mod threading;
 
 pub use error::ContextError;

@@ -22,6 +22,7 @@ pub async fn run(
     service: Arc<ContextService>,
     shutdown: CancellationToken,
 ) -> Result<(), BusError> {
+    service.log_survey_links();
     let deliveries = service.bus().consume(&CONTEXT_SCHEDULE).await?;
     drain_until(deliveries, shutdown.cancelled(), |d| handle(&service, d)).await;
     Ok(())

@@ -38,6 +38,7 @@ mod refusal;
 mod reply;
 mod signal;
 pub mod survey;
+pub mod survey_link;
 pub use notes::{NoteOptions, WrapUp};
 use omni_proto::auth::Caller;
 pub use signal::Signal;

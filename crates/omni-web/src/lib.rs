@@ -198,6 +198,9 @@ pub enum Access {
     /// A chat visitor: the WebSocket, where a visitor id (the browser's
     /// credential) selects the visitor's own conversation and nothing else.
     Visitor,
+    /// The holder of a signed link (a survey link from email): the token
+    /// in the path is the capability, naming one record and nothing else.
+    Link,
     /// A signed-in agent, supervisor or admin (a session; without one the
     /// answer is 401).
     Agent,
@@ -211,7 +214,7 @@ impl Access {
     /// The least role a route needs, if it needs a signed-in person.
     pub fn role(self) -> Option<Role> {
         match self {
-            Access::Public | Access::Visitor => None,
+            Access::Public | Access::Visitor | Access::Link => None,
             Access::Agent => Some(Role::Agent),
             Access::Supervisor => Some(Role::Supervisor),
             Access::Admin => Some(Role::Admin),

@@ -153,6 +153,17 @@ fn main() -> ExitCode {
             if faq_files > 0 {
                 println!("  FAQ files: {faq_files} ok");
             }
+            if config.queues.iter().any(|q| q.survey.is_some()) {
+                match config.surveys.links_off_reason() {
+                    None => println!(
+                        "  survey links: on ({}/survey/...)",
+                        config.surveys.base_url()
+                    ),
+                    Some(why) => {
+                        println!("  survey links: off ({why}); email surveys ask for a digit only")
+                    }
+                }
+            }
             ExitCode::SUCCESS
         }
         command => {

@@ -3,7 +3,8 @@
 //! one per customer per `min_days_between`, never to an opted-out customer
 //! or number, within sending hours), sent on the conversation's channel
 //! (chat: the scores as quick-reply buttons; SMS and email: a text asking
-//! for a digit), and answered by the customer's next message: a valid score
+//! for a digit, and on email one-click links when they are on, see
+//! `service/survey_link`), and answered by the customer's next message: a valid score
 //! is kept (attributed to the agent and queue that handled the
 //! conversation) and thanked; anything else gets one polite retry, then is
 //! kept as a comment; a new question (a `?`, or more than
@@ -242,19 +243,27 @@ impl ContextService {
                 ));
             }
         }
-        self.send_automatic(
-            conversation,
-            &to,
-            prompt.to_owned(),
-            options,
-            item.id.clone(),
-            trace,
-        )
-        .await?;
+        let asked_at = state.asked_at_ms.unwrap_or(now);
+        let links = (conversation.last_channel == Channel::EMAIL)
+            .then(|| self.survey_links_text(&conversation.id, state.kind, asked_at))
+            .flatten();
+        if let Some(links) = links {
+            self.send_with_links(conversation, &to, prompt.to_owned(), links, &item.id, trace)
+                .await?;
+        } else {
+            self.send_automatic(
+                conversation,
+                &to,
+                prompt.to_owned(),
+                options,
+                item.id.clone(),
+                trace,
+            )
+            .await?;
+        }
         // Indexed by the time it was asked (a retried send keeps the
         // first), for the response rate of a period.
-        let asked = state.asked_at_ms.unwrap_or(now);
-        if self.store.mark_sent(&item.id, asked).await? {
+        if self.store.mark_sent(&item.id, asked_at).await? {
             count("sent");
         }
         Ok("sent")
@@ -367,7 +376,7 @@ impl ContextService {
     }
 
     /// Counts and answers a recorded survey answer.
-    async fn answered(
+    pub(super) async fn answered(
         &self,
         conversation: &Conversation,
         customer: &Customer,
@@ -428,7 +437,7 @@ impl ContextService {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Reply {
+pub(super) enum Reply {
     Thanks,
     Retry,
 }

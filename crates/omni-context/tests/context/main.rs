@@ -16,4 +16,5 @@ mod python_enricher;
 mod service;
 mod signal;
 mod support;
+mod survey_links;
 mod surveys;

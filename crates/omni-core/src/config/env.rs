@@ -108,6 +108,8 @@ pub const CONFIG_ENV: &[&str] = &[
     "OMNI_SMS_TWILIO_ACCOUNT_SID",
     "OMNI_SMS_TWILIO_API_BASE",
     "OMNI_SMS_TWILIO_AUTH_TOKEN",
+    "OMNI_SURVEYS_LINK_KEY",
+    "OMNI_SURVEYS_PUBLIC_URL",
     "OMNI_WEBHOOK_ENABLED",
     "OMNI_WEBHOOK_KEY",
     "OMNI_WEBHOOK_LISTEN",
@@ -180,6 +182,8 @@ impl Config {
                 "OMNI_WEBHOOK_OUTBOUND_URL" => self.webhook.outbound_url = value.clone(),
                 "OMNI_WEBHOOK_MAX_ATTEMPTS" => self.webhook.max_attempts = small(value)?,
                 "OMNI_WEBHOOK_PREVIOUS_KEY" => self.webhook.previous_key = value.as_str().into(),
+                "OMNI_SURVEYS_LINK_KEY" => self.surveys.link_key = value.as_str().into(),
+                "OMNI_SURVEYS_PUBLIC_URL" => self.surveys.public_url = value.clone(),
                 "OMNI_SMS_PROVIDER" => {
                     self.sms.provider = match value.as_str() {
                         "twilio" => SmsProvider::Twilio,

@@ -9,7 +9,7 @@
 //! across sections live here; each section's types, defaults and own checks
 //! live in a child module (`network`, `grpc`, `context`, `routing`, `chat` (with `chat_sites`),
 //! `hours`, `sms`, `webhook`, `email`, `limits`, `auth`, `channels`, `retention`,
-//! `metrics`, `aftercare`), and `env` holds the
+//! `metrics`, `aftercare`, `surveys`), and `env` holds the
 //! `OMNI_*` overrides.
 
 mod aftercare;
@@ -32,6 +32,7 @@ mod retention;
 mod routing;
 mod rules;
 mod sms;
+mod surveys;
 #[cfg(test)]
 mod tests;
 mod webhook;
@@ -67,6 +68,7 @@ pub use routing::{
 };
 pub use rules::{MAX_CONTACT_PRIORITY, RuleConfig};
 pub use sms::{KannelConfig, SmsConfig, SmsProvider, TwilioConfig};
+pub use surveys::{MIN_LINK_KEY_BYTES, SurveysConfig};
 pub use webhook::{MIN_WEBHOOK_KEY_BYTES, WebhookConfig};
 
 /// Why a configuration could not be loaded.
@@ -156,6 +158,8 @@ pub struct Config {
     pub enrichment: EnrichmentConfig,
     /// Routing rules on what is known about a contact (docs/routing.md).
     pub rules: Vec<RuleConfig>,
+    /// Survey links in email (docs/surveys.md, "Email links").
+    pub surveys: SurveysConfig,
 }
 
 impl Default for Config {
@@ -185,6 +189,7 @@ impl Default for Config {
             bots: BTreeMap::new(),
             enrichment: EnrichmentConfig::default(),
             rules: Vec::new(),
+            surveys: SurveysConfig::default(),
         }
     }
 }
@@ -378,6 +383,7 @@ impl Config {
         self.metrics.check().map_err(ConfigError::Invalid)?;
         self.sms.validate()?;
         self.webhook.validate()?;
+        self.surveys.validate()?;
         if self.webhook.enabled
             && !self
                 .channel_set()

@@ -47,6 +47,7 @@ mod queue_position;
 mod secrets;
 mod simulate;
 mod support;
+mod survey_links;
 mod surveys;
 mod traces;
 mod typing;
