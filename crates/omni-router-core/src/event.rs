@@ -114,6 +114,17 @@ pub enum Event {
         /// The channel it is on now.
         channel: Channel,
     },
+    /// A later message of the conversation matched a routing rule with a
+    /// higher priority: the contact takes `priority` if it is higher than
+    /// its own, keeping its age (never lowered; the same priority again
+    /// changes nothing). A waiting contact moves up its queue; an offered
+    /// or assigned one keeps it for a later re-queue.
+    PriorityRaised {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Its new priority, 0-10.
+        priority: u8,
+    },
 }
 
 /// A decision for the service to carry out, in order.

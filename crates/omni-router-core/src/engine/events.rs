@@ -536,6 +536,33 @@ impl Engine {
         }
     }
 
+    /// A later message raised the contact's priority (never lowered): a
+    /// waiting contact is put back in line at its new place, at its age.
+    pub(super) fn raise_priority(&mut self, now: Millis, c: Option<u32>, priority: u8) {
+        let Some(c) = c else {
+            return;
+        };
+        let priority = priority.min(MAX_CONTACT_PRIORITY);
+        let Some(contact) = self.contact_ref(c) else {
+            return;
+        };
+        let (from, slot) = (contact.priority, contact.slot);
+        if priority <= from {
+            return;
+        }
+        let waiting = slot == Slot::Waiting;
+        if waiting {
+            self.unlist(c);
+        }
+        if let Some(contact) = self.contact_mut(c) {
+            contact.priority = priority;
+        }
+        self.record(c, now, What::PriorityRaised { from, to: priority });
+        if waiting {
+            self.list(now, c);
+        }
+    }
+
     fn set_channel(&mut self, c: u32, to: Channel) {
         if let Some(contact) = self.contact_mut(c) {
             contact.channel = to;

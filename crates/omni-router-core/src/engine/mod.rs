@@ -336,6 +336,9 @@ impl Engine {
             Event::ChannelChanged { channel, .. } => {
                 self.change_channel(now, found.contact, channel, fx)
             }
+            Event::PriorityRaised { priority, .. } => {
+                self.raise_priority(now, found.contact, priority);
+            }
         }
         self.match_changes(now, fx);
         self.flush();
