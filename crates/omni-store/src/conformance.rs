@@ -254,6 +254,7 @@ fn contact(t: &Tag, conversation: &ConversationId, customer: &CustomerId) -> Con
         assigned_agent: None,
         priority: 0,
         reasons: Vec::new(),
+        language: None,
     }
 }
 

@@ -16,6 +16,7 @@ fn arrive_at(id: &str, queue: &str, at: Millis, priority: u8) -> Event {
         queued_at_ms: at,
         preferred_agent: None,
         priority,
+        language: None,
     }
 }
 
