@@ -126,6 +126,10 @@ pub struct Decision {
     pub queue: Option<String>,
     /// The highest priority of the matching rules; 0 when none.
     pub priority: u8,
+    /// The language the contact's agent must speak: the message's `lang`
+    /// (else `customer.language`) when a matching rule has
+    /// `require_language`.
+    pub language: Option<String>,
     /// The matching rules that did something, in order.
     pub reasons: Vec<Reason>,
 }
@@ -153,6 +157,8 @@ pub struct Reason {
     pub queue: Option<String>,
     /// The priority it set.
     pub priority: Option<u8>,
+    /// The language it required (the first such rule only).
+    pub language: Option<String>,
     /// `name value` of each fact its condition named, e.g. `sentiment
     /// -0.82`.
     pub cited: Vec<String>,
@@ -166,6 +172,9 @@ impl Reason {
         }
         if let Some(priority) = self.priority {
             did.push(format!("priority {priority}"));
+        }
+        if let Some(language) = &self.language {
+            did.push(format!("language {language} required"));
         }
         if did.is_empty() {
             return None;
@@ -185,6 +194,7 @@ struct Rule {
     condition: Condition,
     queue: Option<String>,
     priority: Option<u8>,
+    require_language: bool,
 }
 
 /// The stage: the configuration, the built-in analyzers and the rules.
@@ -209,6 +219,7 @@ impl Stage {
                     condition,
                     queue: r.queue.clone(),
                     priority: r.priority,
+                    require_language: r.require_language,
                 }),
                 Err(e) => {
                     warn!(error = %e, "routing rule left out");
@@ -313,11 +324,20 @@ impl Stage {
                 .map(|(name, value)| format!("{name} {value}"))
                 .collect();
             let queue = rule.queue.clone().filter(|_| decision.queue.is_none());
-            if queue.is_none() && rule.priority.is_none() {
+            // The message's language, else the customer's.
+            let language = facts
+                .get("lang")
+                .or_else(|| facts.get("customer.language"))
+                .filter(|_| rule.require_language && decision.language.is_none())
+                .cloned();
+            if queue.is_none() && rule.priority.is_none() && language.is_none() {
                 continue;
             }
             if queue.is_some() {
                 decision.queue.clone_from(&queue);
+            }
+            if language.is_some() {
+                decision.language.clone_from(&language);
             }
             if let Some(priority) = rule.priority {
                 decision.priority = decision.priority.max(priority);
@@ -326,6 +346,7 @@ impl Stage {
                 rule: rule.name.clone(),
                 queue,
                 priority: rule.priority,
+                language,
                 cited,
             });
         }

@@ -245,3 +245,36 @@ fn the_trend_keeps_the_latest_ten_scores_oldest_first() {
         "the two oldest scores are dropped"
     );
 }
+
+#[test]
+fn a_rule_requires_the_message_language_else_the_customers() {
+    let mut config = config(None);
+    let extra = Config::parse(
+        r#"
+        [[rules]]
+        name = "speak-their-language"
+        when = "lang OR customer.language"
+        require_language = true
+        "#,
+    )
+    .expect("rules");
+    config.rules = extra.rules;
+    let stage = Stage::new(&config, Some(Arc::new(Fixed)));
+    let ann = gold("de");
+    let mut message = Facts::new();
+    message.insert("lang".into(), "es".into());
+    let d = stage.decide(&input("hola", Some(&ann)), message);
+    assert_eq!(d.language.as_deref(), Some("es"));
+    assert_eq!((d.queue.as_deref(), d.priority), (None, 0));
+    assert_eq!(
+        d.reason_lines(false),
+        ["language es required by rule speak-their-language: lang es, customer.language de"]
+    );
+    // No language detected: the customer's.
+    let d = stage.decide(&input("ok", Some(&ann)), Facts::new());
+    assert_eq!(d.language.as_deref(), Some("de"));
+    // Neither known: nothing required, no reason.
+    let d = stage.decide(&input("ok", None), Facts::new());
+    assert_eq!(d.language, None);
+    assert!(d.reasons.is_empty(), "{:?}", d.reasons);
+}

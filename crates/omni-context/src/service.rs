@@ -34,6 +34,7 @@ mod closed;
 pub mod files;
 pub mod followup;
 mod notes;
+mod priority;
 mod refusal;
 mod reply;
 mod signal;
@@ -41,6 +42,7 @@ pub mod survey;
 pub mod survey_link;
 pub use notes::{NoteOptions, WrapUp};
 use omni_proto::auth::Caller;
+use priority::Change;
 pub use signal::Signal;
 
 /// Largest agent reply, in bytes.
@@ -378,11 +380,16 @@ impl ContextService {
             // now: the same request on the new channel moves it there.
             self.request_routing(
                 conversation,
-                Some(ingested.message.seq),
+                Some(Change::Channel(ingested.message.seq)),
                 decision.as_ref(),
                 trace,
             )
             .await?;
+        } else if !ingested.duplicate {
+            // A rule with a priority may raise a waiting contact's
+            // (service/priority).
+            self.raise_priority(conversation, ingested.message.seq, decision.as_ref(), trace)
+                .await?;
         }
         if !ingested.duplicate {
             self.emit_message(&ingested.message).await;
@@ -441,12 +448,13 @@ impl ContextService {
     }
 
     /// Asks the router to route `conversation` on its last channel. A
-    /// change of channel (`changed_at_seq`, the message that made it) is a
-    /// request of its own: the bus would drop it as a duplicate of the first.
+    /// change of channel or priority (`changed_at`, with the message that
+    /// made it) is a request of its own: the bus would drop it as a
+    /// duplicate of the first.
     pub(crate) async fn request_routing(
         &self,
         conversation: &Conversation,
-        changed_at_seq: Option<u64>,
+        changed_at: Option<Change>,
         decision: Option<&Decision>,
         trace: TraceContext,
     ) -> Result<(), ContextError> {
@@ -475,6 +483,9 @@ impl ContextService {
                 attributes
             },
             priority: decision.map_or(0, |d| u32::from(d.priority)),
+            language: decision
+                .and_then(|d| d.language.clone())
+                .unwrap_or_default(),
             reasons: {
                 let mut reasons = crate::bots::routing_reasons(conversation);
                 if let Some(d) = decision {
@@ -488,9 +499,14 @@ impl ContextService {
             TRACEPARENT,
             omni_telemetry::outgoing(&tracing::Span::current(), &trace).to_string(),
         );
-        let id = match changed_at_seq {
+        let id = match changed_at {
             None => format!("route:{}:{}", conversation.id, queued_at_ms),
-            Some(seq) => format!("route:{}:{}:channel:{seq}", conversation.id, queued_at_ms),
+            Some(Change::Channel(seq)) => {
+                format!("route:{}:{}:channel:{seq}", conversation.id, queued_at_ms)
+            }
+            Some(Change::Priority(seq)) => {
+                format!("route:{}:{}:priority:{seq}", conversation.id, queued_at_ms)
+            }
         } + &crate::bots::closed::routing_id_suffix(conversation);
         self.bus.publish(msg, Some(&id)).await?;
         Ok(())

@@ -200,6 +200,7 @@ impl Sim {
             queued_at_ms: self.now,
             preferred_agent: None,
             priority: 0,
+            language: None,
         }
     }
 

@@ -7,6 +7,7 @@ use omni_core::time::Millis;
 use omni_core::{AgentId, Channel, ConversationId, QueueId};
 
 use crate::explain::Rec;
+use crate::index::NameId;
 use crate::offer::Offer;
 
 /// Where a contact stands.
@@ -34,6 +35,9 @@ pub struct ContactView {
     /// Its priority in its queue (0-10, set by routing rules): a higher one
     /// is offered first, then the older.
     pub priority: u8,
+    /// The language its agent must speak while its queue's base
+    /// requirement is in force (routing rules' `require_language`).
+    pub language: Option<String>,
     /// The agent to try first, if eligible.
     pub preferred_agent: Option<AgentId>,
     /// Where it stands.
@@ -66,6 +70,9 @@ pub(crate) struct Contact {
     pub(crate) queued_at_ms: Millis,
     /// Its priority in its queue, 0-[`MAX_CONTACT_PRIORITY`].
     pub(crate) priority: u8,
+    /// The language its agent must speak while its queue's base
+    /// requirement is in force (step 0).
+    pub(crate) lang: Option<NameId>,
     /// Admission order: the last tie-break of the routing order.
     pub(crate) seq: u64,
     pub(crate) preferred_agent: Option<Box<AgentId>>,

@@ -25,6 +25,12 @@ pub enum Event {
         /// Its priority in its queue, 0-10 (routing rules): a higher one is
         /// offered first. Kept across re-queues.
         priority: u8,
+        /// A language its agent must speak (routing rules'
+        /// `require_language`), while its queue's base requirement is in
+        /// force: from the queue's first relaxation step on, any agent the
+        /// step allows may take it. A code that is not 2-3 ASCII letters is
+        /// ignored.
+        language: Option<String>,
     },
     /// Rebuild after restart: like [`Event::ContactArrived`], but
     /// `assigned_agent: Some` re-occupies that agent's capacity directly,
@@ -42,6 +48,8 @@ pub enum Event {
         preferred_agent: Option<AgentId>,
         /// Its priority in its queue.
         priority: u8,
+        /// A language its agent must speak (see [`Event::ContactArrived`]).
+        language: Option<String>,
         /// The agent already holding it, if any.
         assigned_agent: Option<AgentId>,
     },
@@ -113,6 +121,17 @@ pub enum Event {
         conversation_id: ConversationId,
         /// The channel it is on now.
         channel: Channel,
+    },
+    /// A later message of the conversation matched a routing rule with a
+    /// higher priority: the contact takes `priority` if it is higher than
+    /// its own, keeping its age (never lowered; the same priority again
+    /// changes nothing). A waiting contact moves up its queue; an offered
+    /// or assigned one keeps it for a later re-queue.
+    PriorityRaised {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Its new priority, 0-10.
+        priority: u8,
     },
 }
 

@@ -30,7 +30,7 @@ pub struct DecisionRecord {
     /// 3 of 5 agents eligible; won on proficiency (9 vs 5 for bob)`.
     pub summary: String,
     /// `queued`, `offered`, `rescinded`, `assigned`, `released`, `step`,
-    /// `overflowed`, `transferred` or `channel_changed`.
+    /// `overflowed`, `transferred`, `channel_changed` or `priority_raised`.
     pub kind: &'static str,
     /// The agent concerned, if any.
     pub agent: Option<AgentId>,
@@ -124,6 +124,11 @@ pub(crate) enum What {
         kept_by: Option<u32>,
         /// Whether that agent is now beyond its capacity on `to`.
         over_capacity: bool,
+    },
+    /// A later message raised the contact's priority.
+    PriorityRaised {
+        from: u8,
+        to: u8,
     },
 }
 
@@ -342,6 +347,10 @@ impl Rec {
                         )
                     }
                 };
+            }
+            What::PriorityRaised { from, to } => {
+                out.kind = "priority_raised";
+                out.summary = format!("contact priority raised from {from} to {to}");
             }
         }
         out

@@ -4,7 +4,9 @@
 //! the engine; a release once the contact is gone from both. Redeliveries
 //! are harmless: the shell treats a contact it already holds as done. A
 //! request for a held contact on another channel (the context service
-//! sends one when the customer changes channel) moves the contact there.
+//! sends one when the customer changes channel) moves the contact there;
+//! one with a higher priority (a later message matched a routing rule)
+//! raises it.
 //! Messages of different conversations are handled in parallel lanes;
 //! those of one conversation in order.
 
@@ -133,5 +135,6 @@ fn decode_request(delivery: &Delivery) -> Result<ContactRecord, String> {
             .unwrap_or(u8::MAX)
             .min(omni_router_core::MAX_CONTACT_PRIORITY),
         reasons: r.reasons,
+        language: Some(r.language).filter(|l| !l.is_empty()),
     })
 }

@@ -10,8 +10,8 @@
 //!
 //! # Layout
 //! - [`shell`]: the engine behind a lock, the operations, the timer; its
-//!   children carry out effects, recover at start and publish queue
-//!   positions.
+//!   children carry out effects, recover at start, publish queue
+//!   positions and raise a held contact's priority.
 //! - [`events`]: the agent events the shell broadcasts (domain types).
 //! - [`connections`]: who has a desk open; presence follows it.
 //! - [`settled`]: what became of recent offers, for precise late answers.

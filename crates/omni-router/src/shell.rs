@@ -18,6 +18,7 @@ mod clock;
 mod closed;
 mod effects;
 mod positions;
+mod raise;
 mod restore;
 mod schedule;
 mod wall;
@@ -342,13 +343,16 @@ impl RouterShell {
 
     /// A new contact to route: recorded durably, then given to the engine.
     /// A contact the engine already holds is a redelivery (nothing to do),
-    /// or, on another channel, the customer changed channel.
+    /// or, on another channel, the customer changed channel; with a higher
+    /// priority, a later message raised it.
     pub async fn arrive(&self, record: ContactRecord) -> Result<(), RouterError> {
         let held = self
             .lock_contacts()
             .get(&record.conversation_id)
             .map(|r| r.channel);
         if let Some(channel) = held {
+            // A later message may have raised its priority (shell/raise).
+            self.raise_priority(&record).await?;
             if channel != record.channel {
                 return self.change_channel(record).await;
             }
@@ -364,6 +368,7 @@ impl RouterShell {
             queued_at_ms: record.queued_at_ms,
             preferred_agent: record.preferred_agent.clone(),
             priority: record.priority,
+            language: record.language.clone(),
         };
         let applied = self.apply(event).await;
         if applied.is_ok() && self.lock_contacts().contains_key(&record.conversation_id) {
@@ -618,5 +623,6 @@ fn event_name(event: &Event) -> &'static str {
         Event::TransferToQueue { .. } => "transfer_to_queue",
         Event::TransferToAgent { .. } => "transfer_to_agent",
         Event::ChannelChanged { .. } => "channel_changed",
+        Event::PriorityRaised { .. } => "priority_raised",
     }
 }

@@ -417,6 +417,7 @@ impl Simulation {
                 queued_at_ms: self.start_ms.saturating_add(now),
                 preferred_agent: None,
                 priority: 0,
+                language: None,
             },
             || format!("the arrival of {id}"),
         )?;

@@ -115,6 +115,7 @@ async fn data_survives_a_server_restart_and_the_store_reconnects() {
         assigned_agent: Some(agent.clone()),
         priority: 0,
         reasons: Vec::new(),
+        language: None,
     };
     store.put_contact(&contact).await.expect("put_contact");
 

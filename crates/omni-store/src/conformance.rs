@@ -259,6 +259,7 @@ fn contact(t: &Tag, conversation: &ConversationId, customer: &CustomerId) -> Con
         assigned_agent: None,
         priority: 0,
         reasons: Vec::new(),
+        language: None,
     }
 }
 

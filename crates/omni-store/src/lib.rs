@@ -529,6 +529,11 @@ pub struct ContactRecord {
     /// explanation.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
+    /// A language its agent must speak (routing rules'
+    /// `require_language`), while its queue's base requirement is in
+    /// force. Absent in older records: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 /// One day's count of one of the contact center's numbers for one queue and

@@ -14,6 +14,15 @@
 //!
 //! `BENCH_MESSAGES` and `BENCH_CUSTOMERS` change the sizes; `OMNI_LOG` sets
 //! the parts' log filter (default `info`, as in production).
+//!
+//! `BENCH_ENRICHMENT=compare` measures instead what the enrichment stage
+//! (docs/enrichment.md) adds to a first message's way to the offer: in
+//! `BENCH_ROUNDS` rounds (default 3), a cluster with enrichment on (the
+//! default configuration: the built-in analyzers) and one with
+//! `[enrichment] enabled = false`, one after the other on fresh servers,
+//! `BENCH_MESSAGES` first messages each; then p50 and p99 of each mode
+//! over all rounds, and the difference. `BENCH_ENRICHMENT=off` runs the
+//! whole benchmark with enrichment off.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -21,7 +30,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use omni_testkit::Cluster;
 use omni_testkit::bench::{
-    BenchAgent, env_usize, first_message_to_offer, machine, summary, sustained,
+    BenchAgent, env_usize, first_message_to_offer, machine, percentile, summary, sustained,
 };
 
 /// One agent with room for every conversation; offers never expire.
@@ -57,21 +66,27 @@ skills = { sales = 9, support = 9 }
 capacity = { chat = 1000000 }
 "#;
 
+/// Appended to [`CONFIG`] to switch the enrichment stage off.
+const ENRICHMENT_OFF: &str = "\n[enrichment]\nenabled = false\n";
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let messages = env_usize("BENCH_MESSAGES", 500);
     let customers = env_usize("BENCH_CUSTOMERS", 20);
+    let enrichment = std::env::var("BENCH_ENRICHMENT").unwrap_or_default();
     println!(
         "omniroute benchmark (distributed mode: nats-server + redis-server + 4 omni processes, debug={})",
         cfg!(debug_assertions)
     );
     println!("machine: {}", machine());
-    let dir = tempfile::tempdir()?;
-    let config = dir.path().join("bench.toml");
-    std::fs::write(&config, CONFIG)?;
-    let binary = Path::new(env!("CARGO_BIN_EXE_omni")).to_owned();
-    let cluster =
-        tokio::task::spawn_blocking(move || Cluster::start_with(&binary, &config, &[])).await??;
+    if enrichment == "compare" {
+        return compare_enrichment(messages, env_usize("BENCH_ROUNDS", 3)).await;
+    }
+    let (cluster, _dir) = start(enrichment != "off").await?;
+    println!(
+        "enrichment: {}",
+        if enrichment == "off" { "off" } else { "on" }
+    );
 
     // Floors, measured in the same run against the same servers.
     let nats = async_nats::connect(cluster.nats.url()).await?;
@@ -135,6 +150,62 @@ async fn main() -> anyhow::Result<()> {
         total as f64 / secs
     );
     drop(cluster);
+    Ok(())
+}
+
+/// A cluster running [`CONFIG`], with enrichment on or off, and the
+/// directory of its configuration file (kept while the cluster runs).
+async fn start(enrichment: bool) -> anyhow::Result<(Cluster, tempfile::TempDir)> {
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("bench.toml");
+    let text = if enrichment {
+        CONFIG.to_owned()
+    } else {
+        format!("{CONFIG}{ENRICHMENT_OFF}")
+    };
+    std::fs::write(&config, text)?;
+    let binary = Path::new(env!("CARGO_BIN_EXE_omni")).to_owned();
+    let cluster =
+        tokio::task::spawn_blocking(move || Cluster::start_with(&binary, &config, &[])).await??;
+    Ok((cluster, dir))
+}
+
+/// First message -> offer with enrichment on and off, alternating on fresh
+/// clusters, `rounds` times; prints each mode's p50 and p99 and the
+/// difference.
+async fn compare_enrichment(messages: usize, rounds: usize) -> anyhow::Result<()> {
+    let (mut on, mut off) = (Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        for enrichment in [true, false] {
+            let (cluster, _dir) = start(enrichment).await?;
+            let mut agent = BenchAgent::sign_in(&cluster, "bench").await?;
+            let (latency, _) = first_message_to_offer(&cluster, &mut agent, messages).await?;
+            let mode = if enrichment { "on" } else { "off" };
+            summary(
+                &format!("round {round}, enrichment {mode}: first message -> offer"),
+                latency.clone(),
+            );
+            if enrichment {
+                on.extend(latency);
+            } else {
+                off.extend(latency);
+            }
+            drop(cluster);
+        }
+    }
+    on.sort();
+    off.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let (on50, on99) = (percentile(&on, 50.0), percentile(&on, 99.0));
+    let (off50, off99) = (percentile(&off, 50.0), percentile(&off, 99.0));
+    summary("all rounds, enrichment on", on);
+    summary("all rounds, enrichment off", off);
+    println!(
+        "{:<44} p50 {:+.3} ms  p99 {:+.3} ms",
+        "enrichment adds (on - off)",
+        ms(on50) - ms(off50),
+        ms(on99) - ms(off99)
+    );
     Ok(())
 }
 

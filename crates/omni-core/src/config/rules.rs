@@ -14,6 +14,11 @@
 //! name = "angry-customers"
 //! when = "sentiment <= -0.5"
 //! priority = 5               # 1-10: higher is offered first
+//!
+//! [[rules]]
+//! name = "speak-their-language"
+//! when = "lang"
+//! require_language = true    # the agent must speak the message's language
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -39,6 +44,12 @@ pub struct RuleConfig {
     /// highest of the rules that hold counts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<u8>,
+    /// When it holds, the contact's agent must speak the message's
+    /// language (`lang`, else the customer's `customer.language`) while
+    /// its queue's base requirement is in force; from the queue's first
+    /// relaxation step on, any agent the step allows (docs/routing.md).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_language: bool,
 }
 
 impl RuleConfig {
@@ -71,8 +82,10 @@ impl RuleConfig {
                 "{at}: priority {priority} is outside 1-{MAX_CONTACT_PRIORITY}"
             ));
         }
-        if self.queue.is_none() && self.priority.is_none() {
-            return Err(format!("{at}: sets neither a queue nor a priority"));
+        if self.queue.is_none() && self.priority.is_none() && !self.require_language {
+            return Err(format!(
+                "{at}: sets no queue, no priority and no require_language"
+            ));
         }
         Ok(())
     }
@@ -122,7 +135,7 @@ mod tests {
             ),
             (
                 "when = \"intent\"",
-                "invalid configuration: rules[0] r: sets neither a queue nor a priority",
+                "invalid configuration: rules[0] r: sets no queue, no priority and no require_language",
             ),
         ];
         for (body, expected) in cases {
@@ -133,5 +146,26 @@ mod tests {
         assert!(err.contains("rules[0]: a rule needs a name"), "{err}");
         let err = validate("[[rules]]\nname = \"r\"\nwhen = \"x\"\nprio = 1\n").unwrap_err();
         assert!(err.contains("prio"), "{err}");
+    }
+
+    #[test]
+    fn a_rule_may_only_require_the_language() {
+        let config = validate(
+            "[[rules]]\nname = \"speak-their-language\"\nwhen = \"lang\"\nrequire_language = true\n",
+        )
+        .unwrap();
+        assert!(config.rules[0].require_language);
+        assert_eq!(config.rules[0].queue, None);
+        assert_eq!(config.rules[0].priority, None);
+        let plain =
+            validate("[[rules]]\nname = \"angry\"\nwhen = \"sentiment <= -0.5\"\npriority = 5\n")
+                .unwrap();
+        assert!(!plain.rules[0].require_language, "off unless set");
+        let err = validate("[[rules]]\nname = \"r\"\nwhen = \"lang\"\nrequire_language = false\n")
+            .unwrap_err();
+        assert!(
+            err.contains("sets no queue, no priority and no require_language"),
+            "{err}"
+        );
     }
 }

@@ -22,6 +22,7 @@ pub(super) struct Admission {
     pub(super) queued_at_ms: Millis,
     pub(super) preferred_agent: Option<AgentId>,
     pub(super) priority: u8,
+    pub(super) language: Option<String>,
     pub(super) assigned_agent: Option<AgentId>,
     pub(super) restored: bool,
     /// The conversation id's hash.
@@ -60,6 +61,10 @@ impl Engine {
         };
         let seq = self.next_contact_seq;
         self.next_contact_seq += 1;
+        let lang = a.language.as_deref().and_then(|l| self.intern_language(l));
+        if lang.is_some() {
+            self.language_bound += 1;
+        }
         let mut log = self.released.reopen(&a.conversation_id);
         // Room for the usual life (queued, offered, assigned, released), so
         // that no decision grows it.
@@ -70,6 +75,7 @@ impl Engine {
             channel: a.channel,
             queued_at_ms: a.queued_at_ms,
             priority: a.priority.min(MAX_CONTACT_PRIORITY),
+            lang,
             seq,
             preferred_agent: a.preferred_agent.map(Box::new),
             slot: Slot::Waiting,
@@ -221,8 +227,12 @@ impl Engine {
             now.saturating_sub(contact.queued_at_ms),
         );
         let excluded = contact.exclusions().to_vec();
+        let bound = contact.lang.is_some();
         if !excluded.is_empty() {
             self.excluding = self.excluding.saturating_sub(1);
+        }
+        if bound {
+            self.language_bound = self.language_bound.saturating_sub(1);
         }
         if !matches!(was, ReleasedWhile::Assigned(_)) {
             let queue = &mut self.queues[q];
@@ -533,6 +543,33 @@ impl Engine {
                 // Live offers that no longer fit beside it are rescinded.
                 self.revalidate_agent_offers(now, a, fx);
             }
+        }
+    }
+
+    /// A later message raised the contact's priority (never lowered): a
+    /// waiting contact is put back in line at its new place, at its age.
+    pub(super) fn raise_priority(&mut self, now: Millis, c: Option<u32>, priority: u8) {
+        let Some(c) = c else {
+            return;
+        };
+        let priority = priority.min(MAX_CONTACT_PRIORITY);
+        let Some(contact) = self.contact_ref(c) else {
+            return;
+        };
+        let (from, slot) = (contact.priority, contact.slot);
+        if priority <= from {
+            return;
+        }
+        let waiting = slot == Slot::Waiting;
+        if waiting {
+            self.unlist(c);
+        }
+        if let Some(contact) = self.contact_mut(c) {
+            contact.priority = priority;
+        }
+        self.record(c, now, What::PriorityRaised { from, to: priority });
+        if waiting {
+            self.list(now, c);
         }
     }
 

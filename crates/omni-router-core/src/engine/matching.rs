@@ -182,18 +182,22 @@ impl Engine {
         a: u32,
         now: Millis,
     ) -> Option<WaitKey> {
-        let check = self.excluding > 0;
+        let check = self.excluding > 0 || self.language_bound > 0;
         let first = queue.oldest[ch]?;
         if !check && mask & (1 << queue.step_at(now.saturating_sub(first.at))) != 0 {
             // The first contact is in a band the agent meets.
             return Some(first);
         }
         let set = &queue.waiting[ch];
+        let langs = &self.agents[a as usize].langs;
         let usable = |k: &&WaitKey| {
             !check
-                || self
-                    .contact_ref(k.slot)
-                    .is_some_and(|c| !c.excludes(a, now))
+                || self.contact_ref(k.slot).is_some_and(|c| {
+                    !c.excludes(a, now)
+                        && c.lang.is_none_or(|l| {
+                            langs.contains(&l) || queue.step_at(now.saturating_sub(k.at)) > 0
+                        })
+                })
         };
         let all = queue.all_steps();
         if mask & all == all {
@@ -289,17 +293,23 @@ impl Engine {
             order,
             preferred,
         } = self.ask(contact, now);
+        // The contact's language, while its queue's base requirement is in
+        // force.
+        let speaks = language_in_force(contact, step);
         let eligible = |a: u32| {
             let agent = &self.agents[a as usize];
             agent.is_open(ch)
                 && !contact.excludes(a, now)
+                && speaks.is_none_or(|l| agent.langs.contains(&l))
                 && compiled.eval(&agent.skills, &agent.langs)
         };
         let preferred_ok = preferred.filter(|p| eligible(*p));
 
         // The index set (with counts per level) that decides the
-        // requirement alone, if any.
+        // requirement alone, if any (not with a language to speak: the
+        // agents are scanned).
         let decided = match (compiled.single, compiled.single_lang) {
+            _ if speaks.is_some() => None,
             (Some((skill, lo, hi)), None) if queue.index_order => self
                 .index
                 .by_skill
@@ -412,13 +422,16 @@ impl Engine {
             ch,
             order,
             preferred,
+            step,
             ..
         } = self.ask(contact, now);
+        let speaks = language_in_force(contact, step);
         let mut selection = Selection::new(order);
         for a in 0..self.agents.len() as u32 {
             let agent = &self.agents[a as usize];
             if agent.is_open(ch)
                 && !contact.excludes(a, now)
+                && speaks.is_none_or(|l| agent.langs.contains(&l))
                 && compiled.eval(&agent.skills, &agent.langs)
             {
                 selection.consider(a, self.scores(a, compiled, ch, preferred));
@@ -499,4 +512,10 @@ impl Engine {
         }
         from_index
     }
+}
+
+/// The language `contact`'s agent must speak at `step` (counted from 0):
+/// its own, while its queue's base requirement is in force.
+fn language_in_force(contact: &Contact, step: usize) -> Option<crate::index::NameId> {
+    contact.lang.filter(|_| step == 0)
 }

@@ -168,6 +168,9 @@ pub struct Engine {
     /// Contacts with a cooldown entry; while zero, exclusion checks are
     /// skipped.
     excluding: u32,
+    /// Contacts that require a language (their agent must speak it); while
+    /// zero, language checks are skipped.
+    language_bound: u32,
     /// Reused by matching, to spare an allocation per event.
     scratch: Vec<RouteKey>,
 }
@@ -217,6 +220,7 @@ impl Engine {
             dirty_contacts: Vec::new(),
             pending: Vec::new(),
             excluding: 0,
+            language_bound: 0,
             scratch: Vec::new(),
         };
         // Exactly the room the configuration needs: agents added later
@@ -276,6 +280,7 @@ impl Engine {
                 queued_at_ms,
                 preferred_agent,
                 priority,
+                language,
             } => self.admit(
                 now,
                 Admission {
@@ -285,6 +290,7 @@ impl Engine {
                     queued_at_ms,
                     preferred_agent,
                     priority,
+                    language,
                     assigned_agent: None,
                     restored: false,
                     hash: found.hash,
@@ -298,6 +304,7 @@ impl Engine {
                 queued_at_ms,
                 preferred_agent,
                 priority,
+                language,
                 assigned_agent,
             } => self.admit(
                 now,
@@ -308,6 +315,7 @@ impl Engine {
                     queued_at_ms,
                     preferred_agent,
                     priority,
+                    language,
                     assigned_agent,
                     restored: true,
                     hash: found.hash,
@@ -335,6 +343,9 @@ impl Engine {
             } => self.transfer_to_agent(now, &conversation_id, &agent_id, fx),
             Event::ChannelChanged { channel, .. } => {
                 self.change_channel(now, found.contact, channel, fx)
+            }
+            Event::PriorityRaised { priority, .. } => {
+                self.raise_priority(now, found.contact, priority);
             }
         }
         self.match_changes(now, fx);
@@ -440,6 +451,7 @@ mod tests {
             queued_at_ms: 0,
             preferred_agent: None,
             priority: 0,
+            language: None,
         };
         for id in &ids {
             engine.apply(0, arrive(id)).unwrap();
@@ -483,6 +495,7 @@ mod tests {
             queued_at_ms: 0,
             preferred_agent: None,
             priority: 0,
+            language: None,
         };
         let mut fx = Vec::new();
         engine.apply_into(0, arrive("a"), &mut fx).unwrap();

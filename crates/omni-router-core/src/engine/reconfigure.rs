@@ -210,6 +210,21 @@ impl Engine {
 
     /// Recomputes every agent's rank (its position in id order), rebuilding
     /// the index.
+    /// The id of language `code` for a contact that requires it, interned
+    /// (and the index grown) when no agent or queue named it yet; `None`
+    /// for a code that is not 2-3 ASCII letters, which is ignored, so
+    /// that outside input cannot grow the interner without bound.
+    pub(super) fn intern_language(&mut self, code: &str) -> Option<NameId> {
+        let plausible =
+            (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphabetic());
+        if !plausible {
+            return None;
+        }
+        let id = self.langs.intern(&code.to_ascii_lowercase());
+        self.index.grow(self.skills.len(), self.langs.len());
+        Some(id)
+    }
+
     pub(super) fn rerank(&mut self) {
         let mut order: Vec<u32> = (0..self.agents.len() as u32).collect();
         order.sort_by(|a, b| {

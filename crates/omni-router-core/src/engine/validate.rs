@@ -77,6 +77,11 @@ impl Engine {
                 self.routed(*channel)?;
                 found.contact = Some(self.contact_slot(conversation_id)?);
             }
+            Event::PriorityRaised {
+                conversation_id, ..
+            } => {
+                found.contact = Some(self.contact_slot(conversation_id)?);
+            }
             Event::SetPresence { agent_id, .. } => {
                 self.agent_slot(agent_id)?;
             }

@@ -152,6 +152,7 @@ impl Engine {
             channel: contact.channel,
             queued_at_ms: contact.queued_at_ms,
             priority: contact.priority,
+            language: contact.lang.map(|l| self.langs.name(l).to_owned()),
             preferred_agent: contact.preferred_agent.as_deref().cloned(),
             state,
             step: explain::shown_step(contact.step),

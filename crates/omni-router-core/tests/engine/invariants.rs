@@ -220,6 +220,7 @@ impl Harness {
                         queued_at_ms,
                         preferred_agent,
                         priority: *priority,
+                        language: None,
                         assigned_agent: None,
                     }
                 } else {
@@ -230,6 +231,7 @@ impl Harness {
                         queued_at_ms,
                         preferred_agent,
                         priority: *priority,
+                        language: None,
                     }
                 }
             }
@@ -307,6 +309,7 @@ impl Harness {
                     queued_at_ms: self.now,
                     preferred_agent: None,
                     priority: 0,
+                    language: None,
                 }
             }
             Op::Advance(ms) => {

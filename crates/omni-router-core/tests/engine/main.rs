@@ -5,6 +5,7 @@ mod bound;
 mod channels;
 mod hours;
 mod invariants;
+mod language;
 mod positions;
 mod priority;
 mod rules;

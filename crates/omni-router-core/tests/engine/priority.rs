@@ -16,6 +16,7 @@ fn arrive_at(id: &str, queue: &str, at: Millis, priority: u8) -> Event {
         queued_at_ms: at,
         preferred_agent: None,
         priority,
+        language: None,
     }
 }
 
@@ -126,4 +127,75 @@ fn priority_is_kept_after_a_decline_and_explained() {
         "queued in q (priority 0, contact priority 5)"
     );
     assert_eq!(queued("old"), "queued in q (priority 0)");
+}
+
+fn raise(id: &str, priority: u8) -> Event {
+    Event::PriorityRaised {
+        conversation_id: id.into(),
+        priority,
+    }
+}
+
+#[test]
+fn a_raised_priority_moves_a_waiting_contact_up_keeping_its_age() {
+    let mut engine = Engine::new(
+        config(),
+        vec![AgentSpec::new("a").with_capacity(Channel::CHAT, 1)],
+        vec![QueueSpec::new("q")],
+    );
+    make_available(&mut engine, 0, &["a"]);
+    let fx = engine.apply(0, arrive_at("c0", "q", 0, 0)).unwrap();
+    engine.apply(0, accept(&offers(&fx)[0])).unwrap();
+    engine.apply(1, arrive_at("c1", "q", 1, 0)).unwrap();
+    engine.apply(2, arrive_at("c2", "q", 2, 0)).unwrap();
+    engine.apply(3, arrive_at("c3", "q", 3, 2)).unwrap();
+    assert_eq!(engine.waiting(), ids(&["c3", "c1", "c2"]));
+
+    // c2's customer writes angrily: priority 5, ahead of c3 and c1.
+    let fx = engine.apply(5, raise("c2", 5)).unwrap();
+    assert!(offers(&fx).is_empty(), "nobody is free: {fx:?}");
+    assert_eq!(engine.waiting(), ids(&["c2", "c3", "c1"]));
+    let c2 = engine.contact(&"c2".into()).unwrap();
+    assert_eq!((c2.priority, c2.queued_at_ms), (5, 2));
+
+    // Never lowered; the same priority again changes nothing.
+    engine.apply(6, raise("c2", 1)).unwrap();
+    engine.apply(7, raise("c2", 5)).unwrap();
+    assert_eq!(engine.contact(&"c2".into()).unwrap().priority, 5);
+    assert_eq!(engine.waiting(), ids(&["c2", "c3", "c1"]));
+    let raised: Vec<String> = engine
+        .explain(&"c2".into())
+        .into_iter()
+        .filter(|d| d.kind == "priority_raised")
+        .map(|d| d.summary)
+        .collect();
+    assert_eq!(raised, vec!["contact priority raised from 0 to 5"]);
+
+    assert_eq!(free_up(&mut engine, 10, "c0").as_deref(), Some("c2"));
+    assert_eq!(free_up(&mut engine, 11, "c2").as_deref(), Some("c3"));
+}
+
+#[test]
+fn a_raised_priority_is_offered_at_once_when_an_agent_is_free_and_kept_when_offered() {
+    let mut engine = Engine::new(
+        config(),
+        vec![AgentSpec::new("a").with_capacity(Channel::CHAT, 1)],
+        vec![QueueSpec::new("q")],
+    );
+    make_available(&mut engine, 0, &["a"]);
+    let fx = engine.apply(0, arrive_at("c1", "q", 0, 0)).unwrap();
+    let offer = offers(&fx).remove(0);
+    // Raised while offered: kept, and it counts once it waits again.
+    engine.apply(1, raise("c1", 4)).unwrap();
+    assert_eq!(engine.contact(&"c1".into()).unwrap().priority, 4);
+    engine.apply(2, arrive_at("c2", "q", 2, 3)).unwrap();
+    engine.apply(3, decline(&offer)).unwrap();
+    let waiting = engine.waiting();
+    assert_eq!(
+        waiting.first(),
+        Some(&ConversationId::from("c1")),
+        "{waiting:?}"
+    );
+    // An unknown contact is refused; nothing changes.
+    assert!(engine.apply(4, raise("ghost", 9)).is_err());
 }

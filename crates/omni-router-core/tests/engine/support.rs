@@ -39,6 +39,7 @@ pub fn arrive_preferring(
         queued_at_ms,
         preferred_agent: preferred.map(AgentId::from),
         priority: 0,
+        language: None,
     }
 }
 
@@ -50,6 +51,7 @@ pub fn restore(id: &str, queue: &str, at: Millis, assigned: Option<&str>) -> Eve
         queued_at_ms: at,
         preferred_agent: None,
         priority: 0,
+        language: None,
         assigned_agent: assigned.map(AgentId::from),
     }
 }

@@ -73,6 +73,7 @@ impl RouterShell {
                 queued_at_ms: c.queued_at_ms,
                 preferred_agent: c.preferred_agent.clone(),
                 priority: c.priority,
+                language: c.language.clone(),
                 assigned_agent: c.assigned_agent.clone(),
             };
             if c.assigned_agent.is_some() {

@@ -187,6 +187,7 @@ fn contact(id: &str, queue: &str) -> ContactRecord {
         assigned_agent: None,
         priority: 0,
         reasons: Vec::new(),
+        language: None,
     }
 }
 
