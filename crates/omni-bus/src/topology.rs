@@ -274,6 +274,9 @@ pub mod subjects {
     pub const ROUTING_REQUEST: &str = "omni.routing.request";
     /// Conversations that no longer need an agent.
     pub const ROUTING_RELEASE: &str = "omni.routing.release";
+    /// The release reason of a waiting contact handed to a closed queue's
+    /// bot: the router counts it as handed to the bot, not abandoned.
+    pub const RELEASE_TO_BOT: &str = "bot";
     /// Assignments made by the router.
     pub const ASSIGNMENT_CREATED: &str = "omni.assignment.created";
     /// Conversations the router turned away (a full queue).

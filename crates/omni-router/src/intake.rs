@@ -90,9 +90,12 @@ async fn handle_in(shell: &RouterShell, delivery: Delivery, trace: TraceContext)
                 Ok(r) if !r.conversation_id.is_empty() => {
                     tracing::Span::current()
                         .record("omni.conversation_id", r.conversation_id.as_str());
-                    shell
-                        .release(&ConversationId::from(r.conversation_id.as_str()))
-                        .await
+                    let id = ConversationId::from(r.conversation_id.as_str());
+                    if r.reason == subjects::RELEASE_TO_BOT {
+                        shell.release_to_bot(&id).await
+                    } else {
+                        shell.release(&id).await
+                    }
                 }
                 _ => {
                     error!(trace_id = %trace.trace_id_hex(), %subject, "undecodable routing release dropped from the stream");

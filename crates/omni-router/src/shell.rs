@@ -426,6 +426,19 @@ impl RouterShell {
         Ok(())
     }
 
+    /// Releases a contact that leaves its queue for a bot (release reason
+    /// [`omni_bus::topology::subjects::RELEASE_TO_BOT`]): counted as handed
+    /// to the bot, not abandoned.
+    pub async fn release_to_bot(
+        &self,
+        conversation_id: &ConversationId,
+    ) -> Result<(), RouterError> {
+        if self.lock_contacts().contains_key(conversation_id) {
+            self.tally.leaving_for_bot(conversation_id);
+        }
+        self.release(conversation_id).await
+    }
+
     /// The conversation no longer needs an agent.
     pub async fn release(&self, conversation_id: &ConversationId) -> Result<(), RouterError> {
         let known = self.lock_contacts().contains_key(conversation_id);

@@ -16,7 +16,7 @@
 
 pub mod day;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -46,6 +46,7 @@ pub struct Tally {
     today: Mutex<(String, BTreeMap<CountKey, u64>)>,
     thresholds: Mutex<HashMap<QueueId, Millis>>,
     answered_at: Mutex<HashMap<ConversationId, Millis>>,
+    to_bot: Mutex<HashSet<ConversationId>>,
     presence: Mutex<HashMap<AgentId, (&'static str, Millis)>>,
     book: Mutex<day::Daybook>,
 }
@@ -66,6 +67,7 @@ impl Tally {
             today: Mutex::new((String::new(), BTreeMap::new())),
             thresholds: Mutex::new(HashMap::new()),
             answered_at: Mutex::new(HashMap::new()),
+            to_bot: Mutex::new(HashSet::new()),
             presence: Mutex::new(HashMap::new()),
             book: Mutex::new(day::Daybook::default()),
         }
@@ -139,8 +141,16 @@ impl Tally {
         lock(&self.answered_at).insert(conversation_id.clone(), now);
     }
 
-    /// A contact left the router: resolved after an answer (handle time), or
-    /// abandoned while it waited or was offered.
+    /// The contact about to be released leaves for a bot (a closed queue's
+    /// `closed_bot`): if it is still waiting when it goes, it counts as
+    /// [`Number::ToBot`], not as abandoned.
+    pub fn leaving_for_bot(&self, conversation_id: &ConversationId) {
+        lock(&self.to_bot).insert(conversation_id.clone());
+    }
+
+    /// A contact left the router: resolved after an answer (handle time),
+    /// handed to a bot while it waited, or abandoned while it waited or was
+    /// offered.
     pub fn released(
         &self,
         conversation_id: &ConversationId,
@@ -151,6 +161,11 @@ impl Tally {
     ) {
         let now = now_ms();
         let answered_at = lock(&self.answered_at).remove(conversation_id);
+        let to_bot = lock(&self.to_bot).remove(conversation_id);
+        if to_bot && !was_assigned {
+            self.count(Number::ToBot, queue.as_str(), channel);
+            return;
+        }
         if was_assigned {
             if let Some(at) = answered_at {
                 let held = now.saturating_sub(at).max(0);

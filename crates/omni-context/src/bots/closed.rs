@@ -12,6 +12,7 @@
 //! again is a no-op, the release and the turn keep their message ids, and
 //! the turn is given only while the bot has had none other.
 
+use omni_bus::topology::subjects;
 use omni_core::time::{Millis, now_ms};
 use omni_core::trace::TraceContext;
 use omni_core::{Closure, Conversation, Direction, QueueId, StoredMessage};
@@ -86,7 +87,8 @@ impl ContextService {
             Err(e) => return Err(e.into()),
         };
         // The router forgets the contact; the bot's handoff asks again.
-        self.release(&held.id, "bot", at_ms, trace).await?;
+        self.release(&held.id, subjects::RELEASE_TO_BOT, at_ms, trace)
+            .await?;
         self.emit_conversation(&held).await;
         info!(trace_id = %trace.trace_id_hex(), conversation_id = %held.id, %bot, queue = %closure.queue, opens_at_ms = closure.opens_at_ms, "conversation handed to the closed queue's bot");
         self.first_closed_turn(&held, &closure, trace).await

@@ -14,6 +14,7 @@ mod positions;
 mod presence;
 mod priority;
 mod refusals;
+mod to_bot;
 mod wall;
 
 use std::net::SocketAddr;

@@ -86,11 +86,15 @@ pub enum Number {
     OfferDeclined,
     /// An offer timed out.
     OfferTimedOut,
+    /// A waiting contact left its queue for a bot (a closed queue's
+    /// `closed_bot`); it enters the queue again, as a new contact, when the
+    /// bot hands off.
+    ToBot,
 }
 
 impl Number {
     /// Every number.
-    pub const ALL: [Number; 10] = [
+    pub const ALL: [Number; 11] = [
         Number::Offered,
         Number::Answered,
         Number::AnsweredWithinTarget,
@@ -101,6 +105,7 @@ impl Number {
         Number::OfferAccepted,
         Number::OfferDeclined,
         Number::OfferTimedOut,
+        Number::ToBot,
     ];
 
     /// The name in the store and in `omni_queue_today{number}`.
@@ -116,6 +121,7 @@ impl Number {
             Number::OfferAccepted => "offers_accepted",
             Number::OfferDeclined => "offers_declined",
             Number::OfferTimedOut => "offers_timed_out",
+            Number::ToBot => "to_bot",
         }
     }
 
@@ -202,6 +208,10 @@ impl ContactCenter {
             (
                 Number::Overflowed,
                 "contacts moved on to another queue by overflow",
+            ),
+            (
+                Number::ToBot,
+                "waiting contacts a closed queue handed to its bot (not abandoned)",
             ),
         ] {
             let name = format!("omni_contacts_{}", number.as_str());
