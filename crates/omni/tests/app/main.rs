@@ -19,6 +19,7 @@
 //! Prometheus. The supervisor's wall's today numbers equal the store's and
 //! survive a router restart in distributed mode. Surveys and follow-ups
 //! after service (`surveys`). A closed queue's bot (`closed_bot`).
+//! Enrichment in both modes (`enrichment`, `enrichment_external`).
 
 mod adapter_check;
 mod bots;
@@ -36,6 +37,7 @@ mod desk_replicas;
 mod desk_tools;
 mod distributed;
 mod enrichment;
+mod enrichment_external;
 mod erasure;
 mod faq_bot;
 mod faq_handoff;
