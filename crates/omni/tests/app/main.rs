@@ -18,7 +18,9 @@
 //! hardening, and the observability files against promtool and a real
 //! Prometheus. The supervisor's wall's today numbers equal the store's and
 //! survive a router restart in distributed mode. Surveys and follow-ups
-//! after service (`surveys`). A closed queue's bot (`closed_bot`).
+//! after service (`surveys`), SMS surveys in both
+//! modes (`surveys_sms`) and follow-ups in distributed mode
+//! (`followups_distributed`). A closed queue's bot (`closed_bot`).
 
 mod adapter_check;
 mod bots;
@@ -39,6 +41,7 @@ mod enrichment;
 mod erasure;
 mod faq_bot;
 mod faq_handoff;
+mod followups_distributed;
 mod observability;
 mod python_adapter;
 mod python_bot;
@@ -49,6 +52,7 @@ mod simulate;
 mod support;
 mod survey_links;
 mod surveys;
+mod surveys_sms;
 mod traces;
 mod typing;
 mod user_cli;
