@@ -5,7 +5,8 @@
 //! claims due items) is down: a follow-up due across a restart of the
 //! context service (which sends it) and of the router is sent exactly
 //! once, and the customer's reply reopens the conversation for the agent
-//! who handled it; a customer who writes first cancels their follow-up,
+//! who handled it (over Alice, free and the router's pick for anyone
+//! else); a customer who writes first cancels their follow-up,
 //! which is then never sent. The resolve goes to the
 //! context service as a service, since the desk asks the router.
 
@@ -16,6 +17,8 @@ use omni_proto::context::context_service_client::ContextServiceClient;
 use omni_proto::context::{
     GetConversationRequest, ListMessagesRequest, ResolveConversationRequest,
 };
+use omni_proto::routing::ExplainRequest;
+use omni_proto::routing::router_service_client::RouterServiceClient;
 use omni_testkit::actors::{Agent, Customer};
 use omni_testkit::{Cluster, HttpClient, grpc};
 use serde_json::{Value, json};
@@ -136,6 +139,28 @@ async fn outbound(cluster: &Cluster, conversation: &str) -> anyhow::Result<Vec<S
         .collect())
 }
 
+/// The agents the router offered `conversation` to, latest first, with
+/// the rule that chose each.
+async fn offered_to(
+    cluster: &Cluster,
+    conversation: &str,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let url = cluster.grpc_url(Part::Router);
+    let mut router = RouterServiceClient::new(grpc::channel(&url, grpc::SERVICE_TOKEN)?);
+    let decisions = router
+        .explain_conversation(ExplainRequest {
+            conversation_id: conversation.to_owned(),
+        })
+        .await?
+        .into_inner()
+        .decisions;
+    Ok(decisions
+        .into_iter()
+        .filter(|d| d.kind == "offered")
+        .map(|d| (d.agent_id, d.rule))
+        .collect())
+}
+
 /// Waits until the context service's metrics show every line of `want`.
 async fn context_metrics(cluster: &Cluster, want: &[&str]) -> anyhow::Result<()> {
     let url = format!("http://127.0.0.1:{}", cluster.ports(Part::Context).metrics);
@@ -185,12 +210,27 @@ async fn distributed_a_followup_is_sent_once_after_a_restart_and_its_reply_goes_
     assert_eq!(followup["text"], FOLLOWUP, "{followup}");
     assert_eq!(followup["conversation_id"], conversation.as_str());
     // Bob's desk lost its events with the router; he signs in again.
+    // Alice, whom the router picks for Sales when nobody is preferred
+    // (sales 9 to Bob's 5), is on and free.
     let mut bob = Agent::sign_in(&cluster, "bob").await?;
+    let _alice = Agent::sign_in(&cluster, "alice").await?;
     customer.say("All good, but the bell is loose").await?;
     let (offer, offered) = bob.next_offer().await?;
     assert_eq!(
         offered, conversation,
         "the reply reopened the conversation for Bob"
+    );
+    let offers = offered_to(&cluster, &conversation).await?;
+    assert_eq!(
+        offers
+            .first()
+            .map(|(agent, rule)| (agent.as_str(), rule.as_str())),
+        Some(("bob", "preferred")),
+        "offered to Bob as the preferred agent: {offers:?}"
+    );
+    assert!(
+        offers.iter().all(|(agent, _)| agent == "bob"),
+        "never offered to Alice: {offers:?}"
     );
     bob.settle(&offer, "accept").await?;
     let texts = outbound(&cluster, &conversation).await?;

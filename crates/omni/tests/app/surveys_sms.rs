@@ -188,7 +188,10 @@ async fn sms_surveys(
         5,
         String::new(),
     );
-    assert_eq!(answers(context_grpc).await?, [jo_answer.clone()]);
+    assert_eq!(
+        answers(context_grpc).await?,
+        std::slice::from_ref(&jo_answer)
+    );
     metrics_show(
         metrics,
         &[
