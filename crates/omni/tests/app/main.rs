@@ -18,8 +18,10 @@
 //! hardening, and the observability files against promtool and a real
 //! Prometheus. The supervisor's wall's today numbers equal the store's and
 //! survive a router restart in distributed mode. Surveys and follow-ups
-//! after service (`surveys`). A closed queue's bot (`closed_bot`).
-//! Enrichment in both modes (`enrichment`, `enrichment_external`).
+//! after service (`surveys`), SMS surveys in both modes (`surveys_sms`)
+//! and follow-ups in distributed mode (`followups_distributed`). A closed
+//! queue's bot (`closed_bot`). Enrichment in both modes (`enrichment`,
+//! `enrichment_external`).
 
 mod adapter_check;
 mod bots;
@@ -41,6 +43,7 @@ mod enrichment_external;
 mod erasure;
 mod faq_bot;
 mod faq_handoff;
+mod followups_distributed;
 mod observability;
 mod python_adapter;
 mod python_bot;
@@ -51,6 +54,7 @@ mod simulate;
 mod support;
 mod survey_links;
 mod surveys;
+mod surveys_sms;
 mod traces;
 mod typing;
 mod user_cli;

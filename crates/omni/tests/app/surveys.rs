@@ -13,7 +13,8 @@
 //! show a response rate of 33% on the wall, in the rates export and in the
 //! metrics. A reply to a follow-up is offered to Bob, who handled the
 //! conversation, while Alice (whom the router picks for anyone else) is
-//! free, twice.
+//! free, twice. SMS surveys in both modes are in `surveys_sms`, follow-ups
+//! with every part its own process in `followups_distributed`.
 
 use std::time::Duration;
 
