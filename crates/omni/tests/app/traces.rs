@@ -436,9 +436,29 @@ async fn chat_email_and_sms_messages_are_one_trace_each_across_processes() -> an
         ("omni-sms", "sms.accept"),
         ("omni-sms", "adapter.deliver"),
         ("omni-sms", "sms.status"),
+        ("omni-sms", "adapter.report"),
     ];
     needed.extend(AGENT_AND_ROUTING);
-    let sms = trace_of(&receiver, "omni-sms", "sms.callback", &needed).await;
+    // The delivered report reaches the context service last, after spans
+    // of earlier reports: read the trace again until it is there (or the
+    // assertions below say what is missing).
+    let delivered_in_context = |sms: &[Got]| {
+        sms.iter().any(|c| {
+            c.name == "context.delivery"
+                && sms.iter().any(|r| {
+                    r.id == c.parent
+                        && r.name == "adapter.report"
+                        && r.attributes.get("status").map(String::as_str)
+                            == Some("DELIVERY_STATUS_DELIVERED")
+                })
+        })
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut sms = trace_of(&receiver, "omni-sms", "sms.callback", &needed).await;
+    while !delivered_in_context(&sms) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        sms = trace_of(&receiver, "omni-sms", "sms.callback", &needed).await;
+    }
     assert_conversation_spans(&sms, &sms_conversation);
     // The provider's report is the delivery's child, and reaches the
     // context service in the same trace.
