@@ -48,6 +48,7 @@ mod secrets;
 mod simulate;
 mod support;
 mod survey_links;
+mod survey_view;
 mod surveys;
 mod traces;
 mod typing;
