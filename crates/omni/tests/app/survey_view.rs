@@ -9,7 +9,7 @@
 use omni_core::config::{SurveyConfig, SurveyKind};
 use omni_testkit::actors::{Agent, Customer, TEST_PASSWORD};
 use omni_testkit::app::test_config;
-use omni_testkit::{Endpoints, HttpClient, TestApp};
+use omni_testkit::{HttpClient, TestApp};
 use serde_json::Value;
 
 /// Signs `user` in to the desk, without going available.
