@@ -268,7 +268,6 @@ impl ContextService {
         if self.store.mark_sent(&item.id, asked_at).await? {
             count("sent");
         }
-        self.emit_survey(&conversation.id).await;
         Ok("sent")
     }
 
