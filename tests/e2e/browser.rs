@@ -42,6 +42,8 @@
 //! - [`queuepos`]: a waiting customer's place in line, moving up as the
 //!   ones ahead are answered, gone when an agent joins.
 //! - [`screenshots`]: the README's screenshots, by `scripts/screenshots`.
+//! - [`surveyview`]: a resolved chat's survey on the conversation in the
+//!   desk: sent, then the customer's score and comment, live.
 //! - [`wall`]: the supervisor's wall: counts rising and falling live, a
 //!   move, a presence change, a conversation read and why it was routed.
 //! - [`wallrestart`]: the wall says "reconnecting" while the desk is down
@@ -68,6 +70,7 @@ mod offers;
 mod queuefull;
 mod queuepos;
 mod screenshots;
+mod surveyview;
 mod unverified;
 mod wall;
 mod wallrestart;

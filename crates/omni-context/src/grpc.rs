@@ -103,10 +103,16 @@ impl ContextGrpc for ContextApi {
             warn!(conversation_id = %id, error = %e, "follow-up not read");
             None
         });
+        // Best effort too: the conversation reads without its survey.
+        let survey = self.service.survey_view(&id).await.unwrap_or_else(|e| {
+            warn!(conversation_id = %id, error = %e, "survey not read");
+            None
+        });
         Ok(Response::new(GetConversationResponse {
             conversation: Some(self.service.conversation_pb(&conversation)),
             customer: Some(pb::Customer::from(&customer)),
             followup,
+            survey,
         }))
     }
 
@@ -286,6 +292,7 @@ impl ContextGrpc for ContextApi {
             conversation: Some(self.service.conversation_pb(&conversation)),
             customer: Some(pb::Customer::from(&customer)),
             followup: None,
+            survey: None,
         }))
     }
 

@@ -25,7 +25,8 @@
 //!   them to the queue's closed bot when it has one.
 //! - [`schedule`]: the durable consumer that sends due scheduled items
 //!   (surveys, follow-ups; `service/survey`, `service/followup` and
-//!   `service/aftercare` hold what they do).
+//!   `service/aftercare` hold what they do; `service/survey_view` is a
+//!   survey as the desk shows it on the conversation).
 //! - [`survey_answers`]: scored survey answers by period, a page at a
 //!   time (supervisors: the desk's CSV export and the wall).
 //! - [`survey_links`]: the signed tokens of email surveys' one-click

@@ -40,6 +40,7 @@ mod reply;
 mod signal;
 pub mod survey;
 pub mod survey_link;
+pub mod survey_view;
 pub use notes::{NoteOptions, WrapUp};
 use omni_proto::auth::Caller;
 use priority::Change;

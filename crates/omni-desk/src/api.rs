@@ -19,6 +19,7 @@ use crate::Desk;
 use crate::access::Caller;
 use crate::desk::traced;
 use crate::error::DeskError;
+use crate::survey_view::survey_json;
 use crate::trace::action_span;
 
 /// Largest reply the desk accepts, in bytes (the context service's limit).
@@ -190,6 +191,7 @@ pub async fn conversation(
         "customer": found.customer.as_ref().map(CustomerView::from),
         "messages": messages,
         "followup": found.followup.as_ref().map(|f| followup_view(f, |a| desk.agent_name(a))),
+        "survey": found.survey.as_ref().map(|s| survey_json(s, |a| desk.agent_name(a))),
     })))
 }
 
@@ -379,7 +381,7 @@ pub async fn resolve(
         // The follow-up the resolve scheduled, for the agent's view: the
         // conversation is no longer theirs to read through the desk, but
         // the context service lets its last agent read it.
-        let followup = desk
+        let found = desk
             .context()
             .get_conversation(traced(
                 &actor,
@@ -389,12 +391,19 @@ pub async fn resolve(
             ))
             .await
             .ok()
-            .and_then(|found| found.into_inner().followup);
-        if let (Some(f), Some(fields)) = (followup, view.as_object_mut()) {
-            fields.insert(
-                "followup".to_owned(),
-                followup_view(&f, |a| desk.agent_name(a)),
-            );
+            .map(tonic::Response::into_inner);
+        let (followup, survey) = found.map_or((None, None), |f| (f.followup, f.survey));
+        if let Some(fields) = view.as_object_mut() {
+            if let Some(f) = followup {
+                fields.insert(
+                    "followup".to_owned(),
+                    followup_view(&f, |a| desk.agent_name(a)),
+                );
+            }
+            // The survey the resolve scheduled (surveyview).
+            if let Some(s) = survey {
+                fields.insert("survey".to_owned(), survey_json(&s, |a| desk.agent_name(a)));
+            }
         }
         Ok(Json(view))
     }

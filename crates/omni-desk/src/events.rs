@@ -179,9 +179,14 @@ fn agent_frame(kind: Option<agent_event::Kind>, assigned: &mut HashSet<String>) 
     })
 }
 
-/// Whether `event` is a change of a follow-up set for `agent`.
+/// Whether `event` is a change of a follow-up set for `agent`, or of a
+/// survey attributed to them.
 fn followup_for(event: &omni_proto::events::ConversationEvent, agent: &str) -> bool {
-    matches!(&event.kind, Some(conversation_event::Kind::Followup(f)) if f.agent == agent)
+    match &event.kind {
+        Some(conversation_event::Kind::Followup(f)) => f.agent == agent,
+        Some(conversation_event::Kind::Survey(s)) => s.agent == agent,
+        _ => false,
+    }
 }
 
 fn conversation_frame(
@@ -217,6 +222,11 @@ fn conversation_frame(
                 "followup": crate::api::followup_view(&view, |a| desk.agent_name(a)),
             })
         }
+        conversation_event::Kind::Survey(s) => json!({
+            "type": "survey",
+            "conversation_id": conversation_id,
+            "survey": crate::survey_view::survey_json(&s, |a| desk.agent_name(a)),
+        }),
         conversation_event::Kind::Typing(_) | conversation_event::Kind::Read(_) => return None,
     })
 }
@@ -250,5 +260,21 @@ mod tests {
             !followup_for(&typing, "bob"),
             "other events of a conversation no longer the agent's stay out"
         );
+    }
+
+    #[test]
+    fn a_survey_change_goes_to_its_agent_only() {
+        let change = ConversationEvent {
+            conversation_id: "conv_1".into(),
+            kind: Some(conversation_event::Kind::Survey(
+                omni_proto::events::SurveyView {
+                    agent: "bob".into(),
+                    phase: "answered".into(),
+                    ..Default::default()
+                },
+            )),
+        };
+        assert!(followup_for(&change, "bob"));
+        assert!(!followup_for(&change, "alice"), "another agent's survey");
     }
 }

@@ -16,6 +16,7 @@
 //! - [`customer_api`]: customer profiles, linking, merging, attachments.
 //! - [`deadletters_api`]: the replies adapters gave up on (admin).
 //! - [`surveys_api`]: the survey answers of a period as CSV (supervisor).
+//! - [`survey_view`]: a conversation's survey as its view shows it.
 //! - [`wall_surveys`]: the wall's survey figures of today (supervisor).
 //! - [`records_api`]: customers' data for admins: export and erasure.
 //! - [`supervise_api`]: a supervisor sets others' presence and transfers
@@ -57,6 +58,7 @@ pub mod session_api;
 pub mod settings_api;
 pub mod signals;
 pub mod supervise_api;
+pub mod survey_view;
 pub mod surveys_api;
 pub mod trace;
 pub mod views;

@@ -180,6 +180,11 @@ const ASSETS: &[Asset] = &[
         "/assets/wall/filter.js",
         include_str!("../assets/wall/filter.js"),
     ),
+    // surveyview
+    Asset::script(
+        "/assets/desk/survey.js",
+        include_str!("../assets/desk/survey.js"),
+    ),
 ];
 
 /// Largest request body, in bytes.

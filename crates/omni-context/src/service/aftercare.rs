@@ -174,8 +174,10 @@ impl ContextService {
         };
         self.store.finish_scheduled(id, outcome, None).await?;
         info!(item = %id, kind = item.kind.as_str(), outcome, "scheduled item settled");
-        if item.kind == ScheduleKind::Followup {
-            self.emit_followup(conversation_id).await;
+        match item.kind {
+            ScheduleKind::Followup => self.emit_followup(conversation_id).await,
+            // Sent, or settled without going out (opted out, reopened).
+            ScheduleKind::Survey => self.emit_survey(conversation_id).await,
         }
         Ok(())
     }

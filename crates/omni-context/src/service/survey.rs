@@ -162,7 +162,9 @@ impl ContextService {
             due,
             encode(&state)?,
         ))
-        .await
+        .await?;
+        self.emit_survey(&conversation.id).await;
+        Ok(())
     }
 
     /// Whether another conversation of the customer has a survey pending,
@@ -361,6 +363,7 @@ impl ContextService {
             }
             if new_question {
                 info!(conversation_id = %last.id, "a new question while a survey was open; survey closed");
+                self.emit_survey(&last.id).await;
                 return Ok(None);
             }
             if let (Some(Reply::Thanks), Some(at)) = (reply, state.answered_at_ms) {
@@ -368,6 +371,7 @@ impl ContextService {
             }
             self.answered(last, &customer, &state, reply, message, trace)
                 .await?;
+            self.emit_survey(&last.id).await;
             return Ok(Some(not_stored(customer, last.clone(), message)));
         }
         Err(ContextError::Unavailable(

@@ -294,6 +294,7 @@ impl ContextService {
             let message = link_message(&conversation, &customer, now, &comment);
             self.answered(&conversation, &customer, &state, reply, &message, trace)
                 .await?;
+            self.emit_survey(&conversation.id).await;
             info!(conversation_id = %conversation.id, outcome = ?outcome, "survey answered by link");
             return Ok(answer);
         }

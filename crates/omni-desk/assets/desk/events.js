@@ -14,6 +14,7 @@ import { loadOpen, openConversation, renderViewHead, shouldAutoOpen } from './vi
 import { updateReplyEnabled } from './reply.js';
 import { customerSent, onCustomerTyping, reportRead } from './typing.js';
 import { renderFollowup } from './followup.js';
+import { renderSurvey } from './survey.js';
 
 let ws = null;
 let attempt = 0;
@@ -199,6 +200,11 @@ function onEvent(f) {
       // A follow-up of the agent's changed (followup.js): scheduled, sent,
       // cancelled by the customer writing first, replied to.
       if (S.open && S.open.id === f.conversation_id) renderFollowup(f.followup || null);
+      break;
+    case 'survey':
+      // The survey of a conversation the agent handled changed (survey.js):
+      // sent, answered, closed.
+      if (S.open && S.open.id === f.conversation_id) renderSurvey(f.survey || null);
       break;
     default:
       break;

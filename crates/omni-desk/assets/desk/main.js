@@ -26,6 +26,7 @@
 // | typing.js | typing both ways, and reporting the customer's messages read |
 // | cx.js | intent, language and the sentiment trend; the list's marker |
 // | followup.js | the "check in on" date at Resolve; the conversation's follow-up |
+// | survey.js | the conversation's survey: sent, answered (score and comment) |
 
 import { storage } from '../common/common.js';
 import { ApiError, api, whenSessionEnds, whenUnavailable } from './api.js';

@@ -16,6 +16,7 @@ import { putMessage, scrollTimeline } from './timeline.js';
 import { ymd } from './profile.js';
 import { renderConversationFacts } from './view.js';
 import { followupAtMs, renderFollowup, resetFollowupDate } from './followup.js';
+import { renderSurvey } from './survey.js';
 import { agentStopped } from './typing.js';
 import * as attach from './attach.js';
 
@@ -223,7 +224,7 @@ export function resolveOpen(wrapup) {
   const body = at ? Object.assign({}, wrapup, { followup_at_ms: at }) : wrapup;
   return api('POST', '/api/conversations/' + enc(open.id) + '/resolve', body).then((c) => {
     if (!current(token)) return;
-    if (c && S.open === open) { open.conversation = c; renderConversationFacts(); renderFollowup(c.followup || null); }
+    if (c && S.open === open) { open.conversation = c; renderConversationFacts(); renderFollowup(c.followup || null); renderSurvey(c.survey || null); }
     resetFollowupDate();
     dropDraft(open.id);
     unassign(open.id);

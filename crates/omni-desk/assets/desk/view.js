@@ -14,6 +14,7 @@ import { openedReply, updateReplyEnabled, updateReplyHint, updateReplyLimit, upd
 import { agentStopped, renderTyping, reportRead } from './typing.js';
 import { CX_KEYS, renderCx } from './cx.js';
 import { renderFollowup } from './followup.js';
+import { renderSurvey } from './survey.js';
 
 const KIND_LABEL = { chat_visitor: 'Web chat', email: 'Email', phone: 'Phone', sms_sender: 'SMS sender' };
 let openSeq = 0;
@@ -61,6 +62,7 @@ export function openConversation(id, byUser) {
     el.convChannel.textContent = '';
     renderCx(null);
     renderFollowup(null);
+    renderSurvey(null);
     el.replyChannelWrap.hidden = true;
     el.replyChannel.replaceChildren();
     resetProfile();
@@ -93,6 +95,7 @@ export function loadOpen() {
     if (data.conversation) open.conversation = data.conversation;
     renderViewHead();
     renderFollowup(data.followup || null);
+    renderSurvey(data.survey || null);
     (Array.isArray(data.messages) ? data.messages : []).forEach((m) => putMessage(m, false));
     scrollTimeline(true);
     setSummaryFrom(open.id, data);

@@ -53,6 +53,7 @@ mod secrets;
 mod simulate;
 mod support;
 mod survey_links;
+mod survey_view;
 mod surveys;
 mod surveys_sms;
 mod traces;
