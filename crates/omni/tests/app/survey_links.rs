@@ -13,6 +13,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use omni::Part;
 use omni_core::Channel;
 use omni_core::config::{Config, SurveyConfig, SurveyKind};
@@ -252,10 +254,17 @@ async fn answered_by_link(
     for (score, link) in (1..=5).zip(&links) {
         assert_eq!(*link, format!("{PUBLIC_URL}/survey/{token}/{score}"));
     }
+    // The token names the survey by its conversation's opaque id and an
+    // expiry, signed; nothing of the customer's (name, address) is in it.
+    let (payload, tag) = token.split_once('.').expect("payload.tag");
+    assert!(!tag.is_empty(), "signed: {token}");
+    let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(payload)?)?;
+    let fields: Vec<&str> = payload.split('|').collect();
     assert!(
-        !token.contains(&conversation) && !token.contains("jo"),
-        "opaque: {token}"
+        matches!(fields.as_slice(), ["v1", expiry, id] if expiry.parse::<i64>().is_ok() && *id == conversation),
+        "v1|expiry|conversation: {payload}"
     );
+    assert!(!token.contains(&conversation), "not in clear: {token}");
 
     // The stored timeline has the prompt, not the customer's links.
     let mut context =
