@@ -193,7 +193,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_language_says_every_line_with_its_placeholders() {
+    fn every_language_says_every_line_with_its_values() {
         for t in TEXTS {
             assert!(
                 t.chose.contains("{score}") && t.chose.contains("{high}"),
