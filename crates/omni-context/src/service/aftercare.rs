@@ -194,6 +194,34 @@ impl ContextService {
         key: String,
         trace: TraceContext,
     ) -> Result<StoredMessage, ContextError> {
+        self.send_without_agent(
+            conversation,
+            to,
+            text,
+            Automatic::Options(options),
+            key,
+            trace,
+        )
+        .await
+    }
+
+    /// Stores `text` as a message without an agent (a notice, or with
+    /// quick-reply options: `what`) under `key`, and queues it for `to` on
+    /// the conversation's channel: on email, threaded as a reply to the
+    /// conversation. Repeating it stores and publishes it once.
+    pub(super) async fn send_without_agent(
+        &self,
+        conversation: &Conversation,
+        to: &Identity,
+        text: String,
+        what: Automatic,
+        key: String,
+        trace: TraceContext,
+    ) -> Result<StoredMessage, ContextError> {
+        let (notice, options) = match what {
+            Automatic::Notice(notice) => (Some(notice), Vec::new()),
+            Automatic::Options(options) => (None, options),
+        };
         let channel = conversation.last_channel;
         let id = MessageId::generate();
         let email = if channel == Channel::EMAIL {
@@ -219,7 +247,7 @@ impl ContextService {
                 at_ms: now_ms(),
                 id,
                 email,
-                notice: None,
+                notice,
                 options,
             })
             .await?;
@@ -277,4 +305,12 @@ pub(super) fn not_stored(
         reopened: false,
         channel_changed: false,
     }
+}
+
+/// What a message without an agent is besides its text.
+pub(super) enum Automatic {
+    /// An automatic answer the desk marks (queue full, closed, ...).
+    Notice(omni_core::Notice),
+    /// A message offering quick replies (none: plain text).
+    Options(Vec<String>),
 }

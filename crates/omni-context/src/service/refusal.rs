@@ -78,43 +78,15 @@ impl ContextService {
         idempotency_key: String,
         trace: TraceContext,
     ) -> Result<(), ContextError> {
-        let channel = conversation.last_channel;
-        let id = MessageId::generate();
-        let email = if channel == Channel::EMAIL {
-            let history = self.history(&conversation.id).await?;
-            let domain = self.settings.reply_domain();
-            Some(outbound_email(
-                id.as_str(),
-                &history,
-                reply_address(&conversation.id, domain),
-                domain,
-            ))
-        } else {
-            None
-        };
-        let message = self
-            .store
-            .append_outbound(NewOutbound {
-                conversation_id: conversation.id.clone(),
-                agent_id: None,
-                text,
-                channel,
-                idempotency_key,
-                at_ms: now_ms(),
-                id,
-                email,
-                notice: Some(notice),
-                options: Vec::new(),
-            })
-            .await?;
-        self.publish_outbound(conversation, &message, &to, &[], trace)
-            .await?;
-        omni_telemetry::count!(
-            "omni_outbound_messages_total",
-            "messages for customers stored and queued for delivery",
-            &[("channel", channel.as_str())],
-        );
-        self.emit_message(&message).await;
+        self.send_without_agent(
+            conversation,
+            &to,
+            text,
+            super::aftercare::Automatic::Notice(notice),
+            idempotency_key,
+            trace,
+        )
+        .await?;
         Ok(())
     }
 }
